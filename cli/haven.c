@@ -1,0 +1,500 @@
+/* haven: the command-line tool for keys, the network registry and sealed
+ * envelopes. Later issues add the referral, inbox and operator commands.
+ *
+ * Exit codes: 0 success; 1 the input was refused (invalid, unsigned,
+ * expired, tampered...); 2 usage error; 3 system error (I/O, memory). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hv_control.h"
+#include "hv_crypto.h"
+#include "hv_envelope.h"
+#include "hv_keys.h"
+#include "hv_registry.h"
+
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+#define EXIT_SYSTEM 3
+
+static const char s_usage[] =
+    "usage:\n"
+    "  haven keygen --id NODE_ID --out DIR\n"
+    "  haven registry sign --authority AUTH.key --in network.json --out network.reg\n"
+    "  haven registry verify --authority AUTH.pub [--held-version N] network.reg\n"
+    "  haven registry show [--json] network.reg\n"
+    "  haven seal --key SENDER.key --authority AUTH.pub --registry network.reg\n"
+    "             --to NODE_ID --type TYPE [--referral HEX32] [--ttl SECONDS]\n"
+    "             --in PLAINTEXT --out ENVELOPE\n"
+    "  haven open --key RECIPIENT.key --authority AUTH.pub --registry network.reg\n"
+    "             --in ENVELOPE [--out PLAINTEXT]\n"
+    "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
+
+/* Parsed "--name value" options and at most one positional argument. */
+typedef struct opts {
+    const char *names[12];  /* option names without "--" */
+    const char *values[12]; /* their values ("" for flags) */
+    int count;              /* number of options */
+    const char *positional; /* the one positional argument, or NULL */
+} opts;
+
+/* Parses argv; `flags` lists options that take no value. Returns false and
+ * prints why on a usage error. */
+static bool s_parse(int argc, char **argv, const char *const *allowed, const char *const *flags,
+                    opts *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (o->positional != NULL) {
+                fprintf(stderr, "haven: unexpected argument '%s'\n", a);
+                return false;
+            }
+            o->positional = a;
+            continue;
+        }
+        const char *name = a + 2;
+        bool known = false, flag = false;
+        for (const char *const *k = allowed; *k; k++)
+            known = known || strcmp(*k, name) == 0;
+        for (const char *const *k = flags; k && *k; k++)
+            flag = flag || strcmp(*k, name) == 0;
+        if (!known && !flag) {
+            fprintf(stderr, "haven: unknown option '%s'\n", a);
+            return false;
+        }
+        if (o->count == (int)(sizeof o->names / sizeof o->names[0]))
+            return false;
+        o->names[o->count] = name;
+        if (flag) {
+            o->values[o->count++] = "";
+        } else if (i + 1 < argc) {
+            o->values[o->count++] = argv[++i];
+        } else {
+            fprintf(stderr, "haven: option '%s' needs a value\n", a);
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *s_opt(const opts *o, const char *name)
+{
+    for (int i = 0; i < o->count; i++)
+        if (strcmp(o->names[i], name) == 0)
+            return o->values[i];
+    return NULL;
+}
+
+/* Returns the option's value, or prints that it is required and NULL. */
+static const char *s_need(const opts *o, const char *name)
+{
+    const char *v = s_opt(o, name);
+    if (v == NULL)
+        fprintf(stderr, "haven: option --%s is required\n%s", name, s_usage);
+    return v;
+}
+
+/* Maps an error to an exit code and prints it with its explanation. */
+static int s_report(const char *what, hv_err err, const hv_errmsg *e)
+{
+    fprintf(stderr, "haven: %s: %s (%s)%s%s\n", what, hv_strerror(err), hv_errname(err),
+            e->text[0] ? ": " : "", e->text);
+    return err == HV_EIO || err == HV_ENOMEM ? EXIT_SYSTEM : EXIT_REFUSED;
+}
+
+static hv_err s_read_all(const char *path, uint8_t **out, size_t *len, size_t max)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (f == NULL)
+        return errno == ENOENT ? HV_ENOTFOUND : HV_EIO;
+    size_t cap = 4096, n = 0;
+    uint8_t *buf = malloc(cap);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        if (cap > max) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        uint8_t *bigger = realloc(buf, cap * 2);
+        if (bigger == NULL)
+            free(buf);
+        buf = bigger;
+        cap *= 2;
+    }
+    bool failed = ferror(f) != 0;
+    if (f != stdin)
+        fclose(f);
+    if (buf == NULL)
+        return n > max ? HV_ETOOBIG : HV_ENOMEM;
+    if (failed || n > max) {
+        free(buf);
+        return failed ? HV_EIO : HV_ETOOBIG;
+    }
+    *out = buf;
+    *len = n;
+    return HV_OK;
+}
+
+static hv_err s_write_all(const char *path, const uint8_t *buf, size_t len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (f == NULL)
+        return HV_EIO;
+    bool ok = fwrite(buf, 1, len, f) == len;
+    ok = (f == stdout ? fflush(f) : fclose(f)) == 0 && ok;
+    return ok ? HV_OK : HV_EIO;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+    static const char *const allowed[] = {"id", "out", NULL};
+    opts o;
+    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *id = s_need(&o, "id"), *dir = s_need(&o, "out");
+    if (id == NULL || dir == NULL)
+        return EXIT_USAGE;
+    hv_errmsg e = {""};
+    hv_err err = hv_keys_generate(id, dir, &e);
+    if (err != HV_OK)
+        return s_report("keygen", err, &e);
+    printf("wrote %s/%s.key (secret, mode 0600: keep it on this node)\n", dir, id);
+    printf("wrote %s/%s.pub (public keys: give it to the network authority)\n", dir, id);
+    return 0;
+}
+
+/* Loads the registry named by --registry, verified with --authority. */
+static int s_load_registry(const opts *o, hv_registry **reg)
+{
+    const char *auth = s_need(o, "authority"), *path = s_need(o, "registry");
+    if (auth == NULL || path == NULL)
+        return EXIT_USAGE;
+    hv_errmsg e = {""};
+    hv_pubkeys auth_keys;
+    hv_err err = hv_keys_load_public(auth, &auth_keys, NULL, &e);
+    if (err != HV_OK)
+        return s_report("authority key", err, &e);
+    err = hv_registry_load_file(path, auth_keys.sign, (uint64_t)time(NULL), 0, reg, &e);
+    if (err != HV_OK)
+        return s_report("registry refused", err, &e);
+    return 0;
+}
+
+static void s_print_registry_text(const hv_registry *reg, const char *status)
+{
+    char t1[21], t2[21];
+    hv_time_format(hv_registry_issued_at(reg), t1);
+    hv_time_format(hv_registry_expires_at(reg), t2);
+    printf("network  %s\nversion  %llu\nissued   %s\nexpires  %s\nstatus   %s\nnodes    %zu\n\n",
+           hv_registry_network(reg), (unsigned long long)hv_registry_version(reg), t1, t2,
+           status, hv_registry_count(reg));
+    printf("%-24s %-9s %-2s %-16s %-20s %s\n", "ID", "ROLE", "CC", "KEY ID", "HOME/ENDPOINT",
+           "ORGANISATION");
+    uint64_t now = (uint64_t)time(NULL);
+    for (size_t i = 0; i < hv_registry_count(reg); i++) {
+        const hv_node *n = hv_registry_node(reg, i);
+        char kid[17];
+        hv_hex(n->keys.key_id, HV_KEY_ID_BYTES, kid);
+        printf("%-24s %-9s %-2s %-16s %-20s %s%s\n", n->id, hv_role_name(n->role), n->country,
+               kid, n->role == HV_ROLE_BROKER ? n->endpoint_workers : n->home, n->organisation,
+               n->revoked ? " [REVOKED]" : hv_node_active(n, now) ? "" : " [NOT VALID NOW]");
+        if (n->role != HV_ROLE_PROVIDER)
+            continue;
+        printf("%-24s services:", "");
+        for (unsigned s = 0; s < HV_SVC_COUNT; s++)
+            if (n->services & (1u << s))
+                printf(" %s", hv_service_name(s));
+        printf("; languages:");
+        for (unsigned k = 0; k < n->n_languages; k++)
+            printf(" %s", n->languages[k]);
+        printf("; regions:");
+        for (unsigned k = 0; k < n->n_regions; k++)
+            printf(" %s%s", n->regions[k], k + 1 < n->n_regions ? "," : "");
+        printf("; minors: %s; capacity: %u\n", n->accepts_minors ? "yes" : "no", n->capacity);
+    }
+}
+
+/* Prints a JSON string with the characters JSON requires escaped. */
+static void s_json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void s_print_registry_json(const hv_registry *reg, bool verified)
+{
+    printf("{\"network\":");
+    s_json_str(hv_registry_network(reg));
+    printf(",\"version\":%llu,\"issued_at\":%llu,\"expires_at\":%llu,\"verified\":%s,\"nodes\":[",
+           (unsigned long long)hv_registry_version(reg),
+           (unsigned long long)hv_registry_issued_at(reg),
+           (unsigned long long)hv_registry_expires_at(reg), verified ? "true" : "false");
+    for (size_t i = 0; i < hv_registry_count(reg); i++) {
+        const hv_node *n = hv_registry_node(reg, i);
+        char kid[17];
+        hv_hex(n->keys.key_id, HV_KEY_ID_BYTES, kid);
+        printf("%s{\"id\":", i ? "," : "");
+        s_json_str(n->id);
+        printf(",\"role\":\"%s\",\"country\":\"%s\",\"organisation\":", hv_role_name(n->role),
+               n->country);
+        s_json_str(n->organisation);
+        printf(",\"home\":");
+        s_json_str(n->home);
+        printf(",\"key_id\":\"%s\",\"revoked\":%s}", kid, n->revoked ? "true" : "false");
+    }
+    printf("]}\n");
+}
+
+static int cmd_registry(int argc, char **argv)
+{
+    if (argc < 1)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *sub = argv[0];
+    static const char *const allowed[] = {"authority", "in", "out", "held-version", NULL};
+    static const char *const flags[] = {"json", NULL};
+    opts o;
+    if (!s_parse(argc - 1, argv + 1, allowed, flags, &o))
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    hv_errmsg e = {""};
+    hv_err err;
+    hv_registry *reg = NULL;
+    int rc = 0;
+
+    if (strcmp(sub, "sign") == 0) {
+        const char *auth = s_need(&o, "authority"), *in = s_need(&o, "in"),
+                   *out = s_need(&o, "out");
+        if (auth == NULL || in == NULL || out == NULL)
+            return EXIT_USAGE;
+        hv_keypair *kp = NULL;
+        if ((err = hv_keys_load_secret(auth, &kp, NULL, &e)) != HV_OK)
+            return s_report("authority key", err, &e);
+        if ((err = hv_registry_from_json_file(in, &reg, &e)) != HV_OK) {
+            hv_keypair_free(&kp);
+            return s_report("registry source refused", err, &e);
+        }
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        err = hv_registry_sign(reg, kp, &buf, &len);
+        hv_keypair_free(&kp);
+        if (err == HV_OK && (err = s_write_all(out, buf, len)) != HV_OK)
+            snprintf(e.text, sizeof e.text, "cannot write %s", out);
+        free(buf);
+        if (err != HV_OK)
+            rc = s_report("registry sign", err, &e);
+        else
+            printf("signed %s: network %s version %llu, %zu nodes -> %s\n", in,
+                   hv_registry_network(reg), (unsigned long long)hv_registry_version(reg),
+                   hv_registry_count(reg), out);
+    } else if (strcmp(sub, "verify") == 0 || strcmp(sub, "show") == 0) {
+        bool verify = strcmp(sub, "verify") == 0;
+        const char *auth = s_opt(&o, "authority");
+        if (o.positional == NULL || (verify && auth == NULL))
+            return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if ((err = s_read_all(o.positional, &buf, &len, HV_REGISTRY_FILE_MAX)) != HV_OK) {
+            snprintf(e.text, sizeof e.text, "cannot read %s", o.positional);
+            return s_report("registry", err, &e);
+        }
+        if (auth != NULL) {
+            hv_pubkeys auth_keys;
+            uint64_t held = 0;
+            const char *held_s = s_opt(&o, "held-version");
+            if (held_s != NULL)
+                held = strtoull(held_s, NULL, 10);
+            err = hv_keys_load_public(auth, &auth_keys, NULL, &e);
+            if (err == HV_OK)
+                err = hv_registry_load(buf, len, auth_keys.sign, (uint64_t)time(NULL), held, &reg,
+                                       &e);
+        } else {
+            err = hv_registry_decode_unverified(buf, len, &reg, &e);
+        }
+        free(buf);
+        if (err != HV_OK) {
+            rc = s_report(verify ? "registry refused" : "registry", err, &e);
+        } else if (verify) {
+            char t[21];
+            hv_time_format(hv_registry_expires_at(reg), t);
+            printf("%s: valid: network %s version %llu, %zu nodes, signed by the authority, "
+                   "expires %s\n",
+                   o.positional, hv_registry_network(reg),
+                   (unsigned long long)hv_registry_version(reg), hv_registry_count(reg), t);
+        } else if (s_opt(&o, "json") != NULL) {
+            s_print_registry_json(reg, auth != NULL);
+        } else {
+            s_print_registry_text(reg, auth != NULL ? "signature verified"
+                                                    : "signature NOT checked (use verify)");
+        }
+    } else {
+        fprintf(stderr, "haven: unknown registry command '%s'\n%s", sub, s_usage);
+        return EXIT_USAGE;
+    }
+    hv_registry_free(&reg);
+    return rc;
+}
+
+static int cmd_seal(int argc, char **argv)
+{
+    static const char *const allowed[] = {"key", "authority", "registry", "to", "type",
+                                          "referral", "ttl", "in", "out", NULL};
+    opts o;
+    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *key = s_need(&o, "key"), *to = s_need(&o, "to"), *type_s = s_need(&o, "type"),
+               *in = s_need(&o, "in"), *out = s_need(&o, "out");
+    if (key == NULL || to == NULL || type_s == NULL || in == NULL || out == NULL)
+        return EXIT_USAGE;
+    unsigned type = hv_msg_type_from_name(type_s);
+    if (type == 0) {
+        fprintf(stderr, "haven: unknown message type '%s'\n", type_s);
+        return EXIT_USAGE;
+    }
+    hv_registry *reg = NULL;
+    int rc = s_load_registry(&o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    hv_keypair *kp = NULL;
+    char self[HV_NODE_ID_MAX + 1];
+    uint8_t *pt = NULL, *wire = NULL;
+    size_t pt_len = 0, wire_len = 0;
+    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    if (err != HV_OK) {
+        rc = s_report("key", err, &e);
+        goto done;
+    }
+    const hv_node *from = hv_registry_find(reg, self), *rcpt = hv_registry_find(reg, to);
+    if (from == NULL || rcpt == NULL || !hv_node_active(rcpt, (uint64_t)time(NULL))) {
+        snprintf(e.text, sizeof e.text, "node '%s' is not an active node of the registry",
+                 from == NULL ? self : to);
+        rc = s_report("seal", HV_ENOTFOUND, &e);
+        goto done;
+    }
+    if ((err = s_read_all(in, &pt, &pt_len, HV_PLAINTEXT_MAX)) != HV_OK) {
+        snprintf(e.text, sizeof e.text, "cannot read %s", in);
+        rc = s_report("seal", err, &e);
+        goto done;
+    }
+    hv_envelope env;
+    hv_envelope_init(&env, type, self, hv_keypair_public(kp), to, &rcpt->keys);
+    const char *ref = s_opt(&o, "referral"), *ttl = s_opt(&o, "ttl");
+    if (ref == NULL)
+        hv_random(env.referral, sizeof env.referral);
+    else if (hv_unhex(ref, env.referral, sizeof env.referral) != HV_OK) {
+        fprintf(stderr, "haven: --referral must be 32 hex digits\n");
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (ttl != NULL)
+        env.ttl_s = (uint32_t)strtoul(ttl, NULL, 10);
+    if ((err = hv_envelope_seal(&env, kp, &rcpt->keys, pt, pt_len, &wire, &wire_len)) != HV_OK ||
+        (err = s_write_all(out, wire, wire_len)) != HV_OK) {
+        rc = s_report("seal", err, &e);
+        goto done;
+    }
+    char id[33];
+    hv_hex(env.id, sizeof env.id, id);
+    fprintf(stderr, "sealed %s %s -> %s: id %s, %zu bytes plaintext, %zu bytes envelope\n",
+            type_s, self, to, id, pt_len, wire_len);
+done:
+    if (pt != NULL)
+        hv_memzero(pt, pt_len);
+    free(pt);
+    free(wire);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
+static int cmd_open(int argc, char **argv)
+{
+    static const char *const allowed[] = {"key", "authority", "registry", "in", "out", NULL};
+    opts o;
+    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *key = s_need(&o, "key"), *in = s_need(&o, "in");
+    const char *out = s_opt(&o, "out") ? s_opt(&o, "out") : "-";
+    if (key == NULL || in == NULL)
+        return EXIT_USAGE;
+    hv_registry *reg = NULL;
+    int rc = s_load_registry(&o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    hv_keypair *kp = NULL;
+    char self[HV_NODE_ID_MAX + 1];
+    uint8_t *wire = NULL, *pt = NULL;
+    size_t wire_len = 0, pt_len = 0;
+    hv_envelope env;
+    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    if (err != HV_OK) {
+        rc = s_report("key", err, &e);
+        goto done;
+    }
+    if ((err = s_read_all(in, &wire, &wire_len, HV_ENVELOPE_MAX)) != HV_OK ||
+        (err = hv_envelope_decode(wire, wire_len, &env)) != HV_OK) {
+        snprintf(e.text, sizeof e.text, "%s is not a valid envelope", in);
+        rc = s_report("open", err, &e);
+        goto done;
+    }
+    const hv_node *sender = hv_registry_find(reg, env.from);
+    if (sender == NULL) {
+        snprintf(e.text, sizeof e.text, "sender '%s' is not in the registry", env.from);
+        rc = s_report("open", HV_ENOTFOUND, &e);
+        goto done;
+    }
+    if ((err = hv_envelope_open(&env, self, kp, sender->keys.sign, &pt, &pt_len)) != HV_OK ||
+        (err = s_write_all(out, pt, pt_len)) != HV_OK) {
+        rc = s_report("open", err, &e);
+        goto done;
+    }
+    fprintf(stderr, "opened %s from %s: signature and MAC verified, %zu bytes plaintext\n",
+            hv_msg_rule_get(env.type)->name, env.from, pt_len);
+done:
+    if (pt != NULL)
+        hv_memzero(pt, pt_len);
+    free(pt);
+    free(wire);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (hv_crypto_init() != HV_OK) {
+        fprintf(stderr, "haven: cannot initialise libsodium\n");
+        return EXIT_SYSTEM;
+    }
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fprintf(argc < 2 ? stderr : stdout, "%s", s_usage);
+        return argc < 2 ? EXIT_USAGE : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "keygen") == 0)
+        return cmd_keygen(argc - 2, argv + 2);
+    if (strcmp(cmd, "registry") == 0)
+        return cmd_registry(argc - 2, argv + 2);
+    if (strcmp(cmd, "seal") == 0)
+        return cmd_seal(argc - 2, argv + 2);
+    if (strcmp(cmd, "open") == 0)
+        return cmd_open(argc - 2, argv + 2);
+    fprintf(stderr, "haven: unknown command '%s'\n%s", cmd, s_usage);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,24 @@
+/* Logging: one event per line on stderr, `ts= level= event= key=value...`.
+ *
+ * Never pass a secret or a case field to these functions: log lines end up
+ * with operators, who must not see case content (../shared/DESIGN.md §1). */
+#ifndef HV_LOG_H
+#define HV_LOG_H
+
+typedef enum hv_log_level {
+    HV_LOG_DEBUG = 0,
+    HV_LOG_INFO = 1,
+    HV_LOG_WARN = 2,
+    HV_LOG_ERROR = 3,
+} hv_log_level;
+
+/* Sets the lowest level that is written (default HV_LOG_INFO). */
+void hv_log_set_level(hv_log_level level);
+
+/* Writes one line: a UTC timestamp, the level, `event`, then `fmt` expanded
+ * (expected to be space-separated key=value pairs; may be NULL). Values that
+ * may hold spaces must be quoted by the caller, e.g. `path="%s"`. */
+void hv_log(hv_log_level level, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,210 @@
+/* Control message codec; proto/PROTOCOL.md §5. */
+#include "hv_control.h"
+
+#include <string.h>
+
+#include "hv_mp.h"
+
+/* Number of array elements (version and command included) per command. */
+static const struct {
+    const char *name; /* command name */
+    uint32_t fields;  /* array length */
+} s_cmds[HV_CMD_MAX + 1] = {
+    [HV_CMD_HELLO] = {"HELLO", 5},     [HV_CMD_READY] = {"READY", 5},
+    [HV_CMD_SEND] = {"SEND", 3},       [HV_CMD_STORED] = {"STORED", 3},
+    [HV_CMD_DELIVER] = {"DELIVER", 4}, [HV_CMD_ACK] = {"ACK", 3},
+    [HV_CMD_NACK] = {"NACK", 5},       [HV_CMD_CREDIT] = {"CREDIT", 3},
+    [HV_CMD_HEARTBEAT] = {"HEARTBEAT", 2}, [HV_CMD_EXPIRED] = {"EXPIRED", 3},
+    [HV_CMD_ERROR] = {"ERROR", 5},     [HV_CMD_BYE] = {"BYE", 2},
+};
+
+const char *hv_cmd_name(unsigned cmd)
+{
+    return cmd >= 1 && cmd <= HV_CMD_MAX ? s_cmds[cmd].name : NULL;
+}
+
+static bool s_heartbeat_valid(uint32_t ms)
+{
+    return ms >= HV_HEARTBEAT_MS_MIN && ms <= HV_HEARTBEAT_MS_MAX;
+}
+
+static bool s_text_valid(const char *text)
+{
+    size_t n = strlen(text);
+    return n <= HV_CONTROL_TEXT_MAX && hv_utf8_valid(text, n);
+}
+
+/* Checks the limits of the fields `msg->cmd` uses, so that encode never
+ * produces what decode refuses. */
+static bool s_fields_valid(const hv_control *m)
+{
+    switch (m->cmd) {
+    case HV_CMD_HELLO:
+        return hv_node_id_valid_cstr(m->node_id) && m->credit <= HV_CREDIT_MAX &&
+               s_heartbeat_valid(m->heartbeat_ms);
+    case HV_CMD_READY:
+        return hv_node_id_valid_cstr(m->node_id) && s_heartbeat_valid(m->heartbeat_ms) &&
+               m->max_message <= HV_CONTROL_MAX;
+    case HV_CMD_SEND:
+    case HV_CMD_DELIVER:
+        return m->envelope_len > 0 && m->envelope_len <= HV_ENVELOPE_MAX &&
+               (m->cmd == HV_CMD_SEND || m->attempt >= 1);
+    case HV_CMD_CREDIT:
+        return m->credit <= HV_CREDIT_MAX;
+    case HV_CMD_NACK:
+    case HV_CMD_ERROR:
+        return s_text_valid(m->text);
+    default:
+        return hv_cmd_name(m->cmd) != NULL;
+    }
+}
+
+hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
+{
+    if (hv_cmd_name(m->cmd) == NULL || !s_fields_valid(m))
+        return HV_EINVAL;
+    hv_mp_writer w;
+    hv_err err = hv_mp_writer_init(&w);
+    if (err != HV_OK)
+        return err;
+    hv_mp_write_array(&w, s_cmds[m->cmd].fields);
+    hv_mp_write_uint(&w, HV_PROTO_VERSION);
+    hv_mp_write_uint(&w, m->cmd);
+    switch (m->cmd) {
+    case HV_CMD_HELLO:
+        hv_mp_write_cstr(&w, m->node_id);
+        hv_mp_write_uint(&w, m->credit);
+        hv_mp_write_uint(&w, m->heartbeat_ms);
+        break;
+    case HV_CMD_READY:
+        hv_mp_write_cstr(&w, m->node_id);
+        hv_mp_write_uint(&w, m->heartbeat_ms);
+        hv_mp_write_uint(&w, m->max_message);
+        break;
+    case HV_CMD_SEND:
+        hv_mp_write_bin(&w, m->envelope, m->envelope_len);
+        break;
+    case HV_CMD_DELIVER:
+        hv_mp_write_uint(&w, m->attempt);
+        hv_mp_write_bin(&w, m->envelope, m->envelope_len);
+        break;
+    case HV_CMD_STORED:
+    case HV_CMD_ACK:
+    case HV_CMD_EXPIRED:
+        hv_mp_write_bin(&w, m->msg_id, HV_MSG_ID_BYTES);
+        break;
+    case HV_CMD_NACK:
+        hv_mp_write_bin(&w, m->msg_id, HV_MSG_ID_BYTES);
+        hv_mp_write_uint(&w, m->code);
+        hv_mp_write_cstr(&w, m->text);
+        break;
+    case HV_CMD_CREDIT:
+        hv_mp_write_uint(&w, m->credit);
+        break;
+    case HV_CMD_ERROR:
+        hv_mp_write_uint(&w, m->code);
+        hv_mp_write_bin(&w, m->msg_id, m->has_msg_id ? HV_MSG_ID_BYTES : 0);
+        hv_mp_write_cstr(&w, m->text);
+        break;
+    default: /* HEARTBEAT, BYE: no fields */
+        break;
+    }
+    return hv_mp_writer_take(&w, out, len);
+}
+
+hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
+{
+    if (len > HV_CONTROL_MAX)
+        return HV_ETOOBIG;
+    hv_mp_reader r;
+    hv_mp_reader_init(&r, buf, len);
+    uint32_t n;
+    uint64_t v;
+    hv_err err;
+    memset(out, 0, sizeof *out);
+
+#define S_TRY(expr)                                                                            \
+    do {                                                                                       \
+        if ((err = (expr)) != HV_OK)                                                           \
+            return err;                                                                        \
+    } while (0)
+
+    S_TRY(hv_mp_read_array(&r, &n));
+    if (n < 2)
+        return HV_EDECODE;
+    S_TRY(hv_mp_read_uint(&r, &v));
+    if (v != HV_PROTO_VERSION)
+        return HV_EVERSION;
+    S_TRY(hv_mp_read_uint(&r, &v));
+    if (v == 0 || v > HV_CMD_MAX)
+        return HV_ETYPE;
+    out->cmd = (uint8_t)v;
+    if (n != s_cmds[out->cmd].fields)
+        return HV_EDECODE;
+
+    const uint8_t *b;
+    size_t blen;
+    switch (out->cmd) {
+    case HV_CMD_HELLO:
+    case HV_CMD_READY:
+        S_TRY(hv_mp_read_cstr(&r, out->node_id, sizeof out->node_id));
+        if (!hv_node_id_valid_cstr(out->node_id))
+            return HV_EDECODE;
+        if (out->cmd == HV_CMD_HELLO) {
+            S_TRY(hv_mp_read_uint_max(&r, HV_CREDIT_MAX, &v));
+            out->credit = (uint32_t)v;
+        }
+        S_TRY(hv_mp_read_uint_max(&r, HV_HEARTBEAT_MS_MAX, &v));
+        if (v < HV_HEARTBEAT_MS_MIN)
+            return HV_EDECODE;
+        out->heartbeat_ms = (uint32_t)v;
+        if (out->cmd == HV_CMD_READY) {
+            S_TRY(hv_mp_read_uint_max(&r, HV_CONTROL_MAX, &v));
+            out->max_message = (uint32_t)v;
+        }
+        break;
+    case HV_CMD_DELIVER:
+        S_TRY(hv_mp_read_uint_max(&r, UINT32_MAX, &v));
+        if (v == 0)
+            return HV_EDECODE;
+        out->attempt = (uint32_t)v;
+        /* The envelope follows as in SEND. */
+        __attribute__((fallthrough));
+    case HV_CMD_SEND:
+        S_TRY(hv_mp_read_bin(&r, HV_ENVELOPE_MAX, &out->envelope, &out->envelope_len));
+        if (out->envelope_len == 0)
+            return HV_EDECODE;
+        break;
+    case HV_CMD_STORED:
+    case HV_CMD_ACK:
+    case HV_CMD_EXPIRED:
+    case HV_CMD_NACK:
+        S_TRY(hv_mp_read_bin_exact(&r, out->msg_id, HV_MSG_ID_BYTES));
+        out->has_msg_id = true;
+        if (out->cmd != HV_CMD_NACK)
+            break;
+        S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
+        out->code = (uint16_t)v;
+        S_TRY(hv_mp_read_cstr(&r, out->text, sizeof out->text));
+        break;
+    case HV_CMD_CREDIT:
+        S_TRY(hv_mp_read_uint_max(&r, HV_CREDIT_MAX, &v));
+        out->credit = (uint32_t)v;
+        break;
+    case HV_CMD_ERROR:
+        S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
+        out->code = (uint16_t)v;
+        S_TRY(hv_mp_read_bin(&r, HV_MSG_ID_BYTES, &b, &blen));
+        if (blen != 0 && blen != HV_MSG_ID_BYTES)
+            return HV_EDECODE;
+        out->has_msg_id = blen == HV_MSG_ID_BYTES;
+        if (out->has_msg_id)
+            memcpy(out->msg_id, b, HV_MSG_ID_BYTES);
+        S_TRY(hv_mp_read_cstr(&r, out->text, sizeof out->text));
+        break;
+    default: /* HEARTBEAT, BYE */
+        break;
+    }
+#undef S_TRY
+    return hv_mp_read_end(&r);
+}

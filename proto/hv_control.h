@@ -1,0 +1,65 @@
+/* Broker control messages: the conversation between a broker and a worker
+ * (or a peer broker) around envelopes. Specified in proto/PROTOCOL.md §5. */
+#ifndef HV_CONTROL_H
+#define HV_CONTROL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_envelope.h"
+#include "hv_err.h"
+
+typedef enum hv_cmd {
+    HV_CMD_HELLO = 1,     /* client -> broker: who I am, initial credit */
+    HV_CMD_READY = 2,     /* broker -> client: session accepted */
+    HV_CMD_SEND = 3,      /* client -> broker: take custody of an envelope */
+    HV_CMD_STORED = 4,    /* broker -> client: envelope durably committed */
+    HV_CMD_DELIVER = 5,   /* broker -> client: an envelope for you */
+    HV_CMD_ACK = 6,       /* client -> broker: committed on my side */
+    HV_CMD_NACK = 7,      /* client -> broker: refused, with a code */
+    HV_CMD_CREDIT = 8,    /* client -> broker: may deliver N more */
+    HV_CMD_HEARTBEAT = 9, /* either way: still alive */
+    HV_CMD_EXPIRED = 10,  /* broker -> client: your message passed its TTL */
+    HV_CMD_ERROR = 11,    /* broker -> client: request refused, with a code */
+    HV_CMD_BYE = 12,      /* either way: closing the session */
+} hv_cmd;
+
+#define HV_CMD_MAX 12
+#define HV_CONTROL_TEXT_MAX 256
+#define HV_CONTROL_MAX (HV_ENVELOPE_MAX + 64)
+#define HV_CREDIT_MAX 65536u
+#define HV_HEARTBEAT_MS_MIN 100u
+#define HV_HEARTBEAT_MS_MAX 60000u
+
+/* A decoded control message. Plain data: fields are public. Only the fields
+ * of its command are meaningful; `envelope` is borrowed from the buffer it
+ * was decoded from. */
+typedef struct hv_control {
+    uint8_t cmd;                             /* hv_cmd */
+    char node_id[HV_NODE_ID_MAX + 1];        /* HELLO: client id; READY: broker id */
+    uint32_t credit;                         /* HELLO, CREDIT */
+    uint32_t heartbeat_ms;                   /* HELLO (asked), READY (granted) */
+    uint32_t max_message;                    /* READY: largest frame accepted */
+    uint32_t attempt;                        /* DELIVER: 1 on first delivery */
+    uint8_t msg_id[HV_MSG_ID_BYTES];         /* STORED, ACK, NACK, EXPIRED, ERROR */
+    bool has_msg_id;                         /* ERROR: whether msg_id is set */
+    uint16_t code;                           /* NACK, ERROR: an hv_err value */
+    char text[HV_CONTROL_TEXT_MAX + 1];      /* NACK, ERROR: explanation */
+    const uint8_t *envelope;                 /* SEND, DELIVER: envelope bytes */
+    size_t envelope_len;                     /* length of `envelope` */
+} hv_control;
+
+/* Returns the command's name, or NULL for an unknown value. */
+const char *hv_cmd_name(unsigned cmd);
+
+/* Encodes `msg`. Caller owns `*out` (free()). Returns HV_OK, HV_EINVAL for
+ * an unknown command or a field outside its limits, HV_ENOMEM. */
+HV_MUST_CHECK hv_err hv_control_encode(const hv_control *msg, uint8_t **out, size_t *len);
+
+/* Decodes `buf` strictly. The embedded envelope of SEND and DELIVER is only
+ * bounded here, not decoded: call hv_envelope_decode on it. Errors:
+ * HV_ETOOBIG, HV_ETRUNCATED, HV_EVERSION, HV_ETYPE, HV_EDECODE, HV_ETRAILING. */
+HV_MUST_CHECK hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out);
+
+#endif
