@@ -134,6 +134,14 @@ static void s_sig_digest(const uint8_t *header, size_t header_len, const uint8_t
     crypto_generichash_final(&st, digest, 64);
 }
 
+void hv_seal_sign(const hv_keypair *sender, const uint8_t *header, size_t header_len,
+                  const uint8_t *body, size_t body_len, uint8_t sig[HV_SIG_BYTES])
+{
+    uint8_t digest[64];
+    s_sig_digest(header, header_len, body, body_len, digest);
+    crypto_sign_detached(sig, NULL, digest, sizeof digest, sender->sign_sk);
+}
+
 hv_err hv_seal_fixed(const hv_keypair *sender, const uint8_t rcpt_box_pk[32],
                      const uint8_t *header, size_t header_len, const uint8_t *pt, size_t pt_len,
                      const uint8_t eph_seed[32], const uint8_t nonce[HV_NONCE_BYTES],
@@ -156,9 +164,7 @@ hv_err hv_seal_fixed(const hv_keypair *sender, const uint8_t rcpt_box_pk[32],
                                                body_nonce, key);
     *body_len = HV_SEAL_OVERHEAD + pt_len;
 
-    uint8_t digest[64];
-    s_sig_digest(header, header_len, body, *body_len, digest);
-    crypto_sign_detached(sig, NULL, digest, sizeof digest, sender->sign_sk);
+    hv_seal_sign(sender, header, header_len, body, *body_len, sig);
     err = HV_OK;
 done:
     sodium_memzero(key, sizeof key);

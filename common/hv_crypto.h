@@ -95,6 +95,12 @@ HV_MUST_CHECK hv_err hv_seal_fixed(const hv_keypair *sender, const uint8_t rcpt_
                                    const uint8_t nonce[HV_NONCE_BYTES], uint8_t *body,
                                    size_t body_cap, size_t *body_len, uint8_t sig[HV_SIG_BYTES]);
 
+/* Computes the sender signature of a sealed message: Ed25519 over
+ * BLAKE2b-512("haven/sig/v1" || header || body). hv_seal calls it; exposed
+ * so that tests can show the MAC alone still binds body to header. */
+void hv_seal_sign(const hv_keypair *sender, const uint8_t *header, size_t header_len,
+                  const uint8_t *body, size_t body_len, uint8_t sig[HV_SIG_BYTES]);
+
 /* Verifies and decrypts a sealed body. Writes body_len - HV_SEAL_OVERHEAD
  * bytes to `pt` (capacity `pt_cap`). Returns HV_OK; HV_ECRYPTO if the body
  * is too short, the signature or MAC fails, or the key agreement is

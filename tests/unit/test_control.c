@@ -1,0 +1,217 @@
+/* Control message codec: every command round trips canonically; every
+ * truncation, version, type, arity, limit and trailing byte is refused
+ * with its exact error; golden bytes. */
+#include "hv_test.h"
+
+#include "hv_control.h"
+#include "hv_mp.h"
+
+static const uint8_t s_env[] = {0x94, 0x9a, 0x01}; /* opaque at this layer */
+
+/* Fills one valid example of every command. */
+static void s_example(unsigned cmd, hv_control *m)
+{
+    memset(m, 0, sizeof *m);
+    m->cmd = (uint8_t)cmd;
+    for (int i = 0; i < 16; i++)
+        m->msg_id[i] = (uint8_t)(0xc0 + i);
+    switch (cmd) {
+    case HV_CMD_HELLO:
+        strcpy(m->node_id, "ngo.xa");
+        m->credit = 100;
+        m->heartbeat_ms = 1000;
+        break;
+    case HV_CMD_READY:
+        strcpy(m->node_id, "broker.xa");
+        m->heartbeat_ms = 1000;
+        m->max_message = HV_CONTROL_MAX;
+        break;
+    case HV_CMD_SEND:
+    case HV_CMD_DELIVER:
+        m->envelope = s_env;
+        m->envelope_len = sizeof s_env;
+        m->attempt = 1;
+        break;
+    case HV_CMD_NACK:
+        m->code = HV_ECRYPTO;
+        strcpy(m->text, "signature does not verify");
+        m->has_msg_id = true;
+        break;
+    case HV_CMD_ERROR:
+        m->code = HV_EFORBIDDEN;
+        m->has_msg_id = true;
+        strcpy(m->text, "role intake may not send OFFER");
+        break;
+    case HV_CMD_CREDIT:
+        m->credit = 50;
+        break;
+    case HV_CMD_STORED:
+    case HV_CMD_ACK:
+    case HV_CMD_EXPIRED:
+        m->has_msg_id = true;
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_round_trip_every_command(void **state)
+{
+    (void)state;
+    for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        hv_control m, d;
+        uint8_t *buf, *again;
+        size_t len, again_len;
+        s_example(cmd, &m);
+        assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+        assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+        assert_int_equal(d.cmd, cmd);
+        assert_int_equal(hv_control_encode(&d, &again, &again_len), HV_OK);
+        assert_int_equal(again_len, len);
+        assert_memory_equal(again, buf, len);
+        /* Truncation at every byte offset. */
+        for (size_t cut = 0; cut < len; cut++) {
+            uint8_t *copy = malloc(cut + 1);
+            memcpy(copy, buf, cut);
+            assert_int_equal(hv_control_decode(copy, cut, &d), HV_ETRUNCATED);
+            free(copy);
+        }
+        /* One trailing byte. */
+        uint8_t *longer = malloc(len + 1);
+        memcpy(longer, buf, len);
+        longer[len] = 0x00;
+        assert_int_equal(hv_control_decode(longer, len + 1, &d), HV_ETRAILING);
+        /* Wrong version. */
+        longer[1] = 2;
+        assert_int_equal(hv_control_decode(longer, len, &d), HV_EVERSION);
+        free(longer);
+        free(buf);
+        free(again);
+    }
+}
+
+static void test_fields_decoded(void **state)
+{
+    (void)state;
+    hv_control m, d;
+    uint8_t *buf;
+    size_t len;
+    s_example(HV_CMD_ERROR, &m);
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.code, HV_EFORBIDDEN);
+    assert_true(d.has_msg_id);
+    assert_memory_equal(d.msg_id, m.msg_id, 16);
+    assert_string_equal(d.text, "role intake may not send OFFER");
+    free(buf);
+    m.has_msg_id = false;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_false(d.has_msg_id);
+    free(buf);
+    s_example(HV_CMD_DELIVER, &m);
+    m.attempt = 3;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.attempt, 3);
+    assert_int_equal(d.envelope_len, sizeof s_env);
+    assert_memory_equal(d.envelope, s_env, sizeof s_env);
+    free(buf);
+}
+
+/* Encodes an arbitrary array of [version, cmd, extra uints...]. */
+static uint8_t *s_raw(uint64_t version, uint64_t cmd, int extra, size_t *len)
+{
+    hv_mp_writer w;
+    uint8_t *out;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, (uint32_t)(2 + extra));
+    hv_mp_write_uint(&w, version);
+    hv_mp_write_uint(&w, cmd);
+    for (int i = 0; i < extra; i++)
+        hv_mp_write_uint(&w, 1);
+    assert_int_equal(hv_mp_writer_take(&w, &out, len), HV_OK);
+    return out;
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    hv_control d;
+    size_t len;
+    uint8_t *b;
+    b = s_raw(1, 0, 0, &len);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_ETYPE);
+    free(b);
+    b = s_raw(1, HV_CMD_MAX + 1, 0, &len);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_ETYPE);
+    free(b);
+    b = s_raw(7, 1, 0, &len);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_EVERSION);
+    free(b);
+    /* HEARTBEAT with an extra field: wrong arity. */
+    b = s_raw(1, HV_CMD_HEARTBEAT, 1, &len);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_EDECODE);
+    free(b);
+    b = s_raw(1, HV_CMD_HEARTBEAT, 0, &len);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_OK);
+    free(b);
+    /* CREDIT above its maximum. */
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_CREDIT);
+    hv_mp_write_uint(&w, HV_CREDIT_MAX + 1);
+    assert_int_equal(hv_mp_writer_take(&w, &b, &len), HV_OK);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_ETOOBIG);
+    free(b);
+    /* A SEND whose envelope is declared larger than any envelope. */
+    static const uint8_t big_send[] = {0x93, 0x01, 0x03, 0xc6, 0x7f, 0xff, 0xff, 0xff};
+    assert_int_equal(hv_control_decode(big_send, sizeof big_send, &d), HV_ETOOBIG);
+    /* An ERROR text that is not UTF-8. */
+    static const uint8_t bad_text[] = {0x95, 0x01, 0x0b, 0x0a, 0xc4, 0x00, 0xa2, 0xc3, 0x28};
+    assert_int_equal(hv_control_decode(bad_text, sizeof bad_text, &d), HV_EDECODE);
+    /* The encoder refuses what the decoder would. */
+    hv_control m;
+    s_example(HV_CMD_HELLO, &m);
+    m.heartbeat_ms = 1;
+    assert_int_equal(hv_control_encode(&m, &b, &len), HV_EINVAL);
+    s_example(HV_CMD_HELLO, &m);
+    strcpy(m.node_id, "Bad Id");
+    assert_int_equal(hv_control_encode(&m, &b, &len), HV_EINVAL);
+    m.cmd = 99;
+    assert_int_equal(hv_control_encode(&m, &b, &len), HV_EINVAL);
+}
+
+static void test_golden_bytes(void **state)
+{
+    (void)state;
+    hvt_vectors v;
+    hvt_vectors_load(&v, "control-v1.txt");
+    for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        hv_control m;
+        uint8_t *buf;
+        size_t len;
+        s_example(cmd, &m);
+        assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+        char name[32];
+        snprintf(name, sizeof name, "%s", hv_cmd_name(cmd));
+        for (char *p = name; *p; p++)
+            *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        hvt_vectors_check(&v, name, buf, len);
+        free(buf);
+    }
+    hvt_vectors_finish(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_command),
+        cmocka_unit_test(test_fields_decoded),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_golden_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

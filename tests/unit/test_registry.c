@@ -1,0 +1,2 @@
+#include "hv_test.h"
+int main(void) { return 0; }
