@@ -312,10 +312,14 @@ hv_err hv_registry_decode_payload(const uint8_t *buf, size_t len, hv_registry **
         (err = hv_mp_read_uint(&r, &expires_at)) != HV_OK ||
         (err = hv_mp_read_array(&r, &n_nodes)) != HV_OK)
         goto malformed;
-    /* Bound the allocation by the limit and by what the bytes can hold:
-     * an encoded node is far more than 64 bytes. */
-    if (n_nodes > HV_REGISTRY_NODES_MAX || n_nodes > len / 64) {
+    /* Bound the allocation by the limit and by what the bytes left can
+     * hold: an encoded node takes more than 100 bytes (three keys alone). */
+    if (n_nodes > HV_REGISTRY_NODES_MAX) {
         err = HV_ETOOBIG;
+        goto malformed;
+    }
+    if (n_nodes > (size_t)(r.end - r.pos) / 100) {
+        err = HV_ETRUNCATED;
         goto malformed;
     }
     if ((err = hv_registry_alloc(n_nodes, &reg)) != HV_OK)
