@@ -295,6 +295,8 @@ hv_err hv_keys_from_json(json_t *obj, hv_pubkeys *out, char *node_id, hv_errmsg 
         (err = s_json_hex(obj, "box", out->box, 32, e)) != HV_OK ||
         (err = s_json_hex(obj, "transport", out->transport, 32, e)) != HV_OK)
         return err;
+    if (!hv_pubkeys_valid(out))
+        return hv_fail(e, HV_EKEYFORMAT, "public keys: a key is not a usable public key");
     hv_key_id(out->sign, out->box, out->transport, out->key_id);
     if (json_object_get(obj, "key_id") != NULL) {
         uint8_t kid[HV_KEY_ID_BYTES];

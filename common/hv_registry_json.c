@@ -134,8 +134,9 @@ static hv_err s_keys(json_t *node, const char *path, const char *base_dir, hv_no
             return hv_fail(e, HV_EREG_INVALID, "%s.keys_file: not allowed here", path);
         char full[PATH_MAX];
         const char *f = json_string_value(file);
-        if ((size_t)snprintf(full, sizeof full, "%s/%s", f[0] == '/' ? "" : base_dir, f) >=
-            sizeof full)
+        bool as_is = f[0] == '/' || strcmp(base_dir, ".") == 0;
+        if ((size_t)snprintf(full, sizeof full, "%s%s%s", as_is ? "" : base_dir,
+                             as_is ? "" : "/", f) >= sizeof full)
             return hv_fail(e, HV_EREG_INVALID, "%s.keys_file: path too long", path);
         err = hv_keys_load_public(full, &n->keys, key_owner, e);
     }

@@ -126,6 +126,11 @@ static void test_public_format(void **state)
              t);
     assert_int_equal(hv_keys_parse_public(text, strlen(text), &out, NULL, &e), HV_EKEYFORMAT);
     assert_non_null(strstr(e.text, "'sign'"));
+    /* Well-formed hex of an unusable key (all zeros). */
+    snprintf(text, sizeof text, "{\"sign\":\"%s\",\"box\":\"%064d\",\"transport\":\"%s\"}", s,
+             0, t);
+    assert_int_equal(hv_keys_parse_public(text, strlen(text), &out, NULL, &e), HV_EKEYFORMAT);
+    assert_string_equal(e.text, "public keys: a key is not a usable public key");
     /* Not JSON at all: located. */
     assert_int_equal(hv_keys_parse_public("{\"sign\": ", 9, &out, NULL, &e), HV_EJSON);
     assert_non_null(strstr(e.text, "line 1"));

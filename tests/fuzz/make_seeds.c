@@ -1,0 +1,178 @@
+/* Writes the seed inputs of every fuzz target into DIR/<target>/, from
+ * fixed keys so that reruns give the same files. The committed corpora in
+ * tests/fuzz/corpus/ start from these and keep what the fuzzer found.
+ * usage: make_seeds DIR */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hv_control.h"
+#include "hv_envelope.h"
+#include "hv_registry.h"
+
+static const char *s_dir;
+
+static void s_write(const char *target, const char *name, const void *buf, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", s_dir, target);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s/seed-%s", s_dir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "make_seeds: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static hv_keypair *s_keys(uint8_t base)
+{
+    uint8_t s[3][32];
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 32; i++)
+            s[k][i] = (uint8_t)(base + 16 * k + i);
+    hv_keypair *kp = NULL;
+    if (hv_keypair_from_seeds(&kp, s[0], s[1], s[2]) != HV_OK)
+        exit(1);
+    return kp;
+}
+
+static void s_hex(const uint8_t *b, char out[65])
+{
+    hv_hex(b, 32, out);
+}
+
+static const char *s_keys_json(const hv_keypair *kp, char *out, size_t cap)
+{
+    const hv_pubkeys *p = hv_keypair_public(kp);
+    char s[65], b[65], t[65];
+    s_hex(p->sign, s);
+    s_hex(p->box, b);
+    s_hex(p->transport, t);
+    snprintf(out, cap, "{\"sign\":\"%s\",\"box\":\"%s\",\"transport\":\"%s\"}", s, b, t);
+    return out;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2 || hv_crypto_init() != HV_OK) {
+        fprintf(stderr, "usage: make_seeds DIR\n");
+        return 2;
+    }
+    s_dir = argv[1];
+    mkdir(s_dir, 0755);
+    hv_keypair *ngo = s_keys(1), *shelter = s_keys(60), *broker = s_keys(120),
+               *authority = s_keys(180);
+    uint8_t *buf;
+    size_t len;
+
+    /* Envelopes of several types and sizes. */
+    static const unsigned types[] = {HV_MSG_REFERRAL_REQUEST, HV_MSG_CASE_TRANSFER,
+                                     HV_MSG_STATUS, HV_MSG_WITHDRAW};
+    uint8_t *env_bytes = NULL;
+    size_t env_len = 0;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        hv_envelope env;
+        hv_envelope_init(&env, types[i], "ngo.xa", hv_keypair_public(ngo), "shelter.xc",
+                         hv_keypair_public(shelter));
+        memset(env.referral, 0x42, sizeof env.referral);
+        env.hops = (uint8_t)i;
+        static const char pt[] = "{\"summary\":{\"needs\":[\"shelter\"],\"age_band\":\"18-25\"}}";
+        if (hv_envelope_seal(&env, ngo, hv_keypair_public(shelter), (const uint8_t *)pt,
+                             (i + 1) * 8 < sizeof pt ? (i + 1) * 8 : sizeof pt, &buf,
+                             &len) != HV_OK)
+            return 1;
+        char name[32];
+        snprintf(name, sizeof name, "%s", hv_msg_rule_get(types[i])->name);
+        s_write("envelope", name, buf, len);
+        if (env_bytes == NULL) {
+            env_bytes = buf;
+            env_len = len;
+        } else {
+            free(buf);
+        }
+    }
+
+    /* Every control command. */
+    for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        hv_control m;
+        memset(&m, 0, sizeof m);
+        m.cmd = (uint8_t)cmd;
+        strcpy(m.node_id, cmd == HV_CMD_READY ? "broker.xa" : "ngo.xa");
+        m.credit = 64;
+        m.heartbeat_ms = 1000;
+        m.max_message = HV_CONTROL_MAX;
+        m.attempt = 2;
+        memset(m.msg_id, 0x33, sizeof m.msg_id);
+        m.has_msg_id = true;
+        m.code = HV_EFORBIDDEN;
+        strcpy(m.text, "role intake may not send OFFER");
+        m.envelope = env_bytes;
+        m.envelope_len = env_len;
+        if (hv_control_encode(&m, &buf, &len) != HV_OK)
+            return 1;
+        s_write("control", hv_cmd_name(cmd), buf, len);
+        free(buf);
+    }
+
+    /* Registry source and signed registry. */
+    char kb[400], kn[400], ks[400];
+    char json[4096];
+    int n = snprintf(
+        json, sizeof json,
+        "{\"network\":\"example-route\",\"version\":2,\"issued_at\":\"2026-11-01T00:00:00Z\","
+        "\"expires_at\":\"2027-11-01T00:00:00Z\",\"nodes\":["
+        "{\"id\":\"broker.xa\",\"role\":\"broker\",\"country\":\"XA\",\"organisation\":\"Example "
+        "A\",\"endpoints\":{\"workers\":\"tcp://127.0.0.1:7101\",\"peers\":\"tcp://127.0.0.1:7102\"},"
+        "\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
+        "{\"id\":\"ngo.xa\",\"role\":\"intake\",\"country\":\"XA\",\"organisation\":\"Example NGO\","
+        "\"home\":\"broker.xa\",\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\","
+        "\"valid_until\":\"2027-11-01T00:00:00Z\"},"
+        "{\"id\":\"shelter.xc\",\"role\":\"provider\",\"country\":\"XC\",\"organisation\":\"Example "
+        "Shelter\",\"home\":\"broker.xa\",\"services\":[\"shelter\",\"legal_aid\"],\"regions\":"
+        "[\"Example Region\"],\"languages\":[\"en\",\"fr\"],\"accepts_minors\":true,\"capacity\":5,"
+        "\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\","
+        "\"revoked\":false}]}",
+        s_keys_json(broker, kb, sizeof kb), s_keys_json(ngo, kn, sizeof kn),
+        s_keys_json(shelter, ks, sizeof ks));
+    s_write("registry_json", "example", json, (size_t)n);
+    hv_registry *reg = NULL;
+    hv_errmsg e;
+    if (hv_registry_from_json(json, (size_t)n, NULL, &reg, &e) != HV_OK) {
+        fprintf(stderr, "make_seeds: %s\n", e.text);
+        return 1;
+    }
+    if (hv_registry_sign(reg, authority, &buf, &len) != HV_OK)
+        return 1;
+    s_write("registry", "signed", buf, len);
+    free(buf);
+    if (hv_registry_encode_payload(reg, &buf, &len) != HV_OK)
+        return 1;
+    s_write("registry", "payload", buf, len);
+    free(buf);
+    hv_registry_free(&reg);
+
+    /* Key files. */
+    static const char secret[] =
+        "# comment\nhaven-secret-keys v1\nid ngo.xa\n"
+        "sign-seed 0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20\n"
+        "box-secret 1112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f30\n"
+        "transport-secret 2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40\n";
+    s_write("keys", "secret", secret, sizeof secret - 1);
+    s_write("keys", "public", kn, strlen(kn));
+
+    /* Configuration. */
+    static const char ini[] = "; broker\n[broker]\nid = broker.xa\nbind = tcp://127.0.0.1:7101\n"
+                              "\n[store]\ninterval_ms = 5\nfsync = yes\n";
+    s_write("config", "broker", ini, sizeof ini - 1);
+    static const char ini_bad[] = "[broker]\nid = a\nid = b\nnonsense\n[x]\ny=z\n";
+    s_write("config", "errors", ini_bad, sizeof ini_bad - 1);
+
+    free(env_bytes);
+    hv_keypair_free(&ngo);
+    hv_keypair_free(&shelter);
+    hv_keypair_free(&broker);
+    hv_keypair_free(&authority);
+    return 0;
+}
