@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Haven's set-up: installs what is missing (Debian 12 packages), builds, and
+#   ./setup.sh demo   runs Haven's main job on this machine (see README.md)
+#   ./setup.sh test   runs the whole test suite: normal build, sanitized
+#                     build (ASan+UBSan), fuzz-corpus replay, short fuzz runs
+# Run as root on a fresh machine (or as a user with sudo).
+# Environment: HV_FUZZ_SECONDS (default 30) per fuzz target in `test`.
+set -euo pipefail
+cd "$(dirname "$0")"
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-dev
+          libsqlite3-dev libjansson-dev libinih-dev)
+test_packages=(libcmocka-dev clang libclang-rt-14-dev)
+
+say() { printf '\n== %s\n' "$*"; }
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}"
+}
+
+# build DIR [cmake options...]
+build() {
+  local dir=$1
+  shift
+  cmake -S "$top" -B "$dir" -DHV_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs"
+}
+
+cmd_demo() {
+  install_missing "${packages[@]}"
+  say "building"
+  build build -DHV_TESTS=OFF
+  say "running the example network"
+  bash deploy/demo.sh build/haven build/demo
+}
+
+cmd_test() {
+  install_missing "${packages[@]}" "${test_packages[@]}"
+  say "normal build (gcc, -Werror) and test suite"
+  build build
+  (cd build && ctest --output-on-failure -j"$jobs")
+
+  say "sanitized build (clang, AddressSanitizer + UndefinedBehaviorSanitizer, -Werror)"
+  CC=clang build build-asan -DHV_SANITIZE=address,undefined
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
+
+  local seconds=${HV_FUZZ_SECONDS:-30}
+  say "fuzzing: every target for ${seconds}s (libFuzzer, ASan+UBSan)"
+  CC=clang build build-fuzz -DHV_FUZZ=ON -DHV_SANITIZE=address,undefined
+  local scratch
+  scratch=$(mktemp -d)
+  local failed=0
+  for target in envelope control registry registry_json keys config; do
+    mkdir -p "$scratch/$target"
+    # New inputs go to the scratch directory; the committed corpus is read only.
+    if (cd "$scratch" && "$top/build-fuzz/fuzz_$target" -max_total_time="$seconds" \
+          -max_len=4096 -rss_limit_mb=2048 -print_final_stats=1 \
+          "$scratch/$target" "$top/tests/fuzz/corpus/$target" >"$scratch/$target.log" 2>&1); then
+      runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$scratch/$target.log" | grep -o '[0-9]*$')
+      echo "fuzz_$target: clean, ${runs:-?} inputs"
+    else
+      echo "fuzz_$target: FAILED"; tail -40 "$scratch/$target.log"; failed=1
+      cp "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* "$top/" 2>/dev/null || true
+    fi
+  done
+  rm -rf "$scratch"
+  [ "$failed" -eq 0 ] || { echo "fuzzing found a problem (inputs copied to $top)"; exit 1; }
+  say "all tests passed"
+}
+
+case "${1:-}" in
+  demo) cmd_demo ;;
+  test) cmd_test ;;
+  *) echo "usage: ./setup.sh demo | test" >&2; exit 2 ;;
+esac
