@@ -9,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_client.h"
 #include "hv_control.h"
+#include "hv_db.h"
 #include "hv_crypto.h"
 #include "hv_envelope.h"
 #include "hv_keys.h"
@@ -30,6 +32,10 @@ static const char s_usage[] =
     "             --in PLAINTEXT --out ENVELOPE\n"
     "  haven open --key RECIPIENT.key --authority AUTH.pub --registry network.reg\n"
     "             --in ENVELOPE [--out PLAINTEXT]\n"
+    "  haven send --key KEY --authority AUTH.pub --registry network.reg [--store DB]\n"
+    "             [--timeout SECONDS] ENVELOPE...\n"
+    "  haven recv --key KEY --authority AUTH.pub --registry network.reg [--store DB]\n"
+    "             [--count N] [--timeout SECONDS] [--out DIR]\n"
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
 
 /* Parsed "--name value" options and at most one positional argument. */
@@ -476,6 +482,170 @@ done:
     return rc;
 }
 
+/* Opens a broker client for the node whose key is --key, at its home
+ * broker as the registry names it. */
+static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *self,
+                    hv_client **client)
+{
+    const char *key = s_need(o, "key");
+    if (key == NULL)
+        return EXIT_USAGE;
+    int rc = s_load_registry(o, reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    hv_err err = hv_keys_load_secret(key, kp, self, &e);
+    if (err != HV_OK)
+        return s_report("key", err, &e);
+    const hv_node *me = hv_registry_find(*reg, self);
+    const hv_node *home = me ? hv_registry_find(*reg, me->home) : NULL;
+    if (home == NULL) {
+        snprintf(e.text, sizeof e.text, "node '%s' has no home broker in the registry", self);
+        return s_report("connect", HV_ENOTFOUND, &e);
+    }
+    char store[4096];
+    const char *store_opt = s_opt(o, "store");
+    snprintf(store, sizeof store, "%s", store_opt ? store_opt : "");
+    if (store_opt == NULL)
+        snprintf(store, sizeof store, "haven-%s.db", self);
+    hv_client_config cfg = {.node_id = self, .keys = *kp, .endpoint = home->endpoint_workers,
+                            .store_path = store};
+    memcpy(cfg.broker_transport_pk, home->keys.transport, 32);
+    if ((err = hv_client_open(client, &cfg, &e)) != HV_OK)
+        return s_report("connect", err, &e);
+    return 0;
+}
+
+static int s_timeout_ms(const opts *o, int fallback_s)
+{
+    const char *t = s_opt(o, "timeout");
+    double s = t ? atof(t) : fallback_s;
+    return s > 0 ? (int)(s * 1000) : fallback_s * 1000;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+    static const char *const allowed[] = {"key", "authority", "registry", "store", "timeout",
+                                          NULL};
+    opts o;
+    memset(&o, 0, sizeof o);
+    /* Several positional arguments: split them off first. */
+    char *files[256];
+    int n_files = 0, n_opts = 0;
+    char *optv[32];
+    for (int i = 0; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2) == 0 && n_opts + 2 <= 32) {
+            optv[n_opts++] = argv[i];
+            if (i + 1 < argc)
+                optv[n_opts++] = argv[++i];
+        } else if (n_files < 256) {
+            files[n_files++] = argv[i];
+        }
+    }
+    if (!s_parse(n_opts, optv, allowed, NULL, &o) || n_files == 0)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    hv_registry *reg = NULL;
+    hv_keypair *kp = NULL;
+    hv_client *client = NULL;
+    char self[HV_NODE_ID_MAX + 1] = "";
+    int rc = s_client(&o, &reg, &kp, self, &client);
+    hv_errmsg e = {""};
+    for (int i = 0; rc == 0 && i < n_files; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        hv_err err = s_read_all(files[i], &buf, &len, HV_ENVELOPE_MAX);
+        if (err == HV_OK)
+            err = hv_client_send(client, buf, len);
+        free(buf);
+        if (err != HV_OK) {
+            snprintf(e.text, sizeof e.text, "%s", files[i]);
+            rc = s_report("send", err, &e);
+        }
+    }
+    /* Wait until the broker has every envelope in custody. */
+    int64_t deadline = hv_mono_ms() + s_timeout_ms(&o, 30);
+    while (rc == 0 && hv_client_outbox_size(client) > 0 && hv_mono_ms() < deadline)
+        if (hv_client_poll(client, 100) != HV_OK)
+            rc = EXIT_SYSTEM;
+    hv_notice n;
+    while (client != NULL && hv_client_notice(client, &n)) {
+        char id[33];
+        hv_hex(n.id, 16, id);
+        fprintf(stderr, "haven: refused %s: %s (%s)\n", id, n.text, hv_errname(n.code));
+        rc = EXIT_REFUSED;
+    }
+    size_t left = client ? hv_client_outbox_size(client) : 0;
+    if (rc == 0 && left > 0) {
+        fprintf(stderr, "haven: %zu envelope(s) not yet stored by the broker; they stay in the "
+                "outbox and go out on the next run\n", left);
+        rc = EXIT_REFUSED;
+    } else if (rc == 0) {
+        printf("%d envelope(s) stored by %s's broker\n", n_files, self);
+    }
+    hv_client_close(&client);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
+static int cmd_recv(int argc, char **argv)
+{
+    static const char *const allowed[] = {"key", "authority", "registry", "store", "timeout",
+                                          "count", "out", NULL};
+    opts o;
+    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    long count = s_opt(&o, "count") ? atol(s_opt(&o, "count")) : 1;
+    const char *dir = s_opt(&o, "out");
+    hv_registry *reg = NULL;
+    hv_keypair *kp = NULL;
+    hv_client *client = NULL;
+    char self[HV_NODE_ID_MAX + 1] = "";
+    int rc = s_client(&o, &reg, &kp, self, &client);
+    long got = 0;
+    int64_t deadline = hv_mono_ms() + s_timeout_ms(&o, 10);
+    while (rc == 0 && got < count) {
+        int64_t left = deadline - hv_mono_ms();
+        hv_delivery *d = NULL;
+        hv_err err = left > 0 ? hv_client_recv(client, (int)left, &d) : HV_ETIMEOUT;
+        if (err == HV_ETIMEOUT)
+            break;
+        if (err != HV_OK) {
+            rc = EXIT_SYSTEM;
+            break;
+        }
+        char id[33];
+        hv_hex(d->env.id, 16, id);
+        if (dir != NULL) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s.env", dir, id);
+            if (s_write_all(path, d->bytes, d->len) != HV_OK) {
+                fprintf(stderr, "haven: cannot write %s\n", path);
+                hv_delivery_free(&d); /* unanswered: delivered again next time */
+                rc = EXIT_SYSTEM;
+                break;
+            }
+        }
+        printf("received %s from %s id %s (%zu bytes, attempt %u)\n",
+               hv_msg_rule_get(d->env.type)->name, d->env.from, id, d->len, d->attempt);
+        if (hv_client_ack(client, &d) != HV_OK) {
+            rc = EXIT_SYSTEM;
+            break;
+        }
+        got++;
+    }
+    if (client != NULL && hv_client_flush(client) != HV_OK)
+        rc = EXIT_SYSTEM;
+    if (rc == 0 && got < count) {
+        fprintf(stderr, "haven: received %ld of %ld before the timeout\n", got, count);
+        rc = EXIT_REFUSED;
+    }
+    hv_client_close(&client);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (hv_crypto_init() != HV_OK) {
@@ -495,6 +665,10 @@ int main(int argc, char **argv)
         return cmd_seal(argc - 2, argv + 2);
     if (strcmp(cmd, "open") == 0)
         return cmd_open(argc - 2, argv + 2);
+    if (strcmp(cmd, "send") == 0)
+        return cmd_send(argc - 2, argv + 2);
+    if (strcmp(cmd, "recv") == 0)
+        return cmd_recv(argc - 2, argv + 2);
     fprintf(stderr, "haven: unknown command '%s'\n%s", cmd, s_usage);
     return EXIT_USAGE;
 }

@@ -1,0 +1,900 @@
+/* The broker loop: sessions, validation, custody, delivery and timers.
+ *
+ * Custody (../shared/DESIGN.md §4): a SEND is validated, deduplicated by
+ * message id and committed before STORED goes back; one commit covers every
+ * message read in one pass over the socket (group commit). A DELIVER stays
+ * in flight until the recipient's ACK, which it sends after its own commit;
+ * an unacknowledged delivery is redelivered when its lease runs out or the
+ * recipient's heartbeats stop. Memory holds at most one window of deliveries
+ * per connected node: the backlog waits on disk. */
+#include "hv_broker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "hv_config.h"
+#include "hv_control.h"
+#include "hv_db.h"
+#include "hv_envelope.h"
+#include "hv_keys.h"
+#include "hv_log.h"
+#include "hv_registry.h"
+#include "hv_store.h"
+#include "hv_zap.h"
+
+#define S_RID_MAX 256             /* ZeroMQ routing ids are at most 255 bytes */
+#define S_CLOCK_SKEW_MS (10 * 60 * 1000)
+#define S_EXPIRE_EVERY_MS 1000
+#define S_NOTICES_PER_HELLO 1000
+#define S_GARBAGE_LIMIT 1         /* undecodable frames before a peer is dropped */
+
+/* One delivery awaiting its ACK. */
+typedef struct s_flight {
+    int64_t seq;      /* queue sequence number */
+    uint8_t id[16];   /* message id */
+    int64_t sent_ms;  /* when it was delivered (monotonic) */
+} s_flight;
+
+/* A connected client, known by its ZeroMQ routing id. */
+typedef struct s_session {
+    uint8_t rid[S_RID_MAX];      /* routing id */
+    size_t rid_len;              /* its length */
+    char node[HV_NODE_ID_MAX + 1]; /* authenticated node id (ZAP User-Id) */
+    uint8_t role;                /* the node's role */
+    bool ready;                  /* HELLO accepted */
+    uint32_t window;             /* deliveries allowed in flight */
+    s_flight *flight;            /* in-flight deliveries, in delivery order */
+    size_t n_flight;             /* how many */
+    size_t cap_flight;           /* allocated */
+    int64_t cursor;              /* highest sequence number delivered */
+    bool maybe_more;             /* the queue may hold more for this node */
+    int64_t paused_until;        /* no delivery before this (backoff), monotonic */
+    int64_t backoff_ms;          /* next backoff */
+    int64_t last_recv;           /* monotonic ms of the last frame received */
+    int64_t last_send;           /* monotonic ms of the last frame sent */
+    double tokens;               /* rate limit bucket */
+    int64_t tokens_at;           /* when the bucket was last filled */
+} s_session;
+
+/* A STORED owed once the current transaction commits. */
+typedef struct s_pending {
+    uint8_t rid[S_RID_MAX]; /* routing id */
+    size_t rid_len;  /* its length */
+    uint8_t id[16];  /* message id */
+    char recipient[HV_NODE_ID_MAX + 1]; /* whose queue grew */
+} s_pending;
+
+struct hv_broker {
+    hv_broker_config cfg;          /* settings */
+    void *ctx;                     /* ZeroMQ context */
+    void *zap;                     /* ZAP handler socket */
+    void *router;                  /* workers' ROUTER socket */
+    hv_keypair *keys;              /* this broker's keys */
+    uint8_t authority_pk[32];      /* pinned authority signing key */
+    hv_registry *reg;              /* current registry */
+    hv_store *store;               /* durable store */
+    s_session *sessions;           /* connected clients */
+    size_t n_sessions;             /* how many */
+    size_t cap_sessions;           /* allocated */
+    s_pending *pending;            /* STOREDs awaiting the commit */
+    size_t n_pending;              /* how many */
+    int64_t next_expire;           /* monotonic ms of the next expiry sweep */
+    volatile sig_atomic_t stopping; /* SIGTERM seen */
+    volatile sig_atomic_t reloading; /* SIGHUP seen */
+    uint64_t n_stored, n_delivered, n_acked, n_refused, n_redelivered, n_expired;
+};
+
+/* ---------------------------------------------------------------- config */
+
+hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg *e)
+{
+#define F(sec, key, type, req, min, max, field, expect)                                        \
+    {sec, key, type, req, min, max, offsetof(hv_broker_config, field),                        \
+     sizeof(((hv_broker_config *)0)->field), expect}
+    static const hv_cfg_field fields[] = {
+        F("broker", "id", HV_CFG_STRING, true, 0, 0, id, "this broker's node id"),
+        F("broker", "keys", HV_CFG_STRING, true, 0, 0, keys, "the path of its .key file"),
+        F("broker", "authority", HV_CFG_STRING, true, 0, 0, authority,
+          "the path of the network authority's .pub file"),
+        F("broker", "registry", HV_CFG_STRING, true, 0, 0, registry,
+          "the path of the signed registry"),
+        F("broker", "store", HV_CFG_STRING, true, 0, 0, store, "the path of the store file"),
+        F("broker", "bind", HV_CFG_STRING, false, 0, 0, bind,
+          "a ZeroMQ endpoint such as tcp://127.0.0.1:7301"),
+        F("broker", "log_level", HV_CFG_STRING, false, 0, 0, log_level,
+          "debug, info, warn or error"),
+        F("limits", "max_message_bytes", HV_CFG_UINT, false, 1024, HV_CONTROL_MAX, max_message,
+          "a size in bytes from 1024 to the protocol maximum (1049224)"),
+        F("limits", "rate_per_second", HV_CFG_UINT, false, 1, 1000000, rate_per_second,
+          "messages per second from 1 to 1000000"),
+        F("limits", "rate_burst", HV_CFG_UINT, false, 1, 1000000, rate_burst,
+          "messages from 1 to 1000000"),
+        F("limits", "high_water_mark", HV_CFG_UINT, false, 10, 1000000, hwm,
+          "messages from 10 to 1000000"),
+        F("timing", "heartbeat_ms", HV_CFG_UINT, false, HV_HEARTBEAT_MS_MIN, HV_HEARTBEAT_MS_MAX,
+          heartbeat_ms, "milliseconds from 100 to 60000"),
+        F("timing", "dead_after_ms", HV_CFG_UINT, false, 300, 600000, dead_after_ms,
+          "milliseconds from 300 to 600000"),
+        F("timing", "lease_ms", HV_CFG_UINT, false, 100, 3600000, lease_ms,
+          "milliseconds from 100 to 3600000"),
+        F("timing", "retry_max_ms", HV_CFG_UINT, false, 100, 3600000, retry_max_ms,
+          "milliseconds from 100 to 3600000"),
+        F("store", "batch", HV_CFG_UINT, false, 1, 100000, batch,
+          "messages per commit from 1 to 100000"),
+    };
+#undef F
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->log_level, "info");
+    cfg->max_message = HV_CONTROL_MAX;
+    cfg->rate_per_second = 5000;
+    cfg->rate_burst = 10000;
+    cfg->hwm = 10000;
+    cfg->heartbeat_ms = 1000;
+    cfg->dead_after_ms = 3000;
+    cfg->lease_ms = 10000;
+    cfg->retry_max_ms = 30000;
+    cfg->batch = 512;
+    hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
+    if (err != HV_OK)
+        return err;
+    if (!hv_node_id_valid_cstr(cfg->id))
+        return hv_fail(e, HV_ECONFIG, "%s: key 'id' in [broker]: '%s' is not a node id", path,
+                       cfg->id);
+    if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
+        strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0)
+        return hv_fail(e, HV_ECONFIG, "%s: key 'log_level' in [broker]: expected debug, info, "
+                       "warn or error", path);
+    if (cfg->dead_after_ms <= cfg->heartbeat_ms)
+        return hv_fail(e, HV_ECONFIG, "%s: key 'dead_after_ms' in [timing]: expected more than "
+                       "heartbeat_ms (%llu)", path, (unsigned long long)cfg->heartbeat_ms);
+    /* Relative paths are relative to the configuration file. */
+    const char *slash = strrchr(path, '/');
+    if (slash != NULL) {
+        char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store};
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+            if (paths[i][0] == '/')
+                continue;
+            char joined[PATH_MAX];
+            if ((size_t)snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - path), path,
+                                 paths[i]) >= sizeof joined)
+                return hv_fail(e, HV_ECONFIG, "%s: a path is too long", path);
+            strcpy(paths[i], joined);
+        }
+    }
+    return HV_OK;
+}
+
+/* --------------------------------------------------------------- sending */
+
+/* Sends one control message to a routing id. Returns HV_OK, HV_EUNROUTABLE
+ * when the peer is gone, HV_ERATE when its queue is full. */
+static hv_err s_send_to(hv_broker *b, const uint8_t *rid, size_t rid_len, const hv_control *m)
+{
+    uint8_t *buf;
+    size_t len;
+    hv_err err = hv_control_encode(m, &buf, &len);
+    if (err != HV_OK) {
+        hv_log(HV_LOG_ERROR, "encode_failed", "cmd=%s", hv_cmd_name(m->cmd));
+        return err;
+    }
+    if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
+        zmq_send(b->router, buf, len, ZMQ_DONTWAIT) < 0)
+        err = errno == EAGAIN ? HV_ERATE : HV_EUNROUTABLE;
+    free(buf);
+    return err;
+}
+
+static hv_err s_send(hv_broker *b, s_session *s, const hv_control *m)
+{
+    hv_err err = s_send_to(b, s->rid, s->rid_len, m);
+    if (err == HV_OK)
+        s->last_send = hv_mono_ms();
+    return err;
+}
+
+static void s_error_to(hv_broker *b, const uint8_t *rid, size_t rid_len, hv_err code,
+                       const uint8_t *id, const char *text)
+{
+    hv_control m;
+    memset(&m, 0, sizeof m);
+    m.cmd = HV_CMD_ERROR;
+    m.code = (uint16_t)code;
+    if (id != NULL) {
+        memcpy(m.msg_id, id, 16);
+        m.has_msg_id = true;
+    }
+    snprintf(m.text, sizeof m.text, "%s", text);
+    (void)s_send_to(b, rid, rid_len, &m);
+    b->n_refused++;
+}
+
+/* -------------------------------------------------------------- sessions */
+
+static s_session *s_find_rid(hv_broker *b, const uint8_t *rid, size_t len)
+{
+    for (size_t i = 0; i < b->n_sessions; i++)
+        if (b->sessions[i].rid_len == len && memcmp(b->sessions[i].rid, rid, len) == 0)
+            return &b->sessions[i];
+    return NULL;
+}
+
+static s_session *s_find_node(hv_broker *b, const char *node)
+{
+    for (size_t i = 0; i < b->n_sessions; i++)
+        if (b->sessions[i].ready && strcmp(b->sessions[i].node, node) == 0)
+            return &b->sessions[i];
+    return NULL;
+}
+
+/* Forgets a session; its in-flight deliveries stay queued and are sent
+ * again on its next session. */
+static void s_count_attempts(hv_broker *b, const s_session *s)
+{
+    hv_err err = s->n_flight > 0 ? hv_store_begin(b->store) : HV_OK;
+    for (size_t i = 0; err == HV_OK && i < s->n_flight; i++)
+        err = hv_store_attempted(b->store, s->flight[i].id);
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=attempted node=%s", s->node);
+}
+
+static void s_drop(hv_broker *b, s_session *s, const char *why)
+{
+    if (s->ready)
+        hv_log(HV_LOG_INFO, "session_closed", "node=%s reason=\"%s\" in_flight=%zu", s->node,
+               why, s->n_flight);
+    s_count_attempts(b, s);
+    free(s->flight);
+    size_t index = (size_t)(s - b->sessions);
+    b->sessions[index] = b->sessions[--b->n_sessions];
+}
+
+static s_session *s_new_session(hv_broker *b, const uint8_t *rid, size_t rid_len,
+                                const char *node)
+{
+    if (b->n_sessions == b->cap_sessions) {
+        size_t cap = b->cap_sessions ? b->cap_sessions * 2 : 16;
+        s_session *grown = realloc(b->sessions, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        b->sessions = grown;
+        b->cap_sessions = cap;
+    }
+    s_session *s = &b->sessions[b->n_sessions++];
+    memset(s, 0, sizeof *s);
+    memcpy(s->rid, rid, rid_len);
+    s->rid_len = rid_len;
+    snprintf(s->node, sizeof s->node, "%s", node);
+    s->last_recv = s->last_send = s->tokens_at = hv_mono_ms();
+    s->tokens = (double)b->cfg.rate_burst;
+    s->backoff_ms = 100;
+    return s;
+}
+
+/* Restarts delivery to `s` from the oldest unacknowledged message, after a
+ * backoff: a lease ran out, so the recipient may be stuck. */
+static void s_restart_delivery(hv_broker *b, s_session *s, int64_t now)
+{
+    s_count_attempts(b, s);
+    b->n_redelivered += s->n_flight;
+    hv_log(HV_LOG_WARN, "lease_expired", "node=%s in_flight=%zu retry_in_ms=%lld", s->node,
+           s->n_flight, (long long)s->backoff_ms);
+    s->n_flight = 0;
+    s->cursor = 0;
+    s->maybe_more = true;
+    s->paused_until = now + s->backoff_ms;
+    s->backoff_ms = s->backoff_ms * 2 > (int64_t)b->cfg.retry_max_ms ? (int64_t)b->cfg.retry_max_ms
+                                                                       : s->backoff_ms * 2;
+}
+
+/* ------------------------------------------------------------- delivery */
+
+typedef struct s_deliver_ctx {
+    hv_broker *b;     /* broker */
+    s_session *s;     /* recipient's session */
+    bool blocked;     /* the socket refused more */
+    bool gone;        /* the peer disappeared */
+    size_t sent;      /* deliveries made */
+} s_deliver_ctx;
+
+static bool s_deliver_one(void *arg, int64_t seq, const uint8_t id[16], const uint8_t *env,
+                          size_t len, unsigned attempts)
+{
+    s_deliver_ctx *d = arg;
+    s_session *s = d->s;
+    hv_control m;
+    memset(&m, 0, sizeof m);
+    m.cmd = HV_CMD_DELIVER;
+    m.attempt = attempts + 1;
+    m.envelope = env;
+    m.envelope_len = len;
+    hv_err err = s_send(d->b, s, &m);
+    if (err != HV_OK) {
+        d->blocked = err == HV_ERATE;
+        d->gone = err == HV_EUNROUTABLE;
+        return false;
+    }
+    if (s->n_flight == s->cap_flight) {
+        size_t cap = s->cap_flight ? s->cap_flight * 2 : 16;
+        s_flight *grown = realloc(s->flight, cap * sizeof *grown);
+        if (grown == NULL)
+            return false; /* delivered but untracked: the lease check resends it */
+        s->flight = grown;
+        s->cap_flight = cap;
+    }
+    s_flight *f = &s->flight[s->n_flight++];
+    f->seq = seq;
+    memcpy(f->id, id, 16);
+    f->sent_ms = hv_mono_ms();
+    s->cursor = seq;
+    d->sent++;
+    d->b->n_delivered++;
+    return true;
+}
+
+static void s_deliver(hv_broker *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_sessions; i++) {
+        s_session *s = &b->sessions[i];
+        if (!s->ready || !s->maybe_more || now < s->paused_until || s->n_flight >= s->window)
+            continue;
+        size_t room = s->window - s->n_flight;
+        s_deliver_ctx d = {.b = b, .s = s};
+        if (hv_store_next(b->store, s->node, s->cursor, room, s_deliver_one, &d) != HV_OK) {
+            hv_log(HV_LOG_ERROR, "store_failed", "op=next node=%s", s->node);
+            continue;
+        }
+        if (d.gone) {
+            s_drop(b, s, "peer unreachable");
+            i--;
+            continue;
+        }
+        /* Fewer rows than asked and no refusal: this node's queue is empty. */
+        if (!d.blocked && d.sent < room)
+            s->maybe_more = false;
+    }
+}
+
+/* -------------------------------------------------------------- notices */
+
+static bool s_notice_one(void *arg, const uint8_t id[16], unsigned code, const char *reason)
+{
+    s_deliver_ctx *d = arg;
+    hv_control m;
+    memset(&m, 0, sizeof m);
+    memcpy(m.msg_id, id, 16);
+    m.has_msg_id = true;
+    if (code == HV_EEXPIRED) {
+        m.cmd = HV_CMD_EXPIRED;
+    } else {
+        m.cmd = HV_CMD_ERROR;
+        m.code = (uint16_t)code;
+        snprintf(m.text, sizeof m.text, "%s", reason ? reason : "");
+    }
+    return s_send(d->b, d->s, &m) == HV_OK;
+}
+
+/* Sends `node` the notices it is owed, if it is connected. */
+static void s_send_notices(hv_broker *b, const char *node)
+{
+    s_session *s = s_find_node(b, node);
+    if (s == NULL)
+        return;
+    s_deliver_ctx d = {.b = b, .s = s};
+    if (hv_store_notices(b->store, node, S_NOTICES_PER_HELLO, s_notice_one, &d) != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=notices node=%s", node);
+}
+
+/* ------------------------------------------------------------ requests */
+
+static bool s_rate_ok(hv_broker *b, s_session *s, int64_t now)
+{
+    s->tokens += (double)(now - s->tokens_at) * (double)b->cfg.rate_per_second / 1000.0;
+    s->tokens_at = now;
+    if (s->tokens > (double)b->cfg.rate_burst)
+        s->tokens = (double)b->cfg.rate_burst;
+    if (s->tokens < 1.0)
+        return false;
+    s->tokens -= 1.0;
+    return true;
+}
+
+/* Validates a SEND and stores it; a STORED is owed after the commit. */
+static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t now)
+{
+    hv_envelope env;
+    hv_err err = hv_envelope_decode(m->envelope, m->envelope_len, &env);
+    char text[HV_CONTROL_TEXT_MAX + 1];
+    if (err != HV_OK) {
+        hv_log(HV_LOG_WARN, "refused", "node=%s reason=%s", s->node, hv_errname(err));
+        s_error_to(b, s->rid, s->rid_len, err, NULL, "envelope refused: undecodable");
+        return;
+    }
+    const hv_msg_rule *rule = hv_msg_rule_get(env.type);
+    const hv_node *sender = hv_registry_find(b->reg, s->node);
+    const hv_node *rcpt = hv_registry_find(b->reg, env.to);
+    int64_t now_ms = hv_now_ms();
+    int64_t expires = (int64_t)env.created_at_ms + (int64_t)env.ttl_s * 1000;
+    err = HV_OK;
+    if (strcmp(env.from, s->node) != 0) {
+        err = HV_EAUTH;
+        snprintf(text, sizeof text, "from '%s' is not the authenticated node '%s'", env.from,
+                 s->node);
+    } else if (sender == NULL || memcmp(env.from_kid, sender->keys.key_id, 8) != 0) {
+        err = HV_EAUTH;
+        snprintf(text, sizeof text, "from_kid is not the sender's current key id");
+    } else if (!(rule->sender_roles & HV_ROLE_BIT(sender->role))) {
+        err = HV_EFORBIDDEN;
+        snprintf(text, sizeof text, "role %s may not send %s", hv_role_name(sender->role),
+                 rule->name);
+    } else if (rcpt == NULL || !hv_node_active(rcpt, (uint64_t)(now_ms / 1000))) {
+        err = HV_EUNROUTABLE;
+        snprintf(text, sizeof text, "recipient '%s' is not an active node", env.to);
+    } else if (!(rule->rcpt_roles & HV_ROLE_BIT(rcpt->role))) {
+        err = HV_EFORBIDDEN;
+        snprintf(text, sizeof text, "%s may not be sent to role %s", rule->name,
+                 hv_role_name(rcpt->role));
+    } else if (memcmp(env.to_kid, rcpt->keys.key_id, 8) != 0) {
+        err = HV_EADDRESS;
+        snprintf(text, sizeof text, "to_kid is not the recipient's current key id");
+    } else if (strcmp(rcpt->home, b->cfg.id) != 0) {
+        err = HV_EUNROUTABLE;
+        snprintf(text, sizeof text, "recipient '%s' is homed at '%s', not here", env.to,
+                 rcpt->home);
+    } else if (expires <= now_ms) {
+        err = HV_EEXPIRED;
+        snprintf(text, sizeof text, "time to live already passed");
+    } else if ((int64_t)env.created_at_ms > now_ms + S_CLOCK_SKEW_MS) {
+        err = HV_EINVAL;
+        snprintf(text, sizeof text, "created_at is more than 10 minutes in the future");
+    } else if (!s_rate_ok(b, s, now)) {
+        err = HV_ERATE;
+        snprintf(text, sizeof text, "rate limit of %llu messages per second exceeded",
+                 (unsigned long long)b->cfg.rate_per_second);
+    }
+    char idhex[33];
+    hv_hex(env.id, 16, idhex);
+    if (err != HV_OK) {
+        hv_log(HV_LOG_WARN, "refused", "node=%s id=%s type=%s reason=%s", s->node, idhex,
+               rule->name, hv_errname(err));
+        s_error_to(b, s->rid, s->rid_len, err, env.id, text);
+        return;
+    }
+    hv_stored rec = {.id = env.id,
+                     .sender = env.from,
+                     .recipient = env.to,
+                     .type = env.type,
+                     .envelope = m->envelope,
+                     .envelope_len = m->envelope_len,
+                     .expires_ms = expires};
+    bool dup = false;
+    if ((err = hv_store_begin(b->store)) == HV_OK)
+        err = hv_store_put(b->store, &rec, now_ms, &dup);
+    if (err == HV_EEXIST) {
+        s_error_to(b, s->rid, s->rid_len, HV_EEXIST, env.id, "message id already in use");
+        return;
+    }
+    if (err != HV_OK) {
+        hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s", idhex);
+        s_error_to(b, s->rid, s->rid_len, HV_ESTORE, env.id, "store failed; send again later");
+        return;
+    }
+    s_pending *p = &b->pending[b->n_pending++];
+    memcpy(p->rid, s->rid, s->rid_len);
+    p->rid_len = s->rid_len;
+    memcpy(p->id, env.id, 16);
+    snprintf(p->recipient, sizeof p->recipient, "%s", dup ? "" : env.to);
+    hv_log(HV_LOG_DEBUG, dup ? "duplicate" : "stored", "id=%s type=%s from=%s to=%s bytes=%zu",
+           idhex, rule->name, env.from, env.to, m->envelope_len);
+}
+
+static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
+{
+    size_t i = 0;
+    while (i < s->n_flight && memcmp(s->flight[i].id, m->msg_id, 16) != 0)
+        i++;
+    if (i < s->n_flight) {
+        memmove(&s->flight[i], &s->flight[i + 1], (s->n_flight - i - 1) * sizeof *s->flight);
+        s->n_flight--;
+        s->backoff_ms = 100;
+    }
+    bool found = false;
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK && nack) {
+        char reason[HV_CONTROL_TEXT_MAX + HV_NODE_ID_MAX + 16];
+        snprintf(reason, sizeof reason, "refused by %s: %s", s->node, m->text);
+        err = hv_store_bury(b->store, m->msg_id, s->node, m->code, reason, hv_now_ms(), &found);
+        if (err == HV_OK && found) {
+            char idhex[33];
+            hv_hex(m->msg_id, 16, idhex);
+            hv_log(HV_LOG_WARN, "dead_letter", "id=%s recipient=%s code=%u", idhex, s->node,
+                   m->code);
+        }
+    } else if (err == HV_OK) {
+        err = hv_store_remove(b->store, m->msg_id, s->node, &found);
+        if (err == HV_OK && found)
+            b->n_acked++;
+        /* Otherwise it may be a notice this node acknowledges. */
+        if (err == HV_OK && !found)
+            err = hv_store_notice_done(b->store, s->node, m->msg_id, &found);
+    }
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=%s node=%s", nack ? "nack" : "ack", s->node);
+}
+
+static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
+{
+    const hv_node *node = hv_registry_find(b->reg, s->node);
+    if (strcmp(m->node_id, s->node) != 0 || node == NULL ||
+        !hv_node_active(node, (uint64_t)time(NULL)) || node->role == HV_ROLE_BROKER) {
+        s_error_to(b, s->rid, s->rid_len, HV_EAUTH, NULL,
+                   "HELLO names another node, or this node is not active");
+        s_drop(b, s, "bad HELLO");
+        return;
+    }
+    /* A node has one session: a reconnecting worker replaces its old one. */
+    s_session *old = s_find_node(b, s->node);
+    if (old != NULL && old != s) {
+        size_t mine = (size_t)(s - b->sessions);
+        bool moved = mine == b->n_sessions - 1;
+        s_drop(b, old, "replaced by a new connection");
+        if (moved) /* s_drop moved the last session into the freed slot */
+            s = old;
+    }
+    s->ready = true;
+    s->role = node->role;
+    s->window = m->credit > 0 ? m->credit : 1;
+    s->maybe_more = true;
+    s->cursor = 0;
+    hv_control r;
+    memset(&r, 0, sizeof r);
+    r.cmd = HV_CMD_READY;
+    snprintf(r.node_id, sizeof r.node_id, "%s", b->cfg.id);
+    r.heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms;
+    r.max_message = (uint32_t)b->cfg.max_message;
+    (void)s_send(b, s, &r);
+    hv_log(HV_LOG_INFO, "session_ready", "node=%s role=%s window=%u", s->node,
+           hv_role_name(s->role), s->window);
+    s_send_notices(b, s->node);
+}
+
+/* Handles one frame from a routing id. */
+static void s_on_frame(hv_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t *body,
+                       bool extra_frames, int64_t now)
+{
+    const char *user = zmq_msg_gets(body, "User-Id");
+    if (user == NULL || !hv_node_id_valid_cstr(user))
+        return; /* cannot happen with ZAP enforced; never serve an unnamed peer */
+    s_session *s = s_find_rid(b, rid, rid_len);
+    hv_control m;
+    hv_err err = extra_frames ? HV_EDECODE
+                              : hv_control_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
+    if (err != HV_OK) {
+        /* Garbage from a peer closes that peer's session. */
+        hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user, hv_errname(err),
+               zmq_msg_size(body));
+        s_error_to(b, rid, rid_len, err, NULL, "undecodable frame; closing the session");
+        hv_control bye = {.cmd = HV_CMD_BYE};
+        (void)s_send_to(b, rid, rid_len, &bye);
+        if (s != NULL)
+            s_drop(b, s, "garbage");
+        return;
+    }
+    if (s == NULL) {
+        if (m.cmd != HV_CMD_HELLO) {
+            s_error_to(b, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
+            return;
+        }
+        if ((s = s_new_session(b, rid, rid_len, user)) == NULL)
+            return;
+    }
+    s->last_recv = now;
+    if (!s->ready && m.cmd != HV_CMD_HELLO) {
+        s_error_to(b, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
+        return;
+    }
+    switch (m.cmd) {
+    case HV_CMD_HELLO:
+        s_on_hello(b, s, &m);
+        break;
+    case HV_CMD_SEND:
+        s_on_send(b, s, &m, now);
+        break;
+    case HV_CMD_ACK:
+        s_on_ack(b, s, &m, false);
+        break;
+    case HV_CMD_NACK:
+        s_on_ack(b, s, &m, true);
+        break;
+    case HV_CMD_CREDIT:
+        s->window = s->window + m.credit > HV_CREDIT_MAX ? HV_CREDIT_MAX : s->window + m.credit;
+        break;
+    case HV_CMD_HEARTBEAT:
+        break;
+    case HV_CMD_BYE:
+        s_drop(b, s, "client said BYE");
+        break;
+    default:
+        s_error_to(b, rid, rid_len, HV_EPROTO, NULL, "a client may not send this command");
+        break;
+    }
+}
+
+/* Reads up to one batch of frames from the ROUTER. Returns how many. */
+static size_t s_drain(hv_broker *b, int64_t now)
+{
+    size_t n = 0;
+    while (n < b->cfg.batch) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&rid);
+            break;
+        }
+        zmq_msg_init(&body);
+        if (!zmq_msg_more(&rid) || zmq_msg_recv(&body, b->router, 0) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            continue;
+        }
+        /* Haven frames are single-part: read and refuse anything more. */
+        bool extra = false;
+        int more = zmq_msg_more(&body);
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init(&part);
+            more = zmq_msg_recv(&part, b->router, 0) >= 0 && zmq_msg_more(&part);
+            zmq_msg_close(&part);
+            extra = true;
+        }
+        if (zmq_msg_size(&rid) <= S_RID_MAX)
+            s_on_frame(b, zmq_msg_data(&rid), zmq_msg_size(&rid), &body, extra, now);
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+        n++;
+    }
+    return n;
+}
+
+/* Commits the batch, then tells each sender its messages are stored. */
+static void s_commit_and_reply(hv_broker *b)
+{
+    hv_err err = hv_store_commit(b->store);
+    for (size_t i = 0; i < b->n_pending; i++) {
+        s_pending *p = &b->pending[i];
+        if (err != HV_OK) {
+            s_error_to(b, p->rid, p->rid_len, HV_ESTORE, p->id, "store failed; send again later");
+            continue;
+        }
+        hv_control m = {.cmd = HV_CMD_STORED};
+        memcpy(m.msg_id, p->id, 16);
+        s_session *s = s_find_rid(b, p->rid, p->rid_len);
+        if (s != NULL)
+            (void)s_send(b, s, &m);
+        else
+            (void)s_send_to(b, p->rid, p->rid_len, &m);
+        if (p->recipient[0] != '\0') {
+            b->n_stored++;
+            s_session *r = s_find_node(b, p->recipient);
+            if (r != NULL)
+                r->maybe_more = true;
+        }
+    }
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu", b->n_pending);
+    b->n_pending = 0;
+}
+
+/* --------------------------------------------------------------- timers */
+
+static void s_timers(hv_broker *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_sessions; i++) {
+        s_session *s = &b->sessions[i];
+        if (now - s->last_recv > (int64_t)b->cfg.dead_after_ms) {
+            s_drop(b, s, "heartbeats stopped");
+            i--;
+            continue;
+        }
+        if (!s->ready)
+            continue;
+        if (s->n_flight > 0 && now - s->flight[0].sent_ms > (int64_t)b->cfg.lease_ms)
+            s_restart_delivery(b, s, now);
+        if (now - s->last_send >= (int64_t)b->cfg.heartbeat_ms) {
+            hv_control hb = {.cmd = HV_CMD_HEARTBEAT};
+            if (s_send(b, s, &hb) == HV_EUNROUTABLE) {
+                s_drop(b, s, "peer unreachable");
+                i--;
+            }
+        }
+    }
+    if (now >= b->next_expire) {
+        b->next_expire = now + S_EXPIRE_EVERY_MS;
+        size_t moved = 0;
+        hv_err err = hv_store_begin(b->store);
+        if (err == HV_OK)
+            err = hv_store_expire(b->store, hv_now_ms(), 1000, &moved);
+        if (err == HV_OK)
+            err = hv_store_commit(b->store);
+        if (err != HV_OK)
+            hv_log(HV_LOG_ERROR, "store_failed", "op=expire");
+        if (moved > 0) {
+            b->n_expired += moved;
+            hv_log(HV_LOG_INFO, "expired", "count=%zu", moved);
+            for (size_t i = 0; i < b->n_sessions; i++)
+                if (b->sessions[i].ready)
+                    s_send_notices(b, b->sessions[i].node);
+        }
+    }
+}
+
+static void s_reload(hv_broker *b)
+{
+    hv_errmsg e = {""};
+    hv_registry *fresh = NULL;
+    hv_err err = hv_registry_load_file(b->cfg.registry, b->authority_pk, (uint64_t)time(NULL),
+                                       hv_registry_version(b->reg), &fresh, &e);
+    if (err != HV_OK) {
+        hv_log(HV_LOG_ERROR, "registry_reload_refused", "reason=%s detail=\"%s\"",
+               hv_errname(err), e.text);
+        return;
+    }
+    hv_registry_free(&b->reg);
+    b->reg = fresh;
+    hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu",
+           (unsigned long long)hv_registry_version(b->reg), hv_registry_count(b->reg));
+    /* Cut off at once every session whose node is no longer active. */
+    for (size_t i = 0; i < b->n_sessions; i++) {
+        s_session *s = &b->sessions[i];
+        const hv_node *n = hv_registry_find(b->reg, s->node);
+        if (n != NULL && hv_node_active(n, (uint64_t)time(NULL)))
+            continue;
+        s_error_to(b, s->rid, s->rid_len, HV_EAUTH, NULL, "node revoked or no longer valid");
+        hv_control bye = {.cmd = HV_CMD_BYE};
+        (void)s_send_to(b, s->rid, s->rid_len, &bye);
+        s_drop(b, s, "revoked");
+        i--;
+    }
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e)
+{
+    hv_broker *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return HV_ENOMEM;
+    b->cfg = *cfg;
+    hv_err err;
+    char key_owner[HV_NODE_ID_MAX + 1];
+    hv_pubkeys auth;
+    const hv_node *self;
+    if ((err = hv_keys_load_secret(cfg->keys, &b->keys, key_owner, e)) != HV_OK ||
+        (err = hv_keys_load_public(cfg->authority, &auth, NULL, e)) != HV_OK)
+        goto fail;
+    memcpy(b->authority_pk, auth.sign, 32);
+    if ((err = hv_registry_load_file(cfg->registry, b->authority_pk, (uint64_t)time(NULL), 0,
+                                     &b->reg, e)) != HV_OK)
+        goto fail;
+    self = hv_registry_find(b->reg, cfg->id);
+    if (strcmp(key_owner, cfg->id) != 0 || self == NULL || self->role != HV_ROLE_BROKER ||
+        memcmp(self->keys.key_id, hv_keypair_public(b->keys)->key_id, 8) != 0) {
+        err = hv_fail(e, HV_EAUTH, "%s is not a broker of the registry with these keys",
+                      cfg->id);
+        goto fail;
+    }
+    if (b->cfg.bind[0] == '\0')
+        snprintf(b->cfg.bind, sizeof b->cfg.bind, "%s", self->endpoint_workers);
+    if ((err = hv_store_open(&b->store, cfg->store, e)) != HV_OK)
+        goto fail;
+    b->pending = calloc(cfg->batch, sizeof *b->pending);
+    if (b->pending == NULL) {
+        err = HV_ENOMEM;
+        goto fail;
+    }
+
+    b->ctx = zmq_ctx_new();
+    if (b->ctx == NULL) {
+        err = hv_fail(e, HV_EIO, "zmq: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    /* The ZAP handler exists before any CURVE socket binds. */
+    if ((err = hv_zap_start(b->ctx, &b->zap, e)) != HV_OK)
+        goto fail;
+    b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
+    char secret[HV_Z85_KEY_LEN + 1];
+    hv_keypair_transport_secret_z85(b->keys, secret);
+    err = hv_zap_secure(b->router, secret, e);
+    hv_memzero(secret, sizeof secret);
+    if (err != HV_OK)
+        goto fail;
+    int one = 1, zero = 0, hwm = (int)cfg->hwm;
+    int64_t maxmsg = (int64_t)cfg->max_message;
+    zmq_setsockopt(b->router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(b->router, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(b->router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(b->router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(b->router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_bind(b->router, b->cfg.bind) != 0) {
+        err = hv_fail(e, HV_EIO, "cannot bind %s: %s", b->cfg.bind, zmq_strerror(errno));
+        goto fail;
+    }
+    *out = b;
+    return HV_OK;
+fail:
+    hv_broker_close(&b);
+    return err;
+}
+
+void hv_broker_stop(hv_broker *b) { b->stopping = 1; }
+
+void hv_broker_reload(hv_broker *b) { b->reloading = 1; }
+
+hv_err hv_broker_run(hv_broker *b)
+{
+    hv_store_stats st = {0, 0, 0};
+    if (hv_store_stats_get(b->store, &st) != HV_OK)
+        return HV_ESTORE;
+    hv_log(HV_LOG_INFO, "ready", "id=%s bind=%s registry_version=%llu queued=%lld dead=%lld",
+           b->cfg.id, b->cfg.bind, (unsigned long long)hv_registry_version(b->reg),
+           (long long)st.queued, (long long)st.dead);
+    while (!b->stopping) {
+        zmq_pollitem_t items[] = {{b->zap, 0, ZMQ_POLLIN, 0}, {b->router, 0, ZMQ_POLLIN, 0}};
+        long timeout = (long)(b->cfg.heartbeat_ms / 4);
+        for (size_t i = 0; i < b->n_sessions; i++)
+            if (b->sessions[i].ready && b->sessions[i].maybe_more &&
+                b->sessions[i].n_flight < b->sessions[i].window)
+                timeout = 10; /* a delivery is waiting for room or its backoff */
+        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR) {
+            hv_log(HV_LOG_ERROR, "poll_failed", "error=\"%s\"", zmq_strerror(errno));
+            return HV_EIO;
+        }
+        int64_t now = hv_mono_ms();
+        if (b->reloading) {
+            b->reloading = 0;
+            s_reload(b);
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            hv_zap_serve(b->zap, b->reg, (uint64_t)time(NULL),
+                         ~HV_ROLE_BIT(HV_ROLE_BROKER) & 0xffu);
+        s_drain(b, now);
+        s_commit_and_reply(b);
+        s_deliver(b, now);
+        s_timers(b, now);
+    }
+    if (hv_store_commit(b->store) != HV_OK)
+        return HV_ESTORE;
+    hv_log(HV_LOG_INFO, "stopped", "stored=%llu delivered=%llu acked=%llu refused=%llu "
+           "redelivered=%llu expired=%llu",
+           (unsigned long long)b->n_stored, (unsigned long long)b->n_delivered,
+           (unsigned long long)b->n_acked, (unsigned long long)b->n_refused,
+           (unsigned long long)b->n_redelivered, (unsigned long long)b->n_expired);
+    return HV_OK;
+}
+
+void hv_broker_close(hv_broker **bp)
+{
+    if (bp == NULL || *bp == NULL)
+        return;
+    hv_broker *b = *bp;
+    for (size_t i = 0; i < b->n_sessions; i++)
+        free(b->sessions[i].flight);
+    free(b->sessions);
+    free(b->pending);
+    if (b->router != NULL)
+        zmq_close(b->router);
+    if (b->zap != NULL)
+        zmq_close(b->zap);
+    if (b->ctx != NULL)
+        zmq_ctx_term(b->ctx);
+    hv_store_close(&b->store);
+    hv_registry_free(&b->reg);
+    hv_keypair_free(&b->keys);
+    free(b);
+    *bp = NULL;
+}

@@ -1,0 +1,59 @@
+/* The broker: authenticated, durable store-and-forward between the workers
+ * of one country (../shared/DESIGN.md §4, proto/PROTOCOL.md §5).
+ *
+ * One thread runs everything: the ZAP handler, the workers' ROUTER socket,
+ * the store's group commits, deliveries and timers, so no state is shared
+ * between threads. */
+#ifndef HV_BROKER_H
+#define HV_BROKER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv_err.h"
+
+/* Settings from broker.ini. Fields are public: main() fills the struct. */
+typedef struct hv_broker_config {
+    char id[65];               /* this broker's node id */
+    char keys[PATH_MAX];       /* its secret key file */
+    char authority[PATH_MAX];  /* the network authority's .pub */
+    char registry[PATH_MAX];   /* the signed registry */
+    char store[PATH_MAX];      /* SQLite store file */
+    char bind[256];            /* workers endpoint; "" = the registry's */
+    char log_level[16];        /* debug, info, warn or error */
+    uint64_t max_message;      /* largest frame accepted, bytes */
+    uint64_t rate_per_second;  /* SENDs per node per second, sustained */
+    uint64_t rate_burst;       /* SENDs per node in a burst */
+    uint64_t hwm;              /* ZeroMQ high-water marks, messages */
+    uint64_t heartbeat_ms;     /* heartbeat interval, both ways */
+    uint64_t dead_after_ms;    /* silence after which a peer is dead */
+    uint64_t lease_ms;         /* time a delivery may stay unacknowledged */
+    uint64_t retry_max_ms;     /* longest redelivery backoff */
+    uint64_t batch;            /* most messages handled per group commit */
+} hv_broker_config;
+
+/* Sets the defaults, then reads `path`. Relative paths in the file are
+ * taken from the file's directory. Returns HV_OK, HV_ENOTFOUND, HV_ECONFIG. */
+HV_MUST_CHECK hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg,
+                                           hv_errmsg *e);
+
+typedef struct hv_broker hv_broker;
+
+/* Loads keys and registry, opens the store, starts the ZAP handler and
+ * binds. Caller owns `*out`. */
+HV_MUST_CHECK hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e);
+
+/* Serves until hv_broker_stop; returns HV_OK after a clean stop. */
+HV_MUST_CHECK hv_err hv_broker_run(hv_broker *b);
+
+/* Asks the loop to stop after the commit under way. Async-signal-safe. */
+void hv_broker_stop(hv_broker *b);
+
+/* Asks the loop to reload the registry. Async-signal-safe. */
+void hv_broker_reload(hv_broker *b);
+
+/* Closes sockets and store; safe on NULL and twice. */
+void hv_broker_close(hv_broker **b);
+
+#endif

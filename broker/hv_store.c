@@ -1,0 +1,353 @@
+/* The broker store on SQLite. Statements are prepared once; the broker
+ * loop groups many writes into one transaction, so one fsync covers a whole
+ * batch of SENDs and ACKs. */
+#include "hv_store.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv_db.h"
+#include "hv_err.h"
+
+static const char s_schema[] =
+    "CREATE TABLE IF NOT EXISTS queue ("
+    "  seq INTEGER PRIMARY KEY,"          /* arrival order */
+    "  id BLOB NOT NULL UNIQUE,"          /* message id */
+    "  recipient TEXT NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  type INTEGER NOT NULL,"
+    "  envelope BLOB NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  stored_ms INTEGER NOT NULL,"
+    "  expires_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS queue_recipient ON queue(recipient, seq);"
+    "CREATE INDEX IF NOT EXISTS queue_expiry ON queue(expires_ms);"
+    "CREATE TABLE IF NOT EXISTS dedup ("
+    "  id BLOB PRIMARY KEY, sender TEXT NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS dedup_expiry ON dedup(expires_ms);"
+    "CREATE TABLE IF NOT EXISTS dead_letters ("
+    "  id BLOB PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL,"
+    "  type INTEGER NOT NULL, envelope BLOB NOT NULL, attempts INTEGER NOT NULL,"
+    "  code INTEGER NOT NULL, reason TEXT NOT NULL, stored_ms INTEGER NOT NULL,"
+    "  died_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS notices ("
+    "  node TEXT NOT NULL, id BLOB NOT NULL, code INTEGER NOT NULL, reason TEXT NOT NULL,"
+    "  PRIMARY KEY (node, id)) WITHOUT ROWID;";
+
+enum {
+    S_BEGIN,
+    S_COMMIT,
+    S_DEDUP_GET,
+    S_DEDUP_PUT,
+    S_QUEUE_PUT,
+    S_REMOVE,
+    S_NEXT,
+    S_ATTEMPTED,
+    S_BURY_COPY,
+    S_BURY_NOTICE,
+    S_EXPIRED_IDS,
+    S_DEDUP_PRUNE,
+    S_NOTICES,
+    S_NOTICE_DONE,
+    S_STATS,
+    S_QUEUED_FOR,
+    S_COUNT
+};
+
+static const char *const s_sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_DEDUP_GET] = "SELECT sender FROM dedup WHERE id = ?1",
+    [S_DEDUP_PUT] = "INSERT INTO dedup (id, sender, expires_ms) VALUES (?1, ?2, ?3)",
+    [S_QUEUE_PUT] = "INSERT INTO queue (id, recipient, sender, type, envelope, stored_ms, "
+                    "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_REMOVE] = "DELETE FROM queue WHERE id = ?1 AND recipient = ?2",
+    [S_NEXT] = "SELECT seq, id, envelope, attempts FROM queue WHERE recipient = ?1 AND seq > ?2 "
+               "ORDER BY seq LIMIT ?3",
+    [S_ATTEMPTED] = "UPDATE queue SET attempts = attempts + 1 WHERE id = ?1",
+    [S_BURY_COPY] = "INSERT OR REPLACE INTO dead_letters (id, recipient, sender, type, envelope, "
+                    "attempts, code, reason, stored_ms, died_ms) SELECT id, recipient, sender, "
+                    "type, envelope, attempts, ?3, ?4, stored_ms, ?5 FROM queue WHERE id = ?1 "
+                    "AND recipient = ?2 RETURNING sender",
+    [S_BURY_NOTICE] = "INSERT OR REPLACE INTO notices (node, id, code, reason) VALUES (?1, ?2, "
+                      "?3, ?4)",
+    [S_EXPIRED_IDS] = "SELECT id, recipient FROM queue WHERE expires_ms <= ?1 LIMIT ?2",
+    [S_DEDUP_PRUNE] = "DELETE FROM dedup WHERE id IN (SELECT id FROM dedup WHERE expires_ms <= "
+                      "?1 LIMIT ?2)",
+    [S_NOTICES] = "SELECT id, code, reason FROM notices WHERE node = ?1 LIMIT ?2",
+    [S_NOTICE_DONE] = "DELETE FROM notices WHERE node = ?1 AND id = ?2",
+    [S_STATS] = "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM dead_letters), "
+                "(SELECT count(*) FROM notices)",
+    [S_QUEUED_FOR] = "SELECT count(*) FROM queue WHERE recipient = ?1",
+};
+
+struct hv_store {
+    sqlite3 *db;                    /* the database */
+    sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
+    bool in_txn;                    /* a group transaction is open */
+};
+
+/* Resets a statement after use so that it releases its read snapshot. */
+static hv_err s_done(sqlite3_stmt *st, int rc)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ? HV_OK : HV_ESTORE;
+}
+
+hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
+{
+    hv_store *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return HV_ENOMEM;
+    hv_err err = hv_db_open(&s->db, path, s_schema, e);
+    for (int i = 0; err == HV_OK && i < S_COUNT; i++)
+        err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
+    if (err != HV_OK) {
+        hv_store_close(&s);
+        return err;
+    }
+    *out = s;
+    return HV_OK;
+}
+
+void hv_store_close(hv_store **sp)
+{
+    if (sp == NULL || *sp == NULL)
+        return;
+    hv_store *s = *sp;
+    if (s->in_txn && hv_store_commit(s) != HV_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close_v2(s->db);
+    free(s);
+    *sp = NULL;
+}
+
+hv_err hv_store_begin(hv_store *s)
+{
+    if (s->in_txn)
+        return HV_OK;
+    if (s_done(s->stmt[S_BEGIN], sqlite3_step(s->stmt[S_BEGIN])) != HV_OK)
+        return HV_ESTORE;
+    s->in_txn = true;
+    return HV_OK;
+}
+
+hv_err hv_store_commit(hv_store *s)
+{
+    if (!s->in_txn)
+        return HV_OK;
+    if (s_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK)
+        return HV_ESTORE;
+    s->in_txn = false;
+    return HV_OK;
+}
+
+hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *duplicate)
+{
+    *duplicate = false;
+    sqlite3_stmt *st = s->stmt[S_DEDUP_GET];
+    sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        bool same = strcmp((const char *)sqlite3_column_text(st, 0), m->sender) == 0;
+        s_done(st, rc);
+        if (!same)
+            return HV_EEXIST;
+        *duplicate = true;
+        return HV_OK;
+    }
+    if (s_done(st, rc) != HV_OK)
+        return HV_ESTORE;
+
+    st = s->stmt[S_DEDUP_PUT];
+    sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, m->expires_ms);
+    if (s_done(st, sqlite3_step(st)) != HV_OK)
+        return HV_ESTORE;
+
+    st = s->stmt[S_QUEUE_PUT];
+    sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, m->sender, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, (int)m->type);
+    sqlite3_bind_blob(st, 5, m->envelope, (int)m->envelope_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, now_ms);
+    sqlite3_bind_int64(st, 7, m->expires_ms);
+    return s_done(st, sqlite3_step(st));
+}
+
+hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient, bool *found)
+{
+    sqlite3_stmt *st = s->stmt[S_REMOVE];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+    hv_err err = s_done(st, sqlite3_step(st));
+    *found = err == HV_OK && sqlite3_changes(s->db) > 0;
+    return err;
+}
+
+hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq, size_t max,
+                     hv_store_visit fn, void *arg)
+{
+    sqlite3_stmt *st = s->stmt[S_NEXT];
+    sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, after_seq);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *id = sqlite3_column_blob(st, 1);
+        if (id == NULL || sqlite3_column_bytes(st, 1) != 16)
+            continue;
+        if (!fn(arg, sqlite3_column_int64(st, 0), id, sqlite3_column_blob(st, 2),
+                (size_t)sqlite3_column_bytes(st, 2), (unsigned)sqlite3_column_int(st, 3))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return s_done(st, rc);
+}
+
+hv_err hv_store_attempted(hv_store *s, const uint8_t id[16])
+{
+    sqlite3_stmt *st = s->stmt[S_ATTEMPTED];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    return s_done(st, sqlite3_step(st));
+}
+
+static hv_err s_notice(hv_store *s, const char *node, const uint8_t id[16], unsigned code,
+                       const char *reason)
+{
+    sqlite3_stmt *st = s->stmt[S_BURY_NOTICE];
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, id, 16, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, (int)code);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    return s_done(st, sqlite3_step(st));
+}
+
+hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, unsigned code,
+                     const char *reason, int64_t now_ms, bool *found)
+{
+    *found = false;
+    sqlite3_stmt *st = s->stmt[S_BURY_COPY];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, (int)code);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, now_ms);
+    int rc = sqlite3_step(st);
+    char sender[72] = "";
+    if (rc == SQLITE_ROW) {
+        const char *snd = (const char *)sqlite3_column_text(st, 0);
+        if (snd != NULL && strlen(snd) < sizeof sender)
+            strcpy(sender, snd);
+        rc = sqlite3_step(st);
+    }
+    if (s_done(st, rc) != HV_OK)
+        return HV_ESTORE;
+    if (sender[0] == '\0')
+        return HV_OK;
+    *found = true;
+    hv_err err = s_notice(s, sender, id, code, reason);
+    bool removed;
+    if (err == HV_OK)
+        err = hv_store_remove(s, id, recipient, &removed);
+    return err;
+}
+
+hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved)
+{
+    *moved = 0;
+    /* Collect first: burying changes the table being read. */
+    typedef struct {
+        uint8_t id[16];        /* message id */
+        char recipient[72];    /* its recipient */
+    } expired;
+    expired *list = calloc(max > 0 ? max : 1, sizeof *list);
+    if (list == NULL)
+        return HV_ENOMEM;
+    size_t n = 0;
+    sqlite3_stmt *st = s->stmt[S_EXPIRED_IDS];
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+        const char *r = (const char *)sqlite3_column_text(st, 1);
+        if (sqlite3_column_bytes(st, 0) != 16 || r == NULL || strlen(r) >= sizeof list[n].recipient)
+            continue;
+        memcpy(list[n].id, sqlite3_column_blob(st, 0), 16);
+        strcpy(list[n].recipient, r);
+        n++;
+    }
+    hv_err err = s_done(st, rc);
+    for (size_t i = 0; err == HV_OK && i < n; i++) {
+        bool found;
+        err = hv_store_bury(s, list[i].id, list[i].recipient, HV_EEXPIRED,
+                            "time to live passed before delivery", now_ms, &found);
+        if (found)
+            (*moved)++;
+    }
+    free(list);
+    if (err != HV_OK)
+        return err;
+    st = s->stmt[S_DEDUP_PRUNE];
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    return s_done(st, sqlite3_step(st));
+}
+
+hv_err hv_store_notices(hv_store *s, const char *node, size_t max, hv_store_notice_visit fn,
+                        void *arg)
+{
+    sqlite3_stmt *st = s->stmt[S_NOTICES];
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        if (!fn(arg, sqlite3_column_blob(st, 0), (unsigned)sqlite3_column_int(st, 1),
+                (const char *)sqlite3_column_text(st, 2))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    return s_done(st, rc);
+}
+
+hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16], bool *found)
+{
+    sqlite3_stmt *st = s->stmt[S_NOTICE_DONE];
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+    hv_err err = s_done(st, sqlite3_step(st));
+    *found = err == HV_OK && sqlite3_changes(s->db) > 0;
+    return err;
+}
+
+hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
+{
+    sqlite3_stmt *st = s->stmt[S_STATS];
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->queued = sqlite3_column_int64(st, 0);
+        out->dead = sqlite3_column_int64(st, 1);
+        out->notices = sqlite3_column_int64(st, 2);
+    }
+    return s_done(st, rc);
+}
+
+hv_err hv_store_queued_for(hv_store *s, const char *recipient, int64_t *out)
+{
+    sqlite3_stmt *st = s->stmt[S_QUEUED_FOR];
+    sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    return s_done(st, rc);
+}

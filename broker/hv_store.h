@@ -1,0 +1,95 @@
+/* The broker's durable store: the queue of envelopes awaiting delivery, the
+ * window of message ids already taken into custody, dead letters, and
+ * notices owed to senders. One SQLite file in WAL mode, synchronous=FULL,
+ * written by one thread in group transactions (hv_store_begin/commit). */
+#ifndef HV_STORE_H
+#define HV_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_err.h"
+
+typedef struct hv_store hv_store;
+
+/* An envelope taken into custody. Strings and bytes are borrowed. */
+typedef struct hv_stored {
+    const uint8_t *id;        /* 16-byte message id */
+    const char *sender;       /* node id of the sender */
+    const char *recipient;    /* node id it is delivered to */
+    unsigned type;            /* application message type */
+    const uint8_t *envelope;  /* the envelope's bytes */
+    size_t envelope_len;      /* their length */
+    int64_t expires_ms;       /* created_at + ttl, Unix ms */
+} hv_stored;
+
+/* Opens or creates the store at `path`. Caller owns `*out`. */
+HV_MUST_CHECK hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e);
+
+/* Commits anything pending and closes; safe on NULL and twice. */
+void hv_store_close(hv_store **s);
+
+/* Opens the group transaction if none is open. */
+HV_MUST_CHECK hv_err hv_store_begin(hv_store *s);
+
+/* Commits the open transaction (one fsync), if any. */
+HV_MUST_CHECK hv_err hv_store_commit(hv_store *s);
+
+/* Takes `m` into custody. When its id is already known from the same
+ * sender, sets `*duplicate` and stores nothing. A known id from another
+ * sender is HV_EEXIST. Must be inside a transaction. */
+HV_MUST_CHECK hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms,
+                                  bool *duplicate);
+
+/* Removes a delivered message, only if it is queued for `recipient`.
+ * Sets `*found`. Must be inside a transaction. */
+HV_MUST_CHECK hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient,
+                                     bool *found);
+
+/* Calls `fn` for up to `max` queued messages for `recipient` with a
+ * sequence number above `after_seq`, in sequence order. `fn` returns false
+ * to stop early. The envelope bytes are valid only during the call. */
+typedef bool (*hv_store_visit)(void *arg, int64_t seq, const uint8_t id[16],
+                               const uint8_t *envelope, size_t len, unsigned attempts);
+HV_MUST_CHECK hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq,
+                                   size_t max, hv_store_visit fn, void *arg);
+
+/* Counts one more delivery attempt of message `id`. */
+HV_MUST_CHECK hv_err hv_store_attempted(hv_store *s, const uint8_t id[16]);
+
+/* Moves message `id` (queued for `recipient`) to the dead letters with a
+ * reason code and text, and records a notice for its sender. Sets
+ * `*found`. Must be inside a transaction. */
+HV_MUST_CHECK hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient,
+                                   unsigned code, const char *reason, int64_t now_ms,
+                                   bool *found);
+
+/* Moves up to `max` messages past their expiry to the dead letters, each
+ * with an EXPIRED notice for its sender; returns how many in `*moved`.
+ * Also forgets dedup ids past their expiry. Must be inside a transaction. */
+HV_MUST_CHECK hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved);
+
+/* Notices owed to `node` (EXPIRED or dead-lettered messages it sent). */
+typedef bool (*hv_store_notice_visit)(void *arg, const uint8_t id[16], unsigned code,
+                                      const char *reason);
+HV_MUST_CHECK hv_err hv_store_notices(hv_store *s, const char *node, size_t max,
+                                      hv_store_notice_visit fn, void *arg);
+
+/* Drops the notice about `id` owed to `node` (the sender acknowledged it).
+ * Must be inside a transaction. */
+HV_MUST_CHECK hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16],
+                                          bool *found);
+
+/* Totals for operators and tests. */
+typedef struct hv_store_stats {
+    int64_t queued;  /* messages awaiting delivery */
+    int64_t dead;    /* dead letters */
+    int64_t notices; /* notices awaiting their sender */
+} hv_store_stats;
+HV_MUST_CHECK hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out);
+
+/* Queued messages for one recipient. */
+HV_MUST_CHECK hv_err hv_store_queued_for(hv_store *s, const char *recipient, int64_t *out);
+
+#endif
