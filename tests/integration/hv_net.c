@@ -1,0 +1,450 @@
+#include "hv_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "hv_db.h"
+#include "hv_envelope.h"
+#include "hv_registry.h"
+
+extern char **environ;
+
+static const char *const s_ids[HVN_NODES] = {"broker.xc",  "ngo.xa",   "router.xc",
+                                             "shelter.xc", "legal.xc", "revoked.xc",
+                                             "expired.xc", "clinic.xc"};
+
+/* A free TCP port on loopback (bound, read back, released). */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void s_keys_json(const hv_keypair *kp, char *out, size_t cap)
+{
+    const hv_pubkeys *p = hv_keypair_public(kp);
+    char *s = hvt_hex(p->sign, 32), *b = hvt_hex(p->box, 32), *t = hvt_hex(p->transport, 32);
+    snprintf(out, cap, "{\"sign\":\"%s\",\"box\":\"%s\",\"transport\":\"%s\"}", s, b, t);
+    free(s);
+    free(b);
+    free(t);
+}
+
+static void s_iso(time_t t, char out[21])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void hvn_write_registry(hvn *n, unsigned version, int revoke)
+{
+    static const char *const roles[HVN_NODES] = {"broker",   "intake",   "router",
+                                                 "provider", "provider", "provider",
+                                                 "provider", "provider"};
+    time_t now = time(NULL);
+    char from[21], until[21], past[21], issued[21], expires[21];
+    s_iso(now - 86400, from);
+    s_iso(now + 30 * 86400, until);
+    s_iso(now - 3600, past);
+    s_iso(now - 60, issued);
+    s_iso(now + 30 * 86400, expires);
+    size_t cap = 32768;
+    char *json = malloc(cap);
+    int len = snprintf(json, cap,
+                       "{\"network\":\"test\",\"version\":%u,\"issued_at\":\"%s\","
+                       "\"expires_at\":\"%s\",\"nodes\":[",
+                       version, issued, expires);
+    for (int i = 0; i < HVN_NODES; i++) {
+        char keys[400], extra[512];
+        s_keys_json(n->keys[i], keys, sizeof keys);
+        if (i == HVN_BROKER)
+            snprintf(extra, sizeof extra, "\"endpoints\":{\"workers\":\"%s\"}", n->endpoint);
+        else if (strcmp(roles[i], "provider") == 0)
+            snprintf(extra, sizeof extra,
+                     "\"home\":\"broker.xc\",\"services\":[\"shelter\"],\"capacity\":5");
+        else
+            snprintf(extra, sizeof extra, "\"home\":\"broker.xc\"");
+        len += snprintf(json + len, cap - (size_t)len,
+                        "%s{\"id\":\"%s\",\"role\":\"%s\",\"country\":\"%s\","
+                        "\"organisation\":\"Example %d\",\"keys\":%s,\"valid_from\":\"%s\","
+                        "\"valid_until\":\"%s\",\"revoked\":%s,%s}",
+                        i ? "," : "", n->ids[i], roles[i], i == HVN_NGO ? "XA" : "XC", i, keys,
+                        from, i == HVN_EXPIRED ? past : until,
+                        i == revoke || i == HVN_REVOKED ? "true" : "false", extra);
+    }
+    snprintf(json + len, cap - (size_t)len, "]}");
+    hv_registry *reg = NULL;
+    hv_errmsg e = {""};
+    if (hv_registry_from_json(json, strlen(json), NULL, &reg, &e) != HV_OK)
+        fail_msg("test registry refused: %s", e.text);
+    uint8_t *buf;
+    size_t blen;
+    assert_int_equal(hv_registry_sign(reg, n->authority, &buf, &blen), HV_OK);
+    char path[400], tmp[420];
+    snprintf(path, sizeof path, "%s/network.reg", n->dir);
+    snprintf(tmp, sizeof tmp, "%s.new", path);
+    hvt_write_file(tmp, buf, blen, 0644);
+    assert_int_equal(rename(tmp, path), 0); /* atomic: the broker never reads half */
+    free(buf);
+    free(json);
+    hv_registry_free(&reg);
+    n->registry_version = version;
+}
+
+void hvn_init(hvn *n, const char *broker_bin, const char *extra)
+{
+    memset(n, 0, sizeof *n);
+    char *dir = hvt_tmpdir();
+    snprintf(n->dir, sizeof n->dir, "%s", dir);
+    free(dir);
+    snprintf(n->broker_bin, sizeof n->broker_bin, "%s", broker_bin);
+    snprintf(n->endpoint, sizeof n->endpoint, "tcp://127.0.0.1:%d", s_free_port());
+    snprintf(n->extra_config, sizeof n->extra_config, "%s", extra ? extra : "");
+    assert_int_equal(hv_keypair_generate(&n->authority), HV_OK);
+    assert_int_equal(hv_keypair_generate(&n->outsider), HV_OK);
+    for (int i = 0; i < HVN_NODES; i++) {
+        n->ids[i] = s_ids[i];
+        assert_int_equal(hv_keypair_generate(&n->keys[i]), HV_OK);
+    }
+    /* Key files the broker reads. */
+    uint8_t seeds[3][32];
+    hv_keypair_seeds(n->keys[HVN_BROKER], seeds[0], seeds[1], seeds[2]);
+    char *h[3] = {hvt_hex(seeds[0], 32), hvt_hex(seeds[1], 32), hvt_hex(seeds[2], 32)};
+    char text[1024], path[400];
+    int len = snprintf(text, sizeof text,
+                       "haven-secret-keys v1\nid broker.xc\nsign-seed %s\nbox-secret %s\n"
+                       "transport-secret %s\n",
+                       h[0], h[1], h[2]);
+    snprintf(path, sizeof path, "%s/broker.key", n->dir);
+    hvt_write_file(path, text, (size_t)len, 0600);
+    for (int i = 0; i < 3; i++)
+        free(h[i]);
+    hv_memzero(seeds, sizeof seeds);
+    char keys[400];
+    s_keys_json(n->authority, keys, sizeof keys);
+    snprintf(path, sizeof path, "%s/authority.pub", n->dir);
+    hvt_write_file(path, keys, strlen(keys), 0644);
+    hvn_write_registry(n, 1, -1);
+    snprintf(n->ini, sizeof n->ini, "%s/broker.ini", n->dir);
+    len = snprintf(text, sizeof text,
+                   "[broker]\nid = broker.xc\nkeys = broker.key\nauthority = authority.pub\n"
+                   "registry = network.reg\nstore = broker.db\nbind = %s\n%s\n",
+                   n->endpoint, n->extra_config);
+    hvt_write_file(n->ini, text, (size_t)len, 0644);
+    n->zctx = zmq_ctx_new();
+}
+
+void hvn_start(hvn *n)
+{
+    char log[400];
+    snprintf(log, sizeof log, "%s/broker.log", n->dir);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    char *argv[] = {n->broker_bin, "-c", n->ini, NULL};
+    assert_int_equal(posix_spawn(&n->broker, n->broker_bin, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    /* Serving means: a registered node completes HELLO/READY. */
+    hvn_raw raw;
+    int64_t deadline = hv_mono_ms() + 10000;
+    for (;;) {
+        if (hvn_raw_open(n, n->keys[HVN_ROUTER], &raw) == HVN_HS_OK) {
+            hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1, .heartbeat_ms = 1000};
+            strcpy(hello.node_id, "router.xc");
+            hvn_raw_send(&raw, &hello);
+            hv_control r;
+            bool ok = hvn_raw_recv(&raw, 2000, &r, NULL) && r.cmd == HV_CMD_READY;
+            hv_control bye = {.cmd = HV_CMD_BYE};
+            hvn_raw_send(&raw, &bye);
+            hvn_raw_close(&raw);
+            if (ok)
+                return;
+        } else {
+            hvn_raw_close(&raw);
+        }
+        int status;
+        if (waitpid(n->broker, &status, WNOHANG) == n->broker)
+            fail_msg("broker exited during start-up; see %s", log);
+        if (hv_mono_ms() > deadline)
+            fail_msg("broker did not become ready; see %s", log);
+    }
+}
+
+int hvn_signal(hvn *n, int sig)
+{
+    if (n->broker == 0)
+        return 0;
+    kill(n->broker, sig);
+    if (sig != SIGTERM && sig != SIGKILL)
+        return 0;
+    int status = 0;
+    waitpid(n->broker, &status, 0);
+    n->broker = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+void hvn_fini(hvn *n)
+{
+    if (n->broker != 0)
+        hvn_signal(n, SIGKILL);
+    zmq_ctx_term(n->zctx);
+    for (int i = 0; i < HVN_NODES; i++)
+        hv_keypair_free(&n->keys[i]);
+    hv_keypair_free(&n->authority);
+    hv_keypair_free(&n->outsider);
+    if (getenv("HV_KEEP_TEST_DIRS") == NULL)
+        hvt_rmdir(n->dir);
+}
+
+hv_client *hvn_client(hvn *n, int who, const char *store_tag)
+{
+    char store[400];
+    snprintf(store, sizeof store, "%s/%s-%s.db", n->dir, n->ids[who], store_tag);
+    hv_client_config cfg = {.node_id = n->ids[who], .keys = n->keys[who],
+                            .endpoint = n->endpoint, .store_path = store,
+                            .heartbeat_ms = 300, .dead_after_ms = 1500, .resend_ms = 1000};
+    memcpy(cfg.broker_transport_pk, hv_keypair_public(n->keys[HVN_BROKER])->transport, 32);
+    hv_client *c = NULL;
+    hv_errmsg e = {""};
+    if (hv_client_open(&c, &cfg, &e) != HV_OK)
+        fail_msg("client: %s", e.text);
+    return c;
+}
+
+void hvn_seal_as(hvn *n, int signer, const char *from_id, int to, unsigned type,
+                 uint8_t **wire, size_t *len, uint8_t id[16])
+{
+    hv_envelope env;
+    hv_envelope_init(&env, type, from_id, hv_keypair_public(n->keys[signer]), n->ids[to],
+                     hv_keypair_public(n->keys[to]));
+    static const uint8_t pt[] = "{\"synthetic\":true}";
+    assert_int_equal(hv_envelope_seal(&env, n->keys[signer], hv_keypair_public(n->keys[to]), pt,
+                                      sizeof pt, wire, len),
+                     HV_OK);
+    memcpy(id, env.id, 16);
+}
+
+void hvn_seal(hvn *n, int from, int to, unsigned type, uint32_t ttl_s, uint8_t **wire,
+              size_t *len, uint8_t id[16])
+{
+    hv_envelope env;
+    hv_envelope_init(&env, type, n->ids[from], hv_keypair_public(n->keys[from]), n->ids[to],
+                     hv_keypair_public(n->keys[to]));
+    hv_random(env.referral, 16);
+    if (ttl_s > 0)
+        env.ttl_s = ttl_s;
+    static const uint8_t pt[] = "{\"synthetic\":true}";
+    assert_int_equal(hv_envelope_seal(&env, n->keys[from], hv_keypair_public(n->keys[to]), pt,
+                                      sizeof pt, wire, len),
+                     HV_OK);
+    if (id != NULL)
+        memcpy(id, env.id, 16);
+}
+
+/* ------------------------------------------------------------ raw sockets */
+
+static int s_monitor_seq;
+
+hvn_handshake hvn_raw_open(hvn *n, const hv_keypair *keys, hvn_raw *raw)
+{
+    memset(raw, 0, sizeof *raw);
+    raw->sock = zmq_socket(n->zctx, ZMQ_DEALER);
+    char server[41], public[41], secret[41], mon[64];
+    hv_z85_key(hv_keypair_public(n->keys[HVN_BROKER])->transport, server);
+    hv_z85_key(hv_keypair_public(keys)->transport, public);
+    hv_keypair_transport_secret_z85(keys, secret);
+    int zero = 0;
+    zmq_setsockopt(raw->sock, ZMQ_CURVE_SERVERKEY, server, 40);
+    zmq_setsockopt(raw->sock, ZMQ_CURVE_PUBLICKEY, public, 40);
+    zmq_setsockopt(raw->sock, ZMQ_CURVE_SECRETKEY, secret, 40);
+    zmq_setsockopt(raw->sock, ZMQ_LINGER, &zero, sizeof zero);
+    snprintf(mon, sizeof mon, "inproc://monitor-%d", ++s_monitor_seq);
+    assert_int_equal(zmq_socket_monitor(raw->sock, mon, ZMQ_EVENT_ALL), 0);
+    raw->monitor = zmq_socket(n->zctx, ZMQ_PAIR);
+    zmq_setsockopt(raw->monitor, ZMQ_LINGER, &zero, sizeof zero);
+    assert_int_equal(zmq_connect(raw->monitor, mon), 0);
+    assert_int_equal(zmq_connect(raw->sock, n->endpoint), 0);
+    int64_t deadline = hv_mono_ms() + 5000;
+    while (hv_mono_ms() < deadline) {
+        zmq_pollitem_t it = {raw->monitor, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&addr);
+        zmq_msg_recv(&ev, raw->monitor, 0);
+        zmq_msg_recv(&addr, raw->monitor, 0);
+        uint16_t event;
+        memcpy(&event, zmq_msg_data(&ev), 2);
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            return HVN_HS_OK;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            return HVN_HS_REFUSED;
+    }
+    return HVN_HS_NONE;
+}
+
+void hvn_raw_close(hvn_raw *raw)
+{
+    if (raw->sock != NULL)
+        zmq_close(raw->sock);
+    if (raw->monitor != NULL)
+        zmq_close(raw->monitor);
+    raw->sock = raw->monitor = NULL;
+}
+
+void hvn_raw_send_bytes(hvn_raw *raw, const void *buf, size_t len)
+{
+    assert_true(zmq_send(raw->sock, buf, len, 0) >= 0);
+}
+
+void hvn_raw_send(hvn_raw *raw, const hv_control *m)
+{
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(hv_control_encode(m, &buf, &len), HV_OK);
+    hvn_raw_send_bytes(raw, buf, len);
+    free(buf);
+}
+
+bool hvn_raw_recv(hvn_raw *raw, int timeout_ms, hv_control *out, uint8_t **frame)
+{
+    int64_t deadline = hv_mono_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = deadline - hv_mono_ms();
+        if (left <= 0)
+            return false;
+        zmq_pollitem_t it = {raw->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, (long)left) <= 0)
+            continue;
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, raw->sock, 0) < 0) {
+            zmq_msg_close(&m);
+            continue;
+        }
+        uint8_t *copy = malloc(zmq_msg_size(&m));
+        memcpy(copy, zmq_msg_data(&m), zmq_msg_size(&m));
+        hv_err err = hv_control_decode(copy, zmq_msg_size(&m), out);
+        zmq_msg_close(&m);
+        assert_int_equal(err, HV_OK);
+        if (out->cmd == HV_CMD_HEARTBEAT) {
+            free(copy);
+            continue;
+        }
+        if (frame != NULL)
+            *frame = copy; /* out->envelope points into it */
+        else
+            free(copy);
+        return true;
+    }
+}
+
+void hvn_raw_hello(hvn *n, hvn_raw *raw, int who, uint32_t credit)
+{
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = credit, .heartbeat_ms = 1000};
+    strcpy(hello.node_id, n->ids[who]);
+    hvn_raw_send(raw, &hello);
+    hv_control r;
+    assert_true(hvn_raw_recv(raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_READY);
+    assert_string_equal(r.node_id, "broker.xc");
+}
+
+bool hvn_raw_disconnected(hvn_raw *raw, int timeout_ms)
+{
+    int64_t deadline = hv_mono_ms() + timeout_ms;
+    while (hv_mono_ms() < deadline) {
+        zmq_pollitem_t it = {raw->monitor, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&it, 1, 100) <= 0)
+            continue;
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        zmq_msg_init(&addr);
+        zmq_msg_recv(&ev, raw->monitor, 0);
+        zmq_msg_recv(&addr, raw->monitor, 0);
+        uint16_t event;
+        memcpy(&event, zmq_msg_data(&ev), 2);
+        zmq_msg_close(&ev);
+        zmq_msg_close(&addr);
+        if (event == ZMQ_EVENT_DISCONNECTED)
+            return true;
+    }
+    return false;
+}
+
+bool hvn_wait_notice(hv_client *c, int timeout_ms, hv_notice *out)
+{
+    int64_t deadline = hv_mono_ms() + timeout_ms;
+    while (!hv_client_notice(c, out)) {
+        if (hv_mono_ms() > deadline)
+            return false;
+        assert_int_equal(hv_client_poll(c, 50), HV_OK);
+    }
+    return true;
+}
+
+bool hvn_wait_stored(hv_client *c, int timeout_ms)
+{
+    int64_t deadline = hv_mono_ms() + timeout_ms;
+    while (hv_client_outbox_size(c) > 0) {
+        if (hv_mono_ms() > deadline)
+            return false;
+        assert_int_equal(hv_client_poll(c, 50), HV_OK);
+    }
+    return true;
+}
+
+long hvn_log_size(hvn *n)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/broker.log", n->dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+bool hvn_wait_log(hvn *n, const char *text, long from_offset, int timeout_ms)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/broker.log", n->dir);
+    int64_t deadline = hv_mono_ms() + timeout_ms;
+    while (hv_mono_ms() < deadline) {
+        FILE *f = fopen(path, "r");
+        if (f != NULL) {
+            fseek(f, from_offset, SEEK_SET);
+            char line[2048];
+            while (fgets(line, sizeof line, f) != NULL) {
+                if (strstr(line, text) != NULL) {
+                    fclose(f);
+                    return true;
+                }
+            }
+            fclose(f);
+        }
+        zmq_poll(NULL, 0, 20); /* a short pause between looks at the file */
+    }
+    return false;
+}

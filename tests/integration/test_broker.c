@@ -1,0 +1,436 @@
+/* The broker as a real process on loopback, with real keys and registry:
+ * who gets in, what is refused and with which code, custody and delivery.
+ * usage: test_broker PATH_TO_HAVEN_BROKER */
+#include <signal.h>
+#include <unistd.h>
+
+#include "hv_db.h"
+#include "hv_net.h"
+
+static const char *s_broker_bin;
+
+/* Short timings so that dead peers, leases and expiry show within a test;
+ * a low rate limit so that exceeding it is cheap. */
+static const char s_extra[] = "[timing]\nheartbeat_ms = 300\ndead_after_ms = 1500\n"
+                              "lease_ms = 2000\nretry_max_ms = 500\n"
+                              "[limits]\nrate_per_second = 100\nrate_burst = 300\n";
+
+static int s_setup(void **state)
+{
+    hvn *n = calloc(1, sizeof *n);
+    hvn_init(n, s_broker_bin, s_extra);
+    hvn_start(n);
+    *state = n;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    hvn *n = *state;
+    assert_int_equal(hvn_signal(n, SIGTERM), 0); /* a clean stop exits 0 */
+    hvn_fini(n);
+    free(n);
+    return 0;
+}
+
+static hvn_handshake s_try(hvn *n, const hv_keypair *keys)
+{
+    hvn_raw raw;
+    hvn_handshake hs = hvn_raw_open(n, keys, &raw);
+    hvn_raw_close(&raw);
+    return hs;
+}
+
+static void test_only_registered_active_keys_get_in(void **state)
+{
+    hvn *n = *state;
+    assert_int_equal(s_try(n, n->keys[HVN_SHELTER]), HVN_HS_OK);
+    assert_int_equal(s_try(n, n->outsider), HVN_HS_REFUSED);
+    assert_int_equal(s_try(n, n->keys[HVN_REVOKED]), HVN_HS_REFUSED);
+    assert_int_equal(s_try(n, n->keys[HVN_EXPIRED]), HVN_HS_REFUSED);
+}
+
+/* Sends one envelope on a raw session and returns the broker's answer. */
+static hv_control s_raw_answer(hvn *n, int who, const uint8_t *wire, size_t len)
+{
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[who], &raw), HVN_HS_OK);
+    hvn_raw_hello(n, &raw, who, 1);
+    hv_control send = {.cmd = HV_CMD_SEND, .envelope = wire, .envelope_len = len};
+    hvn_raw_send(&raw, &send);
+    hv_control r;
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    hvn_raw_close(&raw);
+    return r;
+}
+
+static void s_expect_error(hvn *n, int who, int from, int to, unsigned type, hv_err code)
+{
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, from, to, type, 0, &wire, &len, id);
+    hv_control r = s_raw_answer(n, who, wire, len);
+    free(wire);
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, code);
+    assert_true(r.has_msg_id);
+    assert_memory_equal(r.msg_id, id, 16);
+}
+
+static void test_spoofed_from_is_refused(void **state)
+{
+    hvn *n = *state;
+    /* The NGO's connection carries an envelope that claims to be the router's. */
+    s_expect_error(n, HVN_NGO, HVN_ROUTER, HVN_SHELTER, HV_MSG_OFFER, HV_EAUTH);
+    /* A provider claims to be the router, with its own key id, on a type
+     * both roles may send: only the identity check can catch this. */
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal_as(n, HVN_SHELTER, "router.xc", HVN_NGO, HV_MSG_CANCELLED, &wire, &len, id);
+    hv_control r = s_raw_answer(n, HVN_SHELTER, wire, len);
+    free(wire);
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EAUTH);
+    assert_memory_equal(r.msg_id, id, 16);
+}
+
+static void test_roles_are_enforced(void **state)
+{
+    hvn *n = *state;
+    /* Only a router sends OFFER. */
+    s_expect_error(n, HVN_NGO, HVN_NGO, HVN_SHELTER, HV_MSG_OFFER, HV_EFORBIDDEN);
+    /* A REFERRAL_REQUEST goes to a router, not to a provider. */
+    s_expect_error(n, HVN_NGO, HVN_NGO, HVN_SHELTER, HV_MSG_REFERRAL_REQUEST, HV_EFORBIDDEN);
+    /* A revoked node receives nothing. */
+    s_expect_error(n, HVN_ROUTER, HVN_ROUTER, HVN_REVOKED, HV_MSG_OFFER, HV_EUNROUTABLE);
+    /* Allowed: the router offers to a provider. */
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_CLINIC, HV_MSG_OFFER, 0, &wire, &len, id);
+    hv_control r = s_raw_answer(n, HVN_ROUTER, wire, len);
+    free(wire);
+    assert_int_equal(r.cmd, HV_CMD_STORED);
+    assert_memory_equal(r.msg_id, id, 16);
+}
+
+static void test_protocol_order_and_garbage(void **state)
+{
+    hvn *n = *state;
+    hvn_raw raw;
+    hv_control r;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_ROUTER], &raw), HVN_HS_OK);
+    /* A command before HELLO. */
+    hv_control hb = {.cmd = HV_CMD_CREDIT, .credit = 5};
+    hvn_raw_send(&raw, &hb);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EPROTO);
+    /* HELLO naming another node. */
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1, .heartbeat_ms = 1000};
+    strcpy(hello.node_id, "shelter.xc");
+    hvn_raw_send(&raw, &hello);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EAUTH);
+    /* A proper session, then garbage: refused and the session closed. */
+    hvn_raw_hello(n, &raw, HVN_ROUTER, 1);
+    hvn_raw_send_bytes(&raw, "\x93\x01\x03\xc4", 4);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_ETRUNCATED);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_BYE);
+    /* After that the peer has no session. */
+    hvn_raw_send(&raw, &hb);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EPROTO);
+    /* A command only a broker sends. */
+    hvn_raw_hello(n, &raw, HVN_ROUTER, 1);
+    hv_control stored = {.cmd = HV_CMD_STORED};
+    hvn_raw_send(&raw, &stored);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.code, HV_EPROTO);
+    hvn_raw_close(&raw);
+}
+
+static void test_oversize_frame_drops_connection(void **state)
+{
+    hvn *n = *state;
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_ROUTER], &raw), HVN_HS_OK);
+    hvn_raw_hello(n, &raw, HVN_ROUTER, 1);
+    size_t big = HV_CONTROL_MAX + 1;
+    uint8_t *junk = calloc(1, big);
+    hvn_raw_send_bytes(&raw, junk, big);
+    free(junk);
+    assert_true(hvn_raw_disconnected(&raw, 5000));
+    hvn_raw_close(&raw);
+    /* The broker carries on serving. */
+    assert_int_equal(s_try(n, n->keys[HVN_ROUTER]), HVN_HS_OK);
+}
+
+static void test_rate_limit(void **state)
+{
+    hvn *n = *state;
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_ROUTER], &raw), HVN_HS_OK);
+    hvn_raw_hello(n, &raw, HVN_ROUTER, 1);
+    /* 400 SENDs at once against a burst of 300. */
+    for (int i = 0; i < 400; i++) {
+        uint8_t *wire;
+        size_t len;
+        hvn_seal(n, HVN_ROUTER, HVN_CLINIC, HV_MSG_OFFER, 0, &wire, &len, NULL);
+        hv_control send = {.cmd = HV_CMD_SEND, .envelope = wire, .envelope_len = len};
+        hvn_raw_send(&raw, &send);
+        free(wire);
+    }
+    int stored = 0, limited = 0;
+    hv_control r;
+    while (stored + limited < 400 && hvn_raw_recv(&raw, 5000, &r, NULL)) {
+        if (r.cmd == HV_CMD_STORED)
+            stored++;
+        else if (r.cmd == HV_CMD_ERROR && r.code == HV_ERATE)
+            limited++;
+    }
+    assert_int_equal(stored + limited, 400);
+    assert_true(stored >= 300 && stored < 400);
+    assert_true(limited > 0);
+    hvn_raw_close(&raw);
+}
+
+/* Receives everything for `c` until `timeout_ms` of silence; records ids. */
+static size_t s_drain(hv_client *c, int timeout_ms, uint8_t (*ids)[16], size_t max)
+{
+    size_t got = 0;
+    hv_delivery *d;
+    while (hv_client_recv(c, timeout_ms, &d) == HV_OK) {
+        if (got < max)
+            memcpy(ids[got], d->env.id, 16);
+        got++;
+        assert_int_equal(hv_client_ack(c, &d), HV_OK);
+    }
+    assert_int_equal(hv_client_flush(c), HV_OK);
+    return got;
+}
+
+static void test_duplicates_delivered_once(void **state)
+{
+    hvn *n = *state;
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
+    /* The same SEND three times: STORED each time, stored once. */
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_ROUTER], &raw), HVN_HS_OK);
+    hvn_raw_hello(n, &raw, HVN_ROUTER, 1);
+    hv_control send = {.cmd = HV_CMD_SEND, .envelope = wire, .envelope_len = len};
+    for (int i = 0; i < 3; i++) {
+        hvn_raw_send(&raw, &send);
+        hv_control r;
+        assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+        assert_int_equal(r.cmd, HV_CMD_STORED);
+        assert_memory_equal(r.msg_id, id, 16);
+    }
+    hvn_raw_close(&raw);
+    free(wire);
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "dup");
+    uint8_t got[4][16];
+    assert_int_equal(s_drain(legal, 1500, got, 4), 1);
+    assert_memory_equal(got[0], id, 16);
+    hv_client_close(&legal);
+}
+
+static void test_offline_recipient_gets_everything_in_order(void **state)
+{
+    hvn *n = *state;
+    enum { N = 200 };
+    hv_client *router = hvn_client(n, HVN_ROUTER, "order");
+    static uint8_t sent[N][16], got[N + 8][16];
+    uint8_t *wires[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        hvn_seal(n, HVN_ROUTER, HVN_SHELTER, HV_MSG_OFFER, 0, &wires[i], &lens[i], sent[i]);
+    assert_int_equal(hv_client_send_many(router, (const uint8_t *const *)wires, lens, N), HV_OK);
+    assert_true(hvn_wait_stored(router, 10000));
+    for (int i = 0; i < N; i++)
+        free(wires[i]);
+    hv_client_close(&router);
+    /* The shelter was offline all along; now it connects. */
+    hv_client *shelter = hvn_client(n, HVN_SHELTER, "order");
+    assert_int_equal(s_drain(shelter, 1500, got, N + 8), N);
+    for (int i = 0; i < N; i++)
+        assert_memory_equal(got[i], sent[i], 16);
+    hv_client_close(&shelter);
+}
+
+static void test_ttl_expiry_reports_expired(void **state)
+{
+    hvn *n = *state;
+    hv_client *router = hvn_client(n, HVN_ROUTER, "ttl");
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 1, &wire, &len, id);
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    free(wire);
+    assert_true(hvn_wait_stored(router, 5000));
+    hv_notice notice;
+    assert_true(hvn_wait_notice(router, 5000, &notice));
+    assert_int_equal(notice.code, HV_EEXPIRED);
+    assert_memory_equal(notice.id, id, 16);
+    hv_client_close(&router);
+    /* The recipient, connecting later, gets nothing. */
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "ttl");
+    uint8_t got[1][16];
+    assert_int_equal(s_drain(legal, 1000, got, 1), 0);
+    hv_client_close(&legal);
+}
+
+static void test_dead_recipient_gets_redelivery(void **state)
+{
+    hvn *n = *state;
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_CLINIC, HV_MSG_OFFER, 0, &wire, &len, id);
+    hv_client *router = hvn_client(n, HVN_ROUTER, "dead");
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    assert_true(hvn_wait_stored(router, 5000));
+    hv_client_close(&router);
+    free(wire);
+    /* A clinic session takes deliveries without acknowledging, then goes
+     * silent (no heartbeats). Earlier tests left other offers queued too. */
+    hvn_raw raw;
+    long log_at = hvn_log_size(n);
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_CLINIC], &raw), HVN_HS_OK);
+    hvn_raw_hello(n, &raw, HVN_CLINIC, 1000);
+    hv_control r;
+    uint8_t *frame = NULL;
+    bool seen_first = false;
+    while (!seen_first && hvn_raw_recv(&raw, 5000, &r, &frame)) {
+        assert_int_equal(r.cmd, HV_CMD_DELIVER);
+        hv_envelope env;
+        assert_int_equal(hv_envelope_decode(r.envelope, r.envelope_len, &env), HV_OK);
+        seen_first = memcmp(env.id, id, 16) == 0;
+        assert_int_equal(r.attempt, 1);
+        free(frame);
+    }
+    assert_true(seen_first);
+    /* The broker declares the silent session dead (1.5 s without a frame)... */
+    assert_true(hvn_wait_log(n, "node=clinic.xc reason=\"heartbeats stopped\"", log_at, 5000));
+    /* ...and a new session gets the message again. */
+    int64_t t0 = hv_mono_ms();
+    hv_client *clinic = hvn_client(n, HVN_CLINIC, "dead");
+    hv_delivery *d = NULL;
+    bool again = false;
+    while (!again && hv_client_recv(clinic, 5000, &d) == HV_OK) {
+        again = memcmp(d->env.id, id, 16) == 0;
+        if (again)
+            assert_true(d->attempt >= 2);
+        assert_int_equal(hv_client_ack(clinic, &d), HV_OK);
+    }
+    assert_true(again);
+    assert_true(hv_mono_ms() - t0 < 5000);
+    assert_int_equal(hv_client_flush(clinic), HV_OK);
+    hv_client_close(&clinic);
+    hvn_raw_close(&raw);
+}
+
+static void test_sigkill_keeps_what_was_stored(void **state)
+{
+    hvn *n = *state;
+    enum { N = 50 };
+    hv_client *router = hvn_client(n, HVN_ROUTER, "kill");
+    static uint8_t sent[N][16], got[N + 4][16];
+    uint8_t *wires[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++)
+        hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wires[i], &lens[i], sent[i]);
+    assert_int_equal(hv_client_send_many(router, (const uint8_t *const *)wires, lens, N), HV_OK);
+    assert_true(hvn_wait_stored(router, 10000));
+    for (int i = 0; i < N; i++)
+        free(wires[i]);
+    hv_client_close(&router);
+    assert_int_equal(hvn_signal(n, SIGKILL), -SIGKILL);
+    hvn_start(n);
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "kill");
+    assert_int_equal(s_drain(legal, 1500, got, N + 4), N);
+    for (int i = 0; i < N; i++)
+        assert_memory_equal(got[i], sent[i], 16);
+    hv_client_close(&legal);
+}
+
+static void test_outbox_survives_broker_outage(void **state)
+{
+    hvn *n = *state;
+    assert_int_equal(hvn_signal(n, SIGTERM), 0);
+    /* The broker is down: sending still succeeds locally. */
+    hv_client *router = hvn_client(n, HVN_ROUTER, "outage");
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    free(wire);
+    assert_int_equal(hv_client_poll(router, 200), HV_OK);
+    assert_int_equal(hv_client_outbox_size(router), 1);
+    /* The sender restarts too; the outbox is on disk. */
+    hv_client_close(&router);
+    hvn_start(n);
+    router = hvn_client(n, HVN_ROUTER, "outage");
+    assert_true(hvn_wait_stored(router, 10000));
+    hv_client_close(&router);
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "outage");
+    uint8_t got[2][16];
+    assert_int_equal(s_drain(legal, 1500, got, 2), 1);
+    assert_memory_equal(got[0], id, 16);
+    hv_client_close(&legal);
+}
+
+static void test_sighup_cuts_off_a_revoked_node(void **state)
+{
+    hvn *n = *state;
+    hv_client *shelter = hvn_client(n, HVN_SHELTER, "hup");
+    assert_int_equal(hv_client_wait_ready(shelter, 5000), HV_OK);
+    long loaded_at = hvn_log_size(n);
+    hvn_write_registry(n, n->registry_version + 1, HVN_SHELTER);
+    hvn_signal(n, SIGHUP);
+    assert_true(hvn_wait_log(n, "event=registry_loaded version=2", loaded_at, 5000));
+    hv_notice notice;
+    assert_true(hvn_wait_notice(shelter, 5000, &notice));
+    assert_int_equal(notice.code, HV_EAUTH);
+    hv_client_close(&shelter);
+    assert_int_equal(s_try(n, n->keys[HVN_SHELTER]), HVN_HS_REFUSED);
+    /* An older registry is not accepted on reload. */
+    long log_at = hvn_log_size(n);
+    hvn_write_registry(n, 1, -1);
+    hvn_signal(n, SIGHUP);
+    assert_true(hvn_wait_log(n, "event=registry_reload_refused reason=HV_EREG_ROLLBACK", log_at,
+                             5000));
+    assert_int_equal(s_try(n, n->keys[HVN_SHELTER]), HVN_HS_REFUSED);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_broker PATH_TO_HAVEN_BROKER\n");
+        return 2;
+    }
+    s_broker_bin = argv[1];
+    signal(SIGPIPE, SIG_IGN);
+    assert_int_equal(hv_crypto_init(), HV_OK);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_only_registered_active_keys_get_in),
+        cmocka_unit_test(test_spoofed_from_is_refused),
+        cmocka_unit_test(test_roles_are_enforced),
+        cmocka_unit_test(test_protocol_order_and_garbage),
+        cmocka_unit_test(test_oversize_frame_drops_connection),
+        cmocka_unit_test(test_rate_limit),
+        cmocka_unit_test(test_duplicates_delivered_once),
+        cmocka_unit_test(test_offline_recipient_gets_everything_in_order),
+        cmocka_unit_test(test_ttl_expiry_reports_expired),
+        cmocka_unit_test(test_dead_recipient_gets_redelivery),
+        cmocka_unit_test(test_sigkill_keeps_what_was_stored),
+        cmocka_unit_test(test_outbox_survives_broker_outage),
+        cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
+    };
+    return cmocka_run_group_tests(tests, s_setup, s_teardown);
+}
