@@ -464,8 +464,10 @@ hv_err hv_client_flush(hv_client *c)
         if (s_send_ctl(c, &m) == HV_ERATE)
             break;
     }
-    memmove(c->answers, c->answers + sent, (c->n_answers - sent) * sizeof *c->answers);
-    c->n_answers -= sent;
+    if (sent > 0) {
+        memmove(c->answers, c->answers + sent, (c->n_answers - sent) * sizeof *c->answers);
+        c->n_answers -= sent;
+    }
     return HV_OK;
 }
 
