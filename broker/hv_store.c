@@ -12,7 +12,8 @@
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS queue ("
-    "  seq INTEGER PRIMARY KEY,"          /* arrival order */
+    "  seq INTEGER PRIMARY KEY AUTOINCREMENT," /* arrival order; never reused, since
+                                               * sessions keep a cursor on it */
     "  id BLOB NOT NULL UNIQUE,"          /* message id */
     "  recipient TEXT NOT NULL,"
     "  sender TEXT NOT NULL,"

@@ -17,7 +17,9 @@
 #define S_SEEN_DAYS 31      /* seen ids outlive any message's TTL */
 
 static const char s_schema[] =
-    "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE,"
+    /* AUTOINCREMENT: seq must never be reused, the loader keeps a cursor on it. */
+    "CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  id BLOB NOT NULL UNIQUE,"
     "  envelope BLOB NOT NULL, queued_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS seen (id BLOB PRIMARY KEY, until_ms INTEGER NOT NULL)"
     "  WITHOUT ROWID;"
@@ -73,6 +75,7 @@ struct hv_client {
     void *ctx, *sock;                /* ZeroMQ context and DEALER */
     bool ready;                      /* READY received on this connection */
     int64_t connected_at;            /* monotonic ms of the last (re)connect */
+    int64_t hello_at;                /* monotonic ms of the last HELLO */
     int64_t last_recv, last_send;    /* monotonic ms */
     sqlite3 *db;                     /* outbox and seen ids */
     sqlite3_stmt *st[S_COUNT];       /* prepared statements */
@@ -148,6 +151,16 @@ static hv_err s_send_ctl(hv_client *c, const hv_control *m)
     return HV_OK;
 }
 
+static hv_err s_hello(hv_client *c)
+{
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = c->window,
+                        .heartbeat_ms = c->heartbeat_ms};
+    snprintf(hello.node_id, sizeof hello.node_id, "%s", c->node);
+    c->ready = false;
+    c->hello_at = hv_mono_ms();
+    return s_send_ctl(c, &hello);
+}
+
 /* (Re)creates the socket and says HELLO; the HELLO waits in the socket
  * until the connection is up. */
 static hv_err s_connect(hv_client *c)
@@ -176,10 +189,7 @@ static hv_err s_connect(hv_client *c)
     c->connected_at = c->last_recv = hv_mono_ms();
     for (size_t i = 0; i < c->n_out; i++)
         c->out[i].sent = 0;
-    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = c->window,
-                        .heartbeat_ms = c->heartbeat_ms};
-    snprintf(hello.node_id, sizeof hello.node_id, "%s", c->node);
-    return s_send_ctl(c, &hello);
+    return s_hello(c);
 }
 
 /* ------------------------------------------------------------- outbox */
@@ -262,8 +272,11 @@ static void s_pump_sends(hv_client *c, int64_t now)
         }
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
-        if (err == HV_ERATE)
+        if (err == HV_ERATE) {
+            hv_log(HV_LOG_DEBUG, "client_send_blocked", "node=%s outstanding=%zu", c->node,
+                   c->n_out - c->out_head);
             return; /* the socket is full: later */
+        }
         o->sent = now;
     }
 }
@@ -413,6 +426,8 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
     switch (m.cmd) {
     case HV_CMD_READY:
         c->ready = true;
+        hv_log(HV_LOG_DEBUG, "client_ready", "node=%s outbox_loaded=%zu head=%zu more=%d", c->node,
+               c->n_out, c->out_head, c->out_more);
         hv_log(HV_LOG_DEBUG, "client_ready", "node=%s broker=%s", c->node, m.node_id);
         break;
     case HV_CMD_STORED:
@@ -427,12 +442,28 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
             m.code = HV_EEXPIRED;
             snprintf(m.text, sizeof m.text, "expired before delivery");
         }
+        if (!m.has_msg_id && m.code == HV_EPROTO) {
+            /* The broker has no session for this connection: it restarted,
+             * or dropped us. Say HELLO again (at most once a second). */
+            if (hv_mono_ms() - c->hello_at > 1000) {
+                hv_log(HV_LOG_INFO, "client_rehello", "node=%s", c->node);
+                for (size_t i = 0; i < c->n_out; i++)
+                    c->out[i].sent = 0;
+                (void)s_hello(c);
+            }
+            break;
+        }
+        /* A rate limit or a store failure passes: the outbox sends the
+         * message again later, and the application need not hear of it.
+         * Anything else is final for that message. */
+        if (m.code == HV_ERATE || m.code == HV_ESTORE) {
+            hv_log(HV_LOG_DEBUG, "client_retry_later", "node=%s reason=%s", c->node,
+                   hv_errname(m.code));
+            break;
+        }
         s_notice(c, m.has_msg_id ? m.msg_id : NULL, m.code, m.text);
         if (m.has_msg_id) {
-            /* A rate limit or a store failure is passing: send again later.
-             * Anything else is final for that message. */
-            if (m.code != HV_ERATE && m.code != HV_ESTORE)
-                s_out_forget(c, m.msg_id);
+            s_out_forget(c, m.msg_id);
             /* Lets the broker drop a notice it keeps for us. */
             hv_control ack = {.cmd = HV_CMD_ACK};
             memcpy(ack.msg_id, m.msg_id, 16);

@@ -1,17 +1,39 @@
 #include "hv_log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdio.h>
 #include <time.h>
 
-static hv_log_level s_min_level = HV_LOG_INFO;
-
 static const char *const s_level_names[] = {"debug", "info", "warn", "error"};
+static hv_log_level s_min_level = HV_LOG_INFO;
+static bool s_env_read;
 
-void hv_log_set_level(hv_log_level level) { s_min_level = level; }
+
+
+void hv_log_set_level(hv_log_level level)
+{
+    s_min_level = level;
+    s_env_read = true;
+}
+
+/* HAVEN_LOG_LEVEL=debug|info|warn|error overrides the default (but not an
+ * explicit hv_log_set_level) so that any program can be made verbose. */
+static void s_read_env(void)
+{
+    s_env_read = true;
+    const char *v = getenv("HAVEN_LOG_LEVEL");
+    for (int i = 0; v != NULL && i <= HV_LOG_ERROR; i++)
+        if (strcmp(v, s_level_names[i]) == 0)
+            s_min_level = (hv_log_level)i;
+}
 
 void hv_log(hv_log_level level, const char *event, const char *fmt, ...)
 {
+    if (!s_env_read)
+        s_read_env();
     if (level < s_min_level || level > HV_LOG_ERROR)
         return;
     struct timespec now;

@@ -168,24 +168,15 @@ void hvn_start(hvn *n)
         execl(n->broker_bin, n->broker_bin, "-c", n->ini, (char *)NULL);
         _exit(127);
     }
-    /* Serving means: a registered node completes HELLO/READY. */
+    /* Serving means: the ZAP handler admits a registered node. No HELLO,
+     * so that no client's session is replaced by this probe. */
     hvn_raw raw;
     int64_t deadline = hv_mono_ms() + 10000;
     for (;;) {
-        if (hvn_raw_open(n, n->keys[HVN_ROUTER], &raw) == HVN_HS_OK) {
-            hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1, .heartbeat_ms = 1000};
-            strcpy(hello.node_id, "router.xc");
-            hvn_raw_send(&raw, &hello);
-            hv_control r;
-            bool ok = hvn_raw_recv(&raw, 2000, &r, NULL) && r.cmd == HV_CMD_READY;
-            hv_control bye = {.cmd = HV_CMD_BYE};
-            hvn_raw_send(&raw, &bye);
-            hvn_raw_close(&raw);
-            if (ok)
-                return;
-        } else {
-            hvn_raw_close(&raw);
-        }
+        hvn_handshake hs = hvn_raw_open(n, n->keys[HVN_ROUTER], &raw);
+        hvn_raw_close(&raw);
+        if (hs == HVN_HS_OK)
+            return;
         int status;
         if (waitpid(n->broker, &status, WNOHANG) == n->broker)
             fail_msg("broker exited during start-up; see %s", log);
