@@ -88,6 +88,7 @@ struct hv_broker {
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
     uint64_t n_stored, n_delivered, n_acked, n_refused, n_redelivered, n_expired;
+    uint64_t n_commits;            /* group commits that carried SENDs */
 };
 
 /* ---------------------------------------------------------------- config */
@@ -665,6 +666,8 @@ static size_t s_drain(hv_broker *b, int64_t now)
 static void s_commit_and_reply(hv_broker *b)
 {
     hv_err err = hv_store_commit(b->store);
+    if (b->n_pending > 0)
+        b->n_commits++;
     for (size_t i = 0; i < b->n_pending; i++) {
         s_pending *p = &b->pending[i];
         if (err != HV_OK) {
@@ -869,9 +872,10 @@ hv_err hv_broker_run(hv_broker *b)
     }
     if (hv_store_commit(b->store) != HV_OK)
         return HV_ESTORE;
-    hv_log(HV_LOG_INFO, "stopped", "stored=%llu delivered=%llu acked=%llu refused=%llu "
-           "redelivered=%llu expired=%llu",
-           (unsigned long long)b->n_stored, (unsigned long long)b->n_delivered,
+    hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "
+           "refused=%llu redelivered=%llu expired=%llu",
+           (unsigned long long)b->n_stored, (unsigned long long)b->n_commits,
+           (unsigned long long)b->n_delivered,
            (unsigned long long)b->n_acked, (unsigned long long)b->n_refused,
            (unsigned long long)b->n_redelivered, (unsigned long long)b->n_expired);
     return HV_OK;

@@ -10,6 +10,11 @@
 #include "hv_db.h"
 #include "hv_err.h"
 
+/* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
+ * head, indexes) in memory, and checkpoints every 16 MiB of WAL keep their
+ * cost off most commits; memory stays bounded whatever the backlog. */
+static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4096;";
+
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS queue ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT," /* arrival order; never reused, since
@@ -103,6 +108,8 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
     if (s == NULL)
         return HV_ENOMEM;
     hv_err err = hv_db_open(&s->db, path, s_schema, e);
+    if (err == HV_OK)
+        err = hv_db_exec(s->db, s_tuning, e);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
     if (err != HV_OK) {

@@ -15,6 +15,8 @@
 #define S_OUT_MAX 2048      /* outbox entries tracked in memory at once */
 #define S_NOTICES_MAX 1024  /* notices kept until the application reads them */
 #define S_SEEN_DAYS 31      /* seen ids outlive any message's TTL */
+#define S_GROUP_MS 5        /* an ACK waits at most this long for its group commit */
+#define S_GROUP_MAX 256     /* ...or until this many are waiting */
 
 static const char s_schema[] =
     /* AUTOINCREMENT: seq must never be reused, the loader keeps a cursor on it. */
@@ -92,6 +94,9 @@ struct hv_client {
     hv_notice *notices;              /* reports about our messages */
     size_t n_notices;                /* how many */
     int64_t next_prune;              /* when to forget old seen ids */
+    int64_t first_answer_at;         /* monotonic ms of the oldest waiting answer */
+    hv_client_stored_fn on_stored;   /* STORED hook, or NULL */
+    void *on_stored_arg;             /* its argument */
 };
 
 /* ------------------------------------------------------------- storage */
@@ -347,6 +352,8 @@ static hv_err s_answer(hv_client *c, const uint8_t id[16], bool nack, uint16_t c
         c->answers = grown;
         c->cap_answers = cap;
     }
+    if (c->n_answers == 0)
+        c->first_answer_at = hv_mono_ms();
     s_reply *a = &c->answers[c->n_answers++];
     memcpy(a->id, id, 16);
     a->nack = nack;
@@ -432,6 +439,8 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
         break;
     case HV_CMD_STORED:
         s_out_forget(c, m.msg_id);
+        if (c->on_stored != NULL)
+            c->on_stored(c->on_stored_arg, m.msg_id);
         break;
     case HV_CMD_DELIVER:
         s_on_deliver(c, &m);
@@ -502,9 +511,20 @@ hv_err hv_client_flush(hv_client *c)
     return HV_OK;
 }
 
+/* Group commit on the client side: acknowledgements wait a few
+ * milliseconds so that one fsync covers many of them. */
+static hv_err s_flush_due(hv_client *c)
+{
+    if (c->n_answers >= S_GROUP_MAX ||
+        (c->n_answers > 0 && hv_mono_ms() - c->first_answer_at >= S_GROUP_MS) ||
+        (c->n_answers == 0 && c->in_txn))
+        return hv_client_flush(c);
+    return HV_OK;
+}
+
 hv_err hv_client_poll(hv_client *c, int timeout_ms)
 {
-    if (hv_client_flush(c) != HV_OK)
+    if (s_flush_due(c) != HV_OK)
         return HV_ESTORE;
     int64_t now = hv_mono_ms();
     /* No word from the broker: reconnect (also when HELLO got no READY). */
@@ -529,6 +549,8 @@ hv_err hv_client_poll(hv_client *c, int timeout_ms)
     int wait = timeout_ms;
     if (wait > (int)c->heartbeat_ms / 2)
         wait = (int)c->heartbeat_ms / 2;
+    if (c->n_answers > 0 && wait > S_GROUP_MS)
+        wait = S_GROUP_MS;
     if (c->n_out > 0 && c->ready && wait > (int)c->resend_ms)
         wait = (int)c->resend_ms;
     zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
@@ -545,7 +567,7 @@ hv_err hv_client_poll(hv_client *c, int timeout_ms)
         zmq_msg_close(&msg);
     }
     s_pump_sends(c, hv_mono_ms());
-    return hv_client_flush(c);
+    return s_flush_due(c);
 }
 
 hv_err hv_client_recv(hv_client *c, int timeout_ms, hv_delivery **out)
@@ -601,6 +623,12 @@ void hv_delivery_free(hv_delivery **d)
 }
 
 bool hv_client_ready(const hv_client *c) { return c->ready; }
+
+void hv_client_on_stored(hv_client *c, hv_client_stored_fn fn, void *arg)
+{
+    c->on_stored = fn;
+    c->on_stored_arg = arg;
+}
 
 hv_err hv_client_wait_ready(hv_client *c, int timeout_ms)
 {

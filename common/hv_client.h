@@ -6,7 +6,8 @@
  *   until the broker answers STORED, across broker outages and across this
  *   process's own restarts.
  * - Receiving deduplicates by message id; the ACK leaves only after the id
- *   is committed as seen (at the next hv_client_poll, _recv or _flush).
+ *   is committed as seen. Commits are grouped: an ACK waits at most 5 ms
+ *   (or for 256 others) in hv_client_poll/_recv; hv_client_flush forces it.
  * - Credit: at most `window` deliveries are in flight.
  * - Heartbeats both ways; silence for dead_after_ms means reconnect.
  *
@@ -95,6 +96,11 @@ HV_MUST_CHECK hv_err hv_client_wait_ready(hv_client *c, int timeout_ms);
 
 /* Envelopes in the outbox that the broker has not yet STORED. */
 size_t hv_client_outbox_size(const hv_client *c);
+
+/* Calls `fn(arg, id)` whenever the broker confirms custody (STORED) of an
+ * envelope from the outbox; for benchmarks and progress displays. */
+typedef void (*hv_client_stored_fn)(void *arg, const uint8_t id[16]);
+void hv_client_on_stored(hv_client *c, hv_client_stored_fn fn, void *arg);
 
 /* Pops the oldest notice; false when there is none. */
 bool hv_client_notice(hv_client *c, hv_notice *out);

@@ -1,0 +1,657 @@
+/* haven-bench: the broker under load (a benchmark program, not a test).
+ *
+ * N sender nodes -> one broker -> M receiver nodes, over CurveZMQ on
+ * loopback, with durable custody on both sides, using the real client
+ * library and the real broker process. Prints throughput, latency
+ * percentiles (send to STORED, and end to end) and the broker's memory,
+ * beside two limits of this machine measured in the same run: the SQLite
+ * group-commit rate (WAL, synchronous=FULL, the broker's own settings) and
+ * raw CurveZMQ throughput between two sockets.
+ *
+ * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
+ *                    [--size BYTES] [--backlog N] [--keep DIR]
+ *   --backlog N: instead, queue N envelopes for offline receivers and report
+ *                the broker's memory with that backlog and its restart time. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "hv_client.h"
+#include "hv_db.h"
+#include "hv_envelope.h"
+#include "hv_keys.h"
+#include "hv_registry.h"
+
+#define S_MAX_NODES 16
+
+static struct {
+    const char *broker_bin;      /* haven-broker */
+    size_t messages;             /* envelopes in a throughput run */
+    int senders, receivers;      /* node counts */
+    size_t size;                 /* plaintext bytes */
+    size_t backlog;              /* 0, or the backlog size to test */
+    char dir[512];               /* working directory */
+    char endpoint[64];           /* broker endpoint */
+    hv_keypair *broker_keys;     /* broker */
+    hv_keypair *senders_keys[S_MAX_NODES], *receivers_keys[S_MAX_NODES];
+    char sender_ids[S_MAX_NODES][32], receiver_ids[S_MAX_NODES][32];
+    pid_t broker;                /* broker process */
+} g;
+
+static double s_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void s_die(const char *what)
+{
+    fprintf(stderr, "haven-bench: %s\n", what);
+    if (g.broker > 0)
+        kill(g.broker, SIGKILL);
+    exit(1);
+}
+
+static void s_write(const char *name, const char *text, mode_t mode)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", g.dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+    if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) != 0)
+        s_die("cannot write set-up files");
+}
+
+static void s_keys_json(const hv_keypair *kp, char *out, size_t cap)
+{
+    const hv_pubkeys *p = hv_keypair_public(kp);
+    char s[65], b[65], t[65];
+    hv_hex(p->sign, 32, s);
+    hv_hex(p->box, 32, b);
+    hv_hex(p->transport, 32, t);
+    snprintf(out, cap, "{\"sign\":\"%s\",\"box\":\"%s\",\"transport\":\"%s\"}", s, b, t);
+}
+
+/* Keys, a signed registry and broker.ini for the benchmark network. */
+static void s_setup(void)
+{
+    hv_keypair *authority = NULL;
+    if (hv_keypair_generate(&authority) != HV_OK || hv_keypair_generate(&g.broker_keys) != HV_OK)
+        s_die("keygen");
+    time_t now = time(NULL);
+    char from[21], until[21];
+    hv_time_format((uint64_t)now - 3600, from);
+    hv_time_format((uint64_t)now + 86400, until);
+    size_t cap = 65536;
+    char *json = malloc(cap), keys[400];
+    s_keys_json(g.broker_keys, keys, sizeof keys);
+    int len = snprintf(json, cap,
+                       "{\"network\":\"bench\",\"version\":1,\"issued_at\":\"%s\",\"expires_at\":"
+                       "\"%s\",\"nodes\":[{\"id\":\"broker.xc\",\"role\":\"broker\",\"country\":"
+                       "\"XC\",\"organisation\":\"Example\",\"endpoints\":{\"workers\":\"%s\"},"
+                       "\"keys\":%s,\"valid_from\":\"%s\",\"valid_until\":\"%s\"}",
+                       from, until, g.endpoint, keys, from, until);
+    for (int i = 0; i < g.senders + g.receivers; i++) {
+        bool sender = i < g.senders;
+        int k = sender ? i : i - g.senders;
+        hv_keypair **kp = sender ? &g.senders_keys[k] : &g.receivers_keys[k];
+        char *id = sender ? g.sender_ids[k] : g.receiver_ids[k];
+        snprintf(id, 32, "%s-%d.xc", sender ? "router" : "provider", k + 1);
+        if (hv_keypair_generate(kp) != HV_OK)
+            s_die("keygen");
+        s_keys_json(*kp, keys, sizeof keys);
+        len += snprintf(json + len, cap - (size_t)len,
+                        ",{\"id\":\"%s\",\"role\":\"%s\",\"country\":\"XC\",\"organisation\":"
+                        "\"Example\",\"home\":\"broker.xc\",%s\"keys\":%s,\"valid_from\":\"%s\","
+                        "\"valid_until\":\"%s\"}",
+                        id, sender ? "router" : "provider",
+                        sender ? "" : "\"services\":[\"shelter\"],", keys, from, until);
+    }
+    snprintf(json + len, cap - (size_t)len, "]}");
+    hv_registry *reg = NULL;
+    hv_errmsg e = {""};
+    uint8_t *signed_reg;
+    size_t signed_len;
+    if (hv_registry_from_json(json, strlen(json), NULL, &reg, &e) != HV_OK ||
+        hv_registry_sign(reg, authority, &signed_reg, &signed_len) != HV_OK)
+        s_die(e.text);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/network.reg", g.dir);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(signed_reg, 1, signed_len, f) != signed_len || fclose(f) != 0)
+        s_die("cannot write the registry");
+    s_keys_json(authority, keys, sizeof keys);
+    s_write("authority.pub", keys, 0644);
+    uint8_t seeds[3][32];
+    char h[3][65], text[1024];
+    hv_keypair_seeds(g.broker_keys, seeds[0], seeds[1], seeds[2]);
+    for (int i = 0; i < 3; i++)
+        hv_hex(seeds[i], 32, h[i]);
+    snprintf(text, sizeof text,
+             "haven-secret-keys v1\nid broker.xc\nsign-seed %s\nbox-secret %s\n"
+             "transport-secret %s\n", h[0], h[1], h[2]);
+    s_write("broker.key", text, 0600);
+    snprintf(text, sizeof text,
+             "[broker]\nid = broker.xc\nkeys = broker.key\nauthority = authority.pub\n"
+             "registry = network.reg\nstore = broker.db\nbind = %s\nlog_level = info\n"
+             "[limits]\nrate_per_second = 1000000\nrate_burst = 1000000\n"
+             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n", g.endpoint);
+    s_write("broker.ini", text, 0644);
+    free(signed_reg);
+    free(json);
+    hv_registry_free(&reg);
+    hv_keypair_free(&authority);
+}
+
+static void s_start_broker(void)
+{
+    char ini[1024], log[1024];
+    snprintf(ini, sizeof ini, "%s/broker.ini", g.dir);
+    snprintf(log, sizeof log, "%s/broker.log", g.dir);
+    pid_t parent = getpid();
+    g.broker = fork();
+    if (g.broker == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(g.broker_bin, g.broker_bin, "-c", ini, (char *)NULL);
+        _exit(127);
+    }
+}
+
+static void s_stop_broker(void)
+{
+    int status;
+    kill(g.broker, SIGTERM);
+    waitpid(g.broker, &status, 0);
+    g.broker = 0;
+}
+
+/* Resident and peak memory of a process, in MiB, from /proc. */
+static void s_rss(pid_t pid, double *rss, double *peak)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    *rss = *peak = 0;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        long kb;
+        if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+            *rss = (double)kb / 1024;
+        if (sscanf(line, "VmHWM: %ld", &kb) == 1)
+            *peak = (double)kb / 1024;
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
+static hv_client *s_client(const char *id, const hv_keypair *kp, uint32_t window)
+{
+    char store[1024];
+    snprintf(store, sizeof store, "%s/%s.db", g.dir, id);
+    hv_client_config cfg = {.node_id = id, .keys = kp, .endpoint = g.endpoint,
+                            .store_path = store, .window = window, .resend_ms = 30000};
+    memcpy(cfg.broker_transport_pk, hv_keypair_public(g.broker_keys)->transport, 32);
+    hv_client *c = NULL;
+    hv_errmsg e = {""};
+    if (hv_client_open(&c, &cfg, &e) != HV_OK || hv_client_wait_ready(c, 10000) != HV_OK)
+        s_die("client cannot connect");
+    return c;
+}
+
+/* ------------------------------------------------------ envelopes, timing */
+
+typedef struct s_run {
+    size_t n;                 /* envelopes */
+    uint8_t **wire;           /* sealed envelopes */
+    size_t *len;              /* their lengths */
+    int64_t *t_sent;          /* us: handed to the outbox */
+    int64_t *t_stored;        /* us: STORED seen by the sender */
+    int64_t *t_recv;          /* us: delivered to a receiver application */
+    double rate;              /* envelopes per second per run, 0 = as fast as possible */
+    size_t received;          /* delivered so far (atomic) */
+    size_t stored;            /* stored so far (atomic) */
+} s_run;
+
+static s_run g_run;
+
+/* The message id carries its index, so timings need no lookup table. */
+static size_t s_index(const uint8_t id[16])
+{
+    uint64_t v;
+    memcpy(&v, id, 8);
+    return (size_t)v;
+}
+
+typedef struct s_seal_job {
+    size_t from, to; /* index range */
+} s_seal_job;
+
+static void *s_seal_worker(void *arg)
+{
+    s_seal_job *j = arg;
+    uint8_t *pt = malloc(g.size);
+    memset(pt, 'x', g.size);
+    for (size_t i = j->from; i < j->to; i++) {
+        int s = (int)(i % (size_t)g.senders), r = (int)(i % (size_t)g.receivers);
+        hv_envelope env;
+        hv_envelope_init(&env, HV_MSG_OFFER, g.sender_ids[s],
+                         hv_keypair_public(g.senders_keys[s]), g.receiver_ids[r],
+                         hv_keypair_public(g.receivers_keys[r]));
+        uint64_t idx = i;
+        memcpy(env.id, &idx, 8); /* bytes 8..15 stay random */
+        if (hv_envelope_seal(&env, g.senders_keys[s], hv_keypair_public(g.receivers_keys[r]),
+                             pt, g.size, &g_run.wire[i], &g_run.len[i]) != HV_OK)
+            s_die("seal");
+    }
+    free(pt);
+    return NULL;
+}
+
+/* Seals a fresh set of `n` envelopes (new ids: a resent id is, rightly,
+ * only acknowledged again by the broker, never delivered twice). */
+static void s_prepare(size_t n)
+{
+    if (g_run.wire != NULL)
+        for (size_t i = 0; i < g_run.n; i++)
+            free(g_run.wire[i]);
+    free(g_run.wire);
+    free(g_run.len);
+    free(g_run.t_sent);
+    free(g_run.t_stored);
+    free(g_run.t_recv);
+    g_run.n = n;
+    g_run.wire = calloc(n, sizeof *g_run.wire);
+    g_run.len = calloc(n, sizeof *g_run.len);
+    g_run.t_sent = calloc(n, sizeof(int64_t));
+    g_run.t_stored = calloc(n, sizeof(int64_t));
+    g_run.t_recv = calloc(n, sizeof(int64_t));
+    pthread_t t[2];
+    s_seal_job jobs[2] = {{0, n / 2}, {n / 2, n}};
+    for (int i = 0; i < 2; i++)
+        pthread_create(&t[i], NULL, s_seal_worker, &jobs[i]);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+}
+
+static void s_on_stored(void *arg, const uint8_t id[16])
+{
+    size_t *mine_stored = arg;
+    size_t i = s_index(id);
+    if (i < g_run.n && g_run.t_stored[i] == 0) {
+        g_run.t_stored[i] = s_now_us();
+        (*mine_stored)++;
+        __atomic_add_fetch(&g_run.stored, 1, __ATOMIC_RELAXED);
+    }
+}
+
+static void *s_sender(void *arg)
+{
+    int s = (int)(intptr_t)arg;
+    hv_client *c = s_client(g.sender_ids[s], g.senders_keys[s], 64);
+    size_t mine_stored = 0;
+    hv_client_on_stored(c, s_on_stored, &mine_stored);
+    /* This sender's envelopes are indexes s, s+N, s+2N, ... */
+    size_t mine = 0, total = (g_run.n - (size_t)s + (size_t)g.senders - 1) / (size_t)g.senders;
+    uint8_t *batch[256];
+    size_t lens[256];
+    double start = s_now_s(), per_sender = g_run.rate / g.senders;
+    while (mine_stored < total) {
+        size_t allowed = total - mine;
+        if (per_sender > 0) {
+            double due = (s_now_s() - start) * per_sender;
+            allowed = due > (double)mine ? (size_t)(due - (double)mine) : 0;
+            if (allowed > total - mine)
+                allowed = total - mine;
+        }
+        /* At most 8192 envelopes between outbox and STORED per sender. */
+        size_t k = 0;
+        while (k < 256 && k < allowed && mine + k - mine_stored < 8192) {
+            size_t i = (mine + k) * (size_t)g.senders + (size_t)s;
+            batch[k] = g_run.wire[i];
+            lens[k] = g_run.len[i];
+            g_run.t_sent[i] = s_now_us();
+            k++;
+        }
+        if (k > 0 && hv_client_send_many(c, (const uint8_t *const *)batch, lens, k) != HV_OK)
+            s_die("send");
+        mine += k;
+        if (hv_client_poll(c, k > 0 ? 0 : 1) != HV_OK)
+            s_die("poll");
+    }
+    hv_client_close(&c);
+    return NULL;
+}
+
+static void *s_receiver(void *arg)
+{
+    int r = (int)(intptr_t)arg;
+    hv_client *c = s_client(g.receiver_ids[r], g.receivers_keys[r], 1024);
+    while (__atomic_load_n(&g_run.received, __ATOMIC_RELAXED) < g_run.n) {
+        hv_delivery *d = NULL;
+        hv_err err = hv_client_recv(c, 100, &d);
+        if (err == HV_ETIMEOUT)
+            continue;
+        if (err != HV_OK)
+            s_die("recv");
+        size_t i = s_index(d->env.id);
+        if (i < g_run.n && g_run.t_recv[i] == 0) {
+            g_run.t_recv[i] = s_now_us();
+            __atomic_add_fetch(&g_run.received, 1, __ATOMIC_RELAXED);
+        }
+        if (hv_client_ack(c, &d) != HV_OK)
+            s_die("ack");
+    }
+    if (hv_client_flush(c) != HV_OK)
+        s_die("flush");
+    hv_client_close(&c);
+    return NULL;
+}
+
+static int s_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Prints p50/p99/p99.9 of t_end - t_start in milliseconds. */
+static void s_percentiles(const char *what, const int64_t *t_start, const int64_t *t_end)
+{
+    int64_t *d = malloc(g_run.n * sizeof *d);
+    size_t m = 0;
+    for (size_t i = 0; i < g_run.n; i++)
+        if (t_end[i] > 0 && t_start[i] > 0)
+            d[m++] = t_end[i] - t_start[i];
+    qsort(d, m, sizeof *d, s_cmp);
+    if (m > 0)
+        printf("  %-26s p50 %7.2f ms   p99 %7.2f ms   p99.9 %7.2f ms   (%zu samples)\n", what,
+               (double)d[m / 2] / 1000, (double)d[m * 99 / 100] / 1000,
+               (double)d[m * 999 / 1000] / 1000, m);
+    free(d);
+}
+
+/* One run at `rate` envelopes per second (0: as fast as it goes).
+ * Returns the measured delivery rate. */
+static double s_run_load(double rate, const char *title)
+{
+    g_run.rate = rate;
+    g_run.stored = g_run.received = 0;
+    memset(g_run.t_sent, 0, g_run.n * sizeof(int64_t));
+    memset(g_run.t_stored, 0, g_run.n * sizeof(int64_t));
+    memset(g_run.t_recv, 0, g_run.n * sizeof(int64_t));
+    pthread_t st[S_MAX_NODES], rt[S_MAX_NODES];
+    for (int r = 0; r < g.receivers; r++)
+        pthread_create(&rt[r], NULL, s_receiver, (void *)(intptr_t)r);
+    double t0 = s_now_s();
+    for (int s = 0; s < g.senders; s++)
+        pthread_create(&st[s], NULL, s_sender, (void *)(intptr_t)s);
+    double peak_rss = 0;
+    while (__atomic_load_n(&g_run.received, __ATOMIC_RELAXED) < g_run.n) {
+        double rss, hwm;
+        s_rss(g.broker, &rss, &hwm);
+        peak_rss = hwm > peak_rss ? hwm : peak_rss;
+        usleep(100000);
+        if (s_now_s() - t0 > 600)
+            s_die("run did not finish in 10 minutes");
+    }
+    double t_stored_all;
+    for (int s = 0; s < g.senders; s++)
+        pthread_join(st[s], NULL);
+    for (int r = 0; r < g.receivers; r++)
+        pthread_join(rt[r], NULL);
+    double secs = s_now_s() - t0;
+    int64_t last_stored = 0, first_sent = INT64_MAX;
+    for (size_t i = 0; i < g_run.n; i++) {
+        last_stored = g_run.t_stored[i] > last_stored ? g_run.t_stored[i] : last_stored;
+        if (g_run.t_sent[i] > 0 && g_run.t_sent[i] < first_sent)
+            first_sent = g_run.t_sent[i];
+    }
+    t_stored_all = (double)(last_stored - first_sent) / 1e6;
+    double rss, hwm;
+    s_rss(g.broker, &rss, &hwm);
+    printf("\n%s\n", title);
+    printf("  %zu envelopes of %zu bytes, %d sender(s) -> %d receiver(s)\n", g_run.n,
+           g_run.len[0], g.senders, g.receivers);
+    printf("  stored   %9.0f envelopes/s (durable, send to STORED)\n",
+           (double)g_run.n / t_stored_all);
+    printf("  delivered %8.0f envelopes/s end to end (%.2f s)\n", (double)g_run.n / secs, secs);
+    s_percentiles("send -> STORED", g_run.t_sent, g_run.t_stored);
+    s_percentiles("send -> delivered", g_run.t_sent, g_run.t_recv);
+    printf("  broker memory: RSS %.1f MiB now, peak %.1f MiB\n", rss, hwm > peak_rss ? hwm : peak_rss);
+    return (double)g_run.n / t_stored_all;
+}
+
+/* ------------------------------------------------------ machine limits */
+
+/* Commits of `batch` rows of `size` bytes in the broker's SQLite settings. */
+static double s_group_commit_rate(int batch, double seconds, double *rows_per_s)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fsync-probe.db", g.dir);
+    sqlite3 *db;
+    hv_errmsg e = {""};
+    if (hv_db_open(&db, path, "CREATE TABLE IF NOT EXISTS t (k INTEGER PRIMARY KEY, v BLOB)",
+                   &e) != HV_OK)
+        s_die(e.text);
+    sqlite3_stmt *ins;
+    sqlite3_prepare_v2(db, "INSERT INTO t (v) VALUES (?1)", -1, &ins, NULL);
+    uint8_t *blob = calloc(1, g_run.len[0]);
+    size_t commits = 0;
+    double t0 = s_now_s();
+    while (s_now_s() - t0 < seconds) {
+        sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        for (int i = 0; i < batch; i++) {
+            sqlite3_bind_blob(ins, 1, blob, (int)g_run.len[0], SQLITE_STATIC);
+            sqlite3_step(ins);
+            sqlite3_reset(ins);
+        }
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        commits++;
+    }
+    double secs = s_now_s() - t0;
+    sqlite3_finalize(ins);
+    sqlite3_close(db);
+    free(blob);
+    unlink(path);
+    *rows_per_s = (double)commits * batch / secs;
+    return (double)commits / secs;
+}
+
+static void *s_curve_sink(void *sock)
+{
+    zmq_msg_t m;
+    zmq_msg_init(&m);
+    for (;;) {
+        if (zmq_msg_recv(&m, sock, 0) < 0)
+            break;
+        if (zmq_msg_size(&m) == 1) /* the end marker */
+            break;
+    }
+    zmq_msg_close(&m);
+    return NULL;
+}
+
+/* Messages per second of the envelope size through one CurveZMQ link. */
+static double s_curve_rate(double seconds)
+{
+    void *ctx = zmq_ctx_new();
+    void *rx = zmq_socket(ctx, ZMQ_PULL), *tx = zmq_socket(ctx, ZMQ_PUSH);
+    char spub[41], ssec[41], cpub[41], csec[41];
+    zmq_curve_keypair(spub, ssec);
+    zmq_curve_keypair(cpub, csec);
+    int one = 1, hwm = 100000;
+    zmq_setsockopt(rx, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(rx, ZMQ_CURVE_SECRETKEY, ssec, 40);
+    zmq_setsockopt(rx, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(tx, ZMQ_CURVE_SERVERKEY, spub, 40);
+    zmq_setsockopt(tx, ZMQ_CURVE_PUBLICKEY, cpub, 40);
+    zmq_setsockopt(tx, ZMQ_CURVE_SECRETKEY, csec, 40);
+    zmq_setsockopt(tx, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_bind(rx, "tcp://127.0.0.1:*");
+    char ep[128];
+    size_t eplen = sizeof ep;
+    zmq_getsockopt(rx, ZMQ_LAST_ENDPOINT, ep, &eplen);
+    zmq_connect(tx, ep);
+    pthread_t t;
+    pthread_create(&t, NULL, s_curve_sink, rx);
+    size_t n = 0, len = g_run.len[0];
+    uint8_t *buf = calloc(1, len);
+    double t0 = s_now_s();
+    while (s_now_s() - t0 < seconds)
+        for (int i = 0; i < 1000; i++, n++)
+            zmq_send(tx, buf, len, 0);
+    zmq_send(tx, "x", 1, 0);
+    pthread_join(t, NULL);
+    double secs = s_now_s() - t0;
+    free(buf);
+    zmq_close(tx);
+    zmq_close(rx);
+    zmq_ctx_term(ctx);
+    return (double)n / secs;
+}
+
+/* ------------------------------------------------------------- backlog */
+
+static void s_backlog(void)
+{
+    printf("\nBacklog: %zu envelopes queued for offline receivers\n", g.backlog);
+    pthread_t st[S_MAX_NODES];
+    g_run.rate = 0;
+    double t0 = s_now_s();
+    for (int s = 0; s < g.senders; s++)
+        pthread_create(&st[s], NULL, s_sender, (void *)(intptr_t)s);
+    for (int s = 0; s < g.senders; s++)
+        pthread_join(st[s], NULL);
+    double rss, hwm;
+    s_rss(g.broker, &rss, &hwm);
+    printf("  queued in %.1f s (%.0f envelopes/s)\n", s_now_s() - t0,
+           (double)g.backlog / (s_now_s() - t0));
+    printf("  broker memory with the backlog: RSS %.1f MiB, peak %.1f MiB\n", rss, hwm);
+    char db[1024];
+    snprintf(db, sizeof db, "%s/broker.db", g.dir);
+    struct stat sb;
+    if (stat(db, &sb) == 0)
+        printf("  store file: %.0f MiB\n", (double)sb.st_size / 1048576);
+    s_stop_broker();
+    /* Restart: from exec to the first delivery of the backlog. */
+    double r0 = s_now_s();
+    s_start_broker();
+    hv_client *c = s_client(g.receiver_ids[0], g.receivers_keys[0], 64);
+    double ready = s_now_s() - r0;
+    hv_delivery *d = NULL;
+    if (hv_client_recv(c, 60000, &d) != HV_OK)
+        s_die("no delivery after restart");
+    double first = s_now_s() - r0;
+    hv_delivery_free(&d);
+    s_rss(g.broker, &rss, &hwm);
+    printf("  restart with the backlog: serving after %.2f s, first delivery after %.2f s\n",
+           ready, first);
+    printf("  broker memory after restart: RSS %.1f MiB\n", rss);
+    hv_client_close(&c);
+}
+
+int main(int argc, char **argv)
+{
+    g.messages = 100000;
+    g.senders = 2;
+    g.receivers = 2;
+    g.size = 1800; /* a 2 KiB envelope */
+    const char *keep = NULL;
+    if (argc < 2) {
+        fprintf(stderr, "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] "
+                        "[--receivers N] [--size BYTES] [--backlog N] [--keep DIR]\n");
+        return 2;
+    }
+    g.broker_bin = argv[1];
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--messages") == 0)
+            g.messages = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--senders") == 0)
+            g.senders = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--receivers") == 0)
+            g.receivers = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--size") == 0)
+            g.size = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--backlog") == 0)
+            g.backlog = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--keep") == 0)
+            keep = argv[i + 1];
+    }
+    if (g.senders < 1 || g.senders > S_MAX_NODES || g.receivers < 1 ||
+        g.receivers > S_MAX_NODES || g.size > 60000 || hv_crypto_init() != HV_OK)
+        s_die("bad arguments");
+    signal(SIGPIPE, SIG_IGN);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (keep != NULL) {
+        snprintf(g.dir, sizeof g.dir, "%s", keep);
+        mkdir(g.dir, 0700);
+    } else {
+        snprintf(g.dir, sizeof g.dir, "%s/haven-bench.XXXXXX",
+                 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+        if (mkdtemp(g.dir) == NULL)
+            s_die("mkdtemp");
+    }
+    /* A free port: bind to 0 through ZeroMQ and read it back. */
+    void *ctx = zmq_ctx_new(), *probe = zmq_socket(ctx, ZMQ_PULL);
+    zmq_bind(probe, "tcp://127.0.0.1:*");
+    size_t eplen = sizeof g.endpoint;
+    zmq_getsockopt(probe, ZMQ_LAST_ENDPOINT, g.endpoint, &eplen);
+    zmq_close(probe);
+    zmq_ctx_term(ctx);
+
+    s_setup();
+    size_t n = g.backlog > 0 ? g.backlog : g.messages;
+    printf("haven-bench: sealing %zu envelopes...\n", n);
+    s_prepare(n);
+    s_start_broker();
+
+    printf("\nMachine limits, measured now:\n");
+    double rows;
+    double commits1 = s_group_commit_rate(1, 1.5, &rows);
+    printf("  SQLite commit, 1 envelope per commit (WAL, synchronous=FULL): %.0f commits/s\n",
+           commits1);
+    double commits = s_group_commit_rate(256, 2.0, &rows);
+    printf("  SQLite group commit, 256 envelopes per commit: %.0f commits/s = %.0f envelopes/s\n",
+           commits, rows);
+    double curve = s_curve_rate(2.0);
+    printf("  CurveZMQ, one link, %zu-byte messages: %.0f messages/s\n", g_run.len[0], curve);
+
+    if (g.backlog > 0) {
+        s_backlog();
+    } else {
+        double peak = s_run_load(0, "Peak load (senders as fast as the broker takes them):");
+        printf("  = %.0f%% of the group-commit limit, %.0f%% of raw CurveZMQ\n",
+               100 * peak / rows, 100 * peak / curve);
+        s_prepare(n);
+        s_run_load(peak / 2, "Half of peak load (senders paced):");
+    }
+    s_stop_broker();
+    if (keep == NULL) {
+        char cmd[1100];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "haven-bench: could not remove %s\n", g.dir);
+    }
+    return 0;
+}
