@@ -3,9 +3,10 @@
 # keys, its signed registry, and a referral's messages sealed end to end
 # between organisations in three example countries (XA origin, XB transit,
 # XC destination). Brokers and workers join this script as they land.
-# usage: deploy/demo.sh HAVEN_BINARY WORK_DIR
+# usage: deploy/demo.sh HAVEN_BINARY WORK_DIR   (haven-broker beside haven)
 set -euo pipefail
 haven=$(realpath "$1")
+broker_bin=$(dirname "$haven")/haven-broker
 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -68,7 +69,30 @@ size=$(stat -c %s tampered.env)
 printf '\x01' | dd of=tampered.env bs=1 seek=$((size / 2)) conv=notrunc status=none
 if run open --key keys/legal.xc.key "${reg[@]}" --in tampered.env; then exit 1; fi
 
+step "6. XC's broker carries messages with custody: an offer from the router to the shelter"
+cp "$here/example/broker-xc.ini" broker-xc.ini
+printf '$ haven-broker -c broker-xc.ini\n'
+"$broker_bin" -c broker-xc.ini 2> broker-xc.log &
+broker_pid=$!
+trap 'kill $broker_pid 2>/dev/null || true' EXIT
+cat > offer.json <<'JSON'
+{"services": ["shelter"], "age_band": "25-34", "languages": ["fr"], "urgency": "high",
+ "region": "Example Capital Region", "respond_by": "in 48 hours"}
+JSON
+run seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER \
+  --referral 0123456789abcdef0123456789abcdef --in offer.json --out offer.env
+run send --key keys/router.xc.key "${reg[@]}" --store router.db offer.env
+mkdir -p shelter-inbox
+run recv --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1 --out shelter-inbox
+run open --key keys/shelter.xc.key "${reg[@]}" --in "$(ls shelter-inbox/*.env | head -1)"
+echo "    what the broker logged (no content, only ids and events):"
+sed 's/^/    /' broker-xc.log | cut -c1-150 | tail -6
+kill -TERM $broker_pid
+wait $broker_pid || true
+trap - EXIT
+
 step "Done. Everything is in $work; try for instance:"
 echo "  $haven registry show $work/network.reg"
+echo "  $broker_bin -c $work/broker-xc.ini      # the XC broker, in the foreground"
 echo "  $haven seal --key $work/keys/legal.xc.key --authority $work/keys/authority.pub \\"
 echo "      --registry $work/network.reg --to ngo.xa --type STATUS --in FILE --out status.env"
