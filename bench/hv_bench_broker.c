@@ -9,9 +9,12 @@
  * raw CurveZMQ throughput between two sockets.
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
- *                    [--size BYTES] [--backlog N] [--keep DIR]
+ *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *   --backlog N: instead, queue N envelopes for offline receivers and report
- *                the broker's memory with that backlog and its restart time. */
+ *                the broker's memory with that backlog and its restart time.
+ *   --client-dir DIR: put the senders' and receivers' stores there (e.g. a
+ *                tmpfs, to stand for clients on other machines) while the
+ *                broker's store stays in the working directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -42,6 +45,7 @@ static struct {
     size_t size;                 /* plaintext bytes */
     size_t backlog;              /* 0, or the backlog size to test */
     char dir[512];               /* working directory */
+    char client_dir[512];        /* where client stores go (default: dir) */
     char endpoint[64];           /* broker endpoint */
     hv_keypair *broker_keys;     /* broker */
     hv_keypair *senders_keys[S_MAX_NODES], *receivers_keys[S_MAX_NODES];
@@ -209,7 +213,7 @@ static void s_rss(pid_t pid, double *rss, double *peak)
 static hv_client *s_client(const char *id, const hv_keypair *kp, uint32_t window)
 {
     char store[1024];
-    snprintf(store, sizeof store, "%s/%s.db", g.dir, id);
+    snprintf(store, sizeof store, "%s/%s.db", g.client_dir[0] ? g.client_dir : g.dir, id);
     hv_client_config cfg = {.node_id = id, .keys = kp, .endpoint = g.endpoint,
                             .store_path = store, .window = window, .resend_ms = 30000};
     memcpy(cfg.broker_transport_pk, hv_keypair_public(g.broker_keys)->transport, 32);
@@ -580,7 +584,8 @@ int main(int argc, char **argv)
     const char *keep = NULL;
     if (argc < 2) {
         fprintf(stderr, "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] "
-                        "[--receivers N] [--size BYTES] [--backlog N] [--keep DIR]\n");
+                        "[--receivers N] [--size BYTES] [--backlog N] [--keep DIR] "
+                        "[--client-dir DIR]\n");
         return 2;
     }
     g.broker_bin = argv[1];
@@ -597,6 +602,8 @@ int main(int argc, char **argv)
             g.backlog = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = argv[i + 1];
+        else if (strcmp(argv[i], "--client-dir") == 0)
+            snprintf(g.client_dir, sizeof g.client_dir, "%s", argv[i + 1]);
     }
     if (g.senders < 1 || g.senders > S_MAX_NODES || g.receivers < 1 ||
         g.receivers > S_MAX_NODES || g.size > 60000 || hv_crypto_init() != HV_OK)

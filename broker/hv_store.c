@@ -4,6 +4,7 @@
 #include "hv_store.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,11 +16,18 @@
  * cost off most commits; memory stays bounded whatever the backlog. */
 static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4096;";
 
+/* Per envelope the store writes a queue row with one index entry and a
+ * dedup row with one index entry; acknowledging deletes the queue row. The
+ * dedup row (message id -> sequence number, expiry) is how an id is found,
+ * and its expiry index drives the expiry sweep, so the queue needs no other
+ * index (../docs/BENCHMARKS.md). */
+#define S_FORMAT 1 /* PRAGMA user_version of this layout */
+
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS queue ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT," /* arrival order; never reused, since
-                                               * sessions keep a cursor on it */
-    "  id BLOB NOT NULL UNIQUE,"          /* message id */
+                                                * sessions keep a cursor on it */
+    "  id BLOB NOT NULL,"                 /* message id (unique through dedup) */
     "  recipient TEXT NOT NULL,"
     "  sender TEXT NOT NULL,"
     "  type INTEGER NOT NULL,"
@@ -28,9 +36,9 @@ static const char s_schema[] =
     "  stored_ms INTEGER NOT NULL,"
     "  expires_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS queue_recipient ON queue(recipient, seq);"
-    "CREATE INDEX IF NOT EXISTS queue_expiry ON queue(expires_ms);"
     "CREATE TABLE IF NOT EXISTS dedup ("
-    "  id BLOB PRIMARY KEY, sender TEXT NOT NULL, expires_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "  id BLOB PRIMARY KEY, sender TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
+    "  seq INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS dedup_expiry ON dedup(expires_ms);"
     "CREATE TABLE IF NOT EXISTS dead_letters ("
     "  id BLOB PRIMARY KEY, recipient TEXT NOT NULL, sender TEXT NOT NULL,"
@@ -65,22 +73,28 @@ static const char *const s_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_DEDUP_GET] = "SELECT sender FROM dedup WHERE id = ?1",
-    [S_DEDUP_PUT] = "INSERT INTO dedup (id, sender, expires_ms) VALUES (?1, ?2, ?3)",
+    [S_DEDUP_PUT] = "INSERT INTO dedup (id, sender, expires_ms, seq) VALUES (?1, ?2, ?3, ?4)",
     [S_QUEUE_PUT] = "INSERT INTO queue (id, recipient, sender, type, envelope, stored_ms, "
                     "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [S_REMOVE] = "DELETE FROM queue WHERE id = ?1 AND recipient = ?2",
+    [S_REMOVE] = "DELETE FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND "
+                 "recipient = ?2",
     [S_NEXT] = "SELECT seq, id, envelope, attempts FROM queue WHERE recipient = ?1 AND seq > ?2 "
                "ORDER BY seq LIMIT ?3",
-    [S_ATTEMPTED] = "UPDATE queue SET attempts = attempts + 1 WHERE id = ?1",
+    [S_ATTEMPTED] = "UPDATE queue SET attempts = attempts + 1 WHERE seq = (SELECT seq FROM "
+                    "dedup WHERE id = ?1)",
     [S_BURY_COPY] = "INSERT OR REPLACE INTO dead_letters (id, recipient, sender, type, envelope, "
                     "attempts, code, reason, stored_ms, died_ms) SELECT id, recipient, sender, "
-                    "type, envelope, attempts, ?3, ?4, stored_ms, ?5 FROM queue WHERE id = ?1 "
-                    "AND recipient = ?2 RETURNING sender",
+                    "type, envelope, attempts, ?3, ?4, stored_ms, ?5 FROM queue WHERE seq = "
+                    "(SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2 RETURNING sender",
     [S_BURY_NOTICE] = "INSERT OR REPLACE INTO notices (node, id, code, reason) VALUES (?1, ?2, "
                       "?3, ?4)",
-    [S_EXPIRED_IDS] = "SELECT id, recipient FROM queue WHERE expires_ms <= ?1 LIMIT ?2",
+    [S_EXPIRED_IDS] = "SELECT d.id, q.recipient FROM dedup d JOIN queue q ON q.seq = d.seq "
+                      "WHERE d.expires_ms <= ?1 LIMIT ?2",
+    /* Only ids whose message has left the queue are forgotten, so that an
+     * expired message is always found by the sweep above. */
     [S_DEDUP_PRUNE] = "DELETE FROM dedup WHERE id IN (SELECT id FROM dedup WHERE expires_ms <= "
-                      "?1 LIMIT ?2)",
+                      "?1 AND NOT EXISTS (SELECT 1 FROM queue WHERE queue.seq = dedup.seq) "
+                      "LIMIT ?2)",
     [S_NOTICES] = "SELECT id, code, reason FROM notices WHERE node = ?1 LIMIT ?2",
     [S_NOTICE_DONE] = "DELETE FROM notices WHERE node = ?1 AND id = ?2",
     [S_STATS] = "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM dead_letters), "
@@ -102,6 +116,26 @@ static hv_err s_done(sqlite3_stmt *st, int rc)
     return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ? HV_OK : HV_ESTORE;
 }
 
+/* Stamps a new store with S_FORMAT and refuses one of another layout. */
+static hv_err s_check_format(sqlite3 *db, const char *path, hv_errmsg *e)
+{
+    sqlite3_stmt *st;
+    int version = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (version == 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", S_FORMAT);
+        return hv_db_exec(db, sql, e);
+    }
+    if (version != S_FORMAT)
+        return hv_fail(e, HV_EVERSION, "%s: store format %d, this broker reads format %d",
+                       path, version, S_FORMAT);
+    return HV_OK;
+}
+
 hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
 {
     hv_store *s = calloc(1, sizeof *s);
@@ -110,6 +144,8 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
     hv_err err = hv_db_open(&s->db, path, s_schema, e);
     if (err == HV_OK)
         err = hv_db_exec(s->db, s_tuning, e);
+    if (err == HV_OK)
+        err = s_check_format(s->db, path, e);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
     if (err != HV_OK) {
@@ -171,13 +207,6 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     if (s_done(st, rc) != HV_OK)
         return HV_ESTORE;
 
-    st = s->stmt[S_DEDUP_PUT];
-    sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, m->expires_ms);
-    if (s_done(st, sqlite3_step(st)) != HV_OK)
-        return HV_ESTORE;
-
     st = s->stmt[S_QUEUE_PUT];
     sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, m->recipient, -1, SQLITE_STATIC);
@@ -186,6 +215,14 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_blob(st, 5, m->envelope, (int)m->envelope_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now_ms);
     sqlite3_bind_int64(st, 7, m->expires_ms);
+    if (s_done(st, sqlite3_step(st)) != HV_OK)
+        return HV_ESTORE;
+
+    st = s->stmt[S_DEDUP_PUT];
+    sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, m->expires_ms);
+    sqlite3_bind_int64(st, 4, sqlite3_last_insert_rowid(s->db));
     return s_done(st, sqlite3_step(st));
 }
 
