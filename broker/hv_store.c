@@ -3,8 +3,10 @@
  * batch of SENDs and ACKs. */
 #include "hv_store.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +14,23 @@
 #include "hv_err.h"
 
 /* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
- * head, indexes) in memory, and checkpoints every 16 MiB of WAL keep their
- * cost off most commits; memory stays bounded whatever the backlog. */
-static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=4096;";
+ * head, indexes) in memory; memory stays bounded whatever the backlog.
+ * The writer never checkpoints: a second connection on its own thread
+ * copies the WAL into the database (PASSIVE: it never blocks the writer),
+ * so that the broker's loop does not wait for that I/O. */
+static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;";
+#define S_CHECKPOINT_EVERY_MS 20
+#define S_WAL_MAX_FRAMES 65536 /* 256 MiB: past this the writer checkpoints itself */
+
+/* Bounds the WAL: if the checkpointer never catches up under sustained
+ * load, the writer pays for one blocking checkpoint that resets the WAL. */
+static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)arg;
+    if (frames > S_WAL_MAX_FRAMES)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    return SQLITE_OK;
+}
 
 /* Per envelope the store writes a queue row with one index entry and a
  * dedup row with one index entry; acknowledging deletes the queue row. The
@@ -103,7 +119,13 @@ static const char *const s_sql[S_COUNT] = {
 };
 
 struct hv_store {
-    sqlite3 *db;                    /* the database */
+    sqlite3 *db;                    /* the database (the one writer) */
+    sqlite3 *ckpt_db;               /* the checkpointer's connection */
+    pthread_t ckpt_thread;          /* the checkpointer */
+    bool ckpt_running;              /* the thread was started */
+    pthread_mutex_t ckpt_lock;      /* guards ckpt_stop */
+    pthread_cond_t ckpt_wake;       /* signals ckpt_stop */
+    bool ckpt_stop;                 /* asks the checkpointer to finish */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
     bool in_txn;                    /* a group transaction is open */
 };
@@ -114,6 +136,42 @@ static hv_err s_done(sqlite3_stmt *st, int rc)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ? HV_OK : HV_ESTORE;
+}
+
+static void *s_checkpointer(void *arg)
+{
+    hv_store *s = arg;
+    pthread_mutex_lock(&s->ckpt_lock);
+    while (!s->ckpt_stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += S_CHECKPOINT_EVERY_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->ckpt_wake, &s->ckpt_lock, &until);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        int log = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        pthread_mutex_lock(&s->ckpt_lock);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    return NULL;
+}
+
+static hv_err s_start_checkpointer(hv_store *s, const char *path, hv_errmsg *e)
+{
+    if (sqlite3_open_v2(path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
+        return hv_fail(e, HV_ESTORE, "%s: cannot open the checkpointer's connection", path);
+    sqlite3_busy_timeout(s->ckpt_db, 1000);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_wake, NULL);
+    if (pthread_create(&s->ckpt_thread, NULL, s_checkpointer, s) != 0)
+        return hv_fail(e, HV_ESTORE, "cannot start the checkpointer thread");
+    s->ckpt_running = true;
+    return HV_OK;
 }
 
 /* Stamps a new store with S_FORMAT and refuses one of another layout. */
@@ -146,6 +204,10 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
         err = hv_db_exec(s->db, s_tuning, e);
     if (err == HV_OK)
         err = s_check_format(s->db, path, e);
+    if (err == HV_OK)
+        err = s_start_checkpointer(s, path, e);
+    if (err == HV_OK)
+        sqlite3_wal_hook(s->db, s_wal_hook, NULL);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
     if (err != HV_OK) {
@@ -163,6 +225,17 @@ void hv_store_close(hv_store **sp)
     hv_store *s = *sp;
     if (s->in_txn && hv_store_commit(s) != HV_OK)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s->ckpt_running) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_wake);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->ckpt_thread, NULL);
+        pthread_mutex_destroy(&s->ckpt_lock);
+        pthread_cond_destroy(&s->ckpt_wake);
+    }
+    if (s->ckpt_db != NULL)
+        sqlite3_close_v2(s->ckpt_db);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close_v2(s->db);
