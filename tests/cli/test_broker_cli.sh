@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# haven-broker and haven send/recv as an operator and a node meet them:
+# checking a configuration, running the broker, sending and receiving through
+# it, a refusal with its code, and a clean stop.
+# usage: test_broker_cli.sh HAVEN HAVEN_BROKER EXAMPLE_NETWORK_JSON EXAMPLE_BROKER_INI
+set -u
+haven=$(realpath "$1")
+broker=$(realpath "$2")
+example=$(realpath "$3")
+example_ini=$(realpath "$4")
+work=$(mktemp -d "${TMPDIR:-/tmp}/hvbcli.XXXXXX")
+broker_pid=
+cleanup() { [ -n "$broker_pid" ] && kill -9 "$broker_pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+cd "$work" || exit 1
+failures=0
+passes=0
+ok() { passes=$((passes + 1)); }
+bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
+expect() {
+  local code=$1 pattern=$2
+  shift 2
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "exit $rc, expected $code: $*"; echo "$out" | sed 's/^/    /'; return; fi
+  if ! grep -qF -- "$pattern" <<<"$out"; then bad "output lacks '$pattern': $*"; echo "$out" | sed 's/^/    /'; return; fi
+  ok
+}
+
+# A free port for XC's broker, so that the test never collides with a real one.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+       echo $((20000 + RANDOM % 20000)))
+now=$(date -u +%s)
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
+from=$(iso $((now - 3600)))
+until=$(iso $((now + 86400)))
+mkdir keys
+sed -e "s/\"issued_at\": \"[^\"]*\"/\"issued_at\": \"$from\"/" \
+    -e "s/\"expires_at\": \"[^\"]*\"/\"expires_at\": \"$until\"/" \
+    -e "s/\"valid_from\": \"[^\"]*\"/\"valid_from\": \"$from\"/g" \
+    -e "s/\"valid_until\": \"[^\"]*\"/\"valid_until\": \"$until\"/g" \
+    -e "s#tcp://127.0.0.1:7301#tcp://127.0.0.1:$port#" "$example" > network.json
+for id in authority $(sed -n 's/.*"id": "\([^"]*\)".*/\1/p' network.json); do
+  "$haven" keygen --id "$id" --out keys >/dev/null || bad "keygen $id"
+done
+"$haven" registry sign --authority keys/authority.key --in network.json --out network.reg >/dev/null ||
+  bad "registry sign"
+cp "$example_ini" broker.ini
+
+# Checking configurations.
+expect 0 "configuration, keys and registry are valid" "$broker" -c broker.ini -n
+sed 's/^; rate_per_second = 5000 .*/rate_per_second = lots/' broker.ini > bad-value.ini
+expect 1 "bad-value.ini:14: key 'rate_per_second' in [limits]: expected messages per second from 1 to 1000000, got 'lots'" \
+  "$broker" -c bad-value.ini -n
+sed 's/^store = /stroe = /' broker.ini > bad-key.ini
+expect 1 "bad-key.ini:8: unknown key 'stroe' in [broker]" "$broker" -c bad-key.ini -n
+chmod 644 keys/broker.xc.key
+expect 1 "HV_EKEYPERM" "$broker" -c broker.ini -n
+chmod 600 keys/broker.xc.key
+expect 2 "usage: haven-broker -c broker.ini [-n]" "$broker"
+
+# Running it.
+"$broker" -c broker.ini 2> broker.log &
+broker_pid=$!
+reg=(--authority keys/authority.pub --registry network.reg)
+printf '{"services":["shelter"],"urgency":"high"}' > offer.json
+"$haven" seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER --in offer.json --out offer.env 2>/dev/null
+"$haven" seal --key keys/shelter.xc.key "${reg[@]}" --to clinic.xc --type ACCEPT --in offer.json --out wrong.env 2>/dev/null
+expect 0 "1 envelope(s) stored by router.xc's broker" "$haven" send --key keys/router.xc.key "${reg[@]}" --store router.db offer.env
+expect 0 "received OFFER from router.xc" "$haven" recv --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1
+# ACCEPT goes to a router, never to another provider.
+expect 1 "ACCEPT may not be sent to role provider (HV_EFORBIDDEN)" "$haven" send --key keys/shelter.xc.key "${reg[@]}" --store shelter.db wrong.env
+# Nothing more for the shelter: the OFFER was acknowledged and is not delivered twice.
+expect 1 "received 0 of 1 before the timeout" "$haven" recv --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1 --timeout 1
+# The broker's log carries ids and events, never the content.
+grep -q "urgency\|shelter\"" broker.log && bad "content in the broker log" || ok
+kill -TERM "$broker_pid"
+wait "$broker_pid"
+rc=$?
+broker_pid=
+[ "$rc" -eq 0 ] && ok || bad "broker exit $rc after SIGTERM"
+grep -q "event=stopped stored=1" broker.log && ok || bad "no clean stop in the log"
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]
