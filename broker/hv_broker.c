@@ -84,6 +84,8 @@ struct hv_broker {
     size_t cap_sessions;           /* allocated */
     s_pending *pending;            /* STOREDs awaiting the commit */
     size_t n_pending;              /* how many */
+    char (*notify)[HV_NODE_ID_MAX + 1]; /* senders owed a notice after the commit */
+    size_t n_notify;               /* how many */
     int64_t next_expire;           /* monotonic ms of the next expiry sweep */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
@@ -509,7 +511,11 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
     if (err == HV_OK && nack) {
         char reason[HV_CONTROL_TEXT_MAX + HV_NODE_ID_MAX + 16];
         snprintf(reason, sizeof reason, "refused by %s: %s", s->node, m->text);
-        err = hv_store_bury(b->store, m->msg_id, s->node, m->code, reason, hv_now_ms(), &found);
+        char sender[HV_NODE_ID_MAX + 1];
+        err = hv_store_bury(b->store, m->msg_id, s->node, m->code, reason, hv_now_ms(), &found,
+                            sender);
+        if (err == HV_OK && found && b->n_notify < b->cfg.batch)
+            memcpy(b->notify[b->n_notify++], sender, sizeof sender);
         if (err == HV_OK && found) {
             char idhex[33];
             hv_hex(m->msg_id, 16, idhex);
@@ -691,6 +697,10 @@ static void s_commit_and_reply(hv_broker *b)
     if (err != HV_OK)
         hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu", b->n_pending);
     b->n_pending = 0;
+    /* Dead letters made in this batch: tell their senders now. */
+    for (size_t i = 0; err == HV_OK && i < b->n_notify; i++)
+        s_send_notices(b, b->notify[i]);
+    b->n_notify = 0;
 }
 
 /* --------------------------------------------------------------- timers */
@@ -796,7 +806,8 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
     if ((err = hv_store_open(&b->store, cfg->store, e)) != HV_OK)
         goto fail;
     b->pending = calloc(cfg->batch, sizeof *b->pending);
-    if (b->pending == NULL) {
+    b->notify = calloc(cfg->batch, sizeof *b->notify);
+    if (b->pending == NULL || b->notify == NULL) {
         err = HV_ENOMEM;
         goto fail;
     }
@@ -890,6 +901,7 @@ void hv_broker_close(hv_broker **bp)
         free(b->sessions[i].flight);
     free(b->sessions);
     free(b->pending);
+    free(b->notify);
     if (b->router != NULL)
         zmq_close(b->router);
     if (b->zap != NULL)

@@ -12,6 +12,7 @@
 
 #include "hv_db.h"
 #include "hv_err.h"
+#include "hv_ids.h"
 
 /* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
  * head, indexes) in memory; memory stays bounded whatever the backlog.
@@ -81,7 +82,6 @@ enum {
     S_NOTICES,
     S_NOTICE_DONE,
     S_STATS,
-    S_QUEUED_FOR,
     S_COUNT
 };
 
@@ -115,7 +115,6 @@ static const char *const s_sql[S_COUNT] = {
     [S_NOTICE_DONE] = "DELETE FROM notices WHERE node = ?1 AND id = ?2",
     [S_STATS] = "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM dead_letters), "
                 "(SELECT count(*) FROM notices)",
-    [S_QUEUED_FOR] = "SELECT count(*) FROM queue WHERE recipient = ?1",
 };
 
 struct hv_store {
@@ -349,7 +348,7 @@ static hv_err s_notice(hv_store *s, const char *node, const uint8_t id[16], unsi
 }
 
 hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, unsigned code,
-                     const char *reason, int64_t now_ms, bool *found)
+                     const char *reason, int64_t now_ms, bool *found, char *sender_out)
 {
     *found = false;
     sqlite3_stmt *st = s->stmt[S_BURY_COPY];
@@ -371,6 +370,8 @@ hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, u
     if (sender[0] == '\0')
         return HV_OK;
     *found = true;
+    if (sender_out != NULL)
+        snprintf(sender_out, HV_NODE_ID_MAX + 1, "%s", sender);
     hv_err err = s_notice(s, sender, id, code, reason);
     bool removed;
     if (err == HV_OK)
@@ -406,7 +407,7 @@ hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved)
     for (size_t i = 0; err == HV_OK && i < n; i++) {
         bool found;
         err = hv_store_bury(s, list[i].id, list[i].recipient, HV_EEXPIRED,
-                            "time to live passed before delivery", now_ms, &found);
+                            "time to live passed before delivery", now_ms, &found, NULL);
         if (found)
             (*moved)++;
     }
@@ -457,15 +458,5 @@ hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
         out->dead = sqlite3_column_int64(st, 1);
         out->notices = sqlite3_column_int64(st, 2);
     }
-    return s_done(st, rc);
-}
-
-hv_err hv_store_queued_for(hv_store *s, const char *recipient, int64_t *out)
-{
-    sqlite3_stmt *st = s->stmt[S_QUEUED_FOR];
-    sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
     return s_done(st, rc);
 }

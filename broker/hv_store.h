@@ -59,11 +59,12 @@ HV_MUST_CHECK hv_err hv_store_next(hv_store *s, const char *recipient, int64_t a
 HV_MUST_CHECK hv_err hv_store_attempted(hv_store *s, const uint8_t id[16]);
 
 /* Moves message `id` (queued for `recipient`) to the dead letters with a
- * reason code and text, and records a notice for its sender. Sets
- * `*found`. Must be inside a transaction. */
+ * reason code and text, and records a notice for its sender, whose id goes
+ * to `sender` (capacity 65) when not NULL. Sets `*found`. Must be inside a
+ * transaction. */
 HV_MUST_CHECK hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient,
                                    unsigned code, const char *reason, int64_t now_ms,
-                                   bool *found);
+                                   bool *found, char *sender);
 
 /* Moves up to `max` messages past their expiry to the dead letters, each
  * with an EXPIRED notice for its sender; returns how many in `*moved`.
@@ -88,8 +89,5 @@ typedef struct hv_store_stats {
     int64_t notices; /* notices awaiting their sender */
 } hv_store_stats;
 HV_MUST_CHECK hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out);
-
-/* Queued messages for one recipient. */
-HV_MUST_CHECK hv_err hv_store_queued_for(hv_store *s, const char *recipient, int64_t *out);
 
 #endif

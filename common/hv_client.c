@@ -76,7 +76,6 @@ struct hv_client {
     uint32_t window, heartbeat_ms, dead_after_ms, resend_ms; /* settings */
     void *ctx, *sock;                /* ZeroMQ context and DEALER */
     bool ready;                      /* READY received on this connection */
-    int64_t connected_at;            /* monotonic ms of the last (re)connect */
     int64_t hello_at;                /* monotonic ms of the last HELLO */
     int64_t last_recv, last_send;    /* monotonic ms */
     sqlite3 *db;                     /* outbox and seen ids */
@@ -191,7 +190,7 @@ static hv_err s_connect(hv_client *c)
     zmq_setsockopt(c->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
     if (zmq_connect(c->sock, c->endpoint) != 0)
         return HV_EIO;
-    c->connected_at = c->last_recv = hv_mono_ms();
+    c->last_recv = hv_mono_ms();
     for (size_t i = 0; i < c->n_out; i++)
         c->out[i].sent = 0;
     return s_hello(c);

@@ -257,8 +257,6 @@ void hv_random(void *buf, size_t len) { randombytes_buf(buf, len); }
 
 void hv_memzero(void *p, size_t len) { sodium_memzero(p, len); }
 
-int hv_memcmp_ct(const void *a, const void *b, size_t len) { return sodium_memcmp(a, b, len); }
-
 void hv_hex(const uint8_t *bin, size_t len, char *out) { sodium_bin2hex(out, 2 * len + 1, bin, len); }
 
 hv_err hv_unhex(const char *hex, uint8_t *out, size_t len)

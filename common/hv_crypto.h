@@ -132,9 +132,6 @@ void hv_random(void *buf, size_t len);
 /* Wipes `len` bytes at `p` in a way the compiler cannot remove. */
 void hv_memzero(void *p, size_t len);
 
-/* Constant-time comparison; returns 0 when equal. */
-int hv_memcmp_ct(const void *a, const void *b, size_t len);
-
 /* Lower-case hex of `len` bytes into `out` (capacity >= 2*len+1). */
 void hv_hex(const uint8_t *bin, size_t len, char *out);
 

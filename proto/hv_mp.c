@@ -79,15 +79,6 @@ hv_err hv_mp_read_array(hv_mp_reader *r, uint32_t *count)
     return s_read_len(r, tag, 0x90, 0x0f, 15, -1, 0xdc, 0xdd, count);
 }
 
-hv_err hv_mp_read_map(hv_mp_reader *r, uint32_t *count)
-{
-    uint8_t tag;
-    hv_err err = s_read_tag(r, &tag);
-    if (err != HV_OK)
-        return err;
-    return s_read_len(r, tag, 0x80, 0x0f, 15, -1, 0xde, 0xdf, count);
-}
-
 hv_err hv_mp_read_uint(hv_mp_reader *r, uint64_t *v)
 {
     uint8_t tag;
@@ -279,12 +270,6 @@ void hv_mp_write_array(hv_mp_writer *w, uint32_t count)
 {
     if (!w->failed)
         s_check(w, msgpack_pack_array(w->pk, count));
-}
-
-void hv_mp_write_map(hv_mp_writer *w, uint32_t count)
-{
-    if (!w->failed)
-        s_check(w, msgpack_pack_map(w->pk, count));
 }
 
 void hv_mp_write_uint(hv_mp_writer *w, uint64_t v)

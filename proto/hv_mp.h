@@ -30,7 +30,6 @@ void hv_mp_reader_init(hv_mp_reader *r, const void *buf, size_t len);
  * HV_EDECODE for a wrong type or non-shortest form, or HV_ETOOBIG when a
  * length exceeds `max`. On error the cursor position is unspecified. */
 HV_MUST_CHECK hv_err hv_mp_read_array(hv_mp_reader *r, uint32_t *count);
-HV_MUST_CHECK hv_err hv_mp_read_map(hv_mp_reader *r, uint32_t *count);
 HV_MUST_CHECK hv_err hv_mp_read_uint(hv_mp_reader *r, uint64_t *v);
 HV_MUST_CHECK hv_err hv_mp_read_bool(hv_mp_reader *r, bool *v);
 /* Reads an unsigned integer and fails with HV_ETOOBIG when it is above max. */
@@ -63,7 +62,6 @@ HV_MUST_CHECK hv_err hv_mp_writer_init(hv_mp_writer *w);
 void hv_mp_writer_free(hv_mp_writer *w);
 /* Writers record failure in `w->failed`; check once with hv_mp_writer_take. */
 void hv_mp_write_array(hv_mp_writer *w, uint32_t count);
-void hv_mp_write_map(hv_mp_writer *w, uint32_t count);
 void hv_mp_write_uint(hv_mp_writer *w, uint64_t v);
 void hv_mp_write_bool(hv_mp_writer *w, bool v);
 void hv_mp_write_str(hv_mp_writer *w, const char *s, size_t len);

@@ -335,6 +335,41 @@ static void test_dead_recipient_gets_redelivery(void **state)
     hvn_raw_close(&raw);
 }
 
+static void test_nack_goes_to_dead_letters_and_sender_hears(void **state)
+{
+    hvn *n = *state;
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
+    hv_client *router = hvn_client(n, HVN_ROUTER, "nack");
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    free(wire);
+    assert_true(hvn_wait_stored(router, 5000));
+    /* The provider cannot use it and refuses it for good. */
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "nack");
+    hv_delivery *d = NULL;
+    bool found = false;
+    while (!found && hv_client_recv(legal, 3000, &d) == HV_OK) {
+        found = memcmp(d->env.id, id, 16) == 0;
+        if (found)
+            assert_int_equal(hv_client_nack(legal, &d, HV_ECRYPTO, "cannot open"), HV_OK);
+        else
+            assert_int_equal(hv_client_ack(legal, &d), HV_OK);
+    }
+    assert_true(found);
+    assert_int_equal(hv_client_flush(legal), HV_OK);
+    /* The sender is told, with the recipient's code and words. */
+    hv_notice notice;
+    assert_true(hvn_wait_notice(router, 5000, &notice));
+    assert_int_equal(notice.code, HV_ECRYPTO);
+    assert_memory_equal(notice.id, id, 16);
+    assert_string_equal(notice.text, "refused by legal.xc: cannot open");
+    /* And it is not delivered again. */
+    assert_int_equal(hv_client_recv(legal, 1000, &d), HV_ETIMEOUT);
+    hv_client_close(&router);
+    hv_client_close(&legal);
+}
+
 static void test_sigkill_keeps_what_was_stored(void **state)
 {
     hvn *n = *state;
@@ -428,6 +463,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_offline_recipient_gets_everything_in_order),
         cmocka_unit_test(test_ttl_expiry_reports_expired),
         cmocka_unit_test(test_dead_recipient_gets_redelivery),
+        cmocka_unit_test(test_nack_goes_to_dead_letters_and_sender_hears),
         cmocka_unit_test(test_sigkill_keeps_what_was_stored),
         cmocka_unit_test(test_outbox_survives_broker_outage),
         cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
