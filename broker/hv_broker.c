@@ -87,6 +87,7 @@ struct hv_broker {
     char (*notify)[HV_NODE_ID_MAX + 1]; /* senders owed a notice after the commit */
     size_t n_notify;               /* how many */
     int64_t next_expire;           /* monotonic ms of the next expiry sweep */
+    bool behind;                   /* the last drain hit the batch limit */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
     uint64_t n_stored, n_delivered, n_acked, n_refused, n_redelivered, n_expired;
@@ -709,14 +710,18 @@ static void s_timers(hv_broker *b, int64_t now)
 {
     for (size_t i = 0; i < b->n_sessions; i++) {
         s_session *s = &b->sessions[i];
-        if (now - s->last_recv > (int64_t)b->cfg.dead_after_ms) {
+        /* A broker that has not read all its input cannot tell a silent
+         * peer from one whose frames wait in the socket: liveness and
+         * leases are judged only once it has caught up. */
+        if (!b->behind && now - s->last_recv > (int64_t)b->cfg.dead_after_ms) {
             s_drop(b, s, "heartbeats stopped");
             i--;
             continue;
         }
         if (!s->ready)
             continue;
-        if (s->n_flight > 0 && now - s->flight[0].sent_ms > (int64_t)b->cfg.lease_ms)
+        if (!b->behind && s->n_flight > 0 &&
+            now - s->flight[0].sent_ms > (int64_t)b->cfg.lease_ms)
             s_restart_delivery(b, s, now);
         if (now - s->last_send >= (int64_t)b->cfg.heartbeat_ms) {
             hv_control hb = {.cmd = HV_CMD_HEARTBEAT};
@@ -859,7 +864,7 @@ hv_err hv_broker_run(hv_broker *b)
            (long long)st.queued, (long long)st.dead);
     while (!b->stopping) {
         zmq_pollitem_t items[] = {{b->zap, 0, ZMQ_POLLIN, 0}, {b->router, 0, ZMQ_POLLIN, 0}};
-        long timeout = (long)(b->cfg.heartbeat_ms / 4);
+        long timeout = b->behind ? 0 : (long)(b->cfg.heartbeat_ms / 4);
         for (size_t i = 0; i < b->n_sessions; i++)
             if (b->sessions[i].ready && b->sessions[i].maybe_more &&
                 b->sessions[i].n_flight < b->sessions[i].window)
@@ -876,7 +881,7 @@ hv_err hv_broker_run(hv_broker *b)
         if (items[0].revents & ZMQ_POLLIN)
             hv_zap_serve(b->zap, b->reg, (uint64_t)time(NULL),
                          ~HV_ROLE_BIT(HV_ROLE_BROKER) & 0xffu);
-        s_drain(b, now);
+        b->behind = s_drain(b, now) >= b->cfg.batch;
         s_commit_and_reply(b);
         s_deliver(b, now);
         s_timers(b, now);
