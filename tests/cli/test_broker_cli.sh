@@ -4,6 +4,7 @@
 # it, a refusal with its code, and a clean stop.
 # usage: test_broker_cli.sh HAVEN HAVEN_BROKER EXAMPLE_NETWORK_JSON EXAMPLE_BROKER_INI
 set -u
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/lib.sh"
 haven=$(realpath "$1")
 broker=$(realpath "$2")
 example=$(realpath "$3")
@@ -13,21 +14,6 @@ broker_pid=
 cleanup() { [ -n "$broker_pid" ] && kill -9 "$broker_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$work" || exit 1
-failures=0
-passes=0
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
-expect() {
-  local code=$1 pattern=$2
-  shift 2
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ]; then bad "exit $rc, expected $code: $*"; echo "$out" | sed 's/^/    /'; return; fi
-  if ! grep -qF -- "$pattern" <<<"$out"; then bad "output lacks '$pattern': $*"; echo "$out" | sed 's/^/    /'; return; fi
-  ok
-}
-
 # A free port for XC's broker, so that the test never collides with a real one.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
        echo $((20000 + RANDOM % 20000)))
@@ -82,5 +68,4 @@ broker_pid=
 [ "$rc" -eq 0 ] && ok || bad "broker exit $rc after SIGTERM"
 grep -q "event=stopped stored=1" broker.log && ok || bad "no clean stop in the log"
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

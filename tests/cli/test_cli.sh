@@ -3,34 +3,12 @@
 # show, sealed envelopes, and every refusal with its exit code and error name.
 # usage: test_cli.sh HAVEN_BINARY EXAMPLE_NETWORK_JSON
 set -u
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/lib.sh"
 haven=$(realpath "$1")
 example=$(realpath "$2")
 work=$(mktemp -d "${TMPDIR:-/tmp}/hvcli.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work" || exit 1
-failures=0
-passes=0
-
-ok() { passes=$((passes + 1)); }
-bad() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-# expect CODE PATTERN CMD...: runs CMD, checks its exit code and that its
-# output (stdout and stderr) contains PATTERN.
-expect() {
-  local code=$1 pattern=$2
-  shift 2
-  local out rc
-  out=$("$@" 2>&1)
-  rc=$?
-  if [ "$rc" -ne "$code" ]; then
-    bad "exit $rc, expected $code: $*"; echo "$out" | sed 's/^/    /'; return
-  fi
-  if ! grep -qF -- "$pattern" <<<"$out"; then
-    bad "output lacks '$pattern': $*"; echo "$out" | sed 's/^/    /'; return
-  fi
-  ok
-}
-
 # Dates relative to now, so that the test does not age.
 now=$(date -u +%s)
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
@@ -118,5 +96,4 @@ expect 2 "unknown message type" "$haven" seal --key keys/ngo.xa.key "${common[@]
 expect 2 "usage" "$haven"
 expect 2 "unknown command" "$haven" frobnicate
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -260,6 +260,24 @@ void hvn_seal(hvn *n, int from, int to, unsigned type, uint32_t ttl_s, uint8_t *
 
 static int s_monitor_seq;
 
+/* Waits up to `timeout_ms` for the next monitor event; 0 when none came. */
+static uint16_t s_next_event(hvn_raw *raw, int timeout_ms)
+{
+    zmq_pollitem_t it = {raw->monitor, 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(&it, 1, timeout_ms) <= 0)
+        return 0;
+    zmq_msg_t ev, addr;
+    zmq_msg_init(&ev);
+    zmq_msg_init(&addr);
+    zmq_msg_recv(&ev, raw->monitor, 0);
+    zmq_msg_recv(&addr, raw->monitor, 0);
+    uint16_t event;
+    memcpy(&event, zmq_msg_data(&ev), 2);
+    zmq_msg_close(&ev);
+    zmq_msg_close(&addr);
+    return event;
+}
+
 hvn_handshake hvn_raw_open(hvn *n, const hv_keypair *keys, hvn_raw *raw)
 {
     memset(raw, 0, sizeof *raw);
@@ -281,18 +299,7 @@ hvn_handshake hvn_raw_open(hvn *n, const hv_keypair *keys, hvn_raw *raw)
     assert_int_equal(zmq_connect(raw->sock, n->endpoint), 0);
     int64_t deadline = hv_mono_ms() + 5000;
     while (hv_mono_ms() < deadline) {
-        zmq_pollitem_t it = {raw->monitor, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
-            continue;
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        zmq_msg_init(&addr);
-        zmq_msg_recv(&ev, raw->monitor, 0);
-        zmq_msg_recv(&addr, raw->monitor, 0);
-        uint16_t event;
-        memcpy(&event, zmq_msg_data(&ev), 2);
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
+        uint16_t event = s_next_event(raw, 100);
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             return HVN_HS_OK;
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
@@ -371,22 +378,9 @@ void hvn_raw_hello(hvn *n, hvn_raw *raw, int who, uint32_t credit)
 bool hvn_raw_disconnected(hvn_raw *raw, int timeout_ms)
 {
     int64_t deadline = hv_mono_ms() + timeout_ms;
-    while (hv_mono_ms() < deadline) {
-        zmq_pollitem_t it = {raw->monitor, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&it, 1, 100) <= 0)
-            continue;
-        zmq_msg_t ev, addr;
-        zmq_msg_init(&ev);
-        zmq_msg_init(&addr);
-        zmq_msg_recv(&ev, raw->monitor, 0);
-        zmq_msg_recv(&addr, raw->monitor, 0);
-        uint16_t event;
-        memcpy(&event, zmq_msg_data(&ev), 2);
-        zmq_msg_close(&ev);
-        zmq_msg_close(&addr);
-        if (event == ZMQ_EVENT_DISCONNECTED)
+    while (hv_mono_ms() < deadline)
+        if (s_next_event(raw, 100) == ZMQ_EVENT_DISCONNECTED)
             return true;
-    }
     return false;
 }
 

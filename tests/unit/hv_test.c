@@ -4,6 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hv_crypto.h"
+
+hv_keypair *hvt_keys(uint8_t base)
+{
+    uint8_t s[3][32];
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < 32; i++)
+            s[k][i] = (uint8_t)(base + 16 * k + i);
+    hv_keypair *kp = NULL;
+    assert_int_equal(hv_keypair_from_seeds(&kp, s[0], s[1], s[2]), HV_OK);
+    return kp;
+}
+
 static int s_nibble(char c)
 {
     if (c >= '0' && c <= '9')

@@ -29,6 +29,12 @@ void hvt_rmdir(const char *dir);
 /* Writes `len` bytes to `path` with `mode`; fails the test on error. */
 void hvt_write_file(const char *path, const void *buf, size_t len, unsigned mode);
 
+struct hv_keypair;
+
+/* Deterministic key pairs for tests and vectors: the three seeds are filled
+ * with `base + 16*k + i`. Caller frees with hv_keypair_free. */
+struct hv_keypair *hvt_keys(uint8_t base);
+
 /* A golden vector file: named hex values. */
 typedef struct hvt_vectors {
     char names[64][48];  /* value names */

@@ -6,17 +6,6 @@
 #include "hv_crypto.h"
 #include "hv_envelope.h"
 
-/* Deterministic test key pairs: seeds filled with `base`, base+1, base+2. */
-static hv_keypair *s_keys(uint8_t base)
-{
-    uint8_t s[3][32];
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < 32; i++)
-            s[k][i] = (uint8_t)(base + 16 * k + i);
-    hv_keypair *kp = NULL;
-    assert_int_equal(hv_keypair_from_seeds(&kp, s[0], s[1], s[2]), HV_OK);
-    return kp;
-}
 
 static const uint8_t s_header[] = "example canonical header bytes";
 static const uint8_t s_plain[] = "Synthetic case: Person A, born 2001-01-01, safe contact +000 0000";
@@ -46,7 +35,7 @@ static hv_err s_open(const hv_keypair *to, const hv_keypair *from, const uint8_t
 static void test_round_trip(void **state)
 {
     (void)state;
-    hv_keypair *a = s_keys(1), *b = s_keys(100);
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(100);
     sealed s;
     uint8_t pt[256];
     size_t pt_len = 0;
@@ -68,7 +57,7 @@ static void test_round_trip(void **state)
 static void test_every_flipped_byte_is_refused(void **state)
 {
     (void)state;
-    hv_keypair *a = s_keys(1), *b = s_keys(100);
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(100);
     sealed s;
     s_seal(a, b, &s);
     uint8_t header[sizeof s_header], pt[256];
@@ -105,7 +94,7 @@ static void test_every_flipped_byte_is_refused(void **state)
 static void test_ciphertext_moved_to_another_header(void **state)
 {
     (void)state;
-    hv_keypair *a = s_keys(1), *b = s_keys(100);
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(100);
     sealed s;
     s_seal(a, b, &s);
     static const uint8_t other[] = "another envelope's header bytes";
@@ -128,7 +117,7 @@ static void test_ciphertext_moved_to_another_header(void **state)
 static void test_wrong_recipient_and_sender(void **state)
 {
     (void)state;
-    hv_keypair *a = s_keys(1), *b = s_keys(100), *c = s_keys(150);
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(100), *c = hvt_keys(150);
     sealed s;
     s_seal(a, b, &s);
     uint8_t pt[256];
@@ -154,7 +143,7 @@ static void test_wrong_recipient_and_sender(void **state)
 static void test_sign_contexts(void **state)
 {
     (void)state;
-    hv_keypair *a = s_keys(1);
+    hv_keypair *a = hvt_keys(1);
     uint8_t sig[64];
     static const uint8_t msg[] = "registry payload";
     hv_sign(a, "haven/registry/v1", msg, sizeof msg, sig);
@@ -169,7 +158,7 @@ static void test_sign_contexts(void **state)
 static void test_key_id_and_z85(void **state)
 {
     (void)state;
-    hv_keypair *a = s_keys(1), *b = s_keys(2);
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(2);
     const hv_pubkeys *pa = hv_keypair_public(a), *pb = hv_keypair_public(b);
     assert_memory_not_equal(pa->key_id, pb->key_id, HV_KEY_ID_BYTES);
     assert_true(hv_pubkeys_valid(pa));
@@ -195,7 +184,7 @@ static void test_golden_vectors(void **state)
     (void)state;
     hvt_vectors v;
     hvt_vectors_load(&v, "seal-v1.txt");
-    hv_keypair *a = s_keys(1), *b = s_keys(100);
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(100);
     const hv_pubkeys *pa = hv_keypair_public(a), *pb = hv_keypair_public(b);
     uint8_t seeds[3][32];
     hv_keypair_seeds(a, seeds[0], seeds[1], seeds[2]);

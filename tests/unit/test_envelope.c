@@ -5,16 +5,6 @@
 #include "hv_envelope.h"
 #include "hv_mp.h"
 
-static hv_keypair *s_keys(uint8_t base)
-{
-    uint8_t s[3][32];
-    for (int k = 0; k < 3; k++)
-        for (int i = 0; i < 32; i++)
-            s[k][i] = (uint8_t)(base + 16 * k + i);
-    hv_keypair *kp = NULL;
-    assert_int_equal(hv_keypair_from_seeds(&kp, s[0], s[1], s[2]), HV_OK);
-    return kp;
-}
 
 /* A fixed envelope with a fake body, for codec tests. */
 static uint8_t s_body[HV_SEAL_OVERHEAD + 5];
@@ -259,7 +249,7 @@ static void test_golden_bytes(void **state)
 static void test_seal_and_open(void **state)
 {
     (void)state;
-    hv_keypair *ngo = s_keys(1), *shelter = s_keys(50), *clinic = s_keys(90);
+    hv_keypair *ngo = hvt_keys(1), *shelter = hvt_keys(50), *clinic = hvt_keys(90);
     hv_envelope env, dec;
     hv_envelope_init(&env, HV_MSG_CASE_TRANSFER, "ngo.xa", hv_keypair_public(ngo), "shelter.xc",
                      hv_keypair_public(shelter));
