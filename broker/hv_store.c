@@ -21,6 +21,7 @@
  * so that the broker's loop does not wait for that I/O. */
 static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;";
 #define S_CHECKPOINT_EVERY_MS 20
+#define S_PAGE_SIZE 8192 /* three 2 KiB envelopes a page instead of one */
 #define S_WAL_MAX_FRAMES 65536 /* 256 MiB: past this the writer checkpoints itself */
 
 /* Bounds the WAL: if the checkpointer never catches up under sustained
@@ -198,7 +199,7 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
     hv_store *s = calloc(1, sizeof *s);
     if (s == NULL)
         return HV_ENOMEM;
-    hv_err err = hv_db_open(&s->db, path, s_schema, e);
+    hv_err err = hv_db_open_paged(&s->db, path, s_schema, S_PAGE_SIZE, e);
     if (err == HV_OK)
         err = hv_db_exec(s->db, s_tuning, e);
     if (err == HV_OK)

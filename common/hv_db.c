@@ -1,6 +1,7 @@
 #include "hv_db.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,12 @@ hv_err hv_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out, hv_errmsg
 
 hv_err hv_db_open(sqlite3 **out, const char *path, const char *schema, hv_errmsg *e)
 {
+    return hv_db_open_paged(out, path, schema, 0, e);
+}
+
+hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema, int page_size,
+                        hv_errmsg *e)
+{
     /* Create the file ourselves so that its mode is 0600 from the start;
      * SQLite gives the -wal and -shm files the same mode. */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -40,7 +47,15 @@ hv_err hv_db_open(sqlite3 **out, const char *path, const char *schema, hv_errmsg
         return err;
     }
     sqlite3_busy_timeout(db, 5000);
-    hv_err err = hv_db_exec(db,
+    hv_err err = HV_OK;
+    if (page_size > 0) {
+        /* Takes effect only before the file's first write (and before WAL). */
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA page_size=%d", page_size);
+        err = hv_db_exec(db, sql, e);
+    }
+    if (err == HV_OK)
+        err = hv_db_exec(db,
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
                             "PRAGMA foreign_keys=ON;",
                             e);

@@ -15,6 +15,11 @@
 HV_MUST_CHECK hv_err hv_db_open(sqlite3 **out, const char *path, const char *schema,
                                 hv_errmsg *e);
 
+/* As hv_db_open, with the page size a new file is created with (bytes, a
+ * power of two from 512 to 65536; an existing file keeps its own). */
+HV_MUST_CHECK hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema,
+                                      int page_size, hv_errmsg *e);
+
 /* Runs one or more statements without results. */
 HV_MUST_CHECK hv_err hv_db_exec(sqlite3 *db, const char *sql, hv_errmsg *e);
 
