@@ -554,6 +554,11 @@ static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
         if (moved) /* s_drop moved the last session into the freed slot */
             s = old;
     }
+    /* A HELLO again on the same connection starts delivery afresh. */
+    if (s->ready) {
+        s_count_attempts(b, s);
+        s->n_flight = 0;
+    }
     s->ready = true;
     s->role = node->role;
     s->window = m->credit > 0 ? m->credit : 1;

@@ -420,6 +420,44 @@ static void test_outbox_survives_broker_outage(void **state)
     hv_client_close(&legal);
 }
 
+static void test_second_hello_restarts_delivery(void **state)
+{
+    hvn *n = *state;
+    /* Start from an empty queue for the legal office. */
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "rehello");
+    uint8_t none[1][16];
+    s_drain(legal, 1000, none, 0);
+    hv_client_close(&legal);
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
+    hv_client *router = hvn_client(n, HVN_ROUTER, "rehello");
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    assert_true(hvn_wait_stored(router, 5000));
+    hv_client_close(&router);
+    free(wire);
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_LEGAL], &raw), HVN_HS_OK);
+    hv_control r;
+    uint8_t *frame = NULL;
+    for (uint32_t attempt = 1; attempt <= 2; attempt++) {
+        hvn_raw_hello(n, &raw, HVN_LEGAL, 4);
+        assert_true(hvn_raw_recv(&raw, 5000, &r, &frame));
+        assert_int_equal(r.cmd, HV_CMD_DELIVER);
+        assert_int_equal(r.attempt, attempt);
+        hv_envelope env;
+        assert_int_equal(hv_envelope_decode(r.envelope, r.envelope_len, &env), HV_OK);
+        assert_memory_equal(env.id, id, 16);
+        free(frame);
+    }
+    hv_control ack = {.cmd = HV_CMD_ACK};
+    memcpy(ack.msg_id, id, 16);
+    hvn_raw_send(&raw, &ack);
+    /* Delivered once per HELLO, and never again once acknowledged. */
+    assert_false(hvn_raw_recv(&raw, 1000, &r, NULL));
+    hvn_raw_close(&raw);
+}
+
 static void test_sighup_cuts_off_a_revoked_node(void **state)
 {
     hvn *n = *state;
@@ -466,6 +504,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nack_goes_to_dead_letters_and_sender_hears),
         cmocka_unit_test(test_sigkill_keeps_what_was_stored),
         cmocka_unit_test(test_outbox_survives_broker_outage),
+        cmocka_unit_test(test_second_hello_restarts_delivery),
         cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
