@@ -3,7 +3,6 @@
  *
  * Exit codes: 0 success; 1 the input was refused (invalid, unsigned,
  * expired, tampered...); 2 usage error; 3 system error (I/O, memory). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include "hv_db.h"
 #include "hv_crypto.h"
 #include "hv_envelope.h"
+#include "hv_file.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
 
@@ -112,40 +112,12 @@ static int s_report(const char *what, hv_err err, const hv_errmsg *e)
     return err == HV_EIO || err == HV_ENOMEM ? EXIT_SYSTEM : EXIT_REFUSED;
 }
 
+/* Reads a whole file, or standard input for "-". */
 static hv_err s_read_all(const char *path, uint8_t **out, size_t *len, size_t max)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (f == NULL)
-        return errno == ENOENT ? HV_ENOTFOUND : HV_EIO;
-    size_t cap = 4096, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf != NULL) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap)
-            break;
-        if (cap > max) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        uint8_t *bigger = realloc(buf, cap * 2);
-        if (bigger == NULL)
-            free(buf);
-        buf = bigger;
-        cap *= 2;
-    }
-    bool failed = ferror(f) != 0;
-    if (f != stdin)
-        fclose(f);
-    if (buf == NULL)
-        return n > max ? HV_ETOOBIG : HV_ENOMEM;
-    if (failed || n > max) {
-        free(buf);
-        return failed ? HV_EIO : HV_ETOOBIG;
-    }
-    *out = buf;
-    *len = n;
-    return HV_OK;
+    if (strcmp(path, "-") == 0)
+        return hv_file_read_stream(stdin, max, out, len);
+    return hv_file_read(path, max, out, len, NULL);
 }
 
 static hv_err s_write_all(const char *path, const uint8_t *buf, size_t len)

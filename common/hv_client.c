@@ -37,6 +37,7 @@ enum {
     S_SEEN_GET,
     S_SEEN_PUT,
     S_SEEN_PRUNE,
+    S_OUT_COUNT,
     S_COUNT
 };
 
@@ -50,6 +51,7 @@ static const char *const s_sql[S_COUNT] = {
     [S_SEEN_GET] = "SELECT 1 FROM seen WHERE id = ?1",
     [S_SEEN_PUT] = "INSERT OR IGNORE INTO seen (id, until_ms) VALUES (?1, ?2)",
     [S_SEEN_PRUNE] = "DELETE FROM seen WHERE until_ms < ?1",
+    [S_OUT_COUNT] = "SELECT count(*) FROM outbox",
 };
 
 /* An outbox entry being sent. */
@@ -645,13 +647,11 @@ hv_err hv_client_wait_ready(hv_client *c, int timeout_ms)
 
 size_t hv_client_outbox_size(const hv_client *c)
 {
-    sqlite3_stmt *st;
+    sqlite3_stmt *st = c->st[S_OUT_COUNT];
     size_t n = 0;
-    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM outbox", -1, &st, NULL) == SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = (size_t)sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
     return n;
 }
 

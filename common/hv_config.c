@@ -6,6 +6,8 @@
  * syntax error. */
 #include "hv_config.h"
 
+#include "hv_file.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -189,27 +191,15 @@ hv_err hv_config_parse(const char *text, const char *name, const hv_cfg_field *f
 hv_err hv_config_load(const char *path, const hv_cfg_field *fields, size_t n, void *out,
                       hv_errmsg *e)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return hv_fail(e, HV_ENOTFOUND, "%s: cannot open: %s", path, strerror(errno));
-    char *text = malloc(S_FILE_MAX + 1);
-    if (text == NULL) {
-        fclose(f);
-        return HV_ENOMEM;
-    }
-    size_t len = fread(text, 1, S_FILE_MAX + 1, f);
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    hv_err err;
-    if (failed || len > S_FILE_MAX) {
-        err = hv_fail(e, HV_ECONFIG, "%s: %s", path,
-                      failed ? "cannot read the file" : "file larger than 1 MiB");
-    } else if (memchr(text, '\0', len) != NULL) {
+    uint8_t *text = NULL;
+    size_t len = 0;
+    hv_err err = hv_file_read(path, S_FILE_MAX, &text, &len, e);
+    if (err == HV_ETOOBIG)
+        err = hv_fail(e, HV_ECONFIG, "%s: file larger than 1 MiB", path);
+    else if (err == HV_OK && memchr(text, '\0', len) != NULL)
         err = hv_fail(e, HV_ECONFIG, "%s: contains a NUL byte; expected a text file", path);
-    } else {
-        text[len] = '\0';
-        err = s_run(text, path, fields, n, out, e);
-    }
+    else if (err == HV_OK)
+        err = s_run((const char *)text, path, fields, n, out, e);
     free(text);
     return err;
 }

@@ -2,12 +2,12 @@
  * proto/PROTOCOL.md §8. */
 #include "hv_registry_internal.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "hv_file.h"
 #include "hv_mp.h"
 
 #define S_MAGIC "haven-registry"
@@ -442,38 +442,13 @@ hv_err hv_registry_load(const uint8_t *buf, size_t len,
     return HV_OK;
 }
 
-/* Reads a whole file of at most HV_REGISTRY_FILE_MAX bytes. */
-static hv_err s_read_file(const char *path, uint8_t **out, size_t *len, hv_errmsg *e)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return hv_fail(e, errno == ENOENT ? HV_ENOTFOUND : HV_EIO, "cannot open %s: %s", path,
-                       strerror(errno));
-    uint8_t *buf = malloc(HV_REGISTRY_FILE_MAX + 1);
-    if (buf == NULL) {
-        fclose(f);
-        return HV_ENOMEM;
-    }
-    size_t n = fread(buf, 1, HV_REGISTRY_FILE_MAX + 1, f);
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (failed || n > HV_REGISTRY_FILE_MAX) {
-        free(buf);
-        return hv_fail(e, failed ? HV_EIO : HV_ETOOBIG, "cannot read %s: %s", path,
-                       failed ? "read error" : "file too large");
-    }
-    *out = buf;
-    *len = n;
-    return HV_OK;
-}
-
 hv_err hv_registry_load_file(const char *path, const uint8_t authority_sign_pk[HV_PK_BYTES],
                              uint64_t now, uint64_t held_version, hv_registry **out,
                              hv_errmsg *e)
 {
     uint8_t *buf = NULL;
     size_t len = 0;
-    hv_err err = s_read_file(path, &buf, &len, e);
+    hv_err err = hv_file_read(path, HV_REGISTRY_FILE_MAX, &buf, &len, e);
     if (err != HV_OK)
         return err;
     err = hv_registry_load(buf, len, authority_sign_pk, now, held_version, out, e);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hv_file.h"
 #include "hv_keys.h"
 #include "hv_registry_internal.h"
 
@@ -276,33 +277,11 @@ fail:
 
 hv_err hv_registry_from_json_file(const char *path, hv_registry **out, hv_errmsg *e)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return hv_fail(e, HV_ENOTFOUND, "cannot open %s", path);
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap);
-    hv_err err = HV_OK;
-    while (buf != NULL) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap || cap >= HV_REGISTRY_FILE_MAX)
-            break;
-        char *bigger = realloc(buf, cap * 2);
-        if (bigger == NULL) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    bool failed = ferror(f) != 0;
-    fclose(f);
-    if (buf == NULL)
-        return HV_ENOMEM;
-    if (failed || len >= HV_REGISTRY_FILE_MAX) {
-        free(buf);
-        return hv_fail(e, failed ? HV_EIO : HV_ETOOBIG, "cannot read %s", path);
-    }
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hv_err err = hv_file_read(path, HV_REGISTRY_FILE_MAX, &buf, &len, e);
+    if (err != HV_OK)
+        return err;
     /* keys_file paths are relative to the source file's directory. */
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
@@ -312,7 +291,7 @@ hv_err hv_registry_from_json_file(const char *path, hv_registry **out, hv_errmsg
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
     if (dir[0] == '\0')
         snprintf(dir, sizeof dir, "/");
-    err = hv_registry_from_json(buf, len, dir, out, e);
+    err = hv_registry_from_json((const char *)buf, len, dir, out, e);
     free(buf);
     if (err != HV_OK)
         hv_fail_prefix(e, err, path);

@@ -199,6 +199,26 @@ static void test_rate_limit(void **state)
     hvn_raw_close(&raw);
 }
 
+/* The router offers `count` envelopes to node `to` through a client with
+ * its own outbox `tag`, and returns once the broker has stored them all.
+ * Their ids go to `ids`. */
+static void s_router_sends(hvn *n, int to, size_t count, const char *tag, uint8_t (*ids)[16])
+{
+    uint8_t **wires = calloc(count, sizeof *wires);
+    size_t *lens = calloc(count, sizeof *lens);
+    for (size_t i = 0; i < count; i++)
+        hvn_seal(n, HVN_ROUTER, to, HV_MSG_OFFER, 0, &wires[i], &lens[i], ids[i]);
+    hv_client *router = hvn_client(n, HVN_ROUTER, tag);
+    assert_int_equal(hv_client_send_many(router, (const uint8_t *const *)wires, lens, count),
+                     HV_OK);
+    assert_true(hvn_wait_stored(router, 10000));
+    hv_client_close(&router);
+    for (size_t i = 0; i < count; i++)
+        free(wires[i]);
+    free(wires);
+    free(lens);
+}
+
 /* Receives everything for `c` until `timeout_ms` of silence; records ids. */
 static size_t s_drain(hv_client *c, int timeout_ms, uint8_t (*ids)[16], size_t max)
 {
@@ -245,17 +265,8 @@ static void test_offline_recipient_gets_everything_in_order(void **state)
 {
     hvn *n = *state;
     enum { N = 200 };
-    hv_client *router = hvn_client(n, HVN_ROUTER, "order");
     static uint8_t sent[N][16], got[N + 8][16];
-    uint8_t *wires[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
-        hvn_seal(n, HVN_ROUTER, HVN_SHELTER, HV_MSG_OFFER, 0, &wires[i], &lens[i], sent[i]);
-    assert_int_equal(hv_client_send_many(router, (const uint8_t *const *)wires, lens, N), HV_OK);
-    assert_true(hvn_wait_stored(router, 10000));
-    for (int i = 0; i < N; i++)
-        free(wires[i]);
-    hv_client_close(&router);
+    s_router_sends(n, HVN_SHELTER, N, "order", sent);
     /* The shelter was offline all along; now it connects. */
     hv_client *shelter = hvn_client(n, HVN_SHELTER, "order");
     assert_int_equal(s_drain(shelter, 1500, got, N + 8), N);
@@ -289,14 +300,8 @@ static void test_ttl_expiry_reports_expired(void **state)
 static void test_dead_recipient_gets_redelivery(void **state)
 {
     hvn *n = *state;
-    uint8_t *wire, id[16];
-    size_t len;
-    hvn_seal(n, HVN_ROUTER, HVN_CLINIC, HV_MSG_OFFER, 0, &wire, &len, id);
-    hv_client *router = hvn_client(n, HVN_ROUTER, "dead");
-    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
-    assert_true(hvn_wait_stored(router, 5000));
-    hv_client_close(&router);
-    free(wire);
+    uint8_t ids[1][16], *id = ids[0];
+    s_router_sends(n, HVN_CLINIC, 1, "dead", ids);
     /* A clinic session takes deliveries without acknowledging, then goes
      * silent (no heartbeats). Earlier tests left other offers queued too. */
     hvn_raw raw;
@@ -374,17 +379,8 @@ static void test_sigkill_keeps_what_was_stored(void **state)
 {
     hvn *n = *state;
     enum { N = 50 };
-    hv_client *router = hvn_client(n, HVN_ROUTER, "kill");
     static uint8_t sent[N][16], got[N + 4][16];
-    uint8_t *wires[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++)
-        hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wires[i], &lens[i], sent[i]);
-    assert_int_equal(hv_client_send_many(router, (const uint8_t *const *)wires, lens, N), HV_OK);
-    assert_true(hvn_wait_stored(router, 10000));
-    for (int i = 0; i < N; i++)
-        free(wires[i]);
-    hv_client_close(&router);
+    s_router_sends(n, HVN_LEGAL, N, "kill", sent);
     assert_int_equal(hvn_signal(n, SIGKILL), -SIGKILL);
     hvn_start(n);
     hv_client *legal = hvn_client(n, HVN_LEGAL, "kill");
@@ -428,14 +424,8 @@ static void test_second_hello_restarts_delivery(void **state)
     uint8_t none[1][16];
     s_drain(legal, 1000, none, 0);
     hv_client_close(&legal);
-    uint8_t *wire, id[16];
-    size_t len;
-    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
-    hv_client *router = hvn_client(n, HVN_ROUTER, "rehello");
-    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
-    assert_true(hvn_wait_stored(router, 5000));
-    hv_client_close(&router);
-    free(wire);
+    uint8_t ids[1][16], *id = ids[0];
+    s_router_sends(n, HVN_LEGAL, 1, "rehello", ids);
     hvn_raw raw;
     assert_int_equal(hvn_raw_open(n, n->keys[HVN_LEGAL], &raw), HVN_HS_OK);
     hv_control r;
