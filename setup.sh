@@ -12,7 +12,8 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-dev
           libsqlite3-dev libjansson-dev libinih-dev)
-test_packages=(libcmocka-dev clang libclang-rt-14-dev)
+# jq and sqlite3 let the shell tests read JSON answers and worker stores.
+test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3)
 
 say() { printf '\n== %s\n' "$*"; }
 

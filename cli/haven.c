@@ -17,9 +17,7 @@
 #include "hv_keys.h"
 #include "hv_registry.h"
 
-#define EXIT_REFUSED 1
-#define EXIT_USAGE 2
-#define EXIT_SYSTEM 3
+#include "hv_cli.h"
 
 static const char s_usage[] =
     "usage:\n"
@@ -36,19 +34,12 @@ static const char s_usage[] =
     "             [--timeout SECONDS] ENVELOPE...\n"
     "  haven recv --key KEY --authority AUTH.pub --registry network.reg [--store DB]\n"
     "             [--count N] [--timeout SECONDS] [--out DIR]\n"
+    HV_CLI_WORK_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
-
-/* Parsed "--name value" options and at most one positional argument. */
-typedef struct opts {
-    const char *names[12];  /* option names without "--" */
-    const char *values[12]; /* their values ("" for flags) */
-    int count;              /* number of options */
-    const char *positional; /* the one positional argument, or NULL */
-} opts;
 
 /* Parses argv; `flags` lists options that take no value. Returns false and
  * prints why on a usage error. */
-static bool s_parse(int argc, char **argv, const char *const *allowed, const char *const *flags,
+bool hv_cli_parse(int argc, char **argv, const char *const *allowed, const char *const *flags,
                     opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -87,7 +78,7 @@ static bool s_parse(int argc, char **argv, const char *const *allowed, const cha
     return true;
 }
 
-static const char *s_opt(const opts *o, const char *name)
+const char *hv_cli_opt(const opts *o, const char *name)
 {
     for (int i = 0; i < o->count; i++)
         if (strcmp(o->names[i], name) == 0)
@@ -98,7 +89,7 @@ static const char *s_opt(const opts *o, const char *name)
 /* Returns the option's value, or prints that it is required and NULL. */
 static const char *s_need(const opts *o, const char *name)
 {
-    const char *v = s_opt(o, name);
+    const char *v = hv_cli_opt(o, name);
     if (v == NULL)
         fprintf(stderr, "haven: option --%s is required\n%s", name, s_usage);
     return v;
@@ -134,7 +125,7 @@ static int cmd_keygen(int argc, char **argv)
 {
     static const char *const allowed[] = {"id", "out", NULL};
     opts o;
-    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+    if (!hv_cli_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
     const char *id = s_need(&o, "id"), *dir = s_need(&o, "out");
     if (id == NULL || dir == NULL)
@@ -247,7 +238,7 @@ static int cmd_registry(int argc, char **argv)
     static const char *const allowed[] = {"authority", "in", "out", "held-version", NULL};
     static const char *const flags[] = {"json", NULL};
     opts o;
-    if (!s_parse(argc - 1, argv + 1, allowed, flags, &o))
+    if (!hv_cli_parse(argc - 1, argv + 1, allowed, flags, &o))
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
     hv_errmsg e = {""};
     hv_err err;
@@ -281,7 +272,7 @@ static int cmd_registry(int argc, char **argv)
                    hv_registry_count(reg), out);
     } else if (strcmp(sub, "verify") == 0 || strcmp(sub, "show") == 0) {
         bool verify = strcmp(sub, "verify") == 0;
-        const char *auth = s_opt(&o, "authority");
+        const char *auth = hv_cli_opt(&o, "authority");
         if (o.positional == NULL || (verify && auth == NULL))
             return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
         uint8_t *buf = NULL;
@@ -293,7 +284,7 @@ static int cmd_registry(int argc, char **argv)
         if (auth != NULL) {
             hv_pubkeys auth_keys;
             uint64_t held = 0;
-            const char *held_s = s_opt(&o, "held-version");
+            const char *held_s = hv_cli_opt(&o, "held-version");
             if (held_s != NULL)
                 held = strtoull(held_s, NULL, 10);
             err = hv_keys_load_public(auth, &auth_keys, NULL, &e);
@@ -313,7 +304,7 @@ static int cmd_registry(int argc, char **argv)
                    "expires %s\n",
                    o.positional, hv_registry_network(reg),
                    (unsigned long long)hv_registry_version(reg), hv_registry_count(reg), t);
-        } else if (s_opt(&o, "json") != NULL) {
+        } else if (hv_cli_opt(&o, "json") != NULL) {
             s_print_registry_json(reg, auth != NULL);
         } else {
             s_print_registry_text(reg, auth != NULL ? "signature verified"
@@ -332,7 +323,7 @@ static int cmd_seal(int argc, char **argv)
     static const char *const allowed[] = {"key", "authority", "registry", "to", "type",
                                           "referral", "ttl", "in", "out", NULL};
     opts o;
-    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+    if (!hv_cli_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
     const char *key = s_need(&o, "key"), *to = s_need(&o, "to"), *type_s = s_need(&o, "type"),
                *in = s_need(&o, "in"), *out = s_need(&o, "out");
@@ -371,7 +362,7 @@ static int cmd_seal(int argc, char **argv)
     }
     hv_envelope env;
     hv_envelope_init(&env, type, self, hv_keypair_public(kp), to, &rcpt->keys);
-    const char *ref = s_opt(&o, "referral"), *ttl = s_opt(&o, "ttl");
+    const char *ref = hv_cli_opt(&o, "referral"), *ttl = hv_cli_opt(&o, "ttl");
     if (ref == NULL)
         hv_random(env.referral, sizeof env.referral);
     else if (hv_unhex(ref, env.referral, sizeof env.referral) != HV_OK) {
@@ -404,10 +395,10 @@ static int cmd_open(int argc, char **argv)
 {
     static const char *const allowed[] = {"key", "authority", "registry", "in", "out", NULL};
     opts o;
-    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+    if (!hv_cli_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
     const char *key = s_need(&o, "key"), *in = s_need(&o, "in");
-    const char *out = s_opt(&o, "out") ? s_opt(&o, "out") : "-";
+    const char *out = hv_cli_opt(&o, "out") ? hv_cli_opt(&o, "out") : "-";
     if (key == NULL || in == NULL)
         return EXIT_USAGE;
     hv_registry *reg = NULL;
@@ -476,7 +467,7 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
         return s_report("connect", HV_ENOTFOUND, &e);
     }
     char store[4096];
-    const char *store_opt = s_opt(o, "store");
+    const char *store_opt = hv_cli_opt(o, "store");
     snprintf(store, sizeof store, "%s", store_opt ? store_opt : "");
     if (store_opt == NULL)
         snprintf(store, sizeof store, "haven-%s.db", self);
@@ -490,7 +481,7 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
 
 static int s_timeout_ms(const opts *o, int fallback_s)
 {
-    const char *t = s_opt(o, "timeout");
+    const char *t = hv_cli_opt(o, "timeout");
     double s = t ? atof(t) : fallback_s;
     return s > 0 ? (int)(s * 1000) : fallback_s * 1000;
 }
@@ -514,7 +505,7 @@ static int cmd_send(int argc, char **argv)
             files[n_files++] = argv[i];
         }
     }
-    if (!s_parse(n_opts, optv, allowed, NULL, &o) || n_files == 0)
+    if (!hv_cli_parse(n_opts, optv, allowed, NULL, &o) || n_files == 0)
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
     hv_registry *reg = NULL;
     hv_keypair *kp = NULL;
@@ -565,10 +556,10 @@ static int cmd_recv(int argc, char **argv)
     static const char *const allowed[] = {"key", "authority", "registry", "store", "timeout",
                                           "count", "out", NULL};
     opts o;
-    if (!s_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
+    if (!hv_cli_parse(argc, argv, allowed, NULL, &o) || o.positional != NULL)
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
-    long count = s_opt(&o, "count") ? atol(s_opt(&o, "count")) : 1;
-    const char *dir = s_opt(&o, "out");
+    long count = hv_cli_opt(&o, "count") ? atol(hv_cli_opt(&o, "count")) : 1;
+    const char *dir = hv_cli_opt(&o, "out");
     hv_registry *reg = NULL;
     hv_keypair *kp = NULL;
     hv_client *client = NULL;
@@ -641,6 +632,9 @@ int main(int argc, char **argv)
         return cmd_send(argc - 2, argv + 2);
     if (strcmp(cmd, "recv") == 0)
         return cmd_recv(argc - 2, argv + 2);
+    if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||
+        strcmp(cmd, "pathway") == 0 || strcmp(cmd, "status") == 0)
+        return hv_cli_work(cmd, argc - 2, argv + 2);
     fprintf(stderr, "haven: unknown command '%s'\n%s", cmd, s_usage);
     return EXIT_USAGE;
 }

@@ -287,37 +287,75 @@ static void s_pump_sends(hv_client *c, int64_t now)
     }
 }
 
-hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs, const size_t *lens,
-                           size_t n)
+/* Inserts envelopes into the outbox inside the open transaction. */
+static hv_err s_out_put(hv_client *c, const uint8_t *const *envs, const size_t *lens, size_t n)
 {
-    hv_err err = s_begin(c);
     int64_t now = hv_now_ms();
-    for (size_t i = 0; err == HV_OK && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         hv_envelope env;
-        if ((err = hv_envelope_decode(envs[i], lens[i], &env)) != HV_OK)
-            break;
-        if (strcmp(env.from, c->node) != 0) {
-            err = HV_EINVAL;
-            break;
-        }
+        hv_err err = hv_envelope_decode(envs[i], lens[i], &env);
+        if (err != HV_OK)
+            return err;
+        if (strcmp(env.from, c->node) != 0)
+            return HV_EINVAL;
         sqlite3_stmt *st = c->st[S_OUT_PUT];
         sqlite3_bind_blob(st, 1, env.id, 16, SQLITE_STATIC);
         sqlite3_bind_blob(st, 2, envs[i], (int)lens[i], SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now);
-        err = s_step(st);
+        if ((err = s_step(st)) != HV_OK)
+            return err;
     }
+    return HV_OK;
+}
+
+hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs, const size_t *lens,
+                           size_t n)
+{
+    hv_err err = s_begin(c);
+    if (err == HV_OK)
+        err = s_out_put(c, envs, lens, n);
     if (err != HV_OK) {
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        c->in_txn = false;
+        hv_client_rollback(c);
         return err;
     }
-    /* Durable before we return; sent right after. */
-    if ((err = s_commit(c)) != HV_OK)
+    return hv_client_commit(c);
+}
+
+hv_err hv_client_begin(hv_client *c)
+{
+    return s_begin(c);
+}
+
+hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len)
+{
+    if (!c->in_txn)
+        return HV_EINVAL;
+    return s_out_put(c, &env, &len, 1);
+}
+
+hv_err hv_client_commit(hv_client *c)
+{
+    hv_err err = s_commit(c);
+    if (err != HV_OK)
         return err;
+    /* Durable before we return; sent right after, answers included. */
     c->out_more = true;
     s_load_outbox(c);
     s_pump_sends(c, hv_mono_ms());
-    return HV_OK;
+    return hv_client_flush(c);
+}
+
+void hv_client_rollback(hv_client *c)
+{
+    if (!c->in_txn)
+        return;
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    c->in_txn = false;
+}
+
+struct sqlite3 *hv_client_db(hv_client *c)
+{
+    return c->db;
 }
 
 hv_err hv_client_send(hv_client *c, const uint8_t *env, size_t len)

@@ -66,6 +66,26 @@ HV_MUST_CHECK hv_err hv_client_send(hv_client *c, const uint8_t *env, size_t len
 HV_MUST_CHECK hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs,
                                          const size_t *lens, size_t n);
 
+/* Application transactions. A worker keeps its own tables in the client's
+ * store (hv_client_db) so that handling a delivery is one transaction:
+ * its own changes, the envelopes it sends in answer (hv_client_queue) and
+ * the delivery's acknowledgement (hv_client_ack, last) commit together or
+ * not at all. A crash at any point therefore leaves either nothing done,
+ * and the delivery comes again, or everything done and answered.
+ *
+ * hv_client_begin opens the transaction (joining one already open);
+ * hv_client_commit commits it, then sends what was queued and the
+ * acknowledgements; hv_client_rollback abandons it (call it only before
+ * hv_client_ack). */
+HV_MUST_CHECK hv_err hv_client_begin(hv_client *c);
+HV_MUST_CHECK hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len);
+HV_MUST_CHECK hv_err hv_client_commit(hv_client *c);
+void hv_client_rollback(hv_client *c);
+
+/* The client's SQLite handle (borrowed), for the application's own tables
+ * inside its transactions. */
+struct sqlite3 *hv_client_db(hv_client *c);
+
 /* Does I/O for up to `timeout_ms`: sends, receives, heartbeats, reconnects.
  * Returns HV_OK or HV_ESTORE. */
 HV_MUST_CHECK hv_err hv_client_poll(hv_client *c, int timeout_ms);

@@ -3,6 +3,7 @@
 #include "hv_crypto.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define S_SEAL_KDF_CONTEXT "haven/e2e/v1"
@@ -287,4 +288,54 @@ void hv_z85_key(const uint8_t key[32], char out[HV_Z85_KEY_LEN + 1])
         o += 5;
     }
     out[o] = '\0';
+}
+
+#define S_STORAGE_CONTEXT "haven/at-rest/v1"
+
+void hv_keypair_storage_key(const hv_keypair *kp, uint8_t key[32])
+{
+    crypto_generichash(key, 32, (const uint8_t *)S_STORAGE_CONTEXT, sizeof S_STORAGE_CONTEXT,
+                       kp->box_sk, sizeof kp->box_sk);
+}
+
+hv_err hv_aead_seal(const uint8_t key[32], const uint8_t *ad, size_t ad_len, const uint8_t *pt,
+                    size_t pt_len, uint8_t **out, size_t *out_len)
+{
+    *out = malloc(pt_len + HV_AEAD_OVERHEAD);
+    if (*out == NULL)
+        return HV_ENOMEM;
+    randombytes_buf(*out, HV_NONCE_BYTES);
+    unsigned long long ct_len;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(*out + HV_NONCE_BYTES, &ct_len, pt, pt_len, ad,
+                                               ad_len, NULL, *out, key);
+    *out_len = HV_NONCE_BYTES + (size_t)ct_len;
+    return HV_OK;
+}
+
+hv_err hv_aead_open(const uint8_t key[32], const uint8_t *ad, size_t ad_len, const uint8_t *in,
+                    size_t in_len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    if (in_len < HV_AEAD_OVERHEAD)
+        return HV_ECRYPTO;
+    size_t pt_cap = in_len - HV_AEAD_OVERHEAD;
+    uint8_t *pt = sodium_malloc(pt_cap + 1); /* +1: never a zero-size allocation */
+    if (pt == NULL)
+        return HV_ENOMEM;
+    unsigned long long pt_len;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(pt, &pt_len, NULL, in + HV_NONCE_BYTES,
+                                                   in_len - HV_NONCE_BYTES, ad, ad_len, in,
+                                                   key) != 0) {
+        sodium_free(pt);
+        return HV_ECRYPTO;
+    }
+    *out = pt;
+    *out_len = (size_t)pt_len;
+    return HV_OK;
+}
+
+void hv_hash256(const uint8_t *buf, size_t len, uint8_t out[32])
+{
+    crypto_generichash(out, 32, buf, len, NULL, 0);
 }

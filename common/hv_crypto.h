@@ -120,6 +120,31 @@ void hv_sign(const hv_keypair *kp, const char *context, const uint8_t *msg, size
 HV_MUST_CHECK hv_err hv_verify(const uint8_t sign_pk[32], const char *context,
                                const uint8_t *msg, size_t len, const uint8_t sig[HV_SIG_BYTES]);
 
+/* At rest: a node's own storage key, derived from its box secret under a
+ * context of its own, so that what a node stores for itself is readable
+ * with its key file and nothing else. Written to `key` (32 bytes, which the
+ * caller wipes). */
+void hv_keypair_storage_key(const hv_keypair *kp, uint8_t key[32]);
+
+#define HV_AEAD_OVERHEAD (HV_NONCE_BYTES + HV_MAC_BYTES)
+
+/* Encrypts `pt` under `key` with XChaCha20-Poly1305, a random nonce and
+ * `ad` as associated data. Writes nonce || ciphertext || tag to `*out`
+ * (caller frees with free()). Returns HV_OK or HV_ENOMEM. */
+HV_MUST_CHECK hv_err hv_aead_seal(const uint8_t key[32], const uint8_t *ad, size_t ad_len,
+                                  const uint8_t *pt, size_t pt_len, uint8_t **out,
+                                  size_t *out_len);
+
+/* Reverses hv_aead_seal. `*out` is in guarded memory: free it with
+ * hv_secure_free. Returns HV_OK, HV_ECRYPTO (wrong key, ad or tampered)
+ * or HV_ENOMEM. */
+HV_MUST_CHECK hv_err hv_aead_open(const uint8_t key[32], const uint8_t *ad, size_t ad_len,
+                                  const uint8_t *in, size_t in_len, uint8_t **out,
+                                  size_t *out_len);
+
+/* BLAKE2b-256 of `len` bytes. */
+void hv_hash256(const uint8_t *buf, size_t len, uint8_t out[32]);
+
 /* Allocates guarded memory for secrets (sodium_malloc). NULL on failure. */
 void *hv_secure_alloc(size_t len);
 

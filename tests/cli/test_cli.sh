@@ -32,9 +32,9 @@ expect 1 "HV_EINVAL" "$haven" keygen --id "Bad Id" --out keys
 expect 2 "option --out is required" "$haven" keygen --id x
 
 # Sign, verify, show.
-expect 0 "signed network.json: network example-route version 1, 10 nodes" \
+expect 0 "signed network.json: network example-route version 1, 11 nodes" \
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg
-expect 0 "network.reg: valid: network example-route version 1, 10 nodes" \
+expect 0 "network.reg: valid: network example-route version 1, 11 nodes" \
   "$haven" registry verify --authority keys/authority.pub network.reg
 expect 0 "legal.xc                 provider  XC" "$haven" registry show network.reg
 expect 0 '"id":"router.xc","role":"router"' "$haven" registry show --json network.reg

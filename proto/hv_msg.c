@@ -1,0 +1,333 @@
+/* Application message bodies; see hv_msg.h and PROTOCOL.md §9. */
+#include "hv_msg.h"
+
+#include <string.h>
+
+#include "hv_envelope.h"
+#include "hv_mp.h"
+#include "hv_registry.h"
+
+const char *const hv_decline_codes[] = {"no_capacity", "not_suitable", "language",
+                                        "region", "minors", "other", NULL};
+const char *const hv_status_states[] = {"in_progress", "on_hold", "completed", "failed",
+                                        NULL};
+
+static const char *const s_urgency[] = {NULL, "routine", "urgent", "immediate"};
+static const char *const s_age[] = {NULL, "0-11", "12-17", "18-24", "25-39", "40-59", "60+"};
+static const char *const s_sex[] = {NULL, "female", "male", "other", "unknown"};
+
+#define S_COUNT(a) (sizeof(a) / sizeof(a)[0])
+
+static unsigned s_lookup(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 1; s != NULL && i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return (unsigned)i;
+    return 0;
+}
+
+const char *hv_urgency_name(unsigned u) { return u < S_COUNT(s_urgency) ? s_urgency[u] : NULL; }
+unsigned hv_urgency_from_name(const char *s) { return s_lookup(s_urgency, S_COUNT(s_urgency), s); }
+const char *hv_age_band_name(unsigned b) { return b < S_COUNT(s_age) ? s_age[b] : NULL; }
+const char *hv_sex_name(unsigned s) { return s < S_COUNT(s_sex) ? s_sex[s] : NULL; }
+unsigned hv_sex_from_name(const char *s) { return s_lookup(s_sex, S_COUNT(s_sex), s); }
+
+static bool s_in(const char *const *list, const char *s)
+{
+    for (size_t i = 0; list[i] != NULL; i++)
+        if (strcmp(list[i], s) == 0)
+            return true;
+    return false;
+}
+
+bool hv_decline_code_valid(const char *code) { return s_in(hv_decline_codes, code); }
+bool hv_status_state_valid(const char *state) { return s_in(hv_status_states, state); }
+
+/* ------------------------------------------------------------ checking */
+
+static bool s_country_valid(const char *c)
+{
+    return strlen(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z';
+}
+
+static bool s_summary_valid(const hv_summary *s)
+{
+    if (hv_service_name(s->service) == NULL || hv_urgency_name(s->urgency) == NULL ||
+        s->urgency == 0 || hv_age_band_name(s->age_band) == NULL || s->age_band == 0 ||
+        hv_sex_name(s->sex) == NULL || s->sex == 0 || !s_country_valid(s->country) ||
+        s->n_needs == 0 || s->n_needs > HV_NEEDS_MAX || s->n_languages == 0 ||
+        s->n_languages > HV_SUMMARY_LIST_MAX || s->n_exclude > HV_SUMMARY_LIST_MAX ||
+        s->respond_by == 0)
+        return false;
+    /* The minor flag and the age band must agree: both are derived from
+     * the same date, and a mismatch would route a child to an adult service. */
+    if (s->minor != (s->age_band <= HV_AGE_12_17))
+        return false;
+    uint8_t highest = 0;
+    for (unsigned i = 0; i < s->n_needs; i++) {
+        if (hv_service_name(s->needs[i].category) == NULL ||
+            hv_urgency_name(s->needs[i].urgency) == NULL || s->needs[i].urgency == 0)
+            return false;
+        if (s->needs[i].urgency > highest)
+            highest = s->needs[i].urgency;
+    }
+    if (highest != s->urgency)
+        return false;
+    for (unsigned i = 0; i < s->n_exclude; i++)
+        if (!hv_node_id_valid_cstr(s->exclude[i]))
+            return false;
+    return true;
+}
+
+static bool s_text_ok(const char *s, size_t max)
+{
+    return strlen(s) <= max;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+static void s_put_summary(hv_mp_writer *w, const hv_summary *s)
+{
+    hv_mp_write_array(w, 11);
+    hv_mp_write_uint(w, s->service);
+    hv_mp_write_array(w, s->n_needs);
+    for (unsigned i = 0; i < s->n_needs; i++) {
+        hv_mp_write_array(w, 2);
+        hv_mp_write_uint(w, s->needs[i].category);
+        hv_mp_write_uint(w, s->needs[i].urgency);
+    }
+    hv_mp_write_uint(w, s->urgency);
+    hv_mp_write_uint(w, s->age_band);
+    hv_mp_write_uint(w, s->sex);
+    hv_mp_write_bool(w, s->minor);
+    hv_mp_write_array(w, s->n_languages);
+    for (unsigned i = 0; i < s->n_languages; i++)
+        hv_mp_write_cstr(w, s->languages[i]);
+    hv_mp_write_bool(w, s->interpreter);
+    hv_mp_write_array(w, 2);
+    hv_mp_write_cstr(w, s->country);
+    hv_mp_write_cstr(w, s->region);
+    hv_mp_write_array(w, s->n_exclude);
+    for (unsigned i = 0; i < s->n_exclude; i++)
+        hv_mp_write_cstr(w, s->exclude[i]);
+    hv_mp_write_uint(w, s->respond_by);
+}
+
+hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (!s_text_ok(m->text, HV_MSG_TEXT_MAX) || !s_text_ok(m->code, HV_MSG_CODE_MAX))
+        return HV_EINVAL;
+    hv_mp_writer w;
+    hv_err err = hv_mp_writer_init(&w);
+    if (err != HV_OK)
+        return err;
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, HV_BODY_VERSION);
+    hv_mp_write_uint(&w, m->type);
+    switch (m->type) {
+    case HV_MSG_REFERRAL_REQUEST:
+        if (!s_summary_valid(&m->summary))
+            goto invalid;
+        s_put_summary(&w, &m->summary);
+        break;
+    case HV_MSG_OFFER:
+        if (!s_summary_valid(&m->summary) || !hv_node_id_valid_cstr(m->node))
+            goto invalid;
+        hv_mp_write_array(&w, 3);
+        s_put_summary(&w, &m->summary);
+        hv_mp_write_cstr(&w, m->node);
+        hv_mp_write_uint(&w, m->at);
+        break;
+    case HV_MSG_MATCH:
+        if (!hv_node_id_valid_cstr(m->node))
+            goto invalid;
+        hv_mp_write_cstr(&w, m->node);
+        break;
+    case HV_MSG_DECLINE:
+    case HV_MSG_STATUS:
+        if (!(m->type == HV_MSG_DECLINE ? hv_decline_code_valid(m->code)
+                                        : hv_status_state_valid(m->code)))
+            goto invalid;
+        hv_mp_write_array(&w, 3);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_cstr(&w, m->text);
+        hv_mp_write_uint(&w, m->at);
+        break;
+    case HV_MSG_NO_MATCH:
+        if (m->n_reasons > HV_REASONS_MAX)
+            goto invalid;
+        hv_mp_write_array(&w, m->n_reasons);
+        for (unsigned i = 0; i < m->n_reasons; i++) {
+            if (!s_text_ok(m->reasons[i].text, HV_REASON_TEXT_MAX) ||
+                (m->reasons[i].node[0] != '\0' && !hv_node_id_valid_cstr(m->reasons[i].node)))
+                goto invalid;
+            hv_mp_write_array(&w, 2);
+            hv_mp_write_cstr(&w, m->reasons[i].node);
+            hv_mp_write_cstr(&w, m->reasons[i].text);
+        }
+        break;
+    case HV_MSG_CASE_TRANSFER:
+        if (m->case_len == 0 || m->case_len > HV_PLAINTEXT_MAX - 64)
+            goto invalid;
+        hv_mp_write_str(&w, m->case_json, m->case_len);
+        break;
+    case HV_MSG_RECEIPT:
+        hv_mp_write_array(&w, 2);
+        hv_mp_write_bin(&w, m->hash, 32);
+        hv_mp_write_uint(&w, m->at);
+        break;
+    case HV_MSG_WITHDRAWN:
+        hv_mp_write_uint(&w, m->at);
+        break;
+    case HV_MSG_ACCEPT:
+    case HV_MSG_WITHDRAW:
+    case HV_MSG_CANCEL:
+    case HV_MSG_CANCELLED:
+    case HV_MSG_REFERRAL_EXPIRED:
+    case HV_MSG_OFFER_WITHDRAWN:
+        hv_mp_write_cstr(&w, m->text);
+        break;
+    default:
+        goto invalid;
+    }
+    return hv_mp_writer_take(&w, out, len);
+invalid:
+    hv_mp_writer_free(&w);
+    return HV_EINVAL;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+#define S_TRY(x)                                                                                   \
+    do {                                                                                           \
+        hv_err s_e_ = (x);                                                                         \
+        if (s_e_ != HV_OK)                                                                         \
+            return s_e_;                                                                           \
+    } while (0)
+
+static hv_err s_array_exact(hv_mp_reader *r, uint32_t n)
+{
+    uint32_t count;
+    S_TRY(hv_mp_read_array(r, &count));
+    return count == n ? HV_OK : HV_EDECODE;
+}
+
+static hv_err s_array_max(hv_mp_reader *r, uint32_t max, uint8_t *n)
+{
+    uint32_t count;
+    S_TRY(hv_mp_read_array(r, &count));
+    if (count > max)
+        return HV_ETOOBIG;
+    *n = (uint8_t)count;
+    return HV_OK;
+}
+
+static hv_err s_u8(hv_mp_reader *r, uint8_t *v)
+{
+    uint64_t x;
+    S_TRY(hv_mp_read_uint_max(r, 255, &x));
+    *v = (uint8_t)x;
+    return HV_OK;
+}
+
+static hv_err s_get_summary(hv_mp_reader *r, hv_summary *s)
+{
+    S_TRY(s_array_exact(r, 11));
+    S_TRY(s_u8(r, &s->service));
+    S_TRY(s_array_max(r, HV_NEEDS_MAX, &s->n_needs));
+    for (unsigned i = 0; i < s->n_needs; i++) {
+        S_TRY(s_array_exact(r, 2));
+        S_TRY(s_u8(r, &s->needs[i].category));
+        S_TRY(s_u8(r, &s->needs[i].urgency));
+    }
+    S_TRY(s_u8(r, &s->urgency));
+    S_TRY(s_u8(r, &s->age_band));
+    S_TRY(s_u8(r, &s->sex));
+    S_TRY(hv_mp_read_bool(r, &s->minor));
+    S_TRY(s_array_max(r, HV_SUMMARY_LIST_MAX, &s->n_languages));
+    for (unsigned i = 0; i < s->n_languages; i++)
+        S_TRY(hv_mp_read_cstr(r, s->languages[i], sizeof s->languages[i]));
+    S_TRY(hv_mp_read_bool(r, &s->interpreter));
+    S_TRY(s_array_exact(r, 2));
+    S_TRY(hv_mp_read_cstr(r, s->country, sizeof s->country));
+    S_TRY(hv_mp_read_cstr(r, s->region, sizeof s->region));
+    S_TRY(s_array_max(r, HV_SUMMARY_LIST_MAX, &s->n_exclude));
+    for (unsigned i = 0; i < s->n_exclude; i++)
+        S_TRY(hv_mp_read_cstr(r, s->exclude[i], sizeof s->exclude[i]));
+    S_TRY(hv_mp_read_uint(r, &s->respond_by));
+    return s_summary_valid(s) ? HV_OK : HV_EINVAL;
+}
+
+static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
+{
+    switch (m->type) {
+    case HV_MSG_REFERRAL_REQUEST:
+        return s_get_summary(r, &m->summary);
+    case HV_MSG_OFFER:
+        S_TRY(s_array_exact(r, 3));
+        S_TRY(s_get_summary(r, &m->summary));
+        S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        return hv_node_id_valid_cstr(m->node) ? HV_OK : HV_EINVAL;
+    case HV_MSG_MATCH:
+        S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
+        return hv_node_id_valid_cstr(m->node) ? HV_OK : HV_EINVAL;
+    case HV_MSG_DECLINE:
+    case HV_MSG_STATUS:
+        S_TRY(s_array_exact(r, 3));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_cstr(r, m->text, sizeof m->text));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        return (m->type == HV_MSG_DECLINE ? hv_decline_code_valid(m->code)
+                                          : hv_status_state_valid(m->code))
+                   ? HV_OK
+                   : HV_EINVAL;
+    case HV_MSG_NO_MATCH:
+        S_TRY(s_array_max(r, HV_REASONS_MAX, &m->n_reasons));
+        for (unsigned i = 0; i < m->n_reasons; i++) {
+            S_TRY(s_array_exact(r, 2));
+            S_TRY(hv_mp_read_cstr(r, m->reasons[i].node, sizeof m->reasons[i].node));
+            S_TRY(hv_mp_read_cstr(r, m->reasons[i].text, sizeof m->reasons[i].text));
+            if (m->reasons[i].node[0] != '\0' && !hv_node_id_valid_cstr(m->reasons[i].node))
+                return HV_EINVAL;
+        }
+        return HV_OK;
+    case HV_MSG_CASE_TRANSFER:
+        S_TRY(hv_mp_read_str(r, HV_PLAINTEXT_MAX, &m->case_json, &m->case_len));
+        return m->case_len > 0 ? HV_OK : HV_EINVAL;
+    case HV_MSG_RECEIPT:
+        S_TRY(s_array_exact(r, 2));
+        S_TRY(hv_mp_read_bin_exact(r, m->hash, 32));
+        return hv_mp_read_uint(r, &m->at);
+    case HV_MSG_WITHDRAWN:
+        return hv_mp_read_uint(r, &m->at);
+    case HV_MSG_ACCEPT:
+    case HV_MSG_WITHDRAW:
+    case HV_MSG_CANCEL:
+    case HV_MSG_CANCELLED:
+    case HV_MSG_REFERRAL_EXPIRED:
+    case HV_MSG_OFFER_WITHDRAWN:
+        return hv_mp_read_cstr(r, m->text, sizeof m->text);
+    }
+    return HV_ETYPE;
+}
+
+hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+{
+    memset(out, 0, sizeof *out);
+    hv_mp_reader r;
+    hv_mp_reader_init(&r, buf, len);
+    uint64_t version, t;
+    S_TRY(s_array_exact(&r, 3));
+    S_TRY(hv_mp_read_uint(&r, &version));
+    if (version != HV_BODY_VERSION)
+        return HV_EVERSION;
+    S_TRY(hv_mp_read_uint(&r, &t));
+    if (t != type || hv_msg_rule_get((unsigned)t) == NULL)
+        return HV_ETYPE;
+    out->type = (uint8_t)t;
+    S_TRY(s_get_body(&r, out));
+    return hv_mp_read_end(&r);
+}

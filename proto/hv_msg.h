@@ -1,0 +1,121 @@
+/* The plaintext bodies of application messages (proto/PROTOCOL.md §9):
+ * what is inside the sealed body of each envelope type. Decoded only after
+ * the envelope's signature and MAC have been checked, and still strictly:
+ * a fixed array per type, every string bounded, nothing left over. A body
+ * has exactly the fields listed here, so that, for example, a router can
+ * never be handed a field outside the non-identifying summary. */
+#ifndef HV_MSG_H
+#define HV_MSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_err.h"
+#include "hv_ids.h"
+
+#define HV_BODY_VERSION 1
+#define HV_NEEDS_MAX 16
+#define HV_SUMMARY_LIST_MAX 16
+#define HV_SUMMARY_LANG_MAX 16  /* a BCP 47 tag */
+#define HV_SUMMARY_REGION_MAX 64
+#define HV_MSG_TEXT_MAX 1024     /* reasons, notes, outcomes */
+#define HV_MSG_CODE_MAX 31       /* decline reasons, status states */
+#define HV_REASONS_MAX 32        /* NO_MATCH: one per provider considered */
+#define HV_REASON_TEXT_MAX 160
+
+/* Urgency of a need, most urgent last so that max() picks it. */
+typedef enum hv_urgency {
+    HV_URGENCY_ROUTINE = 1,
+    HV_URGENCY_URGENT = 2,
+    HV_URGENCY_IMMEDIATE = 3,
+} hv_urgency;
+
+/* Age bands of the summary: coarse on purpose. */
+typedef enum hv_age_band {
+    HV_AGE_0_11 = 1,
+    HV_AGE_12_17 = 2,
+    HV_AGE_18_24 = 3,
+    HV_AGE_25_39 = 4,
+    HV_AGE_40_59 = 5,
+    HV_AGE_60_UP = 6,
+} hv_age_band;
+
+typedef enum hv_sex {
+    HV_SEX_FEMALE = 1,
+    HV_SEX_MALE = 2,
+    HV_SEX_OTHER = 3,
+    HV_SEX_UNKNOWN = 4,
+} hv_sex;
+
+/* Names of the enumerations above ("immediate", "12-17", "female"), or
+ * NULL for a value out of range; and back (0 when unknown). */
+const char *hv_urgency_name(unsigned u);
+unsigned hv_urgency_from_name(const char *s);
+const char *hv_age_band_name(unsigned b);
+const char *hv_sex_name(unsigned s);
+unsigned hv_sex_from_name(const char *s);
+
+/* The non-identifying summary a router sees (DESIGN §2 "need to know").
+ * Plain data, fields public. */
+typedef struct hv_summary {
+    uint8_t service;                     /* hv_service requested */
+    uint8_t n_needs;                     /* entries in needs */
+    struct {
+        uint8_t category;                /* hv_service */
+        uint8_t urgency;                 /* hv_urgency */
+    } needs[HV_NEEDS_MAX];
+    uint8_t urgency;                     /* the highest urgency of the needs */
+    uint8_t age_band;                    /* hv_age_band */
+    uint8_t sex;                         /* hv_sex */
+    bool minor;                          /* under 18 */
+    uint8_t n_languages;                 /* entries in languages */
+    char languages[HV_SUMMARY_LIST_MAX][HV_SUMMARY_LANG_MAX + 1]; /* spoken, best first */
+    bool interpreter;                    /* an interpreter is needed */
+    char country[3];                     /* destination country */
+    char region[HV_SUMMARY_REGION_MAX + 1]; /* destination region, "" for any */
+    uint8_t n_exclude;                   /* entries in exclude */
+    char exclude[HV_SUMMARY_LIST_MAX][HV_NODE_ID_MAX + 1]; /* never offer to these */
+    uint64_t respond_by;                 /* Unix seconds: answer needed by */
+} hv_summary;
+
+/* One provider's reason in a NO_MATCH. */
+typedef struct hv_reason {
+    char node[HV_NODE_ID_MAX + 1];       /* the provider, or "" for the pathway as a whole */
+    char text[HV_REASON_TEXT_MAX + 1];   /* why it did not match */
+} hv_reason;
+
+/* A decoded body. Plain data; which fields are used depends on `type`
+ * (see PROTOCOL §9). `case_json` borrows from the buffer decoded. */
+typedef struct hv_msg {
+    uint8_t type;                        /* hv_msg_type */
+    hv_summary summary;                  /* REFERRAL_REQUEST, OFFER */
+    char node[HV_NODE_ID_MAX + 1];       /* OFFER: the intake; MATCH: the provider */
+    uint64_t at;                         /* OFFER: respond by; RECEIPT: received;
+                                            WITHDRAWN: erased; STATUS: when (Unix s) */
+    char code[HV_MSG_CODE_MAX + 1];      /* DECLINE: reason code; STATUS: new state */
+    char text[HV_MSG_TEXT_MAX + 1];      /* reason, note or outcome */
+    uint8_t hash[32];                    /* RECEIPT: BLAKE2b-256 of the case received */
+    uint8_t n_reasons;                   /* NO_MATCH: entries in reasons */
+    hv_reason reasons[HV_REASONS_MAX];   /* NO_MATCH */
+    const char *case_json;               /* CASE_TRANSFER: the referral file (borrowed) */
+    size_t case_len;                     /* its length */
+} hv_msg;
+
+/* Encodes `m` for its type. Caller owns `*out` (free()). Returns HV_OK,
+ * HV_EINVAL for a field outside its limits or an unknown type, HV_ENOMEM. */
+HV_MUST_CHECK hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len);
+
+/* Decodes a body that arrived in an envelope of type `type`. `out` may
+ * borrow from `buf`. Errors: HV_ETRUNCATED, HV_EDECODE, HV_ETOOBIG,
+ * HV_EVERSION, HV_ETYPE (body of another type), HV_ETRAILING, HV_EINVAL
+ * (a value outside its range). */
+HV_MUST_CHECK hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out);
+
+/* Decline reason codes and status states, for checks and help texts. */
+bool hv_decline_code_valid(const char *code);
+bool hv_status_state_valid(const char *state);
+extern const char *const hv_decline_codes[];  /* NULL-terminated */
+extern const char *const hv_status_states[];  /* NULL-terminated */
+
+#endif

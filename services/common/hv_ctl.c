@@ -1,0 +1,102 @@
+/* Local control protocol; see hv_ctl.h. */
+#include "hv_ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+hv_err hv_ctl_parse(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX + 1], json_t **args,
+                    hv_errmsg *e)
+{
+    *args = NULL;
+    cmd[0] = '\0';
+    if (len > HV_CTL_REQUEST_MAX)
+        return hv_fail(e, HV_ETOOBIG, "request longer than %u bytes", HV_CTL_REQUEST_MAX);
+    json_error_t jerr;
+    json_t *req = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (req == NULL)
+        return hv_fail(e, HV_EJSON, "request is not JSON: %s", jerr.text);
+    hv_err err = HV_OK;
+    json_t *c = json_object_get(req, "cmd");
+    json_t *a = json_object_get(req, "args");
+    const char *key;
+    json_t *value;
+    if (!json_is_object(req))
+        err = hv_fail(e, HV_EJSON, "request must be an object");
+    else if (!json_is_string(c) || json_string_length(c) == 0 ||
+             json_string_length(c) > HV_CTL_CMD_MAX || strlen(json_string_value(c)) !=
+                                                            json_string_length(c))
+        err = hv_fail(e, HV_EJSON, "\"cmd\" must be a command name of 1 to %d bytes",
+                      HV_CTL_CMD_MAX);
+    else if (a != NULL && !json_is_object(a))
+        err = hv_fail(e, HV_EJSON, "\"args\" must be an object");
+    json_object_foreach(req, key, value)
+    {
+        if (err == HV_OK && strcmp(key, "cmd") != 0 && strcmp(key, "args") != 0)
+            err = hv_fail(e, HV_EJSON, "unknown member \"%.40s\" in request", key);
+    }
+    if (err == HV_OK) {
+        snprintf(cmd, HV_CTL_CMD_MAX + 1, "%s", json_string_value(c));
+        *args = a != NULL ? json_incref(a) : json_object();
+        if (*args == NULL)
+            err = HV_ENOMEM;
+    }
+    json_decref(req);
+    return err;
+}
+
+hv_err hv_ctl_call(const char *socket_path, const char *cmd, json_t *args, int timeout_ms,
+                   json_t **reply, hv_errmsg *e)
+{
+    *reply = NULL;
+    json_t *a = args != NULL ? json_incref(args) : json_object();
+    json_t *req = json_pack("{s:s, s:o}", "cmd", cmd, "args", a);
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (text == NULL)
+        return HV_ENOMEM;
+    void *ctx = zmq_ctx_new();
+    void *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
+    hv_err err = HV_OK;
+    char endpoint[4200];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s", socket_path);
+    int zero = 0;
+    if (s == NULL) {
+        err = hv_fail(e, HV_EIO, "cannot create a ZeroMQ socket");
+        goto done;
+    }
+    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
+    zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
+    if (zmq_connect(s, endpoint) != 0 || zmq_send(s, text, strlen(text), 0) < 0) {
+        err = hv_fail(e, HV_EIO, "cannot reach the worker at %s", socket_path);
+        goto done;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, s, 0) < 0) {
+        zmq_msg_close(&msg);
+        err = errno == EAGAIN
+                  ? hv_fail(e, HV_ETIMEOUT, "no answer from the worker at %s within %d ms "
+                            "(is it running?)", socket_path, timeout_ms)
+                  : hv_fail(e, HV_EIO, "cannot read from %s", socket_path);
+        goto done;
+    }
+    json_error_t jerr;
+    *reply = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, &jerr);
+    zmq_msg_close(&msg);
+    if (*reply == NULL || !json_is_object(*reply)) {
+        json_decref(*reply);
+        *reply = NULL;
+        err = hv_fail(e, HV_EJSON, "the worker's answer is not a JSON object");
+    }
+done:
+    free(text);
+    if (s != NULL)
+        zmq_close(s);
+    if (ctx != NULL)
+        zmq_ctx_term(ctx);
+    return err;
+}

@@ -1,0 +1,74 @@
+/* Referral histories; see hv_history.h. */
+#include "hv_history.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hv_sql.h"
+#include "hv_vault.h"
+
+const char hv_history_schema[] =
+    "CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  referral BLOB NOT NULL, at_s INTEGER NOT NULL, state TEXT NOT NULL,"
+    "  actor TEXT NOT NULL, detail BLOB);"
+    "CREATE INDEX IF NOT EXISTS history_referral ON history(referral, seq);";
+
+hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
+                      const char *actor, const char *detail)
+{
+    uint8_t *sealed = NULL;
+    size_t len = 0;
+    hv_err err = HV_OK;
+    if (detail != NULL && detail[0] != '\0')
+        err = hv_vault_seal_note(hv_worker_keys(w), referral, detail, &sealed, &len);
+    if (err == HV_OK)
+        err = hv_sql_exec(hv_worker_db(w),
+                          "INSERT INTO history (referral, at_s, state, actor, detail) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5)",
+                          "rittx", referral, (int64_t)time(NULL), state, actor, sealed, len);
+    free(sealed);
+    return err;
+}
+
+json_t *hv_history_get(hv_worker *w, const uint8_t referral[16], char **text)
+{
+    json_t *list = json_array();
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT at_s, state, actor, detail FROM history WHERE referral = ?1 "
+                              "ORDER BY seq",
+                              "r", referral);
+    if (list == NULL || st == NULL) {
+        json_decref(list);
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        uint64_t at = (uint64_t)sqlite3_column_int64(st, 0);
+        char state[32], actor[HV_NODE_ID_MAX + 1], when[24], iso[21];
+        hv_sql_text(st, 1, state, sizeof state);
+        hv_sql_text(st, 2, actor, sizeof actor);
+        char *detail = NULL;
+        if (sqlite3_column_bytes(st, 3) > 0 &&
+            hv_vault_open_note(hv_worker_keys(w), referral, sqlite3_column_blob(st, 3),
+                               (size_t)sqlite3_column_bytes(st, 3), &detail) != HV_OK)
+            detail = NULL;
+        hv_time_format(at, iso);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "at", iso, "state", state,
+                                              "by", actor, "detail", detail ? detail : ""));
+        if (text != NULL) {
+            hv_time_human(at, when);
+            hv_strcat(text, "  %s  %-18s by %s%s%s\n", when, state, actor,
+                      detail ? ": " : "", detail ? detail : "");
+        }
+        hv_secure_free(detail);
+    }
+    sqlite3_finalize(st);
+    return list;
+}
+
+hv_err hv_history_erase(hv_worker *w, const uint8_t referral[16])
+{
+    return hv_sql_exec(hv_worker_db(w), "DELETE FROM history WHERE referral = ?1", "r",
+                       referral);
+}

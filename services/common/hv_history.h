@@ -1,0 +1,29 @@
+/* The history of each referral as a worker saw it: one row per state it
+ * entered, who caused it and a detail (reason, outcome, note). Details may
+ * carry case content (an outcome, a decline note), so they are sealed at
+ * rest under the node's storage key (hv_vault_seal_note). */
+#ifndef HV_HISTORY_H
+#define HV_HISTORY_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "hv_worker.h"
+
+/* The table; part of every worker's schema. */
+extern const char hv_history_schema[];
+
+/* Records that `referral` entered `state` because of `actor` (a node id).
+ * `detail` may be "". Runs in the caller's transaction. */
+HV_MUST_CHECK hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
+                                    const char *actor, const char *detail);
+
+/* The history of `referral`, oldest first, as a JSON array of
+ * {"at", "state", "by", "detail"}; also appended for people to `*text`
+ * when `text` is not NULL. Returns NULL when out of memory. */
+json_t *hv_history_get(hv_worker *w, const uint8_t referral[16], char **text);
+
+/* Deletes the history of `referral` (erasure). */
+HV_MUST_CHECK hv_err hv_history_erase(hv_worker *w, const uint8_t referral[16]);
+
+#endif

@@ -1,0 +1,635 @@
+/* The worker daemon shell; see hv_worker.h. */
+#include "hv_worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "hv_config.h"
+#include "hv_ctl.h"
+#include "hv_db.h"
+#include "hv_history.h"
+#include "hv_keys.h"
+#include "hv_log.h"
+#include "hv_sql.h"
+#include "hv_vault.h"
+
+#define S_CONTROL_MAX HV_CTL_REQUEST_MAX
+
+static const char s_schema[] =
+    /* Messages refused by this worker: what came, from whom, and why. No
+     * content: a refused body was never opened or is not kept. */
+    "CREATE TABLE IF NOT EXISTS refused (id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL,"
+    "  sender TEXT NOT NULL, type INTEGER NOT NULL, referral BLOB, code INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL) WITHOUT ROWID;";
+
+struct hv_worker {
+    const hv_worker_app *app;        /* the worker's own part */
+    hv_worker_config cfg;            /* configuration */
+    hv_keypair *keys;                /* this node's keys */
+    uint8_t authority_pk[32];        /* pinned authority key */
+    hv_registry *reg;                /* current registry */
+    const hv_node *self;             /* this node in `reg` */
+    hv_client *client;               /* broker connection and store */
+    void *ctl_ctx, *ctl;             /* control socket */
+    int lock_fd;                     /* single-instance lock on the store */
+    bool purge;                      /* truncate the WAL after the commit */
+};
+
+static volatile sig_atomic_t s_stop, s_reload;
+
+static void s_on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        s_reload = 1;
+    else
+        s_stop = 1;
+}
+
+/* -------------------------------------------------------------- helpers */
+
+void hv_ref_hex(const uint8_t id[16], char out[33]) { hv_hex(id, 16, out); }
+
+hv_err hv_ref_parse(const char *hex, uint8_t out[16])
+{
+    return hv_unhex(hex, out, 16) == HV_OK ? HV_OK : HV_EINVAL;
+}
+
+void hv_time_human(uint64_t t, char out[24])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 24, "%Y-%m-%d %H:%M UTC", &tm);
+}
+
+void hv_strcat(char **s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *add = NULL;
+    int n = vasprintf(&add, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t old = *s ? strlen(*s) : 0;
+    char *grown = realloc(*s, old + (size_t)n + 1);
+    if (grown != NULL) {
+        memcpy(grown + old, add, (size_t)n + 1);
+        *s = grown;
+    }
+    free(add);
+}
+
+sqlite3 *hv_worker_db(hv_worker *w) { return hv_client_db(w->client); }
+const hv_registry *hv_worker_registry(const hv_worker *w) { return w->reg; }
+const hv_node *hv_worker_self(const hv_worker *w) { return w->self; }
+const hv_keypair *hv_worker_keys(const hv_worker *w) { return w->keys; }
+const hv_worker_config *hv_worker_cfg(const hv_worker *w) { return &w->cfg; }
+void hv_worker_purge_after_commit(hv_worker *w) { w->purge = true; }
+
+hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], const hv_msg *m,
+                      uint32_t ttl_s, uint8_t id_out[16])
+{
+    const hv_node *rcpt = hv_registry_find(w->reg, to);
+    if (rcpt == NULL || !hv_node_active(rcpt, (uint64_t)time(NULL)))
+        return HV_ENOTFOUND;
+    uint8_t *body = NULL, *wire = NULL;
+    size_t body_len, wire_len;
+    hv_err err = hv_msg_encode(m, &body, &body_len);
+    if (err != HV_OK)
+        return err;
+    hv_envelope env;
+    hv_envelope_init(&env, m->type, w->cfg.id, hv_keypair_public(w->keys), to, &rcpt->keys);
+    memcpy(env.referral, referral, 16);
+    env.ttl_s = ttl_s == 0 || ttl_s > HV_TTL_MAX ? HV_TTL_MAX : ttl_s;
+    err = hv_envelope_seal(&env, w->keys, &rcpt->keys, body, body_len, &wire, &wire_len);
+    hv_memzero(body, body_len);
+    free(body);
+    if (err == HV_OK)
+        err = hv_client_queue(w->client, wire, wire_len);
+    free(wire);
+    if (err == HV_OK) {
+        char ref[33];
+        hv_ref_hex(referral, ref);
+        hv_log(HV_LOG_INFO, "message_queued", "type=%s to=%s referral=%s",
+               hv_msg_rule_get(m->type)->name, to, ref);
+        if (id_out != NULL)
+            memcpy(id_out, env.id, 16);
+    }
+    return err;
+}
+
+hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix, uint8_t out[16],
+                      hv_errmsg *e)
+{
+    size_t n = strlen(prefix);
+    if (n < 6 || n > 32 || strspn(prefix, "0123456789abcdefABCDEF") != n)
+        return hv_fail(e, HV_EINVAL, "'%.40s' is not a referral id (6 to 32 hex digits)",
+                       prefix);
+    char sql[160], pattern[40];
+    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE hex(id) LIKE ?1 LIMIT 2", table);
+    snprintf(pattern, sizeof pattern, "%s%%", prefix);
+    for (char *p = pattern; *p; p++)
+        if (*p >= 'a' && *p <= 'f')
+            *p = (char)(*p - 'a' + 'A');
+    sqlite3_stmt *st = hv_sql(hv_client_db(w->client), sql, "t", pattern);
+    if (st == NULL)
+        return HV_ESTORE;
+    int found = 0;
+    while (sqlite3_step(st) == SQLITE_ROW && found < 2) {
+        if (found++ == 0 && sqlite3_column_bytes(st, 0) == 16)
+            memcpy(out, sqlite3_column_blob(st, 0), 16);
+    }
+    sqlite3_finalize(st);
+    if (found == 0)
+        return hv_fail(e, HV_ENOTFOUND, "no referral %s here", prefix);
+    if (found > 1)
+        return hv_fail(e, HV_EINVAL, "'%s' matches more than one referral: give more digits",
+                       prefix);
+    return HV_OK;
+}
+
+/* Commits the handler's transaction; a failed commit is fatal, because the
+ * acknowledgements queued with it must not leave. */
+static bool s_commit(hv_worker *w)
+{
+    if (hv_client_commit(w->client) != HV_OK) {
+        hv_log(HV_LOG_ERROR, "store_commit_failed", "store=%s", w->cfg.store);
+        s_stop = 1;
+        return false;
+    }
+    if (w->purge) {
+        w->purge = false;
+        sqlite3_exec(hv_client_db(w->client), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
+                     NULL);
+    }
+    return true;
+}
+
+/* --------------------------------------------------------------- config */
+
+hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg *e)
+{
+#define F(sec, key, type, req, min, max, field, expect)                                        \
+    {sec, key, type, req, min, max, offsetof(hv_worker_config, field),                        \
+     sizeof(((hv_worker_config *)0)->field), expect}
+#define P(n) F("pathway", NULL, HV_CFG_STRING, false, 0, 0, pathway[n], \
+               "provider node ids separated by commas, in the order offers are made")
+    hv_cfg_field fields[] = {
+        F("worker", "id", HV_CFG_STRING, true, 0, 0, id, "this worker's node id"),
+        F("worker", "keys", HV_CFG_STRING, true, 0, 0, keys, "the path of its .key file"),
+        F("worker", "authority", HV_CFG_STRING, true, 0, 0, authority,
+          "the path of the network authority's .pub file"),
+        F("worker", "registry", HV_CFG_STRING, true, 0, 0, registry,
+          "the path of the signed registry"),
+        F("worker", "store", HV_CFG_STRING, true, 0, 0, store, "the path of the store file"),
+        F("worker", "control", HV_CFG_STRING, true, 0, 0, control,
+          "the path of the control socket"),
+        F("worker", "log_level", HV_CFG_STRING, false, 0, 0, log_level,
+          "debug, info, warn or error"),
+        F("timing", "heartbeat_ms", HV_CFG_UINT, false, 100, 60000, heartbeat_ms,
+          "milliseconds from 100 to 60000"),
+        F("timing", "dead_after_ms", HV_CFG_UINT, false, 300, 600000, dead_after_ms,
+          "milliseconds from 300 to 600000"),
+        F("timing", "tick_ms", HV_CFG_UINT, false, 50, 60000, tick_ms,
+          "milliseconds from 50 to 60000"),
+        F("router", "offer_timeout_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, offer_timeout_s,
+          "seconds from 1 to 2592000"),
+        P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
+    };
+#undef P
+#undef F
+    _Static_assert(HV_SVC_COUNT == 11, "one [pathway] key per service");
+    size_t n_fields = sizeof fields / sizeof fields[0];
+    for (unsigned i = 0; i < HV_SVC_COUNT; i++)
+        fields[n_fields - HV_SVC_COUNT + i].key = hv_service_name(i);
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->log_level, "info");
+    cfg->heartbeat_ms = 1000;
+    cfg->dead_after_ms = 3000;
+    cfg->tick_ms = 200;
+    cfg->offer_timeout_s = 48 * 3600;
+    hv_err err = hv_config_load(path, fields, n_fields, cfg, e);
+    if (err != HV_OK)
+        return err;
+    if (!hv_node_id_valid_cstr(cfg->id))
+        return hv_fail(e, HV_ECONFIG, "%s: key 'id' in [worker]: '%s' is not a node id", path,
+                       cfg->id);
+    if (cfg->dead_after_ms <= cfg->heartbeat_ms)
+        return hv_fail(e, HV_ECONFIG, "%s: key 'dead_after_ms' in [timing]: expected more "
+                       "than heartbeat_ms", path);
+    const char *slash = strrchr(path, '/');
+    char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store, cfg->control};
+    for (size_t i = 0; slash != NULL && i < sizeof paths / sizeof paths[0]; i++) {
+        if (paths[i][0] == '/')
+            continue;
+        char joined[PATH_MAX];
+        if ((size_t)snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - path), path,
+                             paths[i]) >= sizeof joined)
+            return hv_fail(e, HV_ECONFIG, "%s: a path is too long", path);
+        strcpy(paths[i], joined);
+    }
+    return HV_OK;
+}
+
+static hv_log_level s_level(const char *name)
+{
+    if (strcmp(name, "debug") == 0)
+        return HV_LOG_DEBUG;
+    if (strcmp(name, "warn") == 0)
+        return HV_LOG_WARN;
+    if (strcmp(name, "error") == 0)
+        return HV_LOG_ERROR;
+    return HV_LOG_INFO;
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
+{
+    hv_registry *reg = NULL;
+    uint64_t held = w->reg ? hv_registry_version(w->reg) : 0;
+    hv_err err = hv_registry_load_file(w->cfg.registry, w->authority_pk, (uint64_t)time(NULL),
+                                       held, &reg, e);
+    if (err != HV_OK)
+        return err;
+    const hv_node *self = hv_registry_find(reg, w->cfg.id);
+    if (self == NULL || self->role != w->app->role) {
+        hv_registry_free(&reg);
+        return hv_fail(e, HV_EAUTH, "%s: node '%s' is not registered as a %s", w->cfg.registry,
+                       w->cfg.id, hv_role_name(w->app->role));
+    }
+    if (memcmp(self->keys.key_id, hv_keypair_public(w->keys)->key_id, HV_KEY_ID_BYTES) != 0) {
+        hv_registry_free(&reg);
+        return hv_fail(e, HV_EAUTH, "%s: the registry holds other keys for '%s' than %s",
+                       w->cfg.registry, w->cfg.id, w->cfg.keys);
+    }
+    hv_registry_free(&w->reg);
+    w->reg = reg;
+    w->self = self;
+    return HV_OK;
+}
+
+static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
+{
+    w->ctl_ctx = zmq_ctx_new();
+    w->ctl = w->ctl_ctx ? zmq_socket(w->ctl_ctx, ZMQ_REP) : NULL;
+    if (w->ctl == NULL)
+        return hv_fail(e, HV_EIO, "cannot create the control socket");
+    int zero = 0;
+    int64_t max = S_CONTROL_MAX;
+    zmq_setsockopt(w->ctl, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(w->ctl, ZMQ_MAXMSGSIZE, &max, sizeof max);
+    char endpoint[PATH_MAX + 8];
+    snprintf(endpoint, sizeof endpoint, "ipc://%s", w->cfg.control);
+    /* The store lock proves no other instance runs, so a socket file left
+     * by a killed one can go. The umask makes the socket 0600 from birth. */
+    unlink(w->cfg.control);
+    mode_t old = umask(077);
+    int rc = zmq_bind(w->ctl, endpoint);
+    umask(old);
+    if (rc != 0)
+        return hv_fail(e, HV_EIO, "cannot bind the control socket %s: %s", w->cfg.control,
+                       zmq_strerror(errno));
+    if (chmod(w->cfg.control, 0600) != 0)
+        return hv_fail(e, HV_EIO, "cannot set mode 0600 on %s", w->cfg.control);
+    return HV_OK;
+}
+
+static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
+{
+    hv_err err;
+    hv_pubkeys auth;
+    char key_owner[HV_NODE_ID_MAX + 1];
+    if ((err = hv_keys_load_secret(w->cfg.keys, &w->keys, key_owner, e)) != HV_OK ||
+        (err = hv_keys_load_public(w->cfg.authority, &auth, NULL, e)) != HV_OK)
+        return err;
+    if (strcmp(key_owner, w->cfg.id) != 0)
+        return hv_fail(e, HV_ECONFIG, "%s holds the keys of '%s', not of '%s'", w->cfg.keys,
+                       key_owner, w->cfg.id);
+    memcpy(w->authority_pk, auth.sign, 32);
+    if ((err = s_load_registry(w, e)) != HV_OK)
+        return err;
+    const hv_node *home = hv_registry_find(w->reg, w->self->home);
+    if (home == NULL || home->endpoint_workers[0] == '\0')
+        return hv_fail(e, HV_EREG_HOME, "home broker '%s' of '%s' has no workers endpoint",
+                       w->self->home, w->cfg.id);
+    for (unsigned i = 0; i < HV_SVC_COUNT; i++)
+        if (w->cfg.pathway[i][0] != '\0' && w->app->role != HV_ROLE_ROUTER)
+            return hv_fail(e, HV_ECONFIG, "[pathway] is for routers; '%s' is a %s", w->cfg.id,
+                           hv_role_name(w->app->role));
+    if (check_only)
+        return HV_OK;
+
+    char lock_path[PATH_MAX + 8];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", w->cfg.store);
+    w->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (w->lock_fd < 0 || flock(w->lock_fd, LOCK_EX | LOCK_NB) != 0)
+        return hv_fail(e, HV_EIO, "%s is in use by another worker (or cannot be locked)",
+                       w->cfg.store);
+
+    hv_client_config cc = {.node_id = w->cfg.id, .keys = w->keys,
+                           .endpoint = home->endpoint_workers, .store_path = w->cfg.store,
+                           .heartbeat_ms = (uint32_t)w->cfg.heartbeat_ms,
+                           .dead_after_ms = (uint32_t)w->cfg.dead_after_ms};
+    memcpy(cc.broker_transport_pk, home->keys.transport, 32);
+    if ((err = hv_client_open(&w->client, &cc, e)) != HV_OK)
+        return err;
+    sqlite3 *db = hv_client_db(w->client);
+    /* Erased rows are overwritten, not just unlinked from the b-tree. */
+    if ((err = hv_db_exec(db, "PRAGMA secure_delete=ON", e)) != HV_OK ||
+        (err = hv_db_exec(db, s_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_vault_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_history_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
+        return err;
+    return s_open_control(w, e);
+}
+
+static void s_close(hv_worker *w)
+{
+    hv_client_close(&w->client);
+    if (w->ctl != NULL)
+        zmq_close(w->ctl);
+    if (w->ctl_ctx != NULL)
+        zmq_ctx_term(w->ctl_ctx);
+    if (w->ctl != NULL)
+        unlink(w->cfg.control);
+    hv_registry_free(&w->reg);
+    hv_keypair_free(&w->keys);
+    if (w->lock_fd > 0)
+        close(w->lock_fd);
+}
+
+/* ------------------------------------------------------------- messages */
+
+static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *reason)
+{
+    const hv_envelope *env = &(*d)->env;
+    char ref[33];
+    hv_ref_hex(env->referral, ref);
+    const hv_msg_rule *rule = hv_msg_rule_get(env->type);
+    hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
+           rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
+    if (hv_client_begin(w->client) != HV_OK)
+        return;
+    if (hv_sql_exec(hv_client_db(w->client),
+                    "INSERT OR IGNORE INTO refused (id, at_ms, sender, type, referral, code, "
+                    "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "ritirit", env->id, hv_now_ms(), env->from, (int64_t)env->type, env->referral,
+                    (int64_t)code, reason) != HV_OK) {
+        hv_client_rollback(w->client);
+        hv_delivery_free(d);
+        return;
+    }
+    if (hv_client_nack(w->client, d, code, reason) != HV_OK) {
+        hv_client_rollback(w->client);
+        hv_delivery_free(d);
+        return;
+    }
+    (void)s_commit(w);
+}
+
+static void s_handle(hv_worker *w, hv_delivery *d)
+{
+    const hv_envelope *env = &d->env;
+    hv_errmsg e = {""};
+    hv_err err = HV_OK;
+    uint8_t *pt = NULL;
+    size_t pt_len = 0;
+    hv_msg *m = calloc(1, sizeof *m);
+    uint64_t now = (uint64_t)time(NULL);
+    const hv_node *sender = hv_registry_find(w->reg, env->from);
+    const hv_msg_rule *rule = hv_msg_rule_get(env->type);
+    if (m == NULL) {
+        hv_delivery_free(&d);
+        return;
+    }
+    if (sender == NULL || !hv_node_active(sender, now))
+        err = hv_fail(&e, HV_EAUTH, "sender '%s' is not an active node in the registry",
+                      env->from);
+    else if (memcmp(env->from_kid, sender->keys.key_id, HV_KEY_ID_BYTES) != 0)
+        err = hv_fail(&e, HV_EAUTH, "sender key id is not the current key of '%s'", env->from);
+    else if (rule == NULL || !(rule->sender_roles & HV_ROLE_BIT(sender->role)) ||
+             !(rule->rcpt_roles & HV_ROLE_BIT(w->app->role)))
+        err = hv_fail(&e, HV_EFORBIDDEN, "a %s may not send this message to a %s",
+                      hv_role_name(sender->role), hv_role_name(w->app->role));
+    else if ((err = hv_envelope_open(env, w->cfg.id, w->keys, sender->keys.sign, &pt,
+                                     &pt_len)) != HV_OK)
+        hv_fail(&e, err, err == HV_EADDRESS ? "message is addressed to another node or key"
+                                            : "signature or encryption check failed");
+    else if ((err = hv_msg_decode(pt, pt_len, env->type, m)) != HV_OK)
+        hv_fail(&e, err, "the body is not a valid %s", rule->name);
+    if (err == HV_OK) {
+        char ref[33];
+        hv_ref_hex(env->referral, ref);
+        hv_log(HV_LOG_INFO, "message_received", "type=%s from=%s referral=%s attempt=%u",
+               rule->name, env->from, ref, d->attempt);
+        if ((err = hv_client_begin(w->client)) == HV_OK)
+            err = w->app->on_message(w, env, m, &e);
+        if (err == HV_OK) {
+            if (hv_client_ack(w->client, &d) != HV_OK) {
+                hv_client_rollback(w->client);
+                hv_delivery_free(&d);
+            } else {
+                (void)s_commit(w);
+            }
+        } else {
+            hv_client_rollback(w->client);
+            w->purge = false;
+        }
+    }
+    if (err == HV_ESTORE || err == HV_ENOMEM) {
+        hv_log(HV_LOG_ERROR, "message_deferred", "code=%s", hv_errname(err));
+        hv_delivery_free(&d); /* comes again after the broker's lease */
+    } else if (err != HV_OK) {
+        s_refuse(w, &d, err, e.text[0] ? e.text : hv_strerror(err));
+    }
+    if (pt != NULL) {
+        hv_memzero(pt, pt_len);
+        free(pt);
+    }
+    hv_memzero(m, sizeof *m);
+    free(m);
+}
+
+/* -------------------------------------------------------------- control */
+
+static void s_reply(hv_worker *w, json_t *reply)
+{
+    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+    if (text == NULL)
+        text = strdup("{\"ok\":false,\"error\":\"HV_ENOMEM\",\"code\":1}");
+    if (text != NULL)
+        zmq_send(w->ctl, text, strlen(text), ZMQ_DONTWAIT);
+    free(text);
+    json_decref(reply);
+}
+
+static json_t *s_status(hv_worker *w)
+{
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "node", w->cfg.id, "role",
+                     hv_role_name(w->app->role), "country", w->self->country, "broker_ready",
+                     hv_client_ready(w->client), "outbox",
+                     (json_int_t)hv_client_outbox_size(w->client), "registry_version",
+                     (json_int_t)hv_registry_version(w->reg));
+}
+
+static void s_control(hv_worker *w)
+{
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, w->ctl, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&msg);
+        return;
+    }
+    char cmd[HV_CTL_CMD_MAX + 1];
+    json_t *args = NULL, *result = NULL;
+    char *text = NULL;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), cmd, &args, &e);
+    zmq_msg_close(&msg);
+    if (err == HV_OK && strcmp(cmd, "status") == 0) {
+        result = s_status(w);
+    } else if (err == HV_OK) {
+        if ((err = hv_client_begin(w->client)) == HV_OK)
+            err = w->app->on_control(w, cmd, args, &result, &text, &e);
+        if (err == HV_OK) {
+            if (!s_commit(w))
+                err = hv_fail(&e, HV_ESTORE, "the store could not commit");
+        } else {
+            hv_client_rollback(w->client);
+            w->purge = false;
+        }
+    }
+    json_decref(args);
+    json_t *reply;
+    if (err == HV_OK) {
+        reply = json_pack("{s:b, s:s, s:o}", "ok", 1, "text", text ? text : "", "result",
+                          result ? result : json_object());
+    } else {
+        hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s", cmd, hv_errname(err));
+        reply = json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "error", hv_errname(err), "code",
+                          (int)err, "message", e.text[0] ? e.text : hv_strerror(err));
+        if (reply != NULL && result != NULL)
+            json_object_set_new(reply, "result", result);
+        else
+            json_decref(result);
+    }
+    free(text);
+    s_reply(w, reply);
+}
+
+/* ----------------------------------------------------------------- loop */
+
+static void s_run(hv_worker *w)
+{
+    int64_t next_tick = 0;
+    hv_log(HV_LOG_INFO, "worker_started", "node=%s role=%s control=%s", w->cfg.id,
+           hv_role_name(w->app->role), w->cfg.control);
+    while (!s_stop) {
+        if (s_reload) {
+            s_reload = 0;
+            hv_errmsg e = {""};
+            hv_err err = s_load_registry(w, &e);
+            hv_log(err == HV_OK ? HV_LOG_INFO : HV_LOG_WARN, "registry_reload",
+                   "code=%s version=%llu%s%s", hv_errname(err),
+                   (unsigned long long)hv_registry_version(w->reg), e.text[0] ? " reason=" : "",
+                   e.text);
+        }
+        if (hv_client_poll(w->client, 0) != HV_OK) {
+            hv_log(HV_LOG_ERROR, "store_failed", "store=%s", w->cfg.store);
+            break;
+        }
+        hv_delivery *d = NULL;
+        while (!s_stop && hv_client_recv(w->client, 0, &d) == HV_OK)
+            s_handle(w, d);
+        hv_notice n;
+        while (!s_stop && hv_client_notice(w->client, &n)) {
+            hv_log(HV_LOG_INFO, "notice", "code=%s text=\"%s\"", hv_errname(n.code), n.text);
+            if (hv_client_begin(w->client) == HV_OK && w->app->on_notice(w, &n) == HV_OK)
+                (void)s_commit(w);
+            else
+                hv_client_rollback(w->client);
+        }
+        if (hv_mono_ms() >= next_tick) {
+            next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
+            if (hv_client_begin(w->client) == HV_OK &&
+                w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK)
+                (void)s_commit(w);
+            else
+                hv_client_rollback(w->client);
+        }
+        zmq_pollitem_t item = {w->ctl, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 20) > 0)
+            s_control(w);
+    }
+    hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
+}
+
+int hv_worker_main(int argc, char **argv, const hv_worker_app *app)
+{
+    const char *config = NULL;
+    bool check_only = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:n")) != -1) {
+        if (opt == 'c')
+            config = optarg;
+        else if (opt == 'n')
+            check_only = true;
+        else
+            config = NULL, optind = argc + 1;
+    }
+    if (config == NULL || optind != argc) {
+        fprintf(stderr, "usage: %s -c worker.ini [-n]\n", app->name);
+        return 2;
+    }
+    if (hv_crypto_init() != HV_OK) {
+        fprintf(stderr, "%s: cannot initialise libsodium\n", app->name);
+        return 1;
+    }
+    hv_worker *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return 1;
+    w->app = app;
+    w->lock_fd = -1;
+    hv_errmsg e = {""};
+    hv_err err = hv_worker_config_load(config, &w->cfg, &e);
+    if (err == HV_OK) {
+        hv_log_set_level(s_level(w->cfg.log_level));
+        err = s_open(w, check_only, &e);
+    }
+    if (err != HV_OK) {
+        fprintf(stderr, "%s: %s (%s)\n", app->name, e.text, hv_errname(err));
+        s_close(w);
+        free(w);
+        return 1;
+    }
+    if (check_only) {
+        printf("%s: configuration, keys and registry are valid\n", config);
+    } else {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = s_on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        s_run(w);
+    }
+    s_close(w);
+    free(w);
+    return 0;
+}

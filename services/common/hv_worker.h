@@ -1,0 +1,125 @@
+/* The daemon shell shared by the intake, router and provider workers
+ * (DESIGN §5): configuration, keys, registry, the broker connection with
+ * its durable outbox, the local control socket, timers and signals. A
+ * worker supplies an hv_worker_app with its tables and handlers; the shell
+ * opens and checks every incoming message before the handler sees it, and
+ * runs each handler inside one store transaction together with what it
+ * sends and the acknowledgement of what it received.
+ *
+ * Configuration (INI, paths relative to the file):
+ *   [worker]  id, keys, authority, registry, store, control, log_level
+ *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
+ *   [router]  offer_timeout_s              (routers only)
+ *   [pathway] SERVICE = provider, provider (routers only, in priority order) */
+#ifndef HV_WORKER_H
+#define HV_WORKER_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv_client.h"
+#include "hv_crypto.h"
+#include "hv_envelope.h"
+#include "hv_err.h"
+#include "hv_msg.h"
+#include "hv_registry.h"
+
+#define HV_PATHWAY_LINE_MAX 1024
+
+typedef struct hv_worker_config {
+    char id[HV_NODE_ID_MAX + 1];  /* this node */
+    char keys[PATH_MAX];          /* its .key file */
+    char authority[PATH_MAX];     /* the authority's .pub file */
+    char registry[PATH_MAX];      /* the signed registry */
+    char store[PATH_MAX];         /* the SQLite store */
+    char control[PATH_MAX];       /* the control socket */
+    char log_level[16];           /* debug, info, warn, error */
+    uint64_t heartbeat_ms;        /* to the broker */
+    uint64_t dead_after_ms;       /* broker silent this long: reconnect */
+    uint64_t tick_ms;             /* how often deadlines are looked at */
+    uint64_t offer_timeout_s;     /* router: how long a provider has to answer */
+    char pathway[HV_SVC_COUNT][HV_PATHWAY_LINE_MAX]; /* router: providers per service */
+} hv_worker_config;
+
+typedef struct hv_worker hv_worker;
+
+/* What a worker daemon adds to the shell. Handlers run inside a store
+ * transaction; see each for what its return value does. */
+typedef struct hv_worker_app {
+    const char *name;   /* program name, e.g. "haven-intake" */
+    unsigned role;      /* the registry role this worker must have */
+    const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
+
+    /* A message addressed to this node, its signature, MAC and body
+     * already checked. HV_OK: committed and acknowledged. HV_ESTORE or
+     * HV_ENOMEM: rolled back; the broker delivers it again. Any other
+     * code: rolled back, recorded as refused and answered with NACK(code,
+     * e->text), which reaches the sender as a notice. */
+    hv_err (*on_message)(hv_worker *w, const hv_envelope *env, const hv_msg *m, hv_errmsg *e);
+
+    /* A control request. Sets `*result` (owned by the shell afterwards, may
+     * stay NULL) and `*text` (malloc'd human-readable answer, may stay
+     * NULL). HV_OK commits; anything else rolls back and is reported with
+     * e->text (and `*result`, e.g. a list of errors). */
+    hv_err (*on_control)(hv_worker *w, const char *cmd, json_t *args, json_t **result,
+                         char **text, hv_errmsg *e);
+
+    /* Called every tick_ms with the time (Unix seconds) to act on
+     * deadlines. HV_OK commits, anything else rolls back. */
+    hv_err (*on_tick)(hv_worker *w, uint64_t now);
+
+    /* The broker reports something about a message this node sent (its
+     * TTL passed, it was refused). HV_OK commits. */
+    hv_err (*on_notice)(hv_worker *w, const hv_notice *n);
+} hv_worker_app;
+
+/* Reads a worker's configuration file; relative paths become relative to
+ * its directory. Returns HV_OK, HV_ENOTFOUND or HV_ECONFIG ("FILE:LINE: ..."). */
+HV_MUST_CHECK hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg,
+                                           hv_errmsg *e);
+
+/* Runs the daemon: parses `-c FILE [-n]`, opens everything, serves until
+ * SIGTERM/SIGINT. Returns the process exit code. */
+int hv_worker_main(int argc, char **argv, const hv_worker_app *app);
+
+/* Accessors for handlers; everything returned is borrowed. */
+sqlite3 *hv_worker_db(hv_worker *w);
+const hv_registry *hv_worker_registry(const hv_worker *w);
+const hv_node *hv_worker_self(const hv_worker *w);
+const hv_keypair *hv_worker_keys(const hv_worker *w);
+const hv_worker_config *hv_worker_cfg(const hv_worker *w);
+
+/* Seals `m` to `to` and queues it in the outbox within the current
+ * transaction. `ttl_s` is capped at the protocol maximum. Writes the new
+ * message id to `id_out` when not NULL. Returns HV_OK, HV_ENOTFOUND (no
+ * such active node), HV_EINVAL, HV_ESTORE, HV_ENOMEM. */
+HV_MUST_CHECK hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16],
+                                    const hv_msg *m, uint32_t ttl_s, uint8_t id_out[16]);
+
+/* Asks for the store's write-ahead log to be truncated after the current
+ * transaction commits: used after erasing a case, so that its pages do not
+ * linger in the log. */
+void hv_worker_purge_after_commit(hv_worker *w);
+
+/* Finds the referral in `table` (its `id` column) whose id starts with the
+ * hex `prefix` (6 to 32 digits, any case). Returns HV_OK, HV_ENOTFOUND,
+ * HV_EINVAL (not hex, or ambiguous), HV_ESTORE. */
+HV_MUST_CHECK hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix,
+                                    uint8_t out[16], hv_errmsg *e);
+
+/* Referral ids as text: 32 lower-case hex digits. */
+void hv_ref_hex(const uint8_t id[16], char out[33]);
+/* Parses 32 hex digits. Returns HV_OK or HV_EINVAL. */
+HV_MUST_CHECK hv_err hv_ref_parse(const char *hex, uint8_t out[16]);
+
+/* Formats Unix seconds as "YYYY-MM-DD HH:MM UTC" for people (capacity 24). */
+void hv_time_human(uint64_t t, char out[24]);
+
+/* Appends printf-formatted text to a malloc'd string (for `*text`
+ * answers). On allocation failure the string is left as it was. */
+void hv_strcat(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# A referral end to end with real daemons (one broker, an intake, a router,
+# providers), driven through the haven CLI as caseworkers would:
+#  1. shelter A declines, shelter B accepts, receives the case, reports
+#     in_progress and completed; the intake shows the whole history;
+#  2. no provider fits: NO_MATCH with its reasons reaches the intake;
+#  3. consent withdrawn: shelter B erases the case.
+# Then need to know: no store but the intake's and the accepting
+# provider's ever held the case, and those hold it only encrypted; the
+# router received the summary and nothing else.
+# usage: test_referral_flow.sh BIN_DIR EXAMPLE_REFERRAL
+set -u
+here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+example=$(realpath "$2")
+flow_setup "$1"
+
+for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
+cp "$example" adult.json
+
+# ---- 1. decline, accept, transfer, status, completion
+id=$(submit adult.json)
+[ ${#id} -eq 32 ] && ok || bad "submit gave no id: '$id'"
+wait_until 10 is offered offer_state shelter-a "$id"
+expect 0 "declined (no_capacity)" "$haven" inbox decline --config shelter-a.ini "$id" \
+  --reason no_capacity --note "full until next week"
+wait_until 10 is offered offer_state shelter-b "$id"
+# Before accepting, shelter B sees the summary only.
+expect 0 "case:     not received" "$haven" inbox show --config shelter-b.ini "$id"
+expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"
+wait_until 10 is received intake_state "$id"
+wait_until 10 is received case_state shelter-b "$id"
+expect 0 "Example-Testcase" "$haven" inbox show --config shelter-b.ini "$id"
+expect 1 "the case is received; it cannot become completed" \
+  "$haven" inbox status --config shelter-b.ini "$id" --state completed --note "too early"
+expect 0 "status in_progress sent to ngo.xc" \
+  "$haven" inbox status --config shelter-b.ini "$id" --state in_progress
+wait_until 10 is in_progress intake_state "$id"
+expect 1 "completed needs a note: the outcome" \
+  "$haven" inbox status --config shelter-b.ini "$id" --state completed
+expect 0 "status completed sent" "$haven" inbox status --config shelter-b.ini "$id" \
+  --state completed --note "Placed in long-term accommodation"
+wait_until 10 is completed intake_state "$id"
+history=$("$haven" referral show --json --config intake.ini "$id" | jq -r '.result.history[].state' | tr '\n' ' ')
+[ "$history" = "requested accepted transferred received in_progress completed " ] && ok ||
+  bad "intake history: $history"
+expect 0 "Placed in long-term accommodation" "$haven" referral show --config intake.ini "$id"
+# A transport acknowledgement never shows as acceptance: the router's
+# decline reason is in its own history, shelter A's offer is declined.
+is declined offer_state shelter-a "$id" && ok || bad "shelter A's offer is not declined"
+expect 1 "HV_EPROTO" "$haven" inbox accept --config shelter-a.ini "$id"
+# Export for the agency's own system: the case with its history, mode 0600.
+expect 0 "written to case.json (mode 0600)" "$haven" inbox export --config shelter-b.ini "$id" --out case.json
+[ "$(stat -c %a case.json)" = 600 ] && ok || bad "export mode $(stat -c %a case.json)"
+[ "$(jq -r '.case_file.subject.names[0].family' case.json)" = "Example-Testcase" ] && ok ||
+  bad "export lacks the case"
+[ "$(jq -r .format case.json)" = "haven-case-export/1" ] && ok || bad "export format"
+expect 3 "cannot write case.json" "$haven" inbox export --config shelter-b.ini "$id" --out case.json
+
+# ---- 2. nobody fits: NO_MATCH with reasons
+sed -e 's/"service": "shelter"/"service": "legal_aid"/' \
+    -e 's/"region": "Example Capital Region"/"region": "Example Coastal Region"/' adult.json > coastal.json
+id2=$(submit coastal.json)
+wait_until 10 is no_match intake_state "$id2"
+expect 0 "legal.xc: does not serve Example Coastal Region" "$haven" referral show --config intake.ini "$id2"
+# legal.xc never saw an offer.
+expect 1 "no referral" "$haven" inbox show --config legal.ini "$id2"
+
+# ---- 3. withdrawal: the provider erases the case
+id3=$(submit adult.json)
+wait_until 10 is offered offer_state shelter-a "$id3"
+"$haven" inbox decline --config shelter-a.ini "$id3" --reason not_suitable >/dev/null
+wait_until 10 is offered offer_state shelter-b "$id3"
+"$haven" inbox accept --config shelter-b.ini "$id3" >/dev/null
+wait_until 10 is received case_state shelter-b "$id3"
+hexid=$(tr a-f A-F <<<"$id3")
+sealed=$(sqlite3 shelter-b.db "SELECT hex(sealed) FROM vault_cases WHERE hex(referral) = '$hexid'")
+[ ${#sealed} -gt 200 ] && ok || bad "shelter B holds no sealed case"
+expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "$id3" \
+  --reason "consent withdrawn by the person"
+wait_until 10 is withdrawn intake_state "$id3"
+is withdrawn offer_state shelter-b "$id3" && ok || bad "shelter B's offer is not withdrawn"
+rows=$(sqlite3 shelter-b.db "SELECT (SELECT count(*) FROM vault_keys WHERE hex(referral) = '$hexid') +
+  (SELECT count(*) FROM vault_cases WHERE hex(referral) = '$hexid') +
+  (SELECT count(*) FROM cases WHERE hex(id) = '$hexid') +
+  (SELECT count(*) FROM history WHERE hex(referral) = '$hexid' AND state != 'withdrawn')")
+[ "$rows" = 0 ] && ok || bad "shelter B still has $rows rows of the withdrawn case"
+# What stays is the bare fact of the withdrawal, so that a late message is
+# answered correctly.
+expect 0 "withdrawn          by ngo.xc: case erased" "$haven" inbox show --config shelter-b.ini "$id3"
+# Neither the key nor the ciphertext is left anywhere in B's files.
+dump=$(cat shelter-b.db* | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)
+grep -q "${sealed:48:64}" <<<"$dump" && bad "the erased ciphertext is still in shelter B's files" || ok
+expect 1 "there is nothing to withdraw" "$haven" referral withdraw --config intake.ini "$id3" --reason again
+
+# ---- need to know: search every store's bytes
+stop intake; stop router; stop shelter-a; stop shelter-b; stop legal; stop broker
+for secret in "Amina" "Example-Testcase" "1998-04-17" "555 0100" "restaurant work"; do
+  for f in broker router shelter-a legal shelter-b intake; do
+    if cat "$f".db* | grep -aqF "$secret"; then bad "'$secret' found in $f's store"; else ok; fi
+  done
+  if grep -qF "$secret" ./*.log; then bad "'$secret' found in a log"; else ok; fi
+done
+# The router received exactly the summary's fields, nothing else.
+start broker; start router
+keys=$("$haven" pathway show --json --config router.ini | jq -r '.result.referrals[0].summary | keys | join(",")')
+[ "$keys" = "age_band,country,exclude,interpreter,languages,minor,needs,region,respond_by,service,sex,urgency" ] &&
+  ok || bad "router summary fields: $keys"
+stop_all_and_check_logs
+finish
