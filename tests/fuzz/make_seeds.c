@@ -9,6 +9,7 @@
 
 #include "hv_control.h"
 #include "hv_envelope.h"
+#include "hv_msg.h"
 #include "hv_registry.h"
 
 static const char *s_dir;
@@ -168,6 +169,62 @@ int main(int argc, char **argv)
     s_write("config", "broker", ini, sizeof ini - 1);
     static const char ini_bad[] = "[broker]\nid = a\nid = b\nnonsense\n[x]\ny=z\n";
     s_write("config", "errors", ini_bad, sizeof ini_bad - 1);
+
+    /* Application bodies: one of each type, prefixed by the type byte. */
+    hv_summary sum = {.service = 0, .n_needs = 2, .urgency = 3, .age_band = 3, .sex = 1,
+                      .n_languages = 2, .interpreter = true, .country = "XC",
+                      .region = "Example Capital Region", .n_exclude = 1,
+                      .respond_by = 4102358400u};
+    sum.needs[0].category = 0;
+    sum.needs[0].urgency = 3;
+    sum.needs[1].category = 3;
+    sum.needs[1].urgency = 2;
+    strcpy(sum.languages[0], "ti");
+    strcpy(sum.languages[1], "en");
+    strcpy(sum.exclude[0], "clinic.xc");
+    static const char case_json[] = "{\"schema\":\"haven-referral/1\"}";
+    for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        static hv_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = (uint8_t)t;
+        m.summary = sum;
+        strcpy(m.node, "shelter.xc");
+        m.at = 1795305600u;
+        strcpy(m.code, t == HV_MSG_DECLINE ? "no_capacity" : "completed");
+        strcpy(m.text, "a reason or an outcome");
+        m.n_reasons = 2;
+        strcpy(m.reasons[0].node, "legal.xc");
+        strcpy(m.reasons[0].text, "does not serve Example Coastal Region");
+        strcpy(m.reasons[1].text, "the pathway lists nobody else");
+        m.case_json = case_json;
+        m.case_len = sizeof case_json - 1;
+        memset(m.hash, 0xab, sizeof m.hash);
+        uint8_t *body = NULL;
+        size_t body_len = 0;
+        if (hv_msg_encode(&m, &body, &body_len) != HV_OK)
+            return 1;
+        uint8_t *seed = malloc(body_len + 1);
+        if (seed == NULL)
+            return 1;
+        seed[0] = (uint8_t)t;
+        memcpy(seed + 1, body, body_len);
+        s_write("msg", hv_msg_rule_get(t)->name, seed, body_len + 1);
+        free(seed);
+        free(body);
+    }
+
+    /* Control requests. */
+    static const char *const ctl[] = {
+        "{\"cmd\":\"referral.list\",\"args\":{}}",
+        "{\"cmd\":\"inbox.decline\",\"args\":{\"id\":\"0123456789ab\",\"reason\":\"other\"}}",
+        "{\"cmd\":\"status\"}",
+        "{\"cmd\":\"x\",\"args\":[],\"extra\":1}",
+    };
+    for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "request-%zu", i);
+        s_write("ctl", name, ctl[i], strlen(ctl[i]));
+    }
 
     free(env_bytes);
     hv_keypair_free(&ngo);

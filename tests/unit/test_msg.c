@@ -1,0 +1,194 @@
+/* Application message bodies: every type round trips canonically; every
+ * truncation, version, type mismatch, limit, inconsistent value and
+ * trailing byte is refused with its exact error; golden bytes. */
+#include "hv_test.h"
+
+#include "hv_envelope.h"
+#include "hv_mp.h"
+#include "hv_msg.h"
+#include "hv_registry.h"
+
+static const char s_case[] = "{\"schema\":\"haven-referral/1\"}";
+
+/* One valid example of each type. */
+static void s_example(unsigned type, hv_msg *m)
+{
+    memset(m, 0, sizeof *m);
+    m->type = (uint8_t)type;
+    hv_summary *s = &m->summary;
+    s->service = HV_SVC_SHELTER;
+    s->n_needs = 2;
+    s->needs[0].category = HV_SVC_SHELTER;
+    s->needs[0].urgency = HV_URGENCY_IMMEDIATE;
+    s->needs[1].category = HV_SVC_LEGAL_AID;
+    s->needs[1].urgency = HV_URGENCY_URGENT;
+    s->urgency = HV_URGENCY_IMMEDIATE;
+    s->age_band = HV_AGE_25_39;
+    s->sex = HV_SEX_FEMALE;
+    s->n_languages = 2;
+    strcpy(s->languages[0], "ti");
+    strcpy(s->languages[1], "en");
+    s->interpreter = true;
+    strcpy(s->country, "XC");
+    strcpy(s->region, "Example Capital Region");
+    s->n_exclude = 1;
+    strcpy(s->exclude[0], "clinic.xc");
+    s->respond_by = 4102358400u;
+    strcpy(m->node, "shelter.xc");
+    m->at = 1795305600u;
+    strcpy(m->code, type == HV_MSG_DECLINE ? "no_capacity" : "completed");
+    strcpy(m->text, "placed in long-term accommodation");
+    m->n_reasons = 1;
+    strcpy(m->reasons[0].node, "legal.xc");
+    strcpy(m->reasons[0].text, "does not serve Example Coastal Region");
+    memset(m->hash, 0xab, 32);
+    m->case_json = s_case;
+    m->case_len = sizeof s_case - 1;
+}
+
+static uint8_t *s_encode(const hv_msg *m, size_t *len)
+{
+    uint8_t *buf = NULL;
+    assert_int_equal(hv_msg_encode(m, &buf, len), HV_OK);
+    return buf;
+}
+
+static void test_round_trip_every_type(void **state)
+{
+    (void)state;
+    for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        hv_msg m, back;
+        s_example(t, &m);
+        size_t len;
+        uint8_t *buf = s_encode(&m, &len);
+        assert_int_equal(hv_msg_decode(buf, len, t, &back), HV_OK);
+        uint8_t *again;
+        size_t again_len;
+        assert_int_equal(hv_msg_encode(&back, &again, &again_len), HV_OK);
+        assert_int_equal(again_len, len);
+        assert_memory_equal(again, buf, len);
+        /* Every shorter prefix is truncated, and nothing else. */
+        for (size_t cut = 0; cut < len; cut++)
+            assert_int_equal(hv_msg_decode(buf, cut, t, &back), HV_ETRUNCATED);
+        /* A body read as another type is refused by type. */
+        assert_int_equal(hv_msg_decode(buf, len, t == 1 ? 2 : 1, &back), HV_ETYPE);
+        free(again);
+        free(buf);
+    }
+}
+
+static void test_fields_decoded(void **state)
+{
+    (void)state;
+    hv_msg m, back;
+    s_example(HV_MSG_OFFER, &m);
+    size_t len;
+    uint8_t *buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_OFFER, &back), HV_OK);
+    assert_string_equal(back.node, "shelter.xc");
+    assert_int_equal(back.at, 1795305600u);
+    assert_int_equal(back.summary.n_needs, 2);
+    assert_int_equal(back.summary.needs[1].category, HV_SVC_LEGAL_AID);
+    assert_string_equal(back.summary.languages[1], "en");
+    assert_string_equal(back.summary.region, "Example Capital Region");
+    assert_string_equal(back.summary.exclude[0], "clinic.xc");
+    assert_true(back.summary.interpreter);
+    free(buf);
+    s_example(HV_MSG_CASE_TRANSFER, &m);
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CASE_TRANSFER, &back), HV_OK);
+    assert_int_equal(back.case_len, sizeof s_case - 1);
+    assert_memory_equal(back.case_json, s_case, back.case_len);
+    free(buf);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    hv_msg m, back;
+    size_t len;
+    uint8_t *buf;
+    /* Version. */
+    s_example(HV_MSG_ACCEPT, &m);
+    buf = s_encode(&m, &len);
+    buf[1] = 2;
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_ACCEPT, &back), HV_EVERSION);
+    free(buf);
+    /* Trailing byte. */
+    buf = s_encode(&m, &len);
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, buf, len);
+    longer[len] = 0xc0;
+    assert_int_equal(hv_msg_decode(longer, len + 1, HV_MSG_ACCEPT, &back), HV_ETRAILING);
+    free(longer);
+    free(buf);
+    /* A minor flag that contradicts the age band: encoder and decoder both refuse. */
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    m.summary.minor = true;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* An urgency that is not the highest of the needs. */
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    m.summary.urgency = HV_URGENCY_ROUTINE;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* Unknown decline reason and status state. */
+    s_example(HV_MSG_DECLINE, &m);
+    strcpy(m.code, "busy");
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_MSG_STATUS, &m);
+    strcpy(m.code, "accepted"); /* a transport ACK is never a status */
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* An invalid node id in MATCH. */
+    s_example(HV_MSG_MATCH, &m);
+    strcpy(m.node, "Shelter XC");
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* A decoder meeting a summary with the minor flag flipped on the wire. */
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    buf = s_encode(&m, &len);
+    /* The minor flag is the first 0xc2 (false) after the sex byte. */
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] == 0xc2) {
+            buf[i] = 0xc3;
+            break;
+        }
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_REFERRAL_REQUEST, &back), HV_EINVAL);
+    free(buf);
+    /* Too many needs. */
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_MSG_REFERRAL_REQUEST);
+    hv_mp_write_array(&w, 11);
+    hv_mp_write_uint(&w, 0);
+    hv_mp_write_array(&w, HV_NEEDS_MAX + 1);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_REFERRAL_REQUEST, &back), HV_ETOOBIG);
+    free(buf);
+}
+
+static void test_golden_bytes(void **state)
+{
+    (void)state;
+    hvt_vectors v;
+    hvt_vectors_load(&v, "msg-v1.txt");
+    for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        hv_msg m;
+        s_example(t, &m);
+        size_t len;
+        uint8_t *buf = s_encode(&m, &len);
+        hvt_vectors_check(&v, hv_msg_rule_get(t)->name, buf, len);
+        free(buf);
+    }
+    hvt_vectors_finish(&v);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_type),
+        cmocka_unit_test(test_fields_decoded),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_golden_bytes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
