@@ -33,7 +33,7 @@ static const char s_usage[] =
     "  haven send --key KEY --authority AUTH.pub --registry network.reg [--store DB]\n"
     "             [--timeout SECONDS] ENVELOPE...\n"
     "  haven recv --key KEY --authority AUTH.pub --registry network.reg [--store DB]\n"
-    "             [--count N] [--timeout SECONDS] [--out DIR]\n"
+    "             [--count N (0: only notices)] [--timeout SECONDS] [--out DIR]\n"
     HV_CLI_WORK_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
 
@@ -551,6 +551,18 @@ static int cmd_send(int argc, char **argv)
     return rc;
 }
 
+/* Prints what the broker reported about this node's messages: refusals by
+ * their recipients, expiries. */
+static void s_print_notices(hv_client *client)
+{
+    hv_notice n;
+    while (client != NULL && hv_client_notice(client, &n)) {
+        char id[33];
+        hv_hex(n.id, 16, id);
+        printf("notice: message %s: %s (%s)\n", id, n.text, hv_errname(n.code));
+    }
+}
+
 static int cmd_recv(int argc, char **argv)
 {
     static const char *const allowed[] = {"key", "authority", "registry", "store", "timeout",
@@ -567,10 +579,15 @@ static int cmd_recv(int argc, char **argv)
     int rc = s_client(&o, &reg, &kp, self, &client);
     long got = 0;
     int64_t deadline = hv_mono_ms() + s_timeout_ms(&o, 10);
-    while (rc == 0 && got < count) {
+    /* --count 0 listens until the timeout, for notices only. */
+    while (rc == 0 && (got < count || count == 0)) {
         int64_t left = deadline - hv_mono_ms();
         hv_delivery *d = NULL;
-        hv_err err = left > 0 ? hv_client_recv(client, (int)left, &d) : HV_ETIMEOUT;
+        hv_err err = left > 0 ? hv_client_recv(client, (int)(left < 100 ? left : 100), &d)
+                              : HV_ETIMEOUT;
+        s_print_notices(client);
+        if (err == HV_ETIMEOUT && left > 100)
+            continue;
         if (err == HV_ETIMEOUT)
             break;
         if (err != HV_OK) {

@@ -31,6 +31,8 @@ flow_setup() {
       "endpoints": { "workers": "tcp://127.0.0.1:$port" }, "keys_file": "keys/broker.xc.pub", $v },
     { "id": "ngo.xc", "role": "intake", "country": "XC", "home": "broker.xc",
       "organisation": "Example Referring NGO", "keys_file": "keys/ngo.xc.pub", $v },
+    { "id": "other.xc", "role": "intake", "country": "XC", "home": "broker.xc",
+      "organisation": "Another Example NGO", "keys_file": "keys/other.xc.pub", $v },
     { "id": "router.xc", "role": "router", "country": "XC", "home": "broker.xc",
       "organisation": "Example Referral Mechanism", "keys_file": "keys/router.xc.pub", $v },
     { "id": "shelter-a.xc", "role": "provider", "country": "XC", "home": "broker.xc",
@@ -50,7 +52,7 @@ flow_setup() {
 EOF
   mkdir keys
   local id
-  for id in authority broker.xc ngo.xc router.xc shelter-a.xc shelter-b.xc legal.xc; do
+  for id in authority broker.xc ngo.xc other.xc router.xc shelter-a.xc shelter-b.xc legal.xc; do
     "$haven" keygen --id "$id" --out keys >/dev/null || bad "keygen $id"
   done
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg \
@@ -183,4 +185,9 @@ stop_all_and_check_logs() {
   else
     ok
   fi
+}
+
+# outbox NAME: how many envelopes the worker still has to hand to the broker.
+outbox() {
+  "$haven" status --json --config "$1.ini" 2>/dev/null | jq -r .result.outbox
 }

@@ -67,6 +67,43 @@ expect 0 "legal.xc: does not serve Example Coastal Region" "$haven" referral sho
 # legal.xc never saw an offer.
 expect 1 "no referral" "$haven" inbox show --config legal.ini "$id2"
 
+# ---- tampered and misaddressed messages: refused, recorded, reported
+stop legal # its key now speaks through the CLI below
+reg=(--authority keys/authority.pub --registry network.reg)
+corpus="$here/../fuzz/corpus/msg"
+tail -c +2 "$corpus/seed-STATUS" > status.body
+tail -c +2 "$corpus/seed-CASE_TRANSFER" > case.body
+seal() { "$haven" seal "${reg[@]}" --key "keys/$1.key" --to "$2" --type "$3" --referral "$id" --in "$4" --out "$5" >/dev/null; }
+# A status about shelter B's case from another provider.
+seal legal.xc ngo.xc STATUS status.body misaddressed.env
+# A status whose ciphertext was altered on the way (one bit, inside the body).
+seal legal.xc ngo.xc STATUS status.body tampered.env
+pos=$(( $(stat -c %s tampered.env) - 64 - 20 ))
+byte=$(od -An -tu1 -j "$pos" -N1 tampered.env | tr -d ' ')
+printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of=tampered.env bs=1 seek="$pos" conv=notrunc 2>/dev/null
+# Cases pushed at agencies that did not accept them from this intake.
+seal other.xc shelter-a.xc CASE_TRANSFER case.body declined.env
+seal other.xc shelter-b.xc CASE_TRANSFER case.body wrong-intake.env
+expect 0 "2 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db \
+  misaddressed.env tampered.env
+expect 0 "2 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/other.xc.key --store other-cli.db \
+  declined.env wrong-intake.env
+refused() { sqlite3 "$1.db" "SELECT code || ' ' || reason FROM refused ORDER BY at_ms, reason" | tr '\n' '|'; }
+wait_until 10 is "26 only shelter-b.xc may report on this case|10 signature or encryption check failed|" refused intake ||
+  echo "    intake refused: $(refused intake)"
+wait_until 10 is "26 this agency has not accepted referral (offer is declined)|" refused shelter-a
+wait_until 10 is "26 the offer named ngo.xc as the intake, not other.xc|" refused shelter-b
+# The senders hear of it.
+notices=$("$haven" recv "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db --count 0 --timeout 3 2>/dev/null)
+grep -qF "only shelter-b.xc may report on this case (HV_EFORBIDDEN)" <<<"$notices" && ok || bad "legal: $notices"
+grep -qF "signature or encryption check failed (HV_ECRYPTO)" <<<"$notices" && ok || bad "legal: $notices"
+notices=$("$haven" recv "${reg[@]}" --key keys/other.xc.key --store other-cli.db --count 0 --timeout 3 2>/dev/null)
+grep -qF "the offer named ngo.xc as the intake, not other.xc (HV_EFORBIDDEN)" <<<"$notices" && ok ||
+  bad "other: $notices"
+grep -qF "message_refused type=STATUS from=legal.xc" intake.log && ok || bad "intake log lacks the refusal"
+is completed intake_state "$id" && ok || bad "a refused message changed the referral"
+is declined offer_state shelter-a "$id" && ok || bad "a refused case changed shelter A's offer"
+
 # ---- 3. withdrawal: the provider erases the case
 id3=$(submit adult.json)
 wait_until 10 is offered offer_state shelter-a "$id3"
