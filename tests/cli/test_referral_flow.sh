@@ -73,7 +73,7 @@ reg=(--authority keys/authority.pub --registry network.reg)
 corpus="$here/../fuzz/corpus/msg"
 tail -c +2 "$corpus/seed-STATUS" > status.body
 tail -c +2 "$corpus/seed-CASE_TRANSFER" > case.body
-seal() { "$haven" seal "${reg[@]}" --key "keys/$1.key" --to "$2" --type "$3" --referral "$id" --in "$4" --out "$5" >/dev/null; }
+seal() { "$haven" seal "${reg[@]}" --key "keys/$1.key" --to "$2" --type "$3" --referral "$id" --in "$4" --out "$5" >/dev/null 2>&1; }
 # A status about shelter B's case from another provider.
 seal legal.xc ngo.xc STATUS status.body misaddressed.env
 # A status whose ciphertext was altered on the way (one bit, inside the body).
@@ -130,6 +130,33 @@ expect 0 "withdrawn          by ngo.xc: case erased" "$haven" inbox show --confi
 dump=$(cat shelter-b.db* | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)
 grep -q "${sealed:48:64}" <<<"$dump" && bad "the erased ciphertext is still in shelter B's files" || ok
 expect 1 "there is nothing to withdraw" "$haven" referral withdraw --config intake.ini "$id3" --reason again
+
+# ---- 4. deadlines: unanswered offers time out and move on; then NO_MATCH
+stop router
+printf '[router]\noffer_timeout_s = 2\n' >> router.ini
+start router
+id4=$(submit adult.json)
+wait_until 20 is no_match intake_state "$id4"
+# Each provider saw the offer close: withdrawn by the router, or expired
+# by its own clock first (both run on the same deadline).
+offer_closed() { [[ "$(offer_state "$1" "$2")" =~ ^(withdrawn|expired)$ ]]; }
+wait_until 10 offer_closed shelter-a "$id4"
+wait_until 10 offer_closed shelter-b "$id4"
+expect 0 "shelter-a.xc: timed_out: no answer by the offer's deadline; shelter-b.xc: timed_out" \
+  "$haven" referral show --config intake.ini "$id4"
+expect 1 "only an open offer can be accepted" \
+  "$haven" inbox accept --config shelter-b.ini "$id4"
+
+# ---- 5. deadlines: the referral's own respond-by passes: expired, reported
+stop router
+sed -i 's/^offer_timeout_s = 2$/offer_timeout_s = 3600/' router.ini
+start router
+soon=$(date -u -d "@$(( $(date -u +%s) + 6 ))" +%Y-%m-%dT%H:%M:%SZ)
+sed "s/\"respond_by\": \"[^\"]*\"/\"respond_by\": \"$soon\"/" adult.json > soon.json
+id5=$(submit soon.json)
+wait_until 20 is expired intake_state "$id5"
+expect 0 "no provider accepted by the respond-by time" "$haven" referral show --config intake.ini "$id5"
+wait_until 10 offer_closed shelter-a "$id5"
 
 # ---- need to know: search every store's bytes
 stop intake; stop router; stop shelter-a; stop shelter-b; stop legal; stop broker
