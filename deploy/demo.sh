@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Haven on one machine, as far as it is built today: the example network's
-# keys, its signed registry, and a referral's messages sealed end to end
-# between organisations in three example countries (XA origin, XB transit,
-# XC destination). Brokers and workers join this script as they land.
-# usage: deploy/demo.sh HAVEN_BINARY WORK_DIR   (haven-broker beside haven)
+# keys and signed registry (three example countries: XA origin, XB transit,
+# XC destination), then XC's broker and workers carrying a synthetic
+# referral through its whole lifecycle, printed as it happens. Peering of
+# brokers across countries joins this script when it lands.
+# usage: deploy/demo.sh HAVEN_BINARY WORK_DIR   (the daemons beside haven)
 set -euo pipefail
 haven=$(realpath "$1")
-broker_bin=$(dirname "$haven")/haven-broker
+bin=$(dirname "$haven")
 work=$2
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -39,60 +40,76 @@ run registry sign --authority keys/authority.key --in network.json --out network
 run registry verify --authority keys/authority.pub network.reg
 run registry show network.reg
 
-step "3. The NGO in XA asks XC's referral pathway for a service: a non-identifying summary"
-cat > summary.json <<'JSON'
-{"needs": ["shelter", "legal_aid"], "age_band": "25-34", "sex": "female",
- "languages": ["fr"], "urgency": "high", "region": "Example Capital Region", "minor": false}
-JSON
 reg=(--authority keys/authority.pub --registry network.reg)
-run seal --key keys/ngo.xa.key "${reg[@]}" --to router.xc --type REFERRAL_REQUEST \
-  --referral 0123456789abcdef0123456789abcdef --in summary.json --out request.env
-run open --key keys/router.xc.key "${reg[@]}" --in request.env
 
-step "4. The full case goes end to end to the agency that accepted, and to no one else"
-cat > case.json <<'JSON'
-{"subject": {"names": ["Example Person"], "date_of_birth": "1999-01-01",
- "safe_contact": "via Example Origin Support NGO"}, "consent": {"for_services": true}}
-JSON
-run seal --key keys/ngo.xa.key "${reg[@]}" --to legal.xc --type CASE_TRANSFER \
-  --referral 0123456789abcdef0123456789abcdef --in case.json --out case.env
-if grep -q "Example Person" case.env; then echo "!! name visible in the envelope"; exit 1; fi
-echo "    (the envelope holds no readable case data: grep finds no name in case.env)"
-run open --key keys/legal.xc.key "${reg[@]}" --in case.env --out received.json
-echo "    legal.xc received: $(tr -d '\n' < received.json | cut -c1-70)..."
-echo "    the router tries to read the case:"
-if run open --key keys/router.xc.key "${reg[@]}" --in case.env; then exit 1; fi
+step "3. XC's broker and workers start: a referral pathway, a shelter, a legal-aid office, a clinic, an outreach NGO"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+cp "$here"/example/*.ini .
+"$bin/haven-broker" -c broker-xc.ini 2> broker-xc.log &
+pids+=($!)
+for w in router.xc shelter.xc legal.xc clinic.xc outreach.xc; do
+  f=$(tr . - <<<"$w")
+  case $w in router.*) d=haven-router ;; outreach.*) d=haven-intake ;; *) d=haven-provider ;; esac
+  printf '$ %s -c %s.ini\n' "$d" "$f"
+  "$bin/$d" -c "$f.ini" 2> "$f.log" &
+  pids+=($!)
+done
+for f in router-xc shelter-xc legal-xc clinic-xc outreach-xc; do
+  for i in $(seq 100); do
+    "$haven" status --json --config "$f.ini" 2>/dev/null | grep -q '"broker_ready": true' && break
+    sleep 0.1
+  done
+  "$haven" status --config "$f.ini" | sed 's/^/    /'
+done
 
-step "5. Tampering is refused"
-cp case.env tampered.env
-size=$(stat -c %s tampered.env)
-printf '\x01' | dd of=tampered.env bs=1 seek=$((size / 2)) conv=notrunc status=none
-if run open --key keys/legal.xc.key "${reg[@]}" --in tampered.env; then exit 1; fi
+step "4. A caseworker at the outreach NGO checks and submits a referral (a synthetic person)"
+cp "$here/example/referrals/example-adult.json" case.json
+run referral check case.json
+sed 's/"minor": false/"minor": true/' case.json > wrong.json
+echo '    a file with a mistake is refused before anything is sent, every error located:'
+run referral check wrong.json || true
+id=$(run referral submit --config outreach-xc.ini case.json | tee /dev/stderr | sed -n 's/^referral \([0-9a-f]*\) submitted/\1/p')
 
-step "6. XC's broker carries messages with custody: an offer from the router to the shelter"
-cp "$here/example/broker-xc.ini" broker-xc.ini
-printf '$ haven-broker -c broker-xc.ini\n'
-"$broker_bin" -c broker-xc.ini 2> broker-xc.log &
-broker_pid=$!
-trap 'kill $broker_pid 2>/dev/null || true' EXIT
-cat > offer.json <<'JSON'
-{"services": ["shelter"], "age_band": "25-34", "languages": ["fr"], "urgency": "high",
- "region": "Example Capital Region", "respond_by": "in 48 hours"}
-JSON
-run seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER \
-  --referral 0123456789abcdef0123456789abcdef --in offer.json --out offer.env
-run send --key keys/router.xc.key "${reg[@]}" --store router.db offer.env
-mkdir -p shelter-inbox
-run recv --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1 --out shelter-inbox
-run open --key keys/shelter.xc.key "${reg[@]}" --in "$(ls shelter-inbox/*.env | head -1)"
-echo "    what the broker logged (no content, only ids and events):"
-sed 's/^/    /' broker-xc.log | cut -c1-150 | tail -6
-kill -TERM $broker_pid
-wait $broker_pid || true
+wait_for() { # wait_for CMD... : until it succeeds (bounded)
+  for i in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "!! gave up waiting"; exit 1
+}
+offer_is() { "$haven" inbox show --json --config shelter-xc.ini "$id" | grep -q "\"offer\": \"$1\""; }
+state_is() { "$haven" referral show --json --config outreach-xc.ini "$id" | grep -q "\"state\": \"$1\""; }
+
+step "5. The router sees the summary only, and offers it along XC's pathway"
+wait_for offer_is offered
+run pathway show --config router-xc.ini
+run inbox show --config shelter-xc.ini "$id"
+
+step "6. The shelter accepts; the case goes end to end to it alone, and a signed receipt comes back"
+run inbox accept --config shelter-xc.ini "$id"
+wait_for state_is received
+run inbox show --config shelter-xc.ini "$id" | head -24
+echo '    ...'
+
+step "7. The shelter reports status and the outcome; the NGO follows it to the end"
+run inbox status --config shelter-xc.ini "$id" --state in_progress
+wait_for state_is in_progress
+run inbox status --config shelter-xc.ini "$id" --state completed --note "Safe accommodation for 6 months; legal aid arranged"
+wait_for state_is completed
+run referral show --config outreach-xc.ini "$id"
+
+step "8. Need to know: the name is in no store but the NGO's and the shelter's, and there only encrypted"
+for f in broker-xc router-xc legal-xc clinic-xc shelter-xc outreach-xc; do
+  if cat "$f".db* | grep -aq "Example-Testcase"; then echo "!! name readable in $f's store"; exit 1; fi
+  echo "    $f: no readable trace of the person"
+done
+for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+wait 2>/dev/null || true
 trap - EXIT
+echo "    what XC's broker logged (node ids and counts, never content):"
+grep -E "event=(session_ready|stopped)" broker-xc.log | cut -c1-150 | sed 's/^/    /'
 
-step "Done. Everything is in $work; try for instance:"
-echo "  $haven registry show $work/network.reg"
-echo "  $broker_bin -c $work/broker-xc.ini      # the XC broker, in the foreground"
-echo "  $haven seal --key $work/keys/legal.xc.key --authority $work/keys/authority.pub \\"
-echo "      --registry $work/network.reg --to ngo.xa --type STATUS --in FILE --out status.env"
+step "Done; the daemons are stopped and everything is in $work. To run the network again:"
+echo "  cd $work"
+echo "  $bin/haven-broker -c broker-xc.ini &"
+echo "  $bin/haven-router -c router-xc.ini &     # and haven-provider / haven-intake likewise"
+echo "  $haven referral list --config outreach-xc.ini"
+echo "  $haven inbox list --config shelter-xc.ini"

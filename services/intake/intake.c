@@ -275,7 +275,9 @@ static hv_err s_on_match(hv_worker *w, s_ref *r, const hv_envelope *env, const h
             err = s_enter(w, r, "failed", env->from, out->text);
         goto done;
     }
-    if ((err = s_enter(w, r, "accepted", env->from, m->node)) != HV_OK)
+    char detail[HV_NODE_ID_MAX + 32];
+    snprintf(detail, sizeof detail, "matched with %s", m->node);
+    if ((err = s_enter(w, r, "accepted", env->from, detail)) != HV_OK)
         goto done;
     out->type = HV_MSG_CASE_TRANSFER;
     out->case_json = (const char *)case_text;

@@ -427,9 +427,9 @@ static hv_err s_show(hv_worker *w, s_item *it, json_t *args, json_t **result, ch
         json_decref(row);
         return hv_fail(e, HV_ENOTFOUND, "no case has been received for referral %s", ref);
     }
-    json_t *history = hv_history_get(w, it->id, export_case ? NULL : text);
     if (!export_case)
-        hv_strcat(text, "%s", "");
+        hv_strcat(text, "history:\n");
+    json_t *history = hv_history_get(w, it->id, export_case ? NULL : text);
     json_object_set_new(row, "history", history ? history : json_array());
     if (export_case) {
         char now[21];
