@@ -58,6 +58,10 @@ hv_err hv_sql_exec(sqlite3 *db, const char *sql, const char *types, ...)
         return HV_ESTORE;
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
+    /* A constraint is a fact about the data (a second row for one id), not
+     * a failing store: retrying would meet it again. */
+    if (rc == SQLITE_CONSTRAINT)
+        return HV_EEXIST;
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         hv_log(HV_LOG_ERROR, "sql_exec", "error=\"%s\"", sqlite3_errmsg(db));
         return HV_ESTORE;

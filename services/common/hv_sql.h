@@ -16,7 +16,8 @@
  * Caller finalizes the statement. */
 sqlite3_stmt *hv_sql(sqlite3 *db, const char *sql, const char *types, ...);
 
-/* Runs a statement that returns no rows. Returns HV_OK or HV_ESTORE. */
+/* Runs a statement that returns no rows. Returns HV_OK, HV_EEXIST when a
+ * uniqueness constraint refuses the row, or HV_ESTORE. */
 HV_MUST_CHECK hv_err hv_sql_exec(sqlite3 *db, const char *sql, const char *types, ...);
 
 /* Runs a query returning one integer (count(*), a state...); `*out` is

@@ -206,6 +206,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "milliseconds from 50 to 60000"),
         F("router", "offer_timeout_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, offer_timeout_s,
           "seconds from 1 to 2592000"),
+        F("provider", "retention_days", HV_CFG_UINT, false, 0, 3650, retention_days,
+          "days from 0 to 3650"),
         P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
     };
 #undef P
@@ -220,6 +222,7 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->dead_after_ms = 3000;
     cfg->tick_ms = 200;
     cfg->offer_timeout_s = 48 * 3600;
+    cfg->retention_days = 365;
     hv_err err = hv_config_load(path, fields, n_fields, cfg, e);
     if (err != HV_OK)
         return err;

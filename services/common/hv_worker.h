@@ -10,6 +10,7 @@
  *   [worker]  id, keys, authority, registry, store, control, log_level
  *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
  *   [router]  offer_timeout_s              (routers only)
+ *   [provider] retention_days              (providers only)
  *   [pathway] SERVICE = provider, provider (routers only, in priority order) */
 #ifndef HV_WORKER_H
 #define HV_WORKER_H
@@ -41,6 +42,7 @@ typedef struct hv_worker_config {
     uint64_t dead_after_ms;       /* broker silent this long: reconnect */
     uint64_t tick_ms;             /* how often deadlines are looked at */
     uint64_t offer_timeout_s;     /* router: how long a provider has to answer */
+    uint64_t retention_days;      /* provider: keep a closed case this long, then erase */
     char pathway[HV_SVC_COUNT][HV_PATHWAY_LINE_MAX]; /* router: providers per service */
 } hv_worker_config;
 

@@ -7,9 +7,10 @@
  * the case when consent is withdrawn; exports a case as JSON for the
  * agency's own case-management system.
  *
- * Offer states: offered → accepted | declined | withdrawn | expired.
- * Case states: received → in_progress ⇄ on_hold → completed | failed;
- * any → withdrawn (erased). */
+ * Offer states: offered → accepted | declined | withdrawn | expired;
+ * withdrawn or erased once its case is erased.
+ * Case states: received → in_progress ⇄ on_hold → completed | failed.
+ * A case is erased on withdrawal, and retention_days after it closed. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -116,7 +117,8 @@ static hv_err s_case_state(hv_worker *w, s_item *it, const char *state, const ch
 
 /* Erases the case: its key and ciphertext, its history; keeps a bare
  * record that it was withdrawn, so a late message is answered correctly. */
-static hv_err s_erase(hv_worker *w, s_item *it, const char *actor)
+static hv_err s_erase(hv_worker *w, s_item *it, const char *actor, const char *state,
+                      const char *why)
 {
     hv_err err = hv_vault_erase(hv_worker_db(w), it->id);
     if (err == HV_OK)
@@ -124,7 +126,7 @@ static hv_err s_erase(hv_worker *w, s_item *it, const char *actor)
     if (err == HV_OK)
         err = hv_sql_exec(hv_worker_db(w), "DELETE FROM cases WHERE id = ?1", "r", it->id);
     if (err == HV_OK)
-        err = s_offer_state(w, it, "withdrawn", actor, "case erased at the intake's request");
+        err = s_offer_state(w, it, state, actor, why);
     if (err == HV_OK)
         hv_worker_purge_after_commit(w);
     it->has_case = false;
@@ -138,6 +140,10 @@ static hv_err s_on_offer(hv_worker *w, const hv_envelope *env, const hv_msg *m, 
     if (strcmp(m->summary.country, hv_worker_self(w)->country) != 0)
         return hv_fail(e, HV_EUNROUTABLE, "offer for %s reached a provider in %s",
                        m->summary.country, hv_worker_self(w)->country);
+    const hv_node *router = hv_registry_find(hv_worker_registry(w), env->from);
+    if (router == NULL || strcmp(router->country, hv_worker_self(w)->country) != 0)
+        return hv_fail(e, HV_EFORBIDDEN, "only a router of %s may offer referrals here",
+                       hv_worker_self(w)->country);
     const hv_node *intake = hv_registry_find(hv_worker_registry(w), m->node);
     if (intake == NULL || intake->role != HV_ROLE_INTAKE)
         return hv_fail(e, HV_EINVAL, "the offer names '%s', which is not an intake", m->node);
@@ -236,7 +242,7 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
         hv_msg ok = {.type = env->type == HV_MSG_WITHDRAW ? HV_MSG_WITHDRAWN : HV_MSG_CANCELLED};
         ok.at = (uint64_t)time(NULL);
         snprintf(ok.text, sizeof ok.text, "case erased");
-        err = s_erase(w, &it, env->from);
+        err = s_erase(w, &it, env->from, "withdrawn", "case erased at the intake's request");
         if (err == HV_OK)
             err = hv_worker_send(w, env->from, it.id, &ok, HV_TTL_MAX, NULL);
         break;
@@ -476,14 +482,40 @@ static hv_err s_on_control(hv_worker *w, const char *cmd, json_t *args, json_t *
 
 /* ------------------------------------------------------------ deadlines */
 
+/* Closed cases are kept for the retention period, then erased as on
+ * withdrawal (key destroyed, rows deleted); the bare record stays. */
+static hv_err s_retention(hv_worker *w, uint64_t now)
+{
+    int64_t cutoff = (int64_t)now - (int64_t)hv_worker_cfg(w)->retention_days * 86400;
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT id FROM cases WHERE state IN ('completed', 'failed') AND "
+                              "updated_s <= ?1",
+                              "i", cutoff);
+    if (st == NULL)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
+    while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
+        s_item it;
+        if ((err = s_load(w, sqlite3_column_blob(st, 0), &it)) != HV_OK)
+            break;
+        err = s_erase(w, &it, hv_worker_cfg(w)->id, "erased",
+                      "case erased: the retention period ended");
+        s_item_free(&it);
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
 static hv_err s_on_tick(hv_worker *w, uint64_t now)
 {
+    hv_err err = s_retention(w, now);
+    if (err != HV_OK)
+        return err;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT id FROM offers WHERE state = 'offered' AND respond_by <= ?1",
                               "i", (int64_t)now);
     if (st == NULL)
         return HV_ESTORE;
-    hv_err err = HV_OK;
     while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
         s_item it;
         if ((err = s_load(w, sqlite3_column_blob(st, 0), &it)) != HV_OK)

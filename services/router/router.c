@@ -280,10 +280,16 @@ static hv_err s_on_request(hv_worker *w, const hv_envelope *env, const hv_msg *m
     if (strcmp(s->country, hv_worker_self(w)->country) != 0)
         return hv_fail(e, HV_EUNROUTABLE, "this router serves %s, not %s",
                        hv_worker_self(w)->country, s->country);
+    int64_t known = 0;
+    hv_err err = hv_sql_int(hv_worker_db(w), &known,
+                            "SELECT count(*) FROM referrals WHERE id = ?1", "r", env->referral);
+    if (err != HV_OK)
+        return err;
+    if (known > 0)
+        return hv_fail(e, HV_EEXIST, "this referral was already requested");
     uint8_t *body = NULL;
     size_t len = 0;
-    hv_err err = hv_msg_encode(m, &body, &len);
-    if (err != HV_OK)
+    if ((err = hv_msg_encode(m, &body, &len)) != HV_OK)
         return err;
     err = hv_sql_exec(hv_worker_db(w),
                       "INSERT INTO referrals (id, intake, summary, state, respond_by, created_s,"

@@ -171,5 +171,13 @@ start broker; start router
 keys=$("$haven" pathway show --json --config router.ini | jq -r '.result.referrals[0].summary | keys | join(",")')
 [ "$keys" = "age_band,country,exclude,interpreter,languages,minor,needs,region,respond_by,service,sex,urgency" ] &&
   ok || bad "router summary fields: $keys"
+# Retention: with retention_days = 0, shelter B erases its closed cases.
+printf '[provider]\nretention_days = 0\n' >> shelter-b.ini
+start shelter-b
+wait_until 10 is erased offer_state shelter-b "$id"
+hexid=$(tr a-f A-F <<<"$id")
+[ "$(sqlite3 shelter-b.db "SELECT count(*) FROM vault_cases WHERE hex(referral) = '$hexid'")" = 0 ] &&
+  ok || bad "retention left the case in shelter B's store"
+expect 1 "no case has been received" "$haven" inbox export --config shelter-b.ini "$id" --out late.json
 stop_all_and_check_logs
 finish
