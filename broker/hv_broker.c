@@ -43,9 +43,15 @@ typedef struct s_flight {
 
 /* A connected client, known by its ZeroMQ routing id. */
 typedef struct s_session {
-    uint8_t rid[S_RID_MAX];      /* routing id */
+    void *sock;                  /* the socket it lives on */
+    uint8_t rid[S_RID_MAX];      /* routing id (none on our own link to a peer) */
     size_t rid_len;              /* its length */
     char node[HV_NODE_ID_MAX + 1]; /* authenticated node id (ZAP User-Id) */
+    char queue[HV_NODE_ID_MAX + 2]; /* queue it is served from: the node id, or
+                                       "@broker" for our link to that peer */
+    bool peer;                   /* a peer broker connected to our peers' socket */
+    bool outgoing;               /* our link to a peer broker (we are its client) */
+    int64_t hello_at;            /* outgoing: when HELLO was last sent */
     uint8_t role;                /* the node's role */
     bool ready;                  /* HELLO accepted */
     uint32_t window;             /* deliveries allowed in flight */
@@ -64,10 +70,11 @@ typedef struct s_session {
 
 /* A STORED owed once the current transaction commits. */
 typedef struct s_pending {
+    void *sock;             /* socket of the sender */
     uint8_t rid[S_RID_MAX]; /* routing id */
     size_t rid_len;  /* its length */
     uint8_t id[16];  /* message id */
-    char recipient[HV_NODE_ID_MAX + 1]; /* whose queue grew */
+    char recipient[HV_NODE_ID_MAX + 2]; /* whose queue grew */
 } s_pending;
 
 struct hv_broker {
@@ -75,6 +82,9 @@ struct hv_broker {
     void *ctx;                     /* ZeroMQ context */
     void *zap;                     /* ZAP handler socket */
     void *router;                  /* workers' ROUTER socket */
+    void *peer_router;             /* peer brokers' ROUTER socket, or NULL */
+    char peer_ids[HV_PEERS_MAX][HV_NODE_ID_MAX + 1]; /* brokers we peer with */
+    size_t n_peers;                /* how many */
     hv_keypair *keys;              /* this broker's keys */
     uint8_t authority_pk[32];      /* pinned authority signing key */
     hv_registry *reg;              /* current registry */
@@ -92,6 +102,7 @@ struct hv_broker {
     volatile sig_atomic_t reloading; /* SIGHUP seen */
     uint64_t n_stored, n_delivered, n_acked, n_refused, n_redelivered, n_expired;
     uint64_t n_commits;            /* group commits that carried SENDs */
+    uint64_t n_forwarded;          /* taken into custody by a peer broker */
 };
 
 /* ---------------------------------------------------------------- config */
@@ -131,6 +142,12 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "milliseconds from 100 to 3600000"),
         F("store", "batch", HV_CFG_UINT, false, 1, 100000, batch,
           "messages per commit from 1 to 100000"),
+        F("federation", "peers", HV_CFG_STRING, false, 0, 0, peers,
+          "broker node ids separated by commas"),
+        F("federation", "bind", HV_CFG_STRING, false, 0, 0, bind_peers,
+          "a ZeroMQ endpoint such as tcp://127.0.0.1:7302"),
+        F("federation", "window", HV_CFG_UINT, false, 1, HV_CREDIT_MAX, peer_window,
+          "envelopes from 1 to 65535"),
     };
 #undef F
     memset(cfg, 0, sizeof *cfg);
@@ -144,6 +161,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     cfg->lease_ms = 10000;
     cfg->retry_max_ms = 30000;
     cfg->batch = 512;
+    cfg->peer_window = 256;
     hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
     if (err != HV_OK)
         return err;
@@ -178,7 +196,8 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
 
 /* Sends one control message to a routing id. Returns HV_OK, HV_EUNROUTABLE
  * when the peer is gone, HV_ERATE when its queue is full. */
-static hv_err s_send_to(hv_broker *b, const uint8_t *rid, size_t rid_len, const hv_control *m)
+static hv_err s_send_to(void *sock, const uint8_t *rid, size_t rid_len,
+                        const hv_control *m)
 {
     uint8_t *buf;
     size_t len;
@@ -187,22 +206,23 @@ static hv_err s_send_to(hv_broker *b, const uint8_t *rid, size_t rid_len, const 
         hv_log(HV_LOG_ERROR, "encode_failed", "cmd=%s", hv_cmd_name(m->cmd));
         return err;
     }
-    if (zmq_send(b->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0 ||
-        zmq_send(b->router, buf, len, ZMQ_DONTWAIT) < 0)
+    /* A session without a routing id is our own link to a peer (DEALER). */
+    if ((rid_len > 0 && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+        zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
         err = errno == EAGAIN ? HV_ERATE : HV_EUNROUTABLE;
     free(buf);
     return err;
 }
 
-static hv_err s_send(hv_broker *b, s_session *s, const hv_control *m)
+static hv_err s_send(s_session *s, const hv_control *m)
 {
-    hv_err err = s_send_to(b, s->rid, s->rid_len, m);
+    hv_err err = s_send_to(s->sock, s->rid, s->rid_len, m);
     if (err == HV_OK)
         s->last_send = hv_mono_ms();
     return err;
 }
 
-static void s_error_to(hv_broker *b, const uint8_t *rid, size_t rid_len, hv_err code,
+static void s_error_to(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_len, hv_err code,
                        const uint8_t *id, const char *text)
 {
     hv_control m;
@@ -214,26 +234,47 @@ static void s_error_to(hv_broker *b, const uint8_t *rid, size_t rid_len, hv_err 
         m.has_msg_id = true;
     }
     snprintf(m.text, sizeof m.text, "%s", text);
-    (void)s_send_to(b, rid, rid_len, &m);
+    (void)s_send_to(sock, rid, rid_len, &m);
     b->n_refused++;
 }
 
 /* -------------------------------------------------------------- sessions */
 
-static s_session *s_find_rid(hv_broker *b, const uint8_t *rid, size_t len)
+static s_session *s_find_rid(hv_broker *b, void *sock, const uint8_t *rid, size_t len)
 {
     for (size_t i = 0; i < b->n_sessions; i++)
-        if (b->sessions[i].rid_len == len && memcmp(b->sessions[i].rid, rid, len) == 0)
+        if (b->sessions[i].sock == sock && b->sessions[i].rid_len == len &&
+            memcmp(b->sessions[i].rid, rid, len) == 0)
             return &b->sessions[i];
     return NULL;
 }
 
+/* The session of a node connected to us (never our own links to peers). */
 static s_session *s_find_node(hv_broker *b, const char *node)
 {
     for (size_t i = 0; i < b->n_sessions; i++)
-        if (b->sessions[i].ready && strcmp(b->sessions[i].node, node) == 0)
+        if (b->sessions[i].ready && !b->sessions[i].outgoing &&
+            strcmp(b->sessions[i].node, node) == 0)
             return &b->sessions[i];
     return NULL;
+}
+
+/* The ready session served from queue `key` (a node id, or "@peer"). */
+static s_session *s_find_queue(hv_broker *b, const char *key)
+{
+    for (size_t i = 0; i < b->n_sessions; i++)
+        if (b->sessions[i].ready && strcmp(b->sessions[i].queue, key) == 0)
+            return &b->sessions[i];
+    return NULL;
+}
+
+/* True when `id` is a broker this one peers with. */
+static bool s_is_peer(const hv_broker *b, const char *id)
+{
+    for (size_t i = 0; i < b->n_peers; i++)
+        if (strcmp(b->peer_ids[i], id) == 0)
+            return true;
+    return false;
 }
 
 /* Forgets a session; its in-flight deliveries stay queued and are sent
@@ -258,7 +299,7 @@ static void s_drop(hv_broker *b, s_session *s, const char *why)
     b->sessions[index] = b->sessions[--b->n_sessions];
 }
 
-static s_session *s_new_session(hv_broker *b, const uint8_t *rid, size_t rid_len,
+static s_session *s_new_session(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_len,
                                 const char *node)
 {
     if (b->n_sessions == b->cap_sessions) {
@@ -271,9 +312,12 @@ static s_session *s_new_session(hv_broker *b, const uint8_t *rid, size_t rid_len
     }
     s_session *s = &b->sessions[b->n_sessions++];
     memset(s, 0, sizeof *s);
+    s->sock = sock;
+    s->peer = sock != NULL && sock == b->peer_router;
     memcpy(s->rid, rid, rid_len);
     s->rid_len = rid_len;
     snprintf(s->node, sizeof s->node, "%s", node);
+    snprintf(s->queue, sizeof s->queue, "%s", node);
     s->last_recv = s->last_send = s->tokens_at = hv_mono_ms();
     s->tokens = (double)b->cfg.rate_burst;
     s->backoff_ms = 100;
@@ -313,11 +357,12 @@ static bool s_deliver_one(void *arg, int64_t seq, const uint8_t id[16], const ui
     s_session *s = d->s;
     hv_control m;
     memset(&m, 0, sizeof m);
-    m.cmd = HV_CMD_DELIVER;
-    m.attempt = attempts + 1;
+    /* To a peer broker we are a client: it takes custody with SEND/STORED. */
+    m.cmd = s->outgoing ? HV_CMD_SEND : HV_CMD_DELIVER;
+    m.attempt = s->outgoing ? 0 : attempts + 1;
     m.envelope = env;
     m.envelope_len = len;
-    hv_err err = s_send(d->b, s, &m);
+    hv_err err = s_send(s, &m);
     if (err != HV_OK) {
         d->blocked = err == HV_ERATE;
         d->gone = err == HV_EUNROUTABLE;
@@ -349,11 +394,11 @@ static void s_deliver(hv_broker *b, int64_t now)
             continue;
         size_t room = s->window - s->n_flight;
         s_deliver_ctx d = {.b = b, .s = s};
-        if (hv_store_next(b->store, s->node, s->cursor, room, s_deliver_one, &d) != HV_OK) {
+        if (hv_store_next(b->store, s->queue, s->cursor, room, s_deliver_one, &d) != HV_OK) {
             hv_log(HV_LOG_ERROR, "store_failed", "op=next node=%s", s->node);
             continue;
         }
-        if (d.gone) {
+        if (d.gone && !s->outgoing) {
             s_drop(b, s, "peer unreachable");
             i--;
             continue;
@@ -380,7 +425,7 @@ static bool s_notice_one(void *arg, const uint8_t id[16], unsigned code, const c
         m.code = (uint16_t)code;
         snprintf(m.text, sizeof m.text, "%s", reason ? reason : "");
     }
-    return s_send(d->b, d->s, &m) == HV_OK;
+    return s_send(d->s, &m) == HV_OK;
 }
 
 /* Sends `node` the notices it is owed, if it is connected. */
@@ -416,7 +461,7 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     char text[HV_CONTROL_TEXT_MAX + 1];
     if (err != HV_OK) {
         hv_log(HV_LOG_WARN, "refused", "node=%s reason=%s", s->node, hv_errname(err));
-        s_error_to(b, s->rid, s->rid_len, err, NULL, "envelope refused: undecodable");
+        s_error_to(b, s->sock, s->rid, s->rid_len, err, NULL, "envelope refused: undecodable");
         return;
     }
     const hv_msg_rule *rule = hv_msg_rule_get(env.type);
@@ -425,10 +470,28 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     int64_t now_ms = hv_now_ms();
     int64_t expires = (int64_t)env.created_at_ms + (int64_t)env.ttl_s * 1000;
     err = HV_OK;
-    if (strcmp(env.from, s->node) != 0) {
+    /* Where it goes: a local queue, or the queue of the peer broker where
+     * the recipient is homed. */
+    char queue[HV_NODE_ID_MAX + 2] = "";
+    if (s->peer) {
+        /* From a peer broker: the sender must be one of that broker's own
+         * nodes, and the recipient one of ours (no transit through a third
+         * broker; the hop limit guards against loops regardless). */
+        if (sender == NULL || strcmp(sender->home, s->node) != 0) {
+            err = HV_EAUTH;
+            snprintf(text, sizeof text, "from '%s' is not homed at peer '%s'", env.from,
+                     s->node);
+        } else if (env.hops >= HV_HOPS_MAX) {
+            err = HV_EUNROUTABLE;
+            snprintf(text, sizeof text, "crossed %u brokers already", env.hops);
+        }
+    } else if (strcmp(env.from, s->node) != 0) {
         err = HV_EAUTH;
         snprintf(text, sizeof text, "from '%s' is not the authenticated node '%s'", env.from,
                  s->node);
+    }
+    if (err != HV_OK) {
+        /* already explained */
     } else if (sender == NULL || memcmp(env.from_kid, sender->keys.key_id, 8) != 0) {
         err = HV_EAUTH;
         snprintf(text, sizeof text, "from_kid is not the sender's current key id");
@@ -446,10 +509,17 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     } else if (memcmp(env.to_kid, rcpt->keys.key_id, 8) != 0) {
         err = HV_EADDRESS;
         snprintf(text, sizeof text, "to_kid is not the recipient's current key id");
-    } else if (strcmp(rcpt->home, b->cfg.id) != 0) {
+    } else if (strcmp(rcpt->home, b->cfg.id) == 0) {
+        snprintf(queue, sizeof queue, "%s", env.to);
+    } else if (!s->peer && s_is_peer(b, rcpt->home)) {
+        snprintf(queue, sizeof queue, "@%s", rcpt->home);
+    } else {
         err = HV_EUNROUTABLE;
-        snprintf(text, sizeof text, "recipient '%s' is homed at '%s', not here", env.to,
-                 rcpt->home);
+        snprintf(text, sizeof text, "recipient '%s' is homed at '%s', which this broker does "
+                 "not peer with", env.to, rcpt->home);
+    }
+    if (err != HV_OK) {
+        /* already explained */
     } else if (expires <= now_ms) {
         err = HV_EEXPIRED;
         snprintf(text, sizeof text, "time to live already passed");
@@ -466,33 +536,46 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     if (err != HV_OK) {
         hv_log(HV_LOG_WARN, "refused", "node=%s id=%s type=%s reason=%s", s->node, idhex,
                rule->name, hv_errname(err));
-        s_error_to(b, s->rid, s->rid_len, err, env.id, text);
+        s_error_to(b, s->sock, s->rid, s->rid_len, err, env.id, text);
         return;
+    }
+    /* Bound for a peer: it crosses one more broker. The hop count is not
+     * signed (DECISIONS.md), so raising it leaves the signature intact. */
+    uint8_t *forward = NULL;
+    size_t forward_len = 0;
+    if (queue[0] == '@') {
+        env.hops++;
+        if (hv_envelope_encode(&env, &forward, &forward_len) != HV_OK) {
+            s_error_to(b, s->sock, s->rid, s->rid_len, HV_ENOMEM, env.id, "try again later");
+            return;
+        }
     }
     hv_stored rec = {.id = env.id,
                      .sender = env.from,
-                     .recipient = env.to,
+                     .recipient = queue,
                      .type = env.type,
-                     .envelope = m->envelope,
-                     .envelope_len = m->envelope_len,
+                     .envelope = forward ? forward : m->envelope,
+                     .envelope_len = forward ? forward_len : m->envelope_len,
                      .expires_ms = expires};
     bool dup = false;
     if ((err = hv_store_begin(b->store)) == HV_OK)
         err = hv_store_put(b->store, &rec, now_ms, &dup);
+    free(forward);
     if (err == HV_EEXIST) {
-        s_error_to(b, s->rid, s->rid_len, HV_EEXIST, env.id, "message id already in use");
+        s_error_to(b, s->sock, s->rid, s->rid_len, HV_EEXIST, env.id, "message id already in use");
         return;
     }
     if (err != HV_OK) {
         hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s", idhex);
-        s_error_to(b, s->rid, s->rid_len, HV_ESTORE, env.id, "store failed; send again later");
+        s_error_to(b, s->sock, s->rid, s->rid_len, HV_ESTORE, env.id, "store failed; send again later");
         return;
     }
     s_pending *p = &b->pending[b->n_pending++];
+    p->sock = s->sock;
     memcpy(p->rid, s->rid, s->rid_len);
     p->rid_len = s->rid_len;
     memcpy(p->id, env.id, 16);
-    snprintf(p->recipient, sizeof p->recipient, "%s", dup ? "" : env.to);
+    snprintf(p->recipient, sizeof p->recipient, "%s", dup ? "" : queue);
     hv_log(HV_LOG_DEBUG, dup ? "duplicate" : "stored", "id=%s type=%s from=%s to=%s bytes=%zu",
            idhex, rule->name, env.from, env.to, m->envelope_len);
 }
@@ -538,9 +621,13 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
 static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
 {
     const hv_node *node = hv_registry_find(b->reg, s->node);
+    /* Workers on the workers' socket; on the peers' socket, only brokers
+     * this one is configured to peer with (ZAP checked the key already). */
+    bool role_ok = node != NULL && (s->peer ? node->role == HV_ROLE_BROKER && s_is_peer(b, node->id)
+                                            : node->role != HV_ROLE_BROKER);
     if (strcmp(m->node_id, s->node) != 0 || node == NULL ||
-        !hv_node_active(node, (uint64_t)time(NULL)) || node->role == HV_ROLE_BROKER) {
-        s_error_to(b, s->rid, s->rid_len, HV_EAUTH, NULL,
+        !hv_node_active(node, (uint64_t)time(NULL)) || !role_ok) {
+        s_error_to(b, s->sock, s->rid, s->rid_len, HV_EAUTH, NULL,
                    "HELLO names another node, or this node is not active");
         s_drop(b, s, "bad HELLO");
         return;
@@ -570,20 +657,20 @@ static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
     snprintf(r.node_id, sizeof r.node_id, "%s", b->cfg.id);
     r.heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms;
     r.max_message = (uint32_t)b->cfg.max_message;
-    (void)s_send(b, s, &r);
-    hv_log(HV_LOG_INFO, "session_ready", "node=%s role=%s window=%u", s->node,
-           hv_role_name(s->role), s->window);
+    (void)s_send(s, &r);
+    hv_log(HV_LOG_INFO, s->peer ? "peer_up" : "session_ready", "node=%s role=%s window=%u%s",
+           s->node, hv_role_name(s->role), s->window, s->peer ? " direction=in" : "");
     s_send_notices(b, s->node);
 }
 
 /* Handles one frame from a routing id. */
-static void s_on_frame(hv_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg_t *body,
-                       bool extra_frames, int64_t now)
+static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_len,
+                       zmq_msg_t *body, bool extra_frames, int64_t now)
 {
     const char *user = zmq_msg_gets(body, "User-Id");
     if (user == NULL || !hv_node_id_valid_cstr(user))
         return; /* cannot happen with ZAP enforced; never serve an unnamed peer */
-    s_session *s = s_find_rid(b, rid, rid_len);
+    s_session *s = s_find_rid(b, sock, rid, rid_len);
     hv_control m;
     hv_err err = extra_frames ? HV_EDECODE
                               : hv_control_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
@@ -591,24 +678,24 @@ static void s_on_frame(hv_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg
         /* Garbage from a peer closes that peer's session. */
         hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user, hv_errname(err),
                zmq_msg_size(body));
-        s_error_to(b, rid, rid_len, err, NULL, "undecodable frame; closing the session");
+        s_error_to(b, sock, rid, rid_len, err, NULL, "undecodable frame; closing the session");
         hv_control bye = {.cmd = HV_CMD_BYE};
-        (void)s_send_to(b, rid, rid_len, &bye);
+        (void)s_send_to(sock, rid, rid_len, &bye);
         if (s != NULL)
             s_drop(b, s, "garbage");
         return;
     }
     if (s == NULL) {
         if (m.cmd != HV_CMD_HELLO) {
-            s_error_to(b, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
+            s_error_to(b, sock, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
             return;
         }
-        if ((s = s_new_session(b, rid, rid_len, user)) == NULL)
+        if ((s = s_new_session(b, sock, rid, rid_len, user)) == NULL)
             return;
     }
     s->last_recv = now;
     if (!s->ready && m.cmd != HV_CMD_HELLO) {
-        s_error_to(b, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
+        s_error_to(b, sock, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
         return;
     }
     switch (m.cmd) {
@@ -633,24 +720,24 @@ static void s_on_frame(hv_broker *b, const uint8_t *rid, size_t rid_len, zmq_msg
         s_drop(b, s, "client said BYE");
         break;
     default:
-        s_error_to(b, rid, rid_len, HV_EPROTO, NULL, "a client may not send this command");
+        s_error_to(b, sock, rid, rid_len, HV_EPROTO, NULL, "a client may not send this command");
         break;
     }
 }
 
-/* Reads up to one batch of frames from the ROUTER. Returns how many. */
-static size_t s_drain(hv_broker *b, int64_t now)
+/* Reads up to one batch of frames from a ROUTER. Returns how many. */
+static size_t s_drain(hv_broker *b, void *sock, int64_t now)
 {
     size_t n = 0;
     while (n < b->cfg.batch) {
         zmq_msg_t rid, body;
         zmq_msg_init(&rid);
-        if (zmq_msg_recv(&rid, b->router, ZMQ_DONTWAIT) < 0) {
+        if (zmq_msg_recv(&rid, sock, ZMQ_DONTWAIT) < 0) {
             zmq_msg_close(&rid);
             break;
         }
         zmq_msg_init(&body);
-        if (!zmq_msg_more(&rid) || zmq_msg_recv(&body, b->router, 0) < 0) {
+        if (!zmq_msg_more(&rid) || zmq_msg_recv(&body, sock, 0) < 0) {
             zmq_msg_close(&rid);
             zmq_msg_close(&body);
             continue;
@@ -661,12 +748,12 @@ static size_t s_drain(hv_broker *b, int64_t now)
         while (more) {
             zmq_msg_t part;
             zmq_msg_init(&part);
-            more = zmq_msg_recv(&part, b->router, 0) >= 0 && zmq_msg_more(&part);
+            more = zmq_msg_recv(&part, sock, 0) >= 0 && zmq_msg_more(&part);
             zmq_msg_close(&part);
             extra = true;
         }
         if (zmq_msg_size(&rid) <= S_RID_MAX)
-            s_on_frame(b, zmq_msg_data(&rid), zmq_msg_size(&rid), &body, extra, now);
+            s_on_frame(b, sock, zmq_msg_data(&rid), zmq_msg_size(&rid), &body, extra, now);
         zmq_msg_close(&rid);
         zmq_msg_close(&body);
         n++;
@@ -683,19 +770,19 @@ static void s_commit_and_reply(hv_broker *b)
     for (size_t i = 0; i < b->n_pending; i++) {
         s_pending *p = &b->pending[i];
         if (err != HV_OK) {
-            s_error_to(b, p->rid, p->rid_len, HV_ESTORE, p->id, "store failed; send again later");
+            s_error_to(b, p->sock, p->rid, p->rid_len, HV_ESTORE, p->id, "store failed; send again later");
             continue;
         }
         hv_control m = {.cmd = HV_CMD_STORED};
         memcpy(m.msg_id, p->id, 16);
-        s_session *s = s_find_rid(b, p->rid, p->rid_len);
+        s_session *s = s_find_rid(b, p->sock, p->rid, p->rid_len);
         if (s != NULL)
-            (void)s_send(b, s, &m);
+            (void)s_send(s, &m);
         else
-            (void)s_send_to(b, p->rid, p->rid_len, &m);
+            (void)s_send_to(p->sock, p->rid, p->rid_len, &m);
         if (p->recipient[0] != '\0') {
             b->n_stored++;
-            s_session *r = s_find_node(b, p->recipient);
+            s_session *r = s_find_queue(b, p->recipient);
             if (r != NULL)
                 r->maybe_more = true;
         }
@@ -709,12 +796,214 @@ static void s_commit_and_reply(hv_broker *b)
     b->n_notify = 0;
 }
 
+/* ------------------------------------------------------------ peer links */
+
+/* (Re)connects our link to the peer broker `s->node`: a DEALER that is a
+ * CurveZMQ client pinned to the peer's registered transport key, so that
+ * nobody else can pose as that broker; then HELLO. What was in flight
+ * stays queued here and is sent again once the peer is READY. */
+static void s_link_connect(hv_broker *b, s_session *s, int64_t now)
+{
+    if (s->sock != NULL)
+        zmq_close(s->sock);
+    s->sock = NULL;
+    s_count_attempts(b, s);
+    s->ready = false;
+    s->n_flight = 0;
+    s->cursor = 0;
+    s->hello_at = now;
+    s->last_recv = now;
+    const hv_node *peer = hv_registry_find(b->reg, s->node);
+    if (peer == NULL || !hv_node_active(peer, (uint64_t)time(NULL)) ||
+        peer->endpoint_peers[0] == '\0')
+        return; /* tried again after dead_after_ms */
+    void *sock = zmq_socket(b->ctx, ZMQ_DEALER);
+    if (sock == NULL)
+        return;
+    char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1], secret[HV_Z85_KEY_LEN + 1];
+    hv_z85_key(peer->keys.transport, server);
+    hv_z85_key(hv_keypair_public(b->keys)->transport, public);
+    hv_keypair_transport_secret_z85(b->keys, secret);
+    int zero = 0, hwm = (int)b->cfg.hwm, ivl = 100;
+    int64_t maxmsg = (int64_t)b->cfg.max_message;
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
+    hv_memzero(secret, sizeof secret);
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl);
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    if (zmq_connect(sock, peer->endpoint_peers) != 0) {
+        hv_log(HV_LOG_ERROR, "peer_connect_failed", "peer=%s endpoint=%s", s->node,
+               peer->endpoint_peers);
+        zmq_close(sock);
+        return;
+    }
+    s->sock = sock;
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1,
+                        .heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms};
+    snprintf(hello.node_id, sizeof hello.node_id, "%s", b->cfg.id);
+    (void)s_send(s, &hello); /* waits in the socket until the link is up */
+}
+
+static void s_link_down(hv_broker *b, s_session *s, int64_t now, const char *why)
+{
+    if (s->ready)
+        hv_log(HV_LOG_WARN, "peer_down", "node=%s direction=out reason=\"%s\" in_flight=%zu",
+               s->node, why, s->n_flight);
+    s_link_connect(b, s, now);
+}
+
+/* The peer took custody of `id`: only now is it ours to forget. */
+static void s_link_stored(hv_broker *b, s_session *s, const uint8_t id[16])
+{
+    size_t i = 0;
+    while (i < s->n_flight && memcmp(s->flight[i].id, id, 16) != 0)
+        i++;
+    if (i < s->n_flight) {
+        memmove(&s->flight[i], &s->flight[i + 1], (s->n_flight - i - 1) * sizeof *s->flight);
+        s->n_flight--;
+        s->backoff_ms = 100;
+    }
+    bool found = false;
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK)
+        err = hv_store_remove(b->store, id, s->queue, &found);
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=forwarded peer=%s", s->node);
+    else if (found)
+        b->n_forwarded++;
+}
+
+/* The peer refused an envelope. A passing condition (its store, its rate
+ * limit) means sending again later; anything else is final: the envelope
+ * becomes a dead letter here and its sender is told. */
+static void s_link_refused(hv_broker *b, s_session *s, const hv_control *m, int64_t now)
+{
+    if (m->code == HV_ESTORE || m->code == HV_ERATE) {
+        s_restart_delivery(b, s, now);
+        return;
+    }
+    size_t i = 0;
+    while (i < s->n_flight && memcmp(s->flight[i].id, m->msg_id, 16) != 0)
+        i++;
+    if (i < s->n_flight) {
+        memmove(&s->flight[i], &s->flight[i + 1], (s->n_flight - i - 1) * sizeof *s->flight);
+        s->n_flight--;
+    }
+    char reason[HV_CONTROL_TEXT_MAX + HV_NODE_ID_MAX + 32];
+    snprintf(reason, sizeof reason, "refused by broker %s: %s", s->node, m->text);
+    char sender[HV_NODE_ID_MAX + 1];
+    bool found = false;
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK)
+        err = hv_store_bury(b->store, m->msg_id, s->queue, m->code, reason, hv_now_ms(), &found,
+                            sender);
+    if (err == HV_OK && found && b->n_notify < b->cfg.batch)
+        memcpy(b->notify[b->n_notify++], sender, sizeof sender);
+    char idhex[33];
+    hv_hex(m->msg_id, 16, idhex);
+    hv_log(HV_LOG_WARN, "dead_letter", "id=%s peer=%s code=%u", idhex, s->node, m->code);
+}
+
+/* Reads what the peer sent on our link. */
+static void s_link_drain(hv_broker *b, s_session *s, int64_t now)
+{
+    for (size_t n = 0; s->sock != NULL && n < b->cfg.batch; n++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, s->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        hv_control m;
+        hv_err err = zmq_msg_more(&msg) ? HV_EDECODE
+                                         : hv_control_decode(zmq_msg_data(&msg),
+                                                             zmq_msg_size(&msg), &m);
+        zmq_msg_close(&msg);
+        if (err != HV_OK) {
+            hv_log(HV_LOG_WARN, "garbage", "peer=%s reason=%s", s->node, hv_errname(err));
+            s_link_down(b, s, now, "undecodable frame");
+            return;
+        }
+        s->last_recv = now;
+        switch (m.cmd) {
+        case HV_CMD_READY:
+            s->ready = true;
+            s->window = (uint32_t)b->cfg.peer_window;
+            s->maybe_more = true;
+            s->cursor = 0;
+            s->n_flight = 0;
+            hv_log(HV_LOG_INFO, "peer_up", "node=%s direction=out window=%u", s->node,
+                   s->window);
+            break;
+        case HV_CMD_STORED:
+            s_link_stored(b, s, m.msg_id);
+            break;
+        case HV_CMD_ERROR:
+            if (m.has_msg_id) {
+                s_link_refused(b, s, &m, now);
+            } else {
+                /* The peer does not (or no longer) accept this link. */
+                hv_log(HV_LOG_WARN, "peer_refused_link", "node=%s code=%s text=\"%s\"",
+                       s->node, hv_errname(m.code), m.text);
+                s->ready = false;
+            }
+            break;
+        case HV_CMD_BYE:
+            s_link_down(b, s, now, "peer said BYE");
+            return;
+        default:
+            break; /* HEARTBEAT; a peer never DELIVERs on this link */
+        }
+    }
+}
+
+/* Creates the links to every configured peer. */
+static void s_links_open(hv_broker *b, int64_t now)
+{
+    for (size_t i = 0; i < b->n_peers; i++) {
+        s_session *s = s_new_session(b, NULL, NULL, 0, b->peer_ids[i]);
+        if (s == NULL)
+            continue;
+        s->outgoing = true;
+        snprintf(s->queue, sizeof s->queue, "@%s", b->peer_ids[i]);
+        s_link_connect(b, s, now);
+    }
+}
+
+/* Times on our links: heartbeats, silence, leases. */
+static void s_link_timers(hv_broker *b, s_session *s, int64_t now)
+{
+    if (!s->ready) {
+        if (now - s->hello_at > (int64_t)b->cfg.dead_after_ms)
+            s_link_connect(b, s, now); /* no READY: try afresh */
+        return;
+    }
+    if (!b->behind && now - s->last_recv > (int64_t)b->cfg.dead_after_ms) {
+        s_link_down(b, s, now, "heartbeats stopped");
+        return;
+    }
+    if (!b->behind && s->n_flight > 0 && now - s->flight[0].sent_ms > (int64_t)b->cfg.lease_ms)
+        s_restart_delivery(b, s, now);
+    if (now - s->last_send >= (int64_t)b->cfg.heartbeat_ms) {
+        hv_control hb = {.cmd = HV_CMD_HEARTBEAT};
+        (void)s_send(s, &hb);
+    }
+}
+
 /* --------------------------------------------------------------- timers */
 
 static void s_timers(hv_broker *b, int64_t now)
 {
     for (size_t i = 0; i < b->n_sessions; i++) {
         s_session *s = &b->sessions[i];
+        if (s->outgoing) {
+            s_link_timers(b, s, now);
+            continue;
+        }
         /* A broker that has not read all its input cannot tell a silent
          * peer from one whose frames wait in the socket: liveness and
          * leases are judged only once it has caught up. */
@@ -730,7 +1019,7 @@ static void s_timers(hv_broker *b, int64_t now)
             s_restart_delivery(b, s, now);
         if (now - s->last_send >= (int64_t)b->cfg.heartbeat_ms) {
             hv_control hb = {.cmd = HV_CMD_HEARTBEAT};
-            if (s_send(b, s, &hb) == HV_EUNROUTABLE) {
+            if (s_send(s, &hb) == HV_EUNROUTABLE) {
                 s_drop(b, s, "peer unreachable");
                 i--;
             }
@@ -777,15 +1066,55 @@ static void s_reload(hv_broker *b)
         const hv_node *n = hv_registry_find(b->reg, s->node);
         if (n != NULL && hv_node_active(n, (uint64_t)time(NULL)))
             continue;
-        s_error_to(b, s->rid, s->rid_len, HV_EAUTH, NULL, "node revoked or no longer valid");
+        if (s->outgoing) { /* a revoked peer: the link stays down */
+            s_link_down(b, s, hv_mono_ms(), "peer revoked");
+            continue;
+        }
+        s_error_to(b, s->sock, s->rid, s->rid_len, HV_EAUTH, NULL, "node revoked or no longer valid");
         hv_control bye = {.cmd = HV_CMD_BYE};
-        (void)s_send_to(b, s->rid, s->rid_len, &bye);
+        (void)s_send_to(s->sock, s->rid, s->rid_len, &bye);
         s_drop(b, s, "revoked");
         i--;
     }
 }
 
 /* ------------------------------------------------------------ lifecycle */
+
+/* Reads [federation] peers: each must be another broker of the registry
+ * with a peers' endpoint. */
+static hv_err s_peers_parse(hv_broker *b, const hv_node *self, hv_errmsg *e)
+{
+    const char *p = b->cfg.peers;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t')
+            p++;
+        size_t len = strcspn(p, ", \t");
+        if (len == 0)
+            break;
+        if (b->n_peers == HV_PEERS_MAX)
+            return hv_fail(e, HV_ECONFIG, "[federation] peers: more than %d brokers",
+                           HV_PEERS_MAX);
+        char id[HV_NODE_ID_MAX + 1];
+        snprintf(id, sizeof id, "%.*s", (int)len, p);
+        p += len;
+        const hv_node *peer = hv_registry_find(b->reg, id);
+        if (peer == NULL || peer->role != HV_ROLE_BROKER || strcmp(id, b->cfg.id) == 0)
+            return hv_fail(e, HV_ECONFIG, "[federation] peers: '%s' is not another broker of "
+                           "the registry", id);
+        if (peer->endpoint_peers[0] == '\0')
+            return hv_fail(e, HV_ECONFIG, "[federation] peers: broker '%s' has no peers "
+                           "endpoint in the registry", id);
+        if (!s_is_peer(b, id))
+            snprintf(b->peer_ids[b->n_peers++], sizeof b->peer_ids[0], "%s", id);
+    }
+    if (b->n_peers > 0 && b->cfg.bind_peers[0] == '\0') {
+        if (self->endpoint_peers[0] == '\0')
+            return hv_fail(e, HV_ECONFIG, "[federation]: %s has no peers endpoint in the "
+                           "registry and no bind is set", b->cfg.id);
+        snprintf(b->cfg.bind_peers, sizeof b->cfg.bind_peers, "%s", self->endpoint_peers);
+    }
+    return HV_OK;
+}
 
 hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e)
 {
@@ -813,6 +1142,8 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
     }
     if (b->cfg.bind[0] == '\0')
         snprintf(b->cfg.bind, sizeof b->cfg.bind, "%s", self->endpoint_workers);
+    if ((err = s_peers_parse(b, self, e)) != HV_OK)
+        goto fail;
     if ((err = hv_store_open(&b->store, cfg->store, e)) != HV_OK)
         goto fail;
     b->pending = calloc(cfg->batch, sizeof *b->pending);
@@ -833,7 +1164,11 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
     b->router = zmq_socket(b->ctx, ZMQ_ROUTER);
     char secret[HV_Z85_KEY_LEN + 1];
     hv_keypair_transport_secret_z85(b->keys, secret);
-    err = hv_zap_secure(b->router, secret, e);
+    err = hv_zap_secure(b->router, secret, HV_ZAP_DOMAIN, e);
+    if (err == HV_OK && b->n_peers > 0) {
+        b->peer_router = zmq_socket(b->ctx, ZMQ_ROUTER);
+        err = hv_zap_secure(b->peer_router, secret, HV_ZAP_DOMAIN_PEERS, e);
+    }
     hv_memzero(secret, sizeof secret);
     if (err != HV_OK)
         goto fail;
@@ -847,6 +1182,19 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
     if (zmq_bind(b->router, b->cfg.bind) != 0) {
         err = hv_fail(e, HV_EIO, "cannot bind %s: %s", b->cfg.bind, zmq_strerror(errno));
         goto fail;
+    }
+    if (b->peer_router != NULL) {
+        zmq_setsockopt(b->peer_router, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+        zmq_setsockopt(b->peer_router, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(b->peer_router, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(b->peer_router, ZMQ_RCVHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(b->peer_router, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+        if (zmq_bind(b->peer_router, b->cfg.bind_peers) != 0) {
+            err = hv_fail(e, HV_EIO, "cannot bind the peers' endpoint %s: %s",
+                          b->cfg.bind_peers, zmq_strerror(errno));
+            goto fail;
+        }
+        s_links_open(b, hv_mono_ms());
     }
     *out = b;
     return HV_OK;
@@ -867,14 +1215,23 @@ hv_err hv_broker_run(hv_broker *b)
     hv_log(HV_LOG_INFO, "ready", "id=%s bind=%s registry_version=%llu queued=%lld dead=%lld",
            b->cfg.id, b->cfg.bind, (unsigned long long)hv_registry_version(b->reg),
            (long long)st.queued, (long long)st.dead);
+    zmq_pollitem_t items[3 + HV_PEERS_MAX];
+    hv_zap_policy policy = {~HV_ROLE_BIT(HV_ROLE_BROKER) & 0xffu, b->peer_ids, b->n_peers};
     while (!b->stopping) {
-        zmq_pollitem_t items[] = {{b->zap, 0, ZMQ_POLLIN, 0}, {b->router, 0, ZMQ_POLLIN, 0}};
+        size_t n_items = 0;
+        items[n_items++] = (zmq_pollitem_t){b->zap, 0, ZMQ_POLLIN, 0};
+        items[n_items++] = (zmq_pollitem_t){b->router, 0, ZMQ_POLLIN, 0};
+        if (b->peer_router != NULL)
+            items[n_items++] = (zmq_pollitem_t){b->peer_router, 0, ZMQ_POLLIN, 0};
+        for (size_t i = 0; i < b->n_sessions && n_items < sizeof items / sizeof items[0]; i++)
+            if (b->sessions[i].outgoing && b->sessions[i].sock != NULL)
+                items[n_items++] = (zmq_pollitem_t){b->sessions[i].sock, 0, ZMQ_POLLIN, 0};
         long timeout = b->behind ? 0 : (long)(b->cfg.heartbeat_ms / 4);
         for (size_t i = 0; i < b->n_sessions; i++)
             if (b->sessions[i].ready && b->sessions[i].maybe_more &&
                 b->sessions[i].n_flight < b->sessions[i].window)
                 timeout = 10; /* a delivery is waiting for room or its backoff */
-        if (zmq_poll(items, 2, timeout) < 0 && errno != EINTR) {
+        if (zmq_poll(items, (int)n_items, timeout) < 0 && errno != EINTR) {
             hv_log(HV_LOG_ERROR, "poll_failed", "error=\"%s\"", zmq_strerror(errno));
             return HV_EIO;
         }
@@ -884,9 +1241,13 @@ hv_err hv_broker_run(hv_broker *b)
             s_reload(b);
         }
         if (items[0].revents & ZMQ_POLLIN)
-            hv_zap_serve(b->zap, b->reg, (uint64_t)time(NULL),
-                         ~HV_ROLE_BIT(HV_ROLE_BROKER) & 0xffu);
-        b->behind = s_drain(b, now) >= b->cfg.batch;
+            hv_zap_serve(b->zap, b->reg, (uint64_t)time(NULL), &policy);
+        b->behind = s_drain(b, b->router, now) >= b->cfg.batch;
+        if (b->peer_router != NULL && s_drain(b, b->peer_router, now) >= b->cfg.batch)
+            b->behind = true;
+        for (size_t i = 0; i < b->n_sessions; i++)
+            if (b->sessions[i].outgoing)
+                s_link_drain(b, &b->sessions[i], now);
         s_commit_and_reply(b);
         s_deliver(b, now);
         s_timers(b, now);
@@ -894,10 +1255,11 @@ hv_err hv_broker_run(hv_broker *b)
     if (hv_store_commit(b->store) != HV_OK)
         return HV_ESTORE;
     hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "
-           "refused=%llu redelivered=%llu expired=%llu",
+           "forwarded=%llu refused=%llu redelivered=%llu expired=%llu",
            (unsigned long long)b->n_stored, (unsigned long long)b->n_commits,
            (unsigned long long)b->n_delivered,
-           (unsigned long long)b->n_acked, (unsigned long long)b->n_refused,
+           (unsigned long long)b->n_acked, (unsigned long long)b->n_forwarded,
+           (unsigned long long)b->n_refused,
            (unsigned long long)b->n_redelivered, (unsigned long long)b->n_expired);
     return HV_OK;
 }
@@ -907,13 +1269,18 @@ void hv_broker_close(hv_broker **bp)
     if (bp == NULL || *bp == NULL)
         return;
     hv_broker *b = *bp;
-    for (size_t i = 0; i < b->n_sessions; i++)
+    for (size_t i = 0; i < b->n_sessions; i++) {
         free(b->sessions[i].flight);
+        if (b->sessions[i].outgoing && b->sessions[i].sock != NULL)
+            zmq_close(b->sessions[i].sock);
+    }
     free(b->sessions);
     free(b->pending);
     free(b->notify);
     if (b->router != NULL)
         zmq_close(b->router);
+    if (b->peer_router != NULL)
+        zmq_close(b->peer_router);
     if (b->zap != NULL)
         zmq_close(b->zap);
     if (b->ctx != NULL)

@@ -2,8 +2,14 @@
  * of one country (../shared/DESIGN.md §4, proto/PROTOCOL.md §5).
  *
  * One thread runs everything: the ZAP handler, the workers' ROUTER socket,
- * the store's group commits, deliveries and timers, so no state is shared
- * between threads. */
+ * the peer brokers' ROUTER socket and the links to them, the store's group
+ * commits, deliveries and timers, so no state is shared between threads.
+ *
+ * Federation (DESIGN §4) is opt-in: a broker peers only with the brokers
+ * its [federation] section lists. A message for a node homed at such a
+ * peer is kept here until that broker answers STORED after its own commit;
+ * the link to it is a client session of the ordinary protocol, pinned to
+ * the peer's registered key. */
 #ifndef HV_BROKER_H
 #define HV_BROKER_H
 
@@ -31,6 +37,9 @@ typedef struct hv_broker_config {
     uint64_t lease_ms;         /* time a delivery may stay unacknowledged */
     uint64_t retry_max_ms;     /* longest redelivery backoff */
     uint64_t batch;            /* most messages handled per group commit */
+    char peers[1024];          /* [federation] brokers to peer with, comma-separated */
+    char bind_peers[256];      /* [federation] peers' endpoint; "" = the registry's */
+    uint64_t peer_window;      /* envelopes in flight to one peer */
 } hv_broker_config;
 
 /* Sets the defaults, then reads `path`. Relative paths in the file are

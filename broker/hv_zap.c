@@ -32,13 +32,13 @@ hv_err hv_zap_start(void *ctx, void **out, hv_errmsg *e)
     return HV_OK;
 }
 
-hv_err hv_zap_secure(void *socket, const char *secret_z85, hv_errmsg *e)
+hv_err hv_zap_secure(void *socket, const char *secret_z85, const char *domain, hv_errmsg *e)
 {
     int one = 1, check = 0;
     size_t len = sizeof check;
     if (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
         zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, secret_z85, 40) != 0 ||
-        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, HV_ZAP_DOMAIN, strlen(HV_ZAP_DOMAIN)) != 0 ||
+        zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, domain, strlen(domain)) != 0 ||
         zmq_setsockopt(socket, ZMQ_ZAP_ENFORCE_DOMAIN, &one, sizeof one) != 0)
         return hv_fail(e, HV_EAUTH, "cannot make a CURVE server: %s", zmq_strerror(errno));
     /* Refuse to run open if this libzmq ignored the enforcement option. */
@@ -84,7 +84,15 @@ static bool s_frame_is(zmq_msg_t *m, const char *s)
     return zmq_msg_size(m) == strlen(s) && memcmp(zmq_msg_data(m), s, strlen(s)) == 0;
 }
 
-int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, unsigned roles)
+static bool s_listed(const hv_zap_policy *p, const char *id)
+{
+    for (size_t i = 0; i < p->n_peers; i++)
+        if (strcmp(p->peers[i], id) == 0)
+            return true;
+    return false;
+}
+
+int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_policy *policy)
 {
     int answered = 0;
     for (;;) {
@@ -101,9 +109,10 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, unsigned roles
             memcpy(address, zmq_msg_data(&f[3]), len);
             address[len] = '\0';
         }
+        bool peers = n == S_FRAMES && s_frame_is(&f[2], HV_ZAP_DOMAIN_PEERS);
         if (n != S_FRAMES || !s_frame_is(&f[0], "1.0"))
             why = "malformed ZAP request";
-        else if (!s_frame_is(&f[2], HV_ZAP_DOMAIN))
+        else if (!peers && !s_frame_is(&f[2], HV_ZAP_DOMAIN))
             why = "wrong ZAP domain";
         else if (!s_frame_is(&f[5], "CURVE") || zmq_msg_size(&f[6]) != 32)
             why = "not CurveZMQ";
@@ -113,8 +122,10 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, unsigned roles
             why = "node revoked";
         else if (!hv_node_active(node, now))
             why = "node not valid now";
-        else if (!(roles & HV_ROLE_BIT(node->role)))
+        else if (!peers && !(policy->roles & HV_ROLE_BIT(node->role)))
             why = "role not served on this socket";
+        else if (peers && (node->role != HV_ROLE_BROKER || !s_listed(policy, node->id)))
+            why = "not a broker this broker peers with";
         zmq_msg_t empty;
         zmq_msg_init(&empty);
         {
