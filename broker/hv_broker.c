@@ -465,7 +465,7 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
         return;
     }
     const hv_msg_rule *rule = hv_msg_rule_get(env.type);
-    const hv_node *sender = hv_registry_find(b->reg, s->node);
+    const hv_node *sender = hv_registry_find(b->reg, s->peer ? env.from : s->node);
     const hv_node *rcpt = hv_registry_find(b->reg, env.to);
     int64_t now_ms = hv_now_ms();
     int64_t expires = (int64_t)env.created_at_ms + (int64_t)env.ttl_s * 1000;

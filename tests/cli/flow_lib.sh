@@ -98,18 +98,24 @@ tick_ms = 100
 EOF
 }
 
+# ns[NAME]=NETNS runs that daemon inside a network namespace.
+declare -A ns=()
+
 start() {
-  local name=$1
+  local name=$1 prefix=()
+  [ -n "${ns[$name]:-}" ] && prefix=(ip netns exec "${ns[$name]}")
   case $name in
-    broker) "$bin/haven-broker" -c broker.ini 2>> broker.log & ;;
-    intake) "$bin/haven-intake" -c intake.ini 2>> intake.log & ;;
-    router) "$bin/haven-router" -c router.ini 2>> router.log & ;;
-    *) "$bin/haven-provider" -c "$name.ini" 2>> "$name.log" & ;;
+    broker) "${prefix[@]}" "$bin/haven-broker" -c broker.ini 2>> broker.log & ;;
+    broker-*) "${prefix[@]}" "$bin/haven-broker" -c "$name.ini" 2>> "$name.log" & ;;
+    intake) "${prefix[@]}" "$bin/haven-intake" -c intake.ini 2>> intake.log & ;;
+    router) "${prefix[@]}" "$bin/haven-router" -c router.ini 2>> router.log & ;;
+    *) "${prefix[@]}" "$bin/haven-provider" -c "$name.ini" 2>> "$name.log" & ;;
   esac
   pids[$name]=$!
-  if [ "$name" != broker ]; then
-    wait_until 20 connected "$name"
-  fi
+  case $name in
+    broker*) ;;
+    *) wait_until 20 connected "$name" ;;
+  esac
 }
 
 connected() {

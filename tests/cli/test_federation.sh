@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Three brokers in three network namespaces (XA origin, XB transit, XC
+# destination), joined by veth pairs to a switch namespace, all made here
+# and removed at the end. Real daemons in each country:
+#  1. a broker admits on its peers' socket only the brokers it is set to
+#     peer with, under their registered keys;
+#  2. a referral from XA's NGO completes at a provider in XC, across both
+#     brokers, custody hop by hop;
+#  3. the XA-XC link is cut in the middle of a stream of referrals and later
+#     restored: nothing lost, nothing duplicated, every referral completes;
+#  4. a broker never forwards to a broker it does not peer with.
+# Needs root (ip netns), jq and sqlite3.
+# usage: test_federation.sh BIN_DIR EXAMPLE_REFERRAL
+set -u
+here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+. "$here/fed_lib.sh"
+example=$(realpath "$2")
+probe=$(realpath "$1")/peer_probe
+if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null; then
+  echo "FAIL: this test makes network namespaces: it needs root and iproute2"; exit 1
+fi
+
+# ---- the network: namespaces, a switch, one address per country
+tag=hv$$
+nsa=$tag-xa nsb=$tag-xb nsc=$tag-xc nsw=$tag-sw
+net_cleanup() {
+  flow_cleanup
+  for n in $nsa $nsb $nsc $nsw; do ip netns del "$n" 2>/dev/null; done
+}
+ip netns add $nsw && ip -n $nsw link add sw type bridge && ip -n $nsw link set sw up &&
+  ip -n $nsw link set lo up || { echo "FAIL: cannot make namespaces"; exit 1; }
+i=1
+for n in $nsa $nsb $nsc; do
+  ip netns add "$n"
+  ip link add "$tag-$i" netns "$n" type veth peer name "p$i" netns $nsw
+  ip -n $nsw link set "p$i" master sw up
+  ip -n "$n" link set lo up
+  ip -n "$n" addr add "10.77.0.$i/24" dev "$tag-$i"
+  ip -n "$n" link set "$tag-$i" up
+  i=$((i + 1))
+done
+fed_setup "$1" 10.77.0.1 10.77.0.2 10.77.0.3
+trap net_cleanup EXIT
+ns[broker-xa]=$nsa ns[intake]=$nsa
+ns[broker-xb]=$nsb ns[transit]=$nsb
+ns[broker-xc]=$nsc ns[router]=$nsc ns[shelter-a]=$nsc ns[shelter-b]=$nsc
+peers_xc=$(jq -r '.nodes[] | select(.id == "broker.xc") | .endpoints.peers' network.json)
+in_a() { ip netns exec $nsa "$@"; }
+
+# ---- 1. who may open a peer link
+start broker-xc
+wait_until 10 grep -q "event=ready" broker-xc.log
+expect 0 "READY from broker.xc" in_a "$probe" keys/broker.xa.key keys/broker.xc.pub "$peers_xc" broker.xa 5
+expect 1 "no READY" in_a "$probe" keys/broker.xb.key keys/broker.xc.pub "$peers_xc" broker.xb 3
+grep -q 'peer_refused reason="not a broker this broker peers with".*node=broker.xb' broker-xc.log &&
+  ok || bad "XC did not log refusing XB"
+mkdir -p rogue && "$haven" keygen --id broker.xa --out rogue >/dev/null
+expect 1 "no READY" in_a "$probe" rogue/broker.xa.key keys/broker.xc.pub "$peers_xc" broker.xa 3
+grep -q 'peer_refused reason="key not in the registry"' broker-xc.log && ok ||
+  bad "XC did not log refusing an unregistered key"
+# A registered worker's key is not a broker's.
+expect 1 "no READY" in_a "$probe" keys/ngo.xa.key keys/broker.xc.pub "$peers_xc" ngo.xa 3
+
+# ---- 2. one referral across two brokers
+for n in broker-xa broker-xb router shelter-a shelter-b intake; do start "$n"; done
+wait_until 10 grep -q "event=peer_up node=broker.xc direction=out" broker-xa.log
+cp "$example" adult.json
+accept_all() { # accepts every open offer at shelter A; prints how many it holds accepted
+  local id
+  for id in $("$haven" inbox list --json --config shelter-a.ini | jq -r '.result.inbox[] | select(.offer == "offered") | .id'); do
+    "$haven" inbox accept --config shelter-a.ini "$id" >/dev/null
+  done
+}
+id=$(submit adult.json)
+wait_until 15 is offered offer_state shelter-a "$id"
+accept_all
+wait_until 15 is received intake_state "$id"
+expect 0 "status in_progress sent to ngo.xa" "$haven" inbox status --config shelter-a.ini "$id" --state in_progress
+expect 0 "status completed" "$haven" inbox status --config shelter-a.ini "$id" --state completed --note "done"
+wait_until 15 is completed intake_state "$id"
+
+# ---- 3. the XA-XC link cut in the middle of a stream
+cut() { ip -n $nsa route add blackhole 10.77.0.3/32; ip -n $nsc route add blackhole 10.77.0.1/32; }
+heal() { ip -n $nsa route del blackhole 10.77.0.3/32; ip -n $nsc route del blackhole 10.77.0.1/32; }
+n=20
+ids=()
+for ((k = 0; k < n; k++)); do
+  ids+=("$(submit adult.json)")
+  if [ "$k" -eq $((n / 2)) ]; then
+    accept_all
+    cut
+    wait_until 10 grep -q "event=peer_down node=broker.xc" broker-xa.log
+  fi
+done
+# While cut: XA holds what it took into custody for XC.
+queued=$(sqlite3 broker-xa.db "SELECT count(*) FROM queue WHERE recipient = '@broker.xc'")
+[ "$queued" -ge $((n / 2 - 1)) ] && ok || bad "XA holds $queued envelopes for XC while cut"
+sleep 2
+heal
+all_received() {
+  accept_all
+  local id
+  for id in "${ids[@]}"; do
+    [ "$(intake_state "$id")" = received ] || return 1
+  done
+}
+wait_until 60 all_received
+for id in "${ids[@]}"; do
+  "$haven" inbox status --config shelter-a.ini "$id" --state completed --note "outcome" >/dev/null 2>&1 ||
+    "$haven" inbox status --config shelter-a.ini "$id" --state in_progress >/dev/null
+  "$haven" inbox status --config shelter-a.ini "$id" --state completed --note "outcome" >/dev/null 2>&1
+done
+all_completed() {
+  local id
+  for id in "${ids[@]}"; do [ "$(intake_state "$id")" = completed ] || return 1; done
+}
+wait_until 60 all_completed
+# Exactly once everywhere.
+for id in "${ids[@]}"; do
+  got=$("$haven" referral show --json --config intake.ini "$id" | jq -r '.result.history[].state' | tr '\n' ' ')
+  [ "$got" = "requested accepted transferred received in_progress completed " ] ||
+    bad "history of $id: $got"
+done
+ok
+[ "$(sqlite3 shelter-a.db "SELECT count(*) FROM vault_cases")" = $((n + 1)) ] && ok ||
+  bad "shelter A holds $(sqlite3 shelter-a.db "SELECT count(*) FROM vault_cases") cases, expected $((n + 1))"
+for b in broker-xa broker-xc; do
+  wait_until 10 is 0 sqlite3 "$b.db" "SELECT count(*) FROM queue"
+done
+
+# ---- 4. no forwarding to a broker not peered with
+# XB peers with XA only: a message from its transit centre to XC's router stays refused.
+printf 'x' > body
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/transit.xb.key \
+  --to router.xc --type DECLINE --in body --out stray.env >/dev/null 2>&1
+expect 1 "homed at 'broker.xc', which this broker does not peer with (HV_EUNROUTABLE)" \
+  ip netns exec $nsb "$haven" send --authority keys/authority.pub --registry network.reg \
+  --key keys/transit.xb.key --store transit-cli.db --timeout 5 stray.env
+grep -q "peer_up node=broker.xc" broker-xb.log && bad "XB linked to XC" || ok
+
+stop_all_and_check_logs
+finish
