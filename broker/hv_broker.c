@@ -314,7 +314,8 @@ static s_session *s_new_session(hv_broker *b, void *sock, const uint8_t *rid, si
     memset(s, 0, sizeof *s);
     s->sock = sock;
     s->peer = sock != NULL && sock == b->peer_router;
-    memcpy(s->rid, rid, rid_len);
+    if (rid_len > 0)
+        memcpy(s->rid, rid, rid_len);
     s->rid_len = rid_len;
     snprintf(s->node, sizeof s->node, "%s", node);
     snprintf(s->queue, sizeof s->queue, "%s", node);
