@@ -429,12 +429,20 @@ static bool s_notice_one(void *arg, const uint8_t id[16], unsigned code, const c
     return s_send(d->s, &m) == HV_OK;
 }
 
-/* Sends `node` the notices it is owed, if it is connected. */
+/* Sends `node` the notices it is owed, if it is connected; a node homed at
+ * a peer broker hears through that broker, over our link to it. */
 static void s_send_notices(hv_broker *b, const char *node)
 {
     s_session *s = s_find_node(b, node);
-    if (s == NULL)
-        return;
+    if (s == NULL) {
+        const hv_node *n = hv_registry_find(b->reg, node);
+        char key[HV_NODE_ID_MAX + 2];
+        if (n == NULL || !s_is_peer(b, n->home))
+            return;
+        snprintf(key, sizeof key, "@%s", n->home);
+        if ((s = s_find_queue(b, key)) == NULL)
+            return;
+    }
     s_deliver_ctx d = {.b = b, .s = s};
     if (hv_store_notices(b->store, node, S_NOTICES_PER_HELLO, s_notice_one, &d) != HV_OK)
         hv_log(HV_LOG_ERROR, "store_failed", "op=notices node=%s", node);
@@ -664,6 +672,34 @@ static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
     s_send_notices(b, s->node);
 }
 
+/* A peer broker reports what became of a message we forwarded to it (its
+ * recipient refused it, or it expired there). The notice is kept for the
+ * message's sender here, and the peer hears STORED once it is committed. */
+static void s_on_peer_notice(hv_broker *b, s_session *s, const hv_control *m)
+{
+    unsigned code = m->cmd == HV_CMD_EXPIRED ? HV_EEXPIRED : m->code;
+    char reason[HV_CONTROL_TEXT_MAX + 1];
+    snprintf(reason, sizeof reason, "%s",
+             m->cmd == HV_CMD_EXPIRED ? "time to live passed before delivery" : m->text);
+    bool found = false;
+    char sender[HV_NODE_ID_MAX + 1] = "";
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK)
+        err = hv_store_notice_relay(b->store, m->msg_id, code, reason, &found, sender);
+    if (err != HV_OK) {
+        hv_log(HV_LOG_ERROR, "store_failed", "op=relay_notice peer=%s", s->node);
+        return; /* no STORED: the peer reports it again */
+    }
+    if (found && b->n_notify < b->cfg.batch)
+        memcpy(b->notify[b->n_notify++], sender, sizeof sender);
+    s_pending *p = &b->pending[b->n_pending++];
+    p->sock = s->sock;
+    memcpy(p->rid, s->rid, s->rid_len);
+    p->rid_len = s->rid_len;
+    memcpy(p->id, m->msg_id, 16);
+    p->recipient[0] = '\0';
+}
+
 /* Handles one frame from a routing id. */
 static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_len,
                        zmq_msg_t *body, bool extra_frames, int64_t now)
@@ -719,6 +755,14 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_BYE:
         s_drop(b, s, "client said BYE");
+        break;
+    case HV_CMD_EXPIRED:
+    case HV_CMD_ERROR:
+        if (s->peer && (m.cmd == HV_CMD_EXPIRED || m.has_msg_id)) {
+            s_on_peer_notice(b, s, &m);
+            break;
+        }
+        s_error_to(b, sock, rid, rid_len, HV_EPROTO, NULL, "a client may not send this command");
         break;
     default:
         s_error_to(b, sock, rid, rid_len, HV_EPROTO, NULL, "a client may not send this command");
@@ -872,10 +916,23 @@ static void s_link_stored(hv_broker *b, s_session *s, const uint8_t id[16])
     hv_err err = hv_store_begin(b->store);
     if (err == HV_OK)
         err = hv_store_remove(b->store, id, s->queue, &found);
+    /* Not a forwarded envelope: a notice the peer took over for its node. */
+    if (err == HV_OK && !found)
+        err = hv_store_notice_done_id(b->store, id, &found);
+    else if (err == HV_OK)
+        b->n_forwarded++;
     if (err != HV_OK)
         hv_log(HV_LOG_ERROR, "store_failed", "op=forwarded peer=%s", s->node);
-    else if (found)
-        b->n_forwarded++;
+}
+
+/* Sends the peer the notices owed to the nodes homed there. */
+static void s_link_notices(hv_broker *b, const s_session *s)
+{
+    for (size_t i = 0; i < hv_registry_count(b->reg); i++) {
+        const hv_node *n = hv_registry_node(b->reg, i);
+        if (strcmp(n->home, s->node) == 0)
+            s_send_notices(b, n->id);
+    }
 }
 
 /* The peer refused an envelope. A passing condition (its store, its rate
@@ -939,6 +996,7 @@ static void s_link_drain(hv_broker *b, s_session *s, int64_t now)
             s->n_flight = 0;
             hv_log(HV_LOG_INFO, "peer_up", "node=%s direction=out window=%u", s->node,
                    s->window);
+            s_link_notices(b, s);
             break;
         case HV_CMD_STORED:
             s_link_stored(b, s, m.msg_id);
@@ -1039,9 +1097,12 @@ static void s_timers(hv_broker *b, int64_t now)
         if (moved > 0) {
             b->n_expired += moved;
             hv_log(HV_LOG_INFO, "expired", "count=%zu", moved);
-            for (size_t i = 0; i < b->n_sessions; i++)
-                if (b->sessions[i].ready)
+            for (size_t i = 0; i < b->n_sessions; i++) {
+                if (b->sessions[i].ready && b->sessions[i].outgoing)
+                    s_link_notices(b, &b->sessions[i]);
+                else if (b->sessions[i].ready && !b->sessions[i].peer)
                     s_send_notices(b, b->sessions[i].node);
+            }
         }
     }
 }

@@ -82,6 +82,7 @@ enum {
     S_DEDUP_PRUNE,
     S_NOTICES,
     S_NOTICE_DONE,
+    S_NOTICE_DONE_ID,
     S_STATS,
     S_COUNT
 };
@@ -114,6 +115,7 @@ static const char *const s_sql[S_COUNT] = {
                       "LIMIT ?2)",
     [S_NOTICES] = "SELECT id, code, reason FROM notices WHERE node = ?1 LIMIT ?2",
     [S_NOTICE_DONE] = "DELETE FROM notices WHERE node = ?1 AND id = ?2",
+    [S_NOTICE_DONE_ID] = "DELETE FROM notices WHERE id = ?1",
     [S_STATS] = "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM dead_letters), "
                 "(SELECT count(*) FROM notices)",
 };
@@ -445,6 +447,38 @@ hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16],
     sqlite3_stmt *st = s->stmt[S_NOTICE_DONE];
     sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
+    hv_err err = s_done(st, sqlite3_step(st));
+    *found = err == HV_OK && sqlite3_changes(s->db) > 0;
+    return err;
+}
+
+hv_err hv_store_notice_relay(hv_store *s, const uint8_t id[16], unsigned code,
+                             const char *reason, bool *found, char *sender_out)
+{
+    *found = false;
+    sqlite3_stmt *st = s->stmt[S_DEDUP_GET];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    char sender[HV_NODE_ID_MAX + 1] = "";
+    if (rc == SQLITE_ROW) {
+        const char *snd = (const char *)sqlite3_column_text(st, 0);
+        if (snd != NULL && strlen(snd) < sizeof sender)
+            strcpy(sender, snd);
+        rc = SQLITE_DONE;
+    }
+    if (s_done(st, rc) != HV_OK)
+        return HV_ESTORE;
+    if (sender[0] == '\0')
+        return HV_OK; /* forgotten already, or never ours */
+    *found = true;
+    snprintf(sender_out, HV_NODE_ID_MAX + 1, "%s", sender);
+    return s_notice(s, sender, id, code, reason);
+}
+
+hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found)
+{
+    sqlite3_stmt *st = s->stmt[S_NOTICE_DONE_ID];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     hv_err err = s_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;

@@ -82,6 +82,17 @@ HV_MUST_CHECK hv_err hv_store_notices(hv_store *s, const char *node, size_t max,
 HV_MUST_CHECK hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16],
                                           bool *found);
 
+/* A peer broker reports what became of message `id`, which this broker
+ * forwarded to it: records the notice for the message's sender, found
+ * through the dedup window (its id goes to `sender`, capacity 65). Sets
+ * `*found` (false when the id is no longer known). In a transaction. */
+HV_MUST_CHECK hv_err hv_store_notice_relay(hv_store *s, const uint8_t id[16], unsigned code,
+                                           const char *reason, bool *found, char *sender);
+
+/* Drops the notice about `id`, whoever it was owed to (a peer broker took
+ * it over). Message ids are unique, so the id alone names it. */
+HV_MUST_CHECK hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found);
+
 /* Totals for operators and tests. */
 typedef struct hv_store_stats {
     int64_t queued;  /* messages awaiting delivery */

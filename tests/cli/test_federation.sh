@@ -140,5 +140,16 @@ expect 1 "homed at 'broker.xc', which this broker does not peer with (HV_EUNROUT
   --key keys/transit.xb.key --store transit-cli.db --timeout 5 stray.env
 grep -q "peer_up node=broker.xc" broker-xb.log && bad "XB linked to XC" || ok
 
+# ---- 5. a refusal across borders reaches its sender through both brokers
+tail -c +2 "$here/../fuzz/corpus/msg/seed-STATUS" > status.body
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/transit.xb.key \
+  --to ngo.xa --type STATUS --referral 00112233445566778899aabbccddeeff --in status.body \
+  --out unknown.env >/dev/null 2>&1
+expect 0 "1 envelope(s) stored" ip netns exec $nsb "$haven" send --authority keys/authority.pub \
+  --registry network.reg --key keys/transit.xb.key --store transit-cli.db --timeout 5 unknown.env
+expect 0 "refused by ngo.xa: no such referral was sent by this intake (HV_ENOTFOUND)" \
+  ip netns exec $nsb "$haven" recv --authority keys/authority.pub --registry network.reg \
+  --key keys/transit.xb.key --store transit-cli.db --count 0 --timeout 5
+
 stop_all_and_check_logs
 finish
