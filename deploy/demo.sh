@@ -1,11 +1,31 @@
 #!/usr/bin/env bash
-# Haven on one machine, as far as it is built today: the example network's
-# keys and signed registry (three example countries: XA origin, XB transit,
-# XC destination), then XC's broker and workers carrying a synthetic
-# referral through its whole lifecycle, printed as it happens. Peering of
-# brokers across countries joins this script when it lands.
-# usage: deploy/demo.sh HAVEN_BINARY WORK_DIR   (the daemons beside haven)
+# Haven's main job on one machine: the example referral network of three
+# example countries on one migration route (XA origin, XB transit, XC
+# destination), each with its own broker, the brokers peering with each
+# other on loopback. It makes every organisation's keys and the signed
+# registry, starts the brokers and workers, runs a synthetic referral from
+# the NGO in XA to a shelter in XC through its whole lifecycle while
+# printing the messages as they flow, and leaves the network running.
+# usage: deploy/demo.sh HAVEN_BINARY WORK_DIR     (the daemons beside haven)
+#        deploy/demo.sh stop WORK_DIR             (stops a running network)
 set -euo pipefail
+
+stop_network() { # stop_network WORK_DIR: SIGTERM every daemon the demo started
+  local pids=$1/pids
+  [ -f "$pids" ] || return 0
+  kill -TERM $(cat "$pids") 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 $(cat "$pids") 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$pids"
+}
+if [ "${1:-}" = stop ]; then
+  stop_network "$2"
+  echo "the example network in $2 is stopped"
+  exit 0
+fi
+
 haven=$(realpath "$1")
 bin=$(dirname "$haven")
 work=$2
@@ -14,6 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 step() { printf '\n--- %s\n' "$*"; }
 run() { printf '$ haven %s\n' "$*"; "$haven" "$@"; }
 
+stop_network "$work" # a network left by an earlier run
 rm -rf "$work"
 mkdir -p "$work/keys"
 cd "$work"
@@ -40,76 +61,102 @@ run registry sign --authority keys/authority.key --in network.json --out network
 run registry verify --authority keys/authority.pub network.reg
 run registry show network.reg
 
-reg=(--authority keys/authority.pub --registry network.reg)
-
-step "3. XC's broker and workers start: a referral pathway, a shelter, a legal-aid office, a clinic, an outreach NGO"
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+step "3. Each country's broker starts and links to the brokers it is set to peer with"
 cp "$here"/example/*.ini .
-"$bin/haven-broker" -c broker-xc.ini 2> broker-xc.log &
-pids+=($!)
-for w in router.xc shelter.xc legal.xc clinic.xc outreach.xc; do
-  f=$(tr . - <<<"$w")
-  case $w in router.*) d=haven-router ;; outreach.*) d=haven-intake ;; *) d=haven-provider ;; esac
-  printf '$ %s -c %s.ini\n' "$d" "$f"
-  "$bin/$d" -c "$f.ini" 2> "$f.log" &
-  pids+=($!)
+: > pids
+for c in xa xb xc; do
+  printf '$ haven-broker -c broker-%s.ini\n' "$c"
+  "$bin/haven-broker" -c "broker-$c.ini" > /dev/null 2> "broker-$c.log" &
+  echo $! >> pids
 done
-for f in router-xc shelter-xc legal-xc clinic-xc outreach-xc; do
-  for i in $(seq 100); do
+for _ in $(seq 100); do
+  [ "$(cat broker-*.log | grep -c 'event=peer_up.*direction=out')" -ge 6 ] && break
+  sleep 0.1
+done
+grep -h "event=peer_up.*direction=out" broker-*.log | sed 's/^.*event=/    /'
+
+step "4. The organisations start their workers: an NGO in XA, a transit centre in XB, the referral pathway and three agencies in XC"
+workers="ngo.xa transit.xb router.xc shelter.xc legal.xc clinic.xc"
+for w in $workers; do
+  f=$(tr . - <<<"$w")
+  case $w in router.*) d=haven-router ;; ngo.*) d=haven-intake ;; *) d=haven-provider ;; esac
+  printf '$ %s -c %s.ini\n' "$d" "$f"
+  "$bin/$d" -c "$f.ini" > /dev/null 2> "$f.log" &
+  echo $! >> pids
+done
+for w in $workers; do
+  f=$(tr . - <<<"$w")
+  for _ in $(seq 100); do
     "$haven" status --json --config "$f.ini" 2>/dev/null | grep -q '"broker_ready": true' && break
     sleep 0.1
   done
   "$haven" status --config "$f.ini" | sed 's/^/    /'
 done
 
-step "4. A caseworker at the outreach NGO checks and submits a referral (a synthetic person)"
+# The flow as it happens: every message a worker sends or receives (types
+# and node ids only; the workers never log content).
+# tail feeds a FIFO so that stopping tail ends the whole display.
+mkfifo flow.fifo
+tail -q -n 0 -F ngo-xa.log router-xc.log shelter-xc.log > flow.fifo 2>/dev/null &
+flow_pid=$!
+grep --line-buffered -E "event=message_(queued|received)" < flow.fifo |
+  sed -u -E 's/^.*event=message_(queued|received) type=([A-Z_]+) (to|from)=([^ ]+).*$/    ~ \1 \2 \3 \4/' &
+trap 'kill $flow_pid 2>/dev/null || true' EXIT
+
+step "5. A caseworker at the NGO in XA checks and submits a referral (a synthetic person) to XC"
 cp "$here/example/referrals/example-adult.json" case.json
 run referral check case.json
 sed 's/"minor": false/"minor": true/' case.json > wrong.json
 echo '    a file with a mistake is refused before anything is sent, every error located:'
 run referral check wrong.json || true
-id=$(run referral submit --config outreach-xc.ini case.json | tee /dev/stderr | sed -n 's/^referral \([0-9a-f]*\) submitted/\1/p')
+id=$(run referral submit --config ngo-xa.ini case.json | tee /dev/stderr |
+     sed -n 's/^referral \([0-9a-f]*\) submitted/\1/p')
 
-wait_for() { # wait_for CMD... : until it succeeds (bounded)
-  for i in $(seq 100); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+wait_for() { # wait_for CMD...: until it succeeds (bounded)
+  for _ in $(seq 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "!! gave up waiting"; exit 1
 }
 offer_is() { "$haven" inbox show --json --config shelter-xc.ini "$id" | grep -q "\"offer\": \"$1\""; }
-state_is() { "$haven" referral show --json --config outreach-xc.ini "$id" | grep -q "\"state\": \"$1\""; }
+state_is() { "$haven" referral show --json --config ngo-xa.ini "$id" | grep -q "\"state\": \"$1\""; }
 
-step "5. The router sees the summary only, and offers it along XC's pathway"
+step "6. XC's router sees the summary only, and offers it along XC's pathway"
 wait_for offer_is offered
+sleep 0.3
 run pathway show --config router-xc.ini
 run inbox show --config shelter-xc.ini "$id"
 
-step "6. The shelter accepts; the case goes end to end to it alone, and a signed receipt comes back"
+step "7. The shelter accepts; the case crosses from XA to XC end to end, to it alone; a signed receipt comes back"
 run inbox accept --config shelter-xc.ini "$id"
 wait_for state_is received
-run inbox show --config shelter-xc.ini "$id" | head -24
+sleep 0.3
+run inbox show --config shelter-xc.ini "$id" | head -20
 echo '    ...'
 
-step "7. The shelter reports status and the outcome; the NGO follows it to the end"
+step "8. The shelter reports status and the outcome; the NGO in XA follows it to the end"
 run inbox status --config shelter-xc.ini "$id" --state in_progress
 wait_for state_is in_progress
 run inbox status --config shelter-xc.ini "$id" --state completed --note "Safe accommodation for 6 months; legal aid arranged"
 wait_for state_is completed
-run referral show --config outreach-xc.ini "$id"
+sleep 0.3
+kill $flow_pid 2>/dev/null || true
+wait $flow_pid 2>/dev/null || true
+rm -f flow.fifo
+trap - EXIT
+run referral show --config ngo-xa.ini "$id"
 
-step "8. Need to know: the name is in no store but the NGO's and the shelter's, and there only encrypted"
-for f in broker-xc router-xc legal-xc clinic-xc shelter-xc outreach-xc; do
+step "9. Need to know: the person's name is in no store but the NGO's and the shelter's, and there only encrypted"
+for f in broker-xa broker-xb broker-xc router-xc transit-xb legal-xc clinic-xc shelter-xc ngo-xa; do
   if cat "$f".db* | grep -aq "Example-Testcase"; then echo "!! name readable in $f's store"; exit 1; fi
   echo "    $f: no readable trace of the person"
 done
-for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-wait 2>/dev/null || true
-trap - EXIT
-echo "    what XC's broker logged (node ids and counts, never content):"
-grep -E "event=(session_ready|stopped)" broker-xc.log | cut -c1-150 | sed 's/^/    /'
 
-step "Done; the daemons are stopped and everything is in $work. To run the network again:"
-echo "  cd $work"
-echo "  $bin/haven-broker -c broker-xc.ini &"
-echo "  $bin/haven-router -c router-xc.ini &     # and haven-provider / haven-intake likewise"
-echo "  $haven referral list --config outreach-xc.ini"
-echo "  $haven inbox list --config shelter-xc.ini"
+step "The network is running; everything is in $work. Try, for instance:"
+cat <<EOF
+  cd $work
+  $haven referral list --config ngo-xa.ini              # the NGO in XA
+  $haven inbox list --config shelter-xc.ini             # the shelter in XC
+  $haven pathway show --config router-xc.ini            # XC's referral pathway
+  $haven referral submit --config ngo-xa.ini case.json  # another referral
+  tail -f broker-xa.log broker-xc.log                   # the brokers (no content, ever)
+  bash $here/demo.sh stop $work                         # stop the network
+EOF

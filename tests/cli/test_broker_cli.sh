@@ -26,7 +26,8 @@ sed -e "s/\"issued_at\": \"[^\"]*\"/\"issued_at\": \"$from\"/" \
     -e "s/\"expires_at\": \"[^\"]*\"/\"expires_at\": \"$until\"/" \
     -e "s/\"valid_from\": \"[^\"]*\"/\"valid_from\": \"$from\"/g" \
     -e "s/\"valid_until\": \"[^\"]*\"/\"valid_until\": \"$until\"/g" \
-    -e "s#tcp://127.0.0.1:7301#tcp://127.0.0.1:$port#" "$example" > network.json
+    -e "s#tcp://127.0.0.1:7301#tcp://127.0.0.1:$port#" \
+    -e "s#tcp://127.0.0.1:7302#tcp://127.0.0.1:$((port + 1))#" "$example" > network.json
 for id in authority $(sed -n 's/.*"id": "\([^"]*\)".*/\1/p' network.json); do
   "$haven" keygen --id "$id" --out keys >/dev/null || bad "keygen $id"
 done

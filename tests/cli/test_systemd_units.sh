@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The systemd units parse and check cleanly (systemd-analyze verify), with
+# their ExecStart pointing at the binaries just built, and every daemon
+# they start accepts the -c/-n options the units give it.
+# usage: test_systemd_units.sh BIN_DIR UNIT_DIR
+set -u
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/lib.sh"
+bin=$(realpath "$1")
+work=$(mktemp -d "${TMPDIR:-/tmp}/hvunits.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+for unit in "$2"/haven-*@.service; do
+  name=$(basename "$unit")
+  sed "s#/usr/local/bin/#$bin/#g" "$unit" > "$work/$name"
+  out=$(systemd-analyze verify --man=no "$work/${name/@/@example}" 2>&1)
+  rc=$?
+  [ "$rc" -eq 0 ] && [ -z "$out" ] && ok || bad "$name: rc $rc: $out"
+  daemon=$(sed -n 's#^ExecStart=\([^ ]*\) .*#\1#p' "$work/$name")
+  expect 2 "usage: $(basename "$daemon") -c" "$daemon"
+done
+grep -q "^u haven " "$2/haven.sysusers" && ok || bad "haven.sysusers lacks the user"
+finish
