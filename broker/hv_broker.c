@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
 #include <zmq.h>
 
 #include "hv_config.h"
@@ -52,6 +53,7 @@ typedef struct s_session {
     bool peer;                   /* a peer broker connected to our peers' socket */
     bool outgoing;               /* our link to a peer broker (we are its client) */
     int64_t hello_at;            /* outgoing: when HELLO was last sent */
+    int64_t up_since;            /* wall clock ms when it became ready */
     uint8_t role;                /* the node's role */
     bool ready;                  /* HELLO accepted */
     uint32_t window;             /* deliveries allowed in flight */
@@ -83,6 +85,8 @@ struct hv_broker {
     void *zap;                     /* ZAP handler socket */
     void *router;                  /* workers' ROUTER socket */
     void *peer_router;             /* peer brokers' ROUTER socket, or NULL */
+    void *ops;                     /* operators' ROUTER socket, or NULL */
+    int64_t started_ms;            /* wall clock at start, for uptime */
     char peer_ids[HV_PEERS_MAX][HV_NODE_ID_MAX + 1]; /* brokers we peer with */
     size_t n_peers;                /* how many */
     hv_keypair *keys;              /* this broker's keys */
@@ -148,6 +152,8 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "a ZeroMQ endpoint such as tcp://127.0.0.1:7302"),
         F("federation", "window", HV_CFG_UINT, false, 1, HV_CREDIT_MAX, peer_window,
           "envelopes from 1 to 65535"),
+        F("operators", "bind", HV_CFG_STRING, false, 0, 0, bind_ops,
+          "a ZeroMQ endpoint such as tcp://127.0.0.1:7303"),
     };
 #undef F
     memset(cfg, 0, sizeof *cfg);
@@ -656,6 +662,7 @@ static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
         s->n_flight = 0;
     }
     s->ready = true;
+    s->up_since = hv_now_ms();
     s->role = node->role;
     s->window = m->credit > 0 ? m->credit : 1;
     s->maybe_more = true;
@@ -990,6 +997,7 @@ static void s_link_drain(hv_broker *b, s_session *s, int64_t now)
         switch (m.cmd) {
         case HV_CMD_READY:
             s->ready = true;
+            s->up_since = hv_now_ms();
             s->window = (uint32_t)b->cfg.peer_window;
             s->maybe_more = true;
             s->cursor = 0;
@@ -1140,6 +1148,104 @@ static void s_reload(hv_broker *b)
     }
 }
 
+/* ------------------------------------------------------------ operators */
+
+static void s_depth_one(void *arg, const char *queue, int64_t count)
+{
+    json_object_set_new((json_t *)arg, queue, json_integer(count));
+}
+
+/* A snapshot for operators: counts, sessions, peers and queue depths.
+ * Node ids, roles, countries and numbers only, never content. */
+static json_t *s_stats_json(hv_broker *b)
+{
+    hv_store_stats st = {0, 0, 0};
+    json_t *depths = json_object(), *sessions = json_array(), *peers = json_array();
+    if (hv_store_stats_get(b->store, &st) != HV_OK ||
+        hv_store_depths(b->store, s_depth_one, depths) != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=stats");
+    for (size_t i = 0; i < b->n_sessions; i++) {
+        const s_session *s = &b->sessions[i];
+        if (s->outgoing || s->peer)
+            continue;
+        const hv_node *n = hv_registry_find(b->reg, s->node);
+        json_array_append_new(sessions,
+                              json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I}", "node", s->node,
+                                        "role", hv_role_name(s->role) ? hv_role_name(s->role) : "",
+                                        "country", n ? n->country : "", "ready", s->ready,
+                                        "in_flight", (json_int_t)s->n_flight, "window",
+                                        (json_int_t)s->window, "up_since_ms",
+                                        (json_int_t)s->up_since));
+    }
+    for (size_t p = 0; p < b->n_peers; p++) {
+        const char *id = b->peer_ids[p];
+        char key[HV_NODE_ID_MAX + 2];
+        snprintf(key, sizeof key, "@%s", id);
+        const s_session *out = NULL, *in = NULL;
+        for (size_t i = 0; i < b->n_sessions; i++) {
+            if (b->sessions[i].outgoing && strcmp(b->sessions[i].node, id) == 0)
+                out = &b->sessions[i];
+            if (b->sessions[i].peer && b->sessions[i].ready && strcmp(b->sessions[i].node, id) == 0)
+                in = &b->sessions[i];
+        }
+        const hv_node *n = hv_registry_find(b->reg, id);
+        json_t *q = json_object_get(depths, key);
+        json_array_append_new(peers, json_pack(
+            "{s:s, s:s, s:b, s:b, s:I, s:I, s:I}", "node", id, "country", n ? n->country : "",
+            "out_up", out != NULL && out->ready, "in_up", in != NULL, "queued",
+            (json_int_t)(q ? json_integer_value(q) : 0), "in_flight",
+            (json_int_t)(out ? out->n_flight : 0), "up_since_ms",
+            (json_int_t)(out && out->ready ? out->up_since : 0)));
+    }
+    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
+                     "s:I, s:I, s:I}, s:o, s:o, s:o}",
+                     "broker", b->cfg.id, "country", hv_registry_find(b->reg, b->cfg.id)->country,
+                     "registry_version", (json_int_t)hv_registry_version(b->reg), "started_ms",
+                     (json_int_t)b->started_ms, "now_ms", (json_int_t)hv_now_ms(), "store",
+                     "queued", (json_int_t)st.queued, "dead_letters", (json_int_t)st.dead,
+                     "notices", (json_int_t)st.notices, "counters", "stored",
+                     (json_int_t)b->n_stored, "commits", (json_int_t)b->n_commits, "delivered",
+                     (json_int_t)b->n_delivered, "acked", (json_int_t)b->n_acked, "forwarded",
+                     (json_int_t)b->n_forwarded, "refused", (json_int_t)b->n_refused,
+                     "redelivered", (json_int_t)b->n_redelivered, "expired",
+                     (json_int_t)b->n_expired, "queues", depths, "sessions", sessions, "peers",
+                     peers);
+}
+
+/* Answers operators' requests: "stats" gives the snapshot as JSON. */
+static void s_ops_serve(hv_broker *b)
+{
+    for (int n = 0; n < 16; n++) {
+        zmq_msg_t rid, body;
+        zmq_msg_init(&rid);
+        zmq_msg_init(&body);
+        if (zmq_msg_recv(&rid, b->ops, ZMQ_DONTWAIT) < 0 || !zmq_msg_more(&rid) ||
+            zmq_msg_recv(&body, b->ops, 0) < 0) {
+            zmq_msg_close(&rid);
+            zmq_msg_close(&body);
+            return;
+        }
+        while (zmq_msg_more(&body)) { /* one frame only; discard the rest */
+            zmq_msg_close(&body);
+            zmq_msg_init(&body);
+            if (zmq_msg_recv(&body, b->ops, 0) < 0)
+                break;
+        }
+        bool stats = zmq_msg_size(&body) == 5 && memcmp(zmq_msg_data(&body), "stats", 5) == 0;
+        json_t *reply = stats ? s_stats_json(b)
+                              : json_pack("{s:s}", "error", "unknown request; send \"stats\"");
+        char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+        if (text != NULL) {
+            zmq_send(b->ops, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send(b->ops, text, strlen(text), ZMQ_DONTWAIT);
+        }
+        free(text);
+        json_decref(reply);
+        zmq_msg_close(&rid);
+        zmq_msg_close(&body);
+    }
+}
+
 /* ------------------------------------------------------------ lifecycle */
 
 /* Reads [federation] peers: each must be another broker of the registry
@@ -1231,6 +1337,10 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         b->peer_router = zmq_socket(b->ctx, ZMQ_ROUTER);
         err = hv_zap_secure(b->peer_router, secret, HV_ZAP_DOMAIN_PEERS, e);
     }
+    if (err == HV_OK && b->cfg.bind_ops[0] != '\0') {
+        b->ops = zmq_socket(b->ctx, ZMQ_ROUTER);
+        err = hv_zap_secure(b->ops, secret, HV_ZAP_DOMAIN_OPS, e);
+    }
     hv_memzero(secret, sizeof secret);
     if (err != HV_OK)
         goto fail;
@@ -1258,6 +1368,20 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         }
         s_links_open(b, hv_mono_ms());
     }
+    if (b->ops != NULL) {
+        int small = 100;
+        zmq_setsockopt(b->ops, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(b->ops, ZMQ_SNDHWM, &small, sizeof small);
+        zmq_setsockopt(b->ops, ZMQ_RCVHWM, &small, sizeof small);
+        int64_t small_msg = 4096;
+        zmq_setsockopt(b->ops, ZMQ_MAXMSGSIZE, &small_msg, sizeof small_msg);
+        if (zmq_bind(b->ops, b->cfg.bind_ops) != 0) {
+            err = hv_fail(e, HV_EIO, "cannot bind the operators' endpoint %s: %s",
+                          b->cfg.bind_ops, zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    b->started_ms = hv_now_ms();
     *out = b;
     return HV_OK;
 fail:
@@ -1277,14 +1401,19 @@ hv_err hv_broker_run(hv_broker *b)
     hv_log(HV_LOG_INFO, "ready", "id=%s bind=%s registry_version=%llu queued=%lld dead=%lld",
            b->cfg.id, b->cfg.bind, (unsigned long long)hv_registry_version(b->reg),
            (long long)st.queued, (long long)st.dead);
-    zmq_pollitem_t items[3 + HV_PEERS_MAX];
-    hv_zap_policy policy = {~HV_ROLE_BIT(HV_ROLE_BROKER) & 0xffu, b->peer_ids, b->n_peers};
+    zmq_pollitem_t items[4 + HV_PEERS_MAX];
+    /* The workers' socket serves workers only: operators have their own. */
+    hv_zap_policy policy = {HV_ROLE_BIT(HV_ROLE_INTAKE) | HV_ROLE_BIT(HV_ROLE_ROUTER) |
+                                HV_ROLE_BIT(HV_ROLE_PROVIDER),
+                            b->peer_ids, b->n_peers};
     while (!b->stopping) {
         size_t n_items = 0;
         items[n_items++] = (zmq_pollitem_t){b->zap, 0, ZMQ_POLLIN, 0};
         items[n_items++] = (zmq_pollitem_t){b->router, 0, ZMQ_POLLIN, 0};
         if (b->peer_router != NULL)
             items[n_items++] = (zmq_pollitem_t){b->peer_router, 0, ZMQ_POLLIN, 0};
+        if (b->ops != NULL)
+            items[n_items++] = (zmq_pollitem_t){b->ops, 0, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < b->n_sessions && n_items < sizeof items / sizeof items[0]; i++)
             if (b->sessions[i].outgoing && b->sessions[i].sock != NULL)
                 items[n_items++] = (zmq_pollitem_t){b->sessions[i].sock, 0, ZMQ_POLLIN, 0};
@@ -1310,6 +1439,8 @@ hv_err hv_broker_run(hv_broker *b)
         for (size_t i = 0; i < b->n_sessions; i++)
             if (b->sessions[i].outgoing)
                 s_link_drain(b, &b->sessions[i], now);
+        if (b->ops != NULL)
+            s_ops_serve(b);
         s_commit_and_reply(b);
         s_deliver(b, now);
         s_timers(b, now);
@@ -1343,6 +1474,8 @@ void hv_broker_close(hv_broker **bp)
         zmq_close(b->router);
     if (b->peer_router != NULL)
         zmq_close(b->peer_router);
+    if (b->ops != NULL)
+        zmq_close(b->ops);
     if (b->zap != NULL)
         zmq_close(b->zap);
     if (b->ctx != NULL)

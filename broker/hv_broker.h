@@ -40,6 +40,7 @@ typedef struct hv_broker_config {
     char peers[1024];          /* [federation] brokers to peer with, comma-separated */
     char bind_peers[256];      /* [federation] peers' endpoint; "" = the registry's */
     uint64_t peer_window;      /* envelopes in flight to one peer */
+    char bind_ops[256];        /* [operators] endpoint for `haven stats`; "" = none */
 } hv_broker_config;
 
 /* Sets the defaults, then reads `path`. Relative paths in the file are

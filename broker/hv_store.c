@@ -83,6 +83,7 @@ enum {
     S_NOTICES,
     S_NOTICE_DONE,
     S_NOTICE_DONE_ID,
+    S_DEPTHS,
     S_STATS,
     S_COUNT
 };
@@ -116,6 +117,7 @@ static const char *const s_sql[S_COUNT] = {
     [S_NOTICES] = "SELECT id, code, reason FROM notices WHERE node = ?1 LIMIT ?2",
     [S_NOTICE_DONE] = "DELETE FROM notices WHERE node = ?1 AND id = ?2",
     [S_NOTICE_DONE_ID] = "DELETE FROM notices WHERE id = ?1",
+    [S_DEPTHS] = "SELECT recipient, count(*) FROM queue GROUP BY recipient ORDER BY recipient",
     [S_STATS] = "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM dead_letters), "
                 "(SELECT count(*) FROM notices)",
 };
@@ -482,6 +484,15 @@ hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found)
     hv_err err = s_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
+}
+
+hv_err hv_store_depths(hv_store *s, hv_store_depth_visit fn, void *arg)
+{
+    sqlite3_stmt *st = s->stmt[S_DEPTHS];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    return s_done(st, rc);
 }
 
 hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)

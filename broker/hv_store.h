@@ -93,6 +93,11 @@ HV_MUST_CHECK hv_err hv_store_notice_relay(hv_store *s, const uint8_t id[16], un
  * it over). Message ids are unique, so the id alone names it. */
 HV_MUST_CHECK hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found);
 
+/* Calls `fn` with each queue key (a recipient, or "@broker" for a peer)
+ * and how many envelopes wait on it. */
+typedef void (*hv_store_depth_visit)(void *arg, const char *queue, int64_t count);
+HV_MUST_CHECK hv_err hv_store_depths(hv_store *s, hv_store_depth_visit fn, void *arg);
+
 /* Totals for operators and tests. */
 typedef struct hv_store_stats {
     int64_t queued;  /* messages awaiting delivery */

@@ -110,9 +110,10 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_p
             address[len] = '\0';
         }
         bool peers = n == S_FRAMES && s_frame_is(&f[2], HV_ZAP_DOMAIN_PEERS);
+        bool ops = n == S_FRAMES && s_frame_is(&f[2], HV_ZAP_DOMAIN_OPS);
         if (n != S_FRAMES || !s_frame_is(&f[0], "1.0"))
             why = "malformed ZAP request";
-        else if (!peers && !s_frame_is(&f[2], HV_ZAP_DOMAIN))
+        else if (!peers && !ops && !s_frame_is(&f[2], HV_ZAP_DOMAIN))
             why = "wrong ZAP domain";
         else if (!s_frame_is(&f[5], "CURVE") || zmq_msg_size(&f[6]) != 32)
             why = "not CurveZMQ";
@@ -122,7 +123,9 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_p
             why = "node revoked";
         else if (!hv_node_active(node, now))
             why = "node not valid now";
-        else if (!peers && !(policy->roles & HV_ROLE_BIT(node->role)))
+        else if (ops && node->role != HV_ROLE_OPERATOR)
+            why = "not an operator";
+        else if (!peers && !ops && !(policy->roles & HV_ROLE_BIT(node->role)))
             why = "role not served on this socket";
         else if (peers && (node->role != HV_ROLE_BROKER || !s_listed(policy, node->id)))
             why = "not a broker this broker peers with";

@@ -15,6 +15,7 @@
 
 #define HV_ZAP_DOMAIN "haven"             /* the workers' socket */
 #define HV_ZAP_DOMAIN_PEERS "haven-peers" /* the peer brokers' socket */
+#define HV_ZAP_DOMAIN_OPS "haven-ops"     /* the operators' socket: operators only */
 #define HV_PEERS_MAX 32
 
 /* Who is admitted on each socket. */
@@ -35,8 +36,8 @@ HV_MUST_CHECK hv_err hv_zap_secure(void *socket, const char *secret_z85, const c
 
 /* Answers every pending ZAP request on `zap`: a node is admitted when it is
  * in `reg` and active at `now` (Unix seconds), and, on the workers' domain,
- * of a role in `policy->roles`, or, on the peers' domain, a broker listed
- * in `policy->peers`. Returns how many requests were answered. */
+ * of a role in `policy->roles`; on the peers' domain, a broker listed in
+ * `policy->peers`; on the operators' domain, an operator. Returns how many requests were answered. */
 int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_policy *policy);
 
 #endif

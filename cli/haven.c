@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <jansson.h>
+#include <zmq.h>
 
 #include "hv_client.h"
 #include "hv_control.h"
@@ -34,6 +36,8 @@ static const char s_usage[] =
     "             [--timeout SECONDS] ENVELOPE...\n"
     "  haven recv --key KEY --authority AUTH.pub --registry network.reg [--store DB]\n"
     "             [--count N (0: only notices)] [--timeout SECONDS] [--out DIR]\n"
+    "  haven stats --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
+    "             --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
     HV_CLI_WORK_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
 
@@ -626,6 +630,130 @@ static int cmd_recv(int argc, char **argv)
     return rc;
 }
 
+/* Prints a broker's snapshot for people. */
+static void s_print_stats(json_t *r)
+{
+    int64_t now = json_integer_value(json_object_get(r, "now_ms"));
+    int64_t up = (now - json_integer_value(json_object_get(r, "started_ms"))) / 1000;
+    json_t *st = json_object_get(r, "store"), *c = json_object_get(r, "counters");
+    printf("%s (%s), up %lldh%02lldm%02llds, registry v%lld\n",
+           json_string_value(json_object_get(r, "broker")),
+           json_string_value(json_object_get(r, "country")), (long long)(up / 3600),
+           (long long)(up / 60 % 60), (long long)(up % 60),
+           (long long)json_integer_value(json_object_get(r, "registry_version")));
+    printf("queued %lld, dead letters %lld, notices waiting %lld\n",
+           (long long)json_integer_value(json_object_get(st, "queued")),
+           (long long)json_integer_value(json_object_get(st, "dead_letters")),
+           (long long)json_integer_value(json_object_get(st, "notices")));
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(r, "queues"), key, v)
+        printf("  %-24s %lld waiting\n", key, (long long)json_integer_value(v));
+    printf("since start: stored %lld, delivered %lld, acked %lld, forwarded %lld, refused %lld, "
+           "redelivered %lld, expired %lld\n",
+           (long long)json_integer_value(json_object_get(c, "stored")),
+           (long long)json_integer_value(json_object_get(c, "delivered")),
+           (long long)json_integer_value(json_object_get(c, "acked")),
+           (long long)json_integer_value(json_object_get(c, "forwarded")),
+           (long long)json_integer_value(json_object_get(c, "refused")),
+           (long long)json_integer_value(json_object_get(c, "redelivered")),
+           (long long)json_integer_value(json_object_get(c, "expired")));
+    size_t i;
+    printf("peers:\n");
+    json_array_foreach(json_object_get(r, "peers"), i, v)
+        printf("  %-12s %s  link out %s, link in %s, %lld queued for it, %lld in flight\n",
+               json_string_value(json_object_get(v, "node")),
+               json_string_value(json_object_get(v, "country")),
+               json_is_true(json_object_get(v, "out_up")) ? "UP" : "DOWN",
+               json_is_true(json_object_get(v, "in_up")) ? "up" : "down",
+               (long long)json_integer_value(json_object_get(v, "queued")),
+               (long long)json_integer_value(json_object_get(v, "in_flight")));
+    printf("connected nodes:\n");
+    json_array_foreach(json_object_get(r, "sessions"), i, v)
+        printf("  %-16s %-8s %s  %lld in flight of %lld\n",
+               json_string_value(json_object_get(v, "node")),
+               json_string_value(json_object_get(v, "role")),
+               json_string_value(json_object_get(v, "country")),
+               (long long)json_integer_value(json_object_get(v, "in_flight")),
+               (long long)json_integer_value(json_object_get(v, "window")));
+}
+
+/* haven stats: asks a broker's operators' endpoint for its snapshot, as an
+ * operator node (CurveZMQ, pinned to the broker's registered key). */
+static int cmd_stats(int argc, char **argv)
+{
+    static const char *const allowed[] = {"key", "authority", "registry", "broker", "endpoint",
+                                          "timeout", NULL};
+    static const char *const flags[] = {"json", NULL};
+    opts o;
+    if (!hv_cli_parse(argc, argv, allowed, flags, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *key = s_need(&o, "key"), *broker = s_need(&o, "broker"),
+               *endpoint = s_need(&o, "endpoint");
+    if (key == NULL || broker == NULL || endpoint == NULL)
+        return EXIT_USAGE;
+    hv_registry *reg = NULL;
+    hv_keypair *kp = NULL;
+    int rc = s_load_registry(&o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    hv_err err = hv_keys_load_secret(key, &kp, NULL, &e);
+    const hv_node *b = hv_registry_find(reg, broker);
+    if (err != HV_OK) {
+        rc = s_report("key", err, &e);
+    } else if (b == NULL || b->role != HV_ROLE_BROKER) {
+        snprintf(e.text, sizeof e.text, "'%s' is not a broker of the registry", broker);
+        rc = s_report("stats", HV_ENOTFOUND, &e);
+    }
+    if (rc != 0) {
+        hv_keypair_free(&kp);
+        hv_registry_free(&reg);
+        return rc;
+    }
+    char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1], secret[HV_Z85_KEY_LEN + 1];
+    hv_z85_key(b->keys.transport, server);
+    hv_z85_key(hv_keypair_public(kp)->transport, public);
+    hv_keypair_transport_secret_z85(kp, secret);
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_DEALER);
+    int zero = 0, timeout = s_timeout_ms(&o, 5);
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
+    hv_memzero(secret, sizeof secret);
+    json_t *reply = NULL;
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_connect(sock, endpoint) != 0 || zmq_send(sock, "stats", 5, 0) != 5) {
+        fprintf(stderr, "haven: cannot reach %s\n", endpoint);
+        rc = EXIT_SYSTEM;
+    } else if (zmq_msg_recv(&msg, sock, 0) < 0) {
+        fprintf(stderr, "haven: no answer from %s within %d ms (not an operator of the "
+                "registry, or the broker has no operators' endpoint there)\n", endpoint,
+                timeout);
+        rc = EXIT_SYSTEM;
+    } else if ((reply = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, NULL)) == NULL ||
+               json_object_get(reply, "broker") == NULL) {
+        fprintf(stderr, "haven: unreadable answer from %s\n", endpoint);
+        rc = EXIT_REFUSED;
+    } else if (hv_cli_opt(&o, "json") != NULL) {
+        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("\n");
+    } else {
+        s_print_stats(reply);
+    }
+    json_decref(reply);
+    zmq_msg_close(&msg);
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (hv_crypto_init() != HV_OK) {
@@ -649,6 +777,8 @@ int main(int argc, char **argv)
         return cmd_send(argc - 2, argv + 2);
     if (strcmp(cmd, "recv") == 0)
         return cmd_recv(argc - 2, argv + 2);
+    if (strcmp(cmd, "stats") == 0)
+        return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||
         strcmp(cmd, "pathway") == 0 || strcmp(cmd, "status") == 0)
         return hv_cli_work(cmd, argc - 2, argv + 2);

@@ -150,6 +150,10 @@ for f in broker-xa broker-xb broker-xc router-xc transit-xb legal-xc clinic-xc s
   echo "    $f: no readable trace of the person"
 done
 
+step "10. Operators see the flow, never the content: XC's broker as its operations desk sees it"
+run stats --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
+  --broker broker.xc --endpoint tcp://127.0.0.1:7303
+
 step "The network is running; everything is in $work. Try, for instance:"
 cat <<EOF
   cd $work
@@ -157,6 +161,8 @@ cat <<EOF
   $haven inbox list --config shelter-xc.ini             # the shelter in XC
   $haven pathway show --config router-xc.ini            # XC's referral pathway
   $haven referral submit --config ngo-xa.ini case.json  # another referral
+  $haven stats --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \\
+      --broker broker.xc --endpoint tcp://127.0.0.1:7303  # an operator's view of XC's broker
   tail -f broker-xa.log broker-xc.log                   # the brokers (no content, ever)
   bash $here/demo.sh stop $work                         # stop the network
 EOF

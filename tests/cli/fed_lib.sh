@@ -34,6 +34,8 @@ fed_setup() {
     { "id": "broker.xc", "role": "broker", "country": "XC", "organisation": "Test Broker XC",
       "endpoints": { "workers": "tcp://$hxc:$((base + 4))", "peers": "tcp://$hxc:$((base + 5))" },
       "keys_file": "keys/broker.xc.pub", $v },
+    { "id": "ops.xa", "role": "operator", "country": "XA", "home": "broker.xa",
+      "organisation": "Example Operations Desk", "keys_file": "keys/ops.xa.pub", $v },
     { "id": "ngo.xa", "role": "intake", "country": "XA", "home": "broker.xa",
       "organisation": "Example Origin NGO", "keys_file": "keys/ngo.xa.pub", $v },
     { "id": "transit.xb", "role": "provider", "country": "XB", "home": "broker.xb",
@@ -55,15 +57,16 @@ fed_setup() {
 EOF
   mkdir keys
   local id
-  for id in authority broker.xa broker.xb broker.xc ngo.xa transit.xb router.xc shelter-a.xc \
+  for id in authority broker.xa broker.xb broker.xc ops.xa ngo.xa transit.xb router.xc shelter-a.xc \
             shelter-b.xc; do
     "$haven" keygen --id "$id" --out keys >/dev/null || bad "keygen $id"
   done
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg \
     >/dev/null || bad "registry sign"
-  broker_ini broker-xa broker.xa "broker.xb, broker.xc"
-  broker_ini broker-xb broker.xb "broker.xa"
-  broker_ini broker-xc broker.xc "broker.xa"
+  ops_xa="tcp://$hxa:$((base + 6))"
+  broker_ini broker-xa broker.xa "broker.xb, broker.xc" "$ops_xa"
+  broker_ini broker-xb broker.xb "broker.xa" "tcp://$hxb:$((base + 7))"
+  broker_ini broker-xc broker.xc "broker.xa" "tcp://$hxc:$((base + 8))"
   worker_ini intake ngo.xa
   worker_ini transit transit.xb
   worker_ini router router.xc
@@ -75,7 +78,7 @@ shelter = shelter-a.xc, shelter-b.xc
 EOF
 }
 
-# broker_ini NAME ID PEERS
+# broker_ini NAME ID PEERS OPERATORS_ENDPOINT
 broker_ini() {
   cat > "$1.ini" <<EOF
 [broker]
@@ -91,5 +94,7 @@ lease_ms = 2000
 retry_max_ms = 1000
 [federation]
 peers = $3
+[operators]
+bind = $4
 EOF
 }

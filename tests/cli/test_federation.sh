@@ -94,11 +94,21 @@ for ((k = 0; k < n; k++)); do
     wait_until 10 grep -q "event=peer_down node=broker.xc" broker-xa.log
   fi
 done
-# While cut: XA holds what it took into custody for XC.
+# While cut: XA holds what it took into custody for XC, and operators see it.
+stats() { in_a "$haven" stats --authority keys/authority.pub --registry network.reg \
+            --key "keys/$1.key" --broker broker.xa --endpoint "$ops_xa" "${@:2}"; }
+link_is() { stats ops.xa | grep -q "^  broker.xc    XC  link out $1"; }
+wait_until 10 link_is DOWN
+expect 0 "@broker.xc" stats ops.xa
+[ "$(stats ops.xa --json | jq -r '.peers[] | select(.node == "broker.xb") | .out_up')" = true ] &&
+  ok || bad "XA-XB link not up while XA-XC is cut"
 queued=$(sqlite3 broker-xa.db "SELECT count(*) FROM queue WHERE recipient = '@broker.xc'")
 [ "$queued" -ge $((n / 2 - 1)) ] && ok || bad "XA holds $queued envelopes for XC while cut"
 sleep 2
 heal
+wait_until 10 link_is UP
+# Only operators get an answer on the operators' endpoint.
+expect 3 "no answer" stats ngo.xa --timeout 2
 all_received() {
   accept_all
   local id
