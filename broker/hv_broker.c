@@ -174,28 +174,15 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     if (!hv_node_id_valid_cstr(cfg->id))
         return hv_fail(e, HV_ECONFIG, "%s: key 'id' in [broker]: '%s' is not a node id", path,
                        cfg->id);
-    if (strcmp(cfg->log_level, "debug") != 0 && strcmp(cfg->log_level, "info") != 0 &&
-        strcmp(cfg->log_level, "warn") != 0 && strcmp(cfg->log_level, "error") != 0)
+    if (hv_log_level_from_name(cfg->log_level) < 0)
         return hv_fail(e, HV_ECONFIG, "%s: key 'log_level' in [broker]: expected debug, info, "
                        "warn or error", path);
     if (cfg->dead_after_ms <= cfg->heartbeat_ms)
         return hv_fail(e, HV_ECONFIG, "%s: key 'dead_after_ms' in [timing]: expected more than "
                        "heartbeat_ms (%llu)", path, (unsigned long long)cfg->heartbeat_ms);
     /* Relative paths are relative to the configuration file. */
-    const char *slash = strrchr(path, '/');
-    if (slash != NULL) {
-        char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store};
-        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-            if (paths[i][0] == '/')
-                continue;
-            char joined[PATH_MAX];
-            if ((size_t)snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - path), path,
-                                 paths[i]) >= sizeof joined)
-                return hv_fail(e, HV_ECONFIG, "%s: a path is too long", path);
-            strcpy(paths[i], joined);
-        }
-    }
-    return HV_OK;
+    char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store};
+    return hv_config_resolve_paths(path, paths, sizeof paths / sizeof paths[0], PATH_MAX, e);
 }
 
 /* --------------------------------------------------------------- sending */

@@ -25,17 +25,6 @@ static void s_on_signal(int sig)
         hv_broker_stop(s_broker);
 }
 
-static hv_log_level s_level(const char *name)
-{
-    if (strcmp(name, "debug") == 0)
-        return HV_LOG_DEBUG;
-    if (strcmp(name, "warn") == 0)
-        return HV_LOG_WARN;
-    if (strcmp(name, "error") == 0)
-        return HV_LOG_ERROR;
-    return HV_LOG_INFO;
-}
-
 int main(int argc, char **argv)
 {
     const char *config = NULL;
@@ -64,7 +53,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "haven-broker: %s (%s)\n", e.text, hv_errname(err));
         return 1;
     }
-    hv_log_set_level(s_level(cfg.log_level));
+    hv_log_set_level((hv_log_level)hv_log_level_from_name(cfg.log_level));
     if (check_only)
         cfg.bind[0] = '\0';
     hv_broker *b = NULL;

@@ -203,3 +203,26 @@ hv_err hv_config_load(const char *path, const hv_cfg_field *fields, size_t n, vo
     free(text);
     return err;
 }
+
+hv_err hv_config_resolve_paths(const char *config_path, char *const *paths, size_t n, size_t cap,
+                               hv_errmsg *e)
+{
+    const char *slash = strrchr(config_path, '/');
+    if (slash == NULL)
+        return HV_OK; /* the file is in the working directory already */
+    char *joined = malloc(cap);
+    if (joined == NULL)
+        return HV_ENOMEM;
+    hv_err err = HV_OK;
+    for (size_t i = 0; i < n && err == HV_OK; i++) {
+        if (paths[i][0] == '/' || paths[i][0] == '\0')
+            continue;
+        if ((size_t)snprintf(joined, cap, "%.*s/%s", (int)(slash - config_path), config_path,
+                             paths[i]) >= cap)
+            err = hv_fail(e, HV_ECONFIG, "%s: a path is too long", config_path);
+        else
+            memcpy(paths[i], joined, strlen(joined) + 1);
+    }
+    free(joined);
+    return err;
+}

@@ -41,4 +41,11 @@ HV_MUST_CHECK hv_err hv_config_parse(const char *text, const char *name,
                                      const hv_cfg_field *fields, size_t n, void *out,
                                      hv_errmsg *e);
 
+/* Makes each relative path in `paths` (n char arrays of capacity `cap`)
+ * relative to the directory of the configuration file `config_path`, so
+ * that a daemon finds its keys and stores wherever it is started from.
+ * Returns HV_OK or HV_ECONFIG when a joined path would not fit. */
+HV_MUST_CHECK hv_err hv_config_resolve_paths(const char *config_path, char *const *paths,
+                                             size_t n, size_t cap, hv_errmsg *e);
+
 #endif

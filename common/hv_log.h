@@ -15,6 +15,9 @@ typedef enum hv_log_level {
 /* Sets the lowest level that is written (default HV_LOG_INFO). */
 void hv_log_set_level(hv_log_level level);
 
+/* The level named "debug", "info", "warn" or "error"; -1 for anything else. */
+int hv_log_level_from_name(const char *name);
+
 /* Writes one line: a UTC timestamp, the level, `event`, then `fmt` expanded
  * (expected to be space-separated key=value pairs; may be NULL). Values that
  * may hold spaces must be quoted by the caller, e.g. `path="%s"`. */

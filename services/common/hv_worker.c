@@ -229,32 +229,14 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     if (!hv_node_id_valid_cstr(cfg->id))
         return hv_fail(e, HV_ECONFIG, "%s: key 'id' in [worker]: '%s' is not a node id", path,
                        cfg->id);
+    if (hv_log_level_from_name(cfg->log_level) < 0)
+        return hv_fail(e, HV_ECONFIG, "%s: key 'log_level' in [worker]: expected debug, info, "
+                       "warn or error", path);
     if (cfg->dead_after_ms <= cfg->heartbeat_ms)
         return hv_fail(e, HV_ECONFIG, "%s: key 'dead_after_ms' in [timing]: expected more "
                        "than heartbeat_ms", path);
-    const char *slash = strrchr(path, '/');
     char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store, cfg->control};
-    for (size_t i = 0; slash != NULL && i < sizeof paths / sizeof paths[0]; i++) {
-        if (paths[i][0] == '/')
-            continue;
-        char joined[PATH_MAX];
-        if ((size_t)snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - path), path,
-                             paths[i]) >= sizeof joined)
-            return hv_fail(e, HV_ECONFIG, "%s: a path is too long", path);
-        strcpy(paths[i], joined);
-    }
-    return HV_OK;
-}
-
-static hv_log_level s_level(const char *name)
-{
-    if (strcmp(name, "debug") == 0)
-        return HV_LOG_DEBUG;
-    if (strcmp(name, "warn") == 0)
-        return HV_LOG_WARN;
-    if (strcmp(name, "error") == 0)
-        return HV_LOG_ERROR;
-    return HV_LOG_INFO;
+    return hv_config_resolve_paths(path, paths, sizeof paths / sizeof paths[0], PATH_MAX, e);
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -610,7 +592,7 @@ int hv_worker_main(int argc, char **argv, const hv_worker_app *app)
     hv_errmsg e = {""};
     hv_err err = hv_worker_config_load(config, &w->cfg, &e);
     if (err == HV_OK) {
-        hv_log_set_level(s_level(w->cfg.log_level));
+        hv_log_set_level((hv_log_level)hv_log_level_from_name(w->cfg.log_level));
         err = s_open(w, check_only, &e);
     }
     if (err != HV_OK) {
