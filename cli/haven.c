@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <zmq.h>
 
+#include "hv_audit.h"
 #include "hv_client.h"
 #include "hv_control.h"
 #include "hv_db.h"
@@ -38,6 +39,7 @@ static const char s_usage[] =
     "             [--count N (0: only notices)] [--timeout SECONDS] [--out DIR]\n"
     "  haven stats --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
     "             --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
+    "  haven audit verify AUDIT_LOG\n"
     HV_CLI_WORK_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
 
@@ -754,6 +756,29 @@ static int cmd_stats(int argc, char **argv)
     return rc;
 }
 
+/* haven audit verify FILE: checks a node's audit log, record by record. */
+static int cmd_audit(int argc, char **argv)
+{
+    if (argc != 2 || strcmp(argv[0], "verify") != 0)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    hv_errmsg e = {""};
+    hv_err err = hv_file_read(argv[1], 1024u * 1024 * 1024, &text, &len, &e);
+    if (err != HV_OK)
+        return s_report(argv[1], err, &e);
+    hv_audit_result r;
+    err = hv_audit_verify((const char *)text, len, &r);
+    free(text);
+    if (err == HV_OK) {
+        printf("%s: %llu records, chain intact\n", argv[1], (unsigned long long)r.records);
+        return 0;
+    }
+    printf("%s:%llu: broken: %s (%llu records before it are intact)\n", argv[1],
+           (unsigned long long)r.broken_line, r.why, (unsigned long long)r.records);
+    return EXIT_REFUSED;
+}
+
 int main(int argc, char **argv)
 {
     if (hv_crypto_init() != HV_OK) {
@@ -779,6 +804,8 @@ int main(int argc, char **argv)
         return cmd_recv(argc - 2, argv + 2);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 2, argv + 2);
+    if (strcmp(cmd, "audit") == 0)
+        return cmd_audit(argc - 2, argv + 2);
     if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||
         strcmp(cmd, "pathway") == 0 || strcmp(cmd, "status") == 0)
         return hv_cli_work(cmd, argc - 2, argv + 2);

@@ -28,6 +28,8 @@ hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *stat
                           "VALUES (?1, ?2, ?3, ?4, ?5)",
                           "rittx", referral, (int64_t)time(NULL), state, actor, sealed, len);
     free(sealed);
+    if (err == HV_OK)
+        err = hv_worker_audit(w, referral, state, actor);
     return err;
 }
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "hv_audit.h"
 #include "hv_config.h"
 #include "hv_ctl.h"
 #include "hv_db.h"
@@ -44,6 +45,13 @@ struct hv_worker {
     void *ctl_ctx, *ctl;             /* control socket */
     int lock_fd;                     /* single-instance lock on the store */
     bool purge;                      /* truncate the WAL after the commit */
+    hv_audit *audit;                 /* the node's hash-chained audit log */
+    struct s_audit_rec {
+        uint8_t referral[16];                 /* the referral */
+        char event[32];                       /* the state it entered */
+        char by[HV_NODE_ID_MAX + 1];          /* who caused it */
+    } *audit_pending;                /* records that go to the log after the commit */
+    size_t n_audit, cap_audit;       /* count, allocated */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
@@ -97,6 +105,43 @@ const hv_node *hv_worker_self(const hv_worker *w) { return w->self; }
 const hv_keypair *hv_worker_keys(const hv_worker *w) { return w->keys; }
 const hv_worker_config *hv_worker_cfg(const hv_worker *w) { return &w->cfg; }
 void hv_worker_purge_after_commit(hv_worker *w) { w->purge = true; }
+
+hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,
+                       const char *by)
+{
+    if (w->n_audit == w->cap_audit) {
+        size_t cap = w->cap_audit ? w->cap_audit * 2 : 8;
+        struct s_audit_rec *grown = realloc(w->audit_pending, cap * sizeof *grown);
+        if (grown == NULL)
+            return HV_ENOMEM;
+        w->audit_pending = grown;
+        w->cap_audit = cap;
+    }
+    struct s_audit_rec *r = &w->audit_pending[w->n_audit++];
+    memcpy(r->referral, referral, 16);
+    snprintf(r->event, sizeof r->event, "%s", event);
+    snprintf(r->by, sizeof r->by, "%s", by);
+    return HV_OK;
+}
+
+/* The transitions of a committed transaction go to the audit log; those of
+ * a rolled-back one never happened and are dropped. */
+static void s_audit_flush(hv_worker *w, bool committed)
+{
+    for (size_t i = 0; committed && i < w->n_audit; i++) {
+        struct s_audit_rec *r = &w->audit_pending[i];
+        if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK)
+            hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", r->event);
+    }
+    w->n_audit = 0;
+}
+
+static void s_rollback(hv_worker *w)
+{
+    hv_client_rollback(w->client);
+    w->purge = false;
+    s_audit_flush(w, false);
+}
 
 hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], const hv_msg *m,
                       uint32_t ttl_s, uint8_t id_out[16])
@@ -166,9 +211,11 @@ static bool s_commit(hv_worker *w)
 {
     if (hv_client_commit(w->client) != HV_OK) {
         hv_log(HV_LOG_ERROR, "store_commit_failed", "store=%s", w->cfg.store);
+        s_audit_flush(w, false);
         s_stop = 1;
         return false;
     }
+    s_audit_flush(w, true);
     if (w->purge) {
         w->purge = false;
         sqlite3_exec(hv_client_db(w->client), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
@@ -331,6 +378,13 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     memcpy(cc.broker_transport_pk, home->keys.transport, 32);
     if ((err = hv_client_open(&w->client, &cc, e)) != HV_OK)
         return err;
+    char audit_path[PATH_MAX + 8];
+    snprintf(audit_path, sizeof audit_path, "%s.audit", w->cfg.store);
+    int repaired = 0;
+    if ((err = hv_audit_open(&w->audit, audit_path, &repaired, e)) != HV_OK)
+        return err;
+    if (repaired)
+        hv_log(HV_LOG_WARN, "audit_tail_repaired", "path=%s", audit_path);
     sqlite3 *db = hv_client_db(w->client);
     /* Erased rows are overwritten, not just unlinked from the b-tree. */
     if ((err = hv_db_exec(db, "PRAGMA secure_delete=ON", e)) != HV_OK ||
@@ -345,6 +399,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
 static void s_close(hv_worker *w)
 {
     hv_client_close(&w->client);
+    hv_audit_close(&w->audit);
+    free(w->audit_pending);
     if (w->ctl != NULL)
         zmq_close(w->ctl);
     if (w->ctl_ctx != NULL)
@@ -367,19 +423,21 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
     hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
            rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
-    if (hv_client_begin(w->client) != HV_OK)
+    if (hv_client_begin(w->client) != HV_OK) {
+        hv_delivery_free(d); /* comes again after the broker's lease */
         return;
+    }
     if (hv_sql_exec(hv_client_db(w->client),
                     "INSERT OR IGNORE INTO refused (id, at_ms, sender, type, referral, code, "
                     "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     "ritirit", env->id, hv_now_ms(), env->from, (int64_t)env->type, env->referral,
                     (int64_t)code, reason) != HV_OK) {
-        hv_client_rollback(w->client);
+        s_rollback(w);
         hv_delivery_free(d);
         return;
     }
     if (hv_client_nack(w->client, d, code, reason) != HV_OK) {
-        hv_client_rollback(w->client);
+        s_rollback(w);
         hv_delivery_free(d);
         return;
     }
@@ -425,14 +483,13 @@ static void s_handle(hv_worker *w, hv_delivery *d)
             err = w->app->on_message(w, env, m, &e);
         if (err == HV_OK) {
             if (hv_client_ack(w->client, &d) != HV_OK) {
-                hv_client_rollback(w->client);
+                s_rollback(w);
                 hv_delivery_free(&d);
             } else {
                 (void)s_commit(w);
             }
         } else {
-            hv_client_rollback(w->client);
-            w->purge = false;
+            s_rollback(w);
         }
     }
     if (err == HV_ESTORE || err == HV_ENOMEM) {
@@ -494,8 +551,7 @@ static void s_control(hv_worker *w)
             if (!s_commit(w))
                 err = hv_fail(&e, HV_ESTORE, "the store could not commit");
         } else {
-            hv_client_rollback(w->client);
-            w->purge = false;
+            s_rollback(w);
         }
     }
     json_decref(args);
@@ -546,7 +602,7 @@ static void s_run(hv_worker *w)
             if (hv_client_begin(w->client) == HV_OK && w->app->on_notice(w, &n) == HV_OK)
                 (void)s_commit(w);
             else
-                hv_client_rollback(w->client);
+                s_rollback(w);
         }
         if (hv_mono_ms() >= next_tick) {
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
@@ -554,7 +610,7 @@ static void s_run(hv_worker *w)
                 w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK)
                 (void)s_commit(w);
             else
-                hv_client_rollback(w->client);
+                s_rollback(w);
         }
         zmq_pollitem_t item = {w->ctl, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, 20) > 0)

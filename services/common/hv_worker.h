@@ -112,6 +112,13 @@ void hv_worker_purge_after_commit(hv_worker *w);
 HV_MUST_CHECK hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix,
                                     uint8_t out[16], hv_errmsg *e);
 
+/* Records in the node's audit log (STORE.audit, see hv_audit.h) that
+ * `referral` entered state `event` because of `by`; written once the
+ * current transaction commits. hv_history_add calls it for every
+ * transition. */
+HV_MUST_CHECK hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,
+                                     const char *by);
+
 /* Referral ids as text: 32 lower-case hex digits. */
 void hv_ref_hex(const uint8_t id[16], char out[33]);
 /* Parses 32 hex digits. Returns HV_OK or HV_EINVAL. */

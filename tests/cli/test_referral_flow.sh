@@ -171,6 +171,17 @@ start broker; start router
 keys=$("$haven" pathway show --json --config router.ini | jq -r '.result.referrals[0].summary | keys | join(",")')
 [ "$keys" = "age_band,country,exclude,interpreter,languages,minor,needs,region,respond_by,service,sex,urgency" ] &&
   ok || bad "router summary fields: $keys"
+# Every worker's audit log is intact, and an altered record is named.
+for n in intake router shelter-a shelter-b; do
+  expect 0 "chain intact" "$haven" audit verify "$n.db.audit"
+done
+[ "$(grep -c '"event":"completed"' intake.db.audit)" -ge 1 ] && ok || bad "intake audit lacks completed"
+sed '3s/"by":"[a-z0-9.-]*"/"by":"someone.else"/' intake.db.audit > altered.audit
+expect 1 "altered.audit:3: broken: its hash does not match its content (the record was altered)" \
+  "$haven" audit verify altered.audit
+sed '2d' intake.db.audit > removed.audit
+expect 1 "removed.audit:2: broken: sequence number out of order" "$haven" audit verify removed.audit
+
 # Retention: with retention_days = 0, shelter B erases its closed cases.
 printf '[provider]\nretention_days = 0\n' >> shelter-b.ini
 start shelter-b

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hv_audit.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
 #include "hv_msg.h"
@@ -225,6 +226,22 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "request-%zu", i);
         s_write("ctl", name, ctl[i], strlen(ctl[i]));
     }
+
+    /* An audit log of three records. */
+    char audit_path[4096];
+    snprintf(audit_path, sizeof audit_path, "%s/audit", s_dir);
+    mkdir(audit_path, 0755);
+    snprintf(audit_path, sizeof audit_path, "%s/audit/seed-log", s_dir);
+    remove(audit_path);
+    hv_audit *audit = NULL;
+    hv_errmsg ae = {""};
+    uint8_t ref[16] = {0x5a};
+    if (hv_audit_open(&audit, audit_path, NULL, &ae) != HV_OK ||
+        hv_audit_append(audit, "shelter.xc", ref, "offered", "router.xc") != HV_OK ||
+        hv_audit_append(audit, "shelter.xc", ref, "accepted", "shelter.xc") != HV_OK ||
+        hv_audit_append(audit, "shelter.xc", ref, "received", "ngo.xa") != HV_OK)
+        return 1;
+    hv_audit_close(&audit);
 
     free(env_bytes);
     hv_keypair_free(&ngo);

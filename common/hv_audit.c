@@ -1,0 +1,218 @@
+/* Hash-chained audit log; see hv_audit.h. */
+#include "hv_audit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv_crypto.h"
+#include "hv_db.h"
+#include "hv_file.h"
+#include "hv_ids.h"
+
+#define S_CONTEXT "haven/audit/v1"
+#define S_EVENT_MAX 31
+#define S_FILE_MAX (1024u * 1024 * 1024)
+
+struct hv_audit {
+    int fd;                /* the log, opened for appending */
+    uint64_t seq;          /* last record's number */
+    uint8_t prev[32];      /* last record's hash */
+};
+
+static bool s_event_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= S_EVENT_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
+}
+
+/* The hashed part of a line; returns its length or 0 when it does not fit. */
+static size_t s_prefix(char *out, size_t cap, uint64_t seq, const char *at, const char *node,
+                       const char *ref_hex, const char *event, const char *by,
+                       const char *prev_hex)
+{
+    int n = snprintf(out, cap,
+                     "{\"seq\":%llu,\"at\":\"%s\",\"node\":\"%s\",\"referral\":\"%s\","
+                     "\"event\":\"%s\",\"by\":\"%s\",\"prev\":\"%s\"",
+                     (unsigned long long)seq, at, node, ref_hex, event, by, prev_hex);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static void s_hash(const char *prefix, size_t len, uint8_t out[32])
+{
+    size_t total = sizeof S_CONTEXT + len;
+    uint8_t *buf = malloc(total);
+    if (buf == NULL) {
+        memset(out, 0, 32);
+        return;
+    }
+    memcpy(buf, S_CONTEXT, sizeof S_CONTEXT); /* with its NUL: domain separation */
+    memcpy(buf + sizeof S_CONTEXT, prefix, len);
+    hv_hash256(buf, total, out);
+    free(buf);
+}
+
+/* Checks one line (without its newline) against the chain so far. */
+static const char *s_check_line(const char *line, size_t len, uint64_t seq,
+                                const uint8_t prev[32], uint8_t hash_out[32])
+{
+    char seq_s[21], at[25], node[HV_NODE_ID_MAX + 1], ref[33], event[S_EVENT_MAX + 1],
+        by[HV_NODE_ID_MAX + 1], prev_hex[65], hash_hex[65], copy[HV_AUDIT_LINE_MAX + 1];
+    if (len > HV_AUDIT_LINE_MAX)
+        return "record longer than a record can be";
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    int end = -1;
+    int got = sscanf(copy,
+                     "{\"seq\":%20[0-9],\"at\":\"%24[0-9T:.Z-]\",\"node\":\"%64[a-z0-9._-]\","
+                     "\"referral\":\"%32[0-9a-f]\",\"event\":\"%31[a-z_]\","
+                     "\"by\":\"%64[a-z0-9._-]\",\"prev\":\"%64[0-9a-f]\",\"hash\":\"%64[0-9a-f]\"}%n",
+                     seq_s, at, node, ref, event, by, prev_hex, hash_hex, &end);
+    if (got != 8 || end != (int)len)
+        return "not a well-formed record";
+    char prefix[HV_AUDIT_LINE_MAX + 1];
+    size_t plen = s_prefix(prefix, sizeof prefix, strtoull(seq_s, NULL, 10), at, node, ref,
+                           event, by, prev_hex);
+    char expect[HV_AUDIT_LINE_MAX + 80];
+    snprintf(expect, sizeof expect, "%.*s,\"hash\":\"%s\"}", (int)plen, prefix, hash_hex);
+    if (plen == 0 || strcmp(expect, copy) != 0)
+        return "not in canonical form";
+    if (strtoull(seq_s, NULL, 10) != seq)
+        return "sequence number out of order (a record removed or inserted before it)";
+    char want_prev[65];
+    hv_hex(prev, 32, want_prev);
+    if (strcmp(prev_hex, want_prev) != 0)
+        return "does not chain to the record before it (a record removed, inserted or "
+               "altered before it)";
+    s_hash(prefix, plen, hash_out);
+    char got_hash[65];
+    hv_hex(hash_out, 32, got_hash);
+    if (strcmp(got_hash, hash_hex) != 0)
+        return "its hash does not match its content (the record was altered)";
+    return NULL;
+}
+
+hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t pos = 0;
+    uint64_t line_no = 0;
+    while (pos < len) {
+        line_no++;
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        if (nl == NULL) {
+            out->broken_line = line_no;
+            snprintf(out->why, sizeof out->why, "last record cut short (no end of line)");
+            return HV_ECRYPTO;
+        }
+        uint8_t hash[32];
+        const char *why = s_check_line(text + pos, (size_t)(nl - (text + pos)),
+                                       out->records + 1, out->last_hash, hash);
+        if (why != NULL) {
+            out->broken_line = line_no;
+            snprintf(out->why, sizeof out->why, "%s", why);
+            return HV_ECRYPTO;
+        }
+        memcpy(out->last_hash, hash, 32);
+        out->records++;
+        pos = (size_t)(nl - text) + 1;
+    }
+    return HV_OK;
+}
+
+hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg *e)
+{
+    *out = NULL;
+    if (repaired != NULL)
+        *repaired = 0;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    hv_err err = hv_file_read(path, S_FILE_MAX, &text, &len, NULL);
+    if (err == HV_ENOTFOUND) {
+        len = 0;
+    } else if (err != HV_OK) {
+        return hv_fail(e, err, "%s: cannot read the audit log", path);
+    }
+    hv_audit_result r;
+    err = hv_audit_verify((const char *)text, len, &r);
+    size_t keep = len;
+    if (err != HV_OK) {
+        /* Only an unterminated last line is a crash's doing; cut it off. */
+        const char *last_nl = len > 0 ? memrchr(text, '\n', len) : NULL;
+        size_t tail_start = last_nl ? (size_t)(last_nl - (const char *)text) + 1 : 0;
+        uint64_t lines_before = 0;
+        for (size_t i = 0; i < tail_start; i++)
+            lines_before += text[i] == '\n';
+        if (r.broken_line == lines_before + 1 && tail_start < len &&
+            memchr(text + tail_start, '\n', len - tail_start) == NULL) {
+            keep = tail_start;
+            if (repaired != NULL)
+                *repaired = 1;
+        } else {
+            free(text);
+            return hv_fail(e, HV_ECRYPTO, "%s:%llu: audit log broken: %s", path,
+                           (unsigned long long)r.broken_line, r.why);
+        }
+    }
+    free(text);
+    hv_audit *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return HV_ENOMEM;
+    a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (a->fd < 0 || (keep < len && ftruncate(a->fd, (off_t)keep) != 0)) {
+        hv_audit_close(&a);
+        return hv_fail(e, HV_EIO, "%s: cannot open the audit log: %s", path, strerror(errno));
+    }
+    a->seq = r.records;
+    memcpy(a->prev, r.last_hash, 32);
+    *out = a;
+    return HV_OK;
+}
+
+void hv_audit_close(hv_audit **a)
+{
+    if (a == NULL || *a == NULL)
+        return;
+    if ((*a)->fd >= 0)
+        close((*a)->fd);
+    free(*a);
+    *a = NULL;
+}
+
+hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t referral[16],
+                       const char *event, const char *by)
+{
+    if (!hv_node_id_valid_cstr(node) || !hv_node_id_valid_cstr(by) || !s_event_ok(event))
+        return HV_EINVAL;
+    uint8_t zero[16] = {0};
+    char ref[33], prev[65], at[64], prefix[HV_AUDIT_LINE_MAX + 1];
+    hv_hex(referral ? referral : zero, 16, ref);
+    hv_hex(a->prev, 32, prev);
+    int64_t ms = hv_now_ms();
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(at, sizeof at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    size_t plen = s_prefix(prefix, sizeof prefix, a->seq + 1, at, node, ref, event, by, prev);
+    if (plen == 0)
+        return HV_EINVAL;
+    uint8_t hash[32];
+    s_hash(prefix, plen, hash);
+    char hash_hex[65], line[HV_AUDIT_LINE_MAX + 2];
+    hv_hex(hash, 32, hash_hex);
+    int n = snprintf(line, sizeof line, "%s,\"hash\":\"%s\"}\n", prefix, hash_hex);
+    if (n <= 0 || (size_t)n >= sizeof line)
+        return HV_EINVAL;
+    /* One write per record: with O_APPEND a record is never interleaved. */
+    if (write(a->fd, line, (size_t)n) != n || fdatasync(a->fd) != 0)
+        return HV_EIO;
+    a->seq++;
+    memcpy(a->prev, hash, 32);
+    return HV_OK;
+}

@@ -1,0 +1,52 @@
+/* The audit log every node keeps (DESIGN §6): append-only, one line per
+ * state transition, each line chained to the one before by a hash, so
+ * that altering, removing or inserting a record breaks the chain at that
+ * point. Records hold ids, states and node ids — never case content.
+ *
+ * A line, exactly (fields in this order, no spaces):
+ *   {"seq":N,"at":"YYYY-MM-DDTHH:MM:SS.mmmZ","node":ID,"referral":HEX32,
+ *    "event":STATE,"by":ID,"prev":HEX64,"hash":HEX64}
+ * where hash = BLAKE2b-256("haven/audit/v1\0" || the line up to and
+ * including the "prev" value) and prev is the hash of the line before
+ * (64 zeros for the first). seq counts from 1. */
+#ifndef HV_AUDIT_H
+#define HV_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hv_err.h"
+
+#define HV_AUDIT_LINE_MAX 512
+
+typedef struct hv_audit hv_audit;
+
+/* Opens (or creates, mode 0600) the log at `path` and continues its chain.
+ * A last line cut short by a crash is removed (and reported in `*repaired`
+ * when not NULL); any other damage is HV_ECRYPTO with the line in `e`.
+ * Caller owns `*out`. */
+HV_MUST_CHECK hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired,
+                                   hv_errmsg *e);
+
+/* Closes; safe on NULL and twice. */
+void hv_audit_close(hv_audit **a);
+
+/* Appends one record (written through at once, fdatasync). `referral`
+ * may be NULL for node-level events. Returns HV_OK, HV_EINVAL (an id or
+ * event outside the allowed alphabet), HV_EIO. */
+HV_MUST_CHECK hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t referral[16],
+                                     const char *event, const char *by);
+
+/* What hv_audit_verify found. */
+typedef struct hv_audit_result {
+    uint64_t records;      /* intact records before the first break (all, when intact) */
+    uint64_t broken_line;  /* 1-based line of the first break, 0 when intact */
+    char why[160];         /* what is wrong there */
+    uint8_t last_hash[32]; /* hash of the last intact record */
+} hv_audit_result;
+
+/* Checks a whole log held in memory. Returns HV_OK when every record is
+ * well formed and chained, HV_ECRYPTO otherwise (`out` says where). */
+HV_MUST_CHECK hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out);
+
+#endif

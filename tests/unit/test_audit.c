@@ -1,0 +1,134 @@
+/* The audit log: records chain; reopening continues the chain; altering,
+ * removing or inserting a record is found at its line; a crash's half
+ * record is cut off on reopening, other damage refuses to open. */
+#include "hv_test.h"
+
+#include <sys/stat.h>
+
+#include "hv_audit.h"
+#include "hv_crypto.h"
+#include "hv_file.h"
+
+static char s_path[512];
+
+static void s_write_n(int n)
+{
+    hv_audit *a = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    uint8_t ref[16];
+    memset(ref, 0x5a, 16);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(hv_audit_append(a, "shelter.xc", ref, i % 2 ? "received" : "offered",
+                                          "router.xc"), HV_OK);
+    hv_audit_close(&a);
+    hv_audit_close(&a);
+}
+
+/* The log's bytes (malloc'd, NUL-terminated by hv_file_read's spare byte
+ * or NULL on failure). */
+static char *s_read(size_t *len)
+{
+    uint8_t *bytes = NULL;
+    if (hv_file_read(s_path, 1 << 20, &bytes, len, NULL) != HV_OK)
+        fail_msg("cannot read %s", s_path);
+    char *copy = calloc(1, *len + 1);
+    memcpy(copy, bytes, *len);
+    free(bytes);
+    return copy;
+}
+
+static void s_verify(const char *text, size_t len, hv_err want, uint64_t line,
+                     const char *why)
+{
+    hv_audit_result r;
+    assert_int_equal(hv_audit_verify(text, len, &r), want);
+    assert_int_equal(r.broken_line, line);
+    if (why != NULL)
+        assert_non_null(strstr(r.why, why));
+}
+
+static void test_chain(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir();
+    snprintf(s_path, sizeof s_path, "%s/node.audit", dir);
+    s_write_n(3);
+    s_write_n(2); /* reopened: the chain continues */
+    size_t len;
+    char *text = s_read(&len);
+    s_verify(text, len, HV_OK, 0, NULL);
+    hv_audit_result r;
+    assert_int_equal(hv_audit_verify(text, len, &r), HV_OK);
+    assert_int_equal(r.records, 5);
+    assert_non_null(strstr(text, "{\"seq\":4,"));
+    struct stat st;
+    assert_int_equal(stat(s_path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    /* One record altered (its event changed): found at that line. */
+    char *altered = strdup(text);
+    char *third = strstr(altered, "{\"seq\":3,");
+    char *ev = strstr(third, "\"offered\"");
+    memcpy(ev, "\"expired\"", 9);
+    s_verify(altered, len, HV_ECRYPTO, 3, "hash does not match");
+    free(altered);
+
+    /* A record removed: the next one no longer follows. */
+    size_t off2 = (size_t)(strstr(text, "{\"seq\":2,") - text);
+    size_t off3 = (size_t)(strstr(text, "{\"seq\":3,") - text);
+    char *removed = malloc(len);
+    memcpy(removed, text, off2);
+    memcpy(removed + off2, text + off3, len - off3);
+    s_verify(removed, len - (off3 - off2), HV_ECRYPTO, 2, "sequence number");
+    free(removed);
+
+    /* Whitespace added inside a record: not canonical. */
+    char *spaced = malloc(len + 2);
+    memcpy(spaced, text, len);
+    char *colon = strstr(spaced, "\"seq\":");
+    memmove(colon + 7, colon + 6, len - (size_t)(colon + 6 - spaced));
+    colon[6] = ' ';
+    s_verify(spaced, len + 1, HV_ECRYPTO, 1, "well-formed");
+    free(spaced);
+
+    /* A crash left half a record: cut off when the log is opened again. */
+    FILE *f = fopen(s_path, "a");
+    fputs("{\"seq\":6,\"at\":\"2026", f);
+    fclose(f);
+    hv_audit *a = NULL;
+    hv_errmsg e = {""};
+    int repaired = 0;
+    assert_int_equal(hv_audit_open(&a, s_path, &repaired, &e), HV_OK);
+    assert_int_equal(repaired, 1);
+    uint8_t ref[16] = {0};
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "erased", "shelter.xc"), HV_OK);
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "Bad-Event", "shelter.xc"),
+                     HV_EINVAL);
+    hv_audit_close(&a);
+    size_t len2;
+    char *again = s_read(&len2);
+    assert_int_equal(hv_audit_verify(again, len2, &r), HV_OK);
+    assert_int_equal(r.records, 6);
+
+    /* Damage in the middle: the log refuses to open, naming the line. */
+    size_t at2 = (size_t)(strstr(again, "{\"seq\":2,") - again);
+    again[at2 + 30] ^= 1;
+    hvt_write_file(s_path, again, len2, 0600);
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_ECRYPTO);
+    assert_non_null(strstr(e.text, ":2: audit log broken"));
+    free(again);
+    free(text);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    if (hv_crypto_init() != HV_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_chain),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
