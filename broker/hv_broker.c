@@ -77,6 +77,9 @@ typedef struct s_pending {
     size_t rid_len;  /* its length */
     uint8_t id[16];  /* message id */
     char recipient[HV_NODE_ID_MAX + 2]; /* whose queue grew */
+    uint8_t type;            /* message type, for the stored event (0: none) */
+    char from_cc[3], to_cc[3]; /* sender's and recipient's countries */
+    uint32_t bytes;          /* envelope size */
 } s_pending;
 
 struct hv_broker {
@@ -86,6 +89,7 @@ struct hv_broker {
     void *router;                  /* workers' ROUTER socket */
     void *peer_router;             /* peer brokers' ROUTER socket, or NULL */
     void *ops;                     /* operators' ROUTER socket, or NULL */
+    void *events;                  /* operators' PUB socket for events, or NULL */
     int64_t started_ms;            /* wall clock at start, for uptime */
     char peer_ids[HV_PEERS_MAX][HV_NODE_ID_MAX + 1]; /* brokers we peer with */
     size_t n_peers;                /* how many */
@@ -154,6 +158,8 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "envelopes from 1 to 65535"),
         F("operators", "bind", HV_CFG_STRING, false, 0, 0, bind_ops,
           "a ZeroMQ endpoint such as tcp://127.0.0.1:7303"),
+        F("operators", "events", HV_CFG_STRING, false, 0, 0, bind_events,
+          "a ZeroMQ endpoint such as tcp://127.0.0.1:7304"),
     };
 #undef F
     memset(cfg, 0, sizeof *cfg);
@@ -183,6 +189,45 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     /* Relative paths are relative to the configuration file. */
     char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store};
     return hv_config_resolve_paths(path, paths, sizeof paths / sizeof paths[0], PATH_MAX, e);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* Publishes one event for operators: what happened, to which type of
+ * message, between which countries, how big, how long it took. Never a
+ * node id, never content. Dropped rather than queued when no operator
+ * keeps up: events are for watching, the store is the record. */
+static void s_event(hv_broker *b, const char *event, unsigned type, const char *from_cc,
+                    const char *to_cc, size_t bytes, int64_t latency_ms, unsigned code)
+{
+    if (b->events == NULL)
+        return;
+    const hv_msg_rule *rule = hv_msg_rule_get(type);
+    char line[320];
+    int n = snprintf(line, sizeof line,
+                     "{\"at_ms\":%lld,\"broker\":\"%s\",\"event\":\"%s\",\"type\":\"%s\","
+                     "\"from\":\"%s\",\"to\":\"%s\",\"bytes\":%zu,\"latency_ms\":%lld,"
+                     "\"code\":\"%s\"}",
+                     (long long)hv_now_ms(), b->cfg.id, event, rule ? rule->name : "",
+                     from_cc ? from_cc : "", to_cc ? to_cc : "", bytes, (long long)latency_ms,
+                     code ? hv_errname(code) : "");
+    if (n > 0 && (size_t)n < sizeof line)
+        (void)zmq_send(b->events, line, (size_t)n, ZMQ_DONTWAIT);
+}
+
+/* The countries of an envelope's sender and recipient, from the registry. */
+static void s_countries(hv_broker *b, const uint8_t *env_bytes, size_t len, unsigned *type,
+                        char from_cc[3], char to_cc[3])
+{
+    hv_envelope env;
+    from_cc[0] = to_cc[0] = '\0';
+    *type = 0;
+    if (b->events == NULL || hv_envelope_decode(env_bytes, len, &env) != HV_OK)
+        return;
+    const hv_node *f = hv_registry_find(b->reg, env.from), *t = hv_registry_find(b->reg, env.to);
+    *type = env.type;
+    snprintf(from_cc, 3, "%s", f ? f->country : "");
+    snprintf(to_cc, 3, "%s", t ? t->country : "");
 }
 
 /* --------------------------------------------------------------- sending */
@@ -229,6 +274,7 @@ static void s_error_to(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
     snprintf(m.text, sizeof m.text, "%s", text);
     (void)s_send_to(sock, rid, rid_len, &m);
     b->n_refused++;
+    s_event(b, "refused", 0, NULL, NULL, 0, -1, code);
 }
 
 /* -------------------------------------------------------------- sessions */
@@ -377,6 +423,13 @@ static bool s_deliver_one(void *arg, int64_t seq, const uint8_t id[16], const ui
     s->cursor = seq;
     d->sent++;
     d->b->n_delivered++;
+    if (d->b->events != NULL) {
+        unsigned type;
+        char from_cc[3], to_cc[3];
+        s_countries(d->b, env, len, &type, from_cc, to_cc);
+        s_event(d->b, s->outgoing ? "forwarding" : (attempts > 0 ? "redelivered" : "delivered"),
+                type, from_cc, to_cc, len, -1, 0);
+    }
     return true;
 }
 
@@ -578,6 +631,10 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     p->rid_len = s->rid_len;
     memcpy(p->id, env.id, 16);
     snprintf(p->recipient, sizeof p->recipient, "%s", dup ? "" : queue);
+    p->type = dup ? 0 : env.type;
+    snprintf(p->from_cc, sizeof p->from_cc, "%s", sender->country);
+    snprintf(p->to_cc, sizeof p->to_cc, "%s", rcpt->country);
+    p->bytes = (uint32_t)m->envelope_len;
     hv_log(HV_LOG_DEBUG, dup ? "duplicate" : "stored", "id=%s type=%s from=%s to=%s bytes=%zu",
            idhex, rule->name, env.from, env.to, m->envelope_len);
 }
@@ -587,6 +644,10 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
     size_t i = 0;
     while (i < s->n_flight && memcmp(s->flight[i].id, m->msg_id, 16) != 0)
         i++;
+    const hv_node *me = hv_registry_find(b->reg, s->node);
+    if (i < s->n_flight)
+        s_event(b, nack ? "nacked" : "acked", 0, NULL, me ? me->country : "", 0,
+                hv_mono_ms() - s->flight[i].sent_ms, nack ? m->code : 0);
     if (i < s->n_flight) {
         memmove(&s->flight[i], &s->flight[i + 1], (s->n_flight - i - 1) * sizeof *s->flight);
         s->n_flight--;
@@ -692,6 +753,7 @@ static void s_on_peer_notice(hv_broker *b, s_session *s, const hv_control *m)
     p->rid_len = s->rid_len;
     memcpy(p->id, m->msg_id, 16);
     p->recipient[0] = '\0';
+    p->type = 0;
 }
 
 /* Handles one frame from a routing id. */
@@ -819,6 +881,8 @@ static void s_commit_and_reply(hv_broker *b)
             (void)s_send(s, &m);
         else
             (void)s_send_to(p->sock, p->rid, p->rid_len, &m);
+        if (p->type != 0)
+            s_event(b, "stored", p->type, p->from_cc, p->to_cc, p->bytes, -1, 0);
         if (p->recipient[0] != '\0') {
             b->n_stored++;
             s_session *r = s_find_queue(b, p->recipient);
@@ -889,9 +953,12 @@ static void s_link_connect(hv_broker *b, s_session *s, int64_t now)
 
 static void s_link_down(hv_broker *b, s_session *s, int64_t now, const char *why)
 {
-    if (s->ready)
+    if (s->ready) {
         hv_log(HV_LOG_WARN, "peer_down", "node=%s direction=out reason=\"%s\" in_flight=%zu",
                s->node, why, s->n_flight);
+        const hv_node *peer = hv_registry_find(b->reg, s->node);
+        s_event(b, "peer_down", 0, NULL, peer ? peer->country : "", 0, -1, 0);
+    }
     s_link_connect(b, s, now);
 }
 
@@ -901,6 +968,10 @@ static void s_link_stored(hv_broker *b, s_session *s, const uint8_t id[16])
     size_t i = 0;
     while (i < s->n_flight && memcmp(s->flight[i].id, id, 16) != 0)
         i++;
+    const hv_node *peer = hv_registry_find(b->reg, s->node);
+    if (i < s->n_flight)
+        s_event(b, "forwarded", 0, NULL, peer ? peer->country : "", 0,
+                hv_mono_ms() - s->flight[i].sent_ms, 0);
     if (i < s->n_flight) {
         memmove(&s->flight[i], &s->flight[i + 1], (s->n_flight - i - 1) * sizeof *s->flight);
         s->n_flight--;
@@ -991,6 +1062,10 @@ static void s_link_drain(hv_broker *b, s_session *s, int64_t now)
             s->n_flight = 0;
             hv_log(HV_LOG_INFO, "peer_up", "node=%s direction=out window=%u", s->node,
                    s->window);
+            {
+                const hv_node *peer = hv_registry_find(b->reg, s->node);
+                s_event(b, "peer_up", 0, NULL, peer ? peer->country : "", 0, -1, 0);
+            }
             s_link_notices(b, s);
             break;
         case HV_CMD_STORED:
@@ -1092,6 +1167,8 @@ static void s_timers(hv_broker *b, int64_t now)
         if (moved > 0) {
             b->n_expired += moved;
             hv_log(HV_LOG_INFO, "expired", "count=%zu", moved);
+            for (size_t k = 0; k < moved; k++)
+                s_event(b, "expired", 0, NULL, NULL, 0, -1, HV_EEXPIRED);
             for (size_t i = 0; i < b->n_sessions; i++) {
                 if (b->sessions[i].ready && b->sessions[i].outgoing)
                     s_link_notices(b, &b->sessions[i]);
@@ -1328,6 +1405,10 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         b->ops = zmq_socket(b->ctx, ZMQ_ROUTER);
         err = hv_zap_secure(b->ops, secret, HV_ZAP_DOMAIN_OPS, e);
     }
+    if (err == HV_OK && b->cfg.bind_events[0] != '\0') {
+        b->events = zmq_socket(b->ctx, ZMQ_PUB);
+        err = hv_zap_secure(b->events, secret, HV_ZAP_DOMAIN_OPS, e);
+    }
     hv_memzero(secret, sizeof secret);
     if (err != HV_OK)
         goto fail;
@@ -1365,6 +1446,16 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         if (zmq_bind(b->ops, b->cfg.bind_ops) != 0) {
             err = hv_fail(e, HV_EIO, "cannot bind the operators' endpoint %s: %s",
                           b->cfg.bind_ops, zmq_strerror(errno));
+            goto fail;
+        }
+    }
+    if (b->events != NULL) {
+        int hwm_events = 10000;
+        zmq_setsockopt(b->events, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(b->events, ZMQ_SNDHWM, &hwm_events, sizeof hwm_events);
+        if (zmq_bind(b->events, b->cfg.bind_events) != 0) {
+            err = hv_fail(e, HV_EIO, "cannot bind the events endpoint %s: %s",
+                          b->cfg.bind_events, zmq_strerror(errno));
             goto fail;
         }
     }
@@ -1463,6 +1554,8 @@ void hv_broker_close(hv_broker **bp)
         zmq_close(b->peer_router);
     if (b->ops != NULL)
         zmq_close(b->ops);
+    if (b->events != NULL)
+        zmq_close(b->events);
     if (b->zap != NULL)
         zmq_close(b->zap);
     if (b->ctx != NULL)

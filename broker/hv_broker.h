@@ -41,6 +41,7 @@ typedef struct hv_broker_config {
     char bind_peers[256];      /* [federation] peers' endpoint; "" = the registry's */
     uint64_t peer_window;      /* envelopes in flight to one peer */
     char bind_ops[256];        /* [operators] endpoint for `haven stats`; "" = none */
+    char bind_events[256];     /* [operators] events endpoint for `haven monitor`; "" = none */
 } hv_broker_config;
 
 /* Sets the defaults, then reads `path`. Relative paths in the file are

@@ -39,6 +39,9 @@ static const char s_usage[] =
     "             [--count N (0: only notices)] [--timeout SECONDS] [--out DIR]\n"
     "  haven stats --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
     "             --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
+    "  haven monitor --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
+    "             --broker BROKER_ID --endpoint EVENTS_ENDPOINT [--country CC]\n"
+    "             [--type TYPE] [--event EVENT] [--count N] [--timeout SECONDS] [--json]\n"
     "  haven audit verify AUDIT_LOG\n"
     HV_CLI_WORK_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
@@ -756,6 +759,116 @@ static int cmd_stats(int argc, char **argv)
     return rc;
 }
 
+/* haven monitor: a live tail of a broker's events, for operators. */
+static int cmd_monitor(int argc, char **argv)
+{
+    static const char *const allowed[] = {"key", "authority", "registry", "broker", "endpoint",
+                                          "country", "type", "event", "count", "timeout", NULL};
+    static const char *const flags[] = {"json", NULL};
+    opts o;
+    if (!hv_cli_parse(argc, argv, allowed, flags, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *key = s_need(&o, "key"), *broker = s_need(&o, "broker"),
+               *endpoint = s_need(&o, "endpoint");
+    if (key == NULL || broker == NULL || endpoint == NULL)
+        return EXIT_USAGE;
+    const char *country = hv_cli_opt(&o, "country"), *type = hv_cli_opt(&o, "type"),
+               *event = hv_cli_opt(&o, "event");
+    long count = hv_cli_opt(&o, "count") ? atol(hv_cli_opt(&o, "count")) : 0;
+    hv_registry *reg = NULL;
+    hv_keypair *kp = NULL;
+    int rc = s_load_registry(&o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    hv_err err = hv_keys_load_secret(key, &kp, NULL, &e);
+    const hv_node *b = hv_registry_find(reg, broker);
+    if (err != HV_OK) {
+        rc = s_report("key", err, &e);
+    } else if (b == NULL || b->role != HV_ROLE_BROKER) {
+        snprintf(e.text, sizeof e.text, "'%s' is not a broker of the registry", broker);
+        rc = s_report("monitor", HV_ENOTFOUND, &e);
+    }
+    if (rc != 0) {
+        hv_keypair_free(&kp);
+        hv_registry_free(&reg);
+        return rc;
+    }
+    char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1], secret[HV_Z85_KEY_LEN + 1];
+    hv_z85_key(b->keys.transport, server);
+    hv_z85_key(hv_keypair_public(kp)->transport, public);
+    hv_keypair_transport_secret_z85(kp, secret);
+    void *ctx = zmq_ctx_new();
+    void *sock = zmq_socket(ctx, ZMQ_SUB);
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
+    zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "", 0);
+    hv_memzero(secret, sizeof secret);
+    if (zmq_connect(sock, endpoint) != 0) {
+        fprintf(stderr, "haven: cannot connect to %s\n", endpoint);
+        rc = EXIT_SYSTEM;
+    }
+    bool json_out = hv_cli_opt(&o, "json") != NULL;
+    int64_t deadline = hv_cli_opt(&o, "timeout") ? hv_mono_ms() + s_timeout_ms(&o, 0) : 0;
+    long shown = 0;
+    while (rc == 0 && (count == 0 || shown < count) && (deadline == 0 || hv_mono_ms() < deadline)) {
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 200) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, 0) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        json_t *ev = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, NULL);
+        const char *f_ev = json_string_value(json_object_get(ev, "event"));
+        const char *f_type = json_string_value(json_object_get(ev, "type"));
+        const char *f_from = json_string_value(json_object_get(ev, "from"));
+        const char *f_to = json_string_value(json_object_get(ev, "to"));
+        bool match = ev != NULL && f_ev != NULL && f_type != NULL && f_from != NULL &&
+                     f_to != NULL && (event == NULL || strcmp(event, f_ev) == 0) &&
+                     (type == NULL || strcmp(type, f_type) == 0) &&
+                     (country == NULL || strcmp(country, f_from) == 0 ||
+                      strcmp(country, f_to) == 0);
+        if (match && json_out) {
+            printf("%.*s\n", (int)zmq_msg_size(&msg), (const char *)zmq_msg_data(&msg));
+        } else if (match) {
+            int64_t at = json_integer_value(json_object_get(ev, "at_ms"));
+            time_t t = (time_t)(at / 1000);
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            int64_t lat = json_integer_value(json_object_get(ev, "latency_ms"));
+            const char *code = json_string_value(json_object_get(ev, "code"));
+            char extra[64] = "";
+            if (lat >= 0)
+                snprintf(extra, sizeof extra, "  %lld ms", (long long)lat);
+            if (code != NULL && code[0] != '\0')
+                snprintf(extra + strlen(extra), sizeof extra - strlen(extra), "  %s", code);
+            printf("%02d:%02d:%02d.%03d  %-11s %-17s %2s -> %-2s %7lld B%s\n", tm.tm_hour,
+                   tm.tm_min, tm.tm_sec, (int)(at % 1000), f_ev, f_type, f_from, f_to,
+                   (long long)json_integer_value(json_object_get(ev, "bytes")), extra);
+        }
+        fflush(stdout);
+        if (match)
+            shown++;
+        json_decref(ev);
+        zmq_msg_close(&msg);
+    }
+    if (rc == 0 && count > 0 && shown < count) {
+        fprintf(stderr, "haven: %ld of %ld events before the timeout\n", shown, count);
+        rc = EXIT_REFUSED;
+    }
+    zmq_close(sock);
+    zmq_ctx_term(ctx);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
 /* haven audit verify FILE: checks a node's audit log, record by record. */
 static int cmd_audit(int argc, char **argv)
 {
@@ -806,6 +919,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(argc - 2, argv + 2);
+    if (strcmp(cmd, "monitor") == 0)
+        return cmd_monitor(argc - 2, argv + 2);
     if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||
         strcmp(cmd, "pathway") == 0 || strcmp(cmd, "status") == 0)
         return hv_cli_work(cmd, argc - 2, argv + 2);

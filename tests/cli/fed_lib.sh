@@ -64,9 +64,10 @@ EOF
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg \
     >/dev/null || bad "registry sign"
   ops_xa="tcp://$hxa:$((base + 6))"
-  broker_ini broker-xa broker.xa "broker.xb, broker.xc" "$ops_xa"
-  broker_ini broker-xb broker.xb "broker.xa" "tcp://$hxb:$((base + 7))"
-  broker_ini broker-xc broker.xc "broker.xa" "tcp://$hxc:$((base + 8))"
+  events_xa="tcp://$hxa:$((base + 9))"
+  broker_ini broker-xa broker.xa "broker.xb, broker.xc" "$ops_xa" "$events_xa"
+  broker_ini broker-xb broker.xb "broker.xa" "tcp://$hxb:$((base + 7))" "tcp://$hxb:$((base + 10))"
+  broker_ini broker-xc broker.xc "broker.xa" "tcp://$hxc:$((base + 8))" "tcp://$hxc:$((base + 11))"
   worker_ini intake ngo.xa
   worker_ini transit transit.xb
   worker_ini router router.xc
@@ -78,7 +79,7 @@ shelter = shelter-a.xc, shelter-b.xc
 EOF
 }
 
-# broker_ini NAME ID PEERS OPERATORS_ENDPOINT
+# broker_ini NAME ID PEERS OPERATORS_ENDPOINT EVENTS_ENDPOINT
 broker_ini() {
   cat > "$1.ini" <<EOF
 [broker]
@@ -96,5 +97,6 @@ retry_max_ms = 1000
 peers = $3
 [operators]
 bind = $4
+events = $5
 EOF
 }

@@ -73,6 +73,14 @@ accept_all() { # accepts every open offer at shelter A; prints how many it holds
     "$haven" inbox accept --config shelter-a.ini "$id" >/dev/null
   done
 }
+# An operator watches XA's broker while it happens.
+monitor() { in_a "$haven" monitor --authority keys/authority.pub --registry network.reg \
+              --key "keys/$1.key" --broker broker.xa --endpoint "$events_xa" "${@:2}"; }
+monitor ops.xa --event stored --count 6 --timeout 30 > monitor.out 2> monitor.err &
+monitor_pid=$!
+monitor ops.xa --json --count 12 --timeout 30 > monitor.json 2>&1 &
+monitor_json_pid=$!
+sleep 1 # the subscriptions reach the broker
 id=$(submit adult.json)
 wait_until 15 is offered offer_state shelter-a "$id"
 accept_all
@@ -80,6 +88,17 @@ wait_until 15 is received intake_state "$id"
 expect 0 "status in_progress sent to ngo.xa" "$haven" inbox status --config shelter-a.ini "$id" --state in_progress
 expect 0 "status completed" "$haven" inbox status --config shelter-a.ini "$id" --state completed --note "done"
 wait_until 15 is completed intake_state "$id"
+wait "$monitor_pid" && ok || bad "monitor: $(cat monitor.err)"
+wait "$monitor_json_pid" && ok || bad "monitor --json: $(cat monitor.json)"
+grep -qE "stored +REFERRAL_REQUEST +XA -> XC" monitor.out && ok || bad "monitor: $(cat monitor.out)"
+grep -qE "stored +STATUS +XC -> XA" monitor.out && ok || bad "monitor: $(cat monitor.out)"
+grep -q '"event":"forwarded","type":"","from":"","to":"XC","bytes":0,"latency_ms":' monitor.json &&
+  ok || bad "monitor --json: $(cat monitor.json)"
+for secret in Amina Example-Testcase 1998-04-17 ngo.xa shelter-a; do
+  if grep -qF "$secret" monitor.out monitor.json; then bad "'$secret' in the events"; else ok; fi
+done
+# Only operators may subscribe.
+expect 1 "0 of 1 events before the timeout" monitor ngo.xa --count 1 --timeout 3
 
 # ---- 3. the XA-XC link cut in the middle of a stream
 cut() { ip -n $nsa route add blackhole 10.77.0.3/32; ip -n $nsc route add blackhole 10.77.0.1/32; }
