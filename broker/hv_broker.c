@@ -21,6 +21,7 @@
 
 #include "hv_config.h"
 #include "hv_control.h"
+#include "hv_ctl.h"
 #include "hv_db.h"
 #include "hv_envelope.h"
 #include "hv_keys.h"
@@ -1276,7 +1277,90 @@ static json_t *s_stats_json(hv_broker *b)
                      peers);
 }
 
-/* Answers operators' requests: "stats" gives the snapshot as JSON. */
+static bool s_dead_one(void *arg, const hv_dead *d)
+{
+    char id[33], stored[21], died[21];
+    hv_hex(d->id, 16, id);
+    hv_time_format((uint64_t)(d->stored_ms / 1000), stored);
+    hv_time_format((uint64_t)(d->died_ms / 1000), died);
+    const hv_msg_rule *rule = hv_msg_rule_get(d->type);
+    json_array_append_new((json_t *)arg,
+                          json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:I}", "id",
+                                    id, "type", rule ? rule->name : "", "sender",
+                                    d->sender ? d->sender : "", "recipient",
+                                    d->recipient ? d->recipient : "", "code",
+                                    hv_errname(d->code), "reason", d->reason ? d->reason : "",
+                                    "attempts", (json_int_t)d->attempts, "stored", stored,
+                                    "died", died, "bytes", (json_int_t)d->bytes));
+    return true;
+}
+
+/* An operator requeues or purges a dead letter; the action is recorded in
+ * the store's admin log and in the broker's log. */
+static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *action,
+                             json_t *args)
+{
+    uint8_t id[16];
+    const char *hex = json_string_value(json_object_get(args, "id"));
+    if (hex == NULL || hv_unhex(hex, id, 16) != HV_OK)
+        return json_pack("{s:s}", "error", "\"id\" must be a message id of 32 hex digits");
+    char queue[HV_NODE_ID_MAX + 2] = "";
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK)
+        err = strcmp(action, "requeue") == 0
+                  ? hv_store_dead_requeue(b->store, id, hv_now_ms(), queue)
+                  : hv_store_dead_purge(b->store, id);
+    const char *result = err == HV_OK ? "done" : hv_errname(err);
+    if (hv_store_admin_record(b->store, hv_now_ms(), operator_id, action, id, result) != HV_OK ||
+        hv_store_commit(b->store) != HV_OK)
+        return json_pack("{s:s}", "error", "the store failed; nothing was changed");
+    hv_log(HV_LOG_INFO, "admin_action", "operator=%s action=%s id=%s result=%s", operator_id,
+           action, hex, result);
+    if (err == HV_OK && queue[0] != '\0') {
+        s_session *r = s_find_queue(b, queue);
+        if (r != NULL)
+            r->maybe_more = true;
+    }
+    if (err == HV_ENOTFOUND)
+        return json_pack("{s:s}", "error", "no dead letter with that id");
+    if (err == HV_EEXPIRED)
+        return json_pack("{s:s}", "error", "its time to live has passed: it cannot be delivered");
+    if (err != HV_OK)
+        return json_pack("{s:s}", "error", hv_strerror(err));
+    return json_pack("{s:s, s:s}", "id", hex, "result", strcmp(action, "requeue") == 0
+                                                            ? "requeued"
+                                                            : "purged");
+}
+
+/* Answers one operator's request (proto/PROTOCOL.md §5.4). */
+static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *buf,
+                             size_t len)
+{
+    char cmd[HV_CTL_CMD_MAX + 1];
+    json_t *args = NULL, *reply = NULL;
+    hv_errmsg e = {""};
+    if (hv_ctl_parse(buf, len, cmd, &args, &e) != HV_OK)
+        return json_pack("{s:s}", "error", e.text);
+    if (strcmp(cmd, "stats") == 0) {
+        reply = s_stats_json(b);
+    } else if (strcmp(cmd, "dead.list") == 0) {
+        json_t *list = json_array();
+        if (hv_store_dead_list(b->store, 1000, s_dead_one, list) != HV_OK)
+            hv_log(HV_LOG_ERROR, "store_failed", "op=dead_list");
+        reply = json_pack("{s:o}", "dead_letters", list);
+    } else if (strcmp(cmd, "dead.requeue") == 0) {
+        reply = s_dead_action(b, operator_id, "requeue", args);
+    } else if (strcmp(cmd, "dead.purge") == 0) {
+        reply = s_dead_action(b, operator_id, "purge", args);
+    } else {
+        reply = json_pack("{s:s}", "error", "unknown command; try stats, dead.list, "
+                                            "dead.requeue or dead.purge");
+    }
+    json_decref(args);
+    return reply;
+}
+
+/* Answers operators' requests on their socket. */
 static void s_ops_serve(hv_broker *b)
 {
     for (int n = 0; n < 16; n++) {
@@ -1295,9 +1379,9 @@ static void s_ops_serve(hv_broker *b)
             if (zmq_msg_recv(&body, b->ops, 0) < 0)
                 break;
         }
-        bool stats = zmq_msg_size(&body) == 5 && memcmp(zmq_msg_data(&body), "stats", 5) == 0;
-        json_t *reply = stats ? s_stats_json(b)
-                              : json_pack("{s:s}", "error", "unknown request; send \"stats\"");
+        const char *operator_id = zmq_msg_gets(&body, "User-Id");
+        json_t *reply = s_ops_request(b, operator_id ? operator_id : "?", zmq_msg_data(&body),
+                                      zmq_msg_size(&body));
         char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
         if (text != NULL) {
             zmq_send(b->ops, zmq_msg_data(&rid), zmq_msg_size(&rid), ZMQ_SNDMORE | ZMQ_DONTWAIT);
@@ -1441,7 +1525,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         zmq_setsockopt(b->ops, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(b->ops, ZMQ_SNDHWM, &small, sizeof small);
         zmq_setsockopt(b->ops, ZMQ_RCVHWM, &small, sizeof small);
-        int64_t small_msg = 4096;
+        int64_t small_msg = 65536;
         zmq_setsockopt(b->ops, ZMQ_MAXMSGSIZE, &small_msg, sizeof small_msg);
         if (zmq_bind(b->ops, b->cfg.bind_ops) != 0) {
             err = hv_fail(e, HV_EIO, "cannot bind the operators' endpoint %s: %s",

@@ -63,6 +63,8 @@ static const char s_schema[] =
     "  type INTEGER NOT NULL, envelope BLOB NOT NULL, attempts INTEGER NOT NULL,"
     "  code INTEGER NOT NULL, reason TEXT NOT NULL, stored_ms INTEGER NOT NULL,"
     "  died_ms INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS admin_log (at_ms INTEGER NOT NULL, operator TEXT NOT NULL,"
+    "  action TEXT NOT NULL, id BLOB, result TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS notices ("
     "  node TEXT NOT NULL, id BLOB NOT NULL, code INTEGER NOT NULL, reason TEXT NOT NULL,"
     "  PRIMARY KEY (node, id)) WITHOUT ROWID;";
@@ -505,4 +507,109 @@ hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
         out->notices = sqlite3_column_int64(st, 2);
     }
     return s_done(st, rc);
+}
+
+/* Operators' actions are rare: their statements are prepared per call. */
+static sqlite3_stmt *s_prep(hv_store *s, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    return sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK ? st : NULL;
+}
+
+hv_err hv_store_dead_list(hv_store *s, size_t max, hv_store_dead_visit fn, void *arg)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT id, sender, recipient, type, code, reason, attempts, "
+                                 "stored_ms, died_ms, length(envelope) FROM dead_letters "
+                                 "ORDER BY died_ms DESC LIMIT ?1");
+    if (st == NULL)
+        return HV_ESTORE;
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        hv_dead d;
+        memcpy(d.id, sqlite3_column_blob(st, 0), 16);
+        d.sender = (const char *)sqlite3_column_text(st, 1);
+        d.recipient = (const char *)sqlite3_column_text(st, 2);
+        d.type = (unsigned)sqlite3_column_int(st, 3);
+        d.code = (unsigned)sqlite3_column_int(st, 4);
+        d.reason = (const char *)sqlite3_column_text(st, 5);
+        d.attempts = (unsigned)sqlite3_column_int(st, 6);
+        d.stored_ms = sqlite3_column_int64(st, 7);
+        d.died_ms = sqlite3_column_int64(st, 8);
+        d.bytes = (size_t)sqlite3_column_int64(st, 9);
+        if (!fn(arg, &d))
+            break;
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? HV_OK : HV_ESTORE;
+}
+
+hv_err hv_store_dead_requeue(hv_store *s, const uint8_t id[16], int64_t now_ms, char *queue)
+{
+    sqlite3_stmt *st = s_prep(s, "SELECT d.recipient, x.expires_ms FROM dead_letters d LEFT "
+                                 "JOIN dedup x ON x.id = d.id WHERE d.id = ?1");
+    if (st == NULL)
+        return HV_ESTORE;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    hv_err err = rc == SQLITE_ROW ? HV_OK : rc == SQLITE_DONE ? HV_ENOTFOUND : HV_ESTORE;
+    if (err == HV_OK) {
+        snprintf(queue, HV_NODE_ID_MAX + 2, "%s", (const char *)sqlite3_column_text(st, 0));
+        /* No dedup row left means its time to live passed long ago. */
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL || sqlite3_column_int64(st, 1) <= now_ms)
+            err = HV_EEXPIRED;
+    }
+    sqlite3_finalize(st);
+    if (err != HV_OK)
+        return err;
+    const char *const steps[] = {
+        "INSERT INTO queue (id, recipient, sender, type, envelope, attempts, stored_ms, "
+        "expires_ms) SELECT d.id, d.recipient, d.sender, d.type, d.envelope, d.attempts, "
+        "d.stored_ms, x.expires_ms FROM dead_letters d JOIN dedup x ON x.id = d.id WHERE "
+        "d.id = ?1",
+        "UPDATE dedup SET seq = last_insert_rowid() WHERE id = ?1",
+        "DELETE FROM dead_letters WHERE id = ?1",
+    };
+    for (size_t i = 0; err == HV_OK && i < sizeof steps / sizeof steps[0]; i++) {
+        if ((st = s_prep(s, steps[i])) == NULL)
+            return HV_ESTORE;
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            err = HV_ESTORE;
+        sqlite3_finalize(st);
+    }
+    return err;
+}
+
+hv_err hv_store_dead_purge(hv_store *s, const uint8_t id[16])
+{
+    sqlite3_stmt *st = s_prep(s, "DELETE FROM dead_letters WHERE id = ?1");
+    if (st == NULL)
+        return HV_ESTORE;
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return HV_ESTORE;
+    return sqlite3_changes(s->db) > 0 ? HV_OK : HV_ENOTFOUND;
+}
+
+hv_err hv_store_admin_record(hv_store *s, int64_t now_ms, const char *operator_id,
+                             const char *action, const uint8_t id[16], const char *result)
+{
+    sqlite3_stmt *st = s_prep(s, "INSERT INTO admin_log (at_ms, operator, action, id, result) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (st == NULL)
+        return HV_ESTORE;
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_text(st, 2, operator_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+    if (id != NULL)
+        sqlite3_bind_blob(st, 4, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, result, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? HV_OK : HV_ESTORE;
 }

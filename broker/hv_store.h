@@ -98,6 +98,38 @@ HV_MUST_CHECK hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], 
 typedef void (*hv_store_depth_visit)(void *arg, const char *queue, int64_t count);
 HV_MUST_CHECK hv_err hv_store_depths(hv_store *s, hv_store_depth_visit fn, void *arg);
 
+/* A dead letter's metadata, for operators: never the envelope's bytes. */
+typedef struct hv_dead {
+    uint8_t id[16];                   /* message id */
+    const char *sender;               /* node ids (borrowed during the visit) */
+    const char *recipient;            /* queue it died on */
+    unsigned type;                    /* message type */
+    unsigned code;                    /* why (hv_err) */
+    const char *reason;               /* and in words */
+    unsigned attempts;                /* deliveries tried */
+    int64_t stored_ms, died_ms;       /* Unix ms */
+    size_t bytes;                     /* envelope size */
+} hv_dead;
+typedef bool (*hv_store_dead_visit)(void *arg, const hv_dead *d);
+
+/* Lists up to `max` dead letters, newest first. */
+HV_MUST_CHECK hv_err hv_store_dead_list(hv_store *s, size_t max, hv_store_dead_visit fn,
+                                        void *arg);
+
+/* Puts dead letter `id` back in its queue (after the others), if its time
+ * to live has not passed; its queue key goes to `queue` (capacity 66).
+ * Returns HV_OK, HV_ENOTFOUND, HV_EEXPIRED. In a transaction. */
+HV_MUST_CHECK hv_err hv_store_dead_requeue(hv_store *s, const uint8_t id[16], int64_t now_ms,
+                                           char *queue);
+
+/* Deletes dead letter `id` for good. HV_OK or HV_ENOTFOUND. In a transaction. */
+HV_MUST_CHECK hv_err hv_store_dead_purge(hv_store *s, const uint8_t id[16]);
+
+/* Records an operator's action on the store (who, what, on which id, result). */
+HV_MUST_CHECK hv_err hv_store_admin_record(hv_store *s, int64_t now_ms, const char *operator_id,
+                                           const char *action, const uint8_t id[16],
+                                           const char *result);
+
 /* Totals for operators and tests. */
 typedef struct hv_store_stats {
     int64_t queued;  /* messages awaiting delivery */

@@ -39,6 +39,8 @@ static const char s_usage[] =
     "             [--count N (0: only notices)] [--timeout SECONDS] [--out DIR]\n"
     "  haven stats --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
     "             --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
+    "  haven deadletters list|requeue ID|purge ID --key OPERATOR.key --authority AUTH.pub\n"
+    "             --registry network.reg --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
     "  haven monitor --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
     "             --broker BROKER_ID --endpoint EVENTS_ENDPOINT [--country CC]\n"
     "             [--type TYPE] [--event EVENT] [--count N] [--timeout SECONDS] [--json]\n"
@@ -683,23 +685,19 @@ static void s_print_stats(json_t *r)
                (long long)json_integer_value(json_object_get(v, "window")));
 }
 
-/* haven stats: asks a broker's operators' endpoint for its snapshot, as an
- * operator node (CurveZMQ, pinned to the broker's registered key). */
-static int cmd_stats(int argc, char **argv)
+/* Sends one request to a broker's operators' endpoint as an operator node
+ * (CurveZMQ, pinned to the broker's registered key) and returns the JSON
+ * answer in `*reply`. Returns an exit code. */
+static int s_ops_call(const opts *o, const char *cmd, json_t *args, json_t **reply)
 {
-    static const char *const allowed[] = {"key", "authority", "registry", "broker", "endpoint",
-                                          "timeout", NULL};
-    static const char *const flags[] = {"json", NULL};
-    opts o;
-    if (!hv_cli_parse(argc, argv, allowed, flags, &o) || o.positional != NULL)
-        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
-    const char *key = s_need(&o, "key"), *broker = s_need(&o, "broker"),
-               *endpoint = s_need(&o, "endpoint");
+    *reply = NULL;
+    const char *key = s_need(o, "key"), *broker = s_need(o, "broker"),
+               *endpoint = s_need(o, "endpoint");
     if (key == NULL || broker == NULL || endpoint == NULL)
         return EXIT_USAGE;
     hv_registry *reg = NULL;
     hv_keypair *kp = NULL;
-    int rc = s_load_registry(&o, &reg);
+    int rc = s_load_registry(o, &reg);
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
@@ -709,7 +707,7 @@ static int cmd_stats(int argc, char **argv)
         rc = s_report("key", err, &e);
     } else if (b == NULL || b->role != HV_ROLE_BROKER) {
         snprintf(e.text, sizeof e.text, "'%s' is not a broker of the registry", broker);
-        rc = s_report("stats", HV_ENOTFOUND, &e);
+        rc = s_report("operators", HV_ENOTFOUND, &e);
     }
     if (rc != 0) {
         hv_keypair_free(&kp);
@@ -722,17 +720,20 @@ static int cmd_stats(int argc, char **argv)
     hv_keypair_transport_secret_z85(kp, secret);
     void *ctx = zmq_ctx_new();
     void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, timeout = s_timeout_ms(&o, 5);
+    int zero = 0, timeout = s_timeout_ms(o, 5);
     zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
     zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
     zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
     zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
     hv_memzero(secret, sizeof secret);
-    json_t *reply = NULL;
+    json_t *req = json_pack("{s:s, s:O}", "cmd", cmd, "args", args);
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    if (zmq_connect(sock, endpoint) != 0 || zmq_send(sock, "stats", 5, 0) != 5) {
+    if (text == NULL || zmq_connect(sock, endpoint) != 0 ||
+        zmq_send(sock, text, strlen(text), 0) < 0) {
         fprintf(stderr, "haven: cannot reach %s\n", endpoint);
         rc = EXIT_SYSTEM;
     } else if (zmq_msg_recv(&msg, sock, 0) < 0) {
@@ -740,22 +741,87 @@ static int cmd_stats(int argc, char **argv)
                 "registry, or the broker has no operators' endpoint there)\n", endpoint,
                 timeout);
         rc = EXIT_SYSTEM;
-    } else if ((reply = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, NULL)) == NULL ||
-               json_object_get(reply, "broker") == NULL) {
+    } else if ((*reply = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, NULL)) == NULL) {
         fprintf(stderr, "haven: unreadable answer from %s\n", endpoint);
         rc = EXIT_REFUSED;
-    } else if (hv_cli_opt(&o, "json") != NULL) {
-        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("\n");
-    } else {
-        s_print_stats(reply);
+    } else if (json_object_get(*reply, "error") != NULL) {
+        fprintf(stderr, "haven: %s: %s\n", broker,
+                json_string_value(json_object_get(*reply, "error")));
+        rc = EXIT_REFUSED;
     }
-    json_decref(reply);
+    free(text);
     zmq_msg_close(&msg);
     zmq_close(sock);
     zmq_ctx_term(ctx);
     hv_keypair_free(&kp);
     hv_registry_free(&reg);
+    return rc;
+}
+
+static const char *const s_ops_allowed[] = {"key", "authority", "registry", "broker",
+                                            "endpoint", "timeout", NULL};
+static const char *const s_json_flag[] = {"json", NULL};
+
+/* haven stats: a broker's snapshot, for operators. */
+static int cmd_stats(int argc, char **argv)
+{
+    opts o;
+    if (!hv_cli_parse(argc, argv, s_ops_allowed, s_json_flag, &o) || o.positional != NULL)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    json_t *args = json_object(), *reply = NULL;
+    int rc = s_ops_call(&o, "stats", args, &reply);
+    json_decref(args);
+    if (rc == 0 && hv_cli_opt(&o, "json") != NULL) {
+        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("\n");
+    } else if (rc == 0) {
+        s_print_stats(reply);
+    }
+    json_decref(reply);
+    return rc;
+}
+
+/* haven deadletters list | requeue ID | purge ID: a broker's dead letters
+ * (metadata only), for operators; every action is recorded at the broker. */
+static int cmd_deadletters(int argc, char **argv)
+{
+    if (argc < 1)
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    const char *sub = argv[0];
+    opts o;
+    if (!hv_cli_parse(argc - 1, argv + 1, s_ops_allowed, s_json_flag, &o))
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    bool list = strcmp(sub, "list") == 0;
+    if ((!list && strcmp(sub, "requeue") != 0 && strcmp(sub, "purge") != 0) ||
+        (list != (o.positional == NULL)))
+        return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
+    json_t *args = list ? json_object() : json_pack("{s:s}", "id", o.positional), *reply = NULL;
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "dead.%s", sub);
+    int rc = s_ops_call(&o, cmd, args, &reply);
+    json_decref(args);
+    if (rc == 0 && hv_cli_opt(&o, "json") != NULL) {
+        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        printf("\n");
+    } else if (rc == 0 && list) {
+        size_t i;
+        json_t *d;
+        printf("%-32s  %-16s %-14s -> %-14s %-14s %s\n", "MESSAGE", "TYPE", "SENDER",
+               "RECIPIENT", "CODE", "DIED");
+        json_array_foreach(json_object_get(reply, "dead_letters"), i, d)
+            printf("%-32s  %-16s %-14s -> %-14s %-14s %s\n    %s\n",
+                   json_string_value(json_object_get(d, "id")),
+                   json_string_value(json_object_get(d, "type")),
+                   json_string_value(json_object_get(d, "sender")),
+                   json_string_value(json_object_get(d, "recipient")),
+                   json_string_value(json_object_get(d, "code")),
+                   json_string_value(json_object_get(d, "died")),
+                   json_string_value(json_object_get(d, "reason")));
+    } else if (rc == 0) {
+        printf("%s %s\n", json_string_value(json_object_get(reply, "id")),
+               json_string_value(json_object_get(reply, "result")));
+    }
+    json_decref(reply);
     return rc;
 }
 
@@ -919,6 +985,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 2, argv + 2);
     if (strcmp(cmd, "audit") == 0)
         return cmd_audit(argc - 2, argv + 2);
+    if (strcmp(cmd, "deadletters") == 0)
+        return cmd_deadletters(argc - 2, argv + 2);
     if (strcmp(cmd, "monitor") == 0)
         return cmd_monitor(argc - 2, argv + 2);
     if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||

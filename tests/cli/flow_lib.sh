@@ -31,6 +31,8 @@ flow_setup() {
       "endpoints": { "workers": "tcp://127.0.0.1:$port" }, "keys_file": "keys/broker.xc.pub", $v },
     { "id": "ngo.xc", "role": "intake", "country": "XC", "home": "broker.xc",
       "organisation": "Example Referring NGO", "keys_file": "keys/ngo.xc.pub", $v },
+    { "id": "ops.xc", "role": "operator", "country": "XC", "home": "broker.xc",
+      "organisation": "Example Operations Desk", "keys_file": "keys/ops.xc.pub", $v },
     { "id": "other.xc", "role": "intake", "country": "XC", "home": "broker.xc",
       "organisation": "Another Example NGO", "keys_file": "keys/other.xc.pub", $v },
     { "id": "router.xc", "role": "router", "country": "XC", "home": "broker.xc",
@@ -52,7 +54,7 @@ flow_setup() {
 EOF
   mkdir keys
   local id
-  for id in authority broker.xc ngo.xc other.xc router.xc shelter-a.xc shelter-b.xc legal.xc; do
+  for id in authority broker.xc ops.xc ngo.xc other.xc router.xc shelter-a.xc shelter-b.xc legal.xc; do
     "$haven" keygen --id "$id" --out keys >/dev/null || bad "keygen $id"
   done
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg \
@@ -69,7 +71,10 @@ heartbeat_ms = 200
 dead_after_ms = 1000
 lease_ms = 2000
 retry_max_ms = 1000
+[operators]
+bind = tcp://127.0.0.1:$((port + 1))
 EOF
+  ops_endpoint="tcp://127.0.0.1:$((port + 1))"
   local name
   for name in intake:ngo.xc router:router.xc shelter-a:shelter-a.xc shelter-b:shelter-b.xc \
               legal:legal.xc; do

@@ -104,6 +104,36 @@ grep -qF "message_refused type=STATUS from=legal.xc" intake.log && ok || bad "in
 is completed intake_state "$id" && ok || bad "a refused message changed the referral"
 is declined offer_state shelter-a "$id" && ok || bad "a refused case changed shelter A's offer"
 
+# ---- the four refused messages are the broker's dead letters; operators act on them
+dead() { "$haven" deadletters "$1" "${@:3}" --key "keys/$2.key" --authority keys/authority.pub \
+           --registry network.reg --broker broker.xc --endpoint "$ops_endpoint"; }
+dead_count() { dead list ops.xc --json | jq '.dead_letters | length'; }
+wait_until 10 is 4 dead_count
+listing=$(dead list ops.xc)
+grep -qE "STATUS +legal.xc +-> ngo.xc +HV_ECRYPTO" <<<"$listing" && ok || bad "dead letters: $listing"
+grep -qE "CASE_TRANSFER +other.xc +-> shelter-a.xc +HV_EFORBIDDEN" <<<"$listing" && ok ||
+  bad "dead letters: $listing"
+tampered_id=$(dead list ops.xc --json | jq -r '.dead_letters[] | select(.code == "HV_ECRYPTO") | .id')
+misaddressed_id=$(dead list ops.xc --json |
+  jq -r '.dead_letters[] | select(.type == "STATUS" and .code == "HV_EFORBIDDEN") | .id')
+expect 0 "$tampered_id purged" dead purge ops.xc "$tampered_id"
+wait_until 5 is 3 dead_count
+expect 1 "no dead letter with that id" dead purge ops.xc "$tampered_id"
+# Requeued, it is delivered again, refused again by the intake, and dies again.
+expect 0 "$misaddressed_id requeued" dead requeue ops.xc "$misaddressed_id"
+died_again() {
+  [ "$(grep -c "event=dead_letter id=$misaddressed_id" broker.log)" = 2 ] &&
+    dead list ops.xc --json | jq -e --arg id "$misaddressed_id" '.dead_letters[] | select(.id == $id)' >/dev/null
+}
+wait_until 10 died_again
+grep -q "event=admin_action operator=ops.xc action=purge id=$tampered_id result=done" broker.log &&
+  ok || bad "purge not recorded"
+actions=$(sqlite3 broker.db "SELECT group_concat(operator || ' ' || action || ' ' || result, ', ') FROM admin_log")
+[ "$actions" = "ops.xc purge done, ops.xc purge HV_ENOTFOUND, ops.xc requeue done" ] && ok ||
+  bad "admin log: $actions"
+# Workers are not operators.
+expect 3 "no answer" dead list ngo.xc --timeout 2
+
 # ---- 3. withdrawal: the provider erases the case
 id3=$(submit adult.json)
 wait_until 10 is offered offer_state shelter-a "$id3"
