@@ -188,13 +188,23 @@ wait_until 20 is expired intake_state "$id5"
 expect 0 "no provider accepted by the respond-by time" "$haven" referral show --config intake.ini "$id5"
 wait_until 10 offer_closed shelter-a "$id5"
 
-# ---- need to know: search every store's bytes
+# ---- need to know: what operators can see (stats, dead letters, audit logs,
+# every daemon's log) and every store's bytes hold no trace of the person
+dead list ops.xc --json > operator-dead.json
+"$haven" stats --json --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
+  --broker broker.xc --endpoint "$ops_endpoint" > operator-stats.json
+[ "$(jq -r .broker operator-stats.json)" = broker.xc ] && ok || bad "no stats for the scan"
 stop intake; stop router; stop shelter-a; stop shelter-b; stop legal; stop broker
-for secret in "Amina" "Example-Testcase" "1998-04-17" "555 0100" "restaurant work"; do
+for secret in "Amina" "Example-Testcase" "Mina T." "1998-04-17" "555 0100" "restaurant work" \
+              "recruiter"; do
   for f in broker router shelter-a legal shelter-b intake; do
     if cat "$f".db* | grep -aqF "$secret"; then bad "'$secret' found in $f's store"; else ok; fi
   done
-  if grep -qF "$secret" ./*.log; then bad "'$secret' found in a log"; else ok; fi
+  if grep -qF "$secret" ./*.log ./*.audit operator-*.json 2>/dev/null; then
+    bad "'$secret' found where operators look"
+  else
+    ok
+  fi
 done
 # The router received exactly the summary's fields, nothing else.
 start broker; start router
