@@ -11,12 +11,13 @@ top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-dev
-          libsqlite3-dev libjansson-dev libinih-dev)
+          libsqlite3-dev libjansson-dev libinih-dev libmicrohttpd-dev)
 # jq and sqlite3 let the shell tests read JSON answers and worker stores;
 # python3-jsonschema checks docs/referral.schema.json against the checker;
 # iproute2 makes the network namespaces of the federation test; systemd
 # brings systemd-analyze, which checks the unit files.
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
+               python3-prometheus-client
                systemd)
 
 say() { printf '\n== %s\n' "$*"; }

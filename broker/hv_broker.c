@@ -10,6 +10,7 @@
 #include "hv_broker.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "hv_ctl.h"
 #include "hv_db.h"
 #include "hv_envelope.h"
+#include "hv_http.h"
 #include "hv_keys.h"
 #include "hv_log.h"
 #include "hv_registry.h"
@@ -35,6 +37,12 @@
 #define S_EXPIRE_EVERY_MS 1000
 #define S_NOTICES_PER_HELLO 1000
 #define S_GARBAGE_LIMIT 1         /* undecodable frames before a peer is dropped */
+#define S_LAT_BUCKETS 11          /* ack latency histogram buckets (seconds) below */
+#define S_FLOWS_MAX 256           /* country pairs counted */
+#define S_PUBLISH_MS 500          /* HTTP snapshots twice a second */
+
+static const double s_lat_le[S_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                               0.25, 0.5, 1, 5};
 
 /* One delivery awaiting its ACK. */
 typedef struct s_flight {
@@ -91,6 +99,16 @@ struct hv_broker {
     void *peer_router;             /* peer brokers' ROUTER socket, or NULL */
     void *ops;                     /* operators' ROUTER socket, or NULL */
     void *events;                  /* operators' PUB socket for events, or NULL */
+    hv_http *http;                 /* /metrics and friends, or NULL */
+    int64_t next_publish;          /* monotonic ms of the next HTTP snapshot */
+    uint64_t latency_buckets[S_LAT_BUCKETS + 1]; /* ack latency histogram (+Inf last) */
+    double latency_sum_s;          /* its sum, seconds */
+    uint64_t latency_count;        /* its count */
+    struct s_flow {
+        char from[3], to[3];       /* countries */
+        uint64_t count;            /* messages stored between them */
+    } flows[S_FLOWS_MAX];          /* stored messages by country pair */
+    size_t n_flows;                /* how many pairs */
     int64_t started_ms;            /* wall clock at start, for uptime */
     char peer_ids[HV_PEERS_MAX][HV_NODE_ID_MAX + 1]; /* brokers we peer with */
     size_t n_peers;                /* how many */
@@ -161,6 +179,10 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "a ZeroMQ endpoint such as tcp://127.0.0.1:7303"),
         F("operators", "events", HV_CFG_STRING, false, 0, 0, bind_events,
           "a ZeroMQ endpoint such as tcp://127.0.0.1:7304"),
+        F("http", "bind", HV_CFG_STRING, false, 0, 0, http_bind,
+          "an IPv4 address and port such as 127.0.0.1:7380"),
+        F("http", "token", HV_CFG_STRING, false, 0, 0, http_token,
+          "a secret of 16 to 128 characters"),
     };
 #undef F
     memset(cfg, 0, sizeof *cfg);
@@ -646,9 +668,18 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
     while (i < s->n_flight && memcmp(s->flight[i].id, m->msg_id, 16) != 0)
         i++;
     const hv_node *me = hv_registry_find(b->reg, s->node);
-    if (i < s->n_flight)
-        s_event(b, nack ? "nacked" : "acked", 0, NULL, me ? me->country : "", 0,
-                hv_mono_ms() - s->flight[i].sent_ms, nack ? m->code : 0);
+    if (i < s->n_flight) {
+        int64_t ms = hv_mono_ms() - s->flight[i].sent_ms;
+        s_event(b, nack ? "nacked" : "acked", 0, NULL, me ? me->country : "", 0, ms,
+                nack ? m->code : 0);
+        double sec = (double)ms / 1000.0;
+        size_t k = 0;
+        while (k < S_LAT_BUCKETS && sec > s_lat_le[k])
+            k++;
+        b->latency_buckets[k]++;
+        b->latency_sum_s += sec;
+        b->latency_count++;
+    }
     if (i < s->n_flight) {
         memmove(&s->flight[i], &s->flight[i + 1], (s->n_flight - i - 1) * sizeof *s->flight);
         s->n_flight--;
@@ -882,8 +913,20 @@ static void s_commit_and_reply(hv_broker *b)
             (void)s_send(s, &m);
         else
             (void)s_send_to(p->sock, p->rid, p->rid_len, &m);
-        if (p->type != 0)
+        if (p->type != 0) {
             s_event(b, "stored", p->type, p->from_cc, p->to_cc, p->bytes, -1, 0);
+            size_t f = 0;
+            while (f < b->n_flows && (strcmp(b->flows[f].from, p->from_cc) != 0 ||
+                                      strcmp(b->flows[f].to, p->to_cc) != 0))
+                f++;
+            if (f == b->n_flows && f < S_FLOWS_MAX) {
+                memcpy(b->flows[f].from, p->from_cc, 3);
+                memcpy(b->flows[f].to, p->to_cc, 3);
+                b->n_flows++;
+            }
+            if (f < b->n_flows)
+                b->flows[f].count++;
+        }
         if (p->recipient[0] != '\0') {
             b->n_stored++;
             s_session *r = s_find_queue(b, p->recipient);
@@ -1360,6 +1403,124 @@ static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *
     return reply;
 }
 
+/* Appends printf output to a growing buffer. */
+static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (*buf != NULL && *len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t grown = (*cap ? *cap * 2 : 4096) + (size_t)n;
+        char *p = realloc(*buf, grown);
+        if (p == NULL)
+            return;
+        *buf = p;
+        *cap = grown;
+    }
+}
+
+/* The Prometheus text exposition of the snapshot in `st` (from
+ * s_stats_json) and the broker's own histogram and flows. */
+static char *s_metrics_text(hv_broker *b, json_t *st)
+{
+    char *m = NULL;
+    size_t len = 0, cap = 0;
+    const char *id = b->cfg.id;
+    json_t *c = json_object_get(st, "counters");
+    s_cat(&m, &len, &cap, "# HELP haven_messages_total Envelopes by what happened to them at "
+          "this broker.\n# TYPE haven_messages_total counter\n");
+    const char *key;
+    json_t *v;
+    json_object_foreach(c, key, v)
+        s_cat(&m, &len, &cap, "haven_messages_total{broker=\"%s\",event=\"%s\"} %lld\n", id,
+              key, (long long)json_integer_value(v));
+    s_cat(&m, &len, &cap, "# HELP haven_queue_depth Envelopes waiting, by queue (a node, or "
+          "@broker for a peer).\n# TYPE haven_queue_depth gauge\n");
+    json_object_foreach(json_object_get(st, "queues"), key, v)
+        s_cat(&m, &len, &cap, "haven_queue_depth{broker=\"%s\",queue=\"%s\"} %lld\n", id, key,
+              (long long)json_integer_value(v));
+    json_t *store = json_object_get(st, "store");
+    s_cat(&m, &len, &cap, "# HELP haven_queued Envelopes waiting in all.\n# TYPE haven_queued "
+          "gauge\nhaven_queued{broker=\"%s\"} %lld\n", id,
+          (long long)json_integer_value(json_object_get(store, "queued")));
+    s_cat(&m, &len, &cap, "# HELP haven_dead_letters Dead letters held.\n# TYPE "
+          "haven_dead_letters gauge\nhaven_dead_letters{broker=\"%s\"} %lld\n", id,
+          (long long)json_integer_value(json_object_get(store, "dead_letters")));
+    s_cat(&m, &len, &cap, "# HELP haven_peer_up Peer links, 1 when up.\n# TYPE haven_peer_up "
+          "gauge\n");
+    size_t i;
+    json_array_foreach(json_object_get(st, "peers"), i, v) {
+        const char *peer = json_string_value(json_object_get(v, "node"));
+        s_cat(&m, &len, &cap,
+              "haven_peer_up{broker=\"%s\",peer=\"%s\",direction=\"out\"} %d\n"
+              "haven_peer_up{broker=\"%s\",peer=\"%s\",direction=\"in\"} %d\n",
+              id, peer, json_is_true(json_object_get(v, "out_up")), id, peer,
+              json_is_true(json_object_get(v, "in_up")));
+    }
+    s_cat(&m, &len, &cap, "# HELP haven_sessions Connected nodes.\n# TYPE haven_sessions "
+          "gauge\nhaven_sessions{broker=\"%s\"} %zu\n", id,
+          json_array_size(json_object_get(st, "sessions")));
+    s_cat(&m, &len, &cap, "# HELP haven_flow_messages_total Envelopes stored, by the sender's "
+          "and recipient's countries.\n# TYPE haven_flow_messages_total counter\n");
+    for (size_t f = 0; f < b->n_flows; f++)
+        s_cat(&m, &len, &cap,
+              "haven_flow_messages_total{broker=\"%s\",from=\"%s\",to=\"%s\"} %llu\n", id,
+              b->flows[f].from, b->flows[f].to, (unsigned long long)b->flows[f].count);
+    s_cat(&m, &len, &cap, "# HELP haven_ack_latency_seconds Delivery to acknowledgement.\n"
+          "# TYPE haven_ack_latency_seconds histogram\n");
+    uint64_t cumulative = 0;
+    for (size_t k = 0; k < S_LAT_BUCKETS; k++) {
+        cumulative += b->latency_buckets[k];
+        s_cat(&m, &len, &cap, "haven_ack_latency_seconds_bucket{broker=\"%s\",le=\"%g\"} %llu\n",
+              id, s_lat_le[k], (unsigned long long)cumulative);
+    }
+    cumulative += b->latency_buckets[S_LAT_BUCKETS];
+    s_cat(&m, &len, &cap,
+          "haven_ack_latency_seconds_bucket{broker=\"%s\",le=\"+Inf\"} %llu\n"
+          "haven_ack_latency_seconds_sum{broker=\"%s\"} %.6f\n"
+          "haven_ack_latency_seconds_count{broker=\"%s\"} %llu\n",
+          id, (unsigned long long)cumulative, id, b->latency_sum_s, id,
+          (unsigned long long)b->latency_count);
+    return m;
+}
+
+/* Hands the HTTP thread a fresh snapshot. */
+static void s_publish_http(hv_broker *b, int64_t now)
+{
+    if (b->http == NULL || now < b->next_publish)
+        return;
+    b->next_publish = now + S_PUBLISH_MS;
+    json_t *st = s_stats_json(b);
+    json_t *flows = json_array();
+    for (size_t f = 0; f < b->n_flows; f++)
+        json_array_append_new(flows, json_pack("{s:s, s:s, s:I}", "from", b->flows[f].from, "to",
+                                               b->flows[f].to, "count",
+                                               (json_int_t)b->flows[f].count));
+    json_object_set_new(st, "flows", flows);
+    json_object_set_new(st, "ack_latency",
+                        json_pack("{s:I, s:f}", "count", (json_int_t)b->latency_count,
+                                  "mean_ms", b->latency_count
+                                                 ? 1000.0 * b->latency_sum_s /
+                                                       (double)b->latency_count
+                                                 : 0.0));
+    char *metrics = s_metrics_text(b, st);
+    char *json = json_dumps(st, JSON_COMPACT);
+    if (metrics != NULL && json != NULL)
+        hv_http_publish(b->http, metrics, json);
+    free(metrics);
+    free(json);
+    json_decref(st);
+}
+
 /* Answers operators' requests on their socket. */
 static void s_ops_serve(hv_broker *b)
 {
@@ -1543,6 +1704,9 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
             goto fail;
         }
     }
+    if (b->cfg.http_bind[0] != '\0' && strncmp(b->cfg.bind, "inproc://", 9) != 0 &&
+        (err = hv_http_start(&b->http, b->cfg.http_bind, b->cfg.http_token, e)) != HV_OK)
+        goto fail;
     b->started_ms = hv_now_ms();
     *out = b;
     return HV_OK;
@@ -1603,6 +1767,7 @@ hv_err hv_broker_run(hv_broker *b)
                 s_link_drain(b, &b->sessions[i], now);
         if (b->ops != NULL)
             s_ops_serve(b);
+        s_publish_http(b, now);
         s_commit_and_reply(b);
         s_deliver(b, now);
         s_timers(b, now);
@@ -1640,6 +1805,7 @@ void hv_broker_close(hv_broker **bp)
         zmq_close(b->ops);
     if (b->events != NULL)
         zmq_close(b->events);
+    hv_http_stop(&b->http);
     if (b->zap != NULL)
         zmq_close(b->zap);
     if (b->ctx != NULL)

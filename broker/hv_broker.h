@@ -42,6 +42,8 @@ typedef struct hv_broker_config {
     uint64_t peer_window;      /* envelopes in flight to one peer */
     char bind_ops[256];        /* [operators] endpoint for `haven stats`; "" = none */
     char bind_events[256];     /* [operators] events endpoint for `haven monitor`; "" = none */
+    char http_bind[64];        /* [http] HOST:PORT for /metrics, /healthz, /api/stats; "" = none */
+    char http_token[129];      /* [http] bearer token; required off loopback */
 } hv_broker_config;
 
 /* Sets the defaults, then reads `path`. Relative paths in the file are

@@ -339,3 +339,8 @@ void hv_hash256(const uint8_t *buf, size_t len, uint8_t out[32])
 {
     crypto_generichash(out, 32, buf, len, NULL, 0);
 }
+
+int hv_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t len)
+{
+    return sodium_memcmp(a, b, len);
+}

@@ -151,6 +151,9 @@ void *hv_secure_alloc(size_t len);
 /* Wipes and frees memory from hv_secure_alloc; safe on NULL. */
 void hv_secure_free(void *p);
 
+/* Compares in time independent of the content (sodium_memcmp): 0 when equal. */
+int hv_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t len);
+
 /* Fills `buf` with random bytes. */
 void hv_random(void *buf, size_t len);
 

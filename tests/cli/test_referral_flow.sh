@@ -46,6 +46,27 @@ history=$("$haven" referral show --json --config intake.ini "$id" | jq -r '.resu
 [ "$history" = "requested accepted transferred received in_progress completed " ] && ok ||
   bad "intake history: $history"
 expect 0 "Placed in long-term accommodation" "$haven" referral show --config intake.ini "$id"
+# The broker's HTTP endpoint: strict Prometheus text, health, JSON stats, token enforced.
+http_get() { # http_get PATH [TOKEN]: prints "STATUS BODY"
+  /usr/bin/python3 - "$http_base$1" "${2:-}" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]} if sys.argv[2] else {})
+try:
+    with urllib.request.urlopen(req, timeout=5) as r:
+        print(r.status, r.read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode())
+PY
+}
+sleep 0.6 # the next snapshot includes the completion
+expect 0 "strictly valid" /usr/bin/python3 "$here/check_metrics.py" "$http_base/metrics" "$http_token" broker.xc
+expect 0 "200 ok" http_get /healthz "$http_token"
+expect 0 "401 token required" http_get /healthz
+expect 0 "401 token required" http_get /metrics wrong-token-0123456789
+expect 0 "404 not found" http_get /cases "$http_token"
+stats_json=$(http_get /api/stats "$http_token" | cut -d' ' -f2-)
+[ "$(jq -r '.flows[] | select(.from == "XC" and .to == "XC") | .count > 0' <<<"$stats_json")" = true ] &&
+  ok || bad "api/stats: $stats_json"
 # A transport acknowledgement never shows as acceptance: the router's
 # decline reason is in its own history, shelter A's offer is declined.
 is declined offer_state shelter-a "$id" && ok || bad "shelter A's offer is not declined"
@@ -191,6 +212,8 @@ wait_until 10 offer_closed shelter-a "$id5"
 # ---- need to know: what operators can see (stats, dead letters, audit logs,
 # every daemon's log) and every store's bytes hold no trace of the person
 dead list ops.xc --json > operator-dead.json
+http_get /metrics "$http_token" > operator-metrics.txt
+http_get /api/stats "$http_token" > operator-api-stats.json
 "$haven" stats --json --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
   --broker broker.xc --endpoint "$ops_endpoint" > operator-stats.json
 [ "$(jq -r .broker operator-stats.json)" = broker.xc ] && ok || bad "no stats for the scan"
@@ -200,7 +223,7 @@ for secret in "Amina" "Example-Testcase" "Mina T." "1998-04-17" "555 0100" "rest
   for f in broker router shelter-a legal shelter-b intake; do
     if cat "$f".db* | grep -aqF "$secret"; then bad "'$secret' found in $f's store"; else ok; fi
   done
-  if grep -qF "$secret" ./*.log ./*.audit operator-*.json 2>/dev/null; then
+  if grep -qF "$secret" ./*.log ./*.audit operator-* 2>/dev/null; then
     bad "'$secret' found where operators look"
   else
     ok

@@ -1,0 +1,27 @@
+/* The broker's HTTP endpoint for operators (libmicrohttpd, its own thread):
+ * /metrics (Prometheus text), /healthz, /api/stats (JSON). It serves
+ * snapshots that the broker's loop publishes twice a second, so the HTTP
+ * thread never touches the broker's state. Bound to loopback by default;
+ * when a token is set, every request must carry it ("Authorization:
+ * Bearer TOKEN"), and a token is required for any other address. */
+#ifndef HV_HTTP_H
+#define HV_HTTP_H
+
+#include <stdint.h>
+
+#include "hv_err.h"
+
+typedef struct hv_http hv_http;
+
+/* Starts serving on `host:port`. `token` may be "" only for a loopback
+ * host. Caller owns `*out`. Returns HV_OK, HV_ECONFIG, HV_EIO. */
+HV_MUST_CHECK hv_err hv_http_start(hv_http **out, const char *bind, const char *token,
+                                   hv_errmsg *e);
+
+/* Replaces the snapshot (copies both texts). */
+void hv_http_publish(hv_http *h, const char *metrics, const char *stats_json);
+
+/* Stops the thread and frees; safe on NULL and twice. */
+void hv_http_stop(hv_http **h);
+
+#endif
