@@ -15,9 +15,10 @@ packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-
 # jq and sqlite3 let the shell tests read JSON answers and worker stores;
 # python3-jsonschema checks docs/referral.schema.json against the checker;
 # iproute2 makes the network namespaces of the federation test; systemd
-# brings systemd-analyze, which checks the unit files.
+# brings systemd-analyze, which checks the unit files; python3-prometheus-client
+# parses /metrics strictly and chromium renders the operators' dashboard.
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
-               python3-prometheus-client
+               python3-prometheus-client chromium
                systemd)
 
 say() { printf '\n== %s\n' "$*"; }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "hv_crypto.h"
+#include "hv_dashboard.h"
 #include "hv_db.h"
 
 #define S_STALE_MS 5000 /* /healthz fails when the loop has not published for this long */
@@ -34,21 +35,32 @@ static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const 
     MHD_add_response_header(r, "Content-Type", type);
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; script-src 'unsafe-inline'; "
+                            "style-src 'unsafe-inline'; connect-src 'self'");
+    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
 }
 
+static bool s_same(const char *a, const char *b)
+{
+    /* Compared in constant time: the token is a secret. */
+    return a != NULL && strlen(a) == strlen(b) &&
+           hv_memcmp_ct((const uint8_t *)a, (const uint8_t *)b, strlen(b)) == 0;
+}
+
+/* The token comes in "Authorization: Bearer" or, for a browser opening the
+ * dashboard, as ?token= (which the page then sends as the header). */
 static bool s_token_ok(const hv_http *h, struct MHD_Connection *c)
 {
     if (h->token[0] == '\0')
         return true;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
     char want[160];
     snprintf(want, sizeof want, "Bearer %s", h->token);
-    /* Compared in constant time: the token is a secret. */
-    return auth != NULL && strlen(auth) == strlen(want) &&
-           hv_memcmp_ct((const uint8_t *)auth, (const uint8_t *)want, strlen(want)) == 0;
+    return s_same(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), want) ||
+           s_same(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"), h->token);
 }
 
 static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -79,12 +91,15 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     } else if (strcmp(url, "/api/stats") == 0) {
         body = strdup(h->stats ? h->stats : "{}");
         type = "application/json";
+    } else if (strcmp(url, "/") == 0 || strcmp(url, "/dashboard") == 0) {
+        body = strdup(hv_dashboard_html);
+        type = "text/html; charset=utf-8";
     } else if (strcmp(url, "/healthz") == 0) {
         bool fresh = h->metrics != NULL && age < S_STALE_MS;
         body = strdup(fresh ? "ok\n" : "stale: the broker loop has not reported\n");
         status = fresh ? 200 : 503;
     } else {
-        body = strdup("not found: /metrics, /healthz, /api/stats\n");
+        body = strdup("not found: /, /metrics, /healthz, /api/stats\n");
         status = 404;
     }
     pthread_mutex_unlock(&h->lock);

@@ -8,12 +8,13 @@
 # Then need to know: no store but the intake's and the accepting
 # provider's ever held the case, and those hold it only encrypted; the
 # router received the summary and nothing else.
-# usage: test_referral_flow.sh BIN_DIR EXAMPLE_REFERRAL
+# usage: test_referral_flow.sh BIN_DIR EXAMPLE_REFERRAL [SCREENSHOT.png]
 set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 . "$here/lib.sh"
 . "$here/flow_lib.sh"
 example=$(realpath "$2")
+screenshot=$(realpath -m "${3:-dashboard.png}")
 flow_setup "$1"
 
 for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
@@ -67,6 +68,20 @@ expect 0 "404 not found" http_get /cases "$http_token"
 stats_json=$(http_get /api/stats "$http_token" | cut -d' ' -f2-)
 [ "$(jq -r '.flows[] | select(.from == "XC" and .to == "XC") | .count > 0' <<<"$stats_json")" = true ] &&
   ok || bad "api/stats: $stats_json"
+# The dashboard in headless Chromium: it loads and shows the live numbers.
+chrome() {
+  chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/chrome" \
+    --virtual-time-budget=4000 "$@" 2>/dev/null
+}
+dom=$(chrome --dump-dom "$http_base/?token=$http_token")
+grep -qE 'id="stored">[1-9][0-9]*<' <<<"$dom" && ok || bad "dashboard shows no stored count: $(grep -o 'id="stored">[^<]*' <<<"$dom")"
+grep -qE '<td>XC</td><td>XC</td><td>[1-9]' <<<"$dom" && ok || bad "dashboard shows no XC flow"
+grep -q 'id="broker">broker.xc<' <<<"$dom" && ok || bad "dashboard shows no broker"
+chrome --window-size=1280,900 --screenshot="$screenshot" "$http_base/?token=$http_token" >/dev/null
+[ "$(head -c 8 "$screenshot" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] && ok ||
+  bad "no dashboard screenshot at $screenshot"
+echo "dashboard screenshot: $screenshot"
+expect 0 "401 token required" http_get /
 # A transport acknowledgement never shows as acceptance: the router's
 # decline reason is in its own history, shelter A's offer is declined.
 is declined offer_state shelter-a "$id" && ok || bad "shelter A's offer is not declined"
