@@ -40,6 +40,7 @@
 #define S_LAT_BUCKETS 11          /* ack latency histogram buckets (seconds) below */
 #define S_FLOWS_MAX 256           /* country pairs counted */
 #define S_PUBLISH_MS 500          /* HTTP snapshots twice a second */
+#define S_RATE_SAMPLES 11         /* rates over the last ten seconds */
 
 static const double s_lat_le[S_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                0.25, 0.5, 1, 5};
@@ -109,6 +110,12 @@ struct hv_broker {
         uint64_t count;            /* messages stored between them */
     } flows[S_FLOWS_MAX];          /* stored messages by country pair */
     size_t n_flows;                /* how many pairs */
+    struct s_rate_sample {
+        int64_t at;                /* monotonic ms */
+        uint64_t stored, delivered, acked; /* counters then */
+    } rate_ring[S_RATE_SAMPLES];   /* one per second, for recent rates */
+    size_t rate_next;              /* next slot */
+    int64_t next_rate_sample;      /* monotonic ms */
     int64_t started_ms;            /* wall clock at start, for uptime */
     char peer_ids[HV_PEERS_MAX][HV_NODE_ID_MAX + 1]; /* brokers we peer with */
     size_t n_peers;                /* how many */
@@ -1305,7 +1312,7 @@ static json_t *s_stats_json(hv_broker *b)
             (json_int_t)(out ? out->n_flight : 0), "up_since_ms",
             (json_int_t)(out && out->ready ? out->up_since : 0)));
     }
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
+    json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
                      "s:I, s:I, s:I}, s:o, s:o, s:o}",
                      "broker", b->cfg.id, "country", hv_registry_find(b->reg, b->cfg.id)->country,
                      "registry_version", (json_int_t)hv_registry_version(b->reg), "started_ms",
@@ -1318,6 +1325,66 @@ static json_t *s_stats_json(hv_broker *b)
                      "redelivered", (json_int_t)b->n_redelivered, "expired",
                      (json_int_t)b->n_expired, "queues", depths, "sessions", sessions, "peers",
                      peers);
+    if (out == NULL)
+        return NULL;
+    /* Recent rates: the oldest and newest of the per-second samples. */
+    const struct s_rate_sample *newest = NULL, *oldest = NULL;
+    for (size_t i = 0; i < S_RATE_SAMPLES; i++) {
+        const struct s_rate_sample *r = &b->rate_ring[i];
+        if (r->at == 0)
+            continue;
+        if (newest == NULL || r->at > newest->at)
+            newest = r;
+        if (oldest == NULL || r->at < oldest->at)
+            oldest = r;
+    }
+    double span = newest && oldest && newest->at > oldest->at
+                      ? (double)(newest->at - oldest->at) / 1000.0
+                      : 0.0;
+    json_object_set_new(out, "rates_per_s",
+                        json_pack("{s:f, s:f, s:f, s:f}", "window_s", span, "stored",
+                                  span > 0 ? (double)(newest->stored - oldest->stored) / span : 0.0,
+                                  "delivered",
+                                  span > 0 ? (double)(newest->delivered - oldest->delivered) / span
+                                           : 0.0,
+                                  "acked",
+                                  span > 0 ? (double)(newest->acked - oldest->acked) / span : 0.0));
+    /* Latency percentiles from the histogram: the upper bound of the
+     * bucket that holds the percentile (so "at most"). */
+    json_t *pct = json_object();
+    static const struct {
+        const char *name;
+        double q;
+    } qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}};
+    for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
+        if (b->latency_count == 0) {
+            json_object_set_new(pct, qs[k].name, json_null());
+            continue;
+        }
+        uint64_t want = (uint64_t)((double)b->latency_count * qs[k].q + 0.999999);
+        uint64_t seen = 0;
+        size_t i = 0;
+        while (i < S_LAT_BUCKETS && (seen += b->latency_buckets[i]) < want)
+            i++;
+        json_object_set_new(pct, qs[k].name,
+                            i < S_LAT_BUCKETS ? json_real(s_lat_le[i] * 1000.0) : json_null());
+    }
+    json_object_set_new(out, "ack_latency_ms_at_most", pct);
+    return out;
+}
+
+/* Samples the counters once a second for the recent rates. */
+static void s_rate_sample(hv_broker *b, int64_t now)
+{
+    if (now < b->next_rate_sample)
+        return;
+    b->next_rate_sample = now + 1000;
+    struct s_rate_sample *r = &b->rate_ring[b->rate_next];
+    b->rate_next = (b->rate_next + 1) % S_RATE_SAMPLES;
+    r->at = now;
+    r->stored = b->n_stored;
+    r->delivered = b->n_delivered;
+    r->acked = b->n_acked;
 }
 
 static bool s_dead_one(void *arg, const hv_dead *d)
@@ -1767,6 +1834,7 @@ hv_err hv_broker_run(hv_broker *b)
                 s_link_drain(b, &b->sessions[i], now);
         if (b->ops != NULL)
             s_ops_serve(b);
+        s_rate_sample(b, now);
         s_publish_http(b, now);
         s_commit_and_reply(b);
         s_deliver(b, now);

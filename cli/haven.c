@@ -39,7 +39,7 @@ static const char s_usage[] =
     "             [--count N (0: only notices)] [--timeout SECONDS] [--out DIR]\n"
     "  haven stats --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
     "             --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
-    "  haven deadletters list|requeue ID|purge ID --key OPERATOR.key --authority AUTH.pub\n"
+    "  haven deadletters list|show ID|requeue ID|purge ID --key OPERATOR.key --authority AUTH.pub\n"
     "             --registry network.reg --broker BROKER_ID --endpoint ENDPOINT [--json]\n"
     "  haven monitor --key OPERATOR.key --authority AUTH.pub --registry network.reg\n"
     "             --broker BROKER_ID --endpoint EVENTS_ENDPOINT [--country CC]\n"
@@ -665,6 +665,18 @@ static void s_print_stats(json_t *r)
            (long long)json_integer_value(json_object_get(c, "refused")),
            (long long)json_integer_value(json_object_get(c, "redelivered")),
            (long long)json_integer_value(json_object_get(c, "expired")));
+    json_t *rates = json_object_get(r, "rates_per_s"), *pct = json_object_get(r,
+                                                                             "ack_latency_ms_at_most");
+    printf("last %.0f s: %.1f stored/s, %.1f delivered/s, %.1f acked/s\n",
+           json_real_value(json_object_get(rates, "window_s")),
+           json_real_value(json_object_get(rates, "stored")),
+           json_real_value(json_object_get(rates, "delivered")),
+           json_real_value(json_object_get(rates, "acked")));
+    if (json_is_real(json_object_get(pct, "p50")))
+        printf("ack latency: p50 <= %g ms, p90 <= %g ms, p99 <= %g ms\n",
+               json_real_value(json_object_get(pct, "p50")),
+               json_is_real(json_object_get(pct, "p90")) ? json_real_value(json_object_get(pct, "p90")) : -1,
+               json_is_real(json_object_get(pct, "p99")) ? json_real_value(json_object_get(pct, "p99")) : -1);
     size_t i;
     printf("peers:\n");
     json_array_foreach(json_object_get(r, "peers"), i, v)
@@ -791,16 +803,31 @@ static int cmd_deadletters(int argc, char **argv)
     opts o;
     if (!hv_cli_parse(argc - 1, argv + 1, s_ops_allowed, s_json_flag, &o))
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
-    bool list = strcmp(sub, "list") == 0;
+    bool show = strcmp(sub, "show") == 0;
+    bool list = strcmp(sub, "list") == 0 || show;
     if ((!list && strcmp(sub, "requeue") != 0 && strcmp(sub, "purge") != 0) ||
-        (list != (o.positional == NULL)))
+        ((strcmp(sub, "list") == 0) != (o.positional == NULL)))
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
     json_t *args = list ? json_object() : json_pack("{s:s}", "id", o.positional), *reply = NULL;
     char cmd[32];
-    snprintf(cmd, sizeof cmd, "dead.%s", sub);
+    snprintf(cmd, sizeof cmd, "dead.%s", list ? "list" : sub);
     int rc = s_ops_call(&o, cmd, args, &reply);
     json_decref(args);
-    if (rc == 0 && hv_cli_opt(&o, "json") != NULL) {
+    if (rc == 0 && show) {
+        /* One dead letter's whole metadata, found in the listing. */
+        size_t i;
+        json_t *d, *found = NULL;
+        json_array_foreach(json_object_get(reply, "dead_letters"), i, d)
+            if (strcmp(json_string_value(json_object_get(d, "id")), o.positional) == 0)
+                found = d;
+        if (found == NULL) {
+            fprintf(stderr, "haven: no dead letter %s\n", o.positional);
+            rc = EXIT_REFUSED;
+        } else {
+            json_dumpf(found, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+            printf("\n");
+        }
+    } else if (rc == 0 && hv_cli_opt(&o, "json") != NULL) {
         json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         printf("\n");
     } else if (rc == 0 && list) {

@@ -73,6 +73,7 @@ lease_ms = 2000
 retry_max_ms = 1000
 [operators]
 bind = tcp://127.0.0.1:$((port + 1))
+events = tcp://127.0.0.1:$((port + 3))
 [http]
 bind = 127.0.0.1:$((port + 2))
 token = flow-test-token-0123456789
@@ -80,6 +81,7 @@ EOF
   ops_endpoint="tcp://127.0.0.1:$((port + 1))"
   http_base="http://127.0.0.1:$((port + 2))"
   http_token=flow-test-token-0123456789
+  events_endpoint="tcp://127.0.0.1:$((port + 3))"
   local name
   for name in intake:ngo.xc router:router.xc shelter-a:shelter-a.xc shelter-b:shelter-b.xc \
               legal:legal.xc; do

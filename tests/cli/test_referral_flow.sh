@@ -19,6 +19,12 @@ flow_setup "$1"
 
 for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
 cp "$example" adult.json
+# An operator follows the broker's events for the whole test; they are
+# scanned with everything else an operator sees at the end.
+"$haven" monitor --json --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
+  --broker broker.xc --endpoint "$events_endpoint" --timeout 600 > operator-events.json 2>&1 &
+monitor_pid=$!
+sleep 0.5
 
 # ---- 1. decline, accept, transfer, status, completion
 id=$(submit adult.json)
@@ -227,6 +233,14 @@ wait_until 10 offer_closed shelter-a "$id5"
 # ---- need to know: what operators can see (stats, dead letters, audit logs,
 # every daemon's log) and every store's bytes hold no trace of the person
 dead list ops.xc --json > operator-dead.json
+expect 0 "refused by ngo.xc: only shelter-b.xc may report on this case" dead show ops.xc "$misaddressed_id"
+"$haven" stats --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
+  --broker broker.xc --endpoint "$ops_endpoint" > operator-stats.txt
+grep -q "ack latency: p50 <= " operator-stats.txt && ok || bad "stats: $(cat operator-stats.txt)"
+grep -qE "^last [0-9]+ s: [0-9.]+ stored/s" operator-stats.txt && ok || bad "stats: $(cat operator-stats.txt)"
+kill "$monitor_pid" 2>/dev/null; wait "$monitor_pid" 2>/dev/null
+[ "$(grep -c '"event":"stored"' operator-events.json)" -ge 10 ] && ok ||
+  bad "monitor saw $(grep -c '"event":"stored"' operator-events.json) stored events"
 http_get /metrics "$http_token" > operator-metrics.txt
 http_get /api/stats "$http_token" > operator-api-stats.json
 "$haven" stats --json --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
