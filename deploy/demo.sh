@@ -165,6 +165,7 @@ cat <<EOF
       --broker broker.xc --endpoint tcp://127.0.0.1:7303  # an operator's view of XC's broker
   $haven monitor --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \\
       --broker broker.xc --endpoint tcp://127.0.0.1:7304  # live events at XC's broker
+  open http://127.0.0.1:7380/ in a browser                # XC's broker dashboard (metrics at /metrics)
   tail -f broker-xa.log broker-xc.log                   # the brokers (no content, ever)
   bash $here/demo.sh stop $work                         # stop the network
 EOF

@@ -34,7 +34,8 @@ done
 "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg >/dev/null ||
   bad "registry sign"
 cp "$example_ini" broker.ini
-sed -i -e "s#tcp://127.0.0.1:7303#tcp://127.0.0.1:$((port + 2))#" -e "s#tcp://127.0.0.1:7304#tcp://127.0.0.1:$((port + 3))#" broker.ini
+sed -i -e "s#tcp://127.0.0.1:7303#tcp://127.0.0.1:$((port + 2))#" -e "s#tcp://127.0.0.1:7304#tcp://127.0.0.1:$((port + 3))#" \
+    -e "s#^bind = 127.0.0.1:7380#bind = 127.0.0.1:$((port + 4))#" broker.ini
 
 # Checking configurations.
 expect 0 "configuration, keys and registry are valid" "$broker" -c broker.ini -n
