@@ -24,6 +24,7 @@
 #include "hv_control.h"
 #include "hv_ctl.h"
 #include "hv_db.h"
+#include "hv_audit.h"
 #include "hv_envelope.h"
 #include "hv_http.h"
 #include "hv_keys.h"
@@ -90,6 +91,7 @@ typedef struct s_pending {
     uint8_t type;            /* message type, for the stored event (0: none) */
     char from_cc[3], to_cc[3]; /* sender's and recipient's countries */
     uint32_t bytes;          /* envelope size */
+    char from_node[HV_NODE_ID_MAX + 1]; /* the sender, for the audit log */
 } s_pending;
 
 struct hv_broker {
@@ -101,6 +103,7 @@ struct hv_broker {
     void *ops;                     /* operators' ROUTER socket, or NULL */
     void *events;                  /* operators' PUB socket for events, or NULL */
     hv_http *http;                 /* /metrics and friends, or NULL */
+    hv_audit *audit;               /* hash-chained record of every transition */
     int64_t next_publish;          /* monotonic ms of the next HTTP snapshot */
     uint64_t latency_buckets[S_LAT_BUCKETS + 1]; /* ack latency histogram (+Inf last) */
     double latency_sum_s;          /* its sum, seconds */
@@ -219,6 +222,14 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     /* Relative paths are relative to the configuration file. */
     char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store};
     return hv_config_resolve_paths(path, paths, sizeof paths / sizeof paths[0], PATH_MAX, e);
+}
+
+/* Records a transition of message `id` in the audit log; written at the
+ * end of the loop pass, after the commits that made it (hv_audit_flush). */
+static void s_audit(hv_broker *b, const uint8_t id[16], const char *event, const char *by)
+{
+    if (b->audit != NULL && hv_audit_add(b->audit, b->cfg.id, id, event, by) != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", event);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -665,6 +676,7 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     snprintf(p->from_cc, sizeof p->from_cc, "%s", sender->country);
     snprintf(p->to_cc, sizeof p->to_cc, "%s", rcpt->country);
     p->bytes = (uint32_t)m->envelope_len;
+    snprintf(p->from_node, sizeof p->from_node, "%s", env.from);
     hv_log(HV_LOG_DEBUG, dup ? "duplicate" : "stored", "id=%s type=%s from=%s to=%s bytes=%zu",
            idhex, rule->name, env.from, env.to, m->envelope_len);
 }
@@ -707,11 +719,14 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
             hv_hex(m->msg_id, 16, idhex);
             hv_log(HV_LOG_WARN, "dead_letter", "id=%s recipient=%s code=%u", idhex, s->node,
                    m->code);
+            s_audit(b, m->msg_id, "dead_letter", s->node);
         }
     } else if (err == HV_OK) {
         err = hv_store_remove(b->store, m->msg_id, s->node, &found);
-        if (err == HV_OK && found)
+        if (err == HV_OK && found) {
             b->n_acked++;
+            s_audit(b, m->msg_id, "delivered", s->node);
+        }
         /* Otherwise it may be a notice this node acknowledges. */
         if (err == HV_OK && !found)
             err = hv_store_notice_done(b->store, s->node, m->msg_id, &found);
@@ -921,6 +936,7 @@ static void s_commit_and_reply(hv_broker *b)
         else
             (void)s_send_to(p->sock, p->rid, p->rid_len, &m);
         if (p->type != 0) {
+            s_audit(b, p->id, "stored", p->from_node);
             s_event(b, "stored", p->type, p->from_cc, p->to_cc, p->bytes, -1, 0);
             size_t f = 0;
             while (f < b->n_flows && (strcmp(b->flows[f].from, p->from_cc) != 0 ||
@@ -1035,8 +1051,10 @@ static void s_link_stored(hv_broker *b, s_session *s, const uint8_t id[16])
     /* Not a forwarded envelope: a notice the peer took over for its node. */
     if (err == HV_OK && !found)
         err = hv_store_notice_done_id(b->store, id, &found);
-    else if (err == HV_OK)
+    else if (err == HV_OK) {
         b->n_forwarded++;
+        s_audit(b, id, "forwarded", s->node);
+    }
     if (err != HV_OK)
         hv_log(HV_LOG_ERROR, "store_failed", "op=forwarded peer=%s", s->node);
 }
@@ -1080,6 +1098,8 @@ static void s_link_refused(hv_broker *b, s_session *s, const hv_control *m, int6
     char idhex[33];
     hv_hex(m->msg_id, 16, idhex);
     hv_log(HV_LOG_WARN, "dead_letter", "id=%s peer=%s code=%u", idhex, s->node, m->code);
+    if (found)
+        s_audit(b, m->msg_id, "dead_letter", s->node);
 }
 
 /* Reads what the peer sent on our link. */
@@ -1176,6 +1196,12 @@ static void s_link_timers(hv_broker *b, s_session *s, int64_t now)
 
 /* --------------------------------------------------------------- timers */
 
+static void s_audit_expired(void *arg, const uint8_t id[16])
+{
+    hv_broker *b = arg;
+    s_audit(b, id, "expired", b->cfg.id);
+}
+
 static void s_timers(hv_broker *b, int64_t now)
 {
     for (size_t i = 0; i < b->n_sessions; i++) {
@@ -1210,7 +1236,7 @@ static void s_timers(hv_broker *b, int64_t now)
         size_t moved = 0;
         hv_err err = hv_store_begin(b->store);
         if (err == HV_OK)
-            err = hv_store_expire(b->store, hv_now_ms(), 1000, &moved);
+            err = hv_store_expire(b->store, hv_now_ms(), 1000, &moved, s_audit_expired, b);
         if (err == HV_OK)
             err = hv_store_commit(b->store);
         if (err != HV_OK)
@@ -1426,6 +1452,8 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
         return json_pack("{s:s}", "error", "the store failed; nothing was changed");
     hv_log(HV_LOG_INFO, "admin_action", "operator=%s action=%s id=%s result=%s", operator_id,
            action, hex, result);
+    if (err == HV_OK && hv_node_id_valid_cstr(operator_id))
+        s_audit(b, id, strcmp(action, "requeue") == 0 ? "requeued" : "purged", operator_id);
     if (err == HV_OK && queue[0] != '\0') {
         s_session *r = s_find_queue(b, queue);
         if (r != NULL)
@@ -1690,6 +1718,15 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         goto fail;
     if ((err = hv_store_open(&b->store, cfg->store, e)) != HV_OK)
         goto fail;
+    {
+        char audit_path[PATH_MAX + 8];
+        int repaired = 0;
+        snprintf(audit_path, sizeof audit_path, "%s.audit", cfg->store);
+        if ((err = hv_audit_open(&b->audit, audit_path, &repaired, e)) != HV_OK)
+            goto fail;
+        if (repaired)
+            hv_log(HV_LOG_WARN, "audit_tail_repaired", "path=%s", audit_path);
+    }
     b->pending = calloc(cfg->batch, sizeof *b->pending);
     b->notify = calloc(cfg->batch, sizeof *b->notify);
     if (b->pending == NULL || b->notify == NULL) {
@@ -1836,12 +1873,16 @@ hv_err hv_broker_run(hv_broker *b)
             s_ops_serve(b);
         s_rate_sample(b, now);
         s_publish_http(b, now);
+        if (b->audit != NULL && hv_audit_flush(b->audit) != HV_OK)
+            hv_log(HV_LOG_ERROR, "audit_failed", "op=flush");
         s_commit_and_reply(b);
         s_deliver(b, now);
         s_timers(b, now);
     }
     if (hv_store_commit(b->store) != HV_OK)
         return HV_ESTORE;
+    if (b->audit != NULL && hv_audit_flush(b->audit) != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=flush");
     hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "
            "forwarded=%llu refused=%llu redelivered=%llu expired=%llu",
            (unsigned long long)b->n_stored, (unsigned long long)b->n_commits,
@@ -1874,6 +1915,7 @@ void hv_broker_close(hv_broker **bp)
     if (b->events != NULL)
         zmq_close(b->events);
     hv_http_stop(&b->http);
+    hv_audit_close(&b->audit);
     if (b->zap != NULL)
         zmq_close(b->zap);
     if (b->ctx != NULL)

@@ -386,7 +386,8 @@ hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, u
     return err;
 }
 
-hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved)
+hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved,
+                       hv_store_id_visit fn, void *arg)
 {
     *moved = 0;
     /* Collect first: burying changes the table being read. */
@@ -417,6 +418,8 @@ hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved)
                             "time to live passed before delivery", now_ms, &found, NULL);
         if (found)
             (*moved)++;
+        if (found && fn != NULL)
+            fn(arg, list[i].id);
     }
     free(list);
     if (err != HV_OK)

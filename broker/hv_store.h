@@ -67,9 +67,12 @@ HV_MUST_CHECK hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char
                                    bool *found, char *sender);
 
 /* Moves up to `max` messages past their expiry to the dead letters, each
- * with an EXPIRED notice for its sender; returns how many in `*moved`.
- * Also forgets dedup ids past their expiry. Must be inside a transaction. */
-HV_MUST_CHECK hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved);
+ * with an EXPIRED notice for its sender; returns how many in `*moved` and
+ * calls `fn(arg, id)` for each when `fn` is not NULL. Also forgets dedup
+ * ids past their expiry. Must be inside a transaction. */
+typedef void (*hv_store_id_visit)(void *arg, const uint8_t id[16]);
+HV_MUST_CHECK hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved,
+                                     hv_store_id_visit fn, void *arg);
 
 /* Notices owed to `node` (EXPIRED or dead-lettered messages it sent). */
 typedef bool (*hv_store_notice_visit)(void *arg, const uint8_t id[16], unsigned code,

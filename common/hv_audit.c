@@ -21,8 +21,12 @@
 
 struct hv_audit {
     int fd;                /* the log, opened for appending */
-    uint64_t seq;          /* last record's number */
-    uint8_t prev[32];      /* last record's hash */
+    uint64_t seq;          /* last record's number, added ones included */
+    uint8_t prev[32];      /* last record's hash, added ones included */
+    uint64_t disk_seq;     /* the same, as written */
+    uint8_t disk_prev[32];
+    char *buf;             /* added records not yet written */
+    size_t len, cap;       /* their length, allocated */
 };
 
 static bool s_event_ok(const char *s)
@@ -37,7 +41,7 @@ static size_t s_prefix(char *out, size_t cap, uint64_t seq, const char *at, cons
                        const char *prev_hex)
 {
     int n = snprintf(out, cap,
-                     "{\"seq\":%llu,\"at\":\"%s\",\"node\":\"%s\",\"referral\":\"%s\","
+                     "{\"seq\":%llu,\"at\":\"%s\",\"node\":\"%s\",\"subject\":\"%s\","
                      "\"event\":\"%s\",\"by\":\"%s\",\"prev\":\"%s\"",
                      (unsigned long long)seq, at, node, ref_hex, event, by, prev_hex);
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
@@ -70,7 +74,7 @@ static const char *s_check_line(const char *line, size_t len, uint64_t seq,
     int end = -1;
     int got = sscanf(copy,
                      "{\"seq\":%20[0-9],\"at\":\"%24[0-9T:.Z-]\",\"node\":\"%64[a-z0-9._-]\","
-                     "\"referral\":\"%32[0-9a-f]\",\"event\":\"%31[a-z_]\","
+                     "\"subject\":\"%32[0-9a-f]\",\"event\":\"%31[a-z_]\","
                      "\"by\":\"%64[a-z0-9._-]\",\"prev\":\"%64[0-9a-f]\",\"hash\":\"%64[0-9a-f]\"}%n",
                      seq_s, at, node, ref, event, by, prev_hex, hash_hex, &end);
     if (got != 8 || end != (int)len)
@@ -168,8 +172,9 @@ hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg 
         hv_audit_close(&a);
         return hv_fail(e, HV_EIO, "%s: cannot open the audit log: %s", path, strerror(errno));
     }
-    a->seq = r.records;
+    a->seq = a->disk_seq = r.records;
     memcpy(a->prev, r.last_hash, 32);
+    memcpy(a->disk_prev, r.last_hash, 32);
     *out = a;
     return HV_OK;
 }
@@ -180,18 +185,19 @@ void hv_audit_close(hv_audit **a)
         return;
     if ((*a)->fd >= 0)
         close((*a)->fd);
+    free((*a)->buf);
     free(*a);
     *a = NULL;
 }
 
-hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t referral[16],
-                       const char *event, const char *by)
+hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
+                    const char *event, const char *by)
 {
     if (!hv_node_id_valid_cstr(node) || !hv_node_id_valid_cstr(by) || !s_event_ok(event))
         return HV_EINVAL;
     uint8_t zero[16] = {0};
     char ref[33], prev[65], at[64], prefix[HV_AUDIT_LINE_MAX + 1];
-    hv_hex(referral ? referral : zero, 16, ref);
+    hv_hex(subject ? subject : zero, 16, ref);
     hv_hex(a->prev, 32, prev);
     int64_t ms = hv_now_ms();
     time_t t = (time_t)(ms / 1000);
@@ -209,10 +215,42 @@ hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t referral[16]
     int n = snprintf(line, sizeof line, "%s,\"hash\":\"%s\"}\n", prefix, hash_hex);
     if (n <= 0 || (size_t)n >= sizeof line)
         return HV_EINVAL;
-    /* One write per record: with O_APPEND a record is never interleaved. */
-    if (write(a->fd, line, (size_t)n) != n || fdatasync(a->fd) != 0)
-        return HV_EIO;
+    if (a->len + (size_t)n > a->cap) {
+        size_t cap = (a->cap ? a->cap * 2 : 4096) + (size_t)n;
+        char *grown = realloc(a->buf, cap);
+        if (grown == NULL)
+            return HV_ENOMEM;
+        a->buf = grown;
+        a->cap = cap;
+    }
+    memcpy(a->buf + a->len, line, (size_t)n);
+    a->len += (size_t)n;
     a->seq++;
     memcpy(a->prev, hash, 32);
     return HV_OK;
+}
+
+hv_err hv_audit_flush(hv_audit *a)
+{
+    if (a->len == 0)
+        return HV_OK;
+    /* One write with O_APPEND: a crash leaves at most the tail cut short. */
+    ssize_t w = write(a->fd, a->buf, a->len);
+    bool ok = w == (ssize_t)a->len && fdatasync(a->fd) == 0;
+    a->len = 0;
+    if (!ok) {
+        a->seq = a->disk_seq;
+        memcpy(a->prev, a->disk_prev, 32);
+        return HV_EIO;
+    }
+    a->disk_seq = a->seq;
+    memcpy(a->disk_prev, a->prev, 32);
+    return HV_OK;
+}
+
+hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],
+                       const char *event, const char *by)
+{
+    hv_err err = hv_audit_add(a, node, subject, event, by);
+    return err == HV_OK ? hv_audit_flush(a) : err;
 }

@@ -4,8 +4,10 @@
  * point. Records hold ids, states and node ids — never case content.
  *
  * A line, exactly (fields in this order, no spaces):
- *   {"seq":N,"at":"YYYY-MM-DDTHH:MM:SS.mmmZ","node":ID,"referral":HEX32,
+ *   {"seq":N,"at":"YYYY-MM-DDTHH:MM:SS.mmmZ","node":ID,"subject":HEX32,
  *    "event":STATE,"by":ID,"prev":HEX64,"hash":HEX64}
+ * The subject is a referral id in a worker's log and a message id in a
+ * broker's.
  * where hash = BLAKE2b-256("haven/audit/v1\0" || the line up to and
  * including the "prev" value) and prev is the hash of the line before
  * (64 zeros for the first). seq counts from 1. */
@@ -31,11 +33,19 @@ HV_MUST_CHECK hv_err hv_audit_open(hv_audit **out, const char *path, int *repair
 /* Closes; safe on NULL and twice. */
 void hv_audit_close(hv_audit **a);
 
-/* Appends one record (written through at once, fdatasync). `referral`
+/* Appends one record (written through at once, fdatasync). `subject`
  * may be NULL for node-level events. Returns HV_OK, HV_EINVAL (an id or
  * event outside the allowed alphabet), HV_EIO. */
-HV_MUST_CHECK hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t referral[16],
+HV_MUST_CHECK hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],
                                      const char *event, const char *by);
+
+/* The same in two steps, for many records at once: hv_audit_add chains a
+ * record in memory; hv_audit_flush writes all added records with one write
+ * and one fdatasync. A failed flush drops them and leaves the chain as it
+ * was on disk. */
+HV_MUST_CHECK hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
+                                  const char *event, const char *by);
+HV_MUST_CHECK hv_err hv_audit_flush(hv_audit *a);
 
 /* What hv_audit_verify found. */
 typedef struct hv_audit_result {

@@ -264,9 +264,14 @@ keys=$("$haven" pathway show --json --config router.ini | jq -r '.result.referra
 [ "$keys" = "age_band,country,exclude,interpreter,languages,minor,needs,region,respond_by,service,sex,urgency" ] &&
   ok || bad "router summary fields: $keys"
 # Every worker's audit log is intact, and an altered record is named.
-for n in intake router shelter-a shelter-b; do
+for n in broker intake router shelter-a shelter-b; do
   expect 0 "chain intact" "$haven" audit verify "$n.db.audit"
 done
+# The broker's log records each envelope's custody and the operators' actions.
+for ev in stored delivered dead_letter purged requeued; do
+  grep -q "\"event\":\"$ev\"" broker.db.audit && ok || bad "broker audit lacks $ev"
+done
+grep -q "\"event\":\"purged\",\"by\":\"ops.xc\"" broker.db.audit && ok || bad "purge not attributed"
 [ "$(grep -c '"event":"completed"' intake.db.audit)" -ge 1 ] && ok || bad "intake audit lacks completed"
 sed '3s/"by":"[a-z0-9.-]*"/"by":"someone.else"/' intake.db.audit > altered.audit
 expect 1 "altered.audit:3: broken: its hash does not match its content (the record was altered)" \
