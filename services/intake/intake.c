@@ -169,9 +169,10 @@ static hv_err s_submit(hv_worker *w, json_t *args, json_t **result, char **text,
     memset(&r, 0, sizeof r);
     const hv_node *router = s_router_for(w, c->summary.country);
     if (router == NULL) {
+        err = hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
+                      c->summary.country);
         free(c);
-        return hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
-                       r.country[0] ? r.country : c->summary.country);
+        return err;
     }
     hv_random(r.id, 16);
     snprintf(r.state, sizeof r.state, "new");

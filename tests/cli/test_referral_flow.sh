@@ -100,6 +100,11 @@ expect 0 "written to case.json (mode 0600)" "$haven" inbox export --config shelt
 [ "$(jq -r .format case.json)" = "haven-case-export/1" ] && ok || bad "export format"
 expect 3 "cannot write case.json" "$haven" inbox export --config shelter-b.ini "$id" --out case.json
 
+# A destination without a referral pathway in the registry: refused before sending.
+sed 's/"country": "XC"/"country": "XQ"/' adult.json > nowhere.json
+expect 1 "no referral router for country XQ in the registry (HV_EUNROUTABLE)" \
+  "$haven" referral submit --config intake.ini nowhere.json
+
 # ---- 2. nobody fits: NO_MATCH with reasons
 sed -e 's/"service": "shelter"/"service": "legal_aid"/' \
     -e 's/"region": "Example Capital Region"/"region": "Example Coastal Region"/' adult.json > coastal.json
