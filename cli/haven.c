@@ -697,12 +697,13 @@ static void s_print_stats(json_t *r)
                (long long)json_integer_value(json_object_get(v, "window")));
 }
 
-/* Sends one request to a broker's operators' endpoint as an operator node
- * (CurveZMQ, pinned to the broker's registered key) and returns the JSON
- * answer in `*reply`. Returns an exit code. */
-static int s_ops_call(const opts *o, const char *cmd, json_t *args, json_t **reply)
+/* Opens a ZeroMQ socket of `type` to a broker's operators' endpoint
+ * (--endpoint) as the operator node whose key is --key: CurveZMQ, pinned
+ * to the registered key of --broker, connected. The caller closes
+ * `*sock` and terminates `*ctx`. Returns an exit code. */
+static int s_operator_socket(const opts *o, int type, void **ctx, void **sock)
 {
-    *reply = NULL;
+    *ctx = *sock = NULL;
     const char *key = s_need(o, "key"), *broker = s_need(o, "broker"),
                *endpoint = s_need(o, "endpoint");
     if (key == NULL || broker == NULL || endpoint == NULL)
@@ -721,31 +722,52 @@ static int s_ops_call(const opts *o, const char *cmd, json_t *args, json_t **rep
         snprintf(e.text, sizeof e.text, "'%s' is not a broker of the registry", broker);
         rc = s_report("operators", HV_ENOTFOUND, &e);
     }
-    if (rc != 0) {
-        hv_keypair_free(&kp);
-        hv_registry_free(&reg);
-        return rc;
+    if (rc == 0) {
+        char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1],
+            secret[HV_Z85_KEY_LEN + 1];
+        hv_z85_key(b->keys.transport, server);
+        hv_z85_key(hv_keypair_public(kp)->transport, public);
+        hv_keypair_transport_secret_z85(kp, secret);
+        *ctx = zmq_ctx_new();
+        *sock = zmq_socket(*ctx, type);
+        int zero = 0;
+        zmq_setsockopt(*sock, ZMQ_LINGER, &zero, sizeof zero);
+        zmq_setsockopt(*sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
+        zmq_setsockopt(*sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
+        zmq_setsockopt(*sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
+        hv_memzero(secret, sizeof secret);
+        if (zmq_connect(*sock, endpoint) != 0) {
+            fprintf(stderr, "haven: cannot connect to %s\n", endpoint);
+            zmq_close(*sock);
+            zmq_ctx_term(*ctx);
+            *ctx = *sock = NULL;
+            rc = EXIT_SYSTEM;
+        }
     }
-    char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1], secret[HV_Z85_KEY_LEN + 1];
-    hv_z85_key(b->keys.transport, server);
-    hv_z85_key(hv_keypair_public(kp)->transport, public);
-    hv_keypair_transport_secret_z85(kp, secret);
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, timeout = s_timeout_ms(o, 5);
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    hv_keypair_free(&kp);
+    hv_registry_free(&reg);
+    return rc;
+}
+
+/* Sends one request to a broker's operators' endpoint as an operator node
+ * (CurveZMQ, pinned to the broker's registered key) and returns the JSON
+ * answer in `*reply`. Returns an exit code. */
+static int s_ops_call(const opts *o, const char *cmd, json_t *args, json_t **reply)
+{
+    *reply = NULL;
+    void *ctx, *sock;
+    int rc = s_operator_socket(o, ZMQ_DEALER, &ctx, &sock);
+    if (rc != 0)
+        return rc;
+    const char *broker = hv_cli_opt(o, "broker"), *endpoint = hv_cli_opt(o, "endpoint");
+    int timeout = s_timeout_ms(o, 5);
     zmq_setsockopt(sock, ZMQ_RCVTIMEO, &timeout, sizeof timeout);
-    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
-    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
-    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
-    hv_memzero(secret, sizeof secret);
     json_t *req = json_pack("{s:s, s:O}", "cmd", cmd, "args", args);
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     zmq_msg_t msg;
     zmq_msg_init(&msg);
-    if (text == NULL || zmq_connect(sock, endpoint) != 0 ||
-        zmq_send(sock, text, strlen(text), 0) < 0) {
+    if (text == NULL || zmq_send(sock, text, strlen(text), 0) < 0) {
         fprintf(stderr, "haven: cannot reach %s\n", endpoint);
         rc = EXIT_SYSTEM;
     } else if (zmq_msg_recv(&msg, sock, 0) < 0) {
@@ -765,8 +787,6 @@ static int s_ops_call(const opts *o, const char *cmd, json_t *args, json_t **rep
     zmq_msg_close(&msg);
     zmq_close(sock);
     zmq_ctx_term(ctx);
-    hv_keypair_free(&kp);
-    hv_registry_free(&reg);
     return rc;
 }
 
@@ -861,49 +881,14 @@ static int cmd_monitor(int argc, char **argv)
     opts o;
     if (!hv_cli_parse(argc, argv, allowed, flags, &o) || o.positional != NULL)
         return fprintf(stderr, "%s", s_usage), EXIT_USAGE;
-    const char *key = s_need(&o, "key"), *broker = s_need(&o, "broker"),
-               *endpoint = s_need(&o, "endpoint");
-    if (key == NULL || broker == NULL || endpoint == NULL)
-        return EXIT_USAGE;
     const char *country = hv_cli_opt(&o, "country"), *type = hv_cli_opt(&o, "type"),
                *event = hv_cli_opt(&o, "event");
     long count = hv_cli_opt(&o, "count") ? atol(hv_cli_opt(&o, "count")) : 0;
-    hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
-    int rc = s_load_registry(&o, &reg);
+    void *ctx, *sock;
+    int rc = s_operator_socket(&o, ZMQ_SUB, &ctx, &sock);
     if (rc != 0)
         return rc;
-    hv_errmsg e = {""};
-    hv_err err = hv_keys_load_secret(key, &kp, NULL, &e);
-    const hv_node *b = hv_registry_find(reg, broker);
-    if (err != HV_OK) {
-        rc = s_report("key", err, &e);
-    } else if (b == NULL || b->role != HV_ROLE_BROKER) {
-        snprintf(e.text, sizeof e.text, "'%s' is not a broker of the registry", broker);
-        rc = s_report("monitor", HV_ENOTFOUND, &e);
-    }
-    if (rc != 0) {
-        hv_keypair_free(&kp);
-        hv_registry_free(&reg);
-        return rc;
-    }
-    char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1], secret[HV_Z85_KEY_LEN + 1];
-    hv_z85_key(b->keys.transport, server);
-    hv_z85_key(hv_keypair_public(kp)->transport, public);
-    hv_keypair_transport_secret_z85(kp, secret);
-    void *ctx = zmq_ctx_new();
-    void *sock = zmq_socket(ctx, ZMQ_SUB);
-    int zero = 0;
-    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, HV_Z85_KEY_LEN);
-    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public, HV_Z85_KEY_LEN);
-    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, HV_Z85_KEY_LEN);
     zmq_setsockopt(sock, ZMQ_SUBSCRIBE, "", 0);
-    hv_memzero(secret, sizeof secret);
-    if (zmq_connect(sock, endpoint) != 0) {
-        fprintf(stderr, "haven: cannot connect to %s\n", endpoint);
-        rc = EXIT_SYSTEM;
-    }
     bool json_out = hv_cli_opt(&o, "json") != NULL;
     int64_t deadline = hv_cli_opt(&o, "timeout") ? hv_mono_ms() + s_timeout_ms(&o, 0) : 0;
     long shown = 0;
@@ -957,8 +942,6 @@ static int cmd_monitor(int argc, char **argv)
     }
     zmq_close(sock);
     zmq_ctx_term(ctx);
-    hv_keypair_free(&kp);
-    hv_registry_free(&reg);
     return rc;
 }
 
