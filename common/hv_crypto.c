@@ -256,6 +256,13 @@ void hv_secure_free(void *p)
 
 void hv_random(void *buf, size_t len) { randombytes_buf(buf, len); }
 
+void hv_time_id(uint8_t id[16], uint64_t unix_ms)
+{
+    for (int i = 0; i < 6; i++)
+        id[i] = (uint8_t)(unix_ms >> (8 * (5 - i)));
+    randombytes_buf(id + 6, 10);
+}
+
 void hv_memzero(void *p, size_t len) { sodium_memzero(p, len); }
 
 void hv_hex(const uint8_t *bin, size_t len, char *out) { sodium_bin2hex(out, 2 * len + 1, bin, len); }

@@ -157,6 +157,13 @@ int hv_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t len);
 /* Fills `buf` with random bytes. */
 void hv_random(void *buf, size_t len);
 
+/* A 16-byte id that sorts by time: the first 6 bytes are `unix_ms`
+ * big-endian, the other 10 random (80 bits a millisecond). Ids stored as
+ * b-tree keys then land on the newest pages instead of a random page
+ * each, which is what keeps every store's writes per message small
+ * (docs/BENCHMARKS.md). The time is no secret: envelopes carry it anyway. */
+void hv_time_id(uint8_t id[16], uint64_t unix_ms);
+
 /* Wipes `len` bytes at `p` in a way the compiler cannot remove. */
 void hv_memzero(void *p, size_t len);
 

@@ -179,12 +179,12 @@ void hv_envelope_init(hv_envelope *env, unsigned type, const char *from,
     memset(env, 0, sizeof *env);
     env->version = HV_PROTO_VERSION;
     env->type = (uint8_t)type;
-    hv_random(env->id, sizeof env->id);
     snprintf(env->from, sizeof env->from, "%s", from);
     snprintf(env->to, sizeof env->to, "%s", to);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     env->created_at_ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+    hv_time_id(env->id, env->created_at_ms);
     env->ttl_s = 7u * 24 * 3600;
     memcpy(env->from_kid, from_keys->key_id, HV_KEY_ID_BYTES);
     memcpy(env->to_kid, to_keys->key_id, HV_KEY_ID_BYTES);

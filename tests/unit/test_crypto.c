@@ -179,6 +179,22 @@ static void test_key_id_and_z85(void **state)
 
 /* Fixed keys, ephemeral key and nonce: the sealed bytes may never change
  * without a new protocol version. */
+/* Time ids sort by time (memcmp order) and differ within a millisecond. */
+static void test_time_id(void **state)
+{
+    (void)state;
+    uint8_t a[16], b[16], c[16];
+    hv_time_id(a, 0x0102030405A6ull);
+    const uint8_t prefix[6] = {0x01, 0x02, 0x03, 0x04, 0x05, 0xA6};
+    assert_memory_equal(a, prefix, 6);
+    hv_time_id(b, 0x0102030405A6ull);
+    assert_memory_not_equal(a + 6, b + 6, 10);
+    hv_time_id(c, 0x0102030405A7ull);
+    assert_true(memcmp(a, c, 16) < 0 && memcmp(b, c, 16) < 0);
+    hv_time_id(c, 0x010203040600ull); /* a carry into the fifth byte */
+    assert_true(memcmp(b, c, 16) < 0);
+}
+
 static void test_golden_vectors(void **state)
 {
     (void)state;
@@ -239,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_wrong_recipient_and_sender),
         cmocka_unit_test(test_sign_contexts),
         cmocka_unit_test(test_key_id_and_z85),
+        cmocka_unit_test(test_time_id),
         cmocka_unit_test(test_golden_vectors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
