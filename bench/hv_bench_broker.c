@@ -314,6 +314,9 @@ static void s_on_stored(void *arg, const uint8_t id[16])
 static void *s_sender(void *arg)
 {
     int s = (int)(intptr_t)arg;
+    char name[16];
+    snprintf(name, sizeof name, "sender-%d", s); /* for profilers */
+    pthread_setname_np(pthread_self(), name);
     hv_client *c = s_client(g.sender_ids[s], g.senders_keys[s], 64);
     size_t mine_stored = 0;
     hv_client_on_stored(c, s_on_stored, &mine_stored);
@@ -352,6 +355,9 @@ static void *s_sender(void *arg)
 static void *s_receiver(void *arg)
 {
     int r = (int)(intptr_t)arg;
+    char name[16];
+    snprintf(name, sizeof name, "receiver-%d", r);
+    pthread_setname_np(pthread_self(), name);
     hv_client *c = s_client(g.receiver_ids[r], g.receivers_keys[r], 1024);
     while (__atomic_load_n(&g_run.received, __ATOMIC_RELAXED) < g_run.n) {
         hv_delivery *d = NULL;

@@ -91,7 +91,6 @@ typedef struct s_pending {
     uint8_t type;            /* message type, for the stored event (0: none) */
     char from_cc[3], to_cc[3]; /* sender's and recipient's countries */
     uint32_t bytes;          /* envelope size */
-    char from_node[HV_NODE_ID_MAX + 1]; /* the sender, for the audit log */
 } s_pending;
 
 struct hv_broker {
@@ -104,6 +103,9 @@ struct hv_broker {
     void *events;                  /* operators' PUB socket for events, or NULL */
     hv_http *http;                 /* /metrics and friends, or NULL */
     hv_audit *audit;               /* hash-chained record of every transition */
+    uint64_t audit_synced;         /* last audit record durable in the file */
+    uint64_t audit_released;       /* ...and no longer kept in the store */
+    int64_t next_audit_sync;       /* monotonic ms of the next audit fdatasync */
     int64_t next_publish;          /* monotonic ms of the next HTTP snapshot */
     uint64_t latency_buckets[S_LAT_BUCKETS + 1]; /* ack latency histogram (+Inf last) */
     double latency_sum_s;          /* its sum, seconds */
@@ -135,6 +137,7 @@ struct hv_broker {
     size_t n_notify;               /* how many */
     int64_t next_expire;           /* monotonic ms of the next expiry sweep */
     bool behind;                   /* the last drain hit the batch limit */
+    int64_t group_start_us;        /* when the open group transaction began, 0 = none */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
     uint64_t n_stored, n_delivered, n_acked, n_refused, n_redelivered, n_expired;
@@ -179,6 +182,8 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "milliseconds from 100 to 3600000"),
         F("store", "batch", HV_CFG_UINT, false, 1, 100000, batch,
           "messages per commit from 1 to 100000"),
+        F("store", "group_ms", HV_CFG_UINT, false, 0, 100, group_ms,
+          "milliseconds from 0 to 100"),
         F("federation", "peers", HV_CFG_STRING, false, 0, 0, peers,
           "broker node ids separated by commas"),
         F("federation", "bind", HV_CFG_STRING, false, 0, 0, bind_peers,
@@ -206,6 +211,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     cfg->lease_ms = 10000;
     cfg->retry_max_ms = 30000;
     cfg->batch = 512;
+    cfg->group_ms = 1;
     cfg->peer_window = 256;
     hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
     if (err != HV_OK)
@@ -224,12 +230,66 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     return hv_config_resolve_paths(path, paths, sizeof paths / sizeof paths[0], PATH_MAX, e);
 }
 
-/* Records a transition of message `id` in the audit log; written at the
- * end of the loop pass, after the commits that made it (hv_audit_flush). */
+/* Records a transition of message `id` in the audit log. The record
+ * commits with the store's next transaction (s_commit), which must be the
+ * one holding the change it records. */
 static void s_audit(hv_broker *b, const uint8_t id[16], const char *event, const char *by)
 {
     if (b->audit != NULL && hv_audit_add(b->audit, b->cfg.id, id, event, by) != HV_OK)
         hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", event);
+}
+
+/* Commits the group transaction with the audit records of its changes in
+ * it (one fsync covers both), then appends those records to the audit
+ * file without waiting for the disk: until s_audit_sync has made the file
+ * durable the store keeps a copy, which a restart after a crash replays
+ * into the file. A failed commit forgets its records with its changes. */
+static hv_err s_commit(hv_broker *b)
+{
+    hv_err err = HV_OK;
+    uint64_t release = b->audit_released;
+    if (b->audit != NULL) {
+        const char *lines;
+        size_t len;
+        uint64_t last;
+        hv_audit_pending(b->audit, &lines, &len, &last);
+        if (len > 0)
+            err = hv_store_audit_put(b->store, last, lines, len);
+        if (err == HV_OK && b->audit_synced > b->audit_released &&
+            (err = hv_store_audit_release(b->store, b->audit_synced)) == HV_OK)
+            release = b->audit_synced;
+    }
+    if (err == HV_OK)
+        err = hv_store_commit(b->store);
+    if (b->audit == NULL)
+        return err;
+    if (err != HV_OK) {
+        hv_audit_discard(b->audit);
+        return err;
+    }
+    b->audit_released = release;
+    if (hv_audit_write(b->audit) != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=write"); /* kept: written again next time */
+    return HV_OK;
+}
+
+/* Makes the audit file durable once a second (and on the way out), so
+ * that the next commit can drop the store's copies of its records. */
+static void s_audit_sync(hv_broker *b, int64_t now, bool now_please)
+{
+    if (b->audit == NULL || (!now_please && now < b->next_audit_sync))
+        return;
+    b->next_audit_sync = now + 1000;
+    uint64_t synced = 0;
+    if (hv_audit_sync(b->audit, &synced) != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
+    else
+        b->audit_synced = synced;
+}
+
+static hv_err s_audit_replay_one(void *arg, const char *lines, size_t len)
+{
+    return hv_audit_recover(arg, lines, len);
 }
 
 /* ---------------------------------------------------------------- events */
@@ -676,7 +736,8 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     snprintf(p->from_cc, sizeof p->from_cc, "%s", sender->country);
     snprintf(p->to_cc, sizeof p->to_cc, "%s", rcpt->country);
     p->bytes = (uint32_t)m->envelope_len;
-    snprintf(p->from_node, sizeof p->from_node, "%s", env.from);
+    if (!dup)
+        s_audit(b, env.id, "stored", env.from); /* commits with the row */
     hv_log(HV_LOG_DEBUG, dup ? "duplicate" : "stored", "id=%s type=%s from=%s to=%s bytes=%zu",
            idhex, rule->name, env.from, env.to, m->envelope_len);
 }
@@ -884,7 +945,7 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
 static size_t s_drain(hv_broker *b, void *sock, int64_t now)
 {
     size_t n = 0;
-    while (n < b->cfg.batch) {
+    while (n < b->cfg.batch && b->n_pending < b->cfg.batch) {
         zmq_msg_t rid, body;
         zmq_msg_init(&rid);
         if (zmq_msg_recv(&rid, sock, ZMQ_DONTWAIT) < 0) {
@@ -916,10 +977,29 @@ static size_t s_drain(hv_broker *b, void *sock, int64_t now)
     return n;
 }
 
-/* Commits the batch, then tells each sender its messages are stored. */
-static void s_commit_and_reply(hv_broker *b)
+/* Whether the group transaction should commit now: it is full, or its
+ * first change has waited group_ms. Waiting a little lets one commit (and
+ * the pages it rewrites: each b-tree's newest leaf, its parents, the
+ * file header) serve many more messages than arrive during one fsync. */
+static bool s_group_due(hv_broker *b, int64_t now_us)
 {
-    hv_err err = hv_store_commit(b->store);
+    if (b->n_pending == 0 && !hv_store_in_transaction(b->store)) {
+        b->group_start_us = 0;
+        return false;
+    }
+    if (b->group_start_us == 0)
+        b->group_start_us = now_us;
+    return b->n_pending >= b->cfg.batch || now_us - b->group_start_us >= (int64_t)b->cfg.group_ms * 1000;
+}
+
+/* Commits the batch when it is due (or `now_please`), then tells each
+ * sender its messages are stored. */
+static void s_commit_and_reply(hv_broker *b, bool now_please)
+{
+    if (!s_group_due(b, hv_mono_us()) && !now_please)
+        return;
+    b->group_start_us = 0;
+    hv_err err = s_commit(b);
     if (b->n_pending > 0)
         b->n_commits++;
     for (size_t i = 0; i < b->n_pending; i++) {
@@ -936,7 +1016,6 @@ static void s_commit_and_reply(hv_broker *b)
         else
             (void)s_send_to(p->sock, p->rid, p->rid_len, &m);
         if (p->type != 0) {
-            s_audit(b, p->id, "stored", p->from_node);
             s_event(b, "stored", p->type, p->from_cc, p->to_cc, p->bytes, -1, 0);
             size_t f = 0;
             while (f < b->n_flows && (strcmp(b->flows[f].from, p->from_cc) != 0 ||
@@ -1238,7 +1317,7 @@ static void s_timers(hv_broker *b, int64_t now)
         if (err == HV_OK)
             err = hv_store_expire(b->store, hv_now_ms(), 1000, &moved, s_audit_expired, b);
         if (err == HV_OK)
-            err = hv_store_commit(b->store);
+            err = s_commit(b);
         if (err != HV_OK)
             hv_log(HV_LOG_ERROR, "store_failed", "op=expire");
         if (moved > 0) {
@@ -1447,13 +1526,13 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
                   ? hv_store_dead_requeue(b->store, id, hv_now_ms(), queue)
                   : hv_store_dead_purge(b->store, id);
     const char *result = err == HV_OK ? "done" : hv_errname(err);
+    if (err == HV_OK && hv_node_id_valid_cstr(operator_id))
+        s_audit(b, id, strcmp(action, "requeue") == 0 ? "requeued" : "purged", operator_id);
     if (hv_store_admin_record(b->store, hv_now_ms(), operator_id, action, id, result) != HV_OK ||
-        hv_store_commit(b->store) != HV_OK)
+        s_commit(b) != HV_OK)
         return json_pack("{s:s}", "error", "the store failed; nothing was changed");
     hv_log(HV_LOG_INFO, "admin_action", "operator=%s action=%s id=%s result=%s", operator_id,
            action, hex, result);
-    if (err == HV_OK && hv_node_id_valid_cstr(operator_id))
-        s_audit(b, id, strcmp(action, "requeue") == 0 ? "requeued" : "purged", operator_id);
     if (err == HV_OK && queue[0] != '\0') {
         s_session *r = s_find_queue(b, queue);
         if (r != NULL)
@@ -1726,6 +1805,13 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
             goto fail;
         if (repaired)
             hv_log(HV_LOG_WARN, "audit_tail_repaired", "path=%s", audit_path);
+        /* Records committed before a crash that the file had not got. */
+        if ((err = hv_store_audit_replay(b->store, s_audit_replay_one, b->audit)) != HV_OK) {
+            err = hv_fail(e, err, "%s: the audit records kept in the store do not continue "
+                          "the audit log", audit_path);
+            goto fail;
+        }
+        s_audit_sync(b, 0, true);
     }
     b->pending = calloc(cfg->batch, sizeof *b->pending);
     b->notify = calloc(cfg->batch, sizeof *b->notify);
@@ -1852,6 +1938,11 @@ hv_err hv_broker_run(hv_broker *b)
             if (b->sessions[i].ready && b->sessions[i].maybe_more &&
                 b->sessions[i].n_flight < b->sessions[i].window)
                 timeout = 10; /* a delivery is waiting for room or its backoff */
+        if (b->group_start_us != 0) {
+            int64_t left_us = b->group_start_us + (int64_t)b->cfg.group_ms * 1000 - hv_mono_us();
+            long left = left_us <= 0 ? 0 : (long)((left_us + 999) / 1000);
+            timeout = left < timeout ? left : timeout;
+        }
         if (zmq_poll(items, (int)n_items, timeout) < 0 && errno != EINTR) {
             hv_log(HV_LOG_ERROR, "poll_failed", "error=\"%s\"", zmq_strerror(errno));
             return HV_EIO;
@@ -1873,16 +1964,15 @@ hv_err hv_broker_run(hv_broker *b)
             s_ops_serve(b);
         s_rate_sample(b, now);
         s_publish_http(b, now);
-        if (b->audit != NULL && hv_audit_flush(b->audit) != HV_OK)
-            hv_log(HV_LOG_ERROR, "audit_failed", "op=flush");
-        s_commit_and_reply(b);
+        s_commit_and_reply(b, false);
         s_deliver(b, now);
         s_timers(b, now);
+        s_audit_sync(b, now, false);
     }
-    if (hv_store_commit(b->store) != HV_OK)
+    s_commit_and_reply(b, true);
+    s_audit_sync(b, 0, true);
+    if (b->audit_synced > b->audit_released && (s_commit(b) != HV_OK))
         return HV_ESTORE;
-    if (b->audit != NULL && hv_audit_flush(b->audit) != HV_OK)
-        hv_log(HV_LOG_ERROR, "audit_failed", "op=flush");
     hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "
            "forwarded=%llu refused=%llu redelivered=%llu expired=%llu",
            (unsigned long long)b->n_stored, (unsigned long long)b->n_commits,

@@ -37,6 +37,7 @@ typedef struct hv_broker_config {
     uint64_t lease_ms;         /* time a delivery may stay unacknowledged */
     uint64_t retry_max_ms;     /* longest redelivery backoff */
     uint64_t batch;            /* most messages handled per group commit */
+    uint64_t group_ms;         /* longest a change waits for its group commit */
     char peers[1024];          /* [federation] brokers to peer with, comma-separated */
     char bind_peers[256];      /* [federation] peers' endpoint; "" = the registry's */
     uint64_t peer_window;      /* envelopes in flight to one peer */

@@ -67,7 +67,11 @@ static const char s_schema[] =
     "  action TEXT NOT NULL, id BLOB, result TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS notices ("
     "  node TEXT NOT NULL, id BLOB NOT NULL, code INTEGER NOT NULL, reason TEXT NOT NULL,"
-    "  PRIMARY KEY (node, id)) WITHOUT ROWID;";
+    "  PRIMARY KEY (node, id)) WITHOUT ROWID;"
+    /* Audit records committed with the changes they record, kept until the
+     * audit file holding them is durable (hv_audit.h). */
+    "CREATE TABLE IF NOT EXISTS audit_pending (last_seq INTEGER PRIMARY KEY,"
+    "  lines TEXT NOT NULL);";
 
 enum {
     S_BEGIN,
@@ -87,6 +91,9 @@ enum {
     S_NOTICE_DONE_ID,
     S_DEPTHS,
     S_STATS,
+    S_AUDIT_PUT,
+    S_AUDIT_RELEASE,
+    S_AUDIT_LIST,
     S_COUNT
 };
 
@@ -122,6 +129,9 @@ static const char *const s_sql[S_COUNT] = {
     [S_DEPTHS] = "SELECT recipient, count(*) FROM queue GROUP BY recipient ORDER BY recipient",
     [S_STATS] = "SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM dead_letters), "
                 "(SELECT count(*) FROM notices)",
+    [S_AUDIT_PUT] = "INSERT OR REPLACE INTO audit_pending (last_seq, lines) VALUES (?1, ?2)",
+    [S_AUDIT_RELEASE] = "DELETE FROM audit_pending WHERE last_seq <= ?1",
+    [S_AUDIT_LIST] = "SELECT lines FROM audit_pending ORDER BY last_seq",
 };
 
 struct hv_store {
@@ -258,6 +268,8 @@ hv_err hv_store_begin(hv_store *s)
     s->in_txn = true;
     return HV_OK;
 }
+
+bool hv_store_in_transaction(const hv_store *s) { return s->in_txn; }
 
 hv_err hv_store_commit(hv_store *s)
 {
@@ -615,4 +627,37 @@ hv_err hv_store_admin_record(hv_store *s, int64_t now_ms, const char *operator_i
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? HV_OK : HV_ESTORE;
+}
+
+hv_err hv_store_audit_put(hv_store *s, uint64_t last_seq, const char *lines, size_t len)
+{
+    hv_err err = hv_store_begin(s);
+    if (err != HV_OK)
+        return err;
+    sqlite3_stmt *st = s->stmt[S_AUDIT_PUT];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)last_seq);
+    sqlite3_bind_text(st, 2, lines, (int)len, SQLITE_STATIC);
+    return s_done(st, sqlite3_step(st));
+}
+
+hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq)
+{
+    hv_err err = hv_store_begin(s);
+    if (err != HV_OK)
+        return err;
+    sqlite3_stmt *st = s->stmt[S_AUDIT_RELEASE];
+    sqlite3_bind_int64(st, 1, (sqlite3_int64)upto_seq);
+    return s_done(st, sqlite3_step(st));
+}
+
+hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg)
+{
+    sqlite3_stmt *st = s->stmt[S_AUDIT_LIST];
+    hv_err err = HV_OK;
+    int rc;
+    while (err == HV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        err = fn(arg, (const char *)sqlite3_column_text(st, 0),
+                 (size_t)sqlite3_column_bytes(st, 0));
+    s_done(st, SQLITE_DONE);
+    return err;
 }

@@ -33,6 +33,9 @@ void hv_store_close(hv_store **s);
 /* Opens the group transaction if none is open. */
 HV_MUST_CHECK hv_err hv_store_begin(hv_store *s);
 
+/* Whether a group transaction is open. */
+bool hv_store_in_transaction(const hv_store *s);
+
 /* Commits the open transaction (one fsync), if any. */
 HV_MUST_CHECK hv_err hv_store_commit(hv_store *s);
 
@@ -140,5 +143,16 @@ typedef struct hv_store_stats {
     int64_t notices; /* notices awaiting their sender */
 } hv_store_stats;
 HV_MUST_CHECK hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out);
+
+/* Audit records that ride in the group transaction (hv_audit_pending):
+ * `lines` ending with record `last_seq` are stored with the changes they
+ * record (opens the transaction if none is); released once the audit file
+ * holding them is synced; replayed, oldest first, into the file after a
+ * crash (hv_audit_recover). */
+HV_MUST_CHECK hv_err hv_store_audit_put(hv_store *s, uint64_t last_seq, const char *lines,
+                                        size_t len);
+HV_MUST_CHECK hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq);
+typedef hv_err (*hv_store_audit_visit)(void *arg, const char *lines, size_t len);
+HV_MUST_CHECK hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg);
 
 #endif

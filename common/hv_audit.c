@@ -248,6 +248,85 @@ hv_err hv_audit_flush(hv_audit *a)
     return HV_OK;
 }
 
+void hv_audit_pending(const hv_audit *a, const char **text, size_t *len, uint64_t *last_seq)
+{
+    *text = a->buf;
+    *len = a->len;
+    *last_seq = a->seq;
+}
+
+hv_err hv_audit_write(hv_audit *a)
+{
+    if (a->len == 0)
+        return HV_OK;
+    off_t before = lseek(a->fd, 0, SEEK_END);
+    ssize_t w = write(a->fd, a->buf, a->len);
+    if (w != (ssize_t)a->len) {
+        /* Leave no partial record behind: the next write starts clean. */
+        if (before >= 0 && w > 0 && ftruncate(a->fd, before) != 0)
+            return HV_EIO;
+        return HV_EIO;
+    }
+    a->len = 0;
+    a->disk_seq = a->seq;
+    memcpy(a->disk_prev, a->prev, 32);
+    return HV_OK;
+}
+
+void hv_audit_discard(hv_audit *a)
+{
+    a->len = 0;
+    a->seq = a->disk_seq;
+    memcpy(a->prev, a->disk_prev, 32);
+}
+
+hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq)
+{
+    if (fdatasync(a->fd) != 0)
+        return HV_EIO;
+    if (synced_seq != NULL)
+        *synced_seq = a->disk_seq;
+    return HV_OK;
+}
+
+hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len)
+{
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        if (nl == NULL)
+            return HV_ECRYPTO;
+        size_t n = (size_t)(nl - (text + pos));
+        char head[40]; /* the text need not end with a NUL: read a copy */
+        size_t h = n < sizeof head - 1 ? n : sizeof head - 1;
+        memcpy(head, text + pos, h);
+        head[h] = '\0';
+        unsigned long long seq = 0;
+        if (sscanf(head, "{\"seq\":%llu,", &seq) != 1)
+            return HV_ECRYPTO;
+        if (seq > a->seq) {
+            uint8_t hash[32];
+            if (s_check_line(text + pos, n, a->seq + 1, a->prev, hash) != NULL)
+                return HV_ECRYPTO;
+            if (a->len + n + 1 > a->cap) {
+                size_t cap = a->cap * 2 + n + 1 + 4096;
+                char *grown = realloc(a->buf, cap);
+                if (grown == NULL)
+                    return HV_ENOMEM;
+                a->buf = grown;
+                a->cap = cap;
+            }
+            memcpy(a->buf + a->len, text + pos, n + 1);
+            a->len += n + 1;
+            a->seq++;
+            memcpy(a->prev, hash, 32);
+        }
+        pos += n + 1;
+    }
+    hv_err err = hv_audit_write(a);
+    return err == HV_OK ? hv_audit_sync(a, NULL) : err;
+}
+
 hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],
                        const char *event, const char *by)
 {

@@ -47,6 +47,32 @@ HV_MUST_CHECK hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t s
                                   const char *event, const char *by);
 HV_MUST_CHECK hv_err hv_audit_flush(hv_audit *a);
 
+/* For a node whose records must be as durable as its store's commits, in
+ * three steps with one fsync per commit: hv_audit_pending hands the added
+ * records to the caller, who stores them in the same transaction as the
+ * changes they record; after the commit hv_audit_write writes them to the
+ * file without waiting for the disk, and hv_audit_sync (now and then)
+ * makes the file durable, after which the caller may drop its copies. On
+ * restart, hv_audit_recover appends the stored copies the file missed.
+ * `*last_seq` is the number of the last record in the text. */
+void hv_audit_pending(const hv_audit *a, const char **text, size_t *len, uint64_t *last_seq);
+
+/* Writes the pending records (one write, no fdatasync). HV_EIO leaves the
+ * file as it was and the records pending, to be written again. */
+HV_MUST_CHECK hv_err hv_audit_write(hv_audit *a);
+
+/* The caller's commit failed: forgets the pending records, and the chain
+ * goes back to the last written one. */
+void hv_audit_discard(hv_audit *a);
+
+/* fdatasync; `*synced_seq` (may be NULL) gets the last record now durable. */
+HV_MUST_CHECK hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq);
+
+/* Appends the records of `text` (whole lines, as hv_audit_pending gave
+ * them) that come after the file's last one, checking that they chain on,
+ * then writes and syncs them. HV_ECRYPTO when they do not. */
+HV_MUST_CHECK hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len);
+
 /* What hv_audit_verify found. */
 typedef struct hv_audit_result {
     uint64_t records;      /* intact records before the first break (all, when intact) */

@@ -31,4 +31,7 @@ HV_MUST_CHECK hv_err hv_db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **
 int64_t hv_now_ms(void);
 int64_t hv_mono_ms(void);
 
+/* The same clock in microseconds. */
+int64_t hv_mono_us(void);
+
 #endif

@@ -4,6 +4,7 @@
 #include "hv_test.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "hv_audit.h"
 #include "hv_crypto.h"
@@ -123,12 +124,73 @@ static void test_chain(void **state)
     free(dir);
 }
 
+/* Records kept elsewhere until the file is synced: pending text, write
+ * without sync, discard after a failed commit, and recovery of records the
+ * file lost, which must continue the chain. */
+static void test_pending_and_recover(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir();
+    snprintf(s_path, sizeof s_path, "%s/broker.audit", dir);
+    hv_audit *a = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    uint8_t id[16];
+    memset(id, 0x11, 16);
+    assert_int_equal(hv_audit_add(a, "broker.xc", id, "stored", "router.xc"), HV_OK);
+    assert_int_equal(hv_audit_add(a, "broker.xc", id, "delivered", "shelter.xc"), HV_OK);
+    const char *text;
+    size_t len;
+    uint64_t last;
+    hv_audit_pending(a, &text, &len, &last);
+    assert_int_equal(last, 2);
+    char *kept = strndup(text, len); /* what a store would keep */
+    assert_int_equal(hv_audit_write(a), HV_OK);
+    hv_audit_pending(a, &text, &len, &last);
+    assert_int_equal(len, 0);
+    /* A failed commit: its record goes, the chain continues from record 2. */
+    assert_int_equal(hv_audit_add(a, "broker.xc", id, "expired", "broker.xc"), HV_OK);
+    hv_audit_discard(a);
+    uint64_t synced = 0;
+    assert_int_equal(hv_audit_sync(a, &synced), HV_OK);
+    assert_int_equal(synced, 2);
+    hv_audit_close(&a);
+    size_t flen;
+    char *file = s_read(&flen);
+    assert_int_equal(flen, strlen(kept));
+    assert_memory_equal(file, kept, flen);
+    free(file);
+
+    /* The file lost both records (a power cut before the sync): recovery
+     * puts them back; records it already has are skipped. */
+    assert_int_equal(truncate(s_path, 0), 0);
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    assert_int_equal(hv_audit_recover(a, kept, strlen(kept)), HV_OK);
+    assert_int_equal(hv_audit_recover(a, kept, strlen(kept)), HV_OK);
+    hv_audit_close(&a);
+    file = s_read(&flen);
+    assert_int_equal(flen, strlen(kept));
+    s_verify(file, flen, HV_OK, 0, NULL);
+    free(file);
+
+    /* Kept records that do not follow the file's last one are refused. */
+    const char *second = strchr(kept, '\n') + 1;
+    assert_int_equal(truncate(s_path, 0), 0);
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    assert_int_equal(hv_audit_recover(a, second, strlen(second)), HV_ECRYPTO);
+    hv_audit_close(&a);
+    free(kept);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (hv_crypto_init() != HV_OK)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain),
+        cmocka_unit_test(test_pending_and_recover),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
