@@ -61,6 +61,16 @@ typedef struct s_out {
     int64_t sent;    /* monotonic ms of the last SEND, 0 = not sent on this connection */
 } s_out;
 
+/* An envelope put in the outbox by hv_client_send_many in the open
+ * transaction: after the commit it is sent from the caller's memory
+ * instead of being read back from the store. */
+typedef struct s_fresh {
+    int64_t seq;           /* its outbox row */
+    uint8_t id[16];        /* message id */
+    const uint8_t *bytes;  /* the caller's envelope, valid until the call returns */
+    size_t len;            /* its length */
+} s_fresh;
+
 /* An answer that may leave only after the next commit. */
 typedef struct s_answer {
     uint8_t id[16];     /* message id */
@@ -92,6 +102,9 @@ struct hv_client {
     size_t n_inbox, cap_inbox;       /* count, allocated */
     s_reply *answers;               /* ACK/NACKs awaiting the commit */
     size_t n_answers, cap_answers;   /* count, allocated */
+    s_fresh *fresh;                  /* rows hv_client_send_many added in this transaction */
+    size_t n_fresh, cap_fresh;       /* count, allocated */
+    bool unknown_rows;               /* rows added in this transaction that fresh lacks */
     hv_notice *notices;              /* reports about our messages */
     size_t n_notices;                /* how many */
     int64_t next_prune;              /* when to forget old seen ids */
@@ -124,8 +137,13 @@ static hv_err s_commit(hv_client *c)
 {
     if (!c->in_txn)
         return HV_OK;
-    if (s_step(c->st[S_COMMIT]) != HV_OK)
+    if (s_step(c->st[S_COMMIT]) != HV_OK) {
+        /* Whatever the store holds now, the loader will find it. */
+        c->n_fresh = 0;
+        c->unknown_rows = false;
+        c->out_more = true;
         return HV_ESTORE;
+    }
     c->in_txn = false;
     return HV_OK;
 }
@@ -287,10 +305,25 @@ static void s_pump_sends(hv_client *c, int64_t now)
     }
 }
 
-/* Inserts envelopes into the outbox inside the open transaction. */
-static hv_err s_out_put(hv_client *c, const uint8_t *const *envs, const size_t *lens, size_t n)
+/* Inserts envelopes into the outbox inside the open transaction; with
+ * `remember`, also notes them in c->fresh (their bytes must stay valid
+ * until the commit). */
+static hv_err s_out_put(hv_client *c, const uint8_t *const *envs, const size_t *lens, size_t n,
+                        bool remember)
 {
     int64_t now = hv_now_ms();
+    if (remember && c->n_fresh + n > c->cap_fresh) {
+        size_t cap = c->n_fresh + n + 256;
+        s_fresh *grown = realloc(c->fresh, cap * sizeof *grown);
+        if (grown == NULL)
+            remember = false;
+        else {
+            c->fresh = grown;
+            c->cap_fresh = cap;
+        }
+    }
+    if (!remember)
+        c->unknown_rows = true;
     for (size_t i = 0; i < n; i++) {
         hv_envelope env;
         hv_err err = hv_envelope_decode(envs[i], lens[i], &env);
@@ -304,8 +337,50 @@ static hv_err s_out_put(hv_client *c, const uint8_t *const *envs, const size_t *
         sqlite3_bind_int64(st, 3, now);
         if ((err = s_step(st)) != HV_OK)
             return err;
+        if (remember && sqlite3_changes(c->db) == 1) {
+            s_fresh *f = &c->fresh[c->n_fresh++];
+            f->seq = sqlite3_last_insert_rowid(c->db);
+            memcpy(f->id, env.id, 16);
+            f->bytes = envs[i];
+            f->len = lens[i];
+        }
     }
     return HV_OK;
+}
+
+/* After a commit: when every older outbox row is already in memory, the
+ * fresh rows join the in-memory outbox and are sent at once from the
+ * caller's bytes; otherwise the loader finds them in the store. */
+static void s_adopt_fresh(hv_client *c)
+{
+    size_t n = c->n_fresh;
+    bool adopt = n > 0 && !c->unknown_rows && !c->out_more && c->n_out + n <= S_OUT_MAX &&
+                 c->fresh[0].seq > c->out_loaded;
+    c->n_fresh = 0;
+    c->unknown_rows = false;
+    if (!adopt) {
+        c->out_more = true;
+        return;
+    }
+    int64_t now = hv_mono_ms();
+    bool room = c->ready;
+    for (size_t i = 0; i < n; i++) {
+        s_out *o = &c->out[c->n_out++];
+        o->seq = c->fresh[i].seq;
+        memcpy(o->id, c->fresh[i].id, 16);
+        o->sent = 0;
+        c->out_loaded = o->seq;
+        if (!room)
+            continue;
+        hv_control m = {.cmd = HV_CMD_SEND};
+        m.envelope = c->fresh[i].bytes;
+        m.envelope_len = c->fresh[i].len;
+        hv_err err = s_send_ctl(c, &m);
+        if (err == HV_OK)
+            o->sent = now;
+        else
+            room = false; /* the socket is full: the pump sends the rest later */
+    }
 }
 
 hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs, const size_t *lens,
@@ -313,7 +388,7 @@ hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs, const size_
 {
     hv_err err = s_begin(c);
     if (err == HV_OK)
-        err = s_out_put(c, envs, lens, n);
+        err = s_out_put(c, envs, lens, n, true);
     if (err != HV_OK) {
         hv_client_rollback(c);
         return err;
@@ -330,7 +405,7 @@ hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len)
 {
     if (!c->in_txn)
         return HV_EINVAL;
-    return s_out_put(c, &env, &len, 1);
+    return s_out_put(c, &env, &len, 1, false);
 }
 
 hv_err hv_client_commit(hv_client *c)
@@ -339,7 +414,7 @@ hv_err hv_client_commit(hv_client *c)
     if (err != HV_OK)
         return err;
     /* Durable before we return; sent right after, answers included. */
-    c->out_more = true;
+    s_adopt_fresh(c);
     s_load_outbox(c);
     s_pump_sends(c, hv_mono_ms());
     return hv_client_flush(c);
@@ -351,6 +426,8 @@ void hv_client_rollback(hv_client *c)
         return;
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     c->in_txn = false;
+    c->n_fresh = 0;
+    c->unknown_rows = false;
 }
 
 struct sqlite3 *hv_client_db(hv_client *c)
@@ -766,6 +843,7 @@ void hv_client_close(hv_client **cp)
     free(c->inbox);
     free(c->answers);
     free(c->out);
+    free(c->fresh);
     free(c->notices);
     free(c);
     *cp = NULL;
