@@ -41,6 +41,7 @@
 #define S_LAT_BUCKETS 11          /* ack latency histogram buckets (seconds) below */
 #define S_FLOWS_MAX 256           /* country pairs counted */
 #define S_PUBLISH_MS 500          /* HTTP snapshots twice a second */
+#define S_AUDIT_SYNC_MS 50        /* the audit file's fdatasync, see s_audit_sync */
 #define S_RATE_SAMPLES 11         /* rates over the last ten seconds */
 
 static const double s_lat_le[S_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -273,13 +274,16 @@ static hv_err s_commit(hv_broker *b)
     return HV_OK;
 }
 
-/* Makes the audit file durable once a second (and on the way out), so
- * that the next commit can drop the store's copies of its records. */
+/* Makes the audit file durable every S_AUDIT_SYNC_MS (and on the way
+ * out), so that the next commit can drop the store's copies of its
+ * records. Often and small: a second's worth of records synced at once
+ * (megabytes at full load) stalled the store's next commits behind it
+ * (p99 at half load 20 ms with 1 s, 8-11 ms with 20-100 ms). */
 static void s_audit_sync(hv_broker *b, int64_t now, bool now_please)
 {
     if (b->audit == NULL || (!now_please && now < b->next_audit_sync))
         return;
-    b->next_audit_sync = now + 1000;
+    b->next_audit_sync = now + S_AUDIT_SYNC_MS;
     uint64_t synced = 0;
     if (hv_audit_sync(b->audit, &synced) != HV_OK)
         hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
