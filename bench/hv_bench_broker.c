@@ -10,6 +10,9 @@
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
+ *                    [--group-ms N]
+ *   --group-ms N: the broker's [store] group_ms (how long a change may wait
+ *                for its group commit; the broker's default when absent).
  *   --backlog N: instead, queue N envelopes for offline receivers and report
  *                the broker's memory with that backlog and its restart time.
  *   --client-dir DIR: put the senders' and receivers' stores there (e.g. a
@@ -44,6 +47,7 @@ static struct {
     int senders, receivers;      /* node counts */
     size_t size;                 /* plaintext bytes */
     size_t backlog;              /* 0, or the backlog size to test */
+    char group_ms[16];           /* [store] group_ms, or "" for the default */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
     char endpoint[64];           /* broker endpoint */
@@ -157,7 +161,8 @@ static void s_setup(void)
              "[broker]\nid = broker.xc\nkeys = broker.key\nauthority = authority.pub\n"
              "registry = network.reg\nstore = broker.db\nbind = %s\nlog_level = info\n"
              "[limits]\nrate_per_second = 1000000\nrate_burst = 1000000\n"
-             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n", g.endpoint);
+             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n%s%s\n", g.endpoint,
+             g.group_ms[0] ? "[store]\ngroup_ms = " : "", g.group_ms);
     s_write("broker.ini", text, 0644);
     free(signed_reg);
     free(json);
@@ -589,13 +594,18 @@ int main(int argc, char **argv)
     g.receivers = 2;
     g.size = 1800; /* a 2 KiB envelope */
     const char *keep = NULL;
-    if (argc < 2) {
-        fprintf(stderr, "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] "
-                        "[--receivers N] [--size BYTES] [--backlog N] [--keep DIR] "
-                        "[--client-dir DIR]\n");
+    static const char usage[] =
+        "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
+        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N]\n";
+    if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
+        fputs(usage, stderr);
         return 2;
     }
     g.broker_bin = argv[1];
+    if (access(g.broker_bin, X_OK) != 0) {
+        fprintf(stderr, "haven-bench: %s is not an executable haven-broker\n", g.broker_bin);
+        return 2;
+    }
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--messages") == 0)
             g.messages = (size_t)atol(argv[i + 1]);
@@ -611,6 +621,15 @@ int main(int argc, char **argv)
             keep = argv[i + 1];
         else if (strcmp(argv[i], "--client-dir") == 0)
             snprintf(g.client_dir, sizeof g.client_dir, "%s", argv[i + 1]);
+        else if (strcmp(argv[i], "--group-ms") == 0 &&
+                 strspn(argv[i + 1], "0123456789") == strlen(argv[i + 1]) &&
+                 strlen(argv[i + 1]) < sizeof g.group_ms)
+            snprintf(g.group_ms, sizeof g.group_ms, "%s", argv[i + 1]);
+        else {
+            fprintf(stderr, "haven-bench: unknown option or bad value: %s %s\n%s", argv[i],
+                    argv[i + 1], usage);
+            return 2;
+        }
     }
     if (g.senders < 1 || g.senders > S_MAX_NODES || g.receivers < 1 ||
         g.receivers > S_MAX_NODES || g.size > 60000 || hv_crypto_init() != HV_OK)

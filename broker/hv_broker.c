@@ -212,7 +212,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     cfg->lease_ms = 10000;
     cfg->retry_max_ms = 30000;
     cfg->batch = 512;
-    cfg->group_ms = 1;
+    cfg->group_ms = 0;
     cfg->peer_window = 256;
     hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
     if (err != HV_OK)
@@ -982,9 +982,12 @@ static size_t s_drain(hv_broker *b, void *sock, int64_t now)
 }
 
 /* Whether the group transaction should commit now: it is full, or its
- * first change has waited group_ms. Waiting a little lets one commit (and
- * the pages it rewrites: each b-tree's newest leaf, its parents, the
- * file header) serve many more messages than arrive during one fsync. */
+ * first change has waited group_ms. By default (0) every pass of the loop
+ * commits what it gathered, which batches as many changes as arrive during
+ * one fsync; waiting longer lets one commit (and the pages every commit
+ * rewrites: each b-tree's newest leaf, its parents, the file header) serve
+ * more messages, at the price of that wait in every message's latency
+ * (docs/DECISIONS.md). */
 static bool s_group_due(hv_broker *b, int64_t now_us)
 {
     if (b->n_pending == 0 && !hv_store_in_transaction(b->store)) {
