@@ -17,6 +17,12 @@
 #define S_SEEN_DAYS 31      /* seen ids outlive any message's TTL */
 #define S_GROUP_MS 5        /* an ACK waits at most this long for its group commit */
 #define S_GROUP_MAX 256     /* ...or until this many are waiting */
+/* Three 2 KiB envelopes a page instead of one (a 4 KiB page holds one
+ * 2,042-byte row and wastes the rest): fewer pages written per envelope,
+ * and a run of STOREDs frees whole pages. Measured with haven-bench, two
+ * senders: 16.1-16.6k/s with 4 KiB pages, 19.4-19.5k/s with 8 KiB, 17.8-18.6k/s
+ * with 16 KiB. Applies to new stores only. */
+#define S_PAGE_SIZE 8192
 
 static const char s_schema[] =
     /* AUTOINCREMENT: seq must never be reused, the loader keeps a cursor on it. */
@@ -803,7 +809,7 @@ hv_err hv_client_open(hv_client **out, const hv_client_config *cfg, hv_errmsg *e
     c->out_more = true;
     hv_err err = c->out && c->notices ? HV_OK : HV_ENOMEM;
     if (err == HV_OK)
-        err = hv_db_open(&c->db, cfg->store_path, s_schema, e);
+        err = hv_db_open_paged(&c->db, cfg->store_path, s_schema, S_PAGE_SIZE, e);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(c->db, s_sql[i], &c->st[i], e);
     if (err == HV_OK) {
