@@ -275,8 +275,13 @@ hv_err hv_store_commit(hv_store *s)
 {
     if (!s->in_txn)
         return HV_OK;
-    if (s_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK)
+    if (s_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK) {
+        /* Nothing of a failed group may commit later: its senders were
+         * told to send again and its audit records were forgotten. */
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_txn = false;
         return HV_ESTORE;
+    }
     s->in_txn = false;
     return HV_OK;
 }

@@ -36,7 +36,8 @@ HV_MUST_CHECK hv_err hv_store_begin(hv_store *s);
 /* Whether a group transaction is open. */
 bool hv_store_in_transaction(const hv_store *s);
 
-/* Commits the open transaction (one fsync), if any. */
+/* Commits the open transaction (one fsync), if any; a failed commit
+ * rolls the whole transaction back. */
 HV_MUST_CHECK hv_err hv_store_commit(hv_store *s);
 
 /* Takes `m` into custody. When its id is already known from the same

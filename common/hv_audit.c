@@ -17,7 +17,7 @@
 
 #define S_CONTEXT "haven/audit/v1"
 #define S_EVENT_MAX 31
-#define S_FILE_MAX (1024u * 1024 * 1024)
+#define S_TAIL_BYTES (256u * 1024) /* about 800 records checked when a log is opened */
 
 struct hv_audit {
     int fd;                /* the log, opened for appending */
@@ -101,9 +101,13 @@ static const char *s_check_line(const char *line, size_t len, uint64_t seq,
     return NULL;
 }
 
-hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out)
+/* Checks whole lines of `text` that continue a chain whose last record is
+ * number `seq0` with hash `prev0`; `out` counts the lines checked. */
+static hv_err s_verify_from(const char *text, size_t len, uint64_t seq0, const uint8_t prev0[32],
+                            hv_audit_result *out)
 {
     memset(out, 0, sizeof *out);
+    memcpy(out->last_hash, prev0, 32);
     size_t pos = 0;
     uint64_t line_no = 0;
     while (pos < len) {
@@ -116,7 +120,7 @@ hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out)
         }
         uint8_t hash[32];
         const char *why = s_check_line(text + pos, (size_t)(nl - (text + pos)),
-                                       out->records + 1, out->last_hash, hash);
+                                       seq0 + out->records + 1, out->last_hash, hash);
         if (why != NULL) {
             out->broken_line = line_no;
             snprintf(out->why, sizeof out->why, "%s", why);
@@ -129,46 +133,96 @@ hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out)
     return HV_OK;
 }
 
+hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out)
+{
+    const uint8_t zero[32] = {0};
+    return s_verify_from(text, len, 0, zero, out);
+}
+
+/* Where the chain stands at the start of `line` (a whole record): the
+ * number before its own and the hash it names as "prev". */
+static bool s_chain_before(const char *line, size_t len, uint64_t *seq, uint8_t prev[32])
+{
+    char copy[HV_AUDIT_LINE_MAX + 1];
+    if (len > HV_AUDIT_LINE_MAX)
+        return false;
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    unsigned long long n = 0;
+    const char *p = strstr(copy, ",\"prev\":\"");
+    char hex[65];
+    if (sscanf(copy, "{\"seq\":%llu,", &n) != 1 || n == 0 || p == NULL ||
+        sscanf(p, ",\"prev\":\"%64[0-9a-f]\"", hex) != 1 || hv_unhex(hex, prev, 32) != HV_OK)
+        return false;
+    *seq = n - 1;
+    return true;
+}
+
 hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg *e)
 {
     *out = NULL;
     if (repaired != NULL)
         *repaired = 0;
-    uint8_t *text = NULL;
-    size_t len = 0;
-    hv_err err = hv_file_read(path, S_FILE_MAX, &text, &len, NULL);
-    if (err == HV_ENOTFOUND) {
-        len = 0;
-    } else if (err != HV_OK) {
-        return hv_fail(e, err, "%s: cannot read the audit log", path);
+    /* Only the end of the log is read: opening must not take longer as
+     * the log grows. The whole chain is `haven audit verify`'s job. */
+    char *text = malloc(S_TAIL_BYTES);
+    if (text == NULL)
+        return HV_ENOMEM;
+    size_t size = 0, len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 && errno != ENOENT) {
+        free(text);
+        return hv_fail(e, HV_EIO, "%s: cannot read the audit log: %s", path, strerror(errno));
     }
-    hv_audit_result r;
-    err = hv_audit_verify((const char *)text, len, &r);
-    size_t keep = len;
-    if (err != HV_OK) {
-        /* Only an unterminated last line is a crash's doing; cut it off. */
-        const char *last_nl = len > 0 ? memrchr(text, '\n', len) : NULL;
-        size_t tail_start = last_nl ? (size_t)(last_nl - (const char *)text) + 1 : 0;
-        uint64_t lines_before = 0;
-        for (size_t i = 0; i < tail_start; i++)
-            lines_before += text[i] == '\n';
-        if (r.broken_line == lines_before + 1 && tail_start < len &&
-            memchr(text + tail_start, '\n', len - tail_start) == NULL) {
-            keep = tail_start;
-            if (repaired != NULL)
-                *repaired = 1;
-        } else {
+    if (fd >= 0) {
+        size = fstat(fd, &st) == 0 ? (size_t)st.st_size : 0;
+        len = size < S_TAIL_BYTES ? size : S_TAIL_BYTES;
+        ssize_t got = pread(fd, text, len, (off_t)(size - len));
+        close(fd);
+        if (got != (ssize_t)len) {
             free(text);
-            return hv_fail(e, HV_ECRYPTO, "%s:%llu: audit log broken: %s", path,
-                           (unsigned long long)r.broken_line, r.why);
+            return hv_fail(e, HV_EIO, "%s: cannot read the audit log", path);
         }
     }
+    /* The window starts at a record boundary; a last line without its end
+     * of line is what a crash leaves, and is cut off. */
+    size_t start = 0;
+    if (len < size) {
+        const char *nl = memchr(text, '\n', len);
+        start = nl ? (size_t)(nl - text) + 1 : len;
+    }
+    const char *last_nl = len > start ? memrchr(text + start, '\n', len - start) : NULL;
+    size_t end = last_nl ? (size_t)(last_nl - text) + 1 : start;
+    size_t keep = size - (len - end);
+    if (end < len && repaired != NULL)
+        *repaired = 1;
+    uint64_t seq0 = 0;
+    uint8_t prev0[32] = {0};
+    const char *first_nl = end > start ? memchr(text + start, '\n', end - start) : NULL;
+    bool ok = start == 0 || (first_nl != NULL &&
+                             s_chain_before(text + start, (size_t)(first_nl - (text + start)),
+                                            &seq0, prev0));
+    hv_audit_result r;
+    if (!ok || (start == end && start > 0) ||
+        s_verify_from(text + start, end - start, seq0, prev0, &r) != HV_OK) {
+        free(text);
+        if (!ok || start == end)
+            return hv_fail(e, HV_ECRYPTO, "%s: audit log broken: no whole record at its end",
+                           path);
+        if (start == 0)
+            return hv_fail(e, HV_ECRYPTO, "%s:%llu: audit log broken: %s", path,
+                           (unsigned long long)r.broken_line, r.why);
+        return hv_fail(e, HV_ECRYPTO, "%s: record %llu: audit log broken: %s", path,
+                       (unsigned long long)(seq0 + r.broken_line), r.why);
+    }
     free(text);
+    r.records += seq0;
     hv_audit *a = calloc(1, sizeof *a);
     if (a == NULL)
         return HV_ENOMEM;
     a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (a->fd < 0 || (keep < len && ftruncate(a->fd, (off_t)keep) != 0)) {
+    if (a->fd < 0 || (keep < size && ftruncate(a->fd, (off_t)keep) != 0)) {
         hv_audit_close(&a);
         return hv_fail(e, HV_EIO, "%s: cannot open the audit log: %s", path, strerror(errno));
     }

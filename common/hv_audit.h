@@ -24,8 +24,10 @@
 typedef struct hv_audit hv_audit;
 
 /* Opens (or creates, mode 0600) the log at `path` and continues its chain.
+ * Only the end of the log is read and checked (the last 256 KiB), so that
+ * opening takes no longer as the log grows; hv_audit_verify checks it all.
  * A last line cut short by a crash is removed (and reported in `*repaired`
- * when not NULL); any other damage is HV_ECRYPTO with the line in `e`.
+ * when not NULL); other damage there is HV_ECRYPTO, located in `e`.
  * Caller owns `*out`. */
 HV_MUST_CHECK hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired,
                                    hv_errmsg *e);

@@ -360,6 +360,8 @@ static hv_err s_out_put(hv_client *c, const uint8_t *const *envs, const size_t *
 static void s_adopt_fresh(hv_client *c)
 {
     size_t n = c->n_fresh;
+    if (c->out_head > 0)
+        s_out_compact(c);
     bool adopt = n > 0 && !c->unknown_rows && !c->out_more && c->n_out + n <= S_OUT_MAX &&
                  c->fresh[0].seq > c->out_loaded;
     c->n_fresh = 0;

@@ -184,6 +184,68 @@ static void test_pending_and_recover(void **state)
     free(dir);
 }
 
+/* A long log: opening reads only its end (about 800 records), so it takes
+ * no longer as the log grows; damage there refuses to open, damage further
+ * back is for `haven audit verify`, which reads it all. */
+static void test_long_log(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir();
+    snprintf(s_path, sizeof s_path, "%s/long.audit", dir);
+    hv_audit *a = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    uint8_t id[16] = {0};
+    for (int i = 0; i < 3000; i++) {
+        id[0] = (uint8_t)i;
+        assert_int_equal(hv_audit_add(a, "broker.xc", id, "stored", "router.xc"), HV_OK);
+    }
+    assert_int_equal(hv_audit_flush(a), HV_OK);
+    hv_audit_close(&a);
+    size_t len;
+    char *text = s_read(&len);
+    assert_true(len > 3 * 256 * 1024);
+    /* Reopened: the chain goes on from record 3000. */
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    assert_int_equal(hv_audit_append(a, "broker.xc", id, "delivered", "shelter.xc"), HV_OK);
+    hv_audit_close(&a);
+    free(text);
+    text = s_read(&len);
+    s_verify(text, len, HV_OK, 0, NULL);
+    /* A crash's half record at the end is cut off. */
+    FILE *f = fopen(s_path, "a");
+    fputs("{\"seq\":3002,\"at\":\"2026", f);
+    fclose(f);
+    int repaired = 0;
+    assert_int_equal(hv_audit_open(&a, s_path, &repaired, &e), HV_OK);
+    assert_int_equal(repaired, 1);
+    hv_audit_close(&a);
+    /* An altered record near the end: refused, named by its number. */
+    char *altered = malloc(len);
+    memcpy(altered, text, len);
+    char *last = altered + len - 2;
+    while (last[-1] != '\n')
+        last--;
+    char *sub = strstr(last, "\"event\":\"delivered\"");
+    memcpy(sub, "\"event\":\"delivxred\"", strlen("\"event\":\"delivxred\""));
+    hvt_write_file(s_path, altered, len, 0600);
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_ECRYPTO);
+    assert_non_null(strstr(e.text, ": record 3001: audit log broken"));
+    /* An altered first record: opening does not read that far; the
+     * operators' full check finds it at line 1. */
+    memcpy(altered, text, len);
+    sub = strstr(altered, "\"event\":\"stored\"");
+    memcpy(sub, "\"event\":\"stoxed\"", strlen("\"event\":\"stoxed\""));
+    hvt_write_file(s_path, altered, len, 0600);
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    hv_audit_close(&a);
+    s_verify(altered, len, HV_ECRYPTO, 1, "hash does not match");
+    free(altered);
+    free(text);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     if (hv_crypto_init() != HV_OK)
@@ -191,6 +253,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_pending_and_recover),
+        cmocka_unit_test(test_long_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
