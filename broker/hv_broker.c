@@ -278,7 +278,7 @@ static hv_err s_commit(hv_broker *b)
  * out), so that the next commit can drop the store's copies of its
  * records. Often and small: a second's worth of records synced at once
  * (megabytes at full load) stalled the store's next commits behind it
- * (p99 at half load 20 ms with 1 s, 8-11 ms with 20-100 ms). */
+ * (p99 at half load 19-21 ms with 1 s, 8-13 ms with 20-100 ms). */
 static void s_audit_sync(hv_broker *b, int64_t now, bool now_please)
 {
     if (b->audit == NULL || (!now_please && now < b->next_audit_sync))
