@@ -31,8 +31,9 @@ static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpo
  * latency tail (p99.9 at half load 22 ms instead of 28-36 ms). */
 #define S_WAL_RESET_FRAMES 4096
 
-/* Bounds the WAL: if the checkpointer never catches up under sustained
- * load, the writer pays for one blocking checkpoint that resets the WAL. */
+/* Keeps the WAL small (S_WAL_RESET_FRAMES above); should even that fall
+ * behind, past S_WAL_MAX_FRAMES the writer waits for a full checkpoint
+ * that resets the WAL. */
 static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     (void)arg;
