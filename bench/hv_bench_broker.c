@@ -215,6 +215,23 @@ static void s_rss(pid_t pid, double *rss, double *peak)
         fclose(f);
 }
 
+/* Removes the clients' stores this program makes in --client-dir (and
+ * nothing else there), so that every run starts from empty stores. */
+static void s_remove_client_stores(void)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm"};
+    for (int k = 0; g.client_dir[0] != '\0' && k < S_MAX_NODES; k++)
+        for (int side = 0; side < 2; side++)
+            for (int x = 0; x < 3; x++) {
+                const char *id = side ? g.receiver_ids[k] : g.sender_ids[k];
+                char path[1024];
+                if (id[0] == '\0')
+                    continue; /* no such node in this run */
+                snprintf(path, sizeof path, "%s/%s.db%s", g.client_dir, id, suffix[x]);
+                (void)unlink(path);
+            }
+}
+
 static hv_client *s_client(const char *id, const hv_keypair *kp, uint32_t window)
 {
     char store[1024];
@@ -657,6 +674,7 @@ int main(int argc, char **argv)
     size_t n = g.backlog > 0 ? g.backlog : g.messages;
     printf("haven-bench: sealing %zu envelopes...\n", n);
     s_prepare(n);
+    s_remove_client_stores();
     s_start_broker();
 
     printf("\nMachine limits, measured now:\n");
@@ -680,6 +698,7 @@ int main(int argc, char **argv)
         s_run_load(peak / 2, "Half of peak load (senders paced):");
     }
     s_stop_broker();
+    s_remove_client_stores();
     if (keep == NULL) {
         char cmd[1100];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.dir);
