@@ -25,6 +25,7 @@ struct hv_audit {
     uint8_t prev[32];      /* last record's hash, added ones included */
     uint64_t disk_seq;     /* the same, as written */
     uint8_t disk_prev[32];
+    off_t disk_size;       /* the file's length, as written */
     char *buf;             /* added records not yet written */
     size_t len, cap;       /* their length, allocated */
 };
@@ -226,6 +227,7 @@ hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg 
         hv_audit_close(&a);
         return hv_fail(e, HV_EIO, "%s: cannot open the audit log: %s", path, strerror(errno));
     }
+    a->disk_size = (off_t)keep;
     a->seq = a->disk_seq = r.records;
     memcpy(a->prev, r.last_hash, 32);
     memcpy(a->disk_prev, r.last_hash, 32);
@@ -286,20 +288,12 @@ hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
 
 hv_err hv_audit_flush(hv_audit *a)
 {
-    if (a->len == 0)
-        return HV_OK;
-    /* One write with O_APPEND: a crash leaves at most the tail cut short. */
-    ssize_t w = write(a->fd, a->buf, a->len);
-    bool ok = w == (ssize_t)a->len && fdatasync(a->fd) == 0;
-    a->len = 0;
-    if (!ok) {
-        a->seq = a->disk_seq;
-        memcpy(a->prev, a->disk_prev, 32);
-        return HV_EIO;
-    }
-    a->disk_seq = a->seq;
-    memcpy(a->disk_prev, a->prev, 32);
-    return HV_OK;
+    hv_err err = hv_audit_write(a);
+    if (err != HV_OK)
+        hv_audit_discard(a); /* the chain goes on from what the file holds */
+    else if (fdatasync(a->fd) != 0)
+        err = HV_EIO;
+    return err;
 }
 
 void hv_audit_pending(const hv_audit *a, const char **text, size_t *len, uint64_t *last_seq)
@@ -313,14 +307,15 @@ hv_err hv_audit_write(hv_audit *a)
 {
     if (a->len == 0)
         return HV_OK;
-    off_t before = lseek(a->fd, 0, SEEK_END);
+    /* One write with O_APPEND: a crash leaves at most the tail cut short. */
     ssize_t w = write(a->fd, a->buf, a->len);
     if (w != (ssize_t)a->len) {
         /* Leave no partial record behind: the next write starts clean. */
-        if (before >= 0 && w > 0)
-            (void)!ftruncate(a->fd, before);
+        if (w > 0)
+            (void)!ftruncate(a->fd, a->disk_size);
         return HV_EIO;
     }
+    a->disk_size += (off_t)a->len;
     a->len = 0;
     a->disk_seq = a->seq;
     memcpy(a->disk_prev, a->prev, 32);
@@ -377,8 +372,7 @@ hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len)
         }
         pos += n + 1;
     }
-    hv_err err = hv_audit_write(a);
-    return err == HV_OK ? hv_audit_sync(a, NULL) : err;
+    return hv_audit_write(a);
 }
 
 hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],

@@ -43,8 +43,8 @@ HV_MUST_CHECK hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_
 
 /* The same in two steps, for many records at once: hv_audit_add chains a
  * record in memory; hv_audit_flush writes all added records with one write
- * and one fdatasync. A failed flush drops them and leaves the chain as it
- * was on disk. */
+ * and one fdatasync. Records a failed write could not put in the file are
+ * dropped, and the chain goes on from the file's last record. */
 HV_MUST_CHECK hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
                                   const char *event, const char *by);
 HV_MUST_CHECK hv_err hv_audit_flush(hv_audit *a);
@@ -72,7 +72,8 @@ HV_MUST_CHECK hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq);
 
 /* Appends the records of `text` (whole lines, as hv_audit_pending gave
  * them) that come after the file's last one, checking that they chain on,
- * then writes and syncs them. HV_ECRYPTO when they do not. */
+ * then writes them (hv_audit_sync makes them durable, once for all the
+ * copies replayed). HV_ECRYPTO when they do not. */
 HV_MUST_CHECK hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len);
 
 /* What hv_audit_verify found. */
