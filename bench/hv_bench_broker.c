@@ -10,7 +10,9 @@
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
- *                    [--group-ms N]
+ *                    [--group-ms N] [--rate N]
+ *   --rate N: skip the peak run and run only at N envelopes/s (latency at a
+ *                chosen load).
  *   --group-ms N: the broker's [store] group_ms (how long a change may wait
  *                for its group commit; the broker's default when absent).
  *   --backlog N: instead, queue N envelopes for offline receivers and report
@@ -47,6 +49,7 @@ static struct {
     int senders, receivers;      /* node counts */
     size_t size;                 /* plaintext bytes */
     size_t backlog;              /* 0, or the backlog size to test */
+    double rate;                 /* 0, or the only paced rate to run */
     char group_ms[16];           /* [store] group_ms, or "" for the default */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
@@ -613,7 +616,7 @@ int main(int argc, char **argv)
     const char *keep = NULL;
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
-        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N]\n";
+        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] [--rate N]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
@@ -634,6 +637,8 @@ int main(int argc, char **argv)
             g.size = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--backlog") == 0)
             g.backlog = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--rate") == 0 && atof(argv[i + 1]) > 0)
+            g.rate = atof(argv[i + 1]);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = argv[i + 1];
         else if (strcmp(argv[i], "--client-dir") == 0)
@@ -690,6 +695,10 @@ int main(int argc, char **argv)
 
     if (g.backlog > 0) {
         s_backlog();
+    } else if (g.rate > 0) {
+        char title[80];
+        snprintf(title, sizeof title, "Paced load of %.0f envelopes/s:", g.rate);
+        s_run_load(g.rate, title);
     } else {
         double peak = s_run_load(0, "Peak load (senders as fast as the broker takes them):");
         printf("  = %.0f%% of the group-commit limit, %.0f%% of raw CurveZMQ\n",
