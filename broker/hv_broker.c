@@ -106,7 +106,7 @@ struct hv_broker {
     hv_audit *audit;               /* hash-chained record of every transition */
     uint64_t audit_synced;         /* last audit record durable in the file */
     uint64_t audit_released;       /* ...and no longer kept in the store */
-    int64_t next_audit_sync;       /* monotonic ms of the next audit fdatasync */
+    bool audit_sync_failed;        /* the latest audit fdatasync failed (logged once) */
     int64_t next_publish;          /* monotonic ms of the next HTTP snapshot */
     uint64_t latency_buckets[S_LAT_BUCKETS + 1]; /* ack latency histogram (+Inf last) */
     double latency_sum_s;          /* its sum, seconds */
@@ -274,21 +274,25 @@ static hv_err s_commit(hv_broker *b)
     return HV_OK;
 }
 
-/* Makes the audit file durable every S_AUDIT_SYNC_MS (and on the way
- * out), so that the next commit can drop the store's copies of its
- * records. Often and small: a second's worth of records synced at once
- * (megabytes at full load) stalled the store's next commits behind it
- * (p99 at half load 19-21 ms with 1 s, 8-13 ms with 20-100 ms). */
-static void s_audit_sync(hv_broker *b, int64_t now, bool now_please)
+/* Learns how far the audit file is durable, so that the next commit can
+ * drop the store's copies of those records. A thread of the audit log
+ * syncs it every S_AUDIT_SYNC_MS (hv_audit_sync_every), so that the loop
+ * never waits for that fdatasync; `now_please` syncs here and now (at
+ * start and on the way out). Often and small: a second's worth of records
+ * synced at once (megabytes at full load) stalled the store's next
+ * commits behind it (p99 at half load 19-21 ms with 1 s, 8-13 ms with
+ * 20-100 ms). */
+static void s_audit_sync(hv_broker *b, bool now_please)
 {
-    if (b->audit == NULL || (!now_please && now < b->next_audit_sync))
+    if (b->audit == NULL)
         return;
-    b->next_audit_sync = now + S_AUDIT_SYNC_MS;
     uint64_t synced = 0;
-    if (hv_audit_sync(b->audit, &synced) != HV_OK)
+    hv_err err = now_please ? hv_audit_sync(b->audit, &synced)
+                            : hv_audit_synced(b->audit, &synced);
+    if (err != HV_OK && !b->audit_sync_failed)
         hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
-    else
-        b->audit_synced = synced;
+    b->audit_sync_failed = err != HV_OK;
+    b->audit_synced = synced;
 }
 
 static hv_err s_audit_replay_one(void *arg, const char *lines, size_t len)
@@ -1818,7 +1822,11 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
                           "the audit log", audit_path);
             goto fail;
         }
-        s_audit_sync(b, 0, true);
+        s_audit_sync(b, true);
+        if ((err = hv_audit_sync_every(b->audit, S_AUDIT_SYNC_MS)) != HV_OK) {
+            err = hv_fail(e, err, "cannot start the audit log's sync thread");
+            goto fail;
+        }
     }
     b->pending = calloc(cfg->batch, sizeof *b->pending);
     b->notify = calloc(cfg->batch, sizeof *b->notify);
@@ -1974,10 +1982,10 @@ hv_err hv_broker_run(hv_broker *b)
         s_commit_and_reply(b, false);
         s_deliver(b, now);
         s_timers(b, now);
-        s_audit_sync(b, now, false);
+        s_audit_sync(b, false);
     }
     s_commit_and_reply(b, true);
-    s_audit_sync(b, 0, true);
+    s_audit_sync(b, true);
     if (b->audit_synced > b->audit_released && (s_commit(b) != HV_OK))
         return HV_ESTORE;
     hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "

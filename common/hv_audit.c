@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +25,20 @@ struct hv_audit {
     int fd;                /* the log, opened for appending */
     uint64_t seq;          /* last record's number, added ones included */
     uint8_t prev[32];      /* last record's hash, added ones included */
-    uint64_t disk_seq;     /* the same, as written */
+    uint64_t disk_seq;     /* the same, as written (atomic: read by the syncer) */
+    uint64_t synced_seq;   /* last record known durable (atomic) */
+    int sync_failed;       /* the latest fdatasync failed (atomic) */
     uint8_t disk_prev[32];
     off_t disk_size;       /* the file's length, as written */
     char *buf;             /* added records not yet written */
     size_t len, cap;       /* their length, allocated */
+    /* The background syncer (hv_audit_sync_every). */
+    pthread_t syncer;
+    bool syncer_running;
+    pthread_mutex_t lock;  /* guards stop */
+    pthread_cond_t wake;   /* signals stop */
+    bool stop;
+    unsigned every_ms;
 };
 
 static bool s_event_ok(const char *s)
@@ -239,6 +250,15 @@ void hv_audit_close(hv_audit **a)
 {
     if (a == NULL || *a == NULL)
         return;
+    if ((*a)->syncer_running) {
+        pthread_mutex_lock(&(*a)->lock);
+        (*a)->stop = true;
+        pthread_cond_signal(&(*a)->wake);
+        pthread_mutex_unlock(&(*a)->lock);
+        pthread_join((*a)->syncer, NULL);
+        pthread_mutex_destroy(&(*a)->lock);
+        pthread_cond_destroy(&(*a)->wake);
+    }
     if ((*a)->fd >= 0)
         close((*a)->fd);
     free((*a)->buf);
@@ -291,8 +311,8 @@ hv_err hv_audit_flush(hv_audit *a)
     hv_err err = hv_audit_write(a);
     if (err != HV_OK)
         hv_audit_discard(a); /* the chain goes on from what the file holds */
-    else if (fdatasync(a->fd) != 0)
-        err = HV_EIO;
+    else
+        err = hv_audit_sync(a, NULL);
     return err;
 }
 
@@ -317,7 +337,7 @@ hv_err hv_audit_write(hv_audit *a)
     }
     a->disk_size += (off_t)a->len;
     a->len = 0;
-    a->disk_seq = a->seq;
+    __atomic_store_n(&a->disk_seq, a->seq, __ATOMIC_RELEASE);
     memcpy(a->disk_prev, a->prev, 32);
     return HV_OK;
 }
@@ -331,10 +351,62 @@ void hv_audit_discard(hv_audit *a)
 
 hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq)
 {
-    if (fdatasync(a->fd) != 0)
-        return HV_EIO;
+    uint64_t upto = __atomic_load_n(&a->disk_seq, __ATOMIC_ACQUIRE);
+    uint64_t had = __atomic_load_n(&a->synced_seq, __ATOMIC_ACQUIRE);
+    if (upto != had) {
+        if (fdatasync(a->fd) != 0) {
+            __atomic_store_n(&a->sync_failed, 1, __ATOMIC_RELEASE);
+            return HV_EIO;
+        }
+        /* Two syncs may race (the syncer and a last one at exit): keep the higher. */
+        while (had < upto && !__atomic_compare_exchange_n(&a->synced_seq, &had, upto, false,
+                                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            ;
+    }
+    __atomic_store_n(&a->sync_failed, 0, __ATOMIC_RELEASE);
+    return hv_audit_synced(a, synced_seq);
+}
+
+hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq)
+{
     if (synced_seq != NULL)
-        *synced_seq = a->disk_seq;
+        *synced_seq = __atomic_load_n(&a->synced_seq, __ATOMIC_ACQUIRE);
+    return __atomic_load_n(&a->sync_failed, __ATOMIC_ACQUIRE) ? HV_EIO : HV_OK;
+}
+
+static void *s_syncer(void *arg)
+{
+    hv_audit *a = arg;
+    pthread_mutex_lock(&a->lock);
+    while (!a->stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)a->every_ms * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&a->wake, &a->lock, &until);
+        pthread_mutex_unlock(&a->lock);
+        (void)!hv_audit_sync(a, NULL); /* a failure is reported by hv_audit_synced */
+        pthread_mutex_lock(&a->lock);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms)
+{
+    if (a->syncer_running || every_ms == 0)
+        return HV_EINVAL;
+    a->every_ms = every_ms;
+    a->stop = false;
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->wake, NULL);
+    if (pthread_create(&a->syncer, NULL, s_syncer, a) != 0) {
+        pthread_mutex_destroy(&a->lock);
+        pthread_cond_destroy(&a->wake);
+        return HV_EIO;
+    }
+    a->syncer_running = true;
     return HV_OK;
 }
 

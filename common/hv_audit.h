@@ -67,8 +67,19 @@ HV_MUST_CHECK hv_err hv_audit_write(hv_audit *a);
  * goes back to the last written one. */
 void hv_audit_discard(hv_audit *a);
 
-/* fdatasync; `*synced_seq` (may be NULL) gets the last record now durable. */
+/* fdatasync (skipped when nothing was written since the last one);
+ * `*synced_seq` (may be NULL) gets the last record now durable. May run
+ * on another thread than the writer: it covers what was written before
+ * it started. */
 HV_MUST_CHECK hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq);
+
+/* Runs hv_audit_sync every `every_ms` on a thread of its own until
+ * hv_audit_close, so that the writer never waits for the disk.
+ * HV_EIO when the thread cannot start. */
+HV_MUST_CHECK hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms);
+
+/* The last record known durable; HV_EIO when the latest sync failed. */
+HV_MUST_CHECK hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq);
 
 /* Appends the records of `text` (whole lines, as hv_audit_pending gave
  * them) that come after the file's last one, checking that they chain on,

@@ -184,6 +184,51 @@ static void test_pending_and_recover(void **state)
     free(dir);
 }
 
+/* The syncer thread makes written records durable without the writer
+ * waiting: hv_audit_synced catches up with what was written, and a
+ * record only added (not written) is never reported durable. */
+static void test_sync_thread(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir();
+    snprintf(s_path, sizeof s_path, "%s/synced.audit", dir);
+    hv_audit *a = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_audit_open(&a, s_path, NULL, &e), HV_OK);
+    uint64_t synced = 99;
+    assert_int_equal(hv_audit_synced(a, &synced), HV_OK);
+    assert_int_equal(synced, 0);
+    assert_int_equal(hv_audit_sync_every(a, 5), HV_OK);
+    assert_int_equal(hv_audit_sync_every(a, 5), HV_EINVAL); /* one syncer */
+    uint8_t id[16];
+    memset(id, 0x22, 16);
+    for (uint64_t round = 1; round <= 3; round++) {
+        assert_int_equal(hv_audit_add(a, "broker.xc", id, "stored", "router.xc"), HV_OK);
+        assert_int_equal(hv_audit_add(a, "broker.xc", id, "delivered", "shelter.xc"), HV_OK);
+        assert_int_equal(hv_audit_write(a), HV_OK);
+        assert_int_equal(hv_audit_add(a, "broker.xc", id, "acked", "shelter.xc"), HV_OK);
+        /* Bounded wait: 2 s for a thread that syncs every 5 ms. */
+        for (int i = 0; i < 400 && synced != round * 3 - 1; i++) {
+            assert_int_equal(hv_audit_synced(a, &synced), HV_OK);
+            if (synced != round * 3 - 1)
+                usleep(5000);
+        }
+        assert_int_equal(synced, round * 3 - 1); /* the added third is not written */
+        assert_int_equal(hv_audit_write(a), HV_OK);
+    }
+    assert_int_equal(hv_audit_sync(a, &synced), HV_OK);
+    assert_int_equal(synced, 9);
+    hv_audit_close(&a); /* stops the thread */
+    size_t flen;
+    char *file = s_read(&flen);
+    hv_audit_result r;
+    assert_int_equal(hv_audit_verify(file, flen, &r), HV_OK);
+    assert_int_equal(r.records, 9);
+    free(file);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 /* A long log: opening reads only its end (about 800 records), so it takes
  * no longer as the log grows; damage there refuses to open, damage further
  * back is for `haven audit verify`, which reads it all. */
@@ -254,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_chain),
         cmocka_unit_test(test_pending_and_recover),
         cmocka_unit_test(test_long_log),
+        cmocka_unit_test(test_sync_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
