@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "audit_base.h"
 #include "hv_audit.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
@@ -242,6 +243,34 @@ int main(int argc, char **argv)
         hv_audit_append(audit, "shelter.xc", ref, "received", "ngo.xa") != HV_OK)
         return 1;
     hv_audit_close(&audit);
+
+    /* Kept records for recovery: two that continue HV_AUDIT_BASE, the same
+     * after the base's own two (skipped), and one that does not chain. */
+    snprintf(audit_path, sizeof audit_path, "%s/audit/base-log", s_dir);
+    FILE *bf = fopen(audit_path, "wb");
+    if (bf == NULL || fwrite(HV_AUDIT_BASE, 1, sizeof HV_AUDIT_BASE - 1, bf) !=
+                          sizeof HV_AUDIT_BASE - 1 || fclose(bf) != 0)
+        return 1;
+    uint8_t msg[16] = {0x3d};
+    const char *kept;
+    size_t kept_len;
+    uint64_t last;
+    if (hv_audit_open(&audit, audit_path, NULL, &ae) != HV_OK ||
+        hv_audit_add(audit, "broker.xc", msg, "stored", "ngo.xa") != HV_OK ||
+        hv_audit_add(audit, "broker.xc", msg, "delivered", "shelter.xc") != HV_OK)
+        return 1;
+    hv_audit_pending(audit, &kept, &kept_len, &last);
+    s_write("audit_recover", "continues", kept, kept_len);
+    size_t both_len = sizeof HV_AUDIT_BASE - 1 + kept_len;
+    char *both = malloc(both_len);
+    memcpy(both, HV_AUDIT_BASE, sizeof HV_AUDIT_BASE - 1);
+    memcpy(both + sizeof HV_AUDIT_BASE - 1, kept, kept_len);
+    s_write("audit_recover", "after-base", both, both_len);
+    free(both);
+    const char *second = (const char *)memchr(kept, '\n', kept_len) + 1;
+    s_write("audit_recover", "gap", second, kept_len - (size_t)(second - kept));
+    hv_audit_close(&audit);
+    remove(audit_path);
 
     free(env_bytes);
     hv_keypair_free(&ngo);
