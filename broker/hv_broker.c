@@ -324,6 +324,26 @@ static void s_event(hv_broker *b, const char *event, unsigned type, const char *
         (void)zmq_send(b->events, line, (size_t)n, ZMQ_DONTWAIT);
 }
 
+/* Logs which operators start and stop watching the events: the XPUB hands
+ * up each subscription, and ZAP named the connection's node. */
+static void s_events_watchers(hv_broker *b)
+{
+    for (int i = 0; i < 64; i++) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, b->events, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        const uint8_t *data = zmq_msg_data(&msg);
+        const char *node = zmq_msg_gets(&msg, "User-Id");
+        if (zmq_msg_size(&msg) >= 1 && (data[0] == 0 || data[0] == 1))
+            hv_log(HV_LOG_INFO, data[0] == 1 ? "events_watcher_in" : "events_watcher_out",
+                   "node=%s", node != NULL && hv_node_id_valid_cstr(node) ? node : "?");
+        zmq_msg_close(&msg);
+    }
+}
+
 /* The countries of an envelope's sender and recipient, from the registry. */
 static void s_countries(hv_broker *b, const uint8_t *env_bytes, size_t len, unsigned *type,
                         char from_cc[3], char to_cc[3])
@@ -1856,7 +1876,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         err = hv_zap_secure(b->ops, secret, HV_ZAP_DOMAIN_OPS, e);
     }
     if (err == HV_OK && b->cfg.bind_events[0] != '\0') {
-        b->events = zmq_socket(b->ctx, ZMQ_PUB);
+        b->events = zmq_socket(b->ctx, ZMQ_XPUB);
         err = hv_zap_secure(b->events, secret, HV_ZAP_DOMAIN_OPS, e);
     }
     hv_memzero(secret, sizeof secret);
@@ -1903,6 +1923,14 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         int hwm_events = 10000;
         zmq_setsockopt(b->events, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(b->events, ZMQ_SNDHWM, &hwm_events, sizeof hwm_events);
+        /* Every subscription comes up to the loop (s_events_watchers), and
+         * every new subscriber first gets a welcome: a PUB cannot tell an
+         * operator when its subscription has arrived, this can. */
+        zmq_setsockopt(b->events, ZMQ_XPUB_VERBOSE, &one, sizeof one);
+        char welcome[96];
+        int wn = snprintf(welcome, sizeof welcome, "{\"event\":\"welcome\",\"broker\":\"%s\"}",
+                          b->cfg.id);
+        zmq_setsockopt(b->events, ZMQ_XPUB_WELCOME_MSG, welcome, (size_t)wn);
         if (zmq_bind(b->events, b->cfg.bind_events) != 0) {
             err = hv_fail(e, HV_EIO, "cannot bind the events endpoint %s: %s",
                           b->cfg.bind_events, zmq_strerror(errno));
@@ -1932,7 +1960,7 @@ hv_err hv_broker_run(hv_broker *b)
     hv_log(HV_LOG_INFO, "ready", "id=%s bind=%s registry_version=%llu queued=%lld dead=%lld",
            b->cfg.id, b->cfg.bind, (unsigned long long)hv_registry_version(b->reg),
            (long long)st.queued, (long long)st.dead);
-    zmq_pollitem_t items[4 + HV_PEERS_MAX];
+    zmq_pollitem_t items[5 + HV_PEERS_MAX];
     /* The workers' socket serves workers only: operators have their own. */
     hv_zap_policy policy = {HV_ROLE_BIT(HV_ROLE_INTAKE) | HV_ROLE_BIT(HV_ROLE_ROUTER) |
                                 HV_ROLE_BIT(HV_ROLE_PROVIDER),
@@ -1945,6 +1973,8 @@ hv_err hv_broker_run(hv_broker *b)
             items[n_items++] = (zmq_pollitem_t){b->peer_router, 0, ZMQ_POLLIN, 0};
         if (b->ops != NULL)
             items[n_items++] = (zmq_pollitem_t){b->ops, 0, ZMQ_POLLIN, 0};
+        if (b->events != NULL)
+            items[n_items++] = (zmq_pollitem_t){b->events, 0, ZMQ_POLLIN, 0};
         for (size_t i = 0; i < b->n_sessions && n_items < sizeof items / sizeof items[0]; i++)
             if (b->sessions[i].outgoing && b->sessions[i].sock != NULL)
                 items[n_items++] = (zmq_pollitem_t){b->sessions[i].sock, 0, ZMQ_POLLIN, 0};
@@ -1977,6 +2007,8 @@ hv_err hv_broker_run(hv_broker *b)
                 s_link_drain(b, &b->sessions[i], now);
         if (b->ops != NULL)
             s_ops_serve(b);
+        if (b->events != NULL)
+            s_events_watchers(b);
         s_rate_sample(b, now);
         s_publish_http(b, now);
         s_commit_and_reply(b, false);

@@ -24,7 +24,7 @@ cp "$example" adult.json
 "$haven" monitor --json --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
   --broker broker.xc --endpoint "$events_endpoint" --timeout 600 > operator-events.json 2>&1 &
 monitor_pid=$!
-sleep 0.5
+wait_until 10 grep -q "watching the events of broker.xc" operator-events.json
 
 # ---- 1. decline, accept, transfer, status, completion
 id=$(submit adult.json)
