@@ -10,7 +10,9 @@
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
- *                    [--group-ms N] [--rate N]
+ *                    [--group-ms N] [--rate N] [--broker-cpu N]
+ *   --broker-cpu N: run the broker on CPU N and the senders and receivers on
+ *                the other CPUs, as if they were on other machines.
  *   --rate N: skip the peak run and run only at N envelopes/s (latency at a
  *                chosen load).
  *   --group-ms N: the broker's [store] group_ms (how long a change may wait
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -50,6 +53,7 @@ static struct {
     size_t size;                 /* plaintext bytes */
     size_t backlog;              /* 0, or the backlog size to test */
     double rate;                 /* 0, or the only paced rate to run */
+    int broker_cpu;              /* -1, or the CPU the broker alone runs on */
     char group_ms[16];           /* [store] group_ms, or "" for the default */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
@@ -187,6 +191,13 @@ static void s_start_broker(void)
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
+        if (g.broker_cpu >= 0) {
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(g.broker_cpu, &one);
+            if (sched_setaffinity(0, sizeof one, &one) != 0)
+                _exit(126);
+        }
         execl(g.broker_bin, g.broker_bin, "-c", ini, (char *)NULL);
         _exit(127);
     }
@@ -613,10 +624,11 @@ int main(int argc, char **argv)
     g.senders = 2;
     g.receivers = 2;
     g.size = 1800; /* a 2 KiB envelope */
+    g.broker_cpu = -1;
     const char *keep = NULL;
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
-        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] [--rate N]\n";
+        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] [--rate N] [--broker-cpu N]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
@@ -639,6 +651,11 @@ int main(int argc, char **argv)
             g.backlog = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--rate") == 0 && atof(argv[i + 1]) > 0)
             g.rate = atof(argv[i + 1]);
+        else if (strcmp(argv[i], "--broker-cpu") == 0 && argv[i + 1][0] != '\0' &&
+                 strspn(argv[i + 1], "0123456789") == strlen(argv[i + 1]) &&
+                 atol(argv[i + 1]) < sysconf(_SC_NPROCESSORS_ONLN) &&
+                 sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+            g.broker_cpu = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--keep") == 0)
             keep = argv[i + 1];
         else if (strcmp(argv[i], "--client-dir") == 0)
@@ -692,6 +709,19 @@ int main(int argc, char **argv)
            commits, rows);
     double curve = s_curve_rate(2.0);
     printf("  CurveZMQ, one link, %zu-byte messages: %.0f messages/s\n", g_run.len[0], curve);
+    if (g.broker_cpu >= 0) {
+        /* The limits above had every CPU; from here on the clients' threads
+         * (created later, inheriting this) keep off the broker's CPU. */
+        cpu_set_t others;
+        CPU_ZERO(&others);
+        for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN); c++)
+            if (c != g.broker_cpu)
+                CPU_SET(c, &others);
+        if (sched_setaffinity(0, sizeof others, &others) != 0)
+            s_die("sched_setaffinity");
+        printf("  (the broker runs on CPU %d alone, the senders and receivers on the others)\n",
+               g.broker_cpu);
+    }
 
     if (g.backlog > 0) {
         s_backlog();
