@@ -106,7 +106,7 @@ struct hv_broker {
     hv_audit *audit;               /* hash-chained record of every transition */
     uint64_t audit_synced;         /* last audit record durable in the file */
     uint64_t audit_released;       /* ...and no longer kept in the store */
-    bool audit_sync_failed;        /* the latest audit fdatasync failed (logged once) */
+    bool audit_sync_failed;        /* an audit fdatasync failed: copies stay kept (logged once) */
     int64_t next_publish;          /* monotonic ms of the next HTTP snapshot */
     uint64_t latency_buckets[S_LAT_BUCKETS + 1]; /* ack latency histogram (+Inf last) */
     double latency_sum_s;          /* its sum, seconds */

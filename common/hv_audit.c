@@ -351,6 +351,11 @@ void hv_audit_discard(hv_audit *a)
 
 hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq)
 {
+    /* After a failed fdatasync the kernel may have dropped what it could
+     * not write, and a later one can succeed without it: once failed, the
+     * file is never again reported durable (the broker keeps its copies). */
+    if (__atomic_load_n(&a->sync_failed, __ATOMIC_ACQUIRE))
+        return hv_audit_synced(a, synced_seq);
     uint64_t upto = __atomic_load_n(&a->disk_seq, __ATOMIC_ACQUIRE);
     uint64_t had = __atomic_load_n(&a->synced_seq, __ATOMIC_ACQUIRE);
     if (upto != had) {
@@ -363,7 +368,6 @@ hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq)
                                                           __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             ;
     }
-    __atomic_store_n(&a->sync_failed, 0, __ATOMIC_RELEASE);
     return hv_audit_synced(a, synced_seq);
 }
 

@@ -70,7 +70,8 @@ void hv_audit_discard(hv_audit *a);
 /* fdatasync (skipped when nothing was written since the last one);
  * `*synced_seq` (may be NULL) gets the last record now durable. May run
  * on another thread than the writer: it covers what was written before
- * it started. */
+ * it started. Once an fdatasync has failed, HV_EIO for good: nothing
+ * written since is reported durable. */
 HV_MUST_CHECK hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq);
 
 /* Runs hv_audit_sync every `every_ms` on a thread of its own until
@@ -78,7 +79,7 @@ HV_MUST_CHECK hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq);
  * HV_EIO when the thread cannot start. */
 HV_MUST_CHECK hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms);
 
-/* The last record known durable; HV_EIO when the latest sync failed. */
+/* The last record known durable; HV_EIO once a sync has failed. */
 HV_MUST_CHECK hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq);
 
 /* Appends the records of `text` (whole lines, as hv_audit_pending gave
