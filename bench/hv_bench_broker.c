@@ -628,7 +628,8 @@ int main(int argc, char **argv)
     const char *keep = NULL;
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
-        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] [--rate N] [--broker-cpu N]\n";
+        "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] "
+        "[--rate N] [--broker-cpu N]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
