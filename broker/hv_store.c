@@ -3,15 +3,14 @@
  * batch of SENDs and ACKs. */
 #include "hv_store.h"
 
-#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hv_db.h"
 #include "hv_err.h"
+#include "hv_every.h"
 #include "hv_ids.h"
 
 /* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
@@ -153,11 +152,7 @@ static const char *const s_sql[S_COUNT] = {
 struct hv_store {
     sqlite3 *db;                    /* the database (the one writer) */
     sqlite3 *ckpt_db;               /* the checkpointer's connection */
-    pthread_t ckpt_thread;          /* the checkpointer */
-    bool ckpt_running;              /* the thread was started */
-    pthread_mutex_t ckpt_lock;      /* guards ckpt_stop */
-    pthread_cond_t ckpt_wake;       /* signals ckpt_stop */
-    bool ckpt_stop;                 /* asks the checkpointer to finish */
+    hv_every *checkpointer;         /* its thread, or NULL */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
     bool in_txn;                    /* a group transaction is open */
 };
@@ -170,26 +165,11 @@ static hv_err s_done(sqlite3_stmt *st, int rc)
     return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ? HV_OK : HV_ESTORE;
 }
 
-static void *s_checkpointer(void *arg)
+static void s_checkpoint(void *arg)
 {
     hv_store *s = arg;
-    pthread_mutex_lock(&s->ckpt_lock);
-    while (!s->ckpt_stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += S_CHECKPOINT_EVERY_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->ckpt_wake, &s->ckpt_lock, &until);
-        pthread_mutex_unlock(&s->ckpt_lock);
-        int log = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        pthread_mutex_lock(&s->ckpt_lock);
-    }
-    pthread_mutex_unlock(&s->ckpt_lock);
-    return NULL;
+    int log = 0, done = 0;
+    sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 }
 
 static hv_err s_start_checkpointer(hv_store *s, const char *path, hv_errmsg *e)
@@ -198,11 +178,8 @@ static hv_err s_start_checkpointer(hv_store *s, const char *path, hv_errmsg *e)
         SQLITE_OK)
         return hv_fail(e, HV_ESTORE, "%s: cannot open the checkpointer's connection", path);
     sqlite3_busy_timeout(s->ckpt_db, 1000);
-    pthread_mutex_init(&s->ckpt_lock, NULL);
-    pthread_cond_init(&s->ckpt_wake, NULL);
-    if (pthread_create(&s->ckpt_thread, NULL, s_checkpointer, s) != 0)
+    if (hv_every_start(&s->checkpointer, S_CHECKPOINT_EVERY_MS, s_checkpoint, s) != HV_OK)
         return hv_fail(e, HV_ESTORE, "cannot start the checkpointer thread");
-    s->ckpt_running = true;
     return HV_OK;
 }
 
@@ -257,15 +234,7 @@ void hv_store_close(hv_store **sp)
     hv_store *s = *sp;
     if (s->in_txn && hv_store_commit(s) != HV_OK)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    if (s->ckpt_running) {
-        pthread_mutex_lock(&s->ckpt_lock);
-        s->ckpt_stop = true;
-        pthread_cond_signal(&s->ckpt_wake);
-        pthread_mutex_unlock(&s->ckpt_lock);
-        pthread_join(s->ckpt_thread, NULL);
-        pthread_mutex_destroy(&s->ckpt_lock);
-        pthread_cond_destroy(&s->ckpt_wake);
-    }
+    hv_every_stop(&s->checkpointer);
     if (s->ckpt_db != NULL)
         sqlite3_close_v2(s->ckpt_db);
     for (int i = 0; i < S_COUNT; i++)

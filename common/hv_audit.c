@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "hv_crypto.h"
 #include "hv_db.h"
+#include "hv_every.h"
 #include "hv_file.h"
 #include "hv_ids.h"
 
@@ -32,13 +32,7 @@ struct hv_audit {
     off_t disk_size;       /* the file's length, as written */
     char *buf;             /* added records not yet written */
     size_t len, cap;       /* their length, allocated */
-    /* The background syncer (hv_audit_sync_every). */
-    pthread_t syncer;
-    bool syncer_running;
-    pthread_mutex_t lock;  /* guards stop */
-    pthread_cond_t wake;   /* signals stop */
-    bool stop;
-    unsigned every_ms;
+    hv_every *syncer;      /* the background syncer (hv_audit_sync_every), or NULL */
 };
 
 static bool s_event_ok(const char *s)
@@ -250,15 +244,7 @@ void hv_audit_close(hv_audit **a)
 {
     if (a == NULL || *a == NULL)
         return;
-    if ((*a)->syncer_running) {
-        pthread_mutex_lock(&(*a)->lock);
-        (*a)->stop = true;
-        pthread_cond_signal(&(*a)->wake);
-        pthread_mutex_unlock(&(*a)->lock);
-        pthread_join((*a)->syncer, NULL);
-        pthread_mutex_destroy(&(*a)->lock);
-        pthread_cond_destroy(&(*a)->wake);
-    }
+    hv_every_stop(&(*a)->syncer);
     if ((*a)->fd >= 0)
         close((*a)->fd);
     free((*a)->buf);
@@ -378,40 +364,16 @@ hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq)
     return __atomic_load_n(&a->sync_failed, __ATOMIC_ACQUIRE) ? HV_EIO : HV_OK;
 }
 
-static void *s_syncer(void *arg)
+static void s_sync_now(void *arg)
 {
-    hv_audit *a = arg;
-    pthread_mutex_lock(&a->lock);
-    while (!a->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += (long)a->every_ms * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&a->wake, &a->lock, &until);
-        pthread_mutex_unlock(&a->lock);
-        (void)!hv_audit_sync(a, NULL); /* a failure is reported by hv_audit_synced */
-        pthread_mutex_lock(&a->lock);
-    }
-    pthread_mutex_unlock(&a->lock);
-    return NULL;
+    (void)!hv_audit_sync(arg, NULL); /* a failure is reported by hv_audit_synced */
 }
 
 hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms)
 {
-    if (a->syncer_running || every_ms == 0)
+    if (a->syncer != NULL)
         return HV_EINVAL;
-    a->every_ms = every_ms;
-    a->stop = false;
-    pthread_mutex_init(&a->lock, NULL);
-    pthread_cond_init(&a->wake, NULL);
-    if (pthread_create(&a->syncer, NULL, s_syncer, a) != 0) {
-        pthread_mutex_destroy(&a->lock);
-        pthread_cond_destroy(&a->wake);
-        return HV_EIO;
-    }
-    a->syncer_running = true;
-    return HV_OK;
+    return hv_every_start(&a->syncer, every_ms, s_sync_now, a);
 }
 
 hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len)
