@@ -325,7 +325,9 @@ static void s_event(hv_broker *b, const char *event, unsigned type, const char *
 }
 
 /* Logs which operators start and stop watching the events: the XPUB hands
- * up each subscription, and ZAP named the connection's node. */
+ * up each subscription, and ZAP named the connection's node. A watcher
+ * that disconnects is unsubscribed by ZeroMQ itself, with no node to
+ * name. */
 static void s_events_watchers(hv_broker *b)
 {
     for (int i = 0; i < 64; i++) {
@@ -337,9 +339,14 @@ static void s_events_watchers(hv_broker *b)
         }
         const uint8_t *data = zmq_msg_data(&msg);
         const char *node = zmq_msg_gets(&msg, "User-Id");
-        if (zmq_msg_size(&msg) >= 1 && (data[0] == 0 || data[0] == 1))
-            hv_log(HV_LOG_INFO, data[0] == 1 ? "events_watcher_in" : "events_watcher_out",
-                   "node=%s", node != NULL && hv_node_id_valid_cstr(node) ? node : "?");
+        const char *event = zmq_msg_size(&msg) < 1   ? NULL
+                            : data[0] == 1 ? "events_watcher_in"
+                            : data[0] == 0 ? "events_watcher_out"
+                                           : NULL;
+        if (event != NULL && node != NULL && hv_node_id_valid_cstr(node))
+            hv_log(HV_LOG_INFO, event, "node=%s", node);
+        else if (event != NULL)
+            hv_log(HV_LOG_INFO, event, "node=unnamed");
         zmq_msg_close(&msg);
     }
 }
