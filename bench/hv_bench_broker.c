@@ -618,6 +618,12 @@ static void s_backlog(void)
     hv_client_close(&c);
 }
 
+/* Digits only, at least one. */
+static bool s_is_number(const char *s)
+{
+    return s[0] != '\0' && strspn(s, "0123456789") == strlen(s);
+}
+
 int main(int argc, char **argv)
 {
     g.messages = 100000;
@@ -652,8 +658,7 @@ int main(int argc, char **argv)
             g.backlog = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--rate") == 0 && atof(argv[i + 1]) > 0)
             g.rate = atof(argv[i + 1]);
-        else if (strcmp(argv[i], "--broker-cpu") == 0 && argv[i + 1][0] != '\0' &&
-                 strspn(argv[i + 1], "0123456789") == strlen(argv[i + 1]) &&
+        else if (strcmp(argv[i], "--broker-cpu") == 0 && s_is_number(argv[i + 1]) &&
                  atol(argv[i + 1]) < sysconf(_SC_NPROCESSORS_ONLN) &&
                  sysconf(_SC_NPROCESSORS_ONLN) >= 2)
             g.broker_cpu = atoi(argv[i + 1]);
@@ -661,8 +666,7 @@ int main(int argc, char **argv)
             keep = argv[i + 1];
         else if (strcmp(argv[i], "--client-dir") == 0)
             snprintf(g.client_dir, sizeof g.client_dir, "%s", argv[i + 1]);
-        else if (strcmp(argv[i], "--group-ms") == 0 &&
-                 strspn(argv[i + 1], "0123456789") == strlen(argv[i + 1]) &&
+        else if (strcmp(argv[i], "--group-ms") == 0 && s_is_number(argv[i + 1]) &&
                  strlen(argv[i + 1]) < sizeof g.group_ms)
             snprintf(g.group_ms, sizeof g.group_ms, "%s", argv[i + 1]);
         else {

@@ -240,6 +240,27 @@ static void s_audit(hv_broker *b, const uint8_t id[16], const char *event, const
         hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", event);
 }
 
+/* Learns how far the audit file is durable, so that a commit can drop
+ * the store's copies of those records. A thread of the audit log
+ * syncs it every S_AUDIT_SYNC_MS (hv_audit_sync_every), so that the loop
+ * never waits for that fdatasync; `now_please` syncs here and now (at
+ * start and on the way out). Often and small: a second's worth of records
+ * synced at once (megabytes at full load) stalled the store's next
+ * commits behind it (p99 at half load 19-21 ms with 1 s, 8-13 ms with
+ * 20-100 ms). */
+static void s_audit_sync(hv_broker *b, bool now_please)
+{
+    if (b->audit == NULL)
+        return;
+    uint64_t synced = 0;
+    hv_err err = now_please ? hv_audit_sync(b->audit, &synced)
+                            : hv_audit_synced(b->audit, &synced);
+    if (err != HV_OK && !b->audit_sync_failed)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
+    b->audit_sync_failed = err != HV_OK;
+    b->audit_synced = synced;
+}
+
 /* Commits the group transaction with the audit records of its changes in
  * it (one fsync covers both), then appends those records to the audit
  * file without waiting for the disk: until s_audit_sync has made the file
@@ -250,6 +271,7 @@ static hv_err s_commit(hv_broker *b)
     hv_err err = HV_OK;
     uint64_t release = b->audit_released;
     if (b->audit != NULL) {
+        s_audit_sync(b, false);
         const char *lines;
         size_t len;
         uint64_t last;
@@ -272,27 +294,6 @@ static hv_err s_commit(hv_broker *b)
     if (hv_audit_write(b->audit) != HV_OK)
         hv_log(HV_LOG_ERROR, "audit_failed", "op=write"); /* kept: written again next time */
     return HV_OK;
-}
-
-/* Learns how far the audit file is durable, so that the next commit can
- * drop the store's copies of those records. A thread of the audit log
- * syncs it every S_AUDIT_SYNC_MS (hv_audit_sync_every), so that the loop
- * never waits for that fdatasync; `now_please` syncs here and now (at
- * start and on the way out). Often and small: a second's worth of records
- * synced at once (megabytes at full load) stalled the store's next
- * commits behind it (p99 at half load 19-21 ms with 1 s, 8-13 ms with
- * 20-100 ms). */
-static void s_audit_sync(hv_broker *b, bool now_please)
-{
-    if (b->audit == NULL)
-        return;
-    uint64_t synced = 0;
-    hv_err err = now_please ? hv_audit_sync(b->audit, &synced)
-                            : hv_audit_synced(b->audit, &synced);
-    if (err != HV_OK && !b->audit_sync_failed)
-        hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
-    b->audit_sync_failed = err != HV_OK;
-    b->audit_synced = synced;
 }
 
 static hv_err s_audit_replay_one(void *arg, const char *lines, size_t len)
@@ -339,14 +340,9 @@ static void s_events_watchers(hv_broker *b)
         }
         const uint8_t *data = zmq_msg_data(&msg);
         const char *node = zmq_msg_gets(&msg, "User-Id");
-        const char *event = zmq_msg_size(&msg) < 1   ? NULL
-                            : data[0] == 1 ? "events_watcher_in"
-                            : data[0] == 0 ? "events_watcher_out"
-                                           : NULL;
-        if (event != NULL && node != NULL && hv_node_id_valid_cstr(node))
-            hv_log(HV_LOG_INFO, event, "node=%s", node);
-        else if (event != NULL)
-            hv_log(HV_LOG_INFO, event, "node=unnamed");
+        if (zmq_msg_size(&msg) >= 1 && data[0] <= 1)
+            hv_log(HV_LOG_INFO, data[0] == 1 ? "events_watcher_in" : "events_watcher_out",
+                   "node=%s", node != NULL && hv_node_id_valid_cstr(node) ? node : "unnamed");
         zmq_msg_close(&msg);
     }
 }
@@ -2021,7 +2017,6 @@ hv_err hv_broker_run(hv_broker *b)
         s_commit_and_reply(b, false);
         s_deliver(b, now);
         s_timers(b, now);
-        s_audit_sync(b, false);
     }
     s_commit_and_reply(b, true);
     s_audit_sync(b, true);
