@@ -86,8 +86,12 @@ expect 0 "Synthetic referral for Person Example" \
   "$haven" open --key keys/legal.xc.key "${common[@]}" --in case.env
 expect 1 "HV_ECRYPTO" "$haven" open --key keys/shelter.xc.key "${common[@]}" --in case.env
 cp case.env flipped.env
-size=$(stat -c %s flipped.env)
-printf '\x00' | dd of=flipped.env bs=1 seek=$((size - 70)) conv=notrunc status=none
+# Every bit of one ciphertext byte flipped (writing a fixed byte would change
+# nothing when the byte already held it, once in 256 runs).
+pos=$(( $(stat -c %s flipped.env) - 70 ))
+byte=$(od -An -tu1 -j "$pos" -N1 flipped.env | tr -d ' ')
+printf "$(printf '\\%03o' $((byte ^ 255)))" | dd of=flipped.env bs=1 seek="$pos" conv=notrunc status=none
+cmp -s case.env flipped.env && bad "flipped.env is unchanged" || ok
 expect 1 "HV_ECRYPTO" "$haven" open --key keys/legal.xc.key "${common[@]}" --in flipped.env
 head -c 30 case.env > cut.env
 expect 1 "HV_ETRUNCATED" "$haven" open --key keys/legal.xc.key "${common[@]}" --in cut.env
