@@ -178,6 +178,12 @@ static hv_err s_start_checkpointer(hv_store *s, const char *path, hv_errmsg *e)
         SQLITE_OK)
         return hv_fail(e, HV_ESTORE, "%s: cannot open the checkpointer's connection", path);
     sqlite3_busy_timeout(s->ckpt_db, 1000);
+    /* A connection learns that the file is in WAL mode only when it first
+     * reads it; until then sqlite3_wal_checkpoint_v2 does nothing and
+     * returns SQLITE_OK, and every checkpoint fell to the writer. */
+    if (sqlite3_exec(s->ckpt_db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return hv_fail(e, HV_ESTORE, "%s: the checkpointer cannot read the store", path);
     if (hv_every_start(&s->checkpointer, S_CHECKPOINT_EVERY_MS, s_checkpoint, s) != HV_OK)
         return hv_fail(e, HV_ESTORE, "cannot start the checkpointer thread");
     return HV_OK;
