@@ -28,12 +28,11 @@ static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpo
 #define S_CHECKPOINT_EVERY_MS 20
 #define S_PAGE_SIZE 8192 /* three 2 KiB envelopes a page instead of one */
 #define S_WAL_MAX_FRAMES 65536 /* 512 MiB: past this the writer waits for a full checkpoint */
-/* Under steady load the checkpointer never finds the WAL idle, so the WAL
- * would only grow (to 512 MiB in a benchmark run). Past 32 MiB the writer
- * copies, between two commits, the few frames the checkpointer has not
- * yet, which lets its next commit start the WAL over from the beginning:
- * the WAL stays near 33 MiB, with no change in throughput and a shorter
- * latency tail (p99.9 at half load 22 ms instead of 28-36 ms). */
+/* The WAL starts over from its beginning only when a transaction begins
+ * with every frame already copied, which a steady stream of commits may
+ * never allow: the WAL would only grow. Past 32 MiB the writer copies,
+ * between two commits, the few frames the checkpointer has not yet, so
+ * that its next commit starts the WAL over: it stays near 33 MiB. */
 #define S_WAL_RESET_FRAMES 4096
 
 /* Keeps the WAL small (S_WAL_RESET_FRAMES above); should even that fall
