@@ -15,9 +15,10 @@
 
 /* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
  * head, indexes) in memory; memory stays bounded whatever the backlog.
- * The writer never checkpoints: a second connection on its own thread
- * copies the WAL into the database (PASSIVE: it never blocks the writer),
- * so that the broker's loop does not wait for that I/O.
+ * A second connection on its own thread copies the WAL into the database
+ * (PASSIVE: it never blocks the writer), so that the broker's loop does
+ * not wait for that I/O; the writer copies only what is left at the
+ * 32 MiB catch-up below.
  * secure_delete=FAST: Debian's SQLite zeroes every freed page, which wrote
  * a page of zeros for each page an acknowledgement emptied (about 10% of
  * the frames at half load). The store holds sealed envelopes only, so a

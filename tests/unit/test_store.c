@@ -43,7 +43,7 @@ static void test_checkpointer_copies_commits(void **state)
     }
     assert_int_equal(hv_store_commit(s), HV_OK);
 
-    /* Bounded wait: the checkpointer runs every few ms; 2 s is plenty. */
+    /* Bounded wait: the checkpointer runs every 20 ms; 2 s is plenty. */
     off_t want = (off_t)N * LEN;
     for (int i = 0; i < 400 && s_size(path) < want; i++)
         usleep(5000);
