@@ -1927,8 +1927,8 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         zmq_setsockopt(b->events, ZMQ_LINGER, &zero, sizeof zero);
         zmq_setsockopt(b->events, ZMQ_SNDHWM, &hwm_events, sizeof hwm_events);
         /* Every subscription comes up to the loop (s_events_watchers), and
-         * every new subscriber first gets a welcome: a PUB cannot tell an
-         * operator when its subscription has arrived, this can. */
+         * every new connection first gets a welcome, so that an operator
+         * learns it is connected (a PUB says nothing). */
         zmq_setsockopt(b->events, ZMQ_XPUB_VERBOSE, &one, sizeof one);
         char welcome[96];
         int wn = snprintf(welcome, sizeof welcome, "{\"event\":\"welcome\",\"broker\":\"%s\"}",

@@ -168,8 +168,7 @@ static hv_err s_done(sqlite3_stmt *st, int rc)
 static void s_checkpoint(void *arg)
 {
     hv_store *s = arg;
-    int log = 0, done = 0;
-    sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static hv_err s_start_checkpointer(hv_store *s, const char *path, hv_errmsg *e)

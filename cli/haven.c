@@ -905,7 +905,8 @@ static int cmd_monitor(int argc, char **argv)
         json_t *ev = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, NULL);
         const char *f_ev = json_string_value(json_object_get(ev, "event"));
         if (f_ev != NULL && strcmp(f_ev, "welcome") == 0) {
-            /* The broker has our subscription: every event from now on comes. */
+            /* Connected; our subscription went out first, and takes effect
+             * when the broker reads it. */
             const char *from = json_string_value(json_object_get(ev, "broker"));
             fprintf(stderr, "haven: watching the events of %s\n", from ? from : "the broker");
             json_decref(ev);

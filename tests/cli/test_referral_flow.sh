@@ -25,6 +25,8 @@ cp "$example" adult.json
   --broker broker.xc --endpoint "$events_endpoint" --timeout 600 > operator-events.json 2>&1 &
 monitor_pid=$!
 wait_until 10 grep -q "watching the events of broker.xc" operator-events.json
+# The subscription takes effect when the broker reads it, and logs it.
+wait_until 10 grep -q "event=events_watcher_in node=ops.xc" broker.log
 
 # ---- 1. decline, accept, transfer, status, completion
 id=$(submit adult.json)
