@@ -10,7 +10,9 @@
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
- *                    [--group-ms N] [--rate N] [--broker-cpu N]
+ *                    [--group-ms N] [--rate N] [--broker-cpu N] [--samples FILE]
+ *   --samples FILE: write each envelope's send, STORED and delivery times of
+ *                the (last) run to FILE, to see when the slow ones happened.
  *   --broker-cpu N: run the broker on CPU N and the senders and receivers on
  *                the other CPUs, as if they were on other machines.
  *   --rate N: skip the peak run and run only at N envelopes/s (latency at a
@@ -55,6 +57,7 @@ static struct {
     double rate;                 /* 0, or the only paced rate to run */
     int broker_cpu;              /* -1, or the CPU the broker alone runs on */
     char group_ms[16];           /* [store] group_ms, or "" for the default */
+    FILE *samples;               /* NULL, or where to write each envelope's times */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
     char endpoint[64];           /* broker endpoint */
@@ -438,6 +441,30 @@ static void s_percentiles(const char *what, const int64_t *t_start, const int64_
     free(d);
 }
 
+/* Writes, for --samples, the run's times of each envelope so that one can
+ * see when the slow ones happened (a p99 is often made by a few stalls):
+ * one line per envelope, in the order the senders took them, with the
+ * microseconds from the run's first send to its send, its STORED and its
+ * delivery (-1: never). When a peak run and a half-load run both run, the
+ * file holds the half-load one. */
+static void s_write_samples(int64_t t0)
+{
+    if (g.samples == NULL)
+        return;
+    FILE *f = g.samples;
+    rewind(f);
+    if (ftruncate(fileno(f), 0) != 0)
+        s_die("cannot truncate the --samples file");
+    fprintf(f, "sent_us stored_us delivered_us (from %lld us of CLOCK_MONOTONIC)\n", (long long)t0);
+    for (size_t i = 0; i < g_run.n; i++)
+        fprintf(f, "%lld %lld %lld\n",
+                g_run.t_sent[i] > 0 ? (long long)(g_run.t_sent[i] - t0) : -1LL,
+                g_run.t_stored[i] > 0 ? (long long)(g_run.t_stored[i] - t0) : -1LL,
+                g_run.t_recv[i] > 0 ? (long long)(g_run.t_recv[i] - t0) : -1LL);
+    if (fflush(f) != 0)
+        s_die("cannot write the --samples file");
+}
+
 /* One run at `rate` envelopes per second (0: as fast as it goes).
  * Returns the measured delivery rate. */
 static double s_run_load(double rate, const char *title)
@@ -486,6 +513,7 @@ static double s_run_load(double rate, const char *title)
     s_percentiles("send -> STORED", g_run.t_sent, g_run.t_stored);
     s_percentiles("send -> delivered", g_run.t_sent, g_run.t_recv);
     printf("  broker memory: RSS %.1f MiB now, peak %.1f MiB\n", rss, hwm > peak_rss ? hwm : peak_rss);
+    s_write_samples(first_sent);
     return (double)g_run.n / t_stored_all;
 }
 
@@ -635,7 +663,7 @@ int main(int argc, char **argv)
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
         "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] "
-        "[--rate N] [--broker-cpu N]\n";
+        "[--rate N] [--broker-cpu N] [--samples FILE]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
@@ -662,6 +690,15 @@ int main(int argc, char **argv)
                  atol(argv[i + 1]) < sysconf(_SC_NPROCESSORS_ONLN) &&
                  sysconf(_SC_NPROCESSORS_ONLN) >= 2)
             g.broker_cpu = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--samples") == 0) {
+            /* Opened now, so that a bad path fails before the run. */
+            if (g.samples != NULL)
+                fclose(g.samples);
+            if ((g.samples = fopen(argv[i + 1], "w")) == NULL) {
+                fprintf(stderr, "haven-bench: --samples %s: %s\n", argv[i + 1], strerror(errno));
+                return 2;
+            }
+        }
         else if (strcmp(argv[i], "--keep") == 0)
             keep = argv[i + 1];
         else if (strcmp(argv[i], "--client-dir") == 0)
@@ -743,6 +780,8 @@ int main(int argc, char **argv)
     }
     s_stop_broker();
     s_remove_client_stores();
+    if (g.samples != NULL && fclose(g.samples) != 0)
+        s_die("cannot write the --samples file");
     if (keep == NULL) {
         char cmd[1100];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", g.dir);
