@@ -12,7 +12,8 @@
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *                    [--group-ms N] [--rate N] [--broker-cpu N] [--samples FILE]
  *   --samples FILE: write each envelope's send, STORED and delivery times of
- *                the (last) run to FILE, to see when the slow ones happened.
+ *                the last load run to FILE, to see when the slow ones happened
+ *                (nothing with --backlog).
  *   --broker-cpu N: run the broker on CPU N and the senders and receivers on
  *                the other CPUs, as if they were on other machines.
  *   --rate N: skip the peak run and run only at N envelopes/s (latency at a
@@ -698,8 +699,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "haven-bench: --samples %s: %s\n", argv[i + 1], strerror(errno));
                 return 2;
             }
-        }
-        else if (strcmp(argv[i], "--keep") == 0)
+        } else if (strcmp(argv[i], "--keep") == 0)
             keep = argv[i + 1];
         else if (strcmp(argv[i], "--client-dir") == 0)
             snprintf(g.client_dir, sizeof g.client_dir, "%s", argv[i + 1]);
