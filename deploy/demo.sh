@@ -10,6 +10,13 @@
 #        deploy/demo.sh stop WORK_DIR             (stops a running network)
 set -euo pipefail
 
+usage() {
+  echo "usage: deploy/demo.sh HAVEN_BINARY WORK_DIR   (start the example network)" >&2
+  echo "       deploy/demo.sh stop WORK_DIR           (stop it)" >&2
+  exit 2
+}
+[ $# -eq 2 ] || usage
+
 stop_network() { # stop_network WORK_DIR: SIGTERM every daemon the demo started
   local pids=$1/pids
   [ -f "$pids" ] || return 0
