@@ -16,8 +16,8 @@ flow_setup() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/hvflow.XXXXXX")
   trap flow_cleanup EXIT
   cd "$work" || exit 1
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-         echo $((20000 + RANDOM % 20000)))
+  local ops_port http_port events_port
+  read -r port ops_port http_port events_port <<<"$(free_ports 4)"
   local now from until
   now=$(date -u +%s)
   from=$(date -u -d "@$((now - 3600))" +%Y-%m-%dT%H:%M:%SZ)
@@ -72,16 +72,16 @@ dead_after_ms = 1000
 lease_ms = 2000
 retry_max_ms = 1000
 [operators]
-bind = tcp://127.0.0.1:$((port + 1))
-events = tcp://127.0.0.1:$((port + 3))
+bind = tcp://127.0.0.1:$ops_port
+events = tcp://127.0.0.1:$events_port
 [http]
-bind = 127.0.0.1:$((port + 2))
+bind = 127.0.0.1:$http_port
 token = flow-test-token-0123456789
 EOF
-  ops_endpoint="tcp://127.0.0.1:$((port + 1))"
-  http_base="http://127.0.0.1:$((port + 2))"
+  ops_endpoint="tcp://127.0.0.1:$ops_port"
+  http_base="http://127.0.0.1:$http_port"
   http_token=flow-test-token-0123456789
-  events_endpoint="tcp://127.0.0.1:$((port + 3))"
+  events_endpoint="tcp://127.0.0.1:$events_port"
   local name
   for name in intake:ngo.xc router:router.xc shelter-a:shelter-a.xc shelter-b:shelter-b.xc \
               legal:legal.xc; do
@@ -114,8 +114,9 @@ EOF
 declare -A ns=()
 
 start() {
-  local name=$1 prefix=()
+  local name=$1 prefix=() ready_before
   [ -n "${ns[$name]:-}" ] && prefix=(ip netns exec "${ns[$name]}")
+  ready_before=$(grep -c "event=ready" "$name.log" 2>/dev/null)
   case $name in
     broker) "${prefix[@]}" "$bin/haven-broker" -c broker.ini 2>> broker.log & ;;
     broker-*) "${prefix[@]}" "$bin/haven-broker" -c "$name.ini" 2>> "$name.log" & ;;
@@ -125,9 +126,24 @@ start() {
   esac
   pids[$name]=$!
   case $name in
-    broker*) ;;
+    broker*) broker_ready "$name" "${ready_before:-0}" ;;
     *) wait_until 20 connected "$name" ;;
   esac
+}
+
+# broker_ready NAME READY_BEFORE: waits up to 10 s for the broker's log to
+# say ready once more. A broker that exits or never gets ready ends the
+# test at once: every later step would only wait out its own deadline.
+broker_ready() {
+  local i n
+  for ((i = 0; i < 100; i++)); do
+    n=$(grep -c "event=ready" "$1.log" 2>/dev/null)
+    [ "${n:-0}" -gt "$2" ] && return 0
+    kill -0 "${pids[$1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  bad "$1 did not start"
+  exit 1
 }
 
 connected() {
@@ -154,6 +170,11 @@ flow_cleanup() {
   local name
   for name in "${!pids[@]}"; do kill -9 "${pids[$name]}" 2>/dev/null; done
   wait 2>/dev/null
+  if [ "${failures:-0}" -ne 0 ]; then # the daemons' logs hold no case content
+    for name in "$work"/*.log; do
+      [ -f "$name" ] && { echo "--- last lines of ${name##*/}"; tail -n 20 "$name"; }
+    done
+  fi
   if [ "${failures:-0}" -ne 0 ] && [ -n "${KEEP_WORK:-}" ]; then
     echo "work directory kept: $work"
   else

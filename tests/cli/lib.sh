@@ -22,6 +22,16 @@ expect() {
   ok
 }
 
+# free_ports N: N distinct loopback ports that are free now, chosen by the
+# system (all held open together, so none is given twice).
+free_ports() {
+  python3 -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
+}
+
 # finish: prints the closing count line and returns the verdict.
 finish() {
   echo "$passes passed, $failures failed"

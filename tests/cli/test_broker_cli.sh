@@ -14,9 +14,8 @@ broker_pid=
 cleanup() { [ -n "$broker_pid" ] && kill -9 "$broker_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 cd "$work" || exit 1
-# A free port for XC's broker, so that the test never collides with a real one.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
-       echo $((20000 + RANDOM % 20000)))
+# Free ports for XC's broker, so that the test never collides with a real one.
+read -r port peer_port ops_port events_port http_port <<<"$(free_ports 5)"
 now=$(date -u +%s)
 iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
 from=$(iso $((now - 3600)))
@@ -27,15 +26,15 @@ sed -e "s/\"issued_at\": \"[^\"]*\"/\"issued_at\": \"$from\"/" \
     -e "s/\"valid_from\": \"[^\"]*\"/\"valid_from\": \"$from\"/g" \
     -e "s/\"valid_until\": \"[^\"]*\"/\"valid_until\": \"$until\"/g" \
     -e "s#tcp://127.0.0.1:7301#tcp://127.0.0.1:$port#" \
-    -e "s#tcp://127.0.0.1:7302#tcp://127.0.0.1:$((port + 1))#" "$example" > network.json
+    -e "s#tcp://127.0.0.1:7302#tcp://127.0.0.1:$peer_port#" "$example" > network.json
 for id in authority $(sed -n 's/.*"id": "\([^"]*\)".*/\1/p' network.json); do
   "$haven" keygen --id "$id" --out keys >/dev/null || bad "keygen $id"
 done
 "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg >/dev/null ||
   bad "registry sign"
 cp "$example_ini" broker.ini
-sed -i -e "s#tcp://127.0.0.1:7303#tcp://127.0.0.1:$((port + 2))#" -e "s#tcp://127.0.0.1:7304#tcp://127.0.0.1:$((port + 3))#" \
-    -e "s#^bind = 127.0.0.1:7380#bind = 127.0.0.1:$((port + 4))#" broker.ini
+sed -i -e "s#tcp://127.0.0.1:7303#tcp://127.0.0.1:$ops_port#" -e "s#tcp://127.0.0.1:7304#tcp://127.0.0.1:$events_port#" \
+    -e "s#^bind = 127.0.0.1:7380#bind = 127.0.0.1:$http_port#" broker.ini
 
 # Checking configurations.
 expect 0 "configuration, keys and registry are valid" "$broker" -c broker.ini -n
