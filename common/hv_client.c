@@ -15,8 +15,15 @@
 #define S_OUT_MAX 2048      /* outbox entries tracked in memory at once */
 #define S_NOTICES_MAX 1024  /* notices kept until the application reads them */
 #define S_SEEN_DAYS 31      /* seen ids outlive any message's TTL */
-#define S_GROUP_MS 5        /* an ACK waits at most this long for its group commit */
-#define S_GROUP_MAX 256     /* ...or until this many are waiting */
+/* An ACK waits for its group commit at most S_GROUP_MS, or until S_GROUP_MAX
+ * are waiting. The client's own bookkeeping (deleting the outbox row of an
+ * envelope the broker has STORED, forgetting old seen ids) needs no fsync
+ * of its own: lost in a crash, a row is sent again and the broker answers
+ * STORED again without storing it twice. It rides in the next commit (the
+ * next send, usually), or is committed after S_GROUP_MS: one fsync per
+ * round of sending instead of two. */
+#define S_GROUP_MS 5
+#define S_GROUP_MAX 256
 /* Three 2 KiB envelopes a page instead of one (a 4 KiB page holds one
  * 2,042-byte row and wastes the rest): fewer pages written per envelope,
  * and a run of STOREDs frees whole pages. Measured with haven-bench, two
@@ -99,6 +106,9 @@ struct hv_client {
     sqlite3 *db;                     /* outbox and seen ids */
     sqlite3_stmt *st[S_COUNT];       /* prepared statements */
     bool in_txn;                     /* a transaction is open */
+    int64_t txn_began_at;            /* monotonic ms it began */
+    bool app_txn;                    /* ...and the application's savepoint in it */
+    size_t app_answers;              /* answers queued before that savepoint */
     s_out *out;                      /* outbox entries in memory */
     size_t n_out;                    /* how many (finished ones have seq -1) */
     size_t out_head;                 /* first unfinished entry */
@@ -136,6 +146,7 @@ static hv_err s_begin(hv_client *c)
     if (s_step(c->st[S_BEGIN]) != HV_OK)
         return HV_ESTORE;
     c->in_txn = true;
+    c->txn_began_at = hv_mono_ms();
     return HV_OK;
 }
 
@@ -151,6 +162,7 @@ static hv_err s_commit(hv_client *c)
         return HV_ESTORE;
     }
     c->in_txn = false;
+    c->app_txn = false;
     return HV_OK;
 }
 
@@ -394,7 +406,7 @@ static void s_adopt_fresh(hv_client *c)
 hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs, const size_t *lens,
                            size_t n)
 {
-    hv_err err = s_begin(c);
+    hv_err err = hv_client_begin(c);
     if (err == HV_OK)
         err = s_out_put(c, envs, lens, n, true);
     if (err != HV_OK) {
@@ -404,9 +416,21 @@ hv_err hv_client_send_many(hv_client *c, const uint8_t *const *envs, const size_
     return hv_client_commit(c);
 }
 
+/* The application's changes go in a savepoint inside the client's
+ * transaction, so that abandoning them keeps the client's own pending
+ * work (outbox rows already STORED, acknowledged ids). */
 hv_err hv_client_begin(hv_client *c)
 {
-    return s_begin(c);
+    if (c->app_txn)
+        return HV_OK;
+    hv_err err = s_begin(c);
+    if (err != HV_OK)
+        return err;
+    if (sqlite3_exec(c->db, "SAVEPOINT hv_app", NULL, NULL, NULL) != SQLITE_OK)
+        return HV_ESTORE;
+    c->app_txn = true;
+    c->app_answers = c->n_answers;
+    return HV_OK;
 }
 
 hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len)
@@ -432,10 +456,21 @@ void hv_client_rollback(hv_client *c)
 {
     if (!c->in_txn)
         return;
-    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    c->in_txn = false;
     c->n_fresh = 0;
     c->unknown_rows = false;
+    if (c->app_txn && sqlite3_exec(c->db, "ROLLBACK TO hv_app; RELEASE hv_app", NULL, NULL,
+                                   NULL) == SQLITE_OK) {
+        c->app_txn = false;
+        c->n_answers = c->app_answers;
+        return;
+    }
+    /* No savepoint to go back to: all of it goes, and what the client had
+     * pending is found again in the store (rows) or the broker (answers). */
+    sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    c->in_txn = false;
+    c->app_txn = false;
+    c->n_answers = 0;
+    c->out_more = true;
 }
 
 struct sqlite3 *hv_client_db(hv_client *c)
@@ -635,13 +670,15 @@ hv_err hv_client_flush(hv_client *c)
     return HV_OK;
 }
 
-/* Group commit on the client side: acknowledgements wait a few
- * milliseconds so that one fsync covers many of them. */
+/* Group commit on the client side: acknowledgements and the client's own
+ * bookkeeping wait a few milliseconds so that one fsync covers many of
+ * them; an application's transaction is left to the application. */
 static hv_err s_flush_due(hv_client *c)
 {
+    int64_t now = hv_mono_ms();
     if (c->n_answers >= S_GROUP_MAX ||
-        (c->n_answers > 0 && hv_mono_ms() - c->first_answer_at >= S_GROUP_MS) ||
-        (c->n_answers == 0 && c->in_txn))
+        (c->n_answers > 0 && now - c->first_answer_at >= S_GROUP_MS) ||
+        (c->in_txn && !c->app_txn && now - c->txn_began_at >= S_GROUP_MS))
         return hv_client_flush(c);
     return HV_OK;
 }
@@ -673,7 +710,7 @@ hv_err hv_client_poll(hv_client *c, int timeout_ms)
     int wait = timeout_ms;
     if (wait > (int)c->heartbeat_ms / 2)
         wait = (int)c->heartbeat_ms / 2;
-    if (c->n_answers > 0 && wait > S_GROUP_MS)
+    if ((c->n_answers > 0 || c->in_txn) && wait > S_GROUP_MS)
         wait = S_GROUP_MS;
     if (c->n_out > 0 && c->ready && wait > (int)c->resend_ms)
         wait = (int)c->resend_ms;

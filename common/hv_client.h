@@ -75,8 +75,9 @@ HV_MUST_CHECK hv_err hv_client_send_many(hv_client *c, const uint8_t *const *env
  *
  * hv_client_begin opens the transaction (joining one already open);
  * hv_client_commit commits it, then sends what was queued and the
- * acknowledgements; hv_client_rollback abandons it (call it only before
- * hv_client_ack). */
+ * acknowledgements; hv_client_rollback abandons the application's changes
+ * since hv_client_begin (call it only before hv_client_ack), while what the
+ * client itself had pending in the same SQLite transaction stays. */
 HV_MUST_CHECK hv_err hv_client_begin(hv_client *c);
 HV_MUST_CHECK hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len);
 HV_MUST_CHECK hv_err hv_client_commit(hv_client *c);

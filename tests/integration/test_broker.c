@@ -2,6 +2,8 @@
  * who gets in, what is refused and with which code, custody and delivery.
  * usage: test_broker PATH_TO_HAVEN_BROKER */
 #include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "hv_db.h"
@@ -416,6 +418,54 @@ static void test_outbox_survives_broker_outage(void **state)
     hv_client_close(&legal);
 }
 
+/* Counts rows through a connection of its own, which sees only what the
+ * client has committed. */
+static int s_committed_rows(const char *path, const char *table)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int rows = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rows;
+}
+
+/* The client commits its own bookkeeping (the outbox row of an envelope
+ * the broker has STORED) with a later commit or a few milliseconds after;
+ * an application that abandons its transaction meanwhile abandons only its
+ * own changes. */
+static void test_application_rollback_keeps_the_clients_own_work(void **state)
+{
+    hvn *n = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s-rollback.db", n->dir, n->ids[HVN_ROUTER]);
+    hv_client *router = hvn_client(n, HVN_ROUTER, "rollback");
+    sqlite3 *db = hv_client_db(router);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE app (v INTEGER)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    uint8_t *wire, id[16];
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    free(wire);
+    assert_true(hvn_wait_stored(router, 10000));
+    assert_int_equal(hv_client_begin(router), HV_OK);
+    assert_int_equal(sqlite3_exec(db, "INSERT INTO app VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
+    hv_client_rollback(router);
+    int64_t deadline = hv_mono_ms() + 2000;
+    while (s_committed_rows(path, "outbox") > 0 && hv_mono_ms() < deadline)
+        assert_int_equal(hv_client_poll(router, 10), HV_OK);
+    assert_int_equal(s_committed_rows(path, "outbox"), 0);
+    assert_int_equal(s_committed_rows(path, "app"), 0);
+    hv_client_close(&router);
+    assert_int_equal(s_committed_rows(path, "outbox"), 0);
+}
+
 static void test_second_hello_restarts_delivery(void **state)
 {
     hvn *n = *state;
@@ -494,6 +544,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nack_goes_to_dead_letters_and_sender_hears),
         cmocka_unit_test(test_sigkill_keeps_what_was_stored),
         cmocka_unit_test(test_outbox_survives_broker_outage),
+        cmocka_unit_test(test_application_rollback_keeps_the_clients_own_work),
         cmocka_unit_test(test_second_hello_restarts_delivery),
         cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
     };
