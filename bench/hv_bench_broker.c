@@ -3,10 +3,12 @@
  * N sender nodes -> one broker -> M receiver nodes, over CurveZMQ on
  * loopback, with durable custody on both sides, using the real client
  * library and the real broker process. Prints throughput, latency
- * percentiles (send to STORED, and end to end) and the broker's memory,
- * beside two limits of this machine measured in the same run: the SQLite
- * group-commit rate (WAL, synchronous=FULL, the broker's own settings) and
- * raw CurveZMQ throughput between two sockets.
+ * percentiles (send to STORED, and end to end), the broker's memory and
+ * the CPU time per envelope, beside limits of this machine measured in the
+ * same run: the SQLite group-commit rate (WAL, synchronous=FULL, the
+ * broker's own settings), raw CurveZMQ throughput between two sockets and,
+ * after a paced run, the latency floor of one durable hop at that rate
+ * (hv_bench_floor.h).
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
@@ -35,12 +37,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
+#include "hv_bench_floor.h"
 #include "hv_client.h"
 #include "hv_db.h"
 #include "hv_envelope.h"
@@ -427,7 +431,8 @@ static int s_cmp(const void *a, const void *b)
 }
 
 /* Prints p50/p99/p99.9 of t_end - t_start in milliseconds. */
-static void s_percentiles(const char *what, const int64_t *t_start, const int64_t *t_end)
+/* Prints p50, p99 and p99.9 of t_end - t_start; returns the p99 in ms. */
+static double s_percentiles(const char *what, const int64_t *t_start, const int64_t *t_end)
 {
     int64_t *d = malloc(g_run.n * sizeof *d);
     size_t m = 0;
@@ -435,11 +440,52 @@ static void s_percentiles(const char *what, const int64_t *t_start, const int64_
         if (t_end[i] > 0 && t_start[i] > 0)
             d[m++] = t_end[i] - t_start[i];
     qsort(d, m, sizeof *d, s_cmp);
+    double p99 = m > 0 ? (double)d[m * 99 / 100] / 1000 : 0;
     if (m > 0)
         printf("  %-26s p50 %7.2f ms   p99 %7.2f ms   p99.9 %7.2f ms   (%zu samples)\n", what,
-               (double)d[m / 2] / 1000, (double)d[m * 99 / 100] / 1000,
-               (double)d[m * 999 / 1000] / 1000, m);
+               (double)d[m / 2] / 1000, p99, (double)d[m * 999 / 1000] / 1000, m);
     free(d);
+    return p99;
+}
+
+/* CPU time used so far, in seconds: the broker process (all its threads)
+ * from /proc, this process (the senders and receivers) from getrusage, and
+ * the whole machine's busy and total time from /proc/stat. */
+typedef struct s_cpu {
+    double broker, clients, machine_busy, machine_all;
+} s_cpu;
+
+static s_cpu s_cpu_now(void)
+{
+    s_cpu c = {0, 0, 0, 0};
+    double tick = (double)sysconf(_SC_CLK_TCK);
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)g.broker);
+    FILE *f = fopen(path, "r");
+    if (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        unsigned long user, sys;
+        const char *rest = strrchr(line, ')'); /* the name may hold spaces */
+        if (rest != NULL && sscanf(rest + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                                   &user, &sys) == 2)
+            c.broker = (double)(user + sys) / tick;
+    }
+    if (f != NULL)
+        fclose(f);
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        c.clients = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    f = fopen("/proc/stat", "r");
+    unsigned long long v[8] = {0};
+    if (f != NULL && fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+                            &v[3], &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            c.machine_all += (double)v[i] / tick;
+        c.machine_busy = c.machine_all - (double)(v[3] + v[4]) / tick; /* less idle, iowait */
+    }
+    if (f != NULL)
+        fclose(f);
+    return c;
 }
 
 /* Writes, for --samples, the run's times of each envelope so that one can
@@ -476,6 +522,7 @@ static double s_run_load(double rate, const char *title)
     memset(g_run.t_stored, 0, g_run.n * sizeof(int64_t));
     memset(g_run.t_recv, 0, g_run.n * sizeof(int64_t));
     pthread_t st[S_MAX_NODES], rt[S_MAX_NODES];
+    s_cpu cpu0 = s_cpu_now();
     for (int r = 0; r < g.receivers; r++)
         pthread_create(&rt[r], NULL, s_receiver, (void *)(intptr_t)r);
     double t0 = s_now_s();
@@ -496,6 +543,7 @@ static double s_run_load(double rate, const char *title)
     for (int r = 0; r < g.receivers; r++)
         pthread_join(rt[r], NULL);
     double secs = s_now_s() - t0;
+    s_cpu cpu1 = s_cpu_now();
     int64_t last_stored = 0, first_sent = INT64_MAX;
     for (size_t i = 0; i < g_run.n; i++) {
         last_stored = g_run.t_stored[i] > last_stored ? g_run.t_stored[i] : last_stored;
@@ -511,9 +559,25 @@ static double s_run_load(double rate, const char *title)
     printf("  stored   %9.0f envelopes/s (durable, send to STORED)\n",
            (double)g_run.n / t_stored_all);
     printf("  delivered %8.0f envelopes/s end to end (%.2f s)\n", (double)g_run.n / secs, secs);
-    s_percentiles("send -> STORED", g_run.t_sent, g_run.t_stored);
+    double p99 = s_percentiles("send -> STORED", g_run.t_sent, g_run.t_stored);
     s_percentiles("send -> delivered", g_run.t_sent, g_run.t_recv);
     printf("  broker memory: RSS %.1f MiB now, peak %.1f MiB\n", rss, hwm > peak_rss ? hwm : peak_rss);
+    printf("  CPU per envelope: broker %.0f us, senders and receivers %.0f us; the machine's "
+           "CPUs busy %.0f%% of the run\n",
+           (cpu1.broker - cpu0.broker) / (double)g_run.n * 1e6,
+           (cpu1.clients - cpu0.clients) / (double)g_run.n * 1e6,
+           100 * (cpu1.machine_busy - cpu0.machine_busy) / (cpu1.machine_all - cpu0.machine_all));
+    if (rate > 0) {
+        /* The same rate through the least a durable answer costs here. */
+        hv_floor floor;
+        if (hv_floor_measure(g.dir, g_run.len[0], rate, g_run.n, &floor) == 0)
+            printf("  floor at this rate, one CurveZMQ hop to a thread that appends to a file and\n"
+                   "  fdatasyncs, then answers:  p50 %7.2f ms   p99 %7.2f ms   p99.9 %7.2f ms\n"
+                   "  = send -> STORED p99 is %.1f times the floor's\n",
+                   floor.p50_ms, floor.p99_ms, floor.p999_ms, p99 / floor.p99_ms);
+        else
+            printf("  floor at this rate: the probe could not run\n");
+    }
     s_write_samples(first_sent);
     return (double)g_run.n / t_stored_all;
 }
