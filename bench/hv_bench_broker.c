@@ -568,9 +568,10 @@ static double s_run_load(double rate, const char *title)
            (cpu1.clients - cpu0.clients) / (double)g_run.n * 1e6,
            100 * (cpu1.machine_busy - cpu0.machine_busy) / (cpu1.machine_all - cpu0.machine_all));
     if (rate > 0) {
-        /* The same rate through the least a durable answer costs here. */
+        /* The same rate through the least a durable answer costs here (its
+         * server on the broker's CPU under --broker-cpu). */
         hv_floor floor;
-        if (hv_floor_measure(g.dir, g_run.len[0], rate, g_run.n, &floor) == 0)
+        if (hv_floor_measure(g.dir, g_run.len[0], rate, g_run.n, g.broker_cpu, &floor) == 0)
             printf("  floor at this rate, one CurveZMQ hop to a thread that appends to a file and\n"
                    "  fdatasyncs, then answers:  p50 %7.2f ms   p99 %7.2f ms   p99.9 %7.2f ms\n"
                    "  = send -> STORED p99 is %.1f times the floor's\n",

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ typedef struct s_server {
     void *sock;      /* ROUTER, CURVE server */
     int fd;          /* the file, already allocated on the disk */
     size_t len;      /* message size */
+    int cpu;         /* the CPU it runs on alone, or -1 */
     int stop;        /* set by the client when it has every answer (atomic) */
     int failed;      /* a write or a sync failed */
 } s_server;
@@ -41,6 +43,13 @@ static int s_cmp(const void *a, const void *b)
 static void *s_serve(void *arg)
 {
     s_server *s = arg;
+    if (s->cpu >= 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(s->cpu, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0)
+            s->failed = 1;
+    }
     uint8_t *batch = malloc(S_BATCH_MAX * s->len);
     zmq_msg_t peer[S_BATCH_MAX];
     uint64_t index[S_BATCH_MAX];
@@ -128,12 +137,13 @@ static size_t s_client(void *sock, size_t len, double rate, size_t count, int64_
     return answered;
 }
 
-int hv_floor_measure(const char *dir, size_t len, double rate, size_t count, hv_floor *out)
+int hv_floor_measure(const char *dir, size_t len, double rate, size_t count, int server_cpu,
+                     hv_floor *out)
 {
     if (len < 8 || rate <= 0 || count == 0)
         return -1;
     char path[1024], endpoint[128];
-    s_server server = {.len = len, .fd = s_open_file(dir, path, sizeof path)};
+    s_server server = {.len = len, .cpu = server_cpu, .fd = s_open_file(dir, path, sizeof path)};
     if (server.fd < 0)
         return -1;
     char spub[41], ssec[41], cpub[41], csec[41];

@@ -17,7 +17,10 @@ typedef struct hv_floor {
 } hv_floor;
 
 /* Sends `count` messages of `len` bytes (at least 8) at `rate` per second,
- * keeping its file in `dir`. Returns 0, or -1 if the probe could not run. */
-int hv_floor_measure(const char *dir, size_t len, double rate, size_t count, hv_floor *out);
+ * keeping its file in `dir`; the server thread runs on CPU `server_cpu`
+ * alone, or anywhere if it is negative. Returns 0, or -1 if the probe could
+ * not run. */
+int hv_floor_measure(const char *dir, size_t len, double rate, size_t count, int server_cpu,
+                     hv_floor *out);
 
 #endif
