@@ -430,8 +430,7 @@ static int s_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Prints p50/p99/p99.9 of t_end - t_start in milliseconds. */
-/* Prints p50, p99 and p99.9 of t_end - t_start; returns the p99 in ms. */
+/* Prints p50/p99/p99.9 of t_end - t_start in milliseconds; returns the p99. */
 static double s_percentiles(const char *what, const int64_t *t_start, const int64_t *t_end)
 {
     int64_t *d = malloc(g_run.n * sizeof *d);
@@ -570,12 +569,12 @@ static double s_run_load(double rate, const char *title)
     if (rate > 0) {
         /* The same rate through the least a durable answer costs here (its
          * server on the broker's CPU under --broker-cpu). */
-        hv_floor floor;
-        if (hv_floor_measure(g.dir, g_run.len[0], rate, g_run.n, g.broker_cpu, &floor) == 0)
+        hv_floor hop;
+        if (hv_floor_measure(g.dir, g_run.len[0], rate, g_run.n, g.broker_cpu, &hop) == 0)
             printf("  floor at this rate, one CurveZMQ hop to a thread that appends to a file and\n"
                    "  fdatasyncs, then answers:  p50 %7.2f ms   p99 %7.2f ms   p99.9 %7.2f ms\n"
                    "  = send -> STORED p99 is %.1f times the floor's\n",
-                   floor.p50_ms, floor.p99_ms, floor.p999_ms, p99 / floor.p99_ms);
+                   hop.p50_ms, hop.p99_ms, hop.p999_ms, p99 / hop.p99_ms);
         else
             printf("  floor at this rate: the probe could not run\n");
     }

@@ -50,6 +50,9 @@ static void *s_serve(void *arg)
         if (sched_setaffinity(0, sizeof one, &one) != 0)
             s->failed = 1;
     }
+    size_t most = S_FILE_BYTES / s->len; /* a batch fits in the file */
+    if (most > S_BATCH_MAX)
+        most = S_BATCH_MAX;
     uint8_t *batch = malloc(S_BATCH_MAX * s->len);
     zmq_msg_t peer[S_BATCH_MAX];
     uint64_t index[S_BATCH_MAX];
@@ -59,7 +62,7 @@ static void *s_serve(void *arg)
         if (zmq_poll(&item, 1, 100) <= 0)
             continue;
         int k = 0;
-        while (k < S_BATCH_MAX) {
+        while ((size_t)k < most) {
             zmq_msg_init(&peer[k]);
             if (zmq_msg_recv(&peer[k], s->sock, ZMQ_DONTWAIT) < 0) {
                 zmq_msg_close(&peer[k]);
@@ -73,6 +76,8 @@ static void *s_serve(void *arg)
             memcpy(&index[k], batch + (size_t)k * s->len, 8);
             k++;
         }
+        if (k == 0)
+            continue;
         size_t bytes = (size_t)k * s->len;
         if (at + (off_t)bytes > S_FILE_BYTES)
             at = 0;
@@ -156,6 +161,8 @@ int hv_floor_measure(const char *dir, size_t len, double rate, size_t count, int
     size_t eplen = sizeof endpoint;
     zmq_setsockopt(server.sock, ZMQ_CURVE_SERVER, &one, sizeof one);
     zmq_setsockopt(server.sock, ZMQ_CURVE_SECRETKEY, ssec, 40);
+    zmq_setsockopt(server.sock, ZMQ_SNDHWM, &unlimited, sizeof unlimited); /* no answer dropped */
+    zmq_setsockopt(client, ZMQ_RCVHWM, &unlimited, sizeof unlimited);
     zmq_setsockopt(client, ZMQ_CURVE_SERVERKEY, spub, 40);
     zmq_setsockopt(client, ZMQ_CURVE_PUBLICKEY, cpub, 40);
     zmq_setsockopt(client, ZMQ_CURVE_SECRETKEY, csec, 40);
