@@ -8,9 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
+
+#include "hv_db.h"
 
 #define S_BATCH_MAX 256                 /* messages written by one fdatasync at most */
 #define S_FILE_BYTES (16 * 1024 * 1024) /* written over and over, never grown */
@@ -23,13 +24,6 @@ typedef struct s_server {
     int stop;        /* set by the client when it has every answer (atomic) */
     int failed;      /* a write or a sync failed */
 } s_server;
-
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static int s_cmp(const void *a, const void *b)
 {
@@ -119,13 +113,13 @@ static size_t s_client(void *sock, size_t len, double rate, size_t count, int64_
     int64_t *sent = calloc(count, sizeof *sent);
     uint8_t *msg = calloc(1, len);
     size_t next = 0, answered = 0;
-    int64_t start = s_now_us(), give_up = start + (int64_t)((double)count / rate * 1e6) + 60000000;
-    while (sent != NULL && msg != NULL && answered < count && s_now_us() < give_up) {
-        double due = (double)(s_now_us() - start) / 1e6 * rate;
+    int64_t start = hv_mono_us(), give_up = start + (int64_t)((double)count / rate * 1e6) + 60000000;
+    while (sent != NULL && msg != NULL && answered < count && hv_mono_us() < give_up) {
+        double due = (double)(hv_mono_us() - start) / 1e6 * rate;
         while (next < count && (double)next < due) {
             uint64_t i = next++;
             memcpy(msg, &i, 8);
-            sent[i] = s_now_us();
+            sent[i] = hv_mono_us();
             zmq_send(sock, msg, len, 0);
         }
         zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
@@ -133,7 +127,7 @@ static size_t s_client(void *sock, size_t len, double rate, size_t count, int64_
         uint64_t i;
         while (zmq_recv(sock, &i, 8, ZMQ_DONTWAIT) == 8)
             if (i < count && lat[i] < 0) {
-                lat[i] = s_now_us() - sent[i];
+                lat[i] = hv_mono_us() - sent[i];
                 answered++;
             }
     }

@@ -464,13 +464,14 @@ void hv_client_rollback(hv_client *c)
         c->n_answers = c->app_answers;
         return;
     }
-    /* No savepoint to go back to: all of it goes, and what the client had
-     * pending is found again in the store (rows) or the broker (answers). */
+    /* No savepoint to go back to: all of it goes. The answers go too (the
+     * broker delivers those messages again after their lease), and outbox
+     * rows whose deletion is undone are sent again at the next start, to be
+     * answered STORED by dedup. */
     sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     c->in_txn = false;
     c->app_txn = false;
     c->n_answers = 0;
-    c->out_more = true;
 }
 
 struct sqlite3 *hv_client_db(hv_client *c)

@@ -221,6 +221,19 @@ static void s_router_sends(hvn *n, int to, size_t count, const char *tag, uint8_
     free(lens);
 }
 
+/* The router sends one offer for the legal office (`ttl_s`, 0 for the
+ * default) through `router` and waits until the broker has stored it; its
+ * id goes to `id`. */
+static void s_send_stored(hvn *n, hv_client *router, uint32_t ttl_s, uint8_t id[16])
+{
+    uint8_t *wire;
+    size_t len;
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, ttl_s, &wire, &len, id);
+    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
+    free(wire);
+    assert_true(hvn_wait_stored(router, 10000));
+}
+
 /* Receives everything for `c` until `timeout_ms` of silence; records ids. */
 static size_t s_drain(hv_client *c, int timeout_ms, uint8_t (*ids)[16], size_t max)
 {
@@ -281,12 +294,8 @@ static void test_ttl_expiry_reports_expired(void **state)
 {
     hvn *n = *state;
     hv_client *router = hvn_client(n, HVN_ROUTER, "ttl");
-    uint8_t *wire, id[16];
-    size_t len;
-    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 1, &wire, &len, id);
-    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
-    free(wire);
-    assert_true(hvn_wait_stored(router, 5000));
+    uint8_t id[16];
+    s_send_stored(n, router, 1, id);
     hv_notice notice;
     assert_true(hvn_wait_notice(router, 5000, &notice));
     assert_int_equal(notice.code, HV_EEXPIRED);
@@ -448,12 +457,8 @@ static void test_application_rollback_keeps_the_clients_own_work(void **state)
     sqlite3 *db = hv_client_db(router);
     assert_int_equal(sqlite3_exec(db, "CREATE TABLE app (v INTEGER)", NULL, NULL, NULL),
                      SQLITE_OK);
-    uint8_t *wire, id[16];
-    size_t len;
-    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
-    assert_int_equal(hv_client_send(router, wire, len), HV_OK);
-    free(wire);
-    assert_true(hvn_wait_stored(router, 10000));
+    uint8_t id[16];
+    s_send_stored(n, router, 0, id);
     assert_int_equal(hv_client_begin(router), HV_OK);
     assert_int_equal(sqlite3_exec(db, "INSERT INTO app VALUES (1)", NULL, NULL, NULL), SQLITE_OK);
     hv_client_rollback(router);
