@@ -433,9 +433,11 @@ hv_err hv_client_begin(hv_client *c)
     return HV_OK;
 }
 
+/* Both ask for the application's transaction, not merely an open one: the
+ * client's own bookkeeping may hold one open for a few milliseconds. */
 hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len)
 {
-    if (!c->in_txn)
+    if (!c->app_txn)
         return HV_EINVAL;
     return s_out_put(c, &env, &len, 1, false);
 }
@@ -454,17 +456,16 @@ hv_err hv_client_commit(hv_client *c)
 
 void hv_client_rollback(hv_client *c)
 {
-    if (!c->in_txn)
+    if (!c->app_txn)
         return;
     c->n_fresh = 0;
     c->unknown_rows = false;
-    if (c->app_txn && sqlite3_exec(c->db, "ROLLBACK TO hv_app; RELEASE hv_app", NULL, NULL,
-                                   NULL) == SQLITE_OK) {
+    if (sqlite3_exec(c->db, "ROLLBACK TO hv_app; RELEASE hv_app", NULL, NULL, NULL) == SQLITE_OK) {
         c->app_txn = false;
         c->n_answers = c->app_answers;
         return;
     }
-    /* No savepoint to go back to: all of it goes. The answers go too (the
+    /* The savepoint could not be undone: all of it goes. The answers go too (the
      * broker delivers those messages again after their lease), and outbox
      * rows whose deletion is undone are sent again at the next start, to be
      * answered STORED by dedup. */

@@ -471,6 +471,28 @@ static void test_application_rollback_keeps_the_clients_own_work(void **state)
     assert_int_equal(s_committed_rows(path, "outbox"), 0);
 }
 
+/* Outside an application transaction, while the client's own one is
+ * open, queueing is refused and a rollback has nothing to abandon. */
+static void test_queue_and_rollback_need_the_applications_transaction(void **state)
+{
+    hvn *n = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/%s-outside.db", n->dir, n->ids[HVN_ROUTER]);
+    hv_client *router = hvn_client(n, HVN_ROUTER, "outside");
+    uint8_t *wire, id[16];
+    size_t len;
+    s_send_stored(n, router, 0, id);
+    hvn_seal(n, HVN_ROUTER, HVN_LEGAL, HV_MSG_OFFER, 0, &wire, &len, id);
+    assert_int_equal(hv_client_queue(router, wire, len), HV_EINVAL);
+    free(wire);
+    hv_client_rollback(router);
+    int64_t deadline = hv_mono_ms() + 2000;
+    while (s_committed_rows(path, "outbox") > 0 && hv_mono_ms() < deadline)
+        assert_int_equal(hv_client_poll(router, 10), HV_OK);
+    assert_int_equal(s_committed_rows(path, "outbox"), 0);
+    hv_client_close(&router);
+}
+
 static void test_second_hello_restarts_delivery(void **state)
 {
     hvn *n = *state;
@@ -550,6 +572,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sigkill_keeps_what_was_stored),
         cmocka_unit_test(test_outbox_survives_broker_outage),
         cmocka_unit_test(test_application_rollback_keeps_the_clients_own_work),
+        cmocka_unit_test(test_queue_and_rollback_need_the_applications_transaction),
         cmocka_unit_test(test_second_hello_restarts_delivery),
         cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
     };
