@@ -672,15 +672,25 @@ hv_err hv_client_flush(hv_client *c)
     return HV_OK;
 }
 
+/* Whether the client's own work (answers, bookkeeping) waits for a group
+ * commit that the client may make. Inside the application's transaction it
+ * may not: that commit is the application's, which sends the answers. */
+static bool s_group_waiting(const hv_client *c)
+{
+    return !c->app_txn && (c->n_answers > 0 || c->in_txn);
+}
+
 /* Group commit on the client side: acknowledgements and the client's own
  * bookkeeping wait a few milliseconds so that one fsync covers many of
- * them; an application's transaction is left to the application. */
+ * them. */
 static hv_err s_flush_due(hv_client *c)
 {
+    if (!s_group_waiting(c))
+        return HV_OK;
     int64_t now = hv_mono_ms();
     if (c->n_answers >= S_GROUP_MAX ||
         (c->n_answers > 0 && now - c->first_answer_at >= S_GROUP_MS) ||
-        (c->in_txn && !c->app_txn && now - c->txn_began_at >= S_GROUP_MS))
+        (c->in_txn && now - c->txn_began_at >= S_GROUP_MS))
         return hv_client_flush(c);
     return HV_OK;
 }
@@ -712,7 +722,7 @@ hv_err hv_client_poll(hv_client *c, int timeout_ms)
     int wait = timeout_ms;
     if (wait > (int)c->heartbeat_ms / 2)
         wait = (int)c->heartbeat_ms / 2;
-    if ((c->n_answers > 0 || c->in_txn) && wait > S_GROUP_MS)
+    if (s_group_waiting(c) && wait > S_GROUP_MS)
         wait = S_GROUP_MS;
     if (c->n_out > 0 && c->ready && wait > (int)c->resend_ms)
         wait = (int)c->resend_ms;

@@ -79,7 +79,9 @@ HV_MUST_CHECK hv_err hv_client_send_many(hv_client *c, const uint8_t *const *env
  * since hv_client_begin (call it only before hv_client_ack), while what the
  * client itself had pending in the same SQLite transaction stays.
  * hv_client_queue outside hv_client_begin fails with HV_EINVAL, and
- * hv_client_rollback there does nothing. */
+ * hv_client_rollback there does nothing. While the transaction is open,
+ * hv_client_poll and _recv commit nothing: only hv_client_commit (or
+ * hv_client_flush) does. */
 HV_MUST_CHECK hv_err hv_client_begin(hv_client *c);
 HV_MUST_CHECK hv_err hv_client_queue(hv_client *c, const uint8_t *env, size_t len);
 HV_MUST_CHECK hv_err hv_client_commit(hv_client *c);
