@@ -211,10 +211,15 @@ void hvn_fini(hvn *n)
         hvt_rmdir(n->dir);
 }
 
+void hvn_store_path(const hvn *n, int who, const char *store_tag, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/%s-%s.db", n->dir, n->ids[who], store_tag);
+}
+
 hv_client *hvn_client(hvn *n, int who, const char *store_tag)
 {
     char store[400];
-    snprintf(store, sizeof store, "%s/%s-%s.db", n->dir, n->ids[who], store_tag);
+    hvn_store_path(n, who, store_tag, store, sizeof store);
     hv_client_config cfg = {.node_id = n->ids[who], .keys = n->keys[who],
                             .endpoint = n->endpoint, .store_path = store,
                             .heartbeat_ms = 300, .dead_after_ms = 1500, .resend_ms = 1000};

@@ -54,6 +54,10 @@ void hvn_fini(hvn *n);
 /* Opens a client for node `who` with its own store file `store_tag`. */
 hv_client *hvn_client(hvn *n, int who, const char *store_tag);
 
+/* The path of the store that hvn_client(n, who, store_tag) uses, for
+ * looking at what it has committed through a connection of one's own. */
+void hvn_store_path(const hvn *n, int who, const char *store_tag, char *out, size_t cap);
+
 /* Seals an envelope from `from` to `to`. Caller frees `*wire`. */
 void hvn_seal(hvn *n, int from, int to, unsigned type, uint32_t ttl_s, uint8_t **wire,
               size_t *len, uint8_t id[16]);

@@ -444,6 +444,16 @@ static int s_committed_rows(const char *path, const char *table)
     return rows;
 }
 
+/* Makes a table of the application's own in the store of `c`; returns the
+ * store's handle. */
+static sqlite3 *s_app_table(hv_client *c)
+{
+    sqlite3 *db = hv_client_db(c);
+    assert_int_equal(sqlite3_exec(db, "CREATE TABLE app (v INTEGER)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    return db;
+}
+
 /* Polls `c` until its store at `path` has committed an empty outbox, for at
  * most 2 s. */
 static void s_wait_outbox_committed_empty(hv_client *c, const char *path)
@@ -462,11 +472,9 @@ static void test_application_rollback_keeps_the_clients_own_work(void **state)
 {
     hvn *n = *state;
     char path[400];
-    snprintf(path, sizeof path, "%s/%s-rollback.db", n->dir, n->ids[HVN_ROUTER]);
+    hvn_store_path(n, HVN_ROUTER, "rollback", path, sizeof path);
     hv_client *router = hvn_client(n, HVN_ROUTER, "rollback");
-    sqlite3 *db = hv_client_db(router);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE app (v INTEGER)", NULL, NULL, NULL),
-                     SQLITE_OK);
+    sqlite3 *db = s_app_table(router);
     uint8_t id[16];
     s_send_stored(n, router, 0, id);
     assert_int_equal(hv_client_begin(router), HV_OK);
@@ -484,7 +492,7 @@ static void test_queue_and_rollback_need_the_applications_transaction(void **sta
 {
     hvn *n = *state;
     char path[400];
-    snprintf(path, sizeof path, "%s/%s-outside.db", n->dir, n->ids[HVN_ROUTER]);
+    hvn_store_path(n, HVN_ROUTER, "outside", path, sizeof path);
     hv_client *router = hvn_client(n, HVN_ROUTER, "outside");
     uint8_t *wire, id[16];
     size_t len;
@@ -505,12 +513,10 @@ static void test_polling_leaves_the_applications_transaction_open(void **state)
 {
     hvn *n = *state;
     char path[400];
-    snprintf(path, sizeof path, "%s/%s-held.db", n->dir, n->ids[HVN_LEGAL]);
+    hvn_store_path(n, HVN_LEGAL, "held", path, sizeof path);
     hv_client *legal = hvn_client(n, HVN_LEGAL, "held");
     hv_client *router = hvn_client(n, HVN_ROUTER, "held");
-    sqlite3 *db = hv_client_db(legal);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE app (v INTEGER)", NULL, NULL, NULL),
-                     SQLITE_OK);
+    sqlite3 *db = s_app_table(legal);
     uint8_t id[16];
     s_send_stored(n, router, 0, id);
     /* Offers earlier tests left for the legal office come first. */
