@@ -151,9 +151,19 @@ connected() {
 }
 
 stop() {
-  local pid=${pids[$1]:-}
+  local pid=${pids[$1]:-} i
   [ -n "$pid" ] || return 0
   kill -TERM "$pid" 2>/dev/null
+  # A daemon that does not stop fails the test here, saying which, instead
+  # of hanging it until ctest's timeout.
+  for ((i = 0; i < 300; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    bad "$1 did not stop within 30 s of SIGTERM; killed"
+    kill -9 "$pid" 2>/dev/null
+  fi
   wait "$pid" 2>/dev/null
   unset "pids[$1]"
 }

@@ -22,13 +22,27 @@ expect() {
   ok
 }
 
-# free_ports N: N distinct loopback ports that are free now, chosen by the
-# system (all held open together, so none is given twice).
+# free_ports N: N distinct loopback ports that are free now, chosen at
+# random below the kernel's ephemeral range (all held open together, so none
+# is given twice). A port from the ephemeral range could be taken before
+# the daemon binds it, as the source port of any connection, and a client
+# reconnecting to a stopped daemon could connect to itself on it (TCP
+# simultaneous open) so that the restarted daemon cannot bind.
 free_ports() {
-  python3 -c 'import socket, sys
-socks = [socket.socket() for _ in range(int(sys.argv[1]))]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
+  python3 -c 'import random, socket, sys
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+socks = []
+for attempt in range(10000):
+    if len(socks) == int(sys.argv[1]):
+        break
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", random.randint(max(1024, low - 12000), low - 1)))
+        socks.append(s)
+    except OSError:
+        s.close()
+else:
+    sys.exit("free_ports: no free loopback ports below %d" % low)
 print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 

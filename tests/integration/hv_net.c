@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -20,17 +21,119 @@ static const char *const s_ids[HVN_NODES] = {"broker.xc",  "ngo.xa",   "router.x
                                              "shelter.xc", "legal.xc", "revoked.xc",
                                              "expired.xc", "clinic.xc"};
 
-/* A free TCP port on loopback (bound, read back, released). */
+/* The lowest port of the kernel's ephemeral range, from which it takes the
+ * source port of every outgoing connection. */
+static int s_ephemeral_low(void)
+{
+    int low = 32768, high = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &low, &high) != 2)
+            low = 32768;
+        fclose(f);
+    }
+    return low;
+}
+
+/* A TCP port on loopback that is free now, chosen at random below the
+ * ephemeral range. A port from that range (what binding port 0 gives) may
+ * be taken, between this check and the broker's bind, as the source port
+ * of any connection; and while the broker is down (the restart tests), a
+ * client reconnecting to it may be given the port itself and connect to
+ * itself (TCP simultaneous open), so the restarted broker cannot bind. */
 static int s_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    int high = s_ephemeral_low() - 1, low = high - 12000 < 1024 ? 1024 : high - 12000;
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        uint32_t r;
+        hv_random(&r, sizeof r);
+        int port = low + (int)(r % (uint32_t)(high - low + 1));
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int bound = bind(fd, (struct sockaddr *)&a, sizeof a);
+        close(fd);
+        if (bound == 0)
+            return port;
+    }
+    fail_msg("no free loopback port between %d and %d", low, high);
+    return -1;
+}
+
+static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw,
+                                bool report);
+
+/* ------------------------------------------------------------ watchdog */
+
+/* What the harness is waiting for; read by the SIGALRM handler, so
+ * everything it prints is formatted before the wait begins. */
+static struct {
+    hvn *net;        /* the network whose broker to show and stop */
+    char what[600];  /* "FUNC (FILE:LINE): waiting N s for ..." */
+} s_watch;
+
+/* Writes to stderr from a signal handler; nothing to do if it fails. */
+static void s_say(const void *buf, size_t len)
+{
+    (void)!write(2, buf, len);
+}
+
+/* Writes the last `cap` bytes of the broker's log to stderr; async-signal-safe. */
+static void s_log_tail(const hvn *n, size_t cap)
+{
+    char path[400], buf[4096];
+    snprintf(path, sizeof path, "%s/broker.log", n->dir);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return;
+    off_t end = lseek(fd, 0, SEEK_END);
+    if (cap > sizeof buf)
+        cap = sizeof buf;
+    off_t from = end > (off_t)cap ? end - (off_t)cap : 0;
+    ssize_t got = pread(fd, buf, cap, from);
     close(fd);
-    return ntohs(a.sin_port);
+    static const char head[] = "--- the broker's log, last lines:\n";
+    if (got > 0) {
+        s_say(head, sizeof head - 1);
+        s_say(buf, (size_t)got);
+    }
+}
+
+static void s_watchdog_fired(int sig)
+{
+    (void)sig;
+    static const char head[] = "\nWATCHDOG: a test wait outlived its deadline: ";
+    s_say(head, sizeof head - 1);
+    s_say(s_watch.what, strlen(s_watch.what));
+    s_say("\n", 1);
+    if (s_watch.net != NULL) {
+        s_log_tail(s_watch.net, 3000);
+        if (s_watch.net->broker > 0)
+            kill(s_watch.net->broker, SIGKILL);
+    }
+    _exit(1);
+}
+
+/* Names the wait that starts now and arms the watchdog for `deadline_ms`
+ * plus the grace. Each wait arms it afresh, so an alarm left armed by a
+ * failed assertion inside a wait is replaced by the next one. */
+__attribute__((format(printf, 3, 4))) static void s_wait_begin(hvn_where at, int deadline_ms,
+                                                           const char *fmt, ...)
+{
+    int len = snprintf(s_watch.what, sizeof s_watch.what, "%s (%s:%d): waiting %d s for ",
+                       at.func, at.file, at.line, (deadline_ms + 999) / 1000);
+    va_list ap;
+    va_start(ap, fmt);
+    if (len > 0 && (size_t)len < sizeof s_watch.what)
+        vsnprintf(s_watch.what + len, sizeof s_watch.what - (size_t)len, fmt, ap);
+    va_end(ap);
+    alarm((unsigned)((deadline_ms + 999) / 1000 + HVN_WATCHDOG_GRACE_S));
+}
+
+static void s_wait_end(void)
+{
+    alarm(0);
 }
 
 static void s_keys_json(const hv_keypair *kp, char *out, size_t cap)
@@ -146,9 +249,12 @@ void hvn_init(hvn *n, const char *broker_bin, const char *extra)
                    n->endpoint, n->extra_config);
     hvt_write_file(n->ini, text, (size_t)len, 0644);
     n->zctx = zmq_ctx_new();
+    s_watch.net = n;
+    struct sigaction sa = {.sa_handler = s_watchdog_fired};
+    sigaction(SIGALRM, &sa, NULL);
 }
 
-void hvn_start(hvn *n)
+void hvn_start_at(hvn_where at, hvn *n)
 {
     char log[400];
     snprintf(log, sizeof log, "%s/broker.log", n->dir);
@@ -173,19 +279,24 @@ void hvn_start(hvn *n)
     hvn_raw raw;
     int64_t deadline = hv_mono_ms() + 10000;
     for (;;) {
-        hvn_handshake hs = hvn_raw_open(n, n->keys[HVN_ROUTER], &raw);
+        hvn_handshake hs = s_raw_open(at, n, n->keys[HVN_ROUTER], &raw, false);
         hvn_raw_close(&raw);
         if (hs == HVN_HS_OK)
-            return;
+            break;
         int status;
-        if (waitpid(n->broker, &status, WNOHANG) == n->broker)
+        if (waitpid(n->broker, &status, WNOHANG) == n->broker) {
+            n->broker = 0;
+            s_log_tail(n, 2000);
             fail_msg("broker exited during start-up; see %s", log);
-        if (hv_mono_ms() > deadline)
+        }
+        if (hv_mono_ms() > deadline) {
+            s_log_tail(n, 2000);
             fail_msg("broker did not become ready; see %s", log);
+        }
     }
 }
 
-int hvn_signal(hvn *n, int sig)
+int hvn_signal_at(hvn_where at, hvn *n, int sig)
 {
     if (n->broker == 0)
         return 0;
@@ -193,16 +304,29 @@ int hvn_signal(hvn *n, int sig)
     if (sig != SIGTERM && sig != SIGKILL)
         return 0;
     int status = 0;
+    s_wait_begin(at, 30000, "the broker to exit on signal %d", sig);
     waitpid(n->broker, &status, 0);
+    s_wait_end();
     n->broker = 0;
     return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-void hvn_fini(hvn *n)
+void hvn_fini_at(hvn_where at, hvn *n)
 {
     if (n->broker != 0)
-        hvn_signal(n, SIGKILL);
+        hvn_signal_at(at, n, SIGKILL);
+    /* A test that failed between hvn_raw_open and hvn_raw_close left its
+     * raw socket open, and zmq_ctx_term waits for every socket. */
+    for (int i = 0; i < HVN_RAW_MAX; i++)
+        if (n->raw_open[i][0] != NULL) {
+            hvn_raw stale = {.net = n, .slot = i, .sock = n->raw_open[i][0],
+                             .monitor = n->raw_open[i][1]};
+            hvn_raw_close(&stale);
+        }
+    s_wait_begin(at, 10000, "the test's ZeroMQ context to end");
     zmq_ctx_term(n->zctx);
+    s_wait_end();
+    s_watch.net = NULL;
     for (int i = 0; i < HVN_NODES; i++)
         hv_keypair_free(&n->keys[i]);
     hv_keypair_free(&n->authority);
@@ -283,9 +407,17 @@ static uint16_t s_next_event(hvn_raw *raw, int timeout_ms)
     return event;
 }
 
-hvn_handshake hvn_raw_open(hvn *n, const hv_keypair *keys, hvn_raw *raw)
+/* Opens a raw socket; `report` prints what happened when no handshake came
+ * (hvn_start's probes, which expect a few, do not). */
+static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw,
+                                bool report)
 {
     memset(raw, 0, sizeof *raw);
+    raw->net = n;
+    raw->slot = 0;
+    while (raw->slot < HVN_RAW_MAX && n->raw_open[raw->slot][0] != NULL)
+        raw->slot++;
+    assert_true(raw->slot < HVN_RAW_MAX); /* a test that never closes its raw sockets */
     raw->sock = zmq_socket(n->zctx, ZMQ_DEALER);
     char server[41], public[41], secret[41], mon[64];
     hv_z85_key(hv_keypair_public(n->keys[HVN_BROKER])->transport, server);
@@ -301,24 +433,55 @@ hvn_handshake hvn_raw_open(hvn *n, const hv_keypair *keys, hvn_raw *raw)
     raw->monitor = zmq_socket(n->zctx, ZMQ_PAIR);
     zmq_setsockopt(raw->monitor, ZMQ_LINGER, &zero, sizeof zero);
     assert_int_equal(zmq_connect(raw->monitor, mon), 0);
+    n->raw_open[raw->slot][0] = raw->sock;
+    n->raw_open[raw->slot][1] = raw->monitor;
     assert_int_equal(zmq_connect(raw->sock, n->endpoint), 0);
+    s_wait_begin(at, 5000, "a CurveZMQ handshake with the broker at %s", n->endpoint);
+    /* The events seen, to say what happened when no handshake came. */
+    char seen[256] = "";
+    size_t used = 0;
+    hvn_handshake outcome = HVN_HS_NONE;
     int64_t deadline = hv_mono_ms() + 5000;
-    while (hv_mono_ms() < deadline) {
+    while (hv_mono_ms() < deadline && outcome == HVN_HS_NONE) {
         uint16_t event = s_next_event(raw, 100);
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
-            return HVN_HS_OK;
-        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-            return HVN_HS_REFUSED;
+            outcome = HVN_HS_OK;
+        else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            outcome = HVN_HS_REFUSED;
+        else if (event != 0 && used + 8 < sizeof seen)
+            used += (size_t)snprintf(seen + used, sizeof seen - used, " 0x%x", event);
     }
-    return HVN_HS_NONE;
+    s_wait_end();
+    if (outcome == HVN_HS_NONE && report) {
+        fprintf(stderr, "%s (%s:%d): no handshake with %s within 5 s; monitor events:%s\n",
+                at.func, at.file, at.line, n->endpoint, used ? seen : " none");
+        s_log_tail(n, 1500);
+    }
+    return outcome;
+}
+
+hvn_handshake hvn_raw_open_at(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw)
+{
+    return s_raw_open(at, n, keys, raw, true);
 }
 
 void hvn_raw_close(hvn_raw *raw)
 {
-    if (raw->sock != NULL)
+    /* The monitor is stopped before its reader is closed. libzmq 4.3.4
+     * sends monitor events with a blocking send, from the I/O thread: an
+     * event about this socket that comes after the reader is gone (a
+     * DISCONNECTED after a refused handshake, a reconnection) blocks the
+     * context's only I/O thread for ever, and no later connection of the
+     * context makes any progress. Stopping first (in this thread, while
+     * the reader still reads) means no event is sent after it. */
+    if (raw->sock != NULL) {
+        zmq_socket_monitor(raw->sock, NULL, 0);
         zmq_close(raw->sock);
+    }
     if (raw->monitor != NULL)
         zmq_close(raw->monitor);
+    if (raw->net != NULL && raw->sock != NULL)
+        raw->net->raw_open[raw->slot][0] = raw->net->raw_open[raw->slot][1] = NULL;
     raw->sock = raw->monitor = NULL;
 }
 
@@ -336,13 +499,16 @@ void hvn_raw_send(hvn_raw *raw, const hv_control *m)
     free(buf);
 }
 
-bool hvn_raw_recv(hvn_raw *raw, int timeout_ms, hv_control *out, uint8_t **frame)
+bool hvn_raw_recv_at(hvn_where at, hvn_raw *raw, int timeout_ms, hv_control *out,
+                     uint8_t **frame)
 {
+    s_wait_begin(at, timeout_ms, "an answer from the broker on a raw socket");
+    bool got = false;
     int64_t deadline = hv_mono_ms() + timeout_ms;
     for (;;) {
         int64_t left = deadline - hv_mono_ms();
         if (left <= 0)
-            return false;
+            break;
         zmq_pollitem_t it = {raw->sock, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&it, 1, (long)left) <= 0)
             continue;
@@ -356,7 +522,10 @@ bool hvn_raw_recv(hvn_raw *raw, int timeout_ms, hv_control *out, uint8_t **frame
         memcpy(copy, zmq_msg_data(&m), zmq_msg_size(&m));
         hv_err err = hv_control_decode(copy, zmq_msg_size(&m), out);
         zmq_msg_close(&m);
-        assert_int_equal(err, HV_OK);
+        if (err != HV_OK) {
+            s_wait_end();
+            fail_msg("the broker sent a frame that does not decode: %s", hv_strerror(err));
+        }
         if (out->cmd == HV_CMD_HEARTBEAT) {
             free(copy);
             continue;
@@ -365,50 +534,59 @@ bool hvn_raw_recv(hvn_raw *raw, int timeout_ms, hv_control *out, uint8_t **frame
             *frame = copy; /* out->envelope points into it */
         else
             free(copy);
-        return true;
+        got = true;
+        break;
     }
+    s_wait_end();
+    return got;
 }
 
-void hvn_raw_hello(hvn *n, hvn_raw *raw, int who, uint32_t credit)
+void hvn_raw_hello_at(hvn_where at, hvn *n, hvn_raw *raw, int who, uint32_t credit)
 {
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = credit, .heartbeat_ms = 1000};
     strcpy(hello.node_id, n->ids[who]);
     hvn_raw_send(raw, &hello);
     hv_control r;
-    assert_true(hvn_raw_recv(raw, 5000, &r, NULL));
+    assert_true(hvn_raw_recv_at(at, raw, 5000, &r, NULL));
     assert_int_equal(r.cmd, HV_CMD_READY);
     assert_string_equal(r.node_id, "broker.xc");
 }
 
-bool hvn_raw_disconnected(hvn_raw *raw, int timeout_ms)
+bool hvn_raw_disconnected_at(hvn_where at, hvn_raw *raw, int timeout_ms)
 {
+    s_wait_begin(at, timeout_ms, "the broker to drop a raw connection");
+    bool dropped = false;
     int64_t deadline = hv_mono_ms() + timeout_ms;
-    while (hv_mono_ms() < deadline)
-        if (s_next_event(raw, 100) == ZMQ_EVENT_DISCONNECTED)
-            return true;
-    return false;
+    while (!dropped && hv_mono_ms() < deadline)
+        dropped = s_next_event(raw, 100) == ZMQ_EVENT_DISCONNECTED;
+    s_wait_end();
+    return dropped;
 }
 
-bool hvn_wait_notice(hv_client *c, int timeout_ms, hv_notice *out)
+bool hvn_wait_notice_at(hvn_where at, hv_client *c, int timeout_ms, hv_notice *out)
 {
+    s_wait_begin(at, timeout_ms, "a notice from the broker to a client");
+    bool got = true;
     int64_t deadline = hv_mono_ms() + timeout_ms;
-    while (!hv_client_notice(c, out)) {
-        if (hv_mono_ms() > deadline)
-            return false;
+    while (got && !hv_client_notice(c, out)) {
+        got = hv_mono_ms() <= deadline;
         assert_int_equal(hv_client_poll(c, 50), HV_OK);
     }
-    return true;
+    s_wait_end();
+    return got;
 }
 
-bool hvn_wait_stored(hv_client *c, int timeout_ms)
+bool hvn_wait_stored_at(hvn_where at, hv_client *c, int timeout_ms)
 {
+    s_wait_begin(at, timeout_ms, "the broker's STORED for everything in a client's outbox");
+    bool empty = true;
     int64_t deadline = hv_mono_ms() + timeout_ms;
-    while (hv_client_outbox_size(c) > 0) {
-        if (hv_mono_ms() > deadline)
-            return false;
+    while (empty && hv_client_outbox_size(c) > 0) {
+        empty = hv_mono_ms() <= deadline;
         assert_int_equal(hv_client_poll(c, 50), HV_OK);
     }
-    return true;
+    s_wait_end();
+    return empty;
 }
 
 long hvn_log_size(hvn *n)
@@ -424,25 +602,25 @@ long hvn_log_size(hvn *n)
     return size;
 }
 
-bool hvn_wait_log(hvn *n, const char *text, long from_offset, int timeout_ms)
+bool hvn_wait_log_at(hvn_where at, hvn *n, const char *text, long from_offset, int timeout_ms)
 {
     char path[400];
     snprintf(path, sizeof path, "%s/broker.log", n->dir);
+    s_wait_begin(at, timeout_ms, "\"%s\" in the broker's log", text);
+    bool found = false;
     int64_t deadline = hv_mono_ms() + timeout_ms;
-    while (hv_mono_ms() < deadline) {
+    while (!found && hv_mono_ms() < deadline) {
         FILE *f = fopen(path, "r");
         if (f != NULL) {
             fseek(f, from_offset, SEEK_SET);
             char line[2048];
-            while (fgets(line, sizeof line, f) != NULL) {
-                if (strstr(line, text) != NULL) {
-                    fclose(f);
-                    return true;
-                }
-            }
+            while (!found && fgets(line, sizeof line, f) != NULL)
+                found = strstr(line, text) != NULL;
             fclose(f);
         }
-        zmq_poll(NULL, 0, 20); /* a short pause between looks at the file */
+        if (!found)
+            zmq_poll(NULL, 0, 20); /* a short pause between looks at the file */
     }
-    return false;
+    s_wait_end();
+    return found;
 }

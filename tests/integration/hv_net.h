@@ -1,6 +1,13 @@
 /* A small Haven network for integration tests: real keys, a signed
  * registry, a broker started as a process on loopback, clients and raw
- * CURVE sockets. Conditions are awaited with deadlines, never with sleeps. */
+ * CURVE sockets. Conditions are awaited with deadlines, never with sleeps.
+ *
+ * Every wait names itself and where it was called from (the macros below
+ * pass the caller's function and line). A wait that outlives its own
+ * deadline by HVN_WATCHDOG_GRACE_S, or one with no deadline of its own (a
+ * broker that does not exit, a context that does not end), is stopped by a
+ * watchdog that prints which test line was waiting for what and the tail of
+ * the broker's log, kills the broker and ends the test binary with exit 1. */
 #ifndef HV_NET_H
 #define HV_NET_H
 
@@ -13,6 +20,16 @@
 #include "hv_test.h"
 
 #define HVN_NODES 8
+#define HVN_RAW_MAX 16           /* raw sockets open at once per network */
+#define HVN_WATCHDOG_GRACE_S 20  /* added to a wait's own deadline */
+
+/* Where a harness call was made, for the watchdog's and failures' reports. */
+typedef struct hvn_where {
+    const char *func; /* calling function */
+    const char *file; /* its source file */
+    int line;         /* and line */
+} hvn_where;
+#define HVN_HERE ((hvn_where){__func__, __FILE__, __LINE__})
 
 typedef struct hvn {
     char dir[256];               /* working directory */
@@ -27,6 +44,7 @@ typedef struct hvn {
     hv_keypair *outsider;        /* keys not in the registry */
     void *zctx;                  /* context for raw sockets */
     unsigned registry_version;   /* last written */
+    void *raw_open[HVN_RAW_MAX][2]; /* raw sockets and monitors not yet closed */
 } hvn;
 
 /* Node indexes. */
@@ -42,14 +60,18 @@ void hvn_init(hvn *n, const char *broker_bin, const char *extra);
 void hvn_write_registry(hvn *n, unsigned version, int revoke);
 
 /* Starts the broker and waits until it serves (deadline 10 s). */
-void hvn_start(hvn *n);
+#define hvn_start(n) hvn_start_at(HVN_HERE, n)
+void hvn_start_at(hvn_where at, hvn *n);
 
 /* Sends `sig` to the broker; for SIGTERM and SIGKILL waits for its exit
- * and returns its exit status (or -signal). */
-int hvn_signal(hvn *n, int sig);
+ * (deadline 30 s) and returns its exit status (or -signal). */
+#define hvn_signal(n, sig) hvn_signal_at(HVN_HERE, n, sig)
+int hvn_signal_at(hvn_where at, hvn *n, int sig);
 
-/* Stops everything and removes the directory. */
-void hvn_fini(hvn *n);
+/* Stops everything, closes raw sockets a failed test left open (so that
+ * ending the context cannot hang) and removes the directory. */
+#define hvn_fini(n) hvn_fini_at(HVN_HERE, n)
+void hvn_fini_at(hvn_where at, hvn *n);
 
 /* Opens a client for node `who` with its own store file `store_tag`. */
 hv_client *hvn_client(hvn *n, int who, const char *store_tag);
@@ -71,13 +93,19 @@ typedef enum { HVN_HS_OK = 1, HVN_HS_REFUSED = 2, HVN_HS_NONE = 3 } hvn_handshak
 
 /* A raw DEALER with `keys`, watched by a socket monitor. */
 typedef struct hvn_raw {
+    hvn *net;       /* the network it belongs to */
+    int slot;       /* its place in net->raw_open */
     void *sock;     /* DEALER */
     void *monitor;  /* PAIR receiving monitor events */
 } hvn_raw;
 
 /* Connects a raw socket with `keys` and returns the handshake outcome
- * (waiting up to 5 s). */
-hvn_handshake hvn_raw_open(hvn *n, const hv_keypair *keys, hvn_raw *raw);
+ * (waiting up to 5 s). When no handshake came, prints the monitor events
+ * that did and the broker log's tail. */
+#define hvn_raw_open(n, keys, raw) hvn_raw_open_at(HVN_HERE, n, keys, raw)
+hvn_handshake hvn_raw_open_at(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw);
+
+/* Stops the monitor, then closes the socket and the monitor's reader. */
 void hvn_raw_close(hvn_raw *raw);
 
 /* Sends one control message / raw bytes on a raw socket. */
@@ -86,25 +114,34 @@ void hvn_raw_send_bytes(hvn_raw *raw, const void *buf, size_t len);
 
 /* Receives the next control message other than HEARTBEAT within
  * `timeout_ms`; false on timeout. */
-bool hvn_raw_recv(hvn_raw *raw, int timeout_ms, hv_control *out, uint8_t **frame);
+#define hvn_raw_recv(raw, timeout_ms, out, frame) \
+    hvn_raw_recv_at(HVN_HERE, raw, timeout_ms, out, frame)
+bool hvn_raw_recv_at(hvn_where at, hvn_raw *raw, int timeout_ms, hv_control *out,
+                     uint8_t **frame);
 
 /* Sends HELLO as node `who` and expects READY. */
-void hvn_raw_hello(hvn *n, hvn_raw *raw, int who, uint32_t credit);
+#define hvn_raw_hello(n, raw, who, credit) hvn_raw_hello_at(HVN_HERE, n, raw, who, credit)
+void hvn_raw_hello_at(hvn_where at, hvn *n, hvn_raw *raw, int who, uint32_t credit);
 
 /* True when the raw socket's connection was dropped within `timeout_ms`. */
-bool hvn_raw_disconnected(hvn_raw *raw, int timeout_ms);
+#define hvn_raw_disconnected(raw, timeout_ms) hvn_raw_disconnected_at(HVN_HERE, raw, timeout_ms)
+bool hvn_raw_disconnected_at(hvn_where at, hvn_raw *raw, int timeout_ms);
 
 /* Waits until the broker's log contains `text` (new since `from_offset`
  * bytes); false on timeout. */
-bool hvn_wait_log(hvn *n, const char *text, long from_offset, int timeout_ms);
+#define hvn_wait_log(n, text, from_offset, timeout_ms) \
+    hvn_wait_log_at(HVN_HERE, n, text, from_offset, timeout_ms)
+bool hvn_wait_log_at(hvn_where at, hvn *n, const char *text, long from_offset, int timeout_ms);
 
 /* The broker log's current size, for hvn_wait_log. */
 long hvn_log_size(hvn *n);
 
 /* Polls `c` until a notice arrives (returned) or the deadline passes. */
-bool hvn_wait_notice(hv_client *c, int timeout_ms, hv_notice *out);
+#define hvn_wait_notice(c, timeout_ms, out) hvn_wait_notice_at(HVN_HERE, c, timeout_ms, out)
+bool hvn_wait_notice_at(hvn_where at, hv_client *c, int timeout_ms, hv_notice *out);
 
 /* Polls `c` until its outbox is empty; false on timeout. */
-bool hvn_wait_stored(hv_client *c, int timeout_ms);
+#define hvn_wait_stored(c, timeout_ms) hvn_wait_stored_at(HVN_HERE, c, timeout_ms)
+bool hvn_wait_stored_at(hvn_where at, hv_client *c, int timeout_ms);
 
 #endif
