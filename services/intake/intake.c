@@ -9,12 +9,21 @@
  *
  * States: requested → accepted → transferred → received → in_progress ⇄
  * on_hold → completed | failed; requested → no_match | expired;
- * cancel_requested → cancelled; withdraw_requested → withdrawn. */
+ * cancel_requested → cancelled; withdraw_requested → withdrawn. A
+ * caseworker's referral with a consent override starts in
+ * awaiting_authorisation and is sent (→ requested) only when a supervisor
+ * authorises it; → withdrawn or expired otherwise.
+ *
+ * People (the staff socket, docs/OPERATIONS.md "Staff and roles"): a
+ * caseworker sees and acts on the referrals they created or are assigned;
+ * a supervisor sees all, assigns them and authorises consent overrides;
+ * an admin sees none. The role table is s_commands. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "hv_history.h"
+#include "hv_listq.h"
 #include "hv_log.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
@@ -28,11 +37,21 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS referrals (id BLOB PRIMARY KEY, state TEXT NOT NULL,"
     "  service INTEGER NOT NULL, country TEXT NOT NULL, router TEXT NOT NULL,"
     "  provider TEXT NOT NULL DEFAULT '', created_s INTEGER NOT NULL,"
-    "  respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB)"
-    "  WITHOUT ROWID;"
+    "  respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB,"
+    "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
+    "  reference TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
     /* Which referral each message we sent belongs to, for broker notices. */
     "CREATE TABLE IF NOT EXISTS sent (id BLOB PRIMARY KEY, referral BLOB NOT NULL,"
     "  type INTEGER NOT NULL, rcpt TEXT NOT NULL) WITHOUT ROWID;";
+
+/* Added since the first store format; an older store gets them at start
+ * (its referrals were made by the host's administrator: created_by ""). */
+static const hv_worker_column s_columns[] = {
+    {"referrals", "created_by", "TEXT NOT NULL DEFAULT ''"},
+    {"referrals", "assigned_to", "TEXT NOT NULL DEFAULT ''"},
+    {"referrals", "reference", "TEXT NOT NULL DEFAULT ''"},
+    {NULL, NULL, NULL},
+};
 
 /* One referral row. */
 typedef struct s_ref {
@@ -44,13 +63,17 @@ typedef struct s_ref {
     char provider[HV_NODE_ID_MAX + 1];  /* the matched provider, or "" */
     uint64_t created, respond_by, updated; /* Unix seconds */
     uint8_t case_hash[32];              /* BLAKE2b-256 of the case sent */
+    char created_by[HV_STAFF_MAX + 1];  /* the staff member who submitted it */
+    char assigned_to[HV_STAFF_MAX + 1]; /* the staff member it is assigned to */
+    char reference[HV_LISTQ_Q_MAX + 1]; /* the organisation's own reference */
 } s_ref;
 
 static hv_err s_load(hv_worker *w, const uint8_t id[16], s_ref *r)
 {
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT state, service, country, router, provider, created_s, "
-                              "respond_by, updated_s, case_hash FROM referrals WHERE id = ?1",
+                              "respond_by, updated_s, case_hash, created_by, assigned_to, "
+                              "reference FROM referrals WHERE id = ?1",
                               "r", id);
     if (st == NULL)
         return HV_ESTORE;
@@ -68,6 +91,9 @@ static hv_err s_load(hv_worker *w, const uint8_t id[16], s_ref *r)
         r->updated = (uint64_t)sqlite3_column_int64(st, 7);
         if (sqlite3_column_bytes(st, 8) == 32)
             memcpy(r->case_hash, sqlite3_column_blob(st, 8), 32);
+        hv_sql_text(st, 9, r->created_by, sizeof r->created_by);
+        hv_sql_text(st, 10, r->assigned_to, sizeof r->assigned_to);
+        hv_sql_text(st, 11, r->reference, sizeof r->reference);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? HV_OK : rc == SQLITE_DONE ? HV_ENOTFOUND : HV_ESTORE;
@@ -147,11 +173,36 @@ static json_t *s_errors_json(const hv_referral_check *c)
     return json_pack("{s:o, s:I}", "errors", list, "more", (json_int_t)c->n_more);
 }
 
-static hv_err s_submit(hv_worker *w, json_t *args, json_t **result, char **text, hv_errmsg *e)
+/* Sends the summary of `r` to its router: the referral becomes requested,
+ * because of `by`. */
+static hv_err s_request(hv_worker *w, s_ref *r, const hv_summary *summary, const char *by,
+                        const char *detail)
+{
+    hv_msg *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return HV_ENOMEM;
+    m->type = HV_MSG_REFERRAL_REQUEST;
+    m->summary = *summary;
+    uint64_t now = (uint64_t)time(NULL);
+    uint64_t ttl = r->respond_by > now ? r->respond_by - now : 1;
+    hv_err err = s_send(w, r, r->router, m, ttl > HV_TTL_MAX ? HV_TTL_MAX : (uint32_t)ttl);
+    free(m);
+    if (err == HV_OK)
+        err = s_enter(w, r, "requested", by, detail);
+    return err;
+}
+
+static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                       char **text, hv_errmsg *e)
 {
     const char *case_text = json_string_value(json_object_get(args, "case"));
+    const char *reference = json_string_value(json_object_get(args, "reference"));
     if (case_text == NULL)
         return hv_fail(e, HV_EINVAL, "\"case\" (the referral file's text) is required");
+    if (json_object_get(args, "reference") != NULL &&
+        (reference == NULL || !hv_listq_reference_valid(reference)))
+        return hv_fail(e, HV_EINVAL, "\"reference\" (the organisation's own) must be 1 to %d "
+                       "characters", HV_LISTQ_Q_MAX);
     size_t case_len = json_string_length(json_object_get(args, "case"));
     uint64_t now = (uint64_t)time(NULL);
     hv_referral_check *c = calloc(1, sizeof *c);
@@ -181,26 +232,31 @@ static hv_err s_submit(hv_worker *w, json_t *args, json_t **result, char **text,
     snprintf(r.router, sizeof r.router, "%s", router->id);
     r.created = now;
     r.respond_by = c->summary.respond_by;
-    hv_msg *m = calloc(1, sizeof *m);
-    if (m == NULL) {
-        free(c);
-        return HV_ENOMEM;
-    }
-    m->type = HV_MSG_REFERRAL_REQUEST;
-    m->summary = c->summary;
-    uint64_t ttl = r.respond_by - now;
+    snprintf(r.created_by, sizeof r.created_by, "%s", a->staff);
+    snprintf(r.assigned_to, sizeof r.assigned_to, "%s",
+             a->role == HV_ACTOR_HOST ? "" : a->staff);
+    snprintf(r.reference, sizeof r.reference, "%s", reference ? reference : "");
+    /* A caseworker prepares a referral without consent; a supervisor
+     * authorises it (referral.authorise) before anything leaves. */
+    bool held = c->consent_override && a->role == HV_ACTOR_CASEWORKER;
     if ((err = hv_vault_put(hv_worker_db(w), hv_worker_keys(w), r.id,
                             (const uint8_t *)case_text, case_len)) == HV_OK &&
         (err = hv_sql_exec(hv_worker_db(w),
                            "INSERT INTO referrals (id, state, service, country, router, "
-                           "created_s, respond_by, updated_s) VALUES (?1, 'new', ?2, ?3, ?4, "
-                           "?5, ?6, ?5)",
-                           "rittii", r.id, (int64_t)r.service, r.country, r.router,
-                           (int64_t)now, (int64_t)r.respond_by)) == HV_OK &&
-        (err = s_send(w, &r, router->id, m, ttl > HV_TTL_MAX ? HV_TTL_MAX : (uint32_t)ttl)) ==
-            HV_OK)
-        err = s_enter(w, &r, "requested", hv_worker_cfg(w)->id, "summary sent to the router");
-    free(m);
+                           "created_s, respond_by, updated_s, created_by, assigned_to, "
+                           "reference) VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8, ?9)",
+                           "rittiittt", r.id, (int64_t)r.service, r.country, r.router,
+                           (int64_t)now, (int64_t)r.respond_by, r.created_by, r.assigned_to,
+                           r.reference)) == HV_OK) {
+        if (held)
+            err = s_enter(w, &r, "awaiting_authorisation", a->by,
+                          "consent override: nothing is sent until a supervisor authorises it");
+        else
+            err = s_request(w, &r, &c->summary, a->by,
+                            c->consent_override ? "consent override authorised at submission; "
+                                                  "summary sent to the router"
+                                                : "summary sent to the router");
+    }
     free(c);
     if (err != HV_OK)
         return err;
@@ -209,10 +265,54 @@ static hv_err s_submit(hv_worker *w, json_t *args, json_t **result, char **text,
     hv_time_human(r.respond_by, by);
     *result = json_pack("{s:s, s:s, s:s, s:s}", "id", ref, "state", r.state, "router",
                         r.router, "country", r.country);
-    hv_strcat(text, "referral %s submitted\n  the summary went to %s (%s); an answer is due "
-              "by %s\n  the case stays here, encrypted, until a provider accepts\n",
-              ref, r.router, r.country, by);
+    if (held)
+        hv_strcat(text, "referral %s is awaiting authorisation\n  it was made without consent: "
+                  "nothing is sent until a supervisor authorises it (due by %s)\n", ref, by);
+    else
+        hv_strcat(text, "referral %s submitted\n  the summary went to %s (%s); an answer is "
+                  "due by %s\n  the case stays here, encrypted, until a provider accepts\n",
+                  ref, r.router, r.country, by);
     return HV_OK;
+}
+
+/* A supervisor's authorisation of a consent override sends the referral
+ * as submission would have, checked again as of now. */
+static hv_err s_authorise(hv_worker *w, const hv_actor *a, s_ref *r, char **text,
+                          hv_errmsg *e)
+{
+    if (!s_is(r, "awaiting_authorisation"))
+        return hv_fail(e, HV_EPROTO, "referral is %s; only one awaiting authorisation can be "
+                       "authorised", r->state);
+    uint8_t *case_text = NULL;
+    size_t case_len = 0;
+    hv_err err = hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r->id, &case_text, &case_len);
+    if (err != HV_OK)
+        return err;
+    hv_referral_check *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        hv_secure_free(case_text);
+        return HV_ENOMEM;
+    }
+    err = hv_referral_check_text((const char *)case_text, case_len, (uint64_t)time(NULL), c);
+    hv_secure_free(case_text);
+    const hv_node *router = hv_registry_find(hv_worker_registry(w), r->router);
+    if (err == HV_ENOMEM)
+        ;
+    else if (err != HV_OK)
+        err = hv_fail(e, HV_EPROTO, "the referral no longer passes its checks (is its "
+                      "respond-by past?): withdraw it and submit it again");
+    else if (router == NULL || !hv_node_active(router, (uint64_t)time(NULL)))
+        err = hv_fail(e, HV_EUNROUTABLE, "router %s is no longer active", r->router);
+    else
+        err = s_request(w, r, &c->summary, a->by,
+                        "consent override authorised; summary sent to the router");
+    free(c);
+    if (err == HV_OK) {
+        char ref[33];
+        hv_ref_hex(r->id, ref);
+        hv_strcat(text, "referral %s authorised; the summary went to %s\n", ref, r->router);
+    }
+    return err;
 }
 
 /* ------------------------------------------------------------ messages */
@@ -379,24 +479,57 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
 
 /* -------------------------------------------------------------- control */
 
-static hv_err s_withdraw(hv_worker *w, json_t *args, json_t **result, char **text,
-                         hv_errmsg *e)
+/* Who sees a referral: a caseworker the ones they created or are
+ * assigned; everyone the role table lets in at all, the rest. */
+static const char s_visible_sql[] = "created_by = ?2 OR assigned_to = ?2";
+
+static bool s_sees_all(const hv_actor *a) { return a->role != HV_ACTOR_CASEWORKER; }
+
+static bool s_sees(const hv_actor *a, const s_ref *r)
+{
+    return s_sees_all(a) || strcmp(r->created_by, a->staff) == 0 ||
+           strcmp(r->assigned_to, a->staff) == 0;
+}
+
+static bool s_may_see(hv_worker *w, const hv_actor *a, const uint8_t id[16])
+{
+    s_ref r;
+    return a->role != HV_ACTOR_ADMIN && s_load(w, id, &r) == HV_OK && s_sees(a, &r);
+}
+
+/* The referral named by args.id that `a` may see; one they may not see
+ * is not found, in the same words as one that does not exist. */
+static hv_err s_find(hv_worker *w, const hv_actor *a, json_t *args, s_ref *r, hv_errmsg *e)
 {
     const char *id = json_string_value(json_object_get(args, "id"));
-    const char *reason = json_string_value(json_object_get(args, "reason"));
-    if (id == NULL || reason == NULL || reason[0] == '\0')
-        return hv_fail(e, HV_EINVAL, "\"id\" and a \"reason\" are required");
+    if (id == NULL)
+        return hv_fail(e, HV_EINVAL, "\"id\" is required");
     uint8_t rid[16];
-    s_ref r;
-    hv_err err = hv_worker_find(w, "referrals", id, rid, e);
+    hv_err err = hv_worker_find_visible(w, "referrals", id, s_sees_all(a) ? NULL : s_visible_sql,
+                                        a->staff, rid, e);
     if (err == HV_OK)
-        err = s_load(w, rid, &r);
+        err = s_load(w, rid, r);
+    if (err == HV_OK && !s_sees(a, r))
+        err = hv_fail(e, HV_ENOTFOUND, "no referral %s here", id);
+    return err;
+}
+
+static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                         char **text, hv_errmsg *e)
+{
+    const char *reason = json_string_value(json_object_get(args, "reason"));
+    if (reason == NULL || reason[0] == '\0')
+        return hv_fail(e, HV_EINVAL, "\"id\" and a \"reason\" are required");
+    s_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
     if (err != HV_OK)
         return err;
     hv_msg m = {.type = HV_MSG_WITHDRAW};
     snprintf(m.text, sizeof m.text, "%s", reason);
     const char *next;
-    if (s_is(&r, "requested")) {
+    if (s_is(&r, "awaiting_authorisation")) {
+        next = "withdrawn"; /* nothing was sent: nobody to tell */
+    } else if (s_is(&r, "requested")) {
         m.type = HV_MSG_CANCEL;
         err = s_send(w, &r, r.router, &m, HV_TTL_MAX);
         next = "cancel_requested";
@@ -408,14 +541,17 @@ static hv_err s_withdraw(hv_worker *w, json_t *args, json_t **result, char **tex
         return hv_fail(e, HV_EPROTO, "referral is %s; there is nothing to withdraw", r.state);
     }
     if (err == HV_OK)
-        err = s_enter(w, &r, next, hv_worker_cfg(w)->id, reason);
+        err = s_enter(w, &r, next, a->by, reason);
     if (err != HV_OK)
         return err;
     char ref[33];
     hv_ref_hex(r.id, ref);
     *result = json_pack("{s:s, s:s}", "id", ref, "state", r.state);
-    hv_strcat(text, "referral %s: %s (waiting for %s to confirm)\n", ref, r.state,
-              s_is(&r, "cancel_requested") ? r.router : r.provider);
+    if (s_is(&r, "withdrawn"))
+        hv_strcat(text, "referral %s: withdrawn (it had not been sent)\n", ref);
+    else
+        hv_strcat(text, "referral %s: %s (waiting for %s to confirm)\n", ref, r.state,
+                  s_is(&r, "cancel_requested") ? r.router : r.provider);
     return HV_OK;
 }
 
@@ -425,20 +561,49 @@ static json_t *s_row_json(const s_ref *r)
     hv_ref_hex(r->id, ref);
     hv_time_format(r->created, created);
     hv_time_format(r->respond_by, by);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", ref, "state", r->state,
-                     "service", hv_service_name(r->service), "country", r->country, "router",
-                     r->router, "provider", r->provider, "created", created, "respond_by", by);
+    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", ref, "state",
+                            r->state, "service", hv_service_name(r->service), "country",
+                            r->country, "router", r->router, "provider", r->provider,
+                            "created", created, "respond_by", by);
+    if (row != NULL) {
+        json_object_set_new(row, "created_by", json_string(r->created_by));
+        json_object_set_new(row, "assigned_to", json_string(r->assigned_to));
+        json_object_set_new(row, "reference", json_string(r->reference));
+    }
+    return row;
 }
 
-static hv_err s_list(hv_worker *w, json_t **result, char **text)
+/* The filters of hv_listq, in one statement whatever is given. */
+#define S_LIST_WHERE                                                                          \
+    " FROM referrals WHERE (?1 = '' OR state = ?1) AND (?2 < 0 OR service = ?2) AND "          \
+    "(?3 = '' OR country = ?3) AND (?4 = 0 OR assigned_to = ?5) AND (?6 = 0 OR created_s >= " \
+    "?6) AND (?7 = 0 OR created_s < ?7) AND (?8 = '' OR instr(lower(reference), lower(?8)) > " \
+    "0) AND (?9 = '' OR created_by = ?9 OR assigned_to = ?9)"
+#define S_LIST_ARGS(l, who)                                                                   \
+    (l)->state, (int64_t)(l)->service, (l)->country, (int64_t)(l)->by_assignee,               \
+        (l)->assigned_to, (int64_t)(l)->since, (int64_t)(l)->until, (l)->q, (who)
+
+static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e)
 {
+    hv_listq q;
+    hv_err err = hv_listq_parse(args, NULL, &q, e);
+    if (err != HV_OK)
+        return err;
+    const char *who = s_sees_all(a) ? "" : a->staff;
+    int64_t total = 0;
+    if (hv_sql_int(hv_worker_db(w), &total, "SELECT count(*)" S_LIST_WHERE, "titititt" "t",
+                   S_LIST_ARGS(&q, who)) != HV_OK)
+        return HV_ESTORE;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT id FROM referrals ORDER BY created_s, id", "");
+                              "SELECT id" S_LIST_WHERE " ORDER BY created_s, id LIMIT ?10 "
+                              "OFFSET ?11",
+                              "titititt" "tii", S_LIST_ARGS(&q, who), q.limit, q.offset);
     if (st == NULL)
         return HV_ESTORE;
     json_t *list = json_array();
-    hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %s\n", "REFERRAL", "STATE", "SERVICE",
-              "COUNTRY", "PROVIDER");
+    hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", "REFERRAL", "STATE", "SERVICE",
+              "COUNTRY", "ASSIGNED", "PROVIDER");
     while (sqlite3_step(st) == SQLITE_ROW) {
         s_ref r;
         if (s_load(w, sqlite3_column_blob(st, 0), &r) != HV_OK)
@@ -446,11 +611,15 @@ static hv_err s_list(hv_worker *w, json_t **result, char **text)
         json_array_append_new(list, s_row_json(&r));
         char ref[33];
         hv_ref_hex(r.id, ref);
-        hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %s\n", ref, r.state,
-                  hv_service_name(r.service), r.country, r.provider[0] ? r.provider : "-");
+        hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", ref, r.state,
+                  hv_service_name(r.service), r.country, r.assigned_to[0] ? r.assigned_to : "-",
+                  r.provider[0] ? r.provider : "-");
     }
     sqlite3_finalize(st);
-    *result = json_pack("{s:o}", "referrals", list);
+    /* "referrals" is the name older clients read; "items" the API's. */
+    *result = json_pack("{s:O, s:o, s:I, s:I, s:I}", "referrals", list, "items", list, "total",
+                        (json_int_t)total, "limit", (json_int_t)q.limit, "offset",
+                        (json_int_t)q.offset);
     return HV_OK;
 }
 
@@ -473,16 +642,11 @@ static void s_subject_line(const char *case_text, size_t len, char **text)
     hv_json_free(&root);
 }
 
-static hv_err s_show(hv_worker *w, json_t *args, json_t **result, char **text, hv_errmsg *e)
+static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e)
 {
-    const char *id = json_string_value(json_object_get(args, "id"));
-    if (id == NULL)
-        return hv_fail(e, HV_EINVAL, "\"id\" is required");
-    uint8_t rid[16];
     s_ref r;
-    hv_err err = hv_worker_find(w, "referrals", id, rid, e);
-    if (err == HV_OK)
-        err = s_load(w, rid, &r);
+    hv_err err = s_find(w, a, args, &r, e);
     if (err != HV_OK)
         return err;
     json_t *row = s_row_json(&r);
@@ -491,9 +655,12 @@ static hv_err s_show(hv_worker *w, json_t *args, json_t **result, char **text, h
     hv_time_human(r.created, created);
     hv_time_human(r.respond_by, by);
     hv_strcat(text, "referral %s\n  state:    %s\n  service:  %s in %s\n  router:   %s\n"
-              "  provider: %s\n  created:  %s\n  due by:   %s\n",
+              "  provider: %s\n  created:  %s%s%s\n  assigned: %s\n  due by:   %s\n",
               ref, r.state, hv_service_name(r.service), r.country, r.router,
-              r.provider[0] ? r.provider : "-", created, by);
+              r.provider[0] ? r.provider : "-", created, r.created_by[0] ? " by " : "",
+              r.created_by, r.assigned_to[0] ? r.assigned_to : "-", by);
+    if (r.reference[0] != '\0')
+        hv_strcat(text, "  reference: %s\n", r.reference);
     uint8_t *case_text = NULL;
     size_t case_len = 0;
     if (hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r.id, &case_text, &case_len) == HV_OK) {
@@ -509,18 +676,87 @@ static hv_err s_show(hv_worker *w, json_t *args, json_t **result, char **text, h
     return HV_OK;
 }
 
-static hv_err s_on_control(hv_worker *w, const char *cmd, json_t *args, json_t **result,
-                           char **text, hv_errmsg *e)
+static hv_err s_assign(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                       char **text, hv_errmsg *e)
 {
-    if (strcmp(cmd, "referral.submit") == 0)
-        return s_submit(w, args, result, text, e);
-    if (strcmp(cmd, "referral.list") == 0)
-        return s_list(w, result, text);
-    if (strcmp(cmd, "referral.show") == 0)
-        return s_show(w, args, result, text, e);
-    if (strcmp(cmd, "referral.withdraw") == 0)
-        return s_withdraw(w, args, result, text, e);
-    return hv_fail(e, HV_EINVAL, "an intake does not know the command '%s'", cmd);
+    const char *staff = json_string_value(json_object_get(args, "staff"));
+    if (staff == NULL || !hv_staff_name_valid(staff) || strcmp(staff, HV_HOST_ADMIN) == 0)
+        return hv_fail(e, HV_EINVAL, "\"staff\" must be a staff member's name");
+    s_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err != HV_OK)
+        return err;
+    char detail[HV_STAFF_MAX + 40];
+    snprintf(detail, sizeof detail, "assigned to %s", staff);
+    if ((err = hv_sql_exec(hv_worker_db(w),
+                           "UPDATE referrals SET assigned_to = ?2, updated_s = ?3 WHERE id = ?1",
+                           "rti", r.id, staff, (int64_t)time(NULL))) != HV_OK ||
+        (err = hv_history_add(w, r.id, r.state, a->by, detail)) != HV_OK)
+        return err;
+    snprintf(r.assigned_to, sizeof r.assigned_to, "%s", staff);
+    char ref[33];
+    hv_ref_hex(r.id, ref);
+    hv_strcat(text, "referral %s is assigned to %s\n", ref, staff);
+    *result = s_row_json(&r);
+    return HV_OK;
+}
+
+static hv_err s_authorise_cmd(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                              char **text, hv_errmsg *e)
+{
+    s_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err == HV_OK)
+        err = s_authorise(w, a, &r, text, e);
+    if (err == HV_OK)
+        *result = s_row_json(&r);
+    return err;
+}
+
+/* The role table: who may run which command (the shell enforces it). */
+#define R_HOST HV_ACTOR_BIT(HV_ACTOR_HOST)
+#define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
+#define R_SUPERVISOR HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR)
+
+typedef hv_err (*s_command_fn)(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                               char **text, hv_errmsg *e);
+
+static const struct s_command {
+    const char *name;  /* the command */
+    unsigned roles;    /* who may run it; an admin may run none */
+    s_command_fn run;  /* NULL: the shell's own (events.wait) */
+} s_commands[] = {
+    {"referral.submit", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_submit},
+    {"referral.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_list},
+    {"referral.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_show},
+    {"referral.withdraw", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_withdraw},
+    {"referral.assign", R_HOST | R_SUPERVISOR, s_assign},
+    {"referral.authorise", R_HOST | R_SUPERVISOR, s_authorise_cmd},
+    {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, NULL},
+};
+
+static const struct s_command *s_command(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(s_commands[i].name, cmd) == 0)
+            return &s_commands[i];
+    return NULL;
+}
+
+static unsigned s_command_roles(const char *cmd)
+{
+    const struct s_command *c = s_command(cmd);
+    return c ? c->roles : 0;
+}
+
+static hv_err s_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                           json_t **result, char **text, hv_errmsg *e)
+{
+    const struct s_command *c = s_command(cmd);
+    if (c == NULL || c->run == NULL || !(c->roles & HV_ACTOR_BIT(a->role)))
+        return hv_fail(e, HV_EFORBIDDEN, "'%s' is not for a %s here", cmd,
+                       hv_actor_role_name(a->role)); /* the shell checked already */
+    return c->run(w, a, args, result, text, e);
 }
 
 /* ------------------------------------------------------- time, notices */
@@ -528,8 +764,9 @@ static hv_err s_on_control(hv_worker *w, const char *cmd, json_t *args, json_t *
 static hv_err s_on_tick(hv_worker *w, uint64_t now)
 {
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT id FROM referrals WHERE state = 'requested' AND "
-                              "respond_by + ?1 < ?2",
+                              "SELECT id FROM referrals WHERE (state = 'requested' AND "
+                              "respond_by + ?1 < ?2) OR (state = 'awaiting_authorisation' AND "
+                              "respond_by < ?2)",
                               "ii", (int64_t)S_GRACE_S, (int64_t)now);
     if (st == NULL)
         return HV_ESTORE;
@@ -538,7 +775,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
         s_ref r;
         if ((err = s_load(w, sqlite3_column_blob(st, 0), &r)) == HV_OK)
             err = s_enter(w, &r, "expired", hv_worker_cfg(w)->id,
-                          "no answer from the router by the deadline");
+                          s_is(&r, "requested") ? "no answer from the router by the deadline"
+                                                : "not authorised by the deadline");
     }
     sqlite3_finalize(st);
     return err;
@@ -579,6 +817,11 @@ static const hv_worker_app s_app = {
     .name = "haven-intake",
     .role = HV_ROLE_INTAKE,
     .schema = s_schema,
+    .columns = s_columns,
+    .staff_roles = HV_ACTOR_BIT(HV_ACTOR_CASEWORKER) | HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR) |
+                   HV_ACTOR_BIT(HV_ACTOR_ADMIN),
+    .command_roles = s_command_roles,
+    .may_see = s_may_see,
     .on_message = s_on_message,
     .on_control = s_on_control,
     .on_tick = s_on_tick,
