@@ -592,13 +592,13 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
         return err;
     const char *who = s_sees_all(a) ? "" : a->staff;
     int64_t total = 0;
-    if (hv_sql_int(hv_worker_db(w), &total, "SELECT count(*)" S_LIST_WHERE, "titititt" "t",
+    if (hv_sql_int(hv_worker_db(w), &total, "SELECT count(*)" S_LIST_WHERE, "tititiitt",
                    S_LIST_ARGS(&q, who)) != HV_OK)
         return HV_ESTORE;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT id" S_LIST_WHERE " ORDER BY created_s, id LIMIT ?10 "
                               "OFFSET ?11",
-                              "titititt" "tii", S_LIST_ARGS(&q, who), q.limit, q.offset);
+                              "tititiittii", S_LIST_ARGS(&q, who), q.limit, q.offset);
     if (st == NULL)
         return HV_ESTORE;
     json_t *list = json_array();
