@@ -1,7 +1,8 @@
 /* The local control protocol between the `haven` CLI and a worker daemon
- * (docs/CONTROL.md): one JSON request, one JSON reply, over a ZeroMQ
- * REQ/REP pair on a Unix socket that only the worker's user may open
- * (mode 0600, in a directory of its own).
+ * (docs/CONTROL.md): one JSON request, one JSON reply, over ZeroMQ (REQ
+ * clients, a ROUTER worker) on a Unix socket that only the worker's user
+ * may open (mode 0600), or, for haven-web, the staff socket (0660, its
+ * group), where every request names its actor.
  *
  *   request: {"cmd": "referral.list", "args": {...}}
  *            {"cmd": ..., "args": ..., "actor": {"staff": "caseworker-2",
