@@ -21,6 +21,21 @@ ctl="$bin/ctl_call"
 for n in intake router shelter-a shelter-b; do
   sed -i "/^control = /a staff_control = staff/$n.staff.sock" "$n.ini"
 done
+group=$(id -gn)
+sed -i "/^staff_control = /a staff_group = $group" intake.ini
+printf '[staff]\nall_caseworkers_see_all = true\n' >> shelter-b.ini
+# Offers due within 4 hours at once: the providers report them due soon.
+printf '[router]\noffer_timeout_s = 7200\n' >> router.ini
+# A configuration that cannot hold: refused with the reason, before anything starts.
+cp intake.ini wrong.ini
+sed -i -e 's/^store = .*/store = wrong.db/' -e 's/^control = .*/control = wrong.sock/' \
+  -e "s/^staff_group = .*/staff_group = no-such-group-here/" -e 's#^staff_control = .*#staff_control = wrong/w.sock#' wrong.ini
+expect 1 "staff_group: there is no group 'no-such-group-here'" "$bin/haven-intake" -c wrong.ini
+printf '[staff]\nall_caseworkers_see_all = true\n' >> wrong.ini
+expect 1 "all_caseworkers_see_all is for providers" "$bin/haven-intake" -c wrong.ini -n
+cp intake.ini same.ini
+sed -i 's#^staff_control = .*#staff_control = intake.sock#' same.ini
+expect 1 "must not be the administrators' control socket" "$bin/haven-intake" -c same.ini -n
 # A store made before the staff columns existed still opens, and keeps its rows.
 sqlite3 intake.db "CREATE TABLE referrals (id BLOB PRIMARY KEY, state TEXT NOT NULL,
   service INTEGER NOT NULL, country TEXT NOT NULL, router TEXT NOT NULL,
@@ -36,6 +51,8 @@ cp "$example" adult.json
 [ "$(stat -c %a staff/intake.staff.sock)" = 660 ] && ok ||
   bad "staff socket mode $(stat -c %a staff/intake.staff.sock)"
 [ "$(stat -c %a intake.sock)" = 600 ] && ok || bad "control socket mode $(stat -c %a intake.sock)"
+[ "$(stat -c %G staff/intake.staff.sock)" = "$group" ] && [ "$(stat -c %G staff)" = "$group" ] &&
+  ok || bad "staff_group not given: $(stat -c %G staff/intake.staff.sock) $(stat -c %G staff)"
 old_store_opens=$(sqlite3 intake.db "SELECT state || ',' || created_by || ',' || assigned_to
   FROM referrals WHERE hex(id) = '00112233445566778899AABBCCDDEEFF'")
 [ "$old_store_opens" = "no_match,," ] && ok || bad "old store row: '$old_store_opens'"
@@ -167,6 +184,11 @@ jq -e .ok <<<"$r" >/dev/null && ok || bad "inbox.assign: $r"
 r=$(pa caseworker-a caseworker inbox.show "{\"id\":\"$id\"}")
 [ "$(jq -r .result.offer <<<"$r")" = offered ] && ok || bad "assigned caseworker cannot see: $r"
 # A supervisor waits for events; a decline wakes the wait, and the worker answers others meanwhile.
+due_soon() {
+  pa supervisor-a supervisor events.wait '{"after":0,"timeout_ms":0}' |
+    jq -e --arg id "$id" '.result.events[] | select(.referral == $id and .kind == "due_soon" and .state == "offered")' >/dev/null
+}
+wait_until 10 due_soon
 last=$(pa supervisor-a supervisor events.wait '{"after":0,"timeout_ms":0}' | jq -r .result.last)
 pa supervisor-a supervisor events.wait "{\"after\":$last,\"timeout_ms\":20000}" > wait.json &
 waiter=$!
@@ -175,12 +197,15 @@ jq -e .ok <<<"$l" >/dev/null && ok || bad "worker blocked by a held events.wait:
 r=$(pa supervisor-a supervisor inbox.decline "{\"id\":\"$id\",\"reason\":\"no_capacity\",\"note\":\"full\"}")
 jq -e .ok <<<"$r" >/dev/null && ok || bad "supervisor decline: $r"
 wait "$waiter"
-[ "$(jq -r --arg id "$id" '[.result.events[] | select(.referral == $id) | .kind + ":" + .state] | join(",")' wait.json)" = "status:declined" ] &&
+[ "$(jq -r --arg id "$id" '[.result.events[] | select(.referral == $id and .kind != "due_soon") | .kind + ":" + .state] | join(",")' wait.json)" = "status:declined" ] &&
   ok || bad "events.wait after the decline: $(cat wait.json)"
 r=$(pa supervisor-a supervisor events.wait "{\"after\":$(jq -r .result.last wait.json),\"timeout_ms\":300}")
 [ "$(jq -c .result.events <<<"$r")" = "[]" ] && ok || bad "a wait with nothing new: $r"
 # Shelter B: the host's administrator accepts with the CLI as before.
 wait_until 10 is offered offer_state shelter-b "$id"
+# With all_caseworkers_see_all, a caseworker sees an offer nobody was assigned.
+r=$(call shelter-b caseworker-x caseworker inbox.show "{\"id\":\"$id\"}")
+[ "$(jq -r .result.offer <<<"$r")" = offered ] && ok || bad "all_caseworkers_see_all: $r"
 expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"
 wait_until 10 is received case_state shelter-b "$id"
 r=$(call shelter-b supervisor-b supervisor inbox.assign "{\"id\":\"$id\",\"staff\":\"caseworker-b\"}")
