@@ -130,9 +130,22 @@ hv_err hv_ctl_parse_actor(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX +
 hv_err hv_ctl_call(const char *socket_path, const char *cmd, json_t *args, int timeout_ms,
                    json_t **reply, hv_errmsg *e)
 {
+    return hv_ctl_call_as(socket_path, cmd, args, NULL, timeout_ms, reply, e);
+}
+
+hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
+                      const hv_actor *actor, int timeout_ms, json_t **reply, hv_errmsg *e)
+{
     *reply = NULL;
     json_t *a = args != NULL ? json_incref(args) : json_object();
     json_t *req = json_pack("{s:s, s:o}", "cmd", cmd, "args", a);
+    if (req != NULL && actor != NULL &&
+        json_object_set_new(req, "actor",
+                            json_pack("{s:s, s:s, s:s}", "staff", actor->staff, "role",
+                                      hv_actor_role_name(actor->role), "via", actor->via)) != 0) {
+        json_decref(req);
+        req = NULL;
+    }
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (text == NULL)

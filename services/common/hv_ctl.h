@@ -80,4 +80,11 @@ HV_MUST_CHECK hv_err hv_ctl_parse_actor(const void *buf, size_t len,
 HV_MUST_CHECK hv_err hv_ctl_call(const char *socket_path, const char *cmd, json_t *args,
                                  int timeout_ms, json_t **reply, hv_errmsg *e);
 
+/* As hv_ctl_call, on behalf of `actor` (borrowed; NULL for none): the
+ * request carries it as {"staff", "role", "via"}, as the staff socket
+ * requires (haven-web's calls). */
+HV_MUST_CHECK hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
+                                    const hv_actor *actor, int timeout_ms, json_t **reply,
+                                    hv_errmsg *e);
+
 #endif

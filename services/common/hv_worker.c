@@ -626,6 +626,10 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
         }
     }
     json_decref(args);
+    /* Who asked for what through haven-web, done or not: ids and names only. */
+    if (err == HV_OK && hv_ctlsock_is_staff(sock) && strcmp(cmd, "status") != 0 &&
+        strcmp(cmd, "events.wait") != 0)
+        hv_log(HV_LOG_INFO, "control_request", "cmd=%s by=%s via=%s", cmd, actor.by, actor.via);
     if (err != HV_OK) {
         hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s by=%s via=%s", cmd,
                hv_errname(err), actor.by[0] ? actor.by : "-", actor.via[0] ? actor.via : "-");

@@ -57,10 +57,14 @@ old_store_opens=$(sqlite3 intake.db "SELECT state || ',' || created_by || ',' ||
   FROM referrals WHERE hex(id) = '00112233445566778899AABBCCDDEEFF'")
 [ "$old_store_opens" = "no_match,," ] && ok || bad "old store row: '$old_store_opens'"
 
-# call SOCKET STAFF ROLE CMD ARGS: one request as haven-web sends it.
-call() {
-  "$ctl" "staff/$1.staff.sock" "{\"cmd\":\"$4\",\"args\":$5,\"actor\":{\"staff\":\"$2\",\"role\":\"$3\",\"via\":\"session\"}}"
-}
+# call WORKER STAFF ROLE CMD ARGS: one request as haven-web sends it
+# (hv_ctl_call_as); raw WORKER JSON: a request exactly as given.
+call() { "$ctl" --as "$2" "$3" "staff/$1.staff.sock" "$4" "$5"; }
+raw() { "$ctl" "staff/$1.staff.sock" "$2"; }
+# The two ways of sending say the same.
+[ "$(call intake c-1 supervisor status '{}' | jq -c .result.node)" = '"ngo.xc"' ] &&
+  [ "$(raw intake '{"cmd":"status","actor":{"staff":"c-1","role":"supervisor","via":"session"}}' | jq -c .result.node)" = '"ngo.xc"' ] &&
+  ok || bad "status through hv_ctl_call_as and raw"
 cw1() { call intake caseworker-1 caseworker "$@"; }
 cw2() { call intake caseworker-2 caseworker "$@"; }
 sup() { call intake supervisor-1 supervisor "$@"; }
@@ -263,6 +267,13 @@ grep -q "\"subject\":\"$id\",\"event\":\"accepted\",\"by\":\"shelter-b.xc/host-a
 for n in intake shelter-a shelter-b; do
   expect 0 "intact" "$haven" audit verify "$n.db.audit"
 done
+
+# The worker's log says who asked for what through haven-web, and holds no content.
+grep -q "event=control_request cmd=referral.submit by=ngo.xc/caseworker-1 via=session" intake.log &&
+  ok || bad "intake log lacks caseworker-1's submission"
+grep -q "event=control_refused cmd=referral.show code=HV_ENOTFOUND by=ngo.xc/caseworker-2 via=session" intake.log &&
+  ok || bad "intake log lacks caseworker-2's refused look"
+grep -l "Example-Testcase\|Immediate danger" ./*.log && bad "case content in a daemon log" || ok
 
 # ---- the administrators' socket: an actor there is ignored, the host acts
 r=$("$ctl" intake.sock '{"cmd":"referral.list","args":{},"actor":{"staff":"caseworker-9","role":"caseworker","via":"session"}}')
