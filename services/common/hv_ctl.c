@@ -8,6 +8,9 @@
 #include <string.h>
 #include <zmq.h>
 
+/* What a command name is made of: it goes into log lines as it is. */
+#define S_CMD_CHARS "abcdefghijklmnopqrstuvwxyz0123456789._-"
+
 static const char *const s_role_names[] = {"host", "caseworker", "supervisor", "admin",
                                            "coordinator"};
 
@@ -102,10 +105,10 @@ hv_err hv_ctl_parse_actor(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX +
     if (!json_is_object(req))
         err = hv_fail(e, HV_EJSON, "request must be an object");
     else if (!json_is_string(c) || json_string_length(c) == 0 ||
-             json_string_length(c) > HV_CTL_CMD_MAX || strlen(json_string_value(c)) !=
-                                                            json_string_length(c))
-        err = hv_fail(e, HV_EJSON, "\"cmd\" must be a command name of 1 to %d bytes",
-                      HV_CTL_CMD_MAX);
+             json_string_length(c) > HV_CTL_CMD_MAX ||
+             strspn(json_string_value(c), S_CMD_CHARS) != json_string_length(c))
+        err = hv_fail(e, HV_EJSON, "\"cmd\" must be a command name of 1 to %d bytes of a-z, "
+                      "0-9, '.', '_', '-'", HV_CTL_CMD_MAX);
     else if (a != NULL && !json_is_object(a))
         err = hv_fail(e, HV_EJSON, "\"args\" must be an object");
     json_object_foreach(req, key, value)

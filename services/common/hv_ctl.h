@@ -60,7 +60,8 @@ void hv_actor_host(const char *node, hv_actor *out);
 HV_MUST_CHECK hv_err hv_actor_parse(const json_t *j, const char *node, unsigned roles,
                                     hv_actor *out, hv_errmsg *e);
 
-/* Parses a request. On HV_OK, `cmd` holds the command and `*args` a new
+/* Parses a request. A command is 1..HV_CTL_CMD_MAX bytes of [a-z0-9._-].
+ * On HV_OK, `cmd` holds the command and `*args` a new
  * reference to its arguments object (an empty one when absent). Returns
  * HV_OK, HV_ETOOBIG or HV_EJSON with the reason in `e`. */
 HV_MUST_CHECK hv_err hv_ctl_parse(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX + 1],

@@ -94,6 +94,10 @@ bad_actor missing_via '{"staff":"c-1","role":"supervisor"}'
 bad_actor bad_via '{"staff":"c-1","role":"supervisor","via":"cookie"}'
 bad_actor empty_token '{"staff":"c-1","role":"supervisor","via":"token:"}'
 bad_actor actor_not_object '"supervisor-1"'
+# A command name goes into the log as it is: no new lines, no spaces.
+check_error HV_EJSON forged_log_line_in_command \
+  "$(raw intake '{"cmd":"status\nts=x event=forged","actor":{"staff":"c-1","role":"supervisor","via":"session"}}')"
+grep -q "event=forged" intake.log && bad "a command name forged a log line" || ok
 long=$(printf 'a%.0s' {1..65})
 bad_actor staff_name_too_long "{\"staff\":\"$long\",\"role\":\"caseworker\",\"via\":\"session\"}"
 check_error HV_EAUTH "router_actor_role_caseworker" \
