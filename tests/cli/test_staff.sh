@@ -43,6 +43,10 @@ sqlite3 intake.db "CREATE TABLE referrals (id BLOB PRIMARY KEY, state TEXT NOT N
   respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB) WITHOUT ROWID;
   INSERT INTO referrals VALUES (x'00112233445566778899aabbccddeeff', 'no_match', 0, 'XC',
   'router.xc', '', 1700000000, 1700086400, 1700000000, NULL);"
+# So does a provider's: shelter B takes its part in the flow below with it.
+sqlite3 shelter-b.db "CREATE TABLE offers (id BLOB PRIMARY KEY, router TEXT NOT NULL,
+  intake TEXT NOT NULL, summary BLOB NOT NULL, respond_by INTEGER NOT NULL,
+  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
 for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
 cp "$example" adult.json
 
@@ -56,6 +60,8 @@ cp "$example" adult.json
 old_store_opens=$(sqlite3 intake.db "SELECT state || ',' || created_by || ',' || assigned_to
   FROM referrals WHERE hex(id) = '00112233445566778899AABBCCDDEEFF'")
 [ "$old_store_opens" = "no_match,," ] && ok || bad "old store row: '$old_store_opens'"
+grep -q "event=store_column_added table=offers column=assigned_to" shelter-b.log && ok ||
+  bad "shelter B's older store did not get its columns"
 
 # call WORKER STAFF ROLE CMD ARGS: one request as haven-web sends it
 # (hv_ctl_call_as); raw WORKER JSON: a request exactly as given.
