@@ -35,6 +35,20 @@ struct hv_audit {
     hv_every *syncer;      /* the background syncer (hv_audit_sync_every), or NULL */
 };
 
+bool hv_staff_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    return n >= 1 && n <= HV_STAFF_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+bool hv_audit_by_valid(const char *by)
+{
+    const char *slash = strchr(by, '/');
+    if (slash == NULL)
+        return hv_node_id_valid_cstr(by);
+    return hv_node_id_valid(by, (size_t)(slash - by)) && hv_staff_name_valid(slash + 1);
+}
+
 static bool s_event_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -72,7 +86,7 @@ static const char *s_check_line(const char *line, size_t len, uint64_t seq,
                                 const uint8_t prev[32], uint8_t hash_out[32])
 {
     char seq_s[21], at[25], node[HV_NODE_ID_MAX + 1], ref[33], event[S_EVENT_MAX + 1],
-        by[HV_NODE_ID_MAX + 1], prev_hex[65], hash_hex[65], copy[HV_AUDIT_LINE_MAX + 1];
+        by[HV_BY_MAX + 1], prev_hex[65], hash_hex[65], copy[HV_AUDIT_LINE_MAX + 1];
     if (len > HV_AUDIT_LINE_MAX)
         return "record longer than a record can be";
     memcpy(copy, line, len);
@@ -81,9 +95,10 @@ static const char *s_check_line(const char *line, size_t len, uint64_t seq,
     int got = sscanf(copy,
                      "{\"seq\":%20[0-9],\"at\":\"%24[0-9T:.Z-]\",\"node\":\"%64[a-z0-9._-]\","
                      "\"subject\":\"%32[0-9a-f]\",\"event\":\"%31[a-z_]\","
-                     "\"by\":\"%64[a-z0-9._-]\",\"prev\":\"%64[0-9a-f]\",\"hash\":\"%64[0-9a-f]\"}%n",
+                     "\"by\":\"%129[a-z0-9._/-]\",\"prev\":\"%64[0-9a-f]\","
+                     "\"hash\":\"%64[0-9a-f]\"}%n",
                      seq_s, at, node, ref, event, by, prev_hex, hash_hex, &end);
-    if (got != 8 || end != (int)len)
+    if (got != 8 || end != (int)len || !hv_audit_by_valid(by))
         return "not a well-formed record";
     char prefix[HV_AUDIT_LINE_MAX + 1];
     size_t plen = s_prefix(prefix, sizeof prefix, strtoull(seq_s, NULL, 10), at, node, ref,
@@ -255,7 +270,7 @@ void hv_audit_close(hv_audit **a)
 hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
                     const char *event, const char *by)
 {
-    if (!hv_node_id_valid_cstr(node) || !hv_node_id_valid_cstr(by) || !s_event_ok(event))
+    if (!hv_node_id_valid_cstr(node) || !hv_audit_by_valid(by) || !s_event_ok(event))
         return HV_EINVAL;
     uint8_t zero[16] = {0};
     char ref[33], prev[65], at[64], prefix[HV_AUDIT_LINE_MAX + 1];

@@ -2,6 +2,9 @@
  * state transition, each line chained to the one before by a hash, so
  * that altering, removing or inserting a record breaks the chain at that
  * point. Records hold ids, states and node ids — never case content.
+ * `by` is the node that caused the transition, or, for a person acting
+ * through the node's staff control socket, NODE/STAFF
+ * (`ngo.xa/caseworker-2`); the host's administrator is NODE/host-admin.
  *
  * A line, exactly (fields in this order, no spaces):
  *   {"seq":N,"at":"YYYY-MM-DDTHH:MM:SS.mmmZ","node":ID,"subject":HEX32,
@@ -14,12 +17,24 @@
 #ifndef HV_AUDIT_H
 #define HV_AUDIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "hv_err.h"
+#include "hv_ids.h"
 
 #define HV_AUDIT_LINE_MAX 512
+/* A staff member's name: 1..64 bytes of [a-z0-9._-]. */
+#define HV_STAFF_MAX 64
+/* Who caused a transition: NODE or NODE/STAFF. */
+#define HV_BY_MAX (HV_NODE_ID_MAX + 1 + HV_STAFF_MAX)
+
+/* True when `s` is a staff name (1..HV_STAFF_MAX bytes of [a-z0-9._-]). */
+bool hv_staff_name_valid(const char *s);
+
+/* True when `by` is a node id, or a node id, '/' and a staff name. */
+bool hv_audit_by_valid(const char *by);
 
 typedef struct hv_audit hv_audit;
 
@@ -36,8 +51,8 @@ HV_MUST_CHECK hv_err hv_audit_open(hv_audit **out, const char *path, int *repair
 void hv_audit_close(hv_audit **a);
 
 /* Appends one record (written through at once, fdatasync). `subject`
- * may be NULL for node-level events. Returns HV_OK, HV_EINVAL (an id or
- * event outside the allowed alphabet), HV_EIO. */
+ * may be NULL for node-level events; `by` as hv_audit_by_valid. Returns
+ * HV_OK, HV_EINVAL (an id or event outside the allowed alphabet), HV_EIO. */
 HV_MUST_CHECK hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],
                                      const char *event, const char *by);
 

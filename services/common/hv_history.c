@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_events.h"
 #include "hv_sql.h"
 #include "hv_vault.h"
 
@@ -30,6 +31,9 @@ hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *stat
     free(sealed);
     if (err == HV_OK)
         err = hv_worker_audit(w, referral, state, actor);
+    if (err == HV_OK)
+        err = hv_events_add(w, referral, strcmp(state, "offered") == 0 ? "offer" : "status",
+                            state);
     return err;
 }
 
@@ -47,7 +51,7 @@ json_t *hv_history_get(hv_worker *w, const uint8_t referral[16], char **text)
     }
     while (sqlite3_step(st) == SQLITE_ROW) {
         uint64_t at = (uint64_t)sqlite3_column_int64(st, 0);
-        char state[32], actor[HV_NODE_ID_MAX + 1], when[24], iso[21];
+        char state[32], actor[HV_BY_MAX + 1], when[24], iso[21];
         hv_sql_text(st, 1, state, sizeof state);
         hv_sql_text(st, 2, actor, sizeof actor);
         char *detail = NULL;

@@ -13,8 +13,11 @@
 /* The table; part of every worker's schema. */
 extern const char hv_history_schema[];
 
-/* Records that `referral` entered `state` because of `actor` (a node id).
- * `detail` may be "". Runs in the caller's transaction. */
+/* Records that `referral` entered `state` because of `actor`: a node id
+ * for what came from the network or the node's own timers, NODE/STAFF for
+ * a person's control request (hv_actor.by). `detail` may be "". Runs in
+ * the caller's transaction; also writes the audit record and the event
+ * for haven-web's live stream (hv_events.h). */
 HV_MUST_CHECK hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
                                     const char *actor, const char *detail);
 

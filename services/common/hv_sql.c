@@ -89,3 +89,26 @@ void hv_sql_text(sqlite3_stmt *st, int col, char *out, size_t cap)
     const unsigned char *t = sqlite3_column_text(st, col);
     snprintf(out, cap, "%s", t ? (const char *)t : "");
 }
+
+hv_err hv_sql_ensure_column(sqlite3 *db, const char *table, const char *col, const char *decl)
+{
+    sqlite3_stmt *st = hv_sql(db, "SELECT 1 FROM pragma_table_info(?1) WHERE name = ?2", "tt",
+                              table, col);
+    if (st == NULL)
+        return HV_ESTORE;
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return HV_OK;
+    if (rc != SQLITE_DONE)
+        return HV_ESTORE;
+    char sql[256];
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN %s %s", table, col, decl);
+    if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        hv_log(HV_LOG_ERROR, "sql_migrate", "table=%s column=%s error=\"%s\"", table, col,
+               sqlite3_errmsg(db));
+        return HV_ESTORE;
+    }
+    hv_log(HV_LOG_INFO, "store_column_added", "table=%s column=%s", table, col);
+    return HV_OK;
+}

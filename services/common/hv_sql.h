@@ -26,6 +26,12 @@ HV_MUST_CHECK hv_err hv_sql_exec(sqlite3 *db, const char *sql, const char *types
 HV_MUST_CHECK hv_err hv_sql_int(sqlite3 *db, int64_t *out, const char *sql, const char *types,
                                 ...);
 
+/* Adds column `col` (declared `decl`) to `table` when the store lacks it
+ * (one made by an older version). Names come from the program, never from
+ * input. Returns HV_OK or HV_ESTORE. */
+HV_MUST_CHECK hv_err hv_sql_ensure_column(sqlite3 *db, const char *table, const char *col,
+                                          const char *decl);
+
 /* Copies column `col` of the current row as text into `out` (capacity
  * `cap`, "" for NULL). */
 void hv_sql_text(sqlite3_stmt *st, int col, char *out, size_t cap);

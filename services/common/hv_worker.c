@@ -18,14 +18,15 @@
 #include "hv_audit.h"
 #include "hv_config.h"
 #include "hv_ctl.h"
+#include "hv_ctlsock.h"
 #include "hv_db.h"
+#include "hv_events.h"
 #include "hv_history.h"
 #include "hv_keys.h"
 #include "hv_log.h"
 #include "hv_sql.h"
 #include "hv_vault.h"
 
-#define S_CONTROL_MAX HV_CTL_REQUEST_MAX
 
 static const char s_schema[] =
     /* Messages refused by this worker: what came, from whom, and why. No
@@ -42,14 +43,18 @@ struct hv_worker {
     hv_registry *reg;                /* current registry */
     const hv_node *self;             /* this node in `reg` */
     hv_client *client;               /* broker connection and store */
-    void *ctl_ctx, *ctl;             /* control socket */
+    void *ctl_ctx;                   /* ZeroMQ context of the control sockets */
+    hv_ctlsock *ctl;                 /* the administrators' control socket */
+    hv_ctlsock *staff;               /* the staff control socket (haven-web), or NULL */
+    hv_events_waits *waits;          /* events.wait requests held */
+    bool events_new;                 /* a commit may have added events */
     int lock_fd;                     /* single-instance lock on the store */
     bool purge;                      /* truncate the WAL after the commit */
     hv_audit *audit;                 /* the node's hash-chained audit log */
     struct s_audit_rec {
         uint8_t referral[16];                 /* the referral */
         char event[32];                       /* the state it entered */
-        char by[HV_NODE_ID_MAX + 1];          /* who caused it */
+        char by[HV_BY_MAX + 1];               /* who caused it */
     } *audit_pending;                /* records that go to the log after the commit */
     size_t n_audit, cap_audit;       /* count, allocated */
 };
@@ -178,17 +183,27 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
 hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix, uint8_t out[16],
                       hv_errmsg *e)
 {
+    return hv_worker_find_visible(w, table, prefix, NULL, NULL, out, e);
+}
+
+hv_err hv_worker_find_visible(hv_worker *w, const char *table, const char *prefix,
+                              const char *visible, const char *staff, uint8_t out[16],
+                              hv_errmsg *e)
+{
     size_t n = strlen(prefix);
     if (n < 6 || n > 32 || strspn(prefix, "0123456789abcdefABCDEF") != n)
         return hv_fail(e, HV_EINVAL, "'%.40s' is not a referral id (6 to 32 hex digits)",
                        prefix);
-    char sql[160], pattern[40];
-    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE hex(id) LIKE ?1 LIMIT 2", table);
+    char sql[400], pattern[40];
+    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE hex(id) LIKE ?1%s%s%s LIMIT 2", table,
+             visible ? " AND (" : "", visible ? visible : "", visible ? ")" : "");
     snprintf(pattern, sizeof pattern, "%s%%", prefix);
     for (char *p = pattern; *p; p++)
         if (*p >= 'a' && *p <= 'f')
             *p = (char)(*p - 'a' + 'A');
-    sqlite3_stmt *st = hv_sql(hv_client_db(w->client), sql, "t", pattern);
+    sqlite3_stmt *st = visible ? hv_sql(hv_client_db(w->client), sql, "tt", pattern,
+                                        staff ? staff : "")
+                               : hv_sql(hv_client_db(w->client), sql, "t", pattern);
     if (st == NULL)
         return HV_ESTORE;
     int found = 0;
@@ -216,6 +231,7 @@ static bool s_commit(hv_worker *w)
         return false;
     }
     s_audit_flush(w, true);
+    w->events_new = true;
     if (w->purge) {
         w->purge = false;
         sqlite3_exec(hv_client_db(w->client), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL,
@@ -245,6 +261,12 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "the path of the control socket"),
         F("worker", "log_level", HV_CFG_STRING, false, 0, 0, log_level,
           "debug, info, warn or error"),
+        F("worker", "staff_control", HV_CFG_STRING, false, 0, 0, staff_control,
+          "the path of the staff control socket (for haven-web)"),
+        F("worker", "staff_group", HV_CFG_STRING, false, 0, 0, staff_group,
+          "the Unix group that may open the staff control socket"),
+        F("staff", "all_caseworkers_see_all", HV_CFG_BOOL, false, 0, 0,
+          all_caseworkers_see_all, "true or false"),
         F("timing", "heartbeat_ms", HV_CFG_UINT, false, 100, 60000, heartbeat_ms,
           "milliseconds from 100 to 60000"),
         F("timing", "dead_after_ms", HV_CFG_UINT, false, 300, 600000, dead_after_ms,
@@ -282,7 +304,14 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     if (cfg->dead_after_ms <= cfg->heartbeat_ms)
         return hv_fail(e, HV_ECONFIG, "%s: key 'dead_after_ms' in [timing]: expected more "
                        "than heartbeat_ms", path);
-    char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store, cfg->control};
+    if (cfg->staff_control[0] != '\0' && strcmp(cfg->staff_control, cfg->control) == 0)
+        return hv_fail(e, HV_ECONFIG, "%s: key 'staff_control' in [worker]: must not be the "
+                       "administrators' control socket", path);
+    if (cfg->staff_group[0] != '\0' && cfg->staff_control[0] == '\0')
+        return hv_fail(e, HV_ECONFIG, "%s: key 'staff_group' in [worker]: only with "
+                       "staff_control", path);
+    char *paths[] = {cfg->keys, cfg->authority, cfg->registry, cfg->store, cfg->control,
+                     cfg->staff_control};
     return hv_config_resolve_paths(path, paths, sizeof paths / sizeof paths[0], PATH_MAX, e);
 }
 
@@ -316,27 +345,13 @@ static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
 static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
 {
     w->ctl_ctx = zmq_ctx_new();
-    w->ctl = w->ctl_ctx ? zmq_socket(w->ctl_ctx, ZMQ_REP) : NULL;
-    if (w->ctl == NULL)
+    if (w->ctl_ctx == NULL || hv_events_waits_new(&w->waits) != HV_OK)
         return hv_fail(e, HV_EIO, "cannot create the control socket");
-    int zero = 0;
-    int64_t max = S_CONTROL_MAX;
-    zmq_setsockopt(w->ctl, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(w->ctl, ZMQ_MAXMSGSIZE, &max, sizeof max);
-    char endpoint[PATH_MAX + 8];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s", w->cfg.control);
-    /* The store lock proves no other instance runs, so a socket file left
-     * by a killed one can go. The umask makes the socket 0600 from birth. */
-    unlink(w->cfg.control);
-    mode_t old = umask(077);
-    int rc = zmq_bind(w->ctl, endpoint);
-    umask(old);
-    if (rc != 0)
-        return hv_fail(e, HV_EIO, "cannot bind the control socket %s: %s", w->cfg.control,
-                       zmq_strerror(errno));
-    if (chmod(w->cfg.control, 0600) != 0)
-        return hv_fail(e, HV_EIO, "cannot set mode 0600 on %s", w->cfg.control);
-    return HV_OK;
+    hv_err err = hv_ctlsock_open(&w->ctl, w->ctl_ctx, w->cfg.control, false, NULL, e);
+    if (err == HV_OK && w->cfg.staff_control[0] != '\0')
+        err = hv_ctlsock_open(&w->staff, w->ctl_ctx, w->cfg.staff_control, true,
+                              w->cfg.staff_group, e);
+    return err;
 }
 
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
@@ -361,6 +376,9 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         if (w->cfg.pathway[i][0] != '\0' && w->app->role != HV_ROLE_ROUTER)
             return hv_fail(e, HV_ECONFIG, "[pathway] is for routers; '%s' is a %s", w->cfg.id,
                            hv_role_name(w->app->role));
+    if (w->cfg.all_caseworkers_see_all && w->app->role != HV_ROLE_PROVIDER)
+        return hv_fail(e, HV_ECONFIG, "[staff] all_caseworkers_see_all is for providers; '%s' "
+                       "is a %s", w->cfg.id, hv_role_name(w->app->role));
     if (check_only)
         return HV_OK;
 
@@ -391,8 +409,13 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         (err = hv_db_exec(db, s_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_vault_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_history_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_events_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
         return err;
+    for (const hv_worker_column *c = w->app->columns; c != NULL && c->table != NULL; c++)
+        if (hv_sql_ensure_column(db, c->table, c->name, c->decl) != HV_OK)
+            return hv_fail(e, HV_ESTORE, "%s: cannot add column %s to table %s", w->cfg.store,
+                           c->name, c->table);
     return s_open_control(w, e);
 }
 
@@ -401,12 +424,11 @@ static void s_close(hv_worker *w)
     hv_client_close(&w->client);
     hv_audit_close(&w->audit);
     free(w->audit_pending);
-    if (w->ctl != NULL)
-        zmq_close(w->ctl);
+    hv_events_waits_free(&w->waits);
+    hv_ctlsock_close(&w->ctl);
+    hv_ctlsock_close(&w->staff);
     if (w->ctl_ctx != NULL)
         zmq_ctx_term(w->ctl_ctx);
-    if (w->ctl != NULL)
-        unlink(w->cfg.control);
     hv_registry_free(&w->reg);
     hv_keypair_free(&w->keys);
     if (w->lock_fd > 0)
@@ -508,17 +530,6 @@ static void s_handle(hv_worker *w, hv_delivery *d)
 
 /* -------------------------------------------------------------- control */
 
-static void s_reply(hv_worker *w, json_t *reply)
-{
-    char *text = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-    if (text == NULL)
-        text = strdup("{\"ok\":false,\"error\":\"HV_ENOMEM\",\"code\":1}");
-    if (text != NULL)
-        zmq_send(w->ctl, text, strlen(text), ZMQ_DONTWAIT);
-    free(text);
-    json_decref(reply);
-}
-
 static json_t *s_status(hv_worker *w)
 {
     return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "node", w->cfg.id, "role",
@@ -528,25 +539,85 @@ static json_t *s_status(hv_worker *w)
                      (json_int_t)hv_registry_version(w->reg));
 }
 
-static void s_control(hv_worker *w)
+static json_t *s_ok(json_t *result, const char *text)
 {
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, w->ctl, ZMQ_DONTWAIT) < 0) {
-        zmq_msg_close(&msg);
-        return;
+    return json_pack("{s:b, s:s, s:o}", "ok", 1, "text", text ? text : "", "result",
+                     result ? result : json_object());
+}
+
+
+static json_t *s_refusal(hv_err err, const hv_errmsg *e, json_t *result)
+{
+    json_t *reply = json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "error", hv_errname(err), "code",
+                              (int)err, "message", e->text[0] ? e->text : hv_strerror(err));
+    if (reply != NULL && result != NULL)
+        json_object_set_new(reply, "result", result);
+    else
+        json_decref(result);
+    return reply;
+}
+
+/* Who the request acts as: on the staff socket the actor it must carry,
+ * on the administrators' socket the host's administrator (an actor there
+ * is ignored). */
+static hv_err s_actor(hv_worker *w, hv_ctlsock *sock, json_t *actor, hv_actor *out,
+                      hv_errmsg *e)
+{
+    if (!hv_ctlsock_is_staff(sock)) {
+        hv_actor_host(w->cfg.id, out);
+        return HV_OK;
     }
+    return hv_actor_parse(actor, w->cfg.id, w->app->staff_roles, out, e);
+}
+
+/* The role table says whether `a` may run `cmd`. */
+static hv_err s_permit(hv_worker *w, const hv_actor *a, const char *cmd, hv_errmsg *e)
+{
+    if (strcmp(cmd, "status") == 0)
+        return HV_OK;
+    unsigned roles = w->app->command_roles(cmd);
+    if (roles == 0)
+        return hv_fail(e, HV_EINVAL, "a%s %s does not know the command '%s'",
+                       w->app->role == HV_ROLE_INTAKE ? "n" : "", hv_role_name(w->app->role),
+                       cmd);
+    if (!(roles & HV_ACTOR_BIT(a->role)))
+        return hv_fail(e, HV_EFORBIDDEN, "a%s %s may not run %s here",
+                       a->role == HV_ACTOR_ADMIN ? "n" : "", hv_actor_role_name(a->role), cmd);
+    return HV_OK;
+}
+
+static void s_control(hv_worker *w, hv_ctlsock *sock)
+{
+    hv_ctl_peer peer;
+    char *body = NULL;
+    size_t len = 0;
+    if (!hv_ctlsock_recv(sock, &peer, &body, &len))
+        return;
     char cmd[HV_CTL_CMD_MAX + 1];
-    json_t *args = NULL, *result = NULL;
+    json_t *args = NULL, *result = NULL, *actor_json = NULL, *reply = NULL;
     char *text = NULL;
     hv_errmsg e = {""};
-    hv_err err = hv_ctl_parse(zmq_msg_data(&msg), zmq_msg_size(&msg), cmd, &args, &e);
-    zmq_msg_close(&msg);
+    hv_actor actor;
+    hv_actor_host(w->cfg.id, &actor);
+    hv_err err = hv_ctl_parse_actor(body, len, cmd, &args, &actor_json, &e);
+    free(body);
+    if (err == HV_OK)
+        err = s_actor(w, sock, actor_json, &actor, &e);
+    json_decref(actor_json);
+    if (err == HV_OK)
+        err = s_permit(w, &actor, cmd, &e);
     if (err == HV_OK && strcmp(cmd, "status") == 0) {
         result = s_status(w);
+    } else if (err == HV_OK && strcmp(cmd, "events.wait") == 0) {
+        reply = hv_events_wait(w->waits, w, w->app->may_see, sock, &peer, &actor, args, &err,
+                               &e);
+        if (err == HV_OK && reply == NULL) { /* held: answered by hv_events_waits_serve */
+            json_decref(args);
+            return;
+        }
     } else if (err == HV_OK) {
         if ((err = hv_client_begin(w->client)) == HV_OK)
-            err = w->app->on_control(w, cmd, args, &result, &text, &e);
+            err = w->app->on_control(w, &actor, cmd, args, &result, &text, &e);
         if (err == HV_OK) {
             if (!s_commit(w))
                 err = hv_fail(&e, HV_ESTORE, "the store could not commit");
@@ -555,21 +626,36 @@ static void s_control(hv_worker *w)
         }
     }
     json_decref(args);
-    json_t *reply;
-    if (err == HV_OK) {
-        reply = json_pack("{s:b, s:s, s:o}", "ok", 1, "text", text ? text : "", "result",
-                          result ? result : json_object());
-    } else {
-        hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s", cmd, hv_errname(err));
-        reply = json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "error", hv_errname(err), "code",
-                          (int)err, "message", e.text[0] ? e.text : hv_strerror(err));
-        if (reply != NULL && result != NULL)
-            json_object_set_new(reply, "result", result);
-        else
-            json_decref(result);
+    /* Who asked for what through haven-web, done or not: ids and names only. */
+    if (err == HV_OK && hv_ctlsock_is_staff(sock) && strcmp(cmd, "status") != 0 &&
+        strcmp(cmd, "events.wait") != 0)
+        hv_log(HV_LOG_INFO, "control_request", "cmd=%s by=%s via=%s", cmd, actor.by, actor.via);
+    if (err != HV_OK) {
+        hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s by=%s via=%s", cmd,
+               hv_errname(err), actor.by[0] ? actor.by : "-", actor.via[0] ? actor.via : "-");
+        reply = s_refusal(err, &e, result);
+    } else if (reply == NULL) {
+        reply = s_ok(result, text);
     }
     free(text);
-    s_reply(w, reply);
+    hv_ctlsock_reply(sock, &peer, reply);
+}
+
+/* Waits up to `ms` for control requests on either socket and serves them. */
+static void s_control_poll(hv_worker *w, long ms)
+{
+    zmq_pollitem_t items[2] = {{hv_ctlsock_zmq(w->ctl), 0, ZMQ_POLLIN, 0}};
+    int n = 1;
+    if (w->staff != NULL)
+        items[n++] = (zmq_pollitem_t){hv_ctlsock_zmq(w->staff), 0, ZMQ_POLLIN, 0};
+    if (zmq_poll(items, n, ms) > 0) {
+        if (items[0].revents & ZMQ_POLLIN)
+            s_control(w, w->ctl);
+        if (n > 1 && (items[1].revents & ZMQ_POLLIN))
+            s_control(w, w->staff);
+    }
+    hv_events_waits_serve(w->waits, w, w->app->may_see, w->events_new);
+    w->events_new = false;
 }
 
 /* ----------------------------------------------------------------- loop */
@@ -577,8 +663,9 @@ static void s_control(hv_worker *w)
 static void s_run(hv_worker *w)
 {
     int64_t next_tick = 0;
-    hv_log(HV_LOG_INFO, "worker_started", "node=%s role=%s control=%s", w->cfg.id,
-           hv_role_name(w->app->role), w->cfg.control);
+    hv_log(HV_LOG_INFO, "worker_started", "node=%s role=%s control=%s staff_control=%s",
+           w->cfg.id, hv_role_name(w->app->role), w->cfg.control,
+           w->staff ? w->cfg.staff_control : "-");
     while (!s_stop) {
         if (s_reload) {
             s_reload = 0;
@@ -607,14 +694,13 @@ static void s_run(hv_worker *w)
         if (hv_mono_ms() >= next_tick) {
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
             if (hv_client_begin(w->client) == HV_OK &&
-                w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK)
+                w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK &&
+                hv_events_prune(w) == HV_OK)
                 (void)s_commit(w);
             else
                 s_rollback(w);
         }
-        zmq_pollitem_t item = {w->ctl, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 20) > 0)
-            s_control(w);
+        s_control_poll(w, 20);
     }
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
 }

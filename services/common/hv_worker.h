@@ -7,7 +7,9 @@
  * sends and the acknowledgement of what it received.
  *
  * Configuration (INI, paths relative to the file):
- *   [worker]  id, keys, authority, registry, store, control, log_level
+ *   [worker]  id, keys, authority, registry, store, control, log_level,
+ *             staff_control, staff_group (the staff socket, for haven-web)
+ *   [staff]   all_caseworkers_see_all     (providers only)
  *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
  *   [router]  offer_timeout_s              (routers only)
  *   [provider] retention_days              (providers only)
@@ -23,6 +25,7 @@
 
 #include "hv_client.h"
 #include "hv_crypto.h"
+#include "hv_ctl.h"
 #include "hv_envelope.h"
 #include "hv_err.h"
 #include "hv_msg.h"
@@ -37,6 +40,9 @@ typedef struct hv_worker_config {
     char registry[PATH_MAX];      /* the signed registry */
     char store[PATH_MAX];         /* the SQLite store */
     char control[PATH_MAX];       /* the control socket */
+    char staff_control[PATH_MAX]; /* the staff control socket, or "" */
+    char staff_group[64];         /* the Unix group given the staff socket, or "" */
+    bool all_caseworkers_see_all; /* provider: every caseworker sees every item */
     char log_level[16];           /* debug, info, warn, error */
     uint64_t heartbeat_ms;        /* to the broker */
     uint64_t dead_after_ms;       /* broker silent this long: reconnect */
@@ -48,12 +54,32 @@ typedef struct hv_worker_config {
 
 typedef struct hv_worker hv_worker;
 
+/* A column that a store made by an older version may lack; the shell adds
+ * it at start (ALTER TABLE ... ADD COLUMN). */
+typedef struct hv_worker_column {
+    const char *table; /* the table */
+    const char *name;  /* the column */
+    const char *decl;  /* its type and default, e.g. "TEXT NOT NULL DEFAULT ''" */
+} hv_worker_column;
+
 /* What a worker daemon adds to the shell. Handlers run inside a store
  * transaction; see each for what its return value does. */
 typedef struct hv_worker_app {
     const char *name;   /* program name, e.g. "haven-intake" */
     unsigned role;      /* the registry role this worker must have */
     const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
+    const hv_worker_column *columns; /* added since; ends with {NULL}; may be NULL */
+    unsigned staff_roles; /* the staff roles it knows (HV_ACTOR_BIT) */
+
+    /* The role table: which actors (HV_ACTOR_BIT, HV_ACTOR_HOST included)
+     * may run `cmd`; 0 for a command this worker does not know. The shell
+     * refuses the others (HV_EFORBIDDEN) before on_control runs, and
+     * "status" is for everyone. */
+    unsigned (*command_roles)(const char *cmd);
+
+    /* True when `actor` may see `referral` at all (events.wait); a
+     * referral the actor may not see answers as one that does not exist. */
+    bool (*may_see)(hv_worker *w, const hv_actor *actor, const uint8_t referral[16]);
 
     /* A message addressed to this node, its signature, MAC and body
      * already checked. HV_OK: committed and acknowledged. HV_ESTORE or
@@ -62,12 +88,14 @@ typedef struct hv_worker_app {
      * e->text), which reaches the sender as a notice. */
     hv_err (*on_message)(hv_worker *w, const hv_envelope *env, const hv_msg *m, hv_errmsg *e);
 
-    /* A control request. Sets `*result` (owned by the shell afterwards, may
-     * stay NULL) and `*text` (malloc'd human-readable answer, may stay
-     * NULL). HV_OK commits; anything else rolls back and is reported with
-     * e->text (and `*result`, e.g. a list of errors). */
-    hv_err (*on_control)(hv_worker *w, const char *cmd, json_t *args, json_t **result,
-                         char **text, hv_errmsg *e);
+    /* A control request by `actor` (the host's administrator on the
+     * `control` socket, a staff member on the staff socket), whose role
+     * the role table allows. Sets `*result` (owned by the shell
+     * afterwards, may stay NULL) and `*text` (malloc'd human-readable
+     * answer, may stay NULL). HV_OK commits; anything else rolls back and
+     * is reported with e->text (and `*result`, e.g. a list of errors). */
+    hv_err (*on_control)(hv_worker *w, const hv_actor *actor, const char *cmd, json_t *args,
+                         json_t **result, char **text, hv_errmsg *e);
 
     /* Called every tick_ms with the time (Unix seconds) to act on
      * deadlines. HV_OK commits, anything else rolls back. */
@@ -112,8 +140,17 @@ void hv_worker_purge_after_commit(hv_worker *w);
 HV_MUST_CHECK hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix,
                                     uint8_t out[16], hv_errmsg *e);
 
+/* As hv_worker_find among the rows for which the SQL condition `visible`
+ * holds (NULL: all), with `staff` bound as ?2 in it: a row outside it is
+ * not found, with the same answer as a missing one, and does not make a
+ * prefix ambiguous. */
+HV_MUST_CHECK hv_err hv_worker_find_visible(hv_worker *w, const char *table, const char *prefix,
+                                            const char *visible, const char *staff,
+                                            uint8_t out[16], hv_errmsg *e);
+
 /* Records in the node's audit log (STORE.audit, see hv_audit.h) that
- * `referral` entered state `event` because of `by`; written once the
+ * `referral` entered state `event` because of `by` (a node id, or
+ * NODE/STAFF for a person; see hv_audit.h); written once the
  * current transaction commits. hv_history_add calls it for every
  * transition. */
 HV_MUST_CHECK hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,

@@ -10,12 +10,19 @@
  * Offer states: offered → accepted | declined | withdrawn | expired;
  * withdrawn or erased once its case is erased.
  * Case states: received → in_progress ⇄ on_hold → completed | failed.
- * A case is erased on withdrawal, and retention_days after it closed. */
+ * A case is erased on withdrawal, and retention_days after it closed.
+ *
+ * People (the staff socket): a caseworker sees the offers and cases
+ * assigned to them (all, with [staff] all_caseworkers_see_all) and posts
+ * status; a supervisor sees all, accepts and declines offers and assigns
+ * them; an admin sees none. The role table is s_commands. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "hv_events.h"
 #include "hv_history.h"
+#include "hv_listq.h"
 #include "hv_log.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
@@ -25,11 +32,26 @@
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS offers (id BLOB PRIMARY KEY, router TEXT NOT NULL,"
     "  intake TEXT NOT NULL, summary BLOB NOT NULL, respond_by INTEGER NOT NULL,"
-    "  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL)"
+    "  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL,"
+    "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
+    "  reference TEXT NOT NULL DEFAULT '', service INTEGER NOT NULL DEFAULT -1)"
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
     "  updated_s INTEGER NOT NULL) WITHOUT ROWID;";
+
+/* Added since the first store format; an older store gets them at start
+ * (service is filled in from the summary by the first tick). */
+static const hv_worker_column s_columns[] = {
+    {"offers", "created_by", "TEXT NOT NULL DEFAULT ''"},
+    {"offers", "assigned_to", "TEXT NOT NULL DEFAULT ''"},
+    {"offers", "reference", "TEXT NOT NULL DEFAULT ''"},
+    {"offers", "service", "INTEGER NOT NULL DEFAULT -1"},
+    {NULL, NULL, NULL},
+};
+
+/* An answer is due soon within this many seconds of an offer's deadline. */
+#define S_DUE_SOON_S (4 * 3600)
 
 /* An inbox entry: the offer and, once it came, the case. */
 typedef struct s_item {
@@ -42,6 +64,9 @@ typedef struct s_item {
     hv_msg *offer;                    /* the offer with its summary (owned) */
     bool has_case;                    /* a case row exists */
     char case_state[16];              /* received, in_progress, ... */
+    char created_by[HV_NODE_ID_MAX + 1];  /* who offered it (the router's id) */
+    char assigned_to[HV_STAFF_MAX + 1];   /* the staff member it is assigned to */
+    char reference[HV_LISTQ_Q_MAX + 1];   /* the agency's own reference */
 } s_item;
 
 static void s_item_free(s_item *it)
@@ -55,7 +80,8 @@ static hv_err s_load(hv_worker *w, const uint8_t id[16], s_item *it)
     memset(it, 0, sizeof *it);
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT o.router, o.intake, o.summary, o.respond_by, o.state, "
-                              "o.received_s, c.state FROM offers o LEFT JOIN cases c ON "
+                              "o.received_s, c.state, o.created_by, o.assigned_to, "
+                              "o.reference FROM offers o LEFT JOIN cases c ON "
                               "c.id = o.id WHERE o.id = ?1",
                               "r", id);
     if (st == NULL)
@@ -71,6 +97,9 @@ static hv_err s_load(hv_worker *w, const uint8_t id[16], s_item *it)
         it->received = (uint64_t)sqlite3_column_int64(st, 5);
         it->has_case = sqlite3_column_type(st, 6) != SQLITE_NULL;
         hv_sql_text(st, 6, it->case_state, sizeof it->case_state);
+        hv_sql_text(st, 7, it->created_by, sizeof it->created_by);
+        hv_sql_text(st, 8, it->assigned_to, sizeof it->assigned_to);
+        hv_sql_text(st, 9, it->reference, sizeof it->reference);
         it->offer = calloc(1, sizeof *it->offer);
         if (it->offer == NULL)
             err = HV_ENOMEM;
@@ -124,6 +153,8 @@ static hv_err s_erase(hv_worker *w, s_item *it, const char *actor, const char *s
     if (err == HV_OK)
         err = hv_history_erase(w, it->id);
     if (err == HV_OK)
+        err = hv_events_erase(w, it->id);
+    if (err == HV_OK)
         err = hv_sql_exec(hv_worker_db(w), "DELETE FROM cases WHERE id = ?1", "r", it->id);
     if (err == HV_OK)
         err = s_offer_state(w, it, state, actor, why);
@@ -157,13 +188,14 @@ static hv_err s_on_offer(hv_worker *w, const hv_envelope *env, const hv_msg *m, 
      * a timeout) replaces the first unless a case already came. */
     err = hv_sql_exec(hv_worker_db(w),
                       "INSERT INTO offers (id, router, intake, summary, respond_by, state, "
-                      "received_s, updated_s) VALUES (?1, ?2, ?3, ?4, ?5, 'offered', ?6, ?6) "
+                      "received_s, updated_s, created_by, service) VALUES (?1, ?2, ?3, ?4, ?5, "
+                      "'offered', ?6, ?6, ?2, ?7) "
                       "ON CONFLICT(id) DO UPDATE SET summary = excluded.summary, respond_by = "
                       "excluded.respond_by, state = 'offered', updated_s = excluded.updated_s "
                       "WHERE offers.state IN ('withdrawn', 'expired', 'declined') AND NOT "
                       "EXISTS (SELECT 1 FROM cases WHERE cases.id = offers.id)",
-                      "rttxii", env->referral, env->from, m->node, body, len, (int64_t)m->at,
-                      now);
+                      "rttxiii", env->referral, env->from, m->node, body, len, (int64_t)m->at,
+                      now, (int64_t)m->summary.service);
     free(body);
     if (err == HV_OK)
         err = hv_history_add(w, env->referral, "offered", env->from, "");
@@ -257,19 +289,60 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
 
 /* -------------------------------------------------------------- control */
 
-static hv_err s_find(hv_worker *w, json_t *args, s_item *it, hv_errmsg *e)
+/* Who sees an item: a caseworker those assigned to them (or all, by
+ * config); everyone the role table lets in at all, the rest. */
+static const char s_visible_sql[] = "assigned_to = ?2";
+
+static bool s_sees_all(hv_worker *w, const hv_actor *a)
+{
+    return a->role != HV_ACTOR_CASEWORKER || hv_worker_cfg(w)->all_caseworkers_see_all;
+}
+
+static bool s_sees(hv_worker *w, const hv_actor *a, const s_item *it)
+{
+    return s_sees_all(w, a) || strcmp(it->assigned_to, a->staff) == 0;
+}
+
+static bool s_may_see(hv_worker *w, const hv_actor *a, const uint8_t id[16])
+{
+    if (a->role == HV_ACTOR_ADMIN)
+        return false;
+    s_item it;
+    if (s_load(w, id, &it) != HV_OK)
+        return false;
+    bool sees = s_sees(w, a, &it);
+    s_item_free(&it);
+    return sees;
+}
+
+/* The item named by args.id that `a` may see; one they may not see is
+ * not found, in the same words as one that does not exist. */
+static hv_err s_find(hv_worker *w, const hv_actor *a, json_t *args, s_item *it, hv_errmsg *e)
 {
     const char *id = json_string_value(json_object_get(args, "id"));
     if (id == NULL)
         return hv_fail(e, HV_EINVAL, "\"id\" is required");
     uint8_t rid[16];
-    hv_err err = hv_worker_find(w, "offers", id, rid, e);
-    return err == HV_OK ? s_load(w, rid, it) : err;
+    hv_err err = hv_worker_find_visible(w, "offers", id,
+                                        s_sees_all(w, a) ? NULL : s_visible_sql, a->staff, rid,
+                                        e);
+    if (err == HV_OK)
+        err = s_load(w, rid, it);
+    if (err == HV_OK && !s_sees(w, a, it)) {
+        s_item_free(it);
+        err = hv_fail(e, HV_ENOTFOUND, "no referral %s here", id);
+    }
+    return err;
 }
 
-static hv_err s_accept(hv_worker *w, s_item *it, json_t *args, char **text, hv_errmsg *e)
+static hv_err s_accept(hv_worker *w, const hv_actor *a, s_item *it, json_t *args, char **text,
+                       hv_errmsg *e)
 {
-    (void)args;
+    const char *reference = json_string_value(json_object_get(args, "reference"));
+    if (json_object_get(args, "reference") != NULL &&
+        (reference == NULL || !hv_listq_reference_valid(reference)))
+        return hv_fail(e, HV_EINVAL, "\"reference\" (the agency's own) must be 1 to %d "
+                       "characters", HV_LISTQ_Q_MAX);
     if (strcmp(it->offer_state, "offered") != 0)
         return hv_fail(e, HV_EPROTO, "the offer is %s; only an open offer can be accepted",
                        it->offer_state);
@@ -277,15 +350,21 @@ static hv_err s_accept(hv_worker *w, s_item *it, json_t *args, char **text, hv_e
         return hv_fail(e, HV_EEXPIRED, "the offer's deadline has passed");
     hv_msg m = {.type = HV_MSG_ACCEPT};
     hv_err err = hv_worker_send(w, it->router, it->id, &m, HV_TTL_MAX, NULL);
+    if (err == HV_OK && reference != NULL) {
+        err = hv_sql_exec(hv_worker_db(w), "UPDATE offers SET reference = ?2 WHERE id = ?1",
+                          "rt", it->id, reference);
+        snprintf(it->reference, sizeof it->reference, "%s", reference);
+    }
     if (err == HV_OK)
-        err = s_offer_state(w, it, "accepted", hv_worker_cfg(w)->id, "");
+        err = s_offer_state(w, it, "accepted", a->by, "");
     if (err == HV_OK)
         hv_strcat(text, "accepted; %s will be told, and the case comes from %s\n", it->router,
                   it->intake);
     return err;
 }
 
-static hv_err s_decline(hv_worker *w, s_item *it, json_t *args, char **text, hv_errmsg *e)
+static hv_err s_decline(hv_worker *w, const hv_actor *a, s_item *it, json_t *args, char **text,
+                        hv_errmsg *e)
 {
     const char *code = json_string_value(json_object_get(args, "reason"));
     const char *note = json_string_value(json_object_get(args, "note"));
@@ -306,7 +385,7 @@ static hv_err s_decline(hv_worker *w, s_item *it, json_t *args, char **text, hv_
     char detail[HV_MSG_TEXT_MAX + 40];
     snprintf(detail, sizeof detail, "%s%s%s", code, note ? ": " : "", note ? note : "");
     if (err == HV_OK)
-        err = s_offer_state(w, it, "declined", hv_worker_cfg(w)->id, detail);
+        err = s_offer_state(w, it, "declined", a->by, detail);
     if (err == HV_OK)
         hv_strcat(text, "declined (%s); %s will offer it elsewhere\n", code, it->router);
     return err;
@@ -324,7 +403,8 @@ static bool s_status_allowed(const char *from, const char *to)
     return false;
 }
 
-static hv_err s_status(hv_worker *w, s_item *it, json_t *args, char **text, hv_errmsg *e)
+static hv_err s_status(hv_worker *w, const hv_actor *a, s_item *it, json_t *args, char **text,
+                       hv_errmsg *e)
 {
     const char *state = json_string_value(json_object_get(args, "state"));
     const char *note = json_string_value(json_object_get(args, "note"));
@@ -345,7 +425,7 @@ static hv_err s_status(hv_worker *w, s_item *it, json_t *args, char **text, hv_e
     snprintf(m.text, sizeof m.text, "%s", note ? note : "");
     hv_err err = hv_worker_send(w, it->intake, it->id, &m, HV_TTL_MAX, NULL);
     if (err == HV_OK)
-        err = s_case_state(w, it, state, hv_worker_cfg(w)->id, m.text);
+        err = s_case_state(w, it, state, a->by, m.text);
     if (err == HV_OK)
         hv_strcat(text, "status %s sent to %s\n", state, it->intake);
     return err;
@@ -357,20 +437,51 @@ static json_t *s_item_json(const s_item *it)
     hv_ref_hex(it->id, ref);
     hv_time_format(it->respond_by, by);
     hv_time_format(it->received, at);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ref, "router",
-                     it->router, "intake", it->intake, "offer", it->offer_state, "case",
-                     it->has_case ? it->case_state : "", "respond_by", by, "offered_at", at,
-                     "summary", hv_summary_json(&it->offer->summary));
+    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "id", ref, "router",
+                            it->router, "intake", it->intake, "offer", it->offer_state, "case",
+                            it->has_case ? it->case_state : "", "respond_by", by, "offered_at",
+                            at, "summary", hv_summary_json(&it->offer->summary));
+    if (row != NULL) {
+        json_object_set_new(row, "created_by", json_string(it->created_by));
+        json_object_set_new(row, "assigned_to", json_string(it->assigned_to));
+        json_object_set_new(row, "reference", json_string(it->reference));
+    }
+    return row;
 }
 
-static hv_err s_list(hv_worker *w, json_t **result, char **text)
+/* The filters of hv_listq in one statement; `state` is the offer's or the
+ * case's, dates are when the offer came, the country is this agency's. */
+#define S_LIST_WHERE                                                                          \
+    " FROM offers o LEFT JOIN cases c ON c.id = o.id WHERE (?1 = '' OR o.state = ?1 OR "       \
+    "c.state = ?1) AND (?2 < 0 OR o.service = ?2) AND (?3 = 0) AND (?4 = 0 OR o.assigned_to "  \
+    "= ?5) AND (?6 = 0 OR o.received_s >= ?6) AND (?7 = 0 OR o.received_s < ?7) AND (?8 = '' " \
+    "OR instr(lower(o.reference), lower(?8)) > 0) AND (?9 = '' OR o.assigned_to = ?9)"
+#define S_LIST_ARGS(l, other_country, who)                                                    \
+    (l)->state, (int64_t)(l)->service, (int64_t)(other_country), (int64_t)(l)->by_assignee,   \
+        (l)->assigned_to, (int64_t)(l)->since, (int64_t)(l)->until, (l)->q, (who)
+
+static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e)
 {
-    sqlite3_stmt *st = hv_sql(hv_worker_db(w), "SELECT id FROM offers ORDER BY received_s", "");
+    hv_listq q;
+    hv_err err = hv_listq_parse(args, NULL, &q, e);
+    if (err != HV_OK)
+        return err;
+    const char *who = s_sees_all(w, a) ? "" : a->staff;
+    bool other = q.country[0] != '\0' && strcmp(q.country, hv_worker_self(w)->country) != 0;
+    int64_t total = 0;
+    if (hv_sql_int(hv_worker_db(w), &total, "SELECT count(*)" S_LIST_WHERE, "tiiitiitt",
+                   S_LIST_ARGS(&q, other, who)) != HV_OK)
+        return HV_ESTORE;
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT o.id" S_LIST_WHERE " ORDER BY o.received_s, o.id LIMIT ?10 "
+                              "OFFSET ?11",
+                              "tiiitiittii", S_LIST_ARGS(&q, other, who), q.limit, q.offset);
     if (st == NULL)
         return HV_ESTORE;
     json_t *list = json_array();
-    hv_strcat(text, "%-32s  %-9s  %-11s  %-14s  %-9s  %s\n", "REFERRAL", "OFFER", "CASE",
-              "SERVICE", "URGENCY", "AGE");
+    hv_strcat(text, "%-32s  %-9s  %-11s  %-14s  %-9s  %-14s  %s\n", "REFERRAL", "OFFER", "CASE",
+              "SERVICE", "URGENCY", "ASSIGNED", "AGE");
     while (sqlite3_step(st) == SQLITE_ROW) {
         s_item it;
         if (s_load(w, sqlite3_column_blob(st, 0), &it) != HV_OK)
@@ -379,14 +490,17 @@ static hv_err s_list(hv_worker *w, json_t **result, char **text)
         char ref[33];
         hv_ref_hex(it.id, ref);
         const hv_summary *s = &it.offer->summary;
-        hv_strcat(text, "%-32s  %-9s  %-11s  %-14s  %-9s  %s%s\n", ref, it.offer_state,
+        hv_strcat(text, "%-32s  %-9s  %-11s  %-14s  %-9s  %-14s  %s%s\n", ref, it.offer_state,
                   it.has_case ? it.case_state : "-", hv_service_name(s->service),
-                  hv_urgency_name(s->urgency), hv_age_band_name(s->age_band),
-                  s->minor ? " (minor)" : "");
+                  hv_urgency_name(s->urgency), it.assigned_to[0] ? it.assigned_to : "-",
+                  hv_age_band_name(s->age_band), s->minor ? " (minor)" : "");
         s_item_free(&it);
     }
     sqlite3_finalize(st);
-    *result = json_pack("{s:o}", "inbox", list);
+    /* "inbox" is the name older clients read; "items" the API's. */
+    *result = json_pack("{s:O, s:o, s:I, s:I, s:I}", "inbox", list, "items", list, "total",
+                        (json_int_t)total, "limit", (json_int_t)q.limit, "offset",
+                        (json_int_t)q.offset);
     return HV_OK;
 }
 
@@ -451,29 +565,84 @@ static hv_err s_show(hv_worker *w, s_item *it, json_t *args, json_t **result, ch
     return HV_OK;
 }
 
-static hv_err s_on_control(hv_worker *w, const char *cmd, json_t *args, json_t **result,
-                           char **text, hv_errmsg *e)
+static hv_err s_assign(hv_worker *w, const hv_actor *a, s_item *it, json_t *args, char **text,
+                       hv_errmsg *e)
 {
-    if (strcmp(cmd, "inbox.list") == 0)
-        return s_list(w, result, text);
+    const char *staff = json_string_value(json_object_get(args, "staff"));
+    if (staff == NULL || !hv_staff_name_valid(staff) || strcmp(staff, HV_HOST_ADMIN) == 0)
+        return hv_fail(e, HV_EINVAL, "\"staff\" must be a staff member's name");
+    char detail[HV_STAFF_MAX + 40];
+    snprintf(detail, sizeof detail, "assigned to %s", staff);
+    hv_err err = hv_sql_exec(hv_worker_db(w),
+                             "UPDATE offers SET assigned_to = ?2, updated_s = ?3 WHERE id = ?1",
+                             "rti", it->id, staff, (int64_t)time(NULL));
+    if (err == HV_OK)
+        err = hv_history_add(w, it->id, it->has_case ? it->case_state : it->offer_state, a->by,
+                             detail);
+    if (err == HV_OK) {
+        snprintf(it->assigned_to, sizeof it->assigned_to, "%s", staff);
+        hv_strcat(text, "assigned to %s\n", staff);
+    }
+    return err;
+}
+
+/* The role table (the shell enforces it). */
+#define R_HOST HV_ACTOR_BIT(HV_ACTOR_HOST)
+#define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
+#define R_SUPERVISOR HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR)
+
+enum s_cmd_id { S_LIST, S_SHOW, S_EXPORT, S_ACCEPT, S_DECLINE, S_STATUS, S_ASSIGN, S_EVENTS };
+
+static const struct s_command {
+    const char *name; /* the command */
+    unsigned roles;   /* who may run it; an admin may run none */
+    enum s_cmd_id id; /* which */
+} s_commands[] = {
+    {"inbox.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_LIST},
+    {"inbox.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_SHOW},
+    {"inbox.export", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_EXPORT},
+    {"inbox.accept", R_HOST | R_SUPERVISOR, S_ACCEPT},
+    {"inbox.decline", R_HOST | R_SUPERVISOR, S_DECLINE},
+    {"inbox.status", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_STATUS},
+    {"inbox.assign", R_HOST | R_SUPERVISOR, S_ASSIGN},
+    {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_EVENTS},
+};
+
+static const struct s_command *s_command(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(s_commands[i].name, cmd) == 0)
+            return &s_commands[i];
+    return NULL;
+}
+
+static unsigned s_command_roles(const char *cmd)
+{
+    const struct s_command *c = s_command(cmd);
+    return c ? c->roles : 0;
+}
+
+static hv_err s_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                           json_t **result, char **text, hv_errmsg *e)
+{
+    const struct s_command *c = s_command(cmd);
+    if (c == NULL || c->id == S_EVENTS || !(c->roles & HV_ACTOR_BIT(a->role)))
+        return hv_fail(e, HV_EFORBIDDEN, "'%s' is not for a %s here", cmd,
+                       hv_actor_role_name(a->role)); /* the shell checked already */
+    if (c->id == S_LIST)
+        return s_list(w, a, args, result, text, e);
     s_item it;
-    hv_err err;
-    if (strcmp(cmd, "inbox.show") != 0 && strcmp(cmd, "inbox.accept") != 0 &&
-        strcmp(cmd, "inbox.decline") != 0 && strcmp(cmd, "inbox.status") != 0 &&
-        strcmp(cmd, "inbox.export") != 0)
-        return hv_fail(e, HV_EINVAL, "a provider does not know the command '%s'", cmd);
-    if ((err = s_find(w, args, &it, e)) != HV_OK)
+    hv_err err = s_find(w, a, args, &it, e);
+    if (err != HV_OK)
         return err;
-    if (strcmp(cmd, "inbox.show") == 0)
-        err = s_show(w, &it, args, result, text, false, e);
-    else if (strcmp(cmd, "inbox.export") == 0)
-        err = s_show(w, &it, args, result, text, true, e);
-    else if (strcmp(cmd, "inbox.accept") == 0)
-        err = s_accept(w, &it, args, text, e);
-    else if (strcmp(cmd, "inbox.decline") == 0)
-        err = s_decline(w, &it, args, text, e);
-    else
-        err = s_status(w, &it, args, text, e);
+    switch (c->id) {
+    case S_SHOW: err = s_show(w, &it, args, result, text, false, e); break;
+    case S_EXPORT: err = s_show(w, &it, args, result, text, true, e); break;
+    case S_ACCEPT: err = s_accept(w, a, &it, args, text, e); break;
+    case S_DECLINE: err = s_decline(w, a, &it, args, text, e); break;
+    case S_STATUS: err = s_status(w, a, &it, args, text, e); break;
+    default: err = s_assign(w, a, &it, args, text, e); break;
+    }
     if (err == HV_OK && *result == NULL)
         *result = s_item_json(&it);
     s_item_free(&it);
@@ -506,9 +675,46 @@ static hv_err s_retention(hv_worker *w, uint64_t now)
     return err;
 }
 
+/* An open offer whose answer is due within S_DUE_SOON_S: one event, for
+ * haven-web's live stream. Offers stored before the service column had
+ * one get theirs from the summary here. */
+static hv_err s_due_soon(hv_worker *w, uint64_t now)
+{
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT id FROM offers WHERE service < 0 LIMIT 100", "");
+    if (st == NULL)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
+    while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
+        s_item it;
+        if ((err = s_load(w, sqlite3_column_blob(st, 0), &it)) != HV_OK)
+            break;
+        err = hv_sql_exec(hv_worker_db(w), "UPDATE offers SET service = ?2 WHERE id = ?1", "ri",
+                          it.id, (int64_t)it.offer->summary.service);
+        s_item_free(&it);
+    }
+    sqlite3_finalize(st);
+    st = hv_sql(hv_worker_db(w),
+                "SELECT id FROM offers o WHERE state = 'offered' AND respond_by <= ?1 AND NOT "
+                "EXISTS (SELECT 1 FROM events e WHERE e.referral = o.id AND e.kind = "
+                "'due_soon')",
+                "i", (int64_t)(now + S_DUE_SOON_S));
+    if (err != HV_OK || st == NULL) {
+        sqlite3_finalize(st);
+        return err != HV_OK ? err : HV_ESTORE;
+    }
+    while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW)
+        if (sqlite3_column_bytes(st, 0) == 16)
+            err = hv_events_add(w, sqlite3_column_blob(st, 0), "due_soon", "offered");
+    sqlite3_finalize(st);
+    return err;
+}
+
 static hv_err s_on_tick(hv_worker *w, uint64_t now)
 {
     hv_err err = s_retention(w, now);
+    if (err == HV_OK)
+        err = s_due_soon(w, now);
     if (err != HV_OK)
         return err;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
@@ -539,6 +745,11 @@ static const hv_worker_app s_app = {
     .name = "haven-provider",
     .role = HV_ROLE_PROVIDER,
     .schema = s_schema,
+    .columns = s_columns,
+    .staff_roles = HV_ACTOR_BIT(HV_ACTOR_CASEWORKER) | HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR) |
+                   HV_ACTOR_BIT(HV_ACTOR_ADMIN),
+    .command_roles = s_command_roles,
+    .may_see = s_may_see,
     .on_message = s_on_message,
     .on_control = s_on_control,
     .on_tick = s_on_tick,

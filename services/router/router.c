@@ -517,10 +517,36 @@ static hv_err s_show(hv_worker *w, json_t **result, char **text)
     return HV_OK;
 }
 
-static hv_err s_on_control(hv_worker *w, const char *cmd, json_t *args, json_t **result,
-                           char **text, hv_errmsg *e)
+/* The role table (the shell enforces it): a coordinator sees the pathway
+ * and the open offers, which hold no content; an admin none of it. */
+static const struct s_command {
+    const char *name; /* the command */
+    unsigned roles;   /* who may run it (HV_ACTOR_BIT) */
+} s_commands[] = {
+    {"pathway.show", HV_ACTOR_BIT(HV_ACTOR_HOST) | HV_ACTOR_BIT(HV_ACTOR_COORDINATOR)},
+    {"events.wait", HV_ACTOR_BIT(HV_ACTOR_HOST) | HV_ACTOR_BIT(HV_ACTOR_COORDINATOR)},
+};
+
+static unsigned s_command_roles(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(s_commands[i].name, cmd) == 0)
+            return s_commands[i].roles;
+    return 0;
+}
+
+static bool s_may_see(hv_worker *w, const hv_actor *a, const uint8_t referral[16])
+{
+    (void)w;
+    (void)referral;
+    return a->role != HV_ACTOR_ADMIN;
+}
+
+static hv_err s_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                           json_t **result, char **text, hv_errmsg *e)
 {
     (void)args;
+    (void)a; /* s_commands let it in */
     if (strcmp(cmd, "pathway.show") == 0)
         return s_show(w, result, text);
     return hv_fail(e, HV_EINVAL, "a router does not know the command '%s'", cmd);
@@ -531,6 +557,9 @@ static const hv_worker_app s_app = {
     .role = HV_ROLE_ROUTER,
     .schema = s_schema,
     .on_message = s_on_message,
+    .staff_roles = HV_ACTOR_BIT(HV_ACTOR_COORDINATOR) | HV_ACTOR_BIT(HV_ACTOR_ADMIN),
+    .command_roles = s_command_roles,
+    .may_see = s_may_see,
     .on_control = s_on_control,
     .on_tick = s_on_tick,
     .on_notice = s_on_notice,

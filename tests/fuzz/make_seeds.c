@@ -221,6 +221,20 @@ int main(int argc, char **argv)
         "{\"cmd\":\"inbox.decline\",\"args\":{\"id\":\"0123456789ab\",\"reason\":\"other\"}}",
         "{\"cmd\":\"status\"}",
         "{\"cmd\":\"x\",\"args\":[],\"extra\":1}",
+        /* The staff socket's: an actor, and a list's filters. */
+        "{\"cmd\":\"referral.list\",\"args\":{\"state\":\"requested\",\"service\":"
+        "\"shelter\",\"country\":\"XC\",\"assigned_to\":\"caseworker-2\",\"since\":"
+        "\"2026-01-01\",\"until\":\"2026-12-31T00:00:00Z\",\"q\":\"XA-0042\",\"limit\":"
+        "50,\"offset\":0},\"actor\":{\"staff\":\"caseworker-2\",\"role\":\"caseworker\","
+        "\"via\":\"session\"}}",
+        "{\"cmd\":\"referral.assign\",\"args\":{\"id\":\"0123456789ab\",\"staff\":"
+        "\"caseworker-1\"},\"actor\":{\"staff\":\"supervisor-1\",\"role\":\"supervisor\","
+        "\"via\":\"token:tok_01.ab\"}}",
+        "{\"cmd\":\"status\",\"actor\":{\"staff\":\"host-admin\",\"role\":\"admin\","
+        "\"via\":\"session\"}}",
+        "{\"cmd\":\"events.wait\",\"args\":{\"after\":7,\"timeout_ms\":25000},\"actor\":"
+        "{\"staff\":\"c-1\",\"role\":\"coordinator\",\"via\":\"session\",\"x\":1}}",
+        "{\"cmd\":\"inbox.list\",\"args\":{\"limit\":0},\"actor\":\"supervisor-1\"}",
     };
     for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
         char name[16];

@@ -106,11 +106,24 @@ static void test_chain(void **state)
     assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "erased", "shelter.xc"), HV_OK);
     assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "Bad-Event", "shelter.xc"),
                      HV_EINVAL);
+    /* A person acting through the staff socket is NODE/STAFF; nothing else
+     * with a slash is a `by`. */
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "declined",
+                                     "shelter.xc/supervisor-1"), HV_OK);
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "declined", "shelter.xc/a/b"),
+                     HV_EINVAL);
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "declined", "/supervisor-1"),
+                     HV_EINVAL);
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "declined", "shelter.xc/"),
+                     HV_EINVAL);
+    assert_int_equal(hv_audit_append(a, "shelter.xc", ref, "declined",
+                                     "shelter.xc/Supervisor"), HV_EINVAL);
     hv_audit_close(&a);
     size_t len2;
     char *again = s_read(&len2);
     assert_int_equal(hv_audit_verify(again, len2, &r), HV_OK);
-    assert_int_equal(r.records, 6);
+    assert_int_equal(r.records, 7);
+    assert_non_null(strstr(again, "\"by\":\"shelter.xc/supervisor-1\""));
 
     /* Damage in the middle: the log refuses to open, naming the line. */
     size_t at2 = (size_t)(strstr(again, "{\"seq\":2,") - again);
