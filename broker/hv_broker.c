@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <zmq.h>
 
@@ -1801,6 +1802,66 @@ static hv_err s_peers_parse(hv_broker *b, const hv_node *self, hv_errmsg *e)
     return HV_OK;
 }
 
+/* Everything the broker refuses at start that can be known without
+ * opening the store or binding a socket: the keys, the registry and this
+ * broker's place in it, [federation], [http] and the store's directory.
+ * hv_broker_check (the daemon's -n) and hv_broker_open share it, so that a
+ * configuration -n accepts is one the daemon starts with. Fills b->keys,
+ * b->reg, b->authority_pk, b->peer_ids and the endpoints left to the
+ * registry. */
+static hv_err s_validate(hv_broker *b, hv_errmsg *e)
+{
+    const hv_broker_config *cfg = &b->cfg;
+    hv_err err;
+    char key_owner[HV_NODE_ID_MAX + 1];
+    hv_pubkeys auth;
+    if ((err = hv_keys_load_secret(cfg->keys, &b->keys, key_owner, e)) != HV_OK ||
+        (err = hv_keys_load_public(cfg->authority, &auth, NULL, e)) != HV_OK)
+        return err;
+    memcpy(b->authority_pk, auth.sign, 32);
+    if ((err = hv_registry_load_file(cfg->registry, b->authority_pk, (uint64_t)time(NULL), 0,
+                                     &b->reg, e)) != HV_OK)
+        return err;
+    const hv_node *self = hv_registry_find(b->reg, cfg->id);
+    if (strcmp(key_owner, cfg->id) != 0 || self == NULL || self->role != HV_ROLE_BROKER ||
+        memcmp(self->keys.key_id, hv_keypair_public(b->keys)->key_id, 8) != 0)
+        return hv_fail(e, HV_EAUTH, "%s is not a broker of the registry with these keys",
+                       cfg->id);
+    if (b->cfg.bind[0] == '\0')
+        snprintf(b->cfg.bind, sizeof b->cfg.bind, "%s", self->endpoint_workers);
+    if ((err = s_peers_parse(b, self, e)) != HV_OK)
+        return err;
+    if (cfg->http_bind[0] != '\0' &&
+        (err = hv_http_check(cfg->http_bind, cfg->http_token, e)) != HV_OK)
+        return err;
+    /* The store is made (or opened) in its directory, with its -wal, -shm
+     * and .audit files beside it. */
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", cfg->store);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir ? 1 : 0] = '\0';
+    if (access(dir, W_OK | X_OK) != 0)
+        return hv_fail(e, HV_EIO, "[broker] store: cannot create files in %s: %s", dir,
+                       strerror(errno));
+    if (access(cfg->store, F_OK) == 0 && access(cfg->store, R_OK | W_OK) != 0)
+        return hv_fail(e, HV_EIO, "[broker] store: %s: %s", cfg->store, strerror(errno));
+    return HV_OK;
+}
+
+hv_err hv_broker_check(const hv_broker_config *cfg, hv_errmsg *e)
+{
+    hv_broker *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return HV_ENOMEM;
+    b->cfg = *cfg;
+    hv_err err = s_validate(b, e);
+    hv_broker_close(&b);
+    return err;
+}
+
 hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e)
 {
     hv_broker *b = calloc(1, sizeof *b);
@@ -1808,26 +1869,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         return HV_ENOMEM;
     b->cfg = *cfg;
     hv_err err;
-    char key_owner[HV_NODE_ID_MAX + 1];
-    hv_pubkeys auth;
-    const hv_node *self;
-    if ((err = hv_keys_load_secret(cfg->keys, &b->keys, key_owner, e)) != HV_OK ||
-        (err = hv_keys_load_public(cfg->authority, &auth, NULL, e)) != HV_OK)
-        goto fail;
-    memcpy(b->authority_pk, auth.sign, 32);
-    if ((err = hv_registry_load_file(cfg->registry, b->authority_pk, (uint64_t)time(NULL), 0,
-                                     &b->reg, e)) != HV_OK)
-        goto fail;
-    self = hv_registry_find(b->reg, cfg->id);
-    if (strcmp(key_owner, cfg->id) != 0 || self == NULL || self->role != HV_ROLE_BROKER ||
-        memcmp(self->keys.key_id, hv_keypair_public(b->keys)->key_id, 8) != 0) {
-        err = hv_fail(e, HV_EAUTH, "%s is not a broker of the registry with these keys",
-                      cfg->id);
-        goto fail;
-    }
-    if (b->cfg.bind[0] == '\0')
-        snprintf(b->cfg.bind, sizeof b->cfg.bind, "%s", self->endpoint_workers);
-    if ((err = s_peers_parse(b, self, e)) != HV_OK)
+    if ((err = s_validate(b, e)) != HV_OK)
         goto fail;
     if ((err = hv_store_open(&b->store, cfg->store, e)) != HV_OK)
         goto fail;
@@ -1940,7 +1982,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
             goto fail;
         }
     }
-    if (b->cfg.http_bind[0] != '\0' && strncmp(b->cfg.bind, "inproc://", 9) != 0 &&
+    if (b->cfg.http_bind[0] != '\0' &&
         (err = hv_http_start(&b->http, b->cfg.http_bind, b->cfg.http_token, e)) != HV_OK)
         goto fail;
     b->started_ms = hv_now_ms();

@@ -18,6 +18,7 @@
 #include "hv_audit.h"
 #include "hv_config.h"
 #include "hv_ctl.h"
+#include "hv_daemon_args.h"
 #include "hv_db.h"
 #include "hv_history.h"
 #include "hv_keys.h"
@@ -243,6 +244,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
         F("worker", "store", HV_CFG_STRING, true, 0, 0, store, "the path of the store file"),
         F("worker", "control", HV_CFG_STRING, true, 0, 0, control,
           "the path of the control socket"),
+        F("worker", "control_group", HV_CFG_BOOL, false, 0, 0, control_group,
+          "yes or no (yes: the control socket is 0660, for the worker's group)"),
         F("worker", "log_level", HV_CFG_STRING, false, 0, 0, log_level,
           "debug, info, warn or error"),
         F("timing", "heartbeat_ms", HV_CFG_UINT, false, 100, 60000, heartbeat_ms,
@@ -326,7 +329,9 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
     char endpoint[PATH_MAX + 8];
     snprintf(endpoint, sizeof endpoint, "ipc://%s", w->cfg.control);
     /* The store lock proves no other instance runs, so a socket file left
-     * by a killed one can go. The umask makes the socket 0600 from birth. */
+     * by a killed one can go. The umask makes the socket 0600 from birth;
+     * with control_group it is then opened to the worker's group (0660),
+     * the members of which may use the haven command (docs/OPERATIONS.md). */
     unlink(w->cfg.control);
     mode_t old = umask(077);
     int rc = zmq_bind(w->ctl, endpoint);
@@ -334,11 +339,32 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
     if (rc != 0)
         return hv_fail(e, HV_EIO, "cannot bind the control socket %s: %s", w->cfg.control,
                        zmq_strerror(errno));
-    if (chmod(w->cfg.control, 0600) != 0)
-        return hv_fail(e, HV_EIO, "cannot set mode 0600 on %s", w->cfg.control);
+    mode_t mode = w->cfg.control_group ? 0660 : 0600;
+    if (chmod(w->cfg.control, mode) != 0)
+        return hv_fail(e, HV_EIO, "cannot set mode %04o on %s", (unsigned)mode, w->cfg.control);
     return HV_OK;
 }
 
+/* Checks that the directory of `path` (the [worker] setting `key`) exists
+ * and that this process may create files in it, as the store and the
+ * control socket need. */
+static hv_err s_check_dir(const char *path, const char *key, hv_errmsg *e)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir ? 1 : 0] = '\0';
+    if (access(dir, W_OK | X_OK) != 0)
+        return hv_fail(e, HV_EIO, "[worker] %s: cannot create files in %s: %s", key, dir,
+                       strerror(errno));
+    return HV_OK;
+}
+
+/* Loads and checks everything; with `check_only` (the daemon's -n) stops
+ * before anything is locked, opened for writing or bound. */
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
 {
     hv_err err;
@@ -361,6 +387,9 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         if (w->cfg.pathway[i][0] != '\0' && w->app->role != HV_ROLE_ROUTER)
             return hv_fail(e, HV_ECONFIG, "[pathway] is for routers; '%s' is a %s", w->cfg.id,
                            hv_role_name(w->app->role));
+    if ((err = s_check_dir(w->cfg.store, "store", e)) != HV_OK ||
+        (err = s_check_dir(w->cfg.control, "control", e)) != HV_OK)
+        return err;
     if (check_only)
         return HV_OK;
 
@@ -621,44 +650,33 @@ static void s_run(hv_worker *w)
 
 int hv_worker_main(int argc, char **argv, const hv_worker_app *app)
 {
-    const char *config = NULL;
-    bool check_only = false;
-    int opt;
-    while ((opt = getopt(argc, argv, "c:n")) != -1) {
-        if (opt == 'c')
-            config = optarg;
-        else if (opt == 'n')
-            check_only = true;
-        else
-            config = NULL, optind = argc + 1;
-    }
-    if (config == NULL || optind != argc) {
-        fprintf(stderr, "usage: %s -c worker.ini [-n]\n", app->name);
-        return 2;
-    }
+    hv_daemon_args args;
+    int rc = hv_daemon_args_parse(argc, argv, app->name, app->what, "worker.ini", &args);
+    if (rc >= 0)
+        return rc;
     if (hv_crypto_init() != HV_OK) {
         fprintf(stderr, "%s: cannot initialise libsodium\n", app->name);
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     }
     hv_worker *w = calloc(1, sizeof *w);
     if (w == NULL)
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     w->app = app;
     w->lock_fd = -1;
     hv_errmsg e = {""};
-    hv_err err = hv_worker_config_load(config, &w->cfg, &e);
+    hv_err err = hv_worker_config_load(args.config, &w->cfg, &e);
     if (err == HV_OK) {
         hv_log_set_level((hv_log_level)hv_log_level_from_name(w->cfg.log_level));
-        err = s_open(w, check_only, &e);
+        err = s_open(w, args.check_only, &e);
     }
     if (err != HV_OK) {
         fprintf(stderr, "%s: %s (%s)\n", app->name, e.text, hv_errname(err));
         s_close(w);
         free(w);
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     }
-    if (check_only) {
-        printf("%s: configuration, keys and registry are valid\n", config);
+    if (args.check_only) {
+        printf("%s: configuration, keys and registry are valid\n", args.config);
     } else {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

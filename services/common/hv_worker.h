@@ -7,7 +7,8 @@
  * sends and the acknowledgement of what it received.
  *
  * Configuration (INI, paths relative to the file):
- *   [worker]  id, keys, authority, registry, store, control, log_level
+ *   [worker]  id, keys, authority, registry, store, control, control_group,
+ *             log_level
  *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
  *   [router]  offer_timeout_s              (routers only)
  *   [provider] retention_days              (providers only)
@@ -37,6 +38,7 @@ typedef struct hv_worker_config {
     char registry[PATH_MAX];      /* the signed registry */
     char store[PATH_MAX];         /* the SQLite store */
     char control[PATH_MAX];       /* the control socket */
+    bool control_group;           /* the socket is 0660 (group) rather than 0600 */
     char log_level[16];           /* debug, info, warn, error */
     uint64_t heartbeat_ms;        /* to the broker */
     uint64_t dead_after_ms;       /* broker silent this long: reconnect */
@@ -52,6 +54,7 @@ typedef struct hv_worker hv_worker;
  * transaction; see each for what its return value does. */
 typedef struct hv_worker_app {
     const char *name;   /* program name, e.g. "haven-intake" */
+    const char *what;   /* one line for --help: what the daemon is */
     unsigned role;      /* the registry role this worker must have */
     const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
 
@@ -83,7 +86,7 @@ typedef struct hv_worker_app {
 HV_MUST_CHECK hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg,
                                            hv_errmsg *e);
 
-/* Runs the daemon: parses `-c FILE [-n]`, opens everything, serves until
+/* Runs the daemon: parses its command line (common/hv_daemon_args.h), opens everything, serves until
  * SIGTERM/SIGINT. Returns the process exit code. */
 int hv_worker_main(int argc, char **argv, const hv_worker_app *app);
 

@@ -47,10 +47,27 @@ chmod 644 keys/broker.xc.key
 expect 1 "HV_EKEYPERM" "$broker" -c broker.ini -n
 chmod 600 keys/broker.xc.key
 expect 2 "usage: haven-broker -c broker.ini [-n]" "$broker"
+expect 0 "configuration, keys and registry are valid" "$broker" --config=broker.ini --check
+expect 0 "configuration, keys and registry are valid" "$broker" --config broker.ini -n
+# -n refuses what the daemon would refuse at start, and writes nothing.
+[ ! -e broker-xc.db ] && ok || bad "-n made the store"
+sed "s/^bind = 127.0.0.1:$http_port/bind = 0.0.0.0:$http_port/" broker.ini > open-http.ini
+expect 1 "[http] bind: 0.0.0.0 is not loopback; set a token (HV_ECONFIG)" "$broker" -c open-http.ini -n
+printf 'token = short\n' >> open-http.ini
+expect 1 "[http] token: expected 16 to 128 characters (HV_ECONFIG)" "$broker" -c open-http.ini -n
+sed "s#^store = .*#store = $work/missing/broker.db#" broker.ini > no-dir.ini
+expect 1 "[broker] store: cannot create files in $work/missing" "$broker" -c no-dir.ini -n
 
 # Running it.
 "$broker" -c broker.ini 2> broker.log &
 broker_pid=$!
+wait_log() { # wait_log PATTERN: until the broker's log has it (bounded)
+  for _ in $(seq 100); do grep -q "$1" broker.log && return 0; sleep 0.1; done
+  return 1
+}
+wait_log "event=ready" && ok || bad "the broker did not get ready"
+# Beside the running broker, on the same ports: -n binds nothing, so it passes.
+expect 0 "configuration, keys and registry are valid" "$broker" -c broker.ini -n
 reg=(--authority keys/authority.pub --registry network.reg)
 printf '{"services":["shelter"],"urgency":"high"}' > offer.json
 "$haven" seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER --in offer.json --out offer.env 2>/dev/null

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Every program's conventional options: --help and -h, --version and -V, an
+# unknown option, each answered within a second (bounded by `timeout 5`,
+# measured) with exit 0, 0 and 2; help and version on standard output, the
+# usage error on standard error.
+# usage: test_options.sh BIN_DIR VERSION
+set -u
+. "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/lib.sh"
+bin=$(realpath "$1")
+version=$2
+out=$(mktemp) err=$(mktemp)
+trap 'rm -f "$out" "$err"' EXIT
+
+# answers CODE STREAM PATTERN PROGRAM ARGS...: exits CODE within a second,
+# with PATTERN in STREAM (out or err) and the other stream empty.
+answers() {
+  local code=$1 stream=$2 pattern=$3 prog=$4
+  shift 4
+  local t0 t1 rc ms
+  t0=$(date +%s%N)
+  timeout 5 "$bin/$prog" "$@" >"$out" 2>"$err"
+  rc=$?
+  t1=$(date +%s%N)
+  ms=$(((t1 - t0) / 1000000))
+  local want=$out other=$err
+  [ "$stream" = err ] && want=$err other=$out
+  if [ "$rc" -ne "$code" ]; then bad "$prog $*: exit $rc, expected $code"; cat "$err"; return; fi
+  if [ "$ms" -ge 1000 ]; then bad "$prog $*: took $ms ms"; return; fi
+  grep -qF -- "$pattern" "$want" || { bad "$prog $*: lacks '$pattern' on std$stream"; cat "$want"; return; }
+  [ -s "$other" ] && { bad "$prog $*: wrote to the other stream"; cat "$other"; return; }
+  ok
+}
+
+for d in haven-broker haven-intake haven-router haven-provider; do
+  answers 0 out "usage: $d -c " "$d" --help
+  answers 0 out "  -n, --check" "$d" -h
+  answers 0 out "$d $version" "$d" --version
+  answers 0 out "$d $version" "$d" -V
+  answers 2 err "$d: unknown option '--frobnicate'" "$d" --frobnicate
+  answers 2 err "$d: unknown option '-x'" "$d" -x
+  answers 2 err "usage: $d -c " "$d" --config
+  answers 2 err "$d: unexpected argument 'extra'" "$d" -c x.ini extra
+done
+
+finish
