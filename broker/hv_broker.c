@@ -1545,6 +1545,13 @@ static bool s_dead_one(void *arg, const hv_dead *d)
     return true;
 }
 
+/* An operator's request refused: the explanation and its error's name, so
+ * that `haven` can name the code as it does for every refusal. */
+static json_t *s_ops_error(hv_err code, const char *text)
+{
+    return json_pack("{s:s, s:s}", "error", text, "code", hv_errname(code));
+}
+
 /* An operator requeues or purges a dead letter; the action is recorded in
  * the store's admin log and in the broker's log. */
 static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *action,
@@ -1553,7 +1560,7 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
     uint8_t id[16];
     const char *hex = json_string_value(json_object_get(args, "id"));
     if (hex == NULL || hv_unhex(hex, id, 16) != HV_OK)
-        return json_pack("{s:s}", "error", "\"id\" must be a message id of 32 hex digits");
+        return s_ops_error(HV_EINVAL, "\"id\" must be a message id of 32 hex digits");
     char queue[HV_NODE_ID_MAX + 2] = "";
     hv_err err = hv_store_begin(b->store);
     if (err == HV_OK)
@@ -1565,7 +1572,7 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
         s_audit(b, id, strcmp(action, "requeue") == 0 ? "requeued" : "purged", operator_id);
     if (hv_store_admin_record(b->store, hv_now_ms(), operator_id, action, id, result) != HV_OK ||
         s_commit(b) != HV_OK)
-        return json_pack("{s:s}", "error", "the store failed; nothing was changed");
+        return s_ops_error(HV_ESTORE, "the store failed; nothing was changed");
     hv_log(HV_LOG_INFO, "admin_action", "operator=%s action=%s id=%s result=%s", operator_id,
            action, hex, result);
     if (err == HV_OK && queue[0] != '\0') {
@@ -1574,11 +1581,11 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
             r->maybe_more = true;
     }
     if (err == HV_ENOTFOUND)
-        return json_pack("{s:s}", "error", "no dead letter with that id");
+        return s_ops_error(HV_ENOTFOUND, "no dead letter with that id");
     if (err == HV_EEXPIRED)
-        return json_pack("{s:s}", "error", "its time to live has passed: it cannot be delivered");
+        return s_ops_error(HV_EEXPIRED, "its time to live has passed: it cannot be delivered");
     if (err != HV_OK)
-        return json_pack("{s:s}", "error", hv_strerror(err));
+        return s_ops_error(err, hv_strerror(err));
     return json_pack("{s:s, s:s}", "id", hex, "result", strcmp(action, "requeue") == 0
                                                             ? "requeued"
                                                             : "purged");
@@ -1591,8 +1598,9 @@ static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *
     char cmd[HV_CTL_CMD_MAX + 1];
     json_t *args = NULL, *reply = NULL;
     hv_errmsg e = {""};
-    if (hv_ctl_parse(buf, len, cmd, &args, &e) != HV_OK)
-        return json_pack("{s:s}", "error", e.text);
+    hv_err perr = hv_ctl_parse(buf, len, cmd, &args, &e);
+    if (perr != HV_OK)
+        return s_ops_error(perr, e.text);
     if (strcmp(cmd, "stats") == 0) {
         reply = s_stats_json(b);
     } else if (strcmp(cmd, "dead.list") == 0) {
@@ -1605,8 +1613,8 @@ static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *
     } else if (strcmp(cmd, "dead.purge") == 0) {
         reply = s_dead_action(b, operator_id, "purge", args);
     } else {
-        reply = json_pack("{s:s}", "error", "unknown command; try stats, dead.list, "
-                                            "dead.requeue or dead.purge");
+        reply = s_ops_error(HV_ETYPE, "unknown command; try stats, dead.list, dead.requeue "
+                                      "or dead.purge");
     }
     json_decref(args);
     return reply;
