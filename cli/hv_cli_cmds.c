@@ -153,7 +153,8 @@ static const hv_cli_cmd s_cmds[] = {
     {"inbox", "decline", "[--json] --config=PROVIDER.ini ID --reason=CODE [--note=TEXT]",
      "Declines an offer with a reason; the router offers it to the next provider.",
      S_WORK_OPTS " reason= note=", 1, 1,
-     S_WORKER "  --reason=CODE        why (required): capacity, eligibility, ...\n"
+     S_WORKER "  --reason=CODE        why (required): no_capacity, not_suitable, language,\n"
+              "                       region, minors or other\n"
               "  --note=TEXT          a note for the router\n" S_JSON,
      hv_cli_inbox},
     {"inbox", "status", "[--json] --config=PROVIDER.ini ID --state=STATE [--note=TEXT]",

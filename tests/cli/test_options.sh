@@ -42,4 +42,31 @@ for d in haven-broker haven-intake haven-router haven-provider; do
   answers 2 err "$d: unexpected argument 'extra'" "$d" -c x.ini extra
 done
 
+# The CLI: the same options, and each command's and sub-command's help.
+answers 0 out "usage: haven COMMAND" haven --help
+answers 0 out "usage: haven COMMAND" haven -h
+answers 0 out "usage: haven COMMAND" haven help
+answers 0 out "haven $version" haven --version
+answers 0 out "haven $version" haven -V
+answers 2 err "haven: unknown option '--frobnicate'" haven --frobnicate
+answers 2 err "usage: haven COMMAND" haven
+commands=$(timeout 5 "$bin/haven" --help | sed -n 's/^  \([a-z]\+\( [a-z]\+\)\?\)  \+.*$/\1/p')
+n=$(wc -l <<<"$commands")
+[ "$n" -ge 28 ] && ok || bad "haven --help lists $n commands"
+while read -r c; do
+  # shellcheck disable=SC2086 # "referral list" is two words
+  answers 0 out "usage: haven $c " haven $c --help
+  answers 0 out "usage: haven $c " haven $c -h
+  answers 0 out "usage: haven $c " haven help $c
+  answers 2 err "haven $c: unknown option '--frobnicate'" haven $c --frobnicate
+  answers 2 err "Try 'haven $c --help' for more." haven $c --frobnicate=1
+done <<<"$commands"
+for c in registry deadletters audit referral inbox pathway; do
+  answers 0 out "  haven $c " haven $c --help
+  answers 0 out "  haven $c " haven help $c
+  answers 2 err "haven $c: a sub-command is needed" haven $c
+  answers 2 err "haven $c: unknown sub-command 'frobnicate'" haven $c frobnicate
+done
+answers 2 err "haven: unknown command 'frobnicate'" haven help frobnicate
+
 finish

@@ -41,6 +41,10 @@ expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"
 wait_until 10 is received intake_state "$id"
 wait_until 10 is received case_state shelter-b "$id"
 expect 0 "Example-Testcase" "$haven" inbox show --config shelter-b.ini "$id"
+# A bad value is a refusal with its code; a missing one a usage error.
+expect 1 "(HV_EINVAL)" "$haven" inbox status --config=shelter-b.ini "$id" --state=bogus
+expect 2 "haven inbox status: option --state is required" \
+  "$haven" inbox status --config shelter-b.ini "$id"
 expect 1 "the case is received; it cannot become completed" \
   "$haven" inbox status --config shelter-b.ini "$id" --state completed --note "too early"
 expect 0 "status in_progress sent to ngo.xc" \
