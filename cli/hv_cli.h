@@ -119,7 +119,8 @@ int hv_cli_width(void);
  * long cells are cut with an ellipsis. Fields are private. */
 typedef struct hv_cli_table hv_cli_table;
 
-/* A table with `n_cols` columns headed by `headers` (copied). Returns NULL
+/* A table with `n_cols` columns headed by `headers` (copied; NULL: no
+ * header row). Returns NULL
  * when out of memory. Caller frees with hv_cli_table_free. */
 hv_cli_table *hv_cli_table_new(int n_cols, const char *const *headers);
 

@@ -189,8 +189,19 @@ void hv_cli_print_usage(FILE *f)
 {
     fprintf(f, "usage: haven COMMAND [SUB-COMMAND] [OPTIONS] [ARGUMENTS]\n"
                "       haven help [COMMAND [SUB-COMMAND]]   haven --version\n\ncommands:\n");
-    for (size_t i = 0; i < S_N_CMDS; i++)
-        fprintf(f, "  %-22s %s\n", hv_cli_cmd_name(&s_cmds[i]) + 6, s_cmds[i].summary);
+    /* On standard output, a table that fits the terminal. */
+    hv_cli_table *t = f == stdout ? hv_cli_table_new(2, NULL) : NULL;
+    for (size_t i = 0; i < S_N_CMDS; i++) {
+        char name[72];
+        snprintf(name, sizeof name, "  %s", hv_cli_cmd_name(&s_cmds[i]) + 6);
+        const char *row[] = {name, s_cmds[i].summary};
+        if (t != NULL)
+            hv_cli_table_add(t, row);
+        else
+            fprintf(f, "%-22s %s\n", row[0], row[1]);
+    }
+    hv_cli_table_print(t);
+    hv_cli_table_free(&t);
     fprintf(f, "\nOptions take their value as --name=VALUE or --name VALUE. --config, --key,\n"
                "--authority, --registry, --broker, --endpoint and --store may come from the\n"
                "environment (HAVEN_CONFIG, ...) or the profile file\n"

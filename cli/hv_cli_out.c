@@ -14,6 +14,7 @@
 
 struct hv_cli_table {
     int n_cols;    /* columns */
+    bool header;   /* row 0 is a header (bold on a terminal) */
     char **cells;  /* n_rows x n_cols copies; row 0 is the header */
     size_t n_rows; /* rows, the header included */
     size_t cap;    /* rows allocated */
@@ -69,6 +70,9 @@ hv_cli_table *hv_cli_table_new(int n_cols, const char *const *headers)
     if (t == NULL)
         return NULL;
     t->n_cols = n_cols;
+    if (headers == NULL)
+        return t;
+    t->header = true;
     hv_cli_table_add(t, headers);
     if (t->n_rows != 1)
         hv_cli_table_free(&t);
@@ -128,7 +132,8 @@ void hv_cli_table_print(const hv_cli_table *t)
     }
     bool colour = hv_cli_colour();
     for (size_t r = 0; r < t->n_rows; r++) {
-        if (r == 0 && colour)
+        bool bold = r == 0 && t->header && colour;
+        if (bold)
             fputs(S_BOLD, stdout);
         for (int c = 0; c < n; c++) {
             const char *cell = t->cells[r * (size_t)t->n_cols + c];
@@ -146,7 +151,7 @@ void hv_cli_table_print(const hv_cli_table *t)
             if (!last)
                 printf("%*s", width[c] - cols + 2, "");
         }
-        if (r == 0 && colour)
+        if (bold)
             fputs(S_RESET, stdout);
         putchar('\n');
     }
