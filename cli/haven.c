@@ -454,19 +454,30 @@ int hv_cli_send(const opts *o)
 }
 
 /* Prints what the broker reported about this node's messages: refusals by
- * their recipients, expiries. */
-static void s_print_notices(hv_client *client)
+ * their recipients, expiries; with `json_out` one JSON object a line. */
+static void s_print_notices(hv_client *client, bool json_out)
 {
     hv_notice n;
     while (client != NULL && hv_client_notice(client, &n)) {
         char id[33];
         hv_hex(n.id, 16, id);
-        printf("notice: message %s: %s (%s)\n", id, n.text, hv_errname(n.code));
+        if (json_out) {
+            json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "event", "notice", "id", id, "code",
+                                  hv_errname(n.code), "text", n.text);
+            char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            if (line != NULL)
+                printf("%s\n", line);
+            free(line);
+            json_decref(j);
+        } else {
+            printf("notice: message %s: %s (%s)\n", id, n.text, hv_errname(n.code));
+        }
     }
 }
 
 int hv_cli_recv(const opts *o)
 {
+    bool json_out = hv_cli_opt(o, "json") != NULL;
     unsigned long long count = 1;
     if (hv_cli_uint(o, "count", 1, 1000000000, &count) != 0)
         return EXIT_REFUSED;
@@ -484,7 +495,7 @@ int hv_cli_recv(const opts *o)
         hv_delivery *d = NULL;
         hv_err err = left > 0 ? hv_client_recv(client, (int)(left < 100 ? left : 100), &d)
                               : HV_ETIMEOUT;
-        s_print_notices(client);
+        s_print_notices(client, json_out);
         if (err == HV_ETIMEOUT && left > 100)
             continue;
         if (err == HV_ETIMEOUT)
@@ -505,8 +516,19 @@ int hv_cli_recv(const opts *o)
                 break;
             }
         }
-        printf("received %s from %s id %s (%zu bytes, attempt %u)\n",
-               hv_msg_rule_get(d->env.type)->name, d->env.from, id, d->len, d->attempt);
+        if (json_out) {
+            json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i}", "event", "received", "type",
+                                  hv_msg_rule_get(d->env.type)->name, "from", d->env.from, "id",
+                                  id, "bytes", (json_int_t)d->len, "attempt", (int)d->attempt);
+            char *line = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+            if (line != NULL)
+                printf("%s\n", line);
+            free(line);
+            json_decref(j);
+        } else {
+            printf("received %s from %s id %s (%zu bytes, attempt %u)\n",
+                   hv_msg_rule_get(d->env.type)->name, d->env.from, id, d->len, d->attempt);
+        }
         if (hv_client_ack(client, &d) != HV_OK) {
             rc = EXIT_SYSTEM;
             break;

@@ -80,15 +80,16 @@ static const hv_cli_cmd s_cmds[] = {
      "  --timeout=SECONDS    how long to wait for the broker (default 30)\n",
      hv_cli_send},
     {"recv", NULL,
-     "--key=KEY --authority=AUTH.pub --registry=network.reg [--store=DB] [--count=N] "
+     "[--json] --key=KEY --authority=AUTH.pub --registry=network.reg [--store=DB] [--count=N] "
      "[--timeout=SECONDS] [--out=DIR]",
      "Receives messages for the node from its home broker and acknowledges them.",
-     "key= authority= registry= store= timeout= count= out=", 0, 0,
+     "key= authority= registry= store= timeout= count= out= json", 0, 0,
      "  --key=KEY            the receiving node's secret keys\n" S_REG
      "  --store=DB           the client's store (default: haven-NODE_ID.db)\n"
      "  --count=N            how many to wait for (default 1; 0: only notices)\n"
      "  --timeout=SECONDS    how long to wait (default 10)\n"
-     "  --out=DIR            write each envelope to DIR/ID.env\n",
+     "  --out=DIR            write each envelope to DIR/ID.env\n"
+     "  --json               one JSON object a line for each message and notice\n",
      hv_cli_recv},
     {"stats", NULL,
      "[--json] --key=OPERATOR.key --authority=AUTH.pub --registry=network.reg "

@@ -74,6 +74,12 @@ printf '{"services":["shelter"],"urgency":"high"}' > offer.json
 "$haven" seal --key keys/shelter.xc.key "${reg[@]}" --to clinic.xc --type ACCEPT --in offer.json --out wrong.env 2>/dev/null
 expect 0 "1 envelope(s) stored by router.xc's broker" "$haven" send --key keys/router.xc.key "${reg[@]}" --store router.db offer.env
 expect 0 "received OFFER from router.xc" "$haven" recv --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1
+# The same for scripts: one JSON object a line.
+"$haven" seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER --in offer.json --out offer2.env 2>/dev/null
+expect 0 "1 envelope(s) stored" "$haven" send --key=keys/router.xc.key "${reg[@]}" --store=router.db offer2.env
+line=$("$haven" recv --json --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1)
+jq -e '.event == "received" and .type == "OFFER" and .from == "router.xc"' <<<"$line" >/dev/null && ok ||
+  bad "recv --json: $line"
 # ACCEPT goes to a router, never to another provider.
 expect 1 "ACCEPT may not be sent to role provider (HV_EFORBIDDEN)" "$haven" send --key keys/shelter.xc.key "${reg[@]}" --store shelter.db wrong.env
 # Nothing more for the shelter: the OFFER was acknowledged and is not delivered twice.
@@ -85,6 +91,6 @@ wait "$broker_pid"
 rc=$?
 broker_pid=
 [ "$rc" -eq 0 ] && ok || bad "broker exit $rc after SIGTERM"
-grep -q "event=stopped stored=1" broker.log && ok || bad "no clean stop in the log"
+grep -q "event=stopped stored=2" broker.log && ok || bad "no clean stop in the log"
 
 finish

@@ -174,6 +174,9 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: the permission tests need root, to run haven as another user (this is uid $(id -u))"
 else
   gid=$(stat -c %g ctl/ngo.sock)
+  # A copy the other user can run wherever the build directory is (/root is 0700).
+  install -m 0755 "$haven" "$work/haven"
+  haven=$work/haven
   as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
   as_member() { setpriv --reuid=nobody --regid=nogroup --groups="$gid" -- "$@"; }
   denied="haven: permission denied on ctl/ngo.sock: ask your administrator to add you to group haven (HV_EPERM)"
