@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -390,6 +391,10 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     if ((err = s_check_dir(w->cfg.store, "store", e)) != HV_OK ||
         (err = s_check_dir(w->cfg.control, "control", e)) != HV_OK)
         return err;
+    if (strlen(w->cfg.control) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+        return hv_fail(e, HV_ECONFIG, "[worker] control: %s is longer than a Unix socket's "
+                       "path may be (%zu bytes)", w->cfg.control,
+                       sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
     if (check_only)
         return HV_OK;
 

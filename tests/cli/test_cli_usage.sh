@@ -169,6 +169,12 @@ expect 0 "0 records, chain intact" "$haven" audit verify ngo.db.audit
 [ "$("$haven" audit verify --json ngo.db.audit | jq -r .intact)" = true ] && ok || bad "audit verify --json"
 # -n beside the running worker: it checks, and takes nothing.
 expect 0 "configuration, keys and registry are valid" "$bin/haven-intake" --config=ngo.ini --check
+# -n refuses what the worker would refuse at start.
+sed "s#^control = .*#control = $work/none/ngo.sock#" ngo.ini > no-dir.ini
+expect 1 "[worker] control: cannot create files in $work/none" "$bin/haven-intake" -n -c no-dir.ini
+sed "s#^control = .*#control = $work/$(printf 'x%.0s' $(seq 110)).sock#" ngo.ini > long.ini
+expect 1 "is longer than a Unix socket's path may be (107 bytes) (HV_ECONFIG)" \
+  "$bin/haven-intake" -n -c long.ini
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: the permission tests need root, to run haven as another user (this is uid $(id -u))"
