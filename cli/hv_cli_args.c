@@ -95,13 +95,20 @@ static void s_profile_load(void)
     }
 }
 
+/* The environment variable of option `name`: HAVEN_ and the name in upper
+ * case, '-' as '_' ("store" -> "HAVEN_STORE"). */
+static void s_env_name(const char *name, char out[64])
+{
+    size_t n = (size_t)snprintf(out, 64, "HAVEN_");
+    for (const char *p = name; *p && n + 1 < 64; p++)
+        out[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    out[n] = '\0';
+}
+
 const char *hv_cli_profile(const char *name, int *rc)
 {
-    char env[64] = "HAVEN_";
-    size_t n = strlen(env);
-    for (const char *p = name; *p && n + 1 < sizeof env; p++)
-        env[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
-    env[n] = '\0';
+    char env[64];
+    s_env_name(name, env);
     const char *v = getenv(env);
     if (v != NULL && v[0] != '\0')
         return v;
@@ -254,9 +261,7 @@ const char *hv_cli_need(const opts *o, const char *name)
     for (const char *const *p = hv_cli_profile_names; *p; p++)
         profiled = profiled || strcmp(*p, name) == 0;
     char env[64];
-    snprintf(env, sizeof env, "HAVEN_%s", name);
-    for (char *p = env + 6; *p; p++)
-        *p = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+    s_env_name(name, env);
     if (profiled)
         hv_cli_usage_error(o, "option --%s is required (or %s, or '%s' in the profile)", name,
                            env, name);

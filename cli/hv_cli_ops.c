@@ -34,8 +34,18 @@ static void s_print_stats(json_t *r)
            (long long)json_integer_value(json_object_get(st, "notices")));
     const char *key;
     json_t *v;
-    json_object_foreach(json_object_get(r, "queues"), key, v)
-        printf("  %-24s %lld waiting\n", key, (long long)json_integer_value(v));
+    static const char *const q_head[] = {"  QUEUE", "WAITING"};
+    hv_cli_table *t = hv_cli_table_new(2, q_head);
+    json_object_foreach(json_object_get(r, "queues"), key, v) {
+        char name[300], n[24];
+        snprintf(name, sizeof name, "  %s", key);
+        snprintf(n, sizeof n, "%lld", (long long)json_integer_value(v));
+        const char *row[] = {name, n};
+        hv_cli_table_add(t, row);
+    }
+    if (json_object_size(json_object_get(r, "queues")) > 0)
+        hv_cli_table_print(t);
+    hv_cli_table_free(&t);
     printf("since start: stored %lld, delivered %lld, acked %lld, forwarded %lld, refused %lld, "
            "redelivered %lld, expired %lld\n",
            (long long)json_integer_value(json_object_get(c, "stored")),
@@ -59,22 +69,40 @@ static void s_print_stats(json_t *r)
                json_is_real(json_object_get(pct, "p99")) ? json_real_value(json_object_get(pct, "p99")) : -1);
     size_t i;
     printf("peers:\n");
-    json_array_foreach(json_object_get(r, "peers"), i, v)
-        printf("  %-12s %s  link out %s, link in %s, %lld queued for it, %lld in flight\n",
-               json_string_value(json_object_get(v, "node")),
-               json_string_value(json_object_get(v, "country")),
-               json_is_true(json_object_get(v, "out_up")) ? "UP" : "DOWN",
-               json_is_true(json_object_get(v, "in_up")) ? "up" : "down",
-               (long long)json_integer_value(json_object_get(v, "queued")),
-               (long long)json_integer_value(json_object_get(v, "in_flight")));
+    static const char *const p_head[] = {"  PEER", "CC", "LINK OUT", "LINK IN", "QUEUED",
+                                         "IN FLIGHT"};
+    t = hv_cli_table_new(6, p_head);
+    json_array_foreach(json_object_get(r, "peers"), i, v) {
+        char node[80], queued[24], flight[24];
+        snprintf(node, sizeof node, "  %s", json_string_value(json_object_get(v, "node")));
+        snprintf(queued, sizeof queued, "%lld",
+                 (long long)json_integer_value(json_object_get(v, "queued")));
+        snprintf(flight, sizeof flight, "%lld",
+                 (long long)json_integer_value(json_object_get(v, "in_flight")));
+        const char *row[] = {node, json_string_value(json_object_get(v, "country")),
+                             json_is_true(json_object_get(v, "out_up")) ? "UP" : "DOWN",
+                             json_is_true(json_object_get(v, "in_up")) ? "up" : "down", queued,
+                             flight};
+        hv_cli_table_add(t, row);
+    }
+    hv_cli_table_print(t);
+    hv_cli_table_free(&t);
     printf("connected nodes:\n");
-    json_array_foreach(json_object_get(r, "sessions"), i, v)
-        printf("  %-16s %-8s %s  %lld in flight of %lld\n",
-               json_string_value(json_object_get(v, "node")),
-               json_string_value(json_object_get(v, "role")),
-               json_string_value(json_object_get(v, "country")),
-               (long long)json_integer_value(json_object_get(v, "in_flight")),
-               (long long)json_integer_value(json_object_get(v, "window")));
+    static const char *const s_head[] = {"  NODE", "ROLE", "CC", "IN FLIGHT", "WINDOW"};
+    t = hv_cli_table_new(5, s_head);
+    json_array_foreach(json_object_get(r, "sessions"), i, v) {
+        char node[80], flight[24], window[24];
+        snprintf(node, sizeof node, "  %s", json_string_value(json_object_get(v, "node")));
+        snprintf(flight, sizeof flight, "%lld",
+                 (long long)json_integer_value(json_object_get(v, "in_flight")));
+        snprintf(window, sizeof window, "%lld",
+                 (long long)json_integer_value(json_object_get(v, "window")));
+        const char *row[] = {node, json_string_value(json_object_get(v, "role")),
+                             json_string_value(json_object_get(v, "country")), flight, window};
+        hv_cli_table_add(t, row);
+    }
+    hv_cli_table_print(t);
+    hv_cli_table_free(&t);
 }
 
 /* Opens a ZeroMQ socket of `type` to a broker's operators' endpoint
