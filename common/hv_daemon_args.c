@@ -58,7 +58,9 @@ int hv_daemon_args_parse(int argc, char **argv, const char *name, const char *wh
             s_usage(stderr, name, what, config_hint);
             return HV_DAEMON_EXIT_USAGE;
         default:
-            if (optopt != 0)
+            if (optopt != 0 && strncmp(argv[optind - 1], "--", 2) == 0)
+                fprintf(stderr, "%s: option '%s' takes no value\n", name, argv[optind - 1]);
+            else if (optopt != 0)
                 fprintf(stderr, "%s: unknown option '-%c'\n", name, optopt);
             else
                 fprintf(stderr, "%s: unknown option '%s'\n", name, argv[optind - 1]);

@@ -40,6 +40,7 @@ for d in haven-broker haven-intake haven-router haven-provider; do
   answers 2 err "$d: unknown option '-x'" "$d" -x
   answers 2 err "usage: $d -c " "$d" --config
   answers 2 err "$d: unexpected argument 'extra'" "$d" -c x.ini extra
+  answers 2 err "$d: option '--check=yes' takes no value" "$d" -c x.ini --check=yes
 done
 
 # The CLI: the same options, and each command's and sub-command's help.
