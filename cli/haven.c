@@ -442,7 +442,7 @@ int hv_cli_send(const opts *o)
     size_t left = client ? hv_client_outbox_size(client) : 0;
     if (rc == 0 && left > 0) {
         fprintf(stderr, "haven: %zu envelope(s) not yet stored by the broker; they stay in the "
-                "outbox and go out on the next run\n", left);
+                "outbox and go out on the next run (HV_ETIMEOUT)\n", left);
         rc = EXIT_REFUSED;
     } else if (rc == 0) {
         printf("%d envelope(s) stored by %s's broker\n", n_files, self);
