@@ -27,6 +27,7 @@
 #include "hv_db.h"
 #include "hv_audit.h"
 #include "hv_envelope.h"
+#include "hv_file.h"
 #include "hv_http.h"
 #include "hv_keys.h"
 #include "hv_log.h"
@@ -1844,16 +1845,8 @@ static hv_err s_validate(hv_broker *b, hv_errmsg *e)
         return err;
     /* The store is made (or opened) in its directory, with its -wal, -shm
      * and .audit files beside it. */
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", cfg->store);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else
-        slash[slash == dir ? 1 : 0] = '\0';
-    if (access(dir, W_OK | X_OK) != 0)
-        return hv_fail(e, HV_EIO, "[broker] store: cannot create files in %s: %s", dir,
-                       strerror(errno));
+    if ((err = hv_file_can_create(cfg->store, "[broker] store", e)) != HV_OK)
+        return err;
     if (access(cfg->store, F_OK) == 0 && access(cfg->store, R_OK | W_OK) != 0)
         return hv_fail(e, HV_EIO, "[broker] store: %s: %s", cfg->store, strerror(errno));
     return HV_OK;

@@ -21,6 +21,7 @@
 #include "hv_ctl.h"
 #include "hv_daemon_args.h"
 #include "hv_db.h"
+#include "hv_file.h"
 #include "hv_history.h"
 #include "hv_keys.h"
 #include "hv_log.h"
@@ -346,24 +347,6 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
     return HV_OK;
 }
 
-/* Checks that the directory of `path` (the [worker] setting `key`) exists
- * and that this process may create files in it, as the store and the
- * control socket need. */
-static hv_err s_check_dir(const char *path, const char *key, hv_errmsg *e)
-{
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else
-        slash[slash == dir ? 1 : 0] = '\0';
-    if (access(dir, W_OK | X_OK) != 0)
-        return hv_fail(e, HV_EIO, "[worker] %s: cannot create files in %s: %s", key, dir,
-                       strerror(errno));
-    return HV_OK;
-}
-
 /* Loads and checks everything; with `check_only` (the daemon's -n) stops
  * before anything is locked, opened for writing or bound. */
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
@@ -388,8 +371,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         if (w->cfg.pathway[i][0] != '\0' && w->app->role != HV_ROLE_ROUTER)
             return hv_fail(e, HV_ECONFIG, "[pathway] is for routers; '%s' is a %s", w->cfg.id,
                            hv_role_name(w->app->role));
-    if ((err = s_check_dir(w->cfg.store, "store", e)) != HV_OK ||
-        (err = s_check_dir(w->cfg.control, "control", e)) != HV_OK)
+    if ((err = hv_file_can_create(w->cfg.store, "[worker] store", e)) != HV_OK ||
+        (err = hv_file_can_create(w->cfg.control, "[worker] control", e)) != HV_OK)
         return err;
     if (strlen(w->cfg.control) >= sizeof(((struct sockaddr_un *)0)->sun_path))
         return hv_fail(e, HV_ECONFIG, "[worker] control: %s is longer than a Unix socket's "
