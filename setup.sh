@@ -5,9 +5,11 @@
 #                     build (ASan+UBSan), fuzz-corpus replay, short fuzz runs
 # Run as root on a fresh machine (or as a user with sudo).
 # Environment: HV_FUZZ_SECONDS (default 30) per fuzz target in `test`.
+# Sourced (`. setup.sh`), it only defines its functions: tests/cli/test_setup.sh
+# checks with them that each phase configures what it runs.
 set -euo pipefail
-cd "$(dirname "$0")"
-top=$(pwd)
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-dev
@@ -38,18 +40,31 @@ install_missing() {
     --no-install-recommends "${missing[@]}"
 }
 
-# build DIR [cmake options...]
-build() {
+# configure DIR [cmake options...]: every option a phase depends on is
+# given explicitly, because CMake keeps the cached value of one that is not
+# (a build/ configured by `demo` would otherwise keep HV_TESTS=OFF).
+configure() {
   local dir=$1
   shift
   cmake -S "$top" -B "$dir" -DHV_WERROR=ON "$@" >/dev/null
-  cmake --build "$dir" -j"$jobs"
+}
+configure_demo() { configure "$1" -DHV_TESTS=OFF -DHV_FUZZ=OFF -DHV_SANITIZE=; }
+configure_tests() { # configure_tests DIR [cmake options...]
+  local dir=$1
+  shift
+  configure "$dir" -DHV_TESTS=ON -DHV_FUZZ=OFF -DHV_SANITIZE= "$@"
+}
+
+# run_tests DIR: the suite of a build; fails when it holds no test at all.
+run_tests() {
+  (cd "$1" && ctest --output-on-failure --no-tests=error -j"$jobs")
 }
 
 cmd_demo() {
   install_missing "${packages[@]}"
   say "building"
-  build build -DHV_TESTS=OFF
+  configure_demo build
+  cmake --build build -j"$jobs"
   say "running the example network"
   bash deploy/demo.sh build/haven build/demo
 }
@@ -57,21 +72,24 @@ cmd_demo() {
 cmd_test() {
   install_missing "${packages[@]}" "${test_packages[@]}"
   say "normal build (gcc, -Werror) and test suite"
-  build build
-  (cd build && ctest --output-on-failure -j"$jobs")
+  configure_tests build
+  cmake --build build -j"$jobs"
+  run_tests build
 
   say "sanitized build (clang, AddressSanitizer + UndefinedBehaviorSanitizer, -Werror)"
-  CC=clang build build-asan -DHV_SANITIZE=address,undefined
-  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
+  CC=clang configure_tests build-asan -DHV_SANITIZE=address,undefined
+  cmake --build build-asan -j"$jobs"
+  ASAN_OPTIONS=detect_leaks=1 run_tests build-asan
 
   local seconds=${HV_FUZZ_SECONDS:-30}
   say "fuzzing: every target for ${seconds}s (libFuzzer, ASan+UBSan)"
-  CC=clang build build-fuzz -DHV_FUZZ=ON -DHV_SANITIZE=address,undefined
+  CC=clang configure build-fuzz -DHV_FUZZ=ON -DHV_TESTS=OFF -DHV_SANITIZE=address,undefined
+  cmake --build build-fuzz -j"$jobs"
   local scratch
   scratch=$(mktemp -d)
   local failed=0
   for target in envelope control registry registry_json keys config json referral msg ctl audit \
-      audit_recover; do
+      audit_recover cli; do
     mkdir -p "$scratch/$target"
     # New inputs go to the scratch directory; the committed corpus is read only.
     if (cd "$scratch" && "$top/build-fuzz/fuzz_$target" -max_total_time="$seconds" \
@@ -89,6 +107,7 @@ cmd_test() {
   say "all tests passed"
 }
 
+[ "${BASH_SOURCE[0]}" = "$0" ] || return 0 # sourced: functions only
 case "${1:-}" in
   demo) cmd_demo ;;
   test) cmd_test ;;

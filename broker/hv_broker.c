@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 #include <zmq.h>
 
@@ -26,6 +27,7 @@
 #include "hv_db.h"
 #include "hv_audit.h"
 #include "hv_envelope.h"
+#include "hv_file.h"
 #include "hv_http.h"
 #include "hv_keys.h"
 #include "hv_log.h"
@@ -1544,6 +1546,13 @@ static bool s_dead_one(void *arg, const hv_dead *d)
     return true;
 }
 
+/* An operator's request refused: the explanation and its error's name, so
+ * that `haven` can name the code as it does for every refusal. */
+static json_t *s_ops_error(hv_err code, const char *text)
+{
+    return json_pack("{s:s, s:s}", "error", text, "code", hv_errname(code));
+}
+
 /* An operator requeues or purges a dead letter; the action is recorded in
  * the store's admin log and in the broker's log. */
 static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *action,
@@ -1552,7 +1561,7 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
     uint8_t id[16];
     const char *hex = json_string_value(json_object_get(args, "id"));
     if (hex == NULL || hv_unhex(hex, id, 16) != HV_OK)
-        return json_pack("{s:s}", "error", "\"id\" must be a message id of 32 hex digits");
+        return s_ops_error(HV_EINVAL, "\"id\" must be a message id of 32 hex digits");
     char queue[HV_NODE_ID_MAX + 2] = "";
     hv_err err = hv_store_begin(b->store);
     if (err == HV_OK)
@@ -1564,7 +1573,7 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
         s_audit(b, id, strcmp(action, "requeue") == 0 ? "requeued" : "purged", operator_id);
     if (hv_store_admin_record(b->store, hv_now_ms(), operator_id, action, id, result) != HV_OK ||
         s_commit(b) != HV_OK)
-        return json_pack("{s:s}", "error", "the store failed; nothing was changed");
+        return s_ops_error(HV_ESTORE, "the store failed; nothing was changed");
     hv_log(HV_LOG_INFO, "admin_action", "operator=%s action=%s id=%s result=%s", operator_id,
            action, hex, result);
     if (err == HV_OK && queue[0] != '\0') {
@@ -1573,11 +1582,11 @@ static json_t *s_dead_action(hv_broker *b, const char *operator_id, const char *
             r->maybe_more = true;
     }
     if (err == HV_ENOTFOUND)
-        return json_pack("{s:s}", "error", "no dead letter with that id");
+        return s_ops_error(HV_ENOTFOUND, "no dead letter with that id");
     if (err == HV_EEXPIRED)
-        return json_pack("{s:s}", "error", "its time to live has passed: it cannot be delivered");
+        return s_ops_error(HV_EEXPIRED, "its time to live has passed: it cannot be delivered");
     if (err != HV_OK)
-        return json_pack("{s:s}", "error", hv_strerror(err));
+        return s_ops_error(err, hv_strerror(err));
     return json_pack("{s:s, s:s}", "id", hex, "result", strcmp(action, "requeue") == 0
                                                             ? "requeued"
                                                             : "purged");
@@ -1590,8 +1599,9 @@ static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *
     char cmd[HV_CTL_CMD_MAX + 1];
     json_t *args = NULL, *reply = NULL;
     hv_errmsg e = {""};
-    if (hv_ctl_parse(buf, len, cmd, &args, &e) != HV_OK)
-        return json_pack("{s:s}", "error", e.text);
+    hv_err perr = hv_ctl_parse(buf, len, cmd, &args, &e);
+    if (perr != HV_OK)
+        return s_ops_error(perr, e.text);
     if (strcmp(cmd, "stats") == 0) {
         reply = s_stats_json(b);
     } else if (strcmp(cmd, "dead.list") == 0) {
@@ -1604,8 +1614,8 @@ static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *
     } else if (strcmp(cmd, "dead.purge") == 0) {
         reply = s_dead_action(b, operator_id, "purge", args);
     } else {
-        reply = json_pack("{s:s}", "error", "unknown command; try stats, dead.list, "
-                                            "dead.requeue or dead.purge");
+        reply = s_ops_error(HV_ETYPE, "unknown command; try stats, dead.list, dead.requeue "
+                                      "or dead.purge");
     }
     json_decref(args);
     return reply;
@@ -1801,6 +1811,58 @@ static hv_err s_peers_parse(hv_broker *b, const hv_node *self, hv_errmsg *e)
     return HV_OK;
 }
 
+/* Everything the broker refuses at start that can be known without
+ * opening the store or binding a socket: the keys, the registry and this
+ * broker's place in it, [federation], [http] and the store's directory.
+ * hv_broker_check (the daemon's -n) and hv_broker_open share it, so that a
+ * configuration -n accepts is one the daemon starts with. Fills b->keys,
+ * b->reg, b->authority_pk, b->peer_ids and the endpoints left to the
+ * registry. */
+static hv_err s_validate(hv_broker *b, hv_errmsg *e)
+{
+    const hv_broker_config *cfg = &b->cfg;
+    hv_err err;
+    char key_owner[HV_NODE_ID_MAX + 1];
+    hv_pubkeys auth;
+    if ((err = hv_keys_load_secret(cfg->keys, &b->keys, key_owner, e)) != HV_OK ||
+        (err = hv_keys_load_public(cfg->authority, &auth, NULL, e)) != HV_OK)
+        return err;
+    memcpy(b->authority_pk, auth.sign, 32);
+    if ((err = hv_registry_load_file(cfg->registry, b->authority_pk, (uint64_t)time(NULL), 0,
+                                     &b->reg, e)) != HV_OK)
+        return err;
+    const hv_node *self = hv_registry_find(b->reg, cfg->id);
+    if (strcmp(key_owner, cfg->id) != 0 || self == NULL || self->role != HV_ROLE_BROKER ||
+        memcmp(self->keys.key_id, hv_keypair_public(b->keys)->key_id, 8) != 0)
+        return hv_fail(e, HV_EAUTH, "%s is not a broker of the registry with these keys",
+                       cfg->id);
+    if (b->cfg.bind[0] == '\0')
+        snprintf(b->cfg.bind, sizeof b->cfg.bind, "%s", self->endpoint_workers);
+    if ((err = s_peers_parse(b, self, e)) != HV_OK)
+        return err;
+    if (cfg->http_bind[0] != '\0' &&
+        (err = hv_http_check(cfg->http_bind, cfg->http_token, e)) != HV_OK)
+        return err;
+    /* The store is made (or opened) in its directory, with its -wal, -shm
+     * and .audit files beside it. */
+    if ((err = hv_file_can_create(cfg->store, "[broker] store", e)) != HV_OK)
+        return err;
+    if (access(cfg->store, F_OK) == 0 && access(cfg->store, R_OK | W_OK) != 0)
+        return hv_fail(e, HV_EIO, "[broker] store: %s: %s", cfg->store, strerror(errno));
+    return HV_OK;
+}
+
+hv_err hv_broker_check(const hv_broker_config *cfg, hv_errmsg *e)
+{
+    hv_broker *b = calloc(1, sizeof *b);
+    if (b == NULL)
+        return HV_ENOMEM;
+    b->cfg = *cfg;
+    hv_err err = s_validate(b, e);
+    hv_broker_close(&b);
+    return err;
+}
+
 hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e)
 {
     hv_broker *b = calloc(1, sizeof *b);
@@ -1808,26 +1870,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         return HV_ENOMEM;
     b->cfg = *cfg;
     hv_err err;
-    char key_owner[HV_NODE_ID_MAX + 1];
-    hv_pubkeys auth;
-    const hv_node *self;
-    if ((err = hv_keys_load_secret(cfg->keys, &b->keys, key_owner, e)) != HV_OK ||
-        (err = hv_keys_load_public(cfg->authority, &auth, NULL, e)) != HV_OK)
-        goto fail;
-    memcpy(b->authority_pk, auth.sign, 32);
-    if ((err = hv_registry_load_file(cfg->registry, b->authority_pk, (uint64_t)time(NULL), 0,
-                                     &b->reg, e)) != HV_OK)
-        goto fail;
-    self = hv_registry_find(b->reg, cfg->id);
-    if (strcmp(key_owner, cfg->id) != 0 || self == NULL || self->role != HV_ROLE_BROKER ||
-        memcmp(self->keys.key_id, hv_keypair_public(b->keys)->key_id, 8) != 0) {
-        err = hv_fail(e, HV_EAUTH, "%s is not a broker of the registry with these keys",
-                      cfg->id);
-        goto fail;
-    }
-    if (b->cfg.bind[0] == '\0')
-        snprintf(b->cfg.bind, sizeof b->cfg.bind, "%s", self->endpoint_workers);
-    if ((err = s_peers_parse(b, self, e)) != HV_OK)
+    if ((err = s_validate(b, e)) != HV_OK)
         goto fail;
     if ((err = hv_store_open(&b->store, cfg->store, e)) != HV_OK)
         goto fail;
@@ -1940,7 +1983,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
             goto fail;
         }
     }
-    if (b->cfg.http_bind[0] != '\0' && strncmp(b->cfg.bind, "inproc://", 9) != 0 &&
+    if (b->cfg.http_bind[0] != '\0' &&
         (err = hv_http_start(&b->http, b->cfg.http_bind, b->cfg.http_token, e)) != HV_OK)
         goto fail;
     b->started_ms = hv_now_ms();

@@ -54,6 +54,13 @@ HV_MUST_CHECK hv_err hv_broker_config_load(const char *path, hv_broker_config *c
 
 typedef struct hv_broker hv_broker;
 
+/* Checks everything hv_broker_open would refuse that can be known without
+ * opening the store or binding: keys, registry, this broker in it,
+ * [federation], [http], the store's directory. Binds nothing and writes
+ * nothing (the daemon's -n). Returns HV_OK or the error hv_broker_open
+ * would return, explained in `e`. */
+HV_MUST_CHECK hv_err hv_broker_check(const hv_broker_config *cfg, hv_errmsg *e);
+
 /* Loads keys and registry, opens the store, starts the ZAP handler and
  * binds. Caller owns `*out`. */
 HV_MUST_CHECK hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e);

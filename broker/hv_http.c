@@ -113,9 +113,11 @@ static bool s_loopback(const struct sockaddr_in *a)
     return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
 }
 
-hv_err hv_http_start(hv_http **out, const char *bind, const char *token, hv_errmsg *e)
+/* Parses and checks `bind` and `token` into `addr`: what hv_http_check and
+ * hv_http_start both refuse. */
+static hv_err s_parse(const char *bind, const char *token, struct sockaddr_in *addr,
+                      hv_errmsg *e)
 {
-    *out = NULL;
     char host[64];
     unsigned port = 0;
     const char *colon = strrchr(bind, ':');
@@ -123,23 +125,39 @@ hv_err hv_http_start(hv_http **out, const char *bind, const char *token, hv_errm
         sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
         return hv_fail(e, HV_ECONFIG, "[http] bind: expected HOST:PORT, got '%s'", bind);
     snprintf(host, sizeof host, "%.*s", (int)(colon - bind), bind);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1)
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, host, &addr->sin_addr) != 1)
         return hv_fail(e, HV_ECONFIG, "[http] bind: '%s' is not an IPv4 address", host);
-    if (!s_loopback(&addr) && token[0] == '\0')
+    if (!s_loopback(addr) && token[0] == '\0')
         return hv_fail(e, HV_ECONFIG, "[http] bind: %s is not loopback; set a token", host);
     if (strlen(token) > 128 || (token[0] != '\0' && strlen(token) < 16))
         return hv_fail(e, HV_ECONFIG, "[http] token: expected 16 to 128 characters");
+    return HV_OK;
+}
+
+hv_err hv_http_check(const char *bind, const char *token, hv_errmsg *e)
+{
+    struct sockaddr_in addr;
+    return s_parse(bind, token, &addr, e);
+}
+
+hv_err hv_http_start(hv_http **out, const char *bind, const char *token, hv_errmsg *e)
+{
+    *out = NULL;
+    struct sockaddr_in addr;
+    hv_err err = s_parse(bind, token, &addr, e);
+    if (err != HV_OK)
+        return err;
+    uint16_t port = ntohs(addr.sin_port);
     hv_http *h = calloc(1, sizeof *h);
     if (h == NULL)
         return HV_ENOMEM;
     pthread_mutex_init(&h->lock, NULL);
     snprintf(h->token, sizeof h->token, "%s", token);
     h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 (uint16_t)port, NULL, NULL, s_handle, h, MHD_OPTION_SOCK_ADDR,
+                                 port, NULL, NULL, s_handle, h, MHD_OPTION_SOCK_ADDR,
                                  (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, 32u,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
     if (h->daemon == NULL) {

@@ -13,6 +13,10 @@
 
 typedef struct hv_http hv_http;
 
+/* Checks `bind` and `token` as hv_http_start does, without binding: the
+ * daemon's -n uses it. Returns HV_OK or HV_ECONFIG. */
+HV_MUST_CHECK hv_err hv_http_check(const char *bind, const char *token, hv_errmsg *e);
+
 /* Starts serving on `host:port`. `token` may be "" only for a loopback
  * host. Caller owns `*out`. Returns HV_OK, HV_ECONFIG, HV_EIO. */
 HV_MUST_CHECK hv_err hv_http_start(hv_http **out, const char *bind, const char *token,

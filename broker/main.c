@@ -1,16 +1,17 @@
 /* haven-broker: the broker daemon.
- * usage: haven-broker -c broker.ini [-n]
- *   -n  check the configuration, keys and registry, then exit 0 or 1.
+ * usage: haven-broker -c broker.ini [-n]   (common/hv_daemon_args.h)
+ *   -n  check the configuration, keys and registry, binding nothing, then
+ *       exit 0 or 1.
  * Runs in the foreground and logs to stderr, one event per line.
  * SIGTERM or SIGINT: finish the commit under way and stop. SIGHUP: reload
  * the registry (a revoked node is cut off at once). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hv_broker.h"
 #include "hv_crypto.h"
+#include "hv_daemon_args.h"
 #include "hv_log.h"
 
 static hv_broker *s_broker;
@@ -27,49 +28,36 @@ static void s_on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-    const char *config = NULL;
-    bool check_only = false;
-    int opt;
-    while ((opt = getopt(argc, argv, "c:n")) != -1) {
-        if (opt == 'c')
-            config = optarg;
-        else if (opt == 'n')
-            check_only = true;
-        else
-            config = NULL, optind = argc + 1;
-    }
-    if (config == NULL || optind != argc) {
-        fprintf(stderr, "usage: haven-broker -c broker.ini [-n]\n");
-        return 2;
-    }
+    hv_daemon_args args;
+    int rc = hv_daemon_args_parse(argc, argv, "haven-broker",
+                                  "The broker of one country: store-and-forward between its "
+                                  "workers and its peers.",
+                                  "broker.ini", &args);
+    if (rc >= 0)
+        return rc;
     if (hv_crypto_init() != HV_OK) {
         fprintf(stderr, "haven-broker: cannot initialise libsodium\n");
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     }
     hv_broker_config cfg;
     hv_errmsg e = {""};
-    hv_err err = hv_broker_config_load(config, &cfg, &e);
+    hv_err err = hv_broker_config_load(args.config, &cfg, &e);
+    if (err == HV_OK && args.check_only)
+        err = hv_broker_check(&cfg, &e);
     if (err != HV_OK) {
         fprintf(stderr, "haven-broker: %s (%s)\n", e.text, hv_errname(err));
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
+    }
+    if (args.check_only) {
+        printf("%s: configuration, keys and registry are valid\n", args.config);
+        return 0;
     }
     hv_log_set_level((hv_log_level)hv_log_level_from_name(cfg.log_level));
-    if (check_only)
-        cfg.bind[0] = '\0';
     hv_broker *b = NULL;
-    if (check_only) {
-        /* Open everything but do not keep the socket: -n must not take the port. */
-        snprintf(cfg.bind, sizeof cfg.bind, "inproc://check");
-    }
     err = hv_broker_open(&b, &cfg, &e);
     if (err != HV_OK) {
         fprintf(stderr, "haven-broker: %s (%s)\n", e.text, hv_errname(err));
-        return 1;
-    }
-    if (check_only) {
-        printf("%s: configuration, keys and registry are valid\n", config);
-        hv_broker_close(&b);
-        return 0;
+        return HV_DAEMON_EXIT_FAIL;
     }
     s_broker = b;
     struct sigaction sa;
@@ -83,5 +71,5 @@ int main(int argc, char **argv)
     err = hv_broker_run(b);
     s_broker = NULL;
     hv_broker_close(&b);
-    return err == HV_OK ? 0 : 1;
+    return err == HV_OK ? 0 : HV_DAEMON_EXIT_FAIL;
 }

@@ -1,43 +1,173 @@
-/* Pieces of the `haven` command-line tool shared between its files. */
+/* Pieces of the `haven` command-line tool shared between its files:
+ *   hv_cli_args.c  the command line of one command (getopt_long) and the
+ *                  configuration profile (flag > HAVEN_NAME > profile.ini)
+ *   hv_cli_cmds.c  the catalogue of commands, their help, and dispatch
+ *   hv_cli_out.c   output for people: terminal width, tables, colour, JSON
+ *   haven.c        keys, the registry, envelopes, send/recv, audit
+ *   hv_cli_ops.c   the operators' commands: stats, deadletters, monitor
+ *   hv_cli_work.c  the commands that talk to a worker's control socket
+ *
+ * Exit codes, for every command: 0 done; 1 refused (the message names the
+ * HV_ code); 2 usage error (an unknown option, a missing required option
+ * or argument); 3 system error (I/O, memory, permission, a daemon that
+ * does not answer). */
 #ifndef HV_CLI_H
 #define HV_CLI_H
 
+#include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+#include "hv_err.h"
 
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
 #define EXIT_SYSTEM 3
 
-/* Parsed "--name value" options and at most one positional argument. */
+#define HV_CLI_OPTS_MAX 24  /* options on one command line */
+#define HV_CLI_ARGS_MAX 256 /* positional arguments on one command line */
+
+typedef struct hv_cli_cmd hv_cli_cmd;
+
+/* One command line, parsed. Every string is borrowed: from argv, the
+ * environment or the profile (which lives until the program exits). */
 typedef struct opts {
-    const char *names[12];  /* option names without "--" */
-    const char *values[12]; /* their values ("" for flags) */
-    int count;              /* number of options */
-    const char *positional; /* the one positional argument, or NULL */
+    const hv_cli_cmd *cmd;                 /* the command being run */
+    const char *names[HV_CLI_OPTS_MAX];    /* option names without "--" */
+    const char *values[HV_CLI_OPTS_MAX];   /* their values ("" for flags) */
+    int count;                             /* number of options */
+    const char *args[HV_CLI_ARGS_MAX];     /* positional arguments */
+    int n_args;                            /* their number */
+    const char *positional;                /* args[0], or NULL */
 } opts;
 
-/* Parses argv; `flags` lists options that take no value. Returns false and
- * prints why on a usage error. */
-bool hv_cli_parse(int argc, char **argv, const char *const *allowed, const char *const *flags,
-                  opts *o);
+/* A command or sub-command of the catalogue (hv_cli_cmds.c). */
+struct hv_cli_cmd {
+    const char *cmd;      /* "referral" */
+    const char *sub;      /* "list", or NULL for a command without sub-commands */
+    const char *synopsis; /* what follows "haven referral list" in the usage */
+    const char *summary;  /* what it does, one sentence */
+    const char *options;  /* the options it takes, space-separated, "=" after a name
+                           * that takes a value: "config= socket= json" */
+    int min_args;         /* positional arguments, at least */
+    int max_args;         /* and at most */
+    const char *details;  /* its options explained, one "  --name  text" per line */
+    int (*run)(const opts *o); /* runs it; returns the exit code */
+};
 
-/* The value of option `name`, or NULL. */
+/* ------------------------------------------------------- hv_cli_args.c */
+
+/* Parses the command line of `cmd` with getopt_long: `argv[0]` is the
+ * command's word, then options (`--name value` or `--name=value`, in any
+ * order with the positional arguments; `--` ends them). Then fills each
+ * profile option the command takes and the line lacks (hv_cli_profile).
+ * Returns -1 to go on, 0 after printing the command's help (--help, -h),
+ * EXIT_USAGE after printing a usage error, or the exit code of a profile
+ * that cannot be read. */
+int hv_cli_parse(const hv_cli_cmd *cmd, int argc, char **argv, opts *o);
+
+/* The value of option `name` (the last one given), or NULL. */
 const char *hv_cli_opt(const opts *o, const char *name);
 
-/* The commands that talk to a worker over its control socket
- * (cli/hv_cli_work.c): `cmd` is "referral", "inbox", "pathway" or "status". */
-int hv_cli_work(const char *cmd, int argc, char **argv);
+/* The value of a required option, or NULL after printing the usage error
+ * (the caller returns EXIT_USAGE). */
+const char *hv_cli_need(const opts *o, const char *name);
 
-#define HV_CLI_WORK_USAGE                                                                      \
-    "  haven referral check [--json] CASE.json\n"                                              \
-    "  haven referral submit [--json] --config INTAKE.ini CASE.json\n"                         \
-    "  haven referral list|show|withdraw [--json] --config INTAKE.ini [ID] [--reason TEXT]\n"  \
-    "  haven inbox list|show|accept [--json] --config PROVIDER.ini [ID]\n"                     \
-    "  haven inbox decline --config PROVIDER.ini ID --reason CODE [--note TEXT]\n"             \
-    "  haven inbox status --config PROVIDER.ini ID --state STATE [--note TEXT]\n"              \
-    "  haven inbox export --config PROVIDER.ini ID --out FILE.json\n"                          \
-    "  haven pathway show [--json] --config ROUTER.ini\n"                                      \
-    "  haven status [--json] --config WORKER.ini\n"                                            \
-    "    (--socket PATH may replace --config: the worker's control socket)\n"
+/* Reads option `name` as a whole number from 0 to `max` into `*out`
+ * (`fallback` when absent). Returns 0, or EXIT_REFUSED after printing why
+ * (HV_EINVAL). */
+int hv_cli_uint(const opts *o, const char *name, unsigned long long fallback,
+                unsigned long long max, unsigned long long *out);
+
+/* Prints a usage error for the command of `o` (message, its usage, a hint
+ * at --help) to standard error and returns EXIT_USAGE. */
+int hv_cli_usage_error(const opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The options the profile supplies: each has an environment variable
+ * HAVEN_<NAME> and a key <name> in the [haven] section of the profile file
+ * ${HAVEN_PROFILE:-${XDG_CONFIG_HOME:-$HOME/.config}/haven/profile.ini}. */
+extern const char *const hv_cli_profile_names[];
+
+/* The value of profile option `name` from the environment or the profile
+ * file (relative paths there taken from the file's directory), or NULL.
+ * `*rc` is set to an exit code (EXIT_REFUSED) when the profile file exists
+ * but is invalid, after printing why; else left alone. */
+const char *hv_cli_profile(const char *name, int *rc);
+
+/* ------------------------------------------------------- hv_cli_cmds.c */
+
+/* Prints the general usage (every command's synopsis) to `f`. */
+void hv_cli_print_usage(FILE *f);
+
+/* Prints the help of `cmd` (usage, summary, options) to `f`. */
+void hv_cli_print_help(FILE *f, const hv_cli_cmd *cmd);
+
+/* "haven referral list", for messages (a static buffer). */
+const char *hv_cli_cmd_name(const hv_cli_cmd *cmd);
+
+/* -------------------------------------------------------- hv_cli_out.c */
+
+/* Whether standard output gets colour: it is a terminal and NO_COLOR is
+ * unset or empty (https://no-color.org). */
+bool hv_cli_colour(void);
+
+/* The width tables must fit in: COLUMNS when set, else the terminal's
+ * (TIOCGWINSZ) when standard output is one, else 0 (no limit). */
+int hv_cli_width(void);
+
+/* A table of text cells for people; columns shrink to fit the width,
+ * long cells are cut with an ellipsis. Fields are private. */
+typedef struct hv_cli_table hv_cli_table;
+
+/* A table with `n_cols` columns headed by `headers` (copied; NULL: no
+ * header row). Returns NULL
+ * when out of memory. Caller frees with hv_cli_table_free. */
+hv_cli_table *hv_cli_table_new(int n_cols, const char *const *headers);
+
+/* Adds a row of `n_cols` cells (copied; NULL stands for "-"). */
+void hv_cli_table_add(hv_cli_table *t, const char *const *cells);
+
+/* Prints the table to standard output within hv_cli_width(), the header in
+ * bold when hv_cli_colour(). */
+void hv_cli_table_print(const hv_cli_table *t);
+
+/* Frees; safe on NULL and twice. */
+void hv_cli_table_free(hv_cli_table **t);
+
+/* Prints `v` as indented JSON, keys in order, and a newline. */
+void hv_cli_print_json(const json_t *v);
+
+/* Prints "haven: WHAT: STRERROR (HV_NAME): TEXT" to standard error and
+ * returns the exit code of `err` (hv_cli_exit_code). */
+int hv_cli_report(const char *what, hv_err err, const hv_errmsg *e);
+
+/* The exit code of an error: 3 for the system's (HV_EIO, HV_ENOMEM,
+ * HV_EPERM, HV_ESTORE, HV_ETIMEOUT), 1 for every other refusal, 0 for HV_OK. */
+int hv_cli_exit_code(hv_err err);
+
+/* ------------------------------------------------------ the commands */
+
+int hv_cli_keygen(const opts *o);
+int hv_cli_registry(const opts *o);
+int hv_cli_seal(const opts *o);
+int hv_cli_open(const opts *o);
+int hv_cli_send(const opts *o);
+int hv_cli_recv(const opts *o);
+int hv_cli_audit(const opts *o);
+int hv_cli_stats(const opts *o);
+int hv_cli_deadletters(const opts *o);
+int hv_cli_monitor(const opts *o);
+int hv_cli_referral(const opts *o);
+int hv_cli_inbox(const opts *o);
+int hv_cli_pathway(const opts *o);
+int hv_cli_status(const opts *o);
+
+/* The timeout of --timeout SECONDS in milliseconds, `fallback_s` when absent. */
+int hv_cli_timeout_ms(const opts *o, int fallback_s);
+
+/* Loads the registry of --registry, verified with --authority. Returns an
+ * exit code; on 0 the caller frees `*reg`. */
+struct hv_registry;
+int hv_cli_load_registry(const opts *o, struct hv_registry **reg);
 
 #endif

@@ -3,6 +3,7 @@
  * (services/common/hv_ctl.h). Human output by default, the worker's JSON
  * with --json. Exit codes as for every haven command: 0 done, 1 refused
  * (the answer says why), 2 usage, 3 the worker cannot be reached. */
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -18,12 +19,6 @@
 #include "hv_worker.h"
 
 #define S_TIMEOUT_MS 10000
-
-static int s_usage(void)
-{
-    fprintf(stderr, "usage:\n" HV_CLI_WORK_USAGE);
-    return EXIT_USAGE;
-}
 
 /* Prints the located errors of a referral file, one per line, in the form
  * compilers use so that editors can jump to them. */
@@ -63,8 +58,7 @@ static int s_check_file(const char *file, bool json_out, char **text, size_t *le
     hv_errmsg e = {""};
     hv_err err = hv_file_read(file, HV_JSON_TEXT_MAX, &buf, &n, &e);
     if (err != HV_OK) {
-        fprintf(stderr, "haven: %s: %s\n", file, e.text[0] ? e.text : hv_strerror(err));
-        return err == HV_ETOOBIG ? EXIT_REFUSED : EXIT_SYSTEM;
+        return hv_cli_report("referral file", err, &e);
     }
     hv_referral_check *c = calloc(1, sizeof *c);
     if (c == NULL) {
@@ -85,11 +79,11 @@ static int s_check_file(const char *file, bool json_out, char **text, size_t *le
             s_print_errors(file, errors);
             json_decref(errors);
             size_t total = c->n_errors + c->n_more;
-            fprintf(stderr, "%s: %zu error%s%s; nothing was sent\n", file, total,
-                    total == 1 ? "" : "s",
-                    c->n_more ? " (the first ones shown)" : "");
+            fprintf(stderr, "%s: %zu error%s%s; nothing was sent (%s)\n", file, total,
+                    total == 1 ? "" : "s", c->n_more ? " (the first ones shown)" : "",
+                    hv_errname(err));
         }
-        rc = err == HV_ENOMEM ? EXIT_SYSTEM : EXIT_REFUSED;
+        rc = hv_cli_exit_code(err);
     }
     free(c);
     if (rc == 0 && text != NULL) {
@@ -101,27 +95,85 @@ static int s_check_file(const char *file, bool json_out, char **text, size_t *le
     return rc;
 }
 
+/* Says why a file or socket of the worker's cannot be used by this user,
+ * before any ZeroMQ call (an ipc connect does not report EACCES: it would
+ * wait for the timeout). Returns 0 or EXIT_SYSTEM after printing why. */
+static int s_access(const char *path, int mode)
+{
+    if (access(path, mode) == 0)
+        return 0;
+    if (errno == EACCES || errno == EPERM)
+        fprintf(stderr, "haven: permission denied on %s: ask your administrator to add you to "
+                "group haven (HV_EPERM)\n", path);
+    else if (errno == ENOENT && mode != R_OK)
+        fprintf(stderr, "haven: no control socket at %s: is the worker running? "
+                "(HV_ENOTFOUND)\n", path);
+    else
+        fprintf(stderr, "haven: %s: %s (%s)\n", path, strerror(errno),
+                errno == ENOENT ? "HV_ENOTFOUND" : "HV_EIO");
+    return errno == ENOENT && mode == R_OK ? EXIT_REFUSED : EXIT_SYSTEM;
+}
+
+/* The control socket: --socket, or the one the worker's --config names. */
 static int s_socket(const opts *o, char *out, size_t cap)
 {
     const char *sock = hv_cli_opt(o, "socket");
-    const char *config = hv_cli_opt(o, "config");
-    if (sock != NULL) {
+    if (sock == NULL) {
+        const char *config = hv_cli_opt(o, "config");
+        if (config == NULL)
+            return hv_cli_usage_error(o, "option --config is required (or --socket, "
+                                         "HAVEN_CONFIG, or 'config' in the profile)");
+        int rc = s_access(config, R_OK);
+        if (rc != 0)
+            return rc;
+        hv_worker_config *cfg = calloc(1, sizeof *cfg);
+        hv_errmsg e = {""};
+        hv_err err = cfg ? hv_worker_config_load(config, cfg, &e) : HV_ENOMEM;
+        if (err == HV_OK)
+            snprintf(out, cap, "%s", cfg->control);
+        free(cfg);
+        if (err != HV_OK)
+            return hv_cli_report("worker configuration", err, &e);
+    } else {
         snprintf(out, cap, "%s", sock);
-        return 0;
     }
-    if (config == NULL) {
-        fprintf(stderr, "haven: --config WORKER.ini (or --socket PATH) is required\n");
-        return EXIT_USAGE;
+    return s_access(out, R_OK | W_OK);
+}
+
+/* Prints the lists of referral.list and inbox.list as tables that fit the
+ * terminal, from the worker's JSON. Returns false for other commands. */
+static bool s_table(const char *cmd, json_t *result)
+{
+    bool refs = strcmp(cmd, "referral.list") == 0, inbox = strcmp(cmd, "inbox.list") == 0;
+    if (!refs && !inbox)
+        return false;
+    static const char *const ref_head[] = {"REFERRAL", "STATE", "SERVICE", "COUNTRY",
+                                           "PROVIDER"};
+    static const char *const inbox_head[] = {"REFERRAL", "OFFER", "CASE", "SERVICE",
+                                             "URGENCY", "AGE"};
+    hv_cli_table *t = hv_cli_table_new(refs ? 5 : 6, refs ? ref_head : inbox_head);
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(result, refs ? "referrals" : "inbox"), i, r) {
+#define S_STR(obj, key) json_string_value(json_object_get(obj, key))
+        if (refs) {
+            const char *row[] = {S_STR(r, "id"), S_STR(r, "state"), S_STR(r, "service"),
+                                 S_STR(r, "country"), S_STR(r, "provider")};
+            hv_cli_table_add(t, row);
+        } else {
+            json_t *sum = json_object_get(r, "summary");
+            char age[48];
+            snprintf(age, sizeof age, "%s%s", S_STR(sum, "age_band") ? S_STR(sum, "age_band") : "",
+                     json_is_true(json_object_get(sum, "minor")) ? " (minor)" : "");
+            const char *row[] = {S_STR(r, "id"), S_STR(r, "offer"), S_STR(r, "case"),
+                                 S_STR(sum, "service"), S_STR(sum, "urgency"), age};
+            hv_cli_table_add(t, row);
+        }
+#undef S_STR
     }
-    hv_worker_config *cfg = calloc(1, sizeof *cfg);
-    hv_errmsg e = {""};
-    hv_err err = cfg ? hv_worker_config_load(config, cfg, &e) : HV_ENOMEM;
-    if (err == HV_OK)
-        snprintf(out, cap, "%s", cfg->control);
-    else
-        fprintf(stderr, "haven: %s\n", e.text[0] ? e.text : hv_strerror(err));
-    free(cfg);
-    return err == HV_OK ? 0 : EXIT_REFUSED;
+    hv_cli_table_print(t);
+    hv_cli_table_free(&t);
+    return true;
 }
 
 /* Sends one command and prints the answer. `file` names the referral file
@@ -140,10 +192,8 @@ static int s_call(const opts *o, const char *cmd, json_t *args, const char *file
     hv_errmsg e = {""};
     hv_err err = hv_ctl_call(sock, cmd, args, S_TIMEOUT_MS, &reply, &e);
     json_decref(args);
-    if (err != HV_OK) {
-        fprintf(stderr, "haven: %s\n", e.text);
-        return EXIT_SYSTEM;
-    }
+    if (err != HV_OK)
+        return hv_cli_report("worker", err, &e);
     bool json_out = hv_cli_opt(o, "json") != NULL;
     bool ok = json_is_true(json_object_get(reply, "ok"));
     json_t *result = json_object_get(reply, "result");
@@ -152,17 +202,19 @@ static int s_call(const opts *o, const char *cmd, json_t *args, const char *file
         FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (f == NULL || json_dumpf(result, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 ||
             fputc('\n', f) == EOF || fclose(f) != 0) {
-            fprintf(stderr, "haven: cannot write %s (it must not exist yet)\n", out_path);
+            fprintf(stderr, "haven: cannot write %s (it must not exist yet): %s (%s)\n",
+                    out_path, strerror(errno), errno == EEXIST ? "HV_EEXIST" : "HV_EIO");
             if (f == NULL && fd >= 0)
                 close(fd);
-            rc = EXIT_SYSTEM;
+            rc = errno == EEXIST ? EXIT_REFUSED : EXIT_SYSTEM;
         } else {
             printf("written to %s (mode 0600): it holds the full case, keep it safe\n",
                    out_path);
         }
     } else if (json_out) {
-        json_dumpf(reply, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        printf("\n");
+        hv_cli_print_json(reply);
+    } else if (ok && s_table(cmd, result)) {
+        /* printed as a table that fits the terminal */
     } else if (ok) {
         fputs(json_string_value(json_object_get(reply, "text")), stdout);
     } else {
@@ -180,29 +232,29 @@ static int s_call(const opts *o, const char *cmd, json_t *args, const char *file
 
 /* --------------------------------------------------------------- commands */
 
-static const char *const s_common[] = {"config", "socket", "reason", "note", "state", "out",
-                                       NULL};
-static const char *const s_flags[] = {"json", "case", NULL};
-
-static int s_referral(const char *sub, const opts *o)
+int hv_cli_referral(const opts *o)
 {
-    const char *id = o->positional;
+    const char *sub = o->cmd->sub, *id = o->positional;
     bool json_out = hv_cli_opt(o, "json") != NULL;
     if (strcmp(sub, "check") == 0) {
-        if (id == NULL)
-            return s_usage();
         int rc = s_check_file(id, json_out, NULL, NULL);
-        if (rc == 0)
-            printf(json_out ? "{\"ok\": true, \"file\": \"%s\"}\n" : "%s: valid referral\n", id);
+        if (rc == 0 && json_out) {
+            json_t *j = json_pack("{s:b, s:s}", "ok", 1, "file", id);
+            hv_cli_print_json(j);
+            json_decref(j);
+        } else if (rc == 0) {
+            printf("%s: valid referral\n", id);
+        }
         return rc;
     }
     if (strcmp(sub, "submit") == 0) {
-        if (id == NULL)
-            return s_usage();
+        char sock[4096];
+        int rc = s_socket(o, sock, sizeof sock); /* before the file: a usage error first */
+        if (rc != 0)
+            return rc;
         char *text = NULL;
         size_t len = 0;
-        int rc = s_check_file(id, json_out, &text, &len);
-        if (rc != 0)
+        if ((rc = s_check_file(id, json_out, &text, &len)) != 0)
             return rc;
         json_t *args = json_pack("{s:s%}", "case", text, len);
         free(text);
@@ -210,100 +262,69 @@ static int s_referral(const char *sub, const opts *o)
     }
     if (strcmp(sub, "list") == 0)
         return s_call(o, "referral.list", json_object(), NULL, NULL);
-    if (id == NULL)
-        return s_usage();
     if (strcmp(sub, "show") == 0)
         return s_call(o, "referral.show",
                       json_pack("{s:s, s:b}", "id", id, "case", hv_cli_opt(o, "case") != NULL),
                       NULL, NULL);
-    if (strcmp(sub, "withdraw") == 0) {
-        const char *reason = hv_cli_opt(o, "reason");
-        if (reason == NULL) {
-            fprintf(stderr, "haven: withdraw needs --reason TEXT\n");
-            return EXIT_USAGE;
-        }
-        return s_call(o, "referral.withdraw", json_pack("{s:s, s:s}", "id", id, "reason", reason),
-                      NULL, NULL);
-    }
-    return s_usage();
+    /* withdraw */
+    const char *reason = hv_cli_need(o, "reason");
+    if (reason == NULL)
+        return EXIT_USAGE;
+    return s_call(o, "referral.withdraw", json_pack("{s:s, s:s}", "id", id, "reason", reason),
+                  NULL, NULL);
 }
 
-static int s_inbox(const char *sub, const opts *o)
+int hv_cli_inbox(const opts *o)
 {
-    const char *id = o->positional;
+    const char *sub = o->cmd->sub, *id = o->positional;
     if (strcmp(sub, "list") == 0)
         return s_call(o, "inbox.list", json_object(), NULL, NULL);
-    if (id == NULL)
-        return s_usage();
+    /* What each sub-command requires is a usage error when missing. */
+    const char *required = strcmp(sub, "decline") == 0  ? "reason"
+                           : strcmp(sub, "status") == 0 ? "state"
+                           : strcmp(sub, "export") == 0 ? "out"
+                                                        : NULL;
+    if (required != NULL && hv_cli_need(o, required) == NULL)
+        return EXIT_USAGE;
     json_t *args = json_pack("{s:s}", "id", id);
     const char *names[] = {"reason", "note", "state"};
     for (size_t i = 0; i < 3; i++)
         if (hv_cli_opt(o, names[i]) != NULL)
             json_object_set_new(args, names[i], json_string(hv_cli_opt(o, names[i])));
-    if (strcmp(sub, "export") == 0) {
-        const char *out = hv_cli_opt(o, "out");
-        if (out == NULL) {
-            json_decref(args);
-            fprintf(stderr, "haven: export needs --out FILE.json\n");
-            return EXIT_USAGE;
-        }
-        return s_call(o, "inbox.export", args, NULL, out);
-    }
-    if (strcmp(sub, "show") == 0 || strcmp(sub, "accept") == 0 || strcmp(sub, "decline") == 0 ||
-        strcmp(sub, "status") == 0) {
-        char cmd[32];
-        snprintf(cmd, sizeof cmd, "inbox.%s", sub);
-        return s_call(o, cmd, args, NULL, NULL);
-    }
-    json_decref(args);
-    return s_usage();
+    if (strcmp(sub, "export") == 0)
+        return s_call(o, "inbox.export", args, NULL, hv_cli_opt(o, "out"));
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "inbox.%s", sub);
+    return s_call(o, cmd, args, NULL, NULL);
 }
 
-int hv_cli_work(const char *cmd, int argc, char **argv)
+int hv_cli_pathway(const opts *o)
 {
-    const char *sub = "";
-    if (strcmp(cmd, "status") != 0) {
-        if (argc < 1)
-            return s_usage();
-        sub = argv[0];
-        argc--;
-        argv++;
-    }
-    opts o;
-    if (!hv_cli_parse(argc, argv, s_common, s_flags, &o))
-        return s_usage();
-    if (strcmp(cmd, "referral") == 0)
-        return s_referral(sub, &o);
-    if (strcmp(cmd, "inbox") == 0)
-        return s_inbox(sub, &o);
-    if (strcmp(cmd, "pathway") == 0 && strcmp(sub, "show") == 0)
-        return s_call(&o, "pathway.show", json_object(), NULL, NULL);
-    if (strcmp(cmd, "status") == 0) {
-        if (hv_cli_opt(&o, "json") == NULL) {
-            /* The worker's status has no text form of its own. */
-            char sock[4096];
-            int rc = s_socket(&o, sock, sizeof sock);
-            json_t *reply = NULL;
-            hv_errmsg e = {""};
-            if (rc != 0)
-                return rc;
-            if (hv_ctl_call(sock, "status", NULL, S_TIMEOUT_MS, &reply, &e) != HV_OK) {
-                fprintf(stderr, "haven: %s\n", e.text);
-                return EXIT_SYSTEM;
-            }
-            json_t *r = json_object_get(reply, "result");
-            printf("%s (%s in %s): broker %s, %lld waiting in the outbox, registry v%lld\n",
-                   json_string_value(json_object_get(r, "node")),
-                   json_string_value(json_object_get(r, "role")),
-                   json_string_value(json_object_get(r, "country")),
-                   json_is_true(json_object_get(r, "broker_ready")) ? "connected"
-                                                                     : "not connected",
-                   (long long)json_integer_value(json_object_get(r, "outbox")),
-                   (long long)json_integer_value(json_object_get(r, "registry_version")));
-            json_decref(reply);
-            return 0;
-        }
-        return s_call(&o, "status", json_object(), NULL, NULL);
-    }
-    return s_usage();
+    return s_call(o, "pathway.show", json_object(), NULL, NULL);
+}
+
+int hv_cli_status(const opts *o)
+{
+    if (hv_cli_opt(o, "json") != NULL)
+        return s_call(o, "status", json_object(), NULL, NULL);
+    /* The worker's status has no text form of its own. */
+    char sock[4096];
+    int rc = s_socket(o, sock, sizeof sock);
+    if (rc != 0)
+        return rc;
+    json_t *reply = NULL;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_call(sock, "status", NULL, S_TIMEOUT_MS, &reply, &e);
+    if (err != HV_OK)
+        return hv_cli_report("worker", err, &e);
+    json_t *r = json_object_get(reply, "result");
+    printf("%s (%s in %s): broker %s, %lld waiting in the outbox, registry v%lld\n",
+           json_string_value(json_object_get(r, "node")),
+           json_string_value(json_object_get(r, "role")),
+           json_string_value(json_object_get(r, "country")),
+           json_is_true(json_object_get(r, "broker_ready")) ? "connected" : "not connected",
+           (long long)json_integer_value(json_object_get(r, "outbox")),
+           (long long)json_integer_value(json_object_get(r, "registry_version")));
+    json_decref(reply);
+    return 0;
 }

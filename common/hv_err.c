@@ -41,6 +41,7 @@ static const struct {
     [HV_ESTORE] = {"HV_ESTORE", "durable store error"},
     [HV_EPROTO] = {"HV_EPROTO", "protocol violation"},
     [HV_ETIMEOUT] = {"HV_ETIMEOUT", "timed out"},
+    [HV_EPERM] = {"HV_EPERM", "permission denied"},
 };
 
 const char *hv_strerror(hv_err err)

@@ -44,10 +44,11 @@ typedef enum hv_err {
     HV_ESTORE = 30,         /* durable store failed */
     HV_EPROTO = 31,         /* valid message at the wrong time */
     HV_ETIMEOUT = 32,       /* a deadline passed */
+    HV_EPERM = 33,          /* the system refused access to a file or socket */
 } hv_err;
 
 /* Highest code in use; tests walk 0..HV_ERR_MAX. */
-#define HV_ERR_MAX 32
+#define HV_ERR_MAX 33
 
 /* Returns a short, constant description of `err` (never NULL). */
 const char *hv_strerror(hv_err err);

@@ -1,8 +1,11 @@
 #include "hv_file.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 hv_err hv_file_read_stream(FILE *f, size_t max, uint8_t **out, size_t *len)
 {
@@ -50,5 +53,20 @@ hv_err hv_file_read(const char *path, size_t max, uint8_t **out, size_t *len, hv
         return hv_fail(e, err, "%s is larger than %zu bytes", path, max);
     if (err != HV_OK)
         return hv_fail(e, err, "cannot read %s", path);
+    return HV_OK;
+}
+
+hv_err hv_file_can_create(const char *path, const char *what, hv_errmsg *e)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir ? 1 : 0] = '\0';
+    if (access(dir, W_OK | X_OK) != 0)
+        return hv_fail(e, HV_EIO, "%s: cannot create files in %s: %s", what, dir,
+                       strerror(errno));
     return HV_OK;
 }

@@ -1,5 +1,6 @@
 /* Reading a whole file (or stream) into memory, with a size limit checked
- * as it is read, so that a huge or endless input is refused, not swallowed. */
+ * as it is read, so that a huge or endless input is refused, not swallowed;
+ * and checking, before a daemon starts, that it may create its files. */
 #ifndef HV_FILE_H
 #define HV_FILE_H
 
@@ -18,5 +19,11 @@ HV_MUST_CHECK hv_err hv_file_read_stream(FILE *f, size_t max, uint8_t **out, siz
  * `e`. Adds HV_ENOTFOUND for a missing file. */
 HV_MUST_CHECK hv_err hv_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
                                   hv_errmsg *e);
+
+/* Checks that a file can be created at `path`: its directory exists and
+ * this process may write and search it (the daemons' -n, for their stores
+ * and sockets). `what` names the setting in the message ("[broker] store").
+ * Returns HV_OK or HV_EIO. */
+HV_MUST_CHECK hv_err hv_file_can_create(const char *path, const char *what, hv_errmsg *e);
 
 #endif

@@ -17,31 +17,52 @@ usage() {
 }
 [ $# -eq 2 ] || usage
 
-stop_network() { # stop_network WORK_DIR: SIGTERM every daemon the demo started
-  local pids=$1/pids
-  [ -f "$pids" ] || return 0
-  kill -TERM $(cat "$pids") 2>/dev/null || true
-  for _ in $(seq 50); do
-    kill -0 $(cat "$pids") 2>/dev/null || break
+# stop_network WORK_DIR: SIGTERM every daemon the demo started there and
+# wait for them to end. Returns 1 when none of them was running (no pids
+# file, or only pids that are no longer Haven daemons), 2 when some did not
+# stop within ten seconds.
+stop_network() {
+  local pids=$1/pids live=() p
+  [ -f "$pids" ] || return 1
+  for p in $(cat "$pids"); do
+    # A pid that is no Haven daemon any more was reused by the system.
+    tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q "haven-" && live+=("$p")
+  done
+  if [ ${#live[@]} -eq 0 ]; then
+    rm -f "$pids"
+    return 1
+  fi
+  kill -TERM "${live[@]}" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "${live[@]}" 2>/dev/null || break
     sleep 0.1
   done
+  kill -0 "${live[@]}" 2>/dev/null && return 2
   rm -f "$pids"
 }
 if [ "${1:-}" = stop ]; then
-  stop_network "$2"
-  echo "the example network in $2 is stopped"
+  work=$(realpath -m -- "$2")
+  rc=0
+  stop_network "$work" || rc=$?
+  case $rc in
+    0) echo "the example network in $work is stopped" ;;
+    1) echo "deploy/demo.sh: no example network is running in $work: nothing to stop" >&2 ;;
+    *) echo "deploy/demo.sh: some daemons in $work did not stop: see $work/pids" >&2 ;;
+  esac
+  [ "$rc" -eq 0 ] || exit 1
   exit 0
 fi
 
 haven=$(realpath "$1")
 bin=$(dirname "$haven")
-work=$2
+# Absolute, so that the hints printed at the end work from any directory.
+work=$(realpath -m -- "$2")
 here=$(cd "$(dirname "$0")" && pwd)
 
 step() { printf '\n--- %s\n' "$*"; }
 run() { printf '$ haven %s\n' "$*"; "$haven" "$@"; }
 
-stop_network "$work" # a network left by an earlier run
+stop_network "$work" || true # a network left by an earlier run
 rm -rf "$work"
 mkdir -p "$work/keys"
 cd "$work"
@@ -116,8 +137,11 @@ run referral check case.json
 sed 's/"minor": false/"minor": true/' case.json > wrong.json
 echo '    a file with a mistake is refused before anything is sent, every error located:'
 run referral check wrong.json || true
-id=$(run referral submit --config ngo-xa.ini case.json | tee /dev/stderr |
-     sed -n 's/^referral \([0-9a-f]*\) submitted/\1/p')
+# Captured, then shown: a tee to /dev/stderr would reopen a log file that
+# standard error points to, and truncate what was already written.
+submitted=$(run referral submit --config ngo-xa.ini case.json)
+printf '%s\n' "$submitted"
+id=$(sed -n 's/^referral \([0-9a-f]*\) submitted/\1/p' <<<"$submitted")
 
 wait_for() { # wait_for CMD...: until it succeeds (bounded)
   for _ in $(seq 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done

@@ -56,7 +56,7 @@ static hv_err s_staff_dir(const char *path, bool has_group, gid_t gid, hv_errmsg
 }
 
 hv_err hv_ctlsock_open(hv_ctlsock **out, void *zctx, const char *path, bool staff,
-                       const char *group, hv_errmsg *e)
+                       bool group_readable, const char *group, hv_errmsg *e)
 {
     *out = NULL;
     hv_ctlsock *s = calloc(1, sizeof *s);
@@ -84,8 +84,9 @@ hv_err hv_ctlsock_open(hv_ctlsock **out, void *zctx, const char *path, bool staf
     snprintf(endpoint, sizeof endpoint, "ipc://%s", path);
     unlink(path);
     /* The umask gives the socket its mode from birth. */
-    mode_t mode = staff ? 0660 : 0600;
-    mode_t old = umask(staff ? 007 : 077);
+    bool shared = staff || group_readable;
+    mode_t mode = shared ? 0660 : 0600;
+    mode_t old = umask(shared ? 007 : 077);
     int rc = zmq_bind(s->zs, endpoint);
     umask(old);
     if (rc != 0) {

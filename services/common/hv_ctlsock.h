@@ -28,11 +28,14 @@ typedef struct hv_ctl_peer {
 
 /* Binds the endpoint at `path` on the ZeroMQ context `zctx` (borrowed).
  * `staff` selects the staff socket's modes; `group` (staff only; NULL or
- * "" for none) is a Unix group name. A socket file left by a killed
- * instance is removed first (the caller holds the store's lock). Caller
- * owns `*out`. Returns HV_OK, HV_ECONFIG (no such group), HV_EIO. */
+ * "" for none) is a Unix group name. The administrators' socket is 0600,
+ * or 0660 for the worker's own group when `group_readable` (the
+ * [worker] control_group setting); the staff socket is always 0660. A
+ * socket file left by a killed instance is removed first (the caller holds
+ * the store's lock). Caller owns `*out`. Returns HV_OK, HV_ECONFIG (no
+ * such group), HV_EIO. */
 HV_MUST_CHECK hv_err hv_ctlsock_open(hv_ctlsock **out, void *zctx, const char *path, bool staff,
-                                     const char *group, hv_errmsg *e);
+                                     bool group_readable, const char *group, hv_errmsg *e);
 
 /* Closes the socket and removes its file; safe on NULL and twice. */
 void hv_ctlsock_close(hv_ctlsock **s);

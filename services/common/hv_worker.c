@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <zmq.h>
@@ -19,8 +20,10 @@
 #include "hv_config.h"
 #include "hv_ctl.h"
 #include "hv_ctlsock.h"
+#include "hv_daemon_args.h"
 #include "hv_db.h"
 #include "hv_events.h"
+#include "hv_file.h"
 #include "hv_history.h"
 #include "hv_keys.h"
 #include "hv_log.h"
@@ -259,6 +262,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
         F("worker", "store", HV_CFG_STRING, true, 0, 0, store, "the path of the store file"),
         F("worker", "control", HV_CFG_STRING, true, 0, 0, control,
           "the path of the control socket"),
+        F("worker", "control_group", HV_CFG_BOOL, false, 0, 0, control_group,
+          "yes or no (yes: the control socket is 0660, for the worker's group)"),
         F("worker", "log_level", HV_CFG_STRING, false, 0, 0, log_level,
           "debug, info, warn or error"),
         F("worker", "staff_control", HV_CFG_STRING, false, 0, 0, staff_control,
@@ -347,13 +352,16 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
     w->ctl_ctx = zmq_ctx_new();
     if (w->ctl_ctx == NULL || hv_events_waits_new(&w->waits) != HV_OK)
         return hv_fail(e, HV_EIO, "cannot create the control socket");
-    hv_err err = hv_ctlsock_open(&w->ctl, w->ctl_ctx, w->cfg.control, false, NULL, e);
+    hv_err err = hv_ctlsock_open(&w->ctl, w->ctl_ctx, w->cfg.control, false,
+                                 w->cfg.control_group, NULL, e);
     if (err == HV_OK && w->cfg.staff_control[0] != '\0')
-        err = hv_ctlsock_open(&w->staff, w->ctl_ctx, w->cfg.staff_control, true,
+        err = hv_ctlsock_open(&w->staff, w->ctl_ctx, w->cfg.staff_control, true, true,
                               w->cfg.staff_group, e);
     return err;
 }
 
+/* Loads and checks everything; with `check_only` (the daemon's -n) stops
+ * before anything is locked, opened for writing or bound. */
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
 {
     hv_err err;
@@ -379,6 +387,16 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     if (w->cfg.all_caseworkers_see_all && w->app->role != HV_ROLE_PROVIDER)
         return hv_fail(e, HV_ECONFIG, "[staff] all_caseworkers_see_all is for providers; '%s' "
                        "is a %s", w->cfg.id, hv_role_name(w->app->role));
+    if ((err = hv_file_can_create(w->cfg.store, "[worker] store", e)) != HV_OK ||
+        (err = hv_file_can_create(w->cfg.control, "[worker] control", e)) != HV_OK)
+        return err;
+    const char *const sockets[2][2] = {{"control", w->cfg.control},
+                                       {"staff_control", w->cfg.staff_control}};
+    for (int i = 0; i < 2; i++)
+        if (strlen(sockets[i][1]) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+            return hv_fail(e, HV_ECONFIG, "[worker] %s: %s is longer than a Unix socket's "
+                           "path may be (%zu bytes)", sockets[i][0], sockets[i][1],
+                           sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
     if (check_only)
         return HV_OK;
 
@@ -707,44 +725,33 @@ static void s_run(hv_worker *w)
 
 int hv_worker_main(int argc, char **argv, const hv_worker_app *app)
 {
-    const char *config = NULL;
-    bool check_only = false;
-    int opt;
-    while ((opt = getopt(argc, argv, "c:n")) != -1) {
-        if (opt == 'c')
-            config = optarg;
-        else if (opt == 'n')
-            check_only = true;
-        else
-            config = NULL, optind = argc + 1;
-    }
-    if (config == NULL || optind != argc) {
-        fprintf(stderr, "usage: %s -c worker.ini [-n]\n", app->name);
-        return 2;
-    }
+    hv_daemon_args args;
+    int rc = hv_daemon_args_parse(argc, argv, app->name, app->what, "worker.ini", &args);
+    if (rc >= 0)
+        return rc;
     if (hv_crypto_init() != HV_OK) {
         fprintf(stderr, "%s: cannot initialise libsodium\n", app->name);
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     }
     hv_worker *w = calloc(1, sizeof *w);
     if (w == NULL)
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     w->app = app;
     w->lock_fd = -1;
     hv_errmsg e = {""};
-    hv_err err = hv_worker_config_load(config, &w->cfg, &e);
+    hv_err err = hv_worker_config_load(args.config, &w->cfg, &e);
     if (err == HV_OK) {
         hv_log_set_level((hv_log_level)hv_log_level_from_name(w->cfg.log_level));
-        err = s_open(w, check_only, &e);
+        err = s_open(w, args.check_only, &e);
     }
     if (err != HV_OK) {
         fprintf(stderr, "%s: %s (%s)\n", app->name, e.text, hv_errname(err));
         s_close(w);
         free(w);
-        return 1;
+        return HV_DAEMON_EXIT_FAIL;
     }
-    if (check_only) {
-        printf("%s: configuration, keys and registry are valid\n", config);
+    if (args.check_only) {
+        printf("%s: configuration, keys and registry are valid\n", args.config);
     } else {
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);

@@ -7,8 +7,9 @@
  * sends and the acknowledgement of what it received.
  *
  * Configuration (INI, paths relative to the file):
- *   [worker]  id, keys, authority, registry, store, control, log_level,
- *             staff_control, staff_group (the staff socket, for haven-web)
+ *   [worker]  id, keys, authority, registry, store, control, control_group,
+ *             log_level, staff_control, staff_group (the staff socket, for
+ *             haven-web)
  *   [staff]   all_caseworkers_see_all     (providers only)
  *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
  *   [router]  offer_timeout_s              (routers only)
@@ -40,6 +41,7 @@ typedef struct hv_worker_config {
     char registry[PATH_MAX];      /* the signed registry */
     char store[PATH_MAX];         /* the SQLite store */
     char control[PATH_MAX];       /* the control socket */
+    bool control_group;           /* the socket is 0660 (group) rather than 0600 */
     char staff_control[PATH_MAX]; /* the staff control socket, or "" */
     char staff_group[64];         /* the Unix group given the staff socket, or "" */
     bool all_caseworkers_see_all; /* provider: every caseworker sees every item */
@@ -66,6 +68,7 @@ typedef struct hv_worker_column {
  * transaction; see each for what its return value does. */
 typedef struct hv_worker_app {
     const char *name;   /* program name, e.g. "haven-intake" */
+    const char *what;   /* one line for --help: what the daemon is */
     unsigned role;      /* the registry role this worker must have */
     const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
     const hv_worker_column *columns; /* added since; ends with {NULL}; may be NULL */
@@ -111,7 +114,7 @@ typedef struct hv_worker_app {
 HV_MUST_CHECK hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg,
                                            hv_errmsg *e);
 
-/* Runs the daemon: parses `-c FILE [-n]`, opens everything, serves until
+/* Runs the daemon: parses its command line (common/hv_daemon_args.h), opens everything, serves until
  * SIGTERM/SIGINT. Returns the process exit code. */
 int hv_worker_main(int argc, char **argv, const hv_worker_app *app);
 

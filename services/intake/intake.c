@@ -351,6 +351,7 @@ static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
 
 static const hv_worker_app s_app = {
     .name = "haven-intake",
+    .what = "The worker of a referring organisation: checks, submits and follows referrals.",
     .role = HV_ROLE_INTAKE,
     .schema = s_schema,
     .columns = s_columns,

@@ -743,6 +743,7 @@ static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
 
 static const hv_worker_app s_app = {
     .name = "haven-provider",
+    .what = "The worker of a receiving agency: offers, cases, status and outcome.",
     .role = HV_ROLE_PROVIDER,
     .schema = s_schema,
     .columns = s_columns,

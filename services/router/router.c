@@ -554,6 +554,7 @@ static hv_err s_on_control(hv_worker *w, const hv_actor *a, const char *cmd, jso
 
 static const hv_worker_app s_app = {
     .name = "haven-router",
+    .what = "The worker of a national referral pathway: offers a referral along it.",
     .role = HV_ROLE_ROUTER,
     .schema = s_schema,
     .on_message = s_on_message,

@@ -47,16 +47,39 @@ chmod 644 keys/broker.xc.key
 expect 1 "HV_EKEYPERM" "$broker" -c broker.ini -n
 chmod 600 keys/broker.xc.key
 expect 2 "usage: haven-broker -c broker.ini [-n]" "$broker"
+expect 0 "configuration, keys and registry are valid" "$broker" --config=broker.ini --check
+expect 0 "configuration, keys and registry are valid" "$broker" --config broker.ini -n
+# -n refuses what the daemon would refuse at start, and writes nothing.
+[ ! -e broker-xc.db ] && ok || bad "-n made the store"
+sed "s/^bind = 127.0.0.1:$http_port/bind = 0.0.0.0:$http_port/" broker.ini > open-http.ini
+expect 1 "[http] bind: 0.0.0.0 is not loopback; set a token (HV_ECONFIG)" "$broker" -c open-http.ini -n
+printf 'token = short\n' >> open-http.ini
+expect 1 "[http] token: expected 16 to 128 characters (HV_ECONFIG)" "$broker" -c open-http.ini -n
+sed "s#^store = .*#store = $work/missing/broker.db#" broker.ini > no-dir.ini
+expect 1 "[broker] store: cannot create files in $work/missing" "$broker" -c no-dir.ini -n
 
 # Running it.
 "$broker" -c broker.ini 2> broker.log &
 broker_pid=$!
+wait_log() { # wait_log PATTERN: until the broker's log has it (bounded)
+  for _ in $(seq 100); do grep -q "$1" broker.log && return 0; sleep 0.1; done
+  return 1
+}
+wait_log "event=ready" && ok || bad "the broker did not get ready"
+# Beside the running broker, on the same ports: -n binds nothing, so it passes.
+expect 0 "configuration, keys and registry are valid" "$broker" -c broker.ini -n
 reg=(--authority keys/authority.pub --registry network.reg)
 printf '{"services":["shelter"],"urgency":"high"}' > offer.json
 "$haven" seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER --in offer.json --out offer.env 2>/dev/null
 "$haven" seal --key keys/shelter.xc.key "${reg[@]}" --to clinic.xc --type ACCEPT --in offer.json --out wrong.env 2>/dev/null
 expect 0 "1 envelope(s) stored by router.xc's broker" "$haven" send --key keys/router.xc.key "${reg[@]}" --store router.db offer.env
 expect 0 "received OFFER from router.xc" "$haven" recv --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1
+# The same for scripts: one JSON object a line.
+"$haven" seal --key keys/router.xc.key "${reg[@]}" --to shelter.xc --type OFFER --in offer.json --out offer2.env 2>/dev/null
+expect 0 "1 envelope(s) stored" "$haven" send --key=keys/router.xc.key "${reg[@]}" --store=router.db offer2.env
+line=$("$haven" recv --json --key keys/shelter.xc.key "${reg[@]}" --store shelter.db --count 1)
+jq -e '.event == "received" and .type == "OFFER" and .from == "router.xc"' <<<"$line" >/dev/null && ok ||
+  bad "recv --json: $line"
 # ACCEPT goes to a router, never to another provider.
 expect 1 "ACCEPT may not be sent to role provider (HV_EFORBIDDEN)" "$haven" send --key keys/shelter.xc.key "${reg[@]}" --store shelter.db wrong.env
 # Nothing more for the shelter: the OFFER was acknowledged and is not delivered twice.
@@ -68,6 +91,6 @@ wait "$broker_pid"
 rc=$?
 broker_pid=
 [ "$rc" -eq 0 ] && ok || bad "broker exit $rc after SIGTERM"
-grep -q "event=stopped stored=1" broker.log && ok || bad "no clean stop in the log"
+grep -q "event=stopped stored=2" broker.log && ok || bad "no clean stop in the log"
 
 finish

@@ -36,7 +36,7 @@ expect 0 "signed network.json: network example-route version 1, 11 nodes" \
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg
 expect 0 "network.reg: valid: network example-route version 1, 11 nodes" \
   "$haven" registry verify --authority keys/authority.pub network.reg
-expect 0 "legal.xc                 provider  XC" "$haven" registry show network.reg
+expect 0 "legal.xc     provider  XC  " "$haven" registry show network.reg
 expect 0 '"id":"router.xc","role":"router"' "$haven" registry show --json network.reg
 
 # Each refusal of a signed registry.
@@ -96,7 +96,7 @@ expect 1 "HV_ECRYPTO" "$haven" open --key keys/legal.xc.key "${common[@]}" --in 
 head -c 30 case.env > cut.env
 expect 1 "HV_ETRUNCATED" "$haven" open --key keys/legal.xc.key "${common[@]}" --in cut.env
 expect 1 "HV_ENOTFOUND" "$haven" seal --key keys/ngo.xa.key "${common[@]}" --to nobody.xc --type STATUS --in case.txt --out x.env
-expect 2 "unknown message type" "$haven" seal --key keys/ngo.xa.key "${common[@]}" --to legal.xc --type GOSSIP --in case.txt --out x.env
+expect 1 "unknown message type 'GOSSIP' (HV_ETYPE)" "$haven" seal --key keys/ngo.xa.key "${common[@]}" --to legal.xc --type GOSSIP --in case.txt --out x.env
 expect 2 "usage" "$haven"
 expect 2 "unknown command" "$haven" frobnicate
 

@@ -125,7 +125,7 @@ done
 # While cut: XA holds what it took into custody for XC, and operators see it.
 stats() { in_a "$haven" stats --authority keys/authority.pub --registry network.reg \
             --key "keys/$1.key" --broker broker.xa --endpoint "$ops_xa" "${@:2}"; }
-link_is() { stats ops.xa | grep -q "^  broker.xc    XC  link out $1"; }
+link_is() { stats ops.xa | grep -qE "^  broker.xc +XC +$1 "; }
 wait_until 10 link_is DOWN
 expect 0 "@broker.xc" stats ops.xa
 [ "$(stats ops.xa --json | jq -r '.peers[] | select(.node == "broker.xb") | .out_up')" = true ] &&

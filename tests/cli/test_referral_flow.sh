@@ -41,6 +41,10 @@ expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"
 wait_until 10 is received intake_state "$id"
 wait_until 10 is received case_state shelter-b "$id"
 expect 0 "Example-Testcase" "$haven" inbox show --config shelter-b.ini "$id"
+# A bad value is a refusal with its code; a missing one a usage error.
+expect 1 "(HV_EINVAL)" "$haven" inbox status --config=shelter-b.ini "$id" --state=bogus
+expect 2 "haven inbox status: option --state is required" \
+  "$haven" inbox status --config shelter-b.ini "$id"
 expect 1 "the case is received; it cannot become completed" \
   "$haven" inbox status --config shelter-b.ini "$id" --state completed --note "too early"
 expect 0 "status in_progress sent to ngo.xc" \
@@ -103,7 +107,7 @@ expect 0 "written to case.json (mode 0600)" "$haven" inbox export --config shelt
 [ "$(jq -r '.case_file.subject.names[0].family' case.json)" = "Example-Testcase" ] && ok ||
   bad "export lacks the case"
 [ "$(jq -r .format case.json)" = "haven-case-export/1" ] && ok || bad "export format"
-expect 3 "cannot write case.json" "$haven" inbox export --config shelter-b.ini "$id" --out case.json
+expect 1 "cannot write case.json (it must not exist yet): File exists (HV_EEXIST)" "$haven" inbox export --config shelter-b.ini "$id" --out case.json
 
 # A destination without a referral pathway in the registry: refused before sending.
 sed 's/"country": "XC"/"country": "XQ"/' adult.json > nowhere.json
@@ -162,8 +166,8 @@ dead() { "$haven" deadletters "$1" "${@:3}" --key "keys/$2.key" --authority keys
 dead_count() { dead list ops.xc --json | jq '.dead_letters | length'; }
 wait_until 10 is 4 dead_count
 listing=$(dead list ops.xc)
-grep -qE "STATUS +legal.xc +-> ngo.xc +HV_ECRYPTO" <<<"$listing" && ok || bad "dead letters: $listing"
-grep -qE "CASE_TRANSFER +other.xc +-> shelter-a.xc +HV_EFORBIDDEN" <<<"$listing" && ok ||
+grep -qE "STATUS +legal.xc +ngo.xc +HV_ECRYPTO" <<<"$listing" && ok || bad "dead letters: $listing"
+grep -qE "CASE_TRANSFER +other.xc +shelter-a.xc +HV_EFORBIDDEN" <<<"$listing" && ok ||
   bad "dead letters: $listing"
 tampered_id=$(dead list ops.xc --json | jq -r '.dead_letters[] | select(.code == "HV_ECRYPTO") | .id')
 misaddressed_id=$(dead list ops.xc --json |

@@ -18,4 +18,11 @@ for unit in "$2"/haven-*@.service; do
   expect 2 "usage: $(basename "$daemon") -c" "$daemon"
 done
 grep -q "^u haven " "$2/haven.sysusers" && ok || bad "haven.sysusers lacks the user"
+# Group haven reaches a worker's control socket: its directory lets the group
+# through; stores stay private.
+for role in intake router provider; do
+  u="$2/haven-$role@.service"
+  grep -q "^RuntimeDirectoryMode=0750$" "$u" && ok || bad "$u: RuntimeDirectoryMode is not 0750"
+  grep -q "^UMask=0077$" "$u" && ok || bad "$u: UMask is not 0077"
+done
 finish

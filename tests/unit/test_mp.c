@@ -124,6 +124,7 @@ static void test_error_names_are_stable(void **state)
     assert_int_equal(HV_ECRYPTO, 10);
     assert_int_equal(HV_EREG_SIGNATURE, 15);
     assert_int_equal(HV_ETIMEOUT, 32);
+    assert_int_equal(HV_EPERM, 33);
     for (int e = 0; e <= HV_ERR_MAX; e++) {
         assert_string_not_equal(hv_strerror((hv_err)e), "unknown error");
         assert_string_not_equal(hv_errname((hv_err)e), "HV_E?");

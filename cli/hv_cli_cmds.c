@@ -1,0 +1,346 @@
+/* haven: the command-line tool. This file holds the catalogue of its
+ * commands (what each takes and says in its help), `haven help`, and
+ * main(), which finds the command and runs it; the commands themselves are
+ * in haven.c, hv_cli_ops.c and hv_cli_work.c. See hv_cli.h for exit codes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "hv_cli.h"
+#include "hv_crypto.h"
+#include "hv_version.h"
+
+/* Option texts that several commands share. */
+#define S_JSON "  --json               the answer as JSON, for scripts\n"
+#define S_REG                                                                                  \
+    "  --authority=AUTH.pub the network authority's public keys (pinned)\n"                    \
+    "  --registry=FILE      the signed registry\n"
+#define S_OPS                                                                                  \
+    "  --key=OPERATOR.key   an operator node's secret keys\n" S_REG                            \
+    "  --broker=BROKER_ID   the broker, as the registry names it\n"                            \
+    "  --endpoint=ENDPOINT  its operators' endpoint, e.g. tcp://127.0.0.1:7303\n"              \
+    "  --timeout=SECONDS    how long to wait for the answer (default 5)\n"
+#define S_WORKER                                                                               \
+    "  --config=WORKER.ini  the worker's configuration (its control socket is read there)\n"   \
+    "  --socket=PATH        the worker's control socket, instead of --config\n"
+#define S_OPS_OPTS "key= authority= registry= broker= endpoint= timeout= json"
+#define S_WORK_OPTS "config= socket= json"
+
+static const hv_cli_cmd s_cmds[] = {
+    {"keygen", NULL, "--id=NODE_ID --out=DIR",
+     "Makes a node's keys: DIR/NODE_ID.key (secret, mode 0600) and DIR/NODE_ID.pub.", "id= out=",
+     0, 0,
+     "  --id=NODE_ID         the node's id, as the registry will name it\n"
+     "  --out=DIR            where to write both files (neither may exist)\n",
+     hv_cli_keygen},
+    {"registry", "sign", "--authority=AUTH.key --in=network.json --out=network.reg",
+     "Signs a registry source with the network authority's key.", "authority= in= out=", 0, 0,
+     "  --authority=AUTH.key the network authority's secret keys\n"
+     "  --in=FILE            the registry source (JSON, proto/PROTOCOL.md section 8)\n"
+     "  --out=FILE           the signed registry to write\n",
+     hv_cli_registry},
+    {"registry", "verify", "[--json] --authority=AUTH.pub [--held-version=N] network.reg",
+     "Checks a signed registry: signature, validity, and that it is not older than N.",
+     "authority= held-version= json", 1, 1,
+     "  --authority=AUTH.pub the network authority's public keys (pinned)\n"
+     "  --held-version=N     the version already held: an older one is refused\n" S_JSON,
+     hv_cli_registry},
+    {"registry", "show", "[--json] [--authority=AUTH.pub] network.reg",
+     "Shows a registry's nodes; with --authority, after checking its signature.",
+     "authority= json", 1, 1,
+     "  --authority=AUTH.pub check the signature first\n" S_JSON, hv_cli_registry},
+    {"seal", NULL,
+     "--key=SENDER.key --authority=AUTH.pub --registry=network.reg --to=NODE_ID --type=TYPE "
+     "[--referral=HEX32] [--ttl=SECONDS] --in=PLAINTEXT --out=ENVELOPE",
+     "Seals a message for one recipient: encrypted to it, signed by the sender.",
+     "key= authority= registry= to= type= referral= ttl= in= out=", 0, 0,
+     "  --key=SENDER.key     the sender's secret keys\n" S_REG
+     "  --to=NODE_ID         the recipient\n"
+     "  --type=TYPE          the message type, e.g. CASE_TRANSFER\n"
+     "  --referral=HEX32     the referral it belongs to (default: a new one)\n"
+     "  --ttl=SECONDS        its time to live\n"
+     "  --in=FILE            the plaintext ('-': standard input)\n"
+     "  --out=FILE           the envelope to write ('-': standard output)\n",
+     hv_cli_seal},
+    {"open", NULL,
+     "--key=RECIPIENT.key --authority=AUTH.pub --registry=network.reg --in=ENVELOPE "
+     "[--out=PLAINTEXT]",
+     "Opens an envelope addressed to this node, checking its signature and MAC.",
+     "key= authority= registry= in= out=", 0, 0,
+     "  --key=RECIPIENT.key  the recipient's secret keys\n" S_REG
+     "  --in=FILE            the envelope ('-': standard input)\n"
+     "  --out=FILE           the plaintext (default: standard output)\n",
+     hv_cli_open},
+    {"send", NULL,
+     "--key=KEY --authority=AUTH.pub --registry=network.reg [--store=DB] [--timeout=SECONDS] "
+     "ENVELOPE...",
+     "Hands envelopes to the node's home broker and waits until it holds them.",
+     "key= authority= registry= store= timeout=", 1, HV_CLI_ARGS_MAX,
+     "  --key=KEY            the sending node's secret keys\n" S_REG
+     "  --store=DB           the client's outbox (default: haven-NODE_ID.db)\n"
+     "  --timeout=SECONDS    how long to wait for the broker (default 30)\n",
+     hv_cli_send},
+    {"recv", NULL,
+     "[--json] --key=KEY --authority=AUTH.pub --registry=network.reg [--store=DB] [--count=N] "
+     "[--timeout=SECONDS] [--out=DIR]",
+     "Receives messages for the node from its home broker and acknowledges them.",
+     "key= authority= registry= store= timeout= count= out= json", 0, 0,
+     "  --key=KEY            the receiving node's secret keys\n" S_REG
+     "  --store=DB           the client's store (default: haven-NODE_ID.db)\n"
+     "  --count=N            how many to wait for (default 1; 0: only notices)\n"
+     "  --timeout=SECONDS    how long to wait (default 10)\n"
+     "  --out=DIR            write each envelope to DIR/ID.env\n"
+     "  --json               one JSON object a line for each message and notice\n",
+     hv_cli_recv},
+    {"stats", NULL,
+     "[--json] --key=OPERATOR.key --authority=AUTH.pub --registry=network.reg "
+     "--broker=BROKER_ID --endpoint=ENDPOINT",
+     "A broker's snapshot for operators: queues, counters, rates, peers, sessions.",
+     S_OPS_OPTS, 0, 0, S_OPS S_JSON, hv_cli_stats},
+    {"deadletters", "list", "[--json] --key=OPERATOR.key --authority=AUTH.pub "
+     "--registry=network.reg --broker=BROKER_ID --endpoint=ENDPOINT",
+     "Lists a broker's dead letters (metadata only).", S_OPS_OPTS, 0, 0, S_OPS S_JSON,
+     hv_cli_deadletters},
+    {"deadletters", "show", "[--json] ID --key=OPERATOR.key ... (as for list)",
+     "Shows one dead letter's metadata.", S_OPS_OPTS, 1, 1, S_OPS S_JSON, hv_cli_deadletters},
+    {"deadletters", "requeue", "[--json] ID --key=OPERATOR.key ... (as for list)",
+     "Puts a dead letter back in its queue (recorded at the broker).", S_OPS_OPTS, 1, 1,
+     S_OPS S_JSON, hv_cli_deadletters},
+    {"deadletters", "purge", "[--json] ID --key=OPERATOR.key ... (as for list)",
+     "Deletes a dead letter (recorded at the broker).", S_OPS_OPTS, 1, 1, S_OPS S_JSON,
+     hv_cli_deadletters},
+    {"monitor", NULL,
+     "[--json] --key=OPERATOR.key --authority=AUTH.pub --registry=network.reg "
+     "--broker=BROKER_ID --endpoint=EVENTS_ENDPOINT [--country=CC] [--type=TYPE] "
+     "[--event=EVENT] [--count=N] [--timeout=SECONDS]",
+     "Tails a broker's events (no content, ever).",
+     "key= authority= registry= broker= endpoint= country= type= event= count= timeout= json",
+     0, 0,
+     "  --key=OPERATOR.key   an operator node's secret keys\n" S_REG
+     "  --broker=BROKER_ID   the broker, as the registry names it\n"
+     "  --endpoint=ENDPOINT  its events endpoint, e.g. tcp://127.0.0.1:7304\n"
+     "  --country=CC         only events from or to this country\n"
+     "  --type=TYPE          only this message type\n"
+     "  --event=EVENT        only this event (stored, delivered, acked, ...)\n"
+     "  --count=N            stop after N events\n"
+     "  --timeout=SECONDS    stop after this long\n" S_JSON,
+     hv_cli_monitor},
+    {"audit", "verify", "[--json] AUDIT_LOG",
+     "Checks a node's hash-chained audit log, record by record.", "json", 1, 1, S_JSON,
+     hv_cli_audit},
+    {"referral", "check", "[--json] CASE.json",
+     "Checks a referral file here, every error located; nothing is sent.", "json", 1, 1,
+     S_JSON, hv_cli_referral},
+    {"referral", "submit", "[--json] --config=INTAKE.ini CASE.json",
+     "Submits a referral: the router gets its summary, the case stays here encrypted.",
+     S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_referral},
+    {"referral", "list", "[--json] --config=INTAKE.ini", "Lists this NGO's referrals.",
+     S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_referral},
+    {"referral", "show", "[--json] [--case] --config=INTAKE.ini ID",
+     "Shows a referral's state and whole history (ID: 6 to 32 of its hex digits).",
+     S_WORK_OPTS " case", 1, 1,
+     S_WORKER "  --case               the case itself too\n" S_JSON, hv_cli_referral},
+    {"referral", "withdraw", "[--json] --config=INTAKE.ini ID --reason=TEXT",
+     "Withdraws a referral (consent withdrawn): the provider erases the case.",
+     S_WORK_OPTS " reason=", 1, 1, S_WORKER "  --reason=TEXT        why (required)\n" S_JSON,
+     hv_cli_referral},
+    {"inbox", "list", "[--json] --config=PROVIDER.ini", "Lists this agency's offers and cases.",
+     S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_inbox},
+    {"inbox", "show", "[--json] --config=PROVIDER.ini ID",
+     "Shows an offer (the summary) or, once accepted and received, the case.", S_WORK_OPTS,
+     1, 1, S_WORKER S_JSON, hv_cli_inbox},
+    {"inbox", "accept", "[--json] --config=PROVIDER.ini ID",
+     "Accepts an offer; the case then comes end to end.", S_WORK_OPTS, 1, 1, S_WORKER S_JSON,
+     hv_cli_inbox},
+    {"inbox", "decline", "[--json] --config=PROVIDER.ini ID --reason=CODE [--note=TEXT]",
+     "Declines an offer with a reason; the router offers it to the next provider.",
+     S_WORK_OPTS " reason= note=", 1, 1,
+     S_WORKER "  --reason=CODE        why (required): no_capacity, not_suitable, language,\n"
+              "                       region, minors or other\n"
+              "  --note=TEXT          a note for the router\n" S_JSON,
+     hv_cli_inbox},
+    {"inbox", "status", "[--json] --config=PROVIDER.ini ID --state=STATE [--note=TEXT]",
+     "Reports a case's status or outcome to the referring NGO.",
+     S_WORK_OPTS " state= note=", 1, 1,
+     S_WORKER "  --state=STATE        in_progress, on_hold, completed or failed (required)\n"
+              "  --note=TEXT          the outcome, or why\n" S_JSON,
+     hv_cli_inbox},
+    {"inbox", "export", "--config=PROVIDER.ini ID --out=FILE.json",
+     "Writes a received case as JSON (mode 0600) for the agency's own system.",
+     "config= socket= out=", 1, 1,
+     S_WORKER "  --out=FILE.json      the file to write (required; must not exist)\n",
+     hv_cli_inbox},
+    {"pathway", "show", "[--json] --config=ROUTER.ini",
+     "Shows the referral pathway: providers per service, in order, and the referrals.",
+     S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_pathway},
+    {"status", NULL, "[--json] --config=WORKER.ini",
+     "A worker's state: its broker connection, outbox and registry version.", S_WORK_OPTS, 0,
+     0, S_WORKER S_JSON, hv_cli_status},
+};
+#define S_N_CMDS (sizeof s_cmds / sizeof s_cmds[0])
+
+const char *hv_cli_cmd_name(const hv_cli_cmd *cmd)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "haven %s%s%s", cmd->cmd, cmd->sub ? " " : "",
+             cmd->sub ? cmd->sub : "");
+    return name;
+}
+
+void hv_cli_print_usage(FILE *f)
+{
+    fprintf(f, "usage: haven COMMAND [SUB-COMMAND] [OPTIONS] [ARGUMENTS]\n"
+               "       haven help [COMMAND [SUB-COMMAND]]   haven --version\n\ncommands:\n");
+    /* On standard output, a table that fits the terminal. */
+    hv_cli_table *t = f == stdout ? hv_cli_table_new(2, NULL) : NULL;
+    for (size_t i = 0; i < S_N_CMDS; i++) {
+        char name[72];
+        snprintf(name, sizeof name, "  %s", hv_cli_cmd_name(&s_cmds[i]) + 6);
+        const char *row[] = {name, s_cmds[i].summary};
+        if (t != NULL)
+            hv_cli_table_add(t, row);
+        else
+            fprintf(f, "%-22s %s\n", row[0], row[1]);
+    }
+    hv_cli_table_print(t);
+    hv_cli_table_free(&t);
+    fprintf(f, "\nOptions take their value as --name=VALUE or --name VALUE. --config, --key,\n"
+               "--authority, --registry, --broker, --endpoint and --store may come from the\n"
+               "environment (HAVEN_CONFIG, ...) or the profile file\n"
+               "${HAVEN_PROFILE:-${XDG_CONFIG_HOME:-~/.config}/haven/profile.ini}.\n"
+               "Exit codes: 0 ok, 1 refused (the HV_ code is named), 2 usage, 3 system error.\n"
+               "'haven help COMMAND' or 'haven COMMAND --help' says more.\n");
+}
+
+void hv_cli_print_help(FILE *f, const hv_cli_cmd *cmd)
+{
+    fprintf(f, "usage: %s %s\n\n%s\n\noptions:\n%s  -h, --help           this help\n",
+            hv_cli_cmd_name(cmd), cmd->synopsis, cmd->summary, cmd->details);
+}
+
+/* The sub-commands of `name`, for `haven help referral` and usage errors. */
+static void s_print_subs(FILE *f, const char *name)
+{
+    fprintf(f, "usage:\n");
+    for (size_t i = 0; i < S_N_CMDS; i++)
+        if (strcmp(s_cmds[i].cmd, name) == 0)
+            fprintf(f, "  %s %s\n", hv_cli_cmd_name(&s_cmds[i]), s_cmds[i].synopsis);
+    fprintf(f, "'haven help %s SUB-COMMAND' says more.\n", name);
+}
+
+static bool s_known(const char *name)
+{
+    for (size_t i = 0; i < S_N_CMDS; i++)
+        if (strcmp(s_cmds[i].cmd, name) == 0)
+            return true;
+    return false;
+}
+
+/* Finds `name` [`sub`]; a command with sub-commands needs one. */
+static const hv_cli_cmd *s_find(const char *name, const char *sub)
+{
+    for (size_t i = 0; i < S_N_CMDS; i++)
+        if (strcmp(s_cmds[i].cmd, name) == 0 &&
+            (s_cmds[i].sub == NULL || (sub != NULL && strcmp(s_cmds[i].sub, sub) == 0)))
+            return &s_cmds[i];
+    return NULL;
+}
+
+static bool s_has_subs(const char *name)
+{
+    for (size_t i = 0; i < S_N_CMDS; i++)
+        if (strcmp(s_cmds[i].cmd, name) == 0)
+            return s_cmds[i].sub != NULL;
+    return false;
+}
+
+static bool s_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* haven help [COMMAND [SUB]] */
+static int s_help(int argc, char **argv)
+{
+    if (argc == 0) {
+        hv_cli_print_usage(stdout);
+        return 0;
+    }
+    if (!s_known(argv[0])) {
+        fprintf(stderr, "haven: unknown command '%s'\n", argv[0]);
+        hv_cli_print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (s_has_subs(argv[0]) && argc == 1) {
+        s_print_subs(stdout, argv[0]);
+        return 0;
+    }
+    const hv_cli_cmd *c = s_find(argv[0], argc > 1 ? argv[1] : NULL);
+    if (c == NULL || argc > (c->sub ? 2 : 1)) {
+        fprintf(stderr, "haven help: no help for '%s%s%s'\n", argv[0], argc > 1 ? " " : "",
+                argc > 1 ? argv[1] : "");
+        s_print_subs(stderr, argv[0]);
+        return EXIT_USAGE;
+    }
+    hv_cli_print_help(stdout, c);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        hv_cli_print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (s_is_help(name)) {
+        hv_cli_print_usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+        printf("haven %s\n", HV_VERSION);
+        return 0;
+    }
+    if (strcmp(name, "help") == 0)
+        return s_help(argc - 2, argv + 2);
+    if (name[0] == '-') {
+        fprintf(stderr, "haven: unknown option '%s'\n", name);
+        hv_cli_print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (!s_known(name)) {
+        fprintf(stderr, "haven: unknown command '%s'\n", name);
+        hv_cli_print_usage(stderr);
+        return EXIT_USAGE;
+    }
+    const hv_cli_cmd *c;
+    int first; /* argv index of the command's own word */
+    if (s_has_subs(name)) {
+        if (argc < 3 || argv[2][0] == '-') {
+            if (argc >= 3 && s_is_help(argv[2])) {
+                s_print_subs(stdout, name);
+                return 0;
+            }
+            fprintf(stderr, "haven %s: a sub-command is needed\n", name);
+            s_print_subs(stderr, name);
+            return EXIT_USAGE;
+        }
+        if ((c = s_find(name, argv[2])) == NULL) {
+            fprintf(stderr, "haven %s: unknown sub-command '%s'\n", name, argv[2]);
+            s_print_subs(stderr, name);
+            return EXIT_USAGE;
+        }
+        first = 2;
+    } else {
+        c = s_find(name, NULL);
+        first = 1;
+    }
+    opts o;
+    int rc = hv_cli_parse(c, argc - first, argv + first, &o);
+    if (rc >= 0)
+        return rc;
+    if (hv_crypto_init() != HV_OK) {
+        fprintf(stderr, "haven: cannot initialise libsodium (HV_ECRYPTO)\n");
+        return EXIT_SYSTEM;
+    }
+    return c->run(&o);
+}
