@@ -21,6 +21,7 @@
 #include "hv_registry.h"
 
 #include "hv_cli.h"
+#include "hv_cli_backup.h"
 
 static const char s_usage[] =
     "usage:\n"
@@ -46,6 +47,7 @@ static const char s_usage[] =
     "             [--type TYPE] [--event EVENT] [--count N] [--timeout SECONDS] [--json]\n"
     "  haven audit verify AUDIT_LOG\n"
     HV_CLI_WORK_USAGE
+    HV_CLI_BACKUP_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
 
 /* Parses argv; `flags` lists options that take no value. Returns false and
@@ -1008,6 +1010,10 @@ int main(int argc, char **argv)
         return cmd_deadletters(argc - 2, argv + 2);
     if (strcmp(cmd, "monitor") == 0)
         return cmd_monitor(argc - 2, argv + 2);
+    if (strcmp(cmd, "backup") == 0)
+        return hv_cli_backup(argc - 2, argv + 2);
+    if (strcmp(cmd, "restore") == 0)
+        return hv_cli_restore(argc - 2, argv + 2);
     if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||
         strcmp(cmd, "pathway") == 0 || strcmp(cmd, "status") == 0)
         return hv_cli_work(cmd, argc - 2, argv + 2);
