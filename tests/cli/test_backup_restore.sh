@@ -7,7 +7,8 @@
 # provider), the referrals made after the backup stay where they were
 # delivered, and nothing is lost or doubled at any worker. Then what a
 # restore refuses: a running daemon's store, a backup of another node, a
-# file that is no backup, and a backup over an existing file.
+# file that is no backup, and a backup over an existing file. Last, what a
+# worker's restore gives back: that worker as it was, and nothing more.
 # usage: test_backup_restore.sh BIN_DIR EXAMPLE_REFERRAL
 set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
@@ -100,9 +101,19 @@ wait_until 20 is received intake_state "${ids_before[0]}"
 # The broker's audit log went on from where it was: the chain is intact.
 expect 0 "chain intact" "$haven" audit verify broker.db.audit
 
-# A worker's backup restores into a stopped worker of the same node.
+# A worker's restore rewinds that worker, and only it (docs/DECISIONS.md):
+# shelter A's backup is from before it accepted the first offer and received
+# the case; restored, it has the offer open again and no case, while the
+# intake keeps the case as received. Custody cannot give the case back: the
+# broker deleted the transfer once shelter A acknowledged it.
 stop shelter-a
 expect 0 "restored the store of worker shelter-a.xc" \
   "$haven" restore --config shelter-a.ini --in shelter-a.backup
+start shelter-a
+is offered offer_state shelter-a "${ids_before[0]}" && ok ||
+  bad "restored shelter A: offer $(offer_state shelter-a "${ids_before[0]}")"
+is "" case_state shelter-a "${ids_before[0]}" && ok ||
+  bad "restored shelter A: case $(case_state shelter-a "${ids_before[0]}")"
+is received intake_state "${ids_before[0]}" && ok || bad "the intake's state moved"
 stop_all_and_check_logs
 finish
