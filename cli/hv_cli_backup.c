@@ -305,6 +305,12 @@ int hv_cli_restore(int argc, char **argv)
         rc = s_refuse("restore", HV_ESTORE, why);
         goto done;
     }
+    /* Out of WAL mode for the copy: a store in WAL mode cannot take pages
+     * of another size, and a lost store recreated empty has the default. */
+    if (!s_exec(dst, "PRAGMA journal_mode=DELETE;", why, sizeof why)) {
+        rc = s_refuse("restore", HV_ESTORE, why);
+        goto done;
+    }
     int copy_rc = s_copy(dst, src);
     if (copy_rc != SQLITE_OK) {
         snprintf(why, sizeof why, "copying into %s: %s", node.store, sqlite3_errstr(copy_rc));

@@ -66,7 +66,9 @@ expect 2 "usage" "$haven" restore --config broker.ini
 # Nothing above touched the stopped broker's store: still empty.
 [ "$(queued)" = 0 ] && ok || bad "a refused restore changed the store"
 
-# The restore itself, then the broker again.
+# The restore itself, as after a lost disk (the store gone, the audit log
+# copied back), then the broker again.
+rm -f broker.db broker.db-wal broker.db-shm
 expect 0 "restored the store of broker broker.xc" \
   "$haven" restore --config broker.ini --in broker.backup
 [ "$(queued shelter-a.xc)" = 2 ] && ok || bad "the restored store holds $(queued shelter-a.xc) offers"
