@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 static const char *const s_level_names[] = {"debug", "info", "warn", "error"};
-/* sd-daemon(3) priorities of the levels: debug, info, warning, err. */
-static const char s_journal_prio[] = {'7', '6', '4', '3'};
 static hv_log_level s_min_level = HV_LOG_INFO;
 static bool s_env_read;
-static int s_journal = -1; /* -1: not looked at yet; 0 or 1 */
+/* Whether stderr is the journal: -1 not looked at yet, else 0 or 1. Threads
+ * that race to look compute the same answer. */
+static int s_journal = -1;
 
 bool hv_log_stderr_is_journal(void)
 {
@@ -27,6 +27,17 @@ bool hv_log_stderr_is_journal(void)
     if (fstat(STDERR_FILENO, &st) != 0)
         return false;
     return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+const char *hv_log_journal_prefix(hv_log_level level)
+{
+    static const char *const prefixes[] = {"<7>", "<6>", "<4>", "<3>"};
+    int journal = __atomic_load_n(&s_journal, __ATOMIC_RELAXED);
+    if (journal < 0) {
+        journal = hv_log_stderr_is_journal();
+        __atomic_store_n(&s_journal, journal, __ATOMIC_RELAXED);
+    }
+    return journal && (unsigned)level <= HV_LOG_ERROR ? prefixes[level] : "";
 }
 
 void hv_log_reset_sink(void)
@@ -66,17 +77,10 @@ void hv_log(hv_log_level level, const char *event, const char *fmt, ...)
 
     /* Build the line in one buffer so that concurrent writers do not
      * interleave within a line. */
-    /* Threads that race here compute the same answer. */
-    int journal = __atomic_load_n(&s_journal, __ATOMIC_RELAXED);
-    if (journal < 0) {
-        journal = hv_log_stderr_is_journal();
-        __atomic_store_n(&s_journal, journal, __ATOMIC_RELAXED);
-    }
     char line[1024];
-    int n = snprintf(line, sizeof line, "%s%.1s%sts=%s.%03ldZ level=%s event=%s",
-                     journal ? "<" : "", journal ? &s_journal_prio[level] : "",
-                     journal ? ">" : "", ts, now.tv_nsec / 1000000L, s_level_names[level],
-                     event);
+    int n = snprintf(line, sizeof line, "%sts=%s.%03ldZ level=%s event=%s",
+                     hv_log_journal_prefix(level), ts, now.tv_nsec / 1000000L,
+                     s_level_names[level], event);
     if (fmt != NULL && n > 0 && (size_t)n < sizeof line - 1) {
         line[n++] = ' ';
         va_list ap;

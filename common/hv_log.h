@@ -34,6 +34,12 @@ void hv_log(hv_log_level level, const char *event, const char *fmt, ...)
 /* True when stderr is the stream JOURNAL_STREAM names. */
 bool hv_log_stderr_is_journal(void);
 
+/* The sd-daemon(3) prefix of `level` ("<3>" error, "<4>" warn, "<6>" info,
+ * "<7>" debug) when stderr is the journal, else "": for a program's own
+ * messages on stderr that do not go through hv_log (a usage or start-up
+ * error). Constant; never NULL. */
+const char *hv_log_journal_prefix(hv_log_level level);
+
 /* Forgets whether stderr is the journal, so that the next line looks again
  * (after stderr was redirected; used by the tests). */
 void hv_log_reset_sink(void);

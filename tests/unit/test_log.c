@@ -70,6 +70,8 @@ static void s_log_as_journal_child(void)
     hv_log(HV_LOG_INFO, "i", NULL);
     hv_log(HV_LOG_WARN, "w", "k=v");
     hv_log(HV_LOG_ERROR, "e", NULL);
+    /* A program's own messages take the same prefix. */
+    fprintf(stderr, "%susage: x\n", hv_log_journal_prefix(HV_LOG_ERROR));
     unsetenv("JOURNAL_STREAM");
     hv_log_reset_sink();
 }
@@ -83,7 +85,8 @@ static void test_journal_priorities(void **state)
                              "^<7>ts=[^ ]+ level=debug event=d\n"
                              "<6>ts=[^ ]+ level=info event=i\n"
                              "<4>ts=[^ ]+ level=warn event=w k=v\n"
-                             "<3>ts=[^ ]+ level=error event=e\n$",
+                             "<3>ts=[^ ]+ level=error event=e\n"
+                             "<3>usage: x\n$",
                              REG_EXTENDED),
                      0);
     if (regexec(&re, text, 0, NULL, 0) != 0)
@@ -108,6 +111,7 @@ static void s_log_with_stale_stream(void)
     setenv("JOURNAL_STREAM", "garbage", 1);
     hv_log_reset_sink();
     hv_log(HV_LOG_ERROR, "e", NULL);
+    fprintf(stderr, "%susage: x\n", hv_log_journal_prefix(HV_LOG_ERROR));
     unsetenv("JOURNAL_STREAM");
     hv_log_reset_sink();
 }
@@ -117,7 +121,10 @@ static void test_no_prefix_when_stderr_is_not_the_journal(void **state)
     (void)state;
     char *text = s_capture(s_log_with_stale_stream);
     regex_t re;
-    assert_int_equal(regcomp(&re, "^ts=[^ ]+ level=warn event=w\nts=[^ ]+ level=error event=e\n$",
+    assert_int_equal(regcomp(&re,
+                             "^ts=[^ ]+ level=warn event=w\n"
+                             "ts=[^ ]+ level=error event=e\n"
+                             "usage: x\n$",
                              REG_EXTENDED),
                      0);
     if (regexec(&re, text, 0, NULL, 0) != 0)
