@@ -22,6 +22,9 @@ packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
                python3-prometheus-client chromium
                systemd)
+# The package phase: dpkg-dev (dpkg-shlibdeps) and fakeroot for CPack's
+# .deb, man-db and groff-base to read and check the manual pages.
+package_packages=(dpkg-dev fakeroot man-db groff-base)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -69,8 +72,15 @@ cmd_demo() {
   bash deploy/demo.sh build/haven build/demo
 }
 
+# The Debian package: built, installed with dpkg -i, checked and purged
+# (tests/pkg/test_package.sh; needs root or sudo, as CI has).
+test_package() {
+  say "Debian package: build, dpkg -i, systemd-analyze verify, man, dpkg --purge"
+  HV_JOBS=$jobs bash tests/pkg/test_package.sh "$top" "$top/build-pkg"
+}
+
 cmd_test() {
-  install_missing "${packages[@]}" "${test_packages[@]}"
+  install_missing "${packages[@]}" "${test_packages[@]}" "${package_packages[@]}"
   say "normal build (gcc, -Werror) and test suite"
   configure_tests build
   cmake --build build -j"$jobs"
@@ -104,6 +114,8 @@ cmd_test() {
   done
   rm -rf "$scratch"
   [ "$failed" -eq 0 ] || { echo "fuzzing found a problem (inputs copied to $top)"; exit 1; }
+
+  test_package
   say "all tests passed"
 }
 

@@ -45,6 +45,14 @@
 #define S_PUBLISH_MS 500          /* HTTP snapshots twice a second */
 #define S_AUDIT_SYNC_MS 50        /* the audit file's fdatasync, see s_audit_sync */
 #define S_RATE_SAMPLES 11         /* rates over the last ten seconds */
+/* The replay window is pruned in batches of S_PRUNE_BATCH every
+ * S_PRUNE_EVERY_MS, sooner (S_PRUNE_AGAIN_MS) while batches come back full:
+ * up to 250,000 envelopes a second when behind, ten times the broker's
+ * peak ACK rate, and never more than one batch of work in a loop pass. */
+#define S_PRUNE_BATCH 2500
+#define S_PRUNE_EVERY_MS 100
+#define S_PRUNE_AGAIN_MS 10
+#define S_HOUR_MS (3600LL * 1000)
 
 static const double s_lat_le[S_LAT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                                0.25, 0.5, 1, 5};
@@ -139,6 +147,7 @@ struct hv_broker {
     char (*notify)[HV_NODE_ID_MAX + 1]; /* senders owed a notice after the commit */
     size_t n_notify;               /* how many */
     int64_t next_expire;           /* monotonic ms of the next expiry sweep */
+    int64_t next_prune;            /* monotonic ms of the next replay-window prune */
     bool behind;                   /* the last drain hit the batch limit */
     int64_t group_start_us;        /* when the open group transaction began, 0 = none */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
@@ -146,6 +155,9 @@ struct hv_broker {
     uint64_t n_stored, n_delivered, n_acked, n_refused, n_redelivered, n_expired;
     uint64_t n_commits;            /* group commits that carried SENDs */
     uint64_t n_forwarded;          /* taken into custody by a peer broker */
+    uint64_t n_replayed;           /* put back in a queue from the replay window */
+    uint64_t n_pruned;             /* left the replay window when it passed */
+    uint64_t n_forgotten;          /* deleted from it: withdrawn referral, revoked node */
 };
 
 /* ---------------------------------------------------------------- config */
@@ -187,6 +199,8 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "messages per commit from 1 to 100000"),
         F("store", "group_ms", HV_CFG_UINT, false, 0, 100, group_ms,
           "milliseconds from 0 to 100"),
+        F("custody", "replay_hours", HV_CFG_UINT, false, 0, 8760, replay_hours,
+          "hours from 0 (no replay) to 8760"),
         F("federation", "peers", HV_CFG_STRING, false, 0, 0, peers,
           "broker node ids separated by commas"),
         F("federation", "bind", HV_CFG_STRING, false, 0, 0, bind_peers,
@@ -215,6 +229,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     cfg->retry_max_ms = 30000;
     cfg->batch = 512;
     cfg->group_ms = 0;
+    cfg->replay_hours = 72;
     cfg->peer_window = 256;
     hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
     if (err != HV_OK)
@@ -642,6 +657,23 @@ static bool s_rate_ok(hv_broker *b, s_session *s, int64_t now)
     return true;
 }
 
+/* Consent withdrawn, or the erasure confirmed: what the replay window
+ * keeps of the referral goes, in the transaction that stores the message
+ * (docs/DECISIONS.md, "A replay window at the home broker"). */
+static void s_forget_referral(hv_broker *b, const uint8_t referral[16], const char *why)
+{
+    size_t n = 0;
+    char hex[33];
+    hv_hex(referral, 16, hex);
+    if (hv_store_forget_referral(b->store, referral, &n) != HV_OK) {
+        hv_log(HV_LOG_ERROR, "store_failed", "op=forget_referral referral=%s", hex);
+        return;
+    }
+    b->n_forgotten += n;
+    if (n > 0)
+        hv_log(HV_LOG_INFO, "replay_forgotten", "referral=%s reason=%s count=%zu", hex, why, n);
+}
+
 /* Validates a SEND and stores it; a STORED is owed after the commit. */
 static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t now)
 {
@@ -745,7 +777,8 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
                      .type = env.type,
                      .envelope = forward ? forward : m->envelope,
                      .envelope_len = forward ? forward_len : m->envelope_len,
-                     .expires_ms = expires};
+                     .expires_ms = expires,
+                     .referral = env.referral};
     bool dup = false;
     if ((err = hv_store_begin(b->store)) == HV_OK)
         err = hv_store_put(b->store, &rec, now_ms, &dup);
@@ -771,6 +804,8 @@ static void s_on_send(hv_broker *b, s_session *s, const hv_control *m, int64_t n
     p->bytes = (uint32_t)m->envelope_len;
     if (!dup)
         s_audit(b, env.id, "stored", env.from); /* commits with the row */
+    if (!dup && (env.type == HV_MSG_WITHDRAW || env.type == HV_MSG_WITHDRAWN))
+        s_forget_referral(b, env.referral, rule->name);
     hv_log(HV_LOG_DEBUG, dup ? "duplicate" : "stored", "id=%s type=%s from=%s to=%s bytes=%zu",
            idhex, rule->name, env.from, env.to, m->envelope_len);
 }
@@ -816,7 +851,10 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
             s_audit(b, m->msg_id, "dead_letter", s->node);
         }
     } else if (err == HV_OK) {
-        err = hv_store_remove(b->store, m->msg_id, s->node, &found);
+        /* A worker's ACK keeps the envelope for the replay window; a peer
+         * broker never ACKs deliveries (it answers STORED to our SEND). */
+        bool retain = b->cfg.replay_hours > 0 && !s->peer && !s->outgoing;
+        err = hv_store_ack(b->store, m->msg_id, s->node, hv_now_ms(), retain, &found);
         if (err == HV_OK && found) {
             b->n_acked++;
             s_audit(b, m->msg_id, "delivered", s->node);
@@ -827,6 +865,39 @@ static void s_on_ack(hv_broker *b, s_session *s, const hv_control *m, bool nack)
     }
     if (err != HV_OK)
         hv_log(HV_LOG_ERROR, "store_failed", "op=%s node=%s", nack ? "nack" : "ack", s->node);
+}
+
+static void s_commit_and_reply(hv_broker *b, bool now_please);
+
+/* A restored worker asks for what it acknowledged since its backup: back
+ * into its queue, committed before READY goes out, so that a client that
+ * forgets its request on READY has it durably. Asking for more than the
+ * window gives the window. Returns false when the store failed. */
+static bool s_replay(hv_broker *b, s_session *s, uint64_t since)
+{
+    int64_t now_ms = hv_now_ms();
+    int64_t from = (int64_t)since;
+    int64_t window_start = now_ms - (int64_t)b->cfg.replay_hours * S_HOUR_MS;
+    if (from < window_start)
+        from = window_start;
+    size_t n = 0;
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK)
+        err = hv_store_replay(b->store, s->node, from, now_ms, &n);
+    if (err == HV_OK)
+        err = hv_store_in_transaction(b->store) ? HV_OK : HV_ESTORE;
+    if (err == HV_OK) {
+        s_commit_and_reply(b, true);
+        err = hv_store_in_transaction(b->store) ? HV_ESTORE : HV_OK;
+    }
+    if (err != HV_OK) {
+        hv_log(HV_LOG_ERROR, "store_failed", "op=replay node=%s", s->node);
+        return false;
+    }
+    b->n_replayed += n;
+    hv_log(HV_LOG_INFO, "replay", "node=%s since_ms=%llu from_ms=%lld count=%zu", s->node,
+           (unsigned long long)since, (long long)from, n);
+    return true;
 }
 
 static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
@@ -851,6 +922,13 @@ static void s_on_hello(hv_broker *b, s_session *s, const hv_control *m)
         s_drop(b, old, "replaced by a new connection");
         if (moved) /* s_drop moved the last session into the freed slot */
             s = old;
+    }
+    /* Replay is for workers: a peer broker's link has no such history. */
+    if (m->replay_since != 0 && (s->peer || !s_replay(b, s, m->replay_since))) {
+        s_error_to(b, s->sock, s->rid, s->rid_len, s->peer ? HV_EPROTO : HV_ESTORE, NULL,
+                   s->peer ? "a broker may not ask for replay" : "replay failed; say HELLO again");
+        s_drop(b, s, "replay refused");
+        return;
     }
     /* A HELLO again on the same connection starts delivery afresh. */
     if (s->ready) {
@@ -1317,8 +1395,29 @@ static void s_audit_expired(void *arg, const uint8_t id[16])
     s_audit(b, id, "expired", b->cfg.id);
 }
 
+/* Forgets, one bounded batch at a time, what has left the replay window. */
+static void s_prune(hv_broker *b, int64_t now)
+{
+    if (now < b->next_prune)
+        return;
+    int64_t before = hv_now_ms() - (int64_t)b->cfg.replay_hours * S_HOUR_MS;
+    size_t n = 0;
+    hv_err err = hv_store_begin(b->store);
+    if (err == HV_OK)
+        err = hv_store_prune(b->store, before, S_PRUNE_BATCH, &n);
+    if (err == HV_OK)
+        err = s_commit(b);
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=prune");
+    b->n_pruned += n;
+    b->next_prune = now + (n == S_PRUNE_BATCH ? S_PRUNE_AGAIN_MS : S_PRUNE_EVERY_MS);
+    if (n > 0)
+        hv_log(HV_LOG_DEBUG, "replay_pruned", "count=%zu", n);
+}
+
 static void s_timers(hv_broker *b, int64_t now)
 {
+    s_prune(b, now);
     for (size_t i = 0; i < b->n_sessions; i++) {
         s_session *s = &b->sessions[i];
         if (s->outgoing) {
@@ -1371,6 +1470,55 @@ static void s_timers(hv_broker *b, int64_t now)
     }
 }
 
+typedef struct s_gone_ctx {
+    hv_broker *b;                         /* broker */
+    char (*ids)[HV_NODE_ID_MAX + 1];      /* nodes no longer active */
+    size_t n, cap;                        /* how many, allocated */
+} s_gone_ctx;
+
+static bool s_gone_one(void *arg, const char *node)
+{
+    s_gone_ctx *g = arg;
+    const hv_node *n = hv_registry_find(g->b->reg, node);
+    if (n != NULL && hv_node_active(n, (uint64_t)time(NULL)))
+        return true;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 8;
+        void *grown = realloc(g->ids, cap * sizeof *g->ids);
+        if (grown == NULL)
+            return false;
+        g->ids = grown;
+        g->cap = cap;
+    }
+    snprintf(g->ids[g->n++], sizeof g->ids[0], "%s", node);
+    return true;
+}
+
+/* A node revoked, or gone from the registry, or past its validity, will
+ * never ask for replay: what the window keeps for it is deleted. */
+static void s_forget_inactive(hv_broker *b)
+{
+    s_gone_ctx g = {.b = b};
+    hv_err err = hv_store_retained_nodes(b->store, s_gone_one, &g);
+    size_t *counts = g.n > 0 ? calloc(g.n, sizeof *counts) : NULL;
+    if (err == HV_OK && g.n > 0)
+        err = counts != NULL ? hv_store_begin(b->store) : HV_ENOMEM;
+    for (size_t i = 0; err == HV_OK && i < g.n; i++) {
+        err = hv_store_forget_node(b->store, g.ids[i], &counts[i]);
+        b->n_forgotten += counts[i];
+    }
+    if (err == HV_OK && g.n > 0)
+        err = s_commit(b);
+    /* Said once it is committed: what the log says is gone is gone. */
+    for (size_t i = 0; err == HV_OK && i < g.n; i++)
+        hv_log(HV_LOG_INFO, "replay_forgotten", "node=%s reason=inactive count=%zu", g.ids[i],
+               counts[i]);
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=forget_inactive");
+    free(counts);
+    free(g.ids);
+}
+
 static void s_reload(hv_broker *b)
 {
     hv_errmsg e = {""};
@@ -1386,6 +1534,7 @@ static void s_reload(hv_broker *b)
     b->reg = fresh;
     hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu",
            (unsigned long long)hv_registry_version(b->reg), hv_registry_count(b->reg));
+    s_forget_inactive(b);
     /* Cut off at once every session whose node is no longer active. */
     for (size_t i = 0; i < b->n_sessions; i++) {
         s_session *s = &b->sessions[i];
@@ -1415,7 +1564,7 @@ static void s_depth_one(void *arg, const char *queue, int64_t count)
  * Node ids, roles, countries and numbers only, never content. */
 static json_t *s_stats_json(hv_broker *b)
 {
-    hv_store_stats st = {0, 0, 0};
+    hv_store_stats st = {0, 0, 0, 0};
     json_t *depths = json_object(), *sessions = json_array(), *peers = json_array();
     if (hv_store_stats_get(b->store, &st) != HV_OK ||
         hv_store_depths(b->store, s_depth_one, depths) != HV_OK)
@@ -1453,18 +1602,21 @@ static json_t *s_stats_json(hv_broker *b)
             (json_int_t)(out ? out->n_flight : 0), "up_since_ms",
             (json_int_t)(out && out->ready ? out->up_since : 0)));
     }
-    json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, "
-                     "s:I, s:I, s:I}, s:o, s:o, s:o}",
+    json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, "
+                     "s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}, s:o, s:o, s:o}",
                      "broker", b->cfg.id, "country", hv_registry_find(b->reg, b->cfg.id)->country,
                      "registry_version", (json_int_t)hv_registry_version(b->reg), "started_ms",
                      (json_int_t)b->started_ms, "now_ms", (json_int_t)hv_now_ms(), "store",
                      "queued", (json_int_t)st.queued, "dead_letters", (json_int_t)st.dead,
-                     "notices", (json_int_t)st.notices, "counters", "stored",
+                     "notices", (json_int_t)st.notices, "retained", (json_int_t)st.retained,
+                     "counters", "stored",
                      (json_int_t)b->n_stored, "commits", (json_int_t)b->n_commits, "delivered",
                      (json_int_t)b->n_delivered, "acked", (json_int_t)b->n_acked, "forwarded",
                      (json_int_t)b->n_forwarded, "refused", (json_int_t)b->n_refused,
                      "redelivered", (json_int_t)b->n_redelivered, "expired",
-                     (json_int_t)b->n_expired, "queues", depths, "sessions", sessions, "peers",
+                     (json_int_t)b->n_expired, "replayed", (json_int_t)b->n_replayed, "pruned",
+                     (json_int_t)b->n_pruned, "forgotten", (json_int_t)b->n_forgotten,
+                     "queues", depths, "sessions", sessions, "peers",
                      peers);
     if (out == NULL)
         return NULL;
@@ -2000,12 +2152,14 @@ void hv_broker_reload(hv_broker *b) { b->reloading = 1; }
 
 hv_err hv_broker_run(hv_broker *b)
 {
-    hv_store_stats st = {0, 0, 0};
+    hv_store_stats st = {0, 0, 0, 0};
     if (hv_store_stats_get(b->store, &st) != HV_OK)
         return HV_ESTORE;
-    hv_log(HV_LOG_INFO, "ready", "id=%s bind=%s registry_version=%llu queued=%lld dead=%lld",
-           b->cfg.id, b->cfg.bind, (unsigned long long)hv_registry_version(b->reg),
-           (long long)st.queued, (long long)st.dead);
+    hv_log(HV_LOG_INFO, "ready", "id=%s bind=%s registry_version=%llu queued=%lld dead=%lld "
+           "retained=%lld replay_hours=%llu", b->cfg.id, b->cfg.bind,
+           (unsigned long long)hv_registry_version(b->reg), (long long)st.queued,
+           (long long)st.dead, (long long)st.retained, (unsigned long long)b->cfg.replay_hours);
+    s_forget_inactive(b); /* revoked while this broker was down */
     zmq_pollitem_t items[5 + HV_PEERS_MAX];
     /* The workers' socket serves workers only: operators have their own. */
     hv_zap_policy policy = {HV_ROLE_BIT(HV_ROLE_INTAKE) | HV_ROLE_BIT(HV_ROLE_ROUTER) |

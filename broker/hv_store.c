@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "hv_db.h"
+#include "hv_envelope.h"
 #include "hv_err.h"
 #include "hv_every.h"
 #include "hv_ids.h"
@@ -53,8 +54,12 @@ static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
  * dedup row with one index entry; acknowledging deletes the queue row. The
  * dedup row (message id -> sequence number, expiry) is how an id is found,
  * and its expiry index drives the expiry sweep, so the queue needs no other
- * index (../docs/BENCHMARKS.md). */
-#define S_FORMAT 1 /* PRAGMA user_version of this layout */
+ * index (../docs/BENCHMARKS.md).
+ * Format 2 adds the replay window: the queue row carries the envelope's
+ * referral id, and an acknowledged row moves to `delivered` (same sequence
+ * number, the time of the ACK added) until the window has passed; a format
+ * 1 store is brought to format 2 when opened (s_check_format). */
+#define S_FORMAT 2 /* PRAGMA user_version of this layout */
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS queue ("
@@ -67,8 +72,19 @@ static const char s_schema[] =
     "  envelope BLOB NOT NULL,"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  stored_ms INTEGER NOT NULL,"
-    "  expires_ms INTEGER NOT NULL);"
+    "  expires_ms INTEGER NOT NULL,"
+    "  referral BLOB);"                    /* the envelope's referral id (format 2) */
     "CREATE INDEX IF NOT EXISTS queue_recipient ON queue(recipient, seq);"
+    /* Envelopes their recipient acknowledged, kept for the replay window
+     * (hv_store_ack): still sealed end to end. The sequence number is the
+     * one they had in the queue, to which a replay puts them back. */
+    "CREATE TABLE IF NOT EXISTS delivered ("
+    "  seq INTEGER PRIMARY KEY, id BLOB NOT NULL, recipient TEXT NOT NULL,"
+    "  sender TEXT NOT NULL, type INTEGER NOT NULL, referral BLOB, envelope BLOB NOT NULL,"
+    "  stored_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, acked_ms INTEGER NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS delivered_recipient ON delivered(recipient, acked_ms);"
+    "CREATE INDEX IF NOT EXISTS delivered_acked ON delivered(acked_ms);"
+    "CREATE INDEX IF NOT EXISTS delivered_referral ON delivered(referral);"
     "CREATE TABLE IF NOT EXISTS dedup ("
     "  id BLOB PRIMARY KEY, sender TEXT NOT NULL, expires_ms INTEGER NOT NULL,"
     "  seq INTEGER NOT NULL) WITHOUT ROWID;"
@@ -109,6 +125,13 @@ enum {
     S_AUDIT_PUT,
     S_AUDIT_RELEASE,
     S_AUDIT_LIST,
+    S_RETAIN,
+    S_PRUNE,
+    S_REPLAY_COPY,
+    S_REPLAY_DROP,
+    S_FORGET_REFERRAL,
+    S_FORGET_NODE,
+    S_RETAINED_NODES,
     S_COUNT
 };
 
@@ -118,7 +141,7 @@ static const char *const s_sql[S_COUNT] = {
     [S_DEDUP_GET] = "SELECT sender FROM dedup WHERE id = ?1",
     [S_DEDUP_PUT] = "INSERT INTO dedup (id, sender, expires_ms, seq) VALUES (?1, ?2, ?3, ?4)",
     [S_QUEUE_PUT] = "INSERT INTO queue (id, recipient, sender, type, envelope, stored_ms, "
-                    "expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    "expires_ms, referral) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [S_REMOVE] = "DELETE FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND "
                  "recipient = ?2",
     [S_NEXT] = "SELECT seq, id, envelope, attempts FROM queue WHERE recipient = ?1 AND seq > ?2 "
@@ -147,6 +170,29 @@ static const char *const s_sql[S_COUNT] = {
     [S_AUDIT_PUT] = "INSERT OR REPLACE INTO audit_pending (last_seq, lines) VALUES (?1, ?2)",
     [S_AUDIT_RELEASE] = "DELETE FROM audit_pending WHERE last_seq <= ?1",
     [S_AUDIT_LIST] = "SELECT lines FROM audit_pending ORDER BY last_seq",
+    /* The ACK's move: the queue row, as it is, into the window (?4, ?5:
+     * the types never kept, see hv_store_ack). */
+    [S_RETAIN] = "INSERT OR REPLACE INTO delivered (seq, id, recipient, sender, type, referral, "
+                 "envelope, stored_ms, expires_ms, acked_ms) SELECT seq, id, recipient, sender, "
+                 "type, referral, envelope, stored_ms, expires_ms, ?3 FROM queue WHERE seq = "
+                 "(SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2 AND type NOT IN "
+                 "(?4, ?5)",
+    /* Oldest acknowledgements first, through their index: a bounded batch
+     * whatever the table holds. */
+    [S_PRUNE] = "DELETE FROM delivered WHERE seq IN (SELECT seq FROM delivered WHERE acked_ms < "
+                "?1 ORDER BY acked_ms LIMIT ?2)",
+    /* Back into the queue under their old sequence numbers (never reused,
+     * so free), hence in their original order and ahead of anything newer;
+     * their dedup rows still point at those numbers. */
+    [S_REPLAY_COPY] = "INSERT INTO queue (seq, id, recipient, sender, type, envelope, attempts, "
+                      "stored_ms, expires_ms, referral) SELECT seq, id, recipient, sender, type, "
+                      "envelope, 0, stored_ms, expires_ms, referral FROM delivered WHERE "
+                      "recipient = ?1 AND acked_ms >= ?2 AND expires_ms > ?3 ORDER BY seq",
+    [S_REPLAY_DROP] = "DELETE FROM delivered WHERE recipient = ?1 AND acked_ms >= ?2 AND "
+                      "expires_ms > ?3",
+    [S_FORGET_REFERRAL] = "DELETE FROM delivered WHERE referral = ?1",
+    [S_FORGET_NODE] = "DELETE FROM delivered WHERE recipient = ?1",
+    [S_RETAINED_NODES] = "SELECT DISTINCT recipient FROM delivered",
 };
 
 struct hv_store {
@@ -155,6 +201,8 @@ struct hv_store {
     hv_every *checkpointer;         /* its thread, or NULL */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
     bool in_txn;                    /* a group transaction is open */
+    int64_t retained;               /* rows in `delivered` (counted at open, then kept) */
+    bool recount;                   /* a rollback left `retained` unsure */
 };
 
 /* Resets a statement after use so that it releases its read snapshot. */
@@ -197,15 +245,34 @@ static hv_err s_check_format(sqlite3 *db, const char *path, hv_errmsg *e)
         sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version == 0) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", S_FORMAT);
+    if (version == 0 || version == 1) {
+        /* Format 1 lacks the queue's referral column (the schema made the
+         * new tables already); its queued envelopes keep a NULL referral,
+         * which only means a WITHDRAW cannot find them in the window. */
+        char sql[128];
+        snprintf(sql, sizeof sql, "%sPRAGMA user_version=%d",
+                 version == 1 ? "ALTER TABLE queue ADD COLUMN referral BLOB; " : "", S_FORMAT);
         return hv_db_exec(db, sql, e);
     }
     if (version != S_FORMAT)
         return hv_fail(e, HV_EVERSION, "%s: store format %d, this broker reads format %d",
                        path, version, S_FORMAT);
     return HV_OK;
+}
+
+/* Counts the replay window once (at open, and after a rollback): the
+ * count is kept from then on, never asked of a table of millions. */
+static hv_err s_count_retained(hv_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM delivered", -1, &st, NULL) != SQLITE_OK)
+        return HV_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        s->retained = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    s->recount = rc != SQLITE_ROW;
+    return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
 }
 
 hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
@@ -224,6 +291,8 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
         sqlite3_wal_hook(s->db, s_wal_hook, NULL);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
+    if (err == HV_OK && s_count_retained(s) != HV_OK)
+        err = hv_fail(e, HV_ESTORE, "%s: cannot count the replay window", path);
     if (err != HV_OK) {
         hv_store_close(&s);
         return err;
@@ -270,6 +339,7 @@ hv_err hv_store_commit(hv_store *s)
          * told to send again and its audit records were forgotten. */
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         s->in_txn = false;
+        s->recount = true;
         return HV_ESTORE;
     }
     s->in_txn = false;
@@ -301,6 +371,8 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_blob(st, 5, m->envelope, (int)m->envelope_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, now_ms);
     sqlite3_bind_int64(st, 7, m->expires_ms);
+    if (m->referral != NULL)
+        sqlite3_bind_blob(st, 8, m->referral, 16, SQLITE_STATIC);
     if (s_done(st, sqlite3_step(st)) != HV_OK)
         return HV_ESTORE;
 
@@ -320,6 +392,101 @@ hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient,
     hv_err err = s_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
+}
+
+hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
+                    bool retain, bool *found)
+{
+    *found = false;
+    if (retain) {
+        sqlite3_stmt *st = s->stmt[S_RETAIN];
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms);
+        sqlite3_bind_int(st, 4, HV_MSG_WITHDRAW);
+        sqlite3_bind_int(st, 5, HV_MSG_WITHDRAWN);
+        if (s_done(st, sqlite3_step(st)) != HV_OK)
+            return HV_ESTORE;
+        s->retained += sqlite3_changes(s->db);
+    }
+    return hv_store_remove(s, id, recipient, found);
+}
+
+hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)
+{
+    *pruned = 0;
+    sqlite3_stmt *st = s->stmt[S_PRUNE];
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    if (s_done(st, sqlite3_step(st)) != HV_OK)
+        return HV_ESTORE;
+    *pruned = (size_t)sqlite3_changes(s->db);
+    s->retained -= (int64_t)*pruned;
+    return HV_OK;
+}
+
+hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int64_t now_ms,
+                       size_t *requeued)
+{
+    *requeued = 0;
+    for (int k = S_REPLAY_COPY; k <= S_REPLAY_DROP; k++) {
+        sqlite3_stmt *st = s->stmt[k];
+        sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, since_ms);
+        sqlite3_bind_int64(st, 3, now_ms);
+        if (s_done(st, sqlite3_step(st)) != HV_OK)
+            return HV_ESTORE;
+        if (k == S_REPLAY_COPY)
+            *requeued = (size_t)sqlite3_changes(s->db);
+        else if ((size_t)sqlite3_changes(s->db) != *requeued)
+            return HV_ESTORE; /* cannot happen in one transaction */
+    }
+    s->retained -= (int64_t)*requeued;
+    return HV_OK;
+}
+
+/* Deletes from the window with secure_delete on, so that the pages the
+ * rows leave (free pages included) are overwritten with zeros: forgotten
+ * for good, not merely unlinked (docs/DECISIONS.md). */
+static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
+{
+    *deleted = 0;
+    if (sqlite3_exec(s->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK)
+        return HV_ESTORE;
+    sqlite3_stmt *st = s->stmt[which];
+    if (key_len < 0)
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob(st, 1, key, key_len, SQLITE_STATIC);
+    hv_err err = s_done(st, sqlite3_step(st));
+    if (err == HV_OK)
+        *deleted = (size_t)sqlite3_changes(s->db);
+    s->retained -= (int64_t)*deleted;
+    if (sqlite3_exec(s->db, "PRAGMA secure_delete=FAST", NULL, NULL, NULL) != SQLITE_OK)
+        err = HV_ESTORE;
+    return err;
+}
+
+hv_err hv_store_forget_referral(hv_store *s, const uint8_t referral[16], size_t *deleted)
+{
+    return s_forget(s, S_FORGET_REFERRAL, referral, 16, deleted);
+}
+
+hv_err hv_store_forget_node(hv_store *s, const char *recipient, size_t *deleted)
+{
+    return s_forget(s, S_FORGET_NODE, recipient, -1, deleted);
+}
+
+hv_err hv_store_retained_nodes(hv_store *s, hv_store_node_visit fn, void *arg)
+{
+    sqlite3_stmt *st = s->stmt[S_RETAINED_NODES];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!fn(arg, (const char *)sqlite3_column_text(st, 0))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    return s_done(st, rc);
 }
 
 hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq, size_t max,
@@ -516,7 +683,11 @@ hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
         out->dead = sqlite3_column_int64(st, 1);
         out->notices = sqlite3_column_int64(st, 2);
     }
-    return s_done(st, rc);
+    hv_err err = s_done(st, rc);
+    if (err == HV_OK && s->recount && !s->in_txn)
+        err = s_count_retained(s);
+    out->retained = s->retained;
+    return err;
 }
 
 /* Operators' actions are rare: their statements are prepared per call. */

@@ -1,6 +1,6 @@
 /* The broker's durable store: the queue of envelopes awaiting delivery, the
- * window of message ids already taken into custody, dead letters, and
- * notices owed to senders. One SQLite file in WAL mode, synchronous=FULL,
+ * window of message ids already taken into custody, dead letters, notices
+ * owed to senders, and the replay window of envelopes already delivered. One SQLite file in WAL mode, synchronous=FULL,
  * written by one thread in group transactions (hv_store_begin/commit). */
 #ifndef HV_STORE_H
 #define HV_STORE_H
@@ -22,6 +22,7 @@ typedef struct hv_stored {
     const uint8_t *envelope;  /* the envelope's bytes */
     size_t envelope_len;      /* their length */
     int64_t expires_ms;       /* created_at + ttl, Unix ms */
+    const uint8_t *referral;  /* 16-byte referral id from the header, or NULL */
 } hv_stored;
 
 /* Opens or creates the store at `path`. Caller owns `*out`. */
@@ -50,6 +51,38 @@ HV_MUST_CHECK hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_m
  * Sets `*found`. Must be inside a transaction. */
 HV_MUST_CHECK hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient,
                                      bool *found);
+
+/* The recipient's ACK: removes message `id` from `recipient`'s queue, as
+ * hv_store_remove, and when `retain` first keeps it in the replay window
+ * with `now_ms` as the time of the ACK; in the same transaction, so both
+ * or neither commit. WITHDRAW and WITHDRAWN are never kept: once consent
+ * is withdrawn, nothing of the referral is to be delivered again. */
+HV_MUST_CHECK hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient,
+                                  int64_t now_ms, bool retain, bool *found);
+
+/* Forgets up to `max` kept envelopes acknowledged before `before_ms`,
+ * oldest first; how many in `*pruned`. In a transaction. */
+HV_MUST_CHECK hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned);
+
+/* Puts back in `recipient`'s queue every kept envelope it acknowledged at
+ * or after `since_ms` whose time to live has not passed at `now_ms`, under
+ * its old sequence number: in the original order, ahead of anything queued
+ * since. They leave the window (an ACK keeps them again). How many in
+ * `*requeued`. In a transaction. */
+HV_MUST_CHECK hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms,
+                                     int64_t now_ms, size_t *requeued);
+
+/* Deletes, and overwrites with zeros, the kept envelopes of `referral`
+ * (after its WITHDRAW or WITHDRAWN), or those kept for `recipient` (a node
+ * revoked). How many in `*deleted`. In a transaction. */
+HV_MUST_CHECK hv_err hv_store_forget_referral(hv_store *s, const uint8_t referral[16],
+                                              size_t *deleted);
+HV_MUST_CHECK hv_err hv_store_forget_node(hv_store *s, const char *recipient, size_t *deleted);
+
+/* Calls `fn` with each node that has envelopes in the window; `fn`
+ * returns false to stop. The string is valid only during the call. */
+typedef bool (*hv_store_node_visit)(void *arg, const char *recipient);
+HV_MUST_CHECK hv_err hv_store_retained_nodes(hv_store *s, hv_store_node_visit fn, void *arg);
 
 /* Calls `fn` for up to `max` queued messages for `recipient` with a
  * sequence number above `after_seq`, in sequence order. `fn` returns false
@@ -142,6 +175,7 @@ typedef struct hv_store_stats {
     int64_t queued;  /* messages awaiting delivery */
     int64_t dead;    /* dead letters */
     int64_t notices; /* notices awaiting their sender */
+    int64_t retained; /* delivered envelopes in the replay window */
 } hv_store_stats;
 HV_MUST_CHECK hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out);
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hv_cli.h"
+#include "hv_cli_backup.h"
 #include "hv_crypto.h"
 #include "hv_version.h"
 
@@ -127,6 +128,18 @@ static const hv_cli_cmd s_cmds[] = {
     {"audit", "verify", "[--json] AUDIT_LOG",
      "Checks a node's hash-chained audit log, record by record.", "json", 1, 1, S_JSON,
      hv_cli_audit},
+    {"backup", NULL, "--config=NODE.ini --out=FILE",
+     "Copies a node's store to FILE, consistent while its daemon runs (mode 0600).",
+     "config= out=", 0, 0,
+     "  --config=NODE.ini    the broker's or worker's configuration (its store is read there)\n"
+     "  --out=FILE           the backup to write; an existing file is refused\n",
+     hv_cli_backup},
+    {"restore", NULL, "--config=NODE.ini --in=FILE",
+     "Puts a backup back in place of the node's store; its daemon must be stopped.",
+     "config= in=", 0, 0,
+     "  --config=NODE.ini    the broker's or worker's configuration (its store is written there)\n"
+     "  --in=FILE            a backup made by haven backup of this same node\n",
+     hv_cli_restore},
     {"referral", "check", "[--json] CASE.json",
      "Checks a referral file here, every error located; nothing is sent.", "json", 1, 1,
      S_JSON, hv_cli_referral},

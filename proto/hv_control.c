@@ -41,7 +41,7 @@ static bool s_fields_valid(const hv_control *m)
     switch (m->cmd) {
     case HV_CMD_HELLO:
         return hv_node_id_valid_cstr(m->node_id) && m->credit <= HV_CREDIT_MAX &&
-               s_heartbeat_valid(m->heartbeat_ms);
+               s_heartbeat_valid(m->heartbeat_ms) && m->replay_since <= HV_REPLAY_SINCE_MAX;
     case HV_CMD_READY:
         return hv_node_id_valid_cstr(m->node_id) && s_heartbeat_valid(m->heartbeat_ms) &&
                m->max_message <= HV_CONTROL_MAX;
@@ -67,7 +67,9 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
     hv_err err = hv_mp_writer_init(&w);
     if (err != HV_OK)
         return err;
-    hv_mp_write_array(&w, s_cmds[m->cmd].fields);
+    /* HELLO's sixth field, replay_since, is there only when asked for. */
+    hv_mp_write_array(&w, s_cmds[m->cmd].fields +
+                              (m->cmd == HV_CMD_HELLO && m->replay_since != 0 ? 1 : 0));
     hv_mp_write_uint(&w, HV_PROTO_VERSION);
     hv_mp_write_uint(&w, m->cmd);
     switch (m->cmd) {
@@ -75,6 +77,8 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
         hv_mp_write_cstr(&w, m->node_id);
         hv_mp_write_uint(&w, m->credit);
         hv_mp_write_uint(&w, m->heartbeat_ms);
+        if (m->replay_since != 0)
+            hv_mp_write_uint(&w, m->replay_since);
         break;
     case HV_CMD_READY:
         hv_mp_write_cstr(&w, m->node_id);
@@ -139,7 +143,8 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
     if (v == 0 || v > HV_CMD_MAX)
         return HV_ETYPE;
     out->cmd = (uint8_t)v;
-    if (n != s_cmds[out->cmd].fields)
+    bool replay = out->cmd == HV_CMD_HELLO && n == s_cmds[out->cmd].fields + 1;
+    if (n != s_cmds[out->cmd].fields && !replay)
         return HV_EDECODE;
 
     const uint8_t *b;
@@ -161,6 +166,13 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
         if (out->cmd == HV_CMD_READY) {
             S_TRY(hv_mp_read_uint_max(&r, HV_CONTROL_MAX, &v));
             out->max_message = (uint32_t)v;
+        }
+        if (replay) {
+            /* Present means asked for: 0 is written by omitting the field. */
+            S_TRY(hv_mp_read_uint_max(&r, HV_REPLAY_SINCE_MAX, &v));
+            if (v == 0)
+                return HV_EDECODE;
+            out->replay_since = v;
         }
         break;
     case HV_CMD_DELIVER:

@@ -31,6 +31,7 @@ typedef enum hv_cmd {
 #define HV_CREDIT_MAX 65536u
 #define HV_HEARTBEAT_MS_MIN 100u
 #define HV_HEARTBEAT_MS_MAX 60000u
+#define HV_REPLAY_SINCE_MAX 9007199254740991ull /* 2^53 - 1 ms: exact in any JSON number */
 
 /* A decoded control message. Plain data: fields are public. Only the fields
  * of its command are meaningful; `envelope` is borrowed from the buffer it
@@ -40,6 +41,8 @@ typedef struct hv_control {
     char node_id[HV_NODE_ID_MAX + 1];        /* HELLO: client id; READY: broker id */
     uint32_t credit;                         /* HELLO, CREDIT */
     uint32_t heartbeat_ms;                   /* HELLO (asked), READY (granted) */
+    uint64_t replay_since;                   /* HELLO: replay what was ACKed since (Unix
+                                                ms); 0 = none, and the field is omitted */
     uint32_t max_message;                    /* READY: largest frame accepted */
     uint32_t attempt;                        /* DELIVER: 1 on first delivery */
     uint8_t msg_id[HV_MSG_ID_BYTES];         /* STORED, ACK, NACK, EXPIRED, ERROR */

@@ -117,6 +117,14 @@ int main(int argc, char **argv)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);
         free(buf);
+        if (cmd != HV_CMD_HELLO)
+            continue;
+        /* HELLO of a restored node, with its optional replay_since. */
+        m.replay_since = 1764590400000ull;
+        if (hv_control_encode(&m, &buf, &len) != HV_OK)
+            return 1;
+        s_write("control", "HELLO_replay", buf, len);
+        free(buf);
     }
 
     /* Registry source and signed registry. */

@@ -576,15 +576,189 @@ static void test_second_hello_restarts_delivery(void **state)
     hvn_raw_close(&raw);
 }
 
+/* Raw HELLO as `who` with `replay_since`; expects READY. */
+static void s_hello_replay(hvn *n, hvn_raw *raw, int who, uint64_t since)
+{
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 64, .heartbeat_ms = 1000,
+                        .replay_since = since};
+    snprintf(hello.node_id, sizeof hello.node_id, "%s", n->ids[who]);
+    hvn_raw_send(raw, &hello);
+    hv_control r;
+    assert_true(hvn_raw_recv(raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_READY);
+}
+
+/* Receives up to `max` DELIVERs (ids into `ids`), acknowledging each,
+ * until `quiet_ms` pass without one. Returns how many. */
+static size_t s_raw_drain(hvn_raw *raw, int quiet_ms, uint8_t (*ids)[16], size_t max)
+{
+    size_t got = 0;
+    hv_control r;
+    uint8_t *frame = NULL;
+    while (hvn_raw_recv(raw, quiet_ms, &r, &frame)) {
+        assert_int_equal(r.cmd, HV_CMD_DELIVER);
+        hv_envelope env;
+        assert_int_equal(hv_envelope_decode(r.envelope, r.envelope_len, &env), HV_OK);
+        if (got < max)
+            memcpy(ids[got], env.id, 16);
+        got++;
+        hv_control ack = {.cmd = HV_CMD_ACK};
+        memcpy(ack.msg_id, env.id, 16);
+        hvn_raw_send(raw, &ack);
+        free(frame);
+        frame = NULL;
+    }
+    return got;
+}
+
+/* Counts rows of the broker's store, through a connection of our own. */
+static int s_store_count(hvn *n, const char *sql)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/broker.db", n->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int count = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return count;
+}
+
+/* What a node acknowledged stays in the replay window: a HELLO with
+ * replay_since has it delivered again, in the original order, exactly what
+ * was acknowledged since then; asking again gives nothing more. */
+static void test_replay_since_delivers_again_in_order(void **state)
+{
+    hvn *n = *state;
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "replay");
+    uint8_t none[1][16];
+    s_drain(legal, 1000, none, 0);
+    int64_t since = hv_now_ms();
+    enum { N = 5 };
+    uint8_t sent[N][16], got[N + 4][16];
+    s_router_sends(n, HVN_LEGAL, N, "replay", sent);
+    assert_int_equal(s_drain(legal, 1500, got, N), N);
+    hv_client_close(&legal);
+
+    long log_at = hvn_log_size(n);
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_LEGAL], &raw), HVN_HS_OK);
+    s_hello_replay(n, &raw, HVN_LEGAL, (uint64_t)since);
+    assert_true(hvn_wait_log(n, "event=replay node=legal.xc", log_at, 5000));
+    assert_int_equal(s_raw_drain(&raw, 1000, got, N + 4), N);
+    for (int i = 0; i < N; i++)
+        assert_memory_equal(got[i], sent[i], 16);
+    /* They left the window when replayed and came back with their ACK:
+     * asked once more, they come once more, and no others. */
+    s_hello_replay(n, &raw, HVN_LEGAL, (uint64_t)since);
+    assert_int_equal(s_raw_drain(&raw, 1000, got, N + 4), N);
+    /* From now on: nothing was acknowledged since. */
+    s_hello_replay(n, &raw, HVN_LEGAL, (uint64_t)hv_now_ms() + 1000);
+    assert_int_equal(s_raw_drain(&raw, 1000, got, N + 4), 0);
+    hvn_raw_close(&raw);
+}
+
+/* HELLO is bound to the authenticated key: a node asking for another
+ * node's replay is refused before anything is requeued, and its own
+ * replay holds only its own mail. */
+static void test_replay_of_another_nodes_mail_is_refused(void **state)
+{
+    hvn *n = *state;
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "replay-other");
+    uint8_t none[1][16];
+    s_drain(legal, 1000, none, 0);
+    uint8_t sent[2][16];
+    s_router_sends(n, HVN_LEGAL, 2, "replay-other", sent);
+    uint8_t got[4][16];
+    assert_int_equal(s_drain(legal, 1500, got, 4), 2);
+    hv_client_close(&legal);
+    int kept = s_store_count(n, "SELECT count(*) FROM delivered WHERE recipient = 'legal.xc'");
+    assert_true(kept >= 2);
+
+    /* The router names the legal office in its HELLO. */
+    hvn_raw raw;
+    hv_control r;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_ROUTER], &raw), HVN_HS_OK);
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 64, .heartbeat_ms = 1000,
+                        .replay_since = 1};
+    strcpy(hello.node_id, "legal.xc");
+    hvn_raw_send(&raw, &hello);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EAUTH);
+    assert_int_equal(s_store_count(n, "SELECT count(*) FROM delivered WHERE recipient = "
+                                      "'legal.xc'"),
+                     kept);
+    assert_int_equal(s_store_count(n, "SELECT count(*) FROM queue WHERE recipient = 'legal.xc'"),
+                     0);
+    /* Its own replay: none of the legal office's mail. */
+    s_hello_replay(n, &raw, HVN_ROUTER, 1);
+    assert_int_equal(s_raw_drain(&raw, 1000, got, 4), 0);
+    hvn_raw_close(&raw);
+}
+
+/* The window is the limit: acknowledgements older than replay_hours are
+ * not replayed, however early replay_since asks, and the pruning timer
+ * forgets them. (Their ACK time is moved back in the store, standing for
+ * 73 hours of waiting.) */
+static void test_replay_after_the_window_gives_nothing(void **state)
+{
+    hvn *n = *state;
+    hv_client *legal = hvn_client(n, HVN_LEGAL, "replay-old");
+    uint8_t none[1][16];
+    s_drain(legal, 1000, none, 0);
+    uint8_t sent[3][16], got[4][16];
+    s_router_sends(n, HVN_LEGAL, 3, "replay-old", sent);
+    assert_int_equal(s_drain(legal, 1500, got, 4), 3);
+    hv_client_close(&legal);
+    int64_t old = hv_now_ms() - 73LL * 3600 * 1000;
+    char sql[200];
+    snprintf(sql, sizeof sql, "UPDATE delivered SET acked_ms = %lld WHERE recipient = "
+             "'legal.xc' RETURNING 1", (long long)old);
+    /* RETURNING makes the UPDATE a statement with a row: s_store_count. */
+    assert_int_equal(s_store_count(n, sql), 1);
+    hvn_raw raw;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_LEGAL], &raw), HVN_HS_OK);
+    long log_at = hvn_log_size(n);
+    s_hello_replay(n, &raw, HVN_LEGAL, 1);
+    assert_true(hvn_wait_log(n, "event=replay node=legal.xc since_ms=1 ", log_at, 5000));
+    assert_true(hvn_wait_log(n, "count=0", log_at, 5000));
+    assert_int_equal(s_raw_drain(&raw, 1000, got, 4), 0);
+    hvn_raw_close(&raw);
+    /* Pruned within a few timer passes. */
+    int left = -1;
+    for (int i = 0; i < 100 && left != 0; i++) {
+        left = s_store_count(n, "SELECT count(*) FROM delivered WHERE recipient = 'legal.xc'");
+        if (left != 0)
+            usleep(20 * 1000); /* polling a condition, with a deadline */
+    }
+    assert_int_equal(left, 0);
+}
+
 static void test_sighup_cuts_off_a_revoked_node(void **state)
 {
     hvn *n = *state;
     hv_client *shelter = hvn_client(n, HVN_SHELTER, "hup");
     assert_int_equal(hv_client_wait_ready(shelter, 5000), HV_OK);
+    uint8_t sent[2][16], got[4][16];
+    s_router_sends(n, HVN_SHELTER, 2, "hup", sent);
+    s_drain(shelter, 1500, got, 4);
+    assert_true(s_store_count(n, "SELECT count(*) FROM delivered WHERE recipient = "
+                                 "'shelter.xc'") >= 2);
     long loaded_at = hvn_log_size(n);
     hvn_write_registry(n, n->registry_version + 1, HVN_SHELTER);
     hvn_signal(n, SIGHUP);
     assert_true(hvn_wait_log(n, "event=registry_loaded version=2", loaded_at, 5000));
+    /* A revoked node's replay window is deleted at the reload. */
+    assert_true(hvn_wait_log(n, "event=replay_forgotten node=shelter.xc reason=inactive",
+                             loaded_at, 5000));
+    assert_int_equal(s_store_count(n, "SELECT count(*) FROM delivered WHERE recipient = "
+                                      "'shelter.xc'"),
+                     0);
     hv_notice notice;
     assert_true(hvn_wait_notice(shelter, 5000, &notice));
     assert_int_equal(notice.code, HV_EAUTH);
@@ -626,6 +800,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_queue_and_rollback_need_the_applications_transaction),
         cmocka_unit_test(test_polling_leaves_the_applications_transaction_open),
         cmocka_unit_test(test_second_hello_restarts_delivery),
+        cmocka_unit_test(test_replay_since_delivers_again_in_order),
+        cmocka_unit_test(test_replay_of_another_nodes_mail_is_refused),
+        cmocka_unit_test(test_replay_after_the_window_gives_nothing),
         cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);

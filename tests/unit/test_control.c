@@ -184,6 +184,78 @@ static void test_refusals(void **state)
     assert_int_equal(hv_control_encode(&m, &b, &len), HV_EINVAL);
 }
 
+/* HELLO's optional sixth field: a restored node asks for replay. */
+static void test_hello_replay_since(void **state)
+{
+    (void)state;
+    hv_control m, d;
+    uint8_t *buf;
+    size_t len;
+    s_example(HV_CMD_HELLO, &m);
+    m.replay_since = 1764590400000ull;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(buf[0], 0x96); /* six elements */
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.replay_since, 1764590400000ull);
+    assert_int_equal(d.credit, 100);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(hv_control_decode(buf, cut, &d), HV_ETRUNCATED);
+    free(buf);
+    /* Without it, the HELLO of before: five elements, replay_since 0. */
+    m.replay_since = 0;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(buf[0], 0x95);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.replay_since, 0);
+    free(buf);
+    /* The largest value, one above it, and an explicit 0. */
+    static const uint64_t since[] = {HV_REPLAY_SINCE_MAX, HV_REPLAY_SINCE_MAX + 1, 0};
+    static const hv_err want[] = {HV_OK, HV_ETOOBIG, HV_EDECODE};
+    for (size_t i = 0; i < 3; i++) {
+        hv_mp_writer w;
+        assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+        hv_mp_write_array(&w, 6);
+        hv_mp_write_uint(&w, 1);
+        hv_mp_write_uint(&w, HV_CMD_HELLO);
+        hv_mp_write_cstr(&w, "ngo.xa");
+        hv_mp_write_uint(&w, 100);
+        hv_mp_write_uint(&w, 1000);
+        hv_mp_write_uint(&w, since[i]);
+        assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+        assert_int_equal(hv_control_decode(buf, len, &d), want[i]);
+        free(buf);
+    }
+    /* A seventh element, and a sixth on READY: wrong arity. */
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 7);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_HELLO);
+    hv_mp_write_cstr(&w, "ngo.xa");
+    hv_mp_write_uint(&w, 100);
+    hv_mp_write_uint(&w, 1000);
+    hv_mp_write_uint(&w, 5);
+    hv_mp_write_uint(&w, 5);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
+    free(buf);
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 6);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_READY);
+    hv_mp_write_cstr(&w, "broker.xa");
+    hv_mp_write_uint(&w, 1000);
+    hv_mp_write_uint(&w, 4096);
+    hv_mp_write_uint(&w, 5);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
+    free(buf);
+    /* The encoder refuses what the decoder would. */
+    s_example(HV_CMD_HELLO, &m);
+    m.replay_since = HV_REPLAY_SINCE_MAX + 1;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+}
+
 static void test_golden_bytes(void **state)
 {
     (void)state;
@@ -202,6 +274,14 @@ static void test_golden_bytes(void **state)
         hvt_vectors_check(&v, name, buf, len);
         free(buf);
     }
+    hv_control m;
+    uint8_t *buf;
+    size_t len;
+    s_example(HV_CMD_HELLO, &m);
+    m.replay_since = 1764590400000ull; /* 2025-12-01T12:00:00Z */
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    hvt_vectors_check(&v, "hello_replay", buf, len);
+    free(buf);
     hvt_vectors_finish(&v);
 }
 
@@ -211,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_command),
         cmocka_unit_test(test_fields_decoded),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_hello_replay_since),
         cmocka_unit_test(test_golden_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,14 @@
-/* The broker's store: what its checkpointer thread does for the writer.
+/* The broker's store: what its checkpointer thread does for the writer,
+ * and the replay window (retention on ACK, replay, pruning, forgetting).
  * (Custody itself is tested end to end with real brokers in
  * tests/integration.) */
 #include "hv_test.h"
 
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hv_envelope.h"
 #include "hv_store.h"
 
 static off_t s_size(const char *path)
@@ -55,10 +58,381 @@ static void test_checkpointer_copies_commits(void **state)
     free(dir);
 }
 
+#define T0 1700000000000LL     /* stored at */
+#define FAR 4102444800000LL    /* a time to live far away */
+
+/* Takes message `n` (id n, referral `ref`, envelope bytes all `n`) into
+ * custody for `rcpt`. */
+static void s_put(hv_store *s, int n, const char *rcpt, unsigned type, uint8_t ref,
+                  int64_t expires)
+{
+    uint8_t id[16] = {0}, referral[16], envelope[64];
+    id[0] = (uint8_t)n;
+    memset(referral, ref, sizeof referral);
+    memset(envelope, n, sizeof envelope);
+    hv_stored m = {.id = id, .sender = "intake.xa", .recipient = rcpt, .type = type,
+                   .envelope = envelope, .envelope_len = sizeof envelope,
+                   .expires_ms = expires, .referral = referral};
+    bool dup = true;
+    assert_int_equal(hv_store_put(s, &m, T0, &dup), HV_OK);
+    assert_false(dup);
+}
+
+static void s_ack(hv_store *s, int n, const char *rcpt, int64_t at, bool retain)
+{
+    uint8_t id[16] = {0};
+    id[0] = (uint8_t)n;
+    bool found = false;
+    assert_int_equal(hv_store_ack(s, id, rcpt, at, retain, &found), HV_OK);
+    assert_true(found);
+}
+
+static int64_t s_retained(hv_store *s)
+{
+    hv_store_stats st;
+    assert_int_equal(hv_store_stats_get(s, &st), HV_OK);
+    return st.retained;
+}
+
+typedef struct s_seen {
+    int ids[32];      /* first id byte of each queued message, in order */
+    int n;            /* how many */
+} s_seen;
+
+static bool s_collect(void *arg, int64_t seq, const uint8_t id[16], const uint8_t *env,
+                      size_t len, unsigned attempts)
+{
+    (void)seq;
+    s_seen *q = arg;
+    assert_int_equal(len, 64);
+    assert_int_equal(env[0], id[0]); /* the bytes that were stored */
+    assert_int_equal(attempts, 0);
+    q->ids[q->n++] = id[0];
+    return q->n < 32;
+}
+
+static s_seen s_queue(hv_store *s, const char *rcpt)
+{
+    s_seen q = {{0}, 0};
+    assert_int_equal(hv_store_next(s, rcpt, 0, 32, s_collect, &q), HV_OK);
+    return q;
+}
+
+static hv_store *s_open(char **dir, char *path, size_t cap)
+{
+    *dir = hvt_tmpdir();
+    snprintf(path, cap, "%s/broker.db", *dir);
+    hv_store *s = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    return s;
+}
+
+/* An ACK that retains moves the row, in its transaction: a rolled back
+ * group keeps it queued and the window empty. Without retention, or for
+ * WITHDRAW and WITHDRAWN, nothing is kept. The count survives a reopen. */
+static void test_ack_retains_in_the_same_transaction(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_put(s, 1, "shelter.xb", HV_MSG_CASE_TRANSFER, 0xa1, FAR);
+    s_put(s, 2, "shelter.xb", HV_MSG_OFFER, 0xa1, FAR);
+    s_put(s, 3, "shelter.xb", HV_MSG_WITHDRAW, 0xa1, FAR);
+    s_put(s, 4, "ngo.xa", HV_MSG_WITHDRAWN, 0xa1, FAR);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+
+    /* Rolled back: the ACK and the move go together. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_ack(s, 1, "shelter.xb", T0 + 10, true);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10);
+    /* Another connection sees neither half before the commit. */
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM queue), (SELECT "
+                                            "count(*) FROM delivered)", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 4);
+    assert_int_equal(sqlite3_column_int(st, 1), 0);
+    sqlite3_reset(st);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    assert_int_equal(sqlite3_column_int(st, 1), 1);
+    sqlite3_reset(st);
+    assert_int_equal(s_retained(s), 1);
+
+    /* Retention off for this ACK; WITHDRAW and WITHDRAWN never kept. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_ack(s, 2, "shelter.xb", T0 + 20, false);
+    s_ack(s, 3, "shelter.xb", T0 + 30, true);
+    s_ack(s, 4, "ngo.xa", T0 + 40, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    assert_int_equal(sqlite3_column_int(st, 1), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(s_retained(s), 1);
+    /* Acknowledging again finds nothing. */
+    uint8_t id[16] = {1};
+    bool found = true;
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_ack(s, id, "shelter.xb", T0 + 50, true, &found), HV_OK);
+    assert_false(found);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    hv_store_close(&s);
+    hv_errmsg e = {""};
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    assert_int_equal(s_retained(s), 1);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* A replay puts back, in the original order and ahead of what was queued
+ * since, exactly what the node acknowledged at or after the time asked,
+ * and only for that node, and not what passed its time to live. */
+static void test_replay_requeues_in_original_order(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int n = 1; n <= 6; n++)
+        s_put(s, n, "shelter.xb", HV_MSG_STATUS, 0xb0, n == 5 ? T0 + 1000 : FAR);
+    s_put(s, 7, "router.xc", HV_MSG_ACCEPT, 0xb0, FAR);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    /* Acknowledged out of order, 1 and 2 before the backup (T0 + 100). */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_ack(s, 2, "shelter.xb", T0 + 50, true);
+    s_ack(s, 1, "shelter.xb", T0 + 60, true);
+    s_ack(s, 4, "shelter.xb", T0 + 200, true);
+    s_ack(s, 3, "shelter.xb", T0 + 300, true);
+    s_ack(s, 5, "shelter.xb", T0 + 400, true);
+    s_ack(s, 7, "router.xc", T0 + 500, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    /* Queued since: 6 (still there) and 8. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_put(s, 8, "shelter.xb", HV_MSG_STATUS, 0xb0, FAR);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), 6);
+
+    size_t n = 99;
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    /* Message 5 expired at T0 + 1000: not replayed (its sender would hear
+     * EXPIRED about a message its recipient had). */
+    assert_int_equal(hv_store_replay(s, "shelter.xb", T0 + 100, T0 + 2000, &n), HV_OK);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(n, 2);
+    s_seen q = s_queue(s, "shelter.xb");
+    assert_int_equal(q.n, 4);
+    assert_int_equal(q.ids[0], 3);
+    assert_int_equal(q.ids[1], 4);
+    assert_int_equal(q.ids[2], 6);
+    assert_int_equal(q.ids[3], 8);
+    assert_int_equal(s_retained(s), 4); /* 1, 2, 5, and router.xc's 7 */
+    /* Asked again: they have left the window, nothing more. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_replay(s, "shelter.xb", T0 + 100, T0 + 2000, &n), HV_OK);
+    assert_int_equal(n, 0);
+    /* Acknowledged again, kept again (with the new time). */
+    s_ack(s, 3, "shelter.xb", T0 + 3000, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), 5);
+    /* Another node's window is its own. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_replay(s, "router.xc", 0, T0 + 2000, &n), HV_OK);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(n, 1);
+    q = s_queue(s, "router.xc");
+    assert_int_equal(q.n, 1);
+    assert_int_equal(q.ids[0], 7);
+    /* The replayed ACK finds its row through dedup, as the first did. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_ack(s, 7, "router.xc", T0 + 3100, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* Pruning forgets the oldest acknowledgements first, at most `max` a call,
+ * and never one acknowledged at or after the cut. */
+static void test_prune_bounded_oldest_first(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int n = 1; n <= 10; n++)
+        s_put(s, n, "shelter.xb", HV_MSG_STATUS, 0xc0, FAR);
+    /* Acknowledged in reverse order: the ACK's time, not the sequence
+     * number, decides. */
+    for (int n = 10; n >= 1; n--)
+        s_ack(s, n, "shelter.xb", T0 + (11 - n) * 100, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    size_t pruned = 99;
+    /* Cut at T0 + 800: seven (acknowledged at 100 .. 700) are past it. */
+    int64_t cut = T0 + 800;
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_prune(s, cut, 3, &pruned), HV_OK);
+    assert_int_equal(pruned, 3);
+    assert_int_equal(s_retained(s), 7);
+    assert_int_equal(hv_store_prune(s, cut, 3, &pruned), HV_OK);
+    assert_int_equal(pruned, 3);
+    assert_int_equal(hv_store_prune(s, cut, 3, &pruned), HV_OK);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(hv_store_prune(s, cut, 3, &pruned), HV_OK);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), 3);
+    /* What is left is what was acknowledged last: 3, 2, 1. */
+    size_t n = 0;
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_replay(s, "shelter.xb", 0, T0, &n), HV_OK);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(n, 3);
+    s_seen q = s_queue(s, "shelter.xb");
+    assert_int_equal(q.n, 3);
+    assert_int_equal(q.ids[0], 1);
+    assert_int_equal(q.ids[2], 3);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+static bool s_node_list(void *arg, const char *node)
+{
+    char *out = arg;
+    strcat(out, node);
+    strcat(out, ";");
+    return true;
+}
+
+/* Forgetting a referral deletes its kept envelopes and nothing else, and
+ * their bytes are gone from the file once checkpointed (secure_delete);
+ * forgetting a node deletes its own. */
+static void test_forget_referral_and_node(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_put(s, 0x41, "shelter.xb", HV_MSG_CASE_TRANSFER, 0xd1, FAR);
+    s_put(s, 0x42, "ngo.xa", HV_MSG_RECEIPT, 0xd1, FAR);
+    s_put(s, 0x43, "shelter.xb", HV_MSG_CASE_TRANSFER, 0xd2, FAR);
+    s_put(s, 0x44, "router.xc", HV_MSG_ACCEPT, 0xd3, FAR);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_ack(s, 0x41, "shelter.xb", T0 + 1, true);
+    s_ack(s, 0x42, "ngo.xa", T0 + 2, true);
+    s_ack(s, 0x43, "shelter.xb", T0 + 3, true);
+    s_ack(s, 0x44, "router.xc", T0 + 4, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    char nodes[256] = "";
+    assert_int_equal(hv_store_retained_nodes(s, s_node_list, nodes), HV_OK);
+    assert_string_equal(nodes, "ngo.xa;router.xc;shelter.xb;");
+
+    size_t n = 0;
+    uint8_t referral[16];
+    memset(referral, 0xd1, sizeof referral);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_forget_referral(s, referral, &n), HV_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(hv_store_forget_node(s, "router.xc", &n), HV_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), 1);
+    hv_store_close(&s); /* the last connection checkpoints the WAL away */
+
+    /* Neither the envelopes' bytes nor the referral id are left. */
+    uint8_t *file = NULL;
+    size_t len = 0;
+    hv_errmsg e = {""};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = (size_t)ftell(f);
+    rewind(f);
+    file = malloc(len);
+    assert_int_equal(fread(file, 1, len, f), len);
+    fclose(f);
+    uint8_t gone[3][32], kept[32];
+    memset(gone[0], 0x41, 32);
+    memset(gone[1], 0x42, 32);
+    memset(gone[2], 0xd1, 16);
+    memset(kept, 0x43, 32);
+    assert_null(memmem(file, len, gone[0], 32));
+    assert_null(memmem(file, len, gone[1], 32));
+    assert_null(memmem(file, len, gone[2], 16));
+    assert_non_null(memmem(file, len, kept, 32));
+    free(file);
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    assert_int_equal(s_retained(s), 1);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* A store of format 1 (before the replay window) opens as format 2 with
+ * its queue intact, and its queued envelopes can be acknowledged and kept. */
+static void test_format_1_store_upgrades(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/broker.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "PRAGMA journal_mode=WAL;"
+                     "CREATE TABLE queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL,"
+                     " recipient TEXT NOT NULL, sender TEXT NOT NULL, type INTEGER NOT NULL,"
+                     " envelope BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+                     " stored_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL);"
+                     "CREATE TABLE dedup (id BLOB PRIMARY KEY, sender TEXT NOT NULL,"
+                     " expires_ms INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;"
+                     "INSERT INTO queue (id, recipient, sender, type, envelope, stored_ms,"
+                     " expires_ms) VALUES (x'09000000000000000000000000000000', 'shelter.xb',"
+                     " 'intake.xa', 9, x'0909', 1, 4102444800000);"
+                     "INSERT INTO dedup VALUES (x'09000000000000000000000000000000', 'intake.xa',"
+                     " 4102444800000, 1);"
+                     "PRAGMA user_version=1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    hv_store *s = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_ack(s, 9, "shelter.xb", T0, true);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), 1);
+    hv_store_close(&s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_checkpointer_copies_commits),
+        cmocka_unit_test(test_ack_retains_in_the_same_transaction),
+        cmocka_unit_test(test_replay_requeues_in_original_order),
+        cmocka_unit_test(test_prune_bounded_oldest_first),
+        cmocka_unit_test(test_forget_referral_and_node),
+        cmocka_unit_test(test_format_1_store_upgrades),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
