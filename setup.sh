@@ -11,15 +11,18 @@ top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-dev
-          libsqlite3-dev libjansson-dev libinih-dev libmicrohttpd-dev)
+          libsqlite3-dev libjansson-dev libinih-dev libmicrohttpd-dev
+          libgnutls28-dev liboath-dev)
 # jq and sqlite3 let the shell tests read JSON answers and worker stores;
 # python3-jsonschema checks docs/referral.schema.json against the checker;
 # iproute2 makes the network namespaces of the federation test; systemd
 # brings systemd-analyze, which checks the unit files; python3-prometheus-client
-# parses /metrics strictly and chromium renders the operators' dashboard.
+# parses /metrics strictly and chromium renders the operators' dashboard;
+# curl and oathtool drive haven-web over HTTPS with TOTP codes, python3-yaml
+# reads its OpenAPI file.
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
                python3-prometheus-client chromium
-               systemd)
+               systemd curl oathtool python3-yaml)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -45,7 +45,7 @@ static const char s_usage[] =
     "             --broker BROKER_ID --endpoint EVENTS_ENDPOINT [--country CC]\n"
     "             [--type TYPE] [--event EVENT] [--count N] [--timeout SECONDS] [--json]\n"
     "  haven audit verify AUDIT_LOG\n"
-    HV_CLI_WORK_USAGE
+    HV_CLI_WORK_USAGE HV_CLI_STAFF_USAGE
     "exit codes: 0 ok, 1 refused, 2 usage, 3 system error\n";
 
 /* Parses argv; `flags` lists options that take no value. Returns false and
@@ -1011,6 +1011,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "referral") == 0 || strcmp(cmd, "inbox") == 0 ||
         strcmp(cmd, "pathway") == 0 || strcmp(cmd, "status") == 0)
         return hv_cli_work(cmd, argc - 2, argv + 2);
+    if (strcmp(cmd, "staff") == 0 || strcmp(cmd, "web") == 0) /* haven-web (cli/hv_cli_staff.c) */
+        return cmd[0] == 's' ? hv_cli_staff(argc - 2, argv + 2) : hv_cli_web(argc - 2, argv + 2);
     fprintf(stderr, "haven: unknown command '%s'\n%s", cmd, s_usage);
     return EXIT_USAGE;
 }

@@ -28,6 +28,18 @@ const char *hv_cli_opt(const opts *o, const char *name);
  * (cli/hv_cli_work.c): `cmd` is "referral", "inbox", "pathway" or "status". */
 int hv_cli_work(const char *cmd, int argc, char **argv);
 
+/* haven-web's accounts and certificates (cli/hv_cli_staff.c). */
+int hv_cli_staff(int argc, char **argv);
+int hv_cli_web(int argc, char **argv);
+
+#define HV_CLI_STAFF_USAGE                                                                     \
+    "  haven staff add --config WEB.ini --name NAME --role ROLE   (password on stdin/TTY)\n"  \
+    "  haven staff list [--json] --config WEB.ini\n"                                           \
+    "  haven staff disable|enable|reset-password|enrol-totp --config WEB.ini --name NAME\n"   \
+    "  haven staff unlock --config WEB.ini --name NAME | --address ADDR\n"                    \
+    "  haven staff role --config WEB.ini --name NAME --role ROLE\n"                           \
+    "  haven web self-signed --out DIR [--host NAME]\n"
+
 #define HV_CLI_WORK_USAGE                                                                      \
     "  haven referral check [--json] CASE.json\n"                                              \
     "  haven referral submit [--json] --config INTAKE.ini CASE.json\n"                         \
