@@ -231,6 +231,8 @@ api intake admin-1 POST /api/v1/staff/caseworker-4/disable
 want 200 "admin disables an account"
 signin intake caseworker-4 "$pw-2" "$(totp_code intake admin-1)"
 want 401 HV_EAUTH "a disabled account cannot sign in"
+api intake admin-1 POST /api/v1/staff/caseworker-4/enable
+want 200 "admin enables it again"
 api intake admin-1 POST /api/v1/staff/nobody-here/disable
 want 404 HV_ENOTFOUND "no such staff member"
 
@@ -254,6 +256,15 @@ want 429 HV_ERATE "a throttled address refuses even the right password"
 expect 0 "unlocked 127.0.0.1" "$haven" staff unlock --config web-short.ini --address 127.0.0.1
 signin short caseworker-9 "$pw"
 want 201 "the address unlocked"
+# and through the API, by an administrator
+printf '%s\n' "$pw" | "$haven" staff add --config web-short.ini --name admin-9 --role admin >/dev/null
+enrol short admin-9
+signin short admin-9 "$pw" "$(totp_code short admin-9)"
+for i in 1 2 3; do signin short "nobody-$i" "wrong password $i"; done
+api short admin-9 POST /api/v1/staff/unlock-address '{"address": "127.0.0.1"}'
+want 200 "admin lifts the address's throttle"
+signin short caseworker-9 "$pw"
+want 201 "the address unlocked by the API"
 # ---- an idle session ends (1 s there)
 # Any use renews the idle time, so the test waits for the clock to pass
 # it without asking, then asks once.
