@@ -60,7 +60,7 @@ bool hv_web_role_needs_totp(const hv_web_config *c, const char *role)
     return true;
 }
 
-hv_err hv_web_config_load(const char *path, hv_web_config *out, hv_errmsg *e)
+static void s_defaults(hv_web_config *out)
 {
     memset(out, 0, sizeof *out);
     out->connection_timeout_s = 10;
@@ -72,9 +72,30 @@ hv_err hv_web_config_load(const char *path, hv_web_config *out, hv_errmsg *e)
     out->lockout_s = 15 * 60;
     out->argon2_ops = 3;
     out->argon2_mem_kib = 64 * 1024;
+}
+
+static hv_err s_check(const char *path, hv_web_config *out, hv_errmsg *e);
+
+hv_err hv_web_config_load(const char *path, hv_web_config *out, hv_errmsg *e)
+{
+    s_defaults(out);
     hv_err err = hv_config_load(path, s_fields, sizeof s_fields / sizeof s_fields[0], out, e);
-    if (err != HV_OK)
-        return err;
+    return err != HV_OK ? err : s_check(path, out, e);
+}
+
+hv_err hv_web_config_parse(const char *text, const char *path, hv_web_config *out,
+                           hv_errmsg *e)
+{
+    s_defaults(out);
+    hv_err err = hv_config_parse(text, path, s_fields, sizeof s_fields / sizeof s_fields[0],
+                                 out, e);
+    return err != HV_OK ? err : s_check(path, out, e);
+}
+
+/* Resolves the paths and checks what the schema cannot. */
+static hv_err s_check(const char *path, hv_web_config *out, hv_errmsg *e)
+{
+    hv_err err;
     char *paths[] = {out->tls_cert, out->tls_key, out->assets, out->worker_socket,
                      out->store, out->audit};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)

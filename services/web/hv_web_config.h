@@ -56,6 +56,11 @@ typedef struct hv_web_config {
  * is refused here). */
 HV_MUST_CHECK hv_err hv_web_config_load(const char *path, hv_web_config *out, hv_errmsg *e);
 
+/* As hv_web_config_load, from `text`; `path` names the file (messages,
+ * and the directory relative paths are taken from). */
+HV_MUST_CHECK hv_err hv_web_config_parse(const char *text, const char *path, hv_web_config *out,
+                                         hv_errmsg *e);
+
 /* True when `role` is one of this kind's roles. */
 bool hv_web_role_valid(const hv_web_config *c, const char *role);
 

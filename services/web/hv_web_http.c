@@ -15,6 +15,7 @@
 #include "hv_file.h"
 #include "hv_log.h"
 #include "hv_web_error.h"
+#include "hv_web_path.h"
 
 #define S_CONNECTIONS_MAX 64u
 #define S_STATIC_MAX (8u * 1024 * 1024)
@@ -130,29 +131,11 @@ static const char *s_type(const char *path)
     return "application/octet-stream";
 }
 
-/* True when a decoded path has a "." or ".." segment, a backslash or a
- * control character: such a path is refused, never resolved. */
-static bool s_path_bad(const char *p)
-{
-    if (p[0] != '/')
-        return true;
-    for (const char *c = p; *c != '\0'; c++)
-        if ((unsigned char)*c < 0x20 || *c == '\\')
-            return true;
-    for (const char *seg = p; seg != NULL; seg = strchr(seg + 1, '/')) {
-        const char *s = seg + 1;
-        size_t n = strcspn(s, "/");
-        if ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.'))
-            return true;
-    }
-    return false;
-}
-
 static enum MHD_Result s_static(hv_web_http *h, hv_web_req *r)
 {
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0)
         return hv_web_send_error(r, 405, HV_EINVAL, "static files answer GET only", NULL);
-    if (s_path_bad(r->path))
+    if (!hv_web_path_allowed(r->path))
         return hv_web_send_error(r, 400, HV_EINVAL, "this path is not allowed", NULL);
     if (h->assets[0] == '\0')
         return hv_web_send_error(r, 404, HV_ENOTFOUND, "no such page", NULL);
@@ -266,6 +249,8 @@ static void s_completed(void *cls, struct MHD_Connection *c, void **ptr,
     }
 }
 
+/* libmicrohttpd's own messages (its format strings), at debug level. */
+static void s_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
