@@ -201,6 +201,20 @@ api intake sup-1 POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-2"}'
 want 200 "supervisor reassigns"
 api intake caseworker-2 GET "/api/v1/referrals/$id"
 want 200 "the assigned caseworker sees it now"
+# A caseworker's consent override is held until a supervisor authorises it.
+jq '.consent = {"services": false, "obtained_from": "individual",
+  "obtained_at": "2026-11-20T10:30:00Z", "obtained_by": "Caseworker 14",
+  "legal_basis": "vital_interests", "override": {"reason": "Immediate danger to life",
+  "authorised_by": "Supervisor 2"}}' adult.json > override.json
+api intake caseworker-1 POST /api/v1/referrals "$(cat override.json)"
+want 201 "caseworker submits a consent override"
+oid=$(jq -r .id <<<"$body")
+[ "$(jq -r .state <<<"$body")" = awaiting_authorisation ] && ok || bad "override sent unauthorised: $body"
+api intake caseworker-1 POST "/api/v1/referrals/$oid/authorise"
+want 403 HV_EFORBIDDEN "a caseworker cannot authorise their own override"
+api intake sup-1 POST "/api/v1/referrals/$oid/authorise"
+want 200 "the supervisor authorises it"
+[ "$(jq -r .state <<<"$body")" = requested ] && ok || bad "authorised override: $body"
 
 # ---- the administrator: staff, no case content anywhere
 signin intake admin-1 "$pw" "$(totp_code intake admin-1)"
