@@ -52,7 +52,8 @@ static bool s_read_line(const char *prompt, char *out, size_t cap)
 
 static int s_new_password(const hv_web_config *c, char hash[HV_PWHASH_STR_MAX])
 {
-    char *pw = hv_secure_alloc(HV_WEB_PASSWORD_MAX + 2), *again = hv_secure_alloc(HV_WEB_PASSWORD_MAX + 2);
+    char *pw = hv_secure_alloc(HV_WEB_PASSWORD_MAX + 2);
+    char *again = hv_secure_alloc(HV_WEB_PASSWORD_MAX + 2);
     int rc = EXIT_REFUSED;
     hv_errmsg e = {{0}};
     if (pw == NULL || again == NULL)

@@ -206,6 +206,7 @@ hv_err hv_web_session_check(const hv_web_config *c, hv_web_store *s, const char 
     snprintf(out->staff, sizeof out->staff, "%s", ses.staff);
     snprintf(out->role, sizeof out->role, "%s", ses.role);
     snprintf(out->via, sizeof out->via, "session");
+    memcpy(out->cred_hash, h, sizeof h);
     snprintf(out->csrf, sizeof out->csrf, "%s", ses.csrf);
     out->created_ms = ses.created_ms;
     out->last_ms = now;
@@ -262,9 +263,24 @@ hv_err hv_web_token_check(const hv_web_config *c, hv_web_store *s, const char *t
     snprintf(out->role, sizeof out->role, "%s", role);
     snprintf(out->via, sizeof out->via, "token:%s", t.id);
     snprintf(out->scope, sizeof out->scope, "%s", t.scope);
+    memcpy(out->cred_hash, h, sizeof h);
     if (hv_web_audit(c, "token_used", out->staff) != HV_OK)
         return HV_EIO;
     return HV_OK;
+}
+
+bool hv_web_who_valid(hv_web_store *s, const hv_web_who *who)
+{
+    if (who->scope[0] == '\0') {
+        hv_web_session ses;
+        return hv_web_session_get(s, who->cred_hash, &ses) == HV_OK;
+    }
+    hv_web_token t;
+    hv_web_staff st;
+    bool ok = hv_web_token_get(s, who->cred_hash, &t) == HV_OK && !t.revoked &&
+              hv_web_staff_get(s, t.created_by, &st) == HV_OK && !st.disabled;
+    hv_memzero(&st, sizeof st);
+    return ok;
 }
 
 hv_err hv_web_totp_enrol(const hv_web_config *c, hv_web_store *s, const char *name,

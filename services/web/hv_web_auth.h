@@ -28,6 +28,7 @@ typedef struct hv_web_who {
     char scope[16];                  /* tokens: read, submit, provider; "" for a session */
     char csrf[HV_WEB_SECRET_HEX + 1]; /* sessions: the expected X-CSRF-Token */
     int64_t created_ms, last_ms;     /* sessions: start, last use */
+    uint8_t cred_hash[32];           /* hash of the session id or token it came with */
 } hv_web_who;
 
 /* Checks a password against the policy: HV_OK or HV_EINVAL with why. */
@@ -72,6 +73,11 @@ HV_MUST_CHECK hv_err hv_web_token_create(const hv_web_config *c, hv_web_store *s
  * revoked, or its creator is disabled or gone. */
 HV_MUST_CHECK hv_err hv_web_token_check(const hv_web_config *c, hv_web_store *s,
                                         const char *token, hv_web_who *out);
+
+/* True while the session or token `who` came with still stands: not
+ * signed out, revoked, or its account disabled (for long event streams;
+ * neither audited nor counted as use). */
+bool hv_web_who_valid(hv_web_store *s, const hv_web_who *who);
 
 /* A new TOTP secret for `name`, stored at once; `uri` gets the otpauth://
  * URI and `b32` the base32 secret, to be shown once. */

@@ -1,8 +1,9 @@
 /* GET /api/v1/events: Server-Sent Events from the worker's events.wait,
  * as the person who opened the stream (the worker filters what they may
  * see). Events carry ids, kinds, states and times, never case content.
- * A stream ends at the session's absolute lifetime, when the worker
- * refuses, or when haven-web stops. */
+ * A stream ends at the session's absolute lifetime, at sign-out, when the
+ * account is disabled or the token revoked, when the worker refuses, or
+ * when haven-web stops. It does not count as use of the session. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,16 +38,22 @@ static void s_add(s_stream *s, const char *text)
 static void s_fill(s_stream *s)
 {
     s->len = s->off = 0;
-    if (*s->api->stopping || hv_now_ms() >= s->ends_ms) {
+    if (*s->api->stopping || hv_now_ms() >= s->ends_ms ||
+        !hv_web_who_valid(s->api->store, &s->who)) {
         s_add(s, "event: end\ndata: {}\n\n");
         s->done = true;
         return;
     }
-    json_t *args = json_pack("{s:I, s:i}", "after", s->after, "timeout_ms", S_WAIT_MS);
+    /* Each wait is shorter than half the connection timeout: a stream that
+     * sent nothing for that long would be closed as idle. */
+    int wait_ms = (int)(s->api->cfg->connection_timeout_s * 1000 / 2);
+    if (wait_ms > S_WAIT_MS)
+        wait_ms = S_WAIT_MS;
+    json_t *args = json_pack("{s:I, s:i}", "after", s->after, "timeout_ms", wait_ms);
     json_t *reply = NULL;
     hv_errmsg e = {{0}};
     hv_err err = hv_web_worker_call(s->api->cfg->worker_socket, "events.wait", args, &s->who,
-                                    S_WAIT_MS + 5000, &reply, &e);
+                                    wait_ms + 5000, &reply, &e);
     json_decref(args);
     json_t *result = json_object_get(reply, "result");
     if (err != HV_OK || !json_is_true(json_object_get(reply, "ok"))) {

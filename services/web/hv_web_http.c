@@ -19,6 +19,7 @@
 
 #define S_CONNECTIONS_MAX 64u
 #define S_STATIC_MAX (8u * 1024 * 1024)
+#define S_PEM_MAX (1024u * 1024) /* a certificate chain or key file */
 
 struct hv_web_http {
     struct MHD_Daemon *daemon; /* libmicrohttpd */
@@ -73,7 +74,8 @@ enum MHD_Result hv_web_send_json(hv_web_req *r, unsigned status, json_t *j,
     char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     if (text == NULL) {
-        static const char oom[] = "{\"error\":\"HV_ENOMEM\",\"code\":1,\"message\":\"out of memory\"}";
+        static const char oom[] =
+            "{\"error\":\"HV_ENOMEM\",\"code\":1,\"message\":\"out of memory\"}";
         return hv_web_send(r, 500, "application/json", oom, sizeof oom - 1, NULL);
     }
     enum MHD_Result ok = hv_web_send(r, status, "application/json", text, strlen(text),
@@ -288,8 +290,9 @@ hv_err hv_web_http_start(hv_web_http **out, const hv_web_config *c, hv_web_handl
             err = hv_fail(e, HV_ECONFIG, "this libmicrohttpd was built without TLS");
             goto fail;
         }
-        if ((err = hv_file_read(c->tls_cert, 1024 * 1024, (uint8_t **)&h->cert, &len, e)) != HV_OK ||
-            (err = hv_file_read(c->tls_key, 1024 * 1024, (uint8_t **)&h->key, &len, e)) != HV_OK) {
+        if ((err = hv_file_read(c->tls_cert, S_PEM_MAX, (uint8_t **)&h->cert, &len, e)) !=
+                HV_OK ||
+            (err = hv_file_read(c->tls_key, S_PEM_MAX, (uint8_t **)&h->key, &len, e)) != HV_OK) {
             err = hv_fail_prefix(e, HV_ECONFIG, "[web] tls_cert/tls_key");
             goto fail;
         }

@@ -374,8 +374,16 @@ jq -e -s --arg id "$id" 'map(select(.referral == $id and .node == "shelter-a.xc"
 # ---- withdraw, sign out
 api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{}'
 want 422 HV_EINVAL "withdraw needs a reason"
+# An open event stream ends when its session does.
+curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  "${web_base[intake]}/api/v1/events" > events-end.txt &
+stream_pid=$!
+wait_until 10 grep -q "^retry: " events-end.txt
 api intake caseworker-1 DELETE /api/v1/session
 want 200 "caseworker signs out"
+stream_ended() { ! kill -0 "$stream_pid" 2>/dev/null; }
+wait_until 20 stream_ended
+grep -q "^event: end" events-end.txt && ok || bad "stream after sign-out: $(cat events-end.txt)"
 api intake caseworker-1 GET /api/v1/session
 want 401 HV_EAUTH "signed out"
 
