@@ -224,6 +224,7 @@ int hv_cli_staff(int argc, char **argv)
     }
     hv_memzero(hash, sizeof hash);
     hv_web_store_close(&st);
+    hv_web_audit_close();
     return rc;
 }
 

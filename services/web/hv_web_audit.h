@@ -4,9 +4,9 @@
  * (NODE/STAFF), never case content; the subject is zero.
  *
  * The daemon and `haven staff` both write the file, so every record is
- * written under an exclusive lock (flock on FILE.lock) by opening the log,
- * appending and closing it: each writer continues the chain where the
- * other left it. */
+ * written under an exclusive lock (flock on FILE.lock), and a writer that
+ * finds the file grown by the other since its last record opens it again:
+ * each continues the chain where the other left it. */
 #ifndef HV_WEB_AUDIT_H
 #define HV_WEB_AUDIT_H
 
@@ -17,6 +17,15 @@
  * itself, e.g. for a failure of an unknown name). Returns HV_OK, HV_EIO,
  * HV_EINVAL. */
 HV_MUST_CHECK hv_err hv_web_audit(const hv_web_config *c, const char *event, const char *staff);
+
+/* As hv_web_audit for a record of routine use (a token's use): written at
+ * once, made durable within 200 ms by a background sync instead of an
+ * fdatasync of its own, so that API calls do not wait for the disk. */
+HV_MUST_CHECK hv_err hv_web_audit_use(const hv_web_config *c, const char *event,
+                                      const char *staff);
+
+/* Closes the log kept open between records (at exit). */
+void hv_web_audit_close(void);
 
 /* As hv_web_audit where the caller has nothing more to do about a
  * failure than the log line hv_web_audit writes. */

@@ -264,7 +264,7 @@ hv_err hv_web_token_check(const hv_web_config *c, hv_web_store *s, const char *t
     snprintf(out->via, sizeof out->via, "token:%s", t.id);
     snprintf(out->scope, sizeof out->scope, "%s", t.scope);
     memcpy(out->cred_hash, h, sizeof h);
-    if (hv_web_audit(c, "token_used", out->staff) != HV_OK)
+    if (hv_web_audit_use(c, "token_used", out->staff) != HV_OK)
         return HV_EIO;
     return HV_OK;
 }

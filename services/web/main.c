@@ -18,6 +18,7 @@
 #include "hv_crypto.h"
 #include "hv_log.h"
 #include "hv_web_api.h"
+#include "hv_web_audit.h"
 #include "hv_web_config.h"
 #include "hv_web_http.h"
 #include "hv_web_notify.h"
@@ -146,6 +147,7 @@ int main(int argc, char **argv)
     hv_web_http_stop(&http);
     hv_web_store_close(&store);
     hv_web_worker_shutdown();
+    hv_web_audit_close();
     hv_log(HV_LOG_INFO, "stopped", "node=%s", cfg.node);
     return 0;
 }
