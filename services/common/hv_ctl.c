@@ -8,6 +8,9 @@
 #include <string.h>
 #include <zmq.h>
 
+/* What a command name is made of: it goes into log lines as it is. */
+#define S_CMD_CHARS "abcdefghijklmnopqrstuvwxyz0123456789._-"
+
 static const char *const s_role_names[] = {"host", "caseworker", "supervisor", "admin",
                                            "coordinator"};
 
@@ -102,10 +105,10 @@ hv_err hv_ctl_parse_actor(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX +
     if (!json_is_object(req))
         err = hv_fail(e, HV_EJSON, "request must be an object");
     else if (!json_is_string(c) || json_string_length(c) == 0 ||
-             json_string_length(c) > HV_CTL_CMD_MAX || strlen(json_string_value(c)) !=
-                                                            json_string_length(c))
-        err = hv_fail(e, HV_EJSON, "\"cmd\" must be a command name of 1 to %d bytes",
-                      HV_CTL_CMD_MAX);
+             json_string_length(c) > HV_CTL_CMD_MAX ||
+             strspn(json_string_value(c), S_CMD_CHARS) != json_string_length(c))
+        err = hv_fail(e, HV_EJSON, "\"cmd\" must be a command name of 1 to %d bytes of a-z, "
+                      "0-9, '.', '_', '-'", HV_CTL_CMD_MAX);
     else if (a != NULL && !json_is_object(a))
         err = hv_fail(e, HV_EJSON, "\"args\" must be an object");
     json_object_foreach(req, key, value)
@@ -130,9 +133,22 @@ hv_err hv_ctl_parse_actor(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX +
 hv_err hv_ctl_call(const char *socket_path, const char *cmd, json_t *args, int timeout_ms,
                    json_t **reply, hv_errmsg *e)
 {
+    return hv_ctl_call_as(socket_path, cmd, args, NULL, timeout_ms, reply, e);
+}
+
+hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
+                      const hv_actor *actor, int timeout_ms, json_t **reply, hv_errmsg *e)
+{
     *reply = NULL;
     json_t *a = args != NULL ? json_incref(args) : json_object();
     json_t *req = json_pack("{s:s, s:o}", "cmd", cmd, "args", a);
+    if (req != NULL && actor != NULL &&
+        json_object_set_new(req, "actor",
+                            json_pack("{s:s, s:s, s:s}", "staff", actor->staff, "role",
+                                      hv_actor_role_name(actor->role), "via", actor->via)) != 0) {
+        json_decref(req);
+        req = NULL;
+    }
     char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);
     if (text == NULL)

@@ -1,7 +1,8 @@
 /* The local control protocol between the `haven` CLI and a worker daemon
- * (docs/CONTROL.md): one JSON request, one JSON reply, over a ZeroMQ
- * REQ/REP pair on a Unix socket that only the worker's user may open
- * (mode 0600, in a directory of its own).
+ * (docs/CONTROL.md): one JSON request, one JSON reply, over ZeroMQ (REQ
+ * clients, a ROUTER worker) on a Unix socket that only the worker's user
+ * may open (mode 0600), or, for haven-web, the staff socket (0660, its
+ * group), where every request names its actor.
  *
  *   request: {"cmd": "referral.list", "args": {...}}
  *            {"cmd": ..., "args": ..., "actor": {"staff": "caseworker-2",
@@ -59,7 +60,8 @@ void hv_actor_host(const char *node, hv_actor *out);
 HV_MUST_CHECK hv_err hv_actor_parse(const json_t *j, const char *node, unsigned roles,
                                     hv_actor *out, hv_errmsg *e);
 
-/* Parses a request. On HV_OK, `cmd` holds the command and `*args` a new
+/* Parses a request. A command is 1..HV_CTL_CMD_MAX bytes of [a-z0-9._-].
+ * On HV_OK, `cmd` holds the command and `*args` a new
  * reference to its arguments object (an empty one when absent). Returns
  * HV_OK, HV_ETOOBIG or HV_EJSON with the reason in `e`. */
 HV_MUST_CHECK hv_err hv_ctl_parse(const void *buf, size_t len, char cmd[HV_CTL_CMD_MAX + 1],
@@ -78,5 +80,12 @@ HV_MUST_CHECK hv_err hv_ctl_parse_actor(const void *buf, size_t len,
  * worker does not answer, HV_EIO, HV_EJSON for an unreadable reply. */
 HV_MUST_CHECK hv_err hv_ctl_call(const char *socket_path, const char *cmd, json_t *args,
                                  int timeout_ms, json_t **reply, hv_errmsg *e);
+
+/* As hv_ctl_call, on behalf of `actor` (borrowed; NULL for none): the
+ * request carries it as {"staff", "role", "via"}, as the staff socket
+ * requires (haven-web's calls). */
+HV_MUST_CHECK hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
+                                    const hv_actor *actor, int timeout_ms, json_t **reply,
+                                    hv_errmsg *e);
 
 #endif

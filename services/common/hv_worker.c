@@ -27,8 +27,6 @@
 #include "hv_sql.h"
 #include "hv_vault.h"
 
-#define S_WAITERS_MAX 32       /* events.wait requests held at once */
-#define S_WAIT_MAX_MS 60000    /* the longest events.wait */
 
 static const char s_schema[] =
     /* Messages refused by this worker: what came, from whom, and why. No
@@ -48,14 +46,7 @@ struct hv_worker {
     void *ctl_ctx;                   /* ZeroMQ context of the control sockets */
     hv_ctlsock *ctl;                 /* the administrators' control socket */
     hv_ctlsock *staff;               /* the staff control socket (haven-web), or NULL */
-    struct s_waiter {
-        hv_ctlsock *sock;            /* where it came from */
-        hv_ctl_peer peer;            /* whom to answer */
-        hv_actor actor;              /* who asks */
-        uint64_t after;              /* events after this sequence number */
-        int64_t deadline_ms;         /* answer by then (hv_mono_ms) */
-    } waiters[S_WAITERS_MAX];        /* events.wait requests held */
-    size_t n_waiters;                /* how many */
+    hv_events_waits *waits;          /* events.wait requests held */
     bool events_new;                 /* a commit may have added events */
     int lock_fd;                     /* single-instance lock on the store */
     bool purge;                      /* truncate the WAL after the commit */
@@ -354,7 +345,7 @@ static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
 static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
 {
     w->ctl_ctx = zmq_ctx_new();
-    if (w->ctl_ctx == NULL)
+    if (w->ctl_ctx == NULL || hv_events_waits_new(&w->waits) != HV_OK)
         return hv_fail(e, HV_EIO, "cannot create the control socket");
     hv_err err = hv_ctlsock_open(&w->ctl, w->ctl_ctx, w->cfg.control, false, NULL, e);
     if (err == HV_OK && w->cfg.staff_control[0] != '\0')
@@ -433,6 +424,7 @@ static void s_close(hv_worker *w)
     hv_client_close(&w->client);
     hv_audit_close(&w->audit);
     free(w->audit_pending);
+    hv_events_waits_free(&w->waits);
     hv_ctlsock_close(&w->ctl);
     hv_ctlsock_close(&w->staff);
     if (w->ctl_ctx != NULL)
@@ -553,78 +545,6 @@ static json_t *s_ok(json_t *result, const char *text)
                      result ? result : json_object());
 }
 
-/* The events a waiter may see, or NULL when there are none yet and it
- * may wait on. */
-static json_t *s_events_for(hv_worker *w, const hv_actor *a, uint64_t after, bool final)
-{
-    uint64_t last = after;
-    json_t *list = hv_events_after(w, a, w->app->may_see, after, &last);
-    if (list == NULL)
-        return json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "error", hv_errname(HV_ESTORE),
-                         "code", (int)HV_ESTORE, "message", "the events cannot be read");
-    if (json_array_size(list) == 0 && last == after && !final) {
-        json_decref(list);
-        return NULL;
-    }
-    return s_ok(json_pack("{s:o, s:I}", "events", list, "last", (json_int_t)last), NULL);
-}
-
-/* events.wait {"after", "timeout_ms"}: answers at once when there is
- * something to say (or the wait is 0 or too many are waiting), else holds
- * the request until an event or the deadline. */
-static json_t *s_events_wait(hv_worker *w, hv_ctlsock *sock, const hv_ctl_peer *peer,
-                             const hv_actor *a, json_t *args, hv_errmsg *e, hv_err *err)
-{
-    json_t *after = json_object_get(args, "after"), *tmo = json_object_get(args, "timeout_ms");
-    const char *key;
-    json_t *value;
-    json_object_foreach(args, key, value)
-    {
-        if (strcmp(key, "after") != 0 && strcmp(key, "timeout_ms") != 0) {
-            *err = hv_fail(e, HV_EINVAL, "events.wait takes after and timeout_ms, not "
-                           "\"%.40s\"", key);
-            return NULL;
-        }
-    }
-    if ((after != NULL && (!json_is_integer(after) || json_integer_value(after) < 0)) ||
-        (tmo != NULL && (!json_is_integer(tmo) || json_integer_value(tmo) < 0 ||
-                         json_integer_value(tmo) > S_WAIT_MAX_MS))) {
-        *err = hv_fail(e, HV_EINVAL, "\"after\" must be a sequence number and \"timeout_ms\" "
-                       "0 to %d", S_WAIT_MAX_MS);
-        return NULL;
-    }
-    uint64_t from = after ? (uint64_t)json_integer_value(after) : 0;
-    int64_t wait_ms = tmo ? json_integer_value(tmo) : 0;
-    json_t *reply = s_events_for(w, a, from, wait_ms == 0 || w->n_waiters == S_WAITERS_MAX);
-    if (reply == NULL) {
-        struct s_waiter *wt = &w->waiters[w->n_waiters++];
-        wt->sock = sock;
-        wt->peer = *peer;
-        wt->actor = *a;
-        wt->after = from;
-        wt->deadline_ms = hv_mono_ms() + wait_ms;
-    }
-    return reply;
-}
-
-/* Answers the waiters that have events now or whose time is up. */
-static void s_waiters(hv_worker *w)
-{
-    int64_t now = hv_mono_ms();
-    bool fresh = w->events_new;
-    w->events_new = false;
-    for (size_t i = 0; i < w->n_waiters;) {
-        struct s_waiter *wt = &w->waiters[i];
-        bool due = now >= wt->deadline_ms;
-        json_t *reply = fresh || due ? s_events_for(w, &wt->actor, wt->after, due) : NULL;
-        if (reply == NULL) {
-            i++;
-            continue;
-        }
-        hv_ctlsock_reply(wt->sock, &wt->peer, reply);
-        w->waiters[i] = w->waiters[--w->n_waiters];
-    }
-}
 
 static json_t *s_refusal(hv_err err, const hv_errmsg *e, json_t *result)
 {
@@ -689,8 +609,9 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
     if (err == HV_OK && strcmp(cmd, "status") == 0) {
         result = s_status(w);
     } else if (err == HV_OK && strcmp(cmd, "events.wait") == 0) {
-        reply = s_events_wait(w, sock, &peer, &actor, args, &e, &err);
-        if (err == HV_OK && reply == NULL) { /* held: answered by s_waiters */
+        reply = hv_events_wait(w->waits, w, w->app->may_see, sock, &peer, &actor, args, &err,
+                               &e);
+        if (err == HV_OK && reply == NULL) { /* held: answered by hv_events_waits_serve */
             json_decref(args);
             return;
         }
@@ -705,6 +626,10 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
         }
     }
     json_decref(args);
+    /* Who asked for what through haven-web, done or not: ids and names only. */
+    if (err == HV_OK && hv_ctlsock_is_staff(sock) && strcmp(cmd, "status") != 0 &&
+        strcmp(cmd, "events.wait") != 0)
+        hv_log(HV_LOG_INFO, "control_request", "cmd=%s by=%s via=%s", cmd, actor.by, actor.via);
     if (err != HV_OK) {
         hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s by=%s via=%s", cmd,
                hv_errname(err), actor.by[0] ? actor.by : "-", actor.via[0] ? actor.via : "-");
@@ -729,8 +654,8 @@ static void s_control_poll(hv_worker *w, long ms)
         if (n > 1 && (items[1].revents & ZMQ_POLLIN))
             s_control(w, w->staff);
     }
-    if (w->n_waiters > 0)
-        s_waiters(w);
+    hv_events_waits_serve(w->waits, w, w->app->may_see, w->events_new);
+    w->events_new = false;
 }
 
 /* ----------------------------------------------------------------- loop */

@@ -1,17 +1,66 @@
-/* ctl_call SOCKET [JSON]: a test tool, built only with the tests. Sends
- * one raw control request (JSON from the argument, or stdin) to the
- * worker's control socket at SOCKET, exactly as given, and prints the
- * reply on one line. Lets the shell tests speak as haven-web does, with
- * an actor of their choosing, and send requests no client would.
- * Exit: 0 a reply came, 3 no reply within 10 s (or the socket cannot be
- * reached), 2 usage. */
+/* A test tool, built only with the tests: speaks to a worker's control
+ * socket as haven-web does.
+ *   ctl_call SOCKET [JSON]       sends one raw request (JSON from the
+ *                                argument, or stdin) exactly as given:
+ *                                also what no client would send
+ *   ctl_call --as STAFF ROLE SOCKET CMD [ARGS_JSON]
+ *                                sends CMD on behalf of STAFF in ROLE
+ *                                (via "session") through hv_ctl_call_as,
+ *                                the library call haven-web uses
+ * Prints the reply on one line. Exit: 0 a reply came, 3 no reply within
+ * 10 s (or the socket cannot be reached), 2 usage. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
 
+#include "hv_ctl.h"
+
+#define S_TIMEOUT_MS 10000
+
+static int s_as(char **argv, int argc)
+{
+    hv_actor a;
+    memset(&a, 0, sizeof a);
+    static const char *const roles[] = {"host", "caseworker", "supervisor", "admin",
+                                        "coordinator"};
+    unsigned r;
+    for (r = 0; r < sizeof roles / sizeof roles[0]; r++)
+        if (strcmp(argv[3], roles[r]) == 0)
+            break;
+    a.role = (hv_actor_role)r; /* an unknown name goes as "?" */
+    snprintf(a.staff, sizeof a.staff, "%s", argv[2]);
+    snprintf(a.via, sizeof a.via, "session");
+    json_error_t jerr;
+    json_t *args = argc == 7 ? json_loads(argv[6], 0, &jerr) : NULL;
+    if (argc == 7 && args == NULL) {
+        fprintf(stderr, "ctl_call: ARGS is not JSON: %s\n", jerr.text);
+        return 2;
+    }
+    json_t *reply = NULL;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_call_as(argv[4], argv[5], args, &a, S_TIMEOUT_MS, &reply, &e);
+    json_decref(args);
+    if (err != HV_OK) {
+        fprintf(stderr, "ctl_call: %s (%s)\n", e.text, hv_errname(err));
+        return 3;
+    }
+    char *text = json_dumps(reply, JSON_COMPACT);
+    printf("%s\n", text ? text : "");
+    free(text);
+    json_decref(reply);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--as") == 0) {
+        if (argc != 6 && argc != 7) {
+            fprintf(stderr, "usage: ctl_call --as STAFF ROLE SOCKET CMD [ARGS_JSON]\n");
+            return 2;
+        }
+        return s_as(argv, argc);
+    }
     if (argc != 2 && argc != 3) {
         fprintf(stderr, "usage: ctl_call SOCKET [JSON]\n");
         return 2;
@@ -33,7 +82,7 @@ int main(int argc, char **argv)
         return 2;
     void *ctx = zmq_ctx_new();
     void *s = zmq_socket(ctx, ZMQ_REQ);
-    int zero = 0, timeout = 10000, rc = 3;
+    int zero = 0, timeout = S_TIMEOUT_MS, rc = 3;
     char endpoint[4200];
     snprintf(endpoint, sizeof endpoint, "ipc://%s", argv[1]);
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);

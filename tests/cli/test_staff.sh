@@ -21,6 +21,21 @@ ctl="$bin/ctl_call"
 for n in intake router shelter-a shelter-b; do
   sed -i "/^control = /a staff_control = staff/$n.staff.sock" "$n.ini"
 done
+group=$(id -gn)
+sed -i "/^staff_control = /a staff_group = $group" intake.ini
+printf '[staff]\nall_caseworkers_see_all = true\n' >> shelter-b.ini
+# Offers due within 4 hours at once: the providers report them due soon.
+printf '[router]\noffer_timeout_s = 7200\n' >> router.ini
+# A configuration that cannot hold: refused with the reason, before anything starts.
+cp intake.ini wrong.ini
+sed -i -e 's/^store = .*/store = wrong.db/' -e 's/^control = .*/control = wrong.sock/' \
+  -e "s/^staff_group = .*/staff_group = no-such-group-here/" -e 's#^staff_control = .*#staff_control = wrong/w.sock#' wrong.ini
+expect 1 "staff_group: there is no group 'no-such-group-here'" "$bin/haven-intake" -c wrong.ini
+printf '[staff]\nall_caseworkers_see_all = true\n' >> wrong.ini
+expect 1 "all_caseworkers_see_all is for providers" "$bin/haven-intake" -c wrong.ini -n
+cp intake.ini same.ini
+sed -i 's#^staff_control = .*#staff_control = intake.sock#' same.ini
+expect 1 "must not be the administrators' control socket" "$bin/haven-intake" -c same.ini -n
 # A store made before the staff columns existed still opens, and keeps its rows.
 sqlite3 intake.db "CREATE TABLE referrals (id BLOB PRIMARY KEY, state TEXT NOT NULL,
   service INTEGER NOT NULL, country TEXT NOT NULL, router TEXT NOT NULL,
@@ -28,6 +43,10 @@ sqlite3 intake.db "CREATE TABLE referrals (id BLOB PRIMARY KEY, state TEXT NOT N
   respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB) WITHOUT ROWID;
   INSERT INTO referrals VALUES (x'00112233445566778899aabbccddeeff', 'no_match', 0, 'XC',
   'router.xc', '', 1700000000, 1700086400, 1700000000, NULL);"
+# So does a provider's: shelter B takes its part in the flow below with it.
+sqlite3 shelter-b.db "CREATE TABLE offers (id BLOB PRIMARY KEY, router TEXT NOT NULL,
+  intake TEXT NOT NULL, summary BLOB NOT NULL, respond_by INTEGER NOT NULL,
+  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
 for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
 cp "$example" adult.json
 
@@ -36,14 +55,22 @@ cp "$example" adult.json
 [ "$(stat -c %a staff/intake.staff.sock)" = 660 ] && ok ||
   bad "staff socket mode $(stat -c %a staff/intake.staff.sock)"
 [ "$(stat -c %a intake.sock)" = 600 ] && ok || bad "control socket mode $(stat -c %a intake.sock)"
+[ "$(stat -c %G staff/intake.staff.sock)" = "$group" ] && [ "$(stat -c %G staff)" = "$group" ] &&
+  ok || bad "staff_group not given: $(stat -c %G staff/intake.staff.sock) $(stat -c %G staff)"
 old_store_opens=$(sqlite3 intake.db "SELECT state || ',' || created_by || ',' || assigned_to
   FROM referrals WHERE hex(id) = '00112233445566778899AABBCCDDEEFF'")
 [ "$old_store_opens" = "no_match,," ] && ok || bad "old store row: '$old_store_opens'"
+grep -q "event=store_column_added table=offers column=assigned_to" shelter-b.log && ok ||
+  bad "shelter B's older store did not get its columns"
 
-# call SOCKET STAFF ROLE CMD ARGS: one request as haven-web sends it.
-call() {
-  "$ctl" "staff/$1.staff.sock" "{\"cmd\":\"$4\",\"args\":$5,\"actor\":{\"staff\":\"$2\",\"role\":\"$3\",\"via\":\"session\"}}"
-}
+# call WORKER STAFF ROLE CMD ARGS: one request as haven-web sends it
+# (hv_ctl_call_as); raw WORKER JSON: a request exactly as given.
+call() { "$ctl" --as "$2" "$3" "staff/$1.staff.sock" "$4" "$5"; }
+raw() { "$ctl" "staff/$1.staff.sock" "$2"; }
+# The two ways of sending say the same.
+[ "$(call intake c-1 supervisor status '{}' | jq -c .result.node)" = '"ngo.xc"' ] &&
+  [ "$(raw intake '{"cmd":"status","actor":{"staff":"c-1","role":"supervisor","via":"session"}}' | jq -c .result.node)" = '"ngo.xc"' ] &&
+  ok || bad "status through hv_ctl_call_as and raw"
 cw1() { call intake caseworker-1 caseworker "$@"; }
 cw2() { call intake caseworker-2 caseworker "$@"; }
 sup() { call intake supervisor-1 supervisor "$@"; }
@@ -73,6 +100,10 @@ bad_actor missing_via '{"staff":"c-1","role":"supervisor"}'
 bad_actor bad_via '{"staff":"c-1","role":"supervisor","via":"cookie"}'
 bad_actor empty_token '{"staff":"c-1","role":"supervisor","via":"token:"}'
 bad_actor actor_not_object '"supervisor-1"'
+# A command name goes into the log as it is: no new lines, no spaces.
+check_error HV_EJSON forged_log_line_in_command \
+  "$(raw intake '{"cmd":"status\nts=x event=forged","actor":{"staff":"c-1","role":"supervisor","via":"session"}}')"
+grep -q "event=forged" intake.log && bad "a command name forged a log line" || ok
 long=$(printf 'a%.0s' {1..65})
 bad_actor staff_name_too_long "{\"staff\":\"$long\",\"role\":\"caseworker\",\"via\":\"session\"}"
 check_error HV_EAUTH "router_actor_role_caseworker" \
@@ -167,6 +198,11 @@ jq -e .ok <<<"$r" >/dev/null && ok || bad "inbox.assign: $r"
 r=$(pa caseworker-a caseworker inbox.show "{\"id\":\"$id\"}")
 [ "$(jq -r .result.offer <<<"$r")" = offered ] && ok || bad "assigned caseworker cannot see: $r"
 # A supervisor waits for events; a decline wakes the wait, and the worker answers others meanwhile.
+due_soon() {
+  pa supervisor-a supervisor events.wait '{"after":0,"timeout_ms":0}' |
+    jq -e --arg id "$id" '.result.events[] | select(.referral == $id and .kind == "due_soon" and .state == "offered")' >/dev/null
+}
+wait_until 10 due_soon
 last=$(pa supervisor-a supervisor events.wait '{"after":0,"timeout_ms":0}' | jq -r .result.last)
 pa supervisor-a supervisor events.wait "{\"after\":$last,\"timeout_ms\":20000}" > wait.json &
 waiter=$!
@@ -175,12 +211,15 @@ jq -e .ok <<<"$l" >/dev/null && ok || bad "worker blocked by a held events.wait:
 r=$(pa supervisor-a supervisor inbox.decline "{\"id\":\"$id\",\"reason\":\"no_capacity\",\"note\":\"full\"}")
 jq -e .ok <<<"$r" >/dev/null && ok || bad "supervisor decline: $r"
 wait "$waiter"
-[ "$(jq -r --arg id "$id" '[.result.events[] | select(.referral == $id) | .kind + ":" + .state] | join(",")' wait.json)" = "status:declined" ] &&
+[ "$(jq -r --arg id "$id" '[.result.events[] | select(.referral == $id and .kind != "due_soon") | .kind + ":" + .state] | join(",")' wait.json)" = "status:declined" ] &&
   ok || bad "events.wait after the decline: $(cat wait.json)"
 r=$(pa supervisor-a supervisor events.wait "{\"after\":$(jq -r .result.last wait.json),\"timeout_ms\":300}")
 [ "$(jq -c .result.events <<<"$r")" = "[]" ] && ok || bad "a wait with nothing new: $r"
 # Shelter B: the host's administrator accepts with the CLI as before.
 wait_until 10 is offered offer_state shelter-b "$id"
+# With all_caseworkers_see_all, a caseworker sees an offer nobody was assigned.
+r=$(call shelter-b caseworker-x caseworker inbox.show "{\"id\":\"$id\"}")
+[ "$(jq -r .result.offer <<<"$r")" = offered ] && ok || bad "all_caseworkers_see_all: $r"
 expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"
 wait_until 10 is received case_state shelter-b "$id"
 r=$(call shelter-b supervisor-b supervisor inbox.assign "{\"id\":\"$id\",\"staff\":\"caseworker-b\"}")
@@ -238,6 +277,13 @@ grep -q "\"subject\":\"$id\",\"event\":\"accepted\",\"by\":\"shelter-b.xc/host-a
 for n in intake shelter-a shelter-b; do
   expect 0 "intact" "$haven" audit verify "$n.db.audit"
 done
+
+# The worker's log says who asked for what through haven-web, and holds no content.
+grep -q "event=control_request cmd=referral.submit by=ngo.xc/caseworker-1 via=session" intake.log &&
+  ok || bad "intake log lacks caseworker-1's submission"
+grep -q "event=control_refused cmd=referral.show code=HV_ENOTFOUND by=ngo.xc/caseworker-2 via=session" intake.log &&
+  ok || bad "intake log lacks caseworker-2's refused look"
+grep -l "Example-Testcase\|Immediate danger" ./*.log && bad "case content in a daemon log" || ok
 
 # ---- the administrators' socket: an actor there is ignored, the host acts
 r=$("$ctl" intake.sock '{"cmd":"referral.list","args":{},"actor":{"staff":"caseworker-9","role":"caseworker","via":"session"}}')

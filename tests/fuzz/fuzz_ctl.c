@@ -57,7 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *args = NULL, *actor = NULL;
     hv_errmsg e = {""};
     hv_err rc = hv_ctl_parse(data, size, cmd, &args, &e);
-    if (rc == HV_OK && (cmd[0] == '\0' || !json_is_object(args)))
+    if (rc == HV_OK && (cmd[0] == '\0' || !json_is_object(args) ||
+                        strspn(cmd, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(cmd)))
         abort();
     if (rc != HV_OK && (e.text[0] == '\0' || args != NULL))
         abort();

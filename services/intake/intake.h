@@ -1,0 +1,51 @@
+/* The intake's parts shared by its two files: intake.c (the store, the
+ * messages, the deadlines) and intake_ctl.c (submission and the control
+ * commands, with the role table). Internal to haven-intake. */
+#ifndef HV_INTAKE_H
+#define HV_INTAKE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv_ctl.h"
+#include "hv_listq.h"
+#include "hv_worker.h"
+
+/* One referral row. */
+typedef struct in_ref {
+    uint8_t id[16];                     /* referral id */
+    char state[24];                     /* current state */
+    unsigned service;                   /* hv_service requested */
+    char country[3];                    /* destination */
+    char router[HV_NODE_ID_MAX + 1];    /* the router asked */
+    char provider[HV_NODE_ID_MAX + 1];  /* the matched provider, or "" */
+    uint64_t created, respond_by, updated; /* Unix seconds */
+    uint8_t case_hash[32];              /* BLAKE2b-256 of the case sent */
+    char created_by[HV_STAFF_MAX + 1];  /* the staff member who submitted it */
+    char assigned_to[HV_STAFF_MAX + 1]; /* the staff member it is assigned to */
+    char reference[HV_LISTQ_Q_MAX + 1]; /* the organisation's own reference */
+} in_ref;
+
+/* Reads referral `id`. Returns HV_OK, HV_ENOTFOUND or HV_ESTORE. */
+HV_MUST_CHECK hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r);
+
+/* Moves `r` to `state` because of `actor` (hv_history_add) and records why. */
+HV_MUST_CHECK hv_err in_enter(hv_worker *w, in_ref *r, const char *state, const char *actor,
+                              const char *detail);
+
+/* True when `r` is in `state`. */
+bool in_is(const in_ref *r, const char *state);
+
+/* Sends `m` about `r` to `to`, remembering which referral it belongs to. */
+HV_MUST_CHECK hv_err in_send(hv_worker *w, const in_ref *r, const char *to, const hv_msg *m,
+                             uint32_t ttl);
+
+/* The control commands (hv_worker_app's on_control, command_roles and
+ * may_see). */
+hv_err in_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                     json_t **result, char **text, hv_errmsg *e);
+unsigned in_command_roles(const char *cmd);
+bool in_may_see(hv_worker *w, const hv_actor *a, const uint8_t id[16]);
+
+#endif

@@ -1,0 +1,465 @@
+/* haven-intake: submission and the control commands, with the role
+ * table (s_commands) that the shell enforces; see intake.c. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hv_history.h"
+#include "hv_listq.h"
+#include "hv_log.h"
+#include "hv_referral.h"
+#include "hv_sql.h"
+#include "hv_vault.h"
+#include "hv_worker.h"
+#include "intake.h"
+
+/* ------------------------------------------------------------- submit */
+
+static const hv_node *s_router_for(hv_worker *w, const char *country)
+{
+    const hv_registry *reg = hv_worker_registry(w);
+    uint64_t now = (uint64_t)time(NULL);
+    for (size_t i = 0; i < hv_registry_count(reg); i++) {
+        const hv_node *n = hv_registry_node(reg, i);
+        if (n->role == HV_ROLE_ROUTER && strcmp(n->country, country) == 0 &&
+            hv_node_active(n, now))
+            return n;
+    }
+    return NULL;
+}
+
+static json_t *s_errors_json(const hv_referral_check *c)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; list && i < c->n_errors; i++) {
+        const hv_referral_error *e = &c->errors[i];
+        json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:s}", "path", e->path, "line",
+                                              (int)e->line, "column", (int)e->col, "message",
+                                              e->text));
+    }
+    return json_pack("{s:o, s:I}", "errors", list, "more", (json_int_t)c->n_more);
+}
+
+/* Sends the summary of `r` to its router: the referral becomes requested,
+ * because of `by`. */
+static hv_err s_request(hv_worker *w, in_ref *r, const hv_summary *summary, const char *by,
+                        const char *detail)
+{
+    hv_msg *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return HV_ENOMEM;
+    m->type = HV_MSG_REFERRAL_REQUEST;
+    m->summary = *summary;
+    uint64_t now = (uint64_t)time(NULL);
+    uint64_t ttl = r->respond_by > now ? r->respond_by - now : 1;
+    hv_err err = in_send(w, r, r->router, m, ttl > HV_TTL_MAX ? HV_TTL_MAX : (uint32_t)ttl);
+    free(m);
+    if (err == HV_OK)
+        err = in_enter(w, r, "requested", by, detail);
+    return err;
+}
+
+static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                       char **text, hv_errmsg *e)
+{
+    const char *case_text = json_string_value(json_object_get(args, "case"));
+    const char *reference = json_string_value(json_object_get(args, "reference"));
+    if (case_text == NULL)
+        return hv_fail(e, HV_EINVAL, "\"case\" (the referral file's text) is required");
+    if (json_object_get(args, "reference") != NULL &&
+        (reference == NULL || !hv_listq_reference_valid(reference)))
+        return hv_fail(e, HV_EINVAL, "\"reference\" (the organisation's own) must be 1 to %d "
+                       "characters", HV_LISTQ_Q_MAX);
+    size_t case_len = json_string_length(json_object_get(args, "case"));
+    uint64_t now = (uint64_t)time(NULL);
+    hv_referral_check *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return HV_ENOMEM;
+    hv_err err = hv_referral_check_text(case_text, case_len, now, c);
+    if (err != HV_OK) {
+        *result = s_errors_json(c);
+        size_t n = c->n_errors + c->n_more;
+        free(c);
+        return hv_fail(e, err, "the referral file has %zu error%s; nothing was sent", n,
+                       n == 1 ? "" : "s");
+    }
+    in_ref r;
+    memset(&r, 0, sizeof r);
+    const hv_node *router = s_router_for(w, c->summary.country);
+    if (router == NULL) {
+        err = hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
+                      c->summary.country);
+        free(c);
+        return err;
+    }
+    hv_random(r.id, 16);
+    snprintf(r.state, sizeof r.state, "new");
+    r.service = c->summary.service;
+    memcpy(r.country, c->summary.country, 3);
+    snprintf(r.router, sizeof r.router, "%s", router->id);
+    r.created = now;
+    r.respond_by = c->summary.respond_by;
+    snprintf(r.created_by, sizeof r.created_by, "%s", a->staff);
+    snprintf(r.assigned_to, sizeof r.assigned_to, "%s",
+             a->role == HV_ACTOR_HOST ? "" : a->staff);
+    snprintf(r.reference, sizeof r.reference, "%s", reference ? reference : "");
+    /* A caseworker prepares a referral without consent; a supervisor
+     * authorises it (referral.authorise) before anything leaves. */
+    bool held = c->consent_override && a->role == HV_ACTOR_CASEWORKER;
+    if ((err = hv_vault_put(hv_worker_db(w), hv_worker_keys(w), r.id,
+                            (const uint8_t *)case_text, case_len)) == HV_OK &&
+        (err = hv_sql_exec(hv_worker_db(w),
+                           "INSERT INTO referrals (id, state, service, country, router, "
+                           "created_s, respond_by, updated_s, created_by, assigned_to, "
+                           "reference) VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8, ?9)",
+                           "rittiittt", r.id, (int64_t)r.service, r.country, r.router,
+                           (int64_t)now, (int64_t)r.respond_by, r.created_by, r.assigned_to,
+                           r.reference)) == HV_OK) {
+        if (held)
+            err = in_enter(w, &r, "awaiting_authorisation", a->by,
+                          "consent override: nothing is sent until a supervisor authorises it");
+        else
+            err = s_request(w, &r, &c->summary, a->by,
+                            c->consent_override ? "consent override authorised at submission; "
+                                                  "summary sent to the router"
+                                                : "summary sent to the router");
+    }
+    free(c);
+    if (err != HV_OK)
+        return err;
+    char ref[33], by[24];
+    hv_ref_hex(r.id, ref);
+    hv_time_human(r.respond_by, by);
+    *result = json_pack("{s:s, s:s, s:s, s:s}", "id", ref, "state", r.state, "router",
+                        r.router, "country", r.country);
+    if (held)
+        hv_strcat(text, "referral %s is awaiting authorisation\n  it was made without consent: "
+                  "nothing is sent until a supervisor authorises it (due by %s)\n", ref, by);
+    else
+        hv_strcat(text, "referral %s submitted\n  the summary went to %s (%s); an answer is "
+                  "due by %s\n  the case stays here, encrypted, until a provider accepts\n",
+                  ref, r.router, r.country, by);
+    return HV_OK;
+}
+
+/* A supervisor's authorisation of a consent override sends the referral
+ * as submission would have, checked again as of now. */
+static hv_err s_authorise(hv_worker *w, const hv_actor *a, in_ref *r, char **text,
+                          hv_errmsg *e)
+{
+    if (!in_is(r, "awaiting_authorisation"))
+        return hv_fail(e, HV_EPROTO, "referral is %s; only one awaiting authorisation can be "
+                       "authorised", r->state);
+    uint8_t *case_text = NULL;
+    size_t case_len = 0;
+    hv_err err = hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r->id, &case_text, &case_len);
+    if (err != HV_OK)
+        return err;
+    hv_referral_check *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        hv_secure_free(case_text);
+        return HV_ENOMEM;
+    }
+    err = hv_referral_check_text((const char *)case_text, case_len, (uint64_t)time(NULL), c);
+    hv_secure_free(case_text);
+    const hv_node *router = hv_registry_find(hv_worker_registry(w), r->router);
+    if (err == HV_ENOMEM)
+        ;
+    else if (err != HV_OK)
+        err = hv_fail(e, HV_EPROTO, "the referral no longer passes its checks (is its "
+                      "respond-by past?): withdraw it and submit it again");
+    else if (router == NULL || !hv_node_active(router, (uint64_t)time(NULL)))
+        err = hv_fail(e, HV_EUNROUTABLE, "router %s is no longer active", r->router);
+    else
+        err = s_request(w, r, &c->summary, a->by,
+                        "consent override authorised; summary sent to the router");
+    free(c);
+    if (err == HV_OK) {
+        char ref[33];
+        hv_ref_hex(r->id, ref);
+        hv_strcat(text, "referral %s authorised; the summary went to %s\n", ref, r->router);
+    }
+    return err;
+}
+
+/* -------------------------------------------------------------- control */
+
+/* Who sees a referral: a caseworker the ones they created or are
+ * assigned; everyone the role table lets in at all, the rest. */
+static const char s_visible_sql[] = "created_by = ?2 OR assigned_to = ?2";
+
+static bool s_sees_all(const hv_actor *a) { return a->role != HV_ACTOR_CASEWORKER; }
+
+static bool s_sees(const hv_actor *a, const in_ref *r)
+{
+    return s_sees_all(a) || strcmp(r->created_by, a->staff) == 0 ||
+           strcmp(r->assigned_to, a->staff) == 0;
+}
+
+bool in_may_see(hv_worker *w, const hv_actor *a, const uint8_t id[16])
+{
+    in_ref r;
+    return a->role != HV_ACTOR_ADMIN && in_load(w, id, &r) == HV_OK && s_sees(a, &r);
+}
+
+/* The referral named by args.id that `a` may see; one they may not see
+ * is not found, in the same words as one that does not exist. */
+static hv_err s_find(hv_worker *w, const hv_actor *a, json_t *args, in_ref *r, hv_errmsg *e)
+{
+    const char *id = json_string_value(json_object_get(args, "id"));
+    if (id == NULL)
+        return hv_fail(e, HV_EINVAL, "\"id\" is required");
+    uint8_t rid[16];
+    hv_err err = hv_worker_find_visible(w, "referrals", id, s_sees_all(a) ? NULL : s_visible_sql,
+                                        a->staff, rid, e);
+    if (err == HV_OK)
+        err = in_load(w, rid, r);
+    if (err == HV_OK && !s_sees(a, r))
+        err = hv_fail(e, HV_ENOTFOUND, "no referral %s here", id);
+    return err;
+}
+
+static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                         char **text, hv_errmsg *e)
+{
+    const char *reason = json_string_value(json_object_get(args, "reason"));
+    if (reason == NULL || reason[0] == '\0')
+        return hv_fail(e, HV_EINVAL, "\"id\" and a \"reason\" are required");
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err != HV_OK)
+        return err;
+    hv_msg m = {.type = HV_MSG_WITHDRAW};
+    snprintf(m.text, sizeof m.text, "%s", reason);
+    const char *next;
+    if (in_is(&r, "awaiting_authorisation")) {
+        next = "withdrawn"; /* nothing was sent: nobody to tell */
+    } else if (in_is(&r, "requested")) {
+        m.type = HV_MSG_CANCEL;
+        err = in_send(w, &r, r.router, &m, HV_TTL_MAX);
+        next = "cancel_requested";
+    } else if (in_is(&r, "accepted") || in_is(&r, "transferred") || in_is(&r, "received") ||
+               in_is(&r, "in_progress") || in_is(&r, "on_hold")) {
+        err = in_send(w, &r, r.provider, &m, HV_TTL_MAX);
+        next = "withdraw_requested";
+    } else {
+        return hv_fail(e, HV_EPROTO, "referral is %s; there is nothing to withdraw", r.state);
+    }
+    if (err == HV_OK)
+        err = in_enter(w, &r, next, a->by, reason);
+    if (err != HV_OK)
+        return err;
+    char ref[33];
+    hv_ref_hex(r.id, ref);
+    *result = json_pack("{s:s, s:s}", "id", ref, "state", r.state);
+    if (in_is(&r, "withdrawn"))
+        hv_strcat(text, "referral %s: withdrawn (it had not been sent)\n", ref);
+    else
+        hv_strcat(text, "referral %s: %s (waiting for %s to confirm)\n", ref, r.state,
+                  in_is(&r, "cancel_requested") ? r.router : r.provider);
+    return HV_OK;
+}
+
+static json_t *s_row_json(const in_ref *r)
+{
+    char ref[33], created[21], by[21];
+    hv_ref_hex(r->id, ref);
+    hv_time_format(r->created, created);
+    hv_time_format(r->respond_by, by);
+    json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "id", ref, "state",
+                            r->state, "service", hv_service_name(r->service), "country",
+                            r->country, "router", r->router, "provider", r->provider,
+                            "created", created, "respond_by", by);
+    if (row != NULL) {
+        json_object_set_new(row, "created_by", json_string(r->created_by));
+        json_object_set_new(row, "assigned_to", json_string(r->assigned_to));
+        json_object_set_new(row, "reference", json_string(r->reference));
+    }
+    return row;
+}
+
+/* The filters of hv_listq, in one statement whatever is given. */
+#define S_LIST_WHERE                                                                          \
+    " FROM referrals WHERE (?1 = '' OR state = ?1) AND (?2 < 0 OR service = ?2) AND "          \
+    "(?3 = '' OR country = ?3) AND (?4 = 0 OR assigned_to = ?5) AND (?6 = 0 OR created_s >= " \
+    "?6) AND (?7 = 0 OR created_s < ?7) AND (?8 = '' OR instr(lower(reference), lower(?8)) > " \
+    "0) AND (?9 = '' OR created_by = ?9 OR assigned_to = ?9)"
+#define S_LIST_ARGS(l, who)                                                                   \
+    (l)->state, (int64_t)(l)->service, (l)->country, (int64_t)(l)->by_assignee,               \
+        (l)->assigned_to, (int64_t)(l)->since, (int64_t)(l)->until, (l)->q, (who)
+
+static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e)
+{
+    hv_listq q;
+    hv_err err = hv_listq_parse(args, NULL, &q, e);
+    if (err != HV_OK)
+        return err;
+    const char *who = s_sees_all(a) ? "" : a->staff;
+    int64_t total = 0;
+    if (hv_sql_int(hv_worker_db(w), &total, "SELECT count(*)" S_LIST_WHERE, "tititiitt",
+                   S_LIST_ARGS(&q, who)) != HV_OK)
+        return HV_ESTORE;
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT id" S_LIST_WHERE " ORDER BY created_s, id LIMIT ?10 "
+                              "OFFSET ?11",
+                              "tititiittii", S_LIST_ARGS(&q, who), q.limit, q.offset);
+    if (st == NULL)
+        return HV_ESTORE;
+    json_t *list = json_array();
+    hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", "REFERRAL", "STATE", "SERVICE",
+              "COUNTRY", "ASSIGNED", "PROVIDER");
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        in_ref r;
+        if (in_load(w, sqlite3_column_blob(st, 0), &r) != HV_OK)
+            continue;
+        json_array_append_new(list, s_row_json(&r));
+        char ref[33];
+        hv_ref_hex(r.id, ref);
+        hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", ref, r.state,
+                  hv_service_name(r.service), r.country, r.assigned_to[0] ? r.assigned_to : "-",
+                  r.provider[0] ? r.provider : "-");
+    }
+    sqlite3_finalize(st);
+    /* "referrals" is the name older clients read; "items" the API's. */
+    *result = json_pack("{s:O, s:o, s:I, s:I, s:I}", "referrals", list, "items", list, "total",
+                        (json_int_t)total, "limit", (json_int_t)q.limit, "offset",
+                        (json_int_t)q.offset);
+    return HV_OK;
+}
+
+/* The subject's names as the caseworker wrote them, for `show` only. */
+static void s_subject_line(const char *case_text, size_t len, char **text)
+{
+    hv_json *root = NULL;
+    hv_json_error jerr;
+    if (hv_json_parse(case_text, len, &root, &jerr) != HV_OK)
+        return;
+    const hv_json *names = hv_json_get(hv_json_get(root, "subject"), "names");
+    for (size_t i = 0; names && names->type == HV_JSON_ARRAY && i < names->n; i++) {
+        const hv_json *g = hv_json_get(names->items[i], "given");
+        const hv_json *f = hv_json_get(names->items[i], "family");
+        hv_strcat(text, "%s%s%s%s", i ? ", " : "  subject:  ", g ? g->str : "",
+                  f ? " " : "", f ? f->str : "");
+    }
+    if (names != NULL)
+        hv_strcat(text, "\n");
+    hv_json_free(&root);
+}
+
+static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e)
+{
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err != HV_OK)
+        return err;
+    json_t *row = s_row_json(&r);
+    char ref[33], created[24], by[24];
+    hv_ref_hex(r.id, ref);
+    hv_time_human(r.created, created);
+    hv_time_human(r.respond_by, by);
+    hv_strcat(text, "referral %s\n  state:    %s\n  service:  %s in %s\n  router:   %s\n"
+              "  provider: %s\n  created:  %s%s%s\n  assigned: %s\n  due by:   %s\n",
+              ref, r.state, hv_service_name(r.service), r.country, r.router,
+              r.provider[0] ? r.provider : "-", created, r.created_by[0] ? " by " : "",
+              r.created_by, r.assigned_to[0] ? r.assigned_to : "-", by);
+    if (r.reference[0] != '\0')
+        hv_strcat(text, "  reference: %s\n", r.reference);
+    uint8_t *case_text = NULL;
+    size_t case_len = 0;
+    if (hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r.id, &case_text, &case_len) == HV_OK) {
+        s_subject_line((const char *)case_text, case_len, text);
+        if (json_is_true(json_object_get(args, "case")))
+            json_object_set_new(row, "case", json_stringn((const char *)case_text, case_len));
+    }
+    hv_secure_free(case_text);
+    hv_strcat(text, "history:\n");
+    json_t *history = hv_history_get(w, r.id, text);
+    json_object_set_new(row, "history", history ? history : json_array());
+    *result = row;
+    return HV_OK;
+}
+
+static hv_err s_assign(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                       char **text, hv_errmsg *e)
+{
+    const char *staff = json_string_value(json_object_get(args, "staff"));
+    if (staff == NULL || !hv_staff_name_valid(staff) || strcmp(staff, HV_HOST_ADMIN) == 0)
+        return hv_fail(e, HV_EINVAL, "\"staff\" must be a staff member's name");
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err != HV_OK)
+        return err;
+    char detail[HV_STAFF_MAX + 40];
+    snprintf(detail, sizeof detail, "assigned to %s", staff);
+    if ((err = hv_sql_exec(hv_worker_db(w),
+                           "UPDATE referrals SET assigned_to = ?2, updated_s = ?3 WHERE id = ?1",
+                           "rti", r.id, staff, (int64_t)time(NULL))) != HV_OK ||
+        (err = hv_history_add(w, r.id, r.state, a->by, detail)) != HV_OK)
+        return err;
+    snprintf(r.assigned_to, sizeof r.assigned_to, "%s", staff);
+    char ref[33];
+    hv_ref_hex(r.id, ref);
+    hv_strcat(text, "referral %s is assigned to %s\n", ref, staff);
+    *result = s_row_json(&r);
+    return HV_OK;
+}
+
+static hv_err s_authorise_cmd(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                              char **text, hv_errmsg *e)
+{
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err == HV_OK)
+        err = s_authorise(w, a, &r, text, e);
+    if (err == HV_OK)
+        *result = s_row_json(&r);
+    return err;
+}
+
+/* The role table: who may run which command (the shell enforces it). */
+#define R_HOST HV_ACTOR_BIT(HV_ACTOR_HOST)
+#define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
+#define R_SUPERVISOR HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR)
+
+typedef hv_err (*s_command_fn)(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                               char **text, hv_errmsg *e);
+
+static const struct s_command {
+    const char *name;  /* the command */
+    unsigned roles;    /* who may run it; an admin may run none */
+    s_command_fn run;  /* NULL: the shell's own (events.wait) */
+} s_commands[] = {
+    {"referral.submit", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_submit},
+    {"referral.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_list},
+    {"referral.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_show},
+    {"referral.withdraw", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_withdraw},
+    {"referral.assign", R_HOST | R_SUPERVISOR, s_assign},
+    {"referral.authorise", R_HOST | R_SUPERVISOR, s_authorise_cmd},
+    {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, NULL},
+};
+
+static const struct s_command *s_command(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
+        if (strcmp(s_commands[i].name, cmd) == 0)
+            return &s_commands[i];
+    return NULL;
+}
+
+unsigned in_command_roles(const char *cmd)
+{
+    const struct s_command *c = s_command(cmd);
+    return c ? c->roles : 0;
+}
+
+hv_err in_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                           json_t **result, char **text, hv_errmsg *e)
+{
+    const struct s_command *c = s_command(cmd);
+    if (c == NULL || c->run == NULL || !(c->roles & HV_ACTOR_BIT(a->role)))
+        return hv_fail(e, HV_EFORBIDDEN, "'%s' is not for a %s here", cmd,
+                       hv_actor_role_name(a->role)); /* the shell checked already */
+    return c->run(w, a, args, result, text, e);
+}
