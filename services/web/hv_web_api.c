@@ -238,9 +238,15 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
         json_t *args = s_filters(req);
         return args ? s_call(api, req, who, "referral.list", args, 200) : MHD_YES;
     }
-    if (n == 1 && strcmp(m, "POST") == 0)
-        return s_call(api, req, who, "referral.submit",
-                      json_pack("{s:s%}", "case", req->body, req->body_len), 201);
+    if (n == 1 && strcmp(m, "POST") == 0) {
+        /* The body is the referral file itself; the organisation's own
+         * reference, which the file has no field for, comes in the query. */
+        json_t *args = json_pack("{s:s%}", "case", req->body, req->body_len);
+        const char *ref = hv_web_query(req, "reference");
+        if (args != NULL && ref != NULL)
+            json_object_set_new(args, "reference", json_string(ref));
+        return s_call(api, req, who, "referral.submit", args, 201);
+    }
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such referral", NULL);
     json_t *args = json_pack("{s:s}", "id", seg[1]);
@@ -283,8 +289,12 @@ static enum MHD_Result s_inbox(hv_web_api *api, hv_web_req *req, const hv_web_wh
     if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "export") == 0)
         return s_call(api, req, who, "inbox.export", args, 200);
     if (n == 3 && strcmp(m, "POST") == 0) {
+        static const char *const rk[] = {"reference"};
+        static const bool ro[] = {false};
         if (strcmp(seg[2], "accept") == 0)
-            return s_call(api, req, who, "inbox.accept", args, 200);
+            return s_take(req, body, args, rk, rk, ro, 1)
+                       ? s_call(api, req, who, "inbox.accept", args, 200)
+                       : (json_decref(args), MHD_YES);
         static const char *const dk[] = {"reason_code", "note"}, *const dn[] = {"reason", "note"};
         static const bool dr[] = {true, false};
         if (strcmp(seg[2], "decline") == 0)

@@ -151,7 +151,7 @@ closed=$(sed -n 's/^closed after \([0-9.]*\) s, 0 bytes$/\1/p' slow.txt)
   bad "slow client: $(cat slow.txt)"
 
 # ---- a referral through the API; need to know between caseworkers
-api intake caseworker-1 POST /api/v1/referrals "$(cat adult.json)"
+api intake caseworker-1 POST "/api/v1/referrals?reference=CASE-2026-0042" "$(cat adult.json)"
 want 201 "caseworker creates a referral"
 id=$(jq -r .id <<<"$body")
 [ ${#id} -eq 32 ] && ok || bad "no id: $body"
@@ -197,6 +197,14 @@ jq -e --arg id "$id" '.total >= 1 and (.items | map(.id) | index($id)) != null a
   bad "supervisor's list: $body"
 api intake sup-1 GET "/api/v1/referrals?limit=x"
 want 422 HV_EINVAL "a malformed limit"
+api intake sup-1 GET "/api/v1/referrals?since=2026-01-01&until=2099-01-01&country=XC&service=shelter&q=nothing-like-this"
+want 200 "every filter is passed to the worker"
+[ "$(jq -r .total <<<"$body")" = 0 ] && ok || bad "the text filter matched: $body"
+api intake sup-1 GET "/api/v1/referrals?q=case-2026-00"
+[ "$(jq -r '.total' <<<"$body")" = 1 ] && [ "$(jq -r '.items[0].id' <<<"$body")" = "$id" ] && ok ||
+  bad "the organisation's reference is not searched: $body"
+api intake sup-1 GET "/api/v1/referrals?since=yesterday"
+want 422 HV_EINVAL "a malformed date"
 api intake sup-1 POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-2"}'
 want 200 "supervisor reassigns"
 api intake caseworker-2 GET "/api/v1/referrals/$id"
@@ -328,7 +336,7 @@ api shelter-a cw-a POST "/api/v1/inbox/$id/accept"
 want 403 HV_EFORBIDDEN "a provider caseworker cannot accept"
 api shelter-a sup-a POST "/api/v1/inbox/$id/decline" '{"note": "no reason code"}'
 want 422 HV_EINVAL "decline needs a reason code"
-api shelter-a sup-a POST "/api/v1/inbox/$id/accept"
+api shelter-a sup-a POST "/api/v1/inbox/$id/accept" '{"reference": "SH-A-7"}'
 want 200 "provider supervisor accepts"
 wait_until 20 is received case_state shelter-a "$id"
 api shelter-a sup-a POST "/api/v1/inbox/$id/assign" '{"staff": "cw-a"}'
