@@ -386,7 +386,7 @@ want 422 HV_EINVAL "withdraw needs a reason"
 curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
   "${web_base[intake]}/api/v1/events" > events-end.txt &
 stream_pid=$!
-wait_until 10 grep -q "^retry: " events-end.txt
+wait_until 10 grep -qs "^retry: " events-end.txt
 api intake caseworker-1 DELETE /api/v1/session
 want 200 "caseworker signs out"
 stream_ended() { ! kill -0 "$stream_pid" 2>/dev/null; }
