@@ -201,7 +201,14 @@ hv_err hv_web_session_check(const hv_web_config *c, hv_web_store *s, const char 
         hv_web_audit_try(c, "session_expired", ses.staff);
         return HV_EAUTH;
     }
-    if (hv_web_session_touch(s, h, now) != HV_OK)
+    /* A use is written at most every tenth of the idle time (and 5 s): a
+     * write, with its fsync, for every request would cost more than the
+     * request; the idle limit is kept to within that step. */
+    int64_t step = (int64_t)c->idle_s * 100;
+    if (step > 5000)
+        step = 5000;
+    bool touch = now - ses.last_ms >= step;
+    if (touch && hv_web_session_touch(s, h, now) != HV_OK)
         return HV_EAUTH;
     snprintf(out->staff, sizeof out->staff, "%s", ses.staff);
     snprintf(out->role, sizeof out->role, "%s", ses.role);
@@ -209,7 +216,7 @@ hv_err hv_web_session_check(const hv_web_config *c, hv_web_store *s, const char 
     memcpy(out->cred_hash, h, sizeof h);
     snprintf(out->csrf, sizeof out->csrf, "%s", ses.csrf);
     out->created_ms = ses.created_ms;
-    out->last_ms = now;
+    out->last_ms = touch ? now : ses.last_ms;
     return HV_OK;
 }
 
