@@ -144,8 +144,8 @@ int hv_cli_staff(int argc, char **argv)
     if (strcmp(sub, "add") == 0) {
         if ((rc = s_new_password(&cfg, hash)) == 0) {
             err = hv_web_staff_add(st, name, role, hash);
-            if (err == HV_OK && (err = hv_web_audit(&cfg, "staff_added", "host-admin")) == HV_OK)
-                err = hv_web_audit(&cfg, "role_changed", "host-admin");
+            if (err == HV_OK && (err = hv_web_audit_about(&cfg, "staff_added", "host-admin", name)) == HV_OK)
+                err = hv_web_audit_about(&cfg, "role_changed", "host-admin", name);
             if ((rc = s_report(err, name)) == 0)
                 printf("added %s (%s) at %s%s\n", name, role, cfg.node,
                        hv_web_role_needs_totp(&cfg, role)
@@ -178,7 +178,8 @@ int hv_cli_staff(int argc, char **argv)
         if (err == HV_OK && off)
             err = hv_web_session_delete_staff(st, name);
         if (err == HV_OK)
-            err = hv_web_audit(&cfg, off ? "staff_disabled" : "staff_enabled", "host-admin");
+            err = hv_web_audit_about(&cfg, off ? "staff_disabled" : "staff_enabled",
+                                     "host-admin", name);
         if ((rc = s_report(err, name)) == 0)
             printf("%s %s\n", off ? "disabled" : "enabled", name);
     } else if (strcmp(sub, "reset-password") == 0) {
@@ -189,7 +190,7 @@ int hv_cli_staff(int argc, char **argv)
             if (err == HV_OK)
                 err = hv_web_session_delete_staff(st, name);
             if (err == HV_OK)
-                err = hv_web_audit(&cfg, "password_reset", "host-admin");
+                err = hv_web_audit_about(&cfg, "password_reset", "host-admin", name);
             if ((rc = s_report(err, name)) == 0)
                 printf("password of %s reset; their sessions are ended\n", name);
         }
@@ -206,7 +207,8 @@ int hv_cli_staff(int argc, char **argv)
     } else if (strcmp(sub, "unlock") == 0) {
         err = addr != NULL ? hv_web_addr_clear(st, addr) : hv_web_staff_clear(st, name);
         if (err == HV_OK)
-            err = hv_web_audit(&cfg, addr ? "address_unlocked" : "unlock", "host-admin");
+            err = hv_web_audit_about(&cfg, addr ? "address_unlocked" : "unlock", "host-admin",
+                                     addr ? NULL : name);
         if (err == HV_ENOTFOUND && addr != NULL) {
             fprintf(stderr, "haven: the address %s is not throttled\n", addr);
             rc = EXIT_REFUSED;
@@ -216,7 +218,7 @@ int hv_cli_staff(int argc, char **argv)
     } else if (strcmp(sub, "role") == 0) {
         err = hv_web_staff_set_role(st, name, role);
         if (err == HV_OK)
-            err = hv_web_audit(&cfg, "role_changed", "host-admin");
+            err = hv_web_audit_about(&cfg, "role_changed", "host-admin", name);
         if ((rc = s_report(err, name)) == 0)
             printf("%s is now %s\n", name, role);
     } else {

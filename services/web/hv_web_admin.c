@@ -101,8 +101,8 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
         if (s_password(api, req, body, hash, &r) != HV_OK)
             return r;
         err = hv_web_staff_add(api->store, name, role, hash);
-        if (err == HV_OK && (err = hv_web_audit(api->cfg, "staff_added", name)) == HV_OK)
-            err = hv_web_audit(api->cfg, "role_changed", name);
+        if (err == HV_OK && (err = hv_web_audit_about(api->cfg, "staff_added", who->staff, name)) == HV_OK)
+            err = hv_web_audit_about(api->cfg, "role_changed", who->staff, name);
         return s_result(req, err, "added", name, 201,
                         json_pack("{s:s, s:s}", "name", name, "role", role));
     }
@@ -122,13 +122,14 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
         if (err == HV_OK && off)
             err = hv_web_session_delete_staff(api->store, name);
         if (err == HV_OK)
-            err = hv_web_audit(api->cfg, off ? "staff_disabled" : "staff_enabled", name);
+            err = hv_web_audit_about(api->cfg, off ? "staff_disabled" : "staff_enabled",
+                                     who->staff, name);
         return s_result(req, err, off ? "disabled" : "enabled", name, 200, NULL);
     }
     if (strcmp(op, "unlock") == 0) {
         err = hv_web_staff_clear(api->store, name);
         if (err == HV_OK)
-            err = hv_web_audit(api->cfg, "unlock", name);
+            err = hv_web_audit_about(api->cfg, "unlock", who->staff, name);
         return s_result(req, err, "unlocked", name, 200, NULL);
     }
     if (strcmp(op, "reset-password") == 0) {
@@ -138,7 +139,7 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
         if (err == HV_OK)
             err = hv_web_session_delete_staff(api->store, name);
         if (err == HV_OK)
-            err = hv_web_audit(api->cfg, "password_reset", name);
+            err = hv_web_audit_about(api->cfg, "password_reset", who->staff, name);
         return s_result(req, err, "password reset", name, 200, NULL);
     }
     if (strcmp(op, "role") == 0) {
@@ -148,7 +149,7 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
                                      "node", NULL);
         err = hv_web_staff_set_role(api->store, name, role);
         if (err == HV_OK)
-            err = hv_web_audit(api->cfg, "role_changed", name);
+            err = hv_web_audit_about(api->cfg, "role_changed", who->staff, name);
         return s_result(req, err, "role changed", name, 200, NULL);
     }
     return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such staff operation", NULL);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hv_audit.h"
+#include "hv_crypto.h"
 #include "hv_log.h"
 
 #define S_SYNC_MS 200 /* records written without waiting are durable within this */
@@ -39,8 +40,14 @@ static void s_close(void)
 }
 
 static hv_err s_record(const hv_web_config *c, const char *event, const char *staff,
-                       bool durable)
+                       const char *about, bool durable)
 {
+    uint8_t subject[32];
+    if (about != NULL) {
+        char text[HV_WEB_PATH_MAX];
+        int n = snprintf(text, sizeof text, "haven-web/staff:%s", about);
+        hv_hash256((const uint8_t *)text, (size_t)n, subject);
+    }
     char lock_path[HV_WEB_PATH_MAX + 8], by[160];
     snprintf(lock_path, sizeof lock_path, "%s.lock", c->audit);
     if (staff != NULL)
@@ -66,8 +73,9 @@ static hv_err s_record(const hv_web_config *c, const char *event, const char *st
             err = hv_audit_sync_every(s_log, S_SYNC_MS);
     }
     if (err == HV_OK && durable)
-        err = hv_audit_append(s_log, c->node, NULL, event, by);
-    else if (err == HV_OK && (err = hv_audit_add(s_log, c->node, NULL, event, by)) == HV_OK)
+        err = hv_audit_append(s_log, c->node, about ? subject : NULL, event, by);
+    else if (err == HV_OK &&
+             (err = hv_audit_add(s_log, c->node, about ? subject : NULL, event, by)) == HV_OK)
         err = hv_audit_write(s_log);
     if (err == HV_OK)
         s_size = s_file_size(c->audit);
@@ -84,17 +92,30 @@ static hv_err s_record(const hv_web_config *c, const char *event, const char *st
 
 hv_err hv_web_audit(const hv_web_config *c, const char *event, const char *staff)
 {
-    return s_record(c, event, staff, true);
+    return s_record(c, event, staff, NULL, true);
+}
+
+hv_err hv_web_audit_about(const hv_web_config *c, const char *event, const char *staff,
+                          const char *about)
+{
+    return s_record(c, event, staff, about, true);
 }
 
 hv_err hv_web_audit_use(const hv_web_config *c, const char *event, const char *staff)
 {
-    return s_record(c, event, staff, false);
+    return s_record(c, event, staff, NULL, false);
 }
 
 void hv_web_audit_try(const hv_web_config *c, const char *event, const char *staff)
 {
     if (hv_web_audit(c, event, staff) != HV_OK)
+        hv_log(HV_LOG_WARN, "audit_missed", "event=%s", event);
+}
+
+void hv_web_audit_try_about(const hv_web_config *c, const char *event, const char *staff,
+                            const char *about)
+{
+    if (hv_web_audit_about(c, event, staff, about) != HV_OK)
         hv_log(HV_LOG_WARN, "audit_missed", "event=%s", event);
 }
 

@@ -76,7 +76,7 @@ static void s_failed(const hv_web_config *c, hv_web_store *s, const char *name,
             locked = false;
         hv_web_audit_try(c, "signin_failed", name);
         if (locked) {
-            hv_web_audit_try(c, "lockout", name);
+            hv_web_audit_try_about(c, "lockout", name, name);
             hv_log(HV_LOG_WARN, "lockout", "staff=%s", name);
         }
     } else {
@@ -311,7 +311,7 @@ hv_err hv_web_totp_enrol(const hv_web_config *c, hv_web_store *s, const char *na
         snprintf(uri, 512, "otpauth://totp/Haven%%20%s:%s?secret=%s&issuer=Haven%%20%s"
                  "&algorithm=SHA1&digits=6&period=%d", c->node, name, enc, c->node,
                  S_TOTP_STEP);
-        err = hv_web_audit(c, "totp_enrolled", name);
+        err = hv_web_audit_about(c, "totp_enrolled", "host-admin", name);
     } else if (err == HV_ENOTFOUND) {
         hv_fail(e, err, "no staff member '%s'", name);
     }

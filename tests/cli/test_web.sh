@@ -412,6 +412,10 @@ done
 grep -q '"event":"lockout","by":"ngo.xc/caseworker-3"' web-intake.audit && ok || bad "no lockout record"
 grep -q '"event":"unlock"' web-intake.audit && ok || bad "no unlock record"
 grep -q '"event":"role_changed"' web-intake.audit && ok || bad "no role change record"
+# A record about an account names the admin who acted, and the account by a hash.
+subject=$(printf 'haven-web/staff:%s' caseworker-4 | b2sum -l 256 | cut -c1-32)
+grep -q "\"subject\":\"$subject\",\"event\":\"role_changed\",\"by\":\"ngo.xc/admin-1\"" web-intake.audit &&
+  ok || bad "the role change does not name the admin and the account"
 cp requests.log "${WEB_REQUESTS_LOG:-/dev/null}" 2>/dev/null
 stop_all_and_check_logs
 finish
