@@ -144,7 +144,8 @@ int hv_cli_staff(int argc, char **argv)
     if (strcmp(sub, "add") == 0) {
         if ((rc = s_new_password(&cfg, hash)) == 0) {
             err = hv_web_staff_add(st, name, role, hash);
-            if (err == HV_OK && (err = hv_web_audit_about(&cfg, "staff_added", "host-admin", name)) == HV_OK)
+            if (err == HV_OK &&
+                (err = hv_web_audit_about(&cfg, "staff_added", "host-admin", name)) == HV_OK)
                 err = hv_web_audit_about(&cfg, "role_changed", "host-admin", name);
             if ((rc = s_report(err, name)) == 0)
                 printf("added %s (%s) at %s%s\n", name, role, cfg.node,

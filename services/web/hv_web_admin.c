@@ -101,7 +101,8 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
         if (s_password(api, req, body, hash, &r) != HV_OK)
             return r;
         err = hv_web_staff_add(api->store, name, role, hash);
-        if (err == HV_OK && (err = hv_web_audit_about(api->cfg, "staff_added", who->staff, name)) == HV_OK)
+        if (err == HV_OK &&
+            (err = hv_web_audit_about(api->cfg, "staff_added", who->staff, name)) == HV_OK)
             err = hv_web_audit_about(api->cfg, "role_changed", who->staff, name);
         return s_result(req, err, "added", name, 201,
                         json_pack("{s:s, s:s}", "name", name, "role", role));

@@ -79,8 +79,9 @@ HV_MUST_CHECK hv_err hv_web_token_check(const hv_web_config *c, hv_web_store *s,
  * neither audited nor counted as use). */
 bool hv_web_who_valid(hv_web_store *s, const hv_web_who *who);
 
-/* A new TOTP secret for `name` (by the host's administrator), stored at once; `uri` gets the otpauth://
- * URI and `b32` the base32 secret, to be shown once. */
+/* A new TOTP secret for `name`, stored at once (audited as by the host's
+ * administrator: only `haven staff enrol-totp` enrols); `uri` gets the
+ * otpauth:// URI and `b32` the base32 secret, to be shown once. */
 HV_MUST_CHECK hv_err hv_web_totp_enrol(const hv_web_config *c, hv_web_store *s,
                                        const char *name, char uri[512], char b32[64],
                                        hv_errmsg *e);
