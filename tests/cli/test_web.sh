@@ -150,6 +150,33 @@ closed=$(sed -n 's/^closed after \([0-9.]*\) s, 0 bytes$/\1/p' slow.txt)
 [ -n "$closed" ] && awk -v t="$closed" 'BEGIN { exit !(t >= 1.5 && t < 10) }' && ok ||
   bad "slow client: $(cat slow.txt)"
 
+# One address cannot take every connection: with 8 held open from
+# 127.0.0.1 (connections_per_address), a ninth from it is refused while
+# another address (127.0.0.2) is served.
+python3 - "${web_base[intake]#https://}" tls/cert.pem > per-address.txt 2>&1 <<'PY'
+import socket, ssl, sys
+host, port = sys.argv[1].split(":")
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+def conn(src):
+    s = socket.create_connection((host, int(port)), timeout=5, source_address=(src, 0))
+    return ctx.wrap_socket(s, server_hostname=host)
+held = [conn("127.0.0.1") for _ in range(8)]
+for s in held:
+    s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\n")
+try:
+    s = conn("127.0.0.1")
+    s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\n\r\n")
+    ninth = "served" if s.recv(12) else "refused"
+except (OSError, ssl.SSLError):
+    ninth = "refused"
+s = conn("127.0.0.2")
+s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+other = s.recv(12).decode()
+print("ninth from 127.0.0.1: %s; 127.0.0.2: %s" % (ninth, other))
+PY
+grep -qx "ninth from 127.0.0.1: refused; 127.0.0.2: HTTP/1.1 401" per-address.txt && ok ||
+  bad "connections per address: $(cat per-address.txt)"
+
 # ---- a referral through the API; need to know between caseworkers
 api intake caseworker-1 POST "/api/v1/referrals?reference=CASE-2026-0042" "$(cat adult.json)"
 want 201 "caseworker creates a referral"
