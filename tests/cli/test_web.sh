@@ -63,6 +63,16 @@ expect 0 "caseworker-1             caseworker" "$haven" staff list --config web-
 for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
 for n in intake shelter-a router short; do web_start "$n"; done
 grep -q "event=plain_http" web-intake.log && bad "TLS instance says plain" || ok
+# Plain HTTP on loopback serves, and says so at start.
+sed -e '/^tls_/d' -e "s/^listen = .*/listen = 127.0.0.1:$(free_ports 1)/" \
+  -e 's/web-intake\./web-plain./' web-intake.ini > web-plain.ini
+expect 0 "plain HTTP on loopback" "$bin/haven-web" -n -c web-plain.ini
+web_base[plain]="http://$(sed -n 's/^listen = //p' web-plain.ini)"
+web_start plain
+grep -q 'event=plain_http listen=127.0.0.1:' web-plain.log && ok || bad "plain HTTP not said at start"
+st=$(curl -s -o resp.json -w '%{http_code}' "${web_base[plain]}/api/v1/session"); body=$(cat resp.json)
+want 401 HV_EAUTH "plain HTTP on loopback answers"
+web_stop plain
 
 # ---- sign-in, session, cookie, headers
 signin intake caseworker-1 "$pw"
