@@ -20,6 +20,7 @@
 #define S_CONNECTIONS_MAX 64u
 #define S_STATIC_MAX (8u * 1024 * 1024)
 #define S_PEM_MAX (1024u * 1024) /* a certificate chain or key file */
+#define S_DISCARD_MAX (16u * 1024 * 1024) /* body bytes read before giving up on a client */
 
 struct hv_web_http {
     struct MHD_Daemon *daemon; /* libmicrohttpd */
@@ -226,8 +227,13 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
     if (*upload_size != 0) {
         if (!s_append(r, upload_data, *upload_size))
             return MHD_NO;
+        /* Past the limit the body is read and dropped, so that the client
+         * gets its 413 (a connection closed mid-upload is seen by most
+         * clients as a broken pipe, not an answer) — up to S_DISCARD_MAX,
+         * past which the connection is closed. */
+        r->seen += *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return r->seen > S_DISCARD_MAX ? MHD_NO : MHD_YES;
     }
     if (r->too_big)
         return hv_web_send_error(r, 413, HV_ETOOBIG, "the request body is larger than a "

@@ -28,6 +28,7 @@ typedef struct hv_web_req {
     size_t body_len;             /* its length */
     size_t body_cap;             /* allocated */
     bool too_big;                /* the body passed HV_WEB_BODY_MAX */
+    size_t seen;                 /* body bytes received, kept or not */
     bool tls;                    /* served over TLS */
     bool answered;               /* a response was queued */
 } hv_web_req;

@@ -125,6 +125,13 @@ st=$(curl -s -o resp.json -w '%{http_code}' --cacert tls/cert.pem -b jar-intake-
   -H "X-CSRF-Token: $saved" -H "Transfer-Encoding: chunked" --data-binary @big.json \
   "${web_base[intake]}/api/v1/referrals")
 body=$(cat resp.json); want 413 HV_ETOOBIG "oversized body (chunked)"
+# A body that does not end is read and dropped up to 16 MiB, then cut off.
+head -c $((20 * 1024 * 1024)) /dev/zero | curl -s -o /dev/null -w '%{http_code}' --cacert tls/cert.pem \
+  -b jar-intake-caseworker-1 -H "X-CSRF-Token: $saved" -H "Transfer-Encoding: chunked" \
+  --data-binary @- "${web_base[intake]}/api/v1/referrals" > endless.txt
+endless_rc=$?
+[ "$endless_rc" -ne 0 ] && ! grep -q "^2" endless.txt && ok ||
+  bad "an endless body was not cut off: curl $endless_rc, status $(cat endless.txt)"
 static() { st=$(curl -s --path-as-is -o resp.json -w '%{http_code}' --cacert tls/cert.pem "${web_base[intake]}$1"); body=$(cat resp.json); }
 static /; want 200 "assets: index"
 grep -q "<title>Haven</title>" resp.json && ok || bad "index not served"
