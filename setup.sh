@@ -13,15 +13,18 @@ cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-dev
-          libsqlite3-dev libjansson-dev libinih-dev libmicrohttpd-dev)
+          libsqlite3-dev libjansson-dev libinih-dev libmicrohttpd-dev
+          libgnutls28-dev liboath-dev curl)  # curl: the demo signs in to haven-web
 # jq and sqlite3 let the shell tests read JSON answers and worker stores;
 # python3-jsonschema checks docs/referral.schema.json against the checker;
 # iproute2 makes the network namespaces of the federation test; systemd
 # brings systemd-analyze, which checks the unit files; python3-prometheus-client
-# parses /metrics strictly and chromium renders the operators' dashboard.
+# parses /metrics strictly and chromium renders the operators' dashboard;
+# curl and oathtool drive haven-web over HTTPS with TOTP codes, python3-yaml
+# reads its OpenAPI file.
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
                python3-prometheus-client chromium
-               systemd)
+               systemd curl oathtool python3-yaml)
 # The package phase: dpkg-dev (dpkg-shlibdeps) and fakeroot for CPack's
 # .deb, man-db and groff-base to read and check the manual pages.
 package_packages=(dpkg-dev fakeroot man-db groff-base)
@@ -99,7 +102,7 @@ cmd_test() {
   scratch=$(mktemp -d)
   local failed=0
   for target in envelope control registry registry_json keys config json referral msg ctl audit \
-      audit_recover cli; do
+      audit_recover cli web; do
     mkdir -p "$scratch/$target"
     # New inputs go to the scratch directory; the committed corpus is read only.
     if (cd "$scratch" && "$top/build-fuzz/fuzz_$target" -max_total_time="$seconds" \

@@ -170,4 +170,8 @@ int hv_cli_timeout_ms(const opts *o, int fallback_s);
 struct hv_registry;
 int hv_cli_load_registry(const opts *o, struct hv_registry **reg);
 
+/* haven-web's accounts and certificates (cli/hv_cli_staff.c). */
+int hv_cli_staff(const opts *o);
+int hv_cli_web(const opts *o);
+
 #endif

@@ -26,6 +26,11 @@
 #define S_OPS_OPTS "key= authority= registry= broker= endpoint= timeout= json"
 #define S_WORK_OPTS "config= socket= json"
 
+#define S_WEB "  --config=WEB.ini     haven-web's configuration (its staff store is named there)\n"
+#define S_NAME "  --name=NAME          the staff member (1 to 64 of a-z 0-9 . _ -)\n"
+#define S_ROLE                                                                                 \
+    "  --role=ROLE          caseworker, supervisor or admin (a router's: coordinator or admin)\n"
+
 static const hv_cli_cmd s_cmds[] = {
     {"keygen", NULL, "--id=NODE_ID --out=DIR",
      "Makes a node's keys: DIR/NODE_ID.key (secret, mode 0600) and DIR/NODE_ID.pub.", "id= out=",
@@ -128,6 +133,36 @@ static const hv_cli_cmd s_cmds[] = {
     {"audit", "verify", "[--json] AUDIT_LOG",
      "Checks a node's hash-chained audit log, record by record.", "json", 1, 1, S_JSON,
      hv_cli_audit},
+    {"staff", "add", "--config=WEB.ini --name=NAME --role=ROLE",
+     "Adds a staff account to haven-web; the password (12 characters or more) is read from "
+     "the terminal, or a line of standard input.", "config= name= role=", 0, 0,
+     S_WEB S_NAME S_ROLE, hv_cli_staff},
+    {"staff", "list", "[--json] --config=WEB.ini",
+     "Lists haven-web's staff accounts: role, second factor, disabled or locked.",
+     "config= json", 0, 0, S_WEB S_JSON, hv_cli_staff},
+    {"staff", "disable", "--config=WEB.ini --name=NAME",
+     "Disables an account and ends its sessions.", "config= name=", 0, 0, S_WEB S_NAME,
+     hv_cli_staff},
+    {"staff", "enable", "--config=WEB.ini --name=NAME", "Enables a disabled account.",
+     "config= name=", 0, 0, S_WEB S_NAME, hv_cli_staff},
+    {"staff", "reset-password", "--config=WEB.ini --name=NAME",
+     "Sets a new password (read as for add) and ends the account's sessions.",
+     "config= name=", 0, 0, S_WEB S_NAME, hv_cli_staff},
+    {"staff", "enrol-totp", "--config=WEB.ini --name=NAME",
+     "Gives an account a new TOTP secret, shown once as an otpauth:// URI.", "config= name=",
+     0, 0, S_WEB S_NAME, hv_cli_staff},
+    {"staff", "unlock", "--config=WEB.ini --name=NAME | --address=ADDR",
+     "Lifts an account's lockout, or an address's throttling.", "config= name= address=", 0,
+     0, S_WEB S_NAME "  --address=ADDR       a client address throttled after failed sign-ins\n",
+     hv_cli_staff},
+    {"staff", "role", "--config=WEB.ini --name=NAME --role=ROLE", "Changes an account's role.",
+     "config= name= role=", 0, 0, S_WEB S_NAME S_ROLE, hv_cli_staff},
+    {"web", "self-signed", "--out=DIR [--host=NAME]",
+     "Makes a self-signed certificate and key for a first install of haven-web.",
+     "out= host=", 0, 0,
+     "  --out=DIR            where cert.pem and key.pem are written\n"
+     "  --host=NAME          a further name in it, beside localhost and 127.0.0.1\n",
+     hv_cli_web},
     {"backup", NULL, "--config=NODE.ini --out=FILE",
      "Copies a node's store to FILE, consistent while its daemon runs (mode 0600).",
      "config= out=", 0, 0,

@@ -21,7 +21,7 @@ set(HV_TMPFILESDIR ${CMAKE_INSTALL_PREFIX}/lib/tmpfiles.d CACHE PATH "tmpfiles.d
 set(HV_CONFDIR /etc/haven CACHE PATH "Configuration directory of the daemons")
 
 set(hv_gen ${CMAKE_CURRENT_BINARY_DIR}/deploy)
-foreach(role broker intake router provider)
+foreach(role broker intake router provider web)
   configure_file(deploy/systemd/haven-${role}@.service.in
                  ${hv_gen}/systemd/haven-${role}@.service @ONLY)
   install(FILES ${hv_gen}/systemd/haven-${role}@.service DESTINATION ${HV_SYSTEMD_UNITDIR})
@@ -39,11 +39,12 @@ install(FILES deploy/example/network.json deploy/example/broker-xa.ini
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES deploy/example/referrals/example-adult.json
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/referrals)
-install(FILES README.md proto/PROTOCOL.md docs/OPERATIONS.md docs/REFERRAL.md docs/CONTROL.md
+install(FILES README.md proto/PROTOCOL.md docs/OPERATIONS.md docs/REFERRAL.md docs/CONTROL.md docs/API.md
+        docs/api/openapi.yaml
         docs/DECISIONS.md docs/referral.schema.json DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES docs/man/haven.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/man/haven-broker.8 docs/man/haven-intake.8 docs/man/haven-router.8
-        docs/man/haven-provider.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+        docs/man/haven-provider.8 docs/man/haven-web.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES deploy/completion/haven DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 
 # The package: `cpack -G DEB` in a build configured with

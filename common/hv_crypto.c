@@ -351,3 +351,23 @@ int hv_memcmp_ct(const uint8_t *a, const uint8_t *b, size_t len)
 {
     return sodium_memcmp(a, b, len);
 }
+
+hv_err hv_pwhash(const char *password, size_t len, uint64_t ops, uint64_t mem_kib,
+                 char out[HV_PWHASH_STR_MAX])
+{
+    _Static_assert(crypto_pwhash_STRBYTES <= HV_PWHASH_STR_MAX, "hash string capacity");
+    if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > crypto_pwhash_OPSLIMIT_MAX ||
+        mem_kib < crypto_pwhash_MEMLIMIT_MIN / 1024 || mem_kib > (SIZE_MAX >> 11))
+        return HV_EINVAL;
+    if (crypto_pwhash_str_alg(out, password, len, ops, (size_t)mem_kib * 1024,
+                              crypto_pwhash_ALG_ARGON2ID13) != 0)
+        return HV_ENOMEM;
+    return HV_OK;
+}
+
+hv_err hv_pwhash_verify(const char *hash, const char *password, size_t len)
+{
+    if (strnlen(hash, HV_PWHASH_STR_MAX) >= HV_PWHASH_STR_MAX)
+        return HV_EAUTH;
+    return crypto_pwhash_str_verify(hash, password, len) == 0 ? HV_OK : HV_EAUTH;
+}

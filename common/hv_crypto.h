@@ -177,4 +177,19 @@ HV_MUST_CHECK hv_err hv_unhex(const char *hex, uint8_t *out, size_t len);
 /* Z85 text of a 32-byte public key (41 bytes with NUL). */
 void hv_z85_key(const uint8_t key[32], char out[HV_Z85_KEY_LEN + 1]);
 
+/* Capacity of a password hash string (crypto_pwhash_STRBYTES). */
+#define HV_PWHASH_STR_MAX 128
+
+/* Hashes a password with Argon2id (crypto_pwhash_str_alg) at `ops`
+ * passes over `mem_kib` KiB into `out` (a NUL-terminated string that
+ * carries its own salt and parameters). Returns HV_OK, HV_EINVAL for a
+ * cost outside libsodium's limits, HV_ENOMEM when the memory is not to
+ * be had. */
+HV_MUST_CHECK hv_err hv_pwhash(const char *password, size_t len, uint64_t ops, uint64_t mem_kib,
+                               char out[HV_PWHASH_STR_MAX]);
+
+/* Checks `password` against a string from hv_pwhash. Returns HV_OK or
+ * HV_EAUTH (also for a malformed hash). */
+HV_MUST_CHECK hv_err hv_pwhash_verify(const char *hash, const char *password, size_t len);
+
 #endif

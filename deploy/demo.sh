@@ -185,6 +185,48 @@ step "10. Operators see the flow, never the content: XC's broker as its operatio
 run stats --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
   --broker broker.xc --endpoint tcp://127.0.0.1:7303
 
+# ---- haven-web (issue 17): staff sign in to their own node over HTTPS.
+step "11. Each organisation's staff get accounts at their own haven-web, over HTTPS on loopback"
+run web self-signed --out tls
+new_password() { head -c 15 /dev/urandom | base64 | tr '+/' '-_'; }
+accounts=()
+for spec in ngo-xa:caseworker-1:caseworker ngo-xa:supervisor-1:supervisor ngo-xa:admin-1:admin \
+            shelter-xc:caseworker-1:caseworker shelter-xc:supervisor-1:supervisor \
+            shelter-xc:admin-1:admin router-xc:coordinator-1:coordinator router-xc:admin-1:admin; do
+  IFS=: read -r node name role <<<"$spec"
+  pw=$(new_password)
+  printf '%s\n' "$pw" | "$haven" staff add --config "web-$node.ini" --name "$name" --role "$role" >/dev/null
+  line="    $(printf '%-12s %-14s %-12s password %s' "$node" "$name" "$role" "$pw")"
+  if [ "$role" = supervisor ] || [ "$role" = admin ]; then
+    secret=$("$haven" staff enrol-totp --config "web-$node.ini" --name "$name" | sed -n 's/^secret: //p')
+    line="$line  TOTP secret $secret"
+  fi
+  accounts+=("$line")
+done
+for n in ngo-xa shelter-xc router-xc; do
+  printf '$ haven-web -c web-%s.ini\n' "$n"
+  "$bin/haven-web" -c "web-$n.ini" > /dev/null 2> "web-$n.log" &
+  echo $! >> pids
+done
+for n in ngo-xa shelter-xc router-xc; do
+  for _ in $(seq 100); do grep -q "event=ready" "web-$n.log" && break; sleep 0.1; done
+done
+echo "    the accounts (passwords generated now and shown only here; supervisors and admins"
+echo "    sign in with a TOTP code from the secret, e.g. oathtool --totp -b SECRET):"
+printf '%s\n' "${accounts[@]}"
+web_pw=$(printf '%s\n' "${accounts[0]}" | sed -n 's/.*password \([^ ]*\).*/\1/p')
+echo "    the NGO's caseworker signs in and lists their referrals through the API:"
+curl -s --cacert tls/cert.pem -c web-jar -X POST https://127.0.0.1:8443/api/v1/session \
+  -d "{\"name\":\"caseworker-1\",\"password\":\"$web_pw\"}" |
+  sed 's/"csrf_token":"[^"]*"/"csrf_token":"..."/; s/^/    /'
+echo
+curl -s --cacert tls/cert.pem -b web-jar https://127.0.0.1:8443/api/v1/referrals | sed 's/^/    /'
+echo
+echo "    https://127.0.0.1:8443/api/v1/  ngo.xa's haven-web (intake; docs/API.md)"
+echo "    https://127.0.0.1:8444/api/v1/  shelter.xc's haven-web (provider)"
+echo "    https://127.0.0.1:8445/api/v1/  router.xc's haven-web (router)"
+echo "    (certificate: $work/tls/cert.pem, made by haven web self-signed)"
+
 step "The network is running; everything is in $work. Try, for instance:"
 cat <<EOF
   cd $work

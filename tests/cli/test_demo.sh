@@ -30,15 +30,15 @@ rc=$?
 [ "$(grep -c . demo.log)" -gt 50 ] && ok || bad "the log is short"
 head -2 demo.log | grep -q "^--- 1\. Every organisation makes its own keys" && ok ||
   bad "the log does not start with step 1: $(head -2 demo.log)"
-for s in 2 3 4 5 6 7 8 9 10; do grep -q "^--- $s\. " demo.log && ok || bad "step $s is not in the log"; done
+for s in 2 3 4 5 6 7 8 9 10 11; do grep -q "^--- $s\. " demo.log && ok || bad "step $s is not in the log"; done
 [ "$(tr -cd '\000' < demo.log | wc -c)" -eq 0 ] && ok || bad "the log holds NUL bytes"
 [ "$(grep -c '^referral [0-9a-f]\{32\} submitted' demo.log)" -eq 1 ] && ok ||
   bad "the submission is not in the log exactly once"
 
 pids=$(cat demo/pids)
-[ "$(wc -w <<<"$pids")" -eq 9 ] && ok || bad "the demo did not record nine daemons: $pids"
+[ "$(wc -w <<<"$pids")" -eq 12 ] && ok || bad "the demo did not record twelve daemons (nine and three haven-web): $pids"
 running() { local n=0 p; for p in $pids; do kill -0 "$p" 2>/dev/null && n=$((n + 1)); done; echo $n; }
-[ "$(running)" -eq 9 ] && ok || bad "not every daemon is running after the demo"
+[ "$(running)" -eq 12 ] && ok || bad "not every daemon is running after the demo"
 
 # The stop hint names the work directory absolutely.
 hint=$(sed -n 's/^ *bash \(.*demo\.sh stop .*\) *# stop the network$/\1/p' demo.log | sed 's/ *$//')
@@ -49,9 +49,9 @@ hint=$(sed -n 's/^ *bash \(.*demo\.sh stop .*\) *# stop the network$/\1/p' demo.
 cd demo || exit 1
 expect 1 "no example network is running in $work/demo/demo: nothing to stop" \
   bash "$top/deploy/demo.sh" stop demo
-[ "$(running)" -eq 9 ] && ok || bad "a stop of nothing stopped daemons"
+[ "$(running)" -eq 12 ] && ok || bad "a stop of nothing stopped daemons"
 
-# The hint, from the same place, stops all nine.
+# The hint, from the same place, stops all twelve.
 expect 0 "the example network in $work/demo is stopped" bash $hint
 [ "$(running)" -eq 0 ] && ok || bad "$(running) daemons still run after the stop"
 expect 1 "nothing to stop" bash $hint

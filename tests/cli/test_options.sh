@@ -31,7 +31,7 @@ answers() {
   ok
 }
 
-for d in haven-broker haven-intake haven-router haven-provider; do
+for d in haven-broker haven-intake haven-router haven-provider haven-web; do
   answers 0 out "usage: $d -c " "$d" --help
   answers 0 out "  -n, --check" "$d" -h
   answers 0 out "$d $version" "$d" --version

@@ -23,7 +23,7 @@ for unit in "$2"/haven-*@.service; do
   daemon=$(sed -n 's#^ExecStart=\([^ ]*\) .*#\1#p' "$work/$name")
   expect 2 "usage: $(basename "$daemon") -c" "$daemon"
 done
-[ "$n" -eq 4 ] && ok || bad "$n units generated, expected 4"
+[ "$n" -eq 5 ] && ok || bad "$n units generated, expected 5"
 grep -q "^u haven " "$4" && ok || bad "haven.sysusers lacks the user"
 # Group haven reaches a worker's control socket: its directory lets the group
 # through; stores stay private.

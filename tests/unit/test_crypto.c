@@ -245,6 +245,28 @@ static void test_golden_vectors(void **state)
     hv_keypair_free(&b);
 }
 
+/* Argon2id password hashes: the right password passes, any other does
+ * not, a hash carries its own salt, and costs outside libsodium's limits
+ * and malformed hashes are refused. */
+static void test_pwhash(void **state)
+{
+    (void)state;
+    char h1[HV_PWHASH_STR_MAX], h2[HV_PWHASH_STR_MAX];
+    const char *pw = "correct horse battery staple";
+    assert_int_equal(hv_pwhash(pw, strlen(pw), 1, 8192, h1), HV_OK);
+    assert_int_equal(hv_pwhash(pw, strlen(pw), 1, 8192, h2), HV_OK);
+    assert_non_null(strstr(h1, "$argon2id$"));
+    assert_string_not_equal(h1, h2);
+    assert_int_equal(hv_pwhash_verify(h1, pw, strlen(pw)), HV_OK);
+    assert_int_equal(hv_pwhash_verify(h1, pw, strlen(pw) - 1), HV_EAUTH);
+    assert_int_equal(hv_pwhash_verify(h1, "Correct horse battery staple", strlen(pw)), HV_EAUTH);
+    assert_int_equal(hv_pwhash_verify("$argon2id$v=19$m=8192,t=1,p=1$bm9wZQ$bm9wZQ", pw,
+                                      strlen(pw)), HV_EAUTH);
+    assert_int_equal(hv_pwhash_verify("", pw, strlen(pw)), HV_EAUTH);
+    assert_int_equal(hv_pwhash(pw, strlen(pw), 0, 8192, h1), HV_EINVAL);
+    assert_int_equal(hv_pwhash(pw, strlen(pw), 1, 1, h1), HV_EINVAL);
+}
+
 int main(void)
 {
     assert_int_equal(hv_crypto_init(), HV_OK);
@@ -257,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_key_id_and_z85),
         cmocka_unit_test(test_time_id),
         cmocka_unit_test(test_golden_vectors),
+        cmocka_unit_test(test_pwhash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

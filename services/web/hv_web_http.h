@@ -1,0 +1,74 @@
+/* haven-web's HTTP(S) server (libmicrohttpd, GnuTLS): one thread per
+ * connection, bounded connections overall and per address, an idle
+ * timeout per connection, request bodies bounded by HV_WEB_BODY_MAX (a
+ * referral file's limit), security headers on every answer, and static
+ * files only from the assets folder (no "..", no directory listing).
+ * Requests under /api/ go to the API handler with their whole body. */
+#ifndef HV_WEB_HTTP_H
+#define HV_WEB_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hv_err.h"
+#include "hv_json.h"
+#include "hv_web_config.h"
+
+#define HV_WEB_BODY_MAX HV_JSON_TEXT_MAX /* the referral file's limit */
+
+/* One request. Fields are read-only to the handler. */
+typedef struct hv_web_req {
+    struct MHD_Connection *conn; /* libmicrohttpd's connection */
+    const char *method;          /* "GET", ... */
+    const char *path;            /* decoded path, without the query */
+    char addr[64];               /* the client's address */
+    char *body;                  /* the body, NUL-terminated ("" when none) */
+    size_t body_len;             /* its length */
+    size_t body_cap;             /* allocated */
+    bool too_big;                /* the body passed HV_WEB_BODY_MAX */
+    size_t seen;                 /* body bytes received, kept or not */
+    bool tls;                    /* served over TLS */
+    bool answered;               /* a response was queued */
+} hv_web_req;
+
+/* The API: answers `req` with one of the hv_web_send* functions. */
+typedef enum MHD_Result (*hv_web_handler)(void *cls, hv_web_req *req);
+
+typedef struct hv_web_http hv_web_http;
+
+/* Serves `c->listen` (TLS when configured) until hv_web_http_stop; `c`
+ * is borrowed for the server's life. Returns HV_OK, HV_ECONFIG (a TLS
+ * file cannot be read, TLS unavailable), HV_EIO (cannot listen). */
+HV_MUST_CHECK hv_err hv_web_http_start(hv_web_http **out, const hv_web_config *c,
+                                       hv_web_handler api, void *cls, hv_errmsg *e);
+
+/* Stops serving; safe on NULL and twice. */
+void hv_web_http_stop(hv_web_http **h);
+
+/* A request header or query argument, or NULL. Borrowed. */
+const char *hv_web_header(const hv_web_req *r, const char *name);
+const char *hv_web_query(const hv_web_req *r, const char *name);
+/* The value of cookie `name`, or NULL. Borrowed. */
+const char *hv_web_cookie(const hv_web_req *r, const char *name);
+
+/* Answers with `body` (copied) and the security headers; `set_cookie`
+ * may be NULL. API answers carry Cache-Control: no-store. */
+enum MHD_Result hv_web_send(hv_web_req *r, unsigned status, const char *type, const char *body,
+                            size_t len, const char *set_cookie);
+
+/* Answers with JSON (`j` stolen; NULL answers 500). */
+enum MHD_Result hv_web_send_json(hv_web_req *r, unsigned status, json_t *j,
+                                 const char *set_cookie);
+
+/* Answers an error in the API's one shape (hv_web_error.h). */
+enum MHD_Result hv_web_send_error(hv_web_req *r, unsigned status, hv_err err,
+                                  const char *message, json_t *errors);
+
+/* Answers with a stream produced by `reader` (Server-Sent Events). */
+enum MHD_Result hv_web_send_stream(hv_web_req *r, const char *type,
+                                   MHD_ContentReaderCallback reader, void *cls,
+                                   MHD_ContentReaderFreeCallback free_cls);
+
+#endif

@@ -1,0 +1,469 @@
+#!/usr/bin/env bash
+# haven-web (issue 17) with real daemons: a broker, an intake, a router and
+# providers of tests/cli/flow_lib.sh, each worker with a staff socket and a
+# haven-web in front of it over HTTPS on loopback (a self-signed pair made
+# by `haven web self-signed`), driven with curl as a browser or an
+# organisation's system would.
+# usage: test_web.sh BIN_DIR EXAMPLE_REFERRAL
+set -u
+here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
+. "$here/lib.sh"
+. "$here/flow_lib.sh"
+. "$here/web_lib.sh"
+example=$(realpath "$2")
+flow_setup "$1"
+cp "$example" adult.json
+mkdir -p assets/sub
+echo '<!doctype html><title>Haven</title>' > assets/index.html
+echo 'body {}' > assets/sub/site.css
+echo "not to be served" > outside.txt
+
+# ---- the daemon's own command line
+expect 0 "usage: haven-web" "$bin/haven-web" --help
+expect 0 "haven-web 0." "$bin/haven-web" --version
+expect 2 "usage: haven-web" "$bin/haven-web"
+web_setup intake intake ngo.xc
+web_setup shelter-a provider shelter-a.xc "[notify]
+command = cat >> notify.out
+staff = sup-a"
+web_setup router router router.xc
+expect 0 "configuration valid (intake for ngo.xc, HTTPS)" "$bin/haven-web" -n -c web-intake.ini
+sed -e 's/^listen = 127.0.0.1:/listen = 192.0.2.1:/' -e '/^tls_/d' web-intake.ini > plain-far.ini
+expect 1 "plain HTTP is allowed only on loopback" "$bin/haven-web" -n -c plain-far.ini
+# A second haven-web on the intake for the short limits: idle sessions of
+# 1 s, an address throttled after 3 failures.
+sed -e '/^staff_control/!s/web-intake\./web-short./' web-intake.ini > web-short.ini
+sed -i -e "s/^listen = .*/listen = 127.0.0.1:$(free_ports 1)/" \
+  -e 's/^address_max_failures = .*/address_max_failures = 3/' web-short.ini
+printf '[session]\nidle_timeout_s = 1\n' >> web-short.ini
+web_base[short]="https://127.0.0.1:$(sed -n 's/^listen = 127.0.0.1://p' web-short.ini)"
+
+# ---- accounts (passwords on stdin; TOTP for supervisors and admins)
+pw="correct horse battery staple"
+expect 1 "at least 12 characters" sh -c "echo short-pw | '$haven' staff add --config web-intake.ini --name x1 --role caseworker"
+expect 1 "'coordinator' is not a role here: caseworker, supervisor or admin (HV_EINVAL)" sh -c "echo '$pw' | '$haven' staff add --config web-intake.ini --name x1 --role coordinator"
+expect 2 "option --role is required" sh -c "echo '$pw' | '$haven' staff add --config web-intake.ini --name x1"
+for w in caseworker-1 caseworker-2 caseworker-3; do staff intake "$w" caseworker "$pw"; done
+staff intake sup-1 supervisor "$pw"
+staff intake admin-1 admin "$pw"
+enrol intake sup-1
+enrol intake admin-1
+expect 0 "otpauth://totp/Haven%20ngo.xc:sup-1?secret=" cat totp-intake-sup-1.txt
+staff shelter-a sup-a supervisor "$pw"
+staff shelter-a cw-a caseworker "$pw"
+staff shelter-a admin-a admin "$pw"
+enrol shelter-a sup-a
+staff router coord-1 coordinator "$pw"
+staff router admin-r admin "$pw"
+enrol router admin-r
+for w in caseworker-9; do
+  printf '%s\n' "$pw" | "$haven" staff add --config web-short.ini --name "$w" --role caseworker >/dev/null
+done
+expect 0 "NAME" "$haven" staff list --config web-intake.ini
+[ "$("$haven" staff list --json --config web-intake.ini |
+     jq -r '.[] | select(.name == "caseworker-1") | .role + " " + (.disabled | tostring)')" = \
+  "caseworker false" ] && ok || bad "staff list --json lacks caseworker-1 as an enabled caseworker"
+
+for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
+for n in intake shelter-a router short; do web_start "$n"; done
+grep -q "event=plain_http" web-intake.log && bad "TLS instance says plain" || ok
+# Plain HTTP on loopback serves, and says so at start.
+sed -e '/^tls_/d' -e "s/^listen = .*/listen = 127.0.0.1:$(free_ports 1)/" \
+  -e 's/web-intake\./web-plain./' web-intake.ini > web-plain.ini
+expect 0 "plain HTTP on loopback" "$bin/haven-web" -n -c web-plain.ini
+web_base[plain]="http://$(sed -n 's/^listen = //p' web-plain.ini)"
+web_start plain
+grep -q 'event=plain_http listen=127.0.0.1:' web-plain.log && ok || bad "plain HTTP not said at start"
+st=$(curl -s -o resp.json -w '%{http_code}' "${web_base[plain]}/api/v1/session"); body=$(cat resp.json)
+want 401 HV_EAUTH "plain HTTP on loopback answers"
+web_stop plain
+
+# ---- sign-in, session, cookie, headers
+signin intake caseworker-1 "$pw"
+want 201 "caseworker signs in"
+[ ${#csrf[intake-caseworker-1]} -eq 64 ] && ok || bad "no CSRF token"
+curl -s -D headers.txt -o /dev/null --cacert tls/cert.pem -X POST "${web_base[intake]}/api/v1/session" \
+  --data-binary "{\"name\":\"caseworker-2\",\"password\":\"$pw\"}"
+grep -qiE "^set-cookie: __Host-haven_session=[0-9a-f]{64}; HttpOnly; Secure; SameSite=Strict; Path=/" headers.txt &&
+  ok || bad "session cookie: $(grep -i set-cookie headers.txt)"
+for h in "Content-Security-Policy: default-src 'self'" "X-Content-Type-Options: nosniff" \
+         "Referrer-Policy: no-referrer" "Cache-Control: no-store" "Strict-Transport-Security: max-age="; do
+  grep -qiF "$h" headers.txt && ok || bad "header missing: $h"
+done
+signin intake caseworker-2 "$pw"; want 201 "second caseworker signs in"
+api intake caseworker-1 GET /api/v1/session
+want 200 "session says who"
+[ "$(jq -r '.staff + " " + .role' <<<"$body")" = "caseworker-1 caseworker" ] && ok || bad "session: $body"
+api intake - GET /api/v1/referrals
+want 401 HV_EAUTH "no session, no referrals"
+signin intake caseworker-1 "wrong password here"
+want 401 HV_EAUTH "wrong password refused"
+signin intake caseworker-1 "$pw"; want 201 "caseworker signs in again"
+
+# ---- CSRF: a state-changing request without the token changes nothing
+saved=${csrf[intake-caseworker-1]}
+unset "csrf[intake-caseworker-1]"
+api intake caseworker-1 POST /api/v1/referrals "$(cat adult.json)"
+want 403 HV_EFORBIDDEN "referral without CSRF token refused"
+csrf[intake-caseworker-1]=wrong-token
+api intake caseworker-1 POST /api/v1/referrals "$(cat adult.json)"
+want 403 HV_EFORBIDDEN "referral with a wrong CSRF token refused"
+csrf[intake-caseworker-1]=$saved
+api intake caseworker-1 GET /api/v1/referrals
+want 200 "list"
+[ "$(jq -r .total <<<"$body")" = 0 ] && ok || bad "a refused request created something: $body"
+
+# ---- bad input, each with its defined answer
+api intake caseworker-1 POST /api/v1/referrals '{"schema": "haven-referral/1",'
+want 400 HV_EJSON "malformed JSON"
+[ "$(jq -r '.errors[0].line' <<<"$body")" = 1 ] && ok || bad "malformed JSON not located: $body"
+api intake caseworker-1 POST /api/v1/referrals '{"schema": "haven-referral/1"}'
+want 422 HV_EJSON "invalid referral file"
+jq -e '.errors | length > 0 and (.[0] | has("path") and has("line") and has("column"))' <<<"$body" \
+  >/dev/null && ok || bad "no located errors: $body"
+head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' ' ' > big.json
+st=$(curl -s -o resp.json -w '%{http_code}' --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  -H "X-CSRF-Token: $saved" --data-binary @big.json "${web_base[intake]}/api/v1/referrals")
+body=$(cat resp.json); want 413 HV_ETOOBIG "oversized body (Content-Length)"
+st=$(curl -s -o resp.json -w '%{http_code}' --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  -H "X-CSRF-Token: $saved" -H "Transfer-Encoding: chunked" --data-binary @big.json \
+  "${web_base[intake]}/api/v1/referrals")
+body=$(cat resp.json); want 413 HV_ETOOBIG "oversized body (chunked)"
+# A body that does not end is read and dropped up to 16 MiB, then cut off.
+head -c $((20 * 1024 * 1024)) /dev/zero | curl -s -o /dev/null -w '%{http_code}' --cacert tls/cert.pem \
+  -b jar-intake-caseworker-1 -H "X-CSRF-Token: $saved" -H "Transfer-Encoding: chunked" \
+  --data-binary @- "${web_base[intake]}/api/v1/referrals" > endless.txt
+endless_rc=$?
+[ "$endless_rc" -ne 0 ] && ! grep -q "^2" endless.txt && ok ||
+  bad "an endless body was not cut off: curl $endless_rc, status $(cat endless.txt)"
+static() { st=$(curl -s --path-as-is -o resp.json -w '%{http_code}' --cacert tls/cert.pem "${web_base[intake]}$1"); body=$(cat resp.json); }
+static /; want 200 "assets: index"
+grep -q "<title>Haven</title>" resp.json && ok || bad "index not served"
+static /sub/site.css; want 200 "assets: a file in a folder"
+static /../outside.txt; want 400 HV_EINVAL "path traversal refused"
+static /sub/%2e%2e/%2e%2e/outside.txt; want 400 HV_EINVAL "encoded path traversal refused"
+static /sub; want 404 HV_ENOTFOUND "no directory listing"
+static /nothing.html; want 404 HV_ENOTFOUND "missing asset"
+ln -s "$PWD/outside.txt" assets/link.txt
+static /link.txt; want 404 HV_ENOTFOUND "a link out of the assets folder refused"
+
+# A slow client (headers never finished) is cut off after the connection
+# timeout (2 s here), and others are served meanwhile.
+python3 - "${web_base[intake]#https://}" tls/cert.pem > slow.txt 2>&1 <<'PY' &
+import socket, ssl, sys, time
+host, port = sys.argv[1].split(":")
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
+s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\n")
+t = time.monotonic()
+s.settimeout(30)
+try:
+    data = s.recv(100)
+except (ConnectionError, ssl.SSLError):
+    data = b""
+print("closed after %.1f s, %d bytes" % (time.monotonic() - t, len(data)))
+PY
+slow_pid=$!
+api intake caseworker-1 GET /api/v1/session
+want 200 "served while a slow client waits"
+wait "$slow_pid"
+closed=$(sed -n 's/^closed after \([0-9.]*\) s, 0 bytes$/\1/p' slow.txt)
+[ -n "$closed" ] && awk -v t="$closed" 'BEGIN { exit !(t >= 1.5 && t < 10) }' && ok ||
+  bad "slow client: $(cat slow.txt)"
+
+# One address cannot take every connection: with 8 held open from
+# 127.0.0.1 (connections_per_address), a ninth from it is refused while
+# another address (127.0.0.2) is served.
+python3 - "${web_base[intake]#https://}" tls/cert.pem > per-address.txt 2>&1 <<'PY'
+import socket, ssl, sys
+host, port = sys.argv[1].split(":")
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+def conn(src):
+    s = socket.create_connection((host, int(port)), timeout=5, source_address=(src, 0))
+    return ctx.wrap_socket(s, server_hostname=host)
+held = [conn("127.0.0.1") for _ in range(8)]
+for s in held:
+    s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\n")
+try:
+    s = conn("127.0.0.1")
+    s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\n\r\n")
+    ninth = "served" if s.recv(12) else "refused"
+except (OSError, ssl.SSLError):
+    ninth = "refused"
+s = conn("127.0.0.2")
+s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+other = s.recv(12).decode()
+print("ninth from 127.0.0.1: %s; 127.0.0.2: %s" % (ninth, other))
+PY
+grep -qx "ninth from 127.0.0.1: refused; 127.0.0.2: HTTP/1.1 401" per-address.txt && ok ||
+  bad "connections per address: $(cat per-address.txt)"
+
+# ---- a referral through the API; need to know between caseworkers
+api intake caseworker-1 POST "/api/v1/referrals?reference=CASE-2026-0042" "$(cat adult.json)"
+want 201 "caseworker creates a referral"
+id=$(jq -r .id <<<"$body")
+[ ${#id} -eq 32 ] && ok || bad "no id: $body"
+api intake caseworker-1 GET "/api/v1/referrals/$id"
+want 200 "creator sees it"
+jq -e '.history[0].by == "ngo.xc/caseworker-1"' <<<"$body" >/dev/null && ok ||
+  bad "history does not name the person: $body"
+api intake caseworker-2 GET "/api/v1/referrals/$id"
+want 404 HV_ENOTFOUND "another caseworker's referral is not found"
+other_msg=$(jq -r .message <<<"$body")
+api intake caseworker-2 GET /api/v1/referrals/00000000000000000000000000000000
+want 404 HV_ENOTFOUND "a referral that does not exist"
+# The same words, but for the id asked about.
+[ "$(jq -r .message <<<"$body" | sed 's/0\{32\}/ID/')" = "${other_msg//$id/ID}" ] && ok ||
+  bad "not found differs from hidden: $other_msg / $body"
+api intake caseworker-2 POST "/api/v1/referrals/$id/withdraw" '{"reason": "not mine"}'
+want 404 HV_ENOTFOUND "another caseworker cannot withdraw it"
+api intake caseworker-2 GET /api/v1/referrals
+[ "$(jq -r .total <<<"$body")" = 0 ] && ok || bad "caseworker-2 lists others' referrals: $body"
+api intake caseworker-1 POST "/api/v1/referrals/$id/authorise"
+want 403 HV_EFORBIDDEN "a caseworker cannot authorise a consent override"
+api intake caseworker-1 POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-2"}'
+want 403 HV_EFORBIDDEN "a caseworker cannot reassign"
+
+# ---- TOTP where required, and a replayed code refused
+signin intake sup-1 "$pw"
+want 401 HV_EAUTH "supervisor without a TOTP code"
+grep -q "TOTP code is required" <<<"$body" && ok || bad "no word of TOTP: $body"
+signin intake sup-1 "$pw" 000000
+want 401 HV_EAUTH "wrong TOTP code"
+code=$(totp_code intake sup-1)
+signin intake sup-1 "$pw" "$code"
+want 201 "supervisor signs in with TOTP"
+saved_sup=${csrf[intake-sup-1]}; cp jar-intake-sup-1 jar-sup-saved
+signin intake sup-1 "$pw" "$code"
+want 401 HV_EAUTH "a replayed TOTP code"
+grep -q "used already" <<<"$body" && ok || bad "replay not named: $body"
+cp jar-sup-saved jar-intake-sup-1; csrf[intake-sup-1]=$saved_sup
+api intake sup-1 GET "/api/v1/referrals?limit=10&offset=0"
+want 200 "supervisor lists with filters"
+jq -e --arg id "$id" '.total >= 1 and (.items | map(.id) | index($id)) != null and
+  (.items[0].created_by == "caseworker-1")' <<<"$body" >/dev/null && ok ||
+  bad "supervisor's list: $body"
+api intake sup-1 GET "/api/v1/referrals?limit=x"
+want 422 HV_EINVAL "a malformed limit"
+api intake sup-1 GET "/api/v1/referrals?since=2026-01-01&until=2099-01-01&country=XC&service=shelter&q=nothing-like-this"
+want 200 "every filter is passed to the worker"
+[ "$(jq -r .total <<<"$body")" = 0 ] && ok || bad "the text filter matched: $body"
+api intake sup-1 GET "/api/v1/referrals?q=case-2026-00"
+[ "$(jq -r '.total' <<<"$body")" = 1 ] && [ "$(jq -r '.items[0].id' <<<"$body")" = "$id" ] && ok ||
+  bad "the organisation's reference is not searched: $body"
+api intake sup-1 GET "/api/v1/referrals?since=yesterday"
+want 422 HV_EINVAL "a malformed date"
+api intake sup-1 POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-2"}'
+want 200 "supervisor reassigns"
+api intake caseworker-2 GET "/api/v1/referrals/$id"
+want 200 "the assigned caseworker sees it now"
+# A caseworker's consent override is held until a supervisor authorises it.
+jq '.consent = {"services": false, "obtained_from": "individual",
+  "obtained_at": "2026-11-20T10:30:00Z", "obtained_by": "Caseworker 14",
+  "legal_basis": "vital_interests", "override": {"reason": "Immediate danger to life",
+  "authorised_by": "Supervisor 2"}}' adult.json > override.json
+api intake caseworker-1 POST /api/v1/referrals "$(cat override.json)"
+want 201 "caseworker submits a consent override"
+oid=$(jq -r .id <<<"$body")
+[ "$(jq -r .state <<<"$body")" = awaiting_authorisation ] && ok || bad "override sent unauthorised: $body"
+api intake caseworker-1 POST "/api/v1/referrals/$oid/authorise"
+want 403 HV_EFORBIDDEN "a caseworker cannot authorise their own override"
+api intake sup-1 POST "/api/v1/referrals/$oid/authorise"
+want 200 "the supervisor authorises it"
+[ "$(jq -r .state <<<"$body")" = requested ] && ok || bad "authorised override: $body"
+
+# ---- the administrator: staff, no case content anywhere
+signin intake admin-1 "$pw" "$(totp_code intake admin-1)"
+want 201 "admin signs in with TOTP"
+for p in /api/v1/referrals "/api/v1/referrals/$id" /api/v1/events; do
+  api intake admin-1 GET "$p"
+  want 403 HV_EFORBIDDEN "admin gets no content from GET $p"
+done
+api intake admin-1 POST "/api/v1/referrals/$id/withdraw" '{"reason": "x"}'
+want 403 HV_EFORBIDDEN "admin cannot withdraw"
+api intake admin-1 GET /api/v1/staff
+want 200 "admin lists staff"
+jq -e '.items | map(.name) | index("caseworker-3") != null' <<<"$body" >/dev/null && ok || bad "staff list: $body"
+jq -e 'tostring | test("argon2") | not' <<<"$body" >/dev/null && ok || bad "staff list shows hashes"
+api intake caseworker-1 GET /api/v1/staff
+want 403 HV_EFORBIDDEN "a caseworker cannot manage staff"
+api intake admin-1 POST /api/v1/staff "{\"name\": \"caseworker-4\", \"role\": \"caseworker\", \"password\": \"$pw\"}"
+want 201 "admin adds a caseworker"
+api intake admin-1 POST /api/v1/staff '{"name": "caseworker-5", "role": "caseworker", "password": "too-short"}'
+want 422 HV_EINVAL "a short password"
+api intake admin-1 POST /api/v1/staff/caseworker-4/role '{"role": "supervisor"}'
+want 200 "admin changes a role"
+api intake admin-1 POST /api/v1/staff/caseworker-4/role '{"role": "coordinator"}'
+want 422 HV_EINVAL "no such role at an intake"
+api intake admin-1 POST /api/v1/staff/caseworker-4/reset-password "{\"password\": \"$pw-2\"}"
+want 200 "admin resets a password"
+api intake admin-1 POST /api/v1/staff/caseworker-4/disable
+want 200 "admin disables an account"
+signin intake caseworker-4 "$pw-2" "$(totp_code intake admin-1)"
+want 401 HV_EAUTH "a disabled account cannot sign in"
+api intake admin-1 POST /api/v1/staff/caseworker-4/enable
+want 200 "admin enables it again"
+api intake admin-1 POST /api/v1/staff/nobody-here/disable
+want 404 HV_ENOTFOUND "no such staff member"
+
+# ---- lockout of an account, lifted by an admin
+for i in 1 2 3; do signin intake caseworker-3 "wrong password $i"; done
+want 401 HV_EAUTH "third wrong password"
+signin intake caseworker-3 "$pw"
+want 429 HV_ERATE "a locked account refuses the right password"
+api intake admin-1 POST /api/v1/staff/caseworker-3/unlock
+want 200 "admin unlocks"
+signin intake caseworker-3 "$pw"
+want 201 "unlocked account signs in"
+for i in 1 2 3; do signin intake caseworker-3 "wrong password $i"; done
+expect 0 "unlocked caseworker-3" "$haven" staff unlock --config web-intake.ini --name caseworker-3
+signin intake caseworker-3 "$pw"; want 201 "unlocked by haven staff unlock"
+
+# ---- the address throttled (web-short: after 3 failures)
+for i in 1 2 3; do signin short "nobody-$i" "wrong password $i"; done
+signin short caseworker-9 "$pw"
+want 429 HV_ERATE "a throttled address refuses even the right password"
+expect 0 "unlocked 127.0.0.1" "$haven" staff unlock --config web-short.ini --address 127.0.0.1
+signin short caseworker-9 "$pw"
+want 201 "the address unlocked"
+# and through the API, by an administrator
+printf '%s\n' "$pw" | "$haven" staff add --config web-short.ini --name admin-9 --role admin >/dev/null
+enrol short admin-9
+signin short admin-9 "$pw" "$(totp_code short admin-9)"
+for i in 1 2 3; do signin short "nobody-$i" "wrong password $i"; done
+api short admin-9 POST /api/v1/staff/unlock-address '{"address": "127.0.0.1"}'
+want 200 "admin lifts the address's throttle"
+signin short caseworker-9 "$pw"
+want 201 "the address unlocked by the API"
+# ---- an idle session ends (1 s there)
+# Any use renews the idle time, so the test waits for the clock to pass
+# it without asking, then asks once.
+api short caseworker-9 GET /api/v1/session
+want 200 "a fresh session"
+idle_after=$(( $(date +%s%N) + 1300000000 ))
+clock_past() { [ "$(date +%s%N)" -gt "$1" ]; }
+wait_until 5 clock_past "$idle_after"
+api short caseworker-9 GET /api/v1/session
+want 401 HV_EAUTH "an idle session is refused"
+
+# ---- API tokens for the organisation's own system
+api intake admin-1 POST /api/v1/tokens '{"scope": "read"}'
+want 201 "admin creates a read token"
+read_token=$(jq -r .token <<<"$body"); read_id=$(jq -r .id <<<"$body")
+api intake admin-1 POST /api/v1/tokens '{"scope": "submit"}'
+submit_token=$(jq -r .token <<<"$body")
+api intake admin-1 POST /api/v1/tokens '{"scope": "everything"}'
+want 422 HV_EINVAL "no such scope"
+api intake admin-1 GET /api/v1/tokens
+want 200 "admin lists tokens"
+jq -e --arg t "$read_token" 'tostring | contains($t) | not' <<<"$body" >/dev/null && ok ||
+  bad "token list shows a token"
+api intake "token:$read_token" GET "/api/v1/referrals/$id"
+want 200 "a read token reads"
+api intake "token:$read_token" POST /api/v1/referrals "$(cat adult.json)"
+want 403 HV_EFORBIDDEN "a read token cannot submit"
+api intake "token:$submit_token" GET /api/v1/staff
+want 403 HV_EFORBIDDEN "a token cannot manage staff"
+api intake "token:$submit_token" POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-1"}'
+want 403 HV_EFORBIDDEN "a submit token cannot reassign"
+api intake admin-1 DELETE "/api/v1/tokens/$read_id"
+want 200 "admin revokes a token"
+api intake "token:$read_token" GET /api/v1/referrals
+want 401 HV_EAUTH "a revoked token"
+grep -c '"event":"token_used"' web-intake.audit | grep -qx 4 && ok || bad "token uses not audited"
+
+# ---- the provider: offer, accept, status; the person in every history row
+wait_until 20 is offered offer_state shelter-a "$id"
+signin shelter-a sup-a "$pw" "$(totp_code shelter-a sup-a)"
+want 201 "provider supervisor signs in"
+signin shelter-a cw-a "$pw"
+api shelter-a sup-a GET "/api/v1/inbox?limit=50"
+want 200 "inbox list"
+jq -e --arg id "$id" '.items | map(.id) | index($id) != null' <<<"$body" >/dev/null && ok || bad "inbox: $body"
+api shelter-a cw-a POST "/api/v1/inbox/$id/accept"
+want 403 HV_EFORBIDDEN "a provider caseworker cannot accept"
+api shelter-a sup-a POST "/api/v1/inbox/$id/decline" '{"note": "no reason code"}'
+want 422 HV_EINVAL "decline needs a reason code"
+api shelter-a sup-a POST "/api/v1/inbox/$id/accept" '{"reference": "SH-A-7"}'
+want 200 "provider supervisor accepts"
+wait_until 20 is received case_state shelter-a "$id"
+api shelter-a sup-a POST "/api/v1/inbox/$id/assign" '{"staff": "cw-a"}'
+want 200 "supervisor assigns the case"
+api shelter-a cw-a GET "/api/v1/inbox/$id"
+want 200 "assigned caseworker sees the case"
+api shelter-a cw-a POST "/api/v1/inbox/$id/status" '{"state": "in_progress", "note": "Arrived"}'
+want 200 "caseworker posts a status"
+api shelter-a sup-a GET "/api/v1/inbox/$id/export"
+want 200 "supervisor exports the case"
+api shelter-a sup-a POST /api/v1/inbox/00000000000000000000000000000000/decline '{"reason_code": "no_capacity"}'
+want 404 HV_ENOTFOUND "decline of an unknown offer"
+wait_until 20 is in_progress intake_state "$id"
+api intake caseworker-1 GET "/api/v1/referrals/$id"
+jq -e '[.history[].by] | index("ngo.xc/caseworker-1") != null' <<<"$body" >/dev/null && ok ||
+  bad "intake history: $body"
+"$haven" inbox show --json --config shelter-a.ini "$id" > provider-show.json
+grep -q "shelter-a.xc/sup-a" provider-show.json && grep -q "shelter-a.xc/cw-a" provider-show.json &&
+  ok || bad "provider history does not name the people: $(cat provider-show.json)"
+grep -q '"by":"ngo.xc/caseworker-1"' intake.db.audit && ok || bad "intake audit lacks the person"
+grep -q '"by":"shelter-a.xc/sup-a"' shelter-a.db.audit && ok || bad "provider audit lacks the person"
+
+# ---- the router: pathway for the coordinator, not for the admin
+signin router coord-1 "$pw"; want 201 "coordinator signs in"
+api router coord-1 GET /api/v1/pathway
+want 200 "coordinator sees the pathway"
+signin router admin-r "$pw" "$(totp_code router admin-r)"
+api router admin-r GET /api/v1/pathway
+want 403 HV_EFORBIDDEN "router admin gets no pathway"
+api router coord-1 GET /api/v1/referrals
+want 404 HV_ENOTFOUND "no referrals at a router"
+
+# ---- the event stream: ids and states only
+curl -s -N --max-time 3 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  "${web_base[intake]}/api/v1/events?after=0" > events.txt
+echo "GET /api/v1/events" >> requests.log
+grep -q "^event: " events.txt && grep -q "\"referral\":\"$id\"" events.txt && ok ||
+  bad "event stream: $(head -c 400 events.txt)"
+wait_until 20 grep -q '"event":"offer"' notify.out
+jq -e -s --arg id "$id" 'map(select(.referral == $id and .node == "shelter-a.xc")) | length > 0' \
+  notify.out >/dev/null && ok || bad "notify: $(cat notify.out)"
+
+# ---- withdraw, sign out
+api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{}'
+want 422 HV_EINVAL "withdraw needs a reason"
+# An open event stream ends when its session does.
+curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  "${web_base[intake]}/api/v1/events" > events-end.txt &
+stream_pid=$!
+wait_until 10 grep -qs "^retry: " events-end.txt
+api intake caseworker-1 DELETE /api/v1/session
+want 200 "caseworker signs out"
+stream_ended() { ! kill -0 "$stream_pid" 2>/dev/null; }
+wait_until 20 stream_ended
+grep -q "^event: end" events-end.txt && ok || bad "stream after sign-out: $(cat events-end.txt)"
+api intake caseworker-1 GET /api/v1/session
+want 401 HV_EAUTH "signed out"
+
+# ---- haven-web's own files hold no case content, nor did notify get any
+for n in intake shelter-a router short; do web_stop "$n"; done
+scan=(web-*.db* web-*.audit web-*.log notify.out)
+for needle in "Amina" "Example-Testcase" "Mina T." "1998-04-17" "+000 555 0100" \
+              "Synthetic example narrative" "market district" "recruiter"; do
+  if grep -rlF -- "$needle" "${scan[@]}" >/dev/null 2>&1; then
+    bad "haven-web kept '$needle' in $(grep -rlF -- "$needle" "${scan[@]}" | tr '\n' ' ')"
+  else
+    ok
+  fi
+done
+for n in intake shelter-a router; do
+  expect 0 "chain intact" "$haven" audit verify "web-$n.audit"
+done
+grep -q '"event":"lockout","by":"ngo.xc/caseworker-3"' web-intake.audit && ok || bad "no lockout record"
+grep -q '"event":"unlock"' web-intake.audit && ok || bad "no unlock record"
+grep -q '"event":"role_changed"' web-intake.audit && ok || bad "no role change record"
+# A record about an account names the admin who acted, and the account by a hash.
+subject=$(printf 'haven-web/staff:%s' caseworker-4 | b2sum -l 256 | cut -c1-32)
+grep -q "\"subject\":\"$subject\",\"event\":\"role_changed\",\"by\":\"ngo.xc/admin-1\"" web-intake.audit &&
+  ok || bad "the role change does not name the admin and the account"
+cp requests.log "${WEB_REQUESTS_LOG:-/dev/null}" 2>/dev/null
+stop_all_and_check_logs
+finish
