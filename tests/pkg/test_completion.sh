@@ -31,12 +31,17 @@ complete_line() {
 }
 
 complete_line "inbox" "$bindir/haven" inb
-complete_line "registry recv referral restore" "$bindir/haven" re
+complete_line "registry recv restore referral" "$bindir/haven" re
 complete_line "decline" "$bindir/haven" inbox de
 complete_line "submit show" "$bindir/haven" referral s
 complete_line "--reason" "$bindir/haven" inbox decline --re
 complete_line "--state" "$bindir/haven" inbox status --st
-complete_line "--config --in --help" "$bindir/haven" restore --
+complete_line "--config --help --in" "$bindir/haven" restore --
+# What the catalogue gained is completed without a list of its own here.
+complete_line "staff" "$bindir/haven" staf
+complete_line "reset-password role" "$bindir/haven" staff r
+complete_line "--role" "$bindir/haven" staff add --ro
+complete_line "self-signed" "$bindir/haven" web s
 complete_line "no_capacity not_suitable" "$bindir/haven" inbox decline --reason no
 # bash hands "--state=in" over as the words "--state" "=" "in".
 complete_line "in_progress" "$bindir/haven" inbox status --state = in
