@@ -82,9 +82,17 @@ json_t *hv_events_after(hv_worker *w, const hv_actor *actor, hv_events_filter ma
         hv_sql_text(st, 4, state, sizeof state);
         hv_ref_hex(ref, hex);
         hv_time_format((uint64_t)sqlite3_column_int64(st, 1), at);
-        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq",
-                                              (json_int_t)seq, "kind", kind, "referral", hex,
-                                              "state", state, "at", at));
+        json_t *item = json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq", (json_int_t)seq, "kind",
+                                 kind, "referral", hex, "state", state, "at", at);
+        /* An open offer's deadline: when the answer is due, not what it is about. */
+        uint64_t due;
+        char by[21];
+        if (item != NULL && (strcmp(kind, "offer") == 0 || strcmp(kind, "due_soon") == 0) &&
+            hv_worker_answer_by(w, ref, &due)) {
+            hv_time_format(due, by);
+            json_object_set_new(item, "answer_by", json_string(by));
+        }
+        json_array_append_new(list, item);
     }
     sqlite3_finalize(st);
     return list;

@@ -112,6 +112,11 @@ const hv_registry *hv_worker_registry(const hv_worker *w) { return w->reg; }
 const hv_node *hv_worker_self(const hv_worker *w) { return w->self; }
 const hv_keypair *hv_worker_keys(const hv_worker *w) { return w->keys; }
 const hv_worker_config *hv_worker_cfg(const hv_worker *w) { return &w->cfg; }
+
+bool hv_worker_answer_by(hv_worker *w, const uint8_t referral[16], uint64_t *when)
+{
+    return w->app->answer_by != NULL && w->app->answer_by(w, referral, when);
+}
 void hv_worker_purge_after_commit(hv_worker *w) { w->purge = true; }
 
 hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,

@@ -84,6 +84,10 @@ typedef struct hv_worker_app {
      * referral the actor may not see answers as one that does not exist. */
     bool (*may_see)(hv_worker *w, const hv_actor *actor, const uint8_t referral[16]);
 
+    /* When an answer to `referral` is due (UNIX seconds), for the events of
+     * an open offer (a provider's); false when none is. May be NULL. */
+    bool (*answer_by)(hv_worker *w, const uint8_t referral[16], uint64_t *when);
+
     /* A message addressed to this node, its signature, MAC and body
      * already checked. HV_OK: committed and acknowledged. HV_ESTORE or
      * HV_ENOMEM: rolled back; the broker delivers it again. Any other
@@ -124,6 +128,10 @@ const hv_registry *hv_worker_registry(const hv_worker *w);
 const hv_node *hv_worker_self(const hv_worker *w);
 const hv_keypair *hv_worker_keys(const hv_worker *w);
 const hv_worker_config *hv_worker_cfg(const hv_worker *w);
+
+/* When an answer to `referral` is due, as the worker's answer_by says;
+ * false when it has none or none is due. */
+bool hv_worker_answer_by(hv_worker *w, const uint8_t referral[16], uint64_t *when);
 
 /* Seals `m` to `to` and queues it in the outbox within the current
  * transaction. `ttl_s` is capped at the protocol maximum. Writes the new

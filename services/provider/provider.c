@@ -315,6 +315,19 @@ static bool s_may_see(hv_worker *w, const hv_actor *a, const uint8_t id[16])
     return sees;
 }
 
+/* An open offer's deadline, for the events that concern it. */
+static bool s_answer_by(hv_worker *w, const uint8_t id[16], uint64_t *when)
+{
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT respond_by FROM offers WHERE id = ?1 AND state = 'offered'",
+                              "r", id);
+    bool found = st != NULL && sqlite3_step(st) == SQLITE_ROW;
+    if (found)
+        *when = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return found;
+}
+
 /* The item named by args.id that `a` may see; one they may not see is
  * not found, in the same words as one that does not exist. */
 static hv_err s_find(hv_worker *w, const hv_actor *a, json_t *args, s_item *it, hv_errmsg *e)
@@ -751,6 +764,7 @@ static const hv_worker_app s_app = {
                    HV_ACTOR_BIT(HV_ACTOR_ADMIN),
     .command_roles = s_command_roles,
     .may_see = s_may_see,
+    .answer_by = s_answer_by,
     .on_message = s_on_message,
     .on_control = s_on_control,
     .on_tick = s_on_tick,

@@ -87,6 +87,9 @@ static void *s_main(void *arg)
                                     "referral", json_object_get(ev, "referral"), "state",
                                     json_object_get(ev, "state"), "at",
                                     json_object_get(ev, "at"));
+            json_t *due = json_object_get(ev, "answer_by");
+            if (out != NULL && json_is_string(due))
+                json_object_set(out, "answer_by", due);
             char *text = out ? json_dumps(out, JSON_COMPACT) : NULL;
             json_decref(out);
             if (text != NULL)

@@ -203,6 +203,11 @@ due_soon() {
     jq -e --arg id "$id" '.result.events[] | select(.referral == $id and .kind == "due_soon" and .state == "offered")' >/dev/null
 }
 wait_until 10 due_soon
+# The event says when the answer is due (the offer's deadline), and nothing of the case.
+by=$(pa supervisor-a supervisor inbox.show "{\"id\":\"$id\"}" | jq -r .result.respond_by)
+ev_by=$(pa supervisor-a supervisor events.wait '{"after":0,"timeout_ms":0}' |
+  jq -r --arg id "$id" '[.result.events[] | select(.referral == $id and .kind == "due_soon")][0].answer_by')
+[ -n "$by" ] && [ "$ev_by" = "$by" ] && ok || bad "due_soon's answer_by is '$ev_by', the offer's respond_by '$by'"
 last=$(pa supervisor-a supervisor events.wait '{"after":0,"timeout_ms":0}' | jq -r .result.last)
 pa supervisor-a supervisor events.wait "{\"after\":$last,\"timeout_ms\":20000}" > wait.json &
 waiter=$!
