@@ -215,12 +215,18 @@ echo "    the accounts (passwords generated now and shown only here; supervisors
 echo "    sign in with a TOTP code from the secret, e.g. oathtool --totp -b SECRET):"
 printf '%s\n' "${accounts[@]}"
 web_pw=$(printf '%s\n' "${accounts[0]}" | sed -n 's/.*password \([^ ]*\).*/\1/p')
-echo "    the NGO's caseworker signs in and lists their referrals through the API:"
-curl -s --cacert tls/cert.pem -c web-jar -X POST https://127.0.0.1:8443/api/v1/session \
-  -d "{\"name\":\"caseworker-1\",\"password\":\"$web_pw\"}" |
-  sed 's/"csrf_token":"[^"]*"/"csrf_token":"..."/; s/^/    /'
+echo "    the NGO's caseworker signs in, submits a referral through the API and lists theirs"
+echo "    (the referral of step 3 was the host administrator's, so theirs is the only one they see):"
+session=$(curl -s --cacert tls/cert.pem -c web-jar -X POST https://127.0.0.1:8443/api/v1/session \
+  -d "{\"name\":\"caseworker-1\",\"password\":\"$web_pw\"}")
+sed 's/"csrf_token":"[^"]*"/"csrf_token":"..."/; s/^/    /' <<<"$session"
+csrf=$(sed -n 's/.*"csrf_token":"\([^"]*\)".*/\1/p' <<<"$session")
+curl -s --cacert tls/cert.pem -b web-jar -H "X-CSRF-Token: $csrf" -X POST \
+  "https://127.0.0.1:8443/api/v1/referrals?reference=DEMO-0001" --data-binary @case.json |
+  sed 's/^/    /'
 echo
-curl -s --cacert tls/cert.pem -b web-jar https://127.0.0.1:8443/api/v1/referrals | sed 's/^/    /'
+curl -s --cacert tls/cert.pem -b web-jar "https://127.0.0.1:8443/api/v1/referrals?q=DEMO" |
+  sed 's/^/    /'
 echo
 echo "    https://127.0.0.1:8443/api/v1/  ngo.xa's haven-web (intake; docs/API.md)"
 echo "    https://127.0.0.1:8444/api/v1/  shelter.xc's haven-web (provider)"
