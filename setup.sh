@@ -21,10 +21,12 @@ packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-
 # brings systemd-analyze, which checks the unit files; python3-prometheus-client
 # parses /metrics strictly and chromium renders the operators' dashboard;
 # curl and oathtool drive haven-web over HTTPS with TOTP codes, python3-yaml
-# reads its OpenAPI file.
+# reads its OpenAPI file; nodejs and npm run tests/browser (playwright-core,
+# pinned in its package-lock.json, drives chromium through haven-web's sign-in;
+# npm is installed only where no npm is, as a nodejs from elsewhere brings its own).
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
                python3-prometheus-client chromium
-               systemd curl oathtool python3-yaml)
+               systemd curl oathtool python3-yaml nodejs)
 # The package phase: dpkg-dev (dpkg-shlibdeps) and fakeroot for CPack's
 # .deb, man-db and groff-base to read and check the manual pages.
 package_packages=(dpkg-dev fakeroot man-db groff-base)
@@ -84,6 +86,8 @@ test_package() {
 
 cmd_test() {
   install_missing "${packages[@]}" "${test_packages[@]}" "${package_packages[@]}"
+  command -v npm >/dev/null || install_missing npm
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/browser --no-audit --no-fund
   say "normal build (gcc, -Werror) and test suite"
   configure_tests build
   cmake --build build -j"$jobs"
