@@ -125,8 +125,10 @@ enum {
     S_AUDIT_PUT,
     S_AUDIT_RELEASE,
     S_AUDIT_LIST,
+    S_ACK_TYPE,
     S_RETAIN,
     S_PRUNE,
+    S_DELIVERED_DEL,
     S_REPLAY_COPY,
     S_REPLAY_DROP,
     S_FORGET_REFERRAL,
@@ -177,10 +179,12 @@ static const char *const s_sql[S_COUNT] = {
                  "type, referral, envelope, stored_ms, expires_ms, ?3 FROM queue WHERE seq = "
                  "(SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2 AND type NOT IN "
                  "(?4, ?5)",
+    [S_ACK_TYPE] = "SELECT type FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND "
+                   "recipient = ?2",
     /* Oldest acknowledgements first, through their index: a bounded batch
      * whatever the table holds. */
-    [S_PRUNE] = "DELETE FROM delivered WHERE seq IN (SELECT seq FROM delivered WHERE acked_ms < "
-                "?1 ORDER BY acked_ms LIMIT ?2)",
+    [S_PRUNE] = "SELECT seq, type FROM delivered WHERE acked_ms < ?1 ORDER BY acked_ms LIMIT ?2",
+    [S_DELIVERED_DEL] = "DELETE FROM delivered WHERE seq = ?1",
     /* Back into the queue under their old sequence numbers (never reused,
      * so free), hence in their original order and ahead of anything newer;
      * their dedup rows still point at those numbers. */
@@ -394,34 +398,102 @@ hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient,
     return err;
 }
 
+/* secure_delete on or back to FAST for the next statements of this
+ * connection: a deleted case's freed pages are overwritten with zeros. */
+static hv_err s_secure(hv_store *s, bool on)
+{
+    return sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST",
+                        NULL, NULL, NULL) == SQLITE_OK
+               ? HV_OK
+               : HV_ESTORE;
+}
+
 hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
                     bool retain, bool *found)
 {
     *found = false;
+    sqlite3_stmt *st = s->stmt[S_ACK_TYPE];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int type = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    if (s_done(st, rc) != HV_OK)
+        return HV_ESTORE;
+    if (type < 0)
+        return HV_OK; /* not queued for it: perhaps a notice's ACK */
+    /* The case itself leaves no page behind it (docs/DECISIONS.md). */
+    bool secure = type == HV_MSG_CASE_TRANSFER;
+    if (secure && s_secure(s, true) != HV_OK)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
     if (retain) {
-        sqlite3_stmt *st = s->stmt[S_RETAIN];
+        st = s->stmt[S_RETAIN];
         sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, now_ms);
         sqlite3_bind_int(st, 4, HV_MSG_WITHDRAW);
         sqlite3_bind_int(st, 5, HV_MSG_WITHDRAWN);
-        if (s_done(st, sqlite3_step(st)) != HV_OK)
-            return HV_ESTORE;
-        s->retained += sqlite3_changes(s->db);
+        err = s_done(st, sqlite3_step(st));
+        if (err == HV_OK)
+            s->retained += sqlite3_changes(s->db);
     }
-    return hv_store_remove(s, id, recipient, found);
+    if (err == HV_OK)
+        err = hv_store_remove(s, id, recipient, found);
+    if (secure && s_secure(s, false) != HV_OK)
+        err = HV_ESTORE;
+    return err;
+}
+
+/* Deletes the rows `seqs[i]` of the window whose `is_case[i]` is `cases`. */
+static hv_err s_delete_seqs(hv_store *s, const int64_t *seqs, const bool *is_case, size_t n,
+                            bool cases)
+{
+    hv_err err = HV_OK;
+    for (size_t i = 0; err == HV_OK && i < n; i++) {
+        if (is_case[i] != cases)
+            continue;
+        sqlite3_stmt *st = s->stmt[S_DELIVERED_DEL];
+        sqlite3_bind_int64(st, 1, seqs[i]);
+        err = s_done(st, sqlite3_step(st));
+    }
+    return err;
 }
 
 hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)
 {
     *pruned = 0;
+    /* Collect first: deleting changes the index being read. */
+    int64_t *seqs = calloc(max > 0 ? max : 1, sizeof *seqs);
+    bool *is_case = calloc(max > 0 ? max : 1, sizeof *is_case);
+    hv_err err = seqs != NULL && is_case != NULL ? HV_OK : HV_ENOMEM;
+    size_t n = 0, cases = 0;
     sqlite3_stmt *st = s->stmt[S_PRUNE];
-    sqlite3_bind_int64(st, 1, before_ms);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    if (s_done(st, sqlite3_step(st)) != HV_OK)
-        return HV_ESTORE;
-    *pruned = (size_t)sqlite3_changes(s->db);
-    s->retained -= (int64_t)*pruned;
+    if (err == HV_OK) {
+        sqlite3_bind_int64(st, 1, before_ms);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+            seqs[n] = sqlite3_column_int64(st, 0);
+            is_case[n] = sqlite3_column_int(st, 1) == HV_MSG_CASE_TRANSFER;
+            cases += is_case[n];
+            n++;
+        }
+        err = s_done(st, rc);
+    }
+    /* Cases with secure_delete on, as everywhere (hv_store_ack). */
+    if (err == HV_OK && cases > 0 && (err = s_secure(s, true)) == HV_OK) {
+        err = s_delete_seqs(s, seqs, is_case, n, true);
+        if (s_secure(s, false) != HV_OK)
+            err = HV_ESTORE;
+    }
+    if (err == HV_OK && cases < n)
+        err = s_delete_seqs(s, seqs, is_case, n, false);
+    free(seqs);
+    free(is_case);
+    if (err != HV_OK)
+        return err;
+    *pruned = n;
+    s->retained -= (int64_t)n;
     return HV_OK;
 }
 
@@ -451,7 +523,7 @@ hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int
 static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
 {
     *deleted = 0;
-    if (sqlite3_exec(s->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK)
+    if (s_secure(s, true) != HV_OK)
         return HV_ESTORE;
     sqlite3_stmt *st = s->stmt[which];
     if (key_len < 0)
@@ -462,7 +534,7 @@ static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, siz
     if (err == HV_OK)
         *deleted = (size_t)sqlite3_changes(s->db);
     s->retained -= (int64_t)*deleted;
-    if (sqlite3_exec(s->db, "PRAGMA secure_delete=FAST", NULL, NULL, NULL) != SQLITE_OK)
+    if (s_secure(s, false) != HV_OK)
         err = HV_ESTORE;
     return err;
 }
