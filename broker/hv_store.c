@@ -1,6 +1,7 @@
 /* The broker store on SQLite. Statements are prepared once; the broker
  * loop groups many writes into one transaction, so one fsync covers a whole
- * batch of SENDs and ACKs. */
+ * batch of SENDs and ACKs. The replay window's functions are in
+ * hv_store_window.c (hv_store_internal.h holds what the two share). */
 #include "hv_store.h"
 
 #include <sqlite3.h>
@@ -9,10 +10,10 @@
 #include <string.h>
 
 #include "hv_db.h"
-#include "hv_envelope.h"
 #include "hv_err.h"
 #include "hv_every.h"
 #include "hv_ids.h"
+#include "hv_store_internal.h"
 
 /* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
  * head, indexes) in memory; memory stays bounded whatever the backlog.
@@ -104,38 +105,6 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS audit_pending (last_seq INTEGER PRIMARY KEY,"
     "  lines TEXT NOT NULL);";
 
-enum {
-    S_BEGIN,
-    S_COMMIT,
-    S_DEDUP_GET,
-    S_DEDUP_PUT,
-    S_QUEUE_PUT,
-    S_REMOVE,
-    S_NEXT,
-    S_ATTEMPTED,
-    S_BURY_COPY,
-    S_BURY_NOTICE,
-    S_EXPIRED_IDS,
-    S_DEDUP_PRUNE,
-    S_NOTICES,
-    S_NOTICE_DONE,
-    S_NOTICE_DONE_ID,
-    S_DEPTHS,
-    S_STATS,
-    S_AUDIT_PUT,
-    S_AUDIT_RELEASE,
-    S_AUDIT_LIST,
-    S_ACK_TYPE,
-    S_RETAIN,
-    S_PRUNE,
-    S_DELIVERED_DEL,
-    S_REPLAY_COPY,
-    S_REPLAY_DROP,
-    S_FORGET_REFERRAL,
-    S_FORGET_NODE,
-    S_RETAINED_NODES,
-    S_COUNT
-};
 
 static const char *const s_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -199,23 +168,6 @@ static const char *const s_sql[S_COUNT] = {
     [S_RETAINED_NODES] = "SELECT DISTINCT recipient FROM delivered",
 };
 
-struct hv_store {
-    sqlite3 *db;                    /* the database (the one writer) */
-    sqlite3 *ckpt_db;               /* the checkpointer's connection */
-    hv_every *checkpointer;         /* its thread, or NULL */
-    sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
-    bool in_txn;                    /* a group transaction is open */
-    int64_t retained;               /* rows in `delivered` (counted at open, then kept) */
-    bool recount;                   /* a rollback left `retained` unsure */
-};
-
-/* Resets a statement after use so that it releases its read snapshot. */
-static hv_err s_done(sqlite3_stmt *st, int rc)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ? HV_OK : HV_ESTORE;
-}
 
 static void s_checkpoint(void *arg)
 {
@@ -264,21 +216,6 @@ static hv_err s_check_format(sqlite3 *db, const char *path, hv_errmsg *e)
     return HV_OK;
 }
 
-/* Counts the replay window once (at open, and after a rollback): the
- * count is kept from then on, never asked of a table of millions. */
-static hv_err s_count_retained(hv_store *s)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM delivered", -1, &st, NULL) != SQLITE_OK)
-        return HV_ESTORE;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        s->retained = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    s->recount = rc != SQLITE_ROW;
-    return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
-}
-
 hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
 {
     hv_store *s = calloc(1, sizeof *s);
@@ -295,7 +232,7 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
         sqlite3_wal_hook(s->db, s_wal_hook, NULL);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
-    if (err == HV_OK && s_count_retained(s) != HV_OK)
+    if (err == HV_OK && hv_store_count_retained(s) != HV_OK)
         err = hv_fail(e, HV_ESTORE, "%s: cannot count the replay window", path);
     if (err != HV_OK) {
         hv_store_close(&s);
@@ -326,7 +263,7 @@ hv_err hv_store_begin(hv_store *s)
 {
     if (s->in_txn)
         return HV_OK;
-    if (s_done(s->stmt[S_BEGIN], sqlite3_step(s->stmt[S_BEGIN])) != HV_OK)
+    if (hv_store_done(s->stmt[S_BEGIN], sqlite3_step(s->stmt[S_BEGIN])) != HV_OK)
         return HV_ESTORE;
     s->in_txn = true;
     return HV_OK;
@@ -338,7 +275,7 @@ hv_err hv_store_commit(hv_store *s)
 {
     if (!s->in_txn)
         return HV_OK;
-    if (s_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK) {
+    if (hv_store_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK) {
         /* Nothing of a failed group may commit later: its senders were
          * told to send again and its audit records were forgotten. */
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -358,13 +295,13 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         bool same = strcmp((const char *)sqlite3_column_text(st, 0), m->sender) == 0;
-        s_done(st, rc);
+        hv_store_done(st, rc);
         if (!same)
             return HV_EEXIST;
         *duplicate = true;
         return HV_OK;
     }
-    if (s_done(st, rc) != HV_OK)
+    if (hv_store_done(st, rc) != HV_OK)
         return HV_ESTORE;
 
     st = s->stmt[S_QUEUE_PUT];
@@ -377,7 +314,7 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_int64(st, 7, m->expires_ms);
     if (m->referral != NULL)
         sqlite3_bind_blob(st, 8, m->referral, 16, SQLITE_STATIC);
-    if (s_done(st, sqlite3_step(st)) != HV_OK)
+    if (hv_store_done(st, sqlite3_step(st)) != HV_OK)
         return HV_ESTORE;
 
     st = s->stmt[S_DEDUP_PUT];
@@ -385,7 +322,7 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, m->expires_ms);
     sqlite3_bind_int64(st, 4, sqlite3_last_insert_rowid(s->db));
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient, bool *found)
@@ -393,173 +330,11 @@ hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient,
     sqlite3_stmt *st = s->stmt[S_REMOVE];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
+    hv_err err = hv_store_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
 
-/* secure_delete on or back to FAST for the next statements of this
- * connection: a deleted case's freed pages are overwritten with zeros. */
-static hv_err s_secure(hv_store *s, bool on)
-{
-    return sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST",
-                        NULL, NULL, NULL) == SQLITE_OK
-               ? HV_OK
-               : HV_ESTORE;
-}
-
-hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
-                    bool retain, bool *found)
-{
-    *found = false;
-    sqlite3_stmt *st = s->stmt[S_ACK_TYPE];
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int type = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    if (s_done(st, rc) != HV_OK)
-        return HV_ESTORE;
-    if (type < 0)
-        return HV_OK; /* not queued for it: perhaps a notice's ACK */
-    /* The case itself leaves no page behind it (docs/DECISIONS.md). */
-    bool secure = type == HV_MSG_CASE_TRANSFER;
-    if (secure && s_secure(s, true) != HV_OK)
-        return HV_ESTORE;
-    hv_err err = HV_OK;
-    if (retain) {
-        st = s->stmt[S_RETAIN];
-        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_ms);
-        sqlite3_bind_int(st, 4, HV_MSG_WITHDRAW);
-        sqlite3_bind_int(st, 5, HV_MSG_WITHDRAWN);
-        err = s_done(st, sqlite3_step(st));
-        if (err == HV_OK)
-            s->retained += sqlite3_changes(s->db);
-    }
-    if (err == HV_OK)
-        err = hv_store_remove(s, id, recipient, found);
-    if (secure && s_secure(s, false) != HV_OK)
-        err = HV_ESTORE;
-    return err;
-}
-
-/* Deletes the rows `seqs[i]` of the window whose `is_case[i]` is `cases`. */
-static hv_err s_delete_seqs(hv_store *s, const int64_t *seqs, const bool *is_case, size_t n,
-                            bool cases)
-{
-    hv_err err = HV_OK;
-    for (size_t i = 0; err == HV_OK && i < n; i++) {
-        if (is_case[i] != cases)
-            continue;
-        sqlite3_stmt *st = s->stmt[S_DELIVERED_DEL];
-        sqlite3_bind_int64(st, 1, seqs[i]);
-        err = s_done(st, sqlite3_step(st));
-    }
-    return err;
-}
-
-hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)
-{
-    *pruned = 0;
-    /* Collect first: deleting changes the index being read. */
-    int64_t *seqs = calloc(max > 0 ? max : 1, sizeof *seqs);
-    bool *is_case = calloc(max > 0 ? max : 1, sizeof *is_case);
-    hv_err err = seqs != NULL && is_case != NULL ? HV_OK : HV_ENOMEM;
-    size_t n = 0, cases = 0;
-    sqlite3_stmt *st = s->stmt[S_PRUNE];
-    if (err == HV_OK) {
-        sqlite3_bind_int64(st, 1, before_ms);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-            seqs[n] = sqlite3_column_int64(st, 0);
-            is_case[n] = sqlite3_column_int(st, 1) == HV_MSG_CASE_TRANSFER;
-            cases += is_case[n];
-            n++;
-        }
-        err = s_done(st, rc);
-    }
-    /* Cases with secure_delete on, as everywhere (hv_store_ack). */
-    if (err == HV_OK && cases > 0 && (err = s_secure(s, true)) == HV_OK) {
-        err = s_delete_seqs(s, seqs, is_case, n, true);
-        if (s_secure(s, false) != HV_OK)
-            err = HV_ESTORE;
-    }
-    if (err == HV_OK && cases < n)
-        err = s_delete_seqs(s, seqs, is_case, n, false);
-    free(seqs);
-    free(is_case);
-    if (err != HV_OK)
-        return err;
-    *pruned = n;
-    s->retained -= (int64_t)n;
-    return HV_OK;
-}
-
-hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int64_t now_ms,
-                       size_t *requeued)
-{
-    *requeued = 0;
-    for (int k = S_REPLAY_COPY; k <= S_REPLAY_DROP; k++) {
-        sqlite3_stmt *st = s->stmt[k];
-        sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, since_ms);
-        sqlite3_bind_int64(st, 3, now_ms);
-        if (s_done(st, sqlite3_step(st)) != HV_OK)
-            return HV_ESTORE;
-        if (k == S_REPLAY_COPY)
-            *requeued = (size_t)sqlite3_changes(s->db);
-        else if ((size_t)sqlite3_changes(s->db) != *requeued)
-            return HV_ESTORE; /* cannot happen in one transaction */
-    }
-    s->retained -= (int64_t)*requeued;
-    return HV_OK;
-}
-
-/* Deletes from the window with secure_delete on, so that the pages the
- * rows leave (free pages included) are overwritten with zeros: forgotten
- * for good, not merely unlinked (docs/DECISIONS.md). */
-static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
-{
-    *deleted = 0;
-    if (s_secure(s, true) != HV_OK)
-        return HV_ESTORE;
-    sqlite3_stmt *st = s->stmt[which];
-    if (key_len < 0)
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob(st, 1, key, key_len, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
-    if (err == HV_OK)
-        *deleted = (size_t)sqlite3_changes(s->db);
-    s->retained -= (int64_t)*deleted;
-    if (s_secure(s, false) != HV_OK)
-        err = HV_ESTORE;
-    return err;
-}
-
-hv_err hv_store_forget_referral(hv_store *s, const uint8_t referral[16], size_t *deleted)
-{
-    return s_forget(s, S_FORGET_REFERRAL, referral, 16, deleted);
-}
-
-hv_err hv_store_forget_node(hv_store *s, const char *recipient, size_t *deleted)
-{
-    return s_forget(s, S_FORGET_NODE, recipient, -1, deleted);
-}
-
-hv_err hv_store_retained_nodes(hv_store *s, hv_store_node_visit fn, void *arg)
-{
-    sqlite3_stmt *st = s->stmt[S_RETAINED_NODES];
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (!fn(arg, (const char *)sqlite3_column_text(st, 0))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    return s_done(st, rc);
-}
 
 hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq, size_t max,
                      hv_store_visit fn, void *arg)
@@ -579,14 +354,14 @@ hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq, size
             break;
         }
     }
-    return s_done(st, rc);
+    return hv_store_done(st, rc);
 }
 
 hv_err hv_store_attempted(hv_store *s, const uint8_t id[16])
 {
     sqlite3_stmt *st = s->stmt[S_ATTEMPTED];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 static hv_err s_notice(hv_store *s, const char *node, const uint8_t id[16], unsigned code,
@@ -597,7 +372,7 @@ static hv_err s_notice(hv_store *s, const char *node, const uint8_t id[16], unsi
     sqlite3_bind_blob(st, 2, id, 16, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, (int)code);
     sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, unsigned code,
@@ -618,7 +393,7 @@ hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, u
             strcpy(sender, snd);
         rc = sqlite3_step(st);
     }
-    if (s_done(st, rc) != HV_OK)
+    if (hv_store_done(st, rc) != HV_OK)
         return HV_ESTORE;
     if (sender[0] == '\0')
         return HV_OK;
@@ -657,7 +432,7 @@ hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved,
         strcpy(list[n].recipient, r);
         n++;
     }
-    hv_err err = s_done(st, rc);
+    hv_err err = hv_store_done(st, rc);
     for (size_t i = 0; err == HV_OK && i < n; i++) {
         bool found;
         err = hv_store_bury(s, list[i].id, list[i].recipient, HV_EEXPIRED,
@@ -673,7 +448,7 @@ hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved,
     st = s->stmt[S_DEDUP_PRUNE];
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_notices(hv_store *s, const char *node, size_t max, hv_store_notice_visit fn,
@@ -692,7 +467,7 @@ hv_err hv_store_notices(hv_store *s, const char *node, size_t max, hv_store_noti
             break;
         }
     }
-    return s_done(st, rc);
+    return hv_store_done(st, rc);
 }
 
 hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16], bool *found)
@@ -700,7 +475,7 @@ hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16],
     sqlite3_stmt *st = s->stmt[S_NOTICE_DONE];
     sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
+    hv_err err = hv_store_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
@@ -719,7 +494,7 @@ hv_err hv_store_notice_relay(hv_store *s, const uint8_t id[16], unsigned code,
             strcpy(sender, snd);
         rc = SQLITE_DONE;
     }
-    if (s_done(st, rc) != HV_OK)
+    if (hv_store_done(st, rc) != HV_OK)
         return HV_ESTORE;
     if (sender[0] == '\0')
         return HV_OK; /* forgotten already, or never ours */
@@ -732,7 +507,7 @@ hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found)
 {
     sqlite3_stmt *st = s->stmt[S_NOTICE_DONE_ID];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
+    hv_err err = hv_store_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
@@ -743,7 +518,7 @@ hv_err hv_store_depths(hv_store *s, hv_store_depth_visit fn, void *arg)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    return s_done(st, rc);
+    return hv_store_done(st, rc);
 }
 
 hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
@@ -755,9 +530,9 @@ hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
         out->dead = sqlite3_column_int64(st, 1);
         out->notices = sqlite3_column_int64(st, 2);
     }
-    hv_err err = s_done(st, rc);
+    hv_err err = hv_store_done(st, rc);
     if (err == HV_OK && s->recount && !s->in_txn)
-        err = s_count_retained(s);
+        err = hv_store_count_retained(s);
     out->retained = s->retained;
     return err;
 }
@@ -875,7 +650,7 @@ hv_err hv_store_audit_put(hv_store *s, uint64_t last_seq, const char *lines, siz
     sqlite3_stmt *st = s->stmt[S_AUDIT_PUT];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)last_seq);
     sqlite3_bind_text(st, 2, lines, (int)len, SQLITE_STATIC);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq)
@@ -885,7 +660,7 @@ hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq)
         return err;
     sqlite3_stmt *st = s->stmt[S_AUDIT_RELEASE];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)upto_seq);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg)
@@ -896,6 +671,6 @@ hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg)
     while (err == HV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         err = fn(arg, (const char *)sqlite3_column_text(st, 0),
                  (size_t)sqlite3_column_bytes(st, 0));
-    s_done(st, SQLITE_DONE);
+    hv_store_done(st, SQLITE_DONE);
     return err;
 }
