@@ -12,7 +12,7 @@
  *
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
- *                    [--group-ms N] [--rate N] [--broker-cpu N] [--samples FILE]
+ *                    [--group-ms N] [--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]
  *   --samples FILE: write each envelope's send, STORED and delivery times of
  *                the last load run to FILE, to see when the slow ones happened
  *                (nothing with --backlog).
@@ -22,6 +22,8 @@
  *                chosen load).
  *   --group-ms N: the broker's [store] group_ms (how long a change may wait
  *                for its group commit; the broker's default when absent).
+ *   --replay-hours N: the broker's [custody] replay_hours (0: no replay
+ *                window, to measure what keeping it costs; default 72).
  *   --backlog N: instead, queue N envelopes for offline receivers and report
  *                the broker's memory with that backlog and its restart time.
  *   --client-dir DIR: put the senders' and receivers' stores there (e.g. a
@@ -62,6 +64,7 @@ static struct {
     double rate;                 /* 0, or the only paced rate to run */
     int broker_cpu;              /* -1, or the CPU the broker alone runs on */
     char group_ms[16];           /* [store] group_ms, or "" for the default */
+    char replay_hours[16];       /* [custody] replay_hours, or "" for the default */
     FILE *samples;               /* NULL, or where to write each envelope's times */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
@@ -176,8 +179,9 @@ static void s_setup(void)
              "[broker]\nid = broker.xc\nkeys = broker.key\nauthority = authority.pub\n"
              "registry = network.reg\nstore = broker.db\nbind = %s\nlog_level = info\n"
              "[limits]\nrate_per_second = 1000000\nrate_burst = 1000000\n"
-             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n%s%s\n", g.endpoint,
-             g.group_ms[0] ? "[store]\ngroup_ms = " : "", g.group_ms);
+             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n%s%s\n%s%s\n", g.endpoint,
+             g.group_ms[0] ? "[store]\ngroup_ms = " : "", g.group_ms,
+             g.replay_hours[0] ? "[custody]\nreplay_hours = " : "", g.replay_hours);
     s_write("broker.ini", text, 0644);
     free(signed_reg);
     free(json);
@@ -728,7 +732,7 @@ int main(int argc, char **argv)
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
         "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] "
-        "[--rate N] [--broker-cpu N] [--samples FILE]\n";
+        "[--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
@@ -770,6 +774,9 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--group-ms") == 0 && s_is_number(argv[i + 1]) &&
                  strlen(argv[i + 1]) < sizeof g.group_ms)
             snprintf(g.group_ms, sizeof g.group_ms, "%s", argv[i + 1]);
+        else if (strcmp(argv[i], "--replay-hours") == 0 && s_is_number(argv[i + 1]) &&
+                 strlen(argv[i + 1]) < sizeof g.replay_hours)
+            snprintf(g.replay_hours, sizeof g.replay_hours, "%s", argv[i + 1]);
         else {
             fprintf(stderr, "haven-bench: unknown option or bad value: %s %s\n%s", argv[i],
                     argv[i + 1], usage);

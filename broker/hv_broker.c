@@ -1402,11 +1402,11 @@ static void s_prune(hv_broker *b, int64_t now)
         return;
     int64_t before = hv_now_ms() - (int64_t)b->cfg.replay_hours * S_HOUR_MS;
     size_t n = 0;
+    /* In the group transaction: committed with the next group (at once
+     * when the broker is idle), never an fsync of its own. */
     hv_err err = hv_store_begin(b->store);
     if (err == HV_OK)
         err = hv_store_prune(b->store, before, S_PRUNE_BATCH, &n);
-    if (err == HV_OK)
-        err = s_commit(b);
     if (err != HV_OK)
         hv_log(HV_LOG_ERROR, "store_failed", "op=prune");
     b->n_pruned += n;

@@ -1,6 +1,7 @@
 /* The broker store on SQLite. Statements are prepared once; the broker
  * loop groups many writes into one transaction, so one fsync covers a whole
- * batch of SENDs and ACKs. */
+ * batch of SENDs and ACKs. The replay window's functions are in
+ * hv_store_window.c (hv_store_internal.h holds what the two share). */
 #include "hv_store.h"
 
 #include <sqlite3.h>
@@ -9,10 +10,10 @@
 #include <string.h>
 
 #include "hv_db.h"
-#include "hv_envelope.h"
 #include "hv_err.h"
 #include "hv_every.h"
 #include "hv_ids.h"
+#include "hv_store_internal.h"
 
 /* A 32 MiB page cache keeps the queue's hot pages (new tail, delivery
  * head, indexes) in memory; memory stays bounded whatever the backlog.
@@ -104,36 +105,6 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS audit_pending (last_seq INTEGER PRIMARY KEY,"
     "  lines TEXT NOT NULL);";
 
-enum {
-    S_BEGIN,
-    S_COMMIT,
-    S_DEDUP_GET,
-    S_DEDUP_PUT,
-    S_QUEUE_PUT,
-    S_REMOVE,
-    S_NEXT,
-    S_ATTEMPTED,
-    S_BURY_COPY,
-    S_BURY_NOTICE,
-    S_EXPIRED_IDS,
-    S_DEDUP_PRUNE,
-    S_NOTICES,
-    S_NOTICE_DONE,
-    S_NOTICE_DONE_ID,
-    S_DEPTHS,
-    S_STATS,
-    S_AUDIT_PUT,
-    S_AUDIT_RELEASE,
-    S_AUDIT_LIST,
-    S_RETAIN,
-    S_PRUNE,
-    S_REPLAY_COPY,
-    S_REPLAY_DROP,
-    S_FORGET_REFERRAL,
-    S_FORGET_NODE,
-    S_RETAINED_NODES,
-    S_COUNT
-};
 
 static const char *const s_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -177,10 +148,12 @@ static const char *const s_sql[S_COUNT] = {
                  "type, referral, envelope, stored_ms, expires_ms, ?3 FROM queue WHERE seq = "
                  "(SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2 AND type NOT IN "
                  "(?4, ?5)",
+    [S_ACK_TYPE] = "SELECT type FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND "
+                   "recipient = ?2",
     /* Oldest acknowledgements first, through their index: a bounded batch
      * whatever the table holds. */
-    [S_PRUNE] = "DELETE FROM delivered WHERE seq IN (SELECT seq FROM delivered WHERE acked_ms < "
-                "?1 ORDER BY acked_ms LIMIT ?2)",
+    [S_PRUNE] = "SELECT seq, type FROM delivered WHERE acked_ms < ?1 ORDER BY acked_ms LIMIT ?2",
+    [S_DELIVERED_DEL] = "DELETE FROM delivered WHERE seq = ?1",
     /* Back into the queue under their old sequence numbers (never reused,
      * so free), hence in their original order and ahead of anything newer;
      * their dedup rows still point at those numbers. */
@@ -195,23 +168,6 @@ static const char *const s_sql[S_COUNT] = {
     [S_RETAINED_NODES] = "SELECT DISTINCT recipient FROM delivered",
 };
 
-struct hv_store {
-    sqlite3 *db;                    /* the database (the one writer) */
-    sqlite3 *ckpt_db;               /* the checkpointer's connection */
-    hv_every *checkpointer;         /* its thread, or NULL */
-    sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
-    bool in_txn;                    /* a group transaction is open */
-    int64_t retained;               /* rows in `delivered` (counted at open, then kept) */
-    bool recount;                   /* a rollback left `retained` unsure */
-};
-
-/* Resets a statement after use so that it releases its read snapshot. */
-static hv_err s_done(sqlite3_stmt *st, int rc)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW || rc == SQLITE_OK ? HV_OK : HV_ESTORE;
-}
 
 static void s_checkpoint(void *arg)
 {
@@ -260,21 +216,6 @@ static hv_err s_check_format(sqlite3 *db, const char *path, hv_errmsg *e)
     return HV_OK;
 }
 
-/* Counts the replay window once (at open, and after a rollback): the
- * count is kept from then on, never asked of a table of millions. */
-static hv_err s_count_retained(hv_store *s)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM delivered", -1, &st, NULL) != SQLITE_OK)
-        return HV_ESTORE;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        s->retained = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    s->recount = rc != SQLITE_ROW;
-    return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
-}
-
 hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
 {
     hv_store *s = calloc(1, sizeof *s);
@@ -291,7 +232,7 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
         sqlite3_wal_hook(s->db, s_wal_hook, NULL);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(s->db, s_sql[i], &s->stmt[i], e);
-    if (err == HV_OK && s_count_retained(s) != HV_OK)
+    if (err == HV_OK && hv_store_count_retained(s) != HV_OK)
         err = hv_fail(e, HV_ESTORE, "%s: cannot count the replay window", path);
     if (err != HV_OK) {
         hv_store_close(&s);
@@ -322,7 +263,7 @@ hv_err hv_store_begin(hv_store *s)
 {
     if (s->in_txn)
         return HV_OK;
-    if (s_done(s->stmt[S_BEGIN], sqlite3_step(s->stmt[S_BEGIN])) != HV_OK)
+    if (hv_store_done(s->stmt[S_BEGIN], sqlite3_step(s->stmt[S_BEGIN])) != HV_OK)
         return HV_ESTORE;
     s->in_txn = true;
     return HV_OK;
@@ -334,7 +275,7 @@ hv_err hv_store_commit(hv_store *s)
 {
     if (!s->in_txn)
         return HV_OK;
-    if (s_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK) {
+    if (hv_store_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK) {
         /* Nothing of a failed group may commit later: its senders were
          * told to send again and its audit records were forgotten. */
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -354,13 +295,13 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         bool same = strcmp((const char *)sqlite3_column_text(st, 0), m->sender) == 0;
-        s_done(st, rc);
+        hv_store_done(st, rc);
         if (!same)
             return HV_EEXIST;
         *duplicate = true;
         return HV_OK;
     }
-    if (s_done(st, rc) != HV_OK)
+    if (hv_store_done(st, rc) != HV_OK)
         return HV_ESTORE;
 
     st = s->stmt[S_QUEUE_PUT];
@@ -373,7 +314,7 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_int64(st, 7, m->expires_ms);
     if (m->referral != NULL)
         sqlite3_bind_blob(st, 8, m->referral, 16, SQLITE_STATIC);
-    if (s_done(st, sqlite3_step(st)) != HV_OK)
+    if (hv_store_done(st, sqlite3_step(st)) != HV_OK)
         return HV_ESTORE;
 
     st = s->stmt[S_DEDUP_PUT];
@@ -381,7 +322,7 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, m->expires_ms);
     sqlite3_bind_int64(st, 4, sqlite3_last_insert_rowid(s->db));
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient, bool *found)
@@ -389,105 +330,11 @@ hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient,
     sqlite3_stmt *st = s->stmt[S_REMOVE];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
+    hv_err err = hv_store_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
 
-hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
-                    bool retain, bool *found)
-{
-    *found = false;
-    if (retain) {
-        sqlite3_stmt *st = s->stmt[S_RETAIN];
-        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_ms);
-        sqlite3_bind_int(st, 4, HV_MSG_WITHDRAW);
-        sqlite3_bind_int(st, 5, HV_MSG_WITHDRAWN);
-        if (s_done(st, sqlite3_step(st)) != HV_OK)
-            return HV_ESTORE;
-        s->retained += sqlite3_changes(s->db);
-    }
-    return hv_store_remove(s, id, recipient, found);
-}
-
-hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)
-{
-    *pruned = 0;
-    sqlite3_stmt *st = s->stmt[S_PRUNE];
-    sqlite3_bind_int64(st, 1, before_ms);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    if (s_done(st, sqlite3_step(st)) != HV_OK)
-        return HV_ESTORE;
-    *pruned = (size_t)sqlite3_changes(s->db);
-    s->retained -= (int64_t)*pruned;
-    return HV_OK;
-}
-
-hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int64_t now_ms,
-                       size_t *requeued)
-{
-    *requeued = 0;
-    for (int k = S_REPLAY_COPY; k <= S_REPLAY_DROP; k++) {
-        sqlite3_stmt *st = s->stmt[k];
-        sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, since_ms);
-        sqlite3_bind_int64(st, 3, now_ms);
-        if (s_done(st, sqlite3_step(st)) != HV_OK)
-            return HV_ESTORE;
-        if (k == S_REPLAY_COPY)
-            *requeued = (size_t)sqlite3_changes(s->db);
-        else if ((size_t)sqlite3_changes(s->db) != *requeued)
-            return HV_ESTORE; /* cannot happen in one transaction */
-    }
-    s->retained -= (int64_t)*requeued;
-    return HV_OK;
-}
-
-/* Deletes from the window with secure_delete on, so that the pages the
- * rows leave (free pages included) are overwritten with zeros: forgotten
- * for good, not merely unlinked (docs/DECISIONS.md). */
-static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
-{
-    *deleted = 0;
-    if (sqlite3_exec(s->db, "PRAGMA secure_delete=ON", NULL, NULL, NULL) != SQLITE_OK)
-        return HV_ESTORE;
-    sqlite3_stmt *st = s->stmt[which];
-    if (key_len < 0)
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob(st, 1, key, key_len, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
-    if (err == HV_OK)
-        *deleted = (size_t)sqlite3_changes(s->db);
-    s->retained -= (int64_t)*deleted;
-    if (sqlite3_exec(s->db, "PRAGMA secure_delete=FAST", NULL, NULL, NULL) != SQLITE_OK)
-        err = HV_ESTORE;
-    return err;
-}
-
-hv_err hv_store_forget_referral(hv_store *s, const uint8_t referral[16], size_t *deleted)
-{
-    return s_forget(s, S_FORGET_REFERRAL, referral, 16, deleted);
-}
-
-hv_err hv_store_forget_node(hv_store *s, const char *recipient, size_t *deleted)
-{
-    return s_forget(s, S_FORGET_NODE, recipient, -1, deleted);
-}
-
-hv_err hv_store_retained_nodes(hv_store *s, hv_store_node_visit fn, void *arg)
-{
-    sqlite3_stmt *st = s->stmt[S_RETAINED_NODES];
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        if (!fn(arg, (const char *)sqlite3_column_text(st, 0))) {
-            rc = SQLITE_DONE;
-            break;
-        }
-    return s_done(st, rc);
-}
 
 hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq, size_t max,
                      hv_store_visit fn, void *arg)
@@ -507,14 +354,14 @@ hv_err hv_store_next(hv_store *s, const char *recipient, int64_t after_seq, size
             break;
         }
     }
-    return s_done(st, rc);
+    return hv_store_done(st, rc);
 }
 
 hv_err hv_store_attempted(hv_store *s, const uint8_t id[16])
 {
     sqlite3_stmt *st = s->stmt[S_ATTEMPTED];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 static hv_err s_notice(hv_store *s, const char *node, const uint8_t id[16], unsigned code,
@@ -525,7 +372,7 @@ static hv_err s_notice(hv_store *s, const char *node, const uint8_t id[16], unsi
     sqlite3_bind_blob(st, 2, id, 16, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, (int)code);
     sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, unsigned code,
@@ -546,7 +393,7 @@ hv_err hv_store_bury(hv_store *s, const uint8_t id[16], const char *recipient, u
             strcpy(sender, snd);
         rc = sqlite3_step(st);
     }
-    if (s_done(st, rc) != HV_OK)
+    if (hv_store_done(st, rc) != HV_OK)
         return HV_ESTORE;
     if (sender[0] == '\0')
         return HV_OK;
@@ -585,7 +432,7 @@ hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved,
         strcpy(list[n].recipient, r);
         n++;
     }
-    hv_err err = s_done(st, rc);
+    hv_err err = hv_store_done(st, rc);
     for (size_t i = 0; err == HV_OK && i < n; i++) {
         bool found;
         err = hv_store_bury(s, list[i].id, list[i].recipient, HV_EEXPIRED,
@@ -601,7 +448,7 @@ hv_err hv_store_expire(hv_store *s, int64_t now_ms, size_t max, size_t *moved,
     st = s->stmt[S_DEDUP_PRUNE];
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_notices(hv_store *s, const char *node, size_t max, hv_store_notice_visit fn,
@@ -620,7 +467,7 @@ hv_err hv_store_notices(hv_store *s, const char *node, size_t max, hv_store_noti
             break;
         }
     }
-    return s_done(st, rc);
+    return hv_store_done(st, rc);
 }
 
 hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16], bool *found)
@@ -628,7 +475,7 @@ hv_err hv_store_notice_done(hv_store *s, const char *node, const uint8_t id[16],
     sqlite3_stmt *st = s->stmt[S_NOTICE_DONE];
     sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, id, 16, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
+    hv_err err = hv_store_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
@@ -647,7 +494,7 @@ hv_err hv_store_notice_relay(hv_store *s, const uint8_t id[16], unsigned code,
             strcpy(sender, snd);
         rc = SQLITE_DONE;
     }
-    if (s_done(st, rc) != HV_OK)
+    if (hv_store_done(st, rc) != HV_OK)
         return HV_ESTORE;
     if (sender[0] == '\0')
         return HV_OK; /* forgotten already, or never ours */
@@ -660,7 +507,7 @@ hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found)
 {
     sqlite3_stmt *st = s->stmt[S_NOTICE_DONE_ID];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    hv_err err = s_done(st, sqlite3_step(st));
+    hv_err err = hv_store_done(st, sqlite3_step(st));
     *found = err == HV_OK && sqlite3_changes(s->db) > 0;
     return err;
 }
@@ -671,7 +518,7 @@ hv_err hv_store_depths(hv_store *s, hv_store_depth_visit fn, void *arg)
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         fn(arg, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
-    return s_done(st, rc);
+    return hv_store_done(st, rc);
 }
 
 hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
@@ -683,9 +530,9 @@ hv_err hv_store_stats_get(hv_store *s, hv_store_stats *out)
         out->dead = sqlite3_column_int64(st, 1);
         out->notices = sqlite3_column_int64(st, 2);
     }
-    hv_err err = s_done(st, rc);
+    hv_err err = hv_store_done(st, rc);
     if (err == HV_OK && s->recount && !s->in_txn)
-        err = s_count_retained(s);
+        err = hv_store_count_retained(s);
     out->retained = s->retained;
     return err;
 }
@@ -803,7 +650,7 @@ hv_err hv_store_audit_put(hv_store *s, uint64_t last_seq, const char *lines, siz
     sqlite3_stmt *st = s->stmt[S_AUDIT_PUT];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)last_seq);
     sqlite3_bind_text(st, 2, lines, (int)len, SQLITE_STATIC);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq)
@@ -813,7 +660,7 @@ hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq)
         return err;
     sqlite3_stmt *st = s->stmt[S_AUDIT_RELEASE];
     sqlite3_bind_int64(st, 1, (sqlite3_int64)upto_seq);
-    return s_done(st, sqlite3_step(st));
+    return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg)
@@ -824,6 +671,6 @@ hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg)
     while (err == HV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
         err = fn(arg, (const char *)sqlite3_column_text(st, 0),
                  (size_t)sqlite3_column_bytes(st, 0));
-    s_done(st, SQLITE_DONE);
+    hv_store_done(st, SQLITE_DONE);
     return err;
 }

@@ -56,7 +56,9 @@ HV_MUST_CHECK hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const ch
  * hv_store_remove, and when `retain` first keeps it in the replay window
  * with `now_ms` as the time of the ACK; in the same transaction, so both
  * or neither commit. WITHDRAW and WITHDRAWN are never kept: once consent
- * is withdrawn, nothing of the referral is to be delivered again. */
+ * is withdrawn, nothing of the referral is to be delivered again. A
+ * CASE_TRANSFER is deleted with secure_delete on, here and by
+ * hv_store_prune, so that no freed page keeps a case. */
 HV_MUST_CHECK hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient,
                                   int64_t now_ms, bool retain, bool *found);
 

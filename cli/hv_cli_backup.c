@@ -23,6 +23,11 @@
 #define S_BUSY_MS 5000     /* how long a backup waits for the daemon's write lock */
 #define S_CONFIG_MAX 65536 /* a node's configuration file is far smaller */
 #define S_WHY (2 * PATH_MAX + 512) /* room for two paths and the words around them */
+/* A restored worker asks its broker to send again what it acknowledged
+ * since the backup was taken, less this margin for the two clocks' skew
+ * (the broker's clock stamps the ACKs, the backup's host the backup):
+ * what came just before the backup comes again and its seen id drops it. */
+#define S_REPLAY_MARGIN_S (10 * 60)
 
 /* The node a configuration file describes. */
 typedef struct s_node {
@@ -154,6 +159,9 @@ int hv_cli_backup(const opts *o)
         goto done;
     }
     sqlite3_busy_timeout(src, S_BUSY_MS);
+    /* Taken at: before the copy's read transaction begins, so that the
+     * backup holds nothing acknowledged later than this. */
+    long long taken_at = (long long)time(NULL);
     int src_rc = s_copy(dst, src);
     if (src_rc != SQLITE_OK) {
         snprintf(why, sizeof why, "copying %s: %s", node.store, sqlite3_errstr(src_rc));
@@ -167,7 +175,7 @@ int hv_cli_backup(const opts *o)
         "CREATE TABLE haven_backup (format INTEGER NOT NULL, node TEXT NOT NULL,"
         " kind TEXT NOT NULL, taken_at INTEGER NOT NULL, source TEXT NOT NULL);"
         "INSERT INTO haven_backup VALUES (%d, %Q, %Q, %lld, %Q);",
-        S_FORMAT, node.id, node.kind, (long long)time(NULL), node.store);
+        S_FORMAT, node.id, node.kind, taken_at, node.store);
     bool ok = sql != NULL && s_exec(dst, sql, why, sizeof why);
     sqlite3_free(sql);
     if (!ok) {
@@ -317,10 +325,30 @@ int hv_cli_restore(const opts *o)
         rc = s_refuse("restore", HV_ESTORE, why);
         goto done;
     }
+    /* A worker's client asks its broker for replay from the backup's time
+     * (common/hv_client.h); a broker has nobody to ask (OPERATIONS.md). */
+    long long replay_since_ms = (taken_at - S_REPLAY_MARGIN_S) * 1000;
+    if (strcmp(node.kind, "worker") == 0) {
+        char *sql = sqlite3_mprintf("CREATE TABLE IF NOT EXISTS replay_request (since_ms INTEGER "
+                                    "NOT NULL); DELETE FROM replay_request; INSERT INTO "
+                                    "replay_request VALUES (%lld);", replay_since_ms);
+        bool ok = sql != NULL && s_exec(dst, sql, why, sizeof why);
+        sqlite3_free(sql);
+        if (!ok) {
+            rc = s_refuse("restore", HV_ESTORE, why);
+            goto done;
+        }
+    }
     char when[21];
     hv_time_format((uint64_t)taken_at, when);
     printf("restored the store of %s %s (%s) from %s, taken %s\n", node.kind, node.id,
            node.store, in, when);
+    if (strcmp(node.kind, "worker") == 0) {
+        char since[21];
+        hv_time_format((uint64_t)(taken_at - S_REPLAY_MARGIN_S), since);
+        printf("on its next start it asks its broker to deliver again what it acknowledged "
+               "since %s\n", since);
+    }
 done:
     if (sqlite3_close(dst) != SQLITE_OK && rc == 0)
         rc = s_refuse("restore", HV_ESTORE, "closing the store failed");

@@ -13,7 +13,9 @@
  * connection holds a lock on the file; HV_ESTORE), a file that is not a
  * Haven backup (HV_EDECODE) and a backup of another node or kind
  * (HV_EADDRESS). The audit log (STORE.audit) is not part of a backup: it
- * is append-only, stays in place, and records what really happened. */
+ * is append-only, stays in place, and records what really happened.
+ * A restored worker's store gets a replay request (table replay_request,
+ * read by common/hv_client.c): the backup's time less S_REPLAY_MARGIN_S. */
 #ifndef HV_CLI_BACKUP_H
 #define HV_CLI_BACKUP_H
 

@@ -38,7 +38,11 @@ static const char s_schema[] =
     "  envelope BLOB NOT NULL, queued_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS seen (id BLOB PRIMARY KEY, until_ms INTEGER NOT NULL)"
     "  WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS seen_until ON seen(until_ms);";
+    "CREATE INDEX IF NOT EXISTS seen_until ON seen(until_ms);"
+    /* Written by `haven restore` (cli/hv_cli_backup.c): this store was
+     * restored from a backup, and the broker is to send again what it
+     * delivered since (HELLO's replay_since). Cleared once READY came. */
+    "CREATE TABLE IF NOT EXISTS replay_request (since_ms INTEGER NOT NULL);";
 
 enum {
     S_BEGIN,
@@ -51,10 +55,14 @@ enum {
     S_SEEN_PUT,
     S_SEEN_PRUNE,
     S_OUT_COUNT,
+    S_REPLAY_GET,
+    S_REPLAY_DONE,
     S_COUNT
 };
 
 static const char *const s_sql[S_COUNT] = {
+    [S_REPLAY_GET] = "SELECT min(since_ms) FROM replay_request",
+    [S_REPLAY_DONE] = "DELETE FROM replay_request",
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_OUT_PUT] = "INSERT OR IGNORE INTO outbox (id, envelope, queued_ms) VALUES (?1, ?2, ?3)",
@@ -102,6 +110,7 @@ struct hv_client {
     void *ctx, *sock;                /* ZeroMQ context and DEALER */
     bool ready;                      /* READY received on this connection */
     int64_t hello_at;                /* monotonic ms of the last HELLO */
+    uint64_t replay_since;           /* restored: HELLO asks for replay from here (Unix ms) */
     int64_t last_recv, last_send;    /* monotonic ms */
     sqlite3 *db;                     /* outbox and seen ids */
     sqlite3_stmt *st[S_COUNT];       /* prepared statements */
@@ -196,7 +205,7 @@ static hv_err s_send_ctl(hv_client *c, const hv_control *m)
 static hv_err s_hello(hv_client *c)
 {
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = c->window,
-                        .heartbeat_ms = c->heartbeat_ms};
+                        .heartbeat_ms = c->heartbeat_ms, .replay_since = c->replay_since};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", c->node);
     c->ready = false;
     c->hello_at = hv_mono_ms();
@@ -594,6 +603,16 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
     switch (m.cmd) {
     case HV_CMD_READY:
         c->ready = true;
+        if (c->replay_since != 0) {
+            /* The broker committed the replay before READY: the request
+             * is done. Forgotten with the next commit; a crash before it
+             * only asks again, and the seen ids drop the repeats. */
+            hv_log(HV_LOG_INFO, "client_replay_asked", "node=%s since_ms=%llu", c->node,
+                   (unsigned long long)c->replay_since);
+            c->replay_since = 0;
+            if (s_begin(c) != HV_OK || s_step(c->st[S_REPLAY_DONE]) != HV_OK)
+                hv_log(HV_LOG_ERROR, "client_store_failed", "op=replay_done");
+        }
         hv_log(HV_LOG_DEBUG, "client_ready", "node=%s outbox_loaded=%zu head=%zu more=%d", c->node,
                c->n_out, c->out_head, c->out_more);
         hv_log(HV_LOG_DEBUG, "client_ready", "node=%s broker=%s", c->node, m.node_id);
@@ -863,6 +882,13 @@ hv_err hv_client_open(hv_client **out, const hv_client_config *cfg, hv_errmsg *e
         err = hv_db_open_paged(&c->db, cfg->store_path, s_schema, S_PAGE_SIZE, e);
     for (int i = 0; err == HV_OK && i < S_COUNT; i++)
         err = hv_db_prepare(c->db, s_sql[i], &c->st[i], e);
+    if (err == HV_OK) {
+        sqlite3_stmt *st = c->st[S_REPLAY_GET];
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0 &&
+            sqlite3_column_int64(st, 0) <= (sqlite3_int64)HV_REPLAY_SINCE_MAX)
+            c->replay_since = (uint64_t)sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
     if (err == HV_OK) {
         c->ctx = zmq_ctx_new();
         err = c->ctx != NULL ? s_connect(c) : HV_EIO;

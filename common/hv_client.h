@@ -10,6 +10,10 @@
  *   (or for 256 others) in hv_client_poll/_recv; hv_client_flush forces it.
  * - Credit: at most `window` deliveries are in flight.
  * - Heartbeats both ways; silence for dead_after_ms means reconnect.
+ * - A store that `haven restore` wrote asks, in its HELLOs until READY,
+ *   for the broker's replay of what was delivered since the backup
+ *   (replay_since, proto/PROTOCOL.md §5.2); the seen ids drop what the
+ *   backup already had, so the application gets each message once.
  *
  * Single-threaded: one thread uses a client. */
 #ifndef HV_CLIENT_H

@@ -270,6 +270,11 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
         if (!from_provider)
             return hv_fail(e, HV_EFORBIDDEN, "only %s may acknowledge this case",
                            r.provider[0] ? r.provider : "the matched provider");
+        /* The same receipt again: the provider was restored from a backup
+         * and its broker replayed the case (proto/PROTOCOL.md §5.2). The
+         * case was received already; nothing changes. */
+        if (in_is(&r, "received") && memcmp(m->hash, r.case_hash, 32) == 0)
+            return HV_OK;
         if (!in_is(&r, "transferred"))
             return s_wrong(e, &r, env);
         if (memcmp(m->hash, r.case_hash, 32) != 0)

@@ -7,8 +7,11 @@
 # provider), the referrals made after the backup stay where they were
 # delivered, and nothing is lost or doubled at any worker. Then what a
 # restore refuses: a running daemon's store, a backup of another node, a
-# file that is no backup, and a backup over an existing file. Last, what a
-# worker's restore gives back: that worker as it was, and nothing more.
+# file that is no backup, and a backup over an existing file. Then a worker
+# restored from a backup taken while it ran: its broker's replay window
+# gives back what it received after the backup, so that it carries on
+# exactly as before the loss; and a withdrawn referral leaves nothing in
+# that window, down to the bytes of the broker's database and WAL.
 # usage: test_backup_restore.sh BIN_DIR EXAMPLE_REFERRAL
 set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
@@ -103,19 +106,106 @@ wait_until 20 is received intake_state "${ids_before[0]}"
 # The broker's audit log went on from where it was: the chain is intact.
 expect 0 "chain intact" "$haven" audit verify broker.db.audit
 
-# A worker's restore rewinds that worker, and only it (docs/DECISIONS.md):
-# shelter A's backup is from before it accepted the first offer and received
-# the case; restored, it has the offer open again and no case, while the
-# intake keeps the case as received. Custody cannot give the case back: the
-# broker deleted the transfer once shelter A acknowledged it.
+# A worker's restore (docs/OPERATIONS.md, "A restored worker"): shelter A is
+# backed up while it runs, after it accepted two offers and before their
+# cases came (the intake is stopped meanwhile); the cases come after the
+# backup. Its store lost, shelter A is restored and started again: its broker
+# replays from the replay window what it acknowledged since the backup (less
+# ten minutes), its seen ids drop what it had, and it is exactly as it was
+# before the loss, each message handled once.
+stop intake
+for id in "${ids_before[1]}" "${ids_after[0]}"; do
+  expect 0 "" "$haven" inbox accept --config shelter-a.ini "$id"
+done
+wait_until 20 is 0 outbox shelter-a # both ACCEPTs in the broker's custody
+expect 0 "backed up the store of worker shelter-a.xc" \
+  "$haven" backup --config shelter-a.ini --out shelter-a-live.backup
+start intake
+for id in "${ids_before[1]}" "${ids_after[0]}"; do
+  wait_until 20 is received case_state shelter-a "$id"
+  wait_until 20 is received intake_state "$id"
+done
+wait_until 20 is 0 queued
+# What shelter A knows, and the intake: every referral's states and the
+# states of its history (times aside: a replayed case is handled anew).
+view() {
+  "$haven" inbox list --json --config shelter-a.ini |
+    jq -c '[.result.inbox[] | {id, router, intake, offer, case, respond_by, offered_at}] | sort_by(.id)'
+  local id
+  for id in "${ids_before[@]}" "${ids_after[@]}"; do
+    "$haven" inbox show --json --config shelter-a.ini "$id" | jq -c '[.result.history[] | [.state, .by, .detail]]'
+    "$haven" referral show --json --config intake.ini "$id" | jq -c '[.result.state, [.result.history[] | [.state, .by]]]'
+  done
+}
+before_loss=$(view)
+case_rows() { sqlite3 shelter-a.db "SELECT count(*) FROM cases"; }
+[ "$(case_rows)" = 3 ] && ok || bad "shelter A holds $(case_rows) cases before the loss"
+replayed_before=$(counter replayed)
+dead_count() {
+  "$haven" deadletters list --json --key keys/ops.xc.key --authority keys/authority.pub \
+    --registry network.reg --broker broker.xc --endpoint "$ops_endpoint" | jq '.dead_letters | length'
+}
+dead_before=$(dead_count)
+[ -n "$dead_before" ] && ok || bad "no dead letter count"
+
 stop shelter-a
-expect 0 "restored the store of worker shelter-a.xc" \
-  "$haven" restore --config shelter-a.ini --in shelter-a.backup
+rm -f shelter-a.db shelter-a.db-wal shelter-a.db-shm
+expect 0 "asks its broker to deliver again what it acknowledged since" \
+  "$haven" restore --config shelter-a.ini --in shelter-a-live.backup
+[ "$(sqlite3 shelter-a.db 'SELECT count(*) FROM replay_request')" = 1 ] && ok ||
+  bad "the restored store asks for no replay"
+[ "$(case_rows)" = 1 ] && ok || bad "the backup holds $(case_rows) cases, not the one before it"
+log_at=$(wc -c < broker.log)
 start shelter-a
-is offered offer_state shelter-a "${ids_before[0]}" && ok ||
-  bad "restored shelter A: offer $(offer_state shelter-a "${ids_before[0]}")"
-is "" case_state shelter-a "${ids_before[0]}" && ok ||
-  bad "restored shelter A: case $(case_state shelter-a "${ids_before[0]}")"
-is received intake_state "${ids_before[0]}" && ok || bad "the intake's state moved"
+for id in "${ids_before[1]}" "${ids_after[0]}"; do
+  wait_until 20 is received case_state shelter-a "$id"
+done
+wait_until 20 is 0 queued
+# The broker's log and counters show the replay: the two cases, and what
+# shelter A acknowledged in the ten minutes before the backup.
+replay_line=$(tail -c +"$((log_at + 1))" broker.log | grep -m1 "event=replay node=shelter-a.xc")
+replay_count=$(sed -n 's/.* count=\([0-9]*\).*/\1/p' <<<"$replay_line")
+[ "${replay_count:-0}" -ge 2 ] && ok || bad "the broker's replay: '$replay_line'"
+[ $(( $(counter replayed) - replayed_before )) = "$replay_count" ] && ok ||
+  bad "counters.replayed moved by $(( $(counter replayed) - replayed_before )), not $replay_count"
+# The request was answered and forgotten: a restart asks for nothing.
+wait_until 10 is 0 sqlite3 shelter-a.db 'SELECT count(*) FROM replay_request'
+# Exactly as before the loss, at shelter A and at the intake; no repeat.
+after_restore=$(view)
+[ "$after_restore" = "$before_loss" ] && ok ||
+  bad "after the restore: $(diff <(echo "$before_loss") <(echo "$after_restore"))"
+[ "$(case_rows)" = 3 ] && ok || bad "restored shelter A holds $(case_rows) cases"
+# Nothing refused anywhere: the intake took shelter A's repeated receipts as
+# the ones it had, and no replayed message became a dead letter.
+[ "$(dead_count)" = "$dead_before" ] && ok || bad "dead letters went from $dead_before to $(dead_count)"
+
+# A withdrawn case does not live on in the window: once the intake withdraws
+# a referral and shelter A confirms the erasure, the broker keeps none of its
+# envelopes, and neither the case's ciphertext nor the referral id is left
+# in the broker's database or its WAL (after a checkpoint).
+wid=${ids_before[1]}
+kept_of() { sqlite3 broker.db "SELECT count(*) FROM delivered WHERE lower(hex(referral)) = '$wid'"; }
+[ "$(kept_of)" -ge 4 ] && ok || bad "the window keeps $(kept_of) envelopes of $wid" # offer, accept, match, case, receipt
+case_hex=$(sqlite3 broker.db "SELECT hex(substr(envelope, length(envelope) - 400, 96)) FROM delivered \
+  WHERE lower(hex(referral)) = '$wid' AND type = 7")
+[ ${#case_hex} = 192 ] && ok || bad "no CASE_TRANSFER of $wid in the window"
+expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "$wid" \
+  --reason "consent withdrawn by the person"
+wait_until 20 is withdrawn intake_state "$wid"
+wait_until 20 is 0 queued
+[ "$(kept_of)" = 0 ] && ok || bad "the window still keeps $(kept_of) envelopes of $wid"
+tail -c +"$((log_at + 1))" broker.log | grep -q "event=replay_forgotten referral=$wid reason=WITHDRAW" &&
+  ok || bad "the broker did not log forgetting $wid"
+[ "$(counter forgotten)" -ge 4 ] && ok || bad "counters.forgotten is $(counter forgotten)"
+[ "$(sqlite3 -cmd '.timeout 5000' broker.db 'PRAGMA wal_checkpoint(TRUNCATE)')" = "0|0|0" ] && ok ||
+  bad "the broker's WAL could not be checkpointed"
+python3 - "$case_hex" "$wid" broker.db broker.db-wal <<'PY' && ok || bad "bytes of withdrawn $wid remain"
+import os, sys
+needles = [bytes.fromhex(sys.argv[1]), bytes.fromhex(sys.argv[2])]
+found = [p for p in sys.argv[3:] if os.path.exists(p)
+         for n in needles if n in open(p, "rb").read()]
+print("found in", found) if found else None
+sys.exit(1 if found else 0)
+PY
 stop_all_and_check_logs
 finish

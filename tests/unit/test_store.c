@@ -63,19 +63,55 @@ static void test_checkpointer_copies_commits(void **state)
 
 /* Takes message `n` (id n, referral `ref`, envelope bytes all `n`) into
  * custody for `rcpt`. */
-static void s_put(hv_store *s, int n, const char *rcpt, unsigned type, uint8_t ref,
-                  int64_t expires)
+static void s_put_len(hv_store *s, int n, const char *rcpt, unsigned type, uint8_t ref,
+                      int64_t expires, size_t len)
 {
-    uint8_t id[16] = {0}, referral[16], envelope[64];
+    uint8_t id[16] = {0}, referral[16], envelope[3000];
+    assert_true(len <= sizeof envelope);
     id[0] = (uint8_t)n;
     memset(referral, ref, sizeof referral);
     memset(envelope, n, sizeof envelope);
     hv_stored m = {.id = id, .sender = "intake.xa", .recipient = rcpt, .type = type,
-                   .envelope = envelope, .envelope_len = sizeof envelope,
+                   .envelope = envelope, .envelope_len = len,
                    .expires_ms = expires, .referral = referral};
     bool dup = true;
     assert_int_equal(hv_store_put(s, &m, T0, &dup), HV_OK);
     assert_false(dup);
+}
+
+static void s_put(hv_store *s, int n, const char *rcpt, unsigned type, uint8_t ref,
+                  int64_t expires)
+{
+    s_put_len(s, n, rcpt, type, ref, expires, 64);
+}
+
+/* Whether the store file (checkpointed, closed) holds `n` bytes `b`. */
+static bool s_file_has(const char *path, uint8_t b, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t len = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *file = malloc(len), run[64];
+    assert_true(n <= sizeof run);
+    assert_int_equal(fread(file, 1, len, f), len);
+    fclose(f);
+    memset(run, b, n);
+    bool found = memmem(file, len, run, n) != NULL;
+    free(file);
+    return found;
+}
+
+/* A PASSIVE checkpoint through a connection of our own, as the store's
+ * checkpointer does: the main file gets the pages committed so far. */
+static void s_checkpoint(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
 }
 
 static void s_ack(hv_store *s, int n, const char *rcpt, int64_t at, bool retain)
@@ -424,6 +460,55 @@ static void test_format_1_store_upgrades(void **state)
     free(dir);
 }
 
+/* A case (CASE_TRANSFER) leaves none of its bytes in the file wherever
+ * it is deleted — from the queue by its ACK, from the window by pruning or
+ * by a withdrawal — even from the pages the deletes free, which the
+ * store's usual secure_delete=FAST leaves as they were on disk. Other
+ * messages are not zeroed from freed pages (docs/DECISIONS.md). */
+static void test_a_case_leaves_no_freed_page_behind(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    /* Eight cases and eight statuses of 3,000 bytes: two a page, so that
+     * deleting them frees whole pages. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int k = 0; k < 8; k++)
+        s_put_len(s, 0x50 + k, "shelter.xb", HV_MSG_CASE_TRANSFER, 0xe1, FAR, 3000);
+    for (int k = 0; k < 8; k++)
+        s_put_len(s, 0x70 + k, "shelter.xb", HV_MSG_STATUS, 0xe2, FAR, 3000);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    s_checkpoint(path); /* the queue's pages, with the cases, on disk */
+    /* Acknowledged: four cases kept, four not; then pruned or forgotten. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int k = 0; k < 8; k++)
+        s_ack(s, 0x50 + k, "shelter.xb", T0 + 10 + k, k < 4);
+    for (int k = 0; k < 8; k++)
+        s_ack(s, 0x70 + k, "shelter.xb", T0 + 10 + k, false);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    s_checkpoint(path); /* the window's pages on disk */
+    size_t n = 0;
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_prune(s, T0 + 12, 100, &n), HV_OK);
+    assert_int_equal(n, 2);
+    uint8_t referral[16];
+    memset(referral, 0xe1, sizeof referral);
+    assert_int_equal(hv_store_forget_referral(s, referral, &n), HV_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), 0);
+    hv_store_close(&s);
+    for (int k = 0; k < 8; k++)
+        assert_false(s_file_has(path, (uint8_t)(0x50 + k), 64));
+    /* The statuses' freed pages kept theirs: the test sees freed pages. */
+    int left = 0;
+    for (int k = 0; k < 8; k++)
+        left += s_file_has(path, (uint8_t)(0x70 + k), 64);
+    assert_true(left > 0);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -432,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_replay_requeues_in_original_order),
         cmocka_unit_test(test_prune_bounded_oldest_first),
         cmocka_unit_test(test_forget_referral_and_node),
+        cmocka_unit_test(test_a_case_leaves_no_freed_page_behind),
         cmocka_unit_test(test_format_1_store_upgrades),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

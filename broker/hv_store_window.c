@@ -1,0 +1,188 @@
+/* The broker store's replay window (hv_store.h: hv_store_ack to
+ * hv_store_retained_nodes): envelopes their recipient acknowledged, kept in
+ * `delivered` for a restored worker to have again (docs/DECISIONS.md, "A
+ * replay window at the home broker"). */
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include "hv_envelope.h"
+#include "hv_store.h"
+#include "hv_store_internal.h"
+
+/* Counts the replay window once (at open, and after a rollback): the
+ * count is kept from then on, never asked of a table of millions. */
+hv_err hv_store_count_retained(hv_store *s)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM delivered", -1, &st, NULL) != SQLITE_OK)
+        return HV_ESTORE;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        s->retained = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    s->recount = rc != SQLITE_ROW;
+    return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
+}
+
+/* secure_delete on or back to FAST for the next statements of this
+ * connection: a deleted case's freed pages are overwritten with zeros. */
+static hv_err s_secure(hv_store *s, bool on)
+{
+    return sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST",
+                        NULL, NULL, NULL) == SQLITE_OK
+               ? HV_OK
+               : HV_ESTORE;
+}
+
+hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
+                    bool retain, bool *found)
+{
+    *found = false;
+    sqlite3_stmt *st = s->stmt[S_ACK_TYPE];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int type = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    if (hv_store_done(st, rc) != HV_OK)
+        return HV_ESTORE;
+    if (type < 0)
+        return HV_OK; /* not queued for it: perhaps a notice's ACK */
+    /* The case itself leaves no page behind it (docs/DECISIONS.md). */
+    bool secure = type == HV_MSG_CASE_TRANSFER;
+    if (secure && s_secure(s, true) != HV_OK)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
+    if (retain) {
+        st = s->stmt[S_RETAIN];
+        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now_ms);
+        sqlite3_bind_int(st, 4, HV_MSG_WITHDRAW);
+        sqlite3_bind_int(st, 5, HV_MSG_WITHDRAWN);
+        err = hv_store_done(st, sqlite3_step(st));
+        if (err == HV_OK)
+            s->retained += sqlite3_changes(s->db);
+    }
+    if (err == HV_OK)
+        err = hv_store_remove(s, id, recipient, found);
+    if (secure && s_secure(s, false) != HV_OK)
+        err = HV_ESTORE;
+    return err;
+}
+
+/* Deletes the rows `seqs[i]` of the window whose `is_case[i]` is `cases`. */
+static hv_err s_delete_seqs(hv_store *s, const int64_t *seqs, const bool *is_case, size_t n,
+                            bool cases)
+{
+    hv_err err = HV_OK;
+    for (size_t i = 0; err == HV_OK && i < n; i++) {
+        if (is_case[i] != cases)
+            continue;
+        sqlite3_stmt *st = s->stmt[S_DELIVERED_DEL];
+        sqlite3_bind_int64(st, 1, seqs[i]);
+        err = hv_store_done(st, sqlite3_step(st));
+    }
+    return err;
+}
+
+hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)
+{
+    *pruned = 0;
+    /* Collect first: deleting changes the index being read. */
+    int64_t *seqs = calloc(max > 0 ? max : 1, sizeof *seqs);
+    bool *is_case = calloc(max > 0 ? max : 1, sizeof *is_case);
+    hv_err err = seqs != NULL && is_case != NULL ? HV_OK : HV_ENOMEM;
+    size_t n = 0, cases = 0;
+    sqlite3_stmt *st = s->stmt[S_PRUNE];
+    if (err == HV_OK) {
+        sqlite3_bind_int64(st, 1, before_ms);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+            seqs[n] = sqlite3_column_int64(st, 0);
+            is_case[n] = sqlite3_column_int(st, 1) == HV_MSG_CASE_TRANSFER;
+            cases += is_case[n];
+            n++;
+        }
+        err = hv_store_done(st, rc);
+    }
+    /* Cases with secure_delete on, as everywhere (hv_store_ack). */
+    if (err == HV_OK && cases > 0 && (err = s_secure(s, true)) == HV_OK) {
+        err = s_delete_seqs(s, seqs, is_case, n, true);
+        if (s_secure(s, false) != HV_OK)
+            err = HV_ESTORE;
+    }
+    if (err == HV_OK && cases < n)
+        err = s_delete_seqs(s, seqs, is_case, n, false);
+    free(seqs);
+    free(is_case);
+    if (err != HV_OK)
+        return err;
+    *pruned = n;
+    s->retained -= (int64_t)n;
+    return HV_OK;
+}
+
+hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int64_t now_ms,
+                       size_t *requeued)
+{
+    *requeued = 0;
+    for (int k = S_REPLAY_COPY; k <= S_REPLAY_DROP; k++) {
+        sqlite3_stmt *st = s->stmt[k];
+        sqlite3_bind_text(st, 1, recipient, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, since_ms);
+        sqlite3_bind_int64(st, 3, now_ms);
+        if (hv_store_done(st, sqlite3_step(st)) != HV_OK)
+            return HV_ESTORE;
+        if (k == S_REPLAY_COPY)
+            *requeued = (size_t)sqlite3_changes(s->db);
+        else if ((size_t)sqlite3_changes(s->db) != *requeued)
+            return HV_ESTORE; /* cannot happen in one transaction */
+    }
+    s->retained -= (int64_t)*requeued;
+    return HV_OK;
+}
+
+/* Deletes from the window with secure_delete on, so that the pages the
+ * rows leave (free pages included) are overwritten with zeros: forgotten
+ * for good, not merely unlinked (docs/DECISIONS.md). */
+static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
+{
+    *deleted = 0;
+    if (s_secure(s, true) != HV_OK)
+        return HV_ESTORE;
+    sqlite3_stmt *st = s->stmt[which];
+    if (key_len < 0)
+        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_blob(st, 1, key, key_len, SQLITE_STATIC);
+    hv_err err = hv_store_done(st, sqlite3_step(st));
+    if (err == HV_OK)
+        *deleted = (size_t)sqlite3_changes(s->db);
+    s->retained -= (int64_t)*deleted;
+    if (s_secure(s, false) != HV_OK)
+        err = HV_ESTORE;
+    return err;
+}
+
+hv_err hv_store_forget_referral(hv_store *s, const uint8_t referral[16], size_t *deleted)
+{
+    return s_forget(s, S_FORGET_REFERRAL, referral, 16, deleted);
+}
+
+hv_err hv_store_forget_node(hv_store *s, const char *recipient, size_t *deleted)
+{
+    return s_forget(s, S_FORGET_NODE, recipient, -1, deleted);
+}
+
+hv_err hv_store_retained_nodes(hv_store *s, hv_store_node_visit fn, void *arg)
+{
+    sqlite3_stmt *st = s->stmt[S_RETAINED_NODES];
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (!fn(arg, (const char *)sqlite3_column_text(st, 0))) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    return hv_store_done(st, rc);
+}
