@@ -119,3 +119,17 @@ done:
     gnutls_global_deinit();
     return err;
 }
+
+hv_err hv_web_cert_check(const char *cert, const char *key, hv_errmsg *e)
+{
+    gnutls_certificate_credentials_t cred;
+    int rc = gnutls_certificate_allocate_credentials(&cred);
+    if (rc < 0)
+        return hv_fail(e, HV_ECONFIG, "TLS: %s", gnutls_strerror(rc));
+    rc = gnutls_certificate_set_x509_key_file(cred, cert, key, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(cred);
+    if (rc < 0)
+        return hv_fail(e, HV_ECONFIG, "[web] tls_cert %s and tls_key %s: %s", cert, key,
+                       gnutls_strerror(rc));
+    return HV_OK;
+}

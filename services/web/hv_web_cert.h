@@ -10,4 +10,9 @@
  * (HV_EEXIST). `host` may be NULL: a DNS name or IPv4 address to add. */
 HV_MUST_CHECK hv_err hv_web_cert_self_signed(const char *dir, const char *host, hv_errmsg *e);
 
+/* Loads the certificate and key files as serving would, which also checks
+ * that the key is the certificate's (haven-web -n). Returns HV_OK or
+ * HV_ECONFIG with GnuTLS's reason in `e`. */
+HV_MUST_CHECK hv_err hv_web_cert_check(const char *cert, const char *key, hv_errmsg *e);
+
 #endif

@@ -16,9 +16,11 @@
 
 #include "hv_crypto.h"
 #include "hv_daemon_args.h"
+#include "hv_file.h"
 #include "hv_log.h"
 #include "hv_web_api.h"
 #include "hv_web_audit.h"
+#include "hv_web_cert.h"
 #include "hv_web_config.h"
 #include "hv_web_http.h"
 #include "hv_web_notify.h"
@@ -56,22 +58,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "haven-web: %s\n", e.text[0] ? e.text : hv_strerror(err));
         return 1;
     }
-    hv_web_store *store = NULL;
-    if ((err = hv_web_store_open(&store, cfg.store, &e)) != HV_OK) {
-        fprintf(stderr, "haven-web: %s: %s\n", cfg.store, e.text);
-        return 1;
-    }
     if (check) {
-        /* The TLS pair is checked by serving on a free port of loopback
-         * for a moment: libmicrohttpd loads it as it would at start. */
-        hv_web_config probe = cfg;
-        snprintf(probe.host, sizeof probe.host, "127.0.0.1");
-        probe.port = 0;
-        hv_web_api api = {&probe, store, &s_stopping};
-        hv_web_http *h = NULL;
-        err = hv_web_http_start(&h, &probe, hv_web_api_handle, &api, &e);
-        hv_web_http_stop(&h);
-        hv_web_store_close(&store);
+        /* Like the other daemons' -n: binds nothing and writes nothing.
+         * The TLS pair is loaded as serving would load it; the store and
+         * the audit log need only a directory they can be made in. */
+        if (cfg.tls)
+            err = hv_web_cert_check(cfg.tls_cert, cfg.tls_key, &e);
+        if (err == HV_OK)
+            err = hv_file_can_create(cfg.store, "[store] path", &e);
+        if (err == HV_OK)
+            err = hv_file_can_create(cfg.audit, "[store] audit", &e);
         if (err != HV_OK) {
             fprintf(stderr, "haven-web: %s\n", e.text);
             return 1;
@@ -79,6 +75,11 @@ int main(int argc, char **argv)
         printf("%s: configuration valid (%s for %s, %s)\n", config, cfg.kind_name, cfg.node,
                cfg.tls ? "HTTPS" : "plain HTTP on loopback");
         return 0;
+    }
+    hv_web_store *store = NULL;
+    if ((err = hv_web_store_open(&store, cfg.store, &e)) != HV_OK) {
+        fprintf(stderr, "haven-web: %s: %s\n", cfg.store, e.text);
+        return 1;
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -28,6 +28,12 @@ command = cat >> notify.out
 staff = sup-a"
 web_setup router router router.xc
 expect 0 "configuration valid (intake for ngo.xc, HTTPS)" "$bin/haven-web" -n -c web-intake.ini
+# -n writes nothing: no store, no audit log yet.
+[ ! -e web-intake.db ] && [ ! -e web-intake.audit ] && ok || bad "haven-web -n wrote its store or audit log"
+# A key that is not the certificate's is refused by -n, as it would be at start.
+mkdir -p other-tls && "$haven" web self-signed --out other-tls >/dev/null
+sed 's#^tls_key = tls/key.pem#tls_key = other-tls/key.pem#' web-intake.ini > mismatched.ini
+expect 1 "[web] tls_cert tls/cert.pem and tls_key other-tls/key.pem" "$bin/haven-web" -n -c mismatched.ini
 sed -e 's/^listen = 127.0.0.1:/listen = 192.0.2.1:/' -e '/^tls_/d' web-intake.ini > plain-far.ini
 expect 1 "plain HTTP is allowed only on loopback" "$bin/haven-web" -n -c plain-far.ini
 # A second haven-web on the intake for the short limits: idle sessions of
