@@ -241,14 +241,7 @@ static int s_check_backup(sqlite3 *db, const char *path, const s_node *node, lon
 static void s_own_like_dir(const char *path)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    hv_file_dir(path, dir, sizeof dir);
     struct stat st;
     if (stat(dir, &st) == 0 && geteuid() == 0 && chown(path, st.st_uid, st.st_gid) != 0)
         fprintf(stderr, "haven: warning: cannot give %s to uid %u\n", path, (unsigned)st.st_uid);

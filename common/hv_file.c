@@ -56,15 +56,20 @@ hv_err hv_file_read(const char *path, size_t max, uint8_t **out, size_t *len, hv
     return HV_OK;
 }
 
+void hv_file_dir(const char *path, char *dir, size_t cap)
+{
+    snprintf(dir, cap, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, cap, ".");
+    else
+        slash[slash == dir ? 1 : 0] = '\0';
+}
+
 hv_err hv_file_can_create(const char *path, const char *what, hv_errmsg *e)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else
-        slash[slash == dir ? 1 : 0] = '\0';
+    hv_file_dir(path, dir, sizeof dir);
     if (access(dir, W_OK | X_OK) != 0)
         return hv_fail(e, HV_EIO, "%s: cannot create files in %s: %s", what, dir,
                        strerror(errno));

@@ -20,6 +20,10 @@ HV_MUST_CHECK hv_err hv_file_read_stream(FILE *f, size_t max, uint8_t **out, siz
 HV_MUST_CHECK hv_err hv_file_read(const char *path, size_t max, uint8_t **out, size_t *len,
                                   hv_errmsg *e);
 
+/* The directory of `path` into `dir` (`cap` bytes): "." for a bare file
+ * name, "/" for a file at the root. */
+void hv_file_dir(const char *path, char *dir, size_t cap);
+
 /* Checks that a file can be created at `path`: its directory exists and
  * this process may write and search it (the daemons' -n, for their stores
  * and sockets). `what` names the setting in the message ("[broker] store").

@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "hv_ctl.h"
+#include "hv_file.h"
 
 struct hv_ctlsock {
     void *zs;            /* the ROUTER socket */
@@ -34,14 +35,7 @@ static hv_err s_group(const char *name, gid_t *gid, hv_errmsg *e)
 static hv_err s_staff_dir(const char *path, bool has_group, gid_t gid, hv_errmsg *e)
 {
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
+    hv_file_dir(path, dir, sizeof dir);
     if (mkdir(dir, 0750) == 0) {
         if (chmod(dir, 0750) != 0)
             return hv_fail(e, HV_EIO, "cannot set mode 0750 on %s", dir);

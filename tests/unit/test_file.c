@@ -36,8 +36,23 @@ static void test_limits(void **state)
     free(dir);
 }
 
+static void test_dir_of_a_path(void **state)
+{
+    (void)state;
+    char dir[64];
+    hv_file_dir("/var/lib/haven/ngo-xa.db", dir, sizeof dir);
+    assert_string_equal(dir, "/var/lib/haven");
+    hv_file_dir("ngo-xa.db", dir, sizeof dir);
+    assert_string_equal(dir, ".");
+    hv_file_dir("/ngo-xa.db", dir, sizeof dir);
+    assert_string_equal(dir, "/");
+    hv_file_dir("staff/ngo-xa.staff.sock", dir, sizeof dir);
+    assert_string_equal(dir, "staff");
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_limits)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_limits),
+                                       cmocka_unit_test(test_dir_of_a_path)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
