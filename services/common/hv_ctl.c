@@ -154,7 +154,19 @@ hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
     if (text == NULL)
         return HV_ENOMEM;
     void *ctx = zmq_ctx_new();
-    void *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
+    hv_err err = ctx != NULL ? hv_ctl_exchange(ctx, socket_path, text, timeout_ms, reply, e)
+                             : hv_fail(e, HV_EIO, "cannot create a ZeroMQ context");
+    free(text);
+    if (ctx != NULL)
+        zmq_ctx_term(ctx);
+    return err;
+}
+
+hv_err hv_ctl_exchange(void *ctx, const char *socket_path, const char *request, int timeout_ms,
+                       json_t **reply, hv_errmsg *e)
+{
+    *reply = NULL;
+    void *s = zmq_socket(ctx, ZMQ_REQ);
     hv_err err = HV_OK;
     char endpoint[4200];
     snprintf(endpoint, sizeof endpoint, "ipc://%s", socket_path);
@@ -166,7 +178,7 @@ hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
     zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
     zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
     zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
-    if (zmq_connect(s, endpoint) != 0 || zmq_send(s, text, strlen(text), 0) < 0) {
+    if (zmq_connect(s, endpoint) != 0 || zmq_send(s, request, strlen(request), 0) < 0) {
         err = hv_fail(e, HV_EIO, "cannot reach the worker at %s", socket_path);
         goto done;
     }
@@ -189,10 +201,7 @@ hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, json_t *args,
         err = hv_fail(e, HV_EJSON, "the worker's answer is not a JSON object");
     }
 done:
-    free(text);
     if (s != NULL)
         zmq_close(s);
-    if (ctx != NULL)
-        zmq_ctx_term(ctx);
     return err;
 }

@@ -88,4 +88,11 @@ HV_MUST_CHECK hv_err hv_ctl_call_as(const char *socket_path, const char *cmd, js
                                     const hv_actor *actor, int timeout_ms, json_t **reply,
                                     hv_errmsg *e);
 
+/* Sends one request (`request`, JSON text, borrowed) to the worker at
+ * `socket_path` over a REQ socket of the ZeroMQ context `ctx` (borrowed:
+ * a caller that makes many calls keeps one) and waits up to `timeout_ms`
+ * for the reply. Caller owns `*reply`. Returns as hv_ctl_call. */
+HV_MUST_CHECK hv_err hv_ctl_exchange(void *ctx, const char *socket_path, const char *request,
+                                     int timeout_ms, json_t **reply, hv_errmsg *e);
+
 #endif

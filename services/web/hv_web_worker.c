@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <zmq.h>
 
+#include "hv_ctl.h"
+
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static void *s_ctx; /* shared by every call; ZeroMQ contexts are thread-safe */
 
@@ -50,42 +52,8 @@ hv_err hv_web_worker_call(const char *socket_path, const char *cmd, json_t *args
         return hv_fail(e, HV_EIO, "the worker is not running (no staff socket)");
     }
     void *ctx = s_context();
-    void *s = ctx ? zmq_socket(ctx, ZMQ_REQ) : NULL;
-    hv_err err = HV_OK;
-    char endpoint[4200];
-    snprintf(endpoint, sizeof endpoint, "ipc://%s", socket_path);
-    int zero = 0;
-    if (s == NULL) {
-        err = hv_fail(e, HV_EIO, "cannot create a ZeroMQ socket");
-        goto done;
-    }
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_RCVTIMEO, &timeout_ms, sizeof timeout_ms);
-    zmq_setsockopt(s, ZMQ_SNDTIMEO, &timeout_ms, sizeof timeout_ms);
-    if (zmq_connect(s, endpoint) != 0 || zmq_send(s, text, strlen(text), 0) < 0) {
-        err = hv_fail(e, HV_EIO, "cannot reach the worker");
-        goto done;
-    }
-    zmq_msg_t msg;
-    zmq_msg_init(&msg);
-    if (zmq_msg_recv(&msg, s, 0) < 0) {
-        zmq_msg_close(&msg);
-        err = errno == EAGAIN ? hv_fail(e, HV_ETIMEOUT, "the worker did not answer within %d "
-                                        "ms; is it running?", timeout_ms)
-                              : hv_fail(e, HV_EIO, "cannot read the worker's answer");
-        goto done;
-    }
-    json_error_t jerr;
-    *reply = json_loadb(zmq_msg_data(&msg), zmq_msg_size(&msg), 0, &jerr);
-    zmq_msg_close(&msg);
-    if (*reply == NULL || !json_is_object(*reply)) {
-        json_decref(*reply);
-        *reply = NULL;
-        err = hv_fail(e, HV_EJSON, "the worker's answer is not a JSON object");
-    }
-done:
+    hv_err err = ctx != NULL ? hv_ctl_exchange(ctx, socket_path, text, timeout_ms, reply, e)
+                             : hv_fail(e, HV_EIO, "cannot create a ZeroMQ context");
     free(text);
-    if (s != NULL)
-        zmq_close(s);
     return err;
 }
