@@ -30,9 +30,8 @@ enum MHD_Result hv_web_api_forward(hv_web_req *req, json_t *reply, unsigned ok_s
     return hv_web_send_json(req, hv_web_status(err), out, NULL);
 }
 
-/* Calls the worker as `who` and answers with what it says. */
-static enum MHD_Result s_call(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
-                              const char *cmd, json_t *args, unsigned ok_status)
+enum MHD_Result hv_web_api_call(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
+                                const char *cmd, json_t *args, unsigned ok_status)
 {
     json_t *reply = NULL;
     hv_errmsg e = {{0}};
@@ -170,7 +169,8 @@ static bool s_scope_allows(const hv_web_who *who, const char *method, char **seg
         return true;
     if (strcmp(who->scope, "submit") == 0)
         return strcmp(seg[0], "referrals") == 0 &&
-               (n == 1 || (n == 3 && strcmp(seg[2], "withdraw") == 0));
+               (n == 1 || (n == 2 && strcmp(seg[1], "check") == 0) ||
+                (n == 3 && strcmp(seg[2], "withdraw") == 0));
     if (strcmp(who->scope, "provider") == 0)
         return strcmp(seg[0], "inbox") == 0 && n == 3;
     return false;
@@ -236,16 +236,21 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
     const char *m = req->method;
     if (n == 1 && strcmp(m, "GET") == 0) {
         json_t *args = s_filters(req);
-        return args ? s_call(api, req, who, "referral.list", args, 200) : MHD_YES;
+        return args ? hv_web_api_call(api, req, who, "referral.list", args, 200) : MHD_YES;
     }
-    if (n == 1 && strcmp(m, "POST") == 0) {
+    bool check = n == 2 && strcmp(seg[1], "check") == 0;
+    if ((n == 1 || check) && strcmp(m, "POST") == 0) {
         /* The body is the referral file itself; the organisation's own
-         * reference, which the file has no field for, comes in the query. */
+         * reference, which the file has no field for, comes in the query,
+         * and so does the draft it was written from. */
         json_t *args = json_pack("{s:s%}", "case", req->body, req->body_len);
-        const char *ref = hv_web_query(req, "reference");
-        if (args != NULL && ref != NULL)
+        const char *ref = hv_web_query(req, "reference"), *draft = hv_web_query(req, "draft");
+        if (args != NULL && ref != NULL && !check)
             json_object_set_new(args, "reference", json_string(ref));
-        return s_call(api, req, who, "referral.submit", args, 201);
+        if (args != NULL && draft != NULL && !check)
+            json_object_set_new(args, "draft", json_string(draft));
+        return hv_web_api_call(api, req, who, check ? "referral.check" : "referral.submit", args,
+                               check ? 200 : 201);
     }
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such referral", NULL);
@@ -253,21 +258,21 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
     if (n == 2 && strcmp(m, "GET") == 0) {
         const char *c = hv_web_query(req, "case");
         json_object_set_new(args, "case", json_boolean(c != NULL && strcmp(c, "true") == 0));
-        return s_call(api, req, who, "referral.show", args, 200);
+        return hv_web_api_call(api, req, who, "referral.show", args, 200);
     }
     if (n == 3 && strcmp(m, "POST") == 0) {
         static const char *const reason[] = {"reason"}, *const staff[] = {"staff"};
         static const bool req1[] = {true};
         if (strcmp(seg[2], "withdraw") == 0)
             return s_take(req, body, args, reason, reason, req1, 1)
-                       ? s_call(api, req, who, "referral.withdraw", args, 200)
+                       ? hv_web_api_call(api, req, who, "referral.withdraw", args, 200)
                        : (json_decref(args), MHD_YES);
         if (strcmp(seg[2], "assign") == 0)
             return s_take(req, body, args, staff, staff, req1, 1)
-                       ? s_call(api, req, who, "referral.assign", args, 200)
+                       ? hv_web_api_call(api, req, who, "referral.assign", args, 200)
                        : (json_decref(args), MHD_YES);
         if (strcmp(seg[2], "authorise") == 0)
-            return s_call(api, req, who, "referral.authorise", args, 200);
+            return hv_web_api_call(api, req, who, "referral.authorise", args, 200);
     }
     json_decref(args);
     return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such operation on a referral", NULL);
@@ -279,37 +284,37 @@ static enum MHD_Result s_inbox(hv_web_api *api, hv_web_req *req, const hv_web_wh
     const char *m = req->method;
     if (n == 1 && strcmp(m, "GET") == 0) {
         json_t *args = s_filters(req);
-        return args ? s_call(api, req, who, "inbox.list", args, 200) : MHD_YES;
+        return args ? hv_web_api_call(api, req, who, "inbox.list", args, 200) : MHD_YES;
     }
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such offer or case", NULL);
     json_t *args = json_pack("{s:s}", "id", seg[1]);
     if (n == 2 && strcmp(m, "GET") == 0)
-        return s_call(api, req, who, "inbox.show", args, 200);
+        return hv_web_api_call(api, req, who, "inbox.show", args, 200);
     if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "export") == 0)
-        return s_call(api, req, who, "inbox.export", args, 200);
+        return hv_web_api_call(api, req, who, "inbox.export", args, 200);
     if (n == 3 && strcmp(m, "POST") == 0) {
         static const char *const rk[] = {"reference"};
         static const bool ro[] = {false};
         if (strcmp(seg[2], "accept") == 0)
             return s_take(req, body, args, rk, rk, ro, 1)
-                       ? s_call(api, req, who, "inbox.accept", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.accept", args, 200)
                        : (json_decref(args), MHD_YES);
         static const char *const dk[] = {"reason_code", "note"}, *const dn[] = {"reason", "note"};
         static const bool dr[] = {true, false};
         if (strcmp(seg[2], "decline") == 0)
             return s_take(req, body, args, dk, dn, dr, 2)
-                       ? s_call(api, req, who, "inbox.decline", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.decline", args, 200)
                        : (json_decref(args), MHD_YES);
         static const char *const sk[] = {"state", "note"};
         if (strcmp(seg[2], "status") == 0)
             return s_take(req, body, args, sk, sk, dr, 2)
-                       ? s_call(api, req, who, "inbox.status", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.status", args, 200)
                        : (json_decref(args), MHD_YES);
         static const char *const ak[] = {"staff"};
         if (strcmp(seg[2], "assign") == 0)
             return s_take(req, body, args, ak, ak, dr, 1)
-                       ? s_call(api, req, who, "inbox.assign", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.assign", args, 200)
                        : (json_decref(args), MHD_YES);
     }
     json_decref(args);
@@ -393,10 +398,12 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
         r = hv_web_admin_handle(api, req, &who, body, s, n);
     else if (strcmp(s[0], "referrals") == 0 && k == HV_WEB_INTAKE)
         r = s_referrals(api, req, &who, body, s, n);
+    else if (strcmp(s[0], "drafts") == 0 && k == HV_WEB_INTAKE)
+        r = hv_web_drafts_handle(api, req, &who, body, s, n);
     else if (strcmp(s[0], "inbox") == 0 && k == HV_WEB_PROVIDER)
         r = s_inbox(api, req, &who, body, s, n);
     else if (strcmp(s[0], "pathway") == 0 && n == 1 && reads && k == HV_WEB_ROUTER)
-        r = s_call(api, req, &who, "pathway.show", json_object(), 200);
+        r = hv_web_api_call(api, req, &who, "pathway.show", json_object(), 200);
     else
         r = hv_web_send_error(req, 404, HV_ENOTFOUND, "no such API path at this node", NULL);
     json_decref(body);

@@ -35,6 +35,16 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
 /* GET /api/v1/events (hv_web_events.c). */
 enum MHD_Result hv_web_events_handle(hv_web_api *api, hv_web_req *req, const hv_web_who *who);
 
+/* Calls the worker's command `cmd` with `args` (stolen; NULL answers 503
+ * HV_ENOMEM) as `who`, and answers with what it says: its result with
+ * `ok_status`, or its error. */
+enum MHD_Result hv_web_api_call(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
+                                const char *cmd, json_t *args, unsigned ok_status);
+
+/* /api/v1/drafts at an intake (hv_web_drafts.c). */
+enum MHD_Result hv_web_drafts_handle(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
+                                     json_t *body, char **seg, int n);
+
 /* Answers the worker's reply `reply` (stolen): its result on success with
  * `ok_status`, else its error with the matching status. */
 enum MHD_Result hv_web_api_forward(hv_web_req *req, json_t *reply, unsigned ok_status);
