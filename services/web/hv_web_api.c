@@ -390,6 +390,12 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
                                  NULL);
     if (n == 1 && strcmp(s[0], "events") == 0 && reads)
         return hv_web_events_handle(api, req, &who);
+    /* The referral file's schema, for the form the pages build from it:
+     * no case content, so for anyone signed in at any kind of node. */
+    if (n == 2 && strcmp(s[0], "schema") == 0 && strcmp(s[1], "referral") == 0 && reads)
+        return hv_web_send(req, 200, "application/schema+json",
+                           (const char *)hv_web_referral_schema, hv_web_referral_schema_len,
+                           NULL);
     json_t *body = reads ? json_object() : s_body(req);
     if (body == NULL)
         return MHD_YES;

@@ -300,6 +300,18 @@ want 400 HV_EJSON "check of a body that is not an object"
 api intake sup-1 GET /api/v1/referrals
 [ "$(jq -r .total <<<"$body")" = "$stored_before" ] && ok || bad "check stored something: $body"
 
+# ---- the referral schema, embedded at build time from docs/
+api intake caseworker-1 GET /api/v1/schema/referral
+want 200 "a caseworker gets the referral schema"
+cmp -s resp.json "$here/../../docs/referral.schema.json" && ok || bad "the schema served differs from docs/referral.schema.json"
+curl -s -D schema-headers.txt -o /dev/null --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  "${web_base[intake]}/api/v1/schema/referral"
+echo "GET /api/v1/schema/referral" >> requests.log
+grep -qix "content-type: application/schema+json"$'\r' schema-headers.txt && ok ||
+  bad "schema content type: $(grep -i content-type schema-headers.txt)"
+api intake - GET /api/v1/schema/referral
+want 401 HV_EAUTH "no schema without signing in"
+
 # ---- drafts, kept sealed by the intake worker, each caseworker's own
 marker="Draftmarker-Zq7Wx"
 api intake caseworker-1 POST /api/v1/drafts "{\"section\": \"person\", \"names\": [{\"given\": \"$marker\"}]}"
@@ -512,6 +524,8 @@ api router admin-r GET /api/v1/pathway
 want 403 HV_EFORBIDDEN "router admin gets no pathway"
 api router coord-1 GET /api/v1/referrals
 want 404 HV_ENOTFOUND "no referrals at a router"
+api router coord-1 GET /api/v1/schema/referral
+want 200 "a coordinator gets the referral schema too (no case content)"
 
 # ---- the event stream: ids and states only
 curl -s -N --max-time 3 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
