@@ -10,6 +10,7 @@
 #include "hv_log.h"
 #include "hv_web_audit.h"
 #include "hv_web_error.h"
+#include "hv_web_prefs.h"
 #include "hv_web_worker.h"
 
 #define S_COOKIE "__Host-haven_session"
@@ -84,14 +85,54 @@ static void s_cookie(char *out, size_t cap, const char *value, uint64_t max_age)
              S_COOKIE, value, (unsigned long long)max_age);
 }
 
-static json_t *s_session_json(const hv_web_api *api, const hv_web_who *w)
+/* The session's answer, with the person's language and time zone: what
+ * they saved, else the browser's language and UTC. */
+static json_t *s_session_json(const hv_web_api *api, hv_web_req *req, const hv_web_who *w)
 {
     int64_t idle_end = w->last_ms + (int64_t)api->cfg->idle_s * 1000;
     int64_t abs_end = w->created_ms + (int64_t)api->cfg->absolute_s * 1000;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "staff", w->staff, "role", w->role,
-                     "node", api->cfg->node, "kind", api->cfg->kind_name, "started_ms",
+    char lang[8], tz[72];
+    if (hv_web_prefs_get(api->store, w->staff, lang, tz) != HV_OK)
+        lang[0] = tz[0] = '\0';
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s}", "staff", w->staff, "role",
+                     w->role, "node", api->cfg->node, "kind", api->cfg->kind_name, "started_ms",
                      (json_int_t)w->created_ms, "idle_ends_ms", (json_int_t)idle_end,
-                     "ends_ms", (json_int_t)(idle_end < abs_end ? idle_end : abs_end));
+                     "ends_ms", (json_int_t)(idle_end < abs_end ? idle_end : abs_end), "lang",
+                     lang[0] ? lang : hv_web_lang_from_accept(hv_web_header(req, "Accept-Language")),
+                     "time_zone", tz[0] ? tz : "UTC");
+}
+
+/* PUT /api/v1/session/preferences {"lang"?, "time_zone"?}: saved for the
+ * person, answered with the session as GET gives it. */
+static enum MHD_Result s_preferences(hv_web_api *api, hv_web_req *req, const hv_web_who *who)
+{
+    json_t *body = s_body(req);
+    if (body == NULL)
+        return MHD_YES;
+    enum MHD_Result r;
+    json_t *lang_j = json_object_get(body, "lang"), *tz_j = json_object_get(body, "time_zone");
+    const char *lang = json_string_value(lang_j), *tz = json_string_value(tz_j);
+    char m[200];
+    size_t known = (lang_j != NULL) + (tz_j != NULL);
+    if (known == 0 || known != json_object_size(body)) {
+        r = hv_web_send_error(req, 422, HV_EINVAL, "preferences are \"lang\" and/or "
+                              "\"time_zone\", and nothing else", NULL);
+    } else if (lang_j != NULL && !hv_web_lang_ok(lang)) {
+        snprintf(m, sizeof m, "\"lang\" %.40s%s%s is not one of en, fr, ar", lang ? "\"" : "",
+                 lang ? lang : "(not a string)", lang ? "\"" : "");
+        r = hv_web_send_error(req, 422, HV_EINVAL, m, NULL);
+    } else if (tz_j != NULL && !hv_web_tz_ok(tz, HV_WEB_TZ_DIR)) {
+        snprintf(m, sizeof m, "\"time_zone\" %s%.70s%s is not a time zone name (such as "
+                 "Europe/Rome or Africa/Tunis)", tz ? "\"" : "", tz ? tz : "(not a string)",
+                 tz ? "\"" : "");
+        r = hv_web_send_error(req, 422, HV_EINVAL, m, NULL);
+    } else if (hv_web_prefs_put(api->store, who->staff, lang, tz) != HV_OK) {
+        r = hv_web_send_error(req, 500, HV_ESTORE, "cannot save the preferences", NULL);
+    } else {
+        r = hv_web_send_json(req, 200, s_session_json(api, req, who), NULL);
+    }
+    json_decref(body);
+    return r;
 }
 
 static enum MHD_Result s_signin(hv_web_api *api, hv_web_req *req)
@@ -126,7 +167,7 @@ static enum MHD_Result s_signin(hv_web_api *api, hv_web_req *req)
     w.last_ms = w.created_ms;
     snprintf(w.staff, sizeof w.staff, "%s", st.name);
     snprintf(w.role, sizeof w.role, "%s", st.role);
-    json_t *out = s_session_json(api, &w);
+    json_t *out = s_session_json(api, req, &w);
     json_object_set_new(out, "csrf_token", json_string(csrf));
     r = hv_web_send_json(req, 201, out, cookie);
 done:
@@ -334,9 +375,9 @@ static int s_split(char *path, char **seg)
     return n;
 }
 
-static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req)
+static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req, bool prefs)
 {
-    if (strcmp(req->method, "POST") == 0)
+    if (strcmp(req->method, "POST") == 0 && !prefs)
         return s_signin(api, req);
     hv_web_who who;
     enum MHD_Result r = MHD_YES;
@@ -344,12 +385,15 @@ static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req)
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "tokens have no session", NULL);
     if (!s_who(api, req, &who, &r))
         return r;
+    if (prefs && strcmp(req->method, "PUT") != 0)
+        return hv_web_send_error(req, 405, HV_EINVAL, "preferences answer PUT", NULL);
     if (strcmp(req->method, "GET") == 0)
-        return hv_web_send_json(req, 200, s_session_json(api, &who), NULL);
+        return hv_web_send_json(req, 200, s_session_json(api, req, &who), NULL);
+    if (!s_same(hv_web_header(req, "X-CSRF-Token"), who.csrf))
+        return hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token", NULL);
+    if (prefs)
+        return s_preferences(api, req, &who);
     if (strcmp(req->method, "DELETE") == 0) {
-        if (!s_same(hv_web_header(req, "X-CSRF-Token"), who.csrf))
-            return hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token",
-                                     NULL);
         if (hv_web_session_end(api->store, hv_web_cookie(req, S_COOKIE)) != HV_OK)
             hv_log(HV_LOG_WARN, "store_failed", "op=end_session");
         hv_web_audit_try(api->cfg, "signout", who.staff);
@@ -373,8 +417,9 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
                                  "/api/v1/", NULL);
     char **s = seg + 2;
     n -= 2;
-    if (n == 1 && strcmp(s[0], "session") == 0)
-        return s_session(api, req);
+    if (strcmp(s[0], "session") == 0 &&
+        (n == 1 || (n == 2 && strcmp(s[1], "preferences") == 0)))
+        return s_session(api, req, n == 2);
     hv_web_who who;
     enum MHD_Result r = MHD_YES;
     if (!s_who(api, req, &who, &r))

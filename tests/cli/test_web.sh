@@ -102,9 +102,59 @@ want 200 "session says who"
 [ "$(jq -r '.staff + " " + .role' <<<"$body")" = "caseworker-1 caseworker" ] && ok || bad "session: $body"
 api intake - GET /api/v1/referrals
 want 401 HV_EAUTH "no session, no referrals"
+# ---- preferences: language and time zone, per person, in haven-web's store
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "en UTC" ] && ok || bad "defaults: $body"
+hdr=("Accept-Language: fr-CH, fr;q=0.9, en;q=0.8")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "fr UTC" ] && ok || bad "browser's French: $body"
+hdr=("Accept-Language: de-DE, ar;q=0.5, en;q=0.2")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r .lang <<<"$body")" = ar ] && ok || bad "browser's Arabic: $body"
+hdr=("Accept-Language: de-DE, en;q=0")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r .lang <<<"$body")" = en ] && ok || bad "no supported language: $body"
+hdr=()
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "ar", "time_zone": "Africa/Tunis"}'
+want 200 "caseworker saves language and time zone"
+[ "$(jq -r '.staff + " " + .lang + " " + .time_zone' <<<"$body")" = "caseworker-1 ar Africa/Tunis" ] &&
+  ok || bad "saved preferences: $body"
+hdr=("Accept-Language: fr")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Africa/Tunis" ] && ok ||
+  bad "the saved language does not win over the browser's: $body"
+hdr=()
+api intake caseworker-1 PUT /api/v1/session/preferences '{"time_zone": "Europe/Rome"}'
+want 200 "caseworker changes the time zone only"
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Europe/Rome" ] && ok || bad "partial save: $body"
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "de"}'
+want 422 HV_EINVAL "a language that is not en, fr or ar"
+[ "$(jq -r .message <<<"$body")" = '"lang" "de" is not one of en, fr, ar' ] && ok || bad "lang message: $body"
+api intake caseworker-1 PUT /api/v1/session/preferences '{"time_zone": "Mars/Olympus_Mons"}'
+want 422 HV_EINVAL "a time zone that does not exist"
+jq -r .message <<<"$body" | grep -qF '"time_zone" "Mars/Olympus_Mons" is not a time zone name' && ok ||
+  bad "time zone message: $body"
+for tz in "../../etc/passwd" "Europe//Rome" "/Europe/Rome" "Europe" "zone.tab" ""; do
+  api intake caseworker-1 PUT /api/v1/session/preferences "{\"time_zone\": \"$tz\"}"
+  want 422 HV_EINVAL "time zone '$tz' refused"
+done
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "en", "theme": "dark"}'
+want 422 HV_EINVAL "an unknown preference"
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Europe/Rome" ] && ok ||
+  bad "a refused change changed something: $body"
+saved=${csrf[intake-caseworker-1]}; unset "csrf[intake-caseworker-1]"
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "fr"}'
+want 403 HV_EFORBIDDEN "preferences without the CSRF token"
+csrf[intake-caseworker-1]=$saved
+api intake caseworker-2 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "en UTC" ] && ok || bad "preferences leak to another person: $body"
+
 signin intake caseworker-1 "wrong password here"
 want 401 HV_EAUTH "wrong password refused"
 signin intake caseworker-1 "$pw"; want 201 "caseworker signs in again"
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Europe/Rome" ] && ok ||
+  bad "preferences are not remembered at the next sign-in: $body"
 
 # ---- CSRF: a state-changing request without the token changes nothing
 saved=${csrf[intake-caseworker-1]}
@@ -466,6 +516,8 @@ jq -e --arg t "$read_token" 'tostring | contains($t) | not' <<<"$body" >/dev/nul
   bad "token list shows a token"
 api intake "token:$read_token" GET "/api/v1/referrals/$id"
 want 200 "a read token reads"
+api intake "token:$submit_token" PUT /api/v1/session/preferences '{"lang": "fr"}'
+want 404 HV_ENOTFOUND "a token has no preferences"
 api intake "token:$read_token" POST /api/v1/referrals "$(cat adult.json)"
 want 403 HV_EFORBIDDEN "a read token cannot submit"
 api intake "token:$submit_token" GET /api/v1/staff
