@@ -6,7 +6,8 @@
 import { h } from '../dom.js';
 import { t, timeZone } from '../i18n.js';
 
-export const idFor = (cpath) => `rf-${cpath.replace(/[^A-Za-z0-9]+/g, '-') || 'root'}`;
+export const idFor = (cpath) =>
+  `rf-${cpath.replace(/[^A-Za-z0-9_]+/g, '-').replace(/^-|-$/g, '') || 'root'}`;
 
 // The error element and its wiring to `controls` (aria-describedby, aria-invalid).
 function errorParts(id, hintText, controls, extraHint) {

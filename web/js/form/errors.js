@@ -42,6 +42,9 @@ const RULES = [
 const SERVICES = new Set(['shelter', 'medical', 'psychosocial', 'legal_aid', 'interpretation',
   'return', 'documentation', 'child_protection', 'livelihood', 'education', 'family_tracing']);
 
+// Said of the subject as a whole, but about the choice of date or age.
+const AT_CHOICE = /^expected "date_of_birth" or "age_estimate"/;
+
 // A checker message in the person's language, or as it is.
 export function explain(message) {
   for (const [re, key, vars] of RULES) {
@@ -54,11 +57,20 @@ export function explain(message) {
 // Places `errors` in the form (`root.locate(parts)` finds a widget) and
 // fills `summary`; returns the number of errors.
 export function showErrors(errors, root, summary) {
+  // In the order of the form, which is not always the file's (a missing
+  // member is reported where its parent begins); the unplaced at the end.
+  const placed = (errors || []).map((err) => ({ words: explain(err.message),
+    w: root.locate(splitPath(AT_CHOICE.test(err.message || '') ? `${err.path}.date_of_birth`
+      : err.path)) }));
+  const rank = (a, b) => {
+    if (!a.w || !b.w) return (a.w ? 0 : 1) - (b.w ? 0 : 1);
+    if (a.w === b.w) return 0;
+    return a.w.el.compareDocumentPosition(b.w.el) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1;
+  };
+  placed.sort(rank);
   const items = [];
   let first = null;
-  for (const err of errors || []) {
-    const words = explain(err.message);
-    const w = root.locate(splitPath(err.path));
+  for (const { words, w } of placed) {
     if (w) {
       w.showError(words);
       if (!first) first = w;

@@ -82,7 +82,8 @@ function makeChoice(n, cpath, members) {
       h('div', { class: 'choice' }, radios[i], h('label', { for: radios[i].id },
         t(`form.choice.${n.path}.${m}`))))), holders] });
   const show = () => {
-    for (const m of names) members.get(m).el.hidden = !radios[names.indexOf(m)].checked;
+    for (const m of names)
+      if (members.has(m)) members.get(m).el.hidden = !radios[names.indexOf(m)].checked;
   };
   const c = {
     el,
