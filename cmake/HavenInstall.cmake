@@ -42,6 +42,8 @@ install(FILES deploy/example/referrals/example-adult.json
 install(FILES README.md proto/PROTOCOL.md docs/OPERATIONS.md docs/REFERRAL.md docs/CONTROL.md docs/API.md
         docs/api/openapi.yaml
         docs/DECISIONS.md docs/referral.schema.json DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# The workbench's pages, served by haven-web (HV_WEB_ASSETS_DEFAULT).
+install(DIRECTORY web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/haven/web)
 install(FILES docs/man/haven.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES docs/man/haven-broker.8 docs/man/haven-intake.8 docs/man/haven-router.8
         docs/man/haven-provider.8 docs/man/haven-web.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)

@@ -91,6 +91,8 @@ run registry show network.reg
 
 step "3. Each country's broker starts and links to the brokers it is set to peer with"
 cp "$here"/example/*.ini .
+# The workbench's pages straight from the source tree (a package serves its own copy).
+sed -i "s|^; assets = .*|assets = $(cd "$here/../web" && pwd)|" web-*.ini
 : > pids
 for c in xa xb xc; do
   printf '$ haven-broker -c broker-%s.ini\n' "$c"
@@ -228,10 +230,14 @@ echo
 curl -s --cacert tls/cert.pem -b web-jar "https://127.0.0.1:8443/api/v1/referrals?q=DEMO" |
   sed 's/^/    /'
 echo
-echo "    https://127.0.0.1:8443/api/v1/  ngo.xa's haven-web (intake; docs/API.md)"
-echo "    https://127.0.0.1:8444/api/v1/  shelter.xc's haven-web (provider)"
-echo "    https://127.0.0.1:8445/api/v1/  router.xc's haven-web (router)"
-echo "    (certificate: $work/tls/cert.pem, made by haven web self-signed)"
+echo "    the API: https://127.0.0.1:8443/api/v1/ (docs/API.md)"
+
+step "12. The workbench: open these in a browser (the certificate is self-signed: accept it once)"
+echo "    https://127.0.0.1:8443/   ngo.xa, the NGO in XA: new referrals, my referrals"
+echo "    https://127.0.0.1:8444/   shelter.xc, the shelter in XC: the inbox, the case file"
+echo "    https://127.0.0.1:8445/   router.xc, XC's referral pathway (coordinator)"
+echo "    sign in with an account of step 11, e.g. caseworker-1 at ngo.xa and supervisor-1 at"
+echo "    shelter.xc (its code: oathtool --totp -b SECRET); certificate: $work/tls/cert.pem"
 
 step "The network is running; everything is in $work. Try, for instance:"
 cat <<EOF

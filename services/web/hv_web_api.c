@@ -89,10 +89,13 @@ static json_t *s_session_json(const hv_web_api *api, const hv_web_who *w)
 {
     int64_t idle_end = w->last_ms + (int64_t)api->cfg->idle_s * 1000;
     int64_t abs_end = w->created_ms + (int64_t)api->cfg->absolute_s * 1000;
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "staff", w->staff, "role", w->role,
-                     "node", api->cfg->node, "kind", api->cfg->kind_name, "started_ms",
+    /* now_ms lets a page whose clock is off still count down correctly. */
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "staff", w->staff, "role",
+                     w->role, "node", api->cfg->node, "kind", api->cfg->kind_name, "started_ms",
                      (json_int_t)w->created_ms, "idle_ends_ms", (json_int_t)idle_end,
-                     "ends_ms", (json_int_t)(idle_end < abs_end ? idle_end : abs_end));
+                     "absolute_ends_ms", (json_int_t)abs_end, "ends_ms",
+                     (json_int_t)(idle_end < abs_end ? idle_end : abs_end), "now_ms",
+                     (json_int_t)hv_now_ms());
 }
 
 static enum MHD_Result s_signin(hv_web_api *api, hv_web_req *req)
@@ -339,8 +342,14 @@ static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req)
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "tokens have no session", NULL);
     if (!s_who(api, req, &who, &r))
         return r;
-    if (strcmp(req->method, "GET") == 0)
-        return hv_web_send_json(req, 200, s_session_json(api, &who), NULL);
+    if (strcmp(req->method, "GET") == 0) {
+        /* The CSRF token again, so that a reloaded page can act: only a
+         * same-origin script can read this answer (no CORS, and the
+         * cookie is SameSite=Strict). */
+        json_t *out = s_session_json(api, &who);
+        json_object_set_new(out, "csrf_token", json_string(who.csrf));
+        return hv_web_send_json(req, 200, out, NULL);
+    }
     if (strcmp(req->method, "DELETE") == 0) {
         if (!s_same(hv_web_header(req, "X-CSRF-Token"), who.csrf))
             return hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token",

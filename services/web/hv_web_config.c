@@ -5,8 +5,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "hv_config.h"
+#include "hv_version.h"
 
 #define F(sec, key, type, req, min, max, field, expect)                                        \
     {sec, key, type, req, min, max, offsetof(hv_web_config, field),                            \
@@ -17,7 +19,7 @@ static const hv_cfg_field s_fields[] = {
     F("web", "listen", HV_CFG_STRING, true, 0, 0, listen, "IPV4:PORT"),
     F("web", "tls_cert", HV_CFG_STRING, false, 0, 0, tls_cert, "a PEM certificate file"),
     F("web", "tls_key", HV_CFG_STRING, false, 0, 0, tls_key, "a PEM private key file"),
-    F("web", "assets", HV_CFG_STRING, false, 0, 0, assets, "the static files folder"),
+    F("web", "assets", HV_CFG_STRING, false, 0, 0, assets, "the pages' folder"),
     F("web", "connection_timeout_s", HV_CFG_UINT, false, 1, 3600, connection_timeout_s,
       "seconds"),
     F("web", "connections_per_address", HV_CFG_UINT, false, 1, 1000, connections_per_address,
@@ -98,6 +100,9 @@ static hv_err s_check(const char *path, hv_web_config *out, hv_errmsg *e)
     hv_err err;
     char *paths[] = {out->tls_cert, out->tls_key, out->assets, out->worker_socket,
                      out->store, out->audit};
+    struct stat sb;
+    if (out->assets[0] == '\0' && stat(HV_WEB_ASSETS_DEFAULT, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(out->assets, sizeof out->assets, "%s", HV_WEB_ASSETS_DEFAULT);
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (paths[i][0] != '\0' &&
             (err = hv_config_resolve_paths(path, &paths[i], 1, HV_WEB_PATH_MAX, e)) != HV_OK)

@@ -26,7 +26,8 @@ typedef struct hv_web_config {
     char listen[80];                    /* [web] listen: IPV4:PORT */
     char tls_cert[HV_WEB_PATH_MAX];     /* [web] tls_cert: PEM certificate, "" for plain */
     char tls_key[HV_WEB_PATH_MAX];      /* [web] tls_key: PEM private key */
-    char assets[HV_WEB_PATH_MAX];       /* [web] assets: static files folder, "" for none */
+    char assets[HV_WEB_PATH_MAX];       /* [web] assets: the pages' folder; default the
+                                           package's (HV_WEB_ASSETS_DEFAULT) when it exists */
     uint64_t connection_timeout_s;      /* [web] connection_timeout_s (default 10) */
     uint64_t connections_per_address;   /* [web] connections_per_address (default 8) */
     char worker_socket[HV_WEB_PATH_MAX]; /* [worker] staff_socket */

@@ -1,0 +1,220 @@
+// The workbench's shell: who is signed in, the language, the menu of the
+// person's pages and the hash router (#/path?query). Each area (intake,
+// provider, router, admin) lists its pages in pages/AREA/routes.js.
+import { api, setCsrf, setUnauthorised, setActivity } from './api.js';
+import { h, replace } from './dom.js';
+import { load, t, LANGS, lang, fmtDuration } from './i18n.js';
+import * as events from './events.js';
+import { errorBox } from './ui.js';
+import * as signin from './pages/signin.js';
+
+const AREAS = { intake: ['intake', 'form'], provider: ['provider'], router: ['router'] };
+const WARN_MS = 2 * 60 * 1000; // "your session ends in 2 min" from here
+
+const app = { session: null, routes: [], home: '/', cleanup: null, idleMs: 0, idleEnds: 0,
+  absEnds: 0, chosenLang: null };
+
+function $(id) { return document.getElementById(id); }
+
+function pickLang() {
+  if (app.chosenLang) return app.chosenLang;
+  if (app.session && app.session.lang) return app.session.lang;
+  const nav = (navigator.language || 'en').slice(0, 2);
+  return LANGS.includes(nav) ? nav : 'en';
+}
+
+function areasOf(session) {
+  if (!session) return ['common'];
+  const own = session.role === 'admin' ? [] : AREAS[session.kind] || [];
+  return ['common', ...own, 'admin'];
+}
+
+async function loadRoutes(session) {
+  app.routes = [];
+  app.home = '/';
+  const areas = session.role === 'admin' ? ['admin'] : [AREAS[session.kind][0], 'admin'];
+  for (const a of areas) {
+    const m = await import(`./pages/${a}/routes.js`);
+    for (const r of m.routes)
+      if (r.roles.includes(session.role)) app.routes.push({ ...r, parts: r.path.split('/') });
+    if (app.home === '/' && m.home && m.home[session.role]) app.home = m.home[session.role];
+  }
+}
+
+function match(path) {
+  const parts = path.split('/');
+  for (const r of app.routes) {
+    if (r.parts.length !== parts.length) continue;
+    const params = {};
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      if (r.parts[i].startsWith(':')) params[r.parts[i].slice(1)] = decodeURIComponent(parts[i]);
+      else ok = r.parts[i] === parts[i];
+    }
+    if (ok) return { route: r, params };
+  }
+  return null;
+}
+
+export function navigate(hash) {
+  if (location.hash === `#${hash}`) show();
+  else location.hash = hash;
+}
+
+function renderChrome() {
+  $('brand').textContent = t('common.app.name');
+  $('skip').textContent = t('common.app.skip');
+  $('lang-label').textContent = t('common.lang.label');
+  replace($('lang'), LANGS.map((l) => h('option', { value: l, selected: l === lang() },
+    t(`common.lang.${l}`))));
+  const s = app.session;
+  $('signout').hidden = !s;
+  $('signout').textContent = t('common.action.signout');
+  replace($('who'), s ? [h('span', { class: 'who-name' }, s.staff), ' · ',
+    t(`common.role.${s.role}`), ' · ', h('span', { class: 'who-node' }, s.node)] : []);
+  const nav = $('nav');
+  nav.setAttribute('aria-label', t('common.nav.label'));
+  replace(nav, s ? h('ul', {}, app.routes.filter((r) => r.nav).map((r) =>
+    h('li', {}, h('a', { href: `#${r.path}`, 'data-path': r.path }, t(r.nav))))) : []);
+  document.title = t('common.app.name');
+}
+
+function markNav(path) {
+  for (const a of document.querySelectorAll('#nav a')) {
+    const on = path === a.dataset.path || path.startsWith(`${a.dataset.path}/`);
+    if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+}
+
+async function show() {
+  if (app.cleanup) { try { app.cleanup(); } catch (e) { console.warn(e); } app.cleanup = null; }
+  const main = $('main');
+  replace(main);
+  if (!app.session) return;
+  const raw = location.hash.replace(/^#/, '') || app.home;
+  const [path, query] = raw.split('?');
+  const found = match(path);
+  if (!found) { navigate(app.home); return; }
+  const params = { ...Object.fromEntries(new URLSearchParams(query || '')), ...found.params };
+  markNav(path);
+  try {
+    const page = await found.route.load();
+    const cleanup = await page.render(main, params, { session: app.session, navigate });
+    if (typeof cleanup === 'function') app.cleanup = cleanup;
+  } catch (e) {
+    if (e && e.status === 401) return;
+    console.warn(e);
+    main.append(errorBox(e));
+  }
+  const h1 = main.querySelector('h1');
+  if (h1) {
+    document.title = `${h1.textContent} · ${t('common.app.name')}`;
+    h1.setAttribute('tabindex', '-1');
+    h1.focus({ preventScroll: true });
+  }
+}
+
+// --- the session's clock: idle and absolute ends, warning before the end
+function setClock(s) {
+  const now = Date.now();
+  app.idleMs = Math.max(0, s.idle_ends_ms - (s.now_ms || now));
+  app.absEnds = s.absolute_ends_ms || s.ends_ms;
+  app.idleEnds = now + app.idleMs;
+}
+
+function activity() { if (app.session) app.idleEnds = Date.now() + app.idleMs; }
+
+function tickClock() {
+  const el = $('session-left');
+  if (!app.session) { el.textContent = ''; replace($('banner')); return; }
+  const left = Math.min(app.idleEnds, app.absEnds) - Date.now();
+  if (left <= 0) { ended(); return; }
+  el.textContent = t('common.session.ends', { d: fmtDuration(left) });
+  const banner = $('banner');
+  if (left < WARN_MS && !banner.firstChild) {
+    const stay = h('button', { type: 'button', class: 'btn btn-primary',
+      onclick: async () => { try { setClock(await api('GET', '/session')); } catch (e) { /* 401 handled */ }
+        replace(banner); } }, t('common.session.stay'));
+    replace(banner, h('div', { class: 'alert alert-info', role: 'alert' },
+      t('common.session.warning', { d: fmtDuration(left) }), ' ', stay));
+  } else if (left >= WARN_MS && banner.firstChild) replace(banner);
+}
+
+// --- signing in and out
+async function signedIn(session) {
+  app.session = session;
+  setCsrf(session.csrf_token);
+  setClock(session);
+  if (app.chosenLang && app.chosenLang !== session.lang) savePreferences(app.chosenLang);
+  await load(pickLang(), areasOf(session), session.time_zone || 'UTC');
+  await loadRoutes(session);
+  renderChrome();
+  events.start(() => ended());
+  await show();
+}
+
+async function savePreferences(l) {
+  try {
+    const body = { lang: l };
+    if (app.session.time_zone) body.time_zone = app.session.time_zone;
+    await api('PUT', '/session/preferences', body);
+    app.session.lang = l;
+  } catch (e) {
+    console.warn('preferences not saved', e.message);
+  }
+}
+
+function showSignin(message) {
+  events.stop();
+  app.session = null;
+  setCsrf('');
+  renderChrome();
+  if (app.cleanup) { app.cleanup(); app.cleanup = null; }
+  signin.render($('main'), { message }, { signedIn });
+}
+
+// The session ended (timed out, signed out elsewhere, or a 401): the page
+// is reloaded so that nothing of a case stays in this document's memory.
+function ended() {
+  if (!app.session) return;
+  location.replace('/#/?ended=1');
+  location.reload();
+}
+
+async function signOut() {
+  try { await api('DELETE', '/session'); } catch (e) { /* ended anyway */ }
+  app.session = null;
+  location.replace('/');
+}
+
+async function boot() {
+  setUnauthorised(() => ended());
+  setActivity(activity);
+  $('skip').addEventListener('click', () => $('main').focus());
+  $('signout').addEventListener('click', signOut);
+  $('lang').addEventListener('change', async (e) => {
+    app.chosenLang = e.target.value;
+    if (app.session) {
+      await savePreferences(app.chosenLang);
+      await load(app.chosenLang, areasOf(app.session), app.session.time_zone || 'UTC');
+      renderChrome();
+      await show();
+    } else {
+      await load(app.chosenLang, ['common']);
+      showSignin();
+    }
+  });
+  window.addEventListener('hashchange', () => { if (app.session) show(); });
+  setInterval(tickClock, 1000);
+  let session = null;
+  try { session = await api('GET', '/session'); } catch (e) { session = null; }
+  if (session) { await signedIn(session); return; }
+  await load(pickLang(), ['common']);
+  const ended_ = location.hash.includes('ended=1');
+  showSignin(ended_ ? t('common.session.ended') : null);
+}
+
+boot().catch((e) => {
+  console.error(e);
+  replace($('main'), h('p', { role: 'alert' }, String(e.message || e)));
+});
