@@ -8,8 +8,8 @@ import { h, replace } from '../../dom.js';
 import { t, fmtDateTime } from '../../i18n.js';
 import { onEvent } from '../../events.js';
 import { errorBox, announce } from '../../ui.js';
-import { badge, label, summaryTerms, offerActions, deadline, outboxNote, shortId, terms,
-  onInboxEvents } from './parts.js';
+import { joinList, badge, label, summaryTerms, offerActions, deadline, outboxNote, shortId, terms,
+  onInboxEvents, data } from './parts.js';
 import { consentRecord, caseSections } from './casefile.js';
 
 // The states a case may move to from each state (s_status_allowed in
@@ -83,7 +83,7 @@ export async function render(main, params, ctx) {
       r.state === 'erased');
     if (!it.erased_at && !row && it.offer !== 'erased') return null;
     const at = it.erased_at || (row && row.at);
-    const what = Array.isArray(it.erased) ? it.erased.join(', ')
+    const what = Array.isArray(it.erased) ? joinList(it.erased.map(String))
       : typeof it.erased === 'string' ? it.erased : t('provider.erased.what_default');
     return h('section', { class: 'alert alert-info pv-erased', role: 'note',
       'aria-labelledby': 'pv-erased-h' },
@@ -117,6 +117,7 @@ export async function render(main, params, ctx) {
         oninput: () => { keep.note = note.value; } });
       note.required = needsNote();
       parts.push(h('form', { class: 'pv-status-form', 'aria-labelledby': 'pv-status-h',
+        novalidate: true,
         onsubmit: async (ev) => {
           ev.preventDefault();
           const text = note.value.trim();
@@ -207,7 +208,7 @@ function history(it) {
     h('h2', { id: 'pv-hist-h' }, t('provider.history.title')),
     rows.length ? h('ol', { class: 'timeline' }, rows.map((r) => h('li', {},
       h('span', { class: 'timeline-at' }, fmtDateTime(r.at)), ' ',
-      h('span', { class: 'timeline-what' }, badge(r.state), r.detail ? ` ${r.detail}` : ''), ' ',
-      h('span', { class: 'timeline-by' }, t('provider.history.by', { by: r.by || '–' })))))
+      h('span', { class: 'timeline-what' }, badge(r.state), ' ', r.detail ? data(r.detail) : null),
+      ' ', h('span', { class: 'timeline-by' }, t('provider.history.by', { by: r.by || '–' })))))
       : h('p', { class: 'muted' }, t('provider.history.none')));
 }

@@ -4,11 +4,12 @@
 // text in the DOM; labels of enumerations come from the catalogue.
 import { h } from '../../dom.js';
 import { t, lang, fmtDate, fmtDateTime } from '../../i18n.js';
-import { label, langList, yesNo, terms } from './parts.js';
+import { label, langList, yesNo, terms, data, joinList } from './parts.js';
 
 let regions = null;
 function country(code) {
   if (code === 'stateless') return t('provider.case.stateless');
+  if (/^X[A-Z]$/.test(code)) return code; // user-assigned codes (the example countries)
   try {
     if (!regions || regions.lang !== lang())
       regions = { lang: lang(), dn: new Intl.DisplayNames([lang()], { type: 'region' }) };
@@ -26,7 +27,7 @@ function section(id, title, ...body) {
 
 function list(values, fn) {
   const v = (values || []).filter((x) => x !== undefined && x !== null && x !== '');
-  return v.length ? v.map(fn || String).join(', ') : '–';
+  return v.length ? joinList(v.map(fn || String)) : '–';
 }
 
 // The consent record: who consented, when, to what; an override with its
@@ -112,7 +113,7 @@ function risk(f) {
     terms([
       [t('provider.case.safety_plan'), r.safety_plan],
       [t('provider.case.withhold_from'), wf.length
-        ? h('ul', {}, wf.map((w) => h('li', {}, `${w.organisation}: ${w.reason || ''}`)))
+        ? h('ul', {}, wf.map((w) => h('li', {}, data(`${w.organisation}: ${w.reason || ''}`))))
         : t('provider.case.none')],
     ]));
 }
@@ -138,7 +139,7 @@ function needs(f) {
         h('th', { scope: 'row' }, label('service', n.category)),
         h('td', {}, h('span', { class: `pv-urgency pv-urgency-${n.urgency}` },
           label('urgency', n.urgency))),
-        h('td', {}, n.note || '–'))))));
+        h('td', {}, data(n.note)))))));
 }
 
 function request(f) {
@@ -162,5 +163,5 @@ export function caseSections(f) {
   f = f || {};
   return [person(f), risk(f), exploitation(f), needs(f), request(f),
     f.narrative && section('pv-narr-h', t('provider.case.narrative'),
-      h('p', { class: 'pv-narrative' }, f.narrative))];
+      h('p', { class: 'pv-narrative', dir: 'auto' }, f.narrative))];
 }

@@ -40,25 +40,40 @@ export function langName(tag) {
   }
 }
 
+// Items joined as the person's language writes a list ("a, b, c", "a، b").
+export function joinList(items) {
+  try {
+    return new Intl.ListFormat(lang(), { style: 'narrow', type: 'unit' }).format(items);
+  } catch (e) {
+    return items.join(', ');
+  }
+}
+
 export function langList(tags) {
-  return (tags || []).length ? tags.map(langName).join(', ') : '–';
+  return (tags || []).length ? joinList(tags.map(langName)) : '–';
 }
 
 export function yesNo(b) { return t(b ? 'provider.common.yes' : 'provider.common.no'); }
 
 export function shortId(id) { return String(id || '').slice(0, 8); }
 
+// Text from the case or the network, isolated so that its own direction
+// holds inside a page of the other (English notes on an Arabic page).
+export function data(v) {
+  return v === undefined || v === null || v === '' ? '–' : h('bdi', {}, String(v));
+}
+
 // A term list: [[label, value], ...]; a value may be a node or text.
 export function terms(rows, cls) {
   return h('dl', { class: cls || 'pv-terms' }, rows.filter(Boolean).map(([k, v]) => [
-    h('dt', {}, k), h('dd', {}, v === undefined || v === null || v === '' ? '–' : v)]));
+    h('dt', {}, k), h('dd', {}, v instanceof Node ? v : data(v))]));
 }
 
 // The non-identifying summary an offer carries (hv_summary_json).
 export function summaryTerms(s) {
   s = s || {};
-  const needs = (s.needs || []).map((n) =>
-    `${label('service', n.category)} (${label('urgency', n.urgency)})`).join(', ');
+  const needs = joinList((s.needs || []).map((n) =>
+    `${label('service', n.category)} (${label('urgency', n.urgency)})`));
   return terms([
     [t('provider.summary.service'), label('service', s.service)],
     [t('provider.summary.urgency'), h('span', { class: `pv-urgency pv-urgency-${s.urgency}` },
@@ -121,7 +136,7 @@ export function offerActions(item, session, done) {
       busy = false;
     }
   }
-  const form = h('form', { class: 'pv-decline', hidden: true, onsubmit: (ev) => {
+  const form = h('form', { class: 'pv-decline', hidden: true, novalidate: true, onsubmit: (ev) => {
     ev.preventDefault();
     if (!reason.value) {
       reasonErr.textContent = t('provider.decline.reason_required');

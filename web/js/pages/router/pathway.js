@@ -15,14 +15,21 @@ function label(group, v) {
 }
 function yesNo(b) { return t(b ? 'router.common.yes' : 'router.common.no'); }
 
+function joinList(items) {
+  try {
+    return new Intl.ListFormat(lang(), { style: 'narrow', type: 'unit' }).format(items);
+  } catch (e) {
+    return items.join(', ');
+  }
+}
+
 let dn = null;
 function langs(tags) {
   if (!tags || !tags.length) return '–';
   try {
     if (!dn || dn.lang !== lang())
       dn = { lang: lang(), of: new Intl.DisplayNames([lang()], { type: 'language' }) };
-    return tags.map((x) => { const n = dn.of.of(x); return n && n !== x ? `${n} (${x})` : x; })
-      .join(', ');
+    return joinList(tags.map((x) => { const n = dn.of.of(x); return n && n !== x ? `${n} (${x})` : x; }));
   } catch (e) {
     return tags.join(', ');
   }
@@ -57,7 +64,7 @@ function providerTable(service, rows) {
           h('td', { class: 'num' }, i + 1),
           h('th', { scope: 'row' }, h('span', { class: 'rt-org' }, p.organisation || p.id),
             h('br', {}), h('span', { class: 'muted' }, p.id)),
-          h('td', {}, regions.length ? regions.join(', ') : t('router.pathway.all_regions')),
+          h('td', {}, regions.length ? h('bdi', {}, joinList(regions)) : t('router.pathway.all_regions')),
           h('td', {}, langs(p.languages)),
           h('td', {}, yesNo(minors)),
           h('td', { class: 'num' }, places ?? '–'),
