@@ -103,10 +103,18 @@ async function setLang(page, l) {
   await page.selectOption('#lang', l);
   await page.waitForFunction((x) => document.documentElement.lang === x, l);
 }
+const axeSource = readFileSync(join(top, 'tests/browser/node_modules/axe-core/axe.min.js'), 'utf8');
+const violations = [];
 async function shot(page, name) {
   await page.waitForTimeout(300); // let the countdowns draw
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
-  console.log(`shot ${name}.png`);
+  // axe-core through the debugging protocol (not a <script>, which the CSP stops)
+  const found = await page.evaluate(`${axeSource}
+    axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')))`);
+  for (const v of found) violations.push(`${name}: ${v}`);
+  console.log(`shot ${name}.png, axe: ${found.length ? found.join('; ') : 'no serious or critical'}`);
 }
 let passed = 0;
 async function step(what, fn) {
@@ -124,15 +132,22 @@ try {
     assert.match(await sup.locator('.pv-offer .countdown').first().textContent(), /answer|\d/i);
     await shot(sup, 'inbox-en');
   });
-  await step('decline needs a reason; declining b with a code', async () => {
+  await step('decline needs a reason; declining b with a code, by keyboard alone', async () => {
     const card = sup.locator('.pv-offer', { has: sup.locator(`a[href="#/inbox/${env.b}"]`) });
-    await card.getByRole('button', { name: 'Decline…' }).click();
-    await card.getByRole('button', { name: 'Decline the offer' }).click();
+    await card.getByRole('button', { name: 'Decline…' }).focus();
+    await sup.keyboard.press('Enter'); // opens the form, focus on the reason
+    assert.equal(await sup.evaluate(() => document.activeElement.id), `reason-${env.b}`);
+    await sup.keyboard.press('Tab'); await sup.keyboard.press('Tab');
+    await sup.keyboard.press('Enter'); // "Decline the offer" without a reason
     await card.locator('.field-error:not([hidden])').waitFor();
+    assert.equal(await sup.evaluate(() => document.activeElement.id), `reason-${env.b}`);
     await shot(sup, 'decline-error-en');
-    await card.locator('select').selectOption('no_capacity');
-    await card.locator('textarea').fill('Full this week');
-    await card.getByRole('button', { name: 'Decline the offer' }).click();
+    await sup.keyboard.press('ArrowDown'); // the first code: no_capacity
+    assert.equal(await card.locator('select').inputValue(), 'no_capacity');
+    await sup.keyboard.press('Tab');
+    await sup.keyboard.type('Full this week');
+    await sup.keyboard.press('Tab');
+    await sup.keyboard.press('Enter');
     await sup.waitForFunction(() => document.querySelectorAll('.pv-offer').length === 2);
   });
   await step('accept a with a reference; the case arrives on the page', async () => {
@@ -249,6 +264,7 @@ try {
     await shot(co, 'pathway-ar');
   });
   assert.deepEqual(errors, [], 'console errors');
+  assert.deepEqual(violations, [], 'axe-core: serious or critical violations');
   console.log(`${passed} steps passed; screenshots in ${out}`);
 } catch (e) {
   console.log(`not ok - ${String(e.stack || e)}`);

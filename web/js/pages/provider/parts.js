@@ -43,7 +43,7 @@ export function langName(tag) {
 // Items joined as the person's language writes a list ("a, b, c", "a، b").
 export function joinList(items) {
   try {
-    return new Intl.ListFormat(lang(), { style: 'narrow', type: 'unit' }).format(items);
+    return new Intl.ListFormat(lang(), { style: 'short', type: 'unit' }).format(items);
   } catch (e) {
     return items.join(', ');
   }

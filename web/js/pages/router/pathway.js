@@ -17,7 +17,7 @@ function yesNo(b) { return t(b ? 'router.common.yes' : 'router.common.no'); }
 
 function joinList(items) {
   try {
-    return new Intl.ListFormat(lang(), { style: 'narrow', type: 'unit' }).format(items);
+    return new Intl.ListFormat(lang(), { style: 'short', type: 'unit' }).format(items);
   } catch (e) {
     return items.join(', ');
   }
