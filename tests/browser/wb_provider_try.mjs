@@ -48,6 +48,7 @@ jq -nc --arg p "\${web_base[shelter-a]}" --arg r "\${web_base[router]}" --arg a 
 while read -r cmd; do
   case $cmd in
     stop) break ;;
+    submit) d=$(submit a.json); wait_until 30 is offered offer_state shelter-a "$d"; echo "$d" ;;
     withdraw*) "$haven" referral withdraw --config intake.ini "\${cmd#withdraw }" --reason "consent withdrawn" >&2
                wait_until 30 is withdrawn offer_state shelter-a "\${cmd#withdraw }"; echo done ;;
   esac
@@ -201,6 +202,17 @@ try {
     await sup.waitForSelector('table.table');
     await shot(sup, 'inbox-ar');
     await setLang(sup, 'en');
+  });
+  await step('a new offer appears in the open inbox without a reload', async () => {
+    await sup.goto(`${env.provider}/#/inbox`);
+    await sup.waitForSelector('.pv-offer');
+    const before = await sup.locator('.pv-offer').count();
+    await sup.evaluate(() => { window.hvNotReloaded = true; });
+    net.stdin.write('submit\n');
+    const d = await nextLine();
+    await sup.waitForSelector(`.pv-offer a[href="#/inbox/${d}"]`, { timeout: 30000 });
+    assert.equal(await sup.locator('.pv-offer').count(), before + 1);
+    assert.equal(await sup.evaluate(() => window.hvNotReloaded), true);
   });
   await step('the caseworker sees the case assigned to them', async () => {
     const cw = await person(env.provider);
