@@ -30,21 +30,31 @@ flow_setup "${resolve(bin)}" >&2
 ln -s "${top}/web" assets
 web_setup shelter-a provider shelter-a.xc
 web_setup router router router.xc
+web_setup shelter-b provider shelter-b.xc
+staff shelter-b sup-b supervisor "$pw"; enrol shelter-b sup-b
 # every browser context of the try-out comes from 127.0.0.1
-sed -i '/^connection_timeout_s/a connections_per_address = 64' web-shelter-a.ini web-router.ini
+sed -i '/^connection_timeout_s/a connections_per_address = 64' web-shelter-a.ini web-router.ini web-shelter-b.ini
 for w in sup-a:supervisor cw-a:caseworker admin-a:admin; do staff shelter-a \${w%%:*} \${w#*:} "$pw"; done
 for w in coord-1:coordinator admin-r:admin; do staff router \${w%%:*} \${w#*:} "$pw"; done
 enrol shelter-a sup-a; enrol shelter-a admin-a; enrol router admin-r
 for n in broker intake router shelter-a shelter-b legal; do start "$n" >&2; done
-web_start shelter-a; web_start router
+web_start shelter-a; web_start router; web_start shelter-b
 jq '.request.respond_by = "2099-12-31T00:00:00Z"' "${top}/deploy/example/referrals/example-adult.json" > a.json
 jq '.subject.names = [{"given": "Leila", "family": "Example-Second"}] | .needs[0].urgency = "urgent"' a.json > b.json
-a=$(submit a.json); b=$(submit b.json); c=$(submit a.json)
+# a minor, shared without consent on an override (sent at once from the host): shelter-b takes minors
+jq '.minor = true | .unaccompanied = true | .subject.names = [{"given": "Sami", "family": "Example-Minor"}]
+  | .subject.date_of_birth = "2010-03-02" | .subject.languages = ["fr", "ar"]
+  | .child_protection = {"authority": "Example Child Protection Office XC", "case_reference": "CP-2026-118"}
+  | .consent.services = false | .consent.obtained_from = "caregiver" | .consent.legal_basis = "best_interests_of_child"
+  | .consent.override = {"reason": "The child is in immediate danger; the guardian cannot be reached.",
+                         "authorised_by": "Supervisor 3, Example Origin Support NGO"}' a.json > m.json
+a=$(submit a.json); b=$(submit b.json); c=$(submit a.json); m=$(submit m.json)
 for x in "$a" "$b" "$c"; do wait_until 30 is offered offer_state shelter-a "$x"; done
+wait_until 30 is offered offer_state shelter-b "$m"
 sec() { sed -n 's/^secret: //p' "totp-$1-$2.txt"; }
-jq -nc --arg p "\${web_base[shelter-a]}" --arg r "\${web_base[router]}" --arg a "$a" --arg b "$b" --arg c "$c" \
+jq -nc --arg p "\${web_base[shelter-a]}" --arg r "\${web_base[router]}" --arg a "$a" --arg b "$b" --arg c "$c" --arg m "$m" --arg pb "\${web_base[shelter-b]}" --arg sb "$(sec shelter-b sup-b)" \
   --arg sa "$(sec shelter-a sup-a)" --arg aa "$(sec shelter-a admin-a)" --arg ar "$(sec router admin-r)" \
-  --arg work "$work" '{provider: $p, router: $r, a: $a, b: $b, c: $c, sup_a: $sa, admin_a: $aa, admin_r: $ar, work: $work}'
+  --arg work "$work" '{provider: $p, router: $r, a: $a, b: $b, c: $c, m: $m, provider_b: $pb, sup_b: $sb, sup_a: $sa, admin_a: $aa, admin_r: $ar, work: $work}'
 while read -r cmd; do
   case $cmd in
     stop) break ;;
@@ -53,7 +63,7 @@ while read -r cmd; do
                wait_until 30 is withdrawn offer_state shelter-a "\${cmd#withdraw }"; echo done ;;
   esac
 done
-web_stop shelter-a; web_stop router; stop_all_and_check_logs; finish >&2
+web_stop shelter-a; web_stop router; web_stop shelter-b; stop_all_and_check_logs; finish >&2
 `;
 const net = spawn('bash', ['-c', setup], { stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: net.stdout });
@@ -233,6 +243,20 @@ try {
     await setLang(sup, 'ar');
     await sup.waitForSelector('.pv-erased');
     await shot(sup, 'erased-ar');
+  });
+  await step('a minor shared on an override: the consent record says so', async () => {
+    const sb = await person(env.provider_b);
+    await signIn(sb, 'sup-b', env.sup_b);
+    await sb.goto(`${env.provider_b}/#/inbox/${env.m}`);
+    await sb.getByRole('button', { name: 'Accept' }).click();
+    await sb.waitForSelector('.pv-consent-override', { timeout: 30000 });
+    assert.match(await sb.locator('.pv-override').textContent(), /Supervisor 3/);
+    assert.match(await sb.locator('#pv-person-h + dl, .pv-section').first().textContent(), /Child Protection Office/);
+    await shot(sb, 'override-en');
+    await setLang(sb, 'ar');
+    await sb.waitForSelector('.pv-consent-override');
+    await shot(sb, 'override-ar');
+    await sb.close();
   });
   await step('the admin manages staff and tokens', async () => {
     const ad = await person(env.provider);
