@@ -5,7 +5,7 @@
 // referrals are submitted with the CLI; the pages then answer, work and
 // export them; one is withdrawn and shows as erased. Screenshots in English
 // and Arabic (and French) go to OUT_DIR.
-// Run: node tests/browser/wb_provider_try.mjs BUILD_DIR [OUT_DIR]   (from the repo's top)
+// Run (from the top, after `npm ci --prefix tests/browser`): node tests/browser/wb_provider_try.mjs build [OUT_DIR]
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
