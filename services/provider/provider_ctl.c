@@ -168,7 +168,10 @@ static hv_err s_status(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
     return err;
 }
 
-static json_t *s_item_json(const pv_item *it)
+/* An inbox entry's row; `outbox` says whether a message about it (an
+ * answer, a receipt, a status) still waits in the outbox for the broker
+ * ("waiting") or none does ("sent"). */
+static json_t *s_item_json(hv_worker *w, const pv_item *it)
 {
     char ref[33], by[21], at[21];
     hv_ref_hex(it->id, ref);
@@ -182,6 +185,8 @@ static json_t *s_item_json(const pv_item *it)
         json_object_set_new(row, "created_by", json_string(it->created_by));
         json_object_set_new(row, "assigned_to", json_string(it->assigned_to));
         json_object_set_new(row, "reference", json_string(it->reference));
+        json_object_set_new(row, "outbox",
+                            json_string(hv_worker_outbox_waiting(w, it->id) ? "waiting" : "sent"));
     }
     return row;
 }
@@ -223,7 +228,7 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
         pv_item it;
         if (pv_load(w, sqlite3_column_blob(st, 0), &it) != HV_OK)
             continue;
-        json_array_append_new(list, s_item_json(&it));
+        json_array_append_new(list, s_item_json(w, &it));
         char ref[33];
         hv_ref_hex(it.id, ref);
         const hv_summary *s = &it.offer->summary;
@@ -245,7 +250,7 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
                      bool export_case, hv_errmsg *e)
 {
     (void)args;
-    json_t *row = s_item_json(it);
+    json_t *row = s_item_json(w, it);
     const hv_summary *s = &it->offer->summary;
     char ref[33], by[24];
     hv_ref_hex(it->id, ref);
@@ -381,7 +386,7 @@ hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *a
     default: err = s_assign(w, a, &it, args, text, e); break;
     }
     if (err == HV_OK && *result == NULL)
-        *result = s_item_json(&it);
+        *result = s_item_json(w, &it);
     pv_item_free(&it);
     return err;
 }

@@ -428,6 +428,21 @@ want 200 "caseworker deletes a draft"
 api intake caseworker-1 GET "/api/v1/drafts/$did2"
 want 404 HV_ENOTFOUND "a deleted draft"
 
+# ---- "waiting to be sent": what the outbox holds while the broker is away
+outbox_of() { api "$1" "$2" GET "/api/v1/$3"; jq -r .outbox <<<"$body"; }
+wait_until 20 is sent outbox_of intake caseworker-1 "referrals/$id"
+stop broker
+api intake caseworker-1 POST "/api/v1/referrals?reference=OUTBOX-1" "$(cat adult.json)"
+want 201 "a referral is taken while the broker is away"
+wid=$(jq -r .id <<<"$body")
+api intake caseworker-1 GET "/api/v1/referrals/$wid"
+[ "$(jq -r '.state + " " + .outbox' <<<"$body")" = "requested waiting" ] && ok ||
+  bad "the referral does not say it waits to be sent: $body"
+api intake caseworker-1 GET "/api/v1/referrals?q=OUTBOX-1"
+[ "$(jq -r '.items[0].outbox' <<<"$body")" = waiting ] && ok || bad "the list does not say waiting: $body"
+start broker
+wait_until 20 is sent outbox_of intake caseworker-1 "referrals/$wid" && ok
+
 # ---- the administrator: staff, no case content anywhere
 signin intake admin-1 "$pw" "$(totp_code intake admin-1)"
 want 201 "admin signs in with TOTP"
@@ -551,8 +566,15 @@ api shelter-a sup-a POST "/api/v1/inbox/$id/assign" '{"staff": "cw-a"}'
 want 200 "supervisor assigns the case"
 api shelter-a cw-a GET "/api/v1/inbox/$id"
 want 200 "assigned caseworker sees the case"
+stop broker
 api shelter-a cw-a POST "/api/v1/inbox/$id/status" '{"state": "in_progress", "note": "Arrived"}'
-want 200 "caseworker posts a status"
+want 200 "caseworker posts a status while the broker is away"
+[ "$(jq -r .outbox <<<"$body")" = waiting ] && ok || bad "the status does not wait to be sent: $body"
+api shelter-a cw-a GET "/api/v1/inbox?limit=50"
+jq -e --arg id "$id" '.items[] | select(.id == $id) | .outbox == "waiting"' <<<"$body" >/dev/null &&
+  ok || bad "the inbox list does not say waiting: $body"
+start broker
+wait_until 20 is sent outbox_of shelter-a cw-a "inbox/$id" && ok
 api shelter-a sup-a GET "/api/v1/inbox/$id/export"
 want 200 "supervisor exports the case"
 api shelter-a sup-a POST /api/v1/inbox/00000000000000000000000000000000/decline '{"reason_code": "no_capacity"}'
