@@ -36,7 +36,8 @@ static const char s_schema[] =
     "  intake TEXT NOT NULL, summary BLOB NOT NULL, respond_by INTEGER NOT NULL,"
     "  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL,"
     "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
-    "  reference TEXT NOT NULL DEFAULT '', service INTEGER NOT NULL DEFAULT -1)"
+    "  reference TEXT NOT NULL DEFAULT '', service INTEGER NOT NULL DEFAULT -1,"
+    "  erased_s INTEGER NOT NULL DEFAULT 0)"
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
@@ -49,6 +50,7 @@ static const hv_worker_column s_columns[] = {
     {"offers", "assigned_to", "TEXT NOT NULL DEFAULT ''"},
     {"offers", "reference", "TEXT NOT NULL DEFAULT ''"},
     {"offers", "service", "INTEGER NOT NULL DEFAULT -1"},
+    {"offers", "erased_s", "INTEGER NOT NULL DEFAULT 0"},
     {NULL, NULL, NULL},
 };
 
@@ -67,7 +69,7 @@ hv_err pv_load(hv_worker *w, const uint8_t id[16], pv_item *it)
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT o.router, o.intake, o.summary, o.respond_by, o.state, "
                               "o.received_s, c.state, o.created_by, o.assigned_to, "
-                              "o.reference FROM offers o LEFT JOIN cases c ON "
+                              "o.reference, o.erased_s FROM offers o LEFT JOIN cases c ON "
                               "c.id = o.id WHERE o.id = ?1",
                               "r", id);
     if (st == NULL)
@@ -86,6 +88,7 @@ hv_err pv_load(hv_worker *w, const uint8_t id[16], pv_item *it)
         hv_sql_text(st, 7, it->created_by, sizeof it->created_by);
         hv_sql_text(st, 8, it->assigned_to, sizeof it->assigned_to);
         hv_sql_text(st, 9, it->reference, sizeof it->reference);
+        it->erased = (uint64_t)sqlite3_column_int64(st, 10);
         it->offer = calloc(1, sizeof *it->offer);
         if (it->offer == NULL)
             err = HV_ENOMEM;
@@ -142,8 +145,15 @@ static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *
         err = hv_events_erase(w, it->id);
     if (err == HV_OK)
         err = hv_sql_exec(hv_worker_db(w), "DELETE FROM cases WHERE id = ?1", "r", it->id);
+    /* When, for the agency's record of what it no longer holds. */
+    uint64_t now = (uint64_t)time(NULL);
     if (err == HV_OK)
+        err = hv_sql_exec(hv_worker_db(w), "UPDATE offers SET erased_s = ?2 WHERE id = ?1", "ri",
+                          it->id, (int64_t)now);
+    if (err == HV_OK) {
+        it->erased = now;
         err = pv_offer_state(w, it, state, actor, why);
+    }
     if (err == HV_OK)
         hv_worker_purge_after_commit(w);
     it->has_case = false;
@@ -177,7 +187,8 @@ static hv_err s_on_offer(hv_worker *w, const hv_envelope *env, const hv_msg *m, 
                       "received_s, updated_s, created_by, service) VALUES (?1, ?2, ?3, ?4, ?5, "
                       "'offered', ?6, ?6, ?2, ?7) "
                       "ON CONFLICT(id) DO UPDATE SET summary = excluded.summary, respond_by = "
-                      "excluded.respond_by, state = 'offered', updated_s = excluded.updated_s "
+                      "excluded.respond_by, state = 'offered', updated_s = excluded.updated_s, "
+                      "erased_s = 0 "
                       "WHERE offers.state IN ('withdrawn', 'expired', 'declined') AND NOT "
                       "EXISTS (SELECT 1 FROM cases WHERE cases.id = offers.id)",
                       "rttxiii", env->referral, env->from, m->node, body, len, (int64_t)m->at,

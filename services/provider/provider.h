@@ -26,7 +26,13 @@ typedef struct pv_item {
     char created_by[HV_NODE_ID_MAX + 1];  /* who offered it (the router's id) */
     char assigned_to[HV_STAFF_MAX + 1];   /* the staff member it is assigned to */
     char reference[HV_LISTQ_Q_MAX + 1];   /* the agency's own reference */
+    uint64_t erased;                  /* when its case was erased (Unix seconds), or 0 */
 } pv_item;
+
+/* What an erasure destroys (pv_item.erased): the case file with its key,
+ * the history of the case (status notes, outcome) and its events; the
+ * offer's non-identifying summary and one history row saying why stay. */
+#define PV_ERASED_JSON "[\"case_file\", \"history\", \"events\"]"
 
 /* Frees what pv_load allocated in `it` (not `it` itself). */
 void pv_item_free(pv_item *it);

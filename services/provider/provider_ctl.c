@@ -188,6 +188,15 @@ static json_t *s_item_json(hv_worker *w, const pv_item *it)
         json_object_set_new(row, "outbox",
                             json_string(hv_worker_outbox_waiting(w, it->id) ? "waiting" : "sent"));
     }
+    /* A withdrawn or expired case says what is gone and when, in place of
+     * the case. */
+    if (row != NULL && it->erased != 0) {
+        char erased_at[21];
+        hv_time_format(it->erased, erased_at);
+        json_error_t jerr;
+        json_object_set_new(row, "erased_at", json_string(erased_at));
+        json_object_set_new(row, "erased", json_loads(PV_ERASED_JSON, 0, &jerr));
+    }
     return row;
 }
 
@@ -259,7 +268,7 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
         hv_strcat(text, "referral %s\n  offer:    %s (answer by %s)\n  case:     %s\n"
                   "  from:     %s via %s\n  service:  %s, urgency %s\n  person:   %s, %s%s, "
                   "speaks",
-                  ref, it->offer_state, by, it->has_case ? it->case_state : "not received",
+                  ref, it->offer_state, by, it->has_case ? it->case_state : it->erased ? "erased" : "not received",
                   it->intake, it->router, hv_service_name(s->service),
                   hv_urgency_name(s->urgency), hv_sex_name(s->sex), hv_age_band_name(s->age_band),
                   s->minor ? " (minor)" : "");
@@ -267,6 +276,11 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
             hv_strcat(text, " %s", s->languages[i]);
         hv_strcat(text, "%s\n  region:   %s\n", s->interpreter ? ", needs an interpreter" : "",
                   s->region[0] ? s->region : "any");
+        if (it->erased != 0) {
+            char at[24];
+            hv_time_human(it->erased, at);
+            hv_strcat(text, "  erased:   the case file, its history and events, %s\n", at);
+        }
     }
     if (it->has_case) {
         uint8_t *pt = NULL;
@@ -287,6 +301,9 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
         hv_secure_free(pt);
     } else if (export_case) {
         json_decref(row);
+        if (it->erased != 0)
+            return hv_fail(e, HV_ENOTFOUND, "the case of referral %s was erased (%s)", ref,
+                           it->offer_state);
         return hv_fail(e, HV_ENOTFOUND, "no case has been received for referral %s", ref);
     }
     if (!export_case)

@@ -614,6 +614,23 @@ jq -e -s --arg id "$id" 'map(select(.referral == $id and .node == "shelter-a.xc"
 # ---- withdraw, sign out
 api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{}'
 want 422 HV_EINVAL "withdraw needs a reason"
+# ---- after a withdrawal the provider says what was erased and when
+api shelter-a cw-a GET "/api/v1/inbox/$id"
+jq -e 'has("case_file") and (has("erased_at") | not)' <<<"$body" >/dev/null && ok ||
+  bad "a held case shows no case file or says erased: $body"
+api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{"reason": "consent withdrawn"}'
+want 200 "caseworker withdraws the referral"
+wait_until 20 is withdrawn intake_state "$id"
+api shelter-a cw-a GET "/api/v1/inbox/$id"
+want 200 "the provider's caseworker opens the withdrawn case"
+jq -e '(.erased_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and
+  .erased == ["case_file", "history", "events"] and .offer == "withdrawn" and .case == "" and
+  (has("case_file") | not) and ([.history[].state] == ["withdrawn"])' <<<"$body" >/dev/null &&
+  ok || bad "the withdrawn case does not say what was erased: $body"
+api shelter-a sup-a GET "/api/v1/inbox/$id/export"
+want 404 HV_ENOTFOUND "an erased case cannot be exported"
+[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased (withdrawn)" ] && ok ||
+  bad "export of an erased case: $body"
 # An open event stream ends when its session does.
 curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
   "${web_base[intake]}/api/v1/events" > events-end.txt &
