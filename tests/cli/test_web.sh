@@ -593,6 +593,18 @@ grep -q '"by":"shelter-a.xc/sup-a"' shelter-a.db.audit && ok || bad "provider au
 signin router coord-1 "$pw"; want 201 "coordinator signs in"
 api router coord-1 GET /api/v1/pathway
 want 200 "coordinator sees the pathway"
+jq -e '[.pathway[][]] | length > 0 and all(has("services") and has("regions") and has("languages")
+  and has("accepts_minors") and has("capacity") and has("offers_pending") and has("places_open")
+  and .places_open == ([.capacity - .offers_pending, 0] | max))' <<<"$body" >/dev/null && ok ||
+  bad "a pathway row lacks what the coordinator needs: $body"
+jq -e '.open_offers | length > 0 and all((keys == ["answer_by","provider","referral","respond_by","service"])
+  and (.answer_by | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")))' <<<"$body" \
+  >/dev/null && ok || bad "open offers without their answer-by times: $body"
+jq -e '[.referrals[] | select(.state == "open" and .current != "")] | all(.answer_by != null)' \
+  <<<"$body" >/dev/null && ok || bad "an open offer's row has no answer_by: $body"
+for needle in "Amina" "Example-Testcase" "1998-04-17" "market district"; do
+  grep -qF -- "$needle" <<<"$body" && bad "the pathway shows case content: $needle" || ok
+done
 signin router admin-r "$pw" "$(totp_code router admin-r)"
 api router admin-r GET /api/v1/pathway
 want 403 HV_EFORBIDDEN "router admin gets no pathway"
