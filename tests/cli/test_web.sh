@@ -474,6 +474,23 @@ signin intake caseworker-4 "$pw-2" "$(totp_code intake admin-1)"
 want 401 HV_EAUTH "a disabled account cannot sign in"
 api intake admin-1 POST /api/v1/staff/caseworker-4/enable
 want 200 "admin enables it again"
+# A second factor enrolled through the API: the secret shown once, audited.
+api intake admin-1 POST /api/v1/staff/caseworker-4/totp
+want 200 "admin enrols a TOTP secret for a supervisor"
+totp4=$(jq -r .secret <<<"$body")
+[ "$(jq -c 'keys' <<<"$body")" = '["note","otpauth_uri","secret"]' ] && [[ $totp4 =~ ^[A-Z2-7]{32}$ ]] &&
+  [ "$(jq -r .otpauth_uri <<<"$body")" = "otpauth://totp/Haven%20ngo.xc:caseworker-4?secret=$totp4&issuer=Haven%20ngo.xc&algorithm=SHA1&digits=6&period=30" ] &&
+  ok || bad "TOTP enrolment: $body"
+signin intake caseworker-4 "$pw-2" "$(oathtool --totp -b "$totp4")"
+want 201 "the supervisor signs in with the enrolled secret"
+grep -q '"event":"totp_enrolled","by":"ngo.xc/admin-1"' web-intake.audit && ok || bad "the enrolment is not audited as the admin's"
+api intake admin-1 GET /api/v1/staff
+[ "$(jq -r '.items[] | select(.name == "caseworker-4") | .totp' <<<"$body")" = true ] && ok ||
+  bad "the staff list does not show the second factor: $body"
+api intake caseworker-1 POST /api/v1/staff/caseworker-4/totp
+want 403 HV_EFORBIDDEN "a caseworker cannot enrol a second factor"
+api intake admin-1 POST /api/v1/staff/nobody-here/totp
+want 404 HV_ENOTFOUND "a second factor for nobody"
 api intake admin-1 POST /api/v1/staff/nobody-here/disable
 want 404 HV_ENOTFOUND "no such staff member"
 
@@ -537,13 +554,15 @@ api intake "token:$read_token" POST /api/v1/referrals "$(cat adult.json)"
 want 403 HV_EFORBIDDEN "a read token cannot submit"
 api intake "token:$submit_token" GET /api/v1/staff
 want 403 HV_EFORBIDDEN "a token cannot manage staff"
+api intake "token:$submit_token" POST /api/v1/staff/caseworker-1/totp
+want 403 HV_EFORBIDDEN "a token cannot enrol a second factor"
 api intake "token:$submit_token" POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-1"}'
 want 403 HV_EFORBIDDEN "a submit token cannot reassign"
 api intake admin-1 DELETE "/api/v1/tokens/$read_id"
 want 200 "admin revokes a token"
 api intake "token:$read_token" GET /api/v1/referrals
 want 401 HV_EAUTH "a revoked token"
-grep -c '"event":"token_used"' web-intake.audit | grep -qx 4 && ok || bad "token uses not audited"
+grep -c '"event":"token_used"' web-intake.audit | grep -qx 5 && ok || bad "token uses not audited"
 
 # ---- the provider: offer, accept, status; the person in every history row
 wait_until 20 is offered offer_state shelter-a "$id"
