@@ -168,6 +168,7 @@ try {
   const focused = await cw.evaluate(() => document.activeElement && document.activeElement.id);
   console.log(`errors shown: ${n}; focus on ${focused}`);
   await shot(cw, 'en-new-errors');
+  await shot(cw, 'en-new-errors-full', true);
   await setLang(cw, 'ar');
   await cw.waitForSelector('.referral-form');
   await cw.click('button[type=submit]');
@@ -245,7 +246,7 @@ try {
   await shot(sv, 'en-supervisor-list');
   await sv.goto(`${base}/#/referrals/${held}`);
   await sv.waitForSelector('text=Authorise without consent');
-  await shot(sv, 'en-supervisor-authorise');
+  await shot(sv, 'en-supervisor-authorise', true);
   await sv.click('text=Authorise without consent');
   await sv.click('dialog button[type=submit]');
   await sv.waitForSelector('.timeline .state-requested');

@@ -36,7 +36,8 @@ function object(n, cpath, ctx, opts = {}) {
   }
   const label = opts.label || t(`form.field.${n.path}`);
   const hint = opts.label ? null : t(`form.hint.${n.path}`);
-  const { el, e } = group({ id, label, hint, required: n.required, content,
+  // An object's own required mark says nothing its fields do not say.
+  const { el, e } = group({ id, label, hint, required: false, content,
     cls: opts.row ? 'row' : 'object' });
   if (opts.remove) el.append(opts.remove);
   const w = {
@@ -139,7 +140,7 @@ function list(n, cpath, ctx) {
       rowsEl.append(rows[i].el);
       rows[i].set(v[i]);
     }
-    for (const r of rowsEl.querySelectorAll('.remove-row')) r.disabled = rows.length <= n.minItems;
+    for (const r of rowsEl.querySelectorAll('.remove-row')) r.hidden = rows.length <= n.minItems;
     add.disabled = rows.length >= n.maxItems;
     ctx.changed();
   }
