@@ -1,0 +1,314 @@
+// Try-out of the provider, coordinator and admin pages in Debian's Chromium
+// against real processes: the one-country network of tests/cli/flow_lib.sh
+// (broker, intake, router, three providers) with haven-web in front of the
+// provider shelter-a.xc and the router, web/ as the assets folder. Two
+// referrals are submitted with the CLI; the pages then answer, work and
+// export them; one is withdrawn and shows as erased. Screenshots in English
+// and Arabic (and French) go to OUT_DIR.
+// Run (from the top, after `npm ci --prefix tests/browser`): node tests/browser/wb_provider_try.mjs build [OUT_DIR]
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const [bin, outArg] = process.argv.slice(2);
+if (!bin) { console.error('usage: node wb_provider_try.mjs BUILD_DIR [OUT_DIR]'); process.exit(2); }
+const top = resolve(new URL('../..', import.meta.url).pathname);
+const out = resolve(outArg || 'wb-provider-shots');
+mkdirSync(out, { recursive: true });
+const pw = 'correct horse battery staple';
+
+// ---- the network, kept up by one bash that waits for "stop" on stdin
+const setup = `
+set -u
+pw='${pw}'
+. "${top}/tests/cli/lib.sh"; . "${top}/tests/cli/flow_lib.sh"; . "${top}/tests/cli/web_lib.sh"
+flow_setup "${resolve(bin)}" >&2
+ln -s "${top}/web" assets
+web_setup shelter-a provider shelter-a.xc
+web_setup router router router.xc
+web_setup shelter-b provider shelter-b.xc
+staff shelter-b sup-b supervisor "$pw"; enrol shelter-b sup-b
+# every browser context of the try-out comes from 127.0.0.1
+sed -i '/^connection_timeout_s/a connections_per_address = 64' web-shelter-a.ini web-router.ini web-shelter-b.ini
+for w in sup-a:supervisor cw-a:caseworker admin-a:admin; do staff shelter-a \${w%%:*} \${w#*:} "$pw"; done
+for w in coord-1:coordinator admin-r:admin; do staff router \${w%%:*} \${w#*:} "$pw"; done
+enrol shelter-a sup-a; enrol shelter-a admin-a; enrol router admin-r
+for n in broker intake router shelter-a shelter-b legal; do start "$n" >&2; done
+web_start shelter-a; web_start router; web_start shelter-b
+jq '.request.respond_by = "2099-12-31T00:00:00Z"' "${top}/deploy/example/referrals/example-adult.json" > a.json
+jq '.subject.names = [{"given": "Leila", "family": "Example-Second"}] | .needs[0].urgency = "urgent"' a.json > b.json
+# a minor, shared without consent on an override (sent at once from the host): shelter-b takes minors
+jq '.minor = true | .unaccompanied = true | .subject.names = [{"given": "Sami", "family": "Example-Minor"}]
+  | .subject.date_of_birth = "2010-03-02" | .subject.languages = ["fr", "ar"]
+  | .child_protection = {"authority": "Example Child Protection Office XC", "case_reference": "CP-2026-118"}
+  | .consent.services = false | .consent.obtained_from = "caregiver" | .consent.legal_basis = "best_interests_of_child"
+  | .consent.override = {"reason": "The child is in immediate danger; the guardian cannot be reached.",
+                         "authorised_by": "Supervisor 3, Example Origin Support NGO"}' a.json > m.json
+a=$(submit a.json); b=$(submit b.json); c=$(submit a.json); m=$(submit m.json)
+for x in "$a" "$b" "$c"; do wait_until 30 is offered offer_state shelter-a "$x"; done
+wait_until 30 is offered offer_state shelter-b "$m"
+sec() { sed -n 's/^secret: //p' "totp-$1-$2.txt"; }
+jq -nc --arg p "\${web_base[shelter-a]}" --arg r "\${web_base[router]}" --arg a "$a" --arg b "$b" --arg c "$c" --arg m "$m" --arg pb "\${web_base[shelter-b]}" --arg sb "$(sec shelter-b sup-b)" \
+  --arg sa "$(sec shelter-a sup-a)" --arg aa "$(sec shelter-a admin-a)" --arg ar "$(sec router admin-r)" \
+  --arg work "$work" '{provider: $p, router: $r, a: $a, b: $b, c: $c, m: $m, provider_b: $pb, sup_b: $sb, sup_a: $sa, admin_a: $aa, admin_r: $ar, work: $work}'
+while read -r cmd; do
+  case $cmd in
+    stop) break ;;
+    submit) d=$(submit a.json); wait_until 30 is offered offer_state shelter-a "$d"; echo "$d" ;;
+    withdraw*) "$haven" referral withdraw --config intake.ini "\${cmd#withdraw }" --reason "consent withdrawn" >&2
+               wait_until 30 is withdrawn offer_state shelter-a "\${cmd#withdraw }"; echo done ;;
+  esac
+done
+web_stop shelter-a; web_stop router; web_stop shelter-b; stop_all_and_check_logs; finish >&2
+`;
+const net = spawn('bash', ['-c', setup], { stdio: ['pipe', 'pipe', 'inherit'] });
+const lines = createInterface({ input: net.stdout });
+const nextLine = () => new Promise((ok) => lines.once('line', ok));
+const env = JSON.parse(await nextLine());
+console.log(`network up in ${env.work}`);
+
+const totp = (secret) => execFileSync('oathtool', ['--totp', '-b', secret]).toString().trim();
+let codeUsed = {};
+async function freshCode(secret) { // a code is accepted once: wait for the next one
+  let c = totp(secret);
+  while (codeUsed[secret] === c) { await new Promise((r) => setTimeout(r, 1000)); c = totp(secret); }
+  codeUsed[secret] = c;
+  return c;
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'hv-try-'));
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'] });
+const errors = [];
+async function person(base) {
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true,
+    viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of (401|403|404)/.test(m.text())) errors.push(`${base}: ${m.text()}`); });
+  page.on('response', (r) => {
+    // Known and not the pages': the shell asks /session before sign-in (401),
+    // opens /events for an admin too (403), saves preferences haven-web does
+    // not serve yet (404); without wb-api there is no TOTP enrolment (404,
+    // which the staff page explains).
+    if ((r.status() === 401 && /session$/.test(r.url())) || (r.status() === 403 && /events/.test(r.url()))
+        || (r.status() === 404 && /(preferences|\/totp)$/.test(r.url()))) return;
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+    if (r.status() >= 400) console.log(`  (${r.status()} ${r.request().method()} ${r.url()})`); });
+  page.on('pageerror', (e) => errors.push(`${base}: ${e.message}`));
+  page.base = base;
+  return page;
+}
+async function signIn(page, name, secret) {
+  await page.goto(`${page.base}/`);
+  await page.fill('#signin-name', name);
+  await page.fill('#signin-password', pw);
+  if (secret) await page.fill('#signin-totp', await freshCode(secret));
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('#signout:not([hidden])');
+}
+async function setLang(page, l) {
+  await page.selectOption('#lang', l);
+  await page.waitForFunction((x) => document.documentElement.lang === x, l);
+}
+const axeSource = readFileSync(join(top, 'tests/browser/node_modules/axe-core/axe.min.js'), 'utf8');
+const violations = [];
+async function shot(page, name) {
+  await page.waitForTimeout(300); // let the countdowns draw
+  await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
+  // axe-core through the debugging protocol (not a <script>, which the CSP stops)
+  const found = await page.evaluate(`${axeSource}
+    axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')))`);
+  for (const v of found) violations.push(`${name}: ${v}`);
+  console.log(`shot ${name}.png, axe: ${found.length ? found.join('; ') : 'no serious or critical'}`);
+}
+let passed = 0;
+async function step(what, fn) {
+  await fn();
+  passed++;
+  console.log(`ok - ${what}`);
+}
+
+try {
+  const sup = await person(env.provider);
+  await step('supervisor signs in and sees both offers with countdowns', async () => {
+    await signIn(sup, 'sup-a', env.sup_a);
+    await sup.waitForSelector('.pv-offer');
+    assert.equal(await sup.locator('.pv-offer').count(), 3);
+    assert.match(await sup.locator('.pv-offer .countdown').first().textContent(), /answer|\d/i);
+    await shot(sup, 'inbox-en');
+  });
+  await step('decline needs a reason; declining b with a code, by keyboard alone', async () => {
+    const card = sup.locator('.pv-offer', { has: sup.locator(`a[href="#/inbox/${env.b}"]`) });
+    await card.getByRole('button', { name: 'Decline…' }).focus();
+    await sup.keyboard.press('Enter'); // opens the form, focus on the reason
+    assert.equal(await sup.evaluate(() => document.activeElement.id), `reason-${env.b}`);
+    await sup.keyboard.press('Tab'); await sup.keyboard.press('Tab');
+    await sup.keyboard.press('Enter'); // "Decline the offer" without a reason
+    await card.locator('.field-error:not([hidden])').waitFor();
+    assert.equal(await sup.evaluate(() => document.activeElement.id), `reason-${env.b}`);
+    await shot(sup, 'decline-error-en');
+    await sup.keyboard.press('ArrowDown'); // the first code: no_capacity
+    assert.equal(await card.locator('select').inputValue(), 'no_capacity');
+    await sup.keyboard.press('Tab');
+    await sup.keyboard.type('Full this week');
+    await sup.keyboard.press('Tab');
+    await sup.keyboard.press('Enter');
+    await sup.waitForFunction(() => document.querySelectorAll('.pv-offer').length === 2);
+  });
+  await step('accept a with a reference; the case arrives on the page', async () => {
+    await sup.click(`a[href="#/inbox/${env.a}"]`);
+    await sup.waitForSelector('.pv-deadline .countdown');
+    await shot(sup, 'offer-en');
+    await sup.fill(`#ref-${env.a}`, 'SH-A-7');
+    await sup.getByRole('button', { name: 'Accept' }).click();
+    await sup.waitForSelector('.pv-consent', { timeout: 30000 }); // by the event stream
+    assert.match(await sup.locator('.pv-consent').textContent(), /Caseworker 14/);
+    assert.equal(await sup.locator('pre').count(), 0);
+    await shot(sup, 'case-en');
+  });
+  await step('completed needs an outcome; in_progress, then completed', async () => {
+    await sup.selectOption('#pv-status', 'in_progress');
+    await sup.fill('#pv-status-note', 'Arrived at the shelter');
+    await sup.getByRole('button', { name: 'Send the status' }).click();
+    await sup.waitForFunction(() => document.querySelector('.pv-head').textContent.includes('in progress'));
+    await sup.selectOption('#pv-status', 'completed');
+    await sup.getByRole('button', { name: 'Send the status' }).click();
+    await sup.locator('#pv-status-err:not([hidden])').waitFor();
+    await sup.fill('#pv-status-note', 'Placed in long-term accommodation');
+    await sup.getByRole('button', { name: 'Send the status' }).click();
+    await sup.waitForFunction(() => document.querySelector('.pv-head').textContent.includes('completed'));
+  });
+  await step('assign to cw-a and export as a file', async () => {
+    await sup.fill('#pv-assign', 'cw-a');
+    await sup.getByRole('button', { name: 'Assign', exact: true }).click();
+    await sup.waitForFunction(() => document.querySelector('.pv-head').textContent.includes('cw-a'));
+    const [dl] = await Promise.all([sup.waitForEvent('download'),
+      sup.getByRole('button', { name: 'Download the case file' }).click()]);
+    const file = join(profile, 'export.json');
+    await dl.saveAs(file);
+    const x = JSON.parse(readFileSync(file, 'utf8'));
+    assert.equal(x.format, 'haven-case-export/1');
+    assert.equal(x.id, env.a);
+    rmSync(file);
+  });
+  await step('the case file and inbox in Arabic and French', async () => {
+    await setLang(sup, 'ar');
+    await sup.waitForSelector('.pv-consent');
+    assert.equal(await sup.evaluate(() => document.documentElement.dir), 'rtl');
+    await shot(sup, 'case-ar');
+    await setLang(sup, 'fr');
+    await sup.waitForSelector('.pv-consent');
+    await shot(sup, 'case-fr');
+    await sup.goto(`${env.provider}/#/inbox`);
+    await sup.waitForSelector('table.table');
+    await shot(sup, 'inbox-fr');
+    await setLang(sup, 'ar');
+    await sup.waitForSelector('table.table');
+    await shot(sup, 'inbox-ar');
+    await setLang(sup, 'en');
+  });
+  await step('a new offer appears in the open inbox without a reload', async () => {
+    await sup.goto(`${env.provider}/#/inbox`);
+    await sup.waitForSelector('.pv-offer');
+    const before = await sup.locator('.pv-offer').count();
+    await sup.evaluate(() => { window.hvNotReloaded = true; });
+    net.stdin.write('submit\n');
+    const d = await nextLine();
+    await sup.waitForSelector(`.pv-offer a[href="#/inbox/${d}"]`, { timeout: 30000 });
+    assert.equal(await sup.locator('.pv-offer').count(), before + 1);
+    assert.equal(await sup.evaluate(() => window.hvNotReloaded), true);
+  });
+  await step('the caseworker sees the case assigned to them', async () => {
+    const cw = await person(env.provider);
+    await signIn(cw, 'cw-a');
+    await cw.waitForSelector(`a[href="#/inbox/${env.a}"]`);
+    assert.equal(await cw.locator('.pv-offer').count(), 0);
+    await cw.close();
+  });
+  await step('a withdrawal shows as erased', async () => {
+    await sup.goto(`${env.provider}/#/inbox/${env.c}`);
+    await sup.getByRole('button', { name: 'Accept' }).click();
+    await sup.waitForSelector('.pv-consent', { timeout: 30000 });
+    net.stdin.write(`withdraw ${env.c}\n`);
+    assert.equal(await nextLine(), 'done');
+    await sup.waitForSelector('.pv-erased', { timeout: 30000 });
+    assert.equal(await sup.locator('.pv-consent').count(), 0);
+    await shot(sup, 'erased-en');
+    await setLang(sup, 'ar');
+    await sup.waitForSelector('.pv-erased');
+    await shot(sup, 'erased-ar');
+  });
+  await step('a minor shared on an override: the consent record says so', async () => {
+    const sb = await person(env.provider_b);
+    await signIn(sb, 'sup-b', env.sup_b);
+    await sb.goto(`${env.provider_b}/#/inbox/${env.m}`);
+    await sb.getByRole('button', { name: 'Accept' }).click();
+    await sb.waitForSelector('.pv-consent-override', { timeout: 30000 });
+    assert.match(await sb.locator('.pv-override').textContent(), /Supervisor 3/);
+    assert.match(await sb.locator('#pv-person-h + dl, .pv-section').first().textContent(), /Child Protection Office/);
+    await shot(sb, 'override-en');
+    await setLang(sb, 'ar');
+    await sb.waitForSelector('.pv-consent-override');
+    await shot(sb, 'override-ar');
+    await sb.close();
+  });
+  await step('the admin manages staff and tokens', async () => {
+    const ad = await person(env.provider);
+    await signIn(ad, 'admin-a', env.admin_a);
+    await ad.waitForSelector('table.table');
+    await ad.fill('#ad-new-name', 'cw-b');
+    await ad.fill('#ad-new-pw', pw);
+    await ad.getByRole('button', { name: 'Add the account' }).click();
+    await ad.waitForSelector('th:text("cw-b")');
+    await ad.locator('details', { hasText: 'Manage cw-b' }).locator('summary').click();
+    await ad.locator('details[open]').getByRole('button', { name: 'Disable and sign out' }).click();
+    await ad.waitForSelector('.alert-info');
+    await ad.locator('details', { hasText: 'Manage cw-a' }).locator('summary').click();
+    await ad.locator('details[open]').getByRole('button', { name: /second factor/ }).click();
+    await ad.waitForSelector('.ad-once, .alert[role=alert]');
+    await shot(ad, 'staff-en');
+    await ad.goto(`${env.provider}/#/tokens`);
+    await ad.waitForSelector('#ad-scope');
+    await ad.selectOption('#ad-scope', 'provider');
+    await ad.getByRole('button', { name: 'Create the token' }).click();
+    await ad.waitForSelector('#ad-token');
+    assert.match(await ad.inputValue('#ad-token'), /^hvt_/);
+    await shot(ad, 'tokens-en');
+    await ad.getByRole('button', { name: /^Revoke token/ }).click();
+    await ad.waitForSelector('.ad-off');
+    await setLang(ad, 'ar');
+    await ad.waitForSelector('#ad-scope');
+    await shot(ad, 'tokens-ar');
+    await ad.goto(`${env.provider}/#/staff`);
+    await ad.waitForSelector('table.table');
+    await shot(ad, 'staff-ar');
+  });
+  await step('the coordinator sees the pathway', async () => {
+    const co = await person(env.router);
+    await signIn(co, 'coord-1');
+    await co.waitForSelector('.rt-service');
+    assert.ok(await co.locator('.rt-service').count() >= 2);
+    await shot(co, 'pathway-en');
+    await setLang(co, 'ar');
+    await co.waitForSelector('.rt-service');
+    await shot(co, 'pathway-ar');
+  });
+  assert.deepEqual(errors, [], 'console errors');
+  assert.deepEqual(violations, [], 'axe-core: serious or critical violations');
+  console.log(`${passed} steps passed; screenshots in ${out}`);
+} catch (e) {
+  console.log(`not ok - ${String(e.stack || e)}`);
+  console.log(errors.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+  net.stdin.write('stop\n');
+  await new Promise((ok) => net.on('exit', ok));
+}
