@@ -78,10 +78,12 @@ function makeChoice(n, cpath, members) {
   const radios = names.map((m, i) => h('input', { type: 'radio', name: id, value: m,
     id: `${id}-${i}`, checked: i === 0, onchange: () => show() }));
   const holders = h('div', { class: 'choice-members' });
-  const { el, e } = group({ id, label: t(`form.choice.${n.path}`), required: true,
-    content: [h('div', { class: 'choices choices-inline' }, names.map((m, i) =>
+  const { el: radioGroup, e } = group({ id, label: t(`form.choice.${n.path}`), required: true,
+    content: h('div', { class: 'choices choices-inline' }, names.map((m, i) =>
       h('div', { class: 'choice' }, radios[i], h('label', { for: radios[i].id },
-        t(`form.choice.${n.path}.${m}`))))), holders] });
+        t(`form.choice.${n.path}.${m}`))))) });
+  radioGroup.setAttribute('role', 'radiogroup');
+  const el = h('div', { class: 'choice-block' }, radioGroup, holders);
   const show = () => {
     for (const m of names)
       if (members.has(m)) members.get(m).el.hidden = !radios[names.indexOf(m)].checked;
@@ -95,7 +97,7 @@ function makeChoice(n, cpath, members) {
       show();
     },
     has: (name) => names.includes(name),
-    w: { el, label: t(`form.choice.${n.path}`), showError: (m) => e.show(m), clear: () => e.clear(),
+    w: { el: radioGroup, label: t(`form.choice.${n.path}`), showError: (m) => e.show(m), clear: () => e.clear(),
       focusEl: () => radios.find((r) => r.checked) || radios[0], locate: () => c.w },
   };
   return c;
