@@ -160,6 +160,11 @@ try {
     await sup.keyboard.press('Tab');
     await sup.keyboard.press('Enter');
     await sup.waitForFunction(() => document.querySelectorAll('.pv-offer').length === 2);
+    await sup.click(`a[href="#/inbox/${env.b}"]`);
+    await sup.waitForSelector('.timeline');
+    assert.match(await sup.locator('.timeline').textContent(), /No place free: Full this week/);
+    await sup.goBack();
+    await sup.waitForSelector('.pv-offer');
   });
   await step('accept a with a reference; the case arrives on the page', async () => {
     await sup.click(`a[href="#/inbox/${env.a}"]`);
