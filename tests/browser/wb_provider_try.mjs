@@ -267,6 +267,12 @@ try {
     const ad = await person(env.provider);
     await signIn(ad, 'admin-a', env.admin_a);
     await ad.waitForSelector('table.table');
+    await ad.fill('#ad-new-name', 'CW B');
+    await ad.fill('#ad-new-pw', 'short');
+    await ad.getByRole('button', { name: 'Add the account' }).click();
+    await ad.locator('#ad-new-name-err:not([hidden])').waitFor();
+    await ad.locator('#ad-new-pw-err:not([hidden])').waitFor();
+    assert.equal(await ad.getAttribute('#ad-new-pw', 'aria-invalid'), 'true');
     await ad.fill('#ad-new-name', 'cw-b');
     await ad.fill('#ad-new-pw', pw);
     await ad.getByRole('button', { name: 'Add the account' }).click();
