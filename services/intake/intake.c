@@ -43,7 +43,11 @@ static const char s_schema[] =
     "  reference TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
     /* Which referral each message we sent belongs to, for broker notices. */
     "CREATE TABLE IF NOT EXISTS sent (id BLOB PRIMARY KEY, referral BLOB NOT NULL,"
-    "  type INTEGER NOT NULL, rcpt TEXT NOT NULL) WITHOUT ROWID;";
+    "  type INTEGER NOT NULL, rcpt TEXT NOT NULL) WITHOUT ROWID;"
+    /* Drafts (intake_draft.c): who and when only; the content is sealed
+     * in the vault under the draft's id. */
+    "CREATE TABLE IF NOT EXISTS drafts (id BLOB PRIMARY KEY, created_by TEXT NOT NULL,"
+    "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */

@@ -41,6 +41,27 @@ bool in_is(const in_ref *r, const char *state);
 HV_MUST_CHECK hv_err in_send(hv_worker *w, const in_ref *r, const char *to, const hv_msg *m,
                              uint32_t ttl);
 
+/* Drafts (intake_draft.c): a caseworker's unfinished referral form, any
+ * JSON object up to a referral file's size, sealed in the vault like a
+ * case under an id of its own. A caseworker sees their own, a supervisor
+ * (and the host) all; one not visible is not found, like a missing one.
+ * The control commands draft.save {id?, draft}, draft.list, draft.show
+ * {id}, draft.delete {id} have the shape of s_commands' functions. */
+hv_err in_draft_save(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e);
+hv_err in_draft_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e);
+hv_err in_draft_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                     char **text, hv_errmsg *e);
+hv_err in_draft_delete(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                       char **text, hv_errmsg *e);
+
+/* Erases draft `id` (32 hex digits) that `a` may see, within the current
+ * transaction (referral.submit's `draft`). HV_OK, HV_ENOTFOUND (missing
+ * or not visible), HV_EINVAL (not an id), HV_ESTORE. */
+HV_MUST_CHECK hv_err in_draft_erase(hv_worker *w, const hv_actor *a, const char *id,
+                                    hv_errmsg *e);
+
 /* The control commands (hv_worker_app's on_control, command_roles and
  * may_see). */
 hv_err in_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,

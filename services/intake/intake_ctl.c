@@ -59,39 +59,89 @@ static hv_err s_request(hv_worker *w, in_ref *r, const hv_summary *summary, cons
     return err;
 }
 
+/* Checks a referral file as submission does, as of `now`: the file's own
+ * rules (hv_referral_check_text) and then this worker's knowledge, a
+ * router for the destination country in the registry. On HV_OK `*c`
+ * (caller frees) holds the summary and `*router` the router (borrowed);
+ * on HV_EJSON `*result` gets the located errors. */
+static hv_err s_check(hv_worker *w, json_t *args, uint64_t now, hv_referral_check **c,
+                      const hv_node **router, json_t **result, hv_errmsg *e)
+{
+    *c = NULL;
+    json_t *case_j = json_object_get(args, "case");
+    const char *case_text = json_string_value(case_j);
+    if (case_text == NULL)
+        return hv_fail(e, HV_EINVAL, "\"case\" (the referral file's text) is required");
+    hv_referral_check *chk = calloc(1, sizeof *chk);
+    if (chk == NULL)
+        return HV_ENOMEM;
+    hv_err err = hv_referral_check_text(case_text, json_string_length(case_j), now, chk);
+    if (err != HV_OK) {
+        if (err != HV_ENOMEM)
+            *result = s_errors_json(chk);
+        size_t n = chk->n_errors + chk->n_more;
+        free(chk);
+        return err == HV_ENOMEM ? err
+                                : hv_fail(e, err, "the referral file has %zu error%s; nothing "
+                                          "was sent", n, n == 1 ? "" : "s");
+    }
+    *router = s_router_for(w, chk->summary.country);
+    if (*router == NULL) {
+        err = hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
+                      chk->summary.country);
+        free(chk);
+        return err;
+    }
+    *c = chk;
+    return HV_OK;
+}
+
+/* referral.check: submission's checks, storing and sending nothing. */
+static hv_err s_check_cmd(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                          char **text, hv_errmsg *e)
+{
+    (void)a;
+    hv_referral_check *c = NULL;
+    const hv_node *router = NULL;
+    hv_err err = s_check(w, args, (uint64_t)time(NULL), &c, &router, result, e);
+    if (err != HV_OK)
+        return err;
+    *result = json_pack("{s:b, s:s, s:s, s:s}", "valid", 1, "service",
+                        hv_service_name(c->summary.service), "country", c->summary.country,
+                        "router", router->id);
+    hv_strcat(text, "the referral file is valid; it would go to %s (%s)\n", router->id,
+              c->summary.country);
+    free(c);
+    return HV_OK;
+}
+
 static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
                        char **text, hv_errmsg *e)
 {
     const char *case_text = json_string_value(json_object_get(args, "case"));
     const char *reference = json_string_value(json_object_get(args, "reference"));
-    if (case_text == NULL)
-        return hv_fail(e, HV_EINVAL, "\"case\" (the referral file's text) is required");
+    json_t *draft = json_object_get(args, "draft");
     if (json_object_get(args, "reference") != NULL &&
         (reference == NULL || !hv_listq_reference_valid(reference)))
         return hv_fail(e, HV_EINVAL, "\"reference\" (the organisation's own) must be 1 to %d "
                        "characters", HV_LISTQ_Q_MAX);
+    if (draft != NULL && !json_is_string(draft))
+        return hv_fail(e, HV_EINVAL, "\"draft\" must be a draft's id (32 hex digits)");
     size_t case_len = json_string_length(json_object_get(args, "case"));
     uint64_t now = (uint64_t)time(NULL);
-    hv_referral_check *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return HV_ENOMEM;
-    hv_err err = hv_referral_check_text(case_text, case_len, now, c);
-    if (err != HV_OK) {
-        *result = s_errors_json(c);
-        size_t n = c->n_errors + c->n_more;
-        free(c);
-        return hv_fail(e, err, "the referral file has %zu error%s; nothing was sent", n,
-                       n == 1 ? "" : "s");
-    }
-    in_ref r;
-    memset(&r, 0, sizeof r);
-    const hv_node *router = s_router_for(w, c->summary.country);
-    if (router == NULL) {
-        err = hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
-                      c->summary.country);
+    hv_referral_check *c = NULL;
+    const hv_node *router = NULL;
+    hv_err err = s_check(w, args, now, &c, &router, result, e);
+    if (err != HV_OK)
+        return err;
+    /* The draft it was written from goes in the same transaction: gone
+     * when the referral is stored, kept when anything fails. */
+    if (draft != NULL && (err = in_draft_erase(w, a, json_string_value(draft), e)) != HV_OK) {
         free(c);
         return err;
     }
+    in_ref r;
+    memset(&r, 0, sizeof r);
     hv_random(r.id, 16);
     snprintf(r.state, sizeof r.state, "new");
     r.service = c->summary.service;
@@ -432,6 +482,11 @@ static const struct s_command {
     s_command_fn run;  /* NULL: the shell's own (events.wait) */
 } s_commands[] = {
     {"referral.submit", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_submit},
+    {"referral.check", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_check_cmd},
+    {"draft.save", R_HOST | R_CASEWORKER | R_SUPERVISOR, in_draft_save},
+    {"draft.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, in_draft_list},
+    {"draft.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, in_draft_show},
+    {"draft.delete", R_HOST | R_CASEWORKER | R_SUPERVISOR, in_draft_delete},
     {"referral.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_list},
     {"referral.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_show},
     {"referral.withdraw", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_withdraw},

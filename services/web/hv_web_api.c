@@ -10,6 +10,7 @@
 #include "hv_log.h"
 #include "hv_web_audit.h"
 #include "hv_web_error.h"
+#include "hv_web_prefs.h"
 #include "hv_web_worker.h"
 
 #define S_COOKIE "__Host-haven_session"
@@ -30,9 +31,8 @@ enum MHD_Result hv_web_api_forward(hv_web_req *req, json_t *reply, unsigned ok_s
     return hv_web_send_json(req, hv_web_status(err), out, NULL);
 }
 
-/* Calls the worker as `who` and answers with what it says. */
-static enum MHD_Result s_call(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
-                              const char *cmd, json_t *args, unsigned ok_status)
+enum MHD_Result hv_web_api_call(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
+                                const char *cmd, json_t *args, unsigned ok_status)
 {
     json_t *reply = NULL;
     hv_errmsg e = {{0}};
@@ -85,17 +85,58 @@ static void s_cookie(char *out, size_t cap, const char *value, uint64_t max_age)
              S_COOKIE, value, (unsigned long long)max_age);
 }
 
-static json_t *s_session_json(const hv_web_api *api, const hv_web_who *w)
+/* The session's answer, with the person's language and time zone: what
+ * they saved, else the browser's language and UTC. */
+static json_t *s_session_json(const hv_web_api *api, hv_web_req *req, const hv_web_who *w)
 {
     int64_t idle_end = w->last_ms + (int64_t)api->cfg->idle_s * 1000;
     int64_t abs_end = w->created_ms + (int64_t)api->cfg->absolute_s * 1000;
+    char lang[8], tz[72];
+    if (hv_web_prefs_get(api->store, w->staff, lang, tz) != HV_OK)
+        lang[0] = tz[0] = '\0';
     /* now_ms lets a page whose clock is off still count down correctly. */
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "staff", w->staff, "role",
-                     w->role, "node", api->cfg->node, "kind", api->cfg->kind_name, "started_ms",
-                     (json_int_t)w->created_ms, "idle_ends_ms", (json_int_t)idle_end,
-                     "absolute_ends_ms", (json_int_t)abs_end, "ends_ms",
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "staff",
+                     w->staff, "role", w->role, "node", api->cfg->node, "kind",
+                     api->cfg->kind_name, "started_ms", (json_int_t)w->created_ms,
+                     "idle_ends_ms", (json_int_t)idle_end, "absolute_ends_ms",
+                     (json_int_t)abs_end, "ends_ms",
                      (json_int_t)(idle_end < abs_end ? idle_end : abs_end), "now_ms",
-                     (json_int_t)hv_now_ms());
+                     (json_int_t)hv_now_ms(), "lang",
+                     lang[0] ? lang : hv_web_lang_from_accept(hv_web_header(req, "Accept-Language")),
+                     "time_zone", tz[0] ? tz : "UTC");
+}
+
+/* PUT /api/v1/session/preferences {"lang"?, "time_zone"?}: saved for the
+ * person, answered with the session as GET gives it. */
+static enum MHD_Result s_preferences(hv_web_api *api, hv_web_req *req, const hv_web_who *who)
+{
+    json_t *body = s_body(req);
+    if (body == NULL)
+        return MHD_YES;
+    enum MHD_Result r;
+    json_t *lang_j = json_object_get(body, "lang"), *tz_j = json_object_get(body, "time_zone");
+    const char *lang = json_string_value(lang_j), *tz = json_string_value(tz_j);
+    char m[200];
+    size_t known = (lang_j != NULL) + (tz_j != NULL);
+    if (known == 0 || known != json_object_size(body)) {
+        r = hv_web_send_error(req, 422, HV_EINVAL, "preferences are \"lang\" and/or "
+                              "\"time_zone\", and nothing else", NULL);
+    } else if (lang_j != NULL && !hv_web_lang_ok(lang)) {
+        snprintf(m, sizeof m, "\"lang\" %.40s%s%s is not one of en, fr, ar", lang ? "\"" : "",
+                 lang ? lang : "(not a string)", lang ? "\"" : "");
+        r = hv_web_send_error(req, 422, HV_EINVAL, m, NULL);
+    } else if (tz_j != NULL && !hv_web_tz_ok(tz, HV_WEB_TZ_DIR)) {
+        snprintf(m, sizeof m, "\"time_zone\" %s%.70s%s is not a time zone name (such as "
+                 "Europe/Rome or Africa/Tunis)", tz ? "\"" : "", tz ? tz : "(not a string)",
+                 tz ? "\"" : "");
+        r = hv_web_send_error(req, 422, HV_EINVAL, m, NULL);
+    } else if (hv_web_prefs_put(api->store, who->staff, lang, tz) != HV_OK) {
+        r = hv_web_send_error(req, 500, HV_ESTORE, "cannot save the preferences", NULL);
+    } else {
+        r = hv_web_send_json(req, 200, s_session_json(api, req, who), NULL);
+    }
+    json_decref(body);
+    return r;
 }
 
 static enum MHD_Result s_signin(hv_web_api *api, hv_web_req *req)
@@ -130,7 +171,7 @@ static enum MHD_Result s_signin(hv_web_api *api, hv_web_req *req)
     w.last_ms = w.created_ms;
     snprintf(w.staff, sizeof w.staff, "%s", st.name);
     snprintf(w.role, sizeof w.role, "%s", st.role);
-    json_t *out = s_session_json(api, &w);
+    json_t *out = s_session_json(api, req, &w);
     json_object_set_new(out, "csrf_token", json_string(csrf));
     r = hv_web_send_json(req, 201, out, cookie);
 done:
@@ -173,7 +214,8 @@ static bool s_scope_allows(const hv_web_who *who, const char *method, char **seg
         return true;
     if (strcmp(who->scope, "submit") == 0)
         return strcmp(seg[0], "referrals") == 0 &&
-               (n == 1 || (n == 3 && strcmp(seg[2], "withdraw") == 0));
+               (n == 1 || (n == 2 && strcmp(seg[1], "check") == 0) ||
+                (n == 3 && strcmp(seg[2], "withdraw") == 0));
     if (strcmp(who->scope, "provider") == 0)
         return strcmp(seg[0], "inbox") == 0 && n == 3;
     return false;
@@ -239,16 +281,21 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
     const char *m = req->method;
     if (n == 1 && strcmp(m, "GET") == 0) {
         json_t *args = s_filters(req);
-        return args ? s_call(api, req, who, "referral.list", args, 200) : MHD_YES;
+        return args ? hv_web_api_call(api, req, who, "referral.list", args, 200) : MHD_YES;
     }
-    if (n == 1 && strcmp(m, "POST") == 0) {
+    bool check = n == 2 && strcmp(seg[1], "check") == 0;
+    if ((n == 1 || check) && strcmp(m, "POST") == 0) {
         /* The body is the referral file itself; the organisation's own
-         * reference, which the file has no field for, comes in the query. */
+         * reference, which the file has no field for, comes in the query,
+         * and so does the draft it was written from. */
         json_t *args = json_pack("{s:s%}", "case", req->body, req->body_len);
-        const char *ref = hv_web_query(req, "reference");
-        if (args != NULL && ref != NULL)
+        const char *ref = hv_web_query(req, "reference"), *draft = hv_web_query(req, "draft");
+        if (args != NULL && ref != NULL && !check)
             json_object_set_new(args, "reference", json_string(ref));
-        return s_call(api, req, who, "referral.submit", args, 201);
+        if (args != NULL && draft != NULL && !check)
+            json_object_set_new(args, "draft", json_string(draft));
+        return hv_web_api_call(api, req, who, check ? "referral.check" : "referral.submit", args,
+                               check ? 200 : 201);
     }
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such referral", NULL);
@@ -256,21 +303,21 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
     if (n == 2 && strcmp(m, "GET") == 0) {
         const char *c = hv_web_query(req, "case");
         json_object_set_new(args, "case", json_boolean(c != NULL && strcmp(c, "true") == 0));
-        return s_call(api, req, who, "referral.show", args, 200);
+        return hv_web_api_call(api, req, who, "referral.show", args, 200);
     }
     if (n == 3 && strcmp(m, "POST") == 0) {
         static const char *const reason[] = {"reason"}, *const staff[] = {"staff"};
         static const bool req1[] = {true};
         if (strcmp(seg[2], "withdraw") == 0)
             return s_take(req, body, args, reason, reason, req1, 1)
-                       ? s_call(api, req, who, "referral.withdraw", args, 200)
+                       ? hv_web_api_call(api, req, who, "referral.withdraw", args, 200)
                        : (json_decref(args), MHD_YES);
         if (strcmp(seg[2], "assign") == 0)
             return s_take(req, body, args, staff, staff, req1, 1)
-                       ? s_call(api, req, who, "referral.assign", args, 200)
+                       ? hv_web_api_call(api, req, who, "referral.assign", args, 200)
                        : (json_decref(args), MHD_YES);
         if (strcmp(seg[2], "authorise") == 0)
-            return s_call(api, req, who, "referral.authorise", args, 200);
+            return hv_web_api_call(api, req, who, "referral.authorise", args, 200);
     }
     json_decref(args);
     return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such operation on a referral", NULL);
@@ -282,37 +329,37 @@ static enum MHD_Result s_inbox(hv_web_api *api, hv_web_req *req, const hv_web_wh
     const char *m = req->method;
     if (n == 1 && strcmp(m, "GET") == 0) {
         json_t *args = s_filters(req);
-        return args ? s_call(api, req, who, "inbox.list", args, 200) : MHD_YES;
+        return args ? hv_web_api_call(api, req, who, "inbox.list", args, 200) : MHD_YES;
     }
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such offer or case", NULL);
     json_t *args = json_pack("{s:s}", "id", seg[1]);
     if (n == 2 && strcmp(m, "GET") == 0)
-        return s_call(api, req, who, "inbox.show", args, 200);
+        return hv_web_api_call(api, req, who, "inbox.show", args, 200);
     if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "export") == 0)
-        return s_call(api, req, who, "inbox.export", args, 200);
+        return hv_web_api_call(api, req, who, "inbox.export", args, 200);
     if (n == 3 && strcmp(m, "POST") == 0) {
         static const char *const rk[] = {"reference"};
         static const bool ro[] = {false};
         if (strcmp(seg[2], "accept") == 0)
             return s_take(req, body, args, rk, rk, ro, 1)
-                       ? s_call(api, req, who, "inbox.accept", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.accept", args, 200)
                        : (json_decref(args), MHD_YES);
         static const char *const dk[] = {"reason_code", "note"}, *const dn[] = {"reason", "note"};
         static const bool dr[] = {true, false};
         if (strcmp(seg[2], "decline") == 0)
             return s_take(req, body, args, dk, dn, dr, 2)
-                       ? s_call(api, req, who, "inbox.decline", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.decline", args, 200)
                        : (json_decref(args), MHD_YES);
         static const char *const sk[] = {"state", "note"};
         if (strcmp(seg[2], "status") == 0)
             return s_take(req, body, args, sk, sk, dr, 2)
-                       ? s_call(api, req, who, "inbox.status", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.status", args, 200)
                        : (json_decref(args), MHD_YES);
         static const char *const ak[] = {"staff"};
         if (strcmp(seg[2], "assign") == 0)
             return s_take(req, body, args, ak, ak, dr, 1)
-                       ? s_call(api, req, who, "inbox.assign", args, 200)
+                       ? hv_web_api_call(api, req, who, "inbox.assign", args, 200)
                        : (json_decref(args), MHD_YES);
     }
     json_decref(args);
@@ -332,9 +379,9 @@ static int s_split(char *path, char **seg)
     return n;
 }
 
-static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req)
+static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req, bool prefs)
 {
-    if (strcmp(req->method, "POST") == 0)
+    if (strcmp(req->method, "POST") == 0 && !prefs)
         return s_signin(api, req);
     hv_web_who who;
     enum MHD_Result r = MHD_YES;
@@ -342,18 +389,21 @@ static enum MHD_Result s_session(hv_web_api *api, hv_web_req *req)
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "tokens have no session", NULL);
     if (!s_who(api, req, &who, &r))
         return r;
+    if (prefs && strcmp(req->method, "PUT") != 0)
+        return hv_web_send_error(req, 405, HV_EINVAL, "preferences answer PUT", NULL);
     if (strcmp(req->method, "GET") == 0) {
         /* The CSRF token again, so that a reloaded page can act: only a
          * same-origin script can read this answer (no CORS, and the
          * cookie is SameSite=Strict). */
-        json_t *out = s_session_json(api, &who);
+        json_t *out = s_session_json(api, req, &who);
         json_object_set_new(out, "csrf_token", json_string(who.csrf));
         return hv_web_send_json(req, 200, out, NULL);
     }
+    if (!s_same(hv_web_header(req, "X-CSRF-Token"), who.csrf))
+        return hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token", NULL);
+    if (prefs)
+        return s_preferences(api, req, &who);
     if (strcmp(req->method, "DELETE") == 0) {
-        if (!s_same(hv_web_header(req, "X-CSRF-Token"), who.csrf))
-            return hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token",
-                                     NULL);
         if (hv_web_session_end(api->store, hv_web_cookie(req, S_COOKIE)) != HV_OK)
             hv_log(HV_LOG_WARN, "store_failed", "op=end_session");
         hv_web_audit_try(api->cfg, "signout", who.staff);
@@ -377,8 +427,9 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
                                  "/api/v1/", NULL);
     char **s = seg + 2;
     n -= 2;
-    if (n == 1 && strcmp(s[0], "session") == 0)
-        return s_session(api, req);
+    if (strcmp(s[0], "session") == 0 &&
+        (n == 1 || (n == 2 && strcmp(s[1], "preferences") == 0)))
+        return s_session(api, req, n == 2);
     hv_web_who who;
     enum MHD_Result r = MHD_YES;
     if (!s_who(api, req, &who, &r))
@@ -394,6 +445,12 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
                                  NULL);
     if (n == 1 && strcmp(s[0], "events") == 0 && reads)
         return hv_web_events_handle(api, req, &who);
+    /* The referral file's schema, for the form the pages build from it:
+     * no case content, so for anyone signed in at any kind of node. */
+    if (n == 2 && strcmp(s[0], "schema") == 0 && strcmp(s[1], "referral") == 0 && reads)
+        return hv_web_send(req, 200, "application/schema+json",
+                           (const char *)hv_web_referral_schema, hv_web_referral_schema_len,
+                           NULL);
     json_t *body = reads ? json_object() : s_body(req);
     if (body == NULL)
         return MHD_YES;
@@ -402,10 +459,12 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
         r = hv_web_admin_handle(api, req, &who, body, s, n);
     else if (strcmp(s[0], "referrals") == 0 && k == HV_WEB_INTAKE)
         r = s_referrals(api, req, &who, body, s, n);
+    else if (strcmp(s[0], "drafts") == 0 && k == HV_WEB_INTAKE)
+        r = hv_web_drafts_handle(api, req, &who, body, s, n);
     else if (strcmp(s[0], "inbox") == 0 && k == HV_WEB_PROVIDER)
         r = s_inbox(api, req, &who, body, s, n);
     else if (strcmp(s[0], "pathway") == 0 && n == 1 && reads && k == HV_WEB_ROUTER)
-        r = s_call(api, req, &who, "pathway.show", json_object(), 200);
+        r = hv_web_api_call(api, req, &who, "pathway.show", json_object(), 200);
     else
         r = hv_web_send_error(req, 404, HV_ENOTFOUND, "no such API path at this node", NULL);
     json_decref(body);

@@ -10,7 +10,7 @@ unsigned hv_web_status(hv_err err)
     case HV_ENOTFOUND: return 404;
     case HV_EFORBIDDEN: return 403;
     case HV_EAUTH: return 401;
-    case HV_EJSON: case HV_EINVAL: case HV_EDECODE: return 422;
+    case HV_EJSON: case HV_EINVAL: case HV_EDECODE: case HV_EUNROUTABLE: return 422;
     case HV_ETOOBIG: return 413;
     case HV_ERATE: return 429;
     case HV_EEXIST: case HV_EPROTO: case HV_EEXPIRED: return 409;

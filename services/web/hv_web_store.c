@@ -20,6 +20,9 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS tokens ("
     " id TEXT PRIMARY KEY, hash BLOB NOT NULL UNIQUE, scope TEXT NOT NULL,"
     " created_by TEXT NOT NULL, created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);"
+    /* A person's choices in the pages (hv_web_prefs.h); no case content. */
+    "CREATE TABLE IF NOT EXISTS prefs ("
+    " staff TEXT PRIMARY KEY, lang TEXT NOT NULL DEFAULT '', time_zone TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS addresses ("
     " addr TEXT PRIMARY KEY, failures INTEGER NOT NULL, since INTEGER NOT NULL,"
     " locked_until INTEGER NOT NULL DEFAULT 0);";
@@ -370,6 +373,34 @@ hv_err hv_web_token_list(hv_web_store *s, json_t **out)
                             sqlite3_column_int(st, 4)));
     hv_err err = st == NULL ? HV_ESTORE : HV_OK;
     sqlite3_finalize(st);
+    UNLOCK(s);
+    return err;
+}
+
+hv_err hv_web_prefs_get(hv_web_store *s, const char *staff, char lang[8], char tz[72])
+{
+    lang[0] = tz[0] = '\0';
+    LOCK(s);
+    sqlite3_stmt *st = hv_sql(s->db, "SELECT lang, time_zone FROM prefs WHERE staff = ?", "t",
+                              staff);
+    hv_err err = st == NULL ? HV_ESTORE : HV_ENOTFOUND;
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        hv_sql_text(st, 0, lang, 8);
+        hv_sql_text(st, 1, tz, 72);
+        err = HV_OK;
+    }
+    sqlite3_finalize(st);
+    UNLOCK(s);
+    return err;
+}
+
+hv_err hv_web_prefs_put(hv_web_store *s, const char *staff, const char *lang, const char *tz)
+{
+    LOCK(s);
+    hv_err err = hv_sql_exec(s->db, "INSERT INTO prefs (staff, lang, time_zone) VALUES (?1, "
+                             "coalesce(?2, ''), coalesce(?3, '')) ON CONFLICT (staff) DO UPDATE "
+                             "SET lang = coalesce(?2, lang), time_zone = coalesce(?3, time_zone)",
+                             "ttt", staff, lang, tz);
     UNLOCK(s);
     return err;
 }

@@ -103,6 +103,14 @@ HV_MUST_CHECK hv_err hv_web_session_delete(hv_web_store *s, const uint8_t id_has
 /* Ends every session of `staff` (disabled, password reset). */
 HV_MUST_CHECK hv_err hv_web_session_delete_staff(hv_web_store *s, const char *staff);
 
+/* A person's preferences (hv_web_prefs.h): `lang` and `tz` get what was
+ * saved ("" for one never saved); HV_ENOTFOUND when nothing was. */
+HV_MUST_CHECK hv_err hv_web_prefs_get(hv_web_store *s, const char *staff, char lang[8],
+                                      char tz[72]);
+/* Saves `lang` and/or `tz` (NULL keeps what was saved) for `staff`. */
+HV_MUST_CHECK hv_err hv_web_prefs_put(hv_web_store *s, const char *staff, const char *lang,
+                                      const char *tz);
+
 /* Tokens, keyed by the hash of their secret. */
 HV_MUST_CHECK hv_err hv_web_token_put(hv_web_store *s, const char *id, const uint8_t hash[32],
                                       const char *scope, const char *created_by, int64_t now);

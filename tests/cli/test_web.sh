@@ -102,9 +102,59 @@ want 200 "session says who"
 [ "$(jq -r '.staff + " " + .role' <<<"$body")" = "caseworker-1 caseworker" ] && ok || bad "session: $body"
 api intake - GET /api/v1/referrals
 want 401 HV_EAUTH "no session, no referrals"
+# ---- preferences: language and time zone, per person, in haven-web's store
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "en UTC" ] && ok || bad "defaults: $body"
+hdr=("Accept-Language: fr-CH, fr;q=0.9, en;q=0.8")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "fr UTC" ] && ok || bad "browser's French: $body"
+hdr=("Accept-Language: de-DE, ar;q=0.5, en;q=0.2")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r .lang <<<"$body")" = ar ] && ok || bad "browser's Arabic: $body"
+hdr=("Accept-Language: de-DE, en;q=0")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r .lang <<<"$body")" = en ] && ok || bad "no supported language: $body"
+hdr=()
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "ar", "time_zone": "Africa/Tunis"}'
+want 200 "caseworker saves language and time zone"
+[ "$(jq -r '.staff + " " + .lang + " " + .time_zone' <<<"$body")" = "caseworker-1 ar Africa/Tunis" ] &&
+  ok || bad "saved preferences: $body"
+hdr=("Accept-Language: fr")
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Africa/Tunis" ] && ok ||
+  bad "the saved language does not win over the browser's: $body"
+hdr=()
+api intake caseworker-1 PUT /api/v1/session/preferences '{"time_zone": "Europe/Rome"}'
+want 200 "caseworker changes the time zone only"
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Europe/Rome" ] && ok || bad "partial save: $body"
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "de"}'
+want 422 HV_EINVAL "a language that is not en, fr or ar"
+[ "$(jq -r .message <<<"$body")" = '"lang" "de" is not one of en, fr, ar' ] && ok || bad "lang message: $body"
+api intake caseworker-1 PUT /api/v1/session/preferences '{"time_zone": "Mars/Olympus_Mons"}'
+want 422 HV_EINVAL "a time zone that does not exist"
+jq -r .message <<<"$body" | grep -qF '"time_zone" "Mars/Olympus_Mons" is not a time zone name' && ok ||
+  bad "time zone message: $body"
+for tz in "../../etc/passwd" "Europe//Rome" "/Europe/Rome" "Europe" "zone.tab" ""; do
+  api intake caseworker-1 PUT /api/v1/session/preferences "{\"time_zone\": \"$tz\"}"
+  want 422 HV_EINVAL "time zone '$tz' refused"
+done
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "en", "theme": "dark"}'
+want 422 HV_EINVAL "an unknown preference"
+api intake caseworker-1 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Europe/Rome" ] && ok ||
+  bad "a refused change changed something: $body"
+saved=${csrf[intake-caseworker-1]}; unset "csrf[intake-caseworker-1]"
+api intake caseworker-1 PUT /api/v1/session/preferences '{"lang": "fr"}'
+want 403 HV_EFORBIDDEN "preferences without the CSRF token"
+csrf[intake-caseworker-1]=$saved
+api intake caseworker-2 GET /api/v1/session
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "en UTC" ] && ok || bad "preferences leak to another person: $body"
+
 signin intake caseworker-1 "wrong password here"
 want 401 HV_EAUTH "wrong password refused"
 signin intake caseworker-1 "$pw"; want 201 "caseworker signs in again"
+[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Europe/Rome" ] && ok ||
+  bad "preferences are not remembered at the next sign-in: $body"
 
 # ---- CSRF: a state-changing request without the token changes nothing
 saved=${csrf[intake-caseworker-1]}
@@ -278,6 +328,106 @@ api intake sup-1 POST "/api/v1/referrals/$oid/authorise"
 want 200 "the supervisor authorises it"
 [ "$(jq -r .state <<<"$body")" = requested ] && ok || bad "authorised override: $body"
 
+# ---- checking a referral file without sending it (referral.check)
+api intake sup-1 GET /api/v1/referrals; stored_before=$(jq -r .total <<<"$body")
+api intake caseworker-1 POST /api/v1/referrals/check "$(cat adult.json)"
+want 200 "a valid referral file checks"
+[ "$(jq -c . <<<"$body")" = '{"valid":true,"service":"shelter","country":"XC","router":"router.xc"}' ] &&
+  ok || bad "check of a valid file: $body"
+api intake caseworker-1 POST /api/v1/referrals '{"schema": "haven-referral/1"}'
+submit_errors=$(jq -c .errors <<<"$body")
+api intake caseworker-1 POST /api/v1/referrals/check '{"schema": "haven-referral/1"}'
+want 422 HV_EJSON "an invalid referral file does not check"
+[ "$(jq -c .errors <<<"$body")" = "$submit_errors" ] && [ "$submit_errors" != null ] && ok ||
+  bad "check's errors differ from submit's: $body / $submit_errors"
+jq '.destination.country = "XQ"' adult.json > nowhere.json
+api intake caseworker-1 POST /api/v1/referrals/check "$(cat nowhere.json)"
+want 422 HV_EUNROUTABLE "a destination without a router does not check"
+[ "$(jq -r .message <<<"$body")" = "no referral router for country XQ in the registry" ] && ok ||
+  bad "unroutable check: $body"
+api intake caseworker-1 POST /api/v1/referrals/check '[1]'
+want 400 HV_EJSON "check of a body that is not an object"
+api intake sup-1 GET /api/v1/referrals
+[ "$(jq -r .total <<<"$body")" = "$stored_before" ] && ok || bad "check stored something: $body"
+
+# ---- the referral schema, embedded at build time from docs/
+api intake caseworker-1 GET /api/v1/schema/referral
+want 200 "a caseworker gets the referral schema"
+cmp -s resp.json "$here/../../docs/referral.schema.json" && ok || bad "the schema served differs from docs/referral.schema.json"
+curl -s -D schema-headers.txt -o /dev/null --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+  "${web_base[intake]}/api/v1/schema/referral"
+echo "GET /api/v1/schema/referral" >> requests.log
+grep -qix "content-type: application/schema+json"$'\r' schema-headers.txt && ok ||
+  bad "schema content type: $(grep -i content-type schema-headers.txt)"
+api intake - GET /api/v1/schema/referral
+want 401 HV_EAUTH "no schema without signing in"
+
+# ---- drafts, kept sealed by the intake worker, each caseworker's own
+marker="Draftmarker-Zq7Wx"
+api intake caseworker-1 POST /api/v1/drafts "{\"section\": \"person\", \"names\": [{\"given\": \"$marker\"}]}"
+want 201 "caseworker saves a new draft"
+did=$(jq -r .id <<<"$body")
+[ "$(jq -c 'keys' <<<"$body")" = '["created","created_by","id","updated"]' ] &&
+  [ "$(jq -r .created_by <<<"$body")" = caseworker-1 ] && [[ $did =~ ^[0-9a-f]{32}$ ]] && ok ||
+  bad "new draft: $body"
+api intake caseworker-1 GET "/api/v1/drafts/$did"
+want 200 "caseworker resumes the draft"
+[ "$(jq -r '.draft.names[0].given + " " + .draft.section' <<<"$body")" = "$marker person" ] && ok ||
+  bad "draft content: $body"
+api intake caseworker-1 PUT "/api/v1/drafts/$did" "{\"section\": \"safety\", \"names\": [{\"given\": \"$marker\"}], \"risk\": \"high\"}"
+want 200 "caseworker saves the draft again"
+[ "$(jq -r .id <<<"$body")" = "$did" ] && ok || bad "saved again under another id: $body"
+api intake caseworker-1 GET "/api/v1/drafts/$did"
+[ "$(jq -r '.draft.section + " " + .draft.risk' <<<"$body")" = "safety high" ] && ok ||
+  bad "the draft was not replaced: $body"
+api intake caseworker-1 PUT "/api/v1/drafts/$did" '["not", "an object"]'
+want 400 HV_EJSON "a draft that is not a JSON object"
+api intake caseworker-2 GET "/api/v1/drafts/$did"
+want 404 HV_ENOTFOUND "another caseworker's draft is not found"
+hidden_msg=$(jq -r .message <<<"$body")
+api intake caseworker-2 GET /api/v1/drafts/0123456789abcdef0123456789abcdef
+want 404 HV_ENOTFOUND "a draft that does not exist"
+[ "$(jq -r .message <<<"$body" | sed 's/0123456789abcdef0123456789abcdef/ID/')" = "${hidden_msg//$did/ID}" ] &&
+  ok || bad "a hidden draft answers differently from a missing one: $hidden_msg / $body"
+api intake caseworker-2 PUT "/api/v1/drafts/$did" '{"taken": true}'
+want 404 HV_ENOTFOUND "another caseworker cannot overwrite the draft"
+api intake caseworker-2 DELETE "/api/v1/drafts/$did"
+want 404 HV_ENOTFOUND "another caseworker cannot delete the draft"
+api intake caseworker-2 GET /api/v1/drafts
+want 200 "caseworker lists drafts"
+[ "$(jq -c . <<<"$body")" = '{"items":[],"total":0}' ] && ok || bad "caseworker-2 sees others' drafts: $body"
+api intake sup-1 GET /api/v1/drafts
+jq -e --arg d "$did" '.total >= 1 and (.items | map(select(.id == $d)) | length == 1) and
+  (.items[0] | keys == ["created","created_by","id","updated"])' <<<"$body" >/dev/null && ok ||
+  bad "supervisor's list of drafts: $body"
+api intake caseworker-1 GET /api/v1/drafts/not-a-draft
+want 404 HV_ENOTFOUND "a malformed draft id"
+# The content is sealed: no store file of the intake holds the marker.
+grep -lF "$marker" intake.db* >/dev/null 2>&1 && bad "the draft is in plain text in $(grep -lF "$marker" intake.db*)" || ok
+# Submitting with ?draft= stores the referral and erases the draft in one
+# transaction; a draft that is not there stores nothing.
+api intake caseworker-1 POST "/api/v1/referrals?draft=0123456789abcdef0123456789abcdef" "$(cat adult.json)"
+want 404 HV_ENOTFOUND "a referral from a draft that does not exist"
+api intake sup-1 GET /api/v1/referrals
+[ "$(jq -r .total <<<"$body")" = "$stored_before" ] && ok || bad "a refused submission stored something"
+api intake caseworker-2 POST "/api/v1/referrals?draft=$did" "$(cat adult.json)"
+want 404 HV_ENOTFOUND "a referral from another caseworker's draft"
+api intake caseworker-1 POST "/api/v1/referrals?draft=$did" "$(cat adult.json)"
+want 201 "the referral is submitted from the draft"
+api intake caseworker-1 GET "/api/v1/drafts/$did"
+want 404 HV_ENOTFOUND "the draft is gone after submission"
+vault_rows() { sqlite3 intake.db "SELECT count(*) FROM vault_keys WHERE referral = x'$1'" 2>/dev/null; }
+[ "$(vault_rows "$did")" = 0 ] && ok || bad "the draft's key is still in the vault"
+api intake caseworker-1 POST /api/v1/drafts '{"section": "consent"}'
+did2=$(jq -r .id <<<"$body")
+[ "$(vault_rows "$did2")" = 1 ] && ok || bad "a saved draft has no sealed copy"
+api intake caseworker-1 DELETE "/api/v1/drafts/$did2"
+want 200 "caseworker deletes a draft"
+[ "$(jq -c . <<<"$body")" = "{\"id\":\"$did2\",\"deleted\":true}" ] && ok || bad "delete: $body"
+[ "$(vault_rows "$did2")" = 0 ] && ok || bad "a deleted draft's key is still in the vault"
+api intake caseworker-1 GET "/api/v1/drafts/$did2"
+want 404 HV_ENOTFOUND "a deleted draft"
+
 # ---- the administrator: staff, no case content anywhere
 signin intake admin-1 "$pw" "$(totp_code intake admin-1)"
 want 201 "admin signs in with TOTP"
@@ -366,6 +516,8 @@ jq -e --arg t "$read_token" 'tostring | contains($t) | not' <<<"$body" >/dev/nul
   bad "token list shows a token"
 api intake "token:$read_token" GET "/api/v1/referrals/$id"
 want 200 "a read token reads"
+api intake "token:$submit_token" PUT /api/v1/session/preferences '{"lang": "fr"}'
+want 404 HV_ENOTFOUND "a token has no preferences"
 api intake "token:$read_token" POST /api/v1/referrals "$(cat adult.json)"
 want 403 HV_EFORBIDDEN "a read token cannot submit"
 api intake "token:$submit_token" GET /api/v1/staff
@@ -388,6 +540,8 @@ want 200 "inbox list"
 jq -e --arg id "$id" '.items | map(.id) | index($id) != null' <<<"$body" >/dev/null && ok || bad "inbox: $body"
 api shelter-a cw-a POST "/api/v1/inbox/$id/accept"
 want 403 HV_EFORBIDDEN "a provider caseworker cannot accept"
+api shelter-a sup-a GET /api/v1/drafts
+want 404 HV_ENOTFOUND "a provider's haven-web has no drafts"
 api shelter-a sup-a POST "/api/v1/inbox/$id/decline" '{"note": "no reason code"}'
 want 422 HV_EINVAL "decline needs a reason code"
 api shelter-a sup-a POST "/api/v1/inbox/$id/accept" '{"reference": "SH-A-7"}'
@@ -422,6 +576,8 @@ api router admin-r GET /api/v1/pathway
 want 403 HV_EFORBIDDEN "router admin gets no pathway"
 api router coord-1 GET /api/v1/referrals
 want 404 HV_ENOTFOUND "no referrals at a router"
+api router coord-1 GET /api/v1/schema/referral
+want 200 "a coordinator gets the referral schema too (no case content)"
 
 # ---- the event stream: ids and states only
 curl -s -N --max-time 3 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
@@ -453,7 +609,7 @@ want 401 HV_EAUTH "signed out"
 for n in intake shelter-a router short; do web_stop "$n"; done
 scan=(web-*.db* web-*.audit web-*.log notify.out)
 for needle in "Amina" "Example-Testcase" "Mina T." "1998-04-17" "+000 555 0100" \
-              "Synthetic example narrative" "market district" "recruiter"; do
+              "Synthetic example narrative" "market district" "recruiter" "$marker"; do
   if grep -rlF -- "$needle" "${scan[@]}" >/dev/null 2>&1; then
     bad "haven-web kept '$needle' in $(grep -rlF -- "$needle" "${scan[@]}" | tr '\n' ' ')"
   else

@@ -7,9 +7,11 @@
 #   signin NAME WHO PASSWORD [TOTP]       POST /api/v1/session; keeps WHO's cookie and CSRF
 #   api NAME WHO METHOD PATH [BODY]       sets $st (status) and $body; WHO "-" for nobody,
 #                                         "token:TEXT" for a bearer token
+#                                         (headers in the array $hdr go too)
 #   want STATUS [ERROR] WHAT              checks $st and .error
 # Every request's method and path go to requests.log (the OpenAPI check).
 declare -A web_base=() web_pid=() csrf=()
+hdr=()
 
 web_setup() {
   local name=$1 kind=$2 node=$3 extra=${4:-} port
@@ -70,6 +72,7 @@ api() {
        [ -n "${csrf[$name-$who]:-}" ] && args+=(-H "X-CSRF-Token: ${csrf[$name-$who]}") ;;
   esac
   [ -n "$data" ] && args+=(--data-binary "$data" -H "Content-Type: application/json")
+  for h in "${hdr[@]}"; do args+=(-H "$h"); done
   st=$(curl "${args[@]}")
   body=$(cat resp.json 2>/dev/null)
 }

@@ -1,0 +1,269 @@
+// A try-out of the intake pages (issue 18) in Debian's Chromium, not a test
+// of the suite: it starts a one-country network (tests/cli/flow_lib.sh: a
+// broker, the intake ngo.xc, the router and providers) and haven-web with
+// the worktree's web/ as its assets, signs in a caseworker and a supervisor,
+// fills the form (first with mistakes), submits, follows the timeline while
+// the shelter accepts and reports (through the CLI), withdraws, authorises an
+// override, and writes screenshots in English, French and Arabic.
+// Run: node tests/browser/wb_intake_try.mjs BUILD_DIR OUT_DIR   (after npm ci --prefix tests/browser)
+// Endpoints this haven-web lacks (GET /schema/referral before wb-api) are
+// stood in for by the browser from docs/referral.schema.json, and said so.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const top = resolve(here, '../..');
+const [binDir, outDir] = process.argv.slice(2).map((p) => p && resolve(p));
+if (!outDir) { console.error('usage: node wb_intake_try.mjs BUILD_DIR OUT_DIR'); process.exit(2); }
+mkdirSync(outDir, { recursive: true });
+const PW = 'correct horse battery staple';
+
+// --- the network, in bash with the suite's own helpers; it lives until stdin closes
+const env = spawn('bash', ['-c', `
+set -u
+. "${top}/tests/cli/lib.sh"; . "${top}/tests/cli/flow_lib.sh"; . "${top}/tests/cli/web_lib.sh"
+flow_setup "${binDir}" >&2
+ln -s "${top}/web" assets
+web_setup intake intake ngo.xc
+staff intake caseworker-1 caseworker "${PW}"
+staff intake caseworker-2 caseworker "${PW}"
+staff intake supervisor-1 supervisor "${PW}"
+enrol intake supervisor-1
+for n in broker intake router shelter-a shelter-b legal; do start "$n"; done
+web_start intake
+echo "READY ${'$'}{web_base[intake]} $work $(sed -n 's/^secret: //p' totp-intake-supervisor-1.txt)"
+cat > /dev/null
+`], { stdio: ['pipe', 'pipe', 'inherit'] });
+const ready = await new Promise((ok, fail) => {
+  let buf = '';
+  env.stdout.on('data', (d) => {
+    buf += d;
+    const m = /READY (\S+) (\S+) (\S+)/.exec(buf);
+    if (m) ok({ base: m[1], work: m[2], secret: m[3] });
+  });
+  env.on('exit', (c) => fail(new Error(`the network did not start (${c})`)));
+});
+const { base, work, secret } = ready;
+const cli = (...args) => execFileSync(join(binDir, 'haven'), args, { cwd: work, encoding: 'utf8' });
+const totp = () => execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
+console.log(`network up: ${base} in ${work}`);
+
+const profile = mkdtempSync(join(tmpdir(), 'hv-try-'));
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'] });
+const problems = [];
+const standIns = new Set();
+async function newPage(label) {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true,
+    viewport: { width: 1280, height: 900 }, timezoneId: 'Africa/Tunis' });
+  context.setDefaultTimeout(15000);
+  await context.route('**/api/v1/schema/referral', async (route) => {
+    const r = await route.fetch();
+    if (r.status() !== 404) { await route.fulfill({ response: r }); return; }
+    standIns.add('GET /api/v1/schema/referral');
+    await route.fulfill({ status: 200, contentType: 'application/json',
+      body: readFileSync(join(top, 'docs/referral.schema.json')) });
+  });
+  // Another area's files, not on this branch: an empty admin area.
+  const empty = (path, type, body) => context.route(path, async (route) => {
+    const r = await route.fetch();
+    if (r.status() !== 404) { await route.fulfill({ response: r }); return; }
+    standIns.add(new URL(route.request().url()).pathname);
+    await route.fulfill({ status: 200, contentType: type, body });
+  });
+  await empty('**/i18n/*/admin.json', 'application/json', '{}');
+  await empty('**/js/pages/admin/routes.js', 'text/javascript', 'export const routes = [];');
+  const page = await context.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
+      problems.push(`${label}: console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (r.status() >= 400 && !(u.pathname === '/api/v1/session' && r.status() === 401))
+      problems.push(`${label}: ${r.request().method()} ${u.pathname}: ${r.status()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
+  return page;
+}
+const shot = async (page, name, full = false) => {
+  await page.screenshot({ path: join(outDir, `${name}.png`), fullPage: full });
+  console.log(`screenshot ${name}.png`);
+};
+async function signIn(page, name, code) {
+  await page.goto(`${base}/`);
+  await page.fill('#signin-name', name);
+  await page.fill('#signin-password', PW);
+  if (code) await page.fill('#signin-totp', code);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#nav a');
+}
+async function setLang(page, l) {
+  await page.selectOption('#lang', l);
+  await page.waitForFunction((x) => document.documentElement.lang === x, l);
+  await page.waitForTimeout(300);
+}
+const fill = (page, id, v) => page.fill(`#rf-${id}`, v);
+const radio = (page, id, i) => page.check(`#rf-${id}-${i}`);
+
+// The example referral, typed in as a caseworker would.
+async function fillExample(page, { override = false } = {}) {
+  await fill(page, 'subject-names-0-given', 'Amina');
+  await fill(page, 'subject-names-0-family', 'Example-Testcase');
+  await page.click('text=Add a name the person is known by');
+  await fill(page, 'subject-aliases-0', 'Mina T.');
+  await fill(page, 'subject-date_of_birth', '1998-04-17');
+  await radio(page, 'subject-sex', 0);
+  await page.click('text=Add a nationality');
+  await fill(page, 'subject-nationalities-0', 'XA');
+  await fill(page, 'subject-languages-0', 'ti');
+  await radio(page, 'subject-interpreter_needed', 0);
+  await page.selectOption('#rf-subject-safe_contact-method', 'phone');
+  await fill(page, 'subject-safe_contact-value', '+000 555 0100 (synthetic)');
+  await radio(page, 'minor', 1);
+  await radio(page, 'identification-status', 0);
+  await page.check('#rf-exploitation-1');
+  await radio(page, 'smuggled_migrant', 0);
+  await radio(page, 'risk-level', 2);
+  await radio(page, 'consent-services', override ? 1 : 0);
+  if (override) {
+    await fill(page, 'consent-override-reason', 'The person is unconscious in hospital; life at risk.');
+    await fill(page, 'consent-override-authorised_by', 'supervisor-1');
+    await radio(page, 'consent-legal_basis', 1);
+  } else {
+    await page.check('#rf-consent-share_with-0');
+    await radio(page, 'consent-obtained_from', 0);
+    await fill(page, 'consent-obtained_at', '2026-11-20T10:30');
+    await fill(page, 'consent-obtained_by', 'Caseworker 14');
+    await radio(page, 'consent-legal_basis', 0);
+  }
+  await page.selectOption('#rf-stage', 'first_assistance');
+  await page.selectOption('#rf-needs-0-category', 'shelter');
+  await radio(page, 'needs-0-urgency', 2);
+  await page.selectOption('#rf-request-service', 'shelter');
+  await fill(page, 'request-reason', 'Immediate safe accommodation.');
+  await fill(page, 'request-respond_by', '2099-12-31T12:00');
+  await fill(page, 'destination-country', 'xc');
+}
+
+let rc = 0;
+try {
+  const cw = await newPage('caseworker');
+  await signIn(cw, 'caseworker-1');
+  await shot(cw, 'en-list-empty');
+  await cw.click('#nav a[href="#/referrals/new"]');
+  await cw.waitForSelector('.referral-form');
+  await shot(cw, 'en-new-empty');
+  // A deliberate mistake: a minor without guardian, a language's name, no dates.
+  await fill(cw, 'subject-names-0-given', 'Amina');
+  await fill(cw, 'subject-languages-0', 'Tigrinya');
+  await radio(cw, 'minor', 0);
+  await cw.click('button[type=submit]');
+  await cw.waitForSelector('.form-summary .alert-error');
+  const n = await cw.locator('.form-summary li').count();
+  const focused = await cw.evaluate(() => document.activeElement && document.activeElement.id);
+  console.log(`errors shown: ${n}; focus on ${focused}`);
+  await shot(cw, 'en-new-errors');
+  await setLang(cw, 'ar');
+  await cw.waitForSelector('.referral-form');
+  await cw.click('button[type=submit]');
+  await cw.waitForSelector('.form-summary .alert-error');
+  await shot(cw, 'ar-new-errors');
+  await setLang(cw, 'en');
+
+  await cw.goto(`${base}/#/referrals/new`);
+  await cw.waitForSelector('.referral-form');
+  await cw.fill('#rf-reference', 'CASE-0042');
+  await fillExample(cw);
+  await cw.click('button:text-is("Check")');
+  await cw.waitForSelector('.form-status .alert');
+  console.log(`check: ${(await cw.textContent('.form-status')).trim()}`);
+  await cw.click('button[type=submit]');
+  await cw.waitForURL(/#\/referrals\/[0-9a-f]{32}$/);
+  const id = cw.url().split('/').pop();
+  await cw.waitForSelector('.timeline li');
+  await shot(cw, 'en-referral-requested');
+
+  // The shelter accepts and reports, through its own CLI; the timeline follows live.
+  const waitState = async (state) => {
+    for (let i = 0; i < 150; i++) {
+      if (JSON.parse(cli('inbox', 'list', '--json', '--config', 'shelter-a.ini')).result
+        .items.some((x) => x.id === id && (x.offer === state || x.case === state))) return;
+      await cw.waitForTimeout(200);
+    }
+    throw new Error(`shelter never saw ${state}`);
+  };
+  await waitState('offered');
+  cli('inbox', 'accept', '--config', 'shelter-a.ini', id);
+  await waitState('received');
+  cli('inbox', 'status', '--config', 'shelter-a.ini', id, '--state', 'in_progress', '--note', 'Arrived safely.');
+  cli('inbox', 'status', '--config', 'shelter-a.ini', id, '--state', 'completed', '--note', 'Placed in long-term accommodation');
+  await cw.waitForSelector('.timeline .state-completed', { timeout: 30000 });
+  await shot(cw, 'en-referral-completed');
+  for (const l of ['fr', 'ar']) { await setLang(cw, l); await shot(cw, `${l}-referral-completed`); }
+  await setLang(cw, 'en');
+
+  // A second referral, withdrawn while requested.
+  await cw.goto(`${base}/#/referrals/new`);
+  await cw.waitForSelector('.referral-form');
+  await fillExample(cw);
+  await cw.click('button[type=submit]');
+  await cw.waitForURL(/#\/referrals\/[0-9a-f]{32}$/);
+  await cw.click('text=Withdraw the referral');
+  await cw.fill('#wd-reason', 'consent withdrawn');
+  await cw.click('dialog button[type=submit]');
+  await cw.waitForSelector('.timeline .state-cancelled, .timeline .state-cancel_requested');
+  await shot(cw, 'en-referral-withdrawn');
+
+  // A referral without consent, held for the supervisor.
+  await cw.goto(`${base}/#/referrals/new`);
+  await cw.waitForSelector('.referral-form');
+  await fillExample(cw, { override: true });
+  await cw.click('button[type=submit]');
+  await cw.waitForURL(/#\/referrals\/[0-9a-f]{32}$/);
+  await cw.waitForSelector('.timeline .state-awaiting_authorisation');
+  const held = cw.url().split('/').pop();
+  await cw.goto(`${base}/#/referrals`);
+  await cw.waitForSelector('table.table');
+  await shot(cw, 'en-list');
+  for (const l of ['fr', 'ar']) { await setLang(cw, l); await shot(cw, `${l}-list`); }
+  await setLang(cw, 'ar');
+  await cw.goto(`${base}/#/referrals/new`);
+  await cw.waitForSelector('.referral-form');
+  await shot(cw, 'ar-new-empty');
+  await setLang(cw, 'en');
+
+  // haven-web serves 8 connections per address: the caseworker's browser goes first.
+  await cw.context().close();
+  const sv = await newPage('supervisor');
+  await signIn(sv, 'supervisor-1', totp());
+  await sv.waitForSelector('table.table');
+  await shot(sv, 'en-supervisor-list');
+  await sv.goto(`${base}/#/referrals/${held}`);
+  await sv.waitForSelector('text=Authorise without consent');
+  await shot(sv, 'en-supervisor-authorise');
+  await sv.click('text=Authorise without consent');
+  await sv.click('dialog button[type=submit]');
+  await sv.waitForSelector('.timeline .state-requested');
+  await sv.click('button:text("Reassign")');
+  await sv.fill('#as-staff', 'caseworker-2');
+  await sv.click('dialog button[type=submit]');
+  await sv.waitForSelector('text=Assigned to caseworker-2.');
+  await shot(sv, 'en-supervisor-after');
+} catch (e) {
+  console.log(`FAILED: ${e.stack || e}`);
+  rc = 1;
+  let i = 0;
+  for (const c of browser.contexts()) for (const p of c.pages()) await shot(p, `failure-${i++}`);
+} finally {
+  await browser.close();
+  env.stdin.end();
+  rmSync(profile, { recursive: true, force: true });
+}
+for (const s of standIns) console.log(`stood in for by the browser: ${s}`);
+for (const p of problems) console.log(`problem: ${p}`);
+process.exit(rc || (problems.length ? 1 : 0));

@@ -1,0 +1,121 @@
+// #/referrals/new: the referral form, built from the schema that haven-web
+// serves (GET /api/v1/schema/referral); ?draft=ID resumes a saved draft.
+// Check asks the worker's own checker (POST /referrals/check) and shows every
+// error at its field; Save keeps the form as a draft at the worker (sealed
+// like a case, nothing in the browser); Submit sends it and opens the referral.
+import { api, apiText, ApiError } from '../../api.js';
+import { h, replace } from '../../dom.js';
+import { t, fmtDateTime } from '../../i18n.js';
+import { errorBox, infoBox, announce } from '../../ui.js';
+import { model } from '../../form/schema.js';
+import { buildForm } from '../../form/render.js';
+
+const DRAFT_FORMAT = 'haven-draft/1';
+
+// GET that answers null for 404 (an endpoint this haven-web does not have yet).
+async function optional(path) {
+  try { return await api('GET', path); } catch (e) {
+    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
+    throw e;
+  }
+}
+
+export async function render(main, params, ctx) {
+  main.append(h('h1', {}, t('intake.new.title')));
+  const status = h('div', { class: 'form-status' });
+  let schema;
+  try {
+    schema = await optional('/schema/referral');
+  } catch (e) { main.append(errorBox(e)); return undefined; }
+  if (!schema) {
+    main.append(h('div', { class: 'alert alert-error', role: 'alert' }, t('intake.new.no_schema')));
+    return undefined;
+  }
+  const form = buildForm(model(schema));
+  const reference = h('input', { type: 'text', id: 'rf-reference', maxlength: 64,
+    autocomplete: 'off', 'aria-describedby': 'rf-reference-hint' });
+  const refBox = h('div', { class: 'field card' },
+    h('label', { for: 'rf-reference' }, t('intake.new.reference')),
+    h('div', { class: 'field-hint', id: 'rf-reference-hint' }, t('intake.new.reference_hint')),
+    reference);
+
+  let draftId = params.draft && /^[0-9a-f]{32}$/.test(params.draft) ? params.draft : null;
+  const drafts = await optional('/drafts').catch(() => null);
+  const draftsWork = drafts !== null;
+  if (draftId && draftsWork) {
+    try {
+      const d = await api('GET', `/drafts/${draftId}`);
+      const c = d.draft || {};
+      form.set(c.referral || {});
+      reference.value = c.reference || '';
+      status.replaceChildren(infoBox(t('intake.new.resumed', { at: fmtDateTime(d.updated) })));
+    } catch (e) {
+      draftId = null;
+      status.replaceChildren(errorBox(e));
+    }
+  }
+
+  const text = () => JSON.stringify(form.get(), null, 2);
+  const busy = (on) => { for (const b of buttons) b.disabled = on; };
+  const problem = (e) => {
+    if (e instanceof ApiError && Array.isArray(e.errors) && e.errors.length) {
+      const n = form.showErrors(e.errors);
+      status.replaceChildren();
+      announce(t('form.errors.title', { n }));
+      return;
+    }
+    if (e instanceof ApiError && e.error === 'HV_EUNROUTABLE') {
+      form.showErrors([{ path: 'destination.country', message: t('intake.new.unroutable') }]);
+      status.replaceChildren();
+      return;
+    }
+    status.replaceChildren(errorBox(e));
+  };
+
+  const check = h('button', { type: 'button', class: 'btn', onclick: async () => {
+    busy(true);
+    form.clearErrors();
+    try {
+      const r = await apiText('POST', '/referrals/check', text());
+      status.replaceChildren(infoBox(t('intake.new.check_ok', { router: r.router || '–' })));
+      announce(t('intake.new.check_ok', { router: r.router || '–' }));
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404 && !e.errors)
+        status.replaceChildren(infoBox(t('intake.new.check_unavailable')));
+      else problem(e);
+    } finally { busy(false); }
+  } }, t('intake.new.check'));
+
+  const save = h('button', { type: 'button', class: 'btn', hidden: !draftsWork, onclick: async () => {
+    busy(true);
+    const body = { format: DRAFT_FORMAT, referral: form.get(), reference: reference.value.trim() };
+    try {
+      const d = draftId ? await api('PUT', `/drafts/${draftId}`, body)
+        : await api('POST', '/drafts', body);
+      draftId = d.id;
+      const msg = t('intake.new.saved', { at: fmtDateTime(d.updated || Date.now()) });
+      status.replaceChildren(infoBox(msg));
+      announce(msg);
+    } catch (e) { problem(e); } finally { busy(false); }
+  } }, t('intake.new.save'));
+
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, t('intake.new.submit'));
+  const buttons = [check, save, submit];
+  const el = h('form', { class: 'referral', novalidate: true, onsubmit: async (ev) => {
+    ev.preventDefault();
+    busy(true);
+    form.clearErrors();
+    const q = new URLSearchParams();
+    if (reference.value.trim()) q.set('reference', reference.value.trim());
+    if (draftId) q.set('draft', draftId);
+    try {
+      const r = await apiText('POST', `/referrals${q.toString() ? `?${q}` : ''}`, text());
+      announce(t('intake.new.submitted'));
+      ctx.navigate(`/referrals/${r.id}`);
+    } catch (e) { problem(e); busy(false); }
+  } }, refBox, form.el, status,
+  h('div', { class: 'form-actions' }, check, save, submit));
+  main.append(h('p', { class: 'muted' }, t('intake.new.intro')), el);
+  if (!draftsWork) main.append(h('p', { class: 'muted small' }, t('intake.new.no_drafts')));
+  return undefined;
+}

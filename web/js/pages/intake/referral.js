@@ -1,0 +1,173 @@
+// #/referrals/:id: one referral as its caseworker follows it: the facts, a
+// timeline of every step with who and when (sent, matched, transferred,
+// received, status notes, outcome, no match with each provider's reason),
+// live while the page is open; withdraw with a reason; for a supervisor,
+// reassign and authorise a consent override. The file itself is shown
+// readably (form/view.js), never as JSON.
+import { api } from '../../api.js';
+import { h, replace } from '../../dom.js';
+import { t, fmtDateTime, fmtRelative } from '../../i18n.js';
+import { errorBox, infoBox, stateBadge, confirmDialog, announce } from '../../ui.js';
+import { onEvent } from '../../events.js';
+import { model } from '../../form/schema.js';
+import { viewReferral } from '../../form/view.js';
+import { stateCell } from './list.js';
+
+const ENDED = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn',
+  'cancel_requested', 'withdraw_requested']);
+
+// The worker's own words for a step (services/intake), in the person's
+// language; anything else (a provider's note, a reason) is shown as written.
+const DETAILS = [
+  [/^summary sent to the router$/, 'intake.history.sent'],
+  [/^consent override: nothing is sent until a supervisor authorises it$/, 'intake.history.held'],
+  [/^consent override authorised at submission; summary sent to the router$/,
+    'intake.history.sent_override'],
+  [/^consent override authorised; summary sent to the router$/, 'intake.history.authorised'],
+  [/^matched with (\S+)$/, 'intake.history.matched', (m) => ({ node: m[1] })],
+  [/^case sent end to end to the provider$/, 'intake.history.transferred'],
+  [/^signed receipt for the case$/, 'intake.history.received'],
+  [/^the provider confirmed erasing the case$/, 'intake.history.erased'],
+  [/^assigned to (\S+)$/, 'intake.history.assigned', (m) => ({ staff: m[1] })],
+  [/^no answer from the router by the deadline$/, 'intake.history.no_answer'],
+  [/^not authorised by the deadline$/, 'intake.history.not_authorised'],
+];
+
+function detailOf(row) {
+  const d = row.detail || '';
+  if (!d) return null;
+  for (const [re, key, vars] of DETAILS) {
+    const m = re.exec(d);
+    if (m) return h('div', {}, t(key, vars ? vars(m) : undefined));
+  }
+  if (row.state === 'no_match' && d.includes(': ')) {
+    return h('div', {}, t('intake.history.no_match'),
+      h('ul', { class: 'reasons' }, d.split('; ').map((x) => h('li', {}, x))));
+  }
+  return h('div', { class: 'timeline-note' }, h('span', { class: 'muted' },
+    t('intake.history.note')), ' ', h('q', {}, d));
+}
+
+// "ngo.xa/caseworker-2" -> "caseworker-2 (ngo.xa)"; a node id as it is.
+function byOf(by) {
+  const i = (by || '').indexOf('/');
+  return i > 0 ? t('intake.history.by_person', { staff: by.slice(i + 1), node: by.slice(0, i) })
+    : t('intake.history.by_node', { node: by || '–' });
+}
+
+function timeline(history) {
+  return h('ol', { class: 'timeline' }, history.map((row) => h('li', {},
+    h('div', { class: 'timeline-at' }, h('time', { datetime: row.at }, fmtDateTime(row.at))),
+    h('div', { class: 'timeline-what' }, stateBadge(row.state)),
+    detailOf(row),
+    h('div', { class: 'timeline-by' }, byOf(row.by)))));
+}
+
+function fact(label, value) { return [h('dt', {}, label), h('dd', {}, value)]; }
+
+export async function render(main, params, ctx) {
+  const id = params.id;
+  const sup = ctx.session.role === 'supervisor';
+  const title = h('h1', {}, t('intake.referral.title'));
+  const body = h('div', {});
+  const note = h('div', {});
+  main.append(h('p', {}, h('a', { href: '#/referrals' }, t('intake.referral.back'))), title, note,
+    body);
+  let schemaModel = null;
+  try { schemaModel = model(await api('GET', '/schema/referral')); } catch (e) { schemaModel = null; }
+
+  async function act(what, path, payload, done) {
+    try {
+      await api('POST', `/referrals/${id}/${path}`, payload);
+      replace(note, infoBox(done));
+      announce(done);
+    } catch (e) { replace(note, errorBox(e)); }
+    await load();
+    void what;
+  }
+
+  async function withdraw() {
+    const reason = h('textarea', { id: 'wd-reason', name: 'reason', rows: 3, required: true,
+      maxlength: 1000 });
+    const v = await confirmDialog({ title: t('intake.withdraw.title'),
+      text: t('intake.withdraw.text'), danger: true, confirm: t('intake.withdraw.confirm'),
+      body: [h('div', { class: 'field' }, h('label', { for: 'wd-reason' },
+        t('intake.withdraw.reason')), reason)] });
+    if (v && v.reason.trim())
+      await act('withdraw', 'withdraw', { reason: v.reason.trim() }, t('intake.withdraw.done'));
+  }
+  async function assign(current) {
+    const staff = h('input', { id: 'as-staff', name: 'staff', type: 'text', required: true,
+      pattern: '[a-z0-9._\\-]{1,64}', value: current || '', autocomplete: 'off',
+      'aria-describedby': 'as-staff-hint' });
+    const v = await confirmDialog({ title: t('intake.assign.title'), confirm: t('intake.assign.confirm'),
+      body: [h('div', { class: 'field' }, h('label', { for: 'as-staff' }, t('intake.assign.staff')),
+        h('div', { class: 'field-hint', id: 'as-staff-hint' }, t('intake.assign.hint')), staff)] });
+    if (v && v.staff.trim())
+      await act('assign', 'assign', { staff: v.staff.trim() },
+        t('intake.assign.done', { staff: v.staff.trim() }));
+  }
+  async function authorise() {
+    const v = await confirmDialog({ title: t('intake.authorise.title'),
+      text: t('intake.authorise.text'), confirm: t('intake.authorise.confirm') });
+    if (v) await act('authorise', 'authorise', undefined, t('intake.authorise.done'));
+  }
+
+  async function load() {
+    let r;
+    try { r = await api('GET', `/referrals/${id}?case=true`); } catch (e) {
+      replace(body, errorBox(e));
+      return;
+    }
+    title.textContent = r.reference ? t('intake.referral.title_ref', { ref: r.reference })
+      : t('intake.referral.title');
+    let file = null;
+    try { file = r.case ? JSON.parse(r.case) : null; } catch (e) { file = null; }
+    const actions = [];
+    if (sup && r.state === 'awaiting_authorisation')
+      actions.push(h('button', { type: 'button', class: 'btn btn-primary', onclick: authorise },
+        t('intake.authorise.button')));
+    if (sup) actions.push(h('button', { type: 'button', class: 'btn', onclick: () => assign(r.assigned_to) },
+      t('intake.assign.button')));
+    if (!ENDED.has(r.state))
+      actions.push(h('button', { type: 'button', class: 'btn btn-danger', onclick: withdraw },
+        t('intake.withdraw.button')));
+    const waitingAuth = r.state === 'awaiting_authorisation'
+      ? h('div', { class: 'alert alert-info' }, t(sup ? 'intake.referral.authorise_needed'
+        : 'intake.referral.authorise_waiting')) : null;
+    replace(body,
+      waitingAuth,
+      h('section', { class: 'card', 'aria-labelledby': 'rf-facts' },
+        h('h2', { id: 'rf-facts' }, t('intake.referral.facts')),
+        h('dl', { class: 'facts' },
+          fact(t('intake.list.state'), stateCell(r)),
+          fact(t('intake.list.service'), t(`common.service.${r.service}`)),
+          fact(t('intake.list.country'), r.country),
+          fact(t('intake.referral.router'), r.router || '–'),
+          fact(t('intake.referral.provider'), r.provider || t('intake.referral.none_yet')),
+          fact(t('intake.referral.created'), fmtDateTime(r.created)),
+          fact(t('intake.list.respond_by'), [fmtDateTime(r.respond_by), ' ',
+            h('span', { class: 'muted' }, `(${fmtRelative(Date.parse(r.respond_by) - Date.now())})`)]),
+          fact(t('intake.list.created_by'), r.created_by || t('intake.list.host')),
+          fact(t('intake.list.assigned_to'), r.assigned_to || t('intake.list.nobody')),
+          fact(t('intake.referral.id'), h('code', {}, r.id))),
+        actions.length ? h('div', { class: 'form-actions' }, actions) : null),
+      h('section', { class: 'card', 'aria-labelledby': 'rf-history' },
+        h('h2', { id: 'rf-history' }, t('intake.referral.history')),
+        timeline(r.history || [])),
+      file && schemaModel ? h('section', { class: 'card', 'aria-labelledby': 'rf-file' },
+        h('h2', { id: 'rf-file' }, t('intake.referral.file')),
+        viewReferral(schemaModel, file)) : null);
+  }
+  await load();
+  let timer = null;
+  const off = onEvent('*', (e) => {
+    if (e.referral !== id) return;
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      await load();
+      announce(t('intake.referral.updated', { state: t(`common.state.${e.state}`) }));
+    }, 300);
+  });
+  return () => { off(); clearTimeout(timer); };
+}
