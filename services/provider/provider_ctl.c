@@ -303,8 +303,10 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
     } else if (export_case) {
         json_decref(row);
         if (it->erased != 0)
-            return hv_fail(e, HV_ENOTFOUND, "the case of referral %s was erased (%s)", ref,
-                           it->offer_state);
+            return hv_fail(e, HV_ENOTFOUND, "the case of referral %s was erased %s", ref,
+                           strcmp(it->offer_state, "withdrawn") == 0
+                               ? "on withdrawal"
+                               : "at the end of its retention period");
         return hv_fail(e, HV_ENOTFOUND, "no case has been received for referral %s", ref);
     }
     if (!export_case)
