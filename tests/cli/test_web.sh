@@ -670,7 +670,7 @@ jq -e '(.erased_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2
   ok || bad "the withdrawn case does not say what was erased: $body"
 api shelter-a sup-a GET "/api/v1/inbox/$id/export"
 want 404 HV_ENOTFOUND "an erased case cannot be exported"
-[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased (withdrawn)" ] && ok ||
+[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased on withdrawal" ] && ok ||
   bad "export of an erased case: $body"
 # An open event stream ends when its session does.
 curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
