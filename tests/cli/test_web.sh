@@ -104,7 +104,7 @@ api intake - GET /api/v1/referrals
 want 401 HV_EAUTH "no session, no referrals"
 # ---- preferences: language and time zone, per person, in haven-web's store
 api intake caseworker-1 GET /api/v1/session
-[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "en UTC" ] && ok || bad "defaults: $body"
+[ "$(jq -r '.lang + " " + .time_zone + " " + (.time_zone_saved | tostring)' <<<"$body")" = "en UTC false" ] && ok || bad "defaults: $body"
 hdr=("Accept-Language: fr-CH, fr;q=0.9, en;q=0.8")
 api intake caseworker-1 GET /api/v1/session
 [ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "fr UTC" ] && ok || bad "browser's French: $body"
@@ -121,7 +121,7 @@ want 200 "caseworker saves language and time zone"
   ok || bad "saved preferences: $body"
 hdr=("Accept-Language: fr")
 api intake caseworker-1 GET /api/v1/session
-[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Africa/Tunis" ] && ok ||
+[ "$(jq -r '.lang + " " + .time_zone + " " + (.time_zone_saved | tostring)' <<<"$body")" = "ar Africa/Tunis true" ] && ok ||
   bad "the saved language does not win over the browser's: $body"
 hdr=()
 api intake caseworker-1 PUT /api/v1/session/preferences '{"time_zone": "Europe/Rome"}'
