@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
+import { layout } from './wb_lib.mjs';
 
 const [bin, outArg] = process.argv.slice(2);
 if (!bin) { console.error('usage: node wb_provider_try.mjs BUILD_DIR [OUT_DIR]'); process.exit(2); }
@@ -100,6 +101,11 @@ async function person(base) {
     if (r.status() >= 400) console.log(`  (${r.status()} ${r.request().method()} ${r.url()})`); });
   page.on('pageerror', (e) => errors.push(`${base}: ${e.message}`));
   page.base = base;
+  ctx.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(`${base}/`) && !u.startsWith('data:') && !u.startsWith('blob:'))
+      errors.push(`loaded from outside haven-web: ${u}`);
+  });
   return page;
 }
 async function signIn(page, name, secret) {
@@ -125,6 +131,11 @@ async function shot(page, name) {
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')))`);
   for (const v of found) violations.push(`${name}: ${v}`);
+  try { // text clipped or overlapping (wb_lib.mjs)
+    await layout({ page, lang: await page.evaluate(() => document.documentElement.lang) }, name);
+  } catch (e) {
+    violations.push(e.message);
+  }
   console.log(`shot ${name}.png, axe: ${found.length ? found.join('; ') : 'no serious or critical'}`);
 }
 let passed = 0;
@@ -277,11 +288,12 @@ try {
     await ad.fill('#ad-new-pw', pw);
     await ad.getByRole('button', { name: 'Add the account' }).click();
     await ad.waitForSelector('th:text("cw-b")');
-    await ad.locator('details', { hasText: 'Manage cw-b' }).locator('summary').click();
-    await ad.locator('details[open]').getByRole('button', { name: 'Disable and sign out' }).click();
+    await ad.getByRole('button', { name: 'Manage cw-b' }).click();
+    await ad.locator('#ad-cw-b-panel').getByRole('button', { name: 'Disable and sign out' }).click();
     await ad.waitForSelector('.alert-info');
-    await ad.locator('details', { hasText: 'Manage cw-a' }).locator('summary').click();
-    await ad.locator('details[open]').getByRole('button', { name: /second factor/ }).click();
+    await ad.getByRole('button', { name: 'Manage cw-b' }).click(); // closes it
+    await ad.getByRole('button', { name: 'Manage cw-a' }).click();
+    await ad.locator('#ad-cw-a-panel').getByRole('button', { name: /second factor/ }).click();
     await ad.waitForSelector('.ad-once, .alert[role=alert]');
     await shot(ad, 'staff-en');
     await ad.goto(`${env.provider}/#/tokens`);
