@@ -227,6 +227,11 @@ try {
     await setLang(sup, 'ar');
     await sup.waitForSelector('table.table');
     await shot(sup, 'inbox-ar');
+    await sup.setViewportSize({ width: 390, height: 844 }); // a phone
+    await sup.goto(`${env.provider}/#/inbox/${env.a}`);
+    await sup.waitForSelector('.pv-consent');
+    await shot(sup, 'case-ar-narrow');
+    await sup.setViewportSize({ width: 1280, height: 900 });
     await setLang(sup, 'en');
   });
   await step('a new offer appears in the open inbox without a reload', async () => {

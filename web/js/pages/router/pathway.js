@@ -80,8 +80,9 @@ function providerTable(service, rows) {
 // The open offers: wb-api's `offers` rows when the router gives them,
 // otherwise the referrals that have an offer out (`current`).
 function openOffers(r) {
-  if (Array.isArray(r.offers))
-    return r.offers.map((o) => ({ id: o.referral || o.id, service: o.service,
+  const rows = Array.isArray(r.offers) ? r.offers : r.open_offers;
+  if (Array.isArray(rows))
+    return rows.map((o) => ({ id: o.referral || o.id, service: o.service,
       urgency: o.urgency, provider: o.provider || o.current,
       answer_by: o.answer_by || o.respond_by, intake: o.intake }));
   return (r.referrals || []).filter((x) => x.state === 'open' && x.current).map((x) => ({
@@ -125,7 +126,7 @@ export async function render(main, params, ctx) {
             h('td', {}, o.answer_by ? countdown(o.answer_by)
               : o.respond_by ? t('router.offers.respond_by', { at: fmtDateTime(o.respond_by) })
                 : '–')))))) : h('p', { class: 'muted' }, t('router.offers.none')),
-        !Array.isArray(r.offers) && offers.some((o) => !o.answer_by) &&
+        offers.some((o) => !o.answer_by) &&
           h('p', { class: 'field-hint' }, t('router.offers.no_deadline'))),
       h('section', { 'aria-labelledby': 'rt-path-h' },
         h('h2', { id: 'rt-path-h' }, t('router.pathway.providers')),
