@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { axe, layout } from './wb_lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const top = resolve(here, '../..');
@@ -90,8 +91,13 @@ async function newPage(label) {
   page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
   return page;
 }
+// A screenshot, and the shared checks (axe-core, clipped or overlapping text) noted.
 const shot = async (page, name, full = false) => {
   await page.screenshot({ path: join(outDir, `${name}.png`), fullPage: full });
+  const who = { page, lang: await page.evaluate(() => document.documentElement.lang) };
+  for (const check of [axe, layout]) {
+    try { await check(who, name); } catch (e) { problems.push(`${name}: ${e.message.split('\n')[0]}`); }
+  }
   console.log(`screenshot ${name}.png`);
 };
 async function signIn(page, name, code) {
@@ -168,6 +174,7 @@ try {
   const focused = await cw.evaluate(() => document.activeElement && document.activeElement.id);
   console.log(`errors shown: ${n}; focus on ${focused}`);
   await shot(cw, 'en-new-errors');
+  await shot(cw, 'en-new-errors-full', true);
   await setLang(cw, 'ar');
   await cw.waitForSelector('.referral-form');
   await cw.click('button[type=submit]');
@@ -179,14 +186,26 @@ try {
   await cw.waitForSelector('.referral-form');
   await cw.fill('#rf-reference', 'CASE-0042');
   await fillExample(cw);
+  // Saved as a draft, found in Drafts, resumed, checked and submitted from it.
+  await cw.click('button:text-is("Save draft")');
+  await cw.waitForSelector('.form-status .alert:has-text("Draft saved")');
+  await cw.click('#nav a[href="#/drafts"]');
+  await cw.waitForSelector('table.table');
+  await shot(cw, 'en-drafts');
+  await cw.click('a.btn:text-is("Resume")');
+  await cw.waitForSelector('.form-status .alert:has-text("Draft resumed")');
+  const resumed = await cw.inputValue('#rf-subject-names-0-given');
+  if (resumed !== 'Amina') throw new Error(`the draft resumed with "${resumed}"`);
   await cw.click('button:text-is("Check")');
-  await cw.waitForSelector('.form-status .alert');
+  await cw.waitForSelector('.form-status .alert:has-text("No problems found")');
   console.log(`check: ${(await cw.textContent('.form-status')).trim()}`);
   await cw.click('button[type=submit]');
   await cw.waitForURL(/#\/referrals\/[0-9a-f]{32}$/);
   const id = cw.url().split('/').pop();
   await cw.waitForSelector('.timeline li');
   await shot(cw, 'en-referral-requested');
+  const left = JSON.parse(cli('referral', 'list', '--json', '--config', 'intake.ini')).result.items;
+  console.log(`referrals at the intake: ${left.length}`);
 
   // The shelter accepts and reports, through its own CLI; the timeline follows live.
   const waitState = async (state) => {
@@ -245,7 +264,7 @@ try {
   await shot(sv, 'en-supervisor-list');
   await sv.goto(`${base}/#/referrals/${held}`);
   await sv.waitForSelector('text=Authorise without consent');
-  await shot(sv, 'en-supervisor-authorise');
+  await shot(sv, 'en-supervisor-authorise', true);
   await sv.click('text=Authorise without consent');
   await sv.click('dialog button[type=submit]');
   await sv.waitForSelector('.timeline .state-requested');

@@ -117,6 +117,7 @@ function choices(n, cpath, id, label, hint, required) {
     opts.map(([, l], i) => h('div', { class: 'choice' }, radios[i],
       h('label', { for: radios[i].id }, l))));
   const { el, e } = group({ id, label, hint, required, content });
+  el.setAttribute('role', 'radiogroup');
   if (required) el.setAttribute('aria-required', 'true');
   return { el, e, control: radios[0],
     get: () => {

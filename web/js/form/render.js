@@ -36,7 +36,8 @@ function object(n, cpath, ctx, opts = {}) {
   }
   const label = opts.label || t(`form.field.${n.path}`);
   const hint = opts.label ? null : t(`form.hint.${n.path}`);
-  const { el, e } = group({ id, label, hint, required: n.required, content,
+  // An object's own required mark says nothing its fields do not say.
+  const { el, e } = group({ id, label, hint, required: false, content,
     cls: opts.row ? 'row' : 'object' });
   if (opts.remove) el.append(opts.remove);
   const w = {
@@ -77,10 +78,12 @@ function makeChoice(n, cpath, members) {
   const radios = names.map((m, i) => h('input', { type: 'radio', name: id, value: m,
     id: `${id}-${i}`, checked: i === 0, onchange: () => show() }));
   const holders = h('div', { class: 'choice-members' });
-  const { el, e } = group({ id, label: t(`form.choice.${n.path}`), required: true,
-    content: [h('div', { class: 'choices choices-inline' }, names.map((m, i) =>
+  const { el: radioGroup, e } = group({ id, label: t(`form.choice.${n.path}`), required: true,
+    content: h('div', { class: 'choices choices-inline' }, names.map((m, i) =>
       h('div', { class: 'choice' }, radios[i], h('label', { for: radios[i].id },
-        t(`form.choice.${n.path}.${m}`))))), holders] });
+        t(`form.choice.${n.path}.${m}`))))) });
+  radioGroup.setAttribute('role', 'radiogroup');
+  const el = h('div', { class: 'choice-block' }, radioGroup, holders);
   const show = () => {
     for (const m of names)
       if (members.has(m)) members.get(m).el.hidden = !radios[names.indexOf(m)].checked;
@@ -94,7 +97,7 @@ function makeChoice(n, cpath, members) {
       show();
     },
     has: (name) => names.includes(name),
-    w: { el, label: t(`form.choice.${n.path}`), showError: (m) => e.show(m), clear: () => e.clear(),
+    w: { el: radioGroup, label: t(`form.choice.${n.path}`), showError: (m) => e.show(m), clear: () => e.clear(),
       focusEl: () => radios.find((r) => r.checked) || radios[0], locate: () => c.w },
   };
   return c;
@@ -139,7 +142,7 @@ function list(n, cpath, ctx) {
       rowsEl.append(rows[i].el);
       rows[i].set(v[i]);
     }
-    for (const r of rowsEl.querySelectorAll('.remove-row')) r.disabled = rows.length <= n.minItems;
+    for (const r of rowsEl.querySelectorAll('.remove-row')) r.hidden = rows.length <= n.minItems;
     add.disabled = rows.length >= n.maxItems;
     ctx.changed();
   }

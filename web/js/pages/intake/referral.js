@@ -6,7 +6,7 @@
 // readably (form/view.js), never as JSON.
 import { api } from '../../api.js';
 import { h, replace } from '../../dom.js';
-import { t, fmtDateTime, fmtRelative } from '../../i18n.js';
+import { t, has, fmtDateTime, fmtRelative } from '../../i18n.js';
 import { errorBox, infoBox, stateBadge, confirmDialog, announce } from '../../ui.js';
 import { onEvent } from '../../events.js';
 import { model } from '../../form/schema.js';
@@ -51,8 +51,9 @@ function detailOf(row) {
 // "ngo.xa/caseworker-2" -> "caseworker-2 (ngo.xa)"; a node id as it is.
 function byOf(by) {
   const i = (by || '').indexOf('/');
-  return i > 0 ? t('intake.history.by_person', { staff: by.slice(i + 1), node: by.slice(0, i) })
-    : t('intake.history.by_node', { node: by || '–' });
+  return h('bdi', {}, i > 0
+    ? t('intake.history.by_person', { staff: by.slice(i + 1), node: by.slice(0, i) })
+    : t('intake.history.by_node', { node: by || '–' }));
 }
 
 function timeline(history) {
@@ -61,6 +62,17 @@ function timeline(history) {
     h('div', { class: 'timeline-what' }, stateBadge(row.state)),
     detailOf(row),
     h('div', { class: 'timeline-by' }, byOf(row.by)))));
+}
+
+// What a supervisor decides on: the override's reason and legal basis.
+function overrideOf(file) {
+  const c = file && file.consent;
+  if (!c || !c.override) return null;
+  const basis = `form.enum.consent.legal_basis.${c.legal_basis}`;
+  return h('dl', { class: 'facts override' },
+    fact(t('form.field.consent.override.reason'), c.override.reason || '–'),
+    fact(t('form.field.consent.legal_basis'), has(basis) ? t(basis) : String(c.legal_basis)),
+    fact(t('form.field.consent.override.authorised_by'), c.override.authorised_by || '–'));
 }
 
 function fact(label, value) { return [h('dt', {}, label), h('dd', {}, value)]; }
@@ -76,14 +88,13 @@ export async function render(main, params, ctx) {
   let schemaModel = null;
   try { schemaModel = model(await api('GET', '/schema/referral')); } catch (e) { schemaModel = null; }
 
-  async function act(what, path, payload, done) {
+  async function act(path, payload, done) {
     try {
       await api('POST', `/referrals/${id}/${path}`, payload);
       replace(note, infoBox(done));
       announce(done);
     } catch (e) { replace(note, errorBox(e)); }
     await load();
-    void what;
   }
 
   async function withdraw() {
@@ -94,7 +105,7 @@ export async function render(main, params, ctx) {
       body: [h('div', { class: 'field' }, h('label', { for: 'wd-reason' },
         t('intake.withdraw.reason')), reason)] });
     if (v && v.reason.trim())
-      await act('withdraw', 'withdraw', { reason: v.reason.trim() }, t('intake.withdraw.done'));
+      await act('withdraw', { reason: v.reason.trim() }, t('intake.withdraw.done'));
   }
   async function assign(current) {
     const staff = h('input', { id: 'as-staff', name: 'staff', type: 'text', required: true,
@@ -104,13 +115,13 @@ export async function render(main, params, ctx) {
       body: [h('div', { class: 'field' }, h('label', { for: 'as-staff' }, t('intake.assign.staff')),
         h('div', { class: 'field-hint', id: 'as-staff-hint' }, t('intake.assign.hint')), staff)] });
     if (v && v.staff.trim())
-      await act('assign', 'assign', { staff: v.staff.trim() },
+      await act('assign', { staff: v.staff.trim() },
         t('intake.assign.done', { staff: v.staff.trim() }));
   }
   async function authorise() {
     const v = await confirmDialog({ title: t('intake.authorise.title'),
       text: t('intake.authorise.text'), confirm: t('intake.authorise.confirm') });
-    if (v) await act('authorise', 'authorise', undefined, t('intake.authorise.done'));
+    if (v) await act('authorise', undefined, t('intake.authorise.done'));
   }
 
   async function load() {
@@ -134,9 +145,10 @@ export async function render(main, params, ctx) {
         t('intake.withdraw.button')));
     const waitingAuth = r.state === 'awaiting_authorisation'
       ? h('div', { class: 'alert alert-info' }, t(sup ? 'intake.referral.authorise_needed'
-        : 'intake.referral.authorise_waiting')) : null;
+        : 'intake.referral.authorise_waiting'), overrideOf(file)) : null;
     replace(body,
       waitingAuth,
+      h('div', { class: 'referral-layout' },
       h('section', { class: 'card', 'aria-labelledby': 'rf-facts' },
         h('h2', { id: 'rf-facts' }, t('intake.referral.facts')),
         h('dl', { class: 'facts' },
@@ -154,7 +166,7 @@ export async function render(main, params, ctx) {
         actions.length ? h('div', { class: 'form-actions' }, actions) : null),
       h('section', { class: 'card', 'aria-labelledby': 'rf-history' },
         h('h2', { id: 'rf-history' }, t('intake.referral.history')),
-        timeline(r.history || [])),
+        timeline(r.history || []))),
       file && schemaModel ? h('section', { class: 'card', 'aria-labelledby': 'rf-file' },
         h('h2', { id: 'rf-file' }, t('intake.referral.file')),
         viewReferral(schemaModel, file)) : null);
@@ -166,7 +178,8 @@ export async function render(main, params, ctx) {
     clearTimeout(timer);
     timer = setTimeout(async () => {
       await load();
-      announce(t('intake.referral.updated', { state: t(`common.state.${e.state}`) }));
+      const key = `common.state.${e.state}`;
+      announce(t('intake.referral.updated', { state: has(key) ? t(key) : e.state }));
     }, 300);
   });
   return () => { off(); clearTimeout(timer); };
