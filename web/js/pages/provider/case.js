@@ -83,8 +83,8 @@ export async function render(main, params, ctx) {
       r.state === 'erased');
     if (!it.erased_at && !row && it.offer !== 'erased') return null;
     const at = it.erased_at || (row && row.at);
-    const what = Array.isArray(it.erased) ? joinList(it.erased.map(String))
-      : typeof it.erased === 'string' ? it.erased : t('provider.erased.what_default');
+    const what = Array.isArray(it.erased) && it.erased.length
+      ? joinList(it.erased.map((x) => label('erased_item', x))) : t('provider.erased.what_default');
     return h('section', { class: 'alert alert-info pv-erased', role: 'note',
       'aria-labelledby': 'pv-erased-h' },
     h('h2', { id: 'pv-erased-h' }, t('provider.erased.title')),
