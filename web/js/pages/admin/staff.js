@@ -66,7 +66,7 @@ export async function render(main, params, ctx) {
       replace(once, shownOnce(t('admin.totp.title', { name }), [
         ['ad-totp-secret', t('admin.totp.secret'), r.secret || ''],
         ['ad-totp-uri', t('admin.totp.uri'), r.otpauth_uri || ''],
-      ]), h('p', { class: 'field-hint' }, t('admin.totp.hint')));
+      ], t('admin.totp.hint')));
       once.querySelector('input').focus();
       await load();
     } catch (e) {
