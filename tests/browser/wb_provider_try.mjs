@@ -59,6 +59,8 @@ jq -nc --arg p "\${web_base[shelter-a]}" --arg r "\${web_base[router]}" --arg a 
 while read -r cmd; do
   case $cmd in
     stop) break ;;
+    broker-down) stop broker; echo done ;;
+    broker-up) start broker >&2; echo done ;;
     submit) d=$(submit a.json); wait_until 30 is offered offer_state shelter-a "$d"; echo "$d" ;;
     withdraw*) "$haven" referral withdraw --config intake.ini "\${cmd#withdraw }" --reason "consent withdrawn" >&2
                wait_until 30 is withdrawn offer_state shelter-a "\${cmd#withdraw }"; echo done ;;
@@ -137,6 +139,7 @@ async function shot(page, name) {
   console.log(`shot ${name}.png, axe: ${found.length ? found.join('; ') : 'no serious or critical'}`);
 }
 let passed = 0;
+let sbPage = null;
 async function step(what, fn) {
   await fn();
   passed++;
@@ -265,7 +268,7 @@ try {
     await shot(sup, 'erased-ar');
   });
   await step('a minor shared on an override: the consent record says so', async () => {
-    const sb = await person(env.provider_b);
+    const sb = sbPage = await person(env.provider_b);
     await signIn(sb, 'sup-b', env.sup_b);
     await sb.goto(`${env.provider_b}/#/inbox/${env.m}`);
     await sb.getByRole('button', { name: 'Accept' }).click();
@@ -276,6 +279,20 @@ try {
     await setLang(sb, 'ar');
     await sb.waitForSelector('.pv-consent-override');
     await shot(sb, 'override-ar');
+    await setLang(sb, 'en');
+    await sb.waitForSelector('.pv-consent-override');
+  });
+  await step('with the broker down a status waits to be sent, then goes by itself', async () => {
+    const sb = sbPage;
+    net.stdin.write('broker-down\n');
+    assert.equal(await nextLine(), 'done');
+    await sb.selectOption('#pv-status', 'in_progress');
+    await sb.getByRole('button', { name: 'Send the status' }).click();
+    await sb.waitForSelector('.pv-head .pv-outbox-waiting', { timeout: 20000 });
+    await shot(sb, 'outbox-waiting-en');
+    net.stdin.write('broker-up\n');
+    assert.equal(await nextLine(), 'done');
+    await sb.waitForSelector('.pv-head .pv-outbox-sent', { timeout: 30000 }); // no reload
     await sb.close();
   });
   await step('the admin manages staff and tokens', async () => {

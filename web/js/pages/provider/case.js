@@ -27,7 +27,11 @@ export async function render(main, params, ctx) {
   main.append(heading, body);
   const keep = { state: '', note: '', staff: '' }; // what the person typed, across redraws
 
+  // While a message about this referral waits in the outbox (the broker
+  // unreachable), look again every few seconds until it has gone.
+  let poll = null;
   async function load() {
+    clearTimeout(poll);
     let it;
     try {
       it = await api('GET', `/inbox/${encodeURIComponent(id)}`);
@@ -37,6 +41,7 @@ export async function render(main, params, ctx) {
       return;
     }
     draw(it);
+    if (it.outbox === 'waiting') poll = setTimeout(load, 5000);
   }
 
   function draw(it) {
@@ -180,7 +185,8 @@ export async function render(main, params, ctx) {
   }
 
   await load();
-  return onInboxEvents(onEvent, load, id);
+  const off = onInboxEvents(onEvent, load, id);
+  return () => { clearTimeout(poll); off(); };
 }
 
 // The export as a file download: a Blob in memory, handed to the browser's
