@@ -51,7 +51,7 @@ export async function render(main, params, ctx) {
     replace(body,
       h('p', {}, h('a', { href: '#/inbox' }, t('provider.case.back'))),
       terms([
-        [t('provider.case.offer_state'), h('span', {}, badge(it.offer), ' ', outboxNote(it))],
+        [t('provider.case.offer_state'), badge(it.offer)],
         [t('provider.case.case_state'), it.case ? badge(it.case)
           : t('provider.case.not_received')],
         [t('provider.case.service'), label('service', s.service)],
@@ -60,6 +60,7 @@ export async function render(main, params, ctx) {
         [t('provider.case.offered_at'), fmtDateTime(it.offered_at)],
         [t('provider.case.assigned_to'), it.assigned_to || t('provider.inbox.nobody')],
         it.reference && [t('provider.case.reference'), it.reference],
+        it.outbox && [t('provider.case.outbox'), outboxNote(it)],
       ], 'pv-terms pv-head'),
       erased,
       it.offer === 'offered' && h('section', { class: 'card', 'aria-labelledby': 'pv-sum-h' },
