@@ -196,6 +196,16 @@ static() { st=$(curl -s --path-as-is -o resp.json -w '%{http_code}' --cacert tls
 static /; want 200 "assets: index"
 grep -q "<title>Haven</title>" resp.json && ok || bad "index not served"
 static /sub/site.css; want 200 "assets: a file in a folder"
+# A file the browser has is revalidated by its ETag: 304 and no body; a
+# changed file has a new tag and is sent whole.
+etag=$(curl -s -D - -o /dev/null --cacert tls/cert.pem "${web_base[intake]}/sub/site.css" |
+  tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+[ -n "$etag" ] && ok || bad "a static file has no ETag"
+revalidate() { curl -s -o resp.txt -w '%{http_code} %{size_download}' --cacert tls/cert.pem \
+  -H "If-None-Match: $etag" "${web_base[intake]}/sub/site.css"; }
+[ "$(revalidate)" = "304 0" ] && ok || bad "an unchanged file revalidated: $(revalidate)"
+echo 'body { color: black }' > assets/sub/site.css
+[ "$(revalidate)" = "200 22" ] && ok || bad "a changed file revalidated: $(revalidate)"
 static /../outside.txt; want 400 HV_EINVAL "path traversal refused"
 static /sub/%2e%2e/%2e%2e/outside.txt; want 400 HV_EINVAL "encoded path traversal refused"
 static /sub; want 404 HV_ENOTFOUND "no directory listing"
@@ -660,7 +670,7 @@ jq -e '(.erased_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2
   ok || bad "the withdrawn case does not say what was erased: $body"
 api shelter-a sup-a GET "/api/v1/inbox/$id/export"
 want 404 HV_ENOTFOUND "an erased case cannot be exported"
-[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased (withdrawn)" ] && ok ||
+[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased on withdrawal" ] && ok ||
   bad "export of an erased case: $body"
 # An open event stream ends when its session does.
 curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \

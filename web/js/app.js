@@ -88,8 +88,10 @@ function markNav(path) {
 
 async function show() {
   if (app.cleanup) { try { app.cleanup(); } catch (e) { console.warn(e); } app.cleanup = null; }
-  const main = $('main');
-  replace(main);
+  // Each page draws into a view of its own: a page still loading when the
+  // person moves on draws into a view that is no longer on the screen.
+  const main = h('div', { class: 'view' });
+  replace($('main'), main);
   if (!app.session) return;
   const raw = location.hash.replace(/^#/, '') || app.home;
   const [path, query] = raw.split('?');
@@ -106,6 +108,7 @@ async function show() {
     console.warn(e);
     main.append(errorBox(e));
   }
+  if (!main.isConnected) return; // the person has moved on
   const h1 = main.querySelector('h1');
   if (h1) {
     document.title = `${h1.textContent} · ${t('common.app.name')}`;
