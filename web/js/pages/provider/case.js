@@ -20,6 +20,10 @@ const NEXT = {
   on_hold: ['in_progress', 'completed', 'failed'],
 };
 
+// A node id inside a sentence, isolated (FSI…PDI) so that "ngo.xc" keeps
+// its place in an Arabic sentence.
+const iso = (x) => `\u2068${x || '–'}\u2069`;
+
 export async function render(main, params, ctx) {
   const id = String(params.id || '');
   const heading = h('h1', {}, t('provider.case.title', { id: shortId(id) }));
@@ -53,10 +57,10 @@ export async function render(main, params, ctx) {
       terms([
         [t('provider.case.offer_state'), badge(it.offer)],
         [t('provider.case.case_state'), it.case ? badge(it.case)
-          : t('provider.case.not_received')],
+          : erased ? badge('erased') : t('provider.case.not_received')],
         [t('provider.case.service'), label('service', s.service)],
-        [t('provider.case.from'), t('provider.case.from_via', { intake: it.intake || '–',
-          router: it.router || '–' })],
+        [t('provider.case.from'), t('provider.case.from_via', { intake: iso(it.intake),
+          router: iso(it.router) })],
         [t('provider.case.offered_at'), fmtDateTime(it.offered_at)],
         [t('provider.case.assigned_to'), it.assigned_to || t('provider.inbox.nobody')],
         it.reference && [t('provider.case.reference'), it.reference],
