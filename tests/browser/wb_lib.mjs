@@ -121,10 +121,13 @@ export function clean(who, where) {
 export async function signIn(who, { staff, password, secret }) {
   const { page, lang } = who;
   await page.goto(`${who.base}/`);
-  if (lang !== 'en') {
+  await page.locator('#signin-name').waitFor();
+  // The page starts in the browser's language; choose another only if it differs.
+  if (await page.evaluate(() => document.documentElement.lang) !== lang) {
     await page.locator('#lang').selectOption(lang);
-    await page.getByRole('heading', { level: 1, name: L(lang, 'common.signin.title') }).waitFor();
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
   }
+  await page.getByRole('heading', { level: 1, name: L(lang, 'common.signin.title') }).waitFor();
   await page.fill('#signin-name', staff);
   await page.fill('#signin-password', password);
   if (secret) await page.fill('#signin-totp', await totp(secret));

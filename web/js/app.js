@@ -96,6 +96,7 @@ function renderChrome() {
   replace(nav, s ? h('ul', {}, app.routes.filter((r) => r.nav).map((r) =>
     h('li', {}, h('a', { href: `#${r.path}`, 'data-path': r.path }, t(r.nav))))) : []);
   document.title = t('common.app.name');
+  tickClock();
 }
 
 function markNav(path) {
@@ -171,7 +172,8 @@ async function signedIn(session) {
   await load(pickLang(), areasOf(session), zoneOf(session));
   await loadRoutes(session);
   renderChrome();
-  events.start(() => ended());
+  // Admins see no referrals, so they have no events to follow.
+  if (session.role !== 'admin') events.start(() => ended());
   await show();
 }
 
@@ -219,8 +221,11 @@ async function boot() {
       renderChrome();
       await show();
     } else {
+      // The name typed so far stays (never the password: it is typed again).
+      const typed = $('signin-name') ? $('signin-name').value : '';
       await load(app.chosenLang, ['common']);
       showSignin();
+      if ($('signin-name')) $('signin-name').value = typed;
     }
   });
   $('tz').addEventListener('change', async (e) => {

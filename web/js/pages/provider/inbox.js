@@ -59,6 +59,7 @@ export async function render(main, params, ctx) {
       h('h2', { id: 'pv-all-h' }, t('provider.inbox.all')), toolbar, tableBox));
 
   let known = null; // ids of open offers already shown
+  let cards = new Map(); // open offer id -> its card
   async function loadOffers() {
     let r;
     try {
@@ -75,7 +76,12 @@ export async function render(main, params, ctx) {
     }
     known = new Set(items.map((i) => i.id));
     count.textContent = t('provider.inbox.open_count', { n: items.length });
-    replace(offersBox, items.length ? items.map(offerCard)
+    // An offer's card is kept while the offer stays open, so that a
+    // supervisor half-way through a decline loses nothing when another
+    // offer comes in; only new offers get new cards.
+    const next = new Map(items.map((i) => [i.id, cards.get(i.id) || offerCard(i)]));
+    cards = next;
+    replace(offersBox, items.length ? [...next.values()]
       : h('p', { class: 'muted' }, t('provider.inbox.no_offers')));
   }
 
