@@ -39,12 +39,23 @@ function facts(n, v) {
   return h('dl', { class: 'facts' }, rows);
 }
 
+// A section: its objects under their own sub-heading, the other members
+// together in one list of facts.
 export function viewReferral(m, file) {
   return h('div', { class: 'referral-view' }, m.sections.map((s) => {
     const props = m.root.props.filter((p) => p.section === s && file[p.name] !== undefined);
     if (!props.length) return null;
-    return h('section', {}, h('h3', {}, t(`form.section.${s}`)),
-      h('dl', { class: 'facts' }, props.flatMap((p) => [h('dt', {}, t(`form.field.${p.path}`)),
-        h('dd', {}, value(p, file[p.name]))])));
+    const parts = [];
+    let loose = null;
+    for (const p of props) {
+      if (p.kind === 'object') {
+        loose = null;
+        parts.push(h('h4', {}, t(`form.field.${p.path}`)), facts(p, file[p.name]));
+      } else {
+        if (!loose) { loose = h('dl', { class: 'facts' }); parts.push(loose); }
+        loose.append(h('dt', {}, t(`form.field.${p.path}`)), h('dd', {}, value(p, file[p.name])));
+      }
+    }
+    return h('section', {}, h('h3', {}, t(`form.section.${s}`)), parts);
   }));
 }

@@ -6,6 +6,7 @@ import { api, ApiError } from '../../api.js';
 import { h, replace } from '../../dom.js';
 import { t, fmtDateTime, has } from '../../i18n.js';
 import { errorBox, infoBox, confirmDialog, announce, table } from '../../ui.js';
+import { labelCells } from './list.js';
 
 function whoOf(d) {
   const r = (d && d.draft && d.draft.referral) || {};
@@ -65,8 +66,10 @@ export async function render(main, params, ctx) {
       h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => remove(d),
         'aria-label': t('intake.drafts.delete_label', { who: whoOf(d) }) },
       t('intake.drafts.delete'))) });
-    replace(results, table({ caption: t('intake.drafts.title'), columns, rows: full,
-      empty: t('intake.drafts.empty') }));
+    const tbl = table({ caption: t('intake.drafts.title'), columns, rows: full,
+      empty: t('intake.drafts.empty') });
+    labelCells(tbl, columns);
+    replace(results, tbl);
   }
   await load();
 }

@@ -32,6 +32,12 @@ export function stateCell(r) {
     ? [' ', h('span', { class: 'badge outbox-waiting' }, t('common.outbox.waiting'))] : null];
 }
 
+// Each cell names its column, for a narrow screen where the table stacks.
+export function labelCells(tbl, columns) {
+  for (const tr of tbl.querySelectorAll('tbody tr'))
+    [...tr.children].forEach((cell, i) => cell.setAttribute('data-label', columns[i].label));
+}
+
 export async function render(main, params, ctx) {
   const sup = ctx.session.role === 'supervisor';
   main.append(h('h1', {}, t(sup ? 'intake.list.title_all' : 'intake.list.title')));
@@ -103,10 +109,12 @@ export async function render(main, params, ctx) {
     if (sup) columns.push(
       { label: t('intake.list.created_by'), cell: (r) => r.created_by || t('intake.list.host') },
       { label: t('intake.list.assigned_to'), cell: (r) => r.assigned_to || t('intake.list.nobody') });
+    const tbl = table({ caption: t(sup ? 'intake.list.title_all' : 'intake.list.title'), columns,
+      rows, empty: t('intake.list.empty') });
+    labelCells(tbl, columns);
     replace(results,
       h('p', { class: 'muted' }, t('intake.list.count', { n: data.total || 0 })),
-      table({ caption: t(sup ? 'intake.list.title_all' : 'intake.list.title'), columns, rows,
-        empty: t('intake.list.empty') }),
+      tbl,
       (data.total || 0) > LIMIT ? pager({ total: data.total, limit: LIMIT, offset: filters.offset,
         onPage: (o) => { filters.offset = o; load(); } }) : null);
   }
