@@ -178,8 +178,9 @@ try {
   await radio(cw, 'minor', 0);
   await radio(cw, 'consent-services', 1);
   const when = [await shown('guardian'), await shown('child_protection'), await shown('unaccompanied'),
-    await shown('consent-override'), await shown('consent-share_with')];
-  if (when.join() !== 'true,true,true,true,false') throw new Error(`conditional parts: ${when}`);
+    await shown('consent-override'), await shown('consent-share_with'),
+    await shown('consent-legal_basis-0')];
+  if (when.join() !== 'true,true,true,true,false,false') throw new Error(`conditional parts: ${when}`);
   await radio(cw, 'minor', 1);
   await radio(cw, 'consent-services', 0);
   if (await shown('guardian') || await shown('consent-override') || !await shown('consent-share_with'))

@@ -5,6 +5,7 @@
 // undefined for "not filled in". Labels and hints come from form.json.
 import { h } from '../dom.js';
 import { t, timeZone } from '../i18n.js';
+import { holds } from './schema.js';
 
 export const idFor = (cpath) =>
   `rf-${cpath.replace(/[^A-Za-z0-9_]+/g, '-').replace(/^-|-$/g, '') || 'root'}`;
@@ -107,7 +108,14 @@ function choices(n, cpath, id, label, hint, required) {
       h('option', { value: '' }, t('form.choose')),
       opts.map(([v, l]) => h('option', { value: v }, l)));
     const { el, e } = box({ id, label, hint, required, control: sel });
-    return { el, e, control: sel,
+    const offer = (v) => {
+      for (const o of sel.options) {
+        const ok = !n.valueWhen || !n.valueWhen[o.value] || holds(n.valueWhen[o.value], v);
+        o.hidden = !ok; o.disabled = !ok;
+        if (!ok && o.selected) sel.value = '';
+      }
+    };
+    return { el, e, control: sel, offer,
       get: () => (sel.value === '' ? undefined : sel.value),
       set: (v) => { sel.value = v === undefined ? '' : String(v); } };
   }
@@ -119,7 +127,16 @@ function choices(n, cpath, id, label, hint, required) {
   const { el, e } = group({ id, label, hint, required, content });
   el.setAttribute('role', 'radiogroup');
   if (required) el.setAttribute('aria-required', 'true');
-  return { el, e, control: radios[0],
+  const offer = (v) => {
+    radios.forEach((r) => {
+      const cond = n.valueWhen && n.valueWhen[r.value];
+      const ok = !cond || holds(cond, v);
+      r.disabled = !ok;
+      r.parentNode.hidden = !ok;
+      if (!ok) r.checked = false;
+    });
+  };
+  return { el, e, control: radios[0], offer,
     get: () => {
       const r = radios.find((x) => x.checked);
       if (!r) return undefined;
@@ -138,7 +155,9 @@ export function leaf(n, cpath, { label, required } = {}) {
   const req = required !== undefined ? required : n.required;
   if (n.kind === 'enum' || n.kind === 'boolean') {
     const c = choices(n, cpath, id, lab, hint, req);
-    return finish(c.el, c.e, lab, c.get, c.set, () => (c.focus ? c.focus() : c.control));
+    const w = finish(c.el, c.e, lab, c.get, c.set, () => (c.focus ? c.focus() : c.control));
+    if (n.valueWhen) w.offer = c.offer;
+    return w;
   }
   const control = input(n, cpath);
   const tz = timeZone();
