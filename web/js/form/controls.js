@@ -84,17 +84,19 @@ export function utcToLocal(iso, tz) {
 }
 
 function input(n, cpath) {
-  const a = { type: 'text', name: cpath, autocomplete: 'off' };
+  // Typed text keeps its own direction (an Arabic name on an English page).
+  const a = { type: 'text', name: cpath, autocomplete: 'off', dir: 'auto' };
   if (n.kind === 'integer') Object.assign(a, { type: 'number', step: 1, min: n.min, max: n.max,
-    inputmode: 'numeric' });
-  if (n.kind === 'date') a.type = 'date';
-  if (n.kind === 'datetime') a.type = 'datetime-local';
+    inputmode: 'numeric', dir: null });
+  if (n.kind === 'date') Object.assign(a, { type: 'date', dir: null });
+  if (n.kind === 'datetime') Object.assign(a, { type: 'datetime-local', dir: null });
   if (n.kind === 'string' && n.maxLength) a.maxlength = n.maxLength;
   if (n.kind === 'text') {
     return h('textarea', { name: cpath, rows: n.maxLength > 1000 ? 6 : 3,
-      maxlength: n.maxLength });
+      maxlength: n.maxLength, dir: 'auto' });
   }
-  if (/^\^\[A-Z\]\{2\}\$$/.test(n.pattern || '')) Object.assign(a, { size: 4, class: 'code' });
+  if (/^\^\[A-Z\]\{2\}\$$/.test(n.pattern || ''))
+    Object.assign(a, { size: 4, class: 'code', dir: 'ltr' });
   return h('input', a);
 }
 

@@ -23,11 +23,13 @@ function value(n, v) {
   if (n.kind === 'array') {
     if (!v.length) return h('span', { class: 'muted' }, t('form.view.none'));
     if (n.checks || n.item.kind !== 'object')
-      return h('ul', { class: 'plain' }, v.map((x) => h('li', {}, leafText(n.item, x))));
+      return h('ul', { class: 'plain' }, v.map((x) => h('li', {}, h('bdi', {}, leafText(n.item, x)))));
     return h('ol', { class: 'view-rows' }, v.map((x) => h('li', {}, facts(n.item, x))));
   }
+  // What the caseworker wrote keeps its own direction on a page in the other.
   const text = leafText(n, v);
-  return n.kind === 'text' ? h('p', { class: 'view-text' }, text) : text;
+  if (n.kind === 'text') return h('p', { class: 'view-text', dir: 'auto' }, text);
+  return n.kind === 'string' ? h('bdi', {}, text) : text;
 }
 
 function facts(n, v) {

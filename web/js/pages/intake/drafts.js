@@ -53,8 +53,8 @@ export async function render(main, params, ctx) {
     const full = await Promise.all(items.map((d) =>
       api('GET', `/drafts/${d.id}`).catch(() => d)));
     const columns = [
-      { label: t('intake.drafts.person'), cell: (d) => h('a', { href: `#/referrals/new?draft=${d.id}` },
-        whoOf(d)) },
+      { label: t('intake.drafts.person'), cell: (d) => h('a', { href: `#/referrals/new?draft=${d.id}`,
+        dir: 'auto' }, whoOf(d)) },
       { label: t('intake.list.service'), cell: serviceOf },
       { label: t('intake.drafts.updated'), cell: (d) => fmtDateTime(d.updated) },
       { label: t('intake.drafts.created'), cell: (d) => fmtDateTime(d.created) },

@@ -98,7 +98,8 @@ export async function render(main, params, ctx) {
     shown = new Set(rows.map((r) => r.id));
     const columns = [
       { label: t('intake.list.referral'), cell: (r) => h('a', { href: `#/referrals/${r.id}` },
-        r.reference || t('intake.list.no_reference', { id: r.id.slice(0, 8) })) },
+        r.reference ? h('bdi', {}, r.reference)
+          : t('intake.list.no_reference', { id: r.id.slice(0, 8) })) },
       { label: t('intake.list.state'), cell: stateCell },
       { label: t('intake.list.service'), cell: (r) => t(`common.service.${r.service}`) },
       { label: t('intake.list.country'), cell: (r) => r.country },
