@@ -191,7 +191,7 @@ int hv_cli_staff(const opts *o)
         hv_memzero(&s, sizeof s);
     } else if (strcmp(sub, "enrol-totp") == 0) {
         char uri[512], b32[64];
-        if ((err = hv_web_totp_enrol(&cfg, st, name, uri, b32, &e)) == HV_OK) {
+        if ((err = hv_web_totp_enrol(&cfg, st, name, "host-admin", uri, b32, &e)) == HV_OK) {
             printf("%s\nsecret: %s\n(shown once: scan the URI or type the secret into an "
                    "authenticator app)\n", uri, b32);
             hv_memzero(b32, sizeof b32);

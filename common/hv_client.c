@@ -55,6 +55,7 @@ enum {
     S_SEEN_PUT,
     S_SEEN_PRUNE,
     S_OUT_COUNT,
+    S_OUT_HAS,
     S_REPLAY_GET,
     S_REPLAY_DONE,
     S_COUNT
@@ -73,6 +74,7 @@ static const char *const s_sql[S_COUNT] = {
     [S_SEEN_PUT] = "INSERT OR IGNORE INTO seen (id, until_ms) VALUES (?1, ?2)",
     [S_SEEN_PRUNE] = "DELETE FROM seen WHERE until_ms < ?1",
     [S_OUT_COUNT] = "SELECT count(*) FROM outbox",
+    [S_OUT_HAS] = "SELECT 1 FROM outbox WHERE id = ?1",
 };
 
 /* An outbox entry being sent. */
@@ -844,6 +846,16 @@ size_t hv_client_outbox_size(const hv_client *c)
         n = (size_t)sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return n;
+}
+
+bool hv_client_outbox_has(const hv_client *c, const uint8_t id[16])
+{
+    sqlite3_stmt *st = c->st[S_OUT_HAS];
+    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
+    bool has = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return has;
 }
 
 bool hv_client_notice(hv_client *c, hv_notice *out)

@@ -126,6 +126,10 @@ HV_MUST_CHECK hv_err hv_client_wait_ready(hv_client *c, int timeout_ms);
 /* Envelopes in the outbox that the broker has not yet STORED. */
 size_t hv_client_outbox_size(const hv_client *c);
 
+/* True while envelope `id` is in the outbox: queued (committed or in the
+ * open transaction) and not yet STORED by the broker. */
+bool hv_client_outbox_has(const hv_client *c, const uint8_t id[16]);
+
 /* Calls `fn(arg, id)` whenever the broker confirms custody (STORED) of an
  * envelope from the outbox; for benchmarks and progress displays. */
 typedef void (*hv_client_stored_fn)(void *arg, const uint8_t id[16]);

@@ -140,6 +140,11 @@ bool hv_worker_answer_by(hv_worker *w, const uint8_t referral[16], uint64_t *whe
 HV_MUST_CHECK hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16],
                                     const hv_msg *m, uint32_t ttl_s, uint8_t id_out[16]);
 
+/* True while the outbox still holds a message about `referral` that the
+ * broker has not STORED (the broker unreachable, or not yet answered):
+ * the pages' "waiting to be sent". */
+bool hv_worker_outbox_waiting(hv_worker *w, const uint8_t referral[16]);
+
 /* Asks for the store's write-ahead log to be truncated after the current
  * transaction commits: used after erasing a case, so that its pages do not
  * linger in the log. */

@@ -310,7 +310,9 @@ static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t *
     return HV_OK;
 }
 
-static json_t *s_row_json(const in_ref *r)
+/* A referral's row; `outbox` says whether a message about it still waits
+ * in the outbox for the broker ("waiting") or none does ("sent"). */
+static json_t *s_row_json(hv_worker *w, const in_ref *r)
 {
     char ref[33], created[21], by[21];
     hv_ref_hex(r->id, ref);
@@ -324,6 +326,8 @@ static json_t *s_row_json(const in_ref *r)
         json_object_set_new(row, "created_by", json_string(r->created_by));
         json_object_set_new(row, "assigned_to", json_string(r->assigned_to));
         json_object_set_new(row, "reference", json_string(r->reference));
+        json_object_set_new(row, "outbox",
+                            json_string(hv_worker_outbox_waiting(w, r->id) ? "waiting" : "sent"));
     }
     return row;
 }
@@ -363,7 +367,7 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
         in_ref r;
         if (in_load(w, sqlite3_column_blob(st, 0), &r) != HV_OK)
             continue;
-        json_array_append_new(list, s_row_json(&r));
+        json_array_append_new(list, s_row_json(w, &r));
         char ref[33];
         hv_ref_hex(r.id, ref);
         hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", ref, r.state,
@@ -404,7 +408,7 @@ static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     hv_err err = s_find(w, a, args, &r, e);
     if (err != HV_OK)
         return err;
-    json_t *row = s_row_json(&r);
+    json_t *row = s_row_json(w, &r);
     char ref[33], created[24], by[24];
     hv_ref_hex(r.id, ref);
     hv_time_human(r.created, created);
@@ -452,7 +456,7 @@ static hv_err s_assign(hv_worker *w, const hv_actor *a, json_t *args, json_t **r
     char ref[33];
     hv_ref_hex(r.id, ref);
     hv_strcat(text, "referral %s is assigned to %s\n", ref, staff);
-    *result = s_row_json(&r);
+    *result = s_row_json(w, &r);
     return HV_OK;
 }
 
@@ -464,7 +468,7 @@ static hv_err s_authorise_cmd(hv_worker *w, const hv_actor *a, json_t *args, jso
     if (err == HV_OK)
         err = s_authorise(w, a, &r, text, e);
     if (err == HV_OK)
-        *result = s_row_json(&r);
+        *result = s_row_json(w, &r);
     return err;
 }
 

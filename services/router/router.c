@@ -464,11 +464,14 @@ static json_t *s_provider_json(hv_worker *w, const char *id)
     for (unsigned i = 0; i < HV_SVC_COUNT; i++)
         if (p->services & (1u << i))
             json_array_append_new(svcs, json_string(hv_service_name(i)));
-    return json_pack("{s:s, s:b, s:s, s:o, s:o, s:o, s:b, s:i, s:I, s:b}", "id", id,
+    /* Places still open: the registry's capacity less the offers pending. */
+    int64_t pending = s_pending(w, id);
+    int64_t open = (int64_t)p->capacity > pending ? (int64_t)p->capacity - pending : 0;
+    return json_pack("{s:s, s:b, s:s, s:o, s:o, s:o, s:b, s:i, s:I, s:I, s:b}", "id", id,
                      "registered", 1, "organisation", p->organisation, "services", svcs,
                      "regions", regions, "languages", langs, "accepts_minors", p->accepts_minors,
-                     "capacity", (int)p->capacity, "offers_pending",
-                     (json_int_t)s_pending(w, id), "active",
+                     "capacity", (int)p->capacity, "offers_pending", (json_int_t)pending,
+                     "places_open", (json_int_t)open, "active",
                      hv_node_active(p, (uint64_t)time(NULL)));
 }
 
@@ -494,7 +497,7 @@ static hv_err s_show(hv_worker *w, json_t **result, char **text)
         }
         json_object_set_new(pathway, hv_service_name(svc), list);
     }
-    json_t *refs = json_array();
+    json_t *refs = json_array(), *open = json_array();
     sqlite3_stmt *st = hv_sql(hv_worker_db(w), "SELECT id FROM referrals ORDER BY created_s", "");
     hv_strcat(text, "referrals:\n");
     while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
@@ -503,17 +506,32 @@ static hv_err s_show(hv_worker *w, json_t **result, char **text)
             continue;
         char ref[33];
         hv_ref_hex(r.id, ref);
-        json_array_append_new(refs, json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", ref, "intake",
-                                              r.intake, "state", r.state, "current", r.current,
-                                              "summary", hv_summary_json(&r.req->summary)));
+        char respond_by[21], answer_by[21];
+        hv_time_format(r.respond_by, respond_by);
+        hv_time_format(r.offer_deadline, answer_by);
+        /* answer_by: when the provider holding the offer must answer. */
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "id", ref, "intake", r.intake,
+                                "state", r.state, "current", r.current, "respond_by",
+                                respond_by, "summary", hv_summary_json(&r.req->summary));
+        bool offered = strcmp(r.state, "open") == 0 && r.current[0] != '\0' &&
+                       r.offer_deadline != 0;
+        json_object_set_new(row, "answer_by", offered ? json_string(answer_by) : json_null());
+        json_array_append_new(refs, row);
+        if (offered)
+            json_array_append_new(open, json_pack("{s:s, s:s, s:s, s:s, s:s}", "referral", ref,
+                                                  "provider", r.current, "service",
+                                                  hv_service_name(r.req->summary.service),
+                                                  "answer_by", answer_by, "respond_by",
+                                                  respond_by));
         hv_strcat(text, "  %s  %-9s %-14s from %s%s%s\n", ref, r.state,
                   hv_service_name(r.req->summary.service), r.intake,
                   r.current[0] ? ", offer with " : "", r.current);
         s_ref_free(&r);
     }
     sqlite3_finalize(st);
-    *result = json_pack("{s:s, s:s, s:o, s:o}", "router", hv_worker_cfg(w)->id, "country",
-                        hv_worker_self(w)->country, "pathway", pathway, "referrals", refs);
+    *result = json_pack("{s:s, s:s, s:o, s:o, s:o}", "router", hv_worker_cfg(w)->id, "country",
+                        hv_worker_self(w)->country, "pathway", pathway, "referrals", refs,
+                        "open_offers", open);
     return HV_OK;
 }
 

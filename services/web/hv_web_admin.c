@@ -143,6 +143,21 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
             err = hv_web_audit_about(api->cfg, "password_reset", who->staff, name);
         return s_result(req, err, "password reset", name, 200, NULL);
     }
+    if (strcmp(op, "totp") == 0) {
+        /* The secret is shown once, here; the store keeps it to check codes. */
+        char uri[512], b32[64];
+        hv_errmsg e = {""};
+        err = hv_web_totp_enrol(api->cfg, api->store, name, who->staff, uri, b32, &e);
+        json_t *ok = err == HV_OK ? json_pack("{s:s, s:s, s:s}", "otpauth_uri", uri, "secret",
+                                             b32, "note", "shown once; the account's sessions "
+                                             "have ended")
+                                  : NULL;
+        hv_memzero(uri, sizeof uri);
+        hv_memzero(b32, sizeof b32);
+        if (err == HV_OK)
+            hv_log(HV_LOG_INFO, "totp_enrolled", "staff=%s by=%s", name, who->staff);
+        return s_result(req, err, "TOTP enrolment", name, 200, ok);
+    }
     if (strcmp(op, "role") == 0) {
         const char *role = json_string_value(json_object_get(body, "role"));
         if (role == NULL || !hv_web_role_valid(api->cfg, role))

@@ -291,7 +291,7 @@ bool hv_web_who_valid(hv_web_store *s, const hv_web_who *who)
 }
 
 hv_err hv_web_totp_enrol(const hv_web_config *c, hv_web_store *s, const char *name,
-                         char uri[512], char b32[64], hv_errmsg *e)
+                         const char *by, char uri[512], char b32[64], hv_errmsg *e)
 {
     uint8_t secret[HV_WEB_TOTP_SECRET_BYTES];
     hv_random(secret, sizeof secret);
@@ -306,12 +306,15 @@ hv_err hv_web_totp_enrol(const hv_web_config *c, hv_web_store *s, const char *na
     }
     hv_err err = hv_web_staff_set_totp(s, name, secret);
     hv_memzero(secret, sizeof secret);
+    /* A new second factor ends the sessions made with the old one. */
+    if (err == HV_OK)
+        err = hv_web_session_delete_staff(s, name);
     if (err == HV_OK) {
         snprintf(b32, 64, "%s", enc);
         snprintf(uri, 512, "otpauth://totp/Haven%%20%s:%s?secret=%s&issuer=Haven%%20%s"
                  "&algorithm=SHA1&digits=6&period=%d", c->node, name, enc, c->node,
                  S_TOTP_STEP);
-        err = hv_web_audit_about(c, "totp_enrolled", "host-admin", name);
+        err = hv_web_audit_about(c, "totp_enrolled", by, name);
     } else if (err == HV_ENOTFOUND) {
         hv_fail(e, err, "no staff member '%s'", name);
     }

@@ -79,11 +79,13 @@ HV_MUST_CHECK hv_err hv_web_token_check(const hv_web_config *c, hv_web_store *s,
  * neither audited nor counted as use). */
 bool hv_web_who_valid(hv_web_store *s, const hv_web_who *who);
 
-/* A new TOTP secret for `name`, stored at once (audited as by the host's
- * administrator: only `haven staff enrol-totp` enrols); `uri` gets the
- * otpauth:// URI and `b32` the base32 secret, to be shown once. */
+/* A new TOTP secret for `name`, stored at once, replacing any (the
+ * account's sessions end), and audited as done by `by` ("host-admin" for
+ * `haven staff enrol-totp`, the admin for POST /api/v1/staff/NAME/totp);
+ * `uri` gets the otpauth:// URI and `b32` the base32 secret, to be shown
+ * once (the caller zeroes both). HV_ENOTFOUND for no such account. */
 HV_MUST_CHECK hv_err hv_web_totp_enrol(const hv_web_config *c, hv_web_store *s,
-                                       const char *name, char uri[512], char b32[64],
-                                       hv_errmsg *e);
+                                       const char *name, const char *by, char uri[512],
+                                       char b32[64], hv_errmsg *e);
 
 #endif

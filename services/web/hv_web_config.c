@@ -66,7 +66,7 @@ static void s_defaults(hv_web_config *out)
 {
     memset(out, 0, sizeof *out);
     out->connection_timeout_s = 10;
-    out->connections_per_address = 8;
+    out->connections_per_address = 32; /* an office of staff behind one address */
     out->idle_s = 15 * 60;
     out->absolute_s = 12 * 3600;
     out->max_failures = 5;

@@ -29,7 +29,7 @@ typedef struct hv_web_config {
     char assets[HV_WEB_PATH_MAX];       /* [web] assets: the pages' folder; default the
                                            package's (HV_WEB_ASSETS_DEFAULT) when it exists */
     uint64_t connection_timeout_s;      /* [web] connection_timeout_s (default 10) */
-    uint64_t connections_per_address;   /* [web] connections_per_address (default 8) */
+    uint64_t connections_per_address;   /* [web] connections_per_address (default 32) */
     char worker_socket[HV_WEB_PATH_MAX]; /* [worker] staff_socket */
     char kind_name[16];                 /* [worker] kind: intake, provider, router */
     hv_web_kind kind;                   /* the same, decoded */

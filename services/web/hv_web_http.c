@@ -17,7 +17,7 @@
 #include "hv_web_error.h"
 #include "hv_web_path.h"
 
-#define S_CONNECTIONS_MAX 64u
+#define S_CONNECTIONS_MAX 256u /* one thread each; an office behind one NAT address */
 #define S_STATIC_MAX (8u * 1024 * 1024)
 #define S_PEM_MAX (1024u * 1024) /* a certificate chain or key file */
 #define S_DISCARD_MAX (16u * 1024 * 1024) /* body bytes read before giving up on a client */

@@ -39,7 +39,7 @@ fi
 grep -E '^ +[a-z]+-x[a-z] +[a-z]+-[0-9] +[a-z]+ +password ' demo.log > accounts.txt
 [ "$(wc -l < accounts.txt)" -eq 8 ] && ok || bad "the demo printed $(wc -l < accounts.txt) accounts, not 8"
 
-if node "$here/workbench.mjs" "$top/web" accounts.txt "$work/demo" "${shots:-}" \
+if HV_BIN=$bin node "$here/workbench.mjs" "$top/web" accounts.txt "$work/demo" "${shots:-}" \
      > browser.out 2>&1; then
   ok
 else

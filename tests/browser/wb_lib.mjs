@@ -109,9 +109,9 @@ export async function signIn(who, { staff, password, secret }) {
     await page.locator('#lang').selectOption(lang);
     await page.getByRole('heading', { level: 1, name: L(lang, 'common.signin.title') }).waitFor();
   }
-  await page.getByLabel(L(lang, 'common.signin.name')).fill(staff);
-  await page.getByLabel(L(lang, 'common.signin.password'), { exact: true }).fill(password);
-  if (secret) await page.getByLabel(L(lang, 'common.signin.totp')).fill(await totp(secret));
+  await page.fill('#signin-name', staff);
+  await page.fill('#signin-password', password);
+  if (secret) await page.fill('#signin-totp', await totp(secret));
   await page.getByRole('button', { name: L(lang, 'common.signin.submit') }).click();
   await page.locator('#signout:not([hidden])').waitFor();
 }
@@ -177,7 +177,8 @@ export async function layout(who, where) {
 
 // Every check a page gets, and a screenshot when `shots` is a folder.
 export async function checkPage(who, where, shots) {
-  await who.page.waitForLoadState('networkidle').catch(() => {});
+  // Two frames: what the page drew last is on the screen (countdowns, lists).
+  await who.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
   await axe(who, where);
   await layout(who, where);
   clean(who, where);

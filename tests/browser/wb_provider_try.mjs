@@ -160,6 +160,11 @@ try {
     await sup.keyboard.press('Tab');
     await sup.keyboard.press('Enter');
     await sup.waitForFunction(() => document.querySelectorAll('.pv-offer').length === 2);
+    await sup.click(`a[href="#/inbox/${env.b}"]`);
+    await sup.waitForSelector('.timeline');
+    assert.match(await sup.locator('.timeline').textContent(), /No place free: Full this week/);
+    await sup.goBack();
+    await sup.waitForSelector('.pv-offer');
   });
   await step('accept a with a reference; the case arrives on the page', async () => {
     await sup.click(`a[href="#/inbox/${env.a}"]`);
@@ -262,6 +267,12 @@ try {
     const ad = await person(env.provider);
     await signIn(ad, 'admin-a', env.admin_a);
     await ad.waitForSelector('table.table');
+    await ad.fill('#ad-new-name', 'CW B');
+    await ad.fill('#ad-new-pw', 'short');
+    await ad.getByRole('button', { name: 'Add the account' }).click();
+    await ad.locator('#ad-new-name-err:not([hidden])').waitFor();
+    await ad.locator('#ad-new-pw-err:not([hidden])').waitFor();
+    assert.equal(await ad.getAttribute('#ad-new-pw', 'aria-invalid'), 'true');
     await ad.fill('#ad-new-name', 'cw-b');
     await ad.fill('#ad-new-pw', pw);
     await ad.getByRole('button', { name: 'Add the account' }).click();

@@ -428,6 +428,21 @@ want 200 "caseworker deletes a draft"
 api intake caseworker-1 GET "/api/v1/drafts/$did2"
 want 404 HV_ENOTFOUND "a deleted draft"
 
+# ---- "waiting to be sent": what the outbox holds while the broker is away
+outbox_of() { api "$1" "$2" GET "/api/v1/$3"; jq -r .outbox <<<"$body"; }
+wait_until 20 is sent outbox_of intake caseworker-1 "referrals/$id"
+stop broker
+api intake caseworker-1 POST "/api/v1/referrals?reference=OUTBOX-1" "$(cat adult.json)"
+want 201 "a referral is taken while the broker is away"
+wid=$(jq -r .id <<<"$body")
+api intake caseworker-1 GET "/api/v1/referrals/$wid"
+[ "$(jq -r '.state + " " + .outbox' <<<"$body")" = "requested waiting" ] && ok ||
+  bad "the referral does not say it waits to be sent: $body"
+api intake caseworker-1 GET "/api/v1/referrals?q=OUTBOX-1"
+[ "$(jq -r '.items[0].outbox' <<<"$body")" = waiting ] && ok || bad "the list does not say waiting: $body"
+start broker
+wait_until 20 is sent outbox_of intake caseworker-1 "referrals/$wid" && ok
+
 # ---- the administrator: staff, no case content anywhere
 signin intake admin-1 "$pw" "$(totp_code intake admin-1)"
 want 201 "admin signs in with TOTP"
@@ -459,6 +474,23 @@ signin intake caseworker-4 "$pw-2" "$(totp_code intake admin-1)"
 want 401 HV_EAUTH "a disabled account cannot sign in"
 api intake admin-1 POST /api/v1/staff/caseworker-4/enable
 want 200 "admin enables it again"
+# A second factor enrolled through the API: the secret shown once, audited.
+api intake admin-1 POST /api/v1/staff/caseworker-4/totp
+want 200 "admin enrols a TOTP secret for a supervisor"
+totp4=$(jq -r .secret <<<"$body")
+[ "$(jq -c 'keys' <<<"$body")" = '["note","otpauth_uri","secret"]' ] && [[ $totp4 =~ ^[A-Z2-7]{32}$ ]] &&
+  [ "$(jq -r .otpauth_uri <<<"$body")" = "otpauth://totp/Haven%20ngo.xc:caseworker-4?secret=$totp4&issuer=Haven%20ngo.xc&algorithm=SHA1&digits=6&period=30" ] &&
+  ok || bad "TOTP enrolment: $body"
+signin intake caseworker-4 "$pw-2" "$(oathtool --totp -b "$totp4")"
+want 201 "the supervisor signs in with the enrolled secret"
+grep -q '"event":"totp_enrolled","by":"ngo.xc/admin-1"' web-intake.audit && ok || bad "the enrolment is not audited as the admin's"
+api intake admin-1 GET /api/v1/staff
+[ "$(jq -r '.items[] | select(.name == "caseworker-4") | .totp' <<<"$body")" = true ] && ok ||
+  bad "the staff list does not show the second factor: $body"
+api intake caseworker-1 POST /api/v1/staff/caseworker-4/totp
+want 403 HV_EFORBIDDEN "a caseworker cannot enrol a second factor"
+api intake admin-1 POST /api/v1/staff/nobody-here/totp
+want 404 HV_ENOTFOUND "a second factor for nobody"
 api intake admin-1 POST /api/v1/staff/nobody-here/disable
 want 404 HV_ENOTFOUND "no such staff member"
 
@@ -522,13 +554,15 @@ api intake "token:$read_token" POST /api/v1/referrals "$(cat adult.json)"
 want 403 HV_EFORBIDDEN "a read token cannot submit"
 api intake "token:$submit_token" GET /api/v1/staff
 want 403 HV_EFORBIDDEN "a token cannot manage staff"
+api intake "token:$submit_token" POST /api/v1/staff/caseworker-1/totp
+want 403 HV_EFORBIDDEN "a token cannot enrol a second factor"
 api intake "token:$submit_token" POST "/api/v1/referrals/$id/assign" '{"staff": "caseworker-1"}'
 want 403 HV_EFORBIDDEN "a submit token cannot reassign"
 api intake admin-1 DELETE "/api/v1/tokens/$read_id"
 want 200 "admin revokes a token"
 api intake "token:$read_token" GET /api/v1/referrals
 want 401 HV_EAUTH "a revoked token"
-grep -c '"event":"token_used"' web-intake.audit | grep -qx 4 && ok || bad "token uses not audited"
+grep -c '"event":"token_used"' web-intake.audit | grep -qx 5 && ok || bad "token uses not audited"
 
 # ---- the provider: offer, accept, status; the person in every history row
 wait_until 20 is offered offer_state shelter-a "$id"
@@ -551,8 +585,15 @@ api shelter-a sup-a POST "/api/v1/inbox/$id/assign" '{"staff": "cw-a"}'
 want 200 "supervisor assigns the case"
 api shelter-a cw-a GET "/api/v1/inbox/$id"
 want 200 "assigned caseworker sees the case"
+stop broker
 api shelter-a cw-a POST "/api/v1/inbox/$id/status" '{"state": "in_progress", "note": "Arrived"}'
-want 200 "caseworker posts a status"
+want 200 "caseworker posts a status while the broker is away"
+[ "$(jq -r .outbox <<<"$body")" = waiting ] && ok || bad "the status does not wait to be sent: $body"
+api shelter-a cw-a GET "/api/v1/inbox?limit=50"
+jq -e --arg id "$id" '.items[] | select(.id == $id) | .outbox == "waiting"' <<<"$body" >/dev/null &&
+  ok || bad "the inbox list does not say waiting: $body"
+start broker
+wait_until 20 is sent outbox_of shelter-a cw-a "inbox/$id" && ok
 api shelter-a sup-a GET "/api/v1/inbox/$id/export"
 want 200 "supervisor exports the case"
 api shelter-a sup-a POST /api/v1/inbox/00000000000000000000000000000000/decline '{"reason_code": "no_capacity"}'
@@ -571,6 +612,18 @@ grep -q '"by":"shelter-a.xc/sup-a"' shelter-a.db.audit && ok || bad "provider au
 signin router coord-1 "$pw"; want 201 "coordinator signs in"
 api router coord-1 GET /api/v1/pathway
 want 200 "coordinator sees the pathway"
+jq -e '[.pathway[][]] | length > 0 and all(has("services") and has("regions") and has("languages")
+  and has("accepts_minors") and has("capacity") and has("offers_pending") and has("places_open")
+  and .places_open == ([.capacity - .offers_pending, 0] | max))' <<<"$body" >/dev/null && ok ||
+  bad "a pathway row lacks what the coordinator needs: $body"
+jq -e '.open_offers | length > 0 and all((keys == ["answer_by","provider","referral","respond_by","service"])
+  and (.answer_by | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")))' <<<"$body" \
+  >/dev/null && ok || bad "open offers without their answer-by times: $body"
+jq -e '[.referrals[] | select(.state == "open" and .current != "")] | all(.answer_by != null)' \
+  <<<"$body" >/dev/null && ok || bad "an open offer's row has no answer_by: $body"
+for needle in "Amina" "Example-Testcase" "1998-04-17" "market district"; do
+  grep -qF -- "$needle" <<<"$body" && bad "the pathway shows case content: $needle" || ok
+done
 signin router admin-r "$pw" "$(totp_code router admin-r)"
 api router admin-r GET /api/v1/pathway
 want 403 HV_EFORBIDDEN "router admin gets no pathway"
@@ -592,6 +645,23 @@ jq -e -s --arg id "$id" 'map(select(.referral == $id and .node == "shelter-a.xc"
 # ---- withdraw, sign out
 api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{}'
 want 422 HV_EINVAL "withdraw needs a reason"
+# ---- after a withdrawal the provider says what was erased and when
+api shelter-a cw-a GET "/api/v1/inbox/$id"
+jq -e 'has("case_file") and (has("erased_at") | not)' <<<"$body" >/dev/null && ok ||
+  bad "a held case shows no case file or says erased: $body"
+api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{"reason": "consent withdrawn"}'
+want 200 "caseworker withdraws the referral"
+wait_until 20 is withdrawn intake_state "$id"
+api shelter-a cw-a GET "/api/v1/inbox/$id"
+want 200 "the provider's caseworker opens the withdrawn case"
+jq -e '(.erased_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and
+  .erased == ["case_file", "history", "events"] and .offer == "withdrawn" and .case == "" and
+  (has("case_file") | not) and ([.history[].state] == ["withdrawn"])' <<<"$body" >/dev/null &&
+  ok || bad "the withdrawn case does not say what was erased: $body"
+api shelter-a sup-a GET "/api/v1/inbox/$id/export"
+want 404 HV_ENOTFOUND "an erased case cannot be exported"
+[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased (withdrawn)" ] && ok ||
+  bad "export of an erased case: $body"
 # An open event stream ends when its session does.
 curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \
   "${web_base[intake]}/api/v1/events" > events-end.txt &

@@ -16,6 +16,25 @@ function roles(session) {
 }
 
 const NAME = '[a-z0-9._\\-]{1,64}';
+const NAME_RE = /^[a-z0-9._-]{1,64}$/;
+
+// Checks a control before sending: the error in the person's language at
+// the field (not the browser's bubble), linked by aria-describedby.
+function check(control, ok, key) {
+  const id = `${control.id}-err`;
+  let err = document.getElementById(id);
+  if (!err) {
+    err = h('p', { id, class: 'field-error', role: 'alert', hidden: true });
+    control.after(err);
+    const d = control.getAttribute('aria-describedby');
+    control.setAttribute('aria-describedby', d ? `${d} ${id}` : id);
+  }
+  err.hidden = ok;
+  err.textContent = ok ? '' : t(key);
+  if (ok) control.removeAttribute('aria-invalid');
+  else { control.setAttribute('aria-invalid', 'true'); control.focus(); }
+  return ok;
+}
 
 export async function render(main, params, ctx) {
   const once = h('div', {});
@@ -92,8 +111,9 @@ export async function render(main, params, ctx) {
           h('div', { class: 'field' }, h('label', { for: roleSel.id }, t('admin.staff.role')),
             roleSel),
           h('button', { type: 'submit', class: 'btn' }, t('admin.staff.change_role'))),
-          h('form', { class: 'ad-row', onsubmit: (ev) => {
+          h('form', { class: 'ad-row', novalidate: true, onsubmit: (ev) => {
             ev.preventDefault();
+            if (!check(pw, pw.value.length >= 12, 'admin.staff.password_short')) return;
             act(() => post(s.name, 'reset-password', { password: pw.value }),
               'admin.staff.password_done', { name: s.name });
           } },
@@ -126,9 +146,11 @@ export async function render(main, params, ctx) {
   const pw = h('input', { id: 'ad-new-pw', type: 'password', required: true, minlength: '12',
     autocomplete: 'new-password', 'aria-describedby': 'ad-pw-hint' });
   const addForm = h('form', { class: 'card ad-add', 'aria-labelledby': 'ad-add-h',
-    onsubmit: async (ev) => {
+    novalidate: true, onsubmit: async (ev) => {
       ev.preventDefault();
       const n = name.value.trim();
+      const pwOk = check(pw, pw.value.length >= 12, 'admin.staff.password_short');
+      if (!check(name, NAME_RE.test(n), 'admin.staff.name_invalid') || !pwOk) return;
       const ok = await act(() => api('POST', '/staff', { name: n, role: role.value,
         password: pw.value }), 'admin.staff.added', { name: n, role: t(`admin.role.${role.value}`) });
       if (ok) { name.value = ''; pw.value = ''; }
@@ -145,9 +167,10 @@ export async function render(main, params, ctx) {
   const addr = h('input', { id: 'ad-addr', type: 'text', required: true, maxlength: '64',
     autocomplete: 'off', 'aria-describedby': 'ad-addr-hint' });
   const addrForm = h('form', { class: 'card ad-addr', 'aria-labelledby': 'ad-addr-h',
-    onsubmit: (ev) => {
+    novalidate: true, onsubmit: (ev) => {
       ev.preventDefault();
       const a = addr.value.trim();
+      if (!check(addr, a !== '', 'admin.address.required')) return;
       act(() => api('POST', '/staff/unlock-address', { address: a }),
         'admin.address.done', { address: a }).then((ok) => { if (ok) addr.value = ''; });
     } },

@@ -9,7 +9,7 @@ import { t, fmtDateTime } from '../../i18n.js';
 import { onEvent } from '../../events.js';
 import { errorBox, announce } from '../../ui.js';
 import { joinList, badge, label, summaryTerms, offerActions, deadline, outboxNote, shortId, terms,
-  onInboxEvents, data } from './parts.js';
+  onInboxEvents, data, DECLINE_CODES } from './parts.js';
 import { consentRecord, caseSections } from './casefile.js';
 
 // The states a case may move to from each state (s_status_allowed in
@@ -202,13 +202,22 @@ async function exportCase(id, err) {
   }
 }
 
+// A row's detail; a decline's reason code ("no_capacity: full") in words.
+function detail(r) {
+  if (!r.detail) return null;
+  const m = r.state === 'declined' && /^([a-z_]+)(?:: ([\s\S]*))?$/.exec(r.detail);
+  if (m && DECLINE_CODES.includes(m[1]))
+    return [label('reason', m[1]), m[2] ? [': ', data(m[2])] : null];
+  return data(r.detail);
+}
+
 function history(it) {
   const rows = it.history || [];
   return h('section', { class: 'card', 'aria-labelledby': 'pv-hist-h' },
     h('h2', { id: 'pv-hist-h' }, t('provider.history.title')),
     rows.length ? h('ol', { class: 'timeline' }, rows.map((r) => h('li', {},
       h('span', { class: 'timeline-at' }, fmtDateTime(r.at)), ' ',
-      h('span', { class: 'timeline-what' }, badge(r.state), ' ', r.detail ? data(r.detail) : null),
+      h('span', { class: 'timeline-what' }, badge(r.state), ' ', detail(r)),
       ' ', h('span', { class: 'timeline-by' }, t('provider.history.by', { by: r.by || '–' })))))
       : h('p', { class: 'muted' }, t('provider.history.none')));
 }

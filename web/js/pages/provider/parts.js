@@ -88,12 +88,13 @@ export function summaryTerms(s) {
   ]);
 }
 
-// "waiting to be sent" / "sent" for what the agency said (wb-api's outbox
-// member); nothing when the worker does not say.
-export function outboxNote(item) {
+// "waiting to be sent" / "sent" for what the agency said (the worker's
+// `outbox` member: the broker may be unreachable); nothing when the worker
+// does not say. Lists show only what waits.
+export function outboxNote(item, quiet) {
   if (item.outbox === 'waiting')
     return h('span', { class: 'badge pv-outbox-waiting' }, t('provider.outbox.waiting'));
-  if (item.outbox === 'sent')
+  if (item.outbox === 'sent' && !quiet)
     return h('span', { class: 'badge pv-outbox-sent' }, t('provider.outbox.sent'));
   return null;
 }

@@ -1,0 +1,59 @@
+/* The provider's parts shared by its two files: provider.c (the store,
+ * the messages, the deadlines) and provider_ctl.c (the control commands,
+ * with the role table). Internal to haven-provider. */
+#ifndef HV_PROVIDER_H
+#define HV_PROVIDER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hv_ctl.h"
+#include "hv_listq.h"
+#include "hv_worker.h"
+
+/* An inbox entry: the offer and, once it came, the case. */
+typedef struct pv_item {
+    uint8_t id[16];                   /* referral id */
+    char router[HV_NODE_ID_MAX + 1];  /* who offered */
+    char intake[HV_NODE_ID_MAX + 1];  /* who will send the case */
+    char offer_state[16];             /* offered, accepted, ... */
+    uint64_t respond_by;              /* offer deadline */
+    uint64_t received;                /* when the offer came */
+    hv_msg *offer;                    /* the offer with its summary (owned) */
+    bool has_case;                    /* a case row exists */
+    char case_state[16];              /* received, in_progress, ... */
+    char created_by[HV_NODE_ID_MAX + 1];  /* who offered it (the router's id) */
+    char assigned_to[HV_STAFF_MAX + 1];   /* the staff member it is assigned to */
+    char reference[HV_LISTQ_Q_MAX + 1];   /* the agency's own reference */
+    uint64_t erased;                  /* when its case was erased (Unix seconds), or 0 */
+} pv_item;
+
+/* What an erasure destroys (pv_item.erased): the case file with its key,
+ * the history of the case (status notes, outcome) and its events; the
+ * offer's non-identifying summary and one history row saying why stay. */
+#define PV_ERASED_JSON "[\"case_file\", \"history\", \"events\"]"
+
+/* Frees what pv_load allocated in `it` (not `it` itself). */
+void pv_item_free(pv_item *it);
+
+/* Reads the inbox entry `id`. Returns HV_OK, HV_ENOTFOUND, HV_ESTORE or
+ * HV_ENOMEM; on HV_OK the caller frees it with pv_item_free. */
+HV_MUST_CHECK hv_err pv_load(hv_worker *w, const uint8_t id[16], pv_item *it);
+
+/* Moves the offer or the case of `it` to `state` because of `actor`, with
+ * a history row saying `detail`. */
+HV_MUST_CHECK hv_err pv_offer_state(hv_worker *w, pv_item *it, const char *state,
+                                    const char *actor, const char *detail);
+HV_MUST_CHECK hv_err pv_case_state(hv_worker *w, pv_item *it, const char *state,
+                                   const char *actor, const char *detail);
+
+/* The control commands (hv_worker_app's on_control, command_roles,
+ * may_see and answer_by; provider_ctl.c). */
+hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                     json_t **result, char **text, hv_errmsg *e);
+unsigned pv_command_roles(const char *cmd);
+bool pv_may_see(hv_worker *w, const hv_actor *a, const uint8_t id[16]);
+bool pv_answer_by(hv_worker *w, const uint8_t id[16], uint64_t *when);
+
+#endif
