@@ -207,8 +207,8 @@ export function checks(n, cpath) {
     h('div', { class: 'choice' }, boxes[i], h('label', { for: boxes[i].id },
       t(`${item.enumKey}.${v}`)))));
   const label = t(`form.field.${n.path}`);
-  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`), required: n.required,
-    content });
+  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`),
+    required: n.required && n.minItems > 0, content });
   const get = () => {
     const v = boxes.filter((b) => b.checked).map((b) => b.value);
     return v.length || n.required ? v : undefined;

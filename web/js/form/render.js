@@ -113,8 +113,9 @@ function list(n, cpath, ctx) {
     onclick: () => { const v = values(); v.push(undefined); rebuild(v); focusRow(rows.length - 1); } },
   t(`form.add.${n.path}`));
   const label = t(`form.field.${n.path}`);
-  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`), required: n.required,
-    content: [rowsEl, add], cls: 'list' });
+  // A list that may be empty (nationalities) is not marked as required.
+  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`),
+    required: n.required && n.minItems > 0, content: [rowsEl, add], cls: 'list' });
   let rows = [];
   let map = []; // the file's index -> the row it came from, as of the last get()
   const values = () => rows.map((r) => r.get());

@@ -15,6 +15,7 @@ export const STATES = ['awaiting_authorisation', 'requested', 'accepted', 'trans
 export const SERVICES = ['shelter', 'medical', 'psychosocial', 'legal_aid', 'interpretation',
   'return', 'documentation', 'child_protection', 'livelihood', 'education', 'family_tracing'];
 const LIMIT = 25;
+const FILTERS = ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'];
 const filters = { state: '', service: '', country: '', q: '', since: '', until: '',
   assigned_to: '', offset: 0 };
 
@@ -40,6 +41,12 @@ export function labelCells(tbl, columns) {
 
 export async function render(main, params, ctx) {
   const sup = ctx.session.role === 'supervisor';
+  // A link may name filters (#/referrals?state=requested); the pages never write them there.
+  const given = FILTERS.filter((k) => typeof params[k] === 'string');
+  if (given.length) {
+    for (const k of FILTERS) filters[k] = given.includes(k) ? params[k] : '';
+    filters.offset = 0;
+  }
   main.append(h('h1', {}, t(sup ? 'intake.list.title_all' : 'intake.list.title')));
   main.append(h('p', {}, h('a', { class: 'btn btn-primary', href: '#/referrals/new' },
     t('intake.nav.new'))));
@@ -85,7 +92,7 @@ export async function render(main, params, ctx) {
   let shown = new Set();
   async function load() {
     const q = new URLSearchParams();
-    for (const k of ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'])
+    for (const k of FILTERS)
       if (filters[k] && (k !== 'assigned_to' || sup)) q.set(k, filters[k]);
     q.set('limit', LIMIT);
     q.set('offset', filters.offset);
