@@ -113,26 +113,10 @@ static void s_print_registry_text(const hv_registry *reg, const char *status)
     }
 }
 
-/* Prints a JSON string with the characters JSON requires escaped. */
-static void s_json_str(const char *s)
-{
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
-}
-
 static void s_print_registry_json(const hv_registry *reg, bool verified)
 {
     printf("{\"network\":");
-    s_json_str(hv_registry_network(reg));
+    hv_cli_print_json_string(hv_registry_network(reg));
     printf(",\"version\":%llu,\"issued_at\":%llu,\"expires_at\":%llu,\"verified\":%s,\"nodes\":[",
            (unsigned long long)hv_registry_version(reg),
            (unsigned long long)hv_registry_issued_at(reg),
@@ -142,12 +126,12 @@ static void s_print_registry_json(const hv_registry *reg, bool verified)
         char kid[17];
         hv_hex(n->keys.key_id, HV_KEY_ID_BYTES, kid);
         printf("%s{\"id\":", i ? "," : "");
-        s_json_str(n->id);
+        hv_cli_print_json_string(n->id);
         printf(",\"role\":\"%s\",\"country\":\"%s\",\"organisation\":", hv_role_name(n->role),
                n->country);
-        s_json_str(n->organisation);
+        hv_cli_print_json_string(n->organisation);
         printf(",\"home\":");
-        s_json_str(n->home);
+        hv_cli_print_json_string(n->home);
         printf(",\"key_id\":\"%s\",\"revoked\":%s}", kid, n->revoked ? "true" : "false");
     }
     printf("]}\n");

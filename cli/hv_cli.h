@@ -137,6 +137,11 @@ void hv_cli_table_free(hv_cli_table **t);
 /* Prints `v` as indented JSON, keys in order, and a newline. */
 void hv_cli_print_json(const json_t *v);
 
+/* Prints `s` to standard output as a JSON string: quoted, with the
+ * characters JSON requires escaped (quote, backslash, control characters);
+ * other bytes as they are. */
+void hv_cli_print_json_string(const char *s);
+
 /* Prints "haven: WHAT: STRERROR (HV_NAME): TEXT" to standard error and
  * returns the exit code of `err` (hv_cli_exit_code). */
 int hv_cli_report(const char *what, hv_err err, const hv_errmsg *e);

@@ -175,6 +175,21 @@ void hv_cli_print_json(const json_t *v)
     putchar('\n');
 }
 
+void hv_cli_print_json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
 int hv_cli_exit_code(hv_err err)
 {
     switch (err) {

@@ -7,6 +7,7 @@
 
 #include "hv_db.h"
 #include "hv_sql.h"
+#include "hv_text.h"
 
 const char hv_events_schema[] =
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT,"

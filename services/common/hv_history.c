@@ -7,6 +7,7 @@
 
 #include "hv_events.h"
 #include "hv_sql.h"
+#include "hv_text.h"
 #include "hv_vault.h"
 
 const char hv_history_schema[] =

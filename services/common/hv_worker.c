@@ -27,7 +27,9 @@
 #include "hv_history.h"
 #include "hv_keys.h"
 #include "hv_log.h"
+#include "hv_pending.h"
 #include "hv_sql.h"
+#include "hv_text.h"
 #include "hv_vault.h"
 
 
@@ -36,13 +38,7 @@ static const char s_schema[] =
      * content: a refused body was never opened or is not kept. */
     "CREATE TABLE IF NOT EXISTS refused (id BLOB PRIMARY KEY, at_ms INTEGER NOT NULL,"
     "  sender TEXT NOT NULL, type INTEGER NOT NULL, referral BLOB, code INTEGER NOT NULL,"
-    "  reason TEXT NOT NULL) WITHOUT ROWID;"
-    /* Which referral each message in the outbox is about, so that a page
-     * can say "waiting to be sent" (hv_worker_outbox_waiting); rows whose
-     * message the broker has STORED are pruned at each tick. */
-    "CREATE TABLE IF NOT EXISTS outbox_referral (id BLOB PRIMARY KEY, referral BLOB NOT NULL)"
-    "  WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS outbox_referral_by ON outbox_referral(referral);";
+    "  reason TEXT NOT NULL) WITHOUT ROWID;";
 
 struct hv_worker {
     const hv_worker_app *app;        /* the worker's own part */
@@ -76,41 +72,6 @@ static void s_on_signal(int sig)
         s_reload = 1;
     else
         s_stop = 1;
-}
-
-/* -------------------------------------------------------------- helpers */
-
-void hv_ref_hex(const uint8_t id[16], char out[33]) { hv_hex(id, 16, out); }
-
-hv_err hv_ref_parse(const char *hex, uint8_t out[16])
-{
-    return hv_unhex(hex, out, 16) == HV_OK ? HV_OK : HV_EINVAL;
-}
-
-void hv_time_human(uint64_t t, char out[24])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 24, "%Y-%m-%d %H:%M UTC", &tm);
-}
-
-void hv_strcat(char **s, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *add = NULL;
-    int n = vasprintf(&add, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    size_t old = *s ? strlen(*s) : 0;
-    char *grown = realloc(*s, old + (size_t)n + 1);
-    if (grown != NULL) {
-        memcpy(grown + old, add, (size_t)n + 1);
-        *s = grown;
-    }
-    free(add);
 }
 
 sqlite3 *hv_worker_db(hv_worker *w) { return hv_client_db(w->client); }
@@ -184,9 +145,7 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
         err = hv_client_queue(w->client, wire, wire_len);
     free(wire);
     if (err == HV_OK)
-        err = hv_sql_exec(hv_client_db(w->client),
-                          "INSERT OR IGNORE INTO outbox_referral (id, referral) VALUES (?1, ?2)",
-                          "rr", env.id, referral);
+        err = hv_pending_note(hv_client_db(w->client), env.id, referral);
     if (err == HV_OK) {
         char ref[33];
         hv_ref_hex(referral, ref);
@@ -200,38 +159,7 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
 
 bool hv_worker_outbox_waiting(hv_worker *w, const uint8_t referral[16])
 {
-    sqlite3_stmt *st = hv_sql(hv_client_db(w->client),
-                              "SELECT id FROM outbox_referral WHERE referral = ?1", "r", referral);
-    bool waiting = false;
-    while (st != NULL && !waiting && sqlite3_step(st) == SQLITE_ROW)
-        waiting = sqlite3_column_bytes(st, 0) == 16 &&
-                  hv_client_outbox_has(w->client, sqlite3_column_blob(st, 0));
-    sqlite3_finalize(st);
-    return waiting;
-}
-
-/* Forgets which referral the messages the broker has STORED were about;
- * a few hundred a tick, in the tick's transaction. */
-static hv_err s_outbox_prune(hv_worker *w)
-{
-    enum { S_PRUNE_MAX = 512 };
-    static uint8_t gone[S_PRUNE_MAX][16]; /* the loop's thread only */
-    size_t n = 0;
-    sqlite3 *db = hv_client_db(w->client);
-    sqlite3_stmt *st = hv_sql(db, "SELECT id FROM outbox_referral LIMIT ?1", "i",
-                              (int64_t)S_PRUNE_MAX);
-    if (st == NULL)
-        return HV_ESTORE;
-    /* Collected first: rows are not deleted under a running SELECT. */
-    while (n < S_PRUNE_MAX && sqlite3_step(st) == SQLITE_ROW)
-        if (sqlite3_column_bytes(st, 0) == 16 &&
-            !hv_client_outbox_has(w->client, sqlite3_column_blob(st, 0)))
-            memcpy(gone[n++], sqlite3_column_blob(st, 0), 16);
-    sqlite3_finalize(st);
-    hv_err err = HV_OK;
-    for (size_t i = 0; err == HV_OK && i < n; i++)
-        err = hv_sql_exec(db, "DELETE FROM outbox_referral WHERE id = ?1", "r", gone[i]);
-    return err;
+    return hv_pending_waiting(hv_client_db(w->client), w->client, referral);
 }
 
 hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix, uint8_t out[16],
@@ -479,6 +407,7 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         (err = hv_db_exec(db, hv_vault_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_history_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_events_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_pending_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
         return err;
     for (const hv_worker_column *c = w->app->columns; c != NULL && c->table != NULL; c++)
@@ -764,7 +693,8 @@ static void s_run(hv_worker *w)
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
             if (hv_client_begin(w->client) == HV_OK &&
                 w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK &&
-                hv_events_prune(w) == HV_OK && s_outbox_prune(w) == HV_OK)
+                hv_events_prune(w) == HV_OK &&
+                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK)
                 (void)s_commit(w);
             else
                 s_rollback(w);

@@ -31,6 +31,7 @@
 #include "hv_err.h"
 #include "hv_msg.h"
 #include "hv_registry.h"
+#include "hv_text.h" /* hv_ref_hex, hv_ref_parse, hv_time_human, hv_strcat: once here */
 
 #define HV_PATHWAY_LINE_MAX 1024
 
@@ -171,17 +172,5 @@ HV_MUST_CHECK hv_err hv_worker_find_visible(hv_worker *w, const char *table, con
  * transition. */
 HV_MUST_CHECK hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,
                                      const char *by);
-
-/* Referral ids as text: 32 lower-case hex digits. */
-void hv_ref_hex(const uint8_t id[16], char out[33]);
-/* Parses 32 hex digits. Returns HV_OK or HV_EINVAL. */
-HV_MUST_CHECK hv_err hv_ref_parse(const char *hex, uint8_t out[16]);
-
-/* Formats Unix seconds as "YYYY-MM-DD HH:MM UTC" for people (capacity 24). */
-void hv_time_human(uint64_t t, char out[24]);
-
-/* Appends printf-formatted text to a malloc'd string (for `*text`
- * answers). On allocation failure the string is left as it was. */
-void hv_strcat(char **s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

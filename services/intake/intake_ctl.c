@@ -9,6 +9,7 @@
 #include "hv_log.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
+#include "hv_text.h"
 #include "hv_vault.h"
 #include "hv_worker.h"
 #include "intake.h"

@@ -268,7 +268,8 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
         hv_strcat(text, "referral %s\n  offer:    %s (answer by %s)\n  case:     %s\n"
                   "  from:     %s via %s\n  service:  %s, urgency %s\n  person:   %s, %s%s, "
                   "speaks",
-                  ref, it->offer_state, by, it->has_case ? it->case_state : it->erased ? "erased" : "not received",
+                  ref, it->offer_state, by,
+                  it->has_case ? it->case_state : it->erased ? "erased" : "not received",
                   it->intake, it->router, hv_service_name(s->service),
                   hv_urgency_name(s->urgency), hv_sex_name(s->sex), hv_age_band_name(s->age_band),
                   s->minor ? " (minor)" : "");
@@ -302,8 +303,10 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
     } else if (export_case) {
         json_decref(row);
         if (it->erased != 0)
-            return hv_fail(e, HV_ENOTFOUND, "the case of referral %s was erased (%s)", ref,
-                           it->offer_state);
+            return hv_fail(e, HV_ENOTFOUND, "the case of referral %s was erased %s", ref,
+                           strcmp(it->offer_state, "withdrawn") == 0
+                               ? "on withdrawal"
+                               : "at the end of its retention period");
         return hv_fail(e, HV_ENOTFOUND, "no case has been received for referral %s", ref);
     }
     if (!export_case)

@@ -18,6 +18,7 @@
 #include "hv_log.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
+#include "hv_text.h"
 #include "hv_worker.h"
 
 static const char s_schema[] =

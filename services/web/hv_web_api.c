@@ -94,16 +94,16 @@ static json_t *s_session_json(const hv_web_api *api, hv_web_req *req, const hv_w
     char lang[8], tz[72];
     if (hv_web_prefs_get(api->store, w->staff, lang, tz) != HV_OK)
         lang[0] = tz[0] = '\0';
+    const char *browser = hv_web_lang_from_accept(hv_web_header(req, "Accept-Language"));
     /* now_ms lets a page whose clock is off still count down correctly. */
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s}", "staff",
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s, s:s, s:b}", "staff",
                      w->staff, "role", w->role, "node", api->cfg->node, "kind",
                      api->cfg->kind_name, "started_ms", (json_int_t)w->created_ms,
                      "idle_ends_ms", (json_int_t)idle_end, "absolute_ends_ms",
                      (json_int_t)abs_end, "ends_ms",
                      (json_int_t)(idle_end < abs_end ? idle_end : abs_end), "now_ms",
-                     (json_int_t)hv_now_ms(), "lang",
-                     lang[0] ? lang : hv_web_lang_from_accept(hv_web_header(req, "Accept-Language")),
-                     "time_zone", tz[0] ? tz : "UTC");
+                     (json_int_t)hv_now_ms(), "lang", lang[0] ? lang : browser,
+                     "time_zone", tz[0] ? tz : "UTC", "time_zone_saved", tz[0] != '\0');
 }
 
 /* PUT /api/v1/session/preferences {"lang"?, "time_zone"?}: saved for the

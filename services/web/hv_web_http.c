@@ -152,6 +152,20 @@ static enum MHD_Result s_static(hv_web_http *h, hv_web_req *r)
         strncmp(real, h->assets, strlen(h->assets)) != 0 || real[strlen(h->assets)] != '/' ||
         stat(real, &sb) != 0 || !S_ISREG(sb.st_mode))
         return hv_web_send_error(r, 404, HV_ENOTFOUND, "no such page", NULL);
+    /* The pages are revalidated on every load (no-cache): a file that has
+     * not changed costs a 304 and no body on a slow office link. */
+    char etag[80];
+    snprintf(etag, sizeof etag, "\"%llx-%llx-%llx\"", (unsigned long long)sb.st_ino,
+             (unsigned long long)sb.st_size,
+             (unsigned long long)sb.st_mtim.tv_sec * 1000000000ull +
+                 (unsigned long long)sb.st_mtim.tv_nsec);
+    const char *inm = hv_web_header(r, "If-None-Match");
+    if (inm != NULL && strcmp(inm, etag) == 0) {
+        struct MHD_Response *nm = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (nm != NULL)
+            MHD_add_response_header(nm, "ETag", etag);
+        return s_queue(r, 304, nm, false, NULL);
+    }
     char *text = NULL;
     size_t len = 0;
     hv_errmsg e;
@@ -164,6 +178,7 @@ static enum MHD_Result s_static(hv_web_http *h, hv_web_req *r)
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", s_type(real));
+    MHD_add_response_header(resp, "ETag", etag);
     return s_queue(r, 200, resp, false, NULL);
 }
 

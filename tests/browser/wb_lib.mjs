@@ -65,6 +65,15 @@ export function L(lang, key, vars) {
   return s;
 }
 
+// What the pages are made of, as served: path -> bytes.
+export const assetSizes = new Map();
+export function assetReport() {
+  const all = [...assetSizes.entries()].sort((a, b) => b[1] - a[1]);
+  const total = all.reduce((n, [, b]) => n + b, 0);
+  return `the workbench's files as served: ${all.length} files, ${(total / 1024).toFixed(1)} KiB ` +
+    `in all; largest ${all.slice(0, 3).map(([p, b]) => `${p} ${(b / 1024).toFixed(1)} KiB`).join(', ')}`;
+}
+
 // --- a person: a browser profile of their own and the page's guards
 export async function person(base, { name, lang = 'en', viewport } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'hv-wb-'));
@@ -73,7 +82,7 @@ export async function person(base, { name, lang = 'en', viewport } = {}) {
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--lang=${lang}`],
+      `--lang=${lang === 'en' ? 'en-GB' : lang}`],
     locale: lang === 'ar' ? 'ar' : lang === 'fr' ? 'fr-FR' : 'en-GB',
     timezoneId: 'Africa/Tunis',
     ignoreHTTPSErrors: true, // the demo's self-signed pair
@@ -88,6 +97,13 @@ export async function person(base, { name, lang = 'en', viewport } = {}) {
     // its status is not a fault of the page.
     if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
       who.faults.push(`console error: ${m.text()}`);
+  });
+  context.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (r.request().method() !== 'GET' || u.pathname.startsWith('/api/') || !r.ok()) return;
+    const len = Number(r.headers()['content-length'] || 0) ||
+      (await r.body().catch(() => Buffer.alloc(0))).length;
+    assetSizes.set(u.pathname, len);
   });
   context.on('request', (r) => {
     const u = r.url();
@@ -144,8 +160,9 @@ export async function layout(who, where) {
     const out = [];
     const leaves = [];
     for (const el of document.querySelectorAll('body *')) {
+      // Not drawn: hidden, display none, or inside a closed <details>.
+      if (!el.checkVisibility({ visibilityProperty: true })) continue;
       const cs = getComputedStyle(el);
-      if (cs.visibility === 'hidden' || cs.display === 'none' || el.closest('[hidden]')) continue;
       if (el.classList.contains('visually-hidden') || el.closest('.visually-hidden')) continue;
       const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
       if (!own) continue;

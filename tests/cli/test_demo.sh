@@ -30,10 +30,13 @@ rc=$?
 [ "$(grep -c . demo.log)" -gt 50 ] && ok || bad "the log is short"
 head -2 demo.log | grep -q "^--- 1\. Every organisation makes its own keys" && ok ||
   bad "the log does not start with step 1: $(head -2 demo.log)"
-for s in 2 3 4 5 6 7 8 9 10 11; do grep -q "^--- $s\. " demo.log && ok || bad "step $s is not in the log"; done
+for s in 2 3 4 5 6 7 8 9 10 11 12; do grep -q "^--- $s\. " demo.log && ok || bad "step $s is not in the log"; done
 [ "$(tr -cd '\000' < demo.log | wc -c)" -eq 0 ] && ok || bad "the log holds NUL bytes"
 [ "$(grep -c '^referral [0-9a-f]\{32\} submitted' demo.log)" -eq 1 ] && ok ||
   bad "the submission is not in the log exactly once"
+
+# The workbench is served: the demo's haven-web answers its page, from web/.
+grep -q '^    https://127.0.0.1:8443/   ngo.xa' demo.log && ok || bad "the workbench's address is not printed"
 
 pids=$(cat demo/pids)
 [ "$(wc -w <<<"$pids")" -eq 12 ] && ok || bad "the demo did not record twelve daemons (nine and three haven-web): $pids"

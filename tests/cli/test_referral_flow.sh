@@ -212,6 +212,9 @@ rows=$(sqlite3 shelter-b.db "SELECT (SELECT count(*) FROM vault_keys WHERE hex(r
 # What stays is the bare fact of the withdrawal, so that a late message is
 # answered correctly.
 expect 0 "withdrawn          by ngo.xc: case erased" "$haven" inbox show --config shelter-b.ini "$id3"
+expect 0 "erased:   the case file, its history and events" "$haven" inbox show --config shelter-b.ini "$id3"
+[ "$("$haven" inbox show --json --config shelter-b.ini "$id3" | jq -c '.result.erased')" = '["case_file","history","events"]' ] &&
+  ok || bad "the erased case does not list what was erased"
 # Neither the key nor the ciphertext is left anywhere in B's files.
 dump=$(cat shelter-b.db* | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)
 grep -q "${sealed:48:64}" <<<"$dump" && bad "the erased ciphertext is still in shelter B's files" || ok
@@ -300,6 +303,7 @@ wait_until 10 is erased offer_state shelter-b "$id"
 hexid=$(tr a-f A-F <<<"$id")
 [ "$(sqlite3 shelter-b.db "SELECT count(*) FROM vault_cases WHERE hex(referral) = '$hexid'")" = 0 ] &&
   ok || bad "retention left the case in shelter B's store"
-expect 1 "no case has been received" "$haven" inbox export --config shelter-b.ini "$id" --out late.json
+expect 1 "the case of referral $id was erased at the end of its retention period" \
+  "$haven" inbox export --config shelter-b.ini "$id" --out late.json
 stop_all_and_check_logs
 finish

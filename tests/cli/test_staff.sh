@@ -299,5 +299,26 @@ r=$(call router coordinator-1 coordinator pathway.show '{}')
 jq -e --arg id "$oid" '.result.referrals[] | select(.id == $id)' <<<"$r" >/dev/null && ok ||
   bad "coordinator's pathway: $r"
 
+# ---- checking and drafts on the staff socket (the role table, the limits)
+check_error HV_EFORBIDDEN "admin_cannot_check_a_referral" "$(adm referral.check "$(case_arg adult.json)")"
+r=$(cw1 referral.check "$(case_arg adult.json)")
+[ "$(jq -c .result <<<"$r")" = '{"valid":true,"service":"shelter","country":"XC","router":"router.xc"}' ] &&
+  ok || bad "caseworker's check: $r"
+check_error HV_EINVAL "check_without_a_case" "$(cw1 referral.check '{}')"
+check_error HV_EFORBIDDEN "admin_cannot_see_drafts" "$(adm draft.list '{}')"
+check_error HV_EFORBIDDEN "admin_cannot_save_a_draft" "$(adm draft.save '{"draft": {}}')"
+check_error HV_EINVAL "draft_that_is_not_an_object" "$(cw1 draft.save '{"draft": [1, 2]}')"
+check_error HV_EINVAL "draft_id_that_is_not_hex" "$(cw1 draft.show '{"id": "not-a-draft-id-at-all-not-at-all"}')"
+check_error HV_EINVAL "draft_list_with_arguments" "$(cw1 draft.list '{"all": true}')"
+# A draft over a referral file's 1 MiB is refused (the request itself may be 4 MiB).
+python3 -c 'import json, sys; json.dump({"cmd": "draft.save", "args": {"draft": {"notes": "x" * (1024 * 1024)}}, "actor": {"staff": "caseworker-1", "role": "caseworker", "via": "session"}}, sys.stdout)' > big-draft.json
+check_error HV_ETOOBIG "draft_over_one_mib" "$("$ctl" staff/intake.staff.sock < big-draft.json)"
+r=$(cw1 draft.save '{"draft": {"section": "needs"}}')
+did=$(jq -r .result.id <<<"$r")
+check_error HV_ENOTFOUND "another_caseworker_cannot_show_the_draft" "$(cw2 draft.show "{\"id\": \"$did\"}")"
+[ "$(sup draft.show "{\"id\": \"$did\"}" | jq -c .result.draft)" = '{"section":"needs"}' ] && ok ||
+  bad "the supervisor does not see the caseworker's draft"
+[ "$(cw2 draft.list '{}' | jq -c .result)" = '{"items":[],"total":0}' ] && ok || bad "caseworker-2 lists another's draft"
+
 stop_all_and_check_logs
 finish

@@ -104,7 +104,7 @@ api intake - GET /api/v1/referrals
 want 401 HV_EAUTH "no session, no referrals"
 # ---- preferences: language and time zone, per person, in haven-web's store
 api intake caseworker-1 GET /api/v1/session
-[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "en UTC" ] && ok || bad "defaults: $body"
+[ "$(jq -r '.lang + " " + .time_zone + " " + (.time_zone_saved | tostring)' <<<"$body")" = "en UTC false" ] && ok || bad "defaults: $body"
 hdr=("Accept-Language: fr-CH, fr;q=0.9, en;q=0.8")
 api intake caseworker-1 GET /api/v1/session
 [ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "fr UTC" ] && ok || bad "browser's French: $body"
@@ -121,7 +121,7 @@ want 200 "caseworker saves language and time zone"
   ok || bad "saved preferences: $body"
 hdr=("Accept-Language: fr")
 api intake caseworker-1 GET /api/v1/session
-[ "$(jq -r '.lang + " " + .time_zone' <<<"$body")" = "ar Africa/Tunis" ] && ok ||
+[ "$(jq -r '.lang + " " + .time_zone + " " + (.time_zone_saved | tostring)' <<<"$body")" = "ar Africa/Tunis true" ] && ok ||
   bad "the saved language does not win over the browser's: $body"
 hdr=()
 api intake caseworker-1 PUT /api/v1/session/preferences '{"time_zone": "Europe/Rome"}'
@@ -196,6 +196,16 @@ static() { st=$(curl -s --path-as-is -o resp.json -w '%{http_code}' --cacert tls
 static /; want 200 "assets: index"
 grep -q "<title>Haven</title>" resp.json && ok || bad "index not served"
 static /sub/site.css; want 200 "assets: a file in a folder"
+# A file the browser has is revalidated by its ETag: 304 and no body; a
+# changed file has a new tag and is sent whole.
+etag=$(curl -s -D - -o /dev/null --cacert tls/cert.pem "${web_base[intake]}/sub/site.css" |
+  tr -d '\r' | sed -n 's/^[Ee][Tt]ag: //p')
+[ -n "$etag" ] && ok || bad "a static file has no ETag"
+revalidate() { curl -s -o resp.txt -w '%{http_code} %{size_download}' --cacert tls/cert.pem \
+  -H "If-None-Match: $etag" "${web_base[intake]}/sub/site.css"; }
+[ "$(revalidate)" = "304 0" ] && ok || bad "an unchanged file revalidated: $(revalidate)"
+echo 'body { color: black }' > assets/sub/site.css
+[ "$(revalidate)" = "200 22" ] && ok || bad "a changed file revalidated: $(revalidate)"
 static /../outside.txt; want 400 HV_EINVAL "path traversal refused"
 static /sub/%2e%2e/%2e%2e/outside.txt; want 400 HV_EINVAL "encoded path traversal refused"
 static /sub; want 404 HV_ENOTFOUND "no directory listing"
@@ -660,7 +670,7 @@ jq -e '(.erased_at | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2
   ok || bad "the withdrawn case does not say what was erased: $body"
 api shelter-a sup-a GET "/api/v1/inbox/$id/export"
 want 404 HV_ENOTFOUND "an erased case cannot be exported"
-[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased (withdrawn)" ] && ok ||
+[ "$(jq -r .message <<<"$body")" = "the case of referral $id was erased on withdrawal" ] && ok ||
   bad "export of an erased case: $body"
 # An open event stream ends when its session does.
 curl -s -N --max-time 30 --cacert tls/cert.pem -b jar-intake-caseworker-1 \

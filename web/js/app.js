@@ -23,6 +23,18 @@ function pickLang() {
   return LANGS.includes(nav) ? nav : 'en';
 }
 
+// The person's saved zone, else this computer's.
+function zoneOf(session) {
+  if (session.time_zone_saved) return session.time_zone;
+  try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
+}
+
+function zones(current) {
+  let all = [];
+  try { all = Intl.supportedValuesOf('timeZone'); } catch (e) { all = []; }
+  return [...new Set(['UTC', current, ...all])];
+}
+
 function areasOf(session) {
   if (!session) return ['common'];
   const own = session.role === 'admin' ? [] : AREAS[session.kind] || [];
@@ -68,6 +80,13 @@ function renderChrome() {
   replace($('lang'), LANGS.map((l) => h('option', { value: l, selected: l === lang() },
     t(`common.lang.${l}`))));
   const s = app.session;
+  const tz = $('tz');
+  tz.hidden = !s;
+  $('tz-label').textContent = t('common.tz.label');
+  if (s) {
+    const zone = zoneOf(s);
+    replace(tz, zones(zone).map((z) => h('option', { value: z, selected: z === zone }, z)));
+  }
   $('signout').hidden = !s;
   $('signout').textContent = t('common.action.signout');
   replace($('who'), s ? [h('span', { class: 'who-name' }, s.staff), ' · ',
@@ -88,8 +107,10 @@ function markNav(path) {
 
 async function show() {
   if (app.cleanup) { try { app.cleanup(); } catch (e) { console.warn(e); } app.cleanup = null; }
-  const main = $('main');
-  replace(main);
+  // Each page draws into a view of its own: a page still loading when the
+  // person moves on draws into a view that is no longer on the screen.
+  const main = h('div', { class: 'view' });
+  replace($('main'), main);
   if (!app.session) return;
   const raw = location.hash.replace(/^#/, '') || app.home;
   const [path, query] = raw.split('?');
@@ -106,6 +127,7 @@ async function show() {
     console.warn(e);
     main.append(errorBox(e));
   }
+  if (!main.isConnected) return; // the person has moved on
   const h1 = main.querySelector('h1');
   if (h1) {
     document.title = `${h1.textContent} · ${t('common.app.name')}`;
@@ -145,20 +167,17 @@ async function signedIn(session) {
   app.session = session;
   setCsrf(session.csrf_token);
   setClock(session);
-  if (app.chosenLang && app.chosenLang !== session.lang) savePreferences(app.chosenLang);
-  await load(pickLang(), areasOf(session), session.time_zone || 'UTC');
+  if (app.chosenLang && app.chosenLang !== session.lang) await savePreferences({ lang: app.chosenLang });
+  await load(pickLang(), areasOf(session), zoneOf(session));
   await loadRoutes(session);
   renderChrome();
   events.start(() => ended());
   await show();
 }
 
-async function savePreferences(l) {
+async function savePreferences(body) {
   try {
-    const body = { lang: l };
-    if (app.session.time_zone) body.time_zone = app.session.time_zone;
-    await api('PUT', '/session/preferences', body);
-    app.session.lang = l;
+    Object.assign(app.session, await api('PUT', '/session/preferences', body));
   } catch (e) {
     console.warn('preferences not saved', e.message);
   }
@@ -195,14 +214,20 @@ async function boot() {
   $('lang').addEventListener('change', async (e) => {
     app.chosenLang = e.target.value;
     if (app.session) {
-      await savePreferences(app.chosenLang);
-      await load(app.chosenLang, areasOf(app.session), app.session.time_zone || 'UTC');
+      await savePreferences({ lang: app.chosenLang });
+      await load(app.chosenLang, areasOf(app.session), zoneOf(app.session));
       renderChrome();
       await show();
     } else {
       await load(app.chosenLang, ['common']);
       showSignin();
     }
+  });
+  $('tz').addEventListener('change', async (e) => {
+    await savePreferences({ time_zone: e.target.value });
+    await load(lang(), areasOf(app.session), zoneOf(app.session));
+    renderChrome();
+    await show();
   });
   window.addEventListener('hashchange', () => { if (app.session) show(); });
   setInterval(tickClock, 1000);

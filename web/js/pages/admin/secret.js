@@ -4,7 +4,7 @@
 import { h } from '../../dom.js';
 import { t } from '../../i18n.js';
 
-export function shownOnce(title, rows) {
+export function shownOnce(title, rows, hint) {
   const box = h('section', { class: 'alert alert-info ad-once', role: 'alert',
     'aria-labelledby': 'ad-once-h' },
   h('h2', { id: 'ad-once-h' }, title),
@@ -13,6 +13,7 @@ export function shownOnce(title, rows) {
     h('label', { for: id }, label),
     h('input', { id, type: 'text', readonly: true, value, class: 'ad-secret', spellcheck: 'false',
       autocomplete: 'off', onfocus: (e) => e.target.select() }))),
+  hint ? h('p', { class: 'field-hint' }, hint) : null,
   h('button', { type: 'button', class: 'btn', onclick: () => box.remove() },
     t('admin.once.done')));
   return box;

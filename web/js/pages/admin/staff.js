@@ -41,6 +41,7 @@ export async function render(main, params, ctx) {
   const msg = h('div', {});
   const listBox = h('div', {});
   const roleList = roles(ctx.session);
+  let openRow = '';
 
   async function act(fn, what, vars) {
     replace(msg);
@@ -65,7 +66,7 @@ export async function render(main, params, ctx) {
       replace(once, shownOnce(t('admin.totp.title', { name }), [
         ['ad-totp-secret', t('admin.totp.secret'), r.secret || ''],
         ['ad-totp-uri', t('admin.totp.uri'), r.otpauth_uri || ''],
-      ]), h('p', { class: 'field-hint' }, t('admin.totp.hint')));
+      ], t('admin.totp.hint')));
       once.querySelector('input').focus();
       await load();
     } catch (e) {
@@ -89,9 +90,8 @@ export async function render(main, params, ctx) {
       h('td', {}, t(s.totp ? 'admin.staff.totp_yes' : 'admin.staff.totp_no')),
       h('td', {}, s.locked ? h('span', { class: 'badge ad-locked' }, t('admin.staff.locked'))
         : t('admin.staff.not_locked')),
-      h('td', {}, h('details', { class: 'ad-manage' },
-        h('summary', {}, t('admin.staff.manage', { name: s.name })),
-        h('div', { class: 'ad-manage-body' },
+      h('td', {}, manage(s.name, h('div', { class: 'ad-manage-body', id: `${rid}-panel`,
+        hidden: openRow !== s.name },
           h('div', { class: 'ad-row' },
             h('button', { type: 'button', class: s.disabled ? 'btn' : 'btn btn-danger',
               onclick: () => act(() => post(s.name, s.disabled ? 'enable' : 'disable'),
@@ -120,6 +120,18 @@ export async function render(main, params, ctx) {
           h('div', { class: 'field' }, h('label', { for: pw.id }, t('admin.staff.new_password')),
             pw),
           h('button', { type: 'submit', class: 'btn' }, t('admin.staff.reset_password')))))));
+  }
+
+  // A row's actions behind a disclosure button; the open one stays open
+  // when the list is drawn again after an action.
+  function manage(name, panel) {
+    const toggle = h('button', { type: 'button', class: 'btn btn-quiet ad-toggle',
+      'aria-expanded': String(!panel.hidden), 'aria-controls': panel.id, onclick: () => {
+        panel.hidden = !panel.hidden;
+        toggle.setAttribute('aria-expanded', String(!panel.hidden));
+        openRow = panel.hidden ? '' : name;
+      } }, t('admin.staff.manage', { name }));
+    return [toggle, panel];
   }
 
   async function load() {

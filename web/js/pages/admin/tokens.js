@@ -69,8 +69,7 @@ export async function render(main, params, ctx) {
       try {
         const r = await api('POST', '/tokens', { scope: scope.value });
         replace(once, shownOnce(t('admin.tokens.created', { scope: t(`admin.scope.${r.scope}`) }),
-          [['ad-token', t('admin.tokens.token'), r.token || '']]),
-        h('p', { class: 'field-hint' }, t('admin.tokens.use_hint')));
+          [['ad-token', t('admin.tokens.token'), r.token || '']], t('admin.tokens.use_hint')));
         once.querySelector('input').focus();
         await load();
       } catch (e) {

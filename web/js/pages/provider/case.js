@@ -20,6 +20,10 @@ const NEXT = {
   on_hold: ['in_progress', 'completed', 'failed'],
 };
 
+// A node id inside a sentence, isolated (FSI…PDI) so that "ngo.xc" keeps
+// its place in an Arabic sentence.
+const iso = (x) => `\u2068${x || '–'}\u2069`;
+
 export async function render(main, params, ctx) {
   const id = String(params.id || '');
   const heading = h('h1', {}, t('provider.case.title', { id: shortId(id) }));
@@ -27,7 +31,11 @@ export async function render(main, params, ctx) {
   main.append(heading, body);
   const keep = { state: '', note: '', staff: '' }; // what the person typed, across redraws
 
+  // While a message about this referral waits in the outbox (the broker
+  // unreachable), look again every few seconds until it has gone.
+  let poll = null;
   async function load() {
+    clearTimeout(poll);
     let it;
     try {
       it = await api('GET', `/inbox/${encodeURIComponent(id)}`);
@@ -37,6 +45,7 @@ export async function render(main, params, ctx) {
       return;
     }
     draw(it);
+    if (it.outbox === 'waiting') poll = setTimeout(load, 5000);
   }
 
   function draw(it) {
@@ -46,15 +55,16 @@ export async function render(main, params, ctx) {
     replace(body,
       h('p', {}, h('a', { href: '#/inbox' }, t('provider.case.back'))),
       terms([
-        [t('provider.case.offer_state'), h('span', {}, badge(it.offer), ' ', outboxNote(it))],
+        [t('provider.case.offer_state'), badge(it.offer)],
         [t('provider.case.case_state'), it.case ? badge(it.case)
-          : t('provider.case.not_received')],
+          : erased ? badge('erased') : t('provider.case.not_received')],
         [t('provider.case.service'), label('service', s.service)],
-        [t('provider.case.from'), t('provider.case.from_via', { intake: it.intake || '–',
-          router: it.router || '–' })],
+        [t('provider.case.from'), t('provider.case.from_via', { intake: iso(it.intake),
+          router: iso(it.router) })],
         [t('provider.case.offered_at'), fmtDateTime(it.offered_at)],
         [t('provider.case.assigned_to'), it.assigned_to || t('provider.inbox.nobody')],
         it.reference && [t('provider.case.reference'), it.reference],
+        it.outbox && [t('provider.case.outbox'), outboxNote(it)],
       ], 'pv-terms pv-head'),
       erased,
       it.offer === 'offered' && h('section', { class: 'card', 'aria-labelledby': 'pv-sum-h' },
@@ -83,8 +93,8 @@ export async function render(main, params, ctx) {
       r.state === 'erased');
     if (!it.erased_at && !row && it.offer !== 'erased') return null;
     const at = it.erased_at || (row && row.at);
-    const what = Array.isArray(it.erased) ? joinList(it.erased.map(String))
-      : typeof it.erased === 'string' ? it.erased : t('provider.erased.what_default');
+    const what = Array.isArray(it.erased) && it.erased.length
+      ? joinList(it.erased.map((x) => label('erased_item', x))) : t('provider.erased.what_default');
     return h('section', { class: 'alert alert-info pv-erased', role: 'note',
       'aria-labelledby': 'pv-erased-h' },
     h('h2', { id: 'pv-erased-h' }, t('provider.erased.title')),
@@ -180,7 +190,8 @@ export async function render(main, params, ctx) {
   }
 
   await load();
-  return onInboxEvents(onEvent, load, id);
+  const off = onInboxEvents(onEvent, load, id);
+  return () => { clearTimeout(poll); off(); };
 }
 
 // The export as a file download: a Blob in memory, handed to the browser's

@@ -96,7 +96,9 @@ export async function render(main, params, ctx) {
       offerActions(it, ctx.session, () => refresh()));
   }
 
+  let poll = null; // while an answer waits in the outbox, the table looks again
   async function loadTable() {
+    clearTimeout(poll);
     const p = new URLSearchParams();
     if (filter.state) p.set('state', filter.state);
     if (filter.service) p.set('service', filter.service);
@@ -111,6 +113,7 @@ export async function render(main, params, ctx) {
       return;
     }
     const items = r.items || [];
+    if (items.some((i) => i.outbox === 'waiting')) poll = setTimeout(loadTable, 5000);
     if (!items.length) {
       replace(tableBox, h('p', { class: 'muted' }, t('provider.inbox.nothing')));
       return;
@@ -145,5 +148,6 @@ export async function render(main, params, ctx) {
 
   function refresh() { return Promise.all([loadOffers(), loadTable()]); }
   await refresh();
-  return onInboxEvents(onEvent, refresh);
+  const off = onInboxEvents(onEvent, refresh);
+  return () => { clearTimeout(poll); off(); };
 }

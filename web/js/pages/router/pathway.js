@@ -54,7 +54,8 @@ function providerTable(service, rows) {
         const pending = p.pending ?? p.offers_pending ?? 0;
         const regions = p.regions || (p.region ? [p.region] : []);
         const minors = p.minors ?? p.accepts_minors;
-        const free = typeof places === 'number' ? Math.max(0, places - pending) : '–';
+        const free = typeof p.places_open === 'number' ? p.places_open
+          : typeof places === 'number' ? Math.max(0, places - pending) : '–';
         if (p.registered === false)
           return h('tr', {}, h('td', { class: 'num' }, i + 1),
             h('th', { scope: 'row' }, p.id),
@@ -80,10 +81,16 @@ function providerTable(service, rows) {
 // The open offers: wb-api's `offers` rows when the router gives them,
 // otherwise the referrals that have an offer out (`current`).
 function openOffers(r) {
-  if (Array.isArray(r.offers))
-    return r.offers.map((o) => ({ id: o.referral || o.id, service: o.service,
-      urgency: o.urgency, provider: o.provider || o.current,
-      answer_by: o.answer_by || o.respond_by, intake: o.intake }));
+  const rows = Array.isArray(r.open_offers) ? r.open_offers : r.offers;
+  const refs = new Map((r.referrals || []).map((x) => [x.id, x]));
+  if (Array.isArray(rows))
+    return rows.map((o) => {
+      const x = refs.get(o.referral || o.id) || {};
+      const s = x.summary || {};
+      return { id: o.referral || o.id, service: o.service || s.service,
+        urgency: o.urgency || s.urgency, provider: o.provider || o.current,
+        answer_by: o.answer_by, respond_by: o.respond_by || x.respond_by, intake: x.intake };
+    });
   return (r.referrals || []).filter((x) => x.state === 'open' && x.current).map((x) => ({
     id: x.id, service: x.summary && x.summary.service,
     urgency: x.summary && x.summary.urgency, provider: x.current,
@@ -125,7 +132,7 @@ export async function render(main, params, ctx) {
             h('td', {}, o.answer_by ? countdown(o.answer_by)
               : o.respond_by ? t('router.offers.respond_by', { at: fmtDateTime(o.respond_by) })
                 : '–')))))) : h('p', { class: 'muted' }, t('router.offers.none')),
-        !Array.isArray(r.offers) && offers.some((o) => !o.answer_by) &&
+        offers.some((o) => !o.answer_by) &&
           h('p', { class: 'field-hint' }, t('router.offers.no_deadline'))),
       h('section', { 'aria-labelledby': 'rt-path-h' },
         h('h2', { id: 'rt-path-h' }, t('router.pathway.providers')),

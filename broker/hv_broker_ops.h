@@ -1,0 +1,105 @@
+/* The broker's operators' side (internal to broker/): everything an
+ * operator sees, none of which decides what becomes of an envelope.
+ *
+ * hv_broker_ops.c owns the operators' sockets: requests on [operators]
+ * bind (`haven stats`, dead letters; proto/PROTOCOL.md §5.4) and the events
+ * on [operators] events (`haven monitor`). hv_broker_metrics.c keeps the
+ * numbers custody does not (ack latency histogram, flows between
+ * countries, per-second samples for rates), makes the stats snapshot and
+ * its Prometheus text, and hands both to the HTTP thread (hv_http.h).
+ *
+ * Custody reads nothing here: it reports through the observation calls
+ * below. Operators read custody only through the "For operators" part of
+ * hv_broker_custody.h. Not for use outside broker/. */
+#ifndef HV_BROKER_OPS_H
+#define HV_BROKER_OPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "hv_broker.h"
+#include "hv_http.h"
+
+#define HV_OPS_LAT_BUCKETS 11   /* ack latency histogram buckets (hv_broker_metrics.c) */
+#define HV_OPS_FLOWS_MAX 256    /* country pairs counted */
+#define HV_OPS_RATE_SAMPLES 11  /* rates over the last ten seconds */
+
+/* The operators' part of the broker. */
+typedef struct hv_broker_ops {
+    void *sock;                    /* operators' ROUTER socket, or NULL */
+    void *events;                  /* operators' PUB socket for events, or NULL */
+    hv_http *http;                 /* /metrics and friends, or NULL */
+    int64_t next_publish;          /* monotonic ms of the next HTTP snapshot */
+    uint64_t latency_buckets[HV_OPS_LAT_BUCKETS + 1]; /* ack latency histogram (+Inf last) */
+    double latency_sum_s;          /* its sum, seconds */
+    uint64_t latency_count;        /* its count */
+    struct hv_ops_flow {
+        char from[3], to[3];       /* countries */
+        uint64_t count;            /* messages stored between them */
+    } flows[HV_OPS_FLOWS_MAX];     /* stored messages by country pair */
+    size_t n_flows;                /* how many pairs */
+    struct hv_ops_rate_sample {
+        int64_t at;                /* monotonic ms */
+        uint64_t stored, delivered, acked; /* counters then */
+    } rate_ring[HV_OPS_RATE_SAMPLES]; /* one per second, for recent rates */
+    size_t rate_next;              /* next slot */
+    int64_t next_rate_sample;      /* monotonic ms */
+    int64_t started_ms;            /* wall clock at start, for uptime */
+} hv_broker_ops;
+
+/* ------------------------------------------------ lifecycle (ops.c) */
+
+/* Makes the operators' sockets that broker.ini asks for and secures them
+ * with the transport secret `secret_z85`. */
+HV_MUST_CHECK hv_err hv_broker_ops_sockets(hv_broker *b, const char *secret_z85, hv_errmsg *e);
+
+/* Binds the operators' sockets and starts the HTTP thread, if asked for. */
+HV_MUST_CHECK hv_err hv_broker_ops_bind(hv_broker *b, hv_errmsg *e);
+
+/* One pass of the loop: answers requests, notes events watchers, samples
+ * the counters and publishes the HTTP snapshot when due. */
+void hv_broker_ops_serve(hv_broker *b, int64_t now);
+
+/* Closes the sockets and stops the HTTP thread; safe twice. */
+void hv_broker_ops_close(hv_broker *b);
+
+/* ------------------------------------------------ observation (ops.c) */
+
+/* Publishes one event for operators: what happened, to which type of
+ * message, between which countries, how big, how long it took. Never a
+ * node id, never content. */
+void hv_broker_event(hv_broker *b, const char *event, unsigned type, const char *from_cc,
+                     const char *to_cc, size_t bytes, int64_t latency_ms, unsigned code);
+
+/* Publishes `event` for envelope `env` (its type and countries from the
+ * registry), when anyone may be watching. */
+void hv_broker_event_envelope(hv_broker *b, const char *event, const uint8_t *env,
+                              size_t len);
+
+/* ------------------------------------------------ observation (metrics.c) */
+
+/* A delivery was acknowledged (or refused, `nack`) `ms` after it went
+ * out: its event, and the latency histogram. */
+void hv_broker_ops_acked(hv_broker *b, bool nack, unsigned code, const char *to_cc, int64_t ms);
+
+/* A message of `type` was committed: its event, and its country pair. */
+void hv_broker_ops_stored(hv_broker *b, unsigned type, const char *from_cc, const char *to_cc,
+                          uint32_t bytes);
+
+/* ------------------------------------------------ snapshot (metrics.c) */
+
+/* A snapshot for operators: counts, sessions, peers, queue depths, rates
+ * and latency percentiles. Node ids, roles, countries and numbers only,
+ * never content. Caller owns the result (NULL when out of memory). */
+json_t *hv_broker_ops_stats_json(hv_broker *b);
+
+/* Samples the counters once a second for the recent rates. */
+void hv_broker_ops_rate_sample(hv_broker *b, int64_t now);
+
+/* Hands the HTTP thread a fresh snapshot, when one is due. */
+void hv_broker_ops_publish(hv_broker *b, int64_t now);
+
+#endif
