@@ -5,6 +5,7 @@
 // undefined for "not filled in". Labels and hints come from form.json.
 import { h } from '../dom.js';
 import { t, timeZone } from '../i18n.js';
+import { holds } from './schema.js';
 
 export const idFor = (cpath) =>
   `rf-${cpath.replace(/[^A-Za-z0-9_]+/g, '-').replace(/^-|-$/g, '') || 'root'}`;
@@ -83,17 +84,19 @@ export function utcToLocal(iso, tz) {
 }
 
 function input(n, cpath) {
-  const a = { type: 'text', name: cpath, autocomplete: 'off' };
+  // Typed text keeps its own direction (an Arabic name on an English page).
+  const a = { type: 'text', name: cpath, autocomplete: 'off', dir: 'auto' };
   if (n.kind === 'integer') Object.assign(a, { type: 'number', step: 1, min: n.min, max: n.max,
-    inputmode: 'numeric' });
-  if (n.kind === 'date') a.type = 'date';
-  if (n.kind === 'datetime') a.type = 'datetime-local';
+    inputmode: 'numeric', dir: null });
+  if (n.kind === 'date') Object.assign(a, { type: 'date', dir: null });
+  if (n.kind === 'datetime') Object.assign(a, { type: 'datetime-local', dir: null });
   if (n.kind === 'string' && n.maxLength) a.maxlength = n.maxLength;
   if (n.kind === 'text') {
     return h('textarea', { name: cpath, rows: n.maxLength > 1000 ? 6 : 3,
-      maxlength: n.maxLength });
+      maxlength: n.maxLength, dir: 'auto' });
   }
-  if (/^\^\[A-Z\]\{2\}\$$/.test(n.pattern || '')) Object.assign(a, { size: 4, class: 'code' });
+  if (/^\^\[A-Z\]\{2\}\$$/.test(n.pattern || ''))
+    Object.assign(a, { size: 4, class: 'code', dir: 'ltr' });
   return h('input', a);
 }
 
@@ -107,7 +110,14 @@ function choices(n, cpath, id, label, hint, required) {
       h('option', { value: '' }, t('form.choose')),
       opts.map(([v, l]) => h('option', { value: v }, l)));
     const { el, e } = box({ id, label, hint, required, control: sel });
-    return { el, e, control: sel,
+    const offer = (v) => {
+      for (const o of sel.options) {
+        const ok = !n.valueWhen || !n.valueWhen[o.value] || holds(n.valueWhen[o.value], v);
+        o.hidden = !ok; o.disabled = !ok;
+        if (!ok && o.selected) sel.value = '';
+      }
+    };
+    return { el, e, control: sel, offer,
       get: () => (sel.value === '' ? undefined : sel.value),
       set: (v) => { sel.value = v === undefined ? '' : String(v); } };
   }
@@ -119,7 +129,16 @@ function choices(n, cpath, id, label, hint, required) {
   const { el, e } = group({ id, label, hint, required, content });
   el.setAttribute('role', 'radiogroup');
   if (required) el.setAttribute('aria-required', 'true');
-  return { el, e, control: radios[0],
+  const offer = (v) => {
+    radios.forEach((r) => {
+      const cond = n.valueWhen && n.valueWhen[r.value];
+      const ok = !cond || holds(cond, v);
+      r.disabled = !ok;
+      r.parentNode.hidden = !ok;
+      if (!ok) r.checked = false;
+    });
+  };
+  return { el, e, control: radios[0], offer,
     get: () => {
       const r = radios.find((x) => x.checked);
       if (!r) return undefined;
@@ -138,7 +157,9 @@ export function leaf(n, cpath, { label, required } = {}) {
   const req = required !== undefined ? required : n.required;
   if (n.kind === 'enum' || n.kind === 'boolean') {
     const c = choices(n, cpath, id, lab, hint, req);
-    return finish(c.el, c.e, lab, c.get, c.set, () => (c.focus ? c.focus() : c.control));
+    const w = finish(c.el, c.e, lab, c.get, c.set, () => (c.focus ? c.focus() : c.control));
+    if (n.valueWhen) w.offer = c.offer;
+    return w;
   }
   const control = input(n, cpath);
   const tz = timeZone();
@@ -186,8 +207,8 @@ export function checks(n, cpath) {
     h('div', { class: 'choice' }, boxes[i], h('label', { for: boxes[i].id },
       t(`${item.enumKey}.${v}`)))));
   const label = t(`form.field.${n.path}`);
-  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`), required: n.required,
-    content });
+  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`),
+    required: n.required && n.minItems > 0, content });
   const get = () => {
     const v = boxes.filter((b) => b.checked).map((b) => b.value);
     return v.length || n.required ? v : undefined;

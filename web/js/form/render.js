@@ -18,6 +18,7 @@ function widget(n, cpath, ctx, opts) {
   else if (n.kind === 'array') w = n.checks ? checks(n, cpath) : list(n, cpath, ctx);
   else w = leaf(n, cpath, opts);
   if (n.when) ctx.cond.push({ w, when: n.when });
+  if (w.offer) ctx.offers.push(w);
   return w;
 }
 
@@ -112,8 +113,9 @@ function list(n, cpath, ctx) {
     onclick: () => { const v = values(); v.push(undefined); rebuild(v); focusRow(rows.length - 1); } },
   t(`form.add.${n.path}`));
   const label = t(`form.field.${n.path}`);
-  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`), required: n.required,
-    content: [rowsEl, add], cls: 'list' });
+  // A list that may be empty (nationalities) is not marked as required.
+  const { el, e } = group({ id, label, hint: t(`form.hint.${n.path}`),
+    required: n.required && n.minItems > 0, content: [rowsEl, add], cls: 'list' });
   let rows = [];
   let map = []; // the file's index -> the row it came from, as of the last get()
   const values = () => rows.map((r) => r.get());
@@ -172,7 +174,7 @@ function list(n, cpath, ctx) {
 
 export function buildForm(model) {
   const listeners = [];
-  const ctx = { cond: [], changed: () => {} };
+  const ctx = { cond: [], offers: [], changed: () => {} };
   const summary = h('div', { class: 'form-summary' });
   const bySection = new Map(model.sections.map((s) => [s, []]));
   const members = new Map();
@@ -203,6 +205,7 @@ export function buildForm(model) {
     for (let i = 0; i < 2; i++) {
       const v = root.get();
       for (const c of ctx.cond) c.w.el.hidden = !holds(c.when, v);
+      for (const w of ctx.offers) w.offer(v);
     }
   };
   ctx.changed = refresh;

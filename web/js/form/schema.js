@@ -51,6 +51,7 @@ function build(root, raw, path, name, required) {
     name, path, required, kind: kindOf(s), schema: s,
     section: s['x-haven-section'] || null,
     when: s['x-haven-when'] || null,
+    valueWhen: s['x-haven-value-when'] || null, // {VALUE: condition}: offered only then
   };
   if (n.kind === 'const') n.value = s.const;
   if (n.kind === 'enum') {

@@ -23,11 +23,13 @@ function value(n, v) {
   if (n.kind === 'array') {
     if (!v.length) return h('span', { class: 'muted' }, t('form.view.none'));
     if (n.checks || n.item.kind !== 'object')
-      return h('ul', { class: 'plain' }, v.map((x) => h('li', {}, leafText(n.item, x))));
+      return h('ul', { class: 'plain' }, v.map((x) => h('li', {}, h('bdi', {}, leafText(n.item, x)))));
     return h('ol', { class: 'view-rows' }, v.map((x) => h('li', {}, facts(n.item, x))));
   }
+  // What the caseworker wrote keeps its own direction on a page in the other.
   const text = leafText(n, v);
-  return n.kind === 'text' ? h('p', { class: 'view-text' }, text) : text;
+  if (n.kind === 'text') return h('p', { class: 'view-text', dir: 'auto' }, text);
+  return n.kind === 'string' ? h('bdi', {}, text) : text;
 }
 
 function facts(n, v) {
@@ -39,12 +41,23 @@ function facts(n, v) {
   return h('dl', { class: 'facts' }, rows);
 }
 
+// A section: its objects under their own sub-heading, the other members
+// together in one list of facts.
 export function viewReferral(m, file) {
   return h('div', { class: 'referral-view' }, m.sections.map((s) => {
     const props = m.root.props.filter((p) => p.section === s && file[p.name] !== undefined);
     if (!props.length) return null;
-    return h('section', {}, h('h3', {}, t(`form.section.${s}`)),
-      h('dl', { class: 'facts' }, props.flatMap((p) => [h('dt', {}, t(`form.field.${p.path}`)),
-        h('dd', {}, value(p, file[p.name]))])));
+    const parts = [];
+    let loose = null;
+    for (const p of props) {
+      if (p.kind === 'object') {
+        loose = null;
+        parts.push(h('h4', {}, t(`form.field.${p.path}`)), facts(p, file[p.name]));
+      } else {
+        if (!loose) { loose = h('dl', { class: 'facts' }); parts.push(loose); }
+        loose.append(h('dt', {}, t(`form.field.${p.path}`)), h('dd', {}, value(p, file[p.name])));
+      }
+    }
+    return h('section', {}, h('h3', {}, t(`form.section.${s}`)), parts);
   }));
 }

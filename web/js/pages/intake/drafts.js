@@ -6,6 +6,7 @@ import { api, ApiError } from '../../api.js';
 import { h, replace } from '../../dom.js';
 import { t, fmtDateTime, has } from '../../i18n.js';
 import { errorBox, infoBox, confirmDialog, announce, table } from '../../ui.js';
+import { labelCells } from './list.js';
 
 function whoOf(d) {
   const r = (d && d.draft && d.draft.referral) || {};
@@ -52,8 +53,8 @@ export async function render(main, params, ctx) {
     const full = await Promise.all(items.map((d) =>
       api('GET', `/drafts/${d.id}`).catch(() => d)));
     const columns = [
-      { label: t('intake.drafts.person'), cell: (d) => h('a', { href: `#/referrals/new?draft=${d.id}` },
-        whoOf(d)) },
+      { label: t('intake.drafts.person'), cell: (d) => h('a', { href: `#/referrals/new?draft=${d.id}`,
+        dir: 'auto' }, whoOf(d)) },
       { label: t('intake.list.service'), cell: serviceOf },
       { label: t('intake.drafts.updated'), cell: (d) => fmtDateTime(d.updated) },
       { label: t('intake.drafts.created'), cell: (d) => fmtDateTime(d.created) },
@@ -65,8 +66,10 @@ export async function render(main, params, ctx) {
       h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => remove(d),
         'aria-label': t('intake.drafts.delete_label', { who: whoOf(d) }) },
       t('intake.drafts.delete'))) });
-    replace(results, table({ caption: t('intake.drafts.title'), columns, rows: full,
-      empty: t('intake.drafts.empty') }));
+    const tbl = table({ caption: t('intake.drafts.title'), columns, rows: full,
+      empty: t('intake.drafts.empty') });
+    labelCells(tbl, columns);
+    replace(results, tbl);
   }
   await load();
 }

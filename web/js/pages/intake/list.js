@@ -15,6 +15,7 @@ export const STATES = ['awaiting_authorisation', 'requested', 'accepted', 'trans
 export const SERVICES = ['shelter', 'medical', 'psychosocial', 'legal_aid', 'interpretation',
   'return', 'documentation', 'child_protection', 'livelihood', 'education', 'family_tracing'];
 const LIMIT = 25;
+const FILTERS = ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'];
 const filters = { state: '', service: '', country: '', q: '', since: '', until: '',
   assigned_to: '', offset: 0 };
 
@@ -32,8 +33,20 @@ export function stateCell(r) {
     ? [' ', h('span', { class: 'badge outbox-waiting' }, t('common.outbox.waiting'))] : null];
 }
 
+// Each cell names its column, for a narrow screen where the table stacks.
+export function labelCells(tbl, columns) {
+  for (const tr of tbl.querySelectorAll('tbody tr'))
+    [...tr.children].forEach((cell, i) => cell.setAttribute('data-label', columns[i].label));
+}
+
 export async function render(main, params, ctx) {
   const sup = ctx.session.role === 'supervisor';
+  // A link may name filters (#/referrals?state=requested); the pages never write them there.
+  const given = FILTERS.filter((k) => typeof params[k] === 'string');
+  if (given.length) {
+    for (const k of FILTERS) filters[k] = given.includes(k) ? params[k] : '';
+    filters.offset = 0;
+  }
   main.append(h('h1', {}, t(sup ? 'intake.list.title_all' : 'intake.list.title')));
   main.append(h('p', {}, h('a', { class: 'btn btn-primary', href: '#/referrals/new' },
     t('intake.nav.new'))));
@@ -79,7 +92,7 @@ export async function render(main, params, ctx) {
   let shown = new Set();
   async function load() {
     const q = new URLSearchParams();
-    for (const k of ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'])
+    for (const k of FILTERS)
       if (filters[k] && (k !== 'assigned_to' || sup)) q.set(k, filters[k]);
     q.set('limit', LIMIT);
     q.set('offset', filters.offset);
@@ -92,7 +105,8 @@ export async function render(main, params, ctx) {
     shown = new Set(rows.map((r) => r.id));
     const columns = [
       { label: t('intake.list.referral'), cell: (r) => h('a', { href: `#/referrals/${r.id}` },
-        r.reference || t('intake.list.no_reference', { id: r.id.slice(0, 8) })) },
+        r.reference ? h('bdi', {}, r.reference)
+          : t('intake.list.no_reference', { id: r.id.slice(0, 8) })) },
       { label: t('intake.list.state'), cell: stateCell },
       { label: t('intake.list.service'), cell: (r) => t(`common.service.${r.service}`) },
       { label: t('intake.list.country'), cell: (r) => r.country },
@@ -103,10 +117,12 @@ export async function render(main, params, ctx) {
     if (sup) columns.push(
       { label: t('intake.list.created_by'), cell: (r) => r.created_by || t('intake.list.host') },
       { label: t('intake.list.assigned_to'), cell: (r) => r.assigned_to || t('intake.list.nobody') });
+    const tbl = table({ caption: t(sup ? 'intake.list.title_all' : 'intake.list.title'), columns,
+      rows, empty: t('intake.list.empty') });
+    labelCells(tbl, columns);
     replace(results,
       h('p', { class: 'muted' }, t('intake.list.count', { n: data.total || 0 })),
-      table({ caption: t(sup ? 'intake.list.title_all' : 'intake.list.title'), columns, rows,
-        empty: t('intake.list.empty') }),
+      tbl,
       (data.total || 0) > LIMIT ? pager({ total: data.total, limit: LIMIT, offset: filters.offset,
         onPage: (o) => { filters.offset = o; load(); } }) : null);
   }

@@ -13,8 +13,9 @@ import { model } from '../../form/schema.js';
 import { viewReferral } from '../../form/view.js';
 import { stateCell } from './list.js';
 
-const ENDED = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn',
-  'cancel_requested', 'withdraw_requested']);
+// Over: nothing more will happen. Withdrawn already asked: not again.
+const OVER = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn']);
+const ENDED = new Set([...OVER, 'cancel_requested', 'withdraw_requested']);
 
 // The worker's own words for a step (services/intake), in the person's
 // language; anything else (a provider's note, a reason) is shown as written.
@@ -42,10 +43,10 @@ function detailOf(row) {
   }
   if (row.state === 'no_match' && d.includes(': ')) {
     return h('div', {}, t('intake.history.no_match'),
-      h('ul', { class: 'reasons' }, d.split('; ').map((x) => h('li', {}, x))));
+      h('ul', { class: 'reasons' }, d.split('; ').map((x) => h('li', { dir: 'auto' }, x))));
   }
   return h('div', { class: 'timeline-note' }, h('span', { class: 'muted' },
-    t('intake.history.note')), ' ', h('q', {}, d));
+    t('intake.history.note')), ' ', h('q', { dir: 'auto' }, d));
 }
 
 // "ngo.xa/caseworker-2" -> "caseworker-2 (ngo.xa)"; a node id as it is.
@@ -138,7 +139,7 @@ export async function render(main, params, ctx) {
     if (sup && r.state === 'awaiting_authorisation')
       actions.push(h('button', { type: 'button', class: 'btn btn-primary', onclick: authorise },
         t('intake.authorise.button')));
-    if (sup) actions.push(h('button', { type: 'button', class: 'btn', onclick: () => assign(r.assigned_to) },
+    if (sup && !OVER.has(r.state)) actions.push(h('button', { type: 'button', class: 'btn', onclick: () => assign(r.assigned_to) },
       t('intake.assign.button')));
     if (!ENDED.has(r.state))
       actions.push(h('button', { type: 'button', class: 'btn btn-danger', onclick: withdraw },
