@@ -324,6 +324,9 @@ static json_t *s_row_json(hv_worker *w, const in_ref *r)
                             r->country, "router", r->router, "provider", r->provider,
                             "created", created, "respond_by", by);
     if (row != NULL) {
+        char updated[21];
+        hv_time_format(r->updated, updated);
+        json_object_set_new(row, "updated", json_string(updated)); /* the last change */
         json_object_set_new(row, "created_by", json_string(r->created_by));
         json_object_set_new(row, "assigned_to", json_string(r->assigned_to));
         json_object_set_new(row, "reference", json_string(r->reference));

@@ -37,9 +37,14 @@ for (const line of readFileSync(accountsFile, 'utf8').split('\n')) {
 const BASE = { 'ngo-xa': 'https://127.0.0.1:8443', 'shelter-xc': 'https://127.0.0.1:8444',
   'router-xc': 'https://127.0.0.1:8445' };
 const everyone = [];
-async function open(node, staff, lang) {
+async function open(node, staff, lang, { checkSignin = false } = {}) {
   const who = await person(BASE[node], { name: `${staff}@${node}`, lang });
   everyone.push(who);
+  if (checkSignin) {
+    await who.page.goto(`${who.base}/`);
+    await who.page.locator('#signin-name').waitFor();
+    await checkPage(who, 'signin', null);
+  }
   await signIn(who, accounts[`${staff}@${node}`]);
   return who;
 }
@@ -169,7 +174,7 @@ const timelineHas = (cw, state) =>
 async function lifecycle(lang) {
   let sup, cw, pcw, id;
   await step(`${lang}: the shelter's supervisor signs in and waits on the inbox`, async () => {
-    sup = await open('shelter-xc', 'supervisor-1', lang);
+    sup = await open('shelter-xc', 'supervisor-1', lang, { checkSignin: true });
     await sup.page.waitForSelector('h1');
     await checkPage(sup, 'inbox', shotDir);
   });
@@ -307,6 +312,21 @@ try {
       waiting = await cw.page.locator('.outbox-waiting').count() > 0;
     }
     assert.equal(waiting, false, 'the referral still waits to be sent after the broker came back');
+  });
+
+  await step('en: a draft is saved at the worker, listed and resumed', async () => {
+    const { cw } = en;
+    await newReferral(cw);
+    await cw.page.fill('#rf-subject-names-0-given', 'Draftperson');
+    await cw.page.fill('#rf-subject-names-0-family', FAMILY);
+    await cw.page.getByRole('button', { name: L('en', 'intake.new.save') }).click();
+    await cw.page.getByText(L('en', 'intake.new.saved', { at: '' }).split('(')[0].trim()).first().waitFor();
+    await cw.page.locator('#nav').getByRole('link', { name: L('en', 'intake.nav.drafts') }).click();
+    await cw.page.locator('table').getByText(new RegExp(FAMILY)).first().waitFor();
+    await checkPage(cw, 'drafts', shotDir);
+    await cw.page.getByRole('link', { name: L('en', 'intake.drafts.resume') }).first().click();
+    await cw.page.waitForSelector('.referral-form');
+    await cw.page.waitForFunction(() => document.querySelector('#rf-subject-names-0-given').value === 'Draftperson');
   });
 
   await step('en: the new-referral form by keyboard alone', async () => {

@@ -99,10 +99,15 @@ function renderChrome() {
   tickClock();
 }
 
+// The menu entry of the page: the longest that the path is or lies under
+// (#/referrals/new is "New referral", not also "Referrals").
 function markNav(path) {
-  for (const a of document.querySelectorAll('#nav a')) {
-    const on = path === a.dataset.path || path.startsWith(`${a.dataset.path}/`);
-    if (on) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  const links = [...document.querySelectorAll('#nav a')];
+  const under = (p) => path === p || path.startsWith(`${p}/`);
+  const best = links.filter((a) => under(a.dataset.path))
+    .sort((a, b) => b.dataset.path.length - a.dataset.path.length)[0];
+  for (const a of links) {
+    if (a === best) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
 }
 

@@ -1,11 +1,11 @@
-// Try-out of the provider, coordinator and admin pages in Debian's Chromium
+// The provider, coordinator and admin pages in Debian's Chromium (ctest workbench_provider)
 // against real processes: the one-country network of tests/cli/flow_lib.sh
 // (broker, intake, router, three providers) with haven-web in front of the
 // provider shelter-a.xc and the router, web/ as the assets folder. Two
 // referrals are submitted with the CLI; the pages then answer, work and
 // export them; one is withdrawn and shows as erased. Screenshots in English
 // and Arabic (and French) go to OUT_DIR.
-// Run (from the top, after `npm ci --prefix tests/browser`): node tests/browser/wb_provider_try.mjs build [OUT_DIR]
+// Run (from the top, after `npm ci --prefix tests/browser`): node tests/browser/wb_provider_pages.mjs build [OUT_DIR]
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { chromium } from 'playwright-core';
 import { layout } from './wb_lib.mjs';
 
 const [bin, outArg] = process.argv.slice(2);
-if (!bin) { console.error('usage: node wb_provider_try.mjs BUILD_DIR [OUT_DIR]'); process.exit(2); }
+if (!bin) { console.error('usage: node wb_provider_pages.mjs BUILD_DIR [OUT_DIR]'); process.exit(2); }
 const top = resolve(new URL('../..', import.meta.url).pathname);
 const out = resolve(outArg || 'wb-provider-shots');
 mkdirSync(out, { recursive: true });

@@ -1,11 +1,11 @@
-// A try-out of the intake pages (issue 18) in Debian's Chromium, not a test
-// of the suite: it starts a one-country network (tests/cli/flow_lib.sh: a
+// The intake pages (issue 18) in Debian's Chromium, in the suite as ctest workbench_intake:
+// it starts a one-country network (tests/cli/flow_lib.sh: a
 // broker, the intake ngo.xc, the router and providers) and haven-web with
 // the worktree's web/ as its assets, signs in a caseworker and a supervisor,
 // fills the form (first with mistakes), submits, follows the timeline while
 // the shelter accepts and reports (through the CLI), withdraws, authorises an
 // override, and writes screenshots in English, French and Arabic.
-// Run: node tests/browser/wb_intake_try.mjs BUILD_DIR OUT_DIR   (after npm ci --prefix tests/browser)
+// Run: node tests/browser/wb_intake_pages.mjs BUILD_DIR OUT_DIR   (after npm ci --prefix tests/browser)
 // Endpoints this haven-web lacks (GET /schema/referral before wb-api) are
 // stood in for by the browser from docs/referral.schema.json, and said so.
 import { spawn, execFileSync } from 'node:child_process';
@@ -19,7 +19,7 @@ import { axe, layout } from './wb_lib.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const top = resolve(here, '../..');
 const [binDir, outDir] = process.argv.slice(2).map((p) => p && resolve(p));
-if (!outDir) { console.error('usage: node wb_intake_try.mjs BUILD_DIR OUT_DIR'); process.exit(2); }
+if (!outDir) { console.error('usage: node wb_intake_pages.mjs BUILD_DIR OUT_DIR'); process.exit(2); }
 mkdirSync(outDir, { recursive: true });
 const PW = 'correct horse battery staple';
 
