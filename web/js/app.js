@@ -127,7 +127,10 @@ async function show() {
   try {
     const page = await found.route.load();
     const cleanup = await page.render(main, params, { session: app.session, navigate });
-    if (typeof cleanup === 'function') app.cleanup = cleanup;
+    // A page that finished after the person moved on stops at once.
+    if (typeof cleanup === 'function') {
+      if (main.isConnected) app.cleanup = cleanup; else cleanup();
+    }
   } catch (e) {
     if (e && e.status === 401) return;
     console.warn(e);
