@@ -287,7 +287,7 @@ try {
   await shot(cw, 'ar-new-empty');
   await setLang(cw, 'en');
 
-  // haven-web serves 8 connections per address: the caseworker's browser goes first.
+  // The caseworker is done for now: their browser closes before the supervisor's opens.
   await cw.context().close();
   const sv = await newPage('supervisor');
   await signIn(sv, 'supervisor-1', totp());

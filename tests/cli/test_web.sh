@@ -22,6 +22,7 @@ echo "not to be served" > outside.txt
 expect 0 "usage: haven-web" "$bin/haven-web" --help
 expect 0 "haven-web 0." "$bin/haven-web" --version
 expect 2 "usage: haven-web" "$bin/haven-web"
+web_per_address=8 # the per-address limit is tested below with this many
 web_setup intake intake ngo.xc
 web_setup shelter-a provider shelter-a.xc "[notify]
 command = cat >> notify.out

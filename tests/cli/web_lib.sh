@@ -27,7 +27,7 @@ tls_cert = tls/cert.pem
 tls_key = tls/key.pem
 assets = assets
 connection_timeout_s = 2
-connections_per_address = 8
+connections_per_address = ${web_per_address:-32}
 [worker]
 staff_socket = $name-staff/staff.sock
 kind = $kind
