@@ -117,6 +117,15 @@ enum MHD_Result hv_web_admin_handle(hv_web_api *api, hv_web_req *req, const hv_w
     if (n != 3 || strcmp(m, "POST") != 0 || !hv_web_name_valid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such staff operation", NULL);
     const char *name = seg[1], *op = seg[2];
+    /* An admin who disabled, demoted or re-enrolled their own account here
+     * would lose the session that is doing it, and with a new second factor
+     * its secret before it could be scanned: another admin does it, or the
+     * host (haven staff). */
+    if (strcmp(name, who->staff) == 0 && (strcmp(op, "disable") == 0 ||
+                                          strcmp(op, "role") == 0 || strcmp(op, "totp") == 0))
+        return hv_web_send_error(req, 409, HV_EPROTO, "not on your own account: another "
+                                 "administrator can do it, or `haven staff` on the server",
+                                 NULL);
     if (strcmp(op, "disable") == 0 || strcmp(op, "enable") == 0) {
         bool off = op[0] == 'd';
         err = hv_web_staff_set_disabled(api->store, name, off);

@@ -194,7 +194,11 @@ static bool s_who(hv_web_api *api, hv_web_req *req, hv_web_who *who, enum MHD_Re
                                    NULL);
         return err == HV_OK;
     }
-    err = hv_web_session_check(api->cfg, api->store, hv_web_cookie(req, S_COOKIE), who);
+    /* The pages mark the calls they make by themselves (refreshes on
+     * events, polls): those do not count as the person's activity. */
+    const char *bg = hv_web_header(req, "X-Haven-Background");
+    err = hv_web_session_check(api->cfg, api->store, hv_web_cookie(req, S_COOKIE),
+                               bg != NULL && strcmp(bg, "1") == 0, who);
     if (err != HV_OK)
         *r = hv_web_send_error(req, 401, HV_EAUTH, "not signed in, or the session has ended; "
                                "sign in again (POST /api/v1/session)", NULL);
@@ -208,7 +212,9 @@ static bool s_scope_allows(const hv_web_who *who, const char *method, char **seg
 {
     if (who->scope[0] == '\0')
         return true;
-    if (strcmp(seg[0], "staff") == 0 || strcmp(seg[0], "tokens") == 0)
+    /* Drafts are people's unfinished work, not an outside system's. */
+    if (strcmp(seg[0], "staff") == 0 || strcmp(seg[0], "tokens") == 0 ||
+        strcmp(seg[0], "drafts") == 0)
         return false;
     if (strcmp(method, "GET") == 0)
         return true;

@@ -183,7 +183,7 @@ hv_err hv_web_session_begin(hv_web_store *s, const char *staff,
 }
 
 hv_err hv_web_session_check(const hv_web_config *c, hv_web_store *s, const char *cookie,
-                            hv_web_who *out)
+                            bool background, hv_web_who *out)
 {
     memset(out, 0, sizeof *out);
     if (cookie == NULL || strlen(cookie) != HV_WEB_SECRET_HEX)
@@ -207,7 +207,7 @@ hv_err hv_web_session_check(const hv_web_config *c, hv_web_store *s, const char 
     int64_t step = (int64_t)c->idle_s * 100;
     if (step > 5000)
         step = 5000;
-    bool touch = now - ses.last_ms >= step;
+    bool touch = !background && now - ses.last_ms >= step;
     if (touch && hv_web_session_touch(s, h, now) != HV_OK)
         return HV_EAUTH;
     snprintf(out->staff, sizeof out->staff, "%s", ses.staff);

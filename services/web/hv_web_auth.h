@@ -55,10 +55,13 @@ HV_MUST_CHECK hv_err hv_web_session_begin(hv_web_store *s, const char *staff,
                                           char csrf[HV_WEB_SECRET_HEX + 1]);
 
 /* Finds the session of cookie value `cookie` and, when within the idle
- * and absolute limits, records this use. HV_EAUTH when missing, unknown,
- * expired (then deleted) or its account disabled. */
+ * and absolute limits, records this use unless `background` (a page's own
+ * refresh, not the person: it must not keep an unattended session alive).
+ * HV_EAUTH when missing, unknown, expired (then deleted) or its account
+ * disabled. */
 HV_MUST_CHECK hv_err hv_web_session_check(const hv_web_config *c, hv_web_store *s,
-                                          const char *cookie, hv_web_who *out);
+                                          const char *cookie, bool background,
+                                          hv_web_who *out);
 
 /* Ends the session of `cookie` (HV_ENOTFOUND when none). */
 HV_MUST_CHECK hv_err hv_web_session_end(hv_web_store *s, const char *cookie);

@@ -381,6 +381,12 @@ try {
   await step('after sign-out nothing of the person is in any browser\'s storage or profile', async () => {
     for (const who of everyone) {
       await signOut(who);
+      // Back, after signing out, brings back no page that was open before.
+      await who.page.goBack().catch(() => {});
+      await who.page.getByRole('heading', { level: 1,
+        name: L(who.lang, 'common.signin.title') }).waitFor();
+      assert.ok(!(await who.page.locator('body').innerText()).includes(FAMILY),
+        `${who.name}: Back after sign-out shows the person`);
       const kept = await who.page.evaluate(async () => ({
         local: localStorage.length, session: sessionStorage.length,
         idb: (await indexedDB.databases()).length, caches: (await caches.keys()).length }));

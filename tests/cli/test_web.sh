@@ -504,6 +504,16 @@ api intake admin-1 POST /api/v1/staff/nobody-here/totp
 want 404 HV_ENOTFOUND "a second factor for nobody"
 api intake admin-1 POST /api/v1/staff/nobody-here/disable
 want 404 HV_ENOTFOUND "no such staff member"
+# An admin cannot lock themselves out: no disabling, demoting or
+# re-enrolling their own account through the API.
+api intake admin-1 POST /api/v1/staff/admin-1/disable
+want 409 HV_EPROTO "an admin disables their own account"
+api intake admin-1 POST /api/v1/staff/admin-1/totp
+want 409 HV_EPROTO "an admin re-enrols their own second factor"
+api intake admin-1 POST /api/v1/staff/admin-1/role '{"role": "caseworker"}'
+want 409 HV_EPROTO "an admin demotes themselves"
+api intake admin-1 GET /api/v1/session
+want 200 "the admin's session survives the refusals"
 
 # ---- lockout of an account, lifted by an admin
 for i in 1 2 3; do signin intake caseworker-3 "wrong password $i"; done
@@ -544,6 +554,24 @@ clock_past() { [ "$(date +%s%N)" -gt "$1" ]; }
 wait_until 5 clock_past "$idle_after"
 api short caseworker-9 GET /api/v1/session
 want 401 HV_EAUTH "an idle session is refused"
+# The pages' own refreshes (X-Haven-Background: 1) are answered but are not
+# the person's use: refreshing does not keep an unattended session alive.
+signin short caseworker-9 "$pw"
+want 201 "signed in again"
+idle_after=$(( $(date +%s%N) + 1300000000 ))
+hdr=("X-Haven-Background: 1")
+api short caseworker-9 GET /api/v1/session
+want 200 "a page's refresh is answered"
+refreshes=1
+while ! clock_past "$idle_after" && [ "$refreshes" -lt 40 ]; do
+  api short caseworker-9 GET /api/v1/session
+  [ "$st" = 200 ] || break
+  refreshes=$((refreshes + 1)); sleep 0.1
+done
+wait_until 5 clock_past "$idle_after"
+api short caseworker-9 GET /api/v1/session
+hdr=()
+want 401 HV_EAUTH "refreshes alone kept an idle session alive ($refreshes of them)"
 
 # ---- API tokens for the organisation's own system
 api intake admin-1 POST /api/v1/tokens '{"scope": "read"}'
@@ -557,6 +585,8 @@ api intake admin-1 GET /api/v1/tokens
 want 200 "admin lists tokens"
 jq -e --arg t "$read_token" 'tostring | contains($t) | not' <<<"$body" >/dev/null && ok ||
   bad "token list shows a token"
+api intake "token:$read_token" GET /api/v1/drafts
+want 403 HV_EFORBIDDEN "a read token reads the caseworkers' drafts"
 api intake "token:$read_token" GET "/api/v1/referrals/$id"
 want 200 "a read token reads"
 api intake "token:$submit_token" PUT /api/v1/session/preferences '{"lang": "fr"}'
@@ -573,7 +603,7 @@ api intake admin-1 DELETE "/api/v1/tokens/$read_id"
 want 200 "admin revokes a token"
 api intake "token:$read_token" GET /api/v1/referrals
 want 401 HV_EAUTH "a revoked token"
-grep -c '"event":"token_used"' web-intake.audit | grep -qx 5 && ok || bad "token uses not audited"
+grep -c '"event":"token_used"' web-intake.audit | grep -qx 6 && ok || bad "token uses not audited"
 
 # ---- the provider: offer, accept, status; the person in every history row
 wait_until 20 is offered offer_state shelter-a "$id"

@@ -4,6 +4,13 @@
 import { t } from './i18n.js';
 
 let csrf = '';
+// A call made within a moment of the person's own click or key is theirs;
+// any other (a refresh on an event, a poll) is the page's, and is marked so
+// that it does not keep an unattended session alive.
+let lastInput = 0;
+for (const ev of ['pointerdown', 'keydown', 'submit'])
+  document.addEventListener(ev, () => { lastInput = Date.now(); }, true);
+const INPUT_MS = 3000;
 let onUnauthorised = () => {};
 let onActivity = () => {};
 
@@ -25,6 +32,8 @@ async function send(method, path, body, type) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = type;
   if (method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = csrf;
+  const background = Date.now() - lastInput > INPUT_MS;
+  if (background) headers['X-Haven-Background'] = '1';
   let r;
   try {
     r = await fetch(`/api/v1${path}`, { method, headers, body, credentials: 'same-origin',
@@ -39,7 +48,7 @@ async function send(method, path, body, type) {
   }
   if (r.status === 401 && path !== '/session') onUnauthorised(data);
   if (!r.ok) throw new ApiError(r.status, data);
-  onActivity();
+  if (!background) onActivity();
   return data;
 }
 

@@ -60,8 +60,12 @@ function match(path) {
     const params = {};
     let ok = true;
     for (let i = 0; i < parts.length && ok; i++) {
-      if (r.parts[i].startsWith(':')) params[r.parts[i].slice(1)] = decodeURIComponent(parts[i]);
-      else ok = r.parts[i] === parts[i];
+      if (!r.parts[i].startsWith(':')) { ok = r.parts[i] === parts[i]; continue; }
+      // An id in the address is hex and nothing else (no path of its own).
+      let v = '';
+      try { v = decodeURIComponent(parts[i]); } catch (e) { ok = false; }
+      ok = ok && /^[0-9a-f]{32}$/.test(v);
+      params[r.parts[i].slice(1)] = v;
     }
     if (ok) return { route: r, params };
   }
@@ -138,8 +142,11 @@ async function show() {
   }
   if (!main.isConnected) return; // the person has moved on
   const h1 = main.querySelector('h1');
+  // The title names the page, never a referral: titles go into the
+  // browser's history on disk.
+  document.title = found.route.nav ? `${t(found.route.nav)} · ${t('common.app.name')}`
+    : t('common.app.name');
   if (h1) {
-    document.title = `${h1.textContent} · ${t('common.app.name')}`;
     h1.setAttribute('tabindex', '-1');
     h1.focus({ preventScroll: true });
   }
@@ -148,8 +155,10 @@ async function show() {
 // --- the session's clock: idle and absolute ends, warning before the end
 function setClock(s) {
   const now = Date.now();
-  app.idleMs = Math.max(0, s.idle_ends_ms - (s.now_ms || now));
-  app.absEnds = s.absolute_ends_ms || s.ends_ms;
+  // In this computer's time: its clock may be off from haven-web's.
+  const server = s.now_ms || now;
+  app.idleMs = Math.max(0, s.idle_ends_ms - server);
+  app.absEnds = now + ((s.absolute_ends_ms || s.ends_ms) - server);
   app.idleEnds = now + app.idleMs;
 }
 
@@ -163,8 +172,10 @@ function tickClock() {
   el.textContent = t('common.session.ends', { d: fmtDuration(left) });
   const banner = $('banner');
   if (left < WARN_MS && !banner.firstChild) {
-    const stay = h('button', { type: 'button', class: 'btn btn-primary',
-      onclick: async () => { try { setClock(await api('GET', '/session')); } catch (e) { /* 401 handled */ }
+    // Staying helps only against the idle end; the absolute end is final.
+    const stay = app.absEnds <= app.idleEnds ? null : h('button', { type: 'button',
+      class: 'btn btn-primary', onclick: async () => {
+        try { setClock(await api('GET', '/session')); } catch (e) { /* 401 handled */ }
         replace(banner); } }, t('common.session.stay'));
     replace(banner, h('div', { class: 'alert alert-info', role: 'alert' },
       t('common.session.warning', { d: fmtDuration(left) }), ' ', stay));
@@ -210,11 +221,24 @@ function ended() {
   location.reload();
 }
 
+// Signed out only when haven-web says so; otherwise the person is told and
+// stays where they are (a reload would find the session still open).
 async function signOut() {
-  try { await api('DELETE', '/session'); } catch (e) { /* ended anyway */ }
+  try {
+    await api('DELETE', '/session');
+  } catch (e) {
+    if (e.status !== 401) {
+      replace($('banner'), errorBox(e));
+      return;
+    }
+  }
   app.session = null;
   location.replace('/');
 }
+
+// A page brought back from the browser's back-forward cache after a
+// sign-out would show what was on it: it is loaded afresh instead.
+window.addEventListener('pageshow', (e) => { if (e.persisted) location.reload(); });
 
 async function boot() {
   setUnauthorised(() => ended());

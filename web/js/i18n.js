@@ -3,7 +3,9 @@
 
 export const LANGS = ['en', 'fr', 'ar'];
 const RTL = new Set(['ar']);
-const LOCALE = { en: 'en-GB', fr: 'fr-FR', ar: 'ar' };
+// Arabic with Latin digits, as the Maghreb writes them and as the numbers
+// the catalogues carry are written.
+const LOCALE = { en: 'en-GB', fr: 'fr-FR', ar: 'ar-u-nu-latn' };
 
 let current = 'en';
 let zone = 'UTC';
