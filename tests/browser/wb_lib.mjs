@@ -133,6 +133,11 @@ export async function signIn(who, { staff, password, secret }) {
   if (secret) await page.fill('#signin-totp', await totp(secret));
   await page.getByRole('button', { name: L(lang, 'common.signin.submit') }).click();
   await page.locator('#signout:not([hidden])').waitFor();
+  // A language saved earlier wins over the browser's: choose this one again.
+  if (await page.evaluate(() => document.documentElement.lang) !== lang) {
+    await page.locator('#lang').selectOption(lang);
+    await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+  }
 }
 
 export async function signOut(who) {

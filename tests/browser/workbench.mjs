@@ -319,6 +319,13 @@ try {
     await newReferral(cw);
     await cw.page.fill('#rf-subject-names-0-given', 'Draftperson');
     await cw.page.fill('#rf-subject-names-0-family', FAMILY);
+    // Another language redraws the form with what was typed.
+    for (const l of ['fr', 'en']) {
+      await cw.page.locator('#lang').selectOption(l);
+      await cw.page.waitForFunction((x) => document.documentElement.lang === x, l);
+      await cw.page.waitForFunction(() => document.querySelector('#rf-subject-names-0-given') &&
+        document.querySelector('#rf-subject-names-0-given').value === 'Draftperson');
+    }
     await cw.page.getByRole('button', { name: L('en', 'intake.new.save') }).click();
     await cw.page.getByText(L('en', 'intake.new.saved', { at: '' }).split('(')[0].trim()).first().waitFor();
     await cw.page.locator('#nav').getByRole('link', { name: L('en', 'intake.nav.drafts') }).click();

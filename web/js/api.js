@@ -39,7 +39,8 @@ async function send(method, path, body, type) {
     r = await fetch(`/api/v1${path}`, { method, headers, body, credentials: 'same-origin',
       cache: 'no-store' });
   } catch (e) {
-    throw new ApiError(0, { error: 'HV_EIO', message: t('common.error.network') });
+    // No answer at all: the message is already in the person's language.
+    throw new ApiError(0, { error: 'network', message: t('common.error.network') });
   }
   let data = null;
   const text = await r.text();

@@ -115,8 +115,17 @@ function markNav(path) {
   }
 }
 
-async function show() {
-  if (app.cleanup) { try { app.cleanup(); } catch (e) { console.warn(e); } app.cleanup = null; }
+// show({redraw: true}) draws the same page again (another language or time
+// zone) and hands it what it kept of itself, in memory only.
+async function show({ redraw = false } = {}) {
+  let kept = null;
+  if (app.cleanup) {
+    try {
+      if (redraw && app.cleanup.keep) kept = app.cleanup.keep();
+      app.cleanup();
+    } catch (e) { console.warn(e); }
+    app.cleanup = null;
+  }
   // Each page draws into a view of its own: a page still loading when the
   // person moves on draws into a view that is no longer on the screen.
   const main = h('div', { class: 'view' });
@@ -127,6 +136,7 @@ async function show() {
   const found = match(path);
   if (!found) { navigate(app.home); return; }
   const params = { ...Object.fromEntries(new URLSearchParams(query || '')), ...found.params };
+  if (kept) params.kept = kept;
   markNav(path);
   try {
     const page = await found.route.load();
@@ -251,7 +261,7 @@ async function boot() {
       await savePreferences({ lang: app.chosenLang });
       await load(app.chosenLang, areasOf(app.session), zoneOf(app.session));
       renderChrome();
-      await show();
+      await show({ redraw: true });
     } else {
       // The name typed so far stays (never the password: it is typed again).
       const typed = $('signin-name') ? $('signin-name').value : '';
@@ -264,7 +274,7 @@ async function boot() {
     await savePreferences({ time_zone: e.target.value });
     await load(lang(), areasOf(app.session), zoneOf(app.session));
     renderChrome();
-    await show();
+    await show({ redraw: true });
   });
   window.addEventListener('hashchange', () => { if (app.session) show(); });
   setInterval(tickClock, 1000);

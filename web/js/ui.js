@@ -1,7 +1,7 @@
 // Small widgets every page uses: state badges, errors, dialogs, paging,
 // countdowns, labelled fields and the live region.
 import { h, replace } from './dom.js';
-import { t, has, fmtDuration, fmtDateTime } from './i18n.js';
+import { t, has, lang, fmtDuration, fmtDateTime } from './i18n.js';
 
 export function stateBadge(state) {
   const key = `common.state.${state}`;
@@ -9,10 +9,16 @@ export function stateBadge(state) {
 }
 
 // An alert for an ApiError or Error; role=alert, so it is read out.
+// haven-web's messages are English: on a French or Arabic page the error's
+// meaning comes from the catalogue, and the message follows as its detail.
 export function errorBox(err) {
   const msg = err && err.message ? err.message : String(err);
+  const key = `common.error.${err && err.error}`;
+  const local = lang() !== 'en' && err && err.error && has(key);
   return h('div', { class: 'alert alert-error', role: 'alert' },
-    h('strong', {}, t('common.error.title')), ' ', msg);
+    h('strong', {}, t('common.error.title')), ' ', local ? t(key) : msg,
+    local ? h('div', { class: 'small muted' }, `${t('common.error.detail')}: `,
+      h('span', { lang: 'en', dir: 'ltr' }, msg)) : null);
 }
 
 export function infoBox(text) {

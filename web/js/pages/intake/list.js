@@ -5,9 +5,16 @@
 // storage; a change of state arrives by the event stream and refreshes.
 import { api } from '../../api.js';
 import { h, replace } from '../../dom.js';
-import { t, fmtDateTime, fmtRelative } from '../../i18n.js';
+import { t, fmtDateTime, fmtRelative, timeZone } from '../../i18n.js';
 import { errorBox, stateBadge, pager, table } from '../../ui.js';
 import { onEvent } from '../../events.js';
+import { localToUtc } from '../../form/controls.js';
+
+// The calendar day after YYYY-MM-DD.
+function nextDay(d) {
+  const [y, m, day] = d.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, day + 1)).toISOString().slice(0, 10);
+}
 
 export const STATES = ['awaiting_authorisation', 'requested', 'accepted', 'transferred',
   'received', 'in_progress', 'on_hold', 'completed', 'failed', 'no_match', 'expired',
@@ -94,6 +101,9 @@ export async function render(main, params, ctx) {
     const q = new URLSearchParams();
     for (const k of FILTERS)
       if (filters[k] && (k !== 'assigned_to' || sup)) q.set(k, filters[k]);
+    // A day is the person's day, from their midnight to the next.
+    if (filters.since) q.set('since', localToUtc(`${filters.since}T00:00`, timeZone()));
+    if (filters.until) q.set('until', localToUtc(`${nextDay(filters.until)}T00:00`, timeZone()));
     q.set('limit', LIMIT);
     q.set('offset', filters.offset);
     let data;

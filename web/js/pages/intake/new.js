@@ -54,6 +54,13 @@ export async function render(main, params, ctx) {
       status.replaceChildren(errorBox(e));
     }
   }
+  // Redrawn in another language or time zone: what was typed comes back
+  // (kept in this page's memory by the shell, nowhere else).
+  if (params.kept) {
+    form.set(params.kept.referral || {});
+    reference.value = params.kept.reference || '';
+    draftId = params.kept.draftId || draftId;
+  }
 
   const text = () => JSON.stringify(form.get(), null, 2);
   const busy = (on) => { for (const b of buttons) b.disabled = on; };
@@ -108,8 +115,19 @@ export async function render(main, params, ctx) {
     const q = new URLSearchParams();
     if (reference.value.trim()) q.set('reference', reference.value.trim());
     if (draftId) q.set('draft', draftId);
+    const send = () => apiText('POST', `/referrals${q.toString() ? `?${q}` : ''}`, text());
     try {
-      const r = await apiText('POST', `/referrals${q.toString() ? `?${q}` : ''}`, text());
+      let r;
+      try {
+        r = await send();
+      } catch (e) {
+        // The draft was deleted elsewhere: nothing was stored, so the
+        // referral goes on its own.
+        if (!(e.status === 404 && draftId)) throw e;
+        draftId = null;
+        q.delete('draft');
+        r = await send();
+      }
       announce(t('intake.new.submitted'));
       ctx.navigate(`/referrals/${r.id}`);
     } catch (e) { problem(e); busy(false); }
@@ -117,5 +135,7 @@ export async function render(main, params, ctx) {
   h('div', { class: 'form-actions' }, check, save, submit));
   main.append(h('p', { class: 'muted' }, t('intake.new.intro')), el);
   if (!draftsWork) main.append(h('p', { class: 'muted small' }, t('intake.new.no_drafts')));
-  return undefined;
+  const cleanup = () => {};
+  cleanup.keep = () => ({ referral: form.get(), reference: reference.value, draftId });
+  return cleanup;
 }
