@@ -3,7 +3,7 @@
 // disable or enable, reset the password, change the role, lift a lockout,
 // enrol a second factor (its secret shown once), and lift an address's
 // sign-in throttle. Administrators see no case content.
-import { api, ApiError } from '../../api.js';
+import { api } from '../../api.js';
 import { h, replace } from '../../dom.js';
 import { t } from '../../i18n.js';
 import { errorBox, announce } from '../../ui.js';
@@ -70,9 +70,7 @@ export async function render(main, params, ctx) {
       once.querySelector('input').focus();
       await load();
     } catch (e) {
-      replace(msg, e instanceof ApiError && e.status === 404 && e.error === 'HV_ENOTFOUND'
-        && /operation/.test(e.message) ? h('p', { class: 'alert alert-info', role: 'alert' },
-          t('admin.totp.unavailable', { name })) : errorBox(e));
+      replace(msg, errorBox(e));
     }
   }
 

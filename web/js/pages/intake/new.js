@@ -12,25 +12,13 @@ import { buildForm } from '../../form/render.js';
 
 const DRAFT_FORMAT = 'haven-draft/1';
 
-// GET that answers null for 404 (an endpoint this haven-web does not have yet).
-async function optional(path) {
-  try { return await api('GET', path); } catch (e) {
-    if (e instanceof ApiError && (e.status === 404 || e.status === 405)) return null;
-    throw e;
-  }
-}
-
 export async function render(main, params, ctx) {
   main.append(h('h1', {}, t('intake.new.title')));
   const status = h('div', { class: 'form-status' });
   let schema;
   try {
-    schema = await optional('/schema/referral');
+    schema = await api('GET', '/schema/referral');
   } catch (e) { main.append(errorBox(e)); return undefined; }
-  if (!schema) {
-    main.append(h('div', { class: 'alert alert-error', role: 'alert' }, t('intake.new.no_schema')));
-    return undefined;
-  }
   const form = buildForm(model(schema));
   const reference = h('input', { type: 'text', id: 'rf-reference', maxlength: 64,
     autocomplete: 'off', 'aria-describedby': 'rf-reference-hint' });
@@ -40,9 +28,7 @@ export async function render(main, params, ctx) {
     reference);
 
   let draftId = params.draft && /^[0-9a-f]{32}$/.test(params.draft) ? params.draft : null;
-  const drafts = await optional('/drafts').catch(() => null);
-  const draftsWork = drafts !== null;
-  if (draftId && draftsWork) {
+  if (draftId) {
     try {
       const d = await api('GET', `/drafts/${draftId}`);
       const c = d.draft || {};
@@ -86,14 +72,10 @@ export async function render(main, params, ctx) {
       const r = await apiText('POST', '/referrals/check', text());
       status.replaceChildren(infoBox(t('intake.new.check_ok', { router: r.router || '–' })));
       announce(t('intake.new.check_ok', { router: r.router || '–' }));
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 404 && !e.errors)
-        status.replaceChildren(infoBox(t('intake.new.check_unavailable')));
-      else problem(e);
-    } finally { busy(false); }
+    } catch (e) { problem(e); } finally { busy(false); }
   } }, t('intake.new.check'));
 
-  const save = h('button', { type: 'button', class: 'btn', hidden: !draftsWork, onclick: async () => {
+  const save = h('button', { type: 'button', class: 'btn', onclick: async () => {
     busy(true);
     const body = { format: DRAFT_FORMAT, referral: form.get(), reference: reference.value.trim() };
     try {
@@ -134,7 +116,6 @@ export async function render(main, params, ctx) {
   } }, refBox, form.el, status,
   h('div', { class: 'form-actions' }, check, save, submit));
   main.append(h('p', { class: 'muted' }, t('intake.new.intro')), el);
-  if (!draftsWork) main.append(h('p', { class: 'muted small' }, t('intake.new.no_drafts')));
   const cleanup = () => {};
   cleanup.keep = () => ({ referral: form.get(), reference: reference.value, draftId });
   return cleanup;

@@ -50,12 +50,11 @@ function providerTable(service, rows) {
         th('router.pathway.col_places', 'num'), th('router.pathway.col_pending', 'num'),
         th('router.pathway.col_free', 'num'), th('router.pathway.col_status'))),
       h('tbody', {}, rows.map((p, i) => {
-        const places = p.places ?? p.capacity;
-        const pending = p.pending ?? p.offers_pending ?? 0;
-        const regions = p.regions || (p.region ? [p.region] : []);
-        const minors = p.minors ?? p.accepts_minors;
-        const free = typeof p.places_open === 'number' ? p.places_open
-          : typeof places === 'number' ? Math.max(0, places - pending) : '–';
+        const places = p.capacity;
+        const pending = p.offers_pending || 0;
+        const regions = p.regions || [];
+        const minors = p.accepts_minors;
+        const free = p.places_open;
         if (p.registered === false)
           return h('tr', {}, h('td', { class: 'num' }, i + 1),
             h('th', { scope: 'row' }, p.id),
@@ -78,24 +77,17 @@ function providerTable(service, rows) {
       })))));
 }
 
-// The open offers: wb-api's `offers` rows when the router gives them,
-// otherwise the referrals that have an offer out (`current`).
+// The open offers (pathway.show's open_offers), with what the referral's
+// row adds: urgency and the referring organisation.
 function openOffers(r) {
-  const rows = Array.isArray(r.open_offers) ? r.open_offers : r.offers;
   const refs = new Map((r.referrals || []).map((x) => [x.id, x]));
-  if (Array.isArray(rows))
-    return rows.map((o) => {
-      const x = refs.get(o.referral || o.id) || {};
-      const s = x.summary || {};
-      return { id: o.referral || o.id, service: o.service || s.service,
-        urgency: o.urgency || s.urgency, provider: o.provider || o.current,
-        answer_by: o.answer_by, respond_by: o.respond_by || x.respond_by, intake: x.intake };
-    });
-  return (r.referrals || []).filter((x) => x.state === 'open' && x.current).map((x) => ({
-    id: x.id, service: x.summary && x.summary.service,
-    urgency: x.summary && x.summary.urgency, provider: x.current,
-    answer_by: x.answer_by || null, respond_by: x.summary && x.summary.respond_by,
-    intake: x.intake }));
+  return (r.open_offers || []).map((o) => {
+    const x = refs.get(o.referral) || {};
+    const s = x.summary || {};
+    return { id: o.referral, service: o.service || s.service, urgency: s.urgency,
+      provider: o.provider, answer_by: o.answer_by, respond_by: o.respond_by || x.respond_by,
+      intake: x.intake };
+  });
 }
 
 export async function render(main, params, ctx) {
