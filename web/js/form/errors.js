@@ -6,6 +6,7 @@
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { splitPath } from './schema.js';
+import { SERVICES as SERVICE_NAMES } from '../labels.js';
 
 // The checker's messages (services/common/hv_referral.c) and their keys.
 const RULES = [
@@ -39,8 +40,7 @@ const RULES = [
   [/^no consent for services/, 'form.error.no_consent'],
   [/^expected an? [a-z]+, found /, 'form.error.type'],
 ];
-const SERVICES = new Set(['shelter', 'medical', 'psychosocial', 'legal_aid', 'interpretation',
-  'return', 'documentation', 'child_protection', 'livelihood', 'education', 'family_tracing']);
+const SERVICES = new Set(SERVICE_NAMES);
 
 // Said of the subject as a whole, but about the choice of date or age.
 const AT_CHOICE = /^expected "date_of_birth" or "age_estimate"/;

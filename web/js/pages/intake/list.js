@@ -9,6 +9,7 @@ import { t, fmtDateTime, fmtRelative, timeZone } from '../../i18n.js';
 import { errorBox, stateBadge, pager, table } from '../../ui.js';
 import { onEvent } from '../../events.js';
 import { localToUtc } from '../../form/controls.js';
+import { SERVICES } from '../../labels.js';
 
 // The calendar day after YYYY-MM-DD.
 function nextDay(d) {
@@ -19,8 +20,6 @@ function nextDay(d) {
 export const STATES = ['awaiting_authorisation', 'requested', 'accepted', 'transferred',
   'received', 'in_progress', 'on_hold', 'completed', 'failed', 'no_match', 'expired',
   'cancel_requested', 'cancelled', 'withdraw_requested', 'withdrawn'];
-export const SERVICES = ['shelter', 'medical', 'psychosocial', 'legal_aid', 'interpretation',
-  'return', 'documentation', 'child_protection', 'livelihood', 'education', 'family_tracing'];
 const LIMIT = 25;
 const FILTERS = ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'];
 const filters = { state: '', service: '', country: '', q: '', since: '', until: '',

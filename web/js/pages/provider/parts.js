@@ -3,54 +3,24 @@
 // (accept, or decline with a reason code and a note).
 import { api } from '../../api.js';
 import { h, replace } from '../../dom.js';
-import { t, lang, has } from '../../i18n.js';
+import { t } from '../../i18n.js';
 import { countdown, errorBox, announce } from '../../ui.js';
+import { enumLabel, joinList, langList } from '../../labels.js';
+
+export { SERVICES, joinList, langName, langList } from '../../labels.js';
 
 // The reason codes a provider may give (hv_decline_codes, proto/hv_msg.c).
 export const DECLINE_CODES = ['no_capacity', 'not_suitable', 'language', 'region', 'minors',
   'other'];
 export const OFFER_STATES = ['offered', 'accepted', 'declined', 'withdrawn', 'expired', 'erased'];
 export const CASE_STATES = ['received', 'in_progress', 'on_hold', 'completed', 'failed'];
-export const SERVICES = ['shelter', 'medical', 'psychosocial', 'legal_aid', 'interpretation',
-  'return', 'documentation', 'child_protection', 'livelihood', 'education', 'family_tracing'];
 
-// A label for `value` of the enumeration `group` (provider.GROUP.VALUE);
-// a value the catalogue does not know is shown as it is.
-export function label(group, value) {
-  if (value === undefined || value === null || value === '') return '–';
-  const key = `provider.${group}.${value}`;
-  return has(key) ? t(key) : String(value);
-}
+// A label for `value` of the enumeration `group` (provider.GROUP.VALUE).
+export function label(group, value) { return enumLabel('provider', group, value); }
 
 export function badge(state) {
   if (!state) return null;
   return h('span', { class: `badge state-${state}` }, label('state', state));
-}
-
-let names = null;
-// A language tag in the person's language ("ti" -> "Tigrinya").
-export function langName(tag) {
-  try {
-    if (!names || names.lang !== lang())
-      names = { lang: lang(), dn: new Intl.DisplayNames([lang()], { type: 'language' }) };
-    const n = names.dn.of(tag);
-    return n && n !== tag ? `${n} (${tag})` : tag;
-  } catch (e) {
-    return tag;
-  }
-}
-
-// Items joined as the person's language writes a list ("a, b, c", "a، b").
-export function joinList(items) {
-  try {
-    return new Intl.ListFormat(lang(), { style: 'short', type: 'unit' }).format(items);
-  } catch (e) {
-    return items.join(', ');
-  }
-}
-
-export function langList(tags) {
-  return (tags || []).length ? joinList(tags.map(langName)) : '–';
 }
 
 export function yesNo(b) { return t(b ? 'provider.common.yes' : 'provider.common.no'); }

@@ -4,36 +4,14 @@
 // time each answer is due. The router holds summaries only: no case content.
 import { api } from '../../api.js';
 import { h, replace } from '../../dom.js';
-import { t, lang, has, fmtDateTime } from '../../i18n.js';
+import { t, fmtDateTime } from '../../i18n.js';
+import { enumLabel, joinList, langList } from '../../labels.js';
 import { onEvent } from '../../events.js';
 import { errorBox, countdown } from '../../ui.js';
 
-function label(group, v) {
-  if (v === undefined || v === null || v === '') return '–';
-  const k = `router.${group}.${v}`;
-  return has(k) ? t(k) : String(v);
-}
+const label = (group, v) => enumLabel('router', group, v);
 function yesNo(b) { return t(b ? 'router.common.yes' : 'router.common.no'); }
-
-function joinList(items) {
-  try {
-    return new Intl.ListFormat(lang(), { style: 'short', type: 'unit' }).format(items);
-  } catch (e) {
-    return items.join(', ');
-  }
-}
-
-let dn = null;
-function langs(tags) {
-  if (!tags || !tags.length) return '–';
-  try {
-    if (!dn || dn.lang !== lang())
-      dn = { lang: lang(), of: new Intl.DisplayNames([lang()], { type: 'language' }) };
-    return joinList(tags.map((x) => { const n = dn.of.of(x); return n && n !== x ? `${n} (${x})` : x; }));
-  } catch (e) {
-    return tags.join(', ');
-  }
-}
+const langs = langList;
 
 const th = (k, cls) => h('th', { scope: 'col', class: cls }, t(k));
 
