@@ -325,7 +325,7 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
                                                 : "not authorised by the deadline");
     }
     sqlite3_finalize(st);
-    return err;
+    return err == HV_OK ? in_drafts_expire(w, now) : err;
 }
 
 static hv_err s_on_notice(hv_worker *w, const hv_notice *n)

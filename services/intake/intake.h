@@ -56,6 +56,9 @@ hv_err in_draft_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
 hv_err in_draft_delete(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
                        char **text, hv_errmsg *e);
 
+/* Erases every draft not saved for 30 days, within the tick's transaction. */
+HV_MUST_CHECK hv_err in_drafts_expire(hv_worker *w, uint64_t now);
+
 /* Erases draft `id` (32 hex digits) that `a` may see, within the current
  * transaction (referral.submit's `draft`). HV_OK, HV_ENOTFOUND (missing
  * or not visible), HV_EINVAL (not an id), HV_ESTORE. */

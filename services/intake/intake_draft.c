@@ -8,7 +8,11 @@
  * replaces the sealed copy under a fresh key; deleting it, or submitting
  * the referral made from it, destroys the key and the rows, and the WAL
  * is truncated after the commit so no page of it lingers there. The
- * `drafts` table (intake.c's schema) holds only who and when. */
+ * `drafts` table (intake.c's schema) holds only who and when.
+ *
+ * A draft is a person's name and story written down and not yet sent: it
+ * is not kept for ever. One not saved for S_DRAFT_KEEP_S is erased at the
+ * tick, and a caseworker holds at most S_DRAFTS_MAX at a time. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +22,9 @@
 #include "hv_sql.h"
 #include "hv_vault.h"
 #include "intake.h"
+
+#define S_DRAFT_KEEP_S (30u * 86400) /* a draft not saved for 30 days is erased */
+#define S_DRAFTS_MAX 50               /* drafts one person may hold */
 
 /* One draft's row. */
 typedef struct s_draft {
@@ -99,6 +106,15 @@ hv_err in_draft_save(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
                                "ri", d.id, (int64_t)now)) == HV_OK)
             d.updated = now;
     } else {
+        int64_t held = 0;
+        if (hv_sql_int(hv_worker_db(w), &held, "SELECT count(*) FROM drafts WHERE created_by = ?1",
+                       "t", a->staff) != HV_OK)
+            err = HV_ESTORE;
+        else if (held >= S_DRAFTS_MAX)
+            err = hv_fail(e, HV_EPROTO, "%s already has %d drafts, the most one person may "
+                          "keep: submit or delete one first", a->staff, S_DRAFTS_MAX);
+    }
+    if (err == HV_OK && id == NULL) {
         hv_random(d.id, 16);
         snprintf(d.created_by, sizeof d.created_by, "%s", a->staff);
         d.created = d.updated = now;
@@ -200,4 +216,30 @@ hv_err in_draft_delete(hv_worker *w, const hv_actor *a, json_t *args, json_t **r
     *result = json_pack("{s:s, s:b}", "id", id, "deleted", 1);
     hv_strcat(text, "draft %s deleted (erased from the store)\n", id);
     return HV_OK;
+}
+
+hv_err in_drafts_expire(hv_worker *w, uint64_t now)
+{
+    if (now < S_DRAFT_KEEP_S)
+        return HV_OK;
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w), "SELECT id FROM drafts WHERE updated_s < ?1",
+                              "i", (int64_t)(now - S_DRAFT_KEEP_S));
+    if (st == NULL)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
+    while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
+        uint8_t id[16];
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(id, sqlite3_column_blob(st, 0), 16);
+        char hex[33];
+        hv_ref_hex(id, hex);
+        if ((err = s_shred(w, id)) == HV_OK &&
+            (err = hv_sql_exec(hv_worker_db(w), "DELETE FROM drafts WHERE id = ?1", "r", id)) ==
+                HV_OK)
+            hv_log(HV_LOG_INFO, "draft_erased", "draft=%s by=%s reason=not_saved_for_30_days",
+                   hex, hv_worker_cfg(w)->id);
+    }
+    sqlite3_finalize(st);
+    return err;
 }

@@ -319,6 +319,21 @@ check_error HV_ENOTFOUND "another_caseworker_cannot_show_the_draft" "$(cw2 draft
 [ "$(sup draft.show "{\"id\": \"$did\"}" | jq -c .result.draft)" = '{"section":"needs"}' ] && ok ||
   bad "the supervisor does not see the caseworker's draft"
 [ "$(cw2 draft.list '{}' | jq -c .result)" = '{"items":[],"total":0}' ] && ok || bad "caseworker-2 lists another's draft"
+# A draft is not kept for ever: one not saved for 30 days goes at the tick,
+# erased like a case (its key and rows).
+sqlite3 -cmd ".timeout 5000" intake.db \
+  "UPDATE drafts SET updated_s = updated_s - 31 * 86400 WHERE id = x'$did'"
+draft_gone() { is_error HV_ENOTFOUND "$(cw1 draft.show "{\"id\": \"$did\"}")"; }
+wait_until 10 draft_gone && ok || bad "a draft not saved for 31 days is still there"
+grep -q "event=draft_erased draft=$did by=ngo.xc reason=not_saved_for_30_days" intake.log && ok ||
+  bad "the draft's erasure is not logged"
+[ "$(sqlite3 intake.db "SELECT count(*) FROM vault_keys WHERE referral = x'$did'")" = 0 ] && ok ||
+  bad "the expired draft's sealed copy is still in the vault"
+# One person holds at most 50 drafts (a flood of them would stay unseen).
+cw3() { call intake caseworker-3 caseworker "$@"; }
+for i in $(seq 50); do cw3 draft.save '{"draft": {}}' > /dev/null; done
+check_error HV_EPROTO "a_fifty_first_draft" "$(cw3 draft.save '{"draft": {}}')"
+[ "$(cw3 draft.list '{}' | jq .result.total)" = 50 ] && ok || bad "caseworker-3 does not hold 50 drafts"
 
 stop_all_and_check_logs
 finish
