@@ -100,6 +100,16 @@ static hv_err s_accept(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
     return err;
 }
 
+/* A note longer than a message carries is refused, never cut short. */
+static hv_err s_note_fits(const char *note, hv_errmsg *e)
+{
+    size_t len = note != NULL ? strlen(note) : 0;
+    return len <= HV_MSG_TEXT_MAX ? HV_OK
+                                  : hv_fail(e, HV_ETOOBIG, "the note is %zu bytes; a note may "
+                                            "be at most %u bytes: shorten it", len,
+                                            HV_MSG_TEXT_MAX);
+}
+
 static hv_err s_decline(hv_worker *w, const hv_actor *a, pv_item *it, json_t *args, char **text,
                         hv_errmsg *e)
 {
@@ -112,6 +122,8 @@ static hv_err s_decline(hv_worker *w, const hv_actor *a, pv_item *it, json_t *ar
                      hv_decline_codes[i]);
         return hv_fail(e, HV_EINVAL, "a reason is required, one of: %s", list);
     }
+    if (s_note_fits(note, e) != HV_OK)
+        return HV_ETOOBIG;
     if (strcmp(it->offer_state, "offered") != 0)
         return hv_fail(e, HV_EPROTO, "the offer is %s; only an open offer can be declined",
                        it->offer_state);
@@ -154,6 +166,8 @@ static hv_err s_status(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
         (note == NULL || note[0] == '\0'))
         return hv_fail(e, HV_EINVAL, "%s needs a note: the %s", state,
                        state[0] == 'c' ? "outcome" : "reason");
+    if (s_note_fits(note, e) != HV_OK)
+        return HV_ETOOBIG;
     if (!s_status_allowed(it->case_state, state))
         return hv_fail(e, HV_EPROTO, "the case is %s; it cannot become %s", it->case_state,
                        state);

@@ -213,6 +213,12 @@ pa supervisor-a supervisor events.wait "{\"after\":$last,\"timeout_ms\":20000}" 
 waiter=$!
 l=$(pa supervisor-a supervisor inbox.list '{}')
 jq -e .ok <<<"$l" >/dev/null && ok || bad "worker blocked by a held events.wait: $l"
+# A note longer than a message carries (1,024 bytes) is refused, never cut.
+long_note=$(head -c 1025 /dev/zero | tr '\0' 'n')
+r=$(pa supervisor-a supervisor inbox.decline "{\"id\":\"$id\",\"reason\":\"no_capacity\",\"note\":\"$long_note\"}")
+check_error HV_ETOOBIG "a_decline_note_that_would_be_cut" "$r"
+jq -r .message <<<"$r" | grep -qF "the note is 1025 bytes; a note may be at most 1024 bytes" && ok ||
+  bad "the long note's message: $r"
 r=$(pa supervisor-a supervisor inbox.decline "{\"id\":\"$id\",\"reason\":\"no_capacity\",\"note\":\"full\"}")
 jq -e .ok <<<"$r" >/dev/null && ok || bad "supervisor decline: $r"
 wait "$waiter"
@@ -228,6 +234,8 @@ r=$(call shelter-b caseworker-x caseworker inbox.show "{\"id\":\"$id\"}")
 expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"
 wait_until 10 is received case_state shelter-b "$id"
 r=$(call shelter-b supervisor-b supervisor inbox.assign "{\"id\":\"$id\",\"staff\":\"caseworker-b\"}")
+r=$(call shelter-b caseworker-b caseworker inbox.status "{\"id\":\"$id\",\"state\":\"in_progress\",\"note\":\"$long_note\"}")
+check_error HV_ETOOBIG "a_status_note_that_would_be_cut" "$r"
 r=$(call shelter-b caseworker-b caseworker inbox.status "{\"id\":\"$id\",\"state\":\"in_progress\"}")
 jq -e .ok <<<"$r" >/dev/null && ok || bad "provider caseworker status: $r"
 wait_until 10 is in_progress intake_state "$id"
