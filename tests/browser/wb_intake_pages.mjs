@@ -6,15 +6,13 @@
 // the shelter accepts and reports (through the CLI), withdraws, authorises an
 // override, and writes screenshots in English, French and Arabic.
 // Run: node tests/browser/wb_intake_pages.mjs BUILD_DIR OUT_DIR   (after npm ci --prefix tests/browser)
-// Endpoints this haven-web lacks (GET /schema/referral before wb-api) are
-// stood in for by the browser from docs/referral.schema.json, and said so.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { axe, layout } from './wb_lib.mjs';
+import { axe, layout, settle, totp } from './wb_lib.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const top = resolve(here, '../..');
@@ -50,34 +48,16 @@ const ready = await new Promise((ok, fail) => {
 });
 const { base, work, secret } = ready;
 const cli = (...args) => execFileSync(join(binDir, 'haven'), args, { cwd: work, encoding: 'utf8' });
-const totp = () => execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
 console.log(`network up: ${base} in ${work}`);
 
 const profile = mkdtempSync(join(tmpdir(), 'hv-try-'));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'] });
 const problems = [];
-const standIns = new Set();
 async function newPage(label) {
   const context = await browser.newContext({ ignoreHTTPSErrors: true,
     viewport: { width: 1280, height: 900 }, timezoneId: 'Africa/Tunis' });
   context.setDefaultTimeout(15000);
-  await context.route('**/api/v1/schema/referral', async (route) => {
-    const r = await route.fetch();
-    if (r.status() !== 404) { await route.fulfill({ response: r }); return; }
-    standIns.add('GET /api/v1/schema/referral');
-    await route.fulfill({ status: 200, contentType: 'application/json',
-      body: readFileSync(join(top, 'docs/referral.schema.json')) });
-  });
-  // Another area's files, not on this branch: an empty admin area.
-  const empty = (path, type, body) => context.route(path, async (route) => {
-    const r = await route.fetch();
-    if (r.status() !== 404) { await route.fulfill({ response: r }); return; }
-    standIns.add(new URL(route.request().url()).pathname);
-    await route.fulfill({ status: 200, contentType: type, body });
-  });
-  await empty('**/i18n/*/admin.json', 'application/json', '{}');
-  await empty('**/js/pages/admin/routes.js', 'text/javascript', 'export const routes = [];');
   const page = await context.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' && !/^Failed to load resource/.test(m.text()))
@@ -113,7 +93,7 @@ async function signIn(page, name, code) {
 async function setLang(page, l) {
   await page.selectOption('#lang', l);
   await page.waitForFunction((x) => document.documentElement.lang === x, l);
-  await page.waitForTimeout(300);
+  await settle(page);
 }
 const fill = (page, id, v) => page.fill(`#rf-${id}`, v);
 const radio = (page, id, i) => page.check(`#rf-${id}-${i}`);
@@ -290,7 +270,7 @@ try {
   // The caseworker is done for now: their browser closes before the supervisor's opens.
   await cw.context().close();
   const sv = await newPage('supervisor');
-  await signIn(sv, 'supervisor-1', totp());
+  await signIn(sv, 'supervisor-1', await totp(secret));
   await sv.waitForSelector('table.table');
   await shot(sv, 'en-supervisor-list');
   await sv.goto(`${base}/#/referrals/${held}`);
@@ -323,6 +303,5 @@ try {
   env.stdin.end();
   rmSync(profile, { recursive: true, force: true });
 }
-for (const s of standIns) console.log(`stood in for by the browser: ${s}`);
 for (const p of problems) console.log(`problem: ${p}`);
 process.exit(rc || (problems.length ? 1 : 0));

@@ -200,10 +200,14 @@ export async function layout(who, where) {
   assert.deepEqual(faults, [], `layout at ${where} (${who.lang}): ${faults.join('; ')}`);
 }
 
+// Two frames: what the page drew last is on the screen (countdowns, lists).
+export function settle(page) {
+  return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 // Every check a page gets, and a screenshot when `shots` is a folder.
 export async function checkPage(who, where, shots) {
-  // Two frames: what the page drew last is on the screen (countdowns, lists).
-  await who.page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  await settle(who.page);
   await axe(who, where);
   await layout(who, where);
   clean(who, where);

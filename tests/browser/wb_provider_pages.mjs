@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium } from 'playwright-core';
-import { layout } from './wb_lib.mjs';
+import { axe, layout, settle, totp } from './wb_lib.mjs';
 
 const [bin, outArg] = process.argv.slice(2);
 if (!bin) { console.error('usage: node wb_provider_pages.mjs BUILD_DIR [OUT_DIR]'); process.exit(2); }
@@ -74,14 +74,6 @@ const nextLine = () => new Promise((ok) => lines.once('line', ok));
 const env = JSON.parse(await nextLine());
 console.log(`network up in ${env.work}`);
 
-const totp = (secret) => execFileSync('oathtool', ['--totp', '-b', secret]).toString().trim();
-let codeUsed = {};
-async function freshCode(secret) { // a code is accepted once: wait for the next one
-  let c = totp(secret);
-  while (codeUsed[secret] === c) { await new Promise((r) => setTimeout(r, 1000)); c = totp(secret); }
-  codeUsed[secret] = c;
-  return c;
-}
 
 const profile = mkdtempSync(join(tmpdir(), 'hv-try-'));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
@@ -112,7 +104,7 @@ async function signIn(page, name, secret) {
   await page.goto(`${page.base}/`);
   await page.fill('#signin-name', name);
   await page.fill('#signin-password', pw);
-  if (secret) await page.fill('#signin-totp', await freshCode(secret));
+  if (secret) await page.fill('#signin-totp', await totp(secret));
   await page.click('form.signin button[type=submit]');
   await page.waitForSelector('#signout:not([hidden])');
 }
@@ -120,23 +112,19 @@ async function setLang(page, l) {
   await page.selectOption('#lang', l);
   await page.waitForFunction((x) => document.documentElement.lang === x, l);
 }
-const axeSource = readFileSync(join(top, 'tests/browser/node_modules/axe-core/axe.min.js'), 'utf8');
 const violations = [];
 async function shot(page, name) {
-  await page.waitForTimeout(300); // let the countdowns draw
+  await settle(page);
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
-  // axe-core through the debugging protocol (not a <script>, which the CSP stops)
-  const found = await page.evaluate(`${axeSource}
-    axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')))`);
-  for (const v of found) violations.push(`${name}: ${v}`);
-  try { // text clipped or overlapping (wb_lib.mjs)
-    await layout({ page, lang: await page.evaluate(() => document.documentElement.lang) }, name);
-  } catch (e) {
-    violations.push(e.message);
+  // axe-core's serious and critical findings, and text clipped or
+  // overlapping (wb_lib.mjs), collected for the end of the run.
+  const who = { page, lang: await page.evaluate(() => document.documentElement.lang) };
+  const found = [];
+  for (const check of [axe, layout]) {
+    try { await check(who, name); } catch (e) { found.push(e.message); }
   }
-  console.log(`shot ${name}.png, axe: ${found.length ? found.join('; ') : 'no serious or critical'}`);
+  violations.push(...found);
+  console.log(`shot ${name}.png, ${found.length ? found.join('; ') : 'no serious or critical axe finding, layout clean'}`);
 }
 let passed = 0;
 let sbPage = null;
