@@ -111,6 +111,26 @@ static void s_print_registry_text(const hv_registry *reg, const char *status)
             printf(" %s%s", n->regions[k], k + 1 < n->n_regions ? "," : "");
         printf("; minors %s; capacity %u\n", n->accepts_minors ? "yes" : "no", n->capacity);
     }
+    /* Key rotations under way, and operators' scopes. */
+    for (size_t i = 0; i < hv_registry_count(reg); i++) {
+        const hv_node *n = hv_registry_node(reg, i);
+        char kid[17], until[21];
+        if (n->has_next) {
+            hv_hex(n->next_keys.key_id, HV_KEY_ID_BYTES, kid);
+            printf("%s: next keys %s\n", n->id, kid);
+        }
+        if (n->has_previous) {
+            hv_hex(n->previous_keys.key_id, HV_KEY_ID_BYTES, kid);
+            hv_time_format(n->previous_until, until);
+            printf("%s: previous keys %s honoured until %s\n", n->id, kid, until);
+        }
+        if (n->n_scope > 0) {
+            printf("%s: may also act in", n->id);
+            for (unsigned k = 0; k < n->n_scope; k++)
+                printf(" %s", strcmp(n->scope[k], "*") == 0 ? "every country" : n->scope[k]);
+            printf("\n");
+        }
+    }
 }
 
 static void s_print_registry_json(const hv_registry *reg, bool verified)
@@ -132,7 +152,23 @@ static void s_print_registry_json(const hv_registry *reg, bool verified)
         hv_cli_print_json_string(n->organisation);
         printf(",\"home\":");
         hv_cli_print_json_string(n->home);
-        printf(",\"key_id\":\"%s\",\"revoked\":%s}", kid, n->revoked ? "true" : "false");
+        printf(",\"key_id\":\"%s\",\"revoked\":%s", kid, n->revoked ? "true" : "false");
+        if (n->has_next) {
+            hv_hex(n->next_keys.key_id, HV_KEY_ID_BYTES, kid);
+            printf(",\"next_key_id\":\"%s\"", kid);
+        }
+        if (n->has_previous) {
+            hv_hex(n->previous_keys.key_id, HV_KEY_ID_BYTES, kid);
+            printf(",\"previous_key_id\":\"%s\",\"previous_until\":%llu", kid,
+                   (unsigned long long)n->previous_until);
+        }
+        if (n->n_scope > 0) {
+            printf(",\"scope\":[");
+            for (unsigned k = 0; k < n->n_scope; k++)
+                printf("%s\"%s\"", k ? "," : "", n->scope[k]);
+            printf("]");
+        }
+        printf("}");
     }
     printf("]}\n");
 }

@@ -66,7 +66,8 @@ int main(int argc, char **argv)
     s_dir = argv[1];
     mkdir(s_dir, 0755);
     hv_keypair *ngo = s_keys(1), *shelter = s_keys(60), *broker = s_keys(120),
-               *authority = s_keys(180);
+               *authority = s_keys(180), *ngo_next = s_keys(200), *shelter_old = s_keys(220),
+               *operator = s_keys(240);
     uint8_t *buf;
     size_t len;
 
@@ -128,8 +129,8 @@ int main(int argc, char **argv)
     }
 
     /* Registry source and signed registry. */
-    char kb[400], kn[400], ks[400];
-    char json[4096];
+    char kb[400], kn[400], ks[400], knx[400], kso[400], kop[400];
+    char json[8192];
     int n = snprintf(
         json, sizeof json,
         "{\"network\":\"example-route\",\"version\":2,\"issued_at\":\"2026-11-01T00:00:00Z\","
@@ -138,15 +139,19 @@ int main(int argc, char **argv)
         "A\",\"endpoints\":{\"workers\":\"tcp://127.0.0.1:7101\",\"peers\":\"tcp://127.0.0.1:7102\"},"
         "\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
         "{\"id\":\"ngo.xa\",\"role\":\"intake\",\"country\":\"XA\",\"organisation\":\"Example NGO\","
-        "\"home\":\"broker.xa\",\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\","
-        "\"valid_until\":\"2027-11-01T00:00:00Z\"},"
+        "\"home\":\"broker.xa\",\"keys\":%s,\"next_keys\":%s,"
+        "\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
+        "{\"id\":\"ops.xa\",\"role\":\"operator\",\"country\":\"XA\",\"organisation\":"
+        "\"Example Operators\",\"home\":\"broker.xa\",\"keys\":%s,\"scope\":[\"XC\"],"
+        "\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
         "{\"id\":\"shelter.xc\",\"role\":\"provider\",\"country\":\"XC\",\"organisation\":\"Example "
         "Shelter\",\"home\":\"broker.xa\",\"services\":[\"shelter\",\"legal_aid\"],\"regions\":"
         "[\"Example Region\"],\"languages\":[\"en\",\"fr\"],\"accepts_minors\":true,\"capacity\":5,"
         "\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\","
-        "\"revoked\":false}]}",
+        "\"previous_keys\":%s,\"previous_until\":\"2026-12-01T00:00:00Z\",\"revoked\":false}]}",
         s_keys_json(broker, kb, sizeof kb), s_keys_json(ngo, kn, sizeof kn),
-        s_keys_json(shelter, ks, sizeof ks));
+        s_keys_json(ngo_next, knx, sizeof knx), s_keys_json(operator, kop, sizeof kop),
+        s_keys_json(shelter, ks, sizeof ks), s_keys_json(shelter_old, kso, sizeof kso));
     s_write("registry_json", "example", json, (size_t)n);
     hv_registry *reg = NULL;
     hv_errmsg e;
@@ -299,5 +304,8 @@ int main(int argc, char **argv)
     hv_keypair_free(&shelter);
     hv_keypair_free(&broker);
     hv_keypair_free(&authority);
+    hv_keypair_free(&ngo_next);
+    hv_keypair_free(&shelter_old);
+    hv_keypair_free(&operator);
     return 0;
 }
