@@ -279,6 +279,11 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
     uint8_t *forward = NULL;
     size_t forward_len = 0;
     if (queue[0] == '@') {
+        if (env.hops >= HV_HOPS_MAX) { /* one more broker would cross the limit */
+            hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_EUNROUTABLE, env.id,
+                              "crossed the most brokers an envelope may cross");
+            return;
+        }
         env.hops++;
         if (hv_envelope_encode(&env, &forward, &forward_len) != HV_OK) {
             hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_ENOMEM, env.id,

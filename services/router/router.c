@@ -326,7 +326,11 @@ static hv_err s_on_request(hv_worker *w, const hv_envelope *env, const hv_msg *m
 static hv_err s_on_answer(hv_worker *w, s_ref *r, const hv_envelope *env, const hv_msg *m,
                           hv_errmsg *e)
 {
-    if (strcmp(r->state, "open") != 0 || strcmp(r->current, env->from) != 0)
+    /* PROTOCOL §9: the wrong party is HV_EFORBIDDEN, the wrong moment
+     * HV_EPROTO. */
+    if (strcmp(r->current, env->from) != 0)
+        return hv_fail(e, HV_EFORBIDDEN, "%s was not offered this referral", env->from);
+    if (strcmp(r->state, "open") != 0)
         return hv_fail(e, HV_EPROTO, "%s holds no open offer for this referral (it is %s)",
                        env->from, r->state);
     if (env->type == HV_MSG_DECLINE) {
