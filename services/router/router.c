@@ -326,11 +326,18 @@ static hv_err s_on_request(hv_worker *w, const hv_envelope *env, const hv_msg *m
 static hv_err s_on_answer(hv_worker *w, s_ref *r, const hv_envelope *env, const hv_msg *m,
                           hv_errmsg *e)
 {
-    /* PROTOCOL §9: the wrong party is HV_EFORBIDDEN, the wrong moment
-     * HV_EPROTO. */
-    if (strcmp(r->current, env->from) != 0)
-        return hv_fail(e, HV_EFORBIDDEN, "%s was not offered this referral", env->from);
-    if (strcmp(r->state, "open") != 0)
+    /* PROTOCOL §9: the wrong party (a provider never offered it) is
+     * HV_EFORBIDDEN; the wrong moment (an offer closed, timed out or
+     * answered already) HV_EPROTO. */
+    int64_t offered = 0;
+    if (hv_sql_int(hv_worker_db(w), &offered,
+                   "SELECT count(*) FROM candidates WHERE referral = ?1 AND provider = ?2 AND "
+                   "outcome NOT IN ('waiting', 'skipped')",
+                   "rt", r->id, env->from) != HV_OK)
+        return hv_fail(e, HV_ESTORE, "cannot read the referral's candidates");
+    if (offered == 0)
+        return hv_fail(e, HV_EFORBIDDEN, "%s was never offered this referral", env->from);
+    if (strcmp(r->state, "open") != 0 || strcmp(r->current, env->from) != 0)
         return hv_fail(e, HV_EPROTO, "%s holds no open offer for this referral (it is %s)",
                        env->from, r->state);
     if (env->type == HV_MSG_DECLINE) {

@@ -129,9 +129,12 @@ reg=(--authority keys/authority.pub --registry network.reg)
 corpus="$here/../fuzz/corpus/msg"
 tail -c +2 "$corpus/seed-STATUS" > status.body
 tail -c +2 "$corpus/seed-CASE_TRANSFER" > case.body
+tail -c +2 "$corpus/seed-ACCEPT" > accept.body
 seal() { "$haven" seal "${reg[@]}" --key "keys/$1.key" --to "$2" --type "$3" --referral "$id" --in "$4" --out "$5" >/dev/null 2>&1; }
 # A status about shelter B's case from another provider.
 seal legal.xc ngo.xc STATUS status.body misaddressed.env
+# An acceptance from a provider the router never offered the referral to.
+seal legal.xc router.xc ACCEPT accept.body not-offered.env
 # A status whose ciphertext was altered on the way (one bit, inside the body).
 seal legal.xc ngo.xc STATUS status.body tampered.env
 pos=$(( $(stat -c %s tampered.env) - 64 - 20 ))
@@ -140,8 +143,8 @@ printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of=tampered.env bs=1 seek="$pos" 
 # Cases pushed at agencies that did not accept them from this intake.
 seal other.xc shelter-a.xc CASE_TRANSFER case.body declined.env
 seal other.xc shelter-b.xc CASE_TRANSFER case.body wrong-intake.env
-expect 0 "2 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db \
-  misaddressed.env tampered.env
+expect 0 "3 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db \
+  misaddressed.env tampered.env not-offered.env
 expect 0 "2 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/other.xc.key --store other-cli.db \
   declined.env wrong-intake.env
 refused() { sqlite3 "$1.db" "SELECT code || ' ' || reason FROM refused ORDER BY at_ms, reason" | tr '\n' '|'; }
@@ -149,10 +152,14 @@ wait_until 10 is "26 only shelter-b.xc may report on this case|10 signature or e
   echo "    intake refused: $(refused intake)"
 wait_until 10 is "26 this agency has not accepted referral (offer is declined)|" refused shelter-a
 wait_until 10 is "26 the offer named ngo.xc as the intake, not other.xc|" refused shelter-b
+# The wrong party is HV_EFORBIDDEN (26), not HV_EPROTO (PROTOCOL §9).
+wait_until 10 is "26 legal.xc was never offered this referral|" refused router
 # The senders hear of it.
 notices=$("$haven" recv "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db --count 0 --timeout 3 2>/dev/null)
 grep -qF "only shelter-b.xc may report on this case (HV_EFORBIDDEN)" <<<"$notices" && ok || bad "legal: $notices"
 grep -qF "signature or encryption check failed (HV_ECRYPTO)" <<<"$notices" && ok || bad "legal: $notices"
+grep -qF "legal.xc was never offered this referral (HV_EFORBIDDEN)" <<<"$notices" && ok ||
+  bad "legal: $notices"
 notices=$("$haven" recv "${reg[@]}" --key keys/other.xc.key --store other-cli.db --count 0 --timeout 3 2>/dev/null)
 grep -qF "the offer named ngo.xc as the intake, not other.xc (HV_EFORBIDDEN)" <<<"$notices" && ok ||
   bad "other: $notices"
@@ -160,12 +167,13 @@ grep -qF "message_refused type=STATUS from=legal.xc" intake.log && ok || bad "in
 is completed intake_state "$id" && ok || bad "a refused message changed the referral"
 is declined offer_state shelter-a "$id" && ok || bad "a refused case changed shelter A's offer"
 
-# ---- the four refused messages are the broker's dead letters; operators act on them
+# ---- the five refused messages are the broker's dead letters; operators act on them
 dead() { "$haven" deadletters "$1" "${@:3}" --key "keys/$2.key" --authority keys/authority.pub \
            --registry network.reg --broker broker.xc --endpoint "$ops_endpoint"; }
 dead_count() { dead list ops.xc --json | jq '.dead_letters | length'; }
-wait_until 10 is 4 dead_count
+wait_until 10 is 5 dead_count
 listing=$(dead list ops.xc)
+grep -qE "ACCEPT +legal.xc +router.xc +HV_EFORBIDDEN" <<<"$listing" && ok || bad "dead letters: $listing"
 grep -qE "STATUS +legal.xc +ngo.xc +HV_ECRYPTO" <<<"$listing" && ok || bad "dead letters: $listing"
 grep -qE "CASE_TRANSFER +other.xc +shelter-a.xc +HV_EFORBIDDEN" <<<"$listing" && ok ||
   bad "dead letters: $listing"
@@ -173,7 +181,7 @@ tampered_id=$(dead list ops.xc --json | jq -r '.dead_letters[] | select(.code ==
 misaddressed_id=$(dead list ops.xc --json |
   jq -r '.dead_letters[] | select(.type == "STATUS" and .code == "HV_EFORBIDDEN") | .id')
 expect 0 "$tampered_id purged" dead purge ops.xc "$tampered_id"
-wait_until 5 is 3 dead_count
+wait_until 5 is 4 dead_count
 expect 1 "no dead letter with that id" dead purge ops.xc "$tampered_id"
 # Requeued, it is delivered again, refused again by the intake, and dies again.
 expect 0 "$misaddressed_id requeued" dead requeue ops.xc "$misaddressed_id"
