@@ -189,5 +189,35 @@ expect 0 "refused by ngo.xa: no such referral was sent by this intake (HV_ENOTFO
   ip netns exec $nsb "$haven" recv --authority keys/authority.pub --registry network.reg \
   --key keys/transit.xb.key --store transit-cli.db --count 0 --timeout 5
 
+# ---- 6. the hop limit towards a peer is a clear refusal, not "try again later"
+# hops is outside the signed header (PROTOCOL §3), so a test may raise it.
+set_hops() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+path, hops = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+def skip(i):  # one msgpack uint, str or bin of the header
+    t = b[i]
+    if t < 0x80: return i + 1
+    if 0xa0 <= t <= 0xbf: return i + 1 + (t & 0x1f)
+    sizes = {0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8}
+    if t in sizes: return i + 1 + sizes[t]
+    if t in (0xc4, 0xd9): return i + 2 + b[i + 1]
+    raise SystemExit("unexpected msgpack tag %#x" % t)
+assert b[0] == 0x94 and b[1] == 0x9a
+i = 2
+for _ in range(10): i = skip(i)
+b[i] = hops
+open(path, "wb").write(b)
+PY
+}
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/transit.xb.key \
+  --to ngo.xa --type STATUS --referral 00112233445566778899aabbccddeeff --in status.body \
+  --out far.env >/dev/null 2>&1
+set_hops far.env 8
+expect 1 "crossed the most brokers an envelope may cross (HV_EUNROUTABLE)" \
+  ip netns exec $nsb "$haven" send --authority keys/authority.pub --registry network.reg \
+  --key keys/transit.xb.key --store transit-cli.db --timeout 5 far.env
+
 stop_all_and_check_logs
 finish
