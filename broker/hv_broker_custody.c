@@ -309,7 +309,8 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
         return;
     }
     if (err != HV_OK) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s", idhex);
+        hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s reason=\"%s\"", idhex,
+               hv_store_error(c->store));
         hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_ESTORE, env.id,
                           "store failed; send again later");
         return;
@@ -448,7 +449,8 @@ void hv_broker_custody_commit_and_reply(hv_broker *b, bool now_please)
         }
     }
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu", c->n_pending);
+        hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu reason=\"%s\"", c->n_pending,
+               hv_store_error(c->store));
     c->n_pending = 0;
     /* Dead letters made in this batch: tell their senders now. */
     for (size_t i = 0; err == HV_OK && i < c->n_notify; i++)

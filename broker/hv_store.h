@@ -41,6 +41,10 @@ bool hv_store_in_transaction(const hv_store *s);
  * rolls the whole transaction back. */
 HV_MUST_CHECK hv_err hv_store_commit(hv_store *s);
 
+/* Why the last store call failed, in SQLite's words ("database or disk is
+ * full", ...), for the log. Borrowed until the next store call. */
+const char *hv_store_error(const hv_store *s);
+
 /* Takes `m` into custody. When its id is already known from the same
  * sender, sets `*duplicate` and stores nothing. A known id from another
  * sender is HV_EEXIST. Must be inside a transaction. */

@@ -225,11 +225,12 @@ int hv_cli_registry(const opts *o)
                 return EXIT_REFUSED;
             }
             err = hv_keys_load_public(auth, &auth_keys, NULL, &e);
-            if (err == HV_OK)
-                err = hv_registry_load(buf, len, auth_keys.sign, (uint64_t)time(NULL), held, &reg,
-                                       &e);
-        } else {
-            err = hv_registry_decode_unverified(buf, len, &reg, &e);
+            if (err == HV_OK &&
+                (err = hv_registry_load(buf, len, auth_keys.sign, (uint64_t)time(NULL), held,
+                                        &reg, &e)) != HV_OK)
+                hv_fail_prefix(&e, err, o->positional);
+        } else if ((err = hv_registry_decode_unverified(buf, len, &reg, &e)) != HV_OK) {
+            hv_fail_prefix(&e, err, o->positional);
         }
         free(buf);
         if (err != HV_OK) {

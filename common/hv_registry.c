@@ -577,6 +577,8 @@ hv_err hv_registry_load_file(const char *path, const uint8_t authority_sign_pk[H
         return err;
     err = hv_registry_load(buf, len, authority_sign_pk, now, held_version, out, e);
     free(buf);
+    if (err != HV_OK)
+        hv_fail_prefix(e, err, path); /* which file, for the operator */
     return err;
 }
 
