@@ -253,6 +253,12 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
     case HV_CMD_BYE:
         hv_session_drop(b, s, "client said BYE");
         break;
+    case HV_CMD_PREKEY_PUT:
+        hv_broker_prekeys_on_put(b, s, &m);
+        break;
+    case HV_CMD_PREKEY_GET:
+        hv_broker_prekeys_on_get(b, s, &m);
+        break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:
         if (s->peer && (m.cmd == HV_CMD_EXPIRED || m.has_msg_id)) {
