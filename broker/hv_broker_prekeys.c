@@ -212,6 +212,14 @@ void hv_broker_prekeys_on_get(hv_broker *b, hv_session *s, const hv_control *m)
         s_refuse(b, s, HV_ENOTFOUND, NULL, "no prekey bundle is known for '%s'", m->node_id);
 }
 
+void hv_broker_prekeys_welcome(hv_broker *b, hv_session *s)
+{
+    hv_control all;
+    memset(&all, 0, sizeof all);
+    all.cmd = HV_CMD_PREKEY_GET; /* node_id "": everything but its own */
+    hv_broker_prekeys_on_get(b, s, &all);
+}
+
 void hv_broker_prekeys_link_up(hv_broker *b, hv_session *link)
 {
     uint64_t now = (uint64_t)time(NULL);

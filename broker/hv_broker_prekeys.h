@@ -42,6 +42,11 @@ void hv_broker_prekeys_on_put(hv_broker *b, hv_session *s, const hv_control *m);
  * every node, for ""), or PREKEY_REFUSED(HV_ENOTFOUND). */
 void hv_broker_prekeys_on_get(hv_broker *b, hv_session *s, const hv_control *m);
 
+/* A worker's session became ready: sends it every bundle held (but its
+ * own) right after READY, so that they reach it before any DELIVER: a
+ * worker that just started seals its first answers to prekeys too. */
+void hv_broker_prekeys_welcome(hv_broker *b, hv_session *s);
+
 /* Our link to a peer came up: sends it the bundles of our own nodes. */
 void hv_broker_prekeys_link_up(hv_broker *b, hv_session *link);
 

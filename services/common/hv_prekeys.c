@@ -96,7 +96,9 @@ static void s_on_control(void *arg, const hv_control *m)
     hv_prekeys *p = arg;
     switch (m->cmd) {
     case HV_CMD_READY:
-        p->publish = p->ask = true;
+        /* The broker follows READY with every bundle it holds; asking
+         * again is for later (next_ask). */
+        p->publish = true;
         break;
     case HV_CMD_PREKEY:
         s_on_bundle(p, m);
@@ -233,7 +235,7 @@ hv_err hv_prekeys_tick(hv_prekeys *p, uint64_t now, bool *destroyed)
 
 void hv_prekeys_pump(hv_prekeys *p, uint64_t now)
 {
-    if (!hv_client_ready(p->client))
+    if (p->client == NULL || !hv_client_ready(p->client))
         return;
     if (now >= p->next_ask)
         p->ask = true;
@@ -312,9 +314,21 @@ json_t *hv_prekeys_status(hv_prekeys *p)
         sqlite3_column_bytes(st, 0) == HV_PREKEY_ID_BYTES)
         hv_hex(sqlite3_column_blob(st, 0), HV_PREKEY_ID_BYTES, newest);
     sqlite3_finalize(st);
-    return json_pack("{s:I, s:s, s:I, s:I, s:I}", "own", (json_int_t)own, "newest", newest,
-                     "known", (json_int_t)p->n_known, "sealed_long_term",
-                     (json_int_t)p->long_term, "published", (json_int_t)p->published);
+    /* Others': the newest bundle known of each node. */
+    json_t *known = json_object();
+    for (size_t i = 0; known != NULL && i < p->n_known; i++) {
+        const hv_prekey_bundle *b = &p->known[i], *best = b;
+        for (size_t j = 0; j < p->n_known; j++)
+            if (strcmp(p->known[j].node, b->node) == 0 &&
+                p->known[j].not_before > best->not_before)
+                best = &p->known[j];
+        char hex[2 * HV_PREKEY_ID_BYTES + 1];
+        hv_hex(best->prekey_id, HV_PREKEY_ID_BYTES, hex);
+        json_object_set_new(known, b->node, json_string(hex));
+    }
+    return json_pack("{s:I, s:s, s:o*, s:I, s:I}", "own", (json_int_t)own, "newest", newest,
+                     "known", known, "sealed_long_term", (json_int_t)p->long_term, "published",
+                     (json_int_t)p->published);
 }
 
 /* ------------------------------------------------------------- lifecycle */
@@ -331,7 +345,8 @@ hv_err hv_prekeys_new(hv_prekeys **out, sqlite3 *db, hv_client *client, const hv
     snprintf(p->self, sizeof p->self, "%s", self_id);
     p->lifetime_s = lifetime_s ? lifetime_s : HV_PREKEY_LIFETIME_DEFAULT;
     p->keep_s = keep_s > HV_TTL_MAX ? HV_TTL_MAX : keep_s;
-    hv_client_on_control(client, s_on_control, p);
+    if (client != NULL) /* NULL: a tool that only opens (tests/cli/prekey_open.c) */
+        hv_client_on_control(client, s_on_control, p);
     *out = p;
     return HV_OK;
 }
@@ -340,7 +355,8 @@ void hv_prekeys_free(hv_prekeys **pp)
 {
     if (pp == NULL || *pp == NULL)
         return;
-    hv_client_on_control((*pp)->client, NULL, NULL);
+    if ((*pp)->client != NULL)
+        hv_client_on_control((*pp)->client, NULL, NULL);
     free((*pp)->known);
     free(*pp);
     *pp = NULL;

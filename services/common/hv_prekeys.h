@@ -82,8 +82,10 @@ HV_MUST_CHECK hv_err hv_prekeys_open(hv_prekeys *p, const hv_envelope *env,
                                      const uint8_t sender_sign_pk[HV_PK_BYTES], uint8_t **pt,
                                      size_t *pt_len);
 
-/* {"own": n, "newest": hex, "known": n, "sealed_long_term": n}. Caller
- * owns the result; NULL when out of memory. */
+/* {"own": n (secrets held), "newest": hex id, "known": {node: hex id of its
+ * newest bundle}, "sealed_long_term": n, "published": n (uploads the broker
+ * confirmed)} since start. Caller owns the result; NULL when out of
+ * memory. */
 json_t *hv_prekeys_status(hv_prekeys *p);
 
 #endif
