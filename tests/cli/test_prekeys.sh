@@ -43,6 +43,7 @@ wait_until 10 knows router shelter-b.xc
 got=$(newest shelter-b)
 [[ $got =~ ^[0-9a-f]{16}$ ]] && ok || bad "shelter B's newest prekey id: '$got'"
 expect 0 "prekey_stored node=shelter-b.xc" grep -m1 -o "prekey_stored node=shelter-b.xc" broker.log
+expect 0 "prekeys: 1 held, newest $(newest shelter-a), bundles of " "$haven" status --config shelter-a.ini
 
 # ---- 2. stolen_store_copy_unreadable_after_prekey_destroyed
 id=$(submit adult.json)
