@@ -8,7 +8,8 @@
 #     shelter B's keys at first (the test can fail), is delivered when
 #     shelter B comes back, and once the prekey it was sealed to is
 #     destroyed, no key shelter B still holds — its key file, and every
-#     prekey secret left in its store — opens the copy: HV_ECRYPTO;
+#     prekey secret left in its store — opens the copy: HV_ECRYPTO, and the
+#     destroyed secrets are in none of shelter B's files;
 #  3. the broker refuses, with exact codes, a bundle signed by the wrong
 #     key, one under a key id that is not the node's, and one a node puts
 #     for another node; an honest one it confirms.
@@ -70,6 +71,15 @@ wait_until 20 is 1 transfers
 sqlite3 broker.db "SELECT hex(envelope) FROM queue WHERE recipient = 'shelter-b.xc' AND type = 7" |
   xxd -r -p > stolen.env
 [ "$(stat -c %s stolen.env)" -gt 1000 ] && ok || bad "the copied envelope is $(stat -c %s stolen.env) bytes"
+# Shelter B's prekey secrets as they rest in its store now (sealed under its
+# storage key): those destroyed later must be in none of its files then.
+sqlite3 shelter-b.db "SELECT hex(id) || ' ' || hex(secret) FROM prekey_own" > secrets.txt
+[ "$(wc -l < secrets.txt)" -ge 1 ] && ok || bad "shelter B's store holds no prekey"
+# ...and the search below finds them while they are there (it can fail).
+python3 -c 'import os, sys
+files = b"".join(open(f, "rb").read() for f in ("shelter-b.db", "shelter-b.db-wal") if os.path.exists(f))
+sys.exit(0 if all(bytes.fromhex(l.split()[1]) in files for l in open("secrets.txt")) else 1)' &&
+  ok || bad "a prekey secret of the store is not found in its files"
 # While the prekey's secret exists, shelter B's keys open it: the check below can fail.
 out=$("$open_with" shelter-b.ini stolen.env)
 [ $? -eq 0 ] && [[ $out == "opened held="* ]] && ok || bad "before destruction: '$out'"
@@ -90,6 +100,21 @@ rc=$?
 held=${out#*held=}
 [ "${held:-0}" -ge 1 ] && ok || bad "shelter B holds no prekey at all ($out): the test proves less"
 expect 0 "prekey_destroyed" grep -m1 -o "prekey_destroyed" shelter-b.log
+# What was destroyed is gone from the store's file and its write-ahead log
+# (secure_delete, and the log truncated after the commit that deleted it).
+secrets_gone() {
+  python3 - shelter-b.db secrets.txt <<'PY'
+import os, sqlite3, sys
+db, listing = sys.argv[1], sys.argv[2]
+con = sqlite3.connect("file:%s?mode=ro" % db, uri=True)
+live = {r[0] for r in con.execute("SELECT hex(id) FROM prekey_own")}
+con.close()
+files = b"".join(open(f, "rb").read() for f in (db, db + "-wal") if os.path.exists(f))
+gone = [l.split() for l in open(listing) if l.split()[0] not in live]
+sys.exit(0 if gone and all(bytes.fromhex(sec) not in files for _, sec in gone) else 1)
+PY
+}
+wait_until 30 secrets_gone
 # The case itself stays readable to shelter B (its vault, not the envelope).
 expect 0 "received" "$haven" inbox show --config shelter-b.ini "$id"
 
