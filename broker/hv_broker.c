@@ -360,6 +360,7 @@ void hv_broker_close(hv_broker **bp)
     if (b->ctx != NULL)
         zmq_ctx_term(b->ctx);
     hv_broker_custody_close(b);
+    hv_broker_prekeys_close(b);
     hv_registry_free(&b->reg);
     hv_keypair_free(&b->keys);
     free(b);

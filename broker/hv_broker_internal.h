@@ -20,6 +20,7 @@
 #include "hv_broker_custody.h"
 #include "hv_broker_links.h"
 #include "hv_broker_ops.h"
+#include "hv_broker_prekeys.h"
 #include "hv_broker_session.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
@@ -42,6 +43,7 @@ struct hv_broker {
     hv_broker_custody custody;     /* store, audit, group commit, counters */
     hv_broker_links links;         /* peer brokers */
     hv_broker_ops ops;             /* operators' sockets, HTTP, metrics */
+    hv_broker_prekeys prekeys;     /* prekey directory (hv_broker_prekeys.c) */
 };
 
 #endif

@@ -191,6 +191,8 @@ static void s_on_hello(hv_broker *b, hv_session *s, const hv_control *m)
     r.heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms;
     r.max_message = (uint32_t)b->cfg.max_message;
     (void)hv_session_send(s, &r);
+    if (!s->peer)
+        hv_broker_prekeys_welcome(b, s);
     hv_log(HV_LOG_INFO, s->peer ? "peer_up" : "session_ready", "node=%s role=%s window=%u%s",
            s->node, hv_role_name(s->role), s->window, s->peer ? " direction=in" : "");
     hv_broker_custody_notices(b, s->node);
@@ -252,6 +254,12 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_BYE:
         hv_session_drop(b, s, "client said BYE");
+        break;
+    case HV_CMD_PREKEY_PUT:
+        hv_broker_prekeys_on_put(b, s, &m);
+        break;
+    case HV_CMD_PREKEY_GET:
+        hv_broker_prekeys_on_get(b, s, &m);
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:

@@ -28,6 +28,7 @@
 #include "hv_keys.h"
 #include "hv_log.h"
 #include "hv_pending.h"
+#include "hv_prekeys.h"
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_vault.h"
@@ -48,6 +49,7 @@ struct hv_worker {
     hv_registry *reg;                /* current registry */
     const hv_node *self;             /* this node in `reg` */
     hv_client *client;               /* broker connection and store */
+    hv_prekeys *prekeys;             /* short-lived box keys, own and others' */
     void *ctl_ctx;                   /* ZeroMQ context of the control sockets */
     hv_ctlsock *ctl;                 /* the administrators' control socket */
     hv_ctlsock *staff;               /* the staff control socket (haven-web), or NULL */
@@ -138,7 +140,13 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
     hv_envelope_init(&env, m->type, w->cfg.id, hv_keypair_public(w->keys), to, &rcpt->keys);
     memcpy(env.referral, referral, 16);
     env.ttl_s = ttl_s == 0 || ttl_s > HV_TTL_MAX ? HV_TTL_MAX : ttl_s;
-    err = hv_envelope_seal(&env, w->keys, &rcpt->keys, body, body_len, &wire, &wire_len);
+    /* Sealed to the recipient's newest prekey (PROTOCOL §4.1), the header
+     * still naming its long-term key id; to the long-term key itself only
+     * when no bundle is known, which is logged and counted. */
+    hv_pubkeys seal_to = rcpt->keys;
+    if (!hv_prekeys_seal_key(w->prekeys, rcpt, env.created_at_ms, seal_to.box, &env.ttl_s))
+        hv_prekeys_note_long_term(w->prekeys, to);
+    err = hv_envelope_seal(&env, w->keys, &seal_to, body, body_len, &wire, &wire_len);
     hv_memzero(body, body_len);
     free(body);
     if (err == HV_OK)
@@ -261,6 +269,12 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "seconds from 1 to 2592000"),
         F("provider", "retention_days", HV_CFG_UINT, false, 0, 3650, retention_days,
           "days from 0 to 3650"),
+        F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
+          "days from 1 to 30"),
+        F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
+          "seconds from 1 to 2592000"),
+        F("prekeys", "keep_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_keep_s,
+          "seconds from 1 to 2592000"),
         P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
     };
 #undef P
@@ -276,6 +290,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->tick_ms = 200;
     cfg->offer_timeout_s = 48 * 3600;
     cfg->retention_days = 365;
+    cfg->prekey_days = 7;
+    cfg->prekey_keep_s = HV_TTL_MAX;
     hv_err err = hv_config_load(path, fields, n_fields, cfg, e);
     if (err != HV_OK)
         return err;
@@ -323,6 +339,8 @@ static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
     hv_registry_free(&w->reg);
     w->reg = reg;
     w->self = self;
+    if (w->prekeys != NULL)
+        hv_prekeys_registry(w->prekeys, reg);
     return HV_OK;
 }
 
@@ -408,17 +426,24 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         (err = hv_db_exec(db, hv_history_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_events_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_pending_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_prekeys_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
         return err;
     for (const hv_worker_column *c = w->app->columns; c != NULL && c->table != NULL; c++)
         if (hv_sql_ensure_column(db, c->table, c->name, c->decl) != HV_OK)
             return hv_fail(e, HV_ESTORE, "%s: cannot add column %s to table %s", w->cfg.store,
                            c->name, c->table);
+    if (hv_prekeys_new(&w->prekeys, db, w->client, w->keys, w->cfg.id,
+                       w->cfg.prekey_s ? w->cfg.prekey_s : w->cfg.prekey_days * 24 * 3600,
+                       w->cfg.prekey_keep_s) != HV_OK)
+        return hv_fail(e, HV_ENOMEM, "out of memory");
+    hv_prekeys_registry(w->prekeys, w->reg);
     return s_open_control(w, e);
 }
 
 static void s_close(hv_worker *w)
 {
+    hv_prekeys_free(&w->prekeys);
     hv_client_close(&w->client);
     hv_audit_close(&w->audit);
     free(w->audit_pending);
@@ -488,8 +513,8 @@ static void s_handle(hv_worker *w, hv_delivery *d)
              !(rule->rcpt_roles & HV_ROLE_BIT(w->app->role)))
         err = hv_fail(&e, HV_EFORBIDDEN, "a %s may not send this message to a %s",
                       hv_role_name(sender->role), hv_role_name(w->app->role));
-    else if ((err = hv_envelope_open(env, w->cfg.id, w->keys, sender->keys.sign, &pt,
-                                     &pt_len)) != HV_OK)
+    else if ((err = hv_prekeys_open(w->prekeys, env, sender->keys.sign, &pt, &pt_len)) !=
+             HV_OK)
         hv_fail(&e, err, err == HV_EADDRESS ? "message is addressed to another node or key"
                                             : "signature or encryption check failed");
     else if ((err = hv_msg_decode(pt, pt_len, env->type, m)) != HV_OK)
@@ -530,11 +555,12 @@ static void s_handle(hv_worker *w, hv_delivery *d)
 
 static json_t *s_status(hv_worker *w)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "node", w->cfg.id, "role",
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:o*}", "node", w->cfg.id, "role",
                      hv_role_name(w->app->role), "country", w->self->country, "broker_ready",
                      hv_client_ready(w->client), "outbox",
                      (json_int_t)hv_client_outbox_size(w->client), "registry_version",
-                     (json_int_t)hv_registry_version(w->reg));
+                     (json_int_t)hv_registry_version(w->reg), "prekeys",
+                     hv_prekeys_status(w->prekeys));
 }
 
 static json_t *s_ok(json_t *result, const char *text)
@@ -691,14 +717,20 @@ static void s_run(hv_worker *w)
         }
         if (hv_mono_ms() >= next_tick) {
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
+            bool destroyed = false;
             if (hv_client_begin(w->client) == HV_OK &&
                 w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK &&
+                hv_prekeys_tick(w->prekeys, (uint64_t)time(NULL), &destroyed) == HV_OK &&
                 hv_events_prune(w) == HV_OK &&
-                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK)
+                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK) {
+                if (destroyed) /* a prekey's secret: not left in the log either */
+                    hv_worker_purge_after_commit(w);
                 (void)s_commit(w);
-            else
+            } else {
                 s_rollback(w);
+            }
         }
+        hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
     }
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);

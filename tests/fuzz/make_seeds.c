@@ -12,6 +12,7 @@
 #include "hv_control.h"
 #include "hv_envelope.h"
 #include "hv_msg.h"
+#include "hv_prekey.h"
 #include "hv_registry.h"
 
 static const char *s_dir;
@@ -114,6 +115,10 @@ int main(int argc, char **argv)
         strcpy(m.text, "role intake may not send OFFER");
         m.envelope = env_bytes;
         m.envelope_len = env_len;
+        m.bundle = env_bytes; /* opaque to the control codec */
+        m.bundle_len = env_len < HV_CONTROL_BUNDLE_MAX ? env_len : HV_CONTROL_BUNDLE_MAX;
+        m.has_prekey_id = true;
+        memset(m.prekey_id, 0x44, sizeof m.prekey_id);
         if (hv_control_encode(&m, &buf, &len) != HV_OK)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);
@@ -126,6 +131,42 @@ int main(int argc, char **argv)
             return 1;
         s_write("control", "HELLO_replay", buf, len);
         free(buf);
+    }
+
+    /* Prekey bundles: a valid one, and one that is valid but expired. */
+    {
+        hv_keypair *node = s_keys(7);
+        hv_prekey_bundle pb;
+        memset(&pb, 0, sizeof pb);
+        strcpy(pb.node, "legal.xc");
+        memcpy(pb.key_id, hv_keypair_public(node)->key_id, HV_KEY_ID_BYTES);
+        uint8_t sk[32];
+        hv_box_keypair_generate(sk, pb.box_pk);
+        hv_memzero(sk, sizeof sk);
+        hv_prekey_id(pb.box_pk, pb.prekey_id);
+        hv_prekey_schedule(1764590400ull, 7 * 86400, HV_TTL_MAX, &pb.not_before, &pb.not_after,
+                           &pb.destroy_at);
+        for (int k = 0; k < 2; k++) {
+            if (k == 1)
+                hv_prekey_schedule(1000, 1, 1, &pb.not_before, &pb.not_after, &pb.destroy_at);
+            if (hv_prekey_sign(&pb, node) != HV_OK || hv_prekey_encode(&pb, &buf, &len) != HV_OK)
+                return 1;
+            s_write("prekey", k == 0 ? "bundle" : "bundle_old", buf, len);
+            /* ...and inside PREKEY_PUT, for the control decoder. */
+            hv_control m;
+            memset(&m, 0, sizeof m);
+            m.cmd = HV_CMD_PREKEY_PUT;
+            m.bundle = buf;
+            m.bundle_len = len;
+            uint8_t *ctl;
+            size_t ctl_len;
+            if (k == 0 && hv_control_encode(&m, &ctl, &ctl_len) == HV_OK) {
+                s_write("control", "PREKEY_PUT_bundle", ctl, ctl_len);
+                free(ctl);
+            }
+            free(buf);
+        }
+        hv_keypair_free(&node);
     }
 
     /* Registry source and signed registry. */
