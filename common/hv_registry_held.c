@@ -13,6 +13,7 @@
 
 #include "hv_crypto.h"
 #include "hv_file.h"
+#include "hv_log.h"
 
 #define S_COMMENT                                                                              \
     "# Haven: the registry this node has accepted (version and BLAKE2b-256 of the signed\n"   \
@@ -237,9 +238,12 @@ hv_err hv_registry_held_load(const char *reg_path, const char *store,
         goto fail;
     /* Past the check, the same version is the same registry: only a newer
      * one is written. */
-    if (record && fresh.version > held.version &&
-        (err = hv_registry_held_write(held_path, &fresh, e)) != HV_OK)
-        goto fail;
+    if (record && fresh.version > held.version) {
+        if ((err = hv_registry_held_write(held_path, &fresh, e)) != HV_OK)
+            goto fail;
+        hv_log(HV_LOG_INFO, "registry_held", "version=%" PRIu64 " previous=%" PRIu64
+               " record=%s", fresh.version, held.version, held_path);
+    }
     *out = reg;
     return HV_OK;
 fail:

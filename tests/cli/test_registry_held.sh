@@ -115,6 +115,12 @@ older_registry_refused_at_reload)
   kill -HUP "${pids[broker]}" "${pids[intake]}"
   wait_until 10 log_has broker "event=registry_loaded version=3"
   wait_until 10 log_has intake "event=registry_loaded version=3"
+  # Recorded before it is used: the record's line comes first in each log.
+  for d in broker intake; do
+    grep -o "event=registry_held version=3 previous=2 record=$d.db.registry-held\|event=registry_loaded version=3" "$d.log" |
+      tr '\n' ' ' | grep -qx "event=registry_held version=3 previous=2 record=$d.db.registry-held event=registry_loaded version=3 " &&
+      ok || bad "$d: not recorded before use: $(grep -h 'version=3' "$d.log")"
+  done
   [ "$(held_version broker.db)" = 3 ] && [ "$(held_version intake.db)" = 3 ] && ok ||
     bad "version 3 not recorded: $(held_version broker.db) $(held_version intake.db)"
   [ "$(sed -n 's/^hash //p' broker.db.registry-held)" = "$(b2sum -l 256 network.reg | cut -d' ' -f1)" ] &&
