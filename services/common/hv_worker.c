@@ -537,11 +537,12 @@ static void s_handle(hv_worker *w, hv_delivery *d)
 
 static json_t *s_status(hv_worker *w)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "node", w->cfg.id, "role",
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I}", "node", w->cfg.id, "role",
                      hv_role_name(w->app->role), "country", w->self->country, "broker_ready",
                      hv_client_ready(w->client), "outbox",
                      (json_int_t)hv_client_outbox_size(w->client), "registry_version",
-                     (json_int_t)hv_registry_version(w->reg));
+                     (json_int_t)hv_registry_version(w->reg), "registry_expires_at",
+                     (json_int_t)hv_registry_expires_at(w->reg));
 }
 
 static json_t *s_ok(json_t *result, const char *text)

@@ -189,6 +189,18 @@ PY
       grep -h registry_expiring broker.log intake.log && bad "30 days: warned of" || ok
       ;;
     esac
+    # What the CLI says of it: the worker's status and the broker's stats.
+    case $days in
+    2|10) soon=" (get the next one from the network authority)" ;;
+    *) soon= ;;
+    esac
+    expect 0 "ngo.xc (intake in XC): broker connected, 0 waiting in the outbox, registry v$version, expires in $((days - 1)) day$([ $days = 2 ] || echo s)$soon" \
+      "$haven" status --config intake.ini
+    expect 0 "broker.xc (XC), up " "$haven" stats --key keys/ops.xc.key --authority keys/authority.pub \
+      --registry network.reg --broker broker.xc --endpoint "$ops_endpoint"
+    expect 0 ", registry v$version, expires in $((days - 1)) day$([ $days = 2 ] || echo s)$soon" \
+      "$haven" stats --key keys/ops.xc.key --authority keys/authority.pub \
+      --registry network.reg --broker broker.xc --endpoint "$ops_endpoint"
     # Once a day, not every tick: one warning in each log so far.
     [ "$(grep -c registry_expiring broker.log)" -le 1 ] && [ "$(grep -c registry_expiring intake.log)" -le 1 ] &&
       ok || bad "$days days: warned more than once"
