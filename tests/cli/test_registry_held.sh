@@ -13,7 +13,8 @@
 #       `haven registry verify --node-store` reports what the node holds
 #   registry_expiry_warned
 #       registries expiring in 2, 10 and 30 days: metric, stats, dashboard,
-#       registry_expiring in the broker's and a worker's logs, /healthz
+#       registry_expiring in the broker's and a worker's logs, /healthz, the
+#       CLI's status and stats; then one that expires while the broker runs
 # usage: test_registry_held.sh BIN_DIR CASE
 set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
@@ -213,6 +214,19 @@ PY
     stop intake
     stop broker
   done
+  # Past its expiry: /healthz answers 503, the metric is negative, and the
+  # error is logged at once (a registry signed to expire 4 s from now).
+  : > broker.log
+  sign 5 4
+  start broker
+  expired() { http_get /healthz | grep -q "^503 expired: registry version 5 expired at "; }
+  wait_until 15 expired
+  expect 0 "; get the current registry from your network authority" http_get /healthz
+  negative() { [ "$(metric haven_registry_expiry_seconds)" -lt 0 ]; }
+  wait_until 5 negative
+  wait_until 5 log_has broker "level=error event=registry_expiring version=5 "
+  wait_until 5 log_has broker "days_left=0 "
+  grep -q 'detail="the registry expired at ' broker.log && ok || bad "no 'expired' in the log"
   ;;
 *)
   echo "unknown case $case_name"; exit 2 ;;
