@@ -24,6 +24,7 @@
 #include "hv_broker_session.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
+#include "hv_registry_expiry.h"
 
 struct hv_broker {
     hv_broker_config cfg;          /* settings */
@@ -40,6 +41,7 @@ struct hv_broker {
     bool behind;                   /* the last drain hit the batch limit */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
+    hv_expiry_watch expiry;        /* registry_expiring warnings given */
     hv_broker_custody custody;     /* store, audit, group commit, counters */
     hv_broker_links links;         /* peer brokers */
     hv_broker_ops ops;             /* operators' sockets, HTTP, metrics */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hv_db.h"
 #include "hv_log.h"
@@ -140,6 +141,12 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
                      peers);
     if (out == NULL)
         return NULL;
+    /* The registry's expiry, which stops the whole network (issue 19). */
+    json_object_set_new(out, "registry_expires_at",
+                        json_integer((json_int_t)hv_registry_expires_at(b->reg)));
+    json_object_set_new(out, "registry_expiry_seconds",
+                        json_integer((json_int_t)hv_registry_seconds_left(
+                            b->reg, (uint64_t)time(NULL))));
     /* Recent rates: the oldest and newest of the per-second samples. */
     const struct hv_ops_rate_sample *newest = NULL, *oldest = NULL;
     for (size_t i = 0; i < HV_OPS_RATE_SAMPLES; i++) {
@@ -253,6 +260,13 @@ static char *s_metrics_text(hv_broker *b, json_t *st)
               id, peer, json_is_true(json_object_get(v, "out_up")), id, peer,
               json_is_true(json_object_get(v, "in_up")));
     }
+    s_cat(&m, &len, &cap, "# HELP haven_registry_version The version of the registry in "
+          "use.\n# TYPE haven_registry_version gauge\nhaven_registry_version{broker=\"%s\"} "
+          "%lld\n", id, (long long)json_integer_value(json_object_get(st, "registry_version")));
+    s_cat(&m, &len, &cap, "# HELP haven_registry_expiry_seconds Seconds until the registry in "
+          "use expires (negative once it has).\n# TYPE haven_registry_expiry_seconds gauge\n"
+          "haven_registry_expiry_seconds{broker=\"%s\"} %lld\n", id,
+          (long long)json_integer_value(json_object_get(st, "registry_expiry_seconds")));
     s_cat(&m, &len, &cap, "# HELP haven_sessions Connected nodes.\n# TYPE haven_sessions "
           "gauge\nhaven_sessions{broker=\"%s\"} %zu\n", id,
           json_array_size(json_object_get(st, "sessions")));
@@ -301,6 +315,7 @@ void hv_broker_ops_publish(hv_broker *b, int64_t now)
                                                  : 0.0));
     char *metrics = s_metrics_text(b, st);
     char *json = json_dumps(st, JSON_COMPACT);
+    hv_http_set_registry(o->http, hv_registry_version(b->reg), hv_registry_expires_at(b->reg));
     if (metrics != NULL && json != NULL)
         hv_http_publish(o->http, metrics, json);
     free(metrics);

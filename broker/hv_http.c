@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "hv_crypto.h"
 #include "hv_dashboard.h"
 #include "hv_db.h"
+#include "hv_registry.h"
+#include "hv_registry_expiry.h"
 
 #define S_STALE_MS 5000 /* /healthz fails when the loop has not published for this long */
 
@@ -22,6 +25,8 @@ struct hv_http {
     char *metrics;             /* Prometheus text */
     char *stats;               /* JSON */
     int64_t published_ms;      /* monotonic time of the snapshot */
+    uint64_t reg_version;      /* the registry in use: version */
+    uint64_t reg_expires_at;   /* and expiry (Unix seconds), 0 before the first snapshot */
     char token[129];           /* "" when none */
 };
 
@@ -63,6 +68,36 @@ static bool s_token_ok(const hv_http *h, struct MHD_Connection *c)
            s_same(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"), h->token);
 }
 
+/* /healthz of a live loop, by the registry's expiry: "ok" (200);
+ * "degraded: ..." (still 200: the broker works, and restarting it would
+ * not help) from HV_REGISTRY_DEGRADED_DAYS before; "expired: ..." (503)
+ * once nothing can load it. Caller frees the body. */
+static char *s_registry_health(const hv_http *h, unsigned *status)
+{
+    *status = 200;
+    uint64_t now = (uint64_t)time(NULL);
+    int64_t left = h->reg_expires_at >= now ? (int64_t)(h->reg_expires_at - now)
+                                             : -(int64_t)(now - h->reg_expires_at);
+    hv_expiry_level level = hv_registry_expiry_level(left);
+    if (h->reg_expires_at == 0 || level < HV_EXPIRY_DEGRADED)
+        return strdup("ok\n");
+    char at[21], human[32], *body = NULL;
+    hv_time_format(h->reg_expires_at, at);
+    hv_registry_expiry_human(left, human, sizeof human);
+    int n;
+    if (level == HV_EXPIRY_EXPIRED) {
+        *status = 503;
+        n = asprintf(&body, "expired: registry version %llu expired at %s; get the current "
+                     "registry from your network authority\n",
+                     (unsigned long long)h->reg_version, at);
+    } else {
+        n = asprintf(&body, "degraded: registry version %llu expires in %s, at %s; get the "
+                     "next registry from your network authority\n",
+                     (unsigned long long)h->reg_version, human, at);
+    }
+    return n < 0 ? NULL : body;
+}
+
 static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char *url,
                                 const char *method, const char *version,
                                 const char *upload_data, size_t *upload_size, void **ptr)
@@ -96,8 +131,9 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
         type = "text/html; charset=utf-8";
     } else if (strcmp(url, "/healthz") == 0) {
         bool fresh = h->metrics != NULL && age < S_STALE_MS;
-        body = strdup(fresh ? "ok\n" : "stale: the broker loop has not reported\n");
-        status = fresh ? 200 : 503;
+        body = fresh ? s_registry_health(h, &status)
+                     : strdup("stale: the broker loop has not reported\n");
+        status = fresh ? status : 503;
     } else {
         body = strdup("not found: /, /metrics, /healthz, /api/stats\n");
         status = 404;
@@ -183,6 +219,14 @@ void hv_http_publish(hv_http *h, const char *metrics, const char *stats_json)
     pthread_mutex_unlock(&h->lock);
     free(m);
     free(s);
+}
+
+void hv_http_set_registry(hv_http *h, uint64_t version, uint64_t expires_at)
+{
+    pthread_mutex_lock(&h->lock);
+    h->reg_version = version;
+    h->reg_expires_at = expires_at;
+    pthread_mutex_unlock(&h->lock);
 }
 
 void hv_http_stop(hv_http **hp)

@@ -1,6 +1,7 @@
 /* haven's commands for keys, the network registry, sealed envelopes, the
  * broker client (send, recv) and audit logs. The catalogue of every command
  * and main() are in hv_cli_cmds.c; exit codes in hv_cli.h. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "hv_file.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
+#include "hv_registry_expiry.h"
+#include "hv_registry_held.h"
 
 #include "hv_cli.h"
 #include "hv_msg.h"
@@ -173,6 +176,35 @@ static void s_print_registry_json(const hv_registry *reg, bool verified)
     printf("]}\n");
 }
 
+/* Reads what the node whose store is `store` holds. A missing record is
+ * none held; one that cannot be read is said on stderr and not used; a
+ * damaged one refuses, as the node itself would. */
+static hv_err s_node_held(const char *store, char held_path[PATH_MAX], hv_registry_held *held,
+                          hv_errmsg *e)
+{
+    if (hv_registry_held_path(store, held_path, PATH_MAX) != HV_OK)
+        return hv_fail(e, HV_EINVAL, "%s: path too long", store);
+    hv_err err = hv_registry_held_read(held_path, held, e);
+    if (err == HV_EIO) {
+        fprintf(stderr, "haven registry verify: not checked against the node: %s\n", e->text);
+        held_path[0] = '\0';
+        return HV_OK;
+    }
+    return err;
+}
+
+/* Says how soon `reg` expires, from HV_REGISTRY_WARN_DAYS before. */
+static void s_print_expiry(const hv_registry *reg)
+{
+    int64_t left = hv_registry_seconds_left(reg, (uint64_t)time(NULL));
+    if (hv_registry_expiry_level(left) == HV_EXPIRY_FINE)
+        return;
+    char human[32];
+    hv_registry_expiry_human(left, human, sizeof human);
+    printf("warning: it expires in %s: get the next registry from your network authority\n",
+           human);
+}
+
 int hv_cli_registry(const opts *o)
 {
     const char *sub = o->cmd->sub;
@@ -217,6 +249,14 @@ int hv_cli_registry(const opts *o)
             snprintf(e.text, sizeof e.text, "cannot read %s", o->positional);
             return hv_cli_report("registry", err, &e);
         }
+        /* What the node holds, when its store is named (verify only). */
+        hv_registry_held node = {0, {0}};
+        char held_path[PATH_MAX] = "";
+        const char *node_store = verify ? hv_cli_opt(o, "node-store") : NULL;
+        if (node_store != NULL && (err = s_node_held(node_store, held_path, &node, &e)) != HV_OK) {
+            free(buf);
+            return hv_cli_report("registry refused", err, &e);
+        }
         if (auth != NULL) {
             hv_pubkeys auth_keys;
             unsigned long long held = 0;
@@ -229,6 +269,12 @@ int hv_cli_registry(const opts *o)
                 (err = hv_registry_load(buf, len, auth_keys.sign, (uint64_t)time(NULL), held,
                                         &reg, &e)) != HV_OK)
                 hv_fail_prefix(&e, err, o->positional);
+            uint8_t hash[32];
+            hv_hash256(buf, len, hash);
+            if (err == HV_OK && held_path[0] != '\0' &&
+                (err = hv_registry_held_check(o->positional, hv_registry_version(reg), hash,
+                                              held_path, &node, &e)) != HV_OK)
+                hv_registry_free(&reg);
         } else if ((err = hv_registry_decode_unverified(buf, len, &reg, &e)) != HV_OK) {
             hv_fail_prefix(&e, err, o->positional);
         }
@@ -238,10 +284,14 @@ int hv_cli_registry(const opts *o)
         } else if (verify && hv_cli_opt(o, "json") != NULL) {
             char t[21];
             hv_time_format(hv_registry_expires_at(reg), t);
-            json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:I, s:s}", "valid", 1, "file",
+            json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:I, s:s, s:I}", "valid", 1, "file",
                                   o->positional, "network", hv_registry_network(reg), "version",
                                   (json_int_t)hv_registry_version(reg), "nodes",
-                                  (json_int_t)hv_registry_count(reg), "expires", t);
+                                  (json_int_t)hv_registry_count(reg), "expires", t,
+                                  "expiry_seconds",
+                                  (json_int_t)hv_registry_seconds_left(reg, (uint64_t)time(NULL)));
+            if (held_path[0] != '\0')
+                json_object_set_new(j, "held_version", json_integer((json_int_t)node.version));
             hv_cli_print_json(j);
             json_decref(j);
         } else if (verify) {
@@ -251,6 +301,16 @@ int hv_cli_registry(const opts *o)
                    "expires %s\n",
                    o->positional, hv_registry_network(reg),
                    (unsigned long long)hv_registry_version(reg), hv_registry_count(reg), t);
+            s_print_expiry(reg);
+            if (held_path[0] != '\0' && node.version == 0)
+                printf("the node holds no registry yet (no %s): it will accept this one\n",
+                       held_path);
+            else if (held_path[0] != '\0')
+                printf("the node holds version %llu (%s): %s\n",
+                       (unsigned long long)node.version, held_path,
+                       node.version == hv_registry_version(reg)
+                           ? "this very registry"
+                           : "this one is newer and will be accepted");
         } else if (hv_cli_opt(o, "json") != NULL) {
             s_print_registry_json(reg, auth != NULL);
         } else {

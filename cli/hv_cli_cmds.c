@@ -44,11 +44,14 @@ static const hv_cli_cmd s_cmds[] = {
      "  --in=FILE            the registry source (JSON, proto/PROTOCOL.md section 8)\n"
      "  --out=FILE           the signed registry to write\n",
      hv_cli_registry},
-    {"registry", "verify", "[--json] --authority=AUTH.pub [--held-version=N] network.reg",
-     "Checks a signed registry: signature, validity, and that it is not older than N.",
-     "authority= held-version= json", 1, 1,
+    {"registry", "verify",
+     "[--json] --authority=AUTH.pub [--held-version=N] [--node-store=DB] network.reg",
+     "Checks a signed registry: signature, validity, and that the node would take it.",
+     "authority= held-version= node-store= json", 1, 1,
      "  --authority=AUTH.pub the network authority's public keys (pinned)\n"
-     "  --held-version=N     the version already held: an older one is refused\n" S_JSON,
+     "  --held-version=N     the version already held: an older one is refused\n"
+     "  --node-store=DB      a node's store: checked against the registry the node holds\n"
+     "                       (DB.registry-held), as the node checks it at start\n" S_JSON,
      hv_cli_registry},
     {"registry", "show", "[--json] [--authority=AUTH.pub] network.reg",
      "Shows a registry's nodes; with --authority, after checking its signature.",

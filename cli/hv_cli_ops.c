@@ -23,11 +23,14 @@ static void s_print_stats(json_t *r)
     int64_t now = json_integer_value(json_object_get(r, "now_ms"));
     int64_t up = (now - json_integer_value(json_object_get(r, "started_ms"))) / 1000;
     json_t *st = json_object_get(r, "store"), *c = json_object_get(r, "counters");
-    printf("%s (%s), up %lldh%02lldm%02llds, registry v%lld\n",
+    char expiry[96];
+    hv_cli_registry_expiry(json_integer_value(json_object_get(r, "registry_expires_at")),
+                           expiry, sizeof expiry);
+    printf("%s (%s), up %lldh%02lldm%02llds, registry v%lld%s\n",
            json_string_value(json_object_get(r, "broker")),
            json_string_value(json_object_get(r, "country")), (long long)(up / 3600),
            (long long)(up / 60 % 60), (long long)(up % 60),
-           (long long)json_integer_value(json_object_get(r, "registry_version")));
+           (long long)json_integer_value(json_object_get(r, "registry_version")), expiry);
     printf("queued %lld, dead letters %lld, notices waiting %lld\n",
            (long long)json_integer_value(json_object_get(st, "queued")),
            (long long)json_integer_value(json_object_get(st, "dead_letters")),

@@ -29,6 +29,8 @@
 #include "hv_log.h"
 #include "hv_pending.h"
 #include "hv_prekeys.h"
+#include "hv_registry_expiry.h"
+#include "hv_registry_held.h"
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_vault.h"
@@ -64,6 +66,7 @@ struct hv_worker {
         char by[HV_BY_MAX + 1];               /* who caused it */
     } *audit_pending;                /* records that go to the log after the commit */
     size_t n_audit, cap_audit;       /* count, allocated */
+    hv_expiry_watch expiry;          /* registry_expiring warnings given */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
@@ -317,12 +320,15 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
 
 /* ---------------------------------------------------------------- setup */
 
-static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
+/* Loads the registry, never older than the one held beside the store nor
+ * another of its version; with `record` (not at -n) a newer one is
+ * recorded there before it is used. */
+static hv_err s_load_registry(hv_worker *w, bool record, hv_errmsg *e)
 {
     hv_registry *reg = NULL;
-    uint64_t held = w->reg ? hv_registry_version(w->reg) : 0;
-    hv_err err = hv_registry_load_file(w->cfg.registry, w->authority_pk, (uint64_t)time(NULL),
-                                       held, &reg, e);
+    uint64_t in_use = w->reg ? hv_registry_version(w->reg) : 0;
+    hv_err err = hv_registry_held_load(w->cfg.registry, w->cfg.store, w->authority_pk,
+                                       (uint64_t)time(NULL), in_use, record, &reg, e);
     if (err != HV_OK)
         return err;
     const hv_node *self = hv_registry_find(reg, w->cfg.id);
@@ -371,7 +377,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         return hv_fail(e, HV_ECONFIG, "%s holds the keys of '%s', not of '%s'", w->cfg.keys,
                        key_owner, w->cfg.id);
     memcpy(w->authority_pk, auth.sign, 32);
-    if ((err = s_load_registry(w, e)) != HV_OK)
+    if ((err = hv_file_can_create(w->cfg.store, "[worker] store", e)) != HV_OK ||
+        (err = s_load_registry(w, !check_only, e)) != HV_OK)
         return err;
     const hv_node *home = hv_registry_find(w->reg, w->self->home);
     if (home == NULL || home->endpoint_workers[0] == '\0')
@@ -555,11 +562,12 @@ static void s_handle(hv_worker *w, hv_delivery *d)
 
 static json_t *s_status(hv_worker *w)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:o*}", "node", w->cfg.id, "role",
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:o*}", "node", w->cfg.id, "role",
                      hv_role_name(w->app->role), "country", w->self->country, "broker_ready",
                      hv_client_ready(w->client), "outbox",
                      (json_int_t)hv_client_outbox_size(w->client), "registry_version",
-                     (json_int_t)hv_registry_version(w->reg), "prekeys",
+                     (json_int_t)hv_registry_version(w->reg), "registry_expires_at",
+                     (json_int_t)hv_registry_expires_at(w->reg), "prekeys",
                      hv_prekeys_status(w->prekeys));
 }
 
@@ -694,12 +702,17 @@ static void s_run(hv_worker *w)
         if (s_reload) {
             s_reload = 0;
             hv_errmsg e = {""};
-            hv_err err = s_load_registry(w, &e);
-            hv_log(err == HV_OK ? HV_LOG_INFO : HV_LOG_WARN, "registry_reload",
-                   "code=%s version=%llu%s%s", hv_errname(err),
-                   (unsigned long long)hv_registry_version(w->reg), e.text[0] ? " reason=" : "",
-                   e.text);
+            hv_err err = s_load_registry(w, true, &e);
+            if (err != HV_OK) /* the registry in use stays */
+                hv_log(HV_LOG_ERROR, "registry_reload_refused", "reason=%s version=%llu "
+                       "detail=\"%s\"", hv_errname(err),
+                       (unsigned long long)hv_registry_version(w->reg), e.text);
+            else
+                hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu",
+                       (unsigned long long)hv_registry_version(w->reg),
+                       hv_registry_count(w->reg));
         }
+        hv_registry_expiry_watch(&w->expiry, w->reg, (uint64_t)time(NULL));
         if (hv_client_poll(w->client, 0) != HV_OK) {
             hv_log(HV_LOG_ERROR, "store_failed", "store=%s", w->cfg.store);
             break;
