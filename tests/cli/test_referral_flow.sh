@@ -236,7 +236,8 @@ expect 1 "there is nothing to withdraw" "$haven" referral withdraw --config inta
 
 # ---- metrics of the broker and of each kind of worker, after all this:
 # strictly parsed, each family listed with its type and held to the
-# conventions (check_metrics.py).
+# conventions (check_metrics.py); then every query of the Grafana
+# dashboard and of the alert rules names only metrics seen here.
 : > metric-names.txt
 check_metrics() { /usr/bin/python3 "$here/check_metrics.py" "$@" --names metric-names.txt; }
 mbase=http://127.0.0.1
@@ -263,6 +264,13 @@ expect 1 "FAIL: bad_events: a counter without _total" /usr/bin/python3 "$here/ch
   "file://$PWD/bad-metrics.txt" "" broker broker.xc
 expect 1 "FAIL: bad_wait_ms: a unit other than seconds or bytes" /usr/bin/python3 \
   "$here/check_metrics.py" "file://$PWD/bad-metrics.txt" "" broker broker.xc
+expect 0 "every query names a metric seen" /usr/bin/python3 "$here/check_dashboard.py" \
+  metric-names.txt "$here/../../deploy/grafana/haven.json" "$here/../../deploy/prometheus/haven-alerts.yml"
+# What that check stops: a panel that queries a name no /metrics has.
+jq '.panels[2].targets[0].expr = "rate(haven_messages_stored_total[5m])"' \
+  "$here/../../deploy/grafana/haven.json" > renamed.json
+expect 1 "FAIL: panel 'Messages per second': haven_messages_stored_total is not in any /metrics seen" \
+  /usr/bin/python3 "$here/check_dashboard.py" metric-names.txt renamed.json
 
 # ---- 4. deadlines: unanswered offers time out and move on; then NO_MATCH
 stop router
