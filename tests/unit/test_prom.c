@@ -70,7 +70,8 @@ static void test_process_and_build_info(void **state)
              "haven_build_info{node=\"ngo.xa\",program=\"haven-intake\",version=\"%s\"} 1\n",
              HV_VERSION);
     assert_non_null(strstr(text, want));
-    static const char *const names[] = {"process_cpu_seconds_total", "process_resident_memory_bytes",
+    static const char *const names[] = {"process_cpu_seconds_total",
+                                        "process_resident_memory_bytes",
                                         "process_start_time_seconds", "process_open_fds",
                                         "process_max_fds"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
