@@ -258,6 +258,12 @@ expect 0 "strictly valid" check_metrics "$mbase:$shelter_b_mport/metrics" "$metr
   provider shelter-b.xc --at-least 'haven_worker_erasures_total=1'
 expect 1 "HTTP Error 401" /usr/bin/python3 "$here/check_metrics.py" "$mbase:$shelter_b_mport/metrics" "" \
   provider shelter-b.xc
+# A worker's endpoint serves its metrics and its health, nothing else.
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(http_code "$mbase:$intake_mport/healthz")" = 200 ] && ok || bad "intake /healthz"
+for path in / /api/stats /dashboard; do
+  [ "$(http_code "$mbase:$intake_mport$path")" = 404 ] && ok || bad "intake serves $path"
+done
 # What the check fails on: a counter without _total, a time without _seconds.
 printf '# HELP bad_events Events.\n# TYPE bad_events counter\nbad_events 1\n# HELP bad_wait_ms How long it took.\n# TYPE bad_wait_ms gauge\nbad_wait_ms 5\n' > bad-metrics.txt
 expect 1 "FAIL: bad_events: a counter without _total" /usr/bin/python3 "$here/check_metrics.py" \
