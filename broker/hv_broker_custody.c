@@ -74,6 +74,8 @@ static void s_audit_sync(hv_broker *b, bool now_please)
                             : hv_audit_synced(c->audit, &synced);
     if (err != HV_OK && !c->audit_sync_failed)
         hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
+    if (err != HV_OK)
+        c->count.audit_sync_failures++;
     c->audit_sync_failed = err != HV_OK;
     c->audit_synced = synced;
 }
@@ -591,6 +593,16 @@ hv_err hv_broker_custody_stats(hv_broker *b, hv_store_stats *st)
 hv_err hv_broker_custody_depths(hv_broker *b, hv_store_depth_visit fn, void *arg)
 {
     return hv_store_depths(b->custody.store, fn, arg);
+}
+
+hv_err hv_broker_custody_queue_ages(hv_broker *b, hv_store_age_visit fn, void *arg)
+{
+    return hv_store_queue_ages(b->custody.store, fn, arg);
+}
+
+hv_err hv_broker_custody_dead_reasons(hv_broker *b, hv_store_reason_visit fn, void *arg)
+{
+    return hv_store_dead_reasons(b->custody.store, fn, arg);
 }
 
 hv_err hv_broker_custody_dead_list(hv_broker *b, size_t limit, hv_store_dead_visit fn, void *arg)

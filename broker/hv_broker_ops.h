@@ -22,6 +22,7 @@
 
 #include "hv_broker.h"
 #include "hv_http.h"
+#include "hv_zap.h" /* HV_PEERS_MAX */
 
 #define HV_OPS_LAT_BUCKETS 11   /* ack latency histogram buckets (hv_broker_metrics.c) */
 #define HV_OPS_FLOWS_MAX 256    /* country pairs counted */
@@ -48,6 +49,10 @@ typedef struct hv_broker_ops {
     size_t rate_next;              /* next slot */
     int64_t next_rate_sample;      /* monotonic ms */
     int64_t started_ms;            /* wall clock at start, for uptime */
+    struct hv_ops_peer_state {
+        bool out_up, in_up;        /* our link to it up; its link to us up */
+        int64_t out_since_ms, in_since_ms; /* wall clock ms of each one's last change */
+    } peer_state[HV_PEERS_MAX];    /* by index in links.ids (hv_broker_ops_rate_sample) */
 } hv_broker_ops;
 
 /* ------------------------------------------------ lifecycle (ops.c) */
@@ -96,7 +101,8 @@ void hv_broker_ops_stored(hv_broker *b, unsigned type, const char *from_cc, cons
  * never content. Caller owns the result (NULL when out of memory). */
 json_t *hv_broker_ops_stats_json(hv_broker *b);
 
-/* Samples the counters once a second for the recent rates. */
+/* Notes when each peer link went up or down (every pass of the loop) and
+ * samples the counters once a second for the recent rates. */
 void hv_broker_ops_rate_sample(hv_broker *b, int64_t now);
 
 /* Hands the HTTP thread a fresh snapshot, when one is due. */

@@ -196,4 +196,14 @@ HV_MUST_CHECK hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq);
 typedef hv_err (*hv_store_audit_visit)(void *arg, const char *lines, size_t len);
 HV_MUST_CHECK hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg);
 
+/* For metrics (hv_store_metrics.c): each queue key with how many envelopes
+ * wait on it and when the one stored longest ago was stored (Unix ms). */
+typedef void (*hv_store_age_visit)(void *arg, const char *queue, int64_t count,
+                                   int64_t oldest_ms);
+HV_MUST_CHECK hv_err hv_store_queue_ages(hv_store *s, hv_store_age_visit fn, void *arg);
+
+/* For metrics: how many dead letters are held for each reason code. */
+typedef void (*hv_store_reason_visit)(void *arg, unsigned code, int64_t count);
+HV_MUST_CHECK hv_err hv_store_dead_reasons(hv_store *s, hv_store_reason_visit fn, void *arg);
+
 #endif

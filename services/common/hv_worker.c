@@ -34,6 +34,7 @@
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_vault.h"
+#include "hv_worker_metrics.h"
 
 
 static const char s_schema[] =
@@ -67,6 +68,8 @@ struct hv_worker {
     } *audit_pending;                /* records that go to the log after the commit */
     size_t n_audit, cap_audit;       /* count, allocated */
     hv_expiry_watch expiry;          /* registry_expiring warnings given */
+    hv_worker_metrics *metrics;      /* counters and the [metrics] endpoint */
+    unsigned erasing;                /* erasures in the open transaction */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
@@ -89,7 +92,11 @@ bool hv_worker_answer_by(hv_worker *w, const uint8_t referral[16], uint64_t *whe
 {
     return w->app->answer_by != NULL && w->app->answer_by(w, referral, when);
 }
-void hv_worker_purge_after_commit(hv_worker *w) { w->purge = true; }
+void hv_worker_purge_after_commit(hv_worker *w)
+{
+    w->purge = true;
+    w->erasing++; /* only erasures ask for this (hv_worker.h) */
+}
 
 hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,
                        const char *by)
@@ -115,8 +122,10 @@ static void s_audit_flush(hv_worker *w, bool committed)
 {
     for (size_t i = 0; committed && i < w->n_audit; i++) {
         struct s_audit_rec *r = &w->audit_pending[i];
-        if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK)
+        if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK) {
             hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", r->event);
+            hv_worker_metrics_error(w->metrics, HV_WERR_AUDIT);
+        }
     }
     w->n_audit = 0;
 }
@@ -125,6 +134,7 @@ static void s_rollback(hv_worker *w)
 {
     hv_client_rollback(w->client);
     w->purge = false;
+    w->erasing = 0;
     s_audit_flush(w, false);
 }
 
@@ -219,11 +229,15 @@ static bool s_commit(hv_worker *w)
 {
     if (hv_client_commit(w->client) != HV_OK) {
         hv_log(HV_LOG_ERROR, "store_commit_failed", "store=%s", w->cfg.store);
+        hv_worker_metrics_error(w->metrics, HV_WERR_STORE);
+        w->erasing = 0;
         s_audit_flush(w, false);
         s_stop = 1;
         return false;
     }
     s_audit_flush(w, true);
+    hv_worker_metrics_erased(w->metrics, w->erasing);
+    w->erasing = 0;
     w->events_new = true;
     if (w->purge) {
         w->purge = false;
@@ -278,6 +292,10 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "seconds from 1 to 2592000"),
         F("prekeys", "keep_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_keep_s,
           "seconds from 1 to 2592000"),
+        F("metrics", "bind", HV_CFG_STRING, false, 0, 0, metrics_bind,
+          "HOST:PORT of the loopback Prometheus endpoint"),
+        F("metrics", "token", HV_CFG_STRING, false, 0, 0, metrics_token,
+          "a bearer token of 16 to 128 characters"),
         P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
     };
 #undef P
@@ -401,6 +419,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
             return hv_fail(e, HV_ECONFIG, "[worker] %s: %s is longer than a Unix socket's "
                            "path may be (%zu bytes)", sockets[i][0], sockets[i][1],
                            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token, e)) != HV_OK)
+        return err;
     if (check_only)
         return HV_OK;
 
@@ -445,12 +465,16 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
                        w->cfg.prekey_keep_s) != HV_OK)
         return hv_fail(e, HV_ENOMEM, "out of memory");
     hv_prekeys_registry(w->prekeys, w->reg);
+    if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
+                                      e)) != HV_OK)
+        return err;
     return s_open_control(w, e);
 }
 
 static void s_close(hv_worker *w)
 {
     hv_prekeys_free(&w->prekeys);
+    hv_worker_metrics_close(&w->metrics);
     hv_client_close(&w->client);
     hv_audit_close(&w->audit);
     free(w->audit_pending);
@@ -475,6 +499,7 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
     hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
            rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
+    hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_REFUSED);
     if (hv_client_begin(w->client) != HV_OK) {
         hv_delivery_free(d); /* comes again after the broker's lease */
         return;
@@ -546,6 +571,7 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     }
     if (err == HV_ESTORE || err == HV_ENOMEM) {
         hv_log(HV_LOG_ERROR, "message_deferred", "code=%s", hv_errname(err));
+        hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_DEFERRED);
         hv_delivery_free(&d); /* comes again after the broker's lease */
     } else if (err != HV_OK) {
         s_refuse(w, &d, err, e.text[0] ? e.text : hv_strerror(err));
@@ -665,6 +691,7 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
     if (err != HV_OK) {
         hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s by=%s via=%s", cmd,
                hv_errname(err), actor.by[0] ? actor.by : "-", actor.via[0] ? actor.via : "-");
+        hv_worker_metrics_error(w->metrics, HV_WERR_CONTROL_REFUSED);
         reply = s_refusal(err, &e, result);
     } else if (reply == NULL) {
         reply = s_ok(result, text);
@@ -691,6 +718,14 @@ static void s_control_poll(hv_worker *w, long ms)
 }
 
 /* ----------------------------------------------------------------- loop */
+
+static void s_metrics_publish(hv_worker *w)
+{
+    hv_worker_metrics_src src = {w->cfg.id, hv_role_name(w->app->role), w->app->name,
+                                 hv_client_db(w->client), w->client,
+                                 w->app->metrics_states_sql, w->app->metrics_offers_sql};
+    hv_worker_metrics_publish(w->metrics, &src, hv_mono_ms());
+}
 
 static void s_run(hv_worker *w)
 {
@@ -723,6 +758,7 @@ static void s_run(hv_worker *w)
         hv_notice n;
         while (!s_stop && hv_client_notice(w->client, &n)) {
             hv_log(HV_LOG_INFO, "notice", "code=%s text=\"%s\"", hv_errname(n.code), n.text);
+            hv_worker_metrics_error(w->metrics, HV_WERR_UNDELIVERABLE);
             if (hv_client_begin(w->client) == HV_OK && w->app->on_notice(w, &n) == HV_OK)
                 (void)s_commit(w);
             else
@@ -745,6 +781,7 @@ static void s_run(hv_worker *w)
         }
         hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
+        s_metrics_publish(w);
     }
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
 }

@@ -15,7 +15,8 @@
  *   [router]  offer_timeout_s              (routers only)
  *   [provider] retention_days              (providers only)
  *   [prekeys] lifetime_days (or lifetime_s), keep_s (hv_prekeys.h)
- *   [pathway] SERVICE = provider, provider (routers only, in priority order) */
+ *   [pathway] SERVICE = provider, provider (routers only, in priority order)
+ *   [metrics] bind, token                   (Prometheus text, hv_worker_metrics.h) */
 #ifndef HV_WORKER_H
 #define HV_WORKER_H
 
@@ -57,6 +58,8 @@ typedef struct hv_worker_config {
     uint64_t prekey_s;            /* ...or this often (seconds; tests), 0: prekey_days */
     uint64_t prekey_keep_s;       /* messages sealed to a prekey honoured this long */
     char pathway[HV_SVC_COUNT][HV_PATHWAY_LINE_MAX]; /* router: providers per service */
+    char metrics_bind[64];        /* [metrics] bind HOST:PORT, or "" (off) */
+    char metrics_token[129];      /* [metrics] token, or "" (loopback only) */
 } hv_worker_config;
 
 typedef struct hv_worker hv_worker;
@@ -78,6 +81,13 @@ typedef struct hv_worker_app {
     const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
     const hv_worker_column *columns; /* added since; ends with {NULL}; may be NULL */
     unsigned staff_roles; /* the staff roles it knows (HV_ACTOR_BIT) */
+    /* For haven_worker_referrals{state} (hv_worker_metrics.h): SQL whose
+     * rows are (state, count) of the referrals this worker holds. */
+    const char *metrics_states_sql;
+    /* For haven_worker_offers_pending and _offer_answer_by_seconds: SQL
+     * whose one row is (count, soonest answer-by in Unix seconds) of the
+     * offers waiting for an answer; NULL for a worker that makes none. */
+    const char *metrics_offers_sql;
 
     /* The role table: which actors (HV_ACTOR_BIT, HV_ACTOR_HOST included)
      * may run `cmd`; 0 for a command this worker does not know. The shell
@@ -152,7 +162,8 @@ bool hv_worker_outbox_waiting(hv_worker *w, const uint8_t referral[16]);
 
 /* Asks for the store's write-ahead log to be truncated after the current
  * transaction commits: used after erasing a case, so that its pages do not
- * linger in the log. */
+ * linger in the log. Each call is one erasure for the metrics
+ * (haven_worker_erasures_total), counted if the transaction commits. */
 void hv_worker_purge_after_commit(hv_worker *w);
 
 /* Finds the referral in `table` (its `id` column) whose id starts with the

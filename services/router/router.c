@@ -594,6 +594,11 @@ static const hv_worker_app s_app = {
     .on_control = s_on_control,
     .on_tick = s_on_tick,
     .on_notice = s_on_notice,
+    .metrics_states_sql = "SELECT state, count(*) FROM referrals GROUP BY state ORDER BY state",
+    /* An offer waits while its candidate is 'offered'; the referral holds
+     * when the provider's answer is due. */
+    .metrics_offers_sql = "SELECT count(*), min(r.offer_deadline) FROM candidates c JOIN "
+                          "referrals r ON r.id = c.referral WHERE c.outcome = 'offered'",
 };
 
 int main(int argc, char **argv)
