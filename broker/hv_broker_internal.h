@@ -21,6 +21,7 @@
 #include "hv_broker_links.h"
 #include "hv_broker_ops.h"
 #include "hv_broker_session.h"
+#include "hv_broker_trust.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
 
