@@ -236,6 +236,10 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         hv_door door = sock == b->links.router ? HV_DOOR_PEERS : HV_DOOR_WORKERS;
         if (hv_trust_admit(b->reg, &self, door, user, key, (uint64_t)time(NULL), NULL, why) !=
             HV_OK) {
+            /* A cut client's heartbeats and BYE are dropped unanswered: one
+             * ERROR per heartbeat would only fill both sides' logs. */
+            if (m.cmd == HV_CMD_HEARTBEAT || m.cmd == HV_CMD_BYE)
+                return;
             char text[HV_TRUST_WHY_MAX + 16];
             snprintf(text, sizeof text, "not admitted: %s", why);
             hv_log(HV_LOG_WARN, "session_refused", "node=%s cmd=%s reason=\"%s\"", user,

@@ -82,7 +82,8 @@ hv_err hv_trust_admit(const hv_registry *reg, const hv_trust_self *self, hv_door
         const hv_node *old = s_find_previous(reg, pk);
         if (node != NULL)
             *node = old;
-        snprintf(why, HV_TRUST_WHY_MAX, "%s", old != NULL ? "key rotated" : "key not in the registry");
+        snprintf(why, HV_TRUST_WHY_MAX, "%s",
+                 old != NULL ? "key rotated" : "key not in the registry");
         return HV_EAUTH;
     }
     if (hv_node_keys_by_transport(n, pk, NULL) == NULL) {
