@@ -179,21 +179,16 @@ static void s_ops_audit(hv_broker *b, const char *operator_id, const char *cmd,
         const char *c = code != NULL ? code : "HV_ENOMEM";
         if (strncmp(c, "HV_", 3) == 0)
             c += 3;
-        size_t k = 0;
-        for (; c[k] != '\0' && k < sizeof result - 1; k++)
-            result[k] = (char)(c[k] >= 'A' && c[k] <= 'Z' ? c[k] - 'A' + 'a' : c[k]);
-        result[k] = '\0';
+        snprintf(result, sizeof result, "%s", c);
     }
+    /* An audit event is 1..31 of [a-z_]: "dead.purge" + "ENOTFOUND" ->
+     * op_dead_purge_enotfound. */
     char event[64];
     int n = snprintf(event, sizeof event, "op_%s_%s", what, result);
-    for (char *p = event; *p; p++)
-        if (*p == '.')
-            *p = '_';
     if (n < 0 || n > 31)
         snprintf(event, sizeof event, "op_%.12s_refused", what);
     for (char *p = event; *p; p++)
-        if (*p == '.')
-            *p = '_';
+        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p >= 'a' && *p <= 'z' ? *p : '_');
     uint8_t id[16];
     const char *hex = json_string_value(json_object_get(args, "id"));
     bool subject = strncmp(what, "dead.", 5) == 0 && strcmp(what, "dead.list") != 0 &&
