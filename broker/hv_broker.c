@@ -238,7 +238,8 @@ void hv_broker_reload(hv_broker *b) { b->reloading = 1; }
 /* SIGHUP: loads the registry again (one older than the one held, or
  * another of the same version, is refused and the one in use kept; a newer
  * one is recorded first), forgets what the replay window keeps for nodes
- * no longer active and cuts their sessions off at once. */
+ * no longer active and checks every session against it
+ * (hv_broker_trust.h). */
 static void s_reload(hv_broker *b)
 {
     hv_errmsg e = {""};
@@ -256,23 +257,7 @@ static void s_reload(hv_broker *b)
     hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu",
            (unsigned long long)hv_registry_version(b->reg), hv_registry_count(b->reg));
     hv_broker_custody_forget_inactive(b);
-    /* Cut off at once every session whose node is no longer active. */
-    for (size_t i = 0; i < b->n_sessions; i++) {
-        hv_session *s = &b->sessions[i];
-        const hv_node *n = hv_registry_find(b->reg, s->node);
-        if (n != NULL && hv_node_active(n, (uint64_t)time(NULL)))
-            continue;
-        if (s->outgoing) { /* a revoked peer: the link stays down */
-            hv_broker_links_down(b, s, hv_mono_ms(), "peer revoked");
-            continue;
-        }
-        hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_EAUTH, NULL,
-                          "node revoked or no longer valid");
-        hv_control bye = {.cmd = HV_CMD_BYE};
-        (void)hv_session_send_to(s->sock, s->rid, s->rid_len, &bye);
-        hv_session_drop(b, s, "revoked");
-        i--;
-    }
+    hv_broker_trust_recheck(b); /* every session against the new registry */
 }
 
 hv_err hv_broker_run(hv_broker *b)
@@ -286,10 +271,6 @@ hv_err hv_broker_run(hv_broker *b)
            (long long)st.dead, (long long)st.retained, (unsigned long long)b->cfg.replay_hours);
     hv_broker_custody_forget_inactive(b); /* revoked while this broker was down */
     zmq_pollitem_t items[5 + HV_PEERS_MAX];
-    /* The workers' socket serves workers only: operators have their own. */
-    hv_zap_policy policy = {HV_ROLE_BIT(HV_ROLE_INTAKE) | HV_ROLE_BIT(HV_ROLE_ROUTER) |
-                                HV_ROLE_BIT(HV_ROLE_PROVIDER),
-                            b->links.ids, b->links.n};
     while (!b->stopping) {
         size_t n_items = 0;
         items[n_items++] = (zmq_pollitem_t){b->zap, 0, ZMQ_POLLIN, 0};
@@ -320,7 +301,7 @@ hv_err hv_broker_run(hv_broker *b)
         }
         hv_registry_expiry_watch(&b->expiry, b->reg, (uint64_t)time(NULL));
         if (items[0].revents & ZMQ_POLLIN)
-            hv_zap_serve(b->zap, b->reg, (uint64_t)time(NULL), &policy);
+            hv_broker_trust_serve_zap(b);
         b->behind = hv_session_drain(b, b->router, now) >= b->cfg.batch;
         if (b->links.router != NULL && hv_session_drain(b, b->links.router, now) >= b->cfg.batch)
             b->behind = true;

@@ -22,6 +22,7 @@
 #include "hv_broker_ops.h"
 #include "hv_broker_prekeys.h"
 #include "hv_broker_session.h"
+#include "hv_broker_trust.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
 #include "hv_registry_expiry.h"

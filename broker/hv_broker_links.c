@@ -110,6 +110,8 @@ static void s_link_connect(hv_broker *b, hv_session *s, int64_t now)
         return;
     }
     s->sock = sock;
+    memcpy(s->key, peer->keys.transport, 32); /* re-checked at every registry change */
+    s->has_key = true;
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1,
                         .heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", b->cfg.id);
