@@ -45,6 +45,19 @@ int hv_cli_keygen(const opts *o)
     if (id == NULL || dir == NULL)
         return EXIT_USAGE;
     hv_errmsg e = {""};
+    if (hv_cli_opt(o, "rotate") != NULL) {
+        hv_pubkeys next;
+        hv_err err = hv_keys_rotate(id, dir, &next, &e);
+        if (err != HV_OK)
+            return hv_cli_report("keygen", err, &e);
+        char kid[2 * HV_KEY_ID_BYTES + 1];
+        hv_hex(next.key_id, HV_KEY_ID_BYTES, kid);
+        printf("added key set %s to %s/%s.key (the current keys stay until the registry "
+               "switches)\n", kid, dir, id);
+        printf("wrote %s/%s.next.pub (give it to the network authority as next_keys)\n", dir,
+               id);
+        return 0;
+    }
     hv_err err = hv_keys_generate(id, dir, &e);
     if (err != HV_OK)
         return hv_cli_report("keygen", err, &e);
@@ -345,12 +358,12 @@ int hv_cli_open(const opts *o)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     char self[HV_NODE_ID_MAX + 1];
     uint8_t *wire = NULL, *pt = NULL;
     size_t wire_len = 0, pt_len = 0;
     hv_envelope env;
-    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, &ring, self, &e);
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
         goto done;
@@ -367,7 +380,18 @@ int hv_cli_open(const opts *o)
         rc = hv_cli_report("open", HV_ENOTFOUND, &e);
         goto done;
     }
-    if ((err = hv_envelope_open(&env, self, kp, sender->keys.sign, &pt, &pt_len)) != HV_OK ||
+    /* Opened with the held set its to_kid names, checked by the sender's
+     * set its from_kid names (a node rotating holds several). */
+    const hv_keypair *kp = hv_keyring_find(ring, env.to_kid);
+    const hv_pubkeys *from_keys = hv_node_keys_by_id(sender, env.from_kid, (uint64_t)time(NULL),
+                                                     NULL);
+    if (kp == NULL || from_keys == NULL) {
+        snprintf(e.text, sizeof e.text, "%s", kp == NULL ? "sealed to a key set this key file "
+                 "does not hold" : "signed by a key the registry does not list for its sender");
+        rc = hv_cli_report("open", kp == NULL ? HV_EADDRESS : HV_EAUTH, &e);
+        goto done;
+    }
+    if ((err = hv_envelope_open(&env, self, kp, from_keys->sign, &pt, &pt_len)) != HV_OK ||
         (err = s_write_all(out, pt, pt_len)) != HV_OK) {
         rc = hv_cli_report("open", err, &e);
         goto done;
@@ -379,7 +403,7 @@ done:
         hv_memzero(pt, pt_len);
     free(pt);
     free(wire);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
