@@ -290,11 +290,11 @@ int hv_cli_seal(const opts *o)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     char self[HV_NODE_ID_MAX + 1];
     uint8_t *pt = NULL, *wire = NULL;
     size_t pt_len = 0, wire_len = 0;
-    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, &ring, self, &e);
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
         goto done;
@@ -311,6 +311,10 @@ int hv_cli_seal(const opts *o)
         rc = hv_cli_report("seal", err, &e);
         goto done;
     }
+    /* Signed with the set the registry calls current, as a worker signs. */
+    const hv_keypair *kp = hv_keyring_current(ring, from);
+    if (kp == NULL)
+        kp = hv_keyring_at(ring, hv_keyring_count(ring) - 1);
     hv_envelope env;
     hv_envelope_init(&env, type, self, hv_keypair_public(kp), to, &rcpt->keys);
     const char *ref = hv_cli_opt(o, "referral"), *ttl = hv_cli_opt(o, "ttl");
@@ -342,7 +346,7 @@ done:
         hv_memzero(pt, pt_len);
     free(pt);
     free(wire);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
@@ -381,16 +385,16 @@ int hv_cli_open(const opts *o)
         goto done;
     }
     /* Opened with the held set its to_kid names, checked by the sender's
-     * set its from_kid names (a node rotating holds several). */
+     * set its from_kid names (a node rotating holds several); without
+     * either, with the newest and the current, so that the signature and
+     * the MAC are checked first, as always (HV_ECRYPTO before HV_EADDRESS). */
     const hv_keypair *kp = hv_keyring_find(ring, env.to_kid);
+    if (kp == NULL)
+        kp = hv_keyring_at(ring, hv_keyring_count(ring) - 1);
     const hv_pubkeys *from_keys = hv_node_keys_by_id(sender, env.from_kid, (uint64_t)time(NULL),
                                                      NULL);
-    if (kp == NULL || from_keys == NULL) {
-        snprintf(e.text, sizeof e.text, "%s", kp == NULL ? "sealed to a key set this key file "
-                 "does not hold" : "signed by a key the registry does not list for its sender");
-        rc = hv_cli_report("open", kp == NULL ? HV_EADDRESS : HV_EAUTH, &e);
-        goto done;
-    }
+    if (from_keys == NULL)
+        from_keys = &sender->keys;
     if ((err = hv_envelope_open(&env, self, kp, from_keys->sign, &pt, &pt_len)) != HV_OK ||
         (err = s_write_all(out, pt, pt_len)) != HV_OK) {
         rc = hv_cli_report("open", err, &e);
@@ -410,7 +414,7 @@ done:
 
 /* Opens a broker client for the node whose key is --key, at its home
  * broker as the registry names it. */
-static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *self,
+static int s_client(const opts *o, hv_registry **reg, hv_keyring **ring, char *self,
                     hv_client **client)
 {
     const char *key = hv_cli_need(o, "key");
@@ -420,7 +424,7 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_err err = hv_keys_load_secret(key, kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, ring, self, &e);
     if (err != HV_OK)
         return hv_cli_report("key", err, &e);
     const hv_node *me = hv_registry_find(*reg, self);
@@ -434,7 +438,11 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
     snprintf(store, sizeof store, "%s", store_opt ? store_opt : "");
     if (store_opt == NULL)
         snprintf(store, sizeof store, "haven-%s.db", self);
-    hv_client_config cfg = {.node_id = self, .keys = *kp, .endpoint = home->endpoint_workers,
+    /* The transport key the registry lists newest for the node, as a worker's. */
+    const hv_keypair *transport = hv_keyring_transport(*ring, me);
+    if (transport == NULL)
+        transport = hv_keyring_at(*ring, hv_keyring_count(*ring) - 1);
+    hv_client_config cfg = {.node_id = self, .keys = transport, .endpoint = home->endpoint_workers,
                             .store_path = store};
     memcpy(cfg.broker_transport_pk, home->keys.transport, 32);
     if ((err = hv_client_open(client, &cfg, &e)) != HV_OK)
@@ -454,10 +462,10 @@ int hv_cli_send(const opts *o)
     const char *const *files = o->args;
     int n_files = o->n_args;
     hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_client *client = NULL;
     char self[HV_NODE_ID_MAX + 1] = "";
-    int rc = s_client(o, &reg, &kp, self, &client);
+    int rc = s_client(o, &reg, &ring, self, &client);
     hv_errmsg e = {""};
     for (int i = 0; rc == 0 && i < n_files; i++) {
         uint8_t *buf = NULL;
@@ -492,7 +500,7 @@ int hv_cli_send(const opts *o)
         printf("%d envelope(s) stored by %s's broker\n", n_files, self);
     }
     hv_client_close(&client);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
@@ -527,10 +535,10 @@ int hv_cli_recv(const opts *o)
         return EXIT_REFUSED;
     const char *dir = hv_cli_opt(o, "out");
     hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_client *client = NULL;
     char self[HV_NODE_ID_MAX + 1] = "";
-    int rc = s_client(o, &reg, &kp, self, &client);
+    int rc = s_client(o, &reg, &ring, self, &client);
     unsigned long long got = 0;
     int64_t deadline = hv_mono_ms() + hv_cli_timeout_ms(o, 10);
     /* --count 0 listens until the timeout, for notices only. */
@@ -587,7 +595,7 @@ int hv_cli_recv(const opts *o)
         rc = EXIT_REFUSED;
     }
     hv_client_close(&client);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
