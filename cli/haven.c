@@ -39,12 +39,62 @@ static hv_err s_write_all(const char *path, const uint8_t *buf, size_t len)
     return ok ? HV_OK : HV_EIO;
 }
 
+/* keygen --prune: rewrites DIR/ID.key without the sets the registry says
+ * are spent (hv_keyring_spent), and says which. */
+static int s_keygen_prune(const opts *o, const char *id, const char *dir)
+{
+    hv_registry *reg = NULL;
+    int rc = hv_cli_load_registry(o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    char path[4096], owner[HV_NODE_ID_MAX + 1];
+    snprintf(path, sizeof path, "%s/%s.key", dir, id);
+    hv_keyring *ring = NULL;
+    hv_err err = hv_keys_load_ring(path, &ring, owner, &e);
+    const hv_node *node = hv_registry_find(reg, id);
+    if (err == HV_OK && (strcmp(owner, id) != 0 || node == NULL))
+        err = hv_fail(&e, HV_ENOTFOUND, "%s", strcmp(owner, id) != 0
+                      ? "the key file holds another node's keys"
+                      : "the registry does not list this node");
+    if (err == HV_OK && hv_keyring_current(ring, node) == NULL)
+        err = hv_fail(&e, HV_EAUTH, "%s does not hold the keys the registry calls current for "
+                      "%s: nothing is pruned", path, id);
+    if (err != HV_OK) {
+        rc = hv_cli_report("keygen", err, &e);
+        goto done;
+    }
+    uint64_t now = (uint64_t)time(NULL);
+    int pruned = 0;
+    for (size_t i = hv_keyring_count(ring); i-- > 0;) {
+        if (!hv_keyring_spent(ring, i, node, now))
+            continue;
+        uint8_t kid[HV_KEY_ID_BYTES];
+        char hex[2 * HV_KEY_ID_BYTES + 1];
+        memcpy(kid, hv_keypair_public(hv_keyring_at(ring, i))->key_id, sizeof kid);
+        hv_hex(kid, sizeof kid, hex);
+        hv_keyring_drop(ring, kid);
+        printf("destroyed key set %s\n", hex);
+        pruned++;
+    }
+    if (pruned > 0 && (err = hv_keys_write_ring(path, id, ring, &e)) != HV_OK)
+        rc = hv_cli_report("keygen", err, &e);
+    else if (pruned == 0)
+        printf("%s holds no spent key set\n", path);
+done:
+    hv_keyring_free(&ring);
+    hv_registry_free(&reg);
+    return rc;
+}
+
 int hv_cli_keygen(const opts *o)
 {
     const char *id = hv_cli_need(o, "id"), *dir = hv_cli_need(o, "out");
     if (id == NULL || dir == NULL)
         return EXIT_USAGE;
     hv_errmsg e = {""};
+    if (hv_cli_opt(o, "prune") != NULL)
+        return s_keygen_prune(o, id, dir);
     if (hv_cli_opt(o, "rotate") != NULL) {
         hv_pubkeys next;
         hv_err err = hv_keys_rotate(id, dir, &next, &e);

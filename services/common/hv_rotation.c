@@ -33,15 +33,22 @@ void hv_rotation_follow(hv_keyring *ring, hv_client *client, const hv_node *self
     if (err == HV_OK)
         err = hv_keys_write_ring(key_path, node_id, kept, &e);
     hv_keyring_free(&kept);
-    if (err != HV_OK) {
-        hv_log(HV_LOG_ERROR, "keys_destroy_failed", "path=%s code=%s reason=\"%s\"", key_path,
-               hv_errname(err), e.text);
-        return;
-    }
     for (size_t i = 0; i < n_spent; i++) {
         char kid[2 * HV_KEY_ID_BYTES + 1];
         hv_hex(spent[i], HV_KEY_ID_BYTES, kid);
+        /* Out of memory in either case: the registry no longer lists the set, so the
+         * worker would never use it again. When the file could not be rewritten (a
+         * key directory read-only to the worker, as under the packaged units), an
+         * administrator finishes the job; this is said once per start, since the set
+         * is no longer in the ring at the next tick. */
         hv_keyring_drop(ring, spent[i]);
-        hv_log(HV_LOG_INFO, "keys_destroyed", "key_id=%s path=%s", kid, key_path);
+        if (err == HV_OK)
+            hv_log(HV_LOG_INFO, "keys_destroyed", "key_id=%s path=%s", kid, key_path);
+        else
+            hv_log(HV_LOG_ERROR, "keys_destroy_failed",
+                   "key_id=%s path=%s code=%s reason=\"%s\" remedy=\"wiped from memory only; "
+                   "run as the key file's owner: haven keygen --prune --id %s --out DIR "
+                   "--authority AUTH.pub --registry REGISTRY\"",
+                   kid, key_path, hv_errname(err), e.text, node_id);
     }
 }

@@ -12,8 +12,9 @@
 #  vault_survives_rotation: a case received before the rotation still shows
 #    after the old secrets are destroyed.
 #  old_secrets_destroyed_after_grace: after previous_until the old set
-#    leaves the key file (keys_destroyed logged); an envelope sealed to it
-#    is refused by the broker (HV_EADDRESS).
+#    leaves the key file (keys_destroyed logged), as it leaves a copy of the
+#    file that `haven keygen --prune` is run on; an envelope sealed to it is
+#    refused by the broker (HV_EADDRESS).
 #  compromised_key_stops_at_once: a registry with new keys and no previous
 #    keys: the worker destroys the old secrets at once, what waited in the
 #    broker's queue sealed to the old key is refused by the recipient
@@ -140,6 +141,10 @@ done
   bad "shelter A refused: $(sqlite3 shelter-a.db "SELECT reason FROM refused")"
 # Both sets are held during the grace period; the new one signs.
 [ "$(grep -c '^set ' keys/shelter-a.xc.key)" = 2 ] && ok || bad "the old set left before its grace ended"
+# A copy of the key file as it is now, for haven keygen --prune below.
+mkdir -p pruned && cp -p keys/shelter-a.xc.key pruned/
+expect 0 "holds no spent key set" "$haven" keygen --prune --id shelter-a.xc --out pruned \
+  --authority keys/authority.pub --registry network.reg
 
 # ---- old_secrets_destroyed_after_grace
 wait_until $((grace + 15)) grep -q "event=keys_destroyed key_id=$old_kid " shelter-a.log
@@ -148,6 +153,10 @@ grep -q "^set $new_kid\$" keys/shelter-a.xc.key && ok || bad "the new set is not
 grep -q "$old_kid" keys/shelter-a.xc.key && bad "the old key id is still in the key file" || ok
 [ "$(stat -c %a keys/shelter-a.xc.key)" = 600 ] && ok || bad "the key file's mode changed"
 [ -e keys/shelter-a.xc.key.new ] && bad "a .new file was left" || ok
+# What an administrator runs where the worker may not write its key file.
+expect 0 "destroyed key set $old_kid" "$haven" keygen --prune --id shelter-a.xc --out pruned \
+  --authority keys/authority.pub --registry network.reg
+cmp -s pruned/shelter-a.xc.key keys/shelter-a.xc.key && ok || bad "--prune left another file than the worker"
 # Sealed to the old key after its grace (with the v2 registry, where it was
 # current): refused by the broker, never delivered.
 printf 'not a real body\n' > late.txt
