@@ -26,6 +26,9 @@ here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 . "$here/lib.sh"
 . "$here/flow_lib.sh"
 . "$here/fed_lib.sh"
+# A failure names the section it belongs to, which is named after what it shows.
+section=setup
+bad() { echo "FAIL [$section]: $*"; failures=$((failures + 1)); }
 example=$(realpath "$2")
 fed_setup "$1" 127.0.0.1 127.0.0.1 127.0.0.1
 cp "$example" adult.json
@@ -84,6 +87,7 @@ old_kid=$(kid_of keys/shelter-a.xc.pub)
 cp keys/shelter-a.xc.pub k1.pub
 
 # ---- rotation_keeps_mail_in_flight
+section=rotation_keeps_mail_in_flight
 # (1) the node adds a key set; (2) the authority lists it as next (v2).
 expect 0 "wrote keys/shelter-a.xc.next.pub" "$haven" keygen --rotate --id shelter-a.xc --out keys
 mv keys/shelter-a.xc.next.pub k2.pub
@@ -147,6 +151,7 @@ expect 0 "holds no spent key set" "$haven" keygen --prune --id shelter-a.xc --ou
   --authority keys/authority.pub --registry network.reg
 
 # ---- old_secrets_destroyed_after_grace
+section=old_secrets_destroyed_after_grace
 wait_until $((grace + 15)) grep -q "event=keys_destroyed key_id=$old_kid " shelter-a.log
 [ "$(grep -c '^set ' keys/shelter-a.xc.key)" = 1 ] && ok || bad "the key file holds $(grep -c '^set ' keys/shelter-a.xc.key) sets"
 grep -q "^set $new_kid\$" keys/shelter-a.xc.key && ok || bad "the new set is not in the key file"
@@ -169,10 +174,12 @@ expect 1 "to_kid is not a key id the registry lists for the recipient (HV_EADDRE
 start router
 
 # ---- vault_survives_rotation
+section=vault_survives_rotation
 expect 0 '"given": "Amina"' "$haven" inbox show --config shelter-a.ini "${ids[0]}"
 is received case_state shelter-a "${ids[0]}" && ok || bad "R0's case is not received at shelter A"
 
 # ---- compromised_key_stops_at_once
+section=compromised_key_stops_at_once
 # A WITHDRAW sealed to the current key (now to be called compromised) waits
 # in broker.xc's queue with shelter A down.
 cp keys/shelter-a.xc.key k2.key
