@@ -7,8 +7,10 @@
 #    keys listed), messages sealed to shelter-a's old key wait at every hop
 #    when v3 switches its keys: in the sender's outbox (its broker down), on
 #    the peer link (the peer broker down), in the broker's queue (shelter-a
-#    down), and at the recipient (an offer it holds when it restarts with
-#    the new keys); each arrives exactly once and opens, no dead letters.
+#    down), and at the recipient (delivered to it, which dies before its
+#    ACK and restarts with the new keys current; and an offer it holds
+#    across the restart); each arrives exactly once and opens, no dead
+#    letters, and the cases that follow come sealed to the new key.
 #  vault_survives_rotation: a case received before the rotation still shows
 #    after the old secrets are destroyed.
 #  old_secrets_destroyed_after_grace: after previous_until the old set
@@ -98,10 +100,19 @@ hup broker-xa broker-xc router intake shelter-a
 # Shelter A moves to its next transport key at once, and is admitted with it.
 wait_until 10 grep -q "event=client_transport_key node=shelter-a.xc" shelter-a.log
 wait_until 10 connected shelter-a
+# At the recipient: shelter A frozen (SIGSTOP), the broker delivers R7's
+# offer to it, and it dies (SIGKILL) before acknowledging it.
+kill -STOP "${pids[shelter-a]}"
+ids[7]=$(submit adult.json)
+delivered_unacked() {
+  [ "$(sqlite3 broker-xc.db "SELECT count(*) FROM queue WHERE recipient = 'shelter-a.xc' AND
+    type = 2 AND attempts >= 1")" = 1 ]
+}
+wait_until 15 delivered_unacked
+kill9 shelter-a
 # The broker queue: shelter A down, the router's offer of R1 waits for it.
-stop shelter-a
 ids[1]=$(submit adult.json)
-wait_until 15 in_flight_at queued_for broker-xc shelter-a.xc 2
+wait_until 15 is 2 queued_for broker-xc shelter-a.xc 2
 # The peer link: broker.xc down, the intake's WITHDRAW of R2 waits at XA.
 stop broker-xc
 expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "${ids[2]}" \
@@ -125,19 +136,22 @@ wait_until 10 is 0 outbox intake
 start broker-xc
 start shelter-a
 wait_until 15 is offered offer_state shelter-a "${ids[1]}"
+wait_until 15 is offered offer_state shelter-a "${ids[7]}"
 wait_until 15 is withdrawn intake_state "${ids[2]}"
 wait_until 15 is withdrawn intake_state "${ids[3]}"
 received_once OFFER "${ids[1]}"
+received_once OFFER "${ids[7]}"
 received_once WITHDRAW "${ids[2]}"
 received_once WITHDRAW "${ids[3]}"
 # The offer held at the recipient across its restart, and the one that
 # waited in the queue: accepted now, their cases come sealed to the new key.
 accept "${ids[4]}"
 accept "${ids[1]}"
-wait_until 15 is received intake_state "${ids[4]}"
-wait_until 15 is received intake_state "${ids[1]}"
-received_once CASE_TRANSFER "${ids[4]}"
-received_once CASE_TRANSFER "${ids[1]}"
+accept "${ids[7]}"
+for k in 4 1 7; do
+  wait_until 15 is received intake_state "${ids[$k]}"
+  received_once CASE_TRANSFER "${ids[$k]}"
+done
 for b in broker-xa broker-xc; do
   [ "$(dead_letters "$b")" = 0 ] && ok || bad "$b has $(dead_letters "$b") dead letters"
 done
