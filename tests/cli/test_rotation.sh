@@ -10,7 +10,9 @@
 #    down), and at the recipient (delivered to it, which dies before its
 #    ACK and restarts with the new keys current; and an offer it holds
 #    across the restart); each arrives exactly once and opens, no dead
-#    letters, and the cases that follow come sealed to the new key.
+#    letters, and the cases that follow come sealed to the new key. The
+#    rotating node's own STATUS, signed by its old key and left in its
+#    outbox, passes custody and verifies at the intake after the switch.
 #  vault_survives_rotation: a case received before the rotation still shows
 #    after the old secrets are destroyed.
 #  old_secrets_destroyed_after_grace: after previous_until the old set
@@ -118,6 +120,16 @@ stop broker-xc
 expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "${ids[2]}" \
   --reason "consent withdrawn by the person"
 wait_until 15 in_flight_at queued_for broker-xa @broker.xc 10
+# The rotating node as a sender: shelter A, started with its broker down,
+# reports R0 in progress; the STATUS, signed by its old (still current) key,
+# waits in its outbox while it is stopped again.
+started=$(grep -c "event=worker_started" shelter-a.log)
+"$bin/haven-provider" -c shelter-a.ini 2>> shelter-a.log &
+pids[shelter-a]=$!
+wait_until 10 is $((started + 1)) grep -c "event=worker_started" shelter-a.log
+expect 0 "status in_progress sent to ngo.xa" "$haven" inbox status --config shelter-a.ini "${ids[0]}" --state in_progress
+wait_until 10 is 1 outbox shelter-a
+stop shelter-a
 # The sender's outbox: broker.xa down, the WITHDRAW of R3 waits at the intake.
 stop broker-xa
 expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "${ids[3]}" \
@@ -152,6 +164,10 @@ for k in 4 1 7; do
   wait_until 15 is received intake_state "${ids[$k]}"
   received_once CASE_TRANSFER "${ids[$k]}"
 done
+# The STATUS signed by the old key passed custody and verified at the intake.
+wait_until 15 is in_progress intake_state "${ids[0]}"
+n=$(grep -c "event=message_received type=STATUS from=shelter-a.xc referral=${ids[0]} " intake.log)
+[ "$n" = 1 ] && ok || bad "the intake received shelter A's STATUS $n times"
 for b in broker-xa broker-xc; do
   [ "$(dead_letters "$b")" = 0 ] && ok || bad "$b has $(dead_letters "$b") dead letters"
 done
@@ -190,7 +206,7 @@ start router
 # ---- vault_survives_rotation
 section=vault_survives_rotation
 expect 0 '"given": "Amina"' "$haven" inbox show --config shelter-a.ini "${ids[0]}"
-is received case_state shelter-a "${ids[0]}" && ok || bad "R0's case is not received at shelter A"
+is in_progress case_state shelter-a "${ids[0]}" && ok || bad "R0's case is not in progress at shelter A"
 
 # ---- compromised_key_stops_at_once
 section=compromised_key_stops_at_once
