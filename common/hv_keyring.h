@@ -1,5 +1,5 @@
 /* A node's key ring: every key set its secret key file holds (oldest first),
- * and the storage secret that its stores' keys derive from.
+ * and the storage secret its own stores are encrypted under.
  *
  * A node holds more than one key set while it rotates (proto/PROTOCOL.md
  * §7.1): the current set and the next one before the registry switches, the
