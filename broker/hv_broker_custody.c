@@ -229,9 +229,13 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
     }
     if (err != HV_OK) {
         /* already explained */
-    } else if (sender == NULL || memcmp(env.from_kid, sender->keys.key_id, 8) != 0) {
+    } else if (sender == NULL ||
+               hv_node_keys_by_id(sender, env.from_kid, (uint64_t)(now_ms / 1000), NULL) == NULL) {
+        /* Issue 19: current, next or previous (in its grace) all pass, so that what was
+         * signed before a rotation's switch still travels; a compromised key is dropped
+         * from the registry at once and stops here. */
         err = HV_EAUTH;
-        snprintf(text, sizeof text, "from_kid is not the sender's current key id");
+        snprintf(text, sizeof text, "from_kid is not a key id the registry lists for the sender");
     } else if (!(rule->sender_roles & HV_ROLE_BIT(sender->role))) {
         err = HV_EFORBIDDEN;
         snprintf(text, sizeof text, "role %s may not send %s", hv_role_name(sender->role),
@@ -243,9 +247,9 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
         err = HV_EFORBIDDEN;
         snprintf(text, sizeof text, "%s may not be sent to role %s", rule->name,
                  hv_role_name(rcpt->role));
-    } else if (memcmp(env.to_kid, rcpt->keys.key_id, 8) != 0) {
+    } else if (hv_node_keys_by_id(rcpt, env.to_kid, (uint64_t)(now_ms / 1000), NULL) == NULL) {
         err = HV_EADDRESS;
-        snprintf(text, sizeof text, "to_kid is not the recipient's current key id");
+        snprintf(text, sizeof text, "to_kid is not a key id the registry lists for the recipient");
     } else if (strcmp(rcpt->home, b->cfg.id) == 0) {
         snprintf(queue, sizeof queue, "%s", env.to);
     } else if (!s->peer && hv_broker_links_is_peer(b, rcpt->home)) {

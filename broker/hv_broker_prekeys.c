@@ -153,7 +153,7 @@ void hv_broker_prekeys_on_put(hv_broker *b, hv_session *s, const hv_control *m)
                      n->home);
         return;
     }
-    if ((err = hv_prekey_verify(&pb, &n->keys)) != HV_OK) {
+    if ((err = hv_prekey_verify_node(&pb, n, (uint64_t)time(NULL))) != HV_OK) {
         if (err == HV_EADDRESS)
             s_refuse(b, s, err, pb.prekey_id,
                      "the bundle is not signed under the current key id of '%s'", pb.node);

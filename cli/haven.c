@@ -42,12 +42,75 @@ static hv_err s_write_all(const char *path, const uint8_t *buf, size_t len)
     return ok ? HV_OK : HV_EIO;
 }
 
+/* keygen --prune: rewrites DIR/ID.key without the sets the registry says
+ * are spent (hv_keyring_spent), and says which. */
+static int s_keygen_prune(const opts *o, const char *id, const char *dir)
+{
+    hv_registry *reg = NULL;
+    int rc = hv_cli_load_registry(o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    char path[4096], owner[HV_NODE_ID_MAX + 1];
+    snprintf(path, sizeof path, "%s/%s.key", dir, id);
+    hv_keyring *ring = NULL;
+    hv_err err = hv_keys_load_ring(path, &ring, owner, &e);
+    const hv_node *node = hv_registry_find(reg, id);
+    if (err == HV_OK && (strcmp(owner, id) != 0 || node == NULL))
+        err = hv_fail(&e, HV_ENOTFOUND, "%s", strcmp(owner, id) != 0
+                      ? "the key file holds another node's keys"
+                      : "the registry does not list this node");
+    if (err == HV_OK && hv_keyring_current(ring, node) == NULL)
+        err = hv_fail(&e, HV_EAUTH, "%s does not hold the keys the registry calls current for "
+                      "%s: nothing is pruned", path, id);
+    if (err != HV_OK) {
+        rc = hv_cli_report("keygen", err, &e);
+        goto done;
+    }
+    uint64_t now = (uint64_t)time(NULL);
+    int pruned = 0;
+    for (size_t i = hv_keyring_count(ring); i-- > 0;) {
+        if (!hv_keyring_spent(ring, i, node, now))
+            continue;
+        uint8_t kid[HV_KEY_ID_BYTES];
+        char hex[2 * HV_KEY_ID_BYTES + 1];
+        memcpy(kid, hv_keypair_public(hv_keyring_at(ring, i))->key_id, sizeof kid);
+        hv_hex(kid, sizeof kid, hex);
+        hv_keyring_drop(ring, kid);
+        printf("destroyed key set %s\n", hex);
+        pruned++;
+    }
+    if (pruned > 0 && (err = hv_keys_write_ring(path, id, ring, &e)) != HV_OK)
+        rc = hv_cli_report("keygen", err, &e);
+    else if (pruned == 0)
+        printf("%s holds no spent key set\n", path);
+done:
+    hv_keyring_free(&ring);
+    hv_registry_free(&reg);
+    return rc;
+}
+
 int hv_cli_keygen(const opts *o)
 {
     const char *id = hv_cli_need(o, "id"), *dir = hv_cli_need(o, "out");
     if (id == NULL || dir == NULL)
         return EXIT_USAGE;
     hv_errmsg e = {""};
+    if (hv_cli_opt(o, "prune") != NULL)
+        return s_keygen_prune(o, id, dir);
+    if (hv_cli_opt(o, "rotate") != NULL) {
+        hv_pubkeys next;
+        hv_err err = hv_keys_rotate(id, dir, &next, &e);
+        if (err != HV_OK)
+            return hv_cli_report("keygen", err, &e);
+        char kid[2 * HV_KEY_ID_BYTES + 1];
+        hv_hex(next.key_id, HV_KEY_ID_BYTES, kid);
+        printf("added key set %s to %s/%s.key (the current keys stay until the registry "
+               "switches)\n", kid, dir, id);
+        printf("wrote %s/%s.next.pub (give it to the network authority as next_keys)\n", dir,
+               id);
+        return 0;
+    }
     hv_err err = hv_keys_generate(id, dir, &e);
     if (err != HV_OK)
         return hv_cli_report("keygen", err, &e);
@@ -338,11 +401,11 @@ int hv_cli_seal(const opts *o)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     char self[HV_NODE_ID_MAX + 1];
     uint8_t *pt = NULL, *wire = NULL;
     size_t pt_len = 0, wire_len = 0;
-    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, &ring, self, &e);
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
         goto done;
@@ -359,6 +422,10 @@ int hv_cli_seal(const opts *o)
         rc = hv_cli_report("seal", err, &e);
         goto done;
     }
+    /* Signed with the set the registry calls current, as a worker signs. */
+    const hv_keypair *kp = hv_keyring_current(ring, from);
+    if (kp == NULL)
+        kp = hv_keyring_at(ring, hv_keyring_count(ring) - 1);
     hv_envelope env;
     hv_envelope_init(&env, type, self, hv_keypair_public(kp), to, &rcpt->keys);
     const char *ref = hv_cli_opt(o, "referral"), *ttl = hv_cli_opt(o, "ttl");
@@ -390,7 +457,7 @@ done:
         hv_memzero(pt, pt_len);
     free(pt);
     free(wire);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
@@ -406,12 +473,12 @@ int hv_cli_open(const opts *o)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     char self[HV_NODE_ID_MAX + 1];
     uint8_t *wire = NULL, *pt = NULL;
     size_t wire_len = 0, pt_len = 0;
     hv_envelope env;
-    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, &ring, self, &e);
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
         goto done;
@@ -428,7 +495,18 @@ int hv_cli_open(const opts *o)
         rc = hv_cli_report("open", HV_ENOTFOUND, &e);
         goto done;
     }
-    if ((err = hv_envelope_open(&env, self, kp, sender->keys.sign, &pt, &pt_len)) != HV_OK ||
+    /* Opened with the held set its to_kid names, checked by the sender's
+     * set its from_kid names (a node rotating holds several); without
+     * either, with the newest and the current, so that the signature and
+     * the MAC are checked first, as always (HV_ECRYPTO before HV_EADDRESS). */
+    const hv_keypair *kp = hv_keyring_find(ring, env.to_kid);
+    if (kp == NULL)
+        kp = hv_keyring_at(ring, hv_keyring_count(ring) - 1);
+    const hv_pubkeys *from_keys = hv_node_keys_by_id(sender, env.from_kid, (uint64_t)time(NULL),
+                                                     NULL);
+    if (from_keys == NULL)
+        from_keys = &sender->keys;
+    if ((err = hv_envelope_open(&env, self, kp, from_keys->sign, &pt, &pt_len)) != HV_OK ||
         (err = s_write_all(out, pt, pt_len)) != HV_OK) {
         rc = hv_cli_report("open", err, &e);
         goto done;
@@ -440,14 +518,14 @@ done:
         hv_memzero(pt, pt_len);
     free(pt);
     free(wire);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
 
 /* Opens a broker client for the node whose key is --key, at its home
  * broker as the registry names it. */
-static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *self,
+static int s_client(const opts *o, hv_registry **reg, hv_keyring **ring, char *self,
                     hv_client **client)
 {
     const char *key = hv_cli_need(o, "key");
@@ -457,7 +535,7 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_err err = hv_keys_load_secret(key, kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, ring, self, &e);
     if (err != HV_OK)
         return hv_cli_report("key", err, &e);
     const hv_node *me = hv_registry_find(*reg, self);
@@ -471,7 +549,11 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
     snprintf(store, sizeof store, "%s", store_opt ? store_opt : "");
     if (store_opt == NULL)
         snprintf(store, sizeof store, "haven-%s.db", self);
-    hv_client_config cfg = {.node_id = self, .keys = *kp, .endpoint = home->endpoint_workers,
+    /* The transport key the registry lists newest for the node, as a worker's. */
+    const hv_keypair *transport = hv_keyring_transport(*ring, me);
+    if (transport == NULL)
+        transport = hv_keyring_at(*ring, hv_keyring_count(*ring) - 1);
+    hv_client_config cfg = {.node_id = self, .keys = transport, .endpoint = home->endpoint_workers,
                             .store_path = store};
     memcpy(cfg.broker_transport_pk, home->keys.transport, 32);
     if ((err = hv_client_open(client, &cfg, &e)) != HV_OK)
@@ -491,10 +573,10 @@ int hv_cli_send(const opts *o)
     const char *const *files = o->args;
     int n_files = o->n_args;
     hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_client *client = NULL;
     char self[HV_NODE_ID_MAX + 1] = "";
-    int rc = s_client(o, &reg, &kp, self, &client);
+    int rc = s_client(o, &reg, &ring, self, &client);
     hv_errmsg e = {""};
     for (int i = 0; rc == 0 && i < n_files; i++) {
         uint8_t *buf = NULL;
@@ -529,7 +611,7 @@ int hv_cli_send(const opts *o)
         printf("%d envelope(s) stored by %s's broker\n", n_files, self);
     }
     hv_client_close(&client);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
@@ -564,10 +646,10 @@ int hv_cli_recv(const opts *o)
         return EXIT_REFUSED;
     const char *dir = hv_cli_opt(o, "out");
     hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_client *client = NULL;
     char self[HV_NODE_ID_MAX + 1] = "";
-    int rc = s_client(o, &reg, &kp, self, &client);
+    int rc = s_client(o, &reg, &ring, self, &client);
     unsigned long long got = 0;
     int64_t deadline = hv_mono_ms() + hv_cli_timeout_ms(o, 10);
     /* --count 0 listens until the timeout, for notices only. */
@@ -624,7 +706,7 @@ int hv_cli_recv(const opts *o)
         rc = EXIT_REFUSED;
     }
     hv_client_close(&client);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }

@@ -938,6 +938,26 @@ hv_err hv_client_open(hv_client **out, const hv_client_config *cfg, hv_errmsg *e
     return HV_OK;
 }
 
+hv_err hv_client_set_keys(hv_client *c, const hv_keypair *keys)
+{
+    char public_z85[HV_Z85_KEY_LEN + 1];
+    hv_z85_key(hv_keypair_public(keys)->transport, public_z85);
+    c->keys = keys;
+    if (strcmp(public_z85, c->public_z85) == 0)
+        return HV_OK;
+    /* What is committed goes first, on the old connection; then the old
+     * session ends with BYE, as at a close, and the new key says HELLO.
+     * The broker gives unacknowledged deliveries back to the queue when
+     * the old session ends, so nothing waits for a lease to expire. */
+    if (c->sock != NULL && !c->in_txn && hv_client_flush(c) == HV_OK && c->ready) {
+        hv_control bye = {.cmd = HV_CMD_BYE};
+        (void)s_send_ctl(c, &bye);
+    }
+    memcpy(c->public_z85, public_z85, sizeof public_z85);
+    hv_log(HV_LOG_INFO, "client_transport_key", "node=%s key=%.8s", c->node, c->public_z85);
+    return s_connect(c);
+}
+
 void hv_client_close(hv_client **cp)
 {
     if (cp == NULL || *cp == NULL)

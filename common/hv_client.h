@@ -61,6 +61,13 @@ typedef struct hv_notice {
 HV_MUST_CHECK hv_err hv_client_open(hv_client **out, const hv_client_config *cfg,
                                     hv_errmsg *e);
 
+/* Makes `keys` (borrowed; it must outlive its use here, as the config's)
+ * this client's keys from now on. When its transport key differs from the
+ * one in use, the client commits what it can, says BYE and reconnects with
+ * the new key (a rotation, proto/PROTOCOL.md §7.1); the outbox is sent again
+ * on the new connection. Returns HV_OK or HV_EIO. */
+HV_MUST_CHECK hv_err hv_client_set_keys(hv_client *c, const hv_keypair *keys);
+
 /* Commits what is pending, says BYE and closes; safe on NULL and twice. */
 void hv_client_close(hv_client **c);
 

@@ -6,6 +6,7 @@
 
 #include "hv_envelope.h"
 #include "hv_mp.h"
+#include "hv_registry.h"
 
 #define S_FIELDS 9 /* the array, signature included */
 #define S_PREKEY_ID_CONTEXT "haven/prekey-id/v1"
@@ -150,4 +151,10 @@ uint32_t hv_prekey_cap_ttl(const hv_prekey_bundle *b, uint64_t now_ms, uint32_t 
         return 0;
     uint64_t room = b->destroy_at - now_s;
     return room < ttl_s ? (uint32_t)room : ttl_s;
+}
+
+hv_err hv_prekey_verify_node(const hv_prekey_bundle *b, const hv_node *n, uint64_t now)
+{
+    const hv_pubkeys *keys = hv_node_keys_by_id(n, b->key_id, now, NULL);
+    return hv_prekey_verify(b, keys != NULL ? keys : &n->keys);
 }

@@ -66,6 +66,14 @@ HV_MUST_CHECK hv_err hv_prekey_decode(const uint8_t *buf, size_t len, hv_prekey_
  * otherwise). */
 HV_MUST_CHECK hv_err hv_prekey_verify(const hv_prekey_bundle *b, const hv_pubkeys *node_keys);
 
+struct hv_node;
+
+/* hv_prekey_verify against the key set of registry entry `n` that the
+ * bundle's key id names at `now` (current, next, or previous in its
+ * grace, PROTOCOL §7.1); a key id it does not list is HV_EADDRESS. */
+HV_MUST_CHECK hv_err hv_prekey_verify_node(const hv_prekey_bundle *b, const struct hv_node *n,
+                                           uint64_t now);
+
 /* True when a sender may seal to `b` at `now`: not_before <= now <
  * not_after. */
 bool hv_prekey_usable(const hv_prekey_bundle *b, uint64_t now);

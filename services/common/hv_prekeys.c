@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hv_control.h"
 #include "hv_log.h"
@@ -23,7 +24,8 @@ const char hv_prekeys_schema[] =
 struct hv_prekeys {
     sqlite3 *db;                   /* the worker's store (borrowed) */
     hv_client *client;             /* the broker connection (borrowed) */
-    const hv_keypair *keys;        /* this node's long-term keys (borrowed) */
+    const hv_keyring *ring;        /* this node's long-term key sets (borrowed) */
+    const hv_node *node;           /* this node in `reg` (borrowed) */
     const hv_registry *reg;        /* the registry held (borrowed) */
     char self[HV_NODE_ID_MAX + 1]; /* this node */
     uint64_t lifetime_s;           /* a new prekey this often */
@@ -79,7 +81,7 @@ static void s_on_bundle(hv_prekeys *p, const hv_control *m)
     if (err == HV_OK && n == NULL)
         err = HV_ENOTFOUND;
     if (err == HV_OK)
-        err = hv_prekey_verify(&b, &n->keys);
+        err = hv_prekey_verify_node(&b, n, (uint64_t)time(NULL));
     if (err != HV_OK) {
         hv_log(HV_LOG_WARN, "prekey_bundle_refused", "code=%s", hv_errname(err));
         return;
@@ -112,12 +114,16 @@ static void s_on_control(void *arg, const hv_control *m)
     }
 }
 
-void hv_prekeys_registry(hv_prekeys *p, const hv_registry *reg)
+void hv_prekeys_registry(hv_prekeys *p, const hv_registry *reg, const hv_keyring *ring,
+                         const hv_node *self)
 {
     p->reg = reg;
+    p->ring = ring;
+    p->node = self;
+    uint64_t now = (uint64_t)time(NULL);
     for (size_t i = 0; i < p->n_known;) {
         const hv_node *n = hv_registry_find(reg, p->known[i].node);
-        if (n == NULL || hv_prekey_verify(&p->known[i], &n->keys) != HV_OK)
+        if (n == NULL || hv_prekey_verify_node(&p->known[i], n, now) != HV_OK)
             s_forget_known(p, i);
         else
             i++;
@@ -132,8 +138,9 @@ bool hv_prekeys_seal_key(hv_prekeys *p, const hv_node *rcpt, uint64_t now_ms,
     for (size_t i = 0; i < p->n_known; i++) {
         const hv_prekey_bundle *b = &p->known[i];
         uint32_t ttl = hv_prekey_cap_ttl(b, now_ms, *ttl_s);
-        if (strcmp(b->node, rcpt->id) != 0 || !hv_prekey_usable(b, now_ms / 1000) || ttl == 0 ||
-            memcmp(b->key_id, rcpt->keys.key_id, HV_KEY_ID_BYTES) != 0)
+        /* Known bundles were verified against a key set the registry
+         * lists for their node, at arrival and at every reload. */
+        if (strcmp(b->node, rcpt->id) != 0 || !hv_prekey_usable(b, now_ms / 1000) || ttl == 0)
             continue;
         if (best == NULL || b->not_before > best->not_before) {
             best = b;
@@ -156,13 +163,22 @@ void hv_prekeys_note_long_term(hv_prekeys *p, const char *rcpt)
 
 /* ------------------------------------------------------------ own prekeys */
 
+/* The set own bundles are signed with: the one the registry calls current. */
+static const hv_keypair *s_signer(const hv_prekeys *p)
+{
+    return hv_keyring_current(p->ring, p->node);
+}
+
 /* Makes, stores and signs a new prekey. */
 static hv_err s_make(hv_prekeys *p, uint64_t now)
 {
+    const hv_keypair *signer = s_signer(p);
+    if (signer == NULL)
+        return HV_EAUTH; /* the worker never adopts such a registry */
     hv_prekey_bundle b;
     memset(&b, 0, sizeof b);
     snprintf(b.node, sizeof b.node, "%s", p->self);
-    memcpy(b.key_id, hv_keypair_public(p->keys)->key_id, HV_KEY_ID_BYTES);
+    memcpy(b.key_id, hv_keypair_public(signer)->key_id, HV_KEY_ID_BYTES);
     hv_prekey_schedule(now, p->lifetime_s, p->keep_s, &b.not_before, &b.not_after,
                        &b.destroy_at);
     uint8_t *sk = hv_secure_alloc(HV_SEED_BYTES);
@@ -174,10 +190,10 @@ static hv_err s_make(hv_prekeys *p, uint64_t now)
         return HV_ENOMEM;
     hv_box_keypair_generate(sk, b.box_pk);
     hv_prekey_id(b.box_pk, b.prekey_id);
-    hv_keypair_storage_key(p->keys, storage);
+    hv_keyring_storage_key(p->ring, storage);
     if ((err = hv_aead_seal(storage, b.prekey_id, HV_PREKEY_ID_BYTES, sk, HV_SEED_BYTES, &sealed,
                             &sealed_len)) != HV_OK ||
-        (err = hv_prekey_sign(&b, p->keys)) != HV_OK ||
+        (err = hv_prekey_sign(&b, signer)) != HV_OK ||
         (err = hv_prekey_encode(&b, &wire, &wire_len)) != HV_OK)
         goto done;
     err = hv_sql_exec(p->db,
@@ -199,6 +215,22 @@ done:
     free(sealed);
     free(wire);
     return err == HV_EEXIST ? HV_ESTORE : err;
+}
+
+/* True when the newest own bundle is signed by the current key set. */
+static bool s_newest_signed_by_current(const hv_prekeys *p)
+{
+    const hv_keypair *signer = s_signer(p);
+    sqlite3_stmt *st = hv_sql(p->db, "SELECT bundle FROM prekey_own ORDER BY not_before DESC "
+                              "LIMIT 1", "");
+    bool same = true;
+    hv_prekey_bundle b;
+    if (signer != NULL && st != NULL && sqlite3_step(st) == SQLITE_ROW &&
+        hv_prekey_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0), &b) ==
+            HV_OK)
+        same = memcmp(b.key_id, hv_keypair_public(signer)->key_id, HV_KEY_ID_BYTES) == 0;
+    sqlite3_finalize(st);
+    return same;
 }
 
 hv_err hv_prekeys_tick(hv_prekeys *p, uint64_t now, bool *destroyed)
@@ -230,7 +262,10 @@ hv_err hv_prekeys_tick(hv_prekeys *p, uint64_t now, bool *destroyed)
     /* None yet, the newest has had its lifetime, or the clock went back. */
     if (newest < 0 || (uint64_t)newest + p->lifetime_s <= now || (uint64_t)newest > now + 600)
         return s_make(p, now);
-    return HV_OK;
+    /* The keys rotated: a bundle signed by the new current set at once, so
+     * that senders need not trust the old one for its last days (and not
+     * at all after a compromise, whose registry lists no previous keys). */
+    return s_newest_signed_by_current(p) ? HV_OK : s_make(p, now);
 }
 
 void hv_prekeys_pump(hv_prekeys *p, uint64_t now)
@@ -266,11 +301,11 @@ void hv_prekeys_pump(hv_prekeys *p, uint64_t now)
     }
 }
 
-hv_err hv_prekeys_open(hv_prekeys *p, const hv_envelope *env,
+hv_err hv_prekeys_open(hv_prekeys *p, const hv_envelope *env, const hv_keypair *opener,
                        const uint8_t sender_sign_pk[HV_PK_BYTES], uint8_t **pt, size_t *pt_len)
 {
     uint8_t storage[32];
-    hv_keypair_storage_key(p->keys, storage);
+    hv_keyring_storage_key(p->ring, storage);
     hv_err err = HV_ECRYPTO;
     /* Newest first: a sender seals to the newest bundle it knows. Every
      * attempt checks the sender's signature first, so only a registered
@@ -291,14 +326,14 @@ hv_err hv_prekeys_open(hv_prekeys *p, const hv_envelope *env,
             hv_log(HV_LOG_ERROR, "prekey_unreadable", "store=own");
             continue;
         }
-        err = hv_envelope_open_with(env, p->self, p->keys, sk, sqlite3_column_blob(st, 2),
+        err = hv_envelope_open_with(env, p->self, opener, sk, sqlite3_column_blob(st, 2),
                                     sender_sign_pk, pt, pt_len);
         hv_secure_free(sk);
     }
     sqlite3_finalize(st);
     hv_memzero(storage, sizeof storage);
     if (err == HV_ECRYPTO) /* sealed to the long-term key (no prekey known to the sender) */
-        err = hv_envelope_open(env, p->self, p->keys, sender_sign_pk, pt, pt_len);
+        err = hv_envelope_open(env, p->self, opener, sender_sign_pk, pt, pt_len);
     return err;
 }
 
@@ -333,15 +368,14 @@ json_t *hv_prekeys_status(hv_prekeys *p)
 
 /* ------------------------------------------------------------- lifecycle */
 
-hv_err hv_prekeys_new(hv_prekeys **out, sqlite3 *db, hv_client *client, const hv_keypair *keys,
-                      const char *self_id, uint64_t lifetime_s, uint64_t keep_s)
+hv_err hv_prekeys_new(hv_prekeys **out, sqlite3 *db, hv_client *client, const char *self_id,
+                      uint64_t lifetime_s, uint64_t keep_s)
 {
     hv_prekeys *p = calloc(1, sizeof *p);
     if (p == NULL)
         return HV_ENOMEM;
     p->db = db;
     p->client = client;
-    p->keys = keys;
     snprintf(p->self, sizeof p->self, "%s", self_id);
     p->lifetime_s = lifetime_s ? lifetime_s : HV_PREKEY_LIFETIME_DEFAULT;
     p->keep_s = keep_s > HV_TTL_MAX ? HV_TTL_MAX : keep_s;

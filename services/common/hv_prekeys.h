@@ -28,6 +28,7 @@
 #include "hv_crypto.h"
 #include "hv_envelope.h"
 #include "hv_err.h"
+#include "hv_keyring.h"
 #include "hv_prekey.h"
 #include "hv_registry.h"
 
@@ -38,21 +39,23 @@ typedef struct hv_prekeys hv_prekeys;
 /* The tables (CREATE ... IF NOT EXISTS), for the worker's store. */
 extern const char hv_prekeys_schema[];
 
-/* Creates the prekeys of node `self_id` holding `keys` (borrowed, must
- * outlive it) over `db` (borrowed; the schema already made), and hooks
- * into `client` (borrowed) for READY and bundles. Caller owns `*out`.
- * Returns HV_OK or HV_ENOMEM. */
+/* Creates the prekeys of node `self_id` over `db` (borrowed; the schema
+ * already made), and hooks into `client` (borrowed) for READY and
+ * bundles. Caller owns `*out`; hv_prekeys_registry must follow before any
+ * other call. Returns HV_OK or HV_ENOMEM. */
 HV_MUST_CHECK hv_err hv_prekeys_new(hv_prekeys **out, sqlite3 *db, hv_client *client,
-                                    const hv_keypair *keys, const char *self_id,
-                                    uint64_t lifetime_s, uint64_t keep_s);
+                                    const char *self_id, uint64_t lifetime_s, uint64_t keep_s);
 
 /* Frees everything; safe on NULL and twice. */
 void hv_prekeys_free(hv_prekeys **p);
 
-/* Hands over the registry the worker now holds (borrowed until the next
- * call): bundles no longer signed by their node's current key are
- * forgotten. */
-void hv_prekeys_registry(hv_prekeys *p, const hv_registry *reg);
+/* Hands over the registry the worker now holds, its key ring and its own
+ * entry in that registry (all borrowed until the next call): bundles no
+ * longer signed by a key set the registry lists for their node are
+ * forgotten. Own bundles are signed with the set the registry calls
+ * current, secrets kept under the ring's storage secret. */
+void hv_prekeys_registry(hv_prekeys *p, const hv_registry *reg, const hv_keyring *ring,
+                         const hv_node *self);
 
 /* Inside the worker's tick transaction: makes a new prekey when the newest
  * is `lifetime_s` old (or there is none), deletes the secrets whose
@@ -76,9 +79,10 @@ bool hv_prekeys_seal_key(hv_prekeys *p, const hv_node *rcpt, uint64_t now_ms,
 void hv_prekeys_note_long_term(hv_prekeys *p, const char *rcpt);
 
 /* Opens `env` with this node's prekey secrets, newest first, then with
- * its long-term box key. Same returns as hv_envelope_open; the caller
- * owns `*pt` (free()). */
+ * the long-term box key of `opener` (the set of the ring its to_kid
+ * names). Same returns as hv_envelope_open; the caller owns `*pt`. */
 HV_MUST_CHECK hv_err hv_prekeys_open(hv_prekeys *p, const hv_envelope *env,
+                                     const hv_keypair *opener,
                                      const uint8_t sender_sign_pk[HV_PK_BYTES], uint8_t **pt,
                                      size_t *pt_len);
 

@@ -31,6 +31,7 @@
 #include "hv_prekeys.h"
 #include "hv_registry_expiry.h"
 #include "hv_registry_held.h"
+#include "hv_rotation.h"
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_vault.h"
@@ -47,7 +48,7 @@ static const char s_schema[] =
 struct hv_worker {
     const hv_worker_app *app;        /* the worker's own part */
     hv_worker_config cfg;            /* configuration */
-    hv_keypair *keys;                /* this node's keys */
+    hv_keyring *ring;                /* this node's key sets (hv_keyring.h) */
     uint8_t authority_pk[32];        /* pinned authority key */
     hv_registry *reg;                /* current registry */
     const hv_node *self;             /* this node in `reg` */
@@ -85,7 +86,7 @@ static void s_on_signal(int sig)
 sqlite3 *hv_worker_db(hv_worker *w) { return hv_client_db(w->client); }
 const hv_registry *hv_worker_registry(const hv_worker *w) { return w->reg; }
 const hv_node *hv_worker_self(const hv_worker *w) { return w->self; }
-const hv_keypair *hv_worker_keys(const hv_worker *w) { return w->keys; }
+const hv_keyring *hv_worker_keys(const hv_worker *w) { return w->ring; }
 const hv_worker_config *hv_worker_cfg(const hv_worker *w) { return &w->cfg; }
 
 bool hv_worker_answer_by(hv_worker *w, const uint8_t referral[16], uint64_t *when)
@@ -149,8 +150,11 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
     hv_err err = hv_msg_encode(m, &body, &body_len);
     if (err != HV_OK)
         return err;
+    /* Signed with the set the registry calls current (s_load_registry made
+     * sure the ring holds it), sealed to the recipient's current keys. */
+    const hv_keypair *signer = hv_keyring_current(w->ring, w->self);
     hv_envelope env;
-    hv_envelope_init(&env, m->type, w->cfg.id, hv_keypair_public(w->keys), to, &rcpt->keys);
+    hv_envelope_init(&env, m->type, w->cfg.id, hv_keypair_public(signer), to, &rcpt->keys);
     memcpy(env.referral, referral, 16);
     env.ttl_s = ttl_s == 0 || ttl_s > HV_TTL_MAX ? HV_TTL_MAX : ttl_s;
     /* Sealed to the recipient's newest prekey (PROTOCOL §4.1), the header
@@ -159,7 +163,7 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
     hv_pubkeys seal_to = rcpt->keys;
     if (!hv_prekeys_seal_key(w->prekeys, rcpt, env.created_at_ms, seal_to.box, &env.ttl_s))
         hv_prekeys_note_long_term(w->prekeys, to);
-    err = hv_envelope_seal(&env, w->keys, &seal_to, body, body_len, &wire, &wire_len);
+    err = hv_envelope_seal(&env, signer, &seal_to, body, body_len, &wire, &wire_len);
     hv_memzero(body, body_len);
     free(body);
     if (err == HV_OK)
@@ -339,9 +343,12 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
 /* ---------------------------------------------------------------- setup */
 
 /* Loads the registry, never older than the one held beside the store nor
- * another of its version; with `record` (not at -n) a newer one is
- * recorded there before it is used. */
-static hv_err s_load_registry(hv_worker *w, bool record, hv_errmsg *e)
+ * another of its version (with `record`, not at -n, a newer one is
+ * recorded there before it is used); adopts it when it lists this node
+ * with the keys `*ring` holds as current. A ring other than the worker's
+ * own then becomes the worker's (`*ring` is set to NULL) and the one held
+ * before is freed, after the client has moved off it. */
+static hv_err s_load_registry(hv_worker *w, hv_keyring **ring, bool record, hv_errmsg *e)
 {
     hv_registry *reg = NULL;
     uint64_t in_use = w->reg ? hv_registry_version(w->reg) : 0;
@@ -355,7 +362,7 @@ static hv_err s_load_registry(hv_worker *w, bool record, hv_errmsg *e)
         return hv_fail(e, HV_EAUTH, "%s: node '%s' is not registered as a %s", w->cfg.registry,
                        w->cfg.id, hv_role_name(w->app->role));
     }
-    if (memcmp(self->keys.key_id, hv_keypair_public(w->keys)->key_id, HV_KEY_ID_BYTES) != 0) {
+    if (hv_keyring_current(*ring, self) == NULL) {
         hv_registry_free(&reg);
         return hv_fail(e, HV_EAUTH, "%s: the registry holds other keys for '%s' than %s",
                        w->cfg.registry, w->cfg.id, w->cfg.keys);
@@ -363,9 +370,26 @@ static hv_err s_load_registry(hv_worker *w, bool record, hv_errmsg *e)
     hv_registry_free(&w->reg);
     w->reg = reg;
     w->self = self;
+    if (*ring != w->ring) {
+        /* The client borrows a set of the old ring: it moves to the new one
+         * before the old is freed. */
+        if (w->client != NULL &&
+            hv_client_set_keys(w->client, hv_keyring_transport(*ring, self)) != HV_OK)
+            hv_log(HV_LOG_ERROR, "client_reconnect_failed", "node=%s", w->cfg.id);
+        hv_keyring_free(&w->ring);
+        w->ring = *ring;
+        *ring = NULL;
+    }
     if (w->prekeys != NULL)
-        hv_prekeys_registry(w->prekeys, reg);
+        hv_prekeys_registry(w->prekeys, reg, w->ring, self);
     return HV_OK;
+}
+
+/* Follows the registry with the keys (hv_rotation.h). */
+static void s_follow_keys(hv_worker *w)
+{
+    hv_rotation_follow(w->ring, w->client, w->self, w->cfg.keys, w->cfg.id,
+                       (uint64_t)time(NULL));
 }
 
 static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
@@ -388,15 +412,17 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     hv_err err;
     hv_pubkeys auth;
     char key_owner[HV_NODE_ID_MAX + 1];
-    if ((err = hv_keys_load_secret(w->cfg.keys, &w->keys, key_owner, e)) != HV_OK ||
+    hv_keyring *ring = NULL;
+    if ((err = hv_keys_load_ring(w->cfg.keys, &ring, key_owner, e)) != HV_OK ||
         (err = hv_keys_load_public(w->cfg.authority, &auth, NULL, e)) != HV_OK)
         return err;
+    w->ring = ring; /* s_close frees it whatever happens next */
     if (strcmp(key_owner, w->cfg.id) != 0)
         return hv_fail(e, HV_ECONFIG, "%s holds the keys of '%s', not of '%s'", w->cfg.keys,
                        key_owner, w->cfg.id);
     memcpy(w->authority_pk, auth.sign, 32);
     if ((err = hv_file_can_create(w->cfg.store, "[worker] store", e)) != HV_OK ||
-        (err = s_load_registry(w, !check_only, e)) != HV_OK)
+        (err = s_load_registry(w, &ring, !check_only, e)) != HV_OK)
         return err;
     const hv_node *home = hv_registry_find(w->reg, w->self->home);
     if (home == NULL || home->endpoint_workers[0] == '\0')
@@ -431,7 +457,7 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         return hv_fail(e, HV_EIO, "%s is in use by another worker (or cannot be locked)",
                        w->cfg.store);
 
-    hv_client_config cc = {.node_id = w->cfg.id, .keys = w->keys,
+    hv_client_config cc = {.node_id = w->cfg.id, .keys = hv_keyring_transport(w->ring, w->self),
                            .endpoint = home->endpoint_workers, .store_path = w->cfg.store,
                            .heartbeat_ms = (uint32_t)w->cfg.heartbeat_ms,
                            .dead_after_ms = (uint32_t)w->cfg.dead_after_ms};
@@ -460,14 +486,15 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         if (hv_sql_ensure_column(db, c->table, c->name, c->decl) != HV_OK)
             return hv_fail(e, HV_ESTORE, "%s: cannot add column %s to table %s", w->cfg.store,
                            c->name, c->table);
-    if (hv_prekeys_new(&w->prekeys, db, w->client, w->keys, w->cfg.id,
+    if (hv_prekeys_new(&w->prekeys, db, w->client, w->cfg.id,
                        w->cfg.prekey_s ? w->cfg.prekey_s : w->cfg.prekey_days * 24 * 3600,
                        w->cfg.prekey_keep_s) != HV_OK)
         return hv_fail(e, HV_ENOMEM, "out of memory");
-    hv_prekeys_registry(w->prekeys, w->reg);
+    hv_prekeys_registry(w->prekeys, w->reg, w->ring, w->self);
     if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
                                       e)) != HV_OK)
         return err;
+    s_follow_keys(w);
     return s_open_control(w, e);
 }
 
@@ -484,7 +511,7 @@ static void s_close(hv_worker *w)
     if (w->ctl_ctx != NULL)
         zmq_ctx_term(w->ctl_ctx);
     hv_registry_free(&w->reg);
-    hv_keypair_free(&w->keys);
+    hv_keyring_free(&w->ring);
     if (w->lock_fd > 0)
         close(w->lock_fd);
 }
@@ -532,6 +559,8 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     uint64_t now = (uint64_t)time(NULL);
     const hv_node *sender = hv_registry_find(w->reg, env->from);
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
+    const hv_pubkeys *sender_keys = NULL;
+    const hv_keypair *opener = NULL;
     if (m == NULL) {
         hv_delivery_free(&d);
         return;
@@ -539,14 +568,18 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     if (sender == NULL || !hv_node_active(sender, now))
         err = hv_fail(&e, HV_EAUTH, "sender '%s' is not an active node in the registry",
                       env->from);
-    else if (memcmp(env->from_kid, sender->keys.key_id, HV_KEY_ID_BYTES) != 0)
-        err = hv_fail(&e, HV_EAUTH, "sender key id is not the current key of '%s'", env->from);
+    else if ((sender_keys = hv_node_keys_by_id(sender, env->from_kid, now, NULL)) == NULL)
+        err = hv_fail(&e, HV_EAUTH, "sender key id is not a key the registry lists for '%s'",
+                      env->from);
     else if (rule == NULL || !(rule->sender_roles & HV_ROLE_BIT(sender->role)) ||
              !(rule->rcpt_roles & HV_ROLE_BIT(w->app->role)))
         err = hv_fail(&e, HV_EFORBIDDEN, "a %s may not send this message to a %s",
                       hv_role_name(sender->role), hv_role_name(w->app->role));
-    else if ((err = hv_prekeys_open(w->prekeys, env, sender->keys.sign, &pt, &pt_len)) !=
-             HV_OK)
+    else if ((opener = hv_keyring_for_kid(w->ring, w->self, env->to_kid, now)) == NULL)
+        err = hv_fail(&e, HV_EADDRESS, "message is sealed to a key id this node does not hold "
+                      "or the registry no longer lists for it");
+    else if ((err = hv_prekeys_open(w->prekeys, env, opener, sender_keys->sign, &pt,
+                                    &pt_len)) != HV_OK)
         hv_fail(&e, err, err == HV_EADDRESS ? "message is addressed to another node or key"
                                             : "signature or encryption check failed");
     else if ((err = hv_msg_decode(pt, pt_len, env->type, m)) != HV_OK)
@@ -737,15 +770,28 @@ static void s_run(hv_worker *w)
         if (s_reload) {
             s_reload = 0;
             hv_errmsg e = {""};
-            hv_err err = s_load_registry(w, true, &e);
+            /* The key file too: `haven keygen --rotate` may have added a set. */
+            hv_keyring *ring = NULL;
+            hv_err err = hv_keys_load_ring(w->cfg.keys, &ring, NULL, &e);
+            if (err != HV_OK) {
+                hv_log(HV_LOG_WARN, "keys_reload", "code=%s reason=\"%s\"", hv_errname(err),
+                       e.text);
+                e.text[0] = '\0';
+            }
+            if (ring == NULL)
+                ring = w->ring;
+            err = s_load_registry(w, &ring, true, &e);
+            if (err != HV_OK && ring != w->ring)
+                hv_keyring_free(&ring);
             if (err != HV_OK) /* the registry in use stays */
                 hv_log(HV_LOG_ERROR, "registry_reload_refused", "reason=%s version=%llu "
                        "detail=\"%s\"", hv_errname(err),
                        (unsigned long long)hv_registry_version(w->reg), e.text);
             else
-                hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu",
+                hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu keys=%zu",
                        (unsigned long long)hv_registry_version(w->reg),
-                       hv_registry_count(w->reg));
+                       hv_registry_count(w->reg), hv_keyring_count(w->ring));
+            s_follow_keys(w);
         }
         hv_registry_expiry_watch(&w->expiry, w->reg, (uint64_t)time(NULL));
         if (hv_client_poll(w->client, 0) != HV_OK) {
@@ -767,6 +813,7 @@ static void s_run(hv_worker *w)
         if (hv_mono_ms() >= next_tick) {
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
             bool destroyed = false;
+            s_follow_keys(w); /* a grace period may have ended */
             if (hv_client_begin(w->client) == HV_OK &&
                 w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK &&
                 hv_prekeys_tick(w->prekeys, (uint64_t)time(NULL), &destroyed) == HV_OK &&

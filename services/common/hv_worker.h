@@ -31,6 +31,7 @@
 #include "hv_ctl.h"
 #include "hv_envelope.h"
 #include "hv_err.h"
+#include "hv_keyring.h"
 #include "hv_msg.h"
 #include "hv_registry.h"
 #include "hv_text.h" /* hv_ref_hex, hv_ref_parse, hv_time_human, hv_strcat: once here */
@@ -141,7 +142,10 @@ int hv_worker_main(int argc, char **argv, const hv_worker_app *app);
 sqlite3 *hv_worker_db(hv_worker *w);
 const hv_registry *hv_worker_registry(const hv_worker *w);
 const hv_node *hv_worker_self(const hv_worker *w);
-const hv_keypair *hv_worker_keys(const hv_worker *w);
+/* The node's key ring (every set its key file holds, and the storage
+ * secret its vault uses); which set does what is the registry's word
+ * (hv_keyring_current, _transport, _for_kid). */
+const hv_keyring *hv_worker_keys(const hv_worker *w);
 const hv_worker_config *hv_worker_cfg(const hv_worker *w);
 
 /* When an answer to `referral` is due, as the worker's answer_by says;

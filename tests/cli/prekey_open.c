@@ -1,7 +1,7 @@
 /* A test tool, built only with the tests: tries to open a stolen
- * envelope with every key a worker still holds — its long-term key file
- * and each prekey secret left in its store — through the same code the
- * worker opens its mail with (services/common/hv_prekeys.h).
+ * envelope with every key a worker still holds — each key set of its key
+ * file and each prekey secret left in its store — through the same code
+ * the worker opens its mail with (services/common/hv_prekeys.h).
  *   prekey_open WORKER_INI ENVELOPE_FILE
  * Prints "opened held=N" or "HV_…: held=N" (N: prekey secrets in the
  * store). Exit: 0 opened, 1 not opened, 2 usage or system error. */
@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     }
     hv_worker_config cfg;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_pubkeys auth;
     hv_registry *reg = NULL;
     sqlite3 *db = NULL;
@@ -32,7 +32,7 @@ int main(int argc, char **argv)
     size_t wire_len = 0, pt_len = 0;
     int rc = 2;
     if (hv_worker_config_load(argv[1], &cfg, &e) != HV_OK ||
-        hv_keys_load_secret(cfg.keys, &kp, NULL, &e) != HV_OK ||
+        hv_keys_load_ring(cfg.keys, &ring, NULL, &e) != HV_OK ||
         hv_keys_load_public(cfg.authority, &auth, NULL, &e) != HV_OK ||
         hv_registry_load_file(cfg.registry, auth.sign, (uint64_t)time(NULL), 0, &reg, &e) !=
             HV_OK ||
@@ -41,24 +41,36 @@ int main(int argc, char **argv)
         goto done;
     }
     hv_envelope env;
-    const hv_node *sender;
+    const hv_node *sender, *self;
+    const hv_pubkeys *sender_keys;
     if (hv_envelope_decode(wire, wire_len, &env) != HV_OK ||
-        (sender = hv_registry_find(reg, env.from)) == NULL) {
+        (sender = hv_registry_find(reg, env.from)) == NULL ||
+        (sender_keys = hv_node_keys_by_id(sender, env.from_kid, (uint64_t)time(NULL), NULL)) ==
+            NULL ||
+        (self = hv_registry_find(reg, cfg.id)) == NULL) {
         fprintf(stderr, "prekey_open: %s is not an envelope from a registered node\n", argv[2]);
         goto done;
     }
     if (sqlite3_open_v2(cfg.store, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        hv_prekeys_new(&pk, db, NULL, kp, cfg.id, 1, 1) != HV_OK) {
+        hv_prekeys_new(&pk, db, NULL, cfg.id, 1, 1) != HV_OK) {
         fprintf(stderr, "prekey_open: cannot open %s\n", cfg.store);
         goto done;
     }
+    hv_prekeys_registry(pk, reg, ring, self);
     sqlite3_stmt *st = NULL;
     int held = -1;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM prekey_own", -1, &st, NULL) == SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
         held = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    hv_err err = hv_prekeys_open(pk, &env, sender->keys.sign, &pt, &pt_len);
+    /* Each long-term set as the last resort, whatever the registry says. */
+    hv_err err = HV_ECRYPTO;
+    for (size_t i = 0; err != HV_OK && i < hv_keyring_count(ring); i++) {
+        hv_err tried = hv_prekeys_open(pk, &env, hv_keyring_at(ring, i), sender_keys->sign, &pt,
+                                       &pt_len);
+        if (tried == HV_OK || err == HV_ECRYPTO)
+            err = tried;
+    }
     if (err == HV_OK) {
         printf("opened held=%d\n", held);
         rc = 0;
@@ -76,6 +88,6 @@ done:
     if (db != NULL)
         sqlite3_close(db);
     hv_registry_free(&reg);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     return rc;
 }

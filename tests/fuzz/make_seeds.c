@@ -11,6 +11,8 @@
 #include "hv_audit.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
+#include "hv_keyring.h"
+#include "hv_keys.h"
 #include "hv_msg.h"
 #include "hv_prekey.h"
 #include "hv_registry.h"
@@ -218,6 +220,32 @@ int main(int argc, char **argv)
         "transport-secret 2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40\n";
     s_write("keys", "secret", secret, sizeof secret - 1);
     s_write("keys", "public", kn, strlen(kn));
+    /* A v2 file of two sets (a node mid-rotation), as hv_keys_write_ring
+     * writes it, and one with a wrong key id. */
+    {
+        hv_keyring *ring = NULL;
+        hv_keypair *first = s_keys(1), *second = s_keys(200);
+        char path[4096];
+        hv_errmsg ke = {""};
+        snprintf(path, sizeof path, "%s/keys/seed-secret-v2", s_dir);
+        if (hv_keyring_from_keypair(&ring, &first) != HV_OK ||
+            hv_keyring_add(ring, &second) != HV_OK ||
+            hv_keys_write_ring(path, "ngo.xa", ring, &ke) != HV_OK) {
+            fprintf(stderr, "make_seeds: cannot write %s: %s\n", path, ke.text);
+            return 1;
+        }
+        hv_keyring_free(&ring);
+        FILE *f = fopen(path, "rb");
+        char text[4096];
+        size_t got = f != NULL ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        text[got] = '\0';
+        char *set = strstr(text, "\nset ");
+        if (set != NULL)
+            memcpy(set + 5, "0000", 4);
+        s_write("keys", "secret-v2-bad-kid", text, got);
+    }
 
     /* Configuration. */
     static const char ini[] = "; broker\n[broker]\nid = broker.xa\nbind = tcp://127.0.0.1:7101\n"

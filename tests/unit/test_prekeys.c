@@ -60,13 +60,25 @@ static uint8_t *s_seal(const hv_keypair *from, const hv_keypair *to, const uint8
     return wire;
 }
 
-static hv_err s_open(hv_prekeys *p, const hv_keypair *from, const uint8_t *wire, size_t len)
+/* The registry entry of the node holding `kp`, as the worker hands it over. */
+static hv_node s_node_of(const hv_keypair *kp)
+{
+    hv_node n;
+    memset(&n, 0, sizeof n);
+    snprintf(n.id, sizeof n.id, "legal.xc");
+    n.role = HV_ROLE_PROVIDER;
+    n.keys = *hv_keypair_public(kp);
+    return n;
+}
+
+static hv_err s_open(hv_prekeys *p, const hv_keypair *me, const hv_keypair *from,
+                     const uint8_t *wire, size_t len)
 {
     hv_envelope env;
     assert_int_equal(hv_envelope_decode(wire, len, &env), HV_OK);
     uint8_t *pt = NULL;
     size_t pt_len = 0;
-    hv_err err = hv_prekeys_open(p, &env, hv_keypair_public(from)->sign, &pt, &pt_len);
+    hv_err err = hv_prekeys_open(p, &env, me, hv_keypair_public(from)->sign, &pt, &pt_len);
     if (err == HV_OK) {
         assert_int_equal(pt_len, sizeof s_case);
         assert_memory_equal(pt, s_case, pt_len);
@@ -80,9 +92,12 @@ static void test_schedule_and_destruction(void **state)
     (void)state;
     sqlite3 *db = s_db();
     hv_keypair *me = hvt_keys(7), *sender = hvt_keys(1);
+    hv_keyring *ring = hvt_ring(7);
+    hv_node self = s_node_of(me);
     hv_prekeys *p = NULL;
     bool destroyed = true;
-    assert_int_equal(hv_prekeys_new(&p, db, NULL, me, "legal.xc", S_L, S_K), HV_OK);
+    assert_int_equal(hv_prekeys_new(&p, db, NULL, "legal.xc", S_L, S_K), HV_OK);
+    hv_prekeys_registry(p, NULL, ring, &self);
     /* The first tick makes one; the next ones only after a lifetime. */
     assert_int_equal(hv_prekeys_tick(p, 1000, &destroyed), HV_OK);
     assert_false(destroyed);
@@ -94,7 +109,7 @@ static void test_schedule_and_destruction(void **state)
     size_t len1, len_lt;
     uint8_t *sealed1 = s_seal(sender, me, pk1, &len1);
     uint8_t *sealed_lt = s_seal(sender, me, hv_keypair_public(me)->box, &len_lt);
-    assert_int_equal(s_open(p, sender, sealed1, len1), HV_OK);
+    assert_int_equal(s_open(p, me, sender, sealed1, len1), HV_OK);
     assert_int_equal(hv_prekeys_tick(p, 1000 + S_L, &destroyed), HV_OK);
     assert_int_equal(s_count(db), 2);
     s_prekey_pk(db, 1000 + S_L, pk2);
@@ -104,28 +119,54 @@ static void test_schedule_and_destruction(void **state)
     uint64_t destroy1 = 1000 + 2 * S_L + S_K;
     assert_int_equal(hv_prekeys_tick(p, destroy1 - 1, &destroyed), HV_OK);
     assert_false(destroyed);
-    assert_int_equal(s_open(p, sender, sealed1, len1), HV_OK);
+    assert_int_equal(s_open(p, me, sender, sealed1, len1), HV_OK);
     assert_int_equal(hv_prekeys_tick(p, destroy1, &destroyed), HV_OK);
     assert_true(destroyed);
     /* Made at 1000, 1010 and 1024 (the first tick after 1020); the first is gone. */
     assert_int_equal(s_count(db), 2);
-    assert_int_equal(s_open(p, sender, sealed1, len1), HV_ECRYPTO);
-    assert_int_equal(s_open(p, sender, sealed2, len2), HV_OK);
-    assert_int_equal(s_open(p, sender, sealed_lt, len_lt), HV_OK);
+    assert_int_equal(s_open(p, me, sender, sealed1, len1), HV_ECRYPTO);
+    assert_int_equal(s_open(p, me, sender, sealed2, len2), HV_OK);
+    assert_int_equal(s_open(p, me, sender, sealed_lt, len_lt), HV_OK);
     /* A secret in the store is sealed: another node's storage key (a
      * store copied without this node's key file) opens nothing. */
     hv_prekeys *thief = NULL;
     hv_keypair *other = hvt_keys(9);
-    assert_int_equal(hv_prekeys_new(&thief, db, NULL, other, "legal.xc", S_L, S_K), HV_OK);
+    hv_keyring *other_ring = hvt_ring(9);
+    hv_node other_self = s_node_of(other);
+    assert_int_equal(hv_prekeys_new(&thief, db, NULL, "legal.xc", S_L, S_K), HV_OK);
+    hv_prekeys_registry(thief, NULL, other_ring, &other_self);
     hv_envelope env;
     assert_int_equal(hv_envelope_decode(sealed2, len2, &env), HV_OK);
     uint8_t *pt = NULL;
     size_t pt_len = 0;
-    assert_int_equal(hv_prekeys_open(thief, &env, hv_keypair_public(sender)->sign, &pt,
+    assert_int_equal(hv_prekeys_open(thief, &env, other, hv_keypair_public(sender)->sign, &pt,
                                      &pt_len),
                      HV_ECRYPTO);
     hv_prekeys_free(&thief);
     hv_prekeys_free(&thief); /* safe twice */
+    /* The keys rotate: the next tick signs a new prekey with the new
+     * current set at once, though the newest is young. */
+    hv_keypair *next = hvt_keys(11);
+    hv_node rotated = s_node_of(next);
+    assert_int_equal(hv_keyring_add(ring, &next), HV_OK);
+    hv_prekeys_registry(p, NULL, ring, &rotated);
+    int64_t before = s_count(db);
+    assert_int_equal(hv_prekeys_tick(p, destroy1 + 1, &destroyed), HV_OK);
+    assert_int_equal(s_count(db), before + 1);
+    sqlite3_stmt *st = hv_sql(db, "SELECT bundle FROM prekey_own ORDER BY not_before DESC "
+                              "LIMIT 1", "");
+    hv_prekey_bundle newest;
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(hv_prekey_decode(sqlite3_column_blob(st, 0),
+                                      (size_t)sqlite3_column_bytes(st, 0), &newest),
+                     HV_OK);
+    sqlite3_finalize(st);
+    assert_memory_equal(newest.key_id, rotated.keys.key_id, HV_KEY_ID_BYTES);
+    assert_int_equal(hv_prekey_verify_node(&newest, &rotated, destroy1 + 1), HV_OK);
+    assert_int_equal(hv_prekeys_tick(p, destroy1 + 2, &destroyed), HV_OK);
+    assert_int_equal(s_count(db), before + 1); /* and only once */
+    hv_keyring_free(&ring);
+    hv_keyring_free(&other_ring);
     free(sealed1);
     free(sealed2);
     free(sealed_lt);
