@@ -45,13 +45,14 @@ static void s_refuse(hv_broker *b, hv_session *s, hv_err code, const uint8_t *pr
            hv_errname(code), r.text);
 }
 
-/* True while a held bundle may be handed out: still usable and signed by
- * the node's current key of an active node. */
+/* True while a held bundle may be handed out: still usable, of an active
+ * node, and signed by a key set the registry lists for it now (its current
+ * or next keys, or its previous ones in their grace: PROTOCOL §7.1). */
 static bool s_live(const hv_broker *b, const hv_broker_prekey *p, uint64_t now)
 {
     const hv_node *n = hv_registry_find(b->reg, p->node);
     return now < p->not_after && n != NULL && hv_node_active(n, now) &&
-           memcmp(n->keys.key_id, p->key_id, HV_KEY_ID_BYTES) == 0;
+           hv_node_keys_by_id(n, p->key_id, now, NULL) != NULL;
 }
 
 /* Drops what can no longer be handed out. */

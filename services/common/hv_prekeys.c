@@ -16,7 +16,11 @@ const char hv_prekeys_schema[] =
      * secret is to be deleted. */
     "CREATE TABLE IF NOT EXISTS prekey_own (id BLOB PRIMARY KEY, secret BLOB NOT NULL,"
     "  box_pk BLOB NOT NULL, bundle BLOB NOT NULL, not_before INTEGER NOT NULL,"
-    "  not_after INTEGER NOT NULL, destroy_at INTEGER NOT NULL) WITHOUT ROWID;";
+    "  not_after INTEGER NOT NULL, destroy_at INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Others' bundles as they came (public, signed): a worker restarted
+     * while its broker is out of reach still seals to prekeys. */
+    "CREATE TABLE IF NOT EXISTS prekey_known (node TEXT NOT NULL, id BLOB NOT NULL,"
+    "  bundle BLOB NOT NULL, PRIMARY KEY (node, id)) WITHOUT ROWID;";
 
 #define S_KNOWN_PER_NODE 4   /* others' bundles kept per node: the newest */
 #define S_REFRESH_MAX 3600u  /* ask for bundles at least this often (seconds) */
@@ -37,15 +41,29 @@ struct hv_prekeys {
     size_t n_known, cap_known;     /* count, allocated */
     uint64_t long_term;            /* messages sealed to a long-term key since start */
     uint64_t published;            /* own bundles the broker confirmed since start */
+    bool loaded;                   /* prekey_known read back (at the first registry) */
 };
 
 /* ------------------------------------------------------- others' bundles */
 
-static void s_forget_known(hv_prekeys *p, size_t i) { p->known[i] = p->known[--p->n_known]; }
+/* prekey_known follows the memory; a failed write costs a bundle that the
+ * broker hands out again after the next READY. */
+static void s_unsave(hv_prekeys *p, const hv_prekey_bundle *b)
+{
+    if (hv_sql_exec(p->db, "DELETE FROM prekey_known WHERE node = ?1 AND id = ?2", "tx",
+                    b->node, b->prekey_id, (size_t)HV_PREKEY_ID_BYTES) != HV_OK)
+        hv_log(HV_LOG_WARN, "store_failed", "op=prekey_known_delete node=%s", b->node);
+}
+
+static void s_forget_known(hv_prekeys *p, size_t i)
+{
+    s_unsave(p, &p->known[i]);
+    p->known[i] = p->known[--p->n_known];
+}
 
 /* Keeps a verified bundle of another node; the oldest of that node's
  * makes room when it has its fill. */
-static void s_learn(hv_prekeys *p, const hv_prekey_bundle *b)
+static void s_keep_known(hv_prekeys *p, const hv_prekey_bundle *b)
 {
     size_t count = 0, oldest = SIZE_MAX;
     for (size_t i = 0; i < p->n_known; i++) {
@@ -58,6 +76,7 @@ static void s_learn(hv_prekeys *p, const hv_prekey_bundle *b)
             oldest = i;
     }
     if (count >= S_KNOWN_PER_NODE) {
+        s_unsave(p, &p->known[oldest]);
         p->known[oldest] = *b;
         return;
     }
@@ -70,6 +89,46 @@ static void s_learn(hv_prekeys *p, const hv_prekey_bundle *b)
         p->cap_known = cap;
     }
     p->known[p->n_known++] = *b;
+}
+
+/* Keeps a verified bundle in memory and in prekey_known. */
+static void s_learn(hv_prekeys *p, const hv_prekey_bundle *b, const uint8_t *bytes, size_t len)
+{
+    s_keep_known(p, b);
+    if (hv_sql_exec(p->db, "INSERT OR IGNORE INTO prekey_known (node, id, bundle) "
+                    "VALUES (?1, ?2, ?3)", "txx", b->node, b->prekey_id,
+                    (size_t)HV_PREKEY_ID_BYTES, bytes, len) != HV_OK)
+        hv_log(HV_LOG_WARN, "store_failed", "op=prekey_known_insert node=%s", b->node);
+}
+
+/* At start: the bundles known before, each verified again. */
+static void s_load_known(hv_prekeys *p, uint64_t now)
+{
+    sqlite3_stmt *st = hv_sql(p->db, "SELECT bundle FROM prekey_known", "");
+    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        hv_prekey_bundle b;
+        const hv_node *n;
+        if (hv_prekey_decode(sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0),
+                             &b) == HV_OK &&
+            (n = hv_registry_find(p->reg, b.node)) != NULL &&
+            hv_prekey_verify_node(&b, n, now) == HV_OK && hv_prekey_usable(&b, now))
+            s_keep_known(p, &b);
+    }
+    sqlite3_finalize(st);
+    /* What no longer verifies or has passed its time goes from the table. */
+    if (hv_sql_exec(p->db, "DELETE FROM prekey_known", "") != HV_OK)
+        return; /* a read-only store (tests/cli/prekey_open.c) */
+    for (size_t i = 0; i < p->n_known; i++) {
+        uint8_t *wire = NULL;
+        size_t len = 0;
+        if (hv_prekey_encode(&p->known[i], &wire, &len) == HV_OK &&
+            hv_sql_exec(p->db, "INSERT OR IGNORE INTO prekey_known (node, id, bundle) "
+                        "VALUES (?1, ?2, ?3)", "txx", p->known[i].node, p->known[i].prekey_id,
+                        (size_t)HV_PREKEY_ID_BYTES, wire, len) != HV_OK)
+            hv_log(HV_LOG_WARN, "store_failed", "op=prekey_known_insert node=%s",
+                   p->known[i].node);
+        free(wire);
+    }
 }
 
 /* A bundle from the broker: verified against the registry before use. */
@@ -90,7 +149,7 @@ static void s_on_bundle(hv_prekeys *p, const hv_control *m)
         p->published++;
         return; /* the broker confirms our own upload */
     }
-    s_learn(p, &b);
+    s_learn(p, &b, m->bundle, m->bundle_len);
 }
 
 static void s_on_control(void *arg, const hv_control *m)
@@ -121,6 +180,10 @@ void hv_prekeys_registry(hv_prekeys *p, const hv_registry *reg, const hv_keyring
     p->ring = ring;
     p->node = self;
     uint64_t now = (uint64_t)time(NULL);
+    if (!p->loaded && reg != NULL) {
+        p->loaded = true;
+        s_load_known(p, now);
+    }
     for (size_t i = 0; i < p->n_known;) {
         const hv_node *n = hv_registry_find(reg, p->known[i].node);
         if (n == NULL || hv_prekey_verify_node(&p->known[i], n, now) != HV_OK)
@@ -203,10 +266,11 @@ static hv_err s_make(hv_prekeys *p, uint64_t now)
                       b.box_pk, (size_t)HV_PK_BYTES, wire, wire_len, (int64_t)b.not_before,
                       (int64_t)b.not_after, (int64_t)b.destroy_at);
     if (err == HV_OK) {
-        char hex[2 * HV_PREKEY_ID_BYTES + 1];
+        char hex[2 * HV_PREKEY_ID_BYTES + 1], kid[2 * HV_KEY_ID_BYTES + 1];
         hv_hex(b.prekey_id, HV_PREKEY_ID_BYTES, hex);
-        hv_log(HV_LOG_INFO, "prekey_made", "prekey=%s not_after=%llu destroy_at=%llu", hex,
-               (unsigned long long)b.not_after, (unsigned long long)b.destroy_at);
+        hv_hex(b.key_id, HV_KEY_ID_BYTES, kid);
+        hv_log(HV_LOG_INFO, "prekey_made", "prekey=%s key_id=%s not_after=%llu destroy_at=%llu",
+               hex, kid, (unsigned long long)b.not_after, (unsigned long long)b.destroy_at);
         p->publish = true;
     }
 done:
@@ -284,6 +348,12 @@ void hv_prekeys_pump(hv_prekeys *p, uint64_t now)
             m.cmd = HV_CMD_PREKEY_PUT;
             m.bundle = sqlite3_column_blob(st, 0);
             m.bundle_len = (size_t)sqlite3_column_bytes(st, 0);
+            /* Not those signed by a set the registry no longer lists (a
+             * compromise): nobody would take them. */
+            hv_prekey_bundle b;
+            if (hv_prekey_decode(m.bundle, m.bundle_len, &b) != HV_OK || p->node == NULL ||
+                hv_node_keys_by_id(p->node, b.key_id, now, NULL) == NULL)
+                continue;
             if (hv_client_send_control(p->client, &m) != HV_OK)
                 sent = false;
         }

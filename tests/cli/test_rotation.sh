@@ -250,5 +250,15 @@ wait_until 15 is offered offer_state shelter-a "${ids[6]}"
 accept "${ids[6]}"
 wait_until 15 is received intake_state "${ids[6]}"
 
+# ---- prekeys_follow_rotation
+section=prekeys_follow_rotation
+# Each new current set signs a prekey at once (the prekeys' lifetime is a
+# week here), and no sender ever went without one.
+for kid in "$new_kid" "$k3_kid"; do
+  grep -q "event=prekey_made .*key_id=$kid " shelter-a.log && ok || bad "no prekey signed by $kid"
+done
+sealed=$(grep -h "event=sealed_long_term" ./*.log)
+[ -z "$sealed" ] && ok || bad "sealed to a long-term key: $sealed"
+
 stop_all_and_check_logs
 finish
