@@ -127,6 +127,13 @@ hv_err hv_broker_custody_open(hv_broker *b, hv_errmsg *e)
     hv_err err;
     if ((err = hv_store_open(&c->store, b->cfg.store, e)) != HV_OK)
         return err;
+    if (!b->cfg.erase) {
+        if ((err = hv_store_set_erase(c->store, false)) != HV_OK)
+            return hv_fail(e, err, "%s: cannot turn erasure off", b->cfg.store);
+        hv_log(HV_LOG_WARN, "store_erase_off",
+               "store=%s detail=\"deleted envelopes stay in the store's files until overwritten\"",
+               b->cfg.store);
+    }
     char audit_path[PATH_MAX + 8];
     int repaired = 0;
     snprintf(audit_path, sizeof audit_path, "%s.audit", b->cfg.store);
@@ -520,6 +527,29 @@ void hv_broker_custody_expire(hv_broker *b, int64_t now)
                 hv_broker_custody_notices(b, b->sessions[i].node);
         }
     }
+}
+
+void hv_broker_custody_erase(hv_broker *b, int64_t now)
+{
+    hv_broker_custody *c = &b->custody;
+    bool done = false;
+    hv_err err = hv_store_erase_tick(c->store, now, &done);
+    if (err == HV_OK) {
+        if (done && c->erase_deferred)
+            hv_log(HV_LOG_INFO, "store_erased", "detail=\"the WAL is truncated again\"");
+        if (done)
+            c->erase_deferred = false;
+        return;
+    }
+    if (c->erase_deferred)
+        return;
+    c->erase_deferred = true;
+    if (err == HV_ETIMEOUT)
+        hv_log(HV_LOG_WARN, "store_erase_deferred",
+               "detail=\"another connection (a backup?) holds the WAL: deleted envelopes stay in "
+               "it until it lets go; trying every second\"");
+    else
+        hv_log(HV_LOG_ERROR, "store_failed", "op=truncate_wal");
 }
 
 typedef struct s_gone_ctx {

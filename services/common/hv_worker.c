@@ -55,6 +55,8 @@ struct hv_worker {
     bool events_new;                 /* a commit may have added events */
     int lock_fd;                     /* single-instance lock on the store */
     bool purge;                      /* truncate the WAL after the commit */
+    hv_db_erase erase;               /* when the WAL is next truncated anyway */
+    bool erase_deferred;             /* the last truncation was deferred (logged once) */
     hv_audit *audit;                 /* the node's hash-chained audit log */
     struct s_audit_rec {
         uint8_t referral[16];                 /* the referral */
@@ -658,9 +660,36 @@ static void s_control_poll(hv_worker *w, long ms)
 
 /* ----------------------------------------------------------------- loop */
 
+/* What the store deleted in the database file is overwritten there
+ * (secure_delete, hv_db_open); the WAL's older frames still hold it, sealed
+ * envelopes the outbox handed over included, until the WAL is truncated:
+ * at once after an erasure (hv_worker_purge_after_commit), and otherwise at
+ * most S_ERASE_EVERY_MS after any commit (docs/DECISIONS.md, "A broker
+ * forgets what it deletes"). A reader that holds the WAL (a backup) defers
+ * it; logged once until it succeeds again. */
+#define S_ERASE_EVERY_MS 1000
+#define S_ERASE_WAIT_MS 20
+
+static void s_erase(hv_worker *w)
+{
+    bool done = false;
+    hv_err err = hv_db_erase_tick(hv_client_db(w->client), &w->erase, hv_mono_ms(),
+                                  S_ERASE_WAIT_MS, &done);
+    if (err == HV_ESTORE)
+        hv_log(HV_LOG_ERROR, "store_failed", "store=%s op=truncate_wal", w->cfg.store);
+    if (err == HV_ETIMEOUT && !w->erase_deferred)
+        hv_log(HV_LOG_WARN, "store_erase_deferred", "store=%s detail=\"another connection "
+               "holds the WAL; trying every second\"", w->cfg.store);
+    if (err == HV_ETIMEOUT)
+        w->erase_deferred = true;
+    else if (done)
+        w->erase_deferred = false;
+}
+
 static void s_run(hv_worker *w)
 {
     int64_t next_tick = 0;
+    w->erase.every_ms = S_ERASE_EVERY_MS;
     hv_log(HV_LOG_INFO, "worker_started", "node=%s role=%s control=%s staff_control=%s",
            w->cfg.id, hv_role_name(w->app->role), w->cfg.control,
            w->staff ? w->cfg.staff_control : "-");
@@ -699,6 +728,7 @@ static void s_run(hv_worker *w)
             else
                 s_rollback(w);
         }
+        s_erase(w);
         s_control_poll(w, 20);
     }
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
