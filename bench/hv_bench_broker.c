@@ -747,6 +747,22 @@ static void s_backlog(void)
     hv_client_close(&c);
 }
 
+/* Prints the broker's account of its WAL truncations (its last
+ * event=store_erase line, logged as it stops). */
+static void s_print_erase_line(void)
+{
+    char path[1024], line[1024], last[1024] = "";
+    snprintf(path, sizeof path, "%s/broker.log", g.dir);
+    FILE *f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, "event=store_erase ") != NULL)
+            snprintf(last, sizeof last, "%s", strstr(line, "truncated="));
+    if (f != NULL)
+        fclose(f);
+    if (last[0] != '\0')
+        printf("  the broker's WAL truncations: %s", last);
+}
+
 /* Removes the broker's store and audit log, for a configuration of its own. */
 static void s_remove_broker_store(void)
 {
@@ -911,6 +927,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < (both ? 2 : 1); k++) {
         if (k > 0) { /* the second configuration, erasure on, from empty stores */
             s_stop_broker();
+            s_print_erase_line();
             s_remove_broker_store();
             s_remove_client_stores();
             s_broker_ini("on");
@@ -939,9 +956,10 @@ int main(int argc, char **argv)
             paced_of[k] = g_last;
         }
     }
+    s_stop_broker();
+    s_print_erase_line();
     if (both && g.backlog == 0)
         s_print_both(peak_of, paced_of, g.rate > 0);
-    s_stop_broker();
     s_remove_client_stores();
     if (g.samples != NULL && fclose(g.samples) != 0)
         s_die("cannot write the --samples file");

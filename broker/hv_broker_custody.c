@@ -158,6 +158,10 @@ hv_err hv_broker_custody_open(hv_broker *b, hv_errmsg *e)
 hv_err hv_broker_custody_finish(hv_broker *b)
 {
     hv_broker_custody_commit_and_reply(b, true);
+    const hv_db_erase *er = hv_store_erase_stats(b->custody.store);
+    hv_log(HV_LOG_INFO, "store_erase", "truncated=%llu deferred=%llu spent_ms=%.1f longest_ms=%.2f",
+           (unsigned long long)er->truncated, (unsigned long long)er->deferred,
+           (double)er->spent_us / 1000, (double)er->longest_us / 1000);
     s_audit_sync(b, true);
     if (b->custody.audit_synced > b->custody.audit_released && (s_commit(b) != HV_OK))
         return HV_ESTORE;

@@ -26,8 +26,9 @@
  * and every page a delete frees (overflow pages of large envelopes
  * included), and hv_store_erase_tick truncates the WAL, whose frames keep
  * the pages as they were, within S_ERASE_EVERY_MS of a commit. The WAL
- * is cut back to S_WAL_LIMIT whenever it starts over, so that a burst
- * does not leave a large file of old frames behind. */
+ * is cut back to 40 MiB (journal_size_limit; it steadies near 33 MiB under
+ * load, S_WAL_RESET_FRAMES) whenever it starts over, so that a burst does
+ * not leave a large file of old frames behind. */
 static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;"
                                "PRAGMA secure_delete=ON; PRAGMA journal_size_limit=41943040;";
 #define S_ERASE_EVERY_MS 1000
@@ -303,11 +304,7 @@ hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated)
     return hv_db_erase_tick(s->db, &s->erase, now_ms, S_ERASE_WAIT_MS, truncated);
 }
 
-void hv_store_erase_counts(const hv_store *s, uint64_t *truncated, uint64_t *deferred)
-{
-    *truncated = s->erase.truncated;
-    *deferred = s->erase.deferred;
-}
+const hv_db_erase *hv_store_erase_stats(const hv_store *s) { return &s->erase; }
 
 hv_err hv_store_commit(hv_store *s)
 {

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv_db.h"
 #include "hv_err.h"
 
 typedef struct hv_store hv_store;
@@ -50,8 +51,9 @@ HV_MUST_CHECK hv_err hv_store_set_erase(hv_store *s, bool on);
  * it did now. HV_OK, HV_ETIMEOUT (deferred), HV_ESTORE. */
 HV_MUST_CHECK hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated);
 
-/* Truncations done and deferred since open, for operators. */
-void hv_store_erase_counts(const hv_store *s, uint64_t *truncated, uint64_t *deferred);
+/* Truncations done and deferred since open, and the time they took, for
+ * operators and the benchmark (borrowed; valid until the store closes). */
+const hv_db_erase *hv_store_erase_stats(const hv_store *s);
 
 /* Opens the group transaction if none is open. */
 HV_MUST_CHECK hv_err hv_store_begin(hv_store *s);

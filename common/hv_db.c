@@ -118,7 +118,12 @@ hv_err hv_db_erase_tick(sqlite3 *db, hv_db_erase *er, int64_t now_ms, int wait_m
         er->due_ms = now_ms + er->every_ms;
         return HV_OK;
     }
+    int64_t t0 = hv_mono_us();
     hv_err err = hv_db_truncate_wal(db, wait_ms);
+    int64_t took = hv_mono_us() - t0;
+    er->spent_us += took;
+    if (took > er->longest_us)
+        er->longest_us = took;
     if (err == HV_OK) {
         er->truncated++;
         er->due_ms = 0;

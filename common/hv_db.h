@@ -47,6 +47,8 @@ typedef struct hv_db_erase {
     int64_t due_ms;    /* monotonic ms: when the WAL is next truncated, 0 = not yet dated */
     uint64_t truncated; /* truncations done */
     uint64_t deferred;  /* attempts that found the WAL in use */
+    int64_t spent_us;   /* time spent truncating, in all */
+    int64_t longest_us; /* the longest truncation */
 } hv_db_erase;
 
 /* The erasure policy shared by every store: the WAL of `db` is truncated

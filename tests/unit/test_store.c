@@ -543,10 +543,8 @@ static void test_deleted_envelopes_leave_nothing_in_db_or_wal(void **state)
     /* Nothing committed since: the next ticks have nothing to do. */
     assert_int_equal(hv_store_erase_tick(s, 9000, &done), HV_OK);
     assert_false(done);
-    uint64_t truncated, deferred;
-    hv_store_erase_counts(s, &truncated, &deferred);
-    assert_int_equal(truncated, 1);
-    assert_int_equal(deferred, 0);
+    assert_int_equal(hv_store_erase_stats(s)->truncated, 1);
+    assert_int_equal(hv_store_erase_stats(s)->deferred, 0);
     hv_store_close(&s);
     hvt_rmdir(dir);
     free(dir);
@@ -602,10 +600,8 @@ static void test_a_reader_defers_the_truncation(void **state)
     assert_int_equal(hv_store_erase_tick(s, 3000, &done), HV_OK);
     assert_true(done);
     assert_int_equal(s_size(wal), 0);
-    uint64_t truncated, deferred;
-    hv_store_erase_counts(s, &truncated, &deferred);
-    assert_int_equal(truncated, 1);
-    assert_int_equal(deferred, 1);
+    assert_int_equal(hv_store_erase_stats(s)->truncated, 1);
+    assert_int_equal(hv_store_erase_stats(s)->deferred, 1);
     hv_store_close(&s);
     hvt_rmdir(dir);
     free(dir);
