@@ -7,6 +7,9 @@
 # (nothing here checkpoints for it), the marker is in none of the broker's
 # files: the database, its -wal and -shm, the audit log, the log.
 #  1. delivered and acknowledged, with no replay window (replay_hours = 0);
+#     and gone from the intake's files too (its outbox held the envelope
+#     until STORED) and from shelter A's (which keeps the case under its
+#     own key, never the envelope);
 #  2. delivered, kept in the replay window (found there: the scan sees what
 #     is there), then withdrawn: WITHDRAW and the provider's WITHDRAWN;
 #  3. kept in the window until its time there passed: pruned;
@@ -25,11 +28,14 @@ cp broker.ini broker-base.ini
 printf '[custody]\nreplay_hours = 0\n' >> broker.ini
 for n in broker router intake shelter-a; do start "$n"; done
 
-# marker_in_files HEX: the broker's files that hold those bytes, printed;
-# true when at least one does.
+# marker_in_files HEX [FILE...]: the files (by default the broker's) that
+# hold those bytes, printed; true when at least one does.
 marker_in_files() {
   [ ${#1} = 64 ] || { echo "(no marker)"; return 0; }
-  python3 - "$1" broker.db* broker.log <<'PY'
+  local hex=$1
+  shift
+  [ $# -gt 0 ] || set -- broker.db* broker.log
+  python3 - "$hex" "$@" <<'PY'
 import os, sys
 needle = bytes.fromhex(sys.argv[1])
 found = [p for p in sys.argv[2:] if os.path.isfile(p) and needle in open(p, "rb").read()]
@@ -37,15 +43,17 @@ print(" ".join(found))
 sys.exit(0 if found else 1)
 PY
 }
-marker_gone() { ! marker_in_files "$1" >/dev/null; }
-# wait_gone SECONDS HEX WHAT: the broker forgets within its erase interval.
+marker_gone() { ! marker_in_files "$@" >/dev/null; }
+# wait_gone SECONDS HEX WHAT [FILE...]: the broker (or the node whose files
+# are named) forgets within its erase interval.
 wait_gone() {
-  local i
-  for ((i = 0; i < $1 * 10; i++)); do
-    marker_gone "$2" && { ok; return 0; }
+  local i limit=$1 hex=$2 what=$3
+  shift 3
+  for ((i = 0; i < limit * 10; i++)); do
+    marker_gone "$hex" "$@" && { ok; return 0; }
     sleep 0.1
   done
-  bad "$3: its bytes are still in $(marker_in_files "$2") after $1 s"
+  bad "$what: its bytes are still in $(marker_in_files "$hex" "$@") after $limit s"
   return 1
 }
 queued_cases() {
@@ -89,6 +97,10 @@ start shelter-a
 wait_until 20 is received case_state shelter-a "$id1"
 wait_until 20 is 0 queued_cases
 wait_gone 15 "$m1" "the delivered case $id1"
+# The intake's outbox held the same envelope until the broker's STORED; the
+# provider opened it and keeps the case under its own key only.
+wait_gone 15 "$m1" "the intake's outbox copy of $id1" intake.db*
+wait_gone 15 "$m1" "shelter A's copy of the envelope of $id1" shelter-a.db*
 
 # ---- 2. kept in the replay window, then withdrawn
 stop broker
