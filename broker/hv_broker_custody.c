@@ -533,27 +533,40 @@ void hv_broker_custody_expire(hv_broker *b, int64_t now)
     }
 }
 
+/* A truncation deferred by a reader is ordinary while a backup runs
+ * (info, once); deferred for S_ERASE_STUCK_MS on end, something holds the
+ * WAL for good and deleted envelopes stay in it: a warning, once. */
+#define S_ERASE_STUCK_MS 60000
+
 void hv_broker_custody_erase(hv_broker *b, int64_t now)
 {
     hv_broker_custody *c = &b->custody;
     bool done = false;
     hv_err err = hv_store_erase_tick(c->store, now, &done);
     if (err == HV_OK) {
-        if (done && c->erase_deferred)
-            hv_log(HV_LOG_INFO, "store_erased", "detail=\"the WAL is truncated again\"");
+        if (done && c->erase_deferred_since != 0)
+            hv_log(HV_LOG_INFO, "store_erased", "deferred_ms=%lld",
+                   (long long)(now - c->erase_deferred_since));
         if (done)
-            c->erase_deferred = false;
+            c->erase_deferred_since = 0;
         return;
     }
-    if (c->erase_deferred)
-        return;
-    c->erase_deferred = true;
-    if (err == HV_ETIMEOUT)
-        hv_log(HV_LOG_WARN, "store_erase_deferred",
-               "detail=\"another connection (a backup?) holds the WAL: deleted envelopes stay in "
-               "it until it lets go; trying every second\"");
-    else
+    if (err != HV_ETIMEOUT) {
         hv_log(HV_LOG_ERROR, "store_failed", "op=truncate_wal");
+        return;
+    }
+    if (c->erase_deferred_since == 0) {
+        c->erase_deferred_since = now;
+        c->erase_stuck = false;
+        hv_log(HV_LOG_INFO, "store_erase_deferred",
+               "detail=\"another connection (a backup?) holds the WAL; trying every second\"");
+    } else if (!c->erase_stuck && now - c->erase_deferred_since >= S_ERASE_STUCK_MS) {
+        c->erase_stuck = true;
+        hv_log(HV_LOG_WARN, "store_erase_stuck",
+               "deferred_ms=%lld detail=\"another connection has held the WAL for a minute: "
+               "deleted envelopes stay in it until it lets go\"",
+               (long long)(now - c->erase_deferred_since));
+    }
 }
 
 typedef struct s_gone_ctx {

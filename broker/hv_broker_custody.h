@@ -57,7 +57,8 @@ typedef struct hv_broker_custody {
     size_t n_notify;               /* how many */
     int64_t next_expire;           /* monotonic ms of the next expiry sweep */
     int64_t next_prune;            /* monotonic ms of the next replay-window prune */
-    bool erase_deferred;           /* the last WAL truncation was deferred (logged once) */
+    int64_t erase_deferred_since;  /* monotonic ms the WAL truncation has been deferred since, 0 = not */
+    bool erase_stuck;              /* ...for a minute: warned */
     int64_t group_start_us;        /* when the open group transaction began, 0 = none */
     hv_broker_counters count;      /* what happened, for operators */
 } hv_broker_custody;
@@ -116,7 +117,8 @@ void hv_broker_custody_expire(hv_broker *b, int64_t now);
 
 /* Erasure: when due (a second after a commit), truncates the store's WAL
  * between two group transactions (hv_store_erase_tick); a truncation that
- * a reader defers is logged once until one succeeds again. */
+ * a reader defers is logged (info), and warned of once it has been
+ * deferred for a minute. */
 void hv_broker_custody_erase(hv_broker *b, int64_t now);
 
 /* Deletes what the replay window keeps for nodes no longer active in the

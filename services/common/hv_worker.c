@@ -56,7 +56,8 @@ struct hv_worker {
     int lock_fd;                     /* single-instance lock on the store */
     bool purge;                      /* truncate the WAL after the commit */
     hv_db_erase erase;               /* when the WAL is next truncated anyway */
-    bool erase_deferred;             /* the last truncation was deferred (logged once) */
+    int64_t erase_deferred_since;    /* monotonic ms truncation has been deferred since, 0 = not */
+    bool erase_stuck;                /* ...for a minute: warned */
     hv_audit *audit;                 /* the node's hash-chained audit log */
     struct s_audit_rec {
         uint8_t referral[16];                 /* the referral */
@@ -666,24 +667,36 @@ static void s_control_poll(hv_worker *w, long ms)
  * at once after an erasure (hv_worker_purge_after_commit), and otherwise at
  * most S_ERASE_EVERY_MS after any commit (docs/DECISIONS.md, "A broker
  * forgets what it deletes"). A reader that holds the WAL (a backup) defers
- * it; logged once until it succeeds again. */
+ * it (logged; warned of after a minute). */
 #define S_ERASE_EVERY_MS 1000
 #define S_ERASE_WAIT_MS 20
+#define S_ERASE_STUCK_MS 60000
 
 static void s_erase(hv_worker *w)
 {
     bool done = false;
-    hv_err err = hv_db_erase_tick(hv_client_db(w->client), &w->erase, hv_mono_ms(),
-                                  S_ERASE_WAIT_MS, &done);
+    int64_t now = hv_mono_ms();
+    hv_err err = hv_db_erase_tick(hv_client_db(w->client), &w->erase, now, S_ERASE_WAIT_MS,
+                                  &done);
     if (err == HV_ESTORE)
         hv_log(HV_LOG_ERROR, "store_failed", "store=%s op=truncate_wal", w->cfg.store);
-    if (err == HV_ETIMEOUT && !w->erase_deferred)
-        hv_log(HV_LOG_WARN, "store_erase_deferred", "store=%s detail=\"another connection "
+    if (done || err == HV_ESTORE)
+        w->erase_deferred_since = 0;
+    if (err != HV_ETIMEOUT)
+        return;
+    /* A backup holds the WAL for its read (info); a minute on end is not
+     * a backup any more (a warning, once). */
+    if (w->erase_deferred_since == 0) {
+        w->erase_deferred_since = now;
+        w->erase_stuck = false;
+        hv_log(HV_LOG_INFO, "store_erase_deferred", "store=%s detail=\"another connection "
                "holds the WAL; trying every second\"", w->cfg.store);
-    if (err == HV_ETIMEOUT)
-        w->erase_deferred = true;
-    else if (done)
-        w->erase_deferred = false;
+    } else if (!w->erase_stuck && now - w->erase_deferred_since >= S_ERASE_STUCK_MS) {
+        w->erase_stuck = true;
+        hv_log(HV_LOG_WARN, "store_erase_stuck", "store=%s deferred_ms=%lld detail=\"deleted "
+               "data stays in the WAL until the other connection lets go\"", w->cfg.store,
+               (long long)(now - w->erase_deferred_since));
+    }
 }
 
 static void s_run(hv_worker *w)
