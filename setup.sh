@@ -20,12 +20,13 @@ packages=(build-essential cmake pkg-config libzmq3-dev libsodium-dev libmsgpack-
 # iproute2 makes the network namespaces of the federation test; systemd
 # brings systemd-analyze, which checks the unit files; python3-prometheus-client
 # parses /metrics strictly and chromium renders the operators' dashboard;
+# prometheus brings promtool, which checks and unit-tests the alert rules;
 # curl and oathtool drive haven-web over HTTPS with TOTP codes, python3-yaml
 # reads its OpenAPI file; nodejs and npm run tests/browser (playwright-core,
 # pinned in its package-lock.json, drives chromium through haven-web's sign-in;
 # npm is installed only where no npm is, as a nodejs from elsewhere brings its own).
 test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonschema iproute2
-               python3-prometheus-client chromium
+               python3-prometheus-client prometheus chromium
                systemd curl oathtool python3-yaml nodejs)
 # The package phase: dpkg-dev (dpkg-shlibdeps) and fakeroot for CPack's
 # .deb, man-db and groff-base to read and check the manual pages.
@@ -106,7 +107,7 @@ cmd_test() {
   scratch=$(mktemp -d)
   local failed=0
   for target in envelope control registry registry_json keys config json referral msg ctl audit \
-      audit_recover cli web; do
+      audit_recover cli web prekey registry_held trust; do
     mkdir -p "$scratch/$target"
     # New inputs go to the scratch directory; the committed corpus is read only.
     if (cd "$scratch" && "$top/build-fuzz/fuzz_$target" -max_total_time="$seconds" \

@@ -31,6 +31,7 @@
 #include "hv_keys.h"
 #include "hv_log.h"
 #include "hv_registry.h"
+#include "hv_registry_held.h"
 #include "hv_zap.h"
 
 /* ---------------------------------------------------------------- config */
@@ -135,7 +136,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
  * configuration -n accepts is one the daemon starts with. Fills b->keys,
  * b->reg, b->authority_pk, the peers and the endpoints left to the
  * registry. */
-static hv_err s_validate(hv_broker *b, hv_errmsg *e)
+static hv_err s_validate(hv_broker *b, bool check_only, hv_errmsg *e)
 {
     const hv_broker_config *cfg = &b->cfg;
     hv_err err;
@@ -145,8 +146,15 @@ static hv_err s_validate(hv_broker *b, hv_errmsg *e)
         (err = hv_keys_load_public(cfg->authority, &auth, NULL, e)) != HV_OK)
         return err;
     memcpy(b->authority_pk, auth.sign, 32);
-    if ((err = hv_registry_load_file(cfg->registry, b->authority_pk, (uint64_t)time(NULL), 0,
-                                     &b->reg, e)) != HV_OK)
+    /* The store is made (or opened) in its directory, with its -wal, -shm,
+     * .audit and .registry-held files beside it. */
+    if ((err = hv_file_can_create(cfg->store, "[broker] store", e)) != HV_OK)
+        return err;
+    if (access(cfg->store, F_OK) == 0 && access(cfg->store, R_OK | W_OK) != 0)
+        return hv_fail(e, HV_EIO, "[broker] store: %s: %s", cfg->store, strerror(errno));
+    /* Never older than the registry held, recorded (not at -n) before use. */
+    if ((err = hv_registry_held_load(cfg->registry, cfg->store, b->authority_pk,
+                                     (uint64_t)time(NULL), 0, !check_only, &b->reg, e)) != HV_OK)
         return err;
     const hv_node *self = hv_registry_find(b->reg, cfg->id);
     if (strcmp(key_owner, cfg->id) != 0 || self == NULL || self->role != HV_ROLE_BROKER ||
@@ -160,12 +168,6 @@ static hv_err s_validate(hv_broker *b, hv_errmsg *e)
     if (cfg->http_bind[0] != '\0' &&
         (err = hv_http_check(cfg->http_bind, cfg->http_token, e)) != HV_OK)
         return err;
-    /* The store is made (or opened) in its directory, with its -wal, -shm
-     * and .audit files beside it. */
-    if ((err = hv_file_can_create(cfg->store, "[broker] store", e)) != HV_OK)
-        return err;
-    if (access(cfg->store, F_OK) == 0 && access(cfg->store, R_OK | W_OK) != 0)
-        return hv_fail(e, HV_EIO, "[broker] store: %s: %s", cfg->store, strerror(errno));
     return HV_OK;
 }
 
@@ -175,7 +177,7 @@ hv_err hv_broker_check(const hv_broker_config *cfg, hv_errmsg *e)
     if (b == NULL)
         return HV_ENOMEM;
     b->cfg = *cfg;
-    hv_err err = s_validate(b, e);
+    hv_err err = s_validate(b, true, e);
     hv_broker_close(&b);
     return err;
 }
@@ -187,7 +189,7 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
         return HV_ENOMEM;
     b->cfg = *cfg;
     hv_err err;
-    if ((err = s_validate(b, e)) != HV_OK)
+    if ((err = s_validate(b, false, e)) != HV_OK)
         goto fail;
     if ((err = hv_broker_custody_open(b, e)) != HV_OK)
         goto fail;
@@ -237,15 +239,18 @@ void hv_broker_stop(hv_broker *b) { b->stopping = 1; }
 
 void hv_broker_reload(hv_broker *b) { b->reloading = 1; }
 
-/* SIGHUP: loads the registry again (a version older than the one in use
- * is refused), forgets what the replay window keeps for nodes no longer
- * active and cuts their sessions off at once. */
+/* SIGHUP: loads the registry again (one older than the one held, or
+ * another of the same version, is refused and the one in use kept; a newer
+ * one is recorded first), forgets what the replay window keeps for nodes
+ * no longer active and checks every session against it
+ * (hv_broker_trust.h). */
 static void s_reload(hv_broker *b)
 {
     hv_errmsg e = {""};
     hv_registry *fresh = NULL;
-    hv_err err = hv_registry_load_file(b->cfg.registry, b->authority_pk, (uint64_t)time(NULL),
-                                       hv_registry_version(b->reg), &fresh, &e);
+    hv_err err = hv_registry_held_load(b->cfg.registry, b->cfg.store, b->authority_pk,
+                                       (uint64_t)time(NULL), hv_registry_version(b->reg), true,
+                                       &fresh, &e);
     if (err != HV_OK) {
         hv_log(HV_LOG_ERROR, "registry_reload_refused", "reason=%s detail=\"%s\"",
                hv_errname(err), e.text);
@@ -256,23 +261,7 @@ static void s_reload(hv_broker *b)
     hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu",
            (unsigned long long)hv_registry_version(b->reg), hv_registry_count(b->reg));
     hv_broker_custody_forget_inactive(b);
-    /* Cut off at once every session whose node is no longer active. */
-    for (size_t i = 0; i < b->n_sessions; i++) {
-        hv_session *s = &b->sessions[i];
-        const hv_node *n = hv_registry_find(b->reg, s->node);
-        if (n != NULL && hv_node_active(n, (uint64_t)time(NULL)))
-            continue;
-        if (s->outgoing) { /* a revoked peer: the link stays down */
-            hv_broker_links_down(b, s, hv_mono_ms(), "peer revoked");
-            continue;
-        }
-        hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_EAUTH, NULL,
-                          "node revoked or no longer valid");
-        hv_control bye = {.cmd = HV_CMD_BYE};
-        (void)hv_session_send_to(s->sock, s->rid, s->rid_len, &bye);
-        hv_session_drop(b, s, "revoked");
-        i--;
-    }
+    hv_broker_trust_recheck(b); /* every session against the new registry */
 }
 
 hv_err hv_broker_run(hv_broker *b)
@@ -286,10 +275,6 @@ hv_err hv_broker_run(hv_broker *b)
            (long long)st.dead, (long long)st.retained, (unsigned long long)b->cfg.replay_hours);
     hv_broker_custody_forget_inactive(b); /* revoked while this broker was down */
     zmq_pollitem_t items[5 + HV_PEERS_MAX];
-    /* The workers' socket serves workers only: operators have their own. */
-    hv_zap_policy policy = {HV_ROLE_BIT(HV_ROLE_INTAKE) | HV_ROLE_BIT(HV_ROLE_ROUTER) |
-                                HV_ROLE_BIT(HV_ROLE_PROVIDER),
-                            b->links.ids, b->links.n};
     while (!b->stopping) {
         size_t n_items = 0;
         items[n_items++] = (zmq_pollitem_t){b->zap, 0, ZMQ_POLLIN, 0};
@@ -318,8 +303,9 @@ hv_err hv_broker_run(hv_broker *b)
             b->reloading = 0;
             s_reload(b);
         }
+        hv_registry_expiry_watch(&b->expiry, b->reg, (uint64_t)time(NULL));
         if (items[0].revents & ZMQ_POLLIN)
-            hv_zap_serve(b->zap, b->reg, (uint64_t)time(NULL), &policy);
+            hv_broker_trust_serve_zap(b);
         b->behind = hv_session_drain(b, b->router, now) >= b->cfg.batch;
         if (b->links.router != NULL && hv_session_drain(b, b->links.router, now) >= b->cfg.batch)
             b->behind = true;
@@ -365,6 +351,7 @@ void hv_broker_close(hv_broker **bp)
     if (b->ctx != NULL)
         zmq_ctx_term(b->ctx);
     hv_broker_custody_close(b);
+    hv_broker_prekeys_close(b);
     hv_registry_free(&b->reg);
     hv_keypair_free(&b->keys);
     free(b);

@@ -74,6 +74,8 @@ static void s_audit_sync(hv_broker *b, bool now_please)
                             : hv_audit_synced(c->audit, &synced);
     if (err != HV_OK && !c->audit_sync_failed)
         hv_log(HV_LOG_ERROR, "audit_failed", "op=sync");
+    if (err != HV_OK)
+        c->count.audit_sync_failures++;
     c->audit_sync_failed = err != HV_OK;
     c->audit_synced = synced;
 }
@@ -238,9 +240,13 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
     }
     if (err != HV_OK) {
         /* already explained */
-    } else if (sender == NULL || memcmp(env.from_kid, sender->keys.key_id, 8) != 0) {
+    } else if (sender == NULL ||
+               hv_node_keys_by_id(sender, env.from_kid, (uint64_t)(now_ms / 1000), NULL) == NULL) {
+        /* Issue 19: current, next or previous (in its grace) all pass, so that what was
+         * signed before a rotation's switch still travels; a compromised key is dropped
+         * from the registry at once and stops here. */
         err = HV_EAUTH;
-        snprintf(text, sizeof text, "from_kid is not the sender's current key id");
+        snprintf(text, sizeof text, "from_kid is not a key id the registry lists for the sender");
     } else if (!(rule->sender_roles & HV_ROLE_BIT(sender->role))) {
         err = HV_EFORBIDDEN;
         snprintf(text, sizeof text, "role %s may not send %s", hv_role_name(sender->role),
@@ -252,9 +258,9 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
         err = HV_EFORBIDDEN;
         snprintf(text, sizeof text, "%s may not be sent to role %s", rule->name,
                  hv_role_name(rcpt->role));
-    } else if (memcmp(env.to_kid, rcpt->keys.key_id, 8) != 0) {
+    } else if (hv_node_keys_by_id(rcpt, env.to_kid, (uint64_t)(now_ms / 1000), NULL) == NULL) {
         err = HV_EADDRESS;
-        snprintf(text, sizeof text, "to_kid is not the recipient's current key id");
+        snprintf(text, sizeof text, "to_kid is not a key id the registry lists for the recipient");
     } else if (strcmp(rcpt->home, b->cfg.id) == 0) {
         snprintf(queue, sizeof queue, "%s", env.to);
     } else if (!s->peer && hv_broker_links_is_peer(b, rcpt->home)) {
@@ -290,6 +296,11 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
     uint8_t *forward = NULL;
     size_t forward_len = 0;
     if (queue[0] == '@') {
+        if (env.hops >= HV_HOPS_MAX) { /* one more broker would cross the limit */
+            hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_EUNROUTABLE, env.id,
+                              "crossed the most brokers an envelope may cross");
+            return;
+        }
         env.hops++;
         if (hv_envelope_encode(&env, &forward, &forward_len) != HV_OK) {
             hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_ENOMEM, env.id,
@@ -315,7 +326,8 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
         return;
     }
     if (err != HV_OK) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s", idhex);
+        hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s reason=\"%s\"", idhex,
+               hv_store_error(c->store));
         hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_ESTORE, env.id,
                           "store failed; send again later");
         return;
@@ -454,7 +466,8 @@ void hv_broker_custody_commit_and_reply(hv_broker *b, bool now_please)
         }
     }
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu", c->n_pending);
+        hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu reason=\"%s\"", c->n_pending,
+               hv_store_error(c->store));
     c->n_pending = 0;
     /* Dead letters made in this batch: tell their senders now. */
     for (size_t i = 0; err == HV_OK && i < c->n_notify; i++)
@@ -631,6 +644,16 @@ hv_err hv_broker_custody_stats(hv_broker *b, hv_store_stats *st)
 hv_err hv_broker_custody_depths(hv_broker *b, hv_store_depth_visit fn, void *arg)
 {
     return hv_store_depths(b->custody.store, fn, arg);
+}
+
+hv_err hv_broker_custody_queue_ages(hv_broker *b, hv_store_age_visit fn, void *arg)
+{
+    return hv_store_queue_ages(b->custody.store, fn, arg);
+}
+
+hv_err hv_broker_custody_dead_reasons(hv_broker *b, hv_store_reason_visit fn, void *arg)
+{
+    return hv_store_dead_reasons(b->custody.store, fn, arg);
 }
 
 hv_err hv_broker_custody_dead_list(hv_broker *b, size_t limit, hv_store_dead_visit fn, void *arg)

@@ -39,6 +39,7 @@ typedef struct hv_broker_counters {
     uint64_t replayed;    /* put back in a queue from the replay window */
     uint64_t pruned;      /* left the replay window when it passed */
     uint64_t forgotten;   /* deleted from it: withdrawn referral, revoked node */
+    uint64_t audit_sync_failures; /* checks of the audit file's fdatasync that failed */
 } hv_broker_counters;
 
 /* A STORED owed once the group transaction commits (hv_broker_custody.c). */
@@ -164,6 +165,16 @@ HV_MUST_CHECK hv_err hv_broker_custody_stats(hv_broker *b, hv_store_stats *st);
 /* Each queue's depth, through `fn` (see hv_store_depths). */
 HV_MUST_CHECK hv_err hv_broker_custody_depths(hv_broker *b, hv_store_depth_visit fn,
                                               void *arg);
+
+/* Each queue's depth and the store time of its oldest envelope, through
+ * `fn` (see hv_store_queue_ages). */
+HV_MUST_CHECK hv_err hv_broker_custody_queue_ages(hv_broker *b, hv_store_age_visit fn,
+                                                  void *arg);
+
+/* The dead letters held for each reason code, through `fn` (see
+ * hv_store_dead_reasons). */
+HV_MUST_CHECK hv_err hv_broker_custody_dead_reasons(hv_broker *b, hv_store_reason_visit fn,
+                                                    void *arg);
 
 /* Up to `limit` dead letters, through `fn` (see hv_store_dead_list). */
 HV_MUST_CHECK hv_err hv_broker_custody_dead_list(hv_broker *b, size_t limit,

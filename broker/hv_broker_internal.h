@@ -20,9 +20,12 @@
 #include "hv_broker_custody.h"
 #include "hv_broker_links.h"
 #include "hv_broker_ops.h"
+#include "hv_broker_prekeys.h"
 #include "hv_broker_session.h"
+#include "hv_broker_trust.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
+#include "hv_registry_expiry.h"
 
 struct hv_broker {
     hv_broker_config cfg;          /* settings */
@@ -39,9 +42,11 @@ struct hv_broker {
     bool behind;                   /* the last drain hit the batch limit */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
+    hv_expiry_watch expiry;        /* registry_expiring warnings given */
     hv_broker_custody custody;     /* store, audit, group commit, counters */
     hv_broker_links links;         /* peer brokers */
     hv_broker_ops ops;             /* operators' sockets, HTTP, metrics */
+    hv_broker_prekeys prekeys;     /* prekey directory (hv_broker_prekeys.c) */
 };
 
 #endif

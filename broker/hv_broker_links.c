@@ -110,6 +110,8 @@ static void s_link_connect(hv_broker *b, hv_session *s, int64_t now)
         return;
     }
     s->sock = sock;
+    memcpy(s->key, peer->keys.transport, 32); /* re-checked at every registry change */
+    s->has_key = true;
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1,
                         .heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", b->cfg.id);
@@ -209,6 +211,11 @@ static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
                 hv_broker_event(b, "peer_up", 0, NULL, peer ? peer->country : "", 0, -1, 0);
             }
             hv_broker_links_notices(b, s);
+            hv_broker_prekeys_link_up(b, s);
+            break;
+        case HV_CMD_PREKEY_REFUSED:
+            hv_log(HV_LOG_WARN, "peer_refused_prekey", "node=%s code=%s text=\"%s\"", s->node,
+                   hv_errname(m.code), m.text);
             break;
         case HV_CMD_STORED:
             s_link_stored(b, s, m.msg_id);

@@ -9,16 +9,20 @@
  * operators" calls (counters, store totals, queue depths); custody reports
  * latencies and flows through hv_broker_ops_acked and
  * hv_broker_ops_stored. A metric renamed or added here touches no custody
- * code. */
+ * code. The families and their names are listed in docs/OPERATIONS.md
+ * ("Metrics"); tests/cli/check_metrics.py holds them to Prometheus's
+ * conventions. */
 #include "hv_broker_internal.h"
 
-#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hv_db.h"
 #include "hv_log.h"
+#include "hv_prom.h"
 
 #define S_PUBLISH_MS 500          /* HTTP snapshots twice a second */
 
@@ -58,9 +62,51 @@ void hv_broker_ops_stored(hv_broker *b, unsigned type, const char *from_cc, cons
         o->flows[f].count++;
 }
 
+/* Our link to peer `id` (NULL when it has none) and whether the peer's
+ * link to us is up. */
+static const hv_session *s_peer_links(const hv_broker *b, const char *id, bool *in_up)
+{
+    const hv_session *out = NULL;
+    *in_up = false;
+    for (size_t i = 0; i < b->n_sessions; i++) {
+        const hv_session *s = &b->sessions[i];
+        if (strcmp(s->node, id) != 0)
+            continue;
+        if (s->outgoing)
+            out = s;
+        if (s->peer && s->ready)
+            *in_up = true;
+    }
+    return out;
+}
+
+/* Each link's state and when it last changed: an outgoing link that is up
+ * since its session's up_since, any other change since it was seen here
+ * (within one pass of the loop). */
+static void s_peer_track(hv_broker *b)
+{
+    hv_broker_ops *o = &b->ops;
+    int64_t wall = hv_now_ms();
+    for (size_t p = 0; p < b->links.n && p < HV_PEERS_MAX; p++) {
+        struct hv_ops_peer_state *ps = &o->peer_state[p];
+        bool in_up;
+        const hv_session *out = s_peer_links(b, b->links.ids[p], &in_up);
+        bool out_up = out != NULL && out->ready;
+        if (ps->out_since_ms == 0 || out_up != ps->out_up)
+            ps->out_since_ms = out_up && out->up_since > 0 ? out->up_since
+                               : ps->out_since_ms == 0     ? o->started_ms
+                                                           : wall;
+        if (ps->in_since_ms == 0 || in_up != ps->in_up)
+            ps->in_since_ms = ps->in_since_ms == 0 ? o->started_ms : wall;
+        ps->out_up = out_up;
+        ps->in_up = in_up;
+    }
+}
+
 void hv_broker_ops_rate_sample(hv_broker *b, int64_t now)
 {
     hv_broker_ops *o = &b->ops;
+    s_peer_track(b);
     if (now < o->next_rate_sample)
         return;
     o->next_rate_sample = now + 1000;
@@ -105,21 +151,19 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
         const char *id = b->links.ids[p];
         char key[HV_NODE_ID_MAX + 2];
         snprintf(key, sizeof key, "@%s", id);
-        const hv_session *out = NULL, *in = NULL;
-        for (size_t i = 0; i < b->n_sessions; i++) {
-            if (b->sessions[i].outgoing && strcmp(b->sessions[i].node, id) == 0)
-                out = &b->sessions[i];
-            if (b->sessions[i].peer && b->sessions[i].ready && strcmp(b->sessions[i].node, id) == 0)
-                in = &b->sessions[i];
-        }
+        bool in_up;
+        const hv_session *out = s_peer_links(b, id, &in_up);
         const hv_node *n = hv_registry_find(b->reg, id);
         json_t *q = json_object_get(depths, key);
+        const struct hv_ops_peer_state *ps = p < HV_PEERS_MAX ? &o->peer_state[p] : NULL;
         json_array_append_new(peers, json_pack(
-            "{s:s, s:s, s:b, s:b, s:I, s:I, s:I}", "node", id, "country", n ? n->country : "",
-            "out_up", out != NULL && out->ready, "in_up", in != NULL, "queued",
+            "{s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I}", "node", id, "country",
+            n ? n->country : "", "out_up", out != NULL && out->ready, "in_up", in_up, "queued",
             (json_int_t)(q ? json_integer_value(q) : 0), "in_flight",
             (json_int_t)(out ? out->n_flight : 0), "up_since_ms",
-            (json_int_t)(out && out->ready ? out->up_since : 0)));
+            (json_int_t)(out && out->ready ? out->up_since : 0), "out_since_ms",
+            (json_int_t)(ps ? ps->out_since_ms : 0), "in_since_ms",
+            (json_int_t)(ps ? ps->in_since_ms : 0)));
     }
     hv_broker_counters c = hv_broker_custody_counters(b);
     json_t *out = json_pack("{s:s, s:s, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}, s:{s:I, s:I, s:I, "
@@ -140,6 +184,12 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
                      peers);
     if (out == NULL)
         return NULL;
+    /* The registry's expiry, which stops the whole network (issue 19). */
+    json_object_set_new(out, "registry_expires_at",
+                        json_integer((json_int_t)hv_registry_expires_at(b->reg)));
+    json_object_set_new(out, "registry_expiry_seconds",
+                        json_integer((json_int_t)hv_registry_seconds_left(
+                            b->reg, (uint64_t)time(NULL))));
     /* Recent rates: the oldest and newest of the per-second samples. */
     const struct hv_ops_rate_sample *newest = NULL, *oldest = NULL;
     for (size_t i = 0; i < HV_OPS_RATE_SAMPLES; i++) {
@@ -189,95 +239,158 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
 
 /* ------------------------------------------------------------ Prometheus */
 
-/* Appends printf output to a growing buffer. */
-static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void s_cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+/* Labels for one sample: the broker's id, then up to two more pairs. */
+#define S_L(...) ((const char *const[]){"broker", id, __VA_ARGS__})
+
+struct s_ages {
+    hv_prom *p;     /* the text */
+    const char *id; /* the broker */
+    int64_t now_ms; /* wall clock */
+};
+
+static void s_age_one(void *arg, const char *queue, int64_t count, int64_t oldest_ms)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if (*buf != NULL && *len + (size_t)n < *cap) {
-            *len += (size_t)n;
-            return;
-        }
-        size_t grown = (*cap ? *cap * 2 : 4096) + (size_t)n;
-        char *p = realloc(*buf, grown);
-        if (p == NULL)
-            return;
-        *buf = p;
-        *cap = grown;
-    }
+    (void)count;
+    struct s_ages *a = arg;
+    const char *id = a->id;
+    double age = a->now_ms > oldest_ms ? (double)(a->now_ms - oldest_ms) / 1000.0 : 0.0;
+    hv_prom_sample(a->p, "haven_queue_oldest_age_seconds", S_L("queue", queue), 2, age);
+}
+
+static void s_reason_one(void *arg, unsigned code, int64_t count)
+{
+    struct s_ages *a = arg;
+    const char *id = a->id;
+    hv_prom_sample(a->p, "haven_dead_letters_by_reason", S_L("reason", hv_errname(code)), 2,
+                   (double)count);
 }
 
 /* The Prometheus text exposition of the snapshot in `st` (from
- * hv_broker_ops_stats_json) and the broker's own histogram and flows. */
+ * hv_broker_ops_stats_json), the store's queue ages and dead letters by
+ * reason, and the broker's own histogram and flows. Families keep their
+ * label sets whatever happens (a peer's series are there while it is
+ * configured, every role's session count even at 0). */
 static char *s_metrics_text(hv_broker *b, json_t *st)
 {
     const hv_broker_ops *o = &b->ops;
-    char *m = NULL;
-    size_t len = 0, cap = 0;
+    hv_prom p = {0};
     const char *id = b->cfg.id;
-    json_t *c = json_object_get(st, "counters");
-    s_cat(&m, &len, &cap, "# HELP haven_messages_total Envelopes by what happened to them at "
-          "this broker.\n# TYPE haven_messages_total counter\n");
+    hv_broker_counters c = hv_broker_custody_counters(b);
+    static const struct {
+        const char *event;
+        size_t off;
+    } events[] = {
+        {"stored", offsetof(hv_broker_counters, stored)},
+        {"delivered", offsetof(hv_broker_counters, delivered)},
+        {"acked", offsetof(hv_broker_counters, acked)},
+        {"forwarded", offsetof(hv_broker_counters, forwarded)},
+        {"redelivered", offsetof(hv_broker_counters, redelivered)},
+        {"expired", offsetof(hv_broker_counters, expired)},
+        {"replayed", offsetof(hv_broker_counters, replayed)},
+        {"pruned", offsetof(hv_broker_counters, pruned)},
+        {"forgotten", offsetof(hv_broker_counters, forgotten)},
+    };
+    hv_prom_family(&p, "haven_messages_total", "counter",
+                   "Envelopes by what happened to them at this broker (refused: ERRORs sent).");
+    for (size_t k = 0; k < sizeof events / sizeof events[0]; k++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&c + events[k].off, sizeof v);
+        hv_prom_sample(&p, "haven_messages_total", S_L("event", events[k].event), 2, (double)v);
+    }
+    hv_prom_sample(&p, "haven_messages_total", S_L("event", "refused"), 2,
+                   (double)b->n_refused);
+    hv_prom_family(&p, "haven_commits_total", "counter",
+                   "Group commits of the store that carried SENDs.");
+    hv_prom_sample(&p, "haven_commits_total", S_L(NULL, NULL), 1, (double)c.commits);
+    hv_prom_family(&p, "haven_audit_sync_failures_total", "counter",
+                   "Checks of the audit log's fdatasync that failed (copies stay in the store).");
+    hv_prom_sample(&p, "haven_audit_sync_failures_total", S_L(NULL, NULL), 1,
+                   (double)c.audit_sync_failures);
+
     const char *key;
     json_t *v;
-    json_object_foreach(c, key, v)
-        s_cat(&m, &len, &cap, "haven_messages_total{broker=\"%s\",event=\"%s\"} %lld\n", id,
-              key, (long long)json_integer_value(v));
-    s_cat(&m, &len, &cap, "# HELP haven_queue_depth Envelopes waiting, by queue (a node, or "
-          "@broker for a peer).\n# TYPE haven_queue_depth gauge\n");
+    hv_prom_family(&p, "haven_queue_depth", "gauge",
+                   "Envelopes waiting, by queue (a node, or @broker for a peer).");
     json_object_foreach(json_object_get(st, "queues"), key, v)
-        s_cat(&m, &len, &cap, "haven_queue_depth{broker=\"%s\",queue=\"%s\"} %lld\n", id, key,
-              (long long)json_integer_value(v));
+        hv_prom_sample(&p, "haven_queue_depth", S_L("queue", key), 2,
+                       (double)json_integer_value(v));
+    hv_prom_family(&p, "haven_queue_oldest_age_seconds", "gauge",
+                   "Seconds since the oldest envelope waiting in each queue was stored.");
+    struct s_ages ages = {&p, id, hv_now_ms()};
+    if (hv_broker_custody_queue_ages(b, s_age_one, &ages) != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=queue_ages");
     json_t *store = json_object_get(st, "store");
-    s_cat(&m, &len, &cap, "# HELP haven_queued Envelopes waiting in all.\n# TYPE haven_queued "
-          "gauge\nhaven_queued{broker=\"%s\"} %lld\n", id,
-          (long long)json_integer_value(json_object_get(store, "queued")));
-    s_cat(&m, &len, &cap, "# HELP haven_dead_letters Dead letters held.\n# TYPE "
-          "haven_dead_letters gauge\nhaven_dead_letters{broker=\"%s\"} %lld\n", id,
-          (long long)json_integer_value(json_object_get(store, "dead_letters")));
-    s_cat(&m, &len, &cap, "# HELP haven_peer_up Peer links, 1 when up.\n# TYPE haven_peer_up "
-          "gauge\n");
-    size_t i;
-    json_array_foreach(json_object_get(st, "peers"), i, v) {
-        const char *peer = json_string_value(json_object_get(v, "node"));
-        s_cat(&m, &len, &cap,
-              "haven_peer_up{broker=\"%s\",peer=\"%s\",direction=\"out\"} %d\n"
-              "haven_peer_up{broker=\"%s\",peer=\"%s\",direction=\"in\"} %d\n",
-              id, peer, json_is_true(json_object_get(v, "out_up")), id, peer,
-              json_is_true(json_object_get(v, "in_up")));
+    hv_prom_family(&p, "haven_queued", "gauge", "Envelopes waiting in all.");
+    hv_prom_sample(&p, "haven_queued", S_L(NULL, NULL), 1,
+                   (double)json_integer_value(json_object_get(store, "queued")));
+    hv_prom_family(&p, "haven_dead_letters", "gauge", "Dead letters held.");
+    hv_prom_sample(&p, "haven_dead_letters", S_L(NULL, NULL), 1,
+                   (double)json_integer_value(json_object_get(store, "dead_letters")));
+    hv_prom_family(&p, "haven_dead_letters_by_reason", "gauge",
+                   "Dead letters held, by the code of why they died.");
+    if (hv_broker_custody_dead_reasons(b, s_reason_one, &ages) != HV_OK)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=dead_reasons");
+
+    hv_prom_family(&p, "haven_peer_up", "gauge",
+                   "Peer links, 1 when up (out: ours to the peer, in: the peer's to us).");
+    for (size_t k = 0; k < b->links.n && k < HV_PEERS_MAX; k++) {
+        const char *peer = b->links.ids[k];
+        hv_prom_sample(&p, "haven_peer_up", S_L("peer", peer, "direction", "out"), 3,
+                       o->peer_state[k].out_up);
+        hv_prom_sample(&p, "haven_peer_up", S_L("peer", peer, "direction", "in"), 3,
+                       o->peer_state[k].in_up);
     }
-    s_cat(&m, &len, &cap, "# HELP haven_sessions Connected nodes.\n# TYPE haven_sessions "
-          "gauge\nhaven_sessions{broker=\"%s\"} %zu\n", id,
-          json_array_size(json_object_get(st, "sessions")));
-    s_cat(&m, &len, &cap, "# HELP haven_flow_messages_total Envelopes stored, by the sender's "
-          "and recipient's countries.\n# TYPE haven_flow_messages_total counter\n");
+    hv_prom_family(&p, "haven_registry_version", "gauge", "The version of the registry in use.");
+    hv_prom_sample(&p, "haven_registry_version", S_L(NULL, NULL), 1,
+                   (double)json_integer_value(json_object_get(st, "registry_version")));
+    hv_prom_family(&p, "haven_registry_expiry_seconds", "gauge",
+                   "Seconds until the registry in use expires (negative once it has).");
+    hv_prom_sample(&p, "haven_registry_expiry_seconds", S_L(NULL, NULL), 1,
+                   (double)json_integer_value(json_object_get(st, "registry_expiry_seconds")));
+    hv_prom_family(&p, "haven_peer_state_seconds", "gauge",
+                   "Seconds since the peer link last went up or down (or the broker started).");
+    int64_t wall = hv_now_ms();
+    for (size_t k = 0; k < b->links.n && k < HV_PEERS_MAX; k++) {
+        const char *peer = b->links.ids[k];
+        const struct hv_ops_peer_state *ps = &o->peer_state[k];
+        hv_prom_sample(&p, "haven_peer_state_seconds", S_L("peer", peer, "direction", "out"), 3,
+                       wall > ps->out_since_ms ? (double)(wall - ps->out_since_ms) / 1000.0 : 0);
+        hv_prom_sample(&p, "haven_peer_state_seconds", S_L("peer", peer, "direction", "in"), 3,
+                       wall > ps->in_since_ms ? (double)(wall - ps->in_since_ms) / 1000.0 : 0);
+    }
+    hv_prom_family(&p, "haven_sessions", "gauge", "Connected nodes, by role.");
+    for (unsigned r = 1; r <= HV_ROLE_MAX; r++) {
+        if (r == HV_ROLE_BROKER)
+            continue; /* peers are haven_peer_up */
+        size_t n = 0;
+        for (size_t i = 0; i < b->n_sessions; i++)
+            n += !b->sessions[i].outgoing && !b->sessions[i].peer && b->sessions[i].ready &&
+                 b->sessions[i].role == r;
+        hv_prom_sample(&p, "haven_sessions", S_L("role", hv_role_name(r)), 2, (double)n);
+    }
+    hv_prom_family(&p, "haven_flow_messages_total", "counter",
+                   "Envelopes stored, by the sender's and recipient's countries.");
     for (size_t f = 0; f < o->n_flows; f++)
-        s_cat(&m, &len, &cap,
-              "haven_flow_messages_total{broker=\"%s\",from=\"%s\",to=\"%s\"} %llu\n", id,
-              o->flows[f].from, o->flows[f].to, (unsigned long long)o->flows[f].count);
-    s_cat(&m, &len, &cap, "# HELP haven_ack_latency_seconds Delivery to acknowledgement.\n"
-          "# TYPE haven_ack_latency_seconds histogram\n");
+        hv_prom_sample(&p, "haven_flow_messages_total",
+                       S_L("from", o->flows[f].from, "to", o->flows[f].to), 3,
+                       (double)o->flows[f].count);
+    hv_prom_family(&p, "haven_ack_latency_seconds", "histogram",
+                   "Delivery to acknowledgement, seconds.");
     uint64_t cumulative = 0;
-    for (size_t k = 0; k < HV_OPS_LAT_BUCKETS; k++) {
+    for (size_t k = 0; k <= HV_OPS_LAT_BUCKETS; k++) {
         cumulative += o->latency_buckets[k];
-        s_cat(&m, &len, &cap, "haven_ack_latency_seconds_bucket{broker=\"%s\",le=\"%g\"} %llu\n",
-              id, s_lat_le[k], (unsigned long long)cumulative);
+        char le[32] = "+Inf";
+        if (k < HV_OPS_LAT_BUCKETS)
+            snprintf(le, sizeof le, "%g", s_lat_le[k]);
+        hv_prom_sample(&p, "haven_ack_latency_seconds_bucket", S_L("le", le), 2,
+                       (double)cumulative);
     }
-    cumulative += o->latency_buckets[HV_OPS_LAT_BUCKETS];
-    s_cat(&m, &len, &cap,
-          "haven_ack_latency_seconds_bucket{broker=\"%s\",le=\"+Inf\"} %llu\n"
-          "haven_ack_latency_seconds_sum{broker=\"%s\"} %.6f\n"
-          "haven_ack_latency_seconds_count{broker=\"%s\"} %llu\n",
-          id, (unsigned long long)cumulative, id, o->latency_sum_s, id,
-          (unsigned long long)o->latency_count);
-    return m;
+    hv_prom_sample(&p, "haven_ack_latency_seconds_sum", S_L(NULL, NULL), 1, o->latency_sum_s);
+    hv_prom_sample(&p, "haven_ack_latency_seconds_count", S_L(NULL, NULL), 1,
+                   (double)o->latency_count);
+    hv_prom_build_info(&p, "haven-broker", S_L(NULL, NULL), 1);
+    hv_prom_process(&p, S_L(NULL, NULL), 1);
+    return hv_prom_take(&p);
 }
 
 void hv_broker_ops_publish(hv_broker *b, int64_t now)
@@ -301,6 +414,7 @@ void hv_broker_ops_publish(hv_broker *b, int64_t now)
                                                  : 0.0));
     char *metrics = s_metrics_text(b, st);
     char *json = json_dumps(st, JSON_COMPACT);
+    hv_http_set_registry(o->http, hv_registry_version(b->reg), hv_registry_expires_at(b->reg));
     if (metrics != NULL && json != NULL)
         hv_http_publish(o->http, metrics, json);
     free(metrics);

@@ -22,10 +22,23 @@
 
 #include "hv_broker.h"
 #include "hv_http.h"
+#include "hv_ids.h"
+#include "hv_trust.h"
+#include "hv_zap.h" /* HV_PEERS_MAX */
 
 #define HV_OPS_LAT_BUCKETS 11   /* ack latency histogram buckets (hv_broker_metrics.c) */
 #define HV_OPS_FLOWS_MAX 256    /* country pairs counted */
 #define HV_OPS_RATE_SAMPLES 11  /* rates over the last ten seconds */
+#define HV_OPS_CONNS_MAX 64     /* operators' connections remembered (requests, events) */
+
+/* An operator's connection as the broker last saw it admitted: its node
+ * and the transport key it authenticated with (ZAP metadata). */
+typedef struct hv_ops_conn {
+    uint8_t rid[256];              /* requests: routing id; events: unused */
+    size_t rid_len;                /* its length */
+    char node[HV_NODE_ID_MAX + 1]; /* operator's node id */
+    uint8_t key[32];               /* its transport key */
+} hv_ops_conn;
 
 /* The operators' part of the broker. */
 typedef struct hv_broker_ops {
@@ -48,6 +61,17 @@ typedef struct hv_broker_ops {
     size_t rate_next;              /* next slot */
     int64_t next_rate_sample;      /* monotonic ms */
     int64_t started_ms;            /* wall clock at start, for uptime */
+    struct hv_ops_peer_state {
+        bool out_up, in_up;        /* our link to it up; its link to us up */
+        int64_t out_since_ms, in_since_ms; /* wall clock ms of each one's last change */
+    } peer_state[HV_PEERS_MAX];    /* by index in links.ids (hv_broker_ops_rate_sample) */
+    hv_ops_conn conns[HV_OPS_CONNS_MAX]; /* request connections seen (oldest replaced) */
+    size_t n_conns;                /* how many */
+    size_t next_conn;              /* the slot replaced next when full */
+    hv_ops_conn watchers[HV_OPS_CONNS_MAX]; /* events subscribers seen since the bind */
+    size_t n_watchers;             /* how many */
+    bool watchers_lost;            /* more than fit: any cut rebinds the events socket */
+    bool events_rebind;            /* the events socket is to be bound again */
 } hv_broker_ops;
 
 /* ------------------------------------------------ lifecycle (ops.c) */
@@ -62,6 +86,14 @@ HV_MUST_CHECK hv_err hv_broker_ops_bind(hv_broker *b, hv_errmsg *e);
 /* One pass of the loop: answers requests, notes events watchers, samples
  * the counters and publishes the HTTP snapshot when due. */
 void hv_broker_ops_serve(hv_broker *b, int64_t now);
+
+/* Checks every operator's connection remembered against the registry (as
+ * `self` under it, at `now`, Unix seconds): a request connection no
+ * longer admitted is noted as cut (its next request is refused by its key
+ * anyway); when any events watcher is no longer admitted, the events
+ * socket is closed and bound again, so that every watcher must pass the
+ * handshake again (a PUB cannot drop one subscriber). */
+void hv_broker_ops_recheck(hv_broker *b, const hv_trust_self *self, uint64_t now);
 
 /* Closes the sockets and stops the HTTP thread; safe twice. */
 void hv_broker_ops_close(hv_broker *b);
@@ -96,7 +128,8 @@ void hv_broker_ops_stored(hv_broker *b, unsigned type, const char *from_cc, cons
  * never content. Caller owns the result (NULL when out of memory). */
 json_t *hv_broker_ops_stats_json(hv_broker *b);
 
-/* Samples the counters once a second for the recent rates. */
+/* Notes when each peer link went up or down (every pass of the loop) and
+ * samples the counters once a second for the recent rates. */
 void hv_broker_ops_rate_sample(hv_broker *b, int64_t now);
 
 /* Hands the HTTP thread a fresh snapshot, when one is due. */

@@ -191,6 +191,8 @@ static void s_on_hello(hv_broker *b, hv_session *s, const hv_control *m)
     r.heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms;
     r.max_message = (uint32_t)b->cfg.max_message;
     (void)hv_session_send(s, &r);
+    if (!s->peer)
+        hv_broker_prekeys_welcome(b, s);
     hv_log(HV_LOG_INFO, s->peer ? "peer_up" : "session_ready", "node=%s role=%s window=%u%s",
            s->node, hv_role_name(s->role), s->window, s->peer ? " direction=in" : "");
     hv_broker_custody_notices(b, s->node);
@@ -201,9 +203,17 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
                        zmq_msg_t *body, bool extra_frames, int64_t now)
 {
     const char *user = zmq_msg_gets(body, "User-Id");
-    if (user == NULL || !hv_node_id_valid_cstr(user))
+    uint8_t key[32];
+    if (user == NULL || !hv_node_id_valid_cstr(user) ||
+        hv_trust_key_parse(zmq_msg_gets(body, HV_ZAP_KEY_PROPERTY), key) != HV_OK)
         return; /* cannot happen with ZAP enforced; never serve an unnamed peer */
     hv_session *s = hv_session_find_rid(b, sock, rid, rid_len);
+    if (s != NULL && (!s->has_key || memcmp(s->key, key, 32) != 0)) {
+        /* Cannot happen (a routing id is one connection); never serve a
+         * key under another key's session. */
+        hv_session_drop(b, s, "key changed under its routing id");
+        s = NULL;
+    }
     hv_control m;
     hv_err err = extra_frames ? HV_EDECODE
                               : hv_control_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
@@ -220,12 +230,33 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         return;
     }
     if (s == NULL) {
+        /* No session: a new connection, or one that was cut. Its key is
+         * judged by the registry now, whatever the frame. */
+        hv_trust_self self;
+        char why[HV_TRUST_WHY_MAX];
+        hv_broker_trust_self(b, &self);
+        hv_door door = sock == b->links.router ? HV_DOOR_PEERS : HV_DOOR_WORKERS;
+        if (hv_trust_admit(b->reg, &self, door, user, key, (uint64_t)time(NULL), NULL, why) !=
+            HV_OK) {
+            /* A cut client's heartbeats and BYE are dropped unanswered: one
+             * ERROR per heartbeat would only fill both sides' logs. */
+            if (m.cmd == HV_CMD_HEARTBEAT || m.cmd == HV_CMD_BYE)
+                return;
+            char text[HV_TRUST_WHY_MAX + 16];
+            snprintf(text, sizeof text, "not admitted: %s", why);
+            hv_log(HV_LOG_WARN, "session_refused", "node=%s cmd=%s reason=\"%s\"", user,
+                   hv_cmd_name(m.cmd), why);
+            hv_session_refuse(b, sock, rid, rid_len, HV_EAUTH, NULL, text);
+            return;
+        }
         if (m.cmd != HV_CMD_HELLO) {
             hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
             return;
         }
         if ((s = hv_session_new(b, sock, rid, rid_len, user)) == NULL)
             return;
+        memcpy(s->key, key, 32);
+        s->has_key = true;
     }
     s->last_recv = now;
     if (!s->ready && m.cmd != HV_CMD_HELLO) {
@@ -252,6 +283,12 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_BYE:
         hv_session_drop(b, s, "client said BYE");
+        break;
+    case HV_CMD_PREKEY_PUT:
+        hv_broker_prekeys_on_put(b, s, &m);
+        break;
+    case HV_CMD_PREKEY_GET:
+        hv_broker_prekeys_on_get(b, s, &m);
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:

@@ -32,6 +32,9 @@ typedef struct hv_session {
     uint8_t rid[HV_RID_MAX];     /* routing id (none on our own link to a peer) */
     size_t rid_len;              /* its length */
     char node[HV_NODE_ID_MAX + 1]; /* authenticated node id (ZAP User-Id) */
+    uint8_t key[32];             /* the transport key it authenticated with (ZAP
+                                    metadata); on our link, the peer's key we pinned */
+    bool has_key;                /* key is set */
     char queue[HV_NODE_ID_MAX + 2]; /* queue it is served from: the node id, or
                                        "@broker" for our link to that peer */
     bool peer;                   /* a peer broker connected to our peers' socket */

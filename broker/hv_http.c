@@ -1,168 +1,34 @@
-/* The broker's HTTP endpoint; see hv_http.h. */
+/* The broker's HTTP endpoint: the daemons' common one (common/hv_httpd.h)
+ * with the broker's [http] section, its JSON stats and its dashboard page;
+ * see hv_http.h. */
 #include "hv_http.h"
 
-#include <arpa/inet.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 
-#include "hv_crypto.h"
 #include "hv_dashboard.h"
-#include "hv_db.h"
-
-#define S_STALE_MS 5000 /* /healthz fails when the loop has not published for this long */
+#include "hv_httpd.h"
 
 struct hv_http {
-    struct MHD_Daemon *daemon; /* libmicrohttpd */
-    pthread_mutex_t lock;      /* guards the snapshot */
-    char *metrics;             /* Prometheus text */
-    char *stats;               /* JSON */
-    int64_t published_ms;      /* monotonic time of the snapshot */
-    char token[129];           /* "" when none */
+    hv_httpd *d; /* the server */
 };
-
-static enum MHD_Result s_reply(struct MHD_Connection *c, unsigned status, const char *type,
-                               const char *body)
-{
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                             MHD_RESPMEM_MUST_COPY);
-    if (r == NULL)
-        return MHD_NO;
-    MHD_add_response_header(r, "Content-Type", type);
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; script-src 'unsafe-inline'; "
-                            "style-src 'unsafe-inline'; connect-src 'self'");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    enum MHD_Result ok = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return ok;
-}
-
-static bool s_same(const char *a, const char *b)
-{
-    /* Compared in constant time: the token is a secret. */
-    return a != NULL && strlen(a) == strlen(b) &&
-           hv_memcmp_ct((const uint8_t *)a, (const uint8_t *)b, strlen(b)) == 0;
-}
-
-/* The token comes in "Authorization: Bearer" or, for a browser opening the
- * dashboard, as ?token= (which the page then sends as the header). */
-static bool s_token_ok(const hv_http *h, struct MHD_Connection *c)
-{
-    if (h->token[0] == '\0')
-        return true;
-    char want[160];
-    snprintf(want, sizeof want, "Bearer %s", h->token);
-    return s_same(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"), want) ||
-           s_same(MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"), h->token);
-}
-
-static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char *url,
-                                const char *method, const char *version,
-                                const char *upload_data, size_t *upload_size, void **ptr)
-{
-    (void)version;
-    (void)upload_data;
-    hv_http *h = cls;
-    if (*ptr == NULL) { /* first call for this request: headers only */
-        *ptr = h;
-        return MHD_YES;
-    }
-    if (*upload_size != 0)
-        return s_reply(c, 413, "text/plain", "no request bodies here\n");
-    if (strcmp(method, "GET") != 0)
-        return s_reply(c, 405, "text/plain", "only GET\n");
-    if (!s_token_ok(h, c))
-        return s_reply(c, 401, "text/plain", "token required\n");
-    pthread_mutex_lock(&h->lock);
-    int64_t age = hv_mono_ms() - h->published_ms;
-    char *body = NULL;
-    const char *type = "text/plain";
-    unsigned status = 200;
-    if (strcmp(url, "/metrics") == 0) {
-        body = strdup(h->metrics ? h->metrics : "");
-        type = "text/plain; version=0.0.4; charset=utf-8";
-    } else if (strcmp(url, "/api/stats") == 0) {
-        body = strdup(h->stats ? h->stats : "{}");
-        type = "application/json";
-    } else if (strcmp(url, "/") == 0 || strcmp(url, "/dashboard") == 0) {
-        body = strdup(hv_dashboard_html);
-        type = "text/html; charset=utf-8";
-    } else if (strcmp(url, "/healthz") == 0) {
-        bool fresh = h->metrics != NULL && age < S_STALE_MS;
-        body = strdup(fresh ? "ok\n" : "stale: the broker loop has not reported\n");
-        status = fresh ? 200 : 503;
-    } else {
-        body = strdup("not found: /, /metrics, /healthz, /api/stats\n");
-        status = 404;
-    }
-    pthread_mutex_unlock(&h->lock);
-    enum MHD_Result r = body ? s_reply(c, status, type, body) : MHD_NO;
-    free(body);
-    return r;
-}
-
-static bool s_loopback(const struct sockaddr_in *a)
-{
-    return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
-}
-
-/* Parses and checks `bind` and `token` into `addr`: what hv_http_check and
- * hv_http_start both refuse. */
-static hv_err s_parse(const char *bind, const char *token, struct sockaddr_in *addr,
-                      hv_errmsg *e)
-{
-    char host[64];
-    unsigned port = 0;
-    const char *colon = strrchr(bind, ':');
-    if (colon == NULL || (size_t)(colon - bind) >= sizeof host ||
-        sscanf(colon + 1, "%u", &port) != 1 || port == 0 || port > 65535)
-        return hv_fail(e, HV_ECONFIG, "[http] bind: expected HOST:PORT, got '%s'", bind);
-    snprintf(host, sizeof host, "%.*s", (int)(colon - bind), bind);
-    memset(addr, 0, sizeof *addr);
-    addr->sin_family = AF_INET;
-    addr->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, host, &addr->sin_addr) != 1)
-        return hv_fail(e, HV_ECONFIG, "[http] bind: '%s' is not an IPv4 address", host);
-    if (!s_loopback(addr) && token[0] == '\0')
-        return hv_fail(e, HV_ECONFIG, "[http] bind: %s is not loopback; set a token", host);
-    if (strlen(token) > 128 || (token[0] != '\0' && strlen(token) < 16))
-        return hv_fail(e, HV_ECONFIG, "[http] token: expected 16 to 128 characters");
-    return HV_OK;
-}
 
 hv_err hv_http_check(const char *bind, const char *token, hv_errmsg *e)
 {
-    struct sockaddr_in addr;
-    return s_parse(bind, token, &addr, e);
+    return hv_httpd_check("http", bind, token, e);
 }
 
 hv_err hv_http_start(hv_http **out, const char *bind, const char *token, hv_errmsg *e)
 {
     *out = NULL;
-    struct sockaddr_in addr;
-    hv_err err = s_parse(bind, token, &addr, e);
-    if (err != HV_OK)
-        return err;
-    uint16_t port = ntohs(addr.sin_port);
     hv_http *h = calloc(1, sizeof *h);
     if (h == NULL)
         return HV_ENOMEM;
-    pthread_mutex_init(&h->lock, NULL);
-    snprintf(h->token, sizeof h->token, "%s", token);
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 port, NULL, NULL, s_handle, h, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, 32u,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-    if (h->daemon == NULL) {
-        hv_http_stop(&h);
-        return hv_fail(e, HV_EIO, "cannot serve HTTP on %s", bind);
+    hv_httpd_opts o = {.section = "http", .bind = bind, .token = token,
+                       .page = hv_dashboard_html, .stats = true};
+    hv_err err = hv_httpd_start(&h->d, &o, e);
+    if (err != HV_OK) {
+        free(h);
+        return err;
     }
     *out = h;
     return HV_OK;
@@ -170,31 +36,19 @@ hv_err hv_http_start(hv_http **out, const char *bind, const char *token, hv_errm
 
 void hv_http_publish(hv_http *h, const char *metrics, const char *stats_json)
 {
-    char *m = strdup(metrics), *s = strdup(stats_json);
-    pthread_mutex_lock(&h->lock);
-    if (m != NULL && s != NULL) {
-        free(h->metrics);
-        free(h->stats);
-        h->metrics = m;
-        h->stats = s;
-        h->published_ms = hv_mono_ms();
-        m = s = NULL;
-    }
-    pthread_mutex_unlock(&h->lock);
-    free(m);
-    free(s);
+    hv_httpd_publish(h->d, metrics, stats_json);
+}
+
+void hv_http_set_registry(hv_http *h, uint64_t version, uint64_t expires_at)
+{
+    hv_httpd_set_registry(h->d, version, expires_at);
 }
 
 void hv_http_stop(hv_http **hp)
 {
     if (hp == NULL || *hp == NULL)
         return;
-    hv_http *h = *hp;
-    if (h->daemon != NULL)
-        MHD_stop_daemon(h->daemon);
-    pthread_mutex_destroy(&h->lock);
-    free(h->metrics);
-    free(h->stats);
-    free(h);
+    hv_httpd_stop(&(*hp)->d);
+    free(*hp);
     *hp = NULL;
 }

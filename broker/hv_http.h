@@ -25,6 +25,11 @@ HV_MUST_CHECK hv_err hv_http_start(hv_http **out, const char *bind, const char *
 /* Replaces the snapshot (copies both texts). */
 void hv_http_publish(hv_http *h, const char *metrics, const char *stats_json);
 
+/* Tells /healthz the registry in use: its version and expiry (Unix
+ * seconds). From HV_REGISTRY_DEGRADED_DAYS before the expiry /healthz says
+ * "degraded: ..." with 200, and "expired: ..." with 503 after it. */
+void hv_http_set_registry(hv_http *h, uint64_t version, uint64_t expires_at);
+
 /* Stops the thread and frees; safe on NULL and twice. */
 void hv_http_stop(hv_http **h);
 

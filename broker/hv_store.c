@@ -279,6 +279,7 @@ hv_err hv_store_begin(hv_store *s)
 {
     if (s->in_txn)
         return HV_OK;
+    s->commit_error[0] = '\0';
     if (hv_store_done(s->stmt[S_BEGIN], sqlite3_step(s->stmt[S_BEGIN])) != HV_OK)
         return HV_ESTORE;
     s->in_txn = true;
@@ -306,13 +307,20 @@ hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated)
 
 const hv_db_erase *hv_store_erase_stats(const hv_store *s) { return &s->erase; }
 
+const char *hv_store_error(const hv_store *s)
+{
+    return s->commit_error[0] != '\0' ? s->commit_error : sqlite3_errmsg(s->db);
+}
+
 hv_err hv_store_commit(hv_store *s)
 {
     if (!s->in_txn)
         return HV_OK;
     if (hv_store_done(s->stmt[S_COMMIT], sqlite3_step(s->stmt[S_COMMIT])) != HV_OK) {
         /* Nothing of a failed group may commit later: its senders were
-         * told to send again and its audit records were forgotten. */
+         * told to send again and its audit records were forgotten. The
+         * reason is kept first: the rollback replaces SQLite's message. */
+        snprintf(s->commit_error, sizeof s->commit_error, "%s", sqlite3_errmsg(s->db));
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         s->in_txn = false;
         s->recount = true;

@@ -65,6 +65,10 @@ bool hv_store_in_transaction(const hv_store *s);
  * rolls the whole transaction back. */
 HV_MUST_CHECK hv_err hv_store_commit(hv_store *s);
 
+/* Why the last store call failed, in SQLite's words ("database or disk is
+ * full", ...), for the log. Borrowed until the next store call. */
+const char *hv_store_error(const hv_store *s);
+
 /* Takes `m` into custody. When its id is already known from the same
  * sender, sets `*duplicate` and stores nothing. A known id from another
  * sender is HV_EEXIST. Must be inside a transaction. */
@@ -215,5 +219,15 @@ HV_MUST_CHECK hv_err hv_store_audit_put(hv_store *s, uint64_t last_seq, const ch
 HV_MUST_CHECK hv_err hv_store_audit_release(hv_store *s, uint64_t upto_seq);
 typedef hv_err (*hv_store_audit_visit)(void *arg, const char *lines, size_t len);
 HV_MUST_CHECK hv_err hv_store_audit_replay(hv_store *s, hv_store_audit_visit fn, void *arg);
+
+/* For metrics (hv_store_metrics.c): each queue key with how many envelopes
+ * wait on it and when the one stored longest ago was stored (Unix ms). */
+typedef void (*hv_store_age_visit)(void *arg, const char *queue, int64_t count,
+                                   int64_t oldest_ms);
+HV_MUST_CHECK hv_err hv_store_queue_ages(hv_store *s, hv_store_age_visit fn, void *arg);
+
+/* For metrics: how many dead letters are held for each reason code. */
+typedef void (*hv_store_reason_visit)(void *arg, unsigned code, int64_t count);
+HV_MUST_CHECK hv_err hv_store_dead_reasons(hv_store *s, hv_store_reason_visit fn, void *arg);
 
 #endif

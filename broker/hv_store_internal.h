@@ -53,6 +53,7 @@ struct hv_store {
     hv_every *checkpointer;         /* its thread, or NULL */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
     bool in_txn;                    /* a group transaction is open */
+    char commit_error[128];         /* why the last commit failed, or "" */
     int64_t retained;               /* rows in `delivered` (counted at open, then kept) */
     bool recount;                   /* a rollback left `retained` unsure */
     bool erase_on;                  /* secure_delete=ON and the WAL truncated (the default) */

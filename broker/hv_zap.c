@@ -7,6 +7,7 @@
 
 #include "hv_crypto.h"
 #include "hv_log.h"
+#include "hv_trust.h"
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft option in 4.3.4's header, built in */
@@ -67,8 +68,11 @@ static int s_recv_request(void *zap, zmq_msg_t frames[S_FRAMES + 1])
     return n;
 }
 
+/* Answers one request; an admission carries the connection's transport
+ * key as ZMTP metadata (RFC 27: the last frame), one property: a name of
+ * one length byte, a value of four length bytes, big-endian. */
 static void s_reply(void *zap, const zmq_msg_t *request_id, const char *status,
-                    const char *text, const char *user)
+                    const char *text, const char *user, const uint8_t *key)
 {
     zmq_send(zap, "1.0", 3, ZMQ_SNDMORE);
     zmq_send(zap, zmq_msg_data((zmq_msg_t *)request_id), zmq_msg_size((zmq_msg_t *)request_id),
@@ -76,7 +80,24 @@ static void s_reply(void *zap, const zmq_msg_t *request_id, const char *status,
     zmq_send(zap, status, strlen(status), ZMQ_SNDMORE);
     zmq_send(zap, text, strlen(text), ZMQ_SNDMORE);
     zmq_send(zap, user, strlen(user), ZMQ_SNDMORE);
-    zmq_send(zap, "", 0, 0);
+    if (key == NULL) {
+        zmq_send(zap, "", 0, 0);
+        return;
+    }
+    uint8_t meta[1 + sizeof HV_ZAP_KEY_PROPERTY + 4 + 64];
+    size_t name = strlen(HV_ZAP_KEY_PROPERTY), n = 0;
+    meta[n++] = (uint8_t)name;
+    memcpy(meta + n, HV_ZAP_KEY_PROPERTY, name);
+    n += name;
+    meta[n++] = 0;
+    meta[n++] = 0;
+    meta[n++] = 0;
+    meta[n++] = 64;
+    char hex[65];
+    hv_trust_key_format(key, hex);
+    memcpy(meta + n, hex, 64);
+    n += 64;
+    zmq_send(zap, meta, n, 0);
 }
 
 static bool s_frame_is(zmq_msg_t *m, const char *s)
@@ -84,15 +105,7 @@ static bool s_frame_is(zmq_msg_t *m, const char *s)
     return zmq_msg_size(m) == strlen(s) && memcmp(zmq_msg_data(m), s, strlen(s)) == 0;
 }
 
-static bool s_listed(const hv_zap_policy *p, const char *id)
-{
-    for (size_t i = 0; i < p->n_peers; i++)
-        if (strcmp(p->peers[i], id) == 0)
-            return true;
-    return false;
-}
-
-int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_policy *policy)
+int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_trust_self *self)
 {
     int answered = 0;
     for (;;) {
@@ -101,6 +114,7 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_p
         if (n < 0)
             return answered;
         const char *why = NULL;
+        char reason[HV_TRUST_WHY_MAX] = "";
         const hv_node *node = NULL;
         char address[64] = "?";
         if (n >= 4) {
@@ -111,34 +125,27 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_zap_p
         }
         bool peers = n == S_FRAMES && s_frame_is(&f[2], HV_ZAP_DOMAIN_PEERS);
         bool ops = n == S_FRAMES && s_frame_is(&f[2], HV_ZAP_DOMAIN_OPS);
+        hv_door door = peers ? HV_DOOR_PEERS : ops ? HV_DOOR_OPS : HV_DOOR_WORKERS;
         if (n != S_FRAMES || !s_frame_is(&f[0], "1.0"))
             why = "malformed ZAP request";
         else if (!peers && !ops && !s_frame_is(&f[2], HV_ZAP_DOMAIN))
             why = "wrong ZAP domain";
         else if (!s_frame_is(&f[5], "CURVE") || zmq_msg_size(&f[6]) != 32)
             why = "not CurveZMQ";
-        else if ((node = hv_registry_find_by_transport(reg, zmq_msg_data(&f[6]))) == NULL)
-            why = "key not in the registry";
-        else if (node->revoked)
-            why = "node revoked";
-        else if (!hv_node_active(node, now))
-            why = "node not valid now";
-        else if (ops && node->role != HV_ROLE_OPERATOR)
-            why = "not an operator";
-        else if (!peers && !ops && !(policy->roles & HV_ROLE_BIT(node->role)))
-            why = "role not served on this socket";
-        else if (peers && (node->role != HV_ROLE_BROKER || !s_listed(policy, node->id)))
-            why = "not a broker this broker peers with";
+        else if (hv_trust_admit(reg, self, door, NULL, zmq_msg_data(&f[6]), now, &node, reason) !=
+                 HV_OK)
+            why = reason;
         zmq_msg_t empty;
         zmq_msg_init(&empty);
         {
             /* A REP socket must answer before it can read the next request. */
             const zmq_msg_t *request_id = n >= 2 ? &f[1] : &empty;
             if (why == NULL) {
-                s_reply(zap, request_id, "200", "OK", node->id);
-                hv_log(HV_LOG_INFO, "peer_admitted", "node=%s address=%s", node->id, address);
+                s_reply(zap, request_id, "200", "OK", node->id, zmq_msg_data(&f[6]));
+                hv_log(HV_LOG_INFO, "peer_admitted", "node=%s address=%s door=%s", node->id,
+                       address, peers ? "peers" : ops ? "operators" : "workers");
             } else {
-                s_reply(zap, request_id, "400", why, "");
+                s_reply(zap, request_id, "400", why, "", NULL);
                 char key[17] = "?";
                 if (n == S_FRAMES && zmq_msg_size(&f[6]) == 32)
                     hv_hex(zmq_msg_data(&f[6]), 8, key);

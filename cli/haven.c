@@ -1,6 +1,7 @@
 /* haven's commands for keys, the network registry, sealed envelopes, the
  * broker client (send, recv) and audit logs. The catalogue of every command
  * and main() are in hv_cli_cmds.c; exit codes in hv_cli.h. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@
 #include "hv_file.h"
 #include "hv_keys.h"
 #include "hv_registry.h"
+#include "hv_registry_expiry.h"
+#include "hv_registry_held.h"
 
 #include "hv_cli.h"
 #include "hv_msg.h"
@@ -39,12 +42,75 @@ static hv_err s_write_all(const char *path, const uint8_t *buf, size_t len)
     return ok ? HV_OK : HV_EIO;
 }
 
+/* keygen --prune: rewrites DIR/ID.key without the sets the registry says
+ * are spent (hv_keyring_spent), and says which. */
+static int s_keygen_prune(const opts *o, const char *id, const char *dir)
+{
+    hv_registry *reg = NULL;
+    int rc = hv_cli_load_registry(o, &reg);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    char path[4096], owner[HV_NODE_ID_MAX + 1];
+    snprintf(path, sizeof path, "%s/%s.key", dir, id);
+    hv_keyring *ring = NULL;
+    hv_err err = hv_keys_load_ring(path, &ring, owner, &e);
+    const hv_node *node = hv_registry_find(reg, id);
+    if (err == HV_OK && (strcmp(owner, id) != 0 || node == NULL))
+        err = hv_fail(&e, HV_ENOTFOUND, "%s", strcmp(owner, id) != 0
+                      ? "the key file holds another node's keys"
+                      : "the registry does not list this node");
+    if (err == HV_OK && hv_keyring_current(ring, node) == NULL)
+        err = hv_fail(&e, HV_EAUTH, "%s does not hold the keys the registry calls current for "
+                      "%s: nothing is pruned", path, id);
+    if (err != HV_OK) {
+        rc = hv_cli_report("keygen", err, &e);
+        goto done;
+    }
+    uint64_t now = (uint64_t)time(NULL);
+    int pruned = 0;
+    for (size_t i = hv_keyring_count(ring); i-- > 0;) {
+        if (!hv_keyring_spent(ring, i, node, now))
+            continue;
+        uint8_t kid[HV_KEY_ID_BYTES];
+        char hex[2 * HV_KEY_ID_BYTES + 1];
+        memcpy(kid, hv_keypair_public(hv_keyring_at(ring, i))->key_id, sizeof kid);
+        hv_hex(kid, sizeof kid, hex);
+        hv_keyring_drop(ring, kid);
+        printf("destroyed key set %s\n", hex);
+        pruned++;
+    }
+    if (pruned > 0 && (err = hv_keys_write_ring(path, id, ring, &e)) != HV_OK)
+        rc = hv_cli_report("keygen", err, &e);
+    else if (pruned == 0)
+        printf("%s holds no spent key set\n", path);
+done:
+    hv_keyring_free(&ring);
+    hv_registry_free(&reg);
+    return rc;
+}
+
 int hv_cli_keygen(const opts *o)
 {
     const char *id = hv_cli_need(o, "id"), *dir = hv_cli_need(o, "out");
     if (id == NULL || dir == NULL)
         return EXIT_USAGE;
     hv_errmsg e = {""};
+    if (hv_cli_opt(o, "prune") != NULL)
+        return s_keygen_prune(o, id, dir);
+    if (hv_cli_opt(o, "rotate") != NULL) {
+        hv_pubkeys next;
+        hv_err err = hv_keys_rotate(id, dir, &next, &e);
+        if (err != HV_OK)
+            return hv_cli_report("keygen", err, &e);
+        char kid[2 * HV_KEY_ID_BYTES + 1];
+        hv_hex(next.key_id, HV_KEY_ID_BYTES, kid);
+        printf("added key set %s to %s/%s.key (the current keys stay until the registry "
+               "switches)\n", kid, dir, id);
+        printf("wrote %s/%s.next.pub (give it to the network authority as next_keys)\n", dir,
+               id);
+        return 0;
+    }
     hv_err err = hv_keys_generate(id, dir, &e);
     if (err != HV_OK)
         return hv_cli_report("keygen", err, &e);
@@ -111,6 +177,26 @@ static void s_print_registry_text(const hv_registry *reg, const char *status)
             printf(" %s%s", n->regions[k], k + 1 < n->n_regions ? "," : "");
         printf("; minors %s; capacity %u\n", n->accepts_minors ? "yes" : "no", n->capacity);
     }
+    /* Key rotations under way, and operators' scopes. */
+    for (size_t i = 0; i < hv_registry_count(reg); i++) {
+        const hv_node *n = hv_registry_node(reg, i);
+        char kid[17], until[21];
+        if (n->has_next) {
+            hv_hex(n->next_keys.key_id, HV_KEY_ID_BYTES, kid);
+            printf("%s: next keys %s\n", n->id, kid);
+        }
+        if (n->has_previous) {
+            hv_hex(n->previous_keys.key_id, HV_KEY_ID_BYTES, kid);
+            hv_time_format(n->previous_until, until);
+            printf("%s: previous keys %s honoured until %s\n", n->id, kid, until);
+        }
+        if (n->n_scope > 0) {
+            printf("%s: may also act in", n->id);
+            for (unsigned k = 0; k < n->n_scope; k++)
+                printf(" %s", strcmp(n->scope[k], "*") == 0 ? "every country" : n->scope[k]);
+            printf("\n");
+        }
+    }
 }
 
 static void s_print_registry_json(const hv_registry *reg, bool verified)
@@ -132,9 +218,54 @@ static void s_print_registry_json(const hv_registry *reg, bool verified)
         hv_cli_print_json_string(n->organisation);
         printf(",\"home\":");
         hv_cli_print_json_string(n->home);
-        printf(",\"key_id\":\"%s\",\"revoked\":%s}", kid, n->revoked ? "true" : "false");
+        printf(",\"key_id\":\"%s\",\"revoked\":%s", kid, n->revoked ? "true" : "false");
+        if (n->has_next) {
+            hv_hex(n->next_keys.key_id, HV_KEY_ID_BYTES, kid);
+            printf(",\"next_key_id\":\"%s\"", kid);
+        }
+        if (n->has_previous) {
+            hv_hex(n->previous_keys.key_id, HV_KEY_ID_BYTES, kid);
+            printf(",\"previous_key_id\":\"%s\",\"previous_until\":%llu", kid,
+                   (unsigned long long)n->previous_until);
+        }
+        if (n->n_scope > 0) {
+            printf(",\"scope\":[");
+            for (unsigned k = 0; k < n->n_scope; k++)
+                printf("%s\"%s\"", k ? "," : "", n->scope[k]);
+            printf("]");
+        }
+        printf("}");
     }
     printf("]}\n");
+}
+
+/* Reads what the node whose store is `store` holds. A missing record is
+ * none held; one that cannot be read is said on stderr and not used; a
+ * damaged one refuses, as the node itself would. */
+static hv_err s_node_held(const char *store, char held_path[PATH_MAX], hv_registry_held *held,
+                          hv_errmsg *e)
+{
+    if (hv_registry_held_path(store, held_path, PATH_MAX) != HV_OK)
+        return hv_fail(e, HV_EINVAL, "%s: path too long", store);
+    hv_err err = hv_registry_held_read(held_path, held, e);
+    if (err == HV_EIO) {
+        fprintf(stderr, "haven registry verify: not checked against the node: %s\n", e->text);
+        held_path[0] = '\0';
+        return HV_OK;
+    }
+    return err;
+}
+
+/* Says how soon `reg` expires, from HV_REGISTRY_WARN_DAYS before. */
+static void s_print_expiry(const hv_registry *reg)
+{
+    int64_t left = hv_registry_seconds_left(reg, (uint64_t)time(NULL));
+    if (hv_registry_expiry_level(left) == HV_EXPIRY_FINE)
+        return;
+    char human[32];
+    hv_registry_expiry_human(left, human, sizeof human);
+    printf("warning: it expires in %s: get the next registry from your network authority\n",
+           human);
 }
 
 int hv_cli_registry(const opts *o)
@@ -181,6 +312,14 @@ int hv_cli_registry(const opts *o)
             snprintf(e.text, sizeof e.text, "cannot read %s", o->positional);
             return hv_cli_report("registry", err, &e);
         }
+        /* What the node holds, when its store is named (verify only). */
+        hv_registry_held node = {0, {0}};
+        char held_path[PATH_MAX] = "";
+        const char *node_store = verify ? hv_cli_opt(o, "node-store") : NULL;
+        if (node_store != NULL && (err = s_node_held(node_store, held_path, &node, &e)) != HV_OK) {
+            free(buf);
+            return hv_cli_report("registry refused", err, &e);
+        }
         if (auth != NULL) {
             hv_pubkeys auth_keys;
             unsigned long long held = 0;
@@ -189,11 +328,18 @@ int hv_cli_registry(const opts *o)
                 return EXIT_REFUSED;
             }
             err = hv_keys_load_public(auth, &auth_keys, NULL, &e);
-            if (err == HV_OK)
-                err = hv_registry_load(buf, len, auth_keys.sign, (uint64_t)time(NULL), held, &reg,
-                                       &e);
-        } else {
-            err = hv_registry_decode_unverified(buf, len, &reg, &e);
+            if (err == HV_OK &&
+                (err = hv_registry_load(buf, len, auth_keys.sign, (uint64_t)time(NULL), held,
+                                        &reg, &e)) != HV_OK)
+                hv_fail_prefix(&e, err, o->positional);
+            uint8_t hash[32];
+            hv_hash256(buf, len, hash);
+            if (err == HV_OK && held_path[0] != '\0' &&
+                (err = hv_registry_held_check(o->positional, hv_registry_version(reg), hash,
+                                              held_path, &node, &e)) != HV_OK)
+                hv_registry_free(&reg);
+        } else if ((err = hv_registry_decode_unverified(buf, len, &reg, &e)) != HV_OK) {
+            hv_fail_prefix(&e, err, o->positional);
         }
         free(buf);
         if (err != HV_OK) {
@@ -201,10 +347,14 @@ int hv_cli_registry(const opts *o)
         } else if (verify && hv_cli_opt(o, "json") != NULL) {
             char t[21];
             hv_time_format(hv_registry_expires_at(reg), t);
-            json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:I, s:s}", "valid", 1, "file",
+            json_t *j = json_pack("{s:b, s:s, s:s, s:I, s:I, s:s, s:I}", "valid", 1, "file",
                                   o->positional, "network", hv_registry_network(reg), "version",
                                   (json_int_t)hv_registry_version(reg), "nodes",
-                                  (json_int_t)hv_registry_count(reg), "expires", t);
+                                  (json_int_t)hv_registry_count(reg), "expires", t,
+                                  "expiry_seconds",
+                                  (json_int_t)hv_registry_seconds_left(reg, (uint64_t)time(NULL)));
+            if (held_path[0] != '\0')
+                json_object_set_new(j, "held_version", json_integer((json_int_t)node.version));
             hv_cli_print_json(j);
             json_decref(j);
         } else if (verify) {
@@ -214,6 +364,16 @@ int hv_cli_registry(const opts *o)
                    "expires %s\n",
                    o->positional, hv_registry_network(reg),
                    (unsigned long long)hv_registry_version(reg), hv_registry_count(reg), t);
+            s_print_expiry(reg);
+            if (held_path[0] != '\0' && node.version == 0)
+                printf("the node holds no registry yet (no %s): it will accept this one\n",
+                       held_path);
+            else if (held_path[0] != '\0')
+                printf("the node holds version %llu (%s): %s\n",
+                       (unsigned long long)node.version, held_path,
+                       node.version == hv_registry_version(reg)
+                           ? "this very registry"
+                           : "this one is newer and will be accepted");
         } else if (hv_cli_opt(o, "json") != NULL) {
             s_print_registry_json(reg, auth != NULL);
         } else {
@@ -241,11 +401,11 @@ int hv_cli_seal(const opts *o)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     char self[HV_NODE_ID_MAX + 1];
     uint8_t *pt = NULL, *wire = NULL;
     size_t pt_len = 0, wire_len = 0;
-    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, &ring, self, &e);
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
         goto done;
@@ -262,6 +422,10 @@ int hv_cli_seal(const opts *o)
         rc = hv_cli_report("seal", err, &e);
         goto done;
     }
+    /* Signed with the set the registry calls current, as a worker signs. */
+    const hv_keypair *kp = hv_keyring_current(ring, from);
+    if (kp == NULL)
+        kp = hv_keyring_at(ring, hv_keyring_count(ring) - 1);
     hv_envelope env;
     hv_envelope_init(&env, type, self, hv_keypair_public(kp), to, &rcpt->keys);
     const char *ref = hv_cli_opt(o, "referral"), *ttl = hv_cli_opt(o, "ttl");
@@ -293,7 +457,7 @@ done:
         hv_memzero(pt, pt_len);
     free(pt);
     free(wire);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
@@ -309,12 +473,12 @@ int hv_cli_open(const opts *o)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     char self[HV_NODE_ID_MAX + 1];
     uint8_t *wire = NULL, *pt = NULL;
     size_t wire_len = 0, pt_len = 0;
     hv_envelope env;
-    hv_err err = hv_keys_load_secret(key, &kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, &ring, self, &e);
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
         goto done;
@@ -331,7 +495,18 @@ int hv_cli_open(const opts *o)
         rc = hv_cli_report("open", HV_ENOTFOUND, &e);
         goto done;
     }
-    if ((err = hv_envelope_open(&env, self, kp, sender->keys.sign, &pt, &pt_len)) != HV_OK ||
+    /* Opened with the held set its to_kid names, checked by the sender's
+     * set its from_kid names (a node rotating holds several); without
+     * either, with the newest and the current, so that the signature and
+     * the MAC are checked first, as always (HV_ECRYPTO before HV_EADDRESS). */
+    const hv_keypair *kp = hv_keyring_find(ring, env.to_kid);
+    if (kp == NULL)
+        kp = hv_keyring_at(ring, hv_keyring_count(ring) - 1);
+    const hv_pubkeys *from_keys = hv_node_keys_by_id(sender, env.from_kid, (uint64_t)time(NULL),
+                                                     NULL);
+    if (from_keys == NULL)
+        from_keys = &sender->keys;
+    if ((err = hv_envelope_open(&env, self, kp, from_keys->sign, &pt, &pt_len)) != HV_OK ||
         (err = s_write_all(out, pt, pt_len)) != HV_OK) {
         rc = hv_cli_report("open", err, &e);
         goto done;
@@ -343,14 +518,14 @@ done:
         hv_memzero(pt, pt_len);
     free(pt);
     free(wire);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
 
 /* Opens a broker client for the node whose key is --key, at its home
  * broker as the registry names it. */
-static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *self,
+static int s_client(const opts *o, hv_registry **reg, hv_keyring **ring, char *self,
                     hv_client **client)
 {
     const char *key = hv_cli_need(o, "key");
@@ -360,7 +535,7 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_err err = hv_keys_load_secret(key, kp, self, &e);
+    hv_err err = hv_keys_load_ring(key, ring, self, &e);
     if (err != HV_OK)
         return hv_cli_report("key", err, &e);
     const hv_node *me = hv_registry_find(*reg, self);
@@ -374,7 +549,11 @@ static int s_client(const opts *o, hv_registry **reg, hv_keypair **kp, char *sel
     snprintf(store, sizeof store, "%s", store_opt ? store_opt : "");
     if (store_opt == NULL)
         snprintf(store, sizeof store, "haven-%s.db", self);
-    hv_client_config cfg = {.node_id = self, .keys = *kp, .endpoint = home->endpoint_workers,
+    /* The transport key the registry lists newest for the node, as a worker's. */
+    const hv_keypair *transport = hv_keyring_transport(*ring, me);
+    if (transport == NULL)
+        transport = hv_keyring_at(*ring, hv_keyring_count(*ring) - 1);
+    hv_client_config cfg = {.node_id = self, .keys = transport, .endpoint = home->endpoint_workers,
                             .store_path = store};
     memcpy(cfg.broker_transport_pk, home->keys.transport, 32);
     if ((err = hv_client_open(client, &cfg, &e)) != HV_OK)
@@ -394,10 +573,10 @@ int hv_cli_send(const opts *o)
     const char *const *files = o->args;
     int n_files = o->n_args;
     hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_client *client = NULL;
     char self[HV_NODE_ID_MAX + 1] = "";
-    int rc = s_client(o, &reg, &kp, self, &client);
+    int rc = s_client(o, &reg, &ring, self, &client);
     hv_errmsg e = {""};
     for (int i = 0; rc == 0 && i < n_files; i++) {
         uint8_t *buf = NULL;
@@ -432,7 +611,7 @@ int hv_cli_send(const opts *o)
         printf("%d envelope(s) stored by %s's broker\n", n_files, self);
     }
     hv_client_close(&client);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }
@@ -467,10 +646,10 @@ int hv_cli_recv(const opts *o)
         return EXIT_REFUSED;
     const char *dir = hv_cli_opt(o, "out");
     hv_registry *reg = NULL;
-    hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
     hv_client *client = NULL;
     char self[HV_NODE_ID_MAX + 1] = "";
-    int rc = s_client(o, &reg, &kp, self, &client);
+    int rc = s_client(o, &reg, &ring, self, &client);
     unsigned long long got = 0;
     int64_t deadline = hv_mono_ms() + hv_cli_timeout_ms(o, 10);
     /* --count 0 listens until the timeout, for notices only. */
@@ -527,7 +706,7 @@ int hv_cli_recv(const opts *o)
         rc = EXIT_REFUSED;
     }
     hv_client_close(&client);
-    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
 }

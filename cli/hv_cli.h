@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "hv_err.h"
@@ -141,6 +142,11 @@ void hv_cli_print_json(const json_t *v);
  * characters JSON requires escaped (quote, backslash, control characters);
  * other bytes as they are. */
 void hv_cli_print_json_string(const char *s);
+
+/* Writes ", expires in N days" for a registry expiring at `expires_at`
+ * (Unix seconds) into `out`, with a request to get the next one from 14
+ * days before; "" for 0 (a daemon that does not say). */
+void hv_cli_registry_expiry(int64_t expires_at, char *out, size_t cap);
 
 /* Prints "haven: WHAT: STRERROR (HV_NAME): TEXT" to standard error and
  * returns the exit code of `err` (hv_cli_exit_code). */

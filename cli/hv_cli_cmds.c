@@ -32,11 +32,22 @@
     "  --role=ROLE          caseworker, supervisor or admin (a router's: coordinator or admin)\n"
 
 static const hv_cli_cmd s_cmds[] = {
-    {"keygen", NULL, "--id=NODE_ID --out=DIR",
-     "Makes a node's keys: DIR/NODE_ID.key (secret, mode 0600) and DIR/NODE_ID.pub.", "id= out=",
-     0, 0,
+    {"keygen", NULL,
+     "--id=NODE_ID --out=DIR [--rotate | --prune --authority=AUTH.pub --registry=network.reg]",
+     "Makes a node's keys: DIR/NODE_ID.key (secret, mode 0600) and DIR/NODE_ID.pub; with "
+     "--rotate adds a new key set to DIR/NODE_ID.key and writes DIR/NODE_ID.next.pub; with "
+     "--prune removes the sets the registry no longer lists.",
+     "id= out= rotate prune authority= registry=", 0, 0,
      "  --id=NODE_ID         the node's id, as the registry will name it\n"
-     "  --out=DIR            where to write both files (neither may exist)\n",
+     "  --out=DIR            where to write both files (neither may exist; with --rotate,\n"
+     "                       the directory that holds NODE_ID.key)\n"
+     "  --rotate             start a key rotation (OPERATIONS.md: give NODE_ID.next.pub to\n"
+     "                       the authority; the node keeps its current keys until the\n"
+     "                       registry switches, and destroys them after the grace period)\n"
+     "  --prune              destroy the key sets that are spent: older than the node's\n"
+     "                       current keys and no longer listed by the registry (what the\n"
+     "                       worker does itself when it may write its key file)\n"
+     "  --authority=AUTH.pub, --registry=network.reg   with --prune: the registry to follow\n",
      hv_cli_keygen},
     {"registry", "sign", "--authority=AUTH.key --in=network.json --out=network.reg",
      "Signs a registry source with the network authority's key.", "authority= in= out=", 0, 0,
@@ -44,11 +55,14 @@ static const hv_cli_cmd s_cmds[] = {
      "  --in=FILE            the registry source (JSON, proto/PROTOCOL.md section 8)\n"
      "  --out=FILE           the signed registry to write\n",
      hv_cli_registry},
-    {"registry", "verify", "[--json] --authority=AUTH.pub [--held-version=N] network.reg",
-     "Checks a signed registry: signature, validity, and that it is not older than N.",
-     "authority= held-version= json", 1, 1,
+    {"registry", "verify",
+     "[--json] --authority=AUTH.pub [--held-version=N] [--node-store=DB] network.reg",
+     "Checks a signed registry: signature, validity, and that the node would take it.",
+     "authority= held-version= node-store= json", 1, 1,
      "  --authority=AUTH.pub the network authority's public keys (pinned)\n"
-     "  --held-version=N     the version already held: an older one is refused\n" S_JSON,
+     "  --held-version=N     the version already held: an older one is refused\n"
+     "  --node-store=DB      a node's store: checked against the registry the node holds\n"
+     "                       (DB.registry-held), as the node checks it at start\n" S_JSON,
      hv_cli_registry},
     {"registry", "show", "[--json] [--authority=AUTH.pub] network.reg",
      "Shows a registry's nodes; with --authority, after checking its signature.",

@@ -23,11 +23,14 @@ static void s_print_stats(json_t *r)
     int64_t now = json_integer_value(json_object_get(r, "now_ms"));
     int64_t up = (now - json_integer_value(json_object_get(r, "started_ms"))) / 1000;
     json_t *st = json_object_get(r, "store"), *c = json_object_get(r, "counters");
-    printf("%s (%s), up %lldh%02lldm%02llds, registry v%lld\n",
+    char expiry[96];
+    hv_cli_registry_expiry(json_integer_value(json_object_get(r, "registry_expires_at")),
+                           expiry, sizeof expiry);
+    printf("%s (%s), up %lldh%02lldm%02llds, registry v%lld%s\n",
            json_string_value(json_object_get(r, "broker")),
            json_string_value(json_object_get(r, "country")), (long long)(up / 3600),
            (long long)(up / 60 % 60), (long long)(up % 60),
-           (long long)json_integer_value(json_object_get(r, "registry_version")));
+           (long long)json_integer_value(json_object_get(r, "registry_version")), expiry);
     printf("queued %lld, dead letters %lld, notices waiting %lld\n",
            (long long)json_integer_value(json_object_get(st, "queued")),
            (long long)json_integer_value(json_object_get(st, "dead_letters")),
@@ -122,13 +125,25 @@ static int s_operator_socket(const opts *o, int type, void **ctx, void **sock)
     if (rc != 0)
         return rc;
     hv_errmsg e = {""};
-    hv_err err = hv_keys_load_secret(key, &kp, NULL, &e);
+    char me_id[HV_NODE_ID_MAX + 1] = "";
+    hv_err err = hv_keys_load_secret(key, &kp, me_id, &e);
     const hv_node *b = hv_registry_find(reg, broker);
+    const hv_node *me = err == HV_OK ? hv_registry_find(reg, me_id) : NULL;
     if (err != HV_OK) {
         rc = hv_cli_report("key", err, &e);
     } else if (b == NULL || b->role != HV_ROLE_BROKER) {
         snprintf(e.text, sizeof e.text, "'%s' is not a broker of the registry", broker);
         rc = hv_cli_report("operators", HV_ENOTFOUND, &e);
+    } else if (me != NULL && me->role == HV_ROLE_OPERATOR && !hv_node_in_scope(me, b->country)) {
+        /* The broker refuses it at the handshake, which a client sees only
+         * as silence: say why instead of waiting for the timeout. */
+        char scope[3 * (HV_LIST_MAX + 1) + 1];
+        int used = snprintf(scope, sizeof scope, "%s", me->country);
+        for (unsigned i = 0; i < me->n_scope && used > 0 && (size_t)used < sizeof scope; i++)
+            used += snprintf(scope + used, sizeof scope - (size_t)used, ", %s", me->scope[i]);
+        fprintf(stderr, "haven: %s may act only on brokers of %s (its scope in the registry); "
+                "%s is in %s (HV_EFORBIDDEN)\n", me->id, scope, b->id, b->country);
+        rc = EXIT_REFUSED;
     }
     if (rc == 0) {
         char server[HV_Z85_KEY_LEN + 1], public[HV_Z85_KEY_LEN + 1],

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hv_cli.h"
+#include "hv_registry_expiry.h"
 
 #define S_BOLD "\033[1m"
 #define S_RESET "\033[0m"
@@ -211,4 +213,20 @@ int hv_cli_report(const char *what, hv_err err, const hv_errmsg *e)
     fprintf(stderr, "haven: %s: %s (%s)%s%s\n", what, hv_strerror(err), hv_errname(err),
             e != NULL && e->text[0] ? ": " : "", e != NULL ? e->text : "");
     return hv_cli_exit_code(err);
+}
+
+void hv_cli_registry_expiry(int64_t expires_at, char *out, size_t cap)
+{
+    out[0] = '\0';
+    if (expires_at <= 0)
+        return;
+    int64_t now = (int64_t)time(NULL), left = expires_at - now;
+    char human[32];
+    hv_registry_expiry_human(left, human, sizeof human);
+    hv_expiry_level level = hv_registry_expiry_level(left);
+    if (level == HV_EXPIRY_EXPIRED)
+        snprintf(out, cap, ", EXPIRED: get the current registry from the network authority");
+    else
+        snprintf(out, cap, ", expires in %s%s", human,
+                 level == HV_EXPIRY_FINE ? "" : " (get the next one from the network authority)");
 }

@@ -318,13 +318,26 @@ int hv_cli_status(const opts *o)
     if (err != HV_OK)
         return hv_cli_report("worker", err, &e);
     json_t *r = json_object_get(reply, "result");
-    printf("%s (%s in %s): broker %s, %lld waiting in the outbox, registry v%lld\n",
+    char expiry[96];
+    hv_cli_registry_expiry(json_integer_value(json_object_get(r, "registry_expires_at")),
+                           expiry, sizeof expiry);
+    printf("%s (%s in %s): broker %s, %lld waiting in the outbox, registry v%lld%s\n",
            json_string_value(json_object_get(r, "node")),
            json_string_value(json_object_get(r, "role")),
            json_string_value(json_object_get(r, "country")),
            json_is_true(json_object_get(r, "broker_ready")) ? "connected" : "not connected",
            (long long)json_integer_value(json_object_get(r, "outbox")),
-           (long long)json_integer_value(json_object_get(r, "registry_version")));
+           (long long)json_integer_value(json_object_get(r, "registry_version")), expiry);
+    /* Forward secrecy at rest (PROTOCOL §4.1): what an operator watches. */
+    json_t *pk = json_object_get(r, "prekeys");
+    const char *newest = json_string_value(json_object_get(pk, "newest"));
+    if (json_is_object(pk))
+        printf("prekeys: %lld held, newest %s, bundles of %zu nodes known, %lld sealed to a "
+               "long-term key for want of one\n",
+               (long long)json_integer_value(json_object_get(pk, "own")),
+               newest != NULL && newest[0] != '\0' ? newest : "-",
+               json_object_size(json_object_get(pk, "known")),
+               (long long)json_integer_value(json_object_get(pk, "sealed_long_term")));
     json_decref(reply);
     return 0;
 }

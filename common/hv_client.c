@@ -138,6 +138,8 @@ struct hv_client {
     int64_t first_answer_at;         /* monotonic ms of the oldest waiting answer */
     hv_client_stored_fn on_stored;   /* STORED hook, or NULL */
     void *on_stored_arg;             /* its argument */
+    hv_client_control_fn on_control; /* READY/PREKEY hook, or NULL */
+    void *on_control_arg;            /* its argument */
 };
 
 /* ------------------------------------------------------------- storage */
@@ -618,6 +620,13 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
         hv_log(HV_LOG_DEBUG, "client_ready", "node=%s outbox_loaded=%zu head=%zu more=%d", c->node,
                c->n_out, c->out_head, c->out_more);
         hv_log(HV_LOG_DEBUG, "client_ready", "node=%s broker=%s", c->node, m.node_id);
+        if (c->on_control != NULL)
+            c->on_control(c->on_control_arg, &m);
+        break;
+    case HV_CMD_PREKEY:
+    case HV_CMD_PREKEY_REFUSED:
+        if (c->on_control != NULL)
+            c->on_control(c->on_control_arg, &m);
         break;
     case HV_CMD_STORED:
         s_out_forget(c, m.msg_id);
@@ -818,6 +827,19 @@ void hv_delivery_free(hv_delivery **d)
 
 bool hv_client_ready(const hv_client *c) { return c->ready; }
 
+void hv_client_on_control(hv_client *c, hv_client_control_fn fn, void *arg)
+{
+    c->on_control = fn;
+    c->on_control_arg = arg;
+}
+
+hv_err hv_client_send_control(hv_client *c, const hv_control *m)
+{
+    if (!c->ready)
+        return HV_EPROTO;
+    return s_send_ctl(c, m);
+}
+
 void hv_client_on_stored(hv_client *c, hv_client_stored_fn fn, void *arg)
 {
     c->on_stored = fn;
@@ -914,6 +936,26 @@ hv_err hv_client_open(hv_client **out, const hv_client_config *cfg, hv_errmsg *e
     s_load_outbox(c);
     *out = c;
     return HV_OK;
+}
+
+hv_err hv_client_set_keys(hv_client *c, const hv_keypair *keys)
+{
+    char public_z85[HV_Z85_KEY_LEN + 1];
+    hv_z85_key(hv_keypair_public(keys)->transport, public_z85);
+    c->keys = keys;
+    if (strcmp(public_z85, c->public_z85) == 0)
+        return HV_OK;
+    /* What is committed goes first, on the old connection; then the old
+     * session ends with BYE, as at a close, and the new key says HELLO.
+     * The broker gives unacknowledged deliveries back to the queue when
+     * the old session ends, so nothing waits for a lease to expire. */
+    if (c->sock != NULL && !c->in_txn && hv_client_flush(c) == HV_OK && c->ready) {
+        hv_control bye = {.cmd = HV_CMD_BYE};
+        (void)s_send_ctl(c, &bye);
+    }
+    memcpy(c->public_z85, public_z85, sizeof public_z85);
+    hv_log(HV_LOG_INFO, "client_transport_key", "node=%s key=%.8s", c->node, c->public_z85);
+    return s_connect(c);
 }
 
 void hv_client_close(hv_client **cp)

@@ -61,6 +61,13 @@ typedef struct hv_notice {
 HV_MUST_CHECK hv_err hv_client_open(hv_client **out, const hv_client_config *cfg,
                                     hv_errmsg *e);
 
+/* Makes `keys` (borrowed; it must outlive its use here, as the config's)
+ * this client's keys from now on. When its transport key differs from the
+ * one in use, the client commits what it can, says BYE and reconnects with
+ * the new key (a rotation, proto/PROTOCOL.md §7.1); the outbox is sent again
+ * on the new connection. Returns HV_OK or HV_EIO. */
+HV_MUST_CHECK hv_err hv_client_set_keys(hv_client *c, const hv_keypair *keys);
+
 /* Commits what is pending, says BYE and closes; safe on NULL and twice. */
 void hv_client_close(hv_client **c);
 
@@ -137,5 +144,20 @@ void hv_client_on_stored(hv_client *c, hv_client_stored_fn fn, void *arg);
 
 /* Pops the oldest notice; false when there is none. */
 bool hv_client_notice(hv_client *c, hv_notice *out);
+
+/* Calls `fn(arg, m)` for each READY (after the client's own handling)
+ * and for every PREKEY and PREKEY_REFUSED the broker sends: the worker's
+ * prekeys (services/common/hv_prekeys.h) publish and learn bundles so.
+ * `m` and what it points to are borrowed for the call. */
+struct hv_control;
+typedef void (*hv_client_control_fn)(void *arg, const struct hv_control *m);
+void hv_client_on_control(hv_client *c, hv_client_control_fn fn, void *arg);
+
+/* Sends one control message that is not about envelopes (PREKEY_PUT,
+ * PREKEY_GET) on the current connection. Returns HV_OK, HV_EPROTO when no
+ * session is ready (the caller tries again after the next READY), HV_ERATE
+ * when the socket's queue is full, or the encoder's error. `m` stays the
+ * caller's. */
+HV_MUST_CHECK hv_err hv_client_send_control(hv_client *c, const struct hv_control *m);
 
 #endif

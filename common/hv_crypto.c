@@ -189,6 +189,36 @@ hv_err hv_open(const hv_keypair *rcpt, const uint8_t sender_sign_pk[32], const u
                size_t header_len, const uint8_t *body, size_t body_len,
                const uint8_t sig[HV_SIG_BYTES], uint8_t *pt, size_t pt_cap, size_t *pt_len)
 {
+    return hv_open_box(rcpt->box_sk, rcpt->pub.box, sender_sign_pk, header, header_len, body,
+                       body_len, sig, pt, pt_cap, pt_len);
+}
+
+void hv_box_keypair_generate(uint8_t box_sk[HV_SEED_BYTES], uint8_t box_pk[HV_PK_BYTES])
+{
+    do
+        randombytes_buf(box_sk, HV_SEED_BYTES);
+    while (crypto_scalarmult_base(box_pk, box_sk) != 0);
+}
+
+hv_err hv_box_public(const uint8_t box_sk[HV_SEED_BYTES], uint8_t box_pk[HV_PK_BYTES])
+{
+    return crypto_scalarmult_base(box_pk, box_sk) == 0 ? HV_OK : HV_ECRYPTO;
+}
+
+bool hv_box_pk_valid(const uint8_t box_pk[HV_PK_BYTES])
+{
+    static const uint8_t probe[32] = {9};
+    uint8_t out[32];
+    bool ok = crypto_scalarmult(out, probe, box_pk) == 0;
+    sodium_memzero(out, sizeof out);
+    return ok;
+}
+
+hv_err hv_open_box(const uint8_t box_sk[HV_SEED_BYTES], const uint8_t box_pk[HV_PK_BYTES],
+                   const uint8_t sender_sign_pk[32], const uint8_t *header, size_t header_len,
+                   const uint8_t *body, size_t body_len, const uint8_t sig[HV_SIG_BYTES],
+                   uint8_t *pt, size_t pt_cap, size_t *pt_len)
+{
     if (body_len < HV_SEAL_OVERHEAD)
         return HV_ECRYPTO;
     if (body_len - HV_SEAL_OVERHEAD > pt_cap)
@@ -204,7 +234,7 @@ hv_err hv_open(const hv_keypair *rcpt, const uint8_t sender_sign_pk[32], const u
     const uint8_t *ct = nonce + HV_NONCE_BYTES;
     size_t ct_len = body_len - HV_PK_BYTES - HV_NONCE_BYTES;
     uint8_t key[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
-    hv_err err = s_seal_key(rcpt->box_sk, eph_pk, eph_pk, rcpt->pub.box, key);
+    hv_err err = s_seal_key(box_sk, eph_pk, eph_pk, box_pk, key);
     if (err != HV_OK)
         return err;
     unsigned long long n = 0;

@@ -111,6 +111,29 @@ HV_MUST_CHECK hv_err hv_open(const hv_keypair *rcpt, const uint8_t sender_sign_p
                              size_t body_len, const uint8_t sig[HV_SIG_BYTES], uint8_t *pt,
                              size_t pt_cap, size_t *pt_len);
 
+/* As hv_open, with a bare X25519 box key pair instead of a node's key
+ * pairs: a short-lived prekey's (common/hv_prekey.h). `box_sk` is borrowed
+ * and should live in guarded memory. Same returns as hv_open. */
+HV_MUST_CHECK hv_err hv_open_box(const uint8_t box_sk[HV_SEED_BYTES],
+                                 const uint8_t box_pk[HV_PK_BYTES],
+                                 const uint8_t sender_sign_pk[32], const uint8_t *header,
+                                 size_t header_len, const uint8_t *body, size_t body_len,
+                                 const uint8_t sig[HV_SIG_BYTES], uint8_t *pt, size_t pt_cap,
+                                 size_t *pt_len);
+
+/* Generates a fresh X25519 box key pair (a prekey): the secret into
+ * `box_sk` (the caller's guarded memory, which it wipes), the public key
+ * into `box_pk`. */
+void hv_box_keypair_generate(uint8_t box_sk[HV_SEED_BYTES], uint8_t box_pk[HV_PK_BYTES]);
+
+/* Computes the public half of an X25519 secret. HV_OK or HV_ECRYPTO. */
+HV_MUST_CHECK hv_err hv_box_public(const uint8_t box_sk[HV_SEED_BYTES],
+                                   uint8_t box_pk[HV_PK_BYTES]);
+
+/* True when `box_pk` is an X25519 key of which no low-order attack can be
+ * made (the same test as hv_pubkeys_valid's). */
+bool hv_box_pk_valid(const uint8_t box_pk[HV_PK_BYTES]);
+
 /* Signs `msg` under a context string (domain separation: a signature made
  * for one purpose never verifies for another). */
 void hv_sign(const hv_keypair *kp, const char *context, const uint8_t *msg, size_t len,

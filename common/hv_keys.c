@@ -13,6 +13,7 @@
 #include "hv_ids.h"
 
 #define S_SECRET_MAGIC "haven-secret-keys v1"
+#define S_SECRET_MAGIC_V2 "haven-secret-keys v2"
 #define S_SECRET_FILE_MAX 4096
 
 /* Writes all of `buf` to a new file at `path` with `mode`, then fsyncs.
@@ -49,6 +50,117 @@ static hv_err s_write_new(const char *path, mode_t mode, const char *buf, size_t
     return HV_OK;
 }
 
+/* Assembles the v2 text of `ring` into guarded memory. Caller frees `*out`
+ * with hv_secure_free. */
+static hv_err s_ring_text(const char *node_id, const hv_keyring *ring, char **out, size_t *len,
+                          hv_errmsg *e)
+{
+    struct ring_scratch {
+        uint8_t seeds[3][HV_SEED_BYTES];
+        char hex[3][2 * HV_SEED_BYTES + 1];
+        uint8_t storage[HV_STORAGE_SECRET_BYTES];
+        char storage_hex[2 * HV_STORAGE_SECRET_BYTES + 1];
+    } *s = hv_secure_alloc(sizeof *s);
+    char *text = hv_secure_alloc(S_SECRET_FILE_MAX);
+    if (s == NULL || text == NULL) {
+        hv_secure_free(s);
+        hv_secure_free(text);
+        return HV_ENOMEM;
+    }
+    hv_keyring_storage_key(ring, s->storage);
+    hv_hex(s->storage, sizeof s->storage, s->storage_hex);
+    size_t n = (size_t)snprintf(text, S_SECRET_FILE_MAX,
+                                "# Haven secret keys of node %s. Keep this file private (mode 0600)\n"
+                                "# and never send it anywhere: give the network authority %s.pub.\n"
+                                "%s\nid %s\nstorage-secret %s\n",
+                                node_id, node_id, S_SECRET_MAGIC_V2, node_id, s->storage_hex);
+    for (size_t i = 0; i < hv_keyring_count(ring) && n < S_SECRET_FILE_MAX; i++) {
+        const hv_keypair *kp = hv_keyring_at(ring, i);
+        char kid[2 * HV_KEY_ID_BYTES + 1];
+        hv_hex(hv_keypair_public(kp)->key_id, HV_KEY_ID_BYTES, kid);
+        hv_keypair_seeds(kp, s->seeds[0], s->seeds[1], s->seeds[2]);
+        for (int j = 0; j < 3; j++)
+            hv_hex(s->seeds[j], HV_SEED_BYTES, s->hex[j]);
+        n += (size_t)snprintf(text + n, S_SECRET_FILE_MAX - n,
+                              "set %s\nsign-seed %s\nbox-secret %s\ntransport-secret %s\n", kid,
+                              s->hex[0], s->hex[1], s->hex[2]);
+    }
+    hv_secure_free(s);
+    if (n >= S_SECRET_FILE_MAX) {
+        hv_secure_free(text);
+        return hv_fail(e, HV_ETOOBIG, "key sets do not fit in a secret key file");
+    }
+    *out = text;
+    *len = n;
+    return HV_OK;
+}
+
+/* Writes the public keys of `pub` as a .pub file at `path` (new file). */
+static hv_err s_write_pub(const char *path, const char *node_id, const hv_pubkeys *pub,
+                          hv_errmsg *e)
+{
+    char kid[2 * HV_KEY_ID_BYTES + 1], sign[65], box[65], transport[65];
+    hv_hex(pub->key_id, HV_KEY_ID_BYTES, kid);
+    hv_hex(pub->sign, 32, sign);
+    hv_hex(pub->box, 32, box);
+    hv_hex(pub->transport, 32, transport);
+    char pubtext[1024];
+    int n = snprintf(pubtext, sizeof pubtext,
+                     "{\n  \"id\": \"%s\",\n  \"key_id\": \"%s\",\n  \"sign\": \"%s\",\n"
+                     "  \"box\": \"%s\",\n  \"transport\": \"%s\"\n}\n",
+                     node_id, kid, sign, box, transport);
+    return s_write_new(path, 0644, pubtext, (size_t)n, e);
+}
+
+/* Fsyncs the directory that holds `path`, so that a rename in it lasts. */
+static hv_err s_sync_dir(const char *path, hv_errmsg *e)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        int saved = errno;
+        if (fd >= 0)
+            close(fd);
+        return hv_fail(e, HV_EIO, "cannot sync directory %s: %s", dir, strerror(saved));
+    }
+    close(fd);
+    return HV_OK;
+}
+
+hv_err hv_keys_write_ring(const char *path, const char *node_id, const hv_keyring *ring,
+                          hv_errmsg *e)
+{
+    char tmp[4096];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.new", path) >= sizeof tmp)
+        return hv_fail(e, HV_EINVAL, "key file path too long");
+    char *text = NULL;
+    size_t len = 0;
+    hv_err err = s_ring_text(node_id, ring, &text, &len, e);
+    if (err != HV_OK)
+        return err;
+    /* A .new left by a crash holds nothing the key file does not, or a set
+     * the operator never saw published: either way it goes. */
+    unlink(tmp);
+    err = s_write_new(tmp, 0600, text, len, e);
+    hv_secure_free(text);
+    if (err != HV_OK)
+        return err;
+    if (rename(tmp, path) != 0) {
+        int saved = errno;
+        unlink(tmp);
+        return hv_fail(e, HV_EIO, "cannot replace %s: %s", path, strerror(saved));
+    }
+    return s_sync_dir(path, e);
+}
+
 hv_err hv_keys_generate(const char *node_id, const char *dir, hv_errmsg *e)
 {
     if (!hv_node_id_valid_cstr(node_id))
@@ -64,45 +176,85 @@ hv_err hv_keys_generate(const char *node_id, const char *dir, hv_errmsg *e)
         return hv_fail(e, HV_EEXIST, "%s already exists; refusing to overwrite a key", pub_path);
 
     hv_keypair *kp = NULL;
+    hv_keyring *ring = NULL;
+    char *text = NULL;
+    size_t len = 0;
     hv_err err = hv_keypair_generate(&kp);
     if (err != HV_OK)
         return hv_fail(e, err, "cannot generate keys: %s", hv_strerror(err));
-
-    /* The secret text is assembled in a stack buffer that is wiped below. */
-    uint8_t seeds[3][HV_SEED_BYTES];
-    char hex[3][2 * HV_SEED_BYTES + 1];
-    char text[1024];
-    hv_keypair_seeds(kp, seeds[0], seeds[1], seeds[2]);
-    for (int i = 0; i < 3; i++)
-        hv_hex(seeds[i], HV_SEED_BYTES, hex[i]);
-    int n = snprintf(text, sizeof text,
-                     "# Haven secret keys of node %s. Keep this file private (mode 0600)\n"
-                     "# and never send it anywhere: give the network authority %s.pub.\n"
-                     "%s\nid %s\nsign-seed %s\nbox-secret %s\ntransport-secret %s\n",
-                     node_id, node_id, S_SECRET_MAGIC, node_id, hex[0], hex[1], hex[2]);
-    err = s_write_new(key_path, 0600, text, (size_t)n, e);
-    hv_memzero(seeds, sizeof seeds);
-    hv_memzero(hex, sizeof hex);
-    hv_memzero(text, sizeof text);
+    /* A new file's storage secret is derived from its first box secret, as
+     * a v1 file's storage key is: the same keys give the same stores. */
+    if ((err = hv_keyring_from_keypair(&ring, &kp)) != HV_OK) {
+        hv_keypair_free(&kp);
+        return err;
+    }
+    if ((err = s_ring_text(node_id, ring, &text, &len, e)) != HV_OK)
+        goto done;
+    err = s_write_new(key_path, 0600, text, len, e);
+    hv_secure_free(text);
     if (err != HV_OK)
         goto done;
-
-    const hv_pubkeys *pub = hv_keypair_public(kp);
-    char kid[2 * HV_KEY_ID_BYTES + 1], sign[65], box[65], transport[65];
-    hv_hex(pub->key_id, HV_KEY_ID_BYTES, kid);
-    hv_hex(pub->sign, 32, sign);
-    hv_hex(pub->box, 32, box);
-    hv_hex(pub->transport, 32, transport);
-    char pubtext[1024];
-    n = snprintf(pubtext, sizeof pubtext,
-                 "{\n  \"id\": \"%s\",\n  \"key_id\": \"%s\",\n  \"sign\": \"%s\",\n"
-                 "  \"box\": \"%s\",\n  \"transport\": \"%s\"\n}\n",
-                 node_id, kid, sign, box, transport);
-    err = s_write_new(pub_path, 0644, pubtext, (size_t)n, e);
+    err = s_write_pub(pub_path, node_id, hv_keypair_public(hv_keyring_at(ring, 0)), e);
     if (err != HV_OK)
         unlink(key_path); /* leave no half-made key set behind */
 done:
+    hv_keyring_free(&ring);
+    return err;
+}
+
+hv_err hv_keys_rotate(const char *node_id, const char *dir, hv_pubkeys *out, hv_errmsg *e)
+{
+    if (!hv_node_id_valid_cstr(node_id))
+        return hv_fail(e, HV_EINVAL, "invalid node id '%s'", node_id);
+    char key_path[4096], pub_path[4096];
+    if ((size_t)snprintf(key_path, sizeof key_path, "%s/%s.key", dir, node_id) >= sizeof key_path ||
+        (size_t)snprintf(pub_path, sizeof pub_path, "%s/%s.next.pub", dir, node_id) >=
+            sizeof pub_path)
+        return hv_fail(e, HV_EINVAL, "output directory path too long");
+    hv_keyring *ring = NULL;
+    hv_keypair *kp = NULL;
+    char owner[HV_NODE_ID_MAX + 1];
+    hv_err err = hv_keys_load_ring(key_path, &ring, owner, e);
+    if (err != HV_OK)
+        return err;
+    if (strcmp(owner, node_id) != 0) {
+        err = hv_fail(e, HV_EKEYFORMAT, "%s holds the keys of '%s', not '%s'", key_path, owner,
+                      node_id);
+        goto done;
+    }
+    if (hv_keyring_count(ring) >= HV_KEYRING_MAX) {
+        err = hv_fail(e, HV_EEXIST,
+                      "%s holds %d key sets already (a rotation is under way): wait until the "
+                      "node has destroyed its old keys (log keys_destroyed)",
+                      key_path, HV_KEYRING_MAX);
+        goto done;
+    }
+    if (access(pub_path, F_OK) == 0) {
+        err = hv_fail(e, HV_EEXIST,
+                      "%s already exists: a rotation was started; remove it only if its keys "
+                      "were never given to the authority",
+                      pub_path);
+        goto done;
+    }
+    if ((err = hv_keypair_generate(&kp)) != HV_OK) {
+        err = hv_fail(e, err, "cannot generate keys: %s", hv_strerror(err));
+        goto done;
+    }
+    hv_pubkeys pub = *hv_keypair_public(kp);
+    if ((err = hv_keyring_add(ring, &kp)) != HV_OK) {
+        err = hv_fail(e, err, "cannot add the new key set");
+        goto done;
+    }
+    /* The secret first: a published key whose secret was lost would be a
+     * node nobody can reach. */
+    if ((err = hv_keys_write_ring(key_path, node_id, ring, e)) != HV_OK ||
+        (err = s_write_pub(pub_path, node_id, &pub, e)) != HV_OK)
+        goto done;
+    if (out != NULL)
+        *out = pub;
+done:
     hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     return err;
 }
 
@@ -122,17 +274,28 @@ static char *s_next_line(char **cursor)
     return line;
 }
 
-hv_err hv_keys_parse_secret(const char *text, size_t len, hv_keypair **out, char *node_id,
-                            hv_errmsg *e)
+/* Reads "name value" at `line`; returns the value or NULL. */
+static const char *s_field(char *line, const char *name)
+{
+    size_t n = strlen(name);
+    if (strncmp(line, name, n) != 0 || line[n] != ' ')
+        return NULL;
+    return line + n + 1;
+}
+
+hv_err hv_keys_parse_ring(const char *text, size_t len, hv_keyring **out, char *node_id,
+                          hv_errmsg *e)
 {
     if (len >= S_SECRET_FILE_MAX)
         return hv_fail(e, HV_EKEYFORMAT, "secret key file too large (%zu bytes)", len);
     /* Secret text is copied into guarded memory and wiped on every exit. */
-    hv_keypair *kp = NULL;
     struct secret_scratch {
-        char text[S_SECRET_FILE_MAX];        /* writable copy of the file */
-        uint8_t seeds[3][HV_SEED_BYTES];     /* decoded seeds */
+        char text[S_SECRET_FILE_MAX];                  /* writable copy of the file */
+        uint8_t seeds[3][HV_SEED_BYTES];               /* decoded seeds of one set */
+        uint8_t storage[HV_STORAGE_SECRET_BYTES];      /* v2 storage secret */
     } *s = NULL;
+    hv_keyring *ring = NULL;
+    hv_keypair *kp = NULL;
     hv_err err = HV_OK;
     s = hv_secure_alloc(sizeof *s);
     if (s == NULL)
@@ -144,22 +307,124 @@ hv_err hv_keys_parse_secret(const char *text, size_t len, hv_keypair **out, char
         goto done;
     }
 
-    static const char *const fields[] = {"id", "sign-seed", "box-secret", "transport-secret"};
-    bool seen[4] = {false, false, false, false};
+    /* v1: id and one set's three fields in any order. v2: id, storage-secret,
+     * then one or more "set KID" each followed by its three fields in order. */
+    static const char *const fields[] = {"sign-seed", "box-secret", "transport-secret"};
     char id[HV_NODE_ID_MAX + 1] = "";
-    bool magic = false;
-    int lineno = 0;
+    int version = 0;
+    bool have_storage = false, in_set = false;
+    bool seen[3] = {false, false, false};
+    uint8_t kid[HV_KEY_ID_BYTES];
+    int lineno = 0, set_line = 0;
     char *cursor = s->text, *line;
-    while ((line = s_next_line(&cursor)) != NULL) {
-        lineno++;
-        if (line[0] == '#' || line[0] == '\0')
-            continue;
-        if (!magic) {
-            if (strcmp(line, S_SECRET_MAGIC) != 0) {
-                err = hv_fail(e, HV_EKEYFORMAT, "line %d: expected '%s'", lineno, S_SECRET_MAGIC);
+    for (;;) {
+        line = s_next_line(&cursor);
+        if (line != NULL) {
+            lineno++;
+            if (line[0] == '#' || line[0] == '\0')
+                continue;
+        }
+        if (version == 0) {
+            if (line != NULL && strcmp(line, S_SECRET_MAGIC) == 0)
+                version = 1;
+            else if (line != NULL && strcmp(line, S_SECRET_MAGIC_V2) == 0)
+                version = 2;
+            else if (line != NULL) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: expected '%s' or '%s'", lineno,
+                              S_SECRET_MAGIC_V2, S_SECRET_MAGIC);
                 goto done;
             }
-            magic = true;
+            if (line == NULL) {
+                err = hv_fail(e, HV_EKEYFORMAT, "missing field 'id' (not a Haven secret key file)");
+                goto done;
+            }
+            continue;
+        }
+        /* A set ends at the next "set" line, or at the end (v1: at the end). */
+        bool set_line_now = line != NULL && version == 2 && s_field(line, "set") != NULL;
+        if (in_set && (line == NULL || set_line_now)) {
+            for (size_t f = 0; f < 3; f++) {
+                if (!seen[f] && version == 1) {
+                    err = hv_fail(e, HV_EKEYFORMAT, "missing field '%s'", fields[f]);
+                    goto done;
+                }
+                if (!seen[f]) {
+                    err = hv_fail(e, HV_EKEYFORMAT, "missing field '%s' in the set of line %d",
+                                  fields[f], set_line);
+                    goto done;
+                }
+            }
+            if (hv_keypair_from_seeds(&kp, s->seeds[0], s->seeds[1], s->seeds[2]) != HV_OK) {
+                err = hv_fail(e, HV_EKEYFORMAT, "secret keys are degenerate");
+                goto done;
+            }
+            hv_memzero(s->seeds, sizeof s->seeds);
+            if (version == 2 &&
+                memcmp(hv_keypair_public(kp)->key_id, kid, HV_KEY_ID_BYTES) != 0) {
+                err = hv_fail(e, HV_EKEYFORMAT,
+                              "line %d: the set's key id does not match its keys", set_line);
+                goto done;
+            }
+            if (ring == NULL) {
+                err = version == 1 ? hv_keyring_from_keypair(&ring, &kp)
+                                   : hv_keyring_new(&ring, s->storage);
+                if (err != HV_OK)
+                    goto done;
+            }
+            if (kp != NULL && (err = hv_keyring_add(ring, &kp)) != HV_OK) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: %s", set_line,
+                              err == HV_EEXIST ? "the same key set twice"
+                                               : "more key sets than a key file may hold");
+                goto done;
+            }
+            in_set = false;
+            seen[0] = seen[1] = seen[2] = false;
+        }
+        if (line == NULL)
+            break;
+        const char *value;
+        if ((value = s_field(line, "id")) != NULL) {
+            if (id[0] != '\0' || (version == 2 && (have_storage || in_set || ring != NULL))) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: %s field 'id'", lineno,
+                              id[0] != '\0' ? "repeated" : "misplaced");
+                goto done;
+            }
+            if (!hv_node_id_valid_cstr(value)) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: invalid node id", lineno);
+                goto done;
+            }
+            strcpy(id, value);
+            if (version == 1)
+                in_set = true; /* a v1 file is one set, fields in any order */
+            continue;
+        }
+        if (version == 2 && (value = s_field(line, "storage-secret")) != NULL) {
+            if (have_storage || id[0] == '\0' || ring != NULL || in_set) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: %s field 'storage-secret'", lineno,
+                              have_storage ? "repeated" : "misplaced");
+                goto done;
+            }
+            if (hv_unhex(value, s->storage, sizeof s->storage) != HV_OK) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: storage-secret must be 64 hex digits",
+                              lineno);
+                goto done;
+            }
+            have_storage = true;
+            continue;
+        }
+        if (set_line_now) {
+            if (!have_storage) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: 'id' and 'storage-secret' come first",
+                              lineno);
+                goto done;
+            }
+            if (hv_unhex(s_field(line, "set"), kid, sizeof kid) != HV_OK) {
+                err = hv_fail(e, HV_EKEYFORMAT, "line %d: set must name a 16 hex digit key id",
+                              lineno);
+                goto done;
+            }
+            in_set = true;
+            set_line = lineno;
             continue;
         }
         char *sp = strchr(line, ' ');
@@ -168,49 +433,71 @@ hv_err hv_keys_parse_secret(const char *text, size_t len, hv_keypair **out, char
             goto done;
         }
         *sp = '\0';
-        const char *value = sp + 1;
+        value = sp + 1;
         size_t f = 0;
-        while (f < 4 && strcmp(line, fields[f]) != 0)
+        while (f < 3 && strcmp(line, fields[f]) != 0)
             f++;
-        if (f == 4 || seen[f]) {
+        if (f == 3 || seen[f] || (version == 2 && !in_set)) {
             err = hv_fail(e, HV_EKEYFORMAT, "line %d: %s field '%.32s'", lineno,
-                          f == 4 ? "unknown" : "repeated", line);
+                          f == 3 ? "unknown" : seen[f] ? "repeated" : "misplaced", line);
             goto done;
         }
+        if (version == 1)
+            in_set = true;
         seen[f] = true;
-        if (f == 0) {
-            if (!hv_node_id_valid_cstr(value)) {
-                err = hv_fail(e, HV_EKEYFORMAT, "line %d: invalid node id", lineno);
-                goto done;
-            }
-            strcpy(id, value);
-        } else if (hv_unhex(value, s->seeds[f - 1], HV_SEED_BYTES) != HV_OK) {
+        if (hv_unhex(value, s->seeds[f], HV_SEED_BYTES) != HV_OK) {
             err = hv_fail(e, HV_EKEYFORMAT, "line %d: %s must be 64 hex digits", lineno,
                           fields[f]);
             goto done;
         }
     }
-    for (size_t f = 0; f < 4; f++) {
-        if (!seen[f]) {
-            err = hv_fail(e, HV_EKEYFORMAT, "missing field '%s'%s", fields[f],
-                          magic ? "" : " (not a Haven secret key file)");
-            goto done;
-        }
+    if (id[0] == '\0') {
+        err = hv_fail(e, HV_EKEYFORMAT, "missing field 'id'");
+        goto done;
     }
-    err = hv_keypair_from_seeds(&kp, s->seeds[0], s->seeds[1], s->seeds[2]);
-    if (err != HV_OK) {
-        err = hv_fail(e, HV_EKEYFORMAT, "secret keys are degenerate");
+    if (ring == NULL) {
+        err = hv_fail(e, HV_EKEYFORMAT, version == 2 && !have_storage
+                                            ? "missing field 'storage-secret'"
+                                            : "no key set in the file");
         goto done;
     }
     if (node_id != NULL)
         strcpy(node_id, id);
-    *out = kp;
+    *out = ring;
+    ring = NULL;
 done:
+    hv_keypair_free(&kp);
+    hv_keyring_free(&ring);
     hv_secure_free(s);
     return err;
 }
 
-hv_err hv_keys_load_secret(const char *path, hv_keypair **out, char *node_id, hv_errmsg *e)
+/* Takes the set a one-set caller uses out of `ring`: the newest. */
+static hv_err s_newest(hv_keyring *ring, hv_keypair **out)
+{
+    size_t n = hv_keyring_count(ring);
+    uint8_t sign[HV_SEED_BYTES], box[HV_SEED_BYTES], transport[HV_SEED_BYTES];
+    hv_keypair_seeds(hv_keyring_at(ring, n - 1), sign, box, transport);
+    hv_err err = hv_keypair_from_seeds(out, sign, box, transport);
+    hv_memzero(sign, sizeof sign);
+    hv_memzero(box, sizeof box);
+    hv_memzero(transport, sizeof transport);
+    return err;
+}
+
+hv_err hv_keys_parse_secret(const char *text, size_t len, hv_keypair **out, char *node_id,
+                            hv_errmsg *e)
+{
+    hv_keyring *ring = NULL;
+    hv_err err = hv_keys_parse_ring(text, len, &ring, node_id, e);
+    if (err != HV_OK)
+        return err;
+    err = s_newest(ring, out);
+    hv_keyring_free(&ring);
+    return err;
+}
+
+hv_err hv_keys_load_ring(const char *path, hv_keyring **out, char *node_id, hv_errmsg *e)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -255,10 +542,21 @@ hv_err hv_keys_load_secret(const char *path, hv_keypair **out, char *node_id, hv
         len += (size_t)n;
     }
     close(fd);
-    hv_err err = hv_keys_parse_secret(buf, len, out, node_id, e);
+    hv_err err = hv_keys_parse_ring(buf, len, out, node_id, e);
     hv_secure_free(buf);
     if (err != HV_OK)
         hv_fail_prefix(e, err, path);
+    return err;
+}
+
+hv_err hv_keys_load_secret(const char *path, hv_keypair **out, char *node_id, hv_errmsg *e)
+{
+    hv_keyring *ring = NULL;
+    hv_err err = hv_keys_load_ring(path, &ring, node_id, e);
+    if (err != HV_OK)
+        return err;
+    err = s_newest(ring, out);
+    hv_keyring_free(&ring);
     return err;
 }
 

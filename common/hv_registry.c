@@ -11,10 +11,12 @@
 #include "hv_mp.h"
 
 #define S_MAGIC "haven-registry"
-#define S_FORMAT 1
+/* Payload format 2 added next_keys, previous_keys, previous_until and scope
+ * to each node (PROTOCOL.md §8.2); a format-1 registry is signed again. */
+#define S_FORMAT 2
 #define S_SIG_CONTEXT "haven/registry/v1"
 #define S_PAYLOAD_FIELDS 6
-#define S_NODE_FIELDS 18
+#define S_NODE_FIELDS 22
 
 static const char *const s_services[HV_SVC_COUNT] = {
     "shelter",        "medical",          "psychosocial", "legal_aid",
@@ -89,6 +91,63 @@ static bool s_language_valid(const char *l)
     return true;
 }
 
+/* Writes up to three key sets of `n` to `out`: current, next, previous. */
+static size_t s_key_sets(const hv_node *n, const hv_pubkeys *out[3])
+{
+    size_t k = 0;
+    out[k++] = &n->keys;
+    if (n->has_next)
+        out[k++] = &n->next_keys;
+    if (n->has_previous)
+        out[k++] = &n->previous_keys;
+    return k;
+}
+
+static bool s_share_transport(const hv_node *a, const hv_node *b)
+{
+    const hv_pubkeys *ka[3], *kb[3];
+    size_t na = s_key_sets(a, ka), nb = s_key_sets(b, kb);
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (memcmp(ka[i]->transport, kb[j]->transport, HV_PK_BYTES) == 0)
+                return true;
+    return false;
+}
+
+/* A node's next and previous keys are usable keys, distinct from its
+ * current keys in all three parts (a rotation that kept the transport key
+ * would leave an old session standing), and scope belongs to operators. */
+static hv_err s_validate_rotation(const hv_node *n, hv_errmsg *e)
+{
+    const hv_pubkeys *sets[3];
+    size_t k = s_key_sets(n, sets);
+    for (size_t i = 1; i < k; i++) {
+        const char *which = sets[i] == &n->next_keys ? "next_keys" : "previous_keys";
+        if (!hv_pubkeys_valid(sets[i]))
+            return hv_fail(e, HV_EKEYFORMAT, "node %s: %s: a public key is not a usable key",
+                           n->id, which);
+        for (size_t j = 0; j < i; j++)
+            if (memcmp(sets[i]->sign, sets[j]->sign, HV_PK_BYTES) == 0 ||
+                memcmp(sets[i]->box, sets[j]->box, HV_PK_BYTES) == 0 ||
+                memcmp(sets[i]->transport, sets[j]->transport, HV_PK_BYTES) == 0)
+                return hv_fail(e, HV_EREG_INVALID,
+                               "node %s: %s repeats a key of another key set (each key set "
+                               "must be new in all three keys)",
+                               n->id, which);
+    }
+    if (n->has_previous != (n->previous_until != 0))
+        return hv_fail(e, HV_EREG_INVALID,
+                       "node %s: previous_keys and previous_until go together", n->id);
+    if (n->n_scope > 0 && n->role != HV_ROLE_OPERATOR)
+        return hv_fail(e, HV_EREG_INVALID, "node %s: scope belongs to operators only", n->id);
+    for (unsigned i = 0; i < n->n_scope; i++)
+        if (strcmp(n->scope[i], "*") != 0 && !s_country_valid(n->scope[i]))
+            return hv_fail(e, HV_EREG_INVALID,
+                           "node %s: scope[%u] must be a country code such as XA, or \"*\"",
+                           n->id, i);
+    return HV_OK;
+}
+
 static hv_err s_validate_node(const hv_registry *reg, size_t i, hv_errmsg *e)
 {
     const hv_node *n = &reg->nodes[i];
@@ -109,12 +168,16 @@ static hv_err s_validate_node(const hv_registry *reg, size_t i, hv_errmsg *e)
         return hv_fail(e, HV_EKEYFORMAT, "node %s: a public key is not a usable key", id);
     if (n->valid_from >= n->valid_until)
         return hv_fail(e, HV_EREG_INVALID, "node %s: valid_from must be before valid_until", id);
+    hv_err err = s_validate_rotation(n, e);
+    if (err != HV_OK)
+        return err;
 
     for (size_t j = 0; j < i; j++) {
         if (strcmp(reg->nodes[j].id, id) == 0)
             return hv_fail(e, HV_EREG_DUPLICATE, "node id %s appears twice", id);
-        /* One transport key is one identity at the broker's door. */
-        if (memcmp(reg->nodes[j].keys.transport, n->keys.transport, HV_PK_BYTES) == 0)
+        /* One transport key is one identity at the broker's door, in
+         * whichever key set of a node it is listed. */
+        if (s_share_transport(&reg->nodes[j], n))
             return hv_fail(e, HV_EREG_DUPLICATE, "nodes %s and %s share a transport key",
                            reg->nodes[j].id, id);
     }
@@ -186,6 +249,55 @@ hv_err hv_registry_validate(const hv_registry *reg, hv_errmsg *e)
     return HV_OK;
 }
 
+/* An optional key set: a binary of sign || box || transport, or empty. */
+static void s_write_keys(hv_mp_writer *w, const hv_pubkeys *k)
+{
+    uint8_t b[3 * HV_PK_BYTES] = {0};
+    if (k == NULL) {
+        hv_mp_write_bin(w, b, 0);
+        return;
+    }
+    memcpy(b, k->sign, HV_PK_BYTES);
+    memcpy(b + HV_PK_BYTES, k->box, HV_PK_BYTES);
+    memcpy(b + 2 * HV_PK_BYTES, k->transport, HV_PK_BYTES);
+    hv_mp_write_bin(w, b, sizeof b);
+}
+
+static hv_err s_read_keys(hv_mp_reader *r, bool *has, hv_pubkeys *k)
+{
+    const uint8_t *b;
+    size_t len;
+    hv_err err = hv_mp_read_bin(r, 3 * HV_PK_BYTES, &b, &len);
+    if (err != HV_OK)
+        return err;
+    if (len != 0 && len != 3 * HV_PK_BYTES)
+        return HV_EDECODE;
+    *has = len != 0;
+    if (*has) {
+        memcpy(k->sign, b, HV_PK_BYTES);
+        memcpy(k->box, b + HV_PK_BYTES, HV_PK_BYTES);
+        memcpy(k->transport, b + 2 * HV_PK_BYTES, HV_PK_BYTES);
+        hv_key_id(k->sign, k->box, k->transport, k->key_id);
+    }
+    return HV_OK;
+}
+
+/* Reads the operator's scope: at most HV_LIST_MAX strings of 1-2 bytes. */
+static hv_err s_read_scope(hv_mp_reader *r, hv_node *n)
+{
+    uint32_t count;
+    hv_err err = hv_mp_read_array(r, &count);
+    if (err != HV_OK)
+        return err;
+    if (count > HV_LIST_MAX)
+        return HV_ETOOBIG;
+    for (uint32_t k = 0; k < count; k++)
+        if ((err = hv_mp_read_cstr(r, n->scope[k], sizeof n->scope[k])) != HV_OK)
+            return err;
+    n->n_scope = (uint8_t)count;
+    return HV_OK;
+}
+
 hv_err hv_registry_encode_payload(const hv_registry *reg, uint8_t **out, size_t *len)
 {
     hv_mp_writer w;
@@ -224,6 +336,12 @@ hv_err hv_registry_encode_payload(const hv_registry *reg, uint8_t **out, size_t 
             hv_mp_write_cstr(&w, n->languages[k]);
         hv_mp_write_bool(&w, n->accepts_minors);
         hv_mp_write_uint(&w, n->capacity);
+        s_write_keys(&w, n->has_next ? &n->next_keys : NULL);
+        s_write_keys(&w, n->has_previous ? &n->previous_keys : NULL);
+        hv_mp_write_uint(&w, n->previous_until);
+        hv_mp_write_array(&w, n->n_scope);
+        for (unsigned k = 0; k < n->n_scope; k++)
+            hv_mp_write_cstr(&w, n->scope[k]);
     }
     return hv_mp_writer_take(&w, out, len);
 }
@@ -279,6 +397,10 @@ static hv_err s_decode_node(hv_mp_reader *r, hv_node *n)
     S_TRY(hv_mp_read_bool(r, &n->accepts_minors));
     S_TRY(hv_mp_read_uint_max(r, UINT32_MAX, &v));
     n->capacity = (uint32_t)v;
+    S_TRY(s_read_keys(r, &n->has_next, &n->next_keys));
+    S_TRY(s_read_keys(r, &n->has_previous, &n->previous_keys));
+    S_TRY(hv_mp_read_uint(r, &n->previous_until));
+    S_TRY(s_read_scope(r, n));
 #undef S_TRY
     return HV_OK;
 }
@@ -303,7 +425,9 @@ hv_err hv_registry_decode_payload(const uint8_t *buf, size_t len, hv_registry **
     if ((err = hv_mp_read_uint(&r, &format)) != HV_OK)
         goto malformed;
     if (format != S_FORMAT)
-        return hv_fail(e, HV_EVERSION, "registry format %llu is not supported (expected %d)",
+        return hv_fail(e, HV_EVERSION,
+                       "registry format %llu is not supported (expected %d; have the "
+                       "authority sign the registry again with this version of haven)",
                        (unsigned long long)format, S_FORMAT);
     uint64_t version, issued_at, expires_at;
     if ((err = hv_mp_read_cstr(&r, network, sizeof network)) != HV_OK ||
@@ -453,6 +577,8 @@ hv_err hv_registry_load_file(const char *path, const uint8_t authority_sign_pk[H
         return err;
     err = hv_registry_load(buf, len, authority_sign_pk, now, held_version, out, e);
     free(buf);
+    if (err != HV_OK)
+        hv_fail_prefix(e, err, path); /* which file, for the operator */
     return err;
 }
 
@@ -492,9 +618,57 @@ const hv_node *hv_registry_find(const hv_registry *reg, const char *id)
 const hv_node *hv_registry_find_by_transport(const hv_registry *reg, const uint8_t pk[32])
 {
     for (size_t i = 0; i < reg->n_nodes; i++)
-        if (memcmp(reg->nodes[i].keys.transport, pk, HV_PK_BYTES) == 0)
+        if (hv_node_keys_by_transport(&reg->nodes[i], pk, NULL) != NULL)
             return &reg->nodes[i];
     return NULL;
+}
+
+const hv_pubkeys *hv_node_keys_by_id(const hv_node *node, const uint8_t kid[HV_KEY_ID_BYTES],
+                                     uint64_t now, hv_key_slot *slot)
+{
+    const hv_pubkeys *found = NULL;
+    hv_key_slot which = HV_KEYS_NONE;
+    if (memcmp(node->keys.key_id, kid, HV_KEY_ID_BYTES) == 0) {
+        found = &node->keys;
+        which = HV_KEYS_CURRENT;
+    } else if (node->has_next && memcmp(node->next_keys.key_id, kid, HV_KEY_ID_BYTES) == 0) {
+        found = &node->next_keys;
+        which = HV_KEYS_NEXT;
+    } else if (node->has_previous && now < node->previous_until &&
+               memcmp(node->previous_keys.key_id, kid, HV_KEY_ID_BYTES) == 0) {
+        found = &node->previous_keys;
+        which = HV_KEYS_PREVIOUS;
+    }
+    if (slot != NULL)
+        *slot = which;
+    return found;
+}
+
+const hv_pubkeys *hv_node_keys_by_transport(const hv_node *node, const uint8_t pk[32],
+                                            hv_key_slot *slot)
+{
+    const hv_pubkeys *found = NULL;
+    hv_key_slot which = HV_KEYS_NONE;
+    if (memcmp(node->keys.transport, pk, HV_PK_BYTES) == 0) {
+        found = &node->keys;
+        which = HV_KEYS_CURRENT;
+    } else if (node->has_next && memcmp(node->next_keys.transport, pk, HV_PK_BYTES) == 0) {
+        found = &node->next_keys;
+        which = HV_KEYS_NEXT;
+    }
+    if (slot != NULL)
+        *slot = which;
+    return found;
+}
+
+bool hv_node_in_scope(const hv_node *op, const char *country)
+{
+    if (strcmp(op->country, country) == 0)
+        return true;
+    for (unsigned i = 0; i < op->n_scope; i++)
+        if (strcmp(op->scope[i], "*") == 0 || strcmp(op->scope[i], country) == 0)
+            return true;
+    return false;
 }
 
 bool hv_node_active(const hv_node *node, uint64_t now)

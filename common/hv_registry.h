@@ -69,7 +69,26 @@ typedef struct hv_node {
     char languages[HV_LIST_MAX][HV_LANGUAGE_MAX + 1];   /* provider: languages spoken */
     bool accepts_minors;                        /* provider: takes children */
     uint32_t capacity;                          /* provider: open places */
+    /* Key rotation (PROTOCOL.md §7.1): the keys that follow `keys`, listed
+     * ahead of the switch, and the keys `keys` replaced, still honoured
+     * until `previous_until` so that what was sealed or signed before the
+     * switch arrives and opens. */
+    bool has_next;                              /* next_keys is set */
+    hv_pubkeys next_keys;                       /* the node's next keys */
+    bool has_previous;                          /* previous_keys is set */
+    hv_pubkeys previous_keys;                   /* the keys before `keys` */
+    uint64_t previous_until;                    /* Unix seconds; 0 without previous */
+    uint8_t n_scope;                            /* operator: entries in scope */
+    char scope[HV_LIST_MAX][3];                 /* operator: other countries it may act in */
 } hv_node;
+
+/* Which of a node's key sets a key id names. */
+typedef enum hv_key_slot {
+    HV_KEYS_NONE = 0,     /* none of them (or previous past its grace) */
+    HV_KEYS_CURRENT = 1,  /* keys */
+    HV_KEYS_NEXT = 2,     /* next_keys */
+    HV_KEYS_PREVIOUS = 3, /* previous_keys, before previous_until */
+} hv_key_slot;
 
 typedef struct hv_registry hv_registry;
 
@@ -137,7 +156,8 @@ const hv_node *hv_registry_node(const hv_registry *reg, size_t index);
 /* Finds a node by id, or NULL. */
 const hv_node *hv_registry_find(const hv_registry *reg, const char *id);
 
-/* Finds the node whose CurveZMQ transport key is `pk`, or NULL. */
+/* Finds the node whose current or next CurveZMQ transport key is `pk`, or
+ * NULL (hv_node_keys_by_transport says which). */
 const hv_node *hv_registry_find_by_transport(const hv_registry *reg, const uint8_t pk[32]);
 
 /* Lists the providers in `country` offering `svc`, in registry order, that
@@ -145,6 +165,23 @@ const hv_node *hv_registry_find_by_transport(const hv_registry *reg, const uint8
  * many match in all. */
 size_t hv_registry_providers(const hv_registry *reg, const char *country, hv_service svc,
                              uint64_t now, const hv_node **out, size_t max);
+
+/* The key set of `node` whose key id is `kid` and that may be used at
+ * `now` (previous keys only before previous_until), or NULL; `slot` (may
+ * be NULL) says which. */
+const hv_pubkeys *hv_node_keys_by_id(const hv_node *node, const uint8_t kid[HV_KEY_ID_BYTES],
+                                     uint64_t now, hv_key_slot *slot);
+
+/* The key set of `node` whose transport key is `pk`, among those a broker
+ * admits at its door: the current keys and the next ones (a node may move
+ * to its next transport key as soon as the registry lists it). NULL for
+ * the previous keys: a rotation cuts the old transport key at once. */
+const hv_pubkeys *hv_node_keys_by_transport(const hv_node *node, const uint8_t pk[32],
+                                            hv_key_slot *slot);
+
+/* True when operator `op` may act on a broker of `country`: its own
+ * country, or one its scope lists ("*" in the source lists all). */
+bool hv_node_in_scope(const hv_node *op, const char *country);
 
 /* True when `node` is not revoked and `now` lies in its validity window. */
 bool hv_node_active(const hv_node *node, uint64_t now);

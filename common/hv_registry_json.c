@@ -115,37 +115,67 @@ static hv_err s_list(json_t *obj, const char *path, const char *key, char *items
     return HV_OK;
 }
 
-static hv_err s_keys(json_t *node, const char *path, const char *base_dir, hv_node *n,
+/* Reads the key set `field` (inline) or `field`_file (a .pub path relative
+ * to the source) into `out`. `required` false: neither may be given, and
+ * `*has` says which. */
+static hv_err s_keys(json_t *node, const char *path, const char *base_dir, const char *field,
+                     bool required, const char *node_id, hv_pubkeys *out, bool *has,
                      hv_errmsg *e)
 {
-    json_t *keys = json_object_get(node, "keys");
-    json_t *file = json_object_get(node, "keys_file");
+    char file_field[32], where[96];
+    snprintf(file_field, sizeof file_field, "%s_file", field);
+    json_t *keys = json_object_get(node, field);
+    json_t *file = json_object_get(node, file_field);
     hv_err err;
+    *has = keys != NULL || file != NULL;
+    if (!required && !*has)
+        return HV_OK;
     if ((keys == NULL) == (file == NULL))
-        return hv_fail(e, HV_EREG_INVALID, "%s: give exactly one of \"keys\" or \"keys_file\"",
-                       path);
+        return hv_fail(e, HV_EREG_INVALID, "%s: give exactly one of \"%s\" or \"%s\"", path,
+                       field, file_field);
+    snprintf(where, sizeof where, "%s.%s", path, keys != NULL ? field : file_field);
     char key_owner[HV_NODE_ID_MAX + 1] = "";
     if (keys != NULL) {
-        err = hv_keys_from_json(keys, &n->keys, json_object_get(keys, "id") ? key_owner : NULL,
-                                e);
+        err = hv_keys_from_json(keys, out, json_object_get(keys, "id") ? key_owner : NULL, e);
     } else {
         if (!json_is_string(file))
-            return hv_fail(e, HV_EREG_INVALID, "%s.keys_file: expected a path", path);
+            return hv_fail(e, HV_EREG_INVALID, "%s: expected a path", where);
         if (base_dir == NULL)
-            return hv_fail(e, HV_EREG_INVALID, "%s.keys_file: not allowed here", path);
+            return hv_fail(e, HV_EREG_INVALID, "%s: not allowed here", where);
         char full[PATH_MAX];
         const char *f = json_string_value(file);
         bool as_is = f[0] == '/' || strcmp(base_dir, ".") == 0;
         if ((size_t)snprintf(full, sizeof full, "%s%s%s", as_is ? "" : base_dir,
                              as_is ? "" : "/", f) >= sizeof full)
-            return hv_fail(e, HV_EREG_INVALID, "%s.keys_file: path too long", path);
-        err = hv_keys_load_public(full, &n->keys, key_owner, e);
+            return hv_fail(e, HV_EREG_INVALID, "%s: path too long", where);
+        err = hv_keys_load_public(full, out, key_owner, e);
     }
     if (err != HV_OK)
-        return hv_fail_prefix(e, err, path);
-    if (key_owner[0] != '\0' && strcmp(key_owner, n->id) != 0)
+        return hv_fail_prefix(e, err, required ? path : where);
+    if (key_owner[0] != '\0' && strcmp(key_owner, node_id) != 0)
         return hv_fail(e, HV_EREG_INVALID, "%s: the keys belong to node \"%s\", not \"%s\"",
-                       path, key_owner, n->id);
+                       where, key_owner, node_id);
+    return HV_OK;
+}
+
+/* An operator's scope: country codes, or "*" for every country. */
+static hv_err s_scope(json_t *node, const char *path, hv_node *n, hv_errmsg *e)
+{
+    json_t *arr = json_object_get(node, "scope");
+    if (arr == NULL)
+        return HV_OK;
+    if (!json_is_array(arr) || json_array_size(arr) > HV_LIST_MAX)
+        return hv_fail(e, HV_EREG_INVALID, "%s.scope: expected an array of at most %d country "
+                       "codes", path, HV_LIST_MAX);
+    for (size_t k = 0; k < json_array_size(arr); k++) {
+        json_t *v = json_array_get(arr, k);
+        if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 2)
+            return hv_fail(e, HV_EREG_INVALID,
+                           "%s.scope[%zu]: expected a country code such as \"XA\", or \"*\"",
+                           path, k);
+        memcpy(n->scope[k], json_string_value(v), json_string_length(v) + 1);
+    }
+    n->n_scope = (uint8_t)json_array_size(arr);
     return HV_OK;
 }
 
@@ -154,7 +184,9 @@ static hv_err s_node(json_t *node, size_t i, const char *base_dir, hv_node *n, h
     static const char *const known[] = {
         "id",        "role",        "country",  "organisation", "home",      "endpoints",
         "keys",      "keys_file",   "valid_from", "valid_until", "revoked",  "services",
-        "regions",   "languages",   "accepts_minors", "capacity", NULL};
+        "regions",   "languages",   "accepts_minors", "capacity", "next_keys",
+        "next_keys_file", "previous_keys", "previous_keys_file", "previous_until", "scope",
+        NULL};
     char path[48];
     snprintf(path, sizeof path, "nodes[%zu]", i);
     if (!json_is_object(node))
@@ -162,6 +194,7 @@ static hv_err s_node(json_t *node, size_t i, const char *base_dir, hv_node *n, h
     hv_err err;
     char role[16];
     uint64_t capacity;
+    bool has_keys;
     if ((err = s_only_known(node, path, known, e)) != HV_OK ||
         (err = s_string(node, path, "id", true, n->id, sizeof n->id, e)) != HV_OK)
         return err;
@@ -182,7 +215,12 @@ static hv_err s_node(json_t *node, size_t i, const char *base_dir, hv_node *n, h
         (err = s_string(node, path, "organisation", true, n->organisation,
                         sizeof n->organisation, e)) ||
         (err = s_string(node, path, "home", false, n->home, sizeof n->home, e)) ||
-        (err = s_keys(node, path, base_dir, n, e)) ||
+        (err = s_keys(node, path, base_dir, "keys", true, n->id, &n->keys, &has_keys, e)) ||
+        (err = s_keys(node, path, base_dir, "next_keys", false, n->id, &n->next_keys,
+                      &n->has_next, e)) ||
+        (err = s_keys(node, path, base_dir, "previous_keys", false, n->id, &n->previous_keys,
+                      &n->has_previous, e)) ||
+        (err = s_scope(node, path, n, e)) ||
         (err = s_time(node, path, "valid_from", &n->valid_from, e)) ||
         (err = s_time(node, path, "valid_until", &n->valid_until, e)) ||
         (err = s_bool(node, path, "revoked", &n->revoked, e)) ||
@@ -194,6 +232,9 @@ static hv_err s_node(json_t *node, size_t i, const char *base_dir, hv_node *n, h
         (err = s_uint(node, path, "capacity", false, UINT32_MAX, &capacity, e)))
         return err;
     n->capacity = (uint32_t)capacity;
+    if (json_object_get(node, "previous_until") != NULL &&
+        (err = s_time(node, path, "previous_until", &n->previous_until, e)) != HV_OK)
+        return err;
 
     json_t *eps = json_object_get(node, "endpoints");
     if (eps != NULL) {

@@ -16,6 +16,8 @@ static const struct {
     [HV_CMD_NACK] = {"NACK", 5},       [HV_CMD_CREDIT] = {"CREDIT", 3},
     [HV_CMD_HEARTBEAT] = {"HEARTBEAT", 2}, [HV_CMD_EXPIRED] = {"EXPIRED", 3},
     [HV_CMD_ERROR] = {"ERROR", 5},     [HV_CMD_BYE] = {"BYE", 2},
+    [HV_CMD_PREKEY_PUT] = {"PREKEY_PUT", 3}, [HV_CMD_PREKEY_GET] = {"PREKEY_GET", 3},
+    [HV_CMD_PREKEY] = {"PREKEY", 3},   [HV_CMD_PREKEY_REFUSED] = {"PREKEY_REFUSED", 5},
 };
 
 const char *hv_cmd_name(unsigned cmd)
@@ -53,7 +55,13 @@ static bool s_fields_valid(const hv_control *m)
         return m->credit <= HV_CREDIT_MAX;
     case HV_CMD_NACK:
     case HV_CMD_ERROR:
+    case HV_CMD_PREKEY_REFUSED:
         return s_text_valid(m->text);
+    case HV_CMD_PREKEY_PUT:
+    case HV_CMD_PREKEY:
+        return m->bundle_len > 0 && m->bundle_len <= HV_CONTROL_BUNDLE_MAX;
+    case HV_CMD_PREKEY_GET:
+        return m->node_id[0] == '\0' || hv_node_id_valid_cstr(m->node_id);
     default:
         return hv_cmd_name(m->cmd) != NULL;
     }
@@ -108,6 +116,18 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
     case HV_CMD_ERROR:
         hv_mp_write_uint(&w, m->code);
         hv_mp_write_bin(&w, m->msg_id, m->has_msg_id ? HV_MSG_ID_BYTES : 0);
+        hv_mp_write_cstr(&w, m->text);
+        break;
+    case HV_CMD_PREKEY_PUT:
+    case HV_CMD_PREKEY:
+        hv_mp_write_bin(&w, m->bundle, m->bundle_len);
+        break;
+    case HV_CMD_PREKEY_GET:
+        hv_mp_write_cstr(&w, m->node_id);
+        break;
+    case HV_CMD_PREKEY_REFUSED:
+        hv_mp_write_uint(&w, m->code);
+        hv_mp_write_bin(&w, m->prekey_id, m->has_prekey_id ? sizeof m->prekey_id : 0);
         hv_mp_write_cstr(&w, m->text);
         break;
     default: /* HEARTBEAT, BYE: no fields */
@@ -212,6 +232,28 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
         out->has_msg_id = blen == HV_MSG_ID_BYTES;
         if (out->has_msg_id)
             memcpy(out->msg_id, b, HV_MSG_ID_BYTES);
+        S_TRY(hv_mp_read_cstr(&r, out->text, sizeof out->text));
+        break;
+    case HV_CMD_PREKEY_PUT:
+    case HV_CMD_PREKEY:
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_BUNDLE_MAX, &out->bundle, &out->bundle_len));
+        if (out->bundle_len == 0)
+            return HV_EDECODE;
+        break;
+    case HV_CMD_PREKEY_GET:
+        S_TRY(hv_mp_read_cstr(&r, out->node_id, sizeof out->node_id));
+        if (out->node_id[0] != '\0' && !hv_node_id_valid_cstr(out->node_id))
+            return HV_EDECODE;
+        break;
+    case HV_CMD_PREKEY_REFUSED:
+        S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
+        out->code = (uint16_t)v;
+        S_TRY(hv_mp_read_bin(&r, sizeof out->prekey_id, &b, &blen));
+        if (blen != 0 && blen != sizeof out->prekey_id)
+            return HV_EDECODE;
+        out->has_prekey_id = blen == sizeof out->prekey_id;
+        if (out->has_prekey_id)
+            memcpy(out->prekey_id, b, sizeof out->prekey_id);
         S_TRY(hv_mp_read_cstr(&r, out->text, sizeof out->text));
         break;
     default: /* HEARTBEAT, BYE */

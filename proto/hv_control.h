@@ -23,9 +23,14 @@ typedef enum hv_cmd {
     HV_CMD_EXPIRED = 10,  /* broker -> client: your message passed its TTL */
     HV_CMD_ERROR = 11,    /* broker -> client: request refused, with a code */
     HV_CMD_BYE = 12,      /* either way: closing the session */
+    HV_CMD_PREKEY_PUT = 13, /* client or peer -> broker: publish a prekey bundle */
+    HV_CMD_PREKEY_GET = 14, /* client -> broker: the bundles of a node ("" for all) */
+    HV_CMD_PREKEY = 15,   /* broker -> client: one bundle from its directory */
+    HV_CMD_PREKEY_REFUSED = 16, /* broker -> client or peer: a PREKEY_PUT or GET refused */
 } hv_cmd;
 
-#define HV_CMD_MAX 12
+#define HV_CMD_MAX 16
+#define HV_CONTROL_BUNDLE_MAX 256 /* = HV_PREKEY_BUNDLE_MAX (common/hv_prekey.h) */
 #define HV_CONTROL_TEXT_MAX 256
 #define HV_CONTROL_MAX (HV_ENVELOPE_MAX + 64)
 #define HV_CREDIT_MAX 65536u
@@ -51,6 +56,10 @@ typedef struct hv_control {
     char text[HV_CONTROL_TEXT_MAX + 1];      /* NACK, ERROR: explanation */
     const uint8_t *envelope;                 /* SEND, DELIVER: envelope bytes */
     size_t envelope_len;                     /* length of `envelope` */
+    const uint8_t *bundle;                   /* PREKEY_PUT, PREKEY: bundle bytes (borrowed) */
+    size_t bundle_len;                       /* length of `bundle` */
+    uint8_t prekey_id[8];                    /* PREKEY_REFUSED: the bundle's prekey id */
+    bool has_prekey_id;                      /* PREKEY_REFUSED: whether prekey_id is set */
 } hv_control;
 
 /* Returns the command's name, or NULL for an unknown value. */
@@ -61,7 +70,9 @@ const char *hv_cmd_name(unsigned cmd);
 HV_MUST_CHECK hv_err hv_control_encode(const hv_control *msg, uint8_t **out, size_t *len);
 
 /* Decodes `buf` strictly. The embedded envelope of SEND and DELIVER is only
- * bounded here, not decoded: call hv_envelope_decode on it. Errors:
+ * bounded here, not decoded: call hv_envelope_decode on it (and
+ * hv_prekey_decode on the bundle of PREKEY_PUT and PREKEY). PREKEY_GET's
+ * node_id is a node id or empty (every bundle the broker holds). Errors:
  * HV_ETOOBIG, HV_ETRUNCATED, HV_EVERSION, HV_ETYPE, HV_EDECODE, HV_ETRAILING. */
 HV_MUST_CHECK hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out);
 

@@ -226,12 +226,23 @@ done:
 hv_err hv_envelope_open(const hv_envelope *env, const char *self_id, const hv_keypair *self,
                         const uint8_t sender_sign_pk[HV_PK_BYTES], uint8_t **pt, size_t *pt_len)
 {
+    return hv_envelope_open_with(env, self_id, self, NULL, NULL, sender_sign_pk, pt, pt_len);
+}
+
+hv_err hv_envelope_open_with(const hv_envelope *env, const char *self_id, const hv_keypair *self,
+                             const uint8_t *box_sk, const uint8_t *box_pk,
+                             const uint8_t sender_sign_pk[HV_PK_BYTES], uint8_t **pt,
+                             size_t *pt_len)
+{
     size_t cap = env->body_len >= HV_SEAL_OVERHEAD ? env->body_len - HV_SEAL_OVERHEAD : 0;
     uint8_t *buf = malloc(cap > 0 ? cap : 1);
     if (buf == NULL)
         return HV_ENOMEM;
-    hv_err err = hv_open(self, sender_sign_pk, env->header, env->header_len, env->body,
-                         env->body_len, env->sig, buf, cap, pt_len);
+    hv_err err = box_sk != NULL
+                     ? hv_open_box(box_sk, box_pk, sender_sign_pk, env->header, env->header_len,
+                                   env->body, env->body_len, env->sig, buf, cap, pt_len)
+                     : hv_open(self, sender_sign_pk, env->header, env->header_len, env->body,
+                               env->body_len, env->sig, buf, cap, pt_len);
     if (err == HV_OK && (strcmp(env->to, self_id) != 0 ||
                          memcmp(env->to_kid, hv_keypair_public(self)->key_id,
                                 HV_KEY_ID_BYTES) != 0))

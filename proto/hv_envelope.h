@@ -114,4 +114,13 @@ HV_MUST_CHECK hv_err hv_envelope_open(const hv_envelope *env, const char *self_i
                                       const uint8_t sender_sign_pk[HV_PK_BYTES], uint8_t **pt,
                                       size_t *pt_len);
 
+/* As hv_envelope_open, decrypting with the box key pair `box_sk`/`box_pk`
+ * (a prekey's, common/hv_prekey.h) when `box_sk` is not NULL; the address
+ * is still checked against `self_id` and the long-term key id of `self`. */
+HV_MUST_CHECK hv_err hv_envelope_open_with(const hv_envelope *env, const char *self_id,
+                                           const hv_keypair *self, const uint8_t *box_sk,
+                                           const uint8_t *box_pk,
+                                           const uint8_t sender_sign_pk[HV_PK_BYTES],
+                                           uint8_t **pt, size_t *pt_len);
+
 #endif

@@ -12,7 +12,7 @@ const char hv_vault_schema[] =
     "CREATE TABLE IF NOT EXISTS vault_cases (referral BLOB PRIMARY KEY, sealed BLOB NOT NULL)"
     "  WITHOUT ROWID;";
 
-hv_err hv_vault_put(sqlite3 *db, const hv_keypair *self, const uint8_t referral[16],
+hv_err hv_vault_put(sqlite3 *db, const hv_keyring *self, const uint8_t referral[16],
                     const uint8_t *pt, size_t len)
 {
     int64_t n = 0;
@@ -30,7 +30,7 @@ hv_err hv_vault_put(sqlite3 *db, const hv_keypair *self, const uint8_t referral[
         goto done;
     }
     hv_random(case_key, 32);
-    hv_keypair_storage_key(self, storage);
+    hv_keyring_storage_key(self, storage);
     if ((err = hv_aead_seal(storage, referral, 16, case_key, 32, &wrapped, &wrapped_len)) !=
             HV_OK ||
         (err = hv_aead_seal(case_key, referral, 16, pt, len, &sealed, &sealed_len)) != HV_OK)
@@ -69,7 +69,7 @@ static hv_err s_blob(sqlite3 *db, const char *sql, const uint8_t referral[16], u
     return err;
 }
 
-hv_err hv_vault_get(sqlite3 *db, const hv_keypair *self, const uint8_t referral[16],
+hv_err hv_vault_get(sqlite3 *db, const hv_keyring *self, const uint8_t referral[16],
                     uint8_t **pt, size_t *len)
 {
     *pt = NULL;
@@ -84,7 +84,7 @@ hv_err hv_vault_get(sqlite3 *db, const hv_keypair *self, const uint8_t referral[
         err = s_blob(db, "SELECT sealed FROM vault_cases WHERE referral = ?1", referral, &sealed,
                      &sealed_len);
     if (err == HV_OK) {
-        hv_keypair_storage_key(self, storage);
+        hv_keyring_storage_key(self, storage);
         err = hv_aead_open(storage, referral, 16, wrapped, wrapped_len, &case_key, &key_len);
     }
     if (err == HV_OK && key_len != 32)
@@ -106,20 +106,20 @@ hv_err hv_vault_erase(sqlite3 *db, const uint8_t referral[16])
     return err;
 }
 
-hv_err hv_vault_seal_note(const hv_keypair *self, const uint8_t referral[16], const char *text,
+hv_err hv_vault_seal_note(const hv_keyring *self, const uint8_t referral[16], const char *text,
                           uint8_t **out, size_t *len)
 {
     uint8_t *storage = hv_secure_alloc(32);
     if (storage == NULL)
         return HV_ENOMEM;
-    hv_keypair_storage_key(self, storage);
+    hv_keyring_storage_key(self, storage);
     hv_err err = hv_aead_seal(storage, referral, 16, (const uint8_t *)text, strlen(text), out,
                               len);
     hv_secure_free(storage);
     return err;
 }
 
-hv_err hv_vault_open_note(const hv_keypair *self, const uint8_t referral[16], const uint8_t *in,
+hv_err hv_vault_open_note(const hv_keyring *self, const uint8_t referral[16], const uint8_t *in,
                           size_t len, char **out)
 {
     *out = NULL;
@@ -127,7 +127,7 @@ hv_err hv_vault_open_note(const hv_keypair *self, const uint8_t referral[16], co
     size_t pt_len = 0;
     if (storage == NULL)
         return HV_ENOMEM;
-    hv_keypair_storage_key(self, storage);
+    hv_keyring_storage_key(self, storage);
     hv_err err = hv_aead_open(storage, referral, 16, in, len, &pt, &pt_len);
     hv_secure_free(storage);
     if (err != HV_OK)

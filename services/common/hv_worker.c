@@ -28,9 +28,14 @@
 #include "hv_keys.h"
 #include "hv_log.h"
 #include "hv_pending.h"
+#include "hv_prekeys.h"
+#include "hv_registry_expiry.h"
+#include "hv_registry_held.h"
+#include "hv_rotation.h"
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_vault.h"
+#include "hv_worker_metrics.h"
 
 
 static const char s_schema[] =
@@ -43,11 +48,12 @@ static const char s_schema[] =
 struct hv_worker {
     const hv_worker_app *app;        /* the worker's own part */
     hv_worker_config cfg;            /* configuration */
-    hv_keypair *keys;                /* this node's keys */
+    hv_keyring *ring;                /* this node's key sets (hv_keyring.h) */
     uint8_t authority_pk[32];        /* pinned authority key */
     hv_registry *reg;                /* current registry */
     const hv_node *self;             /* this node in `reg` */
     hv_client *client;               /* broker connection and store */
+    hv_prekeys *prekeys;             /* short-lived box keys, own and others' */
     void *ctl_ctx;                   /* ZeroMQ context of the control sockets */
     hv_ctlsock *ctl;                 /* the administrators' control socket */
     hv_ctlsock *staff;               /* the staff control socket (haven-web), or NULL */
@@ -65,6 +71,9 @@ struct hv_worker {
         char by[HV_BY_MAX + 1];               /* who caused it */
     } *audit_pending;                /* records that go to the log after the commit */
     size_t n_audit, cap_audit;       /* count, allocated */
+    hv_expiry_watch expiry;          /* registry_expiring warnings given */
+    hv_worker_metrics *metrics;      /* counters and the [metrics] endpoint */
+    unsigned erasing;                /* erasures in the open transaction */
 };
 
 static volatile sig_atomic_t s_stop, s_reload;
@@ -80,14 +89,18 @@ static void s_on_signal(int sig)
 sqlite3 *hv_worker_db(hv_worker *w) { return hv_client_db(w->client); }
 const hv_registry *hv_worker_registry(const hv_worker *w) { return w->reg; }
 const hv_node *hv_worker_self(const hv_worker *w) { return w->self; }
-const hv_keypair *hv_worker_keys(const hv_worker *w) { return w->keys; }
+const hv_keyring *hv_worker_keys(const hv_worker *w) { return w->ring; }
 const hv_worker_config *hv_worker_cfg(const hv_worker *w) { return &w->cfg; }
 
 bool hv_worker_answer_by(hv_worker *w, const uint8_t referral[16], uint64_t *when)
 {
     return w->app->answer_by != NULL && w->app->answer_by(w, referral, when);
 }
-void hv_worker_purge_after_commit(hv_worker *w) { w->purge = true; }
+void hv_worker_purge_after_commit(hv_worker *w)
+{
+    w->purge = true;
+    w->erasing++; /* only erasures ask for this (hv_worker.h) */
+}
 
 hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *event,
                        const char *by)
@@ -113,8 +126,10 @@ static void s_audit_flush(hv_worker *w, bool committed)
 {
     for (size_t i = 0; committed && i < w->n_audit; i++) {
         struct s_audit_rec *r = &w->audit_pending[i];
-        if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK)
+        if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK) {
             hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", r->event);
+            hv_worker_metrics_error(w->metrics, HV_WERR_AUDIT);
+        }
     }
     w->n_audit = 0;
 }
@@ -123,6 +138,7 @@ static void s_rollback(hv_worker *w)
 {
     hv_client_rollback(w->client);
     w->purge = false;
+    w->erasing = 0;
     s_audit_flush(w, false);
 }
 
@@ -137,11 +153,20 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
     hv_err err = hv_msg_encode(m, &body, &body_len);
     if (err != HV_OK)
         return err;
+    /* Signed with the set the registry calls current (s_load_registry made
+     * sure the ring holds it), sealed to the recipient's current keys. */
+    const hv_keypair *signer = hv_keyring_current(w->ring, w->self);
     hv_envelope env;
-    hv_envelope_init(&env, m->type, w->cfg.id, hv_keypair_public(w->keys), to, &rcpt->keys);
+    hv_envelope_init(&env, m->type, w->cfg.id, hv_keypair_public(signer), to, &rcpt->keys);
     memcpy(env.referral, referral, 16);
     env.ttl_s = ttl_s == 0 || ttl_s > HV_TTL_MAX ? HV_TTL_MAX : ttl_s;
-    err = hv_envelope_seal(&env, w->keys, &rcpt->keys, body, body_len, &wire, &wire_len);
+    /* Sealed to the recipient's newest prekey (PROTOCOL §4.1), the header
+     * still naming its long-term key id; to the long-term key itself only
+     * when no bundle is known, which is logged and counted. */
+    hv_pubkeys seal_to = rcpt->keys;
+    if (!hv_prekeys_seal_key(w->prekeys, rcpt, env.created_at_ms, seal_to.box, &env.ttl_s))
+        hv_prekeys_note_long_term(w->prekeys, to);
+    err = hv_envelope_seal(&env, signer, &seal_to, body, body_len, &wire, &wire_len);
     hv_memzero(body, body_len);
     free(body);
     if (err == HV_OK)
@@ -211,11 +236,15 @@ static bool s_commit(hv_worker *w)
 {
     if (hv_client_commit(w->client) != HV_OK) {
         hv_log(HV_LOG_ERROR, "store_commit_failed", "store=%s", w->cfg.store);
+        hv_worker_metrics_error(w->metrics, HV_WERR_STORE);
+        w->erasing = 0;
         s_audit_flush(w, false);
         s_stop = 1;
         return false;
     }
     s_audit_flush(w, true);
+    hv_worker_metrics_erased(w->metrics, w->erasing);
+    w->erasing = 0;
     w->events_new = true;
     if (w->purge) {
         w->purge = false;
@@ -264,6 +293,16 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "seconds from 1 to 2592000"),
         F("provider", "retention_days", HV_CFG_UINT, false, 0, 3650, retention_days,
           "days from 0 to 3650"),
+        F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
+          "days from 1 to 30"),
+        F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
+          "seconds from 1 to 2592000"),
+        F("prekeys", "keep_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_keep_s,
+          "seconds from 1 to 2592000"),
+        F("metrics", "bind", HV_CFG_STRING, false, 0, 0, metrics_bind,
+          "HOST:PORT of the loopback Prometheus endpoint"),
+        F("metrics", "token", HV_CFG_STRING, false, 0, 0, metrics_token,
+          "a bearer token of 16 to 128 characters"),
         P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
     };
 #undef P
@@ -279,6 +318,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->tick_ms = 200;
     cfg->offer_timeout_s = 48 * 3600;
     cfg->retention_days = 365;
+    cfg->prekey_days = 7;
+    cfg->prekey_keep_s = HV_TTL_MAX;
     hv_err err = hv_config_load(path, fields, n_fields, cfg, e);
     if (err != HV_OK)
         return err;
@@ -304,12 +345,18 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
 
 /* ---------------------------------------------------------------- setup */
 
-static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
+/* Loads the registry, never older than the one held beside the store nor
+ * another of its version (with `record`, not at -n, a newer one is
+ * recorded there before it is used); adopts it when it lists this node
+ * with the keys `*ring` holds as current. A ring other than the worker's
+ * own then becomes the worker's (`*ring` is set to NULL) and the one held
+ * before is freed, after the client has moved off it. */
+static hv_err s_load_registry(hv_worker *w, hv_keyring **ring, bool record, hv_errmsg *e)
 {
     hv_registry *reg = NULL;
-    uint64_t held = w->reg ? hv_registry_version(w->reg) : 0;
-    hv_err err = hv_registry_load_file(w->cfg.registry, w->authority_pk, (uint64_t)time(NULL),
-                                       held, &reg, e);
+    uint64_t in_use = w->reg ? hv_registry_version(w->reg) : 0;
+    hv_err err = hv_registry_held_load(w->cfg.registry, w->cfg.store, w->authority_pk,
+                                       (uint64_t)time(NULL), in_use, record, &reg, e);
     if (err != HV_OK)
         return err;
     const hv_node *self = hv_registry_find(reg, w->cfg.id);
@@ -318,7 +365,7 @@ static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
         return hv_fail(e, HV_EAUTH, "%s: node '%s' is not registered as a %s", w->cfg.registry,
                        w->cfg.id, hv_role_name(w->app->role));
     }
-    if (memcmp(self->keys.key_id, hv_keypair_public(w->keys)->key_id, HV_KEY_ID_BYTES) != 0) {
+    if (hv_keyring_current(*ring, self) == NULL) {
         hv_registry_free(&reg);
         return hv_fail(e, HV_EAUTH, "%s: the registry holds other keys for '%s' than %s",
                        w->cfg.registry, w->cfg.id, w->cfg.keys);
@@ -326,7 +373,26 @@ static hv_err s_load_registry(hv_worker *w, hv_errmsg *e)
     hv_registry_free(&w->reg);
     w->reg = reg;
     w->self = self;
+    if (*ring != w->ring) {
+        /* The client borrows a set of the old ring: it moves to the new one
+         * before the old is freed. */
+        if (w->client != NULL &&
+            hv_client_set_keys(w->client, hv_keyring_transport(*ring, self)) != HV_OK)
+            hv_log(HV_LOG_ERROR, "client_reconnect_failed", "node=%s", w->cfg.id);
+        hv_keyring_free(&w->ring);
+        w->ring = *ring;
+        *ring = NULL;
+    }
+    if (w->prekeys != NULL)
+        hv_prekeys_registry(w->prekeys, reg, w->ring, self);
     return HV_OK;
+}
+
+/* Follows the registry with the keys (hv_rotation.h). */
+static void s_follow_keys(hv_worker *w)
+{
+    hv_rotation_follow(w->ring, w->client, w->self, w->cfg.keys, w->cfg.id,
+                       (uint64_t)time(NULL));
 }
 
 static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
@@ -349,14 +415,17 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     hv_err err;
     hv_pubkeys auth;
     char key_owner[HV_NODE_ID_MAX + 1];
-    if ((err = hv_keys_load_secret(w->cfg.keys, &w->keys, key_owner, e)) != HV_OK ||
+    hv_keyring *ring = NULL;
+    if ((err = hv_keys_load_ring(w->cfg.keys, &ring, key_owner, e)) != HV_OK ||
         (err = hv_keys_load_public(w->cfg.authority, &auth, NULL, e)) != HV_OK)
         return err;
+    w->ring = ring; /* s_close frees it whatever happens next */
     if (strcmp(key_owner, w->cfg.id) != 0)
         return hv_fail(e, HV_ECONFIG, "%s holds the keys of '%s', not of '%s'", w->cfg.keys,
                        key_owner, w->cfg.id);
     memcpy(w->authority_pk, auth.sign, 32);
-    if ((err = s_load_registry(w, e)) != HV_OK)
+    if ((err = hv_file_can_create(w->cfg.store, "[worker] store", e)) != HV_OK ||
+        (err = s_load_registry(w, &ring, !check_only, e)) != HV_OK)
         return err;
     const hv_node *home = hv_registry_find(w->reg, w->self->home);
     if (home == NULL || home->endpoint_workers[0] == '\0')
@@ -379,6 +448,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
             return hv_fail(e, HV_ECONFIG, "[worker] %s: %s is longer than a Unix socket's "
                            "path may be (%zu bytes)", sockets[i][0], sockets[i][1],
                            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token, e)) != HV_OK)
+        return err;
     if (check_only)
         return HV_OK;
 
@@ -389,7 +460,7 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         return hv_fail(e, HV_EIO, "%s is in use by another worker (or cannot be locked)",
                        w->cfg.store);
 
-    hv_client_config cc = {.node_id = w->cfg.id, .keys = w->keys,
+    hv_client_config cc = {.node_id = w->cfg.id, .keys = hv_keyring_transport(w->ring, w->self),
                            .endpoint = home->endpoint_workers, .store_path = w->cfg.store,
                            .heartbeat_ms = (uint32_t)w->cfg.heartbeat_ms,
                            .dead_after_ms = (uint32_t)w->cfg.dead_after_ms};
@@ -411,17 +482,29 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         (err = hv_db_exec(db, hv_history_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_events_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_pending_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_prekeys_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
         return err;
     for (const hv_worker_column *c = w->app->columns; c != NULL && c->table != NULL; c++)
         if (hv_sql_ensure_column(db, c->table, c->name, c->decl) != HV_OK)
             return hv_fail(e, HV_ESTORE, "%s: cannot add column %s to table %s", w->cfg.store,
                            c->name, c->table);
+    if (hv_prekeys_new(&w->prekeys, db, w->client, w->cfg.id,
+                       w->cfg.prekey_s ? w->cfg.prekey_s : w->cfg.prekey_days * 24 * 3600,
+                       w->cfg.prekey_keep_s) != HV_OK)
+        return hv_fail(e, HV_ENOMEM, "out of memory");
+    hv_prekeys_registry(w->prekeys, w->reg, w->ring, w->self);
+    if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
+                                      e)) != HV_OK)
+        return err;
+    s_follow_keys(w);
     return s_open_control(w, e);
 }
 
 static void s_close(hv_worker *w)
 {
+    hv_prekeys_free(&w->prekeys);
+    hv_worker_metrics_close(&w->metrics);
     hv_client_close(&w->client);
     hv_audit_close(&w->audit);
     free(w->audit_pending);
@@ -431,7 +514,7 @@ static void s_close(hv_worker *w)
     if (w->ctl_ctx != NULL)
         zmq_ctx_term(w->ctl_ctx);
     hv_registry_free(&w->reg);
-    hv_keypair_free(&w->keys);
+    hv_keyring_free(&w->ring);
     if (w->lock_fd > 0)
         close(w->lock_fd);
 }
@@ -446,6 +529,7 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
     hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
            rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
+    hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_REFUSED);
     if (hv_client_begin(w->client) != HV_OK) {
         hv_delivery_free(d); /* comes again after the broker's lease */
         return;
@@ -478,6 +562,8 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     uint64_t now = (uint64_t)time(NULL);
     const hv_node *sender = hv_registry_find(w->reg, env->from);
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
+    const hv_pubkeys *sender_keys = NULL;
+    const hv_keypair *opener = NULL;
     if (m == NULL) {
         hv_delivery_free(&d);
         return;
@@ -485,14 +571,18 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     if (sender == NULL || !hv_node_active(sender, now))
         err = hv_fail(&e, HV_EAUTH, "sender '%s' is not an active node in the registry",
                       env->from);
-    else if (memcmp(env->from_kid, sender->keys.key_id, HV_KEY_ID_BYTES) != 0)
-        err = hv_fail(&e, HV_EAUTH, "sender key id is not the current key of '%s'", env->from);
+    else if ((sender_keys = hv_node_keys_by_id(sender, env->from_kid, now, NULL)) == NULL)
+        err = hv_fail(&e, HV_EAUTH, "sender key id is not a key the registry lists for '%s'",
+                      env->from);
     else if (rule == NULL || !(rule->sender_roles & HV_ROLE_BIT(sender->role)) ||
              !(rule->rcpt_roles & HV_ROLE_BIT(w->app->role)))
         err = hv_fail(&e, HV_EFORBIDDEN, "a %s may not send this message to a %s",
                       hv_role_name(sender->role), hv_role_name(w->app->role));
-    else if ((err = hv_envelope_open(env, w->cfg.id, w->keys, sender->keys.sign, &pt,
-                                     &pt_len)) != HV_OK)
+    else if ((opener = hv_keyring_for_kid(w->ring, w->self, env->to_kid, now)) == NULL)
+        err = hv_fail(&e, HV_EADDRESS, "message is sealed to a key id this node does not hold "
+                      "or the registry no longer lists for it");
+    else if ((err = hv_prekeys_open(w->prekeys, env, opener, sender_keys->sign, &pt,
+                                    &pt_len)) != HV_OK)
         hv_fail(&e, err, err == HV_EADDRESS ? "message is addressed to another node or key"
                                             : "signature or encryption check failed");
     else if ((err = hv_msg_decode(pt, pt_len, env->type, m)) != HV_OK)
@@ -517,6 +607,7 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     }
     if (err == HV_ESTORE || err == HV_ENOMEM) {
         hv_log(HV_LOG_ERROR, "message_deferred", "code=%s", hv_errname(err));
+        hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_DEFERRED);
         hv_delivery_free(&d); /* comes again after the broker's lease */
     } else if (err != HV_OK) {
         s_refuse(w, &d, err, e.text[0] ? e.text : hv_strerror(err));
@@ -533,11 +624,13 @@ static void s_handle(hv_worker *w, hv_delivery *d)
 
 static json_t *s_status(hv_worker *w)
 {
-    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I}", "node", w->cfg.id, "role",
+    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:o*}", "node", w->cfg.id, "role",
                      hv_role_name(w->app->role), "country", w->self->country, "broker_ready",
                      hv_client_ready(w->client), "outbox",
                      (json_int_t)hv_client_outbox_size(w->client), "registry_version",
-                     (json_int_t)hv_registry_version(w->reg));
+                     (json_int_t)hv_registry_version(w->reg), "registry_expires_at",
+                     (json_int_t)hv_registry_expires_at(w->reg), "prekeys",
+                     hv_prekeys_status(w->prekeys));
 }
 
 static json_t *s_ok(json_t *result, const char *text)
@@ -634,6 +727,7 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
     if (err != HV_OK) {
         hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s by=%s via=%s", cmd,
                hv_errname(err), actor.by[0] ? actor.by : "-", actor.via[0] ? actor.via : "-");
+        hv_worker_metrics_error(w->metrics, HV_WERR_CONTROL_REFUSED);
         reply = s_refusal(err, &e, result);
     } else if (reply == NULL) {
         reply = s_ok(result, text);
@@ -699,6 +793,14 @@ static void s_erase(hv_worker *w)
     }
 }
 
+static void s_metrics_publish(hv_worker *w)
+{
+    hv_worker_metrics_src src = {w->cfg.id, hv_role_name(w->app->role), w->app->name,
+                                 hv_client_db(w->client), w->client,
+                                 w->app->metrics_states_sql, w->app->metrics_offers_sql};
+    hv_worker_metrics_publish(w->metrics, &src, hv_mono_ms());
+}
+
 static void s_run(hv_worker *w)
 {
     int64_t next_tick = 0;
@@ -710,12 +812,30 @@ static void s_run(hv_worker *w)
         if (s_reload) {
             s_reload = 0;
             hv_errmsg e = {""};
-            hv_err err = s_load_registry(w, &e);
-            hv_log(err == HV_OK ? HV_LOG_INFO : HV_LOG_WARN, "registry_reload",
-                   "code=%s version=%llu%s%s", hv_errname(err),
-                   (unsigned long long)hv_registry_version(w->reg), e.text[0] ? " reason=" : "",
-                   e.text);
+            /* The key file too: `haven keygen --rotate` may have added a set. */
+            hv_keyring *ring = NULL;
+            hv_err err = hv_keys_load_ring(w->cfg.keys, &ring, NULL, &e);
+            if (err != HV_OK) {
+                hv_log(HV_LOG_WARN, "keys_reload", "code=%s reason=\"%s\"", hv_errname(err),
+                       e.text);
+                e.text[0] = '\0';
+            }
+            if (ring == NULL)
+                ring = w->ring;
+            err = s_load_registry(w, &ring, true, &e);
+            if (err != HV_OK && ring != w->ring)
+                hv_keyring_free(&ring);
+            if (err != HV_OK) /* the registry in use stays */
+                hv_log(HV_LOG_ERROR, "registry_reload_refused", "reason=%s version=%llu "
+                       "detail=\"%s\"", hv_errname(err),
+                       (unsigned long long)hv_registry_version(w->reg), e.text);
+            else
+                hv_log(HV_LOG_INFO, "registry_loaded", "version=%llu nodes=%zu keys=%zu",
+                       (unsigned long long)hv_registry_version(w->reg),
+                       hv_registry_count(w->reg), hv_keyring_count(w->ring));
+            s_follow_keys(w);
         }
+        hv_registry_expiry_watch(&w->expiry, w->reg, (uint64_t)time(NULL));
         if (hv_client_poll(w->client, 0) != HV_OK) {
             hv_log(HV_LOG_ERROR, "store_failed", "store=%s", w->cfg.store);
             break;
@@ -726,6 +846,7 @@ static void s_run(hv_worker *w)
         hv_notice n;
         while (!s_stop && hv_client_notice(w->client, &n)) {
             hv_log(HV_LOG_INFO, "notice", "code=%s text=\"%s\"", hv_errname(n.code), n.text);
+            hv_worker_metrics_error(w->metrics, HV_WERR_UNDELIVERABLE);
             if (hv_client_begin(w->client) == HV_OK && w->app->on_notice(w, &n) == HV_OK)
                 (void)s_commit(w);
             else
@@ -733,16 +854,24 @@ static void s_run(hv_worker *w)
         }
         if (hv_mono_ms() >= next_tick) {
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
+            bool destroyed = false;
+            s_follow_keys(w); /* a grace period may have ended */
             if (hv_client_begin(w->client) == HV_OK &&
                 w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK &&
+                hv_prekeys_tick(w->prekeys, (uint64_t)time(NULL), &destroyed) == HV_OK &&
                 hv_events_prune(w) == HV_OK &&
-                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK)
+                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK) {
+                if (destroyed) /* a prekey's secret: not left in the log either */
+                    hv_worker_purge_after_commit(w);
                 (void)s_commit(w);
-            else
+            } else {
                 s_rollback(w);
+            }
         }
         s_erase(w);
+        hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
+        s_metrics_publish(w);
     }
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
 }

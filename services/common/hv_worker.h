@@ -14,7 +14,9 @@
  *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
  *   [router]  offer_timeout_s              (routers only)
  *   [provider] retention_days              (providers only)
- *   [pathway] SERVICE = provider, provider (routers only, in priority order) */
+ *   [prekeys] lifetime_days (or lifetime_s), keep_s (hv_prekeys.h)
+ *   [pathway] SERVICE = provider, provider (routers only, in priority order)
+ *   [metrics] bind, token                   (Prometheus text, hv_worker_metrics.h) */
 #ifndef HV_WORKER_H
 #define HV_WORKER_H
 
@@ -29,6 +31,7 @@
 #include "hv_ctl.h"
 #include "hv_envelope.h"
 #include "hv_err.h"
+#include "hv_keyring.h"
 #include "hv_msg.h"
 #include "hv_registry.h"
 #include "hv_text.h" /* hv_ref_hex, hv_ref_parse, hv_time_human, hv_strcat: once here */
@@ -52,7 +55,12 @@ typedef struct hv_worker_config {
     uint64_t tick_ms;             /* how often deadlines are looked at */
     uint64_t offer_timeout_s;     /* router: how long a provider has to answer */
     uint64_t retention_days;      /* provider: keep a closed case this long, then erase */
+    uint64_t prekey_days;         /* a new prekey this often (days) */
+    uint64_t prekey_s;            /* ...or this often (seconds; tests), 0: prekey_days */
+    uint64_t prekey_keep_s;       /* messages sealed to a prekey honoured this long */
     char pathway[HV_SVC_COUNT][HV_PATHWAY_LINE_MAX]; /* router: providers per service */
+    char metrics_bind[64];        /* [metrics] bind HOST:PORT, or "" (off) */
+    char metrics_token[129];      /* [metrics] token, or "" (loopback only) */
 } hv_worker_config;
 
 typedef struct hv_worker hv_worker;
@@ -74,6 +82,13 @@ typedef struct hv_worker_app {
     const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
     const hv_worker_column *columns; /* added since; ends with {NULL}; may be NULL */
     unsigned staff_roles; /* the staff roles it knows (HV_ACTOR_BIT) */
+    /* For haven_worker_referrals{state} (hv_worker_metrics.h): SQL whose
+     * rows are (state, count) of the referrals this worker holds. */
+    const char *metrics_states_sql;
+    /* For haven_worker_offers_pending and _offer_answer_by_seconds: SQL
+     * whose one row is (count, soonest answer-by in Unix seconds) of the
+     * offers waiting for an answer; NULL for a worker that makes none. */
+    const char *metrics_offers_sql;
 
     /* The role table: which actors (HV_ACTOR_BIT, HV_ACTOR_HOST included)
      * may run `cmd`; 0 for a command this worker does not know. The shell
@@ -127,7 +142,10 @@ int hv_worker_main(int argc, char **argv, const hv_worker_app *app);
 sqlite3 *hv_worker_db(hv_worker *w);
 const hv_registry *hv_worker_registry(const hv_worker *w);
 const hv_node *hv_worker_self(const hv_worker *w);
-const hv_keypair *hv_worker_keys(const hv_worker *w);
+/* The node's key ring (every set its key file holds, and the storage
+ * secret its vault uses); which set does what is the registry's word
+ * (hv_keyring_current, _transport, _for_kid). */
+const hv_keyring *hv_worker_keys(const hv_worker *w);
 const hv_worker_config *hv_worker_cfg(const hv_worker *w);
 
 /* When an answer to `referral` is due, as the worker's answer_by says;
@@ -148,7 +166,8 @@ bool hv_worker_outbox_waiting(hv_worker *w, const uint8_t referral[16]);
 
 /* Asks for the store's write-ahead log to be truncated after the current
  * transaction commits: used after erasing a case, so that its pages do not
- * linger in the log. */
+ * linger in the log. Each call is one erasure for the metrics
+ * (haven_worker_erasures_total), counted if the transaction commits. */
 void hv_worker_purge_after_commit(hv_worker *w);
 
 /* Finds the referral in `table` (its `id` column) whose id starts with the

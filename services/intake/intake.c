@@ -373,6 +373,7 @@ static const hv_worker_app s_app = {
     .on_control = in_on_control,
     .on_tick = s_on_tick,
     .on_notice = s_on_notice,
+    .metrics_states_sql = "SELECT state, count(*) FROM referrals GROUP BY state ORDER BY state",
 };
 
 int main(int argc, char **argv)

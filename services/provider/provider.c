@@ -392,6 +392,10 @@ static const hv_worker_app s_app = {
     .on_control = pv_on_control,
     .on_tick = s_on_tick,
     .on_notice = s_on_notice,
+    /* A referral's state here is its case's once received, else its offer's. */
+    .metrics_states_sql = "SELECT coalesce(c.state, o.state), count(*) FROM offers o LEFT JOIN "
+                          "cases c ON c.id = o.id GROUP BY 1 ORDER BY 1",
+    .metrics_offers_sql = "SELECT count(*), min(respond_by) FROM offers WHERE state = 'offered'",
 };
 
 int main(int argc, char **argv)

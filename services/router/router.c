@@ -326,6 +326,17 @@ static hv_err s_on_request(hv_worker *w, const hv_envelope *env, const hv_msg *m
 static hv_err s_on_answer(hv_worker *w, s_ref *r, const hv_envelope *env, const hv_msg *m,
                           hv_errmsg *e)
 {
+    /* PROTOCOL §9: the wrong party (a provider never offered it) is
+     * HV_EFORBIDDEN; the wrong moment (an offer closed, timed out or
+     * answered already) HV_EPROTO. */
+    int64_t offered = 0;
+    if (hv_sql_int(hv_worker_db(w), &offered,
+                   "SELECT count(*) FROM candidates WHERE referral = ?1 AND provider = ?2 AND "
+                   "outcome NOT IN ('waiting', 'skipped')",
+                   "rt", r->id, env->from) != HV_OK)
+        return hv_fail(e, HV_ESTORE, "cannot read the referral's candidates");
+    if (offered == 0)
+        return hv_fail(e, HV_EFORBIDDEN, "%s was never offered this referral", env->from);
     if (strcmp(r->state, "open") != 0 || strcmp(r->current, env->from) != 0)
         return hv_fail(e, HV_EPROTO, "%s holds no open offer for this referral (it is %s)",
                        env->from, r->state);
@@ -583,6 +594,11 @@ static const hv_worker_app s_app = {
     .on_control = s_on_control,
     .on_tick = s_on_tick,
     .on_notice = s_on_notice,
+    .metrics_states_sql = "SELECT state, count(*) FROM referrals GROUP BY state ORDER BY state",
+    /* An offer waits while its candidate is 'offered'; the referral holds
+     * when the provider's answer is due. */
+    .metrics_offers_sql = "SELECT count(*), min(r.offer_deadline) FROM candidates c JOIN "
+                          "referrals r ON r.id = c.referral WHERE c.outcome = 'offered'",
 };
 
 int main(int argc, char **argv)

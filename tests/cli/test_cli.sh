@@ -45,6 +45,8 @@ cp network.reg tampered.reg
 offset=$(grep -obaF "Example Safe House" tampered.reg | head -1 | cut -d: -f1)
 printf 'X' | dd of=tampered.reg bs=1 seek="$offset" conv=notrunc status=none
 expect 1 "HV_EREG_SIGNATURE" "$haven" registry verify --authority keys/authority.pub tampered.reg
+# The refusal names the file it refused.
+expect 1 "tampered.reg: " "$haven" registry verify --authority keys/authority.pub tampered.reg
 expect 1 "HV_EREG_ROLLBACK" "$haven" registry verify --authority keys/authority.pub --held-version 2 network.reg
 sed -e "s/\"issued_at\": \"[^\"]*\"/\"issued_at\": \"2020-01-01T00:00:00Z\"/" \
     -e "s/\"expires_at\": \"[^\"]*\"/\"expires_at\": \"2021-01-01T00:00:00Z\"/" network.json > old.json

@@ -48,6 +48,10 @@ for n in $nsa $nsb $nsc; do
 done
 fed_setup "$1" 10.77.0.1 10.77.0.2 10.77.0.3
 trap net_cleanup EXIT
+# XA's broker serves its metrics on its namespace's loopback (issue 23).
+printf '[http]\nbind = 127.0.0.1:9464\n' >> broker-xa.ini
+metrics_xa() { in_a /usr/bin/python3 "$here/check_metrics.py" http://127.0.0.1:9464/metrics "" \
+                 broker broker.xa "$@"; }
 ns[broker-xa]=$nsa ns[intake]=$nsa
 ns[broker-xb]=$nsb ns[transit]=$nsb
 ns[broker-xc]=$nsc ns[router]=$nsc ns[shelter-a]=$nsc ns[shelter-b]=$nsc
@@ -97,6 +101,8 @@ wait_until 15 is received intake_state "$id"
 expect 0 "status in_progress sent to ngo.xa" "$haven" inbox status --config shelter-a.ini "$id" --state in_progress
 expect 0 "status completed" "$haven" inbox status --config shelter-a.ini "$id" --state completed --note "done"
 wait_until 15 is completed intake_state "$id"
+expect 0 "strictly valid" metrics_xa --at-least 'haven_peer_up{peer=broker.xc,direction=out}=1' \
+  --at-least 'haven_peer_up{peer=broker.xc,direction=in}=1' --at-least 'haven_messages_total{event=forwarded}=1'
 wait "$monitor_pid" && ok || bad "monitor: $(cat monitor.err)"
 wait "$monitor_json_pid" && ok || bad "monitor --json: $(cat monitor.json)"
 grep -qE "stored +REFERRAL_REQUEST +XA -> XC" monitor.out && ok || bad "monitor: $(cat monitor.out)"
@@ -133,6 +139,13 @@ expect 0 "@broker.xc" stats ops.xa
 queued=$(sqlite3 broker-xa.db "SELECT count(*) FROM queue WHERE recipient = '@broker.xc'")
 [ "$queued" -ge $((n / 2 - 1)) ] && ok || bad "XA holds $queued envelopes for XC while cut"
 sleep 2
+# Its metrics say the same: the XC link down for these two seconds at least,
+# what waits for XC queued since then, the XB link up.
+expect 0 "strictly valid" metrics_xa --at-most 'haven_peer_up{peer=broker.xc,direction=out}=0' \
+  --at-least 'haven_peer_state_seconds{peer=broker.xc,direction=out}=2' \
+  --at-least "haven_queue_depth{queue=@broker.xc}=$((n / 2 - 1))" \
+  --at-least 'haven_queue_oldest_age_seconds{queue=@broker.xc}=2' \
+  --at-least 'haven_peer_up{peer=broker.xb,direction=out}=1'
 heal
 wait_until 10 link_is UP
 # Only operators get an answer on the operators' endpoint.
@@ -188,6 +201,36 @@ expect 0 "1 envelope(s) stored" ip netns exec $nsb "$haven" send --authority key
 expect 0 "refused by ngo.xa: no such referral was sent by this intake (HV_ENOTFOUND)" \
   ip netns exec $nsb "$haven" recv --authority keys/authority.pub --registry network.reg \
   --key keys/transit.xb.key --store transit-cli.db --count 0 --timeout 5
+
+# ---- 6. the hop limit towards a peer is a clear refusal, not "try again later"
+# hops is outside the signed header (PROTOCOL §3), so a test may raise it.
+set_hops() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys
+path, hops = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(path, "rb").read())
+def skip(i):  # one msgpack uint, str or bin of the header
+    t = b[i]
+    if t < 0x80: return i + 1
+    if 0xa0 <= t <= 0xbf: return i + 1 + (t & 0x1f)
+    sizes = {0xcc: 1, 0xcd: 2, 0xce: 4, 0xcf: 8}
+    if t in sizes: return i + 1 + sizes[t]
+    if t in (0xc4, 0xd9): return i + 2 + b[i + 1]
+    raise SystemExit("unexpected msgpack tag %#x" % t)
+assert b[0] == 0x94 and b[1] == 0x9a
+i = 2
+for _ in range(10): i = skip(i)
+b[i] = hops
+open(path, "wb").write(b)
+PY
+}
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/transit.xb.key \
+  --to ngo.xa --type STATUS --referral 00112233445566778899aabbccddeeff --in status.body \
+  --out far.env >/dev/null 2>&1
+set_hops far.env 8
+expect 1 "crossed the most brokers an envelope may cross (HV_EUNROUTABLE)" \
+  ip netns exec $nsb "$haven" send --authority keys/authority.pub --registry network.reg \
+  --key keys/transit.xb.key --store transit-cli.db --timeout 5 far.env
 
 stop_all_and_check_logs
 finish

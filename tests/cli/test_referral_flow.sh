@@ -16,6 +16,20 @@ here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 example=$(realpath "$2")
 screenshot=$(realpath -m "${3:-dashboard.png}")
 flow_setup "$1"
+# Each kind of worker serves its metrics (issue 23): loopback without a
+# token, shelter B with one; a worker bound beyond loopback needs a token.
+read -r intake_mport router_mport shelter_a_mport shelter_b_mport <<<"$(free_ports 4)"
+metrics_token=flow-metrics-token-0123456789
+printf '[metrics]\nbind = 127.0.0.1:%s\n' "$intake_mport" >> intake.ini
+printf '[metrics]\nbind = 127.0.0.1:%s\n' "$router_mport" >> router.ini
+printf '[metrics]\nbind = 127.0.0.1:%s\n' "$shelter_a_mport" >> shelter-a.ini
+printf '[metrics]\nbind = 127.0.0.1:%s\ntoken = %s\n' "$shelter_b_mport" "$metrics_token" >> shelter-b.ini
+sed "s/^bind = 127.0.0.1:$intake_mport\$/bind = 0.0.0.0:$intake_mport/" intake.ini > open-metrics.ini
+expect 1 "[metrics] bind: 0.0.0.0 is not loopback; set a token (HV_ECONFIG)" \
+  "$bin/haven-intake" -c open-metrics.ini -n
+printf 'token = short\n' >> open-metrics.ini
+expect 1 "[metrics] token: expected 16 to 128 characters (HV_ECONFIG)" \
+  "$bin/haven-intake" -c open-metrics.ini -n
 
 for n in broker router shelter-a shelter-b legal intake; do start "$n"; done
 cp "$example" adult.json
@@ -73,9 +87,9 @@ PY
 }
 # The broker publishes a snapshot twice a second: wait for one that holds
 # the acknowledgements, then check it strictly.
-metrics_ok() { /usr/bin/python3 "$here/check_metrics.py" "$http_base/metrics" "$http_token" broker.xc >/dev/null; }
+metrics_ok() { /usr/bin/python3 "$here/check_metrics.py" "$http_base/metrics" "$http_token" broker broker.xc --flow XC >/dev/null; }
 wait_until 10 metrics_ok
-expect 0 "strictly valid" /usr/bin/python3 "$here/check_metrics.py" "$http_base/metrics" "$http_token" broker.xc
+expect 0 "strictly valid" /usr/bin/python3 "$here/check_metrics.py" "$http_base/metrics" "$http_token" broker broker.xc --flow XC
 expect 0 "200 ok" http_get /healthz "$http_token"
 expect 0 "401 token required" http_get /healthz
 expect 0 "401 token required" http_get /metrics wrong-token-0123456789
@@ -129,9 +143,12 @@ reg=(--authority keys/authority.pub --registry network.reg)
 corpus="$here/../fuzz/corpus/msg"
 tail -c +2 "$corpus/seed-STATUS" > status.body
 tail -c +2 "$corpus/seed-CASE_TRANSFER" > case.body
+tail -c +2 "$corpus/seed-ACCEPT" > accept.body
 seal() { "$haven" seal "${reg[@]}" --key "keys/$1.key" --to "$2" --type "$3" --referral "$id" --in "$4" --out "$5" >/dev/null 2>&1; }
 # A status about shelter B's case from another provider.
 seal legal.xc ngo.xc STATUS status.body misaddressed.env
+# An acceptance from a provider the router never offered the referral to.
+seal legal.xc router.xc ACCEPT accept.body not-offered.env
 # A status whose ciphertext was altered on the way (one bit, inside the body).
 seal legal.xc ngo.xc STATUS status.body tampered.env
 pos=$(( $(stat -c %s tampered.env) - 64 - 20 ))
@@ -140,8 +157,8 @@ printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of=tampered.env bs=1 seek="$pos" 
 # Cases pushed at agencies that did not accept them from this intake.
 seal other.xc shelter-a.xc CASE_TRANSFER case.body declined.env
 seal other.xc shelter-b.xc CASE_TRANSFER case.body wrong-intake.env
-expect 0 "2 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db \
-  misaddressed.env tampered.env
+expect 0 "3 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db \
+  misaddressed.env tampered.env not-offered.env
 expect 0 "2 envelope(s) stored" "$haven" send "${reg[@]}" --key keys/other.xc.key --store other-cli.db \
   declined.env wrong-intake.env
 refused() { sqlite3 "$1.db" "SELECT code || ' ' || reason FROM refused ORDER BY at_ms, reason" | tr '\n' '|'; }
@@ -149,10 +166,14 @@ wait_until 10 is "26 only shelter-b.xc may report on this case|10 signature or e
   echo "    intake refused: $(refused intake)"
 wait_until 10 is "26 this agency has not accepted referral (offer is declined)|" refused shelter-a
 wait_until 10 is "26 the offer named ngo.xc as the intake, not other.xc|" refused shelter-b
+# The wrong party is HV_EFORBIDDEN (26), not HV_EPROTO (PROTOCOL §9).
+wait_until 10 is "26 legal.xc was never offered this referral|" refused router
 # The senders hear of it.
 notices=$("$haven" recv "${reg[@]}" --key keys/legal.xc.key --store legal-cli.db --count 0 --timeout 3 2>/dev/null)
 grep -qF "only shelter-b.xc may report on this case (HV_EFORBIDDEN)" <<<"$notices" && ok || bad "legal: $notices"
 grep -qF "signature or encryption check failed (HV_ECRYPTO)" <<<"$notices" && ok || bad "legal: $notices"
+grep -qF "legal.xc was never offered this referral (HV_EFORBIDDEN)" <<<"$notices" && ok ||
+  bad "legal: $notices"
 notices=$("$haven" recv "${reg[@]}" --key keys/other.xc.key --store other-cli.db --count 0 --timeout 3 2>/dev/null)
 grep -qF "the offer named ngo.xc as the intake, not other.xc (HV_EFORBIDDEN)" <<<"$notices" && ok ||
   bad "other: $notices"
@@ -160,12 +181,13 @@ grep -qF "message_refused type=STATUS from=legal.xc" intake.log && ok || bad "in
 is completed intake_state "$id" && ok || bad "a refused message changed the referral"
 is declined offer_state shelter-a "$id" && ok || bad "a refused case changed shelter A's offer"
 
-# ---- the four refused messages are the broker's dead letters; operators act on them
+# ---- the five refused messages are the broker's dead letters; operators act on them
 dead() { "$haven" deadletters "$1" "${@:3}" --key "keys/$2.key" --authority keys/authority.pub \
            --registry network.reg --broker broker.xc --endpoint "$ops_endpoint"; }
 dead_count() { dead list ops.xc --json | jq '.dead_letters | length'; }
-wait_until 10 is 4 dead_count
+wait_until 10 is 5 dead_count
 listing=$(dead list ops.xc)
+grep -qE "ACCEPT +legal.xc +router.xc +HV_EFORBIDDEN" <<<"$listing" && ok || bad "dead letters: $listing"
 grep -qE "STATUS +legal.xc +ngo.xc +HV_ECRYPTO" <<<"$listing" && ok || bad "dead letters: $listing"
 grep -qE "CASE_TRANSFER +other.xc +shelter-a.xc +HV_EFORBIDDEN" <<<"$listing" && ok ||
   bad "dead letters: $listing"
@@ -173,7 +195,7 @@ tampered_id=$(dead list ops.xc --json | jq -r '.dead_letters[] | select(.code ==
 misaddressed_id=$(dead list ops.xc --json |
   jq -r '.dead_letters[] | select(.type == "STATUS" and .code == "HV_EFORBIDDEN") | .id')
 expect 0 "$tampered_id purged" dead purge ops.xc "$tampered_id"
-wait_until 5 is 3 dead_count
+wait_until 5 is 4 dead_count
 expect 1 "no dead letter with that id" dead purge ops.xc "$tampered_id"
 # Requeued, it is delivered again, refused again by the intake, and dies again.
 expect 0 "$misaddressed_id requeued" dead requeue ops.xc "$misaddressed_id"
@@ -219,6 +241,50 @@ expect 0 "erased:   the case file, its history and events" "$haven" inbox show -
 dump=$(cat shelter-b.db* | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)
 grep -q "${sealed:48:64}" <<<"$dump" && bad "the erased ciphertext is still in shelter B's files" || ok
 expect 1 "there is nothing to withdraw" "$haven" referral withdraw --config intake.ini "$id3" --reason again
+
+# ---- metrics of the broker and of each kind of worker, after all this:
+# strictly parsed, each family listed with its type and held to the
+# conventions (check_metrics.py); then every query of the Grafana
+# dashboard and of the alert rules names only metrics seen here.
+: > metric-names.txt
+check_metrics() { /usr/bin/python3 "$here/check_metrics.py" "$@" --names metric-names.txt; }
+mbase=http://127.0.0.1
+# Three dead letters are held, two refused by their recipient (HV_EFORBIDDEN).
+expect 0 "strictly valid" check_metrics "$http_base/metrics" "$http_token" broker broker.xc \
+  --at-least 'haven_dead_letters_by_reason{reason=HV_EFORBIDDEN}=2' \
+  --at-least 'haven_sessions{role=provider}=2' --at-least 'haven_commits_total=1'
+# The intake refused two messages and holds referrals that completed.
+expect 0 "strictly valid" check_metrics "$mbase:$intake_mport/metrics" "" intake ngo.xc \
+  --at-least 'haven_worker_errors_total{kind=message_refused}=2' \
+  --at-least 'haven_worker_referrals{state=completed}=1' --at-least 'haven_worker_broker_up=1'
+expect 0 "strictly valid" check_metrics "$mbase:$router_mport/metrics" "" router router.xc \
+  --at-least 'haven_worker_referrals{state=matched}=1'
+expect 0 "strictly valid" check_metrics "$mbase:$shelter_a_mport/metrics" "" provider shelter-a.xc \
+  --at-least 'haven_worker_referrals{state=declined}=1'
+# Shelter B erased the withdrawn case; its endpoint wants its token.
+expect 0 "strictly valid" check_metrics "$mbase:$shelter_b_mport/metrics" "$metrics_token" \
+  provider shelter-b.xc --at-least 'haven_worker_erasures_total=1'
+expect 1 "HTTP Error 401" /usr/bin/python3 "$here/check_metrics.py" "$mbase:$shelter_b_mport/metrics" "" \
+  provider shelter-b.xc
+# A worker's endpoint serves its metrics and its health, nothing else.
+http_code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
+[ "$(http_code "$mbase:$intake_mport/healthz")" = 200 ] && ok || bad "intake /healthz"
+for path in / /api/stats /dashboard; do
+  [ "$(http_code "$mbase:$intake_mport$path")" = 404 ] && ok || bad "intake serves $path"
+done
+# What the check fails on: a counter without _total, a time without _seconds.
+printf '# HELP bad_events Events.\n# TYPE bad_events counter\nbad_events 1\n# HELP bad_wait_ms How long it took.\n# TYPE bad_wait_ms gauge\nbad_wait_ms 5\n' > bad-metrics.txt
+expect 1 "FAIL: bad_events: a counter without _total" /usr/bin/python3 "$here/check_metrics.py" \
+  "file://$PWD/bad-metrics.txt" "" broker broker.xc
+expect 1 "FAIL: bad_wait_ms: a unit other than seconds or bytes" /usr/bin/python3 \
+  "$here/check_metrics.py" "file://$PWD/bad-metrics.txt" "" broker broker.xc
+expect 0 "every query names a metric seen" /usr/bin/python3 "$here/check_dashboard.py" \
+  metric-names.txt "$here/../../deploy/grafana/haven.json" "$here/../../deploy/prometheus/haven-alerts.yml"
+# What that check stops: a panel that queries a name no /metrics has.
+jq '.panels[2].targets[0].expr = "rate(haven_messages_stored_total[5m])"' \
+  "$here/../../deploy/grafana/haven.json" > renamed.json
+expect 1 "FAIL: panel 'Messages per second': haven_messages_stored_total is not in any /metrics seen" \
+  /usr/bin/python3 "$here/check_dashboard.py" metric-names.txt renamed.json
 
 # ---- 4. deadlines: unanswered offers time out and move on; then NO_MATCH
 stop router

@@ -11,7 +11,10 @@
 #include "hv_audit.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
+#include "hv_keyring.h"
+#include "hv_keys.h"
 #include "hv_msg.h"
+#include "hv_prekey.h"
 #include "hv_registry.h"
 
 static const char *s_dir;
@@ -66,7 +69,8 @@ int main(int argc, char **argv)
     s_dir = argv[1];
     mkdir(s_dir, 0755);
     hv_keypair *ngo = s_keys(1), *shelter = s_keys(60), *broker = s_keys(120),
-               *authority = s_keys(180);
+               *authority = s_keys(180), *ngo_next = s_keys(200), *shelter_old = s_keys(220),
+               *operator = s_keys(240);
     uint8_t *buf;
     size_t len;
 
@@ -113,6 +117,10 @@ int main(int argc, char **argv)
         strcpy(m.text, "role intake may not send OFFER");
         m.envelope = env_bytes;
         m.envelope_len = env_len;
+        m.bundle = env_bytes; /* opaque to the control codec */
+        m.bundle_len = env_len < HV_CONTROL_BUNDLE_MAX ? env_len : HV_CONTROL_BUNDLE_MAX;
+        m.has_prekey_id = true;
+        memset(m.prekey_id, 0x44, sizeof m.prekey_id);
         if (hv_control_encode(&m, &buf, &len) != HV_OK)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);
@@ -127,9 +135,45 @@ int main(int argc, char **argv)
         free(buf);
     }
 
+    /* Prekey bundles: a valid one, and one that is valid but expired. */
+    {
+        hv_keypair *node = s_keys(7);
+        hv_prekey_bundle pb;
+        memset(&pb, 0, sizeof pb);
+        strcpy(pb.node, "legal.xc");
+        memcpy(pb.key_id, hv_keypair_public(node)->key_id, HV_KEY_ID_BYTES);
+        uint8_t sk[32];
+        hv_box_keypair_generate(sk, pb.box_pk);
+        hv_memzero(sk, sizeof sk);
+        hv_prekey_id(pb.box_pk, pb.prekey_id);
+        hv_prekey_schedule(1764590400ull, 7 * 86400, HV_TTL_MAX, &pb.not_before, &pb.not_after,
+                           &pb.destroy_at);
+        for (int k = 0; k < 2; k++) {
+            if (k == 1)
+                hv_prekey_schedule(1000, 1, 1, &pb.not_before, &pb.not_after, &pb.destroy_at);
+            if (hv_prekey_sign(&pb, node) != HV_OK || hv_prekey_encode(&pb, &buf, &len) != HV_OK)
+                return 1;
+            s_write("prekey", k == 0 ? "bundle" : "bundle_old", buf, len);
+            /* ...and inside PREKEY_PUT, for the control decoder. */
+            hv_control m;
+            memset(&m, 0, sizeof m);
+            m.cmd = HV_CMD_PREKEY_PUT;
+            m.bundle = buf;
+            m.bundle_len = len;
+            uint8_t *ctl;
+            size_t ctl_len;
+            if (k == 0 && hv_control_encode(&m, &ctl, &ctl_len) == HV_OK) {
+                s_write("control", "PREKEY_PUT_bundle", ctl, ctl_len);
+                free(ctl);
+            }
+            free(buf);
+        }
+        hv_keypair_free(&node);
+    }
+
     /* Registry source and signed registry. */
-    char kb[400], kn[400], ks[400];
-    char json[4096];
+    char kb[400], kn[400], ks[400], knx[400], kso[400], kop[400];
+    char json[8192];
     int n = snprintf(
         json, sizeof json,
         "{\"network\":\"example-route\",\"version\":2,\"issued_at\":\"2026-11-01T00:00:00Z\","
@@ -138,15 +182,19 @@ int main(int argc, char **argv)
         "A\",\"endpoints\":{\"workers\":\"tcp://127.0.0.1:7101\",\"peers\":\"tcp://127.0.0.1:7102\"},"
         "\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
         "{\"id\":\"ngo.xa\",\"role\":\"intake\",\"country\":\"XA\",\"organisation\":\"Example NGO\","
-        "\"home\":\"broker.xa\",\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\","
-        "\"valid_until\":\"2027-11-01T00:00:00Z\"},"
+        "\"home\":\"broker.xa\",\"keys\":%s,\"next_keys\":%s,"
+        "\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
+        "{\"id\":\"ops.xa\",\"role\":\"operator\",\"country\":\"XA\",\"organisation\":"
+        "\"Example Operators\",\"home\":\"broker.xa\",\"keys\":%s,\"scope\":[\"XC\"],"
+        "\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\"},"
         "{\"id\":\"shelter.xc\",\"role\":\"provider\",\"country\":\"XC\",\"organisation\":\"Example "
         "Shelter\",\"home\":\"broker.xa\",\"services\":[\"shelter\",\"legal_aid\"],\"regions\":"
         "[\"Example Region\"],\"languages\":[\"en\",\"fr\"],\"accepts_minors\":true,\"capacity\":5,"
         "\"keys\":%s,\"valid_from\":\"2026-11-01T00:00:00Z\",\"valid_until\":\"2027-11-01T00:00:00Z\","
-        "\"revoked\":false}]}",
+        "\"previous_keys\":%s,\"previous_until\":\"2026-12-01T00:00:00Z\",\"revoked\":false}]}",
         s_keys_json(broker, kb, sizeof kb), s_keys_json(ngo, kn, sizeof kn),
-        s_keys_json(shelter, ks, sizeof ks));
+        s_keys_json(ngo_next, knx, sizeof knx), s_keys_json(operator, kop, sizeof kop),
+        s_keys_json(shelter, ks, sizeof ks), s_keys_json(shelter_old, kso, sizeof kso));
     s_write("registry_json", "example", json, (size_t)n);
     hv_registry *reg = NULL;
     hv_errmsg e;
@@ -172,6 +220,32 @@ int main(int argc, char **argv)
         "transport-secret 2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40\n";
     s_write("keys", "secret", secret, sizeof secret - 1);
     s_write("keys", "public", kn, strlen(kn));
+    /* A v2 file of two sets (a node mid-rotation), as hv_keys_write_ring
+     * writes it, and one with a wrong key id. */
+    {
+        hv_keyring *ring = NULL;
+        hv_keypair *first = s_keys(1), *second = s_keys(200);
+        char path[4096];
+        hv_errmsg ke = {""};
+        snprintf(path, sizeof path, "%s/keys/seed-secret-v2", s_dir);
+        if (hv_keyring_from_keypair(&ring, &first) != HV_OK ||
+            hv_keyring_add(ring, &second) != HV_OK ||
+            hv_keys_write_ring(path, "ngo.xa", ring, &ke) != HV_OK) {
+            fprintf(stderr, "make_seeds: cannot write %s: %s\n", path, ke.text);
+            return 1;
+        }
+        hv_keyring_free(&ring);
+        FILE *f = fopen(path, "rb");
+        char text[4096];
+        size_t got = f != NULL ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f != NULL)
+            fclose(f);
+        text[got] = '\0';
+        char *set = strstr(text, "\nset ");
+        if (set != NULL)
+            memcpy(set + 5, "0000", 4);
+        s_write("keys", "secret-v2-bad-kid", text, got);
+    }
 
     /* Configuration. */
     static const char ini[] = "; broker\n[broker]\nid = broker.xa\nbind = tcp://127.0.0.1:7101\n"
@@ -299,5 +373,8 @@ int main(int argc, char **argv)
     hv_keypair_free(&shelter);
     hv_keypair_free(&broker);
     hv_keypair_free(&authority);
+    hv_keypair_free(&ngo_next);
+    hv_keypair_free(&shelter_old);
+    hv_keypair_free(&operator);
     return 0;
 }

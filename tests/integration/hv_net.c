@@ -61,8 +61,8 @@ static int s_free_port(void)
     return -1;
 }
 
-static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw,
-                                bool report);
+static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys,
+                                const char *endpoint, int type, hvn_raw *raw, bool report);
 
 /* ------------------------------------------------------------ watchdog */
 
@@ -146,6 +146,16 @@ static void s_keys_json(const hv_keypair *kp, char *out, size_t cap)
     free(t);
 }
 
+void hvn_keys_json(const hv_keypair *kp, char *out, size_t cap)
+{
+    s_keys_json(kp, out, cap);
+}
+
+int hvn_free_port(void)
+{
+    return s_free_port();
+}
+
 static void s_iso(time_t t, char out[21])
 {
     struct tm tm;
@@ -165,7 +175,7 @@ void hvn_write_registry(hvn *n, unsigned version, int revoke)
     s_iso(now - 3600, past);
     s_iso(now - 60, issued);
     s_iso(now + 30 * 86400, expires);
-    size_t cap = 32768;
+    size_t cap = 32768 + sizeof n->extra_nodes;
     char *json = malloc(cap);
     int len = snprintf(json, cap,
                        "{\"network\":\"test\",\"version\":%u,\"issued_at\":\"%s\","
@@ -173,14 +183,15 @@ void hvn_write_registry(hvn *n, unsigned version, int revoke)
                        version, issued, expires);
     for (int i = 0; i < HVN_NODES; i++) {
         char keys[400], extra[512];
+        const char *home = n->home[i] != NULL ? n->home[i] : "broker.xc";
         s_keys_json(n->keys[i], keys, sizeof keys);
         if (i == HVN_BROKER)
             snprintf(extra, sizeof extra, "\"endpoints\":{\"workers\":\"%s\"}", n->endpoint);
         else if (strcmp(roles[i], "provider") == 0)
             snprintf(extra, sizeof extra,
-                     "\"home\":\"broker.xc\",\"services\":[\"shelter\"],\"capacity\":5");
+                     "\"home\":\"%s\",\"services\":[\"shelter\"],\"capacity\":5", home);
         else
-            snprintf(extra, sizeof extra, "\"home\":\"broker.xc\"");
+            snprintf(extra, sizeof extra, "\"home\":\"%s\"", home);
         len += snprintf(json + len, cap - (size_t)len,
                         "%s{\"id\":\"%s\",\"role\":\"%s\",\"country\":\"%s\","
                         "\"organisation\":\"Example %d\",\"keys\":%s,\"valid_from\":\"%s\","
@@ -189,7 +200,7 @@ void hvn_write_registry(hvn *n, unsigned version, int revoke)
                         from, i == HVN_EXPIRED ? past : until,
                         i == revoke || i == HVN_REVOKED ? "true" : "false", extra);
     }
-    snprintf(json + len, cap - (size_t)len, "]}");
+    snprintf(json + len, cap - (size_t)len, "%s]}", n->extra_nodes);
     hv_registry *reg = NULL;
     hv_errmsg e = {""};
     if (hv_registry_from_json(json, strlen(json), NULL, &reg, &e) != HV_OK)
@@ -279,7 +290,8 @@ void hvn_start_at(hvn_where at, hvn *n)
     hvn_raw raw;
     int64_t deadline = hv_mono_ms() + 10000;
     for (;;) {
-        hvn_handshake hs = s_raw_open(at, n, n->keys[HVN_ROUTER], &raw, false);
+        hvn_handshake hs =
+            s_raw_open(at, n, n->keys[HVN_ROUTER], n->endpoint, ZMQ_DEALER, &raw, false);
         hvn_raw_close(&raw);
         if (hs == HVN_HS_OK)
             break;
@@ -409,8 +421,8 @@ static uint16_t s_next_event(hvn_raw *raw, int timeout_ms)
 
 /* Opens a raw socket; `report` prints what happened when no handshake came
  * (hvn_start's probes, which expect a few, do not). */
-static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw,
-                                bool report)
+static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys,
+                                const char *endpoint, int type, hvn_raw *raw, bool report)
 {
     memset(raw, 0, sizeof *raw);
     raw->net = n;
@@ -418,7 +430,9 @@ static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hv
     while (raw->slot < HVN_RAW_MAX && n->raw_open[raw->slot][0] != NULL)
         raw->slot++;
     assert_true(raw->slot < HVN_RAW_MAX); /* a test that never closes its raw sockets */
-    raw->sock = zmq_socket(n->zctx, ZMQ_DEALER);
+    raw->sock = zmq_socket(n->zctx, type);
+    if (type == ZMQ_SUB)
+        zmq_setsockopt(raw->sock, ZMQ_SUBSCRIBE, "", 0);
     char server[41], public[41], secret[41], mon[64];
     hv_z85_key(hv_keypair_public(n->keys[HVN_BROKER])->transport, server);
     hv_z85_key(hv_keypair_public(keys)->transport, public);
@@ -435,8 +449,8 @@ static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hv
     assert_int_equal(zmq_connect(raw->monitor, mon), 0);
     n->raw_open[raw->slot][0] = raw->sock;
     n->raw_open[raw->slot][1] = raw->monitor;
-    assert_int_equal(zmq_connect(raw->sock, n->endpoint), 0);
-    s_wait_begin(at, 5000, "a CurveZMQ handshake with the broker at %s", n->endpoint);
+    assert_int_equal(zmq_connect(raw->sock, endpoint), 0);
+    s_wait_begin(at, 5000, "a CurveZMQ handshake with the broker at %s", endpoint);
     /* The events seen, to say what happened when no handshake came. */
     char seen[256] = "";
     size_t used = 0;
@@ -454,7 +468,7 @@ static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hv
     s_wait_end();
     if (outcome == HVN_HS_NONE && report) {
         fprintf(stderr, "%s (%s:%d): no handshake with %s within 5 s; monitor events:%s\n",
-                at.func, at.file, at.line, n->endpoint, used ? seen : " none");
+                at.func, at.file, at.line, endpoint, used ? seen : " none");
         s_log_tail(n, 1500);
     }
     return outcome;
@@ -462,7 +476,13 @@ static hvn_handshake s_raw_open(hvn_where at, hvn *n, const hv_keypair *keys, hv
 
 hvn_handshake hvn_raw_open_at(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw)
 {
-    return s_raw_open(at, n, keys, raw, true);
+    return s_raw_open(at, n, keys, n->endpoint, ZMQ_DEALER, raw, true);
+}
+
+hvn_handshake hvn_raw_open_to_at(hvn_where at, hvn *n, const hv_keypair *keys,
+                                 const char *endpoint, int type, hvn_raw *raw)
+{
+    return s_raw_open(at, n, keys, endpoint, type, raw, true);
 }
 
 void hvn_raw_close(hvn_raw *raw)

@@ -44,6 +44,9 @@ typedef struct hvn {
     hv_keypair *outsider;        /* keys not in the registry */
     void *zctx;                  /* context for raw sockets */
     unsigned registry_version;   /* last written */
+    const char *home[HVN_NODES]; /* a worker's home broker; NULL: broker.xc */
+    char extra_nodes[8192];      /* more nodes for the registry: JSON objects, each
+                                    after a comma (",{...},{...}"); "" for none */
     void *raw_open[HVN_RAW_MAX][2]; /* raw sockets and monitors not yet closed */
 } hvn;
 
@@ -58,6 +61,12 @@ void hvn_init(hvn *n, const char *broker_bin, const char *extra);
 /* (Re)writes and signs the registry with `version`; the node at index
  * `revoke` (or -1) is marked revoked. */
 void hvn_write_registry(hvn *n, unsigned version, int revoke);
+
+/* A free loopback TCP port, for more endpoints of the broker. */
+int hvn_free_port(void);
+
+/* The registry's "keys" object for `kp`: {"sign":HEX,"box":HEX,"transport":HEX}. */
+void hvn_keys_json(const hv_keypair *kp, char *out, size_t cap);
 
 /* Starts the broker and waits until it serves (deadline 10 s). */
 #define hvn_start(n) hvn_start_at(HVN_HERE, n)
@@ -104,6 +113,13 @@ typedef struct hvn_raw {
  * that did and the broker log's tail. */
 #define hvn_raw_open(n, keys, raw) hvn_raw_open_at(HVN_HERE, n, keys, raw)
 hvn_handshake hvn_raw_open_at(hvn_where at, hvn *n, const hv_keypair *keys, hvn_raw *raw);
+
+/* As hvn_raw_open, to another endpoint of the broker and with a socket of
+ * `type` (ZMQ_DEALER, or ZMQ_SUB, subscribed to everything). */
+#define hvn_raw_open_to(n, keys, endpoint, type, raw) \
+    hvn_raw_open_to_at(HVN_HERE, n, keys, endpoint, type, raw)
+hvn_handshake hvn_raw_open_to_at(hvn_where at, hvn *n, const hv_keypair *keys,
+                                 const char *endpoint, int type, hvn_raw *raw);
 
 /* Stops the monitor, then closes the socket and the monitor's reader. */
 void hvn_raw_close(hvn_raw *raw);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "hv_crypto.h"
+#include "hv_keyring.h"
 
 hv_keypair *hvt_keys(uint8_t base)
 {
@@ -15,6 +16,14 @@ hv_keypair *hvt_keys(uint8_t base)
     hv_keypair *kp = NULL;
     assert_int_equal(hv_keypair_from_seeds(&kp, s[0], s[1], s[2]), HV_OK);
     return kp;
+}
+
+hv_keyring *hvt_ring(uint8_t base)
+{
+    hv_keypair *kp = hvt_keys(base);
+    hv_keyring *ring = NULL;
+    assert_int_equal(hv_keyring_from_keypair(&ring, &kp), HV_OK);
+    return ring;
 }
 
 static int s_nibble(char c)

@@ -35,6 +35,12 @@ struct hv_keypair;
  * with `base + 16*k + i`. Caller frees with hv_keypair_free. */
 struct hv_keypair *hvt_keys(uint8_t base);
 
+struct hv_keyring;
+
+/* A key ring of the one set hvt_keys(base) (storage secret derived from it,
+ * as a v1 key file's). Caller frees it with hv_keyring_free. */
+struct hv_keyring *hvt_ring(uint8_t base);
+
 /* A golden vector file: named hex values. */
 typedef struct hvt_vectors {
     char names[64][48];  /* value names */

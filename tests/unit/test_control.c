@@ -50,9 +50,72 @@ static void s_example(unsigned cmd, hv_control *m)
     case HV_CMD_EXPIRED:
         m->has_msg_id = true;
         break;
+    case HV_CMD_PREKEY_PUT:
+    case HV_CMD_PREKEY:
+        m->bundle = s_env; /* opaque at this layer too */
+        m->bundle_len = sizeof s_env;
+        break;
+    case HV_CMD_PREKEY_GET:
+        strcpy(m->node_id, "legal.xc");
+        break;
+    case HV_CMD_PREKEY_REFUSED:
+        m->code = HV_ECRYPTO;
+        m->has_prekey_id = true;
+        for (int i = 0; i < 8; i++)
+            m->prekey_id[i] = (uint8_t)(0xa0 + i);
+        strcpy(m->text, "the bundle's signature does not verify");
+        break;
     default:
         break;
     }
+}
+
+/* PREKEY_GET may ask for every bundle; PREKEY_REFUSED may name no prekey;
+ * a bundle longer than its limit or empty is refused. */
+static void test_prekey_commands(void **state)
+{
+    (void)state;
+    hv_control m, d;
+    uint8_t *buf;
+    size_t len;
+    s_example(HV_CMD_PREKEY_GET, &m);
+    m.node_id[0] = '\0';
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_string_equal(d.node_id, "");
+    free(buf);
+    strcpy(m.node_id, "Bad id");
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_CMD_PREKEY_REFUSED, &m);
+    m.has_prekey_id = false;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_false(d.has_prekey_id);
+    assert_int_equal(d.code, HV_ECRYPTO);
+    free(buf);
+    s_example(HV_CMD_PREKEY_PUT, &m);
+    m.bundle_len = 0;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    /* A 257-byte bundle: over the limit before anything is copied. */
+    static uint8_t big[HV_CONTROL_BUNDLE_MAX + 1];
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_PREKEY_PUT);
+    hv_mp_write_bin(&w, big, sizeof big);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_ETOOBIG);
+    free(buf);
+    /* An empty bundle. */
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_PREKEY);
+    hv_mp_write_bin(&w, big, 0);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
+    free(buf);
 }
 
 static void test_round_trip_every_command(void **state)
@@ -292,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_fields_decoded),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_hello_replay_since),
+        cmocka_unit_test(test_prekey_commands),
         cmocka_unit_test(test_golden_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,11 +9,11 @@
 #define S_DAY 86400ull
 
 static hv_keypair *s_authority, *s_other_authority;
-static char s_keys_json[8][400]; /* inline "keys" objects of nodes 0..7 */
+static char s_keys_json[10][400]; /* inline "keys" objects: nodes 0..6, then spares */
 
 static void s_make_keys(void)
 {
-    for (int i = 0; i < 8; i++) {
+    for (int i = 0; i < 10; i++) {
         hv_keypair *kp = NULL;
         assert_int_equal(hv_keypair_generate(&kp), HV_OK);
         const hv_pubkeys *p = hv_keypair_public(kp);
@@ -345,11 +345,93 @@ static void test_decoder_limits(void **state)
     memcpy(longer, payload, len);
     longer[len] = 0;
     assert_int_equal(hv_registry_decode_payload(longer, len + 1, &out, &e), HV_ETRAILING);
-    longer[1] = 2; /* format version */
+    longer[1] = 3; /* format version */
     assert_int_equal(hv_registry_decode_payload(longer, len, &out, &e), HV_EVERSION);
     free(longer);
     free(payload);
     hv_registry_free(&reg);
+}
+
+/* Rotation: next and previous key sets travel signed and are found by key
+ * id (previous only before previous_until) and, for the door, by transport
+ * key (current and next, never previous); scope belongs to operators. */
+static void test_rotation_key_sets(void **state)
+{
+    (void)state;
+    hv_registry *reg = NULL, *loaded = NULL;
+    hv_errmsg e = {""};
+    char patched[1200];
+    snprintf(patched, sizeof patched,
+             "\"id\":\"legal.xc\",\"next_keys\":%s,\"previous_keys\":%s,"
+             "\"previous_until\":\"2026-11-08T00:00:00Z\",",
+             s_keys_json[7], s_keys_json[8]);
+    const char *const rotate[2] = {"\"id\":\"legal.xc\",", patched};
+    assert_int_equal(s_from_json(4, rotate, &reg, &e), HV_OK);
+    assert_int_equal(s_round(reg, S_NOW, 0, &loaded, &e), HV_OK);
+    const hv_node *legal = hv_registry_find(loaded, "legal.xc");
+    assert_true(legal->has_next && legal->has_previous);
+    assert_int_equal(legal->previous_until, S_NOW + 7 * S_DAY);
+    hv_key_slot slot;
+    assert_ptr_equal(hv_node_keys_by_id(legal, legal->keys.key_id, S_NOW, &slot), &legal->keys);
+    assert_int_equal(slot, HV_KEYS_CURRENT);
+    assert_ptr_equal(hv_node_keys_by_id(legal, legal->next_keys.key_id, S_NOW, &slot),
+                     &legal->next_keys);
+    assert_int_equal(slot, HV_KEYS_NEXT);
+    assert_ptr_equal(hv_node_keys_by_id(legal, legal->previous_keys.key_id, S_NOW, &slot),
+                     &legal->previous_keys);
+    assert_int_equal(slot, HV_KEYS_PREVIOUS);
+    /* The grace period over, the previous key id names nothing. */
+    assert_null(hv_node_keys_by_id(legal, legal->previous_keys.key_id, S_NOW + 7 * S_DAY,
+                                   &slot));
+    assert_int_equal(slot, HV_KEYS_NONE);
+    /* At the door: current and next transport keys, not the previous one. */
+    assert_ptr_equal(hv_registry_find_by_transport(loaded, legal->next_keys.transport), legal);
+    assert_null(hv_registry_find_by_transport(loaded, legal->previous_keys.transport));
+    hv_registry_free(&loaded);
+    hv_registry_free(&reg);
+
+    /* A key set that repeats the current keys is refused. */
+    snprintf(patched, sizeof patched, "\"id\":\"legal.xc\",\"next_keys\":%s,",
+             s_keys_json[6]);
+    const char *const same[2] = {"\"id\":\"legal.xc\",", patched};
+    assert_int_equal(s_from_json(4, same, &reg, &e), HV_EREG_INVALID);
+    assert_non_null(strstr(e.text, "next_keys repeats a key"));
+    /* Another node's transport key in a next key set is a duplicate. */
+    snprintf(patched, sizeof patched, "\"id\":\"legal.xc\",\"next_keys\":%s,",
+             s_keys_json[0]);
+    const char *const stolen[2] = {"\"id\":\"legal.xc\",", patched};
+    assert_int_equal(s_from_json(4, stolen, &reg, &e), HV_EREG_DUPLICATE);
+    /* previous_keys without previous_until. */
+    snprintf(patched, sizeof patched, "\"id\":\"legal.xc\",\"previous_keys\":%s,",
+             s_keys_json[8]);
+    const char *const no_until[2] = {"\"id\":\"legal.xc\",", patched};
+    assert_int_equal(s_from_json(4, no_until, &reg, &e), HV_EREG_INVALID);
+    assert_non_null(strstr(e.text, "previous_keys and previous_until go together"));
+    /* Scope on a provider, and a scope entry that is no country. */
+    const char *const scope_provider[2] = {"\"id\":\"legal.xc\",",
+                                           "\"id\":\"legal.xc\",\"scope\":[\"XA\"],"};
+    assert_int_equal(s_from_json(4, scope_provider, &reg, &e), HV_EREG_INVALID);
+    assert_non_null(strstr(e.text, "scope belongs to operators only"));
+    assert_null(reg);
+}
+
+/* An operator acts in its own country and in those its scope lists. */
+static void test_operator_scope(void **state)
+{
+    (void)state;
+    hv_node op;
+    memset(&op, 0, sizeof op);
+    op.role = HV_ROLE_OPERATOR;
+    strcpy(op.country, "XC");
+    assert_true(hv_node_in_scope(&op, "XC"));
+    assert_false(hv_node_in_scope(&op, "XA"));
+    strcpy(op.scope[0], "XB");
+    op.n_scope = 1;
+    assert_true(hv_node_in_scope(&op, "XB"));
+    assert_false(hv_node_in_scope(&op, "XA"));
+    strcpy(op.scope[1], "*");
+    op.n_scope = 2;
+    assert_true(hv_node_in_scope(&op, "XA"));
 }
 
 int main(void)
@@ -358,6 +440,8 @@ int main(void)
     s_make_keys();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_round_trip_and_lookups),
+        cmocka_unit_test(test_rotation_key_sets),
+        cmocka_unit_test(test_operator_scope),
         cmocka_unit_test(test_bad_signature),
         cmocka_unit_test(test_expired_and_not_yet_valid),
         cmocka_unit_test(test_older_version_refused),
