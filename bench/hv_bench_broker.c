@@ -13,6 +13,7 @@
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *                    [--group-ms N] [--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]
+ *                    [--erase on|off|both]
  *   --samples FILE: write each envelope's send, STORED and delivery times of
  *                the last load run to FILE, to see when the slow ones happened
  *                (nothing with --backlog).
@@ -24,6 +25,11 @@
  *                for its group commit; the broker's default when absent).
  *   --replay-hours N: the broker's [custody] replay_hours (0: no replay
  *                window, to measure what keeping it costs; default 72).
+ *   --erase on|off|both: the broker's [store] erase (on, its default: what
+ *                it deletes is overwritten and the WAL truncated every
+ *                second; off: as before issue 19). `both` measures off, then
+ *                on, each with a store of its own, and prints them side by
+ *                side with the ratio.
  *   --backlog N: instead, queue N envelopes for offline receivers and report
  *                the broker's memory with that backlog and its restart time.
  *   --client-dir DIR: put the senders' and receivers' stores there (e.g. a
@@ -65,6 +71,7 @@ static struct {
     int broker_cpu;              /* -1, or the CPU the broker alone runs on */
     char group_ms[16];           /* [store] group_ms, or "" for the default */
     char replay_hours[16];       /* [custody] replay_hours, or "" for the default */
+    char erase[8];               /* [store] erase: "on", "off", "both" or "" (the default) */
     FILE *samples;               /* NULL, or where to write each envelope's times */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
@@ -114,6 +121,22 @@ static void s_keys_json(const hv_keypair *kp, char *out, size_t cap)
     hv_hex(p->box, 32, b);
     hv_hex(p->transport, 32, t);
     snprintf(out, cap, "{\"sign\":\"%s\",\"box\":\"%s\",\"transport\":\"%s\"}", s, b, t);
+}
+
+/* broker.ini, with [store] erase = `erase` ("" for the broker's default). */
+static void s_broker_ini(const char *erase)
+{
+    char text[1024];
+    snprintf(text, sizeof text,
+             "[broker]\nid = broker.xc\nkeys = broker.key\nauthority = authority.pub\n"
+             "registry = network.reg\nstore = broker.db\nbind = %s\nlog_level = info\n"
+             "[limits]\nrate_per_second = 1000000\nrate_burst = 1000000\n"
+             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n[store]\n%s%s%s%s%s%s\n"
+             "%s%s\n", g.endpoint,
+             g.group_ms[0] ? "group_ms = " : "", g.group_ms, g.group_ms[0] ? "\n" : "",
+             erase[0] ? "erase = " : "", erase, erase[0] ? "\n" : "",
+             g.replay_hours[0] ? "[custody]\nreplay_hours = " : "", g.replay_hours);
+    s_write("broker.ini", text, 0644);
 }
 
 /* Keys, a signed registry and broker.ini for the benchmark network. */
@@ -175,14 +198,7 @@ static void s_setup(void)
              "haven-secret-keys v1\nid broker.xc\nsign-seed %s\nbox-secret %s\n"
              "transport-secret %s\n", h[0], h[1], h[2]);
     s_write("broker.key", text, 0600);
-    snprintf(text, sizeof text,
-             "[broker]\nid = broker.xc\nkeys = broker.key\nauthority = authority.pub\n"
-             "registry = network.reg\nstore = broker.db\nbind = %s\nlog_level = info\n"
-             "[limits]\nrate_per_second = 1000000\nrate_burst = 1000000\n"
-             "high_water_mark = 100000\n[timing]\nlease_ms = 60000\n%s%s\n%s%s\n", g.endpoint,
-             g.group_ms[0] ? "[store]\ngroup_ms = " : "", g.group_ms,
-             g.replay_hours[0] ? "[custody]\nreplay_hours = " : "", g.replay_hours);
-    s_write("broker.ini", text, 0644);
+    s_broker_ini(strcmp(g.erase, "both") == 0 ? "off" : g.erase);
     free(signed_reg);
     free(json);
     hv_registry_free(&reg);
@@ -515,6 +531,16 @@ static void s_write_samples(int64_t t0)
         s_die("cannot write the --samples file");
 }
 
+/* The figures of the last load run, for the side by side of --erase both. */
+typedef struct s_result {
+    double stored_per_s;  /* envelopes/s, send to STORED */
+    double p99_ms;        /* send -> STORED p99 */
+    double broker_cpu_us; /* broker CPU per envelope */
+    double wal_mib;       /* the broker's WAL file at the end of the run */
+} s_result;
+
+static s_result g_last;
+
 /* One run at `rate` envelopes per second (0: as fast as it goes).
  * Returns the measured delivery rate. */
 static double s_run_load(double rate, const char *title)
@@ -565,6 +591,12 @@ static double s_run_load(double rate, const char *title)
     double p99 = s_percentiles("send -> STORED", g_run.t_sent, g_run.t_stored);
     s_percentiles("send -> delivered", g_run.t_sent, g_run.t_recv);
     printf("  broker memory: RSS %.1f MiB now, peak %.1f MiB\n", rss, hwm > peak_rss ? hwm : peak_rss);
+    char wal[1024];
+    struct stat sb;
+    snprintf(wal, sizeof wal, "%s/broker.db-wal", g.dir);
+    g_last = (s_result){.stored_per_s = (double)g_run.n / t_stored_all, .p99_ms = p99,
+                        .broker_cpu_us = (cpu1.broker - cpu0.broker) / (double)g_run.n * 1e6,
+                        .wal_mib = stat(wal, &sb) == 0 ? (double)sb.st_size / 1048576 : 0};
     printf("  CPU per envelope: broker %.0f us, senders and receivers %.0f us; the machine's "
            "CPUs busy %.0f%% of the run\n",
            (cpu1.broker - cpu0.broker) / (double)g_run.n * 1e6,
@@ -715,6 +747,56 @@ static void s_backlog(void)
     hv_client_close(&c);
 }
 
+/* Prints the broker's account of its WAL truncations (its last
+ * event=store_erase line, logged as it stops). */
+static void s_print_erase_line(void)
+{
+    char path[1024], line[1024], last[1024] = "";
+    snprintf(path, sizeof path, "%s/broker.log", g.dir);
+    FILE *f = fopen(path, "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strstr(line, "event=store_erase ") != NULL)
+            snprintf(last, sizeof last, "%s", strstr(line, "truncated="));
+    if (f != NULL)
+        fclose(f);
+    if (last[0] != '\0')
+        printf("  the broker's WAL truncations: %s", last);
+}
+
+/* Removes the broker's store and audit log, for a configuration of its own. */
+static void s_remove_broker_store(void)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", ".audit"};
+    for (size_t k = 0; k < sizeof suffix / sizeof suffix[0]; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/broker.db%s", g.dir, suffix[k]);
+        (void)unlink(path);
+    }
+}
+
+/* --erase both: the two configurations side by side, on / off. */
+static void s_print_both(const s_result peak[2], const s_result paced[2], bool paced_only)
+{
+    printf("\nErasure off and on, same run (ratio on / off):\n");
+    printf("  %-36s %12s %12s %7s\n", "", "off", "on", "ratio");
+    if (!paced_only) {
+        printf("  %-36s %10.0f/s %10.0f/s %7.2f\n", "peak stored", peak[0].stored_per_s,
+               peak[1].stored_per_s, peak[1].stored_per_s / peak[0].stored_per_s);
+        printf("  %-36s %9.0f us %9.0f us %7.2f\n", "broker CPU per envelope at peak",
+               peak[0].broker_cpu_us, peak[1].broker_cpu_us,
+               peak[1].broker_cpu_us / peak[0].broker_cpu_us);
+        printf("  %-36s %8.1f MiB %8.1f MiB\n", "broker WAL after the peak run", peak[0].wal_mib,
+               peak[1].wal_mib);
+    }
+    printf("  %-36s %10.0f/s %10.0f/s\n", paced_only ? "paced rate" : "half load, rate",
+           paced[0].stored_per_s, paced[1].stored_per_s);
+    printf("  %-36s %9.2f ms %9.2f ms %7.2f\n", "  send -> STORED p99", paced[0].p99_ms,
+           paced[1].p99_ms, paced[1].p99_ms / paced[0].p99_ms);
+    printf("  %-36s %9.0f us %9.0f us %7.2f\n", "  broker CPU per envelope",
+           paced[0].broker_cpu_us, paced[1].broker_cpu_us,
+           paced[1].broker_cpu_us / paced[0].broker_cpu_us);
+}
+
 /* Digits only, at least one. */
 static bool s_is_number(const char *s)
 {
@@ -732,7 +814,7 @@ int main(int argc, char **argv)
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
         "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] "
-        "[--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]\n";
+        "[--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE] [--erase on|off|both]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
@@ -774,6 +856,10 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--group-ms") == 0 && s_is_number(argv[i + 1]) &&
                  strlen(argv[i + 1]) < sizeof g.group_ms)
             snprintf(g.group_ms, sizeof g.group_ms, "%s", argv[i + 1]);
+        else if (strcmp(argv[i], "--erase") == 0 &&
+                 (strcmp(argv[i + 1], "on") == 0 || strcmp(argv[i + 1], "off") == 0 ||
+                  strcmp(argv[i + 1], "both") == 0))
+            snprintf(g.erase, sizeof g.erase, "%s", argv[i + 1]);
         else if (strcmp(argv[i], "--replay-hours") == 0 && s_is_number(argv[i + 1]) &&
                  strlen(argv[i + 1]) < sizeof g.replay_hours)
             snprintf(g.replay_hours, sizeof g.replay_hours, "%s", argv[i + 1]);
@@ -836,20 +922,44 @@ int main(int argc, char **argv)
                g.broker_cpu);
     }
 
-    if (g.backlog > 0) {
-        s_backlog();
-    } else if (g.rate > 0) {
-        char title[80];
-        snprintf(title, sizeof title, "Paced load of %.0f envelopes/s:", g.rate);
-        s_run_load(g.rate, title);
-    } else {
-        double peak = s_run_load(0, "Peak load (senders as fast as the broker takes them):");
-        printf("  = %.0f%% of the group-commit limit, %.0f%% of raw CurveZMQ\n",
-               100 * peak / rows, 100 * peak / curve);
-        s_prepare(n);
-        s_run_load(peak / 2, "Half of peak load (senders paced):");
+    bool both = strcmp(g.erase, "both") == 0;
+    s_result peak_of[2], paced_of[2];
+    for (int k = 0; k < (both ? 2 : 1); k++) {
+        if (k > 0) { /* the second configuration, erasure on, from empty stores */
+            s_stop_broker();
+            s_print_erase_line();
+            s_remove_broker_store();
+            s_remove_client_stores();
+            s_broker_ini("on");
+            s_prepare(n);
+            s_start_broker();
+        }
+        if (both)
+            printf("\n==== [store] erase = %s\n", k == 0 ? "off" : "on");
+        if (g.backlog > 0) {
+            s_backlog();
+        } else if (g.rate > 0) {
+            char title[80];
+            snprintf(title, sizeof title, "Paced load of %.0f envelopes/s:", g.rate);
+            s_run_load(g.rate, title);
+            paced_of[k] = peak_of[k] = g_last;
+        } else {
+            double peak = s_run_load(0, "Peak load (senders as fast as the broker takes them):");
+            peak_of[k] = g_last;
+            printf("  = %.0f%% of the group-commit limit, %.0f%% of raw CurveZMQ\n",
+                   100 * peak / rows, 100 * peak / curve);
+            s_prepare(n);
+            /* Both configurations at the same rate: the first's half. */
+            double half = k > 0 ? paced_of[0].stored_per_s : peak / 2;
+            s_run_load(half, k > 0 ? "Half of the first configuration's peak (senders paced):"
+                                   : "Half of peak load (senders paced):");
+            paced_of[k] = g_last;
+        }
     }
     s_stop_broker();
+    s_print_erase_line();
+    if (both && g.backlog == 0)
+        s_print_both(peak_of, paced_of, g.rate > 0);
     s_remove_client_stores();
     if (g.samples != NULL && fclose(g.samples) != 0)
         s_die("cannot write the --samples file");

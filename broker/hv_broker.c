@@ -73,6 +73,9 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "messages per commit from 1 to 100000"),
         F("store", "group_ms", HV_CFG_UINT, false, 0, 100, group_ms,
           "milliseconds from 0 to 100"),
+        F("store", "erase", HV_CFG_BOOL, false, 0, 0, erase,
+          "on (deleted envelopes are overwritten, the WAL truncated) or off (only to measure "
+          "what that costs)"),
         F("custody", "replay_hours", HV_CFG_UINT, false, 0, 8760, replay_hours,
           "hours from 0 (no replay) to 8760"),
         F("federation", "peers", HV_CFG_STRING, false, 0, 0, peers,
@@ -104,6 +107,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     cfg->batch = 512;
     cfg->group_ms = 0;
     cfg->replay_hours = 72;
+    cfg->erase = true;
     cfg->peer_window = 256;
     hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
     if (err != HV_OK)
@@ -308,6 +312,7 @@ hv_err hv_broker_run(hv_broker *b)
         hv_broker_links_drain(b, now);
         hv_broker_ops_serve(b, now);
         hv_broker_custody_commit_and_reply(b, false);
+        hv_broker_custody_erase(b, now);
         hv_broker_custody_deliver(b, now);
         hv_broker_custody_prune(b, now);
         hv_session_timers(b, now);

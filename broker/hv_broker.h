@@ -38,6 +38,7 @@ typedef struct hv_broker_config {
     uint64_t retry_max_ms;     /* longest redelivery backoff */
     uint64_t batch;            /* most messages handled per group commit */
     uint64_t group_ms;         /* longest a change waits for its group commit */
+    bool erase;                /* [store] overwrite what is deleted, truncate the WAL (default) */
     uint64_t replay_hours;     /* [custody] how long delivered envelopes stay replayable; 0 = off */
     char peers[1024];          /* [federation] brokers to peer with, comma-separated */
     char bind_peers[256];      /* [federation] peers' endpoint; "" = the registry's */

@@ -129,6 +129,13 @@ hv_err hv_broker_custody_open(hv_broker *b, hv_errmsg *e)
     hv_err err;
     if ((err = hv_store_open(&c->store, b->cfg.store, e)) != HV_OK)
         return err;
+    if (!b->cfg.erase) {
+        if ((err = hv_store_set_erase(c->store, false)) != HV_OK)
+            return hv_fail(e, err, "%s: cannot turn erasure off", b->cfg.store);
+        hv_log(HV_LOG_WARN, "store_erase_off",
+               "store=%s detail=\"deleted envelopes stay in the store's files until overwritten\"",
+               b->cfg.store);
+    }
     char audit_path[PATH_MAX + 8];
     int repaired = 0;
     snprintf(audit_path, sizeof audit_path, "%s.audit", b->cfg.store);
@@ -153,6 +160,10 @@ hv_err hv_broker_custody_open(hv_broker *b, hv_errmsg *e)
 hv_err hv_broker_custody_finish(hv_broker *b)
 {
     hv_broker_custody_commit_and_reply(b, true);
+    const hv_db_erase *er = hv_store_erase_stats(b->custody.store);
+    hv_log(HV_LOG_INFO, "store_erase", "truncated=%llu deferred=%llu spent_ms=%.1f longest_ms=%.2f",
+           (unsigned long long)er->truncated, (unsigned long long)er->deferred,
+           (double)er->spent_us / 1000, (double)er->longest_us / 1000);
     s_audit_sync(b, true);
     if (b->custody.audit_synced > b->custody.audit_released && (s_commit(b) != HV_OK))
         return HV_ESTORE;
@@ -532,6 +543,42 @@ void hv_broker_custody_expire(hv_broker *b, int64_t now)
             else if (b->sessions[i].ready && !b->sessions[i].peer)
                 hv_broker_custody_notices(b, b->sessions[i].node);
         }
+    }
+}
+
+/* A truncation deferred by a reader is ordinary while a backup runs
+ * (info, once); deferred for S_ERASE_STUCK_MS on end, something holds the
+ * WAL for good and deleted envelopes stay in it: a warning, once. */
+#define S_ERASE_STUCK_MS 60000
+
+void hv_broker_custody_erase(hv_broker *b, int64_t now)
+{
+    hv_broker_custody *c = &b->custody;
+    bool done = false;
+    hv_err err = hv_store_erase_tick(c->store, now, &done);
+    if (err == HV_OK) {
+        if (done && c->erase_deferred_since != 0)
+            hv_log(HV_LOG_INFO, "store_erased", "deferred_ms=%lld",
+                   (long long)(now - c->erase_deferred_since));
+        if (done)
+            c->erase_deferred_since = 0;
+        return;
+    }
+    if (err != HV_ETIMEOUT) {
+        hv_log(HV_LOG_ERROR, "store_failed", "op=truncate_wal");
+        return;
+    }
+    if (c->erase_deferred_since == 0) {
+        c->erase_deferred_since = now;
+        c->erase_stuck = false;
+        hv_log(HV_LOG_INFO, "store_erase_deferred",
+               "detail=\"another connection (a backup?) holds the WAL; trying every second\"");
+    } else if (!c->erase_stuck && now - c->erase_deferred_since >= S_ERASE_STUCK_MS) {
+        c->erase_stuck = true;
+        hv_log(HV_LOG_WARN, "store_erase_stuck",
+               "deferred_ms=%lld detail=\"another connection has held the WAL for a minute: "
+               "deleted envelopes stay in it until it lets go\"",
+               (long long)(now - c->erase_deferred_since));
     }
 }
 

@@ -58,6 +58,8 @@ typedef struct hv_broker_custody {
     size_t n_notify;               /* how many */
     int64_t next_expire;           /* monotonic ms of the next expiry sweep */
     int64_t next_prune;            /* monotonic ms of the next replay-window prune */
+    int64_t erase_deferred_since;  /* monotonic ms the WAL truncation has been deferred since, 0 = not */
+    bool erase_stuck;              /* ...for a minute: warned */
     int64_t group_start_us;        /* when the open group transaction began, 0 = none */
     hv_broker_counters count;      /* what happened, for operators */
 } hv_broker_custody;
@@ -113,6 +115,12 @@ void hv_broker_custody_prune(hv_broker *b, int64_t now);
 /* Moves what has expired to dead letters once a second, and tells the
  * senders that are connected. */
 void hv_broker_custody_expire(hv_broker *b, int64_t now);
+
+/* Erasure: when due (a second after a commit), truncates the store's WAL
+ * between two group transactions (hv_store_erase_tick); a truncation that
+ * a reader defers is logged (info), and warned of once it has been
+ * deferred for a minute. */
+void hv_broker_custody_erase(hv_broker *b, int64_t now);
 
 /* Deletes what the replay window keeps for nodes no longer active in the
  * registry (after a registry load, and at start). */

@@ -21,13 +21,18 @@
  * (PASSIVE: it never blocks the writer), so that the broker's loop does
  * not wait for that I/O; the writer copies only what is left at the
  * 32 MiB catch-up below.
- * secure_delete=FAST: Debian's SQLite zeroes every freed page, which wrote
- * a page of zeros for each page an acknowledgement emptied (about 10% of
- * the frames at half load). The store holds sealed envelopes only, so a
- * freed page may keep its ciphertext until reused; deleted rows in pages
- * written anyway are still zeroed (docs/DECISIONS.md). */
+ * What the broker deletes is forgotten (docs/DECISIONS.md, "A broker
+ * forgets what it deletes"): secure_delete=ON overwrites every deleted row
+ * and every page a delete frees (overflow pages of large envelopes
+ * included), and hv_store_erase_tick truncates the WAL, whose frames keep
+ * the pages as they were, within S_ERASE_EVERY_MS of a commit. The WAL
+ * is cut back to 40 MiB (journal_size_limit; it steadies near 33 MiB under
+ * load, S_WAL_RESET_FRAMES) whenever it starts over, so that a burst does
+ * not leave a large file of old frames behind. */
 static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpoint=0;"
-                               "PRAGMA secure_delete=FAST;";
+                               "PRAGMA secure_delete=ON; PRAGMA journal_size_limit=41943040;";
+#define S_ERASE_EVERY_MS 1000
+#define S_ERASE_WAIT_MS 20 /* the loop waits no longer for a reader to let go */
 #define S_CHECKPOINT_EVERY_MS 20
 #define S_PAGE_SIZE 8192 /* three 2 KiB envelopes a page instead of one */
 #define S_WAL_MAX_FRAMES 65536 /* 512 MiB: past this the writer waits for a full checkpoint */
@@ -226,6 +231,13 @@ hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e)
         err = hv_db_exec(s->db, s_tuning, e);
     if (err == HV_OK)
         err = s_check_format(s->db, path, e);
+    /* What a crash left in the WAL goes at once; should another process
+     * hold the WAL now, the first erase tick does it. */
+    if (err == HV_OK && hv_db_truncate_wal(s->db, S_ERASE_WAIT_MS) == HV_ESTORE)
+        err = hv_fail(e, HV_ESTORE, "%s: cannot truncate the WAL: %s", path,
+                      sqlite3_errmsg(s->db));
+    s->erase_on = true;
+    s->erase.every_ms = S_ERASE_EVERY_MS;
     if (err == HV_OK)
         err = s_start_checkpointer(s, path, e);
     if (err == HV_OK)
@@ -254,6 +266,10 @@ void hv_store_close(hv_store **sp)
         sqlite3_close_v2(s->ckpt_db);
     for (int i = 0; i < S_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
+    /* SQLite's last close checkpoints and deletes the WAL, but not while
+     * another process has the store open: truncated here in any case. */
+    if (s->erase_on && s->db != NULL && hv_db_truncate_wal(s->db, S_ERASE_WAIT_MS) != HV_OK)
+        s->erase.deferred++; /* the last close (or the next open) does it */
     sqlite3_close_v2(s->db);
     free(s);
     *sp = NULL;
@@ -271,6 +287,25 @@ hv_err hv_store_begin(hv_store *s)
 }
 
 bool hv_store_in_transaction(const hv_store *s) { return s->in_txn; }
+
+hv_err hv_store_set_erase(hv_store *s, bool on)
+{
+    if (sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST", NULL,
+                     NULL, NULL) != SQLITE_OK)
+        return HV_ESTORE;
+    s->erase_on = on;
+    return HV_OK;
+}
+
+hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated)
+{
+    *truncated = false;
+    if (!s->erase_on || s->in_txn)
+        return HV_OK; /* the transaction's commit comes first; the next call will do */
+    return hv_db_erase_tick(s->db, &s->erase, now_ms, S_ERASE_WAIT_MS, truncated);
+}
+
+const hv_db_erase *hv_store_erase_stats(const hv_store *s) { return &s->erase; }
 
 const char *hv_store_error(const hv_store *s)
 {

@@ -1,7 +1,9 @@
 /* The broker's durable store: the queue of envelopes awaiting delivery, the
  * window of message ids already taken into custody, dead letters, notices
- * owed to senders, and the replay window of envelopes already delivered. One SQLite file in WAL mode, synchronous=FULL,
- * written by one thread in group transactions (hv_store_begin/commit). */
+ * owed to senders, and the replay window of envelopes already delivered.
+ * One SQLite file in WAL mode, synchronous=FULL, written by one thread in
+ * group transactions (hv_store_begin/commit); what it deletes it erases
+ * (hv_store_set_erase). */
 #ifndef HV_STORE_H
 #define HV_STORE_H
 
@@ -9,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hv_db.h"
 #include "hv_err.h"
 
 typedef struct hv_store hv_store;
@@ -25,11 +28,32 @@ typedef struct hv_stored {
     const uint8_t *referral;  /* 16-byte referral id from the header, or NULL */
 } hv_stored;
 
-/* Opens or creates the store at `path`. Caller owns `*out`. */
+/* Opens or creates the store at `path`, with erasure on (below) and the
+ * WAL a crash may have left truncated. Caller owns `*out`. */
 HV_MUST_CHECK hv_err hv_store_open(hv_store **out, const char *path, hv_errmsg *e);
 
-/* Commits anything pending and closes; safe on NULL and twice. */
+/* Commits anything pending, truncates the WAL (erasure on) and closes;
+ * safe on NULL and twice. */
 void hv_store_close(hv_store **s);
+
+/* Erasure (docs/DECISIONS.md, "A broker forgets what it deletes"): on,
+ * every delete overwrites what it deletes in the database file
+ * (secure_delete=ON) and hv_store_erase_tick truncates the WAL, so that
+ * nothing deleted stays readable in either. Off (only to measure what
+ * erasure costs): secure_delete=FAST, a freed page keeps what it held,
+ * and the WAL keeps old frames until they are overwritten. */
+HV_MUST_CHECK hv_err hv_store_set_erase(hv_store *s, bool on);
+
+/* Call often, outside a transaction (`now_ms` from hv_mono_ms): at most a
+ * second after a commit, copies the WAL into the database and truncates it
+ * to zero bytes (hv_db_erase_tick; waits at most 20 ms for a reader such
+ * as a backup, else tries again a second later). `*truncated` says whether
+ * it did now. HV_OK, HV_ETIMEOUT (deferred), HV_ESTORE. */
+HV_MUST_CHECK hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated);
+
+/* Truncations done and deferred since open, and the time they took, for
+ * operators and the benchmark (borrowed; valid until the store closes). */
+const hv_db_erase *hv_store_erase_stats(const hv_store *s);
 
 /* Opens the group transaction if none is open. */
 HV_MUST_CHECK hv_err hv_store_begin(hv_store *s);
@@ -60,9 +84,9 @@ HV_MUST_CHECK hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const ch
  * hv_store_remove, and when `retain` first keeps it in the replay window
  * with `now_ms` as the time of the ACK; in the same transaction, so both
  * or neither commit. WITHDRAW and WITHDRAWN are never kept: once consent
- * is withdrawn, nothing of the referral is to be delivered again. A
- * CASE_TRANSFER is deleted with secure_delete on, here and by
- * hv_store_prune, so that no freed page keeps a case. */
+ * is withdrawn, nothing of the referral is to be delivered again. Like
+ * every delete of the store, what it deletes is overwritten (see
+ * hv_store_erase_tick). */
 HV_MUST_CHECK hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient,
                                   int64_t now_ms, bool retain, bool *found);
 

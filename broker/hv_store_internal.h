@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hv_db.h"
 #include "hv_err.h"
 #include "hv_every.h"
 #include "hv_store.h"
@@ -55,6 +56,8 @@ struct hv_store {
     char commit_error[128];         /* why the last commit failed, or "" */
     int64_t retained;               /* rows in `delivered` (counted at open, then kept) */
     bool recount;                   /* a rollback left `retained` unsure */
+    bool erase_on;                  /* secure_delete=ON and the WAL truncated (the default) */
+    hv_db_erase erase;              /* when the WAL is next truncated */
 };
 
 /* Resets a statement after use so that it releases its read snapshot;

@@ -24,16 +24,6 @@ hv_err hv_store_count_retained(hv_store *s)
     return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
 }
 
-/* secure_delete on or back to FAST for the next statements of this
- * connection: a deleted case's freed pages are overwritten with zeros. */
-static hv_err s_secure(hv_store *s, bool on)
-{
-    return sqlite3_exec(s->db, on ? "PRAGMA secure_delete=ON" : "PRAGMA secure_delete=FAST",
-                        NULL, NULL, NULL) == SQLITE_OK
-               ? HV_OK
-               : HV_ESTORE;
-}
-
 hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
                     bool retain, bool *found)
 {
@@ -47,10 +37,6 @@ hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, in
         return HV_ESTORE;
     if (type < 0)
         return HV_OK; /* not queued for it: perhaps a notice's ACK */
-    /* The case itself leaves no page behind it (docs/DECISIONS.md). */
-    bool secure = type == HV_MSG_CASE_TRANSFER;
-    if (secure && s_secure(s, true) != HV_OK)
-        return HV_ESTORE;
     hv_err err = HV_OK;
     if (retain) {
         st = s->stmt[S_RETAIN];
@@ -65,23 +51,6 @@ hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, in
     }
     if (err == HV_OK)
         err = hv_store_remove(s, id, recipient, found);
-    if (secure && s_secure(s, false) != HV_OK)
-        err = HV_ESTORE;
-    return err;
-}
-
-/* Deletes the rows `seqs[i]` of the window whose `is_case[i]` is `cases`. */
-static hv_err s_delete_seqs(hv_store *s, const int64_t *seqs, const bool *is_case, size_t n,
-                            bool cases)
-{
-    hv_err err = HV_OK;
-    for (size_t i = 0; err == HV_OK && i < n; i++) {
-        if (is_case[i] != cases)
-            continue;
-        sqlite3_stmt *st = s->stmt[S_DELIVERED_DEL];
-        sqlite3_bind_int64(st, 1, seqs[i]);
-        err = hv_store_done(st, sqlite3_step(st));
-    }
     return err;
 }
 
@@ -90,32 +59,22 @@ hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned
     *pruned = 0;
     /* Collect first: deleting changes the index being read. */
     int64_t *seqs = calloc(max > 0 ? max : 1, sizeof *seqs);
-    bool *is_case = calloc(max > 0 ? max : 1, sizeof *is_case);
-    hv_err err = seqs != NULL && is_case != NULL ? HV_OK : HV_ENOMEM;
-    size_t n = 0, cases = 0;
+    if (seqs == NULL)
+        return HV_ENOMEM;
+    size_t n = 0;
     sqlite3_stmt *st = s->stmt[S_PRUNE];
-    if (err == HV_OK) {
-        sqlite3_bind_int64(st, 1, before_ms);
-        sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
-        int rc;
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-            seqs[n] = sqlite3_column_int64(st, 0);
-            is_case[n] = sqlite3_column_int(st, 1) == HV_MSG_CASE_TRANSFER;
-            cases += is_case[n];
-            n++;
-        }
-        err = hv_store_done(st, rc);
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max)
+        seqs[n++] = sqlite3_column_int64(st, 0);
+    hv_err err = hv_store_done(st, rc);
+    for (size_t i = 0; err == HV_OK && i < n; i++) {
+        st = s->stmt[S_DELIVERED_DEL];
+        sqlite3_bind_int64(st, 1, seqs[i]);
+        err = hv_store_done(st, sqlite3_step(st));
     }
-    /* Cases with secure_delete on, as everywhere (hv_store_ack). */
-    if (err == HV_OK && cases > 0 && (err = s_secure(s, true)) == HV_OK) {
-        err = s_delete_seqs(s, seqs, is_case, n, true);
-        if (s_secure(s, false) != HV_OK)
-            err = HV_ESTORE;
-    }
-    if (err == HV_OK && cases < n)
-        err = s_delete_seqs(s, seqs, is_case, n, false);
     free(seqs);
-    free(is_case);
     if (err != HV_OK)
         return err;
     *pruned = n;
@@ -143,14 +102,11 @@ hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int
     return HV_OK;
 }
 
-/* Deletes from the window with secure_delete on, so that the pages the
- * rows leave (free pages included) are overwritten with zeros: forgotten
- * for good, not merely unlinked (docs/DECISIONS.md). */
+/* Deletes from the window; secure_delete (hv_store.c) overwrites what the
+ * rows leave, and the WAL's copies go at the next erase tick. */
 static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
 {
     *deleted = 0;
-    if (s_secure(s, true) != HV_OK)
-        return HV_ESTORE;
     sqlite3_stmt *st = s->stmt[which];
     if (key_len < 0)
         sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
@@ -160,8 +116,6 @@ static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, siz
     if (err == HV_OK)
         *deleted = (size_t)sqlite3_changes(s->db);
     s->retained -= (int64_t)*deleted;
-    if (s_secure(s, false) != HV_OK)
-        err = HV_ESTORE;
     return err;
 }
 

@@ -1,6 +1,7 @@
 #include "hv_db.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -46,7 +47,7 @@ hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema, int
         sqlite3_close_v2(db);
         return err;
     }
-    sqlite3_busy_timeout(db, 5000);
+    sqlite3_busy_timeout(db, HV_DB_BUSY_MS);
     hv_err err = HV_OK;
     if (page_size > 0) {
         /* Takes effect only before the file's first write (and before WAL). */
@@ -57,8 +58,13 @@ hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema, int
     if (err == HV_OK)
         err = hv_db_exec(db,
                             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                            "PRAGMA foreign_keys=ON;",
+                            "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
                             e);
+    if (err == HV_OK) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA journal_size_limit=%d", HV_DB_WAL_LIMIT);
+        err = hv_db_exec(db, sql, e);
+    }
     if (err == HV_OK && schema != NULL)
         err = hv_db_exec(db, schema, e);
     if (err != HV_OK) {
@@ -67,6 +73,68 @@ hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema, int
     }
     *out = db;
     return HV_OK;
+}
+
+hv_err hv_db_truncate_wal(sqlite3 *db, int wait_ms)
+{
+    if (!sqlite3_get_autocommit(db))
+        return HV_ETIMEOUT; /* a transaction of this connection is open */
+    sqlite3_busy_timeout(db, wait_ms);
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(db, HV_DB_BUSY_MS);
+    if (rc == SQLITE_OK)
+        return HV_OK;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? HV_ETIMEOUT : HV_ESTORE;
+}
+
+/* Whether the WAL beside the database of `db` holds anything. */
+static bool s_wal_used(sqlite3 *db)
+{
+    const char *path = sqlite3_db_filename(db, "main");
+    char wal[PATH_MAX];
+    struct stat st;
+    if (path == NULL || path[0] == '\0' ||
+        snprintf(wal, sizeof wal, "%s-wal", path) >= (int)sizeof wal)
+        return true; /* cannot tell: truncate anyway */
+    return stat(wal, &st) == 0 && st.st_size > 0;
+}
+
+hv_err hv_db_erase_tick(sqlite3 *db, hv_db_erase *er, int64_t now_ms, int wait_ms, bool *done)
+{
+    if (done != NULL)
+        *done = false;
+    if (er->due_ms != 0 && now_ms < er->due_ms)
+        return HV_OK;
+    if (!sqlite3_get_autocommit(db))
+        return HV_OK; /* inside a transaction: its commit first, the next call will do */
+    if (!s_wal_used(db)) {
+        er->due_ms = 0; /* dated again by the next commit seen */
+        return HV_OK;
+    }
+    if (er->due_ms == 0) {
+        /* The first call that sees frames dates them: they go within
+         * every_ms of it (the caller calls often, so within that of their
+         * commit). */
+        er->due_ms = now_ms + er->every_ms;
+        return HV_OK;
+    }
+    int64_t t0 = hv_mono_us();
+    hv_err err = hv_db_truncate_wal(db, wait_ms);
+    int64_t took = hv_mono_us() - t0;
+    er->spent_us += took;
+    if (took > er->longest_us)
+        er->longest_us = took;
+    if (err == HV_OK) {
+        er->truncated++;
+        er->due_ms = 0;
+        if (done != NULL)
+            *done = true;
+    } else if (err == HV_ETIMEOUT) {
+        /* Not at every call: each waited up to wait_ms. */
+        er->deferred++;
+        er->due_ms = now_ms + er->every_ms;
+    }
+    return err;
 }
 
 int64_t hv_now_ms(void)

@@ -61,6 +61,9 @@ struct hv_worker {
     bool events_new;                 /* a commit may have added events */
     int lock_fd;                     /* single-instance lock on the store */
     bool purge;                      /* truncate the WAL after the commit */
+    hv_db_erase erase;               /* when the WAL is next truncated anyway */
+    int64_t erase_deferred_since;    /* monotonic ms truncation has been deferred since, 0 = not */
+    bool erase_stuck;                /* ...for a minute: warned */
     hv_audit *audit;                 /* the node's hash-chained audit log */
     struct s_audit_rec {
         uint8_t referral[16];                 /* the referral */
@@ -752,6 +755,44 @@ static void s_control_poll(hv_worker *w, long ms)
 
 /* ----------------------------------------------------------------- loop */
 
+/* What the store deleted in the database file is overwritten there
+ * (secure_delete, hv_db_open); the WAL's older frames still hold it, sealed
+ * envelopes the outbox handed over included, until the WAL is truncated:
+ * at once after an erasure (hv_worker_purge_after_commit), and otherwise at
+ * most S_ERASE_EVERY_MS after any commit (docs/DECISIONS.md, "A broker
+ * forgets what it deletes"). A reader that holds the WAL (a backup) defers
+ * it (logged; warned of after a minute). */
+#define S_ERASE_EVERY_MS 1000
+#define S_ERASE_WAIT_MS 20
+#define S_ERASE_STUCK_MS 60000
+
+static void s_erase(hv_worker *w)
+{
+    bool done = false;
+    int64_t now = hv_mono_ms();
+    hv_err err = hv_db_erase_tick(hv_client_db(w->client), &w->erase, now, S_ERASE_WAIT_MS,
+                                  &done);
+    if (err == HV_ESTORE)
+        hv_log(HV_LOG_ERROR, "store_failed", "store=%s op=truncate_wal", w->cfg.store);
+    if (done || err == HV_ESTORE)
+        w->erase_deferred_since = 0;
+    if (err != HV_ETIMEOUT)
+        return;
+    /* A backup holds the WAL for its read (info); a minute on end is not
+     * a backup any more (a warning, once). */
+    if (w->erase_deferred_since == 0) {
+        w->erase_deferred_since = now;
+        w->erase_stuck = false;
+        hv_log(HV_LOG_INFO, "store_erase_deferred", "store=%s detail=\"another connection "
+               "holds the WAL; trying every second\"", w->cfg.store);
+    } else if (!w->erase_stuck && now - w->erase_deferred_since >= S_ERASE_STUCK_MS) {
+        w->erase_stuck = true;
+        hv_log(HV_LOG_WARN, "store_erase_stuck", "store=%s deferred_ms=%lld detail=\"deleted "
+               "data stays in the WAL until the other connection lets go\"", w->cfg.store,
+               (long long)(now - w->erase_deferred_since));
+    }
+}
+
 static void s_metrics_publish(hv_worker *w)
 {
     hv_worker_metrics_src src = {w->cfg.id, hv_role_name(w->app->role), w->app->name,
@@ -763,6 +804,7 @@ static void s_metrics_publish(hv_worker *w)
 static void s_run(hv_worker *w)
 {
     int64_t next_tick = 0;
+    w->erase.every_ms = S_ERASE_EVERY_MS;
     hv_log(HV_LOG_INFO, "worker_started", "node=%s role=%s control=%s staff_control=%s",
            w->cfg.id, hv_role_name(w->app->role), w->cfg.control,
            w->staff ? w->cfg.staff_control : "-");
@@ -826,6 +868,7 @@ static void s_run(hv_worker *w)
                 s_rollback(w);
             }
         }
+        s_erase(w);
         hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
         s_metrics_publish(w);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hv_db.h"
+#include "hv_log.h"
 #include "hv_sql.h"
 
 static const char s_schema[] =
@@ -30,10 +31,26 @@ static const char s_schema[] =
 struct hv_web_store {
     sqlite3 *db;          /* the file */
     pthread_mutex_t lock; /* one statement sequence at a time */
+    hv_db_erase erase;    /* when its WAL is next truncated (under `lock`) */
 };
 
+/* What a statement deleted (a session, a token, an account) is overwritten
+ * in the file (hv_db_open's secure_delete) and leaves the WAL at most a
+ * second after its commit, at the next use of the store (every request
+ * looks its session up). */
+#define S_ERASE_EVERY_MS 1000
+#define S_ERASE_WAIT_MS 20
+
+static void s_unlock(hv_web_store *s)
+{
+    bool done;
+    if (hv_db_erase_tick(s->db, &s->erase, hv_mono_ms(), S_ERASE_WAIT_MS, &done) == HV_ESTORE)
+        hv_log(HV_LOG_ERROR, "store_failed", "op=truncate_wal");
+    pthread_mutex_unlock(&s->lock);
+}
+
 #define LOCK(s) pthread_mutex_lock(&(s)->lock)
-#define UNLOCK(s) pthread_mutex_unlock(&(s)->lock)
+#define UNLOCK(s) s_unlock(s)
 
 hv_err hv_web_store_open(hv_web_store **out, const char *path, hv_errmsg *e)
 {
@@ -47,6 +64,7 @@ hv_err hv_web_store_open(hv_web_store **out, const char *path, hv_errmsg *e)
         return err;
     }
     pthread_mutex_init(&s->lock, NULL);
+    s->erase.every_ms = S_ERASE_EVERY_MS;
     *out = s;
     return HV_OK;
 }
@@ -55,6 +73,10 @@ void hv_web_store_close(hv_web_store **sp)
 {
     if (sp == NULL || *sp == NULL)
         return;
+    /* Another process may hold the store (haven staff beside the daemon):
+     * then the last to close it checkpoints and deletes the WAL. */
+    hv_err ignored = hv_db_truncate_wal((*sp)->db, S_ERASE_WAIT_MS);
+    (void)ignored;
     sqlite3_close_v2((*sp)->db);
     pthread_mutex_destroy(&(*sp)->lock);
     free(*sp);

@@ -66,7 +66,8 @@ static void test_checkpointer_copies_commits(void **state)
 static void s_put_len(hv_store *s, int n, const char *rcpt, unsigned type, uint8_t ref,
                       int64_t expires, size_t len)
 {
-    uint8_t id[16] = {0}, referral[16], envelope[3000];
+    static uint8_t envelope[20000]; /* past a page: overflow pages */
+    uint8_t id[16] = {0}, referral[16];
     assert_true(len <= sizeof envelope);
     id[0] = (uint8_t)n;
     memset(referral, ref, sizeof referral);
@@ -85,15 +86,17 @@ static void s_put(hv_store *s, int n, const char *rcpt, unsigned type, uint8_t r
     s_put_len(s, n, rcpt, type, ref, expires, 64);
 }
 
-/* Whether the store file (checkpointed, closed) holds `n` bytes `b`. */
+/* Whether the file holds `n` bytes `b` (a file that is not there holds
+ * nothing). */
 static bool s_file_has(const char *path, uint8_t b, size_t n)
 {
     FILE *f = fopen(path, "rb");
-    assert_non_null(f);
+    if (f == NULL)
+        return false;
     fseek(f, 0, SEEK_END);
     size_t len = (size_t)ftell(f);
     rewind(f);
-    uint8_t *file = malloc(len), run[64];
+    uint8_t *file = malloc(len + 1), run[64];
     assert_true(n <= sizeof run);
     assert_int_equal(fread(file, 1, len, f), len);
     fclose(f);
@@ -465,26 +468,39 @@ static void test_format_1_store_upgrades(void **state)
  * by a withdrawal — even from the pages the deletes free, which the
  * store's usual secure_delete=FAST leaves as they were on disk. Other
  * messages are not zeroed from freed pages (docs/DECISIONS.md). */
-static void test_a_case_leaves_no_freed_page_behind(void **state)
+/* Whether the store's database or its WAL holds 64 bytes `b`. */
+static bool s_store_has(const char *path, uint8_t b)
 {
-    (void)state;
-    char *dir, path[512];
-    hv_store *s = s_open(&dir, path, sizeof path);
-    /* Eight cases and eight statuses of 3,000 bytes: two a page, so that
-     * deleting them frees whole pages. */
+    char wal[600];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    return s_file_has(path, b, 64) || s_file_has(wal, b, 64);
+}
+
+/* Sixteen envelopes of 3,000 bytes (two a page, so that deleting them
+ * frees whole pages) and one of 20,000 (in overflow pages): cases kept in
+ * the window or not, statuses, and the large one, all acknowledged; then
+ * the window pruned and a referral forgotten, so that every way the store
+ * deletes an envelope ran. */
+static void s_put_and_delete_all(hv_store *s, const char *path)
+{
     assert_int_equal(hv_store_begin(s), HV_OK);
     for (int k = 0; k < 8; k++)
         s_put_len(s, 0x50 + k, "shelter.xb", HV_MSG_CASE_TRANSFER, 0xe1, FAR, 3000);
     for (int k = 0; k < 8; k++)
         s_put_len(s, 0x70 + k, "shelter.xb", HV_MSG_STATUS, 0xe2, FAR, 3000);
+    s_put_len(s, 0x90, "shelter.xb", HV_MSG_STATUS, 0xe2, FAR, 20000);
     assert_int_equal(hv_store_commit(s), HV_OK);
-    s_checkpoint(path); /* the queue's pages, with the cases, on disk */
+    s_checkpoint(path); /* the queue's pages, with the envelopes, on disk */
+    for (int k = 0; k < 8; k++) /* the scan sees what is there */
+        assert_true(s_store_has(path, (uint8_t)(0x50 + k)));
+    assert_true(s_store_has(path, 0x90));
     /* Acknowledged: four cases kept, four not; then pruned or forgotten. */
     assert_int_equal(hv_store_begin(s), HV_OK);
     for (int k = 0; k < 8; k++)
         s_ack(s, 0x50 + k, "shelter.xb", T0 + 10 + k, k < 4);
     for (int k = 0; k < 8; k++)
         s_ack(s, 0x70 + k, "shelter.xb", T0 + 10 + k, false);
+    s_ack(s, 0x90, "shelter.xb", T0 + 10, false);
     assert_int_equal(hv_store_commit(s), HV_OK);
     s_checkpoint(path); /* the window's pages on disk */
     size_t n = 0;
@@ -497,14 +513,96 @@ static void test_a_case_leaves_no_freed_page_behind(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(hv_store_commit(s), HV_OK);
     assert_int_equal(s_retained(s), 0);
+}
+
+/* With erasure on (the default), what the store deleted is in neither its
+ * database nor its WAL once the erase tick has run: not in a freed page,
+ * not in an overflow page, not in an old frame. Checked before the close,
+ * whose checkpoint would hide a WAL that was never truncated. */
+static void test_deleted_envelopes_leave_nothing_in_db_or_wal(void **state)
+{
+    (void)state;
+    char *dir, path[512], wal[600];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    s_put_and_delete_all(s, path);
+    bool done = true;
+    assert_true(s_size(wal) > 0);
+    assert_int_equal(hv_store_erase_tick(s, 5000, &done), HV_OK); /* dates the frames */
+    assert_false(done);
+    assert_int_equal(hv_store_erase_tick(s, 5999, &done), HV_OK); /* not yet a second */
+    assert_false(done);
+    assert_int_equal(hv_store_erase_tick(s, 6000, &done), HV_OK);
+    assert_true(done);
+    assert_int_equal(s_size(wal), 0);
+    for (int k = 0; k < 8; k++) {
+        assert_false(s_store_has(path, (uint8_t)(0x50 + k)));
+        assert_false(s_store_has(path, (uint8_t)(0x70 + k)));
+    }
+    assert_false(s_store_has(path, 0x90));
+    /* Nothing committed since: the next ticks have nothing to do. */
+    assert_int_equal(hv_store_erase_tick(s, 9000, &done), HV_OK);
+    assert_false(done);
+    assert_int_equal(hv_store_erase_stats(s)->truncated, 1);
+    assert_int_equal(hv_store_erase_stats(s)->deferred, 0);
     hv_store_close(&s);
-    for (int k = 0; k < 8; k++)
-        assert_false(s_file_has(path, (uint8_t)(0x50 + k), 64));
-    /* The statuses' freed pages kept theirs: the test sees freed pages. */
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* The same deletes with erasure off: freed pages and old frames keep
+ * envelopes, which is what the test above would see if erasure failed. */
+static void test_without_erasure_freed_pages_keep_envelopes(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    assert_int_equal(hv_store_set_erase(s, false), HV_OK);
+    s_put_and_delete_all(s, path);
+    bool done = true;
+    assert_int_equal(hv_store_erase_tick(s, 5000, &done), HV_OK);
+    assert_int_equal(hv_store_erase_tick(s, 60000, &done), HV_OK);
+    assert_false(done);
     int left = 0;
     for (int k = 0; k < 8; k++)
-        left += s_file_has(path, (uint8_t)(0x70 + k), 64);
+        left += s_store_has(path, (uint8_t)(0x70 + k));
     assert_true(left > 0);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* A reader of an older snapshot (a backup under way) keeps the WAL's
+ * frames: the truncation waits at most 20 ms, says HV_ETIMEOUT, and is
+ * tried again a second later, when the reader has let go. */
+static void test_a_reader_defers_the_truncation(void **state)
+{
+    (void)state;
+    char *dir, path[512], wal[600];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_put_len(s, 0x31, "shelter.xb", HV_MSG_STATUS, 0xe3, FAR, 3000);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    sqlite3 *reader = NULL;
+    assert_int_equal(sqlite3_open(path, &reader), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM queue", NULL, NULL, NULL),
+                     SQLITE_OK);
+    bool done = true;
+    assert_int_equal(hv_store_erase_tick(s, 1000, &done), HV_OK);
+    assert_int_equal(hv_store_erase_tick(s, 2000, &done), HV_ETIMEOUT);
+    assert_false(done);
+    assert_true(s_size(wal) > 0);
+    assert_int_equal(hv_store_erase_tick(s, 2500, &done), HV_OK); /* not again at once */
+    assert_false(done);
+    assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(reader);
+    assert_int_equal(hv_store_erase_tick(s, 3000, &done), HV_OK);
+    assert_true(done);
+    assert_int_equal(s_size(wal), 0);
+    assert_int_equal(hv_store_erase_stats(s)->truncated, 1);
+    assert_int_equal(hv_store_erase_stats(s)->deferred, 1);
+    hv_store_close(&s);
     hvt_rmdir(dir);
     free(dir);
 }
@@ -517,7 +615,9 @@ int main(void)
         cmocka_unit_test(test_replay_requeues_in_original_order),
         cmocka_unit_test(test_prune_bounded_oldest_first),
         cmocka_unit_test(test_forget_referral_and_node),
-        cmocka_unit_test(test_a_case_leaves_no_freed_page_behind),
+        cmocka_unit_test(test_deleted_envelopes_leave_nothing_in_db_or_wal),
+        cmocka_unit_test(test_without_erasure_freed_pages_keep_envelopes),
+        cmocka_unit_test(test_a_reader_defers_the_truncation),
         cmocka_unit_test(test_format_1_store_upgrades),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
