@@ -116,10 +116,10 @@ void hv_broker_custody_prune(hv_broker *b, int64_t now);
  * senders that are connected. */
 void hv_broker_custody_expire(hv_broker *b, int64_t now);
 
-/* Erasure: when due (a second after a commit), truncates the store's WAL
- * between two group transactions (hv_store_erase_tick); a truncation that
- * a reader defers is logged (info), and warned of once it has been
- * deferred for a minute. */
+/* Erasure: when due (the store quiet, or after ten seconds of steady
+ * load), truncates the store's WAL between two group transactions
+ * (hv_store_erase_tick); a truncation that a reader defers is logged
+ * (info), and warned of once it has been deferred for a minute. */
 void hv_broker_custody_erase(hv_broker *b, int64_t now);
 
 /* Deletes what the replay window keeps for nodes no longer active in the

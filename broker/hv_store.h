@@ -44,10 +44,12 @@ void hv_store_close(hv_store **s);
  * and the WAL keeps old frames until they are overwritten. */
 HV_MUST_CHECK hv_err hv_store_set_erase(hv_store *s, bool on);
 
-/* Call often, outside a transaction (`now_ms` from hv_mono_ms): at most a
- * second after a commit, copies the WAL into the database and truncates it
- * to zero bytes (hv_db_erase_tick; waits at most 20 ms for a reader such
- * as a backup, else tries again a second later). `*truncated` says whether
+/* Call often, outside a transaction (`now_ms` from hv_mono_ms): once no
+ * commit came for 250 ms (and at least a second after the first one seen),
+ * or under a steady load at the latest 10 s after the first commit not yet
+ * erased, copies the WAL into the database and truncates it to zero bytes
+ * (hv_db_erase_tick; waits at most 20 ms for a reader such as a backup,
+ * else tries again a second later). `*truncated` says whether
  * it did now. HV_OK, HV_ETIMEOUT (deferred), HV_ESTORE. */
 HV_MUST_CHECK hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated);
 

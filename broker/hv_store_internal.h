@@ -58,6 +58,10 @@ struct hv_store {
     bool recount;                   /* a rollback left `retained` unsure */
     bool erase_on;                  /* secure_delete=ON and the WAL truncated (the default) */
     hv_db_erase erase;              /* when the WAL is next truncated */
+    uint64_t commits;               /* commits made, to date them at the next erase tick */
+    uint64_t commits_seen;          /* ...as the erase tick last saw them */
+    int64_t last_commit_ms;         /* when the erase tick saw the last commit */
+    int64_t unerased_since_ms;      /* ...the first commit not yet erased, 0 = none */
 };
 
 /* Resets a statement after use so that it releases its read snapshot;

@@ -528,11 +528,15 @@ static void test_deleted_envelopes_leave_nothing_in_db_or_wal(void **state)
     s_put_and_delete_all(s, path);
     bool done = true;
     assert_true(s_size(wal) > 0);
-    assert_int_equal(hv_store_erase_tick(s, 5000, &done), HV_OK); /* dates the frames */
+    assert_int_equal(hv_store_erase_tick(s, 5000, &done), HV_OK); /* dates the commits */
     assert_false(done);
-    assert_int_equal(hv_store_erase_tick(s, 5999, &done), HV_OK); /* not yet a second */
+    assert_int_equal(hv_store_erase_tick(s, 5249, &done), HV_OK); /* not yet quiet */
     assert_false(done);
-    assert_int_equal(hv_store_erase_tick(s, 6000, &done), HV_OK);
+    assert_int_equal(hv_store_erase_tick(s, 5250, &done), HV_OK); /* quiet: dates the frames */
+    assert_false(done);
+    assert_int_equal(hv_store_erase_tick(s, 6249, &done), HV_OK); /* not yet a second */
+    assert_false(done);
+    assert_int_equal(hv_store_erase_tick(s, 6250, &done), HV_OK);
     assert_true(done);
     assert_int_equal(s_size(wal), 0);
     for (int k = 0; k < 8; k++) {
@@ -589,19 +593,49 @@ static void test_a_reader_defers_the_truncation(void **state)
     assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM queue", NULL, NULL, NULL),
                      SQLITE_OK);
     bool done = true;
-    assert_int_equal(hv_store_erase_tick(s, 1000, &done), HV_OK);
-    assert_int_equal(hv_store_erase_tick(s, 2000, &done), HV_ETIMEOUT);
+    assert_int_equal(hv_store_erase_tick(s, 1000, &done), HV_OK); /* dates the commit */
+    assert_int_equal(hv_store_erase_tick(s, 1250, &done), HV_OK); /* quiet: dates the frames */
+    assert_int_equal(hv_store_erase_tick(s, 2250, &done), HV_ETIMEOUT);
     assert_false(done);
     assert_true(s_size(wal) > 0);
-    assert_int_equal(hv_store_erase_tick(s, 2500, &done), HV_OK); /* not again at once */
+    assert_int_equal(hv_store_erase_tick(s, 2750, &done), HV_OK); /* not again at once */
     assert_false(done);
     assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(reader);
-    assert_int_equal(hv_store_erase_tick(s, 3000, &done), HV_OK);
+    assert_int_equal(hv_store_erase_tick(s, 3250, &done), HV_OK);
     assert_true(done);
     assert_int_equal(s_size(wal), 0);
     assert_int_equal(hv_store_erase_stats(s)->truncated, 1);
     assert_int_equal(hv_store_erase_stats(s)->deferred, 1);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* Under a steady stream of commits the WAL is truncated at the latest ten
+ * seconds after the first commit not yet erased, not at every quiet gap
+ * that never comes. */
+static void test_steady_load_truncates_within_ten_seconds(void **state)
+{
+    (void)state;
+    char *dir, path[512], wal[600];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    bool done = false;
+    int64_t t = 1000, truncated_at = 0;
+    for (int k = 0; k < 150 && truncated_at == 0; k++, t += 100) {
+        assert_int_equal(hv_store_begin(s), HV_OK);
+        s_put_len(s, (uint8_t)k, "shelter.xb", HV_MSG_STATUS, 0xe4, FAR, 500);
+        assert_int_equal(hv_store_commit(s), HV_OK);
+        assert_int_equal(hv_store_erase_tick(s, t, &done), HV_OK);
+        if (done)
+            truncated_at = t;
+    }
+    /* Commits every 100 ms from 1000: never quiet; the first seen at 1000,
+     * let through at 11000, its frames dated then and truncated a second
+     * later. */
+    assert_int_equal(truncated_at, 12000);
+    assert_int_equal(s_size(wal), 0);
     hv_store_close(&s);
     hvt_rmdir(dir);
     free(dir);
@@ -618,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_deleted_envelopes_leave_nothing_in_db_or_wal),
         cmocka_unit_test(test_without_erasure_freed_pages_keep_envelopes),
         cmocka_unit_test(test_a_reader_defers_the_truncation),
+        cmocka_unit_test(test_steady_load_truncates_within_ten_seconds),
         cmocka_unit_test(test_format_1_store_upgrades),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
