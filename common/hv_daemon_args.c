@@ -11,7 +11,8 @@
 static void s_usage(FILE *f, const char *name, const char *what, const char *hint)
 {
     fprintf(f,
-            "usage: %s -c %s [-n | --check-store]\n"
+            "usage: %s -c %s [-n]\n"
+            "       %s -c %s --check-store\n"
             "       %s -h | -V\n"
             "%s\n"
             "  -c, --config=FILE  the configuration (INI; relative paths in it are taken\n"
@@ -26,7 +27,7 @@ static void s_usage(FILE *f, const char *name, const char *what, const char *hin
             "Runs in the foreground and logs to standard error, one event a line.\n"
             "SIGTERM or SIGINT: finish the work under way and stop; SIGHUP: reload the\n"
             "registry. Exit codes: 0 stopped cleanly, 1 refused to start, 2 usage.\n",
-            name, hint, name, what);
+            name, hint, name, hint, name, what);
 }
 
 int hv_daemon_args_parse(int argc, char **argv, const char *name, const char *what,
