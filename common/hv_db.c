@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -97,6 +98,22 @@ static int64_t s_pragma_int(sqlite3 *db, const char *sql)
 /* Counts one problem; SQLite heads the first of a database with "*** in
  * database main ***" and a newline, which says nothing here (one database
  * a connection) and would break a log line in two. */
+/* Reads the file at `path` once, in order, 1 MiB at a time, leaving its
+ * pages in the page cache for the check that follows. */
+static void s_read_ahead(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return; /* the check reads it anyway */
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    enum { S_AHEAD_CHUNK = 1 << 20 };
+    char *buf = malloc(S_AHEAD_CHUNK);
+    while (buf != NULL && read(fd, buf, S_AHEAD_CHUNK) > 0)
+        ;
+    free(buf);
+    close(fd);
+}
+
 static void s_problem(hv_db_checked *r, const char *text, hv_db_problem_fn line, void *arg)
 {
     if (strncmp(text, "*** in database ", 16) == 0 && strchr(text, '\n') != NULL)
@@ -114,6 +131,10 @@ hv_err hv_db_check(sqlite3 *db, const char *path, hv_db_depth depth, hv_db_check
     hv_db_checked r;
     memset(&r, 0, sizeof r);
     int64_t t0 = hv_mono_us();
+    const char *file = sqlite3_db_filename(db, "main");
+    if (file != NULL && file[0] != '\0')
+        s_read_ahead(file);
+    r.ahead_us = hv_mono_us() - t0;
     r.pages = s_pragma_int(db, "PRAGMA page_count");
     r.page_size = s_pragma_int(db, "PRAGMA page_size");
     char sql[64];
