@@ -9,6 +9,10 @@
 #       docs/OPERATIONS.md ("Restoring a damaged store"): the damaged file set
 #       aside, the backup taken before put back, checked (exit 0), the
 #       broker started: the offers its backup held reach shelter A, once.
+#   damaged_page_found_while_running_refuses_sends  the page overwritten
+#       while the broker runs: the first read of it puts the store in fault,
+#       one log line, SENDs answered ERROR HV_ESTORE (the intake keeps its
+#       message), /healthz 503; a restart refuses the store.
 #   damaged_worker_store_refused_at_start  the same for the intake's store
 #       (its referrals table) and `haven-intake --check-store`.
 #   damaged_web_store_refused_at_start  the same for haven-web's store (its
@@ -93,6 +97,46 @@ damaged_queue_page_refused_at_start)
     [ "$got" = "offered " ] && ok || bad "shelter A history of $id: '$got'"
   done
   grep -c "event=ready" broker.log | grep -qx 2 && ok || bad "broker ready $(grep -c event=ready broker.log) times"
+  ;;
+damaged_page_found_while_running_refuses_sends)
+  for n in broker router intake; do start "$n"; done
+  for i in 1 2; do submit adult.json >/dev/null; done
+  wait_until 20 is 2 queued shelter-a.xc
+  wal_size() { stat -c %s broker.db-wal 2>/dev/null || echo 0; }
+  wait_until 10 is 0 wal_size # the queue's pages are in the main file
+  damage broker.db queue || exit 1
+  # A write by another connection makes the broker drop its page cache at
+  # its next read, which then comes from the damaged file.
+  sqlite3 -cmd '.timeout 5000' broker.db "PRAGMA user_version = 2" || bad "external write"
+  log_at=$(wc -c < broker.log)
+  # The first read of the queue finds it: the metrics' (every 500 ms), or
+  # the delivery to shelter A.
+  start shelter-a
+  wait_until 20 grep -qE 'event=store_failed store=broker.db op=(queue_ages|stats|next node=shelter-a.xc) reason="damaged" sqlite="database disk image is malformed"' broker.log
+  failed_lines() { tail -c +"$((log_at + 1))" broker.log | grep -c "event=store_failed"; }
+  refused_count() {
+    curl -s -H "Authorization: Bearer $http_token" "$http_base/metrics" |
+      sed -n 's/^haven_messages_total{.*event="refused"} //p'
+  }
+  at_least() { local v; v=$("${@:2}"); [ "${v:-0}" -ge "$1" ] 2>/dev/null; }
+  refused_before=$(refused_count)
+  submit adult.json >/dev/null
+  # The intake's SEND is refused, kept and sent again: three refusals, and
+  # still the one line.
+  wait_until 30 at_least $((refused_before + 3)) refused_count
+  [ "$(failed_lines)" = 1 ] && ok || bad "$(failed_lines) store_failed lines, expected 1"
+  [ "$(outbox intake)" = 1 ] && ok || bad "the intake's outbox holds $(outbox intake), expected 1"
+  [ "$("$haven" inbox list --json --config shelter-a.ini | jq '.result.inbox | length')" = 0 ] &&
+    ok || bad "shelter A was delivered something from the damaged store"
+  code=$(curl -s -o healthz.body -w '%{http_code}' "$http_base/healthz?token=$http_token")
+  [ "$code" = 503 ] && ok || bad "/healthz answered $code"
+  grep -qE "^store failed: damaged: database disk image is malformed \(broker.db, op=[a-z_]+.*, since " healthz.body &&
+    ok || bad "/healthz says '$(cat healthz.body)'"
+  # Until a restart, which refuses the store.
+  stop broker
+  refused broker \
+    "haven-broker: broker.db: damaged: Page $damaged_page: btreeInitPage() returns error code 11; $hint (HV_ESTORE)" \
+    "$bin/haven-broker" -c broker.ini
   ;;
 damaged_worker_store_refused_at_start)
   for n in broker router intake; do start "$n"; done
