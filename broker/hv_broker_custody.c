@@ -569,7 +569,6 @@ void hv_broker_custody_erase(hv_broker *b, int64_t now)
 {
     hv_broker_custody *c = &b->custody;
     bool done = false;
-    hv_broker_fault_tick(b, now);
     if (!hv_broker_store_ok(b))
         return;
     hv_err err = hv_store_erase_tick(c->store, now, &done);
