@@ -375,7 +375,8 @@ static hv_err s_verify_item(const hv_evidence_bundle *b, hv_registry *const *reg
         return hv_fail(e, HV_EAUTH, "%s: key %s is not a key registry v%" PRIu64
                        " lists for '%s' at %s", label, kid, v, h->from, at);
     if (!(hv_msg_rule_get(h->type)->sender_roles & HV_ROLE_BIT(n->role)))
-        return hv_fail(e, HV_EFORBIDDEN, "%s: a %s may not send %s", label,
+        return hv_fail(e, HV_EFORBIDDEN, "%s: a%s %s may not send %s", label,
+                       strchr("aeiou", hv_role_name(n->role)[0]) ? "n" : "",
                        hv_role_name(n->role), type);
     if (hv_seal_verify_digest(keys->sign, it->header, it->header_len, it->body_digest,
                               it->sig) != HV_OK)
