@@ -17,6 +17,7 @@ here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 example=$(realpath "$2")
 flow_setup "$1"
 printf '[provider]\nretention_days = 0\n' >> shelter-a.ini
+sed -i "/^control = /a staff_control = staff/intake.staff.sock" intake.ini
 for n in broker router shelter-a intake; do start "$n"; done
 cp "$example" adult.json
 
@@ -165,6 +166,13 @@ rc=$?
 echo '{"format": "haven-evidence/2"}' > fresh/other.json
 expect 1 "not a haven-evidence/1 bundle" \
   bash -c "cd fresh && '$haven' evidence verify --authority authority.pub other.json"
+# Evidence is the host's administrator's: a supervisor through haven-web's
+# socket gets neither show nor export.
+for cmd in evidence.show evidence.export; do
+  reply=$("$bin/ctl_call" --as supervisor-1 supervisor staff/intake.staff.sock "$cmd" "{\"referral\":\"$id\"}")
+  [ "$(jq -r '"\(.error): \(.message)"' <<<"$reply")" = "HV_EFORBIDDEN: evidence is for the host's administrator" ] &&
+    ok || bad "staff $cmd: $reply"
+done
 # An export never overwrites a file.
 expect 1 "HV_EEXIST" "$haven" evidence export "$id" --config intake.ini --out intake-evidence.json
 stop_all_and_check_logs
