@@ -6,7 +6,8 @@
 # fresh directory holding only the bundle and authority.pub verifies it:
 # every signer, time and type. The bundle holds nothing of the person.
 # Negative tests, named after the attack: evidence_changed_byte,
-# evidence_signed_by_another_node, evidence_node_not_in_registry.
+# evidence_signed_by_another_node, evidence_node_not_in_registry; and
+# evidence is not for staff on haven-web's socket.
 # The intake keeps its case (it has no erasure of a completed referral);
 # the provider's erasure is the one shown to leave the evidence.
 # usage: test_evidence.sh BIN_DIR EXAMPLE_REFERRAL
