@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Evidence outlives the case (issue 20), with real daemons: a referral is
 # completed and shelter A erases it at the end of its retention (0 days
-# here); a second one is withdrawn and shelter A erases it at once. Then
+# here); the authority issues registry v2, which the intake and shelter A
+# take; a second referral is withdrawn and shelter A erases it at once. Then
 # the intake and the provider each export the evidence of the first, and a
 # fresh directory holding only the bundle and authority.pub verifies it:
 # every signer, time and type. The bundle holds nothing of the person.
@@ -38,6 +39,17 @@ hexid=$(tr a-f A-F <<<"$id")
 [ "$(sqlite3 shelter-a.db "SELECT count(*) FROM vault_cases WHERE hex(referral) = '$hexid'")" = 0 ] &&
   ok || bad "retention left the case in shelter A's store"
 
+# ---- the authority issues registry v2; the intake and shelter A take it
+cp network.reg network-v1.reg
+jq '.version = 2' network.json > network-v2.json
+"$haven" registry sign --authority keys/authority.key --in network-v2.json --out network-v2.reg \
+  >/dev/null || bad "sign registry v2"
+cp network-v2.reg network.reg
+for n in intake shelter-a; do
+  kill -HUP "${pids[$n]}"
+  wait_until 10 grep -q "event=registry_loaded version=2" "$n.log"
+done
+
 # ---- 2. a referral withdrawn: the provider erases it at once
 id2=$(submit adult.json)
 wait_until 10 is offered offer_state shelter-a "$id2"
@@ -66,11 +78,19 @@ expect 0 "written to withdrawn-evidence.json" \
   ok || bad "shelter A still holds the case row"
 [ "$(sqlite3 shelter-a.db "SELECT count(*) FROM evidence WHERE hex(referral) = '$hexid'")" = 6 ] &&
   ok || bad "shelter A's evidence is not six rows"
-[ "$(sqlite3 shelter-a.db "SELECT count(*) FROM evidence_registry")" = 1 ] &&
-  ok || bad "shelter A does not keep the signed registry once"
+[ "$(sqlite3 shelter-a.db "SELECT count(*) FROM evidence_registry")" = 2 ] &&
+  ok || bad "shelter A does not keep each signed registry once"
 # The signed registry is carried byte for byte.
-[ "$(jq -r '.registries[0].signed' shelter-evidence.json)" = "$(od -An -v -tx1 network.reg | tr -d ' \n')" ] &&
-  ok || bad "the bundle's registry is not network.reg"
+[ "$(jq -r '.registries[0].signed' shelter-evidence.json)" = "$(od -An -v -tx1 network-v1.reg | tr -d ' \n')" ] &&
+  ok || bad "the bundle's registry is not registry v1's file"
+# Each version the node verified against is kept once, and a bundle carries
+# the ones its items name: v2 for the referral handled after the reload.
+[ "$(sqlite3 intake.db "SELECT group_concat(version) FROM evidence_registry")" = "1,2" ] &&
+  ok || bad "the intake keeps registries $(sqlite3 intake.db "SELECT group_concat(version) FROM evidence_registry")"
+[ "$(jq -c '[.registries[].version]' withdrawn-evidence.json)" = "[2]" ] &&
+  [ "$(jq -c '[.items[].registry_version] | unique' withdrawn-evidence.json)" = "[2]" ] &&
+  [ "$(jq -r '.registries[0].signed' withdrawn-evidence.json)" = "$(od -An -v -tx1 network-v2.reg | tr -d ' \n')" ] &&
+  ok || bad "the withdrawn referral's bundle does not carry registry v2"
 
 # show: one line per message, exactly.
 show_line() { # the line of item $2 of bundle $1
@@ -106,7 +126,7 @@ verify_lines() { # the lines verify must print for bundle $1
   jq -r '"verified: referral \(.referral), \(.items | length) messages, 1 signed registries, exported by \(.node) at \(.exported_at | todate)"' "$1"
 }
 mkdir fresh
-cp intake-evidence.json shelter-evidence.json keys/authority.pub fresh/
+cp intake-evidence.json shelter-evidence.json withdrawn-evidence.json keys/authority.pub fresh/
 for b in intake-evidence.json shelter-evidence.json; do
   want=$(verify_lines "$b")
   got=$(cd fresh && "$haven" evidence verify --authority authority.pub "$b")
@@ -116,6 +136,9 @@ $got
 want
 $want"
 done
+# The withdrawn referral's, with the WITHDRAWN that confirms the erasure.
+expect 0 "item 6: " bash -c "cd fresh && '$haven' evidence verify --authority authority.pub withdrawn-evidence.json | grep -F 'WITHDRAWN shelter-a.xc → ngo.xc, signed by shelter-a.xc (Example Shelter A) with its current key'"
+expect 0 "in registry v2" bash -c "cd fresh && '$haven' evidence verify --authority authority.pub withdrawn-evidence.json"
 # A bundle is checked against the authority's key, not any key.
 expect 1 "registry v1: the authority's signature does not verify" \
   "$haven" evidence verify --authority keys/ops.xc.pub intake-evidence.json
