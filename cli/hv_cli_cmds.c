@@ -147,6 +147,21 @@ static const hv_cli_cmd s_cmds[] = {
     {"audit", "verify", "[--json] AUDIT_LOG",
      "Checks a node's hash-chained audit log, record by record.", "json", 1, 1, S_JSON,
      hv_cli_audit},
+    {"evidence", "show", "[--json] --config=WORKER.ini ID",
+     "Lists what proves a referral's messages, kept after the case is erased: time, type, "
+     "from \u2192 to, signer key id, registry version.",
+     S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_evidence},
+    {"evidence", "export", "--config=WORKER.ini ID --out=FILE",
+     "Writes a referral's evidence as a self-contained bundle (haven-evidence/1): the signed "
+     "headers and the signed registries they were checked against; no case content.",
+     "config= socket= out=", 1, 1,
+     S_WORKER "  --out=FILE           the bundle to write; an existing file is refused\n",
+     hv_cli_evidence},
+    {"evidence", "verify", "--authority=AUTH.pub BUNDLE",
+     "Checks an evidence bundle offline: the registries' authority signature, each "
+     "message's signature by its sender's key in the registry of the time.",
+     "authority=", 1, 1,
+     "  --authority=AUTH.pub the network authority's public key\n", hv_cli_evidence},
     {"staff", "add", "--config=WEB.ini --name=NAME --role=ROLE",
      "Adds a staff account to haven-web; the password (12 characters or more) is read from "
      "the terminal, or a line of standard input.", "config= name= role=", 0, 0,

@@ -140,6 +140,11 @@ static int s_socket(const opts *o, char *out, size_t cap)
     return s_access(out, R_OK | W_OK);
 }
 
+int hv_cli_worker_socket(const opts *o, char *out, size_t cap)
+{
+    return s_socket(o, out, cap);
+}
+
 /* Prints the lists of referral.list and inbox.list as tables that fit the
  * terminal, from the worker's JSON. Returns false for other commands. */
 static bool s_table(const char *cmd, json_t *result)

@@ -11,6 +11,7 @@
 #include "hv_audit.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
+#include "hv_evidence_bundle.h"
 #include "hv_keyring.h"
 #include "hv_keys.h"
 #include "hv_msg.h"
@@ -205,6 +206,49 @@ int main(int argc, char **argv)
     if (hv_registry_sign(reg, authority, &buf, &len) != HV_OK)
         return 1;
     s_write("registry", "signed", buf, len);
+    /* An evidence bundle that verifies (fuzz_evidence checks it with the
+     * authority's key made here), and one that holds nothing. */
+    {
+        json_t *items = json_array();
+        for (size_t i = 0; i < 2; i++) {
+            hv_envelope env, dec;
+            uint8_t *wire;
+            size_t wire_len;
+            hv_envelope_init(&env, i == 0 ? HV_MSG_CASE_TRANSFER : HV_MSG_WITHDRAW, "ngo.xa",
+                             hv_keypair_public(ngo), "shelter.xc", hv_keypair_public(shelter));
+            env.created_at_ms = 1796083200000ull + i; /* 2026-12-01 */
+            memset(env.referral, 0x42, sizeof env.referral);
+            static const char pt[] = "{}";
+            if (hv_envelope_seal(&env, ngo, hv_keypair_public(shelter), (const uint8_t *)pt, 2,
+                                 &wire, &wire_len) != HV_OK ||
+                hv_envelope_decode(wire, wire_len, &dec) != HV_OK)
+                return 1;
+            hv_evidence_item it;
+            memset(&it, 0, sizeof it);
+            it.sent = true;
+            memcpy(it.header, dec.header, dec.header_len);
+            it.header_len = dec.header_len;
+            hv_body_digest(dec.body, dec.body_len, it.body_digest);
+            memcpy(it.sig, dec.sig, sizeof it.sig);
+            it.verified_at_ms = env.created_at_ms;
+            it.registry_version = 2;
+            json_array_append_new(items, hv_evidence_item_json(&it));
+            free(wire);
+        }
+        json_t *regs = json_array();
+        json_array_append_new(regs, hv_evidence_registry_json(2, buf, len));
+        json_t *b = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "format", HV_EVIDENCE_FORMAT,
+                              "node", "ngo.xa", "referral", "42424242424242424242424242424242",
+                              "exported_at", 1796086800, "registries", regs, "items", items);
+        char *text = json_dumps(b, JSON_PRESERVE_ORDER);
+        s_write("evidence", "verifies", text, strlen(text));
+        free(text);
+        json_decref(b);
+        static const char empty[] = "{\"format\":\"haven-evidence/1\",\"node\":\"ngo.xa\","
+                                    "\"referral\":\"42424242424242424242424242424242\","
+                                    "\"exported_at\":0,\"registries\":[],\"items\":[]}";
+        s_write("evidence", "empty", empty, sizeof empty - 1);
+    }
     free(buf);
     if (hv_registry_encode_payload(reg, &buf, &len) != HV_OK)
         return 1;
