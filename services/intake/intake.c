@@ -25,6 +25,7 @@
 #include "hv_history.h"
 #include "hv_listq.h"
 #include "hv_log.h"
+#include "hv_note.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
 #include "hv_text.h"
@@ -194,9 +195,11 @@ static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const 
         /* Not the router's to override: the case does not go, the router
          * is told, and the caseworker sees why. */
         out->type = HV_MSG_CANCEL;
-        snprintf(out->text, sizeof out->text, "match refused by the intake: %s", why.text);
+        snprintf(out->code, sizeof out->code, "match_refused"); /* a code only: §9.1 */
+        char detail[HV_MSG_TEXT_MAX + 40];
+        snprintf(detail, sizeof detail, "match refused by the intake: %s", why.text);
         if ((err = in_send(w, r, r->router, out, HV_TTL_MAX)) == HV_OK)
-            err = in_enter(w, r, "failed", env->from, out->text);
+            err = in_enter(w, r, "failed", env->from, detail);
         goto done;
     }
     char detail[HV_NODE_ID_MAX + 32];
@@ -217,6 +220,33 @@ done:
     free(c);
     free(out);
     return err;
+}
+
+/* The NO_MATCH reasons for the caseworker, with each provider's decline
+ * note opened: sealed to this intake by the provider, carried by the
+ * router unread (PROTOCOL.md §9.1). One that does not open is said so.
+ * Caller frees; NULL when there are none. */
+static char *s_reasons_text(hv_worker *w, const in_ref *r, const hv_msg *m)
+{
+    char *out = NULL;
+    char note[HV_MSG_TEXT_MAX + 1];
+    for (unsigned i = 0; i < m->n_reasons; i++) {
+        const hv_reason *x = &m->reasons[i];
+        hv_strcat(&out, "%s%s%s%s", i ? "; " : "", x->node, x->node[0] ? ": " : "", x->text);
+        if (x->note_len == 0)
+            continue;
+        const hv_node *from = hv_registry_find(hv_worker_registry(w), x->node);
+        hv_err err = from == NULL ? HV_ENOTFOUND
+                                  : hv_note_open(hv_worker_keys(w), hv_worker_self(w), from, r->id,
+                                                 x->note, x->note_len, (uint64_t)time(NULL), note,
+                                                 sizeof note);
+        if (err == HV_OK)
+            hv_strcat(&out, " (note: %s)", note);
+        else
+            hv_strcat(&out, " (a note that does not open: %s)", hv_errname(err));
+        hv_memzero(note, sizeof note);
+    }
+    return out;
 }
 
 static bool s_status_allowed(const in_ref *r, const char *to)
@@ -249,10 +279,7 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             return hv_fail(e, HV_EFORBIDDEN, "only %s may answer this referral", r.router);
         if (!in_is(&r, "requested"))
             return s_wrong(e, &r, env);
-        char *reasons = NULL;
-        for (unsigned i = 0; i < m->n_reasons; i++)
-            hv_strcat(&reasons, "%s%s%s%s", i ? "; " : "", m->reasons[i].node,
-                      m->reasons[i].node[0] ? ": " : "", m->reasons[i].text);
+        char *reasons = s_reasons_text(w, &r, m);
         err = in_enter(w, &r, "no_match", env->from, reasons ? reasons : "no reasons given");
         free(reasons);
         return err;

@@ -258,7 +258,7 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             err = hv_fail(e, HV_EFORBIDDEN, "only %s may withdraw this offer", it.router);
         else if (strcmp(it.offer_state, "offered") == 0 ||
                  (strcmp(it.offer_state, "accepted") == 0 && !it.has_case))
-            err = pv_offer_state(w, &it, "withdrawn", env->from, m->text);
+            err = pv_offer_state(w, &it, "withdrawn", env->from, m->code);
         break; /* after a decline or once the case is here: nothing to do */
     case HV_MSG_CASE_TRANSFER:
         err = s_on_case(w, &it, env, m, e);
