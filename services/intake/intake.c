@@ -170,11 +170,43 @@ static hv_err s_check_match(hv_worker *w, const in_ref *r, const char *provider,
     return HV_OK;
 }
 
+/* What of a withhold reason a provider is sent in its place: which
+ * organisations to keep the person from is its to know, why is not
+ * (PROTOCOL.md §9.1). */
+#define S_WITHHELD_REASON "(kept by the referring organisation)"
+
+/* The case as the matched provider receives it: the referral file with
+ * every risk.withhold_from[].reason replaced by S_WITHHELD_REASON, so that
+ * the reasons never leave this intake. Caller frees `*out` (free()).
+ * HV_OK, HV_EJSON (not a file this parser reads), HV_ENOMEM. */
+static hv_err s_case_for_provider(const uint8_t *text, size_t len, char **out, size_t *out_len)
+{
+    *out = NULL;
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return HV_EJSON;
+    json_t *list = json_object_get(json_object_get(root, "risk"), "withhold_from");
+    hv_err err = HV_OK;
+    for (size_t i = 0; err == HV_OK && i < json_array_size(list); i++)
+        if (json_object_get(json_array_get(list, i), "reason") != NULL &&
+            json_object_set_new(json_array_get(list, i), "reason",
+                                json_string(S_WITHHELD_REASON)) != 0)
+            err = HV_ENOMEM;
+    if (err == HV_OK && (*out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+        err = HV_ENOMEM;
+    json_decref(root);
+    if (err == HV_OK)
+        *out_len = strlen(*out);
+    return err;
+}
+
 static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const hv_msg *m,
                          hv_errmsg *e)
 {
     uint8_t *case_text = NULL;
-    size_t case_len = 0;
+    size_t case_len = 0, sent_len = 0;
+    char *sent_text = NULL; /* the case as sent (s_case_for_provider) */
     hv_err err = hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r->id, &case_text, &case_len);
     if (err != HV_OK)
         return err == HV_ENOTFOUND ? hv_fail(e, HV_EPROTO, "the case is no longer held") : err;
@@ -206,10 +238,16 @@ static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const 
     snprintf(detail, sizeof detail, "matched with %s", m->node);
     if ((err = in_enter(w, r, "accepted", env->from, detail)) != HV_OK)
         goto done;
+    if ((err = s_case_for_provider(case_text, case_len, &sent_text, &sent_len)) != HV_OK)
+        goto done;
+    if (sent_len > HV_PLAINTEXT_MAX - 64) {
+        err = hv_fail(e, HV_ETOOBIG, "the case is too large to send");
+        goto done;
+    }
     out->type = HV_MSG_CASE_TRANSFER;
-    out->case_json = (const char *)case_text;
-    out->case_len = case_len;
-    hv_hash256(case_text, case_len, r->case_hash);
+    out->case_json = sent_text;
+    out->case_len = sent_len;
+    hv_hash256((const uint8_t *)sent_text, sent_len, r->case_hash);
     if ((err = in_send(w, r, m->node, out, HV_TTL_MAX)) == HV_OK &&
         (err = hv_sql_exec(hv_worker_db(w), "UPDATE referrals SET case_hash = ?2 WHERE id = ?1",
                            "rx", r->id, r->case_hash, (size_t)32)) == HV_OK)
@@ -217,6 +255,9 @@ static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const 
                       "case sent end to end to the provider");
 done:
     hv_secure_free(case_text);
+    if (sent_text != NULL)
+        hv_memzero(sent_text, sent_len);
+    free(sent_text);
     free(c);
     free(out);
     return err;

@@ -4,7 +4,8 @@
 usage: scan_secrets.py [--secret TEXT]... [--secrets-file FILE] PATH...
 
 Each PATH is a file or a directory (searched recursively; symbolic links
-are not followed). Each secret is looked for in its UTF-8 bytes as they
+are not followed; sockets and FIFOs hold nothing to scan and are passed
+over). Each secret is looked for in its UTF-8 bytes as they
 are (plain), in hex (lower and upper case), in base64 at each of the three
 alignments it can take inside a longer base64 text, in base64url likewise,
 and in UTF-16 (LE and BE). Every hit is printed as
@@ -66,8 +67,9 @@ def files_under(paths):
                         yield f
         elif os.path.isfile(p):
             yield p
-        else:
-            raise OSError(f"{p}: not a file or directory")
+        elif not os.path.lexists(p):
+            raise OSError(f"{p}: no such file or directory")
+        # else a socket, a FIFO or a device: no content of its own to scan
 
 
 def main(argv):
