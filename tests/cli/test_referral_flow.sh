@@ -355,6 +355,20 @@ wait_until 10 is withdrawn offer_state shelter-a "$id7"
 expect 0 "withdrawn          by router.xc: cancelled" "$haven" inbox show --config shelter-a.ini "$id7"
 expect 0 "placed_elsewhere: $cancel_marker: the person found a place with relatives" \
   "$haven" referral show --config intake.ini "$id7"
+# cancel_reason_not_accepted_by_router: a CANCEL with words in it, signed by
+# the intake's key, is refused by the router (the intake itself never sends one).
+stop intake
+printf '\x93\x01\x0c\x92\xa5other\xa9free text' > cancel-with-text.body
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/ngo.xc.key \
+  --to router.xc --type CANCEL --referral "$id7" --in cancel-with-text.body \
+  --out cancel-with-text.env >/dev/null 2>&1
+expect 0 "1 envelope(s) stored" "$haven" send --authority keys/authority.pub --registry network.reg \
+  --key keys/ngo.xc.key --store ngo-cli.db cancel-with-text.env
+router_refused_text() {
+  [ "$(sqlite3 router.db "SELECT count(*) FROM refused WHERE reason = 'a cancel to the router carries a reason code only'")" = 1 ]
+}
+wait_until 10 router_refused_text
+start intake
 # The scan's own check inside the flow: what the intake shows is found.
 scan() { /usr/bin/python3 "$here/scan_secrets.py" "$@"; }
 expect 1 "as plain" scan --secret "$decline_marker" intake-show-no-match.txt
