@@ -310,7 +310,7 @@ static hv_err s_get_summary(hv_mp_reader *r, hv_summary *s)
     return s_summary_valid(s) ? HV_OK : HV_EINVAL;
 }
 
-static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
+static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
 {
     switch (m->type) {
     case HV_MSG_REFERRAL_REQUEST:
@@ -320,7 +320,10 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
         S_TRY(s_get_summary(r, &m->summary));
         S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
         S_TRY(hv_mp_read_uint(r, &m->at));
-        /* A provider refuses an offer that carries a withhold list. */
+        /* A provider refuses an offer that carries a withhold list; one it
+         * stored before it did loses the list. */
+        if (stored)
+            m->summary.n_exclude = 0;
         return hv_node_id_valid_cstr(m->node) && m->summary.n_exclude == 0 ? HV_OK : HV_EINVAL;
     case HV_MSG_MATCH:
         S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
@@ -375,7 +378,7 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
     return HV_ETYPE;
 }
 
-hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+static hv_err s_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out, bool stored)
 {
     memset(out, 0, sizeof *out);
     hv_mp_reader r;
@@ -389,6 +392,16 @@ hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
     if (t != type || hv_msg_rule_get((unsigned)t) == NULL)
         return HV_ETYPE;
     out->type = (uint8_t)t;
-    S_TRY(s_get_body(&r, out));
+    S_TRY(s_get_body(&r, out, stored));
     return hv_mp_read_end(&r);
+}
+
+hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+{
+    return s_decode(buf, len, type, out, false);
+}
+
+hv_err hv_msg_decode_stored(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+{
+    return s_decode(buf, len, type, out, true);
 }

@@ -124,6 +124,12 @@ HV_MUST_CHECK hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len);
  * (a value outside its range). */
 HV_MUST_CHECK hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out);
 
+/* As hv_msg_decode, for a body a worker stored itself: an OFFER stored
+ * before PROTOCOL §9.1 may carry a withhold list, which is read and dropped
+ * (n_exclude is 0 after), never refused, so that the offer still loads. */
+HV_MUST_CHECK hv_err hv_msg_decode_stored(const uint8_t *buf, size_t len, unsigned type,
+                                          hv_msg *out);
+
 /* Decline reason codes, status states, cancel reason codes and the codes
  * of a withdrawn offer, for checks and help texts. */
 bool hv_decline_code_valid(const char *code);

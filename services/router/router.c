@@ -33,7 +33,11 @@ static const char s_schema[] =
     "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS candidates (referral BLOB NOT NULL, pos INTEGER NOT NULL,"
     "  provider TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
-    "  note BLOB, PRIMARY KEY (referral, pos)) WITHOUT ROWID;";
+    "  note BLOB, PRIMARY KEY (referral, pos)) WITHOUT ROWID;"
+    /* A decline stored before PROTOCOL.md §9.1 kept the provider's note in
+     * its reason ("no_capacity: full until ..."): the code is kept. */
+    "UPDATE candidates SET reason = substr(reason, 1, instr(reason, ':') - 1) "
+    "  WHERE outcome = 'declined' AND instr(reason, ':') > 0;";
 
 /* Added since the first store format. note: a provider's decline note,
  * sealed to the intake; the router only carries it (PROTOCOL.md §9.1). */

@@ -453,5 +453,19 @@ hexid=$(tr a-f A-F <<<"$id")
   ok || bad "retention left the case in shelter B's store"
 expect 1 "the case of referral $id was erased at the end of its retention period" \
   "$haven" inbox export --config shelter-b.ini "$id" --out late.json
+# legacy_withhold_list_scrubbed_at_provider: an offer stored before issue 20
+# holds the withhold list in its summary; the provider rewrites it without,
+# and the list is then in none of its files.
+stop shelter-b
+legacy_offer=930102939b0092920003920302030401c292a27469a2656ec392a25843b64578616d706c65204361706974616c20526567696f6e91a9636c696e69632e7863cef4850580aa7368656c7465722e7863ce6b023080
+sqlite3 shelter-b.db "UPDATE offers SET summary = X'$legacy_offer', scrubbed = 0 WHERE hex(id) = '$(tr a-f A-F <<<"$id6")'"
+expect 1 "'clinic.xc' as plain" scan --secret clinic.xc shelter-b.db
+start shelter-b
+unscrubbed() { sqlite3 shelter-b.db "SELECT count(*) FROM offers WHERE scrubbed = 0"; }
+wait_until 10 is 0 unscrubbed
+[ "$("$haven" inbox show --json --config shelter-b.ini "$id6" | jq -c .result.summary.exclude)" = "[]" ] &&
+  ok || bad "legacy_withhold_list_scrubbed_at_provider: the old offer does not load without its list"
+stop shelter-b
+expect 0 "clean:" scan --secret clinic.xc shelter-b.*
 stop_all_and_check_logs
 finish

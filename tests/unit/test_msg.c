@@ -236,6 +236,15 @@ static void test_withhold_list_not_sent_to_providers(void **state)
     memcpy(offer + n, tail, sizeof tail);
     n += sizeof tail;
     assert_int_equal(hv_msg_decode(offer, n, HV_MSG_OFFER, &back), HV_EINVAL);
+    /* One a provider stored before it refused them loads, without the list. */
+    assert_int_equal(hv_msg_decode_stored(offer, n, HV_MSG_OFFER, &back), HV_OK);
+    assert_int_equal(back.summary.n_exclude, 0);
+    assert_string_equal(back.node, "shelter.xc");
+    uint8_t *clean;
+    size_t clean_len;
+    assert_int_equal(hv_msg_encode(&back, &clean, &clean_len), HV_OK);
+    assert_null(memmem(clean, clean_len, "clinic.xc", 9));
+    free(clean);
     free(offer);
     free(req);
     free(buf);
