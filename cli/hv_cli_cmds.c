@@ -216,9 +216,14 @@ static const hv_cli_cmd s_cmds[] = {
      "Shows a referral's state and whole history (ID: 6 to 32 of its hex digits).",
      S_WORK_OPTS " case", 1, 1,
      S_WORKER "  --case               the case itself too\n" S_JSON, hv_cli_referral},
-    {"referral", "withdraw", "[--json] --config=INTAKE.ini ID --reason=TEXT",
+    {"referral", "withdraw", "[--json] --config=INTAKE.ini ID [--code=CODE] --reason=TEXT",
      "Withdraws a referral (consent withdrawn): the provider erases the case.",
-     S_WORK_OPTS " reason=", 1, 1, S_WORKER "  --reason=TEXT        why (required)\n" S_JSON,
+     S_WORK_OPTS " code= reason=", 1, 1,
+     S_WORKER "  --code=CODE          why, as the router is told it: consent_withdrawn,\n"
+              "                       no_longer_needed, placed_elsewhere, duplicate,\n"
+              "                       entered_in_error or other (the default)\n"
+              "  --reason=TEXT        why, in words (required): kept here and told only to\n"
+              "                       a provider that holds the case\n" S_JSON,
      hv_cli_referral},
     {"inbox", "list", "[--json] --config=PROVIDER.ini", "Lists this agency's offers and cases.",
      S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_inbox},
@@ -233,7 +238,9 @@ static const hv_cli_cmd s_cmds[] = {
      S_WORK_OPTS " reason= note=", 1, 1,
      S_WORKER "  --reason=CODE        why (required): no_capacity, not_suitable, language,\n"
               "                       region, minors or other\n"
-              "  --note=TEXT          a note for the router\n" S_JSON,
+              "  --note=TEXT          a note for the referring organisation, sealed to it;\n"
+              "                       the router carries it unread, and it is not kept here\n"
+              S_JSON,
      hv_cli_inbox},
     {"inbox", "status", "[--json] --config=PROVIDER.ini ID --state=STATE [--note=TEXT]",
      "Reports a case's status or outcome to the referring NGO.",

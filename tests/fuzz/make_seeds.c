@@ -15,6 +15,8 @@
 #include "hv_keyring.h"
 #include "hv_keys.h"
 #include "hv_msg.h"
+#include "hv_note.h"
+#include "note_keys.h"
 #include "hv_prekey.h"
 #include "hv_registry.h"
 
@@ -316,14 +318,26 @@ int main(int argc, char **argv)
         memset(&m, 0, sizeof m);
         m.type = (uint8_t)t;
         m.summary = sum;
+        if (t == HV_MSG_OFFER)
+            m.summary.n_exclude = 0; /* the withhold list stays at the router */
         strcpy(m.node, "shelter.xc");
         m.at = 1795305600u;
-        strcpy(m.code, t == HV_MSG_DECLINE ? "no_capacity" : "completed");
+        strcpy(m.code, t == HV_MSG_DECLINE          ? "no_capacity"
+                       : t == HV_MSG_CANCEL         ? "no_longer_needed"
+                       : t == HV_MSG_OFFER_WITHDRAWN ? "cancelled"
+                                                    : "completed");
+        static const uint8_t sealed[] = {0x5e, 0xa1, 0xed, 0x00, 0x01};
+        if (t == HV_MSG_DECLINE) {
+            m.sealed = sealed;
+            m.sealed_len = sizeof sealed;
+        }
         strcpy(m.text, "a reason or an outcome");
         m.n_reasons = 2;
         strcpy(m.reasons[0].node, "legal.xc");
         strcpy(m.reasons[0].text, "does not serve Example Coastal Region");
         strcpy(m.reasons[1].text, "the pathway lists nobody else");
+        m.reasons[0].note = sealed;
+        m.reasons[0].note_len = sizeof sealed;
         m.case_json = case_json;
         m.case_len = sizeof case_json - 1;
         memset(m.hash, 0xab, sizeof m.hash);
@@ -339,6 +353,27 @@ int main(int argc, char **argv)
         s_write("msg", hv_msg_rule_get(t)->name, seed, body_len + 1);
         free(seed);
         free(body);
+    }
+
+    /* A decline note sealed by shelter.xc to ngo.xa (fuzz_note). */
+    {
+        hv_node intake, provider;
+        hv_keyring *ring = NULL, *provider_ring = NULL;
+        s_note_party(1, "ngo.xa", &intake, &ring);
+        s_note_party(60, "shelter.xc", &provider, &provider_ring);
+        uint8_t note[HV_NOTE_SEALED_MAX];
+        size_t note_len = 0;
+        if (hv_note_seal(provider_ring, &provider, &intake, s_note_referral,
+                         "the person asked for a female caseworker", note, sizeof note,
+                         &note_len) != HV_OK)
+            return 1;
+        s_write("note", "decline", note, note_len);
+        if (hv_note_seal(provider_ring, &provider, &intake, s_note_referral, "", note,
+                         sizeof note, &note_len) != HV_OK)
+            return 1;
+        s_write("note", "empty", note, note_len);
+        hv_keyring_free(&ring);
+        hv_keyring_free(&provider_ring);
     }
 
     /* Control requests. */
