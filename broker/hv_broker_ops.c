@@ -398,7 +398,8 @@ hv_err hv_broker_ops_bind(hv_broker *b, hv_errmsg *e)
     if (b->ops.events != NULL && (err = s_events_bind(b, e)) != HV_OK)
         return err;
     if (b->cfg.http_bind[0] != '\0')
-        return hv_http_start(&b->ops.http, b->cfg.http_bind, b->cfg.http_token, e);
+        return hv_http_start(&b->ops.http, b->cfg.http_bind, b->cfg.http_token,
+                             &b->cfg.http_limits, e);
     return HV_OK;
 }
 

@@ -358,7 +358,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
             return hv_fail(e, HV_ECONFIG, "[worker] %s: %s is longer than a Unix socket's "
                            "path may be (%zu bytes)", sockets[i][0], sockets[i][1],
                            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token, e)) != HV_OK)
+    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token,
+                                       &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
     if (check_only)
         return HV_OK;
@@ -405,7 +406,7 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         return hv_fail(e, HV_ENOMEM, "out of memory");
     hv_prekeys_registry(w->prekeys, w->reg, w->ring, w->self);
     if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
-                                      e)) != HV_OK)
+                                      &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
     s_follow_keys(w);
     return s_open_control(w, e);
