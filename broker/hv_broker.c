@@ -33,6 +33,7 @@
 #include "hv_registry.h"
 #include "hv_registry_held.h"
 #include "hv_zap.h"
+#include "hv_lograte.h"
 
 /* ---------------------------------------------------------------- config */
 
@@ -328,7 +329,9 @@ hv_err hv_broker_run(hv_broker *b)
         hv_broker_custody_prune(b, now);
         hv_session_timers(b, now);
         hv_broker_custody_expire(b, now);
+        hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
     }
+    hv_lograte_flush(true);
     if (hv_broker_custody_finish(b) != HV_OK)
         return HV_ESTORE;
     hv_broker_counters c = hv_broker_custody_counters(b);

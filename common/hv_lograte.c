@@ -159,7 +159,14 @@ bool hv_lograte_pass(const char *event, const char *peer)
 
 void hv_lograte_flush(bool all)
 {
+    /* A daemon's loop calls this on every turn: the table is looked at
+     * once a second at most. */
+    static int64_t next_ms;
+    int64_t now = hv_mono_ms();
     pthread_mutex_lock(&s_proc_lock);
-    hv_lograte_flush_at(&s_proc, hv_mono_ms(), all);
+    if (all || now >= next_ms) {
+        next_ms = now + 1000;
+        hv_lograte_flush_at(&s_proc, now, all);
+    }
     pthread_mutex_unlock(&s_proc_lock);
 }

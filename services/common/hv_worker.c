@@ -36,6 +36,7 @@
 #include "hv_text.h"
 #include "hv_vault.h"
 #include "hv_worker_metrics.h"
+#include "hv_lograte.h"
 
 static const char s_schema[] =
     /* Messages refused by this worker: what came, from whom, and why. No
@@ -438,8 +439,10 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
     char ref[33];
     hv_ref_hex(env->referral, ref);
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
-    hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
-           rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
+    if (hv_lograte_pass("message_refused", env->from)) /* counted in /metrics regardless */
+        hv_log(HV_LOG_WARN, "message_refused",
+               "type=%s from=%s referral=%s code=%s reason=\"%s\"", rule ? rule->name : "?",
+               env->from, ref, hv_errname(code), reason);
     hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_REFUSED);
     if (hv_client_begin(w->client) != HV_OK) {
         hv_delivery_free(d); /* comes again after the broker's lease */
@@ -783,7 +786,9 @@ static void s_run(hv_worker *w)
         hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
         s_metrics_publish(w);
+        hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
     }
+    hv_lograte_flush(true);
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
 }
 
