@@ -79,7 +79,7 @@ static void s_sweep(hv_httpguard *g, int64_t now)
         k->cut = true;
         g->cut++;
         const char *what = k->phase == S_HEAD ? "head_timeout" : "body_timeout";
-        if (hv_lograte_pass(what, k->addr))
+        if (hv_lograte_pass("http_cut", k->addr))
             hv_log(HV_LOG_WARN, "http_cut", "server=%s reason=%s address=%s after_s=%lld",
                    g->name, what, k->addr, (long long)((now - k->since_ms) / 1000));
     }
@@ -98,6 +98,11 @@ static void *s_run(void *arg)
         pthread_cond_timedwait(&g->wake, &g->lock, &ts);
         if (!g->stop)
             s_sweep(g, hv_mono_ms());
+        /* The counts of log lines left out, for a daemon (haven-web)
+         * whose loop does not tell them itself. */
+        pthread_mutex_unlock(&g->lock);
+        hv_lograte_flush(false);
+        pthread_mutex_lock(&g->lock);
     }
     pthread_mutex_unlock(&g->lock);
     return NULL;

@@ -58,14 +58,21 @@ def main():
 
     for _ in range(count):
         opened()
-    # A refused connection may be closed just after it was accepted: look once.
-    r, _, _ = select.select(list(conns), [], [], 0.3)
-    for s in r:
-        try:
-            if s.recv(1024) == b"":
+    # A refused connection is closed just after it was accepted: the count
+    # is taken once no close has come for half a second (5 s at most).
+    quiet_until, give_up = time.monotonic() + 0.5, time.monotonic() + 5
+    while conns and time.monotonic() < min(quiet_until, give_up):
+        r, _, _ = select.select(list(conns), [], [], 0.1)
+        for s in r:
+            try:
+                data = s.recv(1024)
+            except ssl.SSLWantReadError:
+                continue
+            except (OSError, ssl.SSLError):
+                data = b""
+            if data == b"":
                 closed(s, True)
-        except (OSError, ssl.SSLError):
-            closed(s, True)
+                quiet_until = time.monotonic() + 0.5
     print("ready open=%d refused=%d" % (len(conns), stats["refused"]), flush=True)
     end = time.monotonic() + seconds
     next_byte = time.monotonic() + 0.5

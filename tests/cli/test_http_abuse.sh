@@ -97,10 +97,14 @@ abuse intake "127.0.0.1:$metrics_port" "http://127.0.0.1:$metrics_port/healthz" 
 abuse web "${web_base[intake]#https://}" "${web_base[intake]}/" 200 "<title>Haven</title>" \
   tls/cert.pem --cacert tls/cert.pem
 # The cut connections are told in the log, a few lines and a count.
-grep -q "event=http_cut server=http reason=head_timeout address=127.0.0.2" broker.log && ok ||
-  bad "the broker's log does not tell of a cut head"
+grep -q "event=http_cut server=http reason=head_timeout address=127.0.0.2 after_s=2$" broker.log &&
+  ok || bad "the broker's log does not tell of a cut head"
+stop_all_and_check_logs
+# Past the first five, the cut connections are counted, and the count is
+# told (by the loop, or at the latest when the daemon stops).
+for log in broker.log intake.log web-intake.log; do
+  grep -q "event=log_suppressed of=http_cut peer=127.0.0.2 count=[1-9][0-9]* window_s=[0-9]*$" "$log" &&
+    ok || bad "$log does not tell how many cuts it left out"
+done
 
-stop web-intake
-stop intake
-stop broker
 finish

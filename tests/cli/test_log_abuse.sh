@@ -40,7 +40,7 @@ grep -q "level=warn event=refused node=ngo.xc id=[0-9a-f]\{32\} type=STATUS reas
 added=$(($(wc -l < broker.log) - before))
 echo "the broker's log grew by $added lines for 50000 refused SENDs"
 [ "$added" -lt 100 ] && ok || bad "50000 refusals wrote $added lines"
-stop broker
+stop_all_and_check_logs
 # The broker's stop wrote the count of its refusals.
 grep -q "event=stopped .* refused=50000 " broker.log && ok || bad "stopped line: $(grep event=stopped broker.log)"
 finish
