@@ -32,7 +32,7 @@ connection_timeout_s = 10
 INI
 web_per_address=8
 web_setup intake intake ngo.xc
-sed -i -e '/^\[web\]/a head_timeout_s = 2' -e 's/^connection_timeout_s = .*/connection_timeout_s = 10/' \
+sed -i -e '/^\[web\]/a head_timeout_s = 2\nbody_timeout_s = 2' -e 's/^connection_timeout_s = .*/connection_timeout_s = 10/' \
   web-intake.ini
 
 # Limits a section cannot have are refused by -n, naming the key.
@@ -96,6 +96,39 @@ abuse broker "${http_base#http://}" "$http_base/healthz" 200 "ok" "" \
 abuse intake "127.0.0.1:$metrics_port" "http://127.0.0.1:$metrics_port/healthz" 200 "ok" ""
 abuse web "${web_base[intake]#https://}" "${web_base[intake]}/" 200 "<title>Haven</title>" \
   tls/cert.pem --cacert tls/cert.pem
+# A body trickled a byte every half second is cut at body_timeout_s (2 s),
+# though it is never idle for connection_timeout_s (10 s).
+python3 - "${web_base[intake]#https://}" tls/cert.pem > slow-body.txt 2>&1 <<'PY'
+import socket, ssl, sys, time
+host, port = sys.argv[1].split(":")
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection((host, int(port))), server_hostname=host)
+s.sendall(b"POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+          b"Content-Length: 1000\r\n\r\n{")
+t = time.monotonic()
+s.settimeout(0.5)
+got = b""
+while time.monotonic() - t < 30:
+    try:
+        data = s.recv(100)
+        if not data:
+            break
+        got += data
+    except socket.timeout:
+        try:
+            s.send(b" ")
+        except (OSError, ssl.SSLError):
+            break
+    except (OSError, ssl.SSLError):
+        break
+print("closed after %.1f s, %d bytes" % (time.monotonic() - t, len(got)))
+PY
+cat slow-body.txt
+body_s=$(sed -n 's/^closed after \([0-9.]*\) s, 0 bytes$/\1/p' slow-body.txt)
+[ -n "$body_s" ] && awk -v t="$body_s" 'BEGIN { exit !(t >= 1.5 && t < 6) }' && ok ||
+  bad "a trickled body: $(cat slow-body.txt) (deadline 2 s, idle timeout 10 s)"
+grep -q "event=http_cut server=web reason=body_timeout address=127.0.0.1 after_s=2$" \
+  web-intake.log && ok || bad "haven-web's log does not tell of the cut body"
 # The cut connections are told in the log, a few lines and a count.
 grep -q "event=http_cut server=http reason=head_timeout address=127.0.0.2 after_s=2$" broker.log &&
   ok || bad "the broker's log does not tell of a cut head"
