@@ -16,6 +16,7 @@
 
 #include "hv_db.h"
 #include "hv_log.h"
+#include "hv_lograte.h"
 
 /* --------------------------------------------------------------- sending */
 
@@ -219,8 +220,9 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
                               : hv_control_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
     if (err != HV_OK) {
         /* Garbage from a peer closes that peer's session. */
-        hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user, hv_errname(err),
-               zmq_msg_size(body));
+        if (hv_lograte_pass("garbage", user))
+            hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user,
+                   hv_errname(err), zmq_msg_size(body));
         hv_session_refuse(b, sock, rid, rid_len, err, NULL,
                           "undecodable frame; closing the session");
         hv_control bye = {.cmd = HV_CMD_BYE};
@@ -244,8 +246,9 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
                 return;
             char text[HV_TRUST_WHY_MAX + 16];
             snprintf(text, sizeof text, "not admitted: %s", why);
-            hv_log(HV_LOG_WARN, "session_refused", "node=%s cmd=%s reason=\"%s\"", user,
-                   hv_cmd_name(m.cmd), why);
+            if (hv_lograte_pass("session_refused", user))
+                hv_log(HV_LOG_WARN, "session_refused", "node=%s cmd=%s reason=\"%s\"", user,
+                       hv_cmd_name(m.cmd), why);
             hv_session_refuse(b, sock, rid, rid_len, HV_EAUTH, NULL, text);
             return;
         }

@@ -37,6 +37,7 @@
 #include "hv_text.h"
 #include "hv_vault.h"
 #include "hv_worker_metrics.h"
+#include "hv_lograte.h"
 
 static const char s_schema[] =
     /* Messages refused by this worker: what came, from whom, and why. No
@@ -376,7 +377,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
             return hv_fail(e, HV_ECONFIG, "[worker] %s: %s is longer than a Unix socket's "
                            "path may be (%zu bytes)", sockets[i][0], sockets[i][1],
                            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token, e)) != HV_OK)
+    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token,
+                                       &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
     if (check_only)
         return HV_OK;
@@ -425,7 +427,7 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     hv_prekeys_registry(w->prekeys, w->reg, w->ring, w->self);
     s_keep_registry(w);
     if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
-                                      e)) != HV_OK)
+                                      &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
     s_follow_keys(w);
     return s_open_control(w, e);
@@ -457,8 +459,10 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
     char ref[33];
     hv_ref_hex(env->referral, ref);
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
-    hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
-           rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
+    if (hv_lograte_pass("message_refused", env->from)) /* counted in /metrics regardless */
+        hv_log(HV_LOG_WARN, "message_refused",
+               "type=%s from=%s referral=%s code=%s reason=\"%s\"", rule ? rule->name : "?",
+               env->from, ref, hv_errname(code), reason);
     hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_REFUSED);
     if (hv_client_begin(w->client) != HV_OK) {
         hv_delivery_free(d); /* comes again after the broker's lease */
@@ -812,7 +816,9 @@ static void s_run(hv_worker *w)
         hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
         s_metrics_publish(w);
+        hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
     }
+    hv_lograte_flush(true);
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
 }
 

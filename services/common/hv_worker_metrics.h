@@ -25,6 +25,7 @@
 
 #include "hv_client.h"
 #include "hv_err.h"
+#include "hv_httpguard.h"
 
 /* What went wrong, for haven_worker_errors_total{kind}. Every kind is
  * always exported, at 0 until it happens. */
@@ -51,14 +52,18 @@ typedef struct hv_worker_metrics_src {
     const char *offers_sql;  /* one row (count, soonest answer-by in Unix s), or NULL */
 } hv_worker_metrics_src;
 
-/* Checks [metrics] `bind` and `token` without binding (-n); "" bind is
- * off and valid. Returns HV_OK or HV_ECONFIG. */
-HV_MUST_CHECK hv_err hv_worker_metrics_check(const char *bind, const char *token, hv_errmsg *e);
+/* Checks [metrics] `bind`, `token` and `limits` (NULL: the defaults)
+ * without binding (-n); "" bind is off and valid. Returns HV_OK or
+ * HV_ECONFIG. */
+HV_MUST_CHECK hv_err hv_worker_metrics_check(const char *bind, const char *token,
+                                             const hv_http_limits *limits, hv_errmsg *e);
 
-/* Makes the counters and, when `bind` is not "", starts serving. Caller
- * owns `*out`. Returns HV_OK, HV_ECONFIG, HV_ENOMEM, HV_EIO. */
+/* Makes the counters and, when `bind` is not "", starts serving within
+ * `limits` (borrowed for the call; NULL: the defaults). Caller owns
+ * `*out`. Returns HV_OK, HV_ECONFIG, HV_ENOMEM, HV_EIO. */
 HV_MUST_CHECK hv_err hv_worker_metrics_open(hv_worker_metrics **out, const char *bind,
-                                            const char *token, hv_errmsg *e);
+                                            const char *token, const hv_http_limits *limits,
+                                            hv_errmsg *e);
 
 /* Counts one error of `kind`; safe on NULL. */
 void hv_worker_metrics_error(hv_worker_metrics *m, hv_worker_error kind);
