@@ -290,6 +290,14 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
     case HV_CMD_PREKEY_GET:
         hv_broker_prekeys_on_get(b, s, &m);
         break;
+    case HV_CMD_HEALTH:
+        if (s->peer) {
+            hv_broker_health_on(b, s, &m);
+            break;
+        }
+        hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
+                          "a client may not send this command");
+        break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:
         if (s->peer && (m.cmd == HV_CMD_EXPIRED || m.has_msg_id)) {
