@@ -92,5 +92,22 @@ run down "http://127.0.0.1:$http_xa" "http://127.0.0.1:$http_xb" "$shot"
 for secret in "Example Shelter" "$ref" desk.xa legal.xa; do
   if stats "$http_xa" | jq -c .route | grep -qF "$secret"; then bad "'$secret' in the route"; else ok; fi
 done
+# ---- what XB keeps of what a peer says: with broker.xc stopped, its key
+# opens a link to XB as broker.xc would. A summary that does not decode, one
+# about XB itself, one about a broker the registry does not list: each
+# dropped and logged, the link up. One of broker.xc's own: kept, up again.
+probe() { "$bin/health_probe" keys/broker.xc.key keys/broker.xb.pub "$peers_xb" broker.xc "$1"; }
+peers_xb=$(jq -r '.nodes[] | select(.id == "broker.xb") | .endpoints.peers' network.json)
+expect 0 "link up after HEALTH" probe garbage
+wait_until 5 grep -q 'event=health_refused peer=broker.xc reason="HV_EDECODE"' broker-xb.log
+expect 0 "link up after HEALTH" probe about:broker.xb
+wait_until 5 grep -q 'event=health_refused peer=broker.xc reason="about this broker"' broker-xb.log
+expect 0 "link up after HEALTH" probe about:broker.zz
+wait_until 5 grep -q 'event=health_refused peer=broker.xc reason="not a broker of the registry"' broker-xb.log
+xc_at_xb() { stats "$http_xb" | jq -r '.route.brokers[] | select(.broker == "broker.xc") | .state'; }
+is unknown xc_at_xb && ok || bad "broker.xc at XB: $(xc_at_xb)"
+expect 0 "link up after HEALTH" probe about:broker.xc
+wait_until 5 is up xc_at_xb
+[ "$(stats "$http_xb" | jq .route.refused)" = 3 ] && ok || bad "XB refused: $(stats "$http_xb" | jq .route.refused)"
 stop_all_and_check_logs
 finish
