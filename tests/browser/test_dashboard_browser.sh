@@ -82,6 +82,10 @@ wait_until 10 dead_at_xa
 route_whole() { [ "$(stats "$http_xa" | jq '[.route.brokers[] | select(.state != "unknown")] | length')" = 3 ]; }
 wait_until 15 route_whole
 
+# XA's /metrics, held to Prometheus's conventions with the dead letter counted.
+expect 0 "strictly valid" /usr/bin/python3 "$cli/check_metrics.py" "http://127.0.0.1:$http_xa/metrics" "" \
+  broker broker.xa --at-least 'haven_dead_letters=1' --at-least 'haven_queue_depth{queue=shelter.xa}=1'
+
 run() { node "$here/dashboard.mjs" "$@" > "browser-$1.out" 2>&1 && ok || bad "browser steps failed ($1)"
         sed 's/^/  /' "browser-$1.out"; }
 run network "http://127.0.0.1:$http_xa" "http://127.0.0.1:$http_xb"
