@@ -110,16 +110,18 @@ static json_t *s_history(const hv_broker_dash *d)
                      (json_int_t)HV_DASH_POINTS, "points", points);
 }
 
-/* The nodes homed here by the registry (brokers aside) and any other
- * connected, each with its role, whether it is connected, since when, and
- * when it was last seen. */
+/* The nodes homed here by the registry, each with its role, whether it is
+ * connected, since when, and when it was last seen. Brokers are the peers'
+ * table; operators speak on the operators' socket, never in a session, so
+ * "disconnected" would say nothing of them. */
 static json_t *s_nodes(hv_broker *b)
 {
     const hv_broker_dash *d = &b->dash;
     json_t *nodes = json_array();
     for (size_t i = 0; i < hv_registry_count(b->reg); i++) {
         const hv_node *n = hv_registry_node(b->reg, i);
-        if (n->role == HV_ROLE_BROKER || strcmp(n->home, b->cfg.id) != 0)
+        if (n->role == HV_ROLE_BROKER || n->role == HV_ROLE_OPERATOR ||
+            strcmp(n->home, b->cfg.id) != 0)
             continue;
         const hv_session *s = NULL;
         for (size_t k = 0; k < b->n_sessions && s == NULL; k++)
@@ -130,9 +132,10 @@ static json_t *s_nodes(hv_broker *b)
         for (size_t k = 0; k < d->n_seen; k++)
             if (strcmp(d->seen[k].node, n->id) == 0)
                 seen = d->seen[k].last_seen_ms;
+        const char *role = hv_role_name(n->role);
         json_array_append_new(nodes, json_pack("{s:s, s:s, s:b, s:I, s:I}", "node", n->id,
-                                               "role", hv_role_name(n->role) ? hv_role_name(n->role) : "",
-                                               "connected", s != NULL, "up_since_ms",
+                                               "role", role ? role : "", "connected", s != NULL,
+                                               "up_since_ms",
                                                (json_int_t)(s ? s->up_since : 0), "last_seen_ms",
                                                (json_int_t)seen));
     }
