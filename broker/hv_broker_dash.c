@@ -15,24 +15,28 @@ _Static_assert(HV_DASH_BUCKETS == HV_OPS_LAT_BUCKETS + 1, "one slot per histogra
 
 /* ------------------------------------------------------------ sampling */
 
+void hv_broker_dash_seen(hv_broker *b, const char *node, int64_t wall)
+{
+    hv_broker_dash *d = &b->dash;
+    size_t k = 0;
+    while (k < d->n_seen && strcmp(d->seen[k].node, node) != 0)
+        k++;
+    if (k == d->n_seen) {
+        if (d->n_seen == HV_DASH_NODES_MAX)
+            return; /* more nodes than a broker's page lists */
+        snprintf(d->seen[k].node, sizeof d->seen[k].node, "%s", node);
+        d->n_seen++;
+    }
+    d->seen[k].last_seen_ms = wall;
+}
+
 /* Notes the nodes connected now as seen at `wall`. */
 static void s_sightings(hv_broker *b, int64_t wall)
 {
-    hv_broker_dash *d = &b->dash;
     for (size_t i = 0; i < b->n_sessions; i++) {
         const hv_session *s = &b->sessions[i];
-        if (s->outgoing || s->peer || !s->ready)
-            continue;
-        size_t k = 0;
-        while (k < d->n_seen && strcmp(d->seen[k].node, s->node) != 0)
-            k++;
-        if (k == d->n_seen) {
-            if (d->n_seen == HV_DASH_NODES_MAX)
-                continue; /* more nodes than a broker's page lists */
-            snprintf(d->seen[k].node, sizeof d->seen[k].node, "%s", s->node);
-            d->n_seen++;
-        }
-        d->seen[k].last_seen_ms = wall;
+        if (!s->outgoing && !s->peer && s->ready)
+            hv_broker_dash_seen(b, s->node, wall);
     }
 }
 
@@ -45,7 +49,6 @@ void hv_broker_dash_sample(hv_broker *b, int64_t now)
 {
     hv_broker_dash *d = &b->dash;
     int64_t wall = hv_now_ms();
-    s_sightings(b, wall);
     if (now < d->next_point)
         return;
     d->next_point = now + HV_DASH_STEP_MS;
@@ -177,6 +180,7 @@ static bool s_dead_one(void *arg, const hv_dead *dl)
 
 void hv_broker_dash_json(hv_broker *b, json_t *st)
 {
+    s_sightings(b, hv_now_ms());
     json_object_set_new(st, "history", s_history(&b->dash));
     json_object_set_new(st, "nodes", s_nodes(b));
     struct s_ages ages = {json_array(), hv_now_ms()};

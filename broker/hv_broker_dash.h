@@ -47,18 +47,23 @@ typedef struct hv_broker_dash {
     int64_t last_at;           /* monotonic ms of the last point (0: none yet) */
     struct hv_dash_seen {
         char node[HV_NODE_ID_MAX + 1]; /* a node homed here */
-        int64_t last_seen_ms;  /* wall clock ms it was last seen connected */
+        int64_t last_seen_ms;  /* wall clock ms it was last seen connected (at a snapshot) */
     } seen[HV_DASH_NODES_MAX]; /* last sightings */
     size_t n_seen;             /* how many */
 } hv_broker_dash;
 
-/* Takes a history point when one is due, and notes which nodes are
- * connected now (every pass of the loop: cheap but for the point's
- * store totals, once a step). */
+/* Takes a history point when one is due (called every pass of the loop:
+ * a comparison, but for the point's store totals once a step). */
 void hv_broker_dash_sample(hv_broker *b, int64_t now);
 
-/* Adds the dashboard's members to the HTTP snapshot `st`: history, nodes,
- * queue_ages, dead_recent, route (docs/API.md). */
+/* Notes that `node`'s session is ending at `wall` (ms): its "last seen"
+ * (hv_session_drop calls it, so that a short session is seen too). */
+void hv_broker_dash_seen(hv_broker *b, const char *node, int64_t wall);
+
+/* Notes which nodes are connected now (their "last seen", so within one
+ * snapshot's time), then adds the dashboard's members to the HTTP
+ * snapshot `st`: history, nodes, queue_ages, dead_recent, route
+ * (docs/API.md). */
 void hv_broker_dash_json(hv_broker *b, json_t *st);
 
 #endif

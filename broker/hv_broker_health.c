@@ -133,13 +133,14 @@ void hv_broker_health_on(hv_broker *b, hv_session *s, const hv_control *m)
         free(h);
         return;
     }
+    struct hv_health_held *held = &hs->held[k];
     if (k == hs->n_held) {
         hs->n_held++;
-        hs->held[k].h.made_ms = 0;
         hv_log(HV_LOG_INFO, "health_first", "broker=%s via=%s", h->broker, s->node);
     }
-    struct hv_health_held *held = &hs->held[k];
-    if (h->made_ms > held->h.made_ms) {
+    /* The first one heard of that broker, whenever it was made; then only
+     * a newer one. */
+    if (held->received_ms == 0 || h->made_ms > held->h.made_ms) {
         held->h = *h;
         held->received_ms = hv_now_ms();
         snprintf(held->via, sizeof held->via, "%s", s->node);
@@ -184,6 +185,9 @@ json_t *hv_broker_health_route_json(hv_broker *b)
     }
     for (size_t k = 0; k < hs->n_held; k++) {
         const struct hv_health_held *held = &hs->held[k];
+        const hv_node *n = hv_registry_find(b->reg, held->h.broker);
+        if (n == NULL || n->role != HV_ROLE_BROKER)
+            continue; /* no longer in the registry: no longer on the route */
         json_t *o = s_summary_json(&held->h);
         json_object_set_new(o, "state", json_string(s_fresh(held, wall) ? "up" : "unknown"));
         json_object_set_new(o, "received_ms", json_integer((json_int_t)held->received_ms));

@@ -94,6 +94,8 @@ void hv_session_drop(hv_broker *b, hv_session *s, const char *why)
     if (s->ready)
         hv_log(HV_LOG_INFO, "session_closed", "node=%s reason=\"%s\" in_flight=%zu", s->node,
                why, s->n_flight);
+    if (s->ready && !s->peer && !s->outgoing)
+        hv_broker_dash_seen(b, s->node, hv_now_ms()); /* "last seen" on the dashboard */
     hv_broker_custody_attempted(b, s);
     free(s->flight);
     size_t index = (size_t)(s - b->sessions);
