@@ -1,7 +1,7 @@
 /* A broker's health summary (issue 23): what one broker tells its peers of
  * itself so that every country's dashboard can show the whole route. It
  * travels inside the HEALTH control command (proto/PROTOCOL.md §5.3,
- * "Health"), peer to peer, and is relayed one broker further.
+ * "Health"), peer to peer, and is passed on from broker to broker.
  *
  * Content-free by construction: broker ids, counts, rates, link states and
  * times only; never a worker's id, never anything of a message. */
