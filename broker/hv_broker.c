@@ -322,6 +322,7 @@ hv_err hv_broker_run(hv_broker *b)
         if (b->links.router != NULL && hv_session_drain(b, b->links.router, now) >= b->cfg.batch)
             b->behind = true;
         hv_broker_links_drain(b, now);
+        hv_broker_health_tick(b, now);
         hv_broker_ops_serve(b, now);
         hv_broker_custody_commit_and_reply(b, false);
         hv_broker_custody_erase(b, now);

@@ -95,6 +95,8 @@ void hv_session_drop(hv_broker *b, hv_session *s, const char *why)
     if (s->ready)
         hv_log(HV_LOG_INFO, "session_closed", "node=%s reason=\"%s\" in_flight=%zu", s->node,
                why, s->n_flight);
+    if (s->ready && !s->peer && !s->outgoing)
+        hv_broker_dash_seen(b, s->node, hv_now_ms()); /* "last seen" on the dashboard */
     hv_broker_custody_attempted(b, s);
     free(s->flight);
     size_t index = (size_t)(s - b->sessions);
@@ -292,6 +294,14 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_PREKEY_GET:
         hv_broker_prekeys_on_get(b, s, &m);
+        break;
+    case HV_CMD_HEALTH:
+        if (s->peer) {
+            hv_broker_health_on(b, s, &m);
+            break;
+        }
+        hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
+                          "a client may not send this command");
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:

@@ -151,6 +151,9 @@ void hv_worker_metrics_publish(hv_worker_metrics *m, const hv_worker_metrics_src
         return;
     m->next_publish = now + S_PUBLISH_MS;
     char *text = hv_worker_metrics_text(m, src);
+    if (src->reg != NULL)
+        hv_httpd_set_registry(m->http, hv_registry_version(src->reg),
+                              hv_registry_expires_at(src->reg));
     if (text != NULL)
         hv_httpd_publish(m->http, text, NULL);
     free(text);

@@ -12,6 +12,7 @@
 #include "hv_control.h"
 #include "hv_envelope.h"
 #include "hv_evidence_bundle.h"
+#include "hv_health.h"
 #include "hv_keyring.h"
 #include "hv_keys.h"
 #include "hv_msg.h"
@@ -106,6 +107,8 @@ int main(int argc, char **argv)
 
     /* Every control command. */
     for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        if (hv_cmd_name(cmd) == NULL)
+            continue;
         hv_control m;
         memset(&m, 0, sizeof m);
         m.cmd = (uint8_t)cmd;
@@ -124,6 +127,8 @@ int main(int argc, char **argv)
         m.bundle_len = env_len < HV_CONTROL_BUNDLE_MAX ? env_len : HV_CONTROL_BUNDLE_MAX;
         m.has_prekey_id = true;
         memset(m.prekey_id, 0x44, sizeof m.prekey_id);
+        m.summary = env_bytes; /* opaque to the control codec too */
+        m.summary_len = env_len;
         if (hv_control_encode(&m, &buf, &len) != HV_OK)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);
@@ -446,6 +451,47 @@ int main(int argc, char **argv)
     s_write("audit_recover", "gap", second, kept_len - (size_t)(second - kept));
     hv_audit_close(&audit);
     remove(audit_path);
+
+    /* Health summaries (issue 23): a transit broker with a link up and one
+     * down, the same without links, and inside a HEALTH command. */
+    {
+        hv_health h;
+        memset(&h, 0, sizeof h);
+        strcpy(h.broker, "broker.xb");
+        h.made_ms = 1764590400000ull;
+        h.registry_version = 3;
+        h.stored_mps = 1500;
+        h.queued = 4;
+        h.n_links = 2;
+        strcpy(h.links[0].peer, "broker.xa");
+        h.links[0].out_up = h.links[0].in_up = true;
+        h.links[0].out_since_ms = h.links[0].in_since_ms = 1764590000000ull;
+        strcpy(h.links[1].peer, "broker.xc");
+        h.links[1].out_since_ms = 1764590280000ull;
+        h.links[1].queued = 4;
+        uint8_t *hb;
+        size_t hlen;
+        if (hv_health_encode(&h, &hb, &hlen) != HV_OK)
+            return 1;
+        s_write("health", "summary", hb, hlen);
+        hv_control m;
+        memset(&m, 0, sizeof m);
+        m.cmd = HV_CMD_HEALTH;
+        m.summary = hb;
+        m.summary_len = hlen;
+        uint8_t *cb;
+        size_t clen;
+        if (hv_control_encode(&m, &cb, &clen) != HV_OK)
+            return 1;
+        s_write("health", "in-control", cb, clen);
+        free(cb);
+        free(hb);
+        h.n_links = 0;
+        if (hv_health_encode(&h, &hb, &hlen) != HV_OK)
+            return 1;
+        s_write("health", "no-links", hb, hlen);
+        free(hb);
+    }
 
     free(env_bytes);
     hv_keypair_free(&ngo);
