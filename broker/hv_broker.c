@@ -34,6 +34,7 @@
 #include "hv_registry.h"
 #include "hv_registry_held.h"
 #include "hv_zap.h"
+#include "hv_lograte.h"
 
 /* ---------------------------------------------------------------- config */
 
@@ -93,6 +94,16 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
           "an IPv4 address and port such as 127.0.0.1:7380"),
         F("http", "token", HV_CFG_STRING, false, 0, 0, http_token,
           "a secret of 16 to 128 characters"),
+        F("http", "connections", HV_CFG_UINT, false, 1, 4096, http_limits.connections,
+          "connections from 1 to 4096"),
+        F("http", "connections_per_address", HV_CFG_UINT, false, 1, 4096,
+          http_limits.per_address, "connections from 1 to 4096"),
+        F("http", "connection_timeout_s", HV_CFG_UINT, false, 1, 3600, http_limits.idle_s,
+          "seconds from 1 to 3600"),
+        F("http", "head_timeout_s", HV_CFG_UINT, false, 1, 3600, http_limits.head_s,
+          "seconds from 1 to 3600"),
+        F("http", "body_timeout_s", HV_CFG_UINT, false, 1, 3600, http_limits.body_s,
+          "seconds from 1 to 3600"),
     };
 #undef F
     memset(cfg, 0, sizeof *cfg);
@@ -110,6 +121,7 @@ hv_err hv_broker_config_load(const char *path, hv_broker_config *cfg, hv_errmsg 
     cfg->replay_hours = 72;
     cfg->erase = true;
     cfg->peer_window = 256;
+    cfg->http_limits = hv_http_limits_ops();
     hv_err err = hv_config_load(path, fields, sizeof fields / sizeof fields[0], cfg, e);
     if (err != HV_OK)
         return err;
@@ -167,7 +179,7 @@ static hv_err s_validate(hv_broker *b, bool check_only, hv_errmsg *e)
     if ((err = hv_broker_links_parse(b, self, e)) != HV_OK)
         return err;
     if (cfg->http_bind[0] != '\0' &&
-        (err = hv_http_check(cfg->http_bind, cfg->http_token, e)) != HV_OK)
+        (err = hv_http_check(cfg->http_bind, cfg->http_token, &cfg->http_limits, e)) != HV_OK)
         return err;
     return HV_OK;
 }
@@ -311,6 +323,7 @@ hv_err hv_broker_run(hv_broker *b)
         if (b->links.router != NULL && hv_session_drain(b, b->links.router, now) >= b->cfg.batch)
             b->behind = true;
         hv_broker_links_drain(b, now);
+        hv_broker_health_tick(b, now);
         hv_broker_ops_serve(b, now);
         hv_broker_custody_commit_and_reply(b, false);
         hv_broker_fault_tick(b, now);
@@ -319,7 +332,9 @@ hv_err hv_broker_run(hv_broker *b)
         hv_broker_custody_prune(b, now);
         hv_session_timers(b, now);
         hv_broker_custody_expire(b, now);
+        hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
     }
+    hv_lograte_flush(true);
     if (hv_broker_custody_finish(b) != HV_OK)
         return HV_ESTORE;
     hv_broker_counters c = hv_broker_custody_counters(b);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "hv_err.h"
+#include "hv_httpguard.h"
 
 /* Settings from broker.ini. Fields are public: main() fills the struct. */
 typedef struct hv_broker_config {
@@ -47,6 +48,7 @@ typedef struct hv_broker_config {
     char bind_events[256];     /* [operators] events endpoint for `haven monitor`; "" = none */
     char http_bind[64];        /* [http] HOST:PORT for /metrics, /healthz, /api/stats; "" = none */
     char http_token[129];      /* [http] bearer token; required off loopback */
+    hv_http_limits http_limits; /* [http] connections and deadlines (issue 20) */
 } hv_broker_config;
 
 /* Sets the defaults, then reads `path`. Relative paths in the file are

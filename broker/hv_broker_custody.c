@@ -22,6 +22,7 @@
 #include "hv_db.h"
 #include "hv_envelope.h"
 #include "hv_log.h"
+#include "hv_lograte.h"
 
 #define S_CLOCK_SKEW_MS (10 * 60 * 1000)
 #define S_EXPIRE_EVERY_MS 1000
@@ -215,7 +216,8 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
     hv_err err = hv_envelope_decode(m->envelope, m->envelope_len, &env);
     char text[HV_CONTROL_TEXT_MAX + 1];
     if (err != HV_OK) {
-        hv_log(HV_LOG_WARN, "refused", "node=%s reason=%s", s->node, hv_errname(err));
+        if (hv_lograte_pass("refused", s->node))
+            hv_log(HV_LOG_WARN, "refused", "node=%s reason=%s", s->node, hv_errname(err));
         hv_session_refuse(b, s->sock, s->rid, s->rid_len, err, NULL,
                           "envelope refused: undecodable");
         return;
@@ -294,8 +296,9 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
     char idhex[33];
     hv_hex(env.id, 16, idhex);
     if (err != HV_OK) {
-        hv_log(HV_LOG_WARN, "refused", "node=%s id=%s type=%s reason=%s", s->node, idhex,
-               rule->name, hv_errname(err));
+        if (hv_lograte_pass("refused", s->node)) /* one peer's flood: a few lines, a count */
+            hv_log(HV_LOG_WARN, "refused", "node=%s id=%s type=%s reason=%s", s->node, idhex,
+                   rule->name, hv_errname(err));
         hv_session_refuse(b, s->sock, s->rid, s->rid_len, err, env.id, text);
         return;
     }

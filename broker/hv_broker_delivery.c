@@ -17,6 +17,7 @@
 
 #include "hv_db.h"
 #include "hv_log.h"
+#include "hv_lograte.h"
 
 #define S_NOTICES_PER_HELLO 1000
 
@@ -192,8 +193,9 @@ void hv_broker_custody_on_ack(hv_broker *b, hv_session *s, const hv_control *m, 
         if (err == HV_OK && found) {
             char idhex[33];
             hv_hex(m->msg_id, 16, idhex);
-            hv_log(HV_LOG_WARN, "dead_letter", "id=%s recipient=%s code=%u", idhex, s->node,
-                   m->code);
+            if (hv_lograte_pass("dead_letter", s->node)) /* each one is in the audit log */
+                hv_log(HV_LOG_WARN, "dead_letter", "id=%s recipient=%s code=%u", idhex,
+                       s->node, m->code);
             hv_broker_custody_audit(b, m->msg_id, "dead_letter", s->node);
         }
     } else if (err == HV_OK) {
@@ -252,7 +254,8 @@ void hv_broker_custody_refused(hv_broker *b, hv_session *s, const hv_control *m)
         memcpy(c->notify[c->n_notify++], sender, sizeof sender);
     char idhex[33];
     hv_hex(m->msg_id, 16, idhex);
-    hv_log(HV_LOG_WARN, "dead_letter", "id=%s peer=%s code=%u", idhex, s->node, m->code);
+    if (hv_lograte_pass("dead_letter", s->node))
+        hv_log(HV_LOG_WARN, "dead_letter", "id=%s peer=%s code=%u", idhex, s->node, m->code);
     if (found)
         hv_broker_custody_audit(b, m->msg_id, "dead_letter", s->node);
 }

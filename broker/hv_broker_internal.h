@@ -18,6 +18,8 @@
 
 #include "hv_broker.h"
 #include "hv_broker_custody.h"
+#include "hv_broker_dash.h"
+#include "hv_broker_health.h"
 #include "hv_broker_links.h"
 #include "hv_broker_ops.h"
 #include "hv_broker_prekeys.h"
@@ -47,6 +49,8 @@ struct hv_broker {
     hv_broker_links links;         /* peer brokers */
     hv_broker_ops ops;             /* operators' sockets, HTTP, metrics */
     hv_broker_prekeys prekeys;     /* prekey directory (hv_broker_prekeys.c) */
+    hv_broker_health health;       /* peers' health summaries (hv_broker_health.c) */
+    hv_broker_dash dash;           /* the dashboard's history and sightings (hv_broker_dash.c) */
 };
 
 #endif

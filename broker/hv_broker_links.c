@@ -18,6 +18,7 @@
 
 #include "hv_db.h"
 #include "hv_log.h"
+#include "hv_lograte.h"
 
 /* ---------------------------------------------------------------- config */
 
@@ -191,7 +192,8 @@ static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
                                                              zmq_msg_size(&msg), &m);
         zmq_msg_close(&msg);
         if (err != HV_OK) {
-            hv_log(HV_LOG_WARN, "garbage", "peer=%s reason=%s", s->node, hv_errname(err));
+            if (hv_lograte_pass("garbage", s->node))
+                hv_log(HV_LOG_WARN, "garbage", "peer=%s reason=%s", s->node, hv_errname(err));
             hv_broker_links_down(b, s, now, "undecodable frame");
             return;
         }

@@ -107,6 +107,7 @@ void hv_broker_ops_rate_sample(hv_broker *b, int64_t now)
 {
     hv_broker_ops *o = &b->ops;
     s_peer_track(b);
+    hv_broker_dash_sample(b, now);
     if (now < o->next_rate_sample)
         return;
     o->next_rate_sample = now + 1000;
@@ -117,6 +118,40 @@ void hv_broker_ops_rate_sample(hv_broker *b, int64_t now)
     r->stored = c.stored;
     r->delivered = c.delivered;
     r->acked = c.acked;
+}
+
+void hv_broker_ops_rates(const hv_broker *b, double rates[3], double *span_s)
+{
+    const hv_broker_ops *o = &b->ops;
+    const struct hv_ops_rate_sample *newest = NULL, *oldest = NULL;
+    for (size_t i = 0; i < HV_OPS_RATE_SAMPLES; i++) {
+        const struct hv_ops_rate_sample *r = &o->rate_ring[i];
+        if (r->at == 0)
+            continue;
+        if (newest == NULL || r->at > newest->at)
+            newest = r;
+        if (oldest == NULL || r->at < oldest->at)
+            oldest = r;
+    }
+    double span = newest && oldest && newest->at > oldest->at
+                      ? (double)(newest->at - oldest->at) / 1000.0
+                      : 0.0;
+    *span_s = span;
+    rates[0] = span > 0 ? (double)(newest->stored - oldest->stored) / span : 0.0;
+    rates[1] = span > 0 ? (double)(newest->delivered - oldest->delivered) / span : 0.0;
+    rates[2] = span > 0 ? (double)(newest->acked - oldest->acked) / span : 0.0;
+}
+
+double hv_broker_ops_percentile(const uint64_t *buckets, uint64_t count, double q)
+{
+    if (count == 0)
+        return -1;
+    uint64_t want = (uint64_t)((double)count * q + 0.999999);
+    uint64_t seen = 0;
+    size_t i = 0;
+    while (i < HV_OPS_LAT_BUCKETS && (seen += buckets[i]) < want)
+        i++;
+    return i < HV_OPS_LAT_BUCKETS ? s_lat_le[i] * 1000.0 : -1;
 }
 
 /* -------------------------------------------------------------- snapshot */
@@ -190,28 +225,12 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
     json_object_set_new(out, "registry_expiry_seconds",
                         json_integer((json_int_t)hv_registry_seconds_left(
                             b->reg, (uint64_t)time(NULL))));
-    /* Recent rates: the oldest and newest of the per-second samples. */
-    const struct hv_ops_rate_sample *newest = NULL, *oldest = NULL;
-    for (size_t i = 0; i < HV_OPS_RATE_SAMPLES; i++) {
-        const struct hv_ops_rate_sample *r = &o->rate_ring[i];
-        if (r->at == 0)
-            continue;
-        if (newest == NULL || r->at > newest->at)
-            newest = r;
-        if (oldest == NULL || r->at < oldest->at)
-            oldest = r;
-    }
-    double span = newest && oldest && newest->at > oldest->at
-                      ? (double)(newest->at - oldest->at) / 1000.0
-                      : 0.0;
+    /* Recent rates, over the per-second samples. */
+    double rates[3], span;
+    hv_broker_ops_rates(b, rates, &span);
     json_object_set_new(out, "rates_per_s",
-                        json_pack("{s:f, s:f, s:f, s:f}", "window_s", span, "stored",
-                                  span > 0 ? (double)(newest->stored - oldest->stored) / span : 0.0,
-                                  "delivered",
-                                  span > 0 ? (double)(newest->delivered - oldest->delivered) / span
-                                           : 0.0,
-                                  "acked",
-                                  span > 0 ? (double)(newest->acked - oldest->acked) / span : 0.0));
+                        json_pack("{s:f, s:f, s:f, s:f}", "window_s", span, "stored", rates[0],
+                                  "delivered", rates[1], "acked", rates[2]));
     /* Latency percentiles from the histogram: the upper bound of the
      * bucket that holds the percentile (so "at most"). */
     json_t *pct = json_object();
@@ -220,18 +239,8 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
         double q;
     } qs[] = {{"p50", 0.5}, {"p90", 0.9}, {"p99", 0.99}};
     for (size_t k = 0; k < sizeof qs / sizeof qs[0]; k++) {
-        if (o->latency_count == 0) {
-            json_object_set_new(pct, qs[k].name, json_null());
-            continue;
-        }
-        uint64_t want = (uint64_t)((double)o->latency_count * qs[k].q + 0.999999);
-        uint64_t seen = 0;
-        size_t i = 0;
-        while (i < HV_OPS_LAT_BUCKETS && (seen += o->latency_buckets[i]) < want)
-            i++;
-        json_object_set_new(pct, qs[k].name,
-                            i < HV_OPS_LAT_BUCKETS ? json_real(s_lat_le[i] * 1000.0)
-                                                   : json_null());
+        double ms = hv_broker_ops_percentile(o->latency_buckets, o->latency_count, qs[k].q);
+        json_object_set_new(pct, qs[k].name, ms < 0 ? json_null() : json_real(ms));
     }
     json_object_set_new(out, "ack_latency_ms_at_most", pct);
     return out;
@@ -421,6 +430,7 @@ void hv_broker_ops_publish(hv_broker *b, int64_t now)
                                                        (double)o->latency_count
                                                  : 0.0));
     char *metrics = s_metrics_text(b, st);
+    hv_broker_dash_json(b, st); /* after the metrics: /metrics never reads these */
     char *json = json_dumps(st, JSON_COMPACT);
     hv_http_set_registry(o->http, hv_registry_version(b->reg), hv_registry_expires_at(b->reg));
     char fault[256];

@@ -25,6 +25,7 @@
 #include "hv_keys.h"
 #include "hv_log.h"
 #include "hv_zap.h"
+#include "hv_lograte.h"
 
 static void s_events_rebind(hv_broker *b);
 
@@ -277,8 +278,9 @@ static json_t *s_ops_refused(hv_broker *b, const char *operator_id, zmq_msg_t *b
         (void)hv_trust_admit(b->reg, &self, HV_DOOR_OPS, operator_id, key, (uint64_t)time(NULL),
                              NULL, why);
     }
-    hv_log(HV_LOG_WARN, "operator_refused", "node=%s reason=\"%s\"",
-           named ? operator_id : "unnamed", why);
+    if (hv_lograte_pass("operator_refused", named ? operator_id : "unnamed"))
+        hv_log(HV_LOG_WARN, "operator_refused", "node=%s reason=\"%s\"",
+               named ? operator_id : "unnamed", why);
     if (named)
         hv_broker_custody_audit(b, NULL, "op_refused_eauth", operator_id);
     char text[HV_TRUST_WHY_MAX + 48];
@@ -398,7 +400,8 @@ hv_err hv_broker_ops_bind(hv_broker *b, hv_errmsg *e)
     if (b->ops.events != NULL && (err = s_events_bind(b, e)) != HV_OK)
         return err;
     if (b->cfg.http_bind[0] != '\0')
-        return hv_http_start(&b->ops.http, b->cfg.http_bind, b->cfg.http_token, e);
+        return hv_http_start(&b->ops.http, b->cfg.http_bind, b->cfg.http_token,
+                             &b->cfg.http_limits, e);
     return HV_OK;
 }
 

@@ -132,6 +132,17 @@ json_t *hv_broker_ops_stats_json(hv_broker *b);
  * samples the counters once a second for the recent rates. */
 void hv_broker_ops_rate_sample(hv_broker *b, int64_t now);
 
+/* The recent rates per second (stored, delivered, acked, in that order)
+ * over the per-second samples of the last ten seconds, and the span they
+ * cover (0 before two samples: every rate 0 then). */
+void hv_broker_ops_rates(const hv_broker *b, double rates[3], double *span_s);
+
+/* The ack latency at most, ms, below which a share `q` of the `count`
+ * acks counted in `buckets` (HV_OPS_LAT_BUCKETS + 1, +Inf last) fell: the
+ * upper bound of the bucket that holds it; -1 when there are none or it is
+ * in +Inf. */
+double hv_broker_ops_percentile(const uint64_t *buckets, uint64_t count, double q);
+
 /* Hands the HTTP thread a fresh snapshot, when one is due. */
 void hv_broker_ops_publish(hv_broker *b, int64_t now);
 

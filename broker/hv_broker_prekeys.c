@@ -11,6 +11,7 @@
 #include "hv_db.h"
 #include "hv_log.h"
 #include "hv_prekey.h"
+#include "hv_lograte.h"
 
 struct hv_broker_prekey {
     char node[HV_NODE_ID_MAX + 1];          /* whose */
@@ -41,8 +42,9 @@ static void s_refuse(hv_broker *b, hv_session *s, hv_err code, const uint8_t *pr
     va_end(ap);
     (void)hv_session_send(s, &r);
     b->prekeys.refused++;
-    hv_log(HV_LOG_WARN, "prekey_refused", "from=%s code=%s reason=\"%s\"", s->node,
-           hv_errname(code), r.text);
+    if (hv_lograte_pass("prekey_refused", s->node))
+        hv_log(HV_LOG_WARN, "prekey_refused", "from=%s code=%s reason=\"%s\"", s->node,
+               hv_errname(code), r.text);
 }
 
 /* True while a held bundle may be handed out: still usable, of an active

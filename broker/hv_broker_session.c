@@ -16,6 +16,7 @@
 
 #include "hv_db.h"
 #include "hv_log.h"
+#include "hv_lograte.h"
 
 /* --------------------------------------------------------------- sending */
 
@@ -94,6 +95,8 @@ void hv_session_drop(hv_broker *b, hv_session *s, const char *why)
     if (s->ready)
         hv_log(HV_LOG_INFO, "session_closed", "node=%s reason=\"%s\" in_flight=%zu", s->node,
                why, s->n_flight);
+    if (s->ready && !s->peer && !s->outgoing)
+        hv_broker_dash_seen(b, s->node, hv_now_ms()); /* "last seen" on the dashboard */
     hv_broker_custody_attempted(b, s);
     free(s->flight);
     size_t index = (size_t)(s - b->sessions);
@@ -219,8 +222,9 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
                               : hv_control_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
     if (err != HV_OK) {
         /* Garbage from a peer closes that peer's session. */
-        hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user, hv_errname(err),
-               zmq_msg_size(body));
+        if (hv_lograte_pass("garbage", user))
+            hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user,
+                   hv_errname(err), zmq_msg_size(body));
         hv_session_refuse(b, sock, rid, rid_len, err, NULL,
                           "undecodable frame; closing the session");
         hv_control bye = {.cmd = HV_CMD_BYE};
@@ -244,8 +248,9 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
                 return;
             char text[HV_TRUST_WHY_MAX + 16];
             snprintf(text, sizeof text, "not admitted: %s", why);
-            hv_log(HV_LOG_WARN, "session_refused", "node=%s cmd=%s reason=\"%s\"", user,
-                   hv_cmd_name(m.cmd), why);
+            if (hv_lograte_pass("session_refused", user))
+                hv_log(HV_LOG_WARN, "session_refused", "node=%s cmd=%s reason=\"%s\"", user,
+                       hv_cmd_name(m.cmd), why);
             hv_session_refuse(b, sock, rid, rid_len, HV_EAUTH, NULL, text);
             return;
         }
@@ -289,6 +294,14 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_PREKEY_GET:
         hv_broker_prekeys_on_get(b, s, &m);
+        break;
+    case HV_CMD_HEALTH:
+        if (s->peer) {
+            hv_broker_health_on(b, s, &m);
+            break;
+        }
+        hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
+                          "a client may not send this command");
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:

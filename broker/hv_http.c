@@ -12,19 +12,21 @@ struct hv_http {
     hv_httpd *d; /* the server */
 };
 
-hv_err hv_http_check(const char *bind, const char *token, hv_errmsg *e)
+hv_err hv_http_check(const char *bind, const char *token, const hv_http_limits *limits,
+                     hv_errmsg *e)
 {
-    return hv_httpd_check("http", bind, token, e);
+    return hv_httpd_check("http", bind, token, limits, e);
 }
 
-hv_err hv_http_start(hv_http **out, const char *bind, const char *token, hv_errmsg *e)
+hv_err hv_http_start(hv_http **out, const char *bind, const char *token,
+                     const hv_http_limits *limits, hv_errmsg *e)
 {
     *out = NULL;
     hv_http *h = calloc(1, sizeof *h);
     if (h == NULL)
         return HV_ENOMEM;
     hv_httpd_opts o = {.section = "http", .bind = bind, .token = token,
-                       .page = hv_dashboard_html, .stats = true};
+                       .page = hv_dashboard_html, .stats = true, .limits = limits};
     hv_err err = hv_httpd_start(&h->d, &o, e);
     if (err != HV_OK) {
         free(h);

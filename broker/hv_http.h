@@ -10,17 +10,20 @@
 #include <stdint.h>
 
 #include "hv_err.h"
+#include "hv_httpguard.h"
 
 typedef struct hv_http hv_http;
 
-/* Checks `bind` and `token` as hv_http_start does, without binding: the
- * daemon's -n uses it. Returns HV_OK or HV_ECONFIG. */
-HV_MUST_CHECK hv_err hv_http_check(const char *bind, const char *token, hv_errmsg *e);
+/* Checks `bind`, `token` and `limits` as hv_http_start does, without
+ * binding: the daemon's -n uses it. Returns HV_OK or HV_ECONFIG. */
+HV_MUST_CHECK hv_err hv_http_check(const char *bind, const char *token,
+                                   const hv_http_limits *limits, hv_errmsg *e);
 
-/* Starts serving on `host:port`. `token` may be "" only for a loopback
- * host. Caller owns `*out`. Returns HV_OK, HV_ECONFIG, HV_EIO. */
+/* Starts serving on `host:port` within `limits` (borrowed for the call).
+ * `token` may be "" only for a loopback host. Caller owns `*out`. Returns
+ * HV_OK, HV_ECONFIG, HV_EIO. */
 HV_MUST_CHECK hv_err hv_http_start(hv_http **out, const char *bind, const char *token,
-                                   hv_errmsg *e);
+                                   const hv_http_limits *limits, hv_errmsg *e);
 
 /* Replaces the snapshot (copies both texts). */
 void hv_http_publish(hv_http *h, const char *metrics, const char *stats_json);

@@ -8,6 +8,7 @@
 #include "hv_crypto.h"
 #include "hv_log.h"
 #include "hv_trust.h"
+#include "hv_lograte.h"
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93 /* draft option in 4.3.4's header, built in */
@@ -149,8 +150,14 @@ int hv_zap_serve(void *zap, const hv_registry *reg, uint64_t now, const hv_trust
                 char key[17] = "?";
                 if (n == S_FRAMES && zmq_msg_size(&f[6]) == 32)
                     hv_hex(zmq_msg_data(&f[6]), 8, key);
-                hv_log(HV_LOG_WARN, "peer_refused", "reason=\"%s\" key=%s... node=%s address=%s",
-                       why, key, node ? node->id : "-", address);
+                /* Per address and key: libzmq retries a refused handshake
+                 * every 100 ms, and two clients behind one address differ. */
+                char who[80];
+                snprintf(who, sizeof who, "%s/%s", address, key);
+                if (hv_lograte_pass("peer_refused", who))
+                    hv_log(HV_LOG_WARN, "peer_refused",
+                           "reason=\"%s\" key=%s... node=%s address=%s", why, key,
+                           node ? node->id : "-", address);
             }
         }
         zmq_msg_close(&empty);

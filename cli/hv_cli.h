@@ -6,6 +6,8 @@
  *   haven.c        keys, the registry, envelopes, send/recv, audit
  *   hv_cli_ops.c   the operators' commands: stats, deadletters, monitor
  *   hv_cli_work.c  the commands that talk to a worker's control socket
+ *   hv_cli_evidence.c  evidence of a referral: show and export (at the
+ *                  worker), verify (offline, anywhere)
  *
  * Exit codes, for every command: 0 done; 1 refused (the message names the
  * HV_ code); 2 usage error (an unknown option, a missing required option
@@ -172,6 +174,13 @@ int hv_cli_referral(const opts *o);
 int hv_cli_inbox(const opts *o);
 int hv_cli_pathway(const opts *o);
 int hv_cli_status(const opts *o);
+
+/* The control socket of the worker of --socket, or of --config: written to
+ * `out`. Returns 0, or an exit code after printing why (hv_cli_work.c). */
+int hv_cli_worker_socket(const opts *o, char *out, size_t cap);
+
+/* Evidence of a referral (cli/hv_cli_evidence.c): show, export, verify. */
+int hv_cli_evidence(const opts *o);
 
 /* The timeout of --timeout SECONDS in milliseconds, `fallback_s` when absent. */
 int hv_cli_timeout_ms(const opts *o, int fallback_s);

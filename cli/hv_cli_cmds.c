@@ -147,6 +147,21 @@ static const hv_cli_cmd s_cmds[] = {
     {"audit", "verify", "[--json] AUDIT_LOG",
      "Checks a node's hash-chained audit log, record by record.", "json", 1, 1, S_JSON,
      hv_cli_audit},
+    {"evidence", "show", "[--json] --config=WORKER.ini ID",
+     "Lists what proves a referral's messages, kept after the case is erased: time, type, "
+     "from \u2192 to, signer key id, registry version.",
+     S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_evidence},
+    {"evidence", "export", "--config=WORKER.ini ID --out=FILE",
+     "Writes a referral's evidence as a self-contained bundle (haven-evidence/1): the signed "
+     "headers and the signed registries they were checked against; no case content.",
+     "config= socket= out=", 1, 1,
+     S_WORKER "  --out=FILE           the bundle to write; an existing file is refused\n",
+     hv_cli_evidence},
+    {"evidence", "verify", "--authority=AUTH.pub BUNDLE",
+     "Checks an evidence bundle offline: the registries' authority signature, each "
+     "message's signature by its sender's key in the registry of the time.",
+     "authority=", 1, 1,
+     "  --authority=AUTH.pub the network authority's public key\n", hv_cli_evidence},
     {"staff", "add", "--config=WEB.ini --name=NAME --role=ROLE",
      "Adds a staff account to haven-web; the password (12 characters or more) is read from "
      "the terminal, or a line of standard input.", "config= name= role=", 0, 0,
@@ -201,9 +216,14 @@ static const hv_cli_cmd s_cmds[] = {
      "Shows a referral's state and whole history (ID: 6 to 32 of its hex digits).",
      S_WORK_OPTS " case", 1, 1,
      S_WORKER "  --case               the case itself too\n" S_JSON, hv_cli_referral},
-    {"referral", "withdraw", "[--json] --config=INTAKE.ini ID --reason=TEXT",
+    {"referral", "withdraw", "[--json] --config=INTAKE.ini ID [--code=CODE] --reason=TEXT",
      "Withdraws a referral (consent withdrawn): the provider erases the case.",
-     S_WORK_OPTS " reason=", 1, 1, S_WORKER "  --reason=TEXT        why (required)\n" S_JSON,
+     S_WORK_OPTS " code= reason=", 1, 1,
+     S_WORKER "  --code=CODE          why, as the router is told it: consent_withdrawn,\n"
+              "                       no_longer_needed, placed_elsewhere, duplicate,\n"
+              "                       entered_in_error or other (the default)\n"
+              "  --reason=TEXT        why, in words (required): kept here and told only to\n"
+              "                       a provider that holds the case\n" S_JSON,
      hv_cli_referral},
     {"inbox", "list", "[--json] --config=PROVIDER.ini", "Lists this agency's offers and cases.",
      S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_inbox},
@@ -218,7 +238,9 @@ static const hv_cli_cmd s_cmds[] = {
      S_WORK_OPTS " reason= note=", 1, 1,
      S_WORKER "  --reason=CODE        why (required): no_capacity, not_suitable, language,\n"
               "                       region, minors or other\n"
-              "  --note=TEXT          a note for the router\n" S_JSON,
+              "  --note=TEXT          a note for the referring organisation, sealed to it;\n"
+              "                       the router carries it unread, and it is not kept here\n"
+              S_JSON,
      hv_cli_inbox},
     {"inbox", "status", "[--json] --config=PROVIDER.ini ID --state=STATE [--note=TEXT]",
      "Reports a case's status or outcome to the referring NGO.",

@@ -140,6 +140,11 @@ static int s_socket(const opts *o, char *out, size_t cap)
     return s_access(out, R_OK | W_OK);
 }
 
+int hv_cli_worker_socket(const opts *o, char *out, size_t cap)
+{
+    return s_socket(o, out, cap);
+}
+
 /* Prints the lists of referral.list and inbox.list as tables that fit the
  * terminal, from the worker's JSON. Returns false for other commands. */
 static bool s_table(const char *cmd, json_t *result)
@@ -270,8 +275,10 @@ int hv_cli_referral(const opts *o)
     const char *reason = hv_cli_need(o, "reason");
     if (reason == NULL)
         return EXIT_USAGE;
-    return s_call(o, "referral.withdraw", json_pack("{s:s, s:s}", "id", id, "reason", reason),
-                  NULL, NULL);
+    json_t *args = json_pack("{s:s, s:s}", "id", id, "reason", reason);
+    if (hv_cli_opt(o, "code") != NULL)
+        json_object_set_new(args, "code", json_string(hv_cli_opt(o, "code")));
+    return s_call(o, "referral.withdraw", args, NULL, NULL);
 }
 
 int hv_cli_inbox(const opts *o)

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define S_SEAL_KDF_CONTEXT "haven/e2e/v1"
-#define S_SEAL_SIG_CONTEXT "haven/sig/v1"
+#define S_SEAL_SIG_CONTEXT "haven/sig/v2"
 #define S_KEY_ID_CONTEXT "haven/key-id/v1"
 
 struct hv_keypair {
@@ -122,25 +122,51 @@ static hv_err s_seal_key(const uint8_t secret[32], const uint8_t public[32],
     return HV_OK;
 }
 
-/* The 64-byte digest that a message signature covers. */
-static void s_sig_digest(const uint8_t *header, size_t header_len, const uint8_t *body,
-                         size_t body_len, uint8_t digest[64])
+void hv_body_digest(const uint8_t *body, size_t body_len, uint8_t out[HV_BODY_DIGEST_BYTES])
+{
+    crypto_generichash(out, HV_BODY_DIGEST_BYTES, body, body_len, NULL, 0);
+}
+
+/* The 64-byte digest that a message signature covers: the header and the
+ * body's digest, so that the signature outlives the body (PROTOCOL §4). */
+static void s_sig_digest(const uint8_t *header, size_t header_len,
+                         const uint8_t body_digest[HV_BODY_DIGEST_BYTES], uint8_t digest[64])
 {
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, 64);
     crypto_generichash_update(&st, (const uint8_t *)S_SEAL_SIG_CONTEXT,
                               sizeof S_SEAL_SIG_CONTEXT);
     crypto_generichash_update(&st, header, header_len);
-    crypto_generichash_update(&st, body, body_len);
+    crypto_generichash_update(&st, body_digest, HV_BODY_DIGEST_BYTES);
     crypto_generichash_final(&st, digest, 64);
+}
+
+void hv_seal_sign_digest(const hv_keypair *sender, const uint8_t *header, size_t header_len,
+                         const uint8_t body_digest[HV_BODY_DIGEST_BYTES],
+                         uint8_t sig[HV_SIG_BYTES])
+{
+    uint8_t digest[64];
+    s_sig_digest(header, header_len, body_digest, digest);
+    crypto_sign_detached(sig, NULL, digest, sizeof digest, sender->sign_sk);
 }
 
 void hv_seal_sign(const hv_keypair *sender, const uint8_t *header, size_t header_len,
                   const uint8_t *body, size_t body_len, uint8_t sig[HV_SIG_BYTES])
 {
+    uint8_t bd[HV_BODY_DIGEST_BYTES];
+    hv_body_digest(body, body_len, bd);
+    hv_seal_sign_digest(sender, header, header_len, bd, sig);
+}
+
+hv_err hv_seal_verify_digest(const uint8_t sender_sign_pk[HV_PK_BYTES], const uint8_t *header,
+                             size_t header_len, const uint8_t body_digest[HV_BODY_DIGEST_BYTES],
+                             const uint8_t sig[HV_SIG_BYTES])
+{
     uint8_t digest[64];
-    s_sig_digest(header, header_len, body, body_len, digest);
-    crypto_sign_detached(sig, NULL, digest, sizeof digest, sender->sign_sk);
+    s_sig_digest(header, header_len, body_digest, digest);
+    return crypto_sign_verify_detached(sig, digest, sizeof digest, sender_sign_pk) == 0
+               ? HV_OK
+               : HV_ECRYPTO;
 }
 
 hv_err hv_seal_fixed(const hv_keypair *sender, const uint8_t rcpt_box_pk[32],
@@ -224,9 +250,9 @@ hv_err hv_open_box(const uint8_t box_sk[HV_SEED_BYTES], const uint8_t box_pk[HV_
     if (body_len - HV_SEAL_OVERHEAD > pt_cap)
         return HV_ETOOBIG;
 
-    uint8_t digest[64];
-    s_sig_digest(header, header_len, body, body_len, digest);
-    if (crypto_sign_verify_detached(sig, digest, sizeof digest, sender_sign_pk) != 0)
+    uint8_t bd[HV_BODY_DIGEST_BYTES];
+    hv_body_digest(body, body_len, bd);
+    if (hv_seal_verify_digest(sender_sign_pk, header, header_len, bd, sig) != HV_OK)
         return HV_ECRYPTO;
 
     const uint8_t *eph_pk = body;

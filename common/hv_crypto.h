@@ -9,7 +9,11 @@
  *   k   = BLAKE2b-256("haven/e2e/v1" || X25519(eph_sk, rcpt_box_pk) || eph_pk || rcpt_box_pk)
  *   ct  = XChaCha20-Poly1305(k, nonce, plaintext, ad = header)
  *   body = eph_pk || nonce || ct
- *   sig = Ed25519(sender_sign_sk, BLAKE2b-512("haven/sig/v1" || header || body))
+ *   sig = Ed25519(sender_sign_sk,
+ *                 BLAKE2b-512("haven/sig/v2" || header || BLAKE2b-256(body)))
+ * The signature covers the body through its digest, so that header, body
+ * digest and signature still verify once the body is erased (evidence,
+ * services/common/hv_evidence.h).
  * Opening checks the signature, then the MAC, before any plaintext exists. */
 #ifndef HV_CRYPTO_H
 #define HV_CRYPTO_H
@@ -96,10 +100,29 @@ HV_MUST_CHECK hv_err hv_seal_fixed(const hv_keypair *sender, const uint8_t rcpt_
                                    size_t body_cap, size_t *body_len, uint8_t sig[HV_SIG_BYTES]);
 
 /* Computes the sender signature of a sealed message: Ed25519 over
- * BLAKE2b-512("haven/sig/v1" || header || body). hv_seal calls it; exposed
- * so that tests can show the MAC alone still binds body to header. */
+ * BLAKE2b-512("haven/sig/v2" || header || BLAKE2b-256(body)). hv_seal calls
+ * it; exposed so that tests can show the MAC alone still binds body to
+ * header. */
 void hv_seal_sign(const hv_keypair *sender, const uint8_t *header, size_t header_len,
                   const uint8_t *body, size_t body_len, uint8_t sig[HV_SIG_BYTES]);
+
+/* The digest of a sealed body that the signature covers: BLAKE2b-256. */
+#define HV_BODY_DIGEST_BYTES 32
+void hv_body_digest(const uint8_t *body, size_t body_len, uint8_t out[HV_BODY_DIGEST_BYTES]);
+
+/* As hv_seal_sign, given the body's digest rather than the body (tests
+ * that forge evidence). */
+void hv_seal_sign_digest(const hv_keypair *sender, const uint8_t *header, size_t header_len,
+                         const uint8_t body_digest[HV_BODY_DIGEST_BYTES],
+                         uint8_t sig[HV_SIG_BYTES]);
+
+/* Verifies a message signature without the body: header, the body's
+ * digest and the signature, against the sender's signing key. Returns
+ * HV_OK or HV_ECRYPTO. */
+HV_MUST_CHECK hv_err hv_seal_verify_digest(const uint8_t sender_sign_pk[HV_PK_BYTES],
+                                           const uint8_t *header, size_t header_len,
+                                           const uint8_t body_digest[HV_BODY_DIGEST_BYTES],
+                                           const uint8_t sig[HV_SIG_BYTES]);
 
 /* Verifies and decrypts a sealed body. Writes body_len - HV_SEAL_OVERHEAD
  * bytes to `pt` (capacity `pt_cap`). Returns HV_OK; HV_ECRYPTO if the body

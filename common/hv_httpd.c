@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "hv_crypto.h"
 #include "hv_db.h"
+#include "hv_log.h"
 #include "hv_registry.h"
 #include "hv_registry_expiry.h"
 
@@ -20,6 +22,7 @@
 
 struct hv_httpd {
     struct MHD_Daemon *daemon; /* libmicrohttpd */
+    hv_httpguard *guard;       /* request deadlines */
     pthread_mutex_t lock;      /* guards the snapshot */
     char *metrics;             /* Prometheus text */
     char *stats;               /* JSON */
@@ -29,6 +32,7 @@ struct hv_httpd {
     char token[129];           /* "" when none */
     const char *page;          /* HTML at / (static, borrowed), or NULL */
     bool serve_stats;          /* serves /api/stats */
+    char section[16];          /* "http", "metrics": for log lines */
     char fault[256];           /* the store's fault, "" when it works */
 };
 
@@ -109,8 +113,10 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     hv_httpd *h = cls;
     if (*ptr == NULL) { /* first call for this request: headers only */
         *ptr = h;
+        hv_httpguard_head_done(h->guard, c);
         return MHD_YES;
     }
+    hv_httpguard_body_done(h->guard, c);
     if (*upload_size != 0)
         return s_reply(c, 413, "text/plain", "no request bodies here\n");
     if (strcmp(method, "GET") != 0)
@@ -154,6 +160,27 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
     return r;
 }
 
+static void s_completed(void *cls, struct MHD_Connection *c, void **ptr,
+                        enum MHD_RequestTerminationCode toe)
+{
+    (void)ptr;
+    (void)toe;
+    hv_httpd *h = cls;
+    hv_httpguard_request_done(h->guard, c);
+}
+
+/* libmicrohttpd's own messages, at debug level: a refused connection
+ * ("too many connections from this address") must not write a line each. */
+static void s_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void s_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    const char *section = cls;
+    char text[300];
+    vsnprintf(text, sizeof text, fmt, ap);
+    text[strcspn(text, "\n\"")] = '\0';
+    hv_log(HV_LOG_DEBUG, "http_detail", "server=%s detail=\"%s\"", section, text);
+}
+
 static bool s_loopback(const struct sockaddr_in *a)
 {
     return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
@@ -162,8 +189,12 @@ static bool s_loopback(const struct sockaddr_in *a)
 /* Parses and checks `bind` and `token` into `addr`: what hv_httpd_check and
  * hv_httpd_start both refuse. */
 static hv_err s_parse(const char *section, const char *bind, const char *token,
-                      struct sockaddr_in *addr, hv_errmsg *e)
+                      const hv_http_limits *limits, struct sockaddr_in *addr, hv_errmsg *e)
 {
+    hv_http_limits def = hv_http_limits_ops();
+    hv_err err = hv_http_limits_check(section, limits != NULL ? limits : &def, e);
+    if (err != HV_OK)
+        return err;
     char host[64];
     unsigned port = 0;
     const char *colon = strrchr(bind, ':');
@@ -185,19 +216,21 @@ static hv_err s_parse(const char *section, const char *bind, const char *token,
     return HV_OK;
 }
 
-hv_err hv_httpd_check(const char *section, const char *bind, const char *token, hv_errmsg *e)
+hv_err hv_httpd_check(const char *section, const char *bind, const char *token,
+                      const hv_http_limits *limits, hv_errmsg *e)
 {
     struct sockaddr_in addr;
-    return s_parse(section, bind, token, &addr, e);
+    return s_parse(section, bind, token, limits, &addr, e);
 }
 
 hv_err hv_httpd_start(hv_httpd **out, const hv_httpd_opts *o, hv_errmsg *e)
 {
     *out = NULL;
     struct sockaddr_in addr;
-    hv_err err = s_parse(o->section, o->bind, o->token, &addr, e);
+    hv_err err = s_parse(o->section, o->bind, o->token, o->limits, &addr, e);
     if (err != HV_OK)
         return err;
+    hv_http_limits l = o->limits != NULL ? *o->limits : hv_http_limits_ops();
     uint16_t port = ntohs(addr.sin_port);
     hv_httpd *h = calloc(1, sizeof *h);
     if (h == NULL)
@@ -206,10 +239,21 @@ hv_err hv_httpd_start(hv_httpd **out, const hv_httpd_opts *o, hv_errmsg *e)
     snprintf(h->token, sizeof h->token, "%s", o->token);
     h->page = o->page;
     h->serve_stats = o->stats;
-    h->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG,
-                                 port, NULL, NULL, s_handle, h, MHD_OPTION_SOCK_ADDR,
-                                 (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, 32u,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+    snprintf(h->section, sizeof h->section, "%s", o->section);
+    if (hv_httpguard_start(&h->guard, o->section, &l) != HV_OK) {
+        hv_httpd_stop(&h);
+        return HV_ENOMEM;
+    }
+    /* One polling thread (epoll on Linux, so no FD_SETSIZE ceiling); the
+     * per-address limit keeps one client from taking the others' room,
+     * the guard's deadlines keep slow clients from holding it. */
+    h->daemon = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, port, NULL, NULL, s_handle, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)l.connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)l.per_address,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)l.idle_s, MHD_OPTION_NOTIFY_CONNECTION, hv_httpguard_notify, h->guard,
+        MHD_OPTION_NOTIFY_COMPLETED, s_completed, h, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log,
+        h->section, MHD_OPTION_END);
     if (h->daemon == NULL) {
         hv_httpd_stop(&h);
         return hv_fail(e, HV_EIO, "cannot serve HTTP on %s", o->bind);
@@ -257,6 +301,7 @@ void hv_httpd_stop(hv_httpd **hp)
     hv_httpd *h = *hp;
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
+    hv_httpguard_stop(&h->guard);
     pthread_mutex_destroy(&h->lock);
     free(h->metrics);
     free(h->stats);

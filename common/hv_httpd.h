@@ -7,6 +7,10 @@
  * is set, every request must carry it ("Authorization: Bearer TOKEN", or
  * ?token= for a browser), and a token is required for any other address.
  *
+ * Connections are limited in all and per client address, and every
+ * request's head and body have a deadline (hv_httpguard.h), so that slow
+ * clients cannot keep /healthz from answering (issue 20).
+ *
  * The broker's [http] (broker/hv_http.h) and the workers' [metrics]
  * (services/common/hv_worker_metrics.h) are both this. */
 #ifndef HV_HTTPD_H
@@ -16,6 +20,7 @@
 #include <stdint.h>
 
 #include "hv_err.h"
+#include "hv_httpguard.h"
 
 typedef struct hv_httpd hv_httpd;
 
@@ -26,12 +31,14 @@ typedef struct hv_httpd_opts {
     const char *token;   /* "" for none (loopback only), else 16 to 128 characters */
     const char *page;    /* HTML served at / and /dashboard (static, borrowed), or NULL */
     bool stats;          /* serve the published JSON at /api/stats */
+    const hv_http_limits *limits; /* connections and deadlines; NULL for hv_http_limits_ops() */
 } hv_httpd_opts;
 
-/* Checks `bind` and `token` as hv_httpd_start does, without binding (a
- * daemon's -n). Returns HV_OK or HV_ECONFIG ("[SECTION] bind: ..."). */
+/* Checks `bind`, `token` and `limits` (NULL: the defaults) as
+ * hv_httpd_start does, without binding (a daemon's -n). Returns HV_OK or
+ * HV_ECONFIG ("[SECTION] bind: ..."). */
 HV_MUST_CHECK hv_err hv_httpd_check(const char *section, const char *bind, const char *token,
-                                    hv_errmsg *e);
+                                    const hv_http_limits *limits, hv_errmsg *e);
 
 /* Starts serving as `o` says; `o`'s strings are copied but `o->page`,
  * which must outlive the server. Caller owns `*out`. Returns HV_OK,

@@ -223,8 +223,8 @@ hv_err hv_registry_held_load(const char *reg_path, const char *store,
     /* Signature and dates first: nothing of an unsigned file is compared. */
     err = hv_registry_load(buf, len, authority_pk, now, 0, &reg, e);
     free(buf);
-    if (err != HV_OK)
-        return err;
+    if (err != HV_OK) /* which file, for the operator (issue 20) */
+        return hv_fail_prefix(e, err, reg_path);
     fresh.version = hv_registry_version(reg);
     /* The version in use is a floor too, should the file have gone while
      * the daemon ran. */

@@ -18,11 +18,12 @@ static const struct {
     [HV_CMD_ERROR] = {"ERROR", 5},     [HV_CMD_BYE] = {"BYE", 2},
     [HV_CMD_PREKEY_PUT] = {"PREKEY_PUT", 3}, [HV_CMD_PREKEY_GET] = {"PREKEY_GET", 3},
     [HV_CMD_PREKEY] = {"PREKEY", 3},   [HV_CMD_PREKEY_REFUSED] = {"PREKEY_REFUSED", 5},
+    [HV_CMD_HEALTH] = {"HEALTH", 3},
 };
 
 const char *hv_cmd_name(unsigned cmd)
 {
-    return cmd >= 1 && cmd <= HV_CMD_MAX ? s_cmds[cmd].name : NULL;
+    return cmd >= 1 && cmd <= HV_CMD_MAX ? s_cmds[cmd].name : NULL; /* gaps are NULL */
 }
 
 static bool s_heartbeat_valid(uint32_t ms)
@@ -62,6 +63,8 @@ static bool s_fields_valid(const hv_control *m)
         return m->bundle_len > 0 && m->bundle_len <= HV_CONTROL_BUNDLE_MAX;
     case HV_CMD_PREKEY_GET:
         return m->node_id[0] == '\0' || hv_node_id_valid_cstr(m->node_id);
+    case HV_CMD_HEALTH:
+        return m->summary_len > 0 && m->summary_len <= HV_CONTROL_SUMMARY_MAX;
     default:
         return hv_cmd_name(m->cmd) != NULL;
     }
@@ -125,6 +128,9 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
     case HV_CMD_PREKEY_GET:
         hv_mp_write_cstr(&w, m->node_id);
         break;
+    case HV_CMD_HEALTH:
+        hv_mp_write_bin(&w, m->summary, m->summary_len);
+        break;
     case HV_CMD_PREKEY_REFUSED:
         hv_mp_write_uint(&w, m->code);
         hv_mp_write_bin(&w, m->prekey_id, m->has_prekey_id ? sizeof m->prekey_id : 0);
@@ -160,7 +166,7 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
     if (v != HV_PROTO_VERSION)
         return HV_EVERSION;
     S_TRY(hv_mp_read_uint(&r, &v));
-    if (v == 0 || v > HV_CMD_MAX)
+    if (v == 0 || v > HV_CMD_MAX || s_cmds[v].name == NULL)
         return HV_ETYPE;
     out->cmd = (uint8_t)v;
     bool replay = out->cmd == HV_CMD_HELLO && n == s_cmds[out->cmd].fields + 1;
@@ -243,6 +249,12 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
     case HV_CMD_PREKEY_GET:
         S_TRY(hv_mp_read_cstr(&r, out->node_id, sizeof out->node_id));
         if (out->node_id[0] != '\0' && !hv_node_id_valid_cstr(out->node_id))
+            return HV_EDECODE;
+        break;
+    case HV_CMD_HEALTH:
+        /* Bounded here; hv_health_decode reads it (PROTOCOL.md §5.3). */
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_SUMMARY_MAX, &out->summary, &out->summary_len));
+        if (out->summary_len == 0)
             return HV_EDECODE;
         break;
     case HV_CMD_PREKEY_REFUSED:

@@ -27,11 +27,14 @@ typedef enum hv_cmd {
     HV_CMD_PREKEY_GET = 14, /* client -> broker: the bundles of a node ("" for all) */
     HV_CMD_PREKEY = 15,   /* broker -> client: one bundle from its directory */
     HV_CMD_PREKEY_REFUSED = 16, /* broker -> client or peer: a PREKEY_PUT or GET refused */
+    /* 17-19 are taken by the audit heads' commands (another change). */
+    HV_CMD_HEALTH = 20,   /* peer -> peer: a broker's health summary (proto/hv_health.h) */
 } hv_cmd;
 
-#define HV_CMD_MAX 16
+#define HV_CMD_MAX 20
 #define HV_CONTROL_BUNDLE_MAX 256 /* = HV_PREKEY_BUNDLE_MAX (common/hv_prekey.h) */
 #define HV_CONTROL_TEXT_MAX 256
+#define HV_CONTROL_SUMMARY_MAX 4096 /* = HV_HEALTH_MAX (proto/hv_health.h) */
 #define HV_CONTROL_MAX (HV_ENVELOPE_MAX + 64)
 #define HV_CREDIT_MAX 65536u
 #define HV_HEARTBEAT_MS_MIN 100u
@@ -60,6 +63,8 @@ typedef struct hv_control {
     size_t bundle_len;                       /* length of `bundle` */
     uint8_t prekey_id[8];                    /* PREKEY_REFUSED: the bundle's prekey id */
     bool has_prekey_id;                      /* PREKEY_REFUSED: whether prekey_id is set */
+    const uint8_t *summary;                  /* HEALTH: summary bytes (borrowed) */
+    size_t summary_len;                      /* length of `summary` */
 } hv_control;
 
 /* Returns the command's name, or NULL for an unknown value. */
@@ -71,7 +76,8 @@ HV_MUST_CHECK hv_err hv_control_encode(const hv_control *msg, uint8_t **out, siz
 
 /* Decodes `buf` strictly. The embedded envelope of SEND and DELIVER is only
  * bounded here, not decoded: call hv_envelope_decode on it (and
- * hv_prekey_decode on the bundle of PREKEY_PUT and PREKEY). PREKEY_GET's
+ * hv_prekey_decode on the bundle of PREKEY_PUT and PREKEY, hv_health_decode on
+ * HEALTH's summary). PREKEY_GET's
  * node_id is a node id or empty (every bundle the broker holds). Errors:
  * HV_ETOOBIG, HV_ETRUNCATED, HV_EVERSION, HV_ETYPE, HV_EDECODE, HV_ETRAILING. */
 HV_MUST_CHECK hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out);

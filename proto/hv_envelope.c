@@ -117,26 +117,19 @@ static hv_err s_read_node_id(hv_mp_reader *r, char out[HV_NODE_ID_MAX + 1])
     return HV_OK;
 }
 
-hv_err hv_envelope_decode(const uint8_t *buf, size_t len, hv_envelope *out)
+/* Reads the header array at the reader's position into `out` (every field
+ * but hops, body and sig), `out->header` and `header_len` included. */
+static hv_err s_read_header(hv_mp_reader *r0, hv_envelope *out)
 {
-    if (len > HV_ENVELOPE_MAX)
-        return HV_ETOOBIG;
-    hv_mp_reader r;
-    hv_mp_reader_init(&r, buf, len);
+    hv_mp_reader r = *r0;
     uint32_t n;
     uint64_t v;
     hv_err err;
-    memset(out, 0, sizeof *out);
-
 #define S_TRY(expr)                                                                            \
     do {                                                                                       \
         if ((err = (expr)) != HV_OK)                                                           \
             return err;                                                                        \
     } while (0)
-
-    S_TRY(hv_mp_read_array(&r, &n));
-    if (n != S_ENVELOPE_FIELDS)
-        return HV_EDECODE;
     out->header = r.pos;
     S_TRY(hv_mp_read_array(&r, &n));
     if (n != S_HEADER_FIELDS)
@@ -163,6 +156,33 @@ hv_err hv_envelope_decode(const uint8_t *buf, size_t len, hv_envelope *out)
     S_TRY(hv_mp_read_bin_exact(&r, out->from_kid, HV_KEY_ID_BYTES));
     S_TRY(hv_mp_read_bin_exact(&r, out->to_kid, HV_KEY_ID_BYTES));
     out->header_len = (size_t)(r.pos - out->header);
+#undef S_TRY
+    *r0 = r;
+    return HV_OK;
+}
+
+hv_err hv_envelope_decode(const uint8_t *buf, size_t len, hv_envelope *out)
+{
+    if (len > HV_ENVELOPE_MAX)
+        return HV_ETOOBIG;
+    hv_mp_reader r;
+    hv_mp_reader_init(&r, buf, len);
+    uint32_t n;
+    uint64_t v;
+    hv_err err;
+    memset(out, 0, sizeof *out);
+
+#define S_TRY(expr)                                                                            \
+    do {                                                                                       \
+        if ((err = (expr)) != HV_OK)                                                           \
+            return err;                                                                        \
+    } while (0)
+
+    S_TRY(hv_mp_read_array(&r, &n));
+    if (n != S_ENVELOPE_FIELDS)
+        return HV_EDECODE;
+    S_TRY(s_read_header(&r, out));
+    const hv_msg_rule *rule = hv_msg_rule_get(out->type);
     S_TRY(hv_mp_read_uint_max(&r, HV_HOPS_MAX, &v));
     out->hops = (uint8_t)v;
     S_TRY(hv_mp_read_bin(&r, rule->plaintext_max + HV_SEAL_OVERHEAD, &out->body, &out->body_len));
@@ -171,6 +191,15 @@ hv_err hv_envelope_decode(const uint8_t *buf, size_t len, hv_envelope *out)
     S_TRY(hv_mp_read_bin_exact(&r, out->sig, HV_SIG_BYTES));
 #undef S_TRY
     return hv_mp_read_end(&r);
+}
+
+hv_err hv_envelope_decode_header(const uint8_t *buf, size_t len, hv_envelope *out)
+{
+    hv_mp_reader r;
+    hv_mp_reader_init(&r, buf, len);
+    memset(out, 0, sizeof *out);
+    hv_err err = s_read_header(&r, out);
+    return err != HV_OK ? err : hv_mp_read_end(&r);
 }
 
 void hv_envelope_init(hv_envelope *env, unsigned type, const char *from,

@@ -91,6 +91,13 @@ HV_MUST_CHECK hv_err hv_envelope_encode(const hv_envelope *env, uint8_t **out, s
  * HV_EDECODE, HV_ETRAILING. */
 HV_MUST_CHECK hv_err hv_envelope_decode(const uint8_t *buf, size_t len, hv_envelope *out);
 
+/* Decodes a canonical header alone (as the envelope's, nothing left over):
+ * evidence keeps the header after the body is gone. On HV_OK, `out->header`
+ * points into `buf`; hops, body and sig stay zero. Same errors as
+ * hv_envelope_decode. */
+HV_MUST_CHECK hv_err hv_envelope_decode_header(const uint8_t *buf, size_t len,
+                                               hv_envelope *out);
+
 /* Fills `env`'s header fields for a new message: version, a random id,
  * created_at now, and from/to with their key ids. The caller sets type,
  * referral and ttl. */

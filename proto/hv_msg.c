@@ -12,6 +12,14 @@ const char *const hv_decline_codes[] = {"no_capacity", "not_suitable", "language
 const char *const hv_status_states[] = {"in_progress", "on_hold", "completed", "failed",
                                         NULL};
 
+/* Why a referral was cancelled (CANCEL): said to the router as a code. */
+const char *const hv_cancel_codes[] = {"consent_withdrawn", "no_longer_needed",
+                                       "placed_elsewhere",  "duplicate",
+                                       "entered_in_error",  "match_refused",
+                                       "other",             NULL};
+/* Why a router withdrew an offer (OFFER_WITHDRAWN). */
+const char *const hv_withdrawn_codes[] = {"cancelled", "deadline_passed", "timed_out", NULL};
+
 static const char *const s_urgency[] = {NULL, "routine", "urgent", "immediate"};
 static const char *const s_age[] = {NULL, "0-11", "12-17", "18-24", "25-39", "40-59", "60+"};
 static const char *const s_sex[] = {NULL, "female", "male", "other", "unknown"};
@@ -42,6 +50,8 @@ static bool s_in(const char *const *list, const char *s)
 
 bool hv_decline_code_valid(const char *code) { return s_in(hv_decline_codes, code); }
 bool hv_status_state_valid(const char *state) { return s_in(hv_status_states, state); }
+bool hv_cancel_code_valid(const char *code) { return s_in(hv_cancel_codes, code); }
+bool hv_withdrawn_code_valid(const char *code) { return s_in(hv_withdrawn_codes, code); }
 
 /* ------------------------------------------------------------ checking */
 
@@ -82,6 +92,16 @@ static bool s_summary_valid(const hv_summary *s)
 static bool s_text_ok(const char *s, size_t max)
 {
     return strlen(s) <= max;
+}
+
+/* A NO_MATCH entry: a sealed note only with the provider that wrote it. */
+static bool s_reason_valid(const hv_reason *x)
+{
+    if (!s_text_ok(x->text, HV_REASON_TEXT_MAX) || x->note_len > HV_NOTE_SEALED_MAX)
+        return false;
+    if (x->node[0] == '\0')
+        return x->note_len == 0;
+    return hv_node_id_valid_cstr(x->node);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -133,7 +153,9 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
         s_put_summary(&w, &m->summary);
         break;
     case HV_MSG_OFFER:
-        if (!s_summary_valid(&m->summary) || !hv_node_id_valid_cstr(m->node))
+        /* The withhold list stays with the router that applies it. */
+        if (!s_summary_valid(&m->summary) || m->summary.n_exclude != 0 ||
+            !hv_node_id_valid_cstr(m->node))
             goto invalid;
         hv_mp_write_array(&w, 3);
         s_put_summary(&w, &m->summary);
@@ -146,26 +168,46 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
         hv_mp_write_cstr(&w, m->node);
         break;
     case HV_MSG_DECLINE:
+        if (!hv_decline_code_valid(m->code) || m->sealed_len > HV_NOTE_SEALED_MAX ||
+            (m->sealed_len > 0 && m->sealed == NULL))
+            goto invalid;
+        hv_mp_write_array(&w, 3);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_uint(&w, m->at);
+        hv_mp_write_bin(&w, m->sealed, m->sealed_len);
+        break;
     case HV_MSG_STATUS:
-        if (!(m->type == HV_MSG_DECLINE ? hv_decline_code_valid(m->code)
-                                        : hv_status_state_valid(m->code)))
+        if (!hv_status_state_valid(m->code))
             goto invalid;
         hv_mp_write_array(&w, 3);
         hv_mp_write_cstr(&w, m->code);
         hv_mp_write_cstr(&w, m->text);
         hv_mp_write_uint(&w, m->at);
         break;
+    case HV_MSG_CANCEL:
+        if (!hv_cancel_code_valid(m->code))
+            goto invalid;
+        hv_mp_write_array(&w, 2);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_cstr(&w, m->text);
+        break;
+    case HV_MSG_OFFER_WITHDRAWN:
+        if (!hv_withdrawn_code_valid(m->code))
+            goto invalid;
+        hv_mp_write_cstr(&w, m->code);
+        break;
     case HV_MSG_NO_MATCH:
         if (m->n_reasons > HV_REASONS_MAX)
             goto invalid;
         hv_mp_write_array(&w, m->n_reasons);
         for (unsigned i = 0; i < m->n_reasons; i++) {
-            if (!s_text_ok(m->reasons[i].text, HV_REASON_TEXT_MAX) ||
-                (m->reasons[i].node[0] != '\0' && !hv_node_id_valid_cstr(m->reasons[i].node)))
+            const hv_reason *x = &m->reasons[i];
+            if (!s_reason_valid(x) || (x->note_len > 0 && x->note == NULL))
                 goto invalid;
-            hv_mp_write_array(&w, 2);
-            hv_mp_write_cstr(&w, m->reasons[i].node);
-            hv_mp_write_cstr(&w, m->reasons[i].text);
+            hv_mp_write_array(&w, 3);
+            hv_mp_write_cstr(&w, x->node);
+            hv_mp_write_cstr(&w, x->text);
+            hv_mp_write_bin(&w, x->note, x->note_len);
         }
         break;
     case HV_MSG_CASE_TRANSFER:
@@ -183,10 +225,8 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
         break;
     case HV_MSG_ACCEPT:
     case HV_MSG_WITHDRAW:
-    case HV_MSG_CANCEL:
     case HV_MSG_CANCELLED:
     case HV_MSG_REFERRAL_EXPIRED:
-    case HV_MSG_OFFER_WITHDRAWN:
         hv_mp_write_cstr(&w, m->text);
         break;
     default:
@@ -232,6 +272,16 @@ static hv_err s_u8(hv_mp_reader *r, uint8_t *v)
     return HV_OK;
 }
 
+/* A sealed note: bytes, NULL when there are none (so that it re-encodes
+ * the same). */
+static hv_err s_get_bin(hv_mp_reader *r, const uint8_t **b, size_t *len)
+{
+    S_TRY(hv_mp_read_bin(r, HV_NOTE_SEALED_MAX, b, len));
+    if (*len == 0)
+        *b = NULL;
+    return HV_OK;
+}
+
 static hv_err s_get_summary(hv_mp_reader *r, hv_summary *s)
 {
     S_TRY(s_array_exact(r, 11));
@@ -260,7 +310,7 @@ static hv_err s_get_summary(hv_mp_reader *r, hv_summary *s)
     return s_summary_valid(s) ? HV_OK : HV_EINVAL;
 }
 
-static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
+static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
 {
     switch (m->type) {
     case HV_MSG_REFERRAL_REQUEST:
@@ -270,27 +320,43 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
         S_TRY(s_get_summary(r, &m->summary));
         S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
         S_TRY(hv_mp_read_uint(r, &m->at));
-        return hv_node_id_valid_cstr(m->node) ? HV_OK : HV_EINVAL;
+        /* A provider refuses an offer that carries a withhold list; one it
+         * stored before it did loses the list. */
+        if (stored)
+            m->summary.n_exclude = 0;
+        return hv_node_id_valid_cstr(m->node) && m->summary.n_exclude == 0 ? HV_OK : HV_EINVAL;
     case HV_MSG_MATCH:
         S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
         return hv_node_id_valid_cstr(m->node) ? HV_OK : HV_EINVAL;
     case HV_MSG_DECLINE:
+        S_TRY(s_array_exact(r, 3));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        S_TRY(s_get_bin(r, &m->sealed, &m->sealed_len));
+        return hv_decline_code_valid(m->code) ? HV_OK : HV_EINVAL;
     case HV_MSG_STATUS:
         S_TRY(s_array_exact(r, 3));
         S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
         S_TRY(hv_mp_read_cstr(r, m->text, sizeof m->text));
         S_TRY(hv_mp_read_uint(r, &m->at));
-        return (m->type == HV_MSG_DECLINE ? hv_decline_code_valid(m->code)
-                                          : hv_status_state_valid(m->code))
-                   ? HV_OK
-                   : HV_EINVAL;
+        return hv_status_state_valid(m->code) ? HV_OK : HV_EINVAL;
+    case HV_MSG_CANCEL:
+        S_TRY(s_array_exact(r, 2));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_cstr(r, m->text, sizeof m->text));
+        return hv_cancel_code_valid(m->code) ? HV_OK : HV_EINVAL;
+    case HV_MSG_OFFER_WITHDRAWN:
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        return hv_withdrawn_code_valid(m->code) ? HV_OK : HV_EINVAL;
     case HV_MSG_NO_MATCH:
         S_TRY(s_array_max(r, HV_REASONS_MAX, &m->n_reasons));
         for (unsigned i = 0; i < m->n_reasons; i++) {
-            S_TRY(s_array_exact(r, 2));
-            S_TRY(hv_mp_read_cstr(r, m->reasons[i].node, sizeof m->reasons[i].node));
-            S_TRY(hv_mp_read_cstr(r, m->reasons[i].text, sizeof m->reasons[i].text));
-            if (m->reasons[i].node[0] != '\0' && !hv_node_id_valid_cstr(m->reasons[i].node))
+            hv_reason *x = &m->reasons[i];
+            S_TRY(s_array_exact(r, 3));
+            S_TRY(hv_mp_read_cstr(r, x->node, sizeof x->node));
+            S_TRY(hv_mp_read_cstr(r, x->text, sizeof x->text));
+            S_TRY(s_get_bin(r, &x->note, &x->note_len));
+            if (!s_reason_valid(x))
                 return HV_EINVAL;
         }
         return HV_OK;
@@ -305,16 +371,14 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m)
         return hv_mp_read_uint(r, &m->at);
     case HV_MSG_ACCEPT:
     case HV_MSG_WITHDRAW:
-    case HV_MSG_CANCEL:
     case HV_MSG_CANCELLED:
     case HV_MSG_REFERRAL_EXPIRED:
-    case HV_MSG_OFFER_WITHDRAWN:
         return hv_mp_read_cstr(r, m->text, sizeof m->text);
     }
     return HV_ETYPE;
 }
 
-hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+static hv_err s_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out, bool stored)
 {
     memset(out, 0, sizeof *out);
     hv_mp_reader r;
@@ -328,6 +392,16 @@ hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
     if (t != type || hv_msg_rule_get((unsigned)t) == NULL)
         return HV_ETYPE;
     out->type = (uint8_t)t;
-    S_TRY(s_get_body(&r, out));
+    S_TRY(s_get_body(&r, out, stored));
     return hv_mp_read_end(&r);
+}
+
+hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+{
+    return s_decode(buf, len, type, out, false);
+}
+
+hv_err hv_msg_decode_stored(const uint8_t *buf, size_t len, unsigned type, hv_msg *out)
+{
+    return s_decode(buf, len, type, out, true);
 }

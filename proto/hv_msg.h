@@ -3,7 +3,9 @@
  * the envelope's signature and MAC have been checked, and still strictly:
  * a fixed array per type, every string bounded, nothing left over. A body
  * has exactly the fields listed here, so that, for example, a router can
- * never be handed a field outside the non-identifying summary. */
+ * never be handed a field outside the non-identifying summary, and no
+ * free text reaches a router except sealed to the intake (need to know:
+ * PROTOCOL.md §9.1). */
 #ifndef HV_MSG_H
 #define HV_MSG_H
 
@@ -23,6 +25,9 @@
 #define HV_MSG_CODE_MAX 31       /* decline reasons, status states */
 #define HV_REASONS_MAX 32        /* NO_MATCH: one per provider considered */
 #define HV_REASON_TEXT_MAX 160
+/* A free-text note sealed end to end to the intake (services/common/
+ * hv_note.h): carried by DECLINE and NO_MATCH as opaque bytes. */
+#define HV_NOTE_SEALED_MAX (HV_MSG_TEXT_MAX + 256)
 
 /* Urgency of a need, most urgent last so that max() picks it. */
 typedef enum hv_urgency {
@@ -82,7 +87,10 @@ typedef struct hv_summary {
 /* One provider's reason in a NO_MATCH. */
 typedef struct hv_reason {
     char node[HV_NODE_ID_MAX + 1];       /* the provider, or "" for the pathway as a whole */
-    char text[HV_REASON_TEXT_MAX + 1];   /* why it did not match */
+    char text[HV_REASON_TEXT_MAX + 1];   /* why it did not match: codes, never free text */
+    const uint8_t *note;                 /* the provider's decline note sealed to the
+                                            intake (borrowed), or NULL */
+    size_t note_len;                     /* its length, 0 for none */
 } hv_reason;
 
 /* A decoded body. Plain data; which fields are used depends on `type`
@@ -93,11 +101,15 @@ typedef struct hv_msg {
     char node[HV_NODE_ID_MAX + 1];       /* OFFER: the intake; MATCH: the provider */
     uint64_t at;                         /* OFFER: respond by; RECEIPT: received;
                                             WITHDRAWN: erased; STATUS: when (Unix s) */
-    char code[HV_MSG_CODE_MAX + 1];      /* DECLINE: reason code; STATUS: new state */
+    char code[HV_MSG_CODE_MAX + 1];      /* DECLINE, CANCEL, OFFER_WITHDRAWN: reason
+                                            code; STATUS: new state */
     char text[HV_MSG_TEXT_MAX + 1];      /* reason, note or outcome */
     uint8_t hash[32];                    /* RECEIPT: BLAKE2b-256 of the case received */
     uint8_t n_reasons;                   /* NO_MATCH: entries in reasons */
     hv_reason reasons[HV_REASONS_MAX];   /* NO_MATCH */
+    const uint8_t *sealed;               /* DECLINE: the note sealed to the intake
+                                            (borrowed), or NULL */
+    size_t sealed_len;                   /* its length, 0 for none */
     const char *case_json;               /* CASE_TRANSFER: the referral file (borrowed) */
     size_t case_len;                     /* its length */
 } hv_msg;
@@ -112,10 +124,21 @@ HV_MUST_CHECK hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len);
  * (a value outside its range). */
 HV_MUST_CHECK hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type, hv_msg *out);
 
-/* Decline reason codes and status states, for checks and help texts. */
+/* As hv_msg_decode, for a body a worker stored itself: an OFFER stored
+ * before PROTOCOL §9.1 may carry a withhold list, which is read and dropped
+ * (n_exclude is 0 after), never refused, so that the offer still loads. */
+HV_MUST_CHECK hv_err hv_msg_decode_stored(const uint8_t *buf, size_t len, unsigned type,
+                                          hv_msg *out);
+
+/* Decline reason codes, status states, cancel reason codes and the codes
+ * of a withdrawn offer, for checks and help texts. */
 bool hv_decline_code_valid(const char *code);
 bool hv_status_state_valid(const char *state);
-extern const char *const hv_decline_codes[];  /* NULL-terminated */
-extern const char *const hv_status_states[];  /* NULL-terminated */
+bool hv_cancel_code_valid(const char *code);
+bool hv_withdrawn_code_valid(const char *code);
+extern const char *const hv_decline_codes[];   /* NULL-terminated */
+extern const char *const hv_status_states[];   /* NULL-terminated */
+extern const char *const hv_cancel_codes[];    /* NULL-terminated */
+extern const char *const hv_withdrawn_codes[]; /* NULL-terminated */
 
 #endif

@@ -9,6 +9,7 @@
 #include "hv_control.h"
 #include "hv_log.h"
 #include "hv_sql.h"
+#include "hv_lograte.h"
 
 const char hv_prekeys_schema[] =
     /* This node's prekeys: the secret sealed under the node's storage key
@@ -136,13 +137,16 @@ static void s_on_bundle(hv_prekeys *p, const hv_control *m)
 {
     hv_prekey_bundle b;
     hv_err err = hv_prekey_decode(m->bundle, m->bundle_len, &b);
+    const char *who = err == HV_OK ? b.node : "undecodable"; /* for the log's rate */
     const hv_node *n = err == HV_OK && p->reg ? hv_registry_find(p->reg, b.node) : NULL;
     if (err == HV_OK && n == NULL)
         err = HV_ENOTFOUND;
     if (err == HV_OK)
         err = hv_prekey_verify_node(&b, n, (uint64_t)time(NULL));
     if (err != HV_OK) {
-        hv_log(HV_LOG_WARN, "prekey_bundle_refused", "code=%s", hv_errname(err));
+        if (hv_lograte_pass("prekey_bundle_refused", who))
+            hv_log(HV_LOG_WARN, "prekey_bundle_refused", "node=%s code=%s", who,
+                   hv_errname(err));
         return;
     }
     if (strcmp(b.node, p->self) == 0) {

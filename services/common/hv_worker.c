@@ -23,6 +23,7 @@
 #include "hv_daemon_args.h"
 #include "hv_db.h"
 #include "hv_events.h"
+#include "hv_evidence.h"
 #include "hv_file.h"
 #include "hv_history.h"
 #include "hv_keys.h"
@@ -36,6 +37,7 @@
 #include "hv_text.h"
 #include "hv_vault.h"
 #include "hv_worker_metrics.h"
+#include "hv_lograte.h"
 
 static const char s_schema[] =
     /* Messages refused by this worker: what came, from whom, and why. No
@@ -170,6 +172,9 @@ hv_err hv_worker_send(hv_worker *w, const char *to, const uint8_t referral[16], 
     free(body);
     if (err == HV_OK)
         err = hv_client_queue(w->client, wire, wire_len);
+    if (err == HV_OK) /* what it sent, kept past the case (hv_evidence.h) */
+        err = hv_evidence_note_sent(hv_client_db(w->client), wire, wire_len,
+                                    hv_registry_version(w->reg), hv_now_ms());
     free(wire);
     if (err == HV_OK)
         err = hv_pending_note(hv_client_db(w->client), env.id, referral);
@@ -255,6 +260,18 @@ static bool s_commit(hv_worker *w)
 
 /* ---------------------------------------------------------------- setup */
 
+/* Keeps the signed registry in use as evidence, once per version
+ * (hv_evidence.h); a failure is logged and tried again at the next load. */
+static void s_keep_registry(hv_worker *w)
+{
+    hv_errmsg e = {""};
+    hv_err err = hv_evidence_keep_registry(hv_client_db(w->client), w->cfg.registry,
+                                           w->authority_pk, hv_registry_version(w->reg), &e);
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "evidence_registry_not_kept", "version=%llu code=%s reason=\"%s\"",
+               (unsigned long long)hv_registry_version(w->reg), hv_errname(err), e.text);
+}
+
 /* Loads the registry, never older than the one held beside the store nor
  * another of its version (with `record`, not at -n, a newer one is
  * recorded there before it is used); adopts it when it lists this node
@@ -295,6 +312,8 @@ static hv_err s_load_registry(hv_worker *w, hv_keyring **ring, bool record, hv_e
     }
     if (w->prekeys != NULL)
         hv_prekeys_registry(w->prekeys, reg, w->ring, self);
+    if (w->client != NULL && record)
+        s_keep_registry(w);
     return HV_OK;
 }
 
@@ -358,7 +377,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
             return hv_fail(e, HV_ECONFIG, "[worker] %s: %s is longer than a Unix socket's "
                            "path may be (%zu bytes)", sockets[i][0], sockets[i][1],
                            sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
-    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token, e)) != HV_OK)
+    if ((err = hv_worker_metrics_check(w->cfg.metrics_bind, w->cfg.metrics_token,
+                                       &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
     if (check_only)
         return HV_OK;
@@ -393,6 +413,7 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         (err = hv_db_exec(db, hv_events_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_pending_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, hv_prekeys_schema, e)) != HV_OK ||
+        (err = hv_db_exec(db, hv_evidence_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
         return err;
     for (const hv_worker_column *c = w->app->columns; c != NULL && c->table != NULL; c++)
@@ -404,8 +425,9 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
                        w->cfg.prekey_keep_s) != HV_OK)
         return hv_fail(e, HV_ENOMEM, "out of memory");
     hv_prekeys_registry(w->prekeys, w->reg, w->ring, w->self);
+    s_keep_registry(w);
     if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
-                                      e)) != HV_OK)
+                                      &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
     s_follow_keys(w);
     return s_open_control(w, e);
@@ -437,8 +459,10 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
     char ref[33];
     hv_ref_hex(env->referral, ref);
     const hv_msg_rule *rule = hv_msg_rule_get(env->type);
-    hv_log(HV_LOG_WARN, "message_refused", "type=%s from=%s referral=%s code=%s reason=\"%s\"",
-           rule ? rule->name : "?", env->from, ref, hv_errname(code), reason);
+    if (hv_lograte_pass("message_refused", env->from)) /* counted in /metrics regardless */
+        hv_log(HV_LOG_WARN, "message_refused",
+               "type=%s from=%s referral=%s code=%s reason=\"%s\"", rule ? rule->name : "?",
+               env->from, ref, hv_errname(code), reason);
     hv_worker_metrics_error(w->metrics, HV_WERR_MESSAGE_REFUSED);
     if (hv_client_begin(w->client) != HV_OK) {
         hv_delivery_free(d); /* comes again after the broker's lease */
@@ -504,6 +528,9 @@ static void s_handle(hv_worker *w, hv_delivery *d)
                rule->name, env->from, ref, d->attempt);
         if ((err = hv_client_begin(w->client)) == HV_OK)
             err = w->app->on_message(w, env, m, &e);
+        if (err == HV_OK) /* accepted and acted on: kept past the case */
+            err = hv_evidence_note(hv_client_db(w->client), false, env,
+                                   hv_registry_version(w->reg), hv_now_ms());
         if (err == HV_OK) {
             if (hv_client_ack(w->client, &d) != HV_OK) {
                 s_rollback(w);
@@ -579,6 +606,10 @@ static hv_err s_permit(hv_worker *w, const hv_actor *a, const char *cmd, hv_errm
 {
     if (strcmp(cmd, "status") == 0)
         return HV_OK;
+    if (strncmp(cmd, "evidence.", 9) == 0) /* the host's administrator's, not staff's */
+        return a->role == HV_ACTOR_HOST
+                   ? HV_OK
+                   : hv_fail(e, HV_EFORBIDDEN, "evidence is for the host's administrator");
     unsigned roles = w->app->command_roles(cmd);
     if (roles == 0)
         return hv_fail(e, HV_EINVAL, "a%s %s does not know the command '%s'",
@@ -612,6 +643,9 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
         err = s_permit(w, &actor, cmd, &e);
     if (err == HV_OK && strcmp(cmd, "status") == 0) {
         result = s_status(w);
+    } else if (err == HV_OK && strncmp(cmd, "evidence.", 9) == 0) {
+        err = hv_evidence_control(hv_client_db(w->client), w->cfg.id, cmd, args, &result, &text,
+                                  &e);
     } else if (err == HV_OK && strcmp(cmd, "events.wait") == 0) {
         reply = hv_events_wait(w->waits, w, w->app->may_see, sock, &peer, &actor, args, &err,
                                &e);
@@ -707,7 +741,8 @@ static void s_metrics_publish(hv_worker *w)
 {
     hv_worker_metrics_src src = {w->cfg.id, hv_role_name(w->app->role), w->app->name,
                                  hv_client_db(w->client), w->client,
-                                 w->app->metrics_states_sql, w->app->metrics_offers_sql};
+                                 w->app->metrics_states_sql, w->app->metrics_offers_sql,
+                                 hv_worker_registry(w)};
     hv_worker_metrics_publish(w->metrics, &src, hv_mono_ms());
 }
 
@@ -782,7 +817,9 @@ static void s_run(hv_worker *w)
         hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
         s_control_poll(w, 20);
         s_metrics_publish(w);
+        hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
     }
+    hv_lograte_flush(true);
     hv_log(HV_LOG_INFO, "worker_stopped", "node=%s", w->cfg.id);
 }
 

@@ -31,6 +31,7 @@
 #include "hv_ctl.h"
 #include "hv_envelope.h"
 #include "hv_err.h"
+#include "hv_httpguard.h"
 #include "hv_keyring.h"
 #include "hv_msg.h"
 #include "hv_registry.h"
@@ -61,6 +62,7 @@ typedef struct hv_worker_config {
     char pathway[HV_SVC_COUNT][HV_PATHWAY_LINE_MAX]; /* router: providers per service */
     char metrics_bind[64];        /* [metrics] bind HOST:PORT, or "" (off) */
     char metrics_token[129];      /* [metrics] token, or "" (loopback only) */
+    hv_http_limits metrics_limits; /* [metrics] connections and deadlines (issue 20) */
 } hv_worker_config;
 
 typedef struct hv_worker hv_worker;

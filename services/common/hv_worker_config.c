@@ -60,6 +60,16 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "HOST:PORT of the loopback Prometheus endpoint"),
         F("metrics", "token", HV_CFG_STRING, false, 0, 0, metrics_token,
           "a bearer token of 16 to 128 characters"),
+        F("metrics", "connections", HV_CFG_UINT, false, 1, 4096, metrics_limits.connections,
+          "connections from 1 to 4096"),
+        F("metrics", "connections_per_address", HV_CFG_UINT, false, 1, 4096,
+          metrics_limits.per_address, "connections from 1 to 4096"),
+        F("metrics", "connection_timeout_s", HV_CFG_UINT, false, 1, 3600,
+          metrics_limits.idle_s, "seconds from 1 to 3600"),
+        F("metrics", "head_timeout_s", HV_CFG_UINT, false, 1, 3600, metrics_limits.head_s,
+          "seconds from 1 to 3600"),
+        F("metrics", "body_timeout_s", HV_CFG_UINT, false, 1, 3600, metrics_limits.body_s,
+          "seconds from 1 to 3600"),
         P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7), P(8), P(9), P(10),
     };
 #undef P
@@ -77,6 +87,7 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->retention_days = 365;
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
+    cfg->metrics_limits = hv_http_limits_ops();
     hv_err err = hv_config_load(path, fields, n_fields, cfg, e);
     if (err != HV_OK)
         return err;

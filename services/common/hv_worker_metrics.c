@@ -26,26 +26,28 @@ static const char *const s_kind[HV_WERR_COUNT] = {
     [HV_WERR_AUDIT] = "audit_failed",
 };
 
-hv_err hv_worker_metrics_check(const char *bind, const char *token, hv_errmsg *e)
+hv_err hv_worker_metrics_check(const char *bind, const char *token,
+                               const hv_http_limits *limits, hv_errmsg *e)
 {
     if (bind[0] == '\0')
         return token[0] == '\0' ? HV_OK
                                 : hv_fail(e, HV_ECONFIG, "[metrics] token: only with bind");
-    return hv_httpd_check("metrics", bind, token, e);
+    return hv_httpd_check("metrics", bind, token, limits, e);
 }
 
 hv_err hv_worker_metrics_open(hv_worker_metrics **out, const char *bind, const char *token,
-                              hv_errmsg *e)
+                              const hv_http_limits *limits, hv_errmsg *e)
 {
     *out = NULL;
-    hv_err err = hv_worker_metrics_check(bind, token, e);
+    hv_err err = hv_worker_metrics_check(bind, token, limits, e);
     if (err != HV_OK)
         return err;
     hv_worker_metrics *m = calloc(1, sizeof *m);
     if (m == NULL)
         return HV_ENOMEM;
     if (bind[0] != '\0') {
-        hv_httpd_opts o = {.section = "metrics", .bind = bind, .token = token};
+        hv_httpd_opts o = {.section = "metrics", .bind = bind, .token = token,
+                           .limits = limits};
         if ((err = hv_httpd_start(&m->http, &o, e)) != HV_OK) {
             free(m);
             return err;
@@ -149,6 +151,9 @@ void hv_worker_metrics_publish(hv_worker_metrics *m, const hv_worker_metrics_src
         return;
     m->next_publish = now + S_PUBLISH_MS;
     char *text = hv_worker_metrics_text(m, src);
+    if (src->reg != NULL)
+        hv_httpd_set_registry(m->http, hv_registry_version(src->reg),
+                              hv_registry_expires_at(src->reg));
     if (text != NULL)
         hv_httpd_publish(m->http, text, NULL);
     free(text);

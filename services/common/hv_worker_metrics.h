@@ -25,6 +25,8 @@
 
 #include "hv_client.h"
 #include "hv_err.h"
+#include "hv_httpguard.h"
+#include "hv_registry.h"
 
 /* What went wrong, for haven_worker_errors_total{kind}. Every kind is
  * always exported, at 0 until it happens. */
@@ -49,16 +51,21 @@ typedef struct hv_worker_metrics_src {
     const hv_client *client; /* its broker connection and outbox */
     const char *states_sql;  /* rows (state, count) of its referrals, or NULL */
     const char *offers_sql;  /* one row (count, soonest answer-by in Unix s), or NULL */
+    const hv_registry *reg;  /* the registry in use, for /healthz; NULL: not told */
 } hv_worker_metrics_src;
 
-/* Checks [metrics] `bind` and `token` without binding (-n); "" bind is
- * off and valid. Returns HV_OK or HV_ECONFIG. */
-HV_MUST_CHECK hv_err hv_worker_metrics_check(const char *bind, const char *token, hv_errmsg *e);
+/* Checks [metrics] `bind`, `token` and `limits` (NULL: the defaults)
+ * without binding (-n); "" bind is off and valid. Returns HV_OK or
+ * HV_ECONFIG. */
+HV_MUST_CHECK hv_err hv_worker_metrics_check(const char *bind, const char *token,
+                                             const hv_http_limits *limits, hv_errmsg *e);
 
-/* Makes the counters and, when `bind` is not "", starts serving. Caller
- * owns `*out`. Returns HV_OK, HV_ECONFIG, HV_ENOMEM, HV_EIO. */
+/* Makes the counters and, when `bind` is not "", starts serving within
+ * `limits` (borrowed for the call; NULL: the defaults). Caller owns
+ * `*out`. Returns HV_OK, HV_ECONFIG, HV_ENOMEM, HV_EIO. */
 HV_MUST_CHECK hv_err hv_worker_metrics_open(hv_worker_metrics **out, const char *bind,
-                                            const char *token, hv_errmsg *e);
+                                            const char *token, const hv_http_limits *limits,
+                                            hv_errmsg *e);
 
 /* Counts one error of `kind`; safe on NULL. */
 void hv_worker_metrics_error(hv_worker_metrics *m, hv_worker_error kind);
@@ -71,7 +78,9 @@ void hv_worker_metrics_erased(hv_worker_metrics *m, unsigned n);
 char *hv_worker_metrics_text(hv_worker_metrics *m, const hv_worker_metrics_src *src);
 
 /* Hands the HTTP thread a fresh snapshot once a second (monotonic `now`
- * ms); does nothing when not serving. */
+ * ms) and tells /healthz the registry in `src->reg`, so that a worker's
+ * /healthz degrades and fails on the registry's expiry as the broker's
+ * does (common/hv_httpd.h); does nothing when not serving. */
 void hv_worker_metrics_publish(hv_worker_metrics *m, const hv_worker_metrics_src *src,
                                int64_t now);
 

@@ -25,6 +25,7 @@
 #include "hv_history.h"
 #include "hv_listq.h"
 #include "hv_log.h"
+#include "hv_note.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
 #include "hv_text.h"
@@ -169,11 +170,43 @@ static hv_err s_check_match(hv_worker *w, const in_ref *r, const char *provider,
     return HV_OK;
 }
 
+/* What of a withhold reason a provider is sent in its place: which
+ * organisations to keep the person from is its to know, why is not
+ * (PROTOCOL.md §9.1). */
+#define S_WITHHELD_REASON "(kept by the referring organisation)"
+
+/* The case as the matched provider receives it: the referral file with
+ * every risk.withhold_from[].reason replaced by S_WITHHELD_REASON, so that
+ * the reasons never leave this intake. Caller frees `*out` (free()).
+ * HV_OK, HV_EJSON (not a file this parser reads), HV_ENOMEM. */
+static hv_err s_case_for_provider(const uint8_t *text, size_t len, char **out, size_t *out_len)
+{
+    *out = NULL;
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL)
+        return HV_EJSON;
+    json_t *list = json_object_get(json_object_get(root, "risk"), "withhold_from");
+    hv_err err = HV_OK;
+    for (size_t i = 0; err == HV_OK && i < json_array_size(list); i++)
+        if (json_object_get(json_array_get(list, i), "reason") != NULL &&
+            json_object_set_new(json_array_get(list, i), "reason",
+                                json_string(S_WITHHELD_REASON)) != 0)
+            err = HV_ENOMEM;
+    if (err == HV_OK && (*out = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER)) == NULL)
+        err = HV_ENOMEM;
+    json_decref(root);
+    if (err == HV_OK)
+        *out_len = strlen(*out);
+    return err;
+}
+
 static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const hv_msg *m,
                          hv_errmsg *e)
 {
     uint8_t *case_text = NULL;
-    size_t case_len = 0;
+    size_t case_len = 0, sent_len = 0;
+    char *sent_text = NULL; /* the case as sent (s_case_for_provider) */
     hv_err err = hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r->id, &case_text, &case_len);
     if (err != HV_OK)
         return err == HV_ENOTFOUND ? hv_fail(e, HV_EPROTO, "the case is no longer held") : err;
@@ -194,19 +227,27 @@ static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const 
         /* Not the router's to override: the case does not go, the router
          * is told, and the caseworker sees why. */
         out->type = HV_MSG_CANCEL;
-        snprintf(out->text, sizeof out->text, "match refused by the intake: %s", why.text);
+        snprintf(out->code, sizeof out->code, "match_refused"); /* a code only: §9.1 */
+        char detail[HV_MSG_TEXT_MAX + 40];
+        snprintf(detail, sizeof detail, "match refused by the intake: %s", why.text);
         if ((err = in_send(w, r, r->router, out, HV_TTL_MAX)) == HV_OK)
-            err = in_enter(w, r, "failed", env->from, out->text);
+            err = in_enter(w, r, "failed", env->from, detail);
         goto done;
     }
     char detail[HV_NODE_ID_MAX + 32];
     snprintf(detail, sizeof detail, "matched with %s", m->node);
     if ((err = in_enter(w, r, "accepted", env->from, detail)) != HV_OK)
         goto done;
+    if ((err = s_case_for_provider(case_text, case_len, &sent_text, &sent_len)) != HV_OK)
+        goto done;
+    if (sent_len > HV_PLAINTEXT_MAX - 64) {
+        err = hv_fail(e, HV_ETOOBIG, "the case is too large to send");
+        goto done;
+    }
     out->type = HV_MSG_CASE_TRANSFER;
-    out->case_json = (const char *)case_text;
-    out->case_len = case_len;
-    hv_hash256(case_text, case_len, r->case_hash);
+    out->case_json = sent_text;
+    out->case_len = sent_len;
+    hv_hash256((const uint8_t *)sent_text, sent_len, r->case_hash);
     if ((err = in_send(w, r, m->node, out, HV_TTL_MAX)) == HV_OK &&
         (err = hv_sql_exec(hv_worker_db(w), "UPDATE referrals SET case_hash = ?2 WHERE id = ?1",
                            "rx", r->id, r->case_hash, (size_t)32)) == HV_OK)
@@ -214,9 +255,39 @@ static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const 
                       "case sent end to end to the provider");
 done:
     hv_secure_free(case_text);
+    if (sent_text != NULL)
+        hv_memzero(sent_text, sent_len);
+    free(sent_text);
     free(c);
     free(out);
     return err;
+}
+
+/* The NO_MATCH reasons for the caseworker, with each provider's decline
+ * note opened: sealed to this intake by the provider, carried by the
+ * router unread (PROTOCOL.md §9.1). One that does not open is said so.
+ * Caller frees; NULL when there are none. */
+static char *s_reasons_text(hv_worker *w, const in_ref *r, const hv_msg *m)
+{
+    char *out = NULL;
+    char note[HV_MSG_TEXT_MAX + 1];
+    for (unsigned i = 0; i < m->n_reasons; i++) {
+        const hv_reason *x = &m->reasons[i];
+        hv_strcat(&out, "%s%s%s%s", i ? "; " : "", x->node, x->node[0] ? ": " : "", x->text);
+        if (x->note_len == 0)
+            continue;
+        const hv_node *from = hv_registry_find(hv_worker_registry(w), x->node);
+        hv_err err = from == NULL ? HV_ENOTFOUND
+                                  : hv_note_open(hv_worker_keys(w), hv_worker_self(w), from, r->id,
+                                                 x->note, x->note_len, (uint64_t)time(NULL), note,
+                                                 sizeof note);
+        if (err == HV_OK)
+            hv_strcat(&out, " (note: %s)", note);
+        else
+            hv_strcat(&out, " (a note that does not open: %s)", hv_errname(err));
+        hv_memzero(note, sizeof note);
+    }
+    return out;
 }
 
 static bool s_status_allowed(const in_ref *r, const char *to)
@@ -249,10 +320,7 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             return hv_fail(e, HV_EFORBIDDEN, "only %s may answer this referral", r.router);
         if (!in_is(&r, "requested"))
             return s_wrong(e, &r, env);
-        char *reasons = NULL;
-        for (unsigned i = 0; i < m->n_reasons; i++)
-            hv_strcat(&reasons, "%s%s%s%s", i ? "; " : "", m->reasons[i].node,
-                      m->reasons[i].node[0] ? ": " : "", m->reasons[i].text);
+        char *reasons = s_reasons_text(w, &r, m);
         err = in_enter(w, &r, "no_match", env->from, reasons ? reasons : "no reasons given");
         free(reasons);
         return err;

@@ -274,19 +274,35 @@ static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t *
                          char **text, hv_errmsg *e)
 {
     const char *reason = json_string_value(json_object_get(args, "reason"));
+    const char *code = json_string_value(json_object_get(args, "code"));
     if (reason == NULL || reason[0] == '\0')
         return hv_fail(e, HV_EINVAL, "\"id\" and a \"reason\" are required");
+    if (code == NULL || code[0] == '\0')
+        code = "other";
+    if (!hv_cancel_code_valid(code)) {
+        char list[200] = "";
+        for (int i = 0; hv_cancel_codes[i]; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
+                     hv_cancel_codes[i]);
+        return hv_fail(e, HV_EINVAL, "the code is one of: %s", list);
+    }
     in_ref r;
     hv_err err = s_find(w, a, args, &r, e);
     if (err != HV_OK)
         return err;
+    /* PROTOCOL §9.1: the reason in words goes to the provider that holds
+     * the case, end to end, and to no one else; a router is told the code. */
     hv_msg m = {.type = HV_MSG_WITHDRAW};
     snprintf(m.text, sizeof m.text, "%s", reason);
+    char detail[HV_MSG_TEXT_MAX + HV_MSG_CODE_MAX + 4];
+    snprintf(detail, sizeof detail, "%s: %s", code, reason);
     const char *next;
     if (in_is(&r, "awaiting_authorisation")) {
         next = "withdrawn"; /* nothing was sent: nobody to tell */
     } else if (in_is(&r, "requested")) {
         m.type = HV_MSG_CANCEL;
+        snprintf(m.code, sizeof m.code, "%s", code);
+        m.text[0] = '\0';
         err = in_send(w, &r, r.router, &m, HV_TTL_MAX);
         next = "cancel_requested";
     } else if (in_is(&r, "accepted") || in_is(&r, "transferred") || in_is(&r, "received") ||
@@ -297,7 +313,7 @@ static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t *
         return hv_fail(e, HV_EPROTO, "referral is %s; there is nothing to withdraw", r.state);
     }
     if (err == HV_OK)
-        err = in_enter(w, &r, next, a->by, reason);
+        err = in_enter(w, &r, next, a->by, detail);
     if (err != HV_OK)
         return err;
     char ref[33];

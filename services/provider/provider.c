@@ -38,7 +38,7 @@ static const char s_schema[] =
     "  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL,"
     "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
     "  reference TEXT NOT NULL DEFAULT '', service INTEGER NOT NULL DEFAULT -1,"
-    "  erased_s INTEGER NOT NULL DEFAULT 0)"
+    "  erased_s INTEGER NOT NULL DEFAULT 0, scrubbed INTEGER NOT NULL DEFAULT 1)"
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
@@ -52,6 +52,9 @@ static const hv_worker_column s_columns[] = {
     {"offers", "reference", "TEXT NOT NULL DEFAULT ''"},
     {"offers", "service", "INTEGER NOT NULL DEFAULT -1"},
     {"offers", "erased_s", "INTEGER NOT NULL DEFAULT 0"},
+    /* 0: the summary may hold a withhold list (stored before PROTOCOL.md
+     * §9.1); the tick rewrites it without (s_scrub). */
+    {"offers", "scrubbed", "INTEGER NOT NULL DEFAULT 0"},
     {NULL, NULL, NULL},
 };
 
@@ -93,8 +96,9 @@ hv_err pv_load(hv_worker *w, const uint8_t id[16], pv_item *it)
         it->offer = calloc(1, sizeof *it->offer);
         if (it->offer == NULL)
             err = HV_ENOMEM;
-        else if (hv_msg_decode(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2),
-                               HV_MSG_OFFER, it->offer) != HV_OK)
+        else if (hv_msg_decode_stored(sqlite3_column_blob(st, 2),
+                                      (size_t)sqlite3_column_bytes(st, 2), HV_MSG_OFFER,
+                                      it->offer) != HV_OK)
             err = HV_ESTORE;
     }
     sqlite3_finalize(st);
@@ -258,7 +262,7 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             err = hv_fail(e, HV_EFORBIDDEN, "only %s may withdraw this offer", it.router);
         else if (strcmp(it.offer_state, "offered") == 0 ||
                  (strcmp(it.offer_state, "accepted") == 0 && !it.has_case))
-            err = pv_offer_state(w, &it, "withdrawn", env->from, m->text);
+            err = pv_offer_state(w, &it, "withdrawn", env->from, m->code);
         break; /* after a decline or once the case is here: nothing to do */
     case HV_MSG_CASE_TRANSFER:
         err = s_on_case(w, &it, env, m, e);
@@ -346,9 +350,38 @@ static hv_err s_due_soon(hv_worker *w, uint64_t now)
     return err;
 }
 
+/* Offers stored before PROTOCOL.md §9.1 hold the withhold list in their
+ * summary, which this agency had no need to know: rewritten without it, a
+ * hundred a tick (secure_delete wipes the old bytes). */
+static hv_err s_scrub(hv_worker *w)
+{
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w), "SELECT id FROM offers WHERE scrubbed = 0 LIMIT 100",
+                              "");
+    if (st == NULL)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
+    while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
+        pv_item it;
+        if ((err = pv_load(w, sqlite3_column_blob(st, 0), &it)) != HV_OK)
+            break;
+        uint8_t *body = NULL;
+        size_t len = 0;
+        if ((err = hv_msg_encode(it.offer, &body, &len)) == HV_OK)
+            err = hv_sql_exec(hv_worker_db(w),
+                              "UPDATE offers SET summary = ?2, scrubbed = 1 WHERE id = ?1", "rx",
+                              it.id, body, len);
+        free(body);
+        pv_item_free(&it);
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
 static hv_err s_on_tick(hv_worker *w, uint64_t now)
 {
-    hv_err err = s_retention(w, now);
+    hv_err err = s_scrub(w);
+    if (err == HV_OK)
+        err = s_retention(w, now);
     if (err == HV_OK)
         err = s_due_soon(w, now);
     if (err != HV_OK)

@@ -7,6 +7,7 @@
 #include "hv_history.h"
 #include "hv_listq.h"
 #include "hv_log.h"
+#include "hv_note.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
 #include "hv_vault.h"
@@ -127,12 +128,29 @@ static hv_err s_decline(hv_worker *w, const hv_actor *a, pv_item *it, json_t *ar
     if (strcmp(it->offer_state, "offered") != 0)
         return hv_fail(e, HV_EPROTO, "the offer is %s; only an open offer can be declined",
                        it->offer_state);
+    /* PROTOCOL §9.1: the router is told the code; the note is sealed to
+     * the intake the offer named, which alone reads it. Not kept here
+     * either: this agency declined, so it keeps nothing about the person. */
     hv_msg m = {.type = HV_MSG_DECLINE, .at = (uint64_t)time(NULL)};
     snprintf(m.code, sizeof m.code, "%s", code);
-    snprintf(m.text, sizeof m.text, "%s", note ? note : "");
-    hv_err err = hv_worker_send(w, it->router, it->id, &m, HV_TTL_MAX, NULL);
-    char detail[HV_MSG_TEXT_MAX + 40];
-    snprintf(detail, sizeof detail, "%s%s%s", code, note ? ": " : "", note ? note : "");
+    uint8_t sealed[HV_NOTE_SEALED_MAX];
+    hv_err err = HV_OK;
+    if (note != NULL && note[0] != '\0') {
+        const hv_node *intake = hv_registry_find(hv_worker_registry(w), it->intake);
+        if (intake == NULL)
+            return hv_fail(e, HV_EUNROUTABLE, "%s, the offer's intake, is not in the registry: "
+                           "decline without a note", it->intake);
+        err = hv_note_seal(hv_worker_keys(w), hv_worker_self(w), intake, it->id, note, sealed,
+                           sizeof sealed, &m.sealed_len);
+        if (err != HV_OK)
+            return hv_fail(e, err, "cannot seal the note to %s", it->intake);
+        m.sealed = sealed;
+    }
+    err = hv_worker_send(w, it->router, it->id, &m, HV_TTL_MAX, NULL);
+    hv_memzero(sealed, sizeof sealed);
+    char detail[HV_MSG_CODE_MAX + 48];
+    snprintf(detail, sizeof detail, "%s%s", code,
+             m.sealed_len > 0 ? " (note sealed to the intake)" : "");
     if (err == HV_OK)
         err = pv_offer_state(w, it, "declined", a->by, detail);
     if (err == HV_OK)

@@ -9,7 +9,12 @@
  *
  * Referral states here: open → matched | no_match | expired | cancelled.
  * Each candidate: waiting → offered → accepted | declined | timed_out |
- * withdrawn; or skipped (never offered). */
+ * withdrawn; or skipped (never offered).
+ *
+ * Need to know (PROTOCOL.md §9.1): the withhold list is applied here and
+ * sent to no provider; a decline, a cancel and a withdrawn offer carry
+ * codes, and a provider's free-text decline note arrives sealed to the
+ * intake, is kept as such and goes on to the intake in NO_MATCH. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,7 +33,18 @@ static const char s_schema[] =
     "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS candidates (referral BLOB NOT NULL, pos INTEGER NOT NULL,"
     "  provider TEXT NOT NULL, outcome TEXT NOT NULL, reason TEXT NOT NULL DEFAULT '',"
-    "  PRIMARY KEY (referral, pos)) WITHOUT ROWID;";
+    "  note BLOB, PRIMARY KEY (referral, pos)) WITHOUT ROWID;"
+    /* A decline stored before PROTOCOL.md §9.1 kept the provider's note in
+     * its reason ("no_capacity: full until ..."): the code is kept. */
+    "UPDATE candidates SET reason = substr(reason, 1, instr(reason, ':') - 1) "
+    "  WHERE outcome = 'declined' AND instr(reason, ':') > 0;";
+
+/* Added since the first store format. note: a provider's decline note,
+ * sealed to the intake; the router only carries it (PROTOCOL.md §9.1). */
+static const hv_worker_column s_columns[] = {
+    {"candidates", "note", "BLOB"},
+    {NULL, NULL, NULL},
+};
 
 /* One referral row. */
 typedef struct s_ref {
@@ -195,14 +211,25 @@ static hv_err s_reply(hv_worker *w, const s_ref *r, const hv_msg *m)
 static hv_err s_no_match(hv_worker *w, s_ref *r)
 {
     hv_msg *m = calloc(1, sizeof *m);
-    if (m == NULL)
+    uint8_t(*notes)[HV_NOTE_SEALED_MAX] = calloc(HV_REASONS_MAX, sizeof *notes);
+    if (m == NULL || notes == NULL) {
+        free(m);
+        free(notes);
         return HV_ENOMEM;
+    }
     m->type = HV_MSG_NO_MATCH;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT provider, outcome, reason FROM candidates WHERE "
+                              "SELECT provider, outcome, reason, note FROM candidates WHERE "
                               "referral = ?1 ORDER BY pos",
                               "r", r->id);
     while (st != NULL && sqlite3_step(st) == SQLITE_ROW && m->n_reasons < HV_REASONS_MAX) {
+        /* The sealed decline note goes on as it came. */
+        size_t note_len = (size_t)sqlite3_column_bytes(st, 3);
+        if (note_len > 0 && note_len <= HV_NOTE_SEALED_MAX) {
+            memcpy(notes[m->n_reasons], sqlite3_column_blob(st, 3), note_len);
+            m->reasons[m->n_reasons].note = notes[m->n_reasons];
+            m->reasons[m->n_reasons].note_len = note_len;
+        }
         hv_reason *x = &m->reasons[m->n_reasons++];
         char outcome[16], reason[HV_REASON_TEXT_MAX - 16];
         hv_sql_text(st, 0, x->node, sizeof x->node);
@@ -219,6 +246,7 @@ static hv_err s_no_match(hv_worker *w, s_ref *r)
     }
     hv_err err = s_reply(w, r, m);
     free(m);
+    free(notes);
     if (err == HV_OK)
         err = s_set(w, r, "no_match", "", 0, hv_worker_cfg(w)->id, "no provider could take it");
     return err;
@@ -261,6 +289,9 @@ static hv_err s_advance(hv_worker *w, s_ref *r, uint64_t now)
         return HV_ENOMEM;
     m->type = HV_MSG_OFFER;
     m->summary = r->req->summary;
+    /* Applied above (s_unfit); the list itself is a risk signal about the
+     * person and goes to no provider. */
+    m->summary.n_exclude = 0;
     snprintf(m->node, sizeof m->node, "%s", r->intake);
     m->at = deadline;
     err = hv_worker_send(w, provider, r->id, m, (uint32_t)(deadline - now + 3600), NULL);
@@ -341,12 +372,16 @@ static hv_err s_on_answer(hv_worker *w, s_ref *r, const hv_envelope *env, const 
         return hv_fail(e, HV_EPROTO, "%s holds no open offer for this referral (it is %s)",
                        env->from, r->state);
     if (env->type == HV_MSG_DECLINE) {
-        char reason[HV_REASON_TEXT_MAX + 1];
-        snprintf(reason, sizeof reason, "%s%s%.100s", m->code, m->text[0] ? ": " : "",
-                 m->text);
-        hv_err err = s_candidate(w, r, env->from, "declined", reason);
+        /* The code is the router's to know; the note is sealed to the
+         * intake and kept only as such, for NO_MATCH. */
+        hv_err err = s_candidate(w, r, env->from, "declined", m->code);
+        if (err == HV_OK && m->sealed_len > 0)
+            err = hv_sql_exec(hv_worker_db(w),
+                              "UPDATE candidates SET note = ?3 WHERE referral = ?1 AND "
+                              "provider = ?2",
+                              "rtx", r->id, env->from, m->sealed, m->sealed_len);
         if (err == HV_OK)
-            err = hv_history_add(w, r->id, "declined", env->from, reason);
+            err = hv_history_add(w, r->id, "declined", env->from, m->code);
         if (err == HV_OK)
             err = s_set(w, r, "open", "", 0, env->from, "");
         return err == HV_OK ? s_advance(w, r, (uint64_t)time(NULL)) : err;
@@ -361,12 +396,15 @@ static hv_err s_on_answer(hv_worker *w, s_ref *r, const hv_envelope *env, const 
     return err;
 }
 
-static hv_err s_withdraw_offer(hv_worker *w, s_ref *r, const char *outcome, const char *why)
+/* Withdraws the open offer, telling its provider by `code` (one of
+ * hv_withdrawn_codes); `why` is the router's own words for its records. */
+static hv_err s_withdraw_offer(hv_worker *w, s_ref *r, const char *outcome, const char *code,
+                               const char *why)
 {
     if (r->current[0] == '\0')
         return HV_OK;
     hv_msg m = {.type = HV_MSG_OFFER_WITHDRAWN};
-    snprintf(m.text, sizeof m.text, "%s", why);
+    snprintf(m.code, sizeof m.code, "%s", code);
     hv_err err = hv_worker_send(w, r->current, r->id, &m, HV_TTL_MAX, NULL);
     if (err == HV_OK)
         err = s_candidate(w, r, r->current, outcome, why);
@@ -380,15 +418,20 @@ static hv_err s_on_cancel(hv_worker *w, s_ref *r, const hv_envelope *env, const 
 {
     if (strcmp(env->from, r->intake) != 0)
         return hv_fail(e, HV_EFORBIDDEN, "only %s may cancel this referral", r->intake);
+    /* PROTOCOL §9.1: why a referral is cancelled may say much about the
+     * person; the router is told a code and nothing more. */
+    if (m->text[0] != '\0')
+        return hv_fail(e, HV_EINVAL, "a cancel to the router carries a reason code only");
     hv_err err = HV_OK;
     if (strcmp(r->state, "open") == 0 || strcmp(r->state, "matched") == 0)
-        err = s_withdraw_offer(w, r, "withdrawn", "the referring organisation cancelled");
+        err = s_withdraw_offer(w, r, "withdrawn", "cancelled",
+                               "the referring organisation cancelled");
     hv_msg ok = {.type = HV_MSG_CANCELLED};
     snprintf(ok.text, sizeof ok.text, "cancelled at the router");
     if (err == HV_OK)
         err = s_reply(w, r, &ok);
     if (err == HV_OK && strcmp(r->state, "cancelled") != 0)
-        err = s_set(w, r, "cancelled", "", 0, env->from, m->text);
+        err = s_set(w, r, "cancelled", "", 0, env->from, m->code);
     return err;
 }
 
@@ -436,13 +479,15 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
         if (r.respond_by <= now) {
             hv_msg x = {.type = HV_MSG_REFERRAL_EXPIRED};
             snprintf(x.text, sizeof x.text, "no provider accepted by the respond-by time");
-            err = s_withdraw_offer(w, &r, "withdrawn", "the referral's deadline passed");
+            err = s_withdraw_offer(w, &r, "withdrawn", "deadline_passed",
+                                   "the referral's deadline passed");
             if (err == HV_OK)
                 err = s_reply(w, &r, &x);
             if (err == HV_OK)
                 err = s_set(w, &r, "expired", "", 0, hv_worker_cfg(w)->id, x.text);
         } else {
-            err = s_withdraw_offer(w, &r, "timed_out", "no answer by the offer's deadline");
+            err = s_withdraw_offer(w, &r, "timed_out", "timed_out",
+                                   "no answer by the offer's deadline");
             if (err == HV_OK)
                 err = s_set(w, &r, "open", "", 0, hv_worker_cfg(w)->id, "");
             if (err == HV_OK)
@@ -587,6 +632,7 @@ static const hv_worker_app s_app = {
     .what = "The worker of a national referral pathway: offers a referral along it.",
     .role = HV_ROLE_ROUTER,
     .schema = s_schema,
+    .columns = s_columns,
     .on_message = s_on_message,
     .staff_roles = HV_ACTOR_BIT(HV_ACTOR_COORDINATOR) | HV_ACTOR_BIT(HV_ACTOR_ADMIN),
     .command_roles = s_command_roles,

@@ -312,10 +312,12 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
         return hv_web_api_call(api, req, who, "referral.show", args, 200);
     }
     if (n == 3 && strcmp(m, "POST") == 0) {
-        static const char *const reason[] = {"reason"}, *const staff[] = {"staff"};
-        static const bool req1[] = {true};
+        static const char *const reason[] = {"reason", "code"}, *const staff[] = {"staff"};
+        static const bool req1[] = {true, false};
+        /* code: what a router is told (PROTOCOL.md §9.1); the reason in
+         * words stays with the intake and a provider holding the case. */
         if (strcmp(seg[2], "withdraw") == 0)
-            return s_take(req, body, args, reason, reason, req1, 1)
+            return s_take(req, body, args, reason, reason, req1, 2)
                        ? hv_web_api_call(api, req, who, "referral.withdraw", args, 200)
                        : (json_decref(args), MHD_YES);
         if (strcmp(seg[2], "assign") == 0)

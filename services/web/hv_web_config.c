@@ -24,6 +24,9 @@ static const hv_cfg_field s_fields[] = {
       "seconds"),
     F("web", "connections_per_address", HV_CFG_UINT, false, 1, 1000, connections_per_address,
       "a count"),
+    F("web", "connections", HV_CFG_UINT, false, 1, 1000, connections, "a count"),
+    F("web", "head_timeout_s", HV_CFG_UINT, false, 1, 3600, head_timeout_s, "seconds"),
+    F("web", "body_timeout_s", HV_CFG_UINT, false, 1, 3600, body_timeout_s, "seconds"),
     F("worker", "staff_socket", HV_CFG_STRING, true, 0, 0, worker_socket,
       "the worker's staff control socket"),
     F("worker", "kind", HV_CFG_STRING, true, 0, 0, kind_name, "intake, provider or router"),
@@ -67,6 +70,9 @@ static void s_defaults(hv_web_config *out)
     memset(out, 0, sizeof *out);
     out->connection_timeout_s = 10;
     out->connections_per_address = 32; /* an office of staff behind one address */
+    out->connections = 256;            /* one thread each */
+    out->head_timeout_s = 10;
+    out->body_timeout_s = 120;         /* 1 MiB on a slow office link */
     out->idle_s = 15 * 60;
     out->absolute_s = 12 * 3600;
     out->max_failures = 5;
@@ -107,6 +113,9 @@ static hv_err s_check(const char *path, hv_web_config *out, hv_errmsg *e)
         if (paths[i][0] != '\0' &&
             (err = hv_config_resolve_paths(path, &paths[i], 1, HV_WEB_PATH_MAX, e)) != HV_OK)
             return err;
+    if (out->connections_per_address > out->connections)
+        return hv_fail(e, HV_ECONFIG, "%s: [web] connections_per_address: expected at most "
+                       "connections (%llu)", path, (unsigned long long)out->connections);
     if (strcmp(out->kind_name, "intake") == 0)
         out->kind = HV_WEB_INTAKE;
     else if (strcmp(out->kind_name, "provider") == 0)

@@ -30,6 +30,9 @@ typedef struct hv_web_config {
                                            package's (HV_WEB_ASSETS_DEFAULT) when it exists */
     uint64_t connection_timeout_s;      /* [web] connection_timeout_s (default 10) */
     uint64_t connections_per_address;   /* [web] connections_per_address (default 32) */
+    uint64_t connections;               /* [web] connections in all (default 256) */
+    uint64_t head_timeout_s;            /* [web] head_timeout_s: a request's head (10) */
+    uint64_t body_timeout_s;            /* [web] body_timeout_s: its body (120) */
     char worker_socket[HV_WEB_PATH_MAX]; /* [worker] staff_socket */
     char kind_name[16];                 /* [worker] kind: intake, provider, router */
     hv_web_kind kind;                   /* the same, decoded */

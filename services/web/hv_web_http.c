@@ -13,17 +13,18 @@
 #include <unistd.h>
 
 #include "hv_file.h"
+#include "hv_httpguard.h"
 #include "hv_log.h"
 #include "hv_web_error.h"
 #include "hv_web_path.h"
 
-#define S_CONNECTIONS_MAX 256u /* one thread each; an office behind one NAT address */
 #define S_STATIC_MAX (8u * 1024 * 1024)
 #define S_PEM_MAX (1024u * 1024) /* a certificate chain or key file */
 #define S_DISCARD_MAX (16u * 1024 * 1024) /* body bytes read before giving up on a client */
 
 struct hv_web_http {
     struct MHD_Daemon *daemon; /* libmicrohttpd */
+    hv_httpguard *guard;       /* request deadlines (issue 20) */
     const hv_web_config *cfg;  /* borrowed */
     hv_web_handler api;        /* /api/ requests */
     void *cls;                 /* its context */
@@ -224,6 +225,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
         if (r->body == NULL)
             return MHD_NO;
         r->body_cap = 1;
+        hv_httpguard_head_done(h->guard, c);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
         if (ci != NULL && ci->client_addr->sa_family == AF_INET)
@@ -250,6 +252,7 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
         *upload_size = 0;
         return r->seen > S_DISCARD_MAX ? MHD_NO : MHD_YES;
     }
+    hv_httpguard_body_done(h->guard, c);
     if (r->too_big)
         return hv_web_send_error(r, 413, HV_ETOOBIG, "the request body is larger than a "
                                  "referral file may be (1 MiB)", NULL);
@@ -261,9 +264,9 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
 static void s_completed(void *cls, struct MHD_Connection *c, void **ptr,
                         enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)c;
     (void)toe;
+    hv_web_http *h = cls;
+    hv_httpguard_request_done(h->guard, c);
     hv_web_req *r = *ptr;
     if (r != NULL) {
         free(r->body);
@@ -319,13 +322,20 @@ hv_err hv_web_http_start(hv_web_http **out, const hv_web_config *c, hv_web_handl
         }
         flags |= MHD_USE_TLS;
     }
+    hv_http_limits limits = {.connections = c->connections,
+                             .per_address = c->connections_per_address,
+                             .idle_s = c->connection_timeout_s, .head_s = c->head_timeout_s,
+                             .body_s = c->body_timeout_s};
+    if ((err = hv_httpguard_start(&h->guard, "web", &limits)) != HV_OK)
+        goto fail;
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)c->port, NULL, NULL, s_access, h, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, S_CONNECTIONS_MAX,
+        (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned)c->connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)c->connections_per_address,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)c->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_NOTIFY_COMPLETED,
-        s_completed, h, MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, h,
+        s_completed, h, MHD_OPTION_NOTIFY_CONNECTION, hv_httpguard_notify, h->guard,
+        MHD_OPTION_EXTERNAL_LOGGER, s_mhd_log, h,
         c->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert,
         MHD_OPTION_HTTPS_MEM_KEY, h->key, MHD_OPTION_HTTPS_PRIORITIES,
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2", MHD_OPTION_END);
@@ -348,6 +358,7 @@ void hv_web_http_stop(hv_web_http **hp)
     hv_web_http *h = *hp;
     if (h->daemon != NULL)
         MHD_stop_daemon(h->daemon);
+    hv_httpguard_stop(&h->guard);
     free(h->cert);
     if (h->key != NULL) {
         memset(h->key, 0, strlen(h->key));

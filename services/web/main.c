@@ -18,6 +18,7 @@
 #include "hv_daemon_args.h"
 #include "hv_file.h"
 #include "hv_log.h"
+#include "hv_lograte.h"
 #include "hv_web_api.h"
 #include "hv_web_audit.h"
 #include "hv_web_cert.h"
@@ -125,6 +126,7 @@ int main(int argc, char **argv)
     hv_log(HV_LOG_INFO, "stopping", "node=%s", cfg.node);
     hv_web_notify_stop(&notify);
     hv_web_http_stop(&http);
+    hv_lograte_flush(true); /* the counts of cut connections not yet told */
     hv_web_store_close(&store);
     hv_web_worker_shutdown();
     hv_web_audit_close();

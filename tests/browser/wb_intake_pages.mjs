@@ -244,9 +244,12 @@ try {
   await cw.click('button[type=submit]');
   await cw.waitForURL(/#\/referrals\/[0-9a-f]{32}$/);
   await cw.click('text=Withdraw the referral');
+  // The router is told the code chosen; the words stay in the intake's timeline.
+  await cw.selectOption('#wd-code', 'no_longer_needed');
   await cw.fill('#wd-reason', 'consent withdrawn');
   await cw.click('dialog button[type=submit]');
   await cw.waitForSelector('.timeline .state-cancelled, .timeline .state-cancel_requested');
+  await cw.waitForSelector('.timeline q:text-is("no_longer_needed: consent withdrawn")');
   await shot(cw, 'en-referral-withdrawn');
 
   // A referral without consent, held for the supervisor.

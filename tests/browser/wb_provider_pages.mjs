@@ -162,7 +162,10 @@ try {
     await sup.waitForFunction(() => document.querySelectorAll('.pv-offer').length === 2);
     await sup.click(`a[href="#/inbox/${env.b}"]`);
     await sup.waitForSelector('.timeline');
-    assert.match(await sup.locator('.timeline').textContent(), /No place free: Full this week/);
+    // The note went sealed to the intake; the agency that declined keeps the code only.
+    const timeline = await sup.locator('.timeline').textContent();
+    assert.match(timeline, /No place free — the note went, sealed, to the referring organisation/);
+    assert.doesNotMatch(timeline, /Full this week/);
     await sup.goBack();
     await sup.waitForSelector('.pv-offer');
   });

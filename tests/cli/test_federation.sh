@@ -238,5 +238,22 @@ expect 1 "crossed the most brokers an envelope may cross (HV_EUNROUTABLE)" \
   ip netns exec $nsb "$haven" send --authority keys/authority.pub --registry network.reg \
   --key keys/transit.xb.key --store transit-cli.db --timeout 5 far.env
 
+# ---- need to know (issue 20): nothing of the person, in any encoding the
+# scan knows, at a party that was no recipient of the case (the three
+# brokers, XC's router, shelter B, which accepted none) nor in what XA's
+# operator saw (the events, the metrics); while the daemons run (their
+# WALs) and after they stop.
+in_a /usr/bin/python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen("http://127.0.0.1:9464/metrics", timeout=5).read().decode())' \
+  > operator-metrics-xa.txt
+[ -s operator-metrics-xa.txt ] && ok || bad "no metrics of broker.xa to scan"
+need_to_know_scan() {
+  expect 0 "clean:" /usr/bin/python3 "$here/scan_secrets.py" --secret Amina --secret Example-Testcase \
+    --secret "Mina T." --secret 1998-04-17 --secret "555 0100" --secret "restaurant work" \
+    --secret "A recruiter is known" broker-xa.* broker-xb.* broker-xc.* router.* shelter-b.* \
+    monitor.out monitor.json operator-metrics-xa.txt
+}
+need_to_know_scan
 stop_all_and_check_logs
+need_to_know_scan
 finish

@@ -313,6 +313,66 @@ wait_until 20 is expired intake_state "$id5"
 expect 0 "no provider accepted by the respond-by time" "$haven" referral show --config intake.ini "$id5"
 wait_until 10 offer_closed shelter-a "$id5"
 
+# ---- 6. need to know at the edges (issue 20): a withhold reason, a decline
+# note and a cancel reason go to the party that needs each, and no further.
+# Each carries a marker; the scan at the end looks for them in every file.
+withhold_marker=WITHHOLD-REASON-MARKER-4e1d
+decline_marker=DECLINE-NOTE-MARKER-9b27
+cancel_marker=CANCEL-REASON-MARKER-c35a
+# The router keeps shelter A away itself and tells no provider of the list.
+jq --arg r "$withhold_marker: seen with the recruiter" \
+  '.risk.withhold_from = [{"organisation": "clinic.xc", "reason": $r},
+                          {"organisation": "shelter-a.xc", "reason": $r}]' adult.json > withheld.json
+id6=$(submit withheld.json)
+wait_until 10 is offered offer_state shelter-b "$id6"
+offer_exclude=$("$haven" inbox show --json --config shelter-b.ini "$id6" | jq -c .result.summary.exclude)
+[ "$offer_exclude" = "[]" ] && ok || bad "withhold_list_not_sent_to_providers: the offer lists $offer_exclude"
+expect 1 "no referral" "$haven" inbox show --config shelter-a.ini "$id6"
+# Shelter B declines with a note: the router is told the code, the intake the note.
+expect 0 "declined (not_suitable)" "$haven" inbox decline --config shelter-b.ini "$id6" \
+  --reason not_suitable --note "$decline_marker: the person needs a ground-floor room"
+wait_until 10 is no_match intake_state "$id6"
+"$haven" referral show --config intake.ini "$id6" > intake-show-no-match.txt
+grep -qF "shelter-a.xc: withheld by the referring organisation" intake-show-no-match.txt && ok ||
+  bad "the intake does not show the withheld provider: $(cat intake-show-no-match.txt)"
+grep -qF "shelter-b.xc: declined: not_suitable (note: $decline_marker: the person needs a ground-floor room)" \
+  intake-show-no-match.txt && ok || bad "decline_note_shown_at_intake: $(cat intake-show-no-match.txt)"
+history6=$("$haven" inbox show --json --config shelter-b.ini "$id6" | jq -r '.result.history[] | .state + " " + .detail' | tr '\n' '|')
+[ "$history6" = "offered |declined not_suitable (note sealed to the intake)|" ] && ok ||
+  bad "decline_note_not_kept_by_provider: $history6"
+# The matched provider receives the case without the withhold reasons.
+reasons=$("$haven" inbox show --json --config shelter-b.ini "$id" | jq -r '[.result.case_file.risk.withhold_from[].reason] | join("|")')
+[ "$reasons" = "(kept by the referring organisation)" ] && ok || bad "withhold_reason_not_sent_to_provider: $reasons"
+# A cancel: the router and shelter A hear a code; the words stay at the intake.
+id7=$(submit adult.json)
+wait_until 10 is offered offer_state shelter-a "$id7"
+expect 1 "the code is one of: consent_withdrawn, no_longer_needed" "$haven" referral withdraw \
+  --config intake.ini "$id7" --code moved --reason "$cancel_marker"
+expect 0 "cancel_requested" "$haven" referral withdraw --config intake.ini "$id7" \
+  --code placed_elsewhere --reason "$cancel_marker: the person found a place with relatives"
+wait_until 10 is cancelled intake_state "$id7"
+wait_until 10 is withdrawn offer_state shelter-a "$id7"
+expect 0 "withdrawn          by router.xc: cancelled" "$haven" inbox show --config shelter-a.ini "$id7"
+expect 0 "placed_elsewhere: $cancel_marker: the person found a place with relatives" \
+  "$haven" referral show --config intake.ini "$id7"
+# cancel_reason_not_accepted_by_router: a CANCEL with words in it, signed by
+# the intake's key, is refused by the router (the intake itself never sends one).
+stop intake
+printf '\x93\x01\x0c\x92\xa5other\xa9free text' > cancel-with-text.body
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/ngo.xc.key \
+  --to router.xc --type CANCEL --referral "$id7" --in cancel-with-text.body \
+  --out cancel-with-text.env >/dev/null 2>&1
+expect 0 "1 envelope(s) stored" "$haven" send --authority keys/authority.pub --registry network.reg \
+  --key keys/ngo.xc.key --store ngo-cli.db cancel-with-text.env
+router_refused_text() {
+  [ "$(sqlite3 router.db "SELECT count(*) FROM refused WHERE reason = 'a cancel to the router carries a reason code only'")" = 1 ]
+}
+wait_until 10 router_refused_text
+start intake
+# The scan's own check inside the flow: what the intake shows is found.
+scan() { /usr/bin/python3 "$here/scan_secrets.py" "$@"; }
+expect 1 "as plain" scan --secret "$decline_marker" intake-show-no-match.txt
+
 # ---- need to know: what operators can see (stats, dead letters, audit logs,
 # every daemon's log) and every store's bytes hold no trace of the person
 dead list ops.xc --json > operator-dead.json
@@ -329,7 +389,29 @@ http_get /api/stats "$http_token" > operator-api-stats.json
 "$haven" stats --json --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
   --broker broker.xc --endpoint "$ops_endpoint" > operator-stats.json
 [ "$(jq -r .broker operator-stats.json)" = broker.xc ] && ok || bad "no stats for the scan"
+# What else an operator reads: the dashboard's data and each worker's metrics.
+chrome --dump-dom "$http_base/?token=$http_token" > operator-dashboard.html
+curl -s "$mbase:$router_mport/metrics" > operator-metrics-router.txt
+curl -s "$mbase:$shelter_a_mport/metrics" > operator-metrics-shelter-a.txt
+curl -s -H "Authorization: Bearer $metrics_token" "$mbase:$shelter_b_mport/metrics" > operator-metrics-shelter-b.txt
+# The need-to-know scan (issue 20), in every encoding it knows: nothing of
+# the person, of the withhold reasons, of the decline note or the cancel
+# reason at any party that received none of them (the broker, the router,
+# shelter A which accepted nothing, legal aid) nor in what operators see;
+# and no provider holds the withhold list, its reasons, or a decline note
+# (shelter B's own, for a referral it declined) or a cancel reason.
+# The scan runs while the daemons run (their WALs) and after they stop.
+person=(--secret Amina --secret Example-Testcase --secret "Mina T." --secret 1998-04-17
+        --secret "555 0100" --secret "restaurant work" --secret "A recruiter is known")
+markers=(--secret "$withhold_marker" --secret "$decline_marker" --secret "$cancel_marker")
+need_to_know_scan() {
+  expect 0 "clean:" scan "${person[@]}" "${markers[@]}" broker.* router.* shelter-a.* legal.* operator-*
+  expect 0 "clean:" scan "${markers[@]}" --secret clinic.xc --secret "A recruiter is known" \
+    shelter-a.* shelter-b.* legal.*
+}
+need_to_know_scan
 stop intake; stop router; stop shelter-a; stop shelter-b; stop legal; stop broker
+need_to_know_scan
 for secret in "Amina" "Example-Testcase" "Mina T." "1998-04-17" "555 0100" "restaurant work" \
               "recruiter"; do
   for f in broker router shelter-a legal shelter-b intake; do
@@ -371,5 +453,19 @@ hexid=$(tr a-f A-F <<<"$id")
   ok || bad "retention left the case in shelter B's store"
 expect 1 "the case of referral $id was erased at the end of its retention period" \
   "$haven" inbox export --config shelter-b.ini "$id" --out late.json
+# legacy_withhold_list_scrubbed_at_provider: an offer stored before issue 20
+# holds the withhold list in its summary; the provider rewrites it without,
+# and the list is then in none of its files.
+stop shelter-b
+legacy_offer=930102939b0092920003920302030401c292a27469a2656ec392a25843b64578616d706c65204361706974616c20526567696f6e91a9636c696e69632e7863cef4850580aa7368656c7465722e7863ce6b023080
+sqlite3 shelter-b.db "UPDATE offers SET summary = X'$legacy_offer', scrubbed = 0 WHERE hex(id) = '$(tr a-f A-F <<<"$id6")'"
+expect 1 "'clinic.xc' as plain" scan --secret clinic.xc shelter-b.db
+start shelter-b
+unscrubbed() { sqlite3 shelter-b.db "SELECT count(*) FROM offers WHERE scrubbed = 0"; }
+wait_until 10 is 0 unscrubbed
+[ "$("$haven" inbox show --json --config shelter-b.ini "$id6" | jq -c .result.summary.exclude)" = "[]" ] &&
+  ok || bad "legacy_withhold_list_scrubbed_at_provider: the old offer does not load without its list"
+stop shelter-b
+expect 0 "clean:" scan --secret clinic.xc shelter-b.*
 stop_all_and_check_logs
 finish

@@ -137,8 +137,12 @@ older_registry_refused_at_reload)
     "$haven" registry verify --authority keys/authority.pub --node-store nowhere.db network.reg
   ;;
 registry_expiry_warned)
-  http_get() { # http_get PATH: prints "STATUS BODY"
-    /usr/bin/python3 - "$http_base$1" "$http_token" <<'PY'
+  # The intake serves its metrics too: its /healthz follows the registry's
+  # expiry as the broker's does.
+  read -r intake_mport <<<"$(free_ports 1)"
+  printf '[metrics]\nbind = 127.0.0.1:%s\n' "$intake_mport" >> intake.ini
+  http_get() { # http_get PATH [BASE]: prints "STATUS BODY" (BASE: the broker's)
+    /usr/bin/python3 - "${2:-$http_base}$1" "$http_token" <<'PY'
 import sys, urllib.request, urllib.error
 req = urllib.request.Request(sys.argv[1], headers={"Authorization": "Bearer " + sys.argv[2]})
 try:
@@ -173,12 +177,16 @@ PY
     case $days in
     2)
       expect 0 "200 degraded: registry version $version expires in 1 day, at $iso; get the next registry from your network authority" http_get /healthz
+      intake_degraded() { http_get /healthz "http://127.0.0.1:$intake_mport" | grep -qF "200 degraded: registry version $version expires in 1 day, at $iso; get the next registry from your network authority"; }
+      wait_until 10 intake_degraded
       for d in broker intake; do
         wait_until 5 log_has $d "level=error event=registry_expiring version=$version expires=$iso days_left=1 "
       done
       ;;
     10)
       expect 0 "200 ok" http_get /healthz
+      intake_ok() { [ "$(http_get /healthz "http://127.0.0.1:$intake_mport")" = "200 ok" ]; }
+      wait_until 10 intake_ok
       for d in broker intake; do
         wait_until 5 log_has $d "level=warn event=registry_expiring version=$version expires=$iso days_left=9 "
       done

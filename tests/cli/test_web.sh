@@ -665,6 +665,7 @@ jq -e '[.referrals[] | select(.state == "open" and .current != "")] | all(.answe
 for needle in "Amina" "Example-Testcase" "1998-04-17" "market district"; do
   grep -qF -- "$needle" <<<"$body" && bad "the pathway shows case content: $needle" || ok
 done
+printf '%s' "$body" > router-pathway-answer.json # scanned at the end (issue 20)
 signin router admin-r "$pw" "$(totp_code router admin-r)"
 api router admin-r GET /api/v1/pathway
 want 403 HV_EFORBIDDEN "router admin gets no pathway"
@@ -727,6 +728,14 @@ for needle in "Amina" "Example-Testcase" "Mina T." "1998-04-17" "+000 555 0100" 
     ok
   fi
 done
+# The need-to-know scan (issue 20), in every encoding it knows: the same in
+# haven-web's files, and nothing of the person in any file of the broker or
+# the router (its worker's and its haven-web's) nor in the pathway answer
+# its coordinator was given.
+expect 0 "clean:" /usr/bin/python3 "$here/scan_secrets.py" --secret Amina --secret Example-Testcase \
+  --secret "Mina T." --secret 1998-04-17 --secret "555 0100" --secret "Synthetic example narrative" \
+  --secret "market district" --secret "A recruiter is known" --secret "$marker" \
+  "${scan[@]}" broker.* router.* router-pathway-answer.json
 for n in intake shelter-a router; do
   expect 0 "chain intact" "$haven" audit verify "web-$n.audit"
 done

@@ -11,9 +11,13 @@
 #include "hv_audit.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
+#include "hv_evidence_bundle.h"
+#include "hv_health.h"
 #include "hv_keyring.h"
 #include "hv_keys.h"
 #include "hv_msg.h"
+#include "hv_note.h"
+#include "note_keys.h"
 #include "hv_prekey.h"
 #include "hv_registry.h"
 
@@ -103,6 +107,8 @@ int main(int argc, char **argv)
 
     /* Every control command. */
     for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        if (hv_cmd_name(cmd) == NULL)
+            continue;
         hv_control m;
         memset(&m, 0, sizeof m);
         m.cmd = (uint8_t)cmd;
@@ -121,6 +127,8 @@ int main(int argc, char **argv)
         m.bundle_len = env_len < HV_CONTROL_BUNDLE_MAX ? env_len : HV_CONTROL_BUNDLE_MAX;
         m.has_prekey_id = true;
         memset(m.prekey_id, 0x44, sizeof m.prekey_id);
+        m.summary = env_bytes; /* opaque to the control codec too */
+        m.summary_len = env_len;
         if (hv_control_encode(&m, &buf, &len) != HV_OK)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);
@@ -205,6 +213,49 @@ int main(int argc, char **argv)
     if (hv_registry_sign(reg, authority, &buf, &len) != HV_OK)
         return 1;
     s_write("registry", "signed", buf, len);
+    /* An evidence bundle that verifies (fuzz_evidence checks it with the
+     * authority's key made here), and one that holds nothing. */
+    {
+        json_t *items = json_array();
+        for (size_t i = 0; i < 2; i++) {
+            hv_envelope env, dec;
+            uint8_t *wire;
+            size_t wire_len;
+            hv_envelope_init(&env, i == 0 ? HV_MSG_CASE_TRANSFER : HV_MSG_WITHDRAW, "ngo.xa",
+                             hv_keypair_public(ngo), "shelter.xc", hv_keypair_public(shelter));
+            env.created_at_ms = 1796083200000ull + i; /* 2026-12-01 */
+            memset(env.referral, 0x42, sizeof env.referral);
+            static const char pt[] = "{}";
+            if (hv_envelope_seal(&env, ngo, hv_keypair_public(shelter), (const uint8_t *)pt, 2,
+                                 &wire, &wire_len) != HV_OK ||
+                hv_envelope_decode(wire, wire_len, &dec) != HV_OK)
+                return 1;
+            hv_evidence_item it;
+            memset(&it, 0, sizeof it);
+            it.sent = true;
+            memcpy(it.header, dec.header, dec.header_len);
+            it.header_len = dec.header_len;
+            hv_body_digest(dec.body, dec.body_len, it.body_digest);
+            memcpy(it.sig, dec.sig, sizeof it.sig);
+            it.verified_at_ms = env.created_at_ms;
+            it.registry_version = 2;
+            json_array_append_new(items, hv_evidence_item_json(&it));
+            free(wire);
+        }
+        json_t *regs = json_array();
+        json_array_append_new(regs, hv_evidence_registry_json(2, buf, len));
+        json_t *b = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "format", HV_EVIDENCE_FORMAT,
+                              "node", "ngo.xa", "referral", "42424242424242424242424242424242",
+                              "exported_at", 1796086800, "registries", regs, "items", items);
+        char *text = json_dumps(b, JSON_PRESERVE_ORDER);
+        s_write("evidence", "verifies", text, strlen(text));
+        free(text);
+        json_decref(b);
+        static const char empty[] = "{\"format\":\"haven-evidence/1\",\"node\":\"ngo.xa\","
+                                    "\"referral\":\"42424242424242424242424242424242\","
+                                    "\"exported_at\":0,\"registries\":[],\"items\":[]}";
+        s_write("evidence", "empty", empty, sizeof empty - 1);
+    }
     free(buf);
     if (hv_registry_encode_payload(reg, &buf, &len) != HV_OK)
         return 1;
@@ -272,14 +323,26 @@ int main(int argc, char **argv)
         memset(&m, 0, sizeof m);
         m.type = (uint8_t)t;
         m.summary = sum;
+        if (t == HV_MSG_OFFER)
+            m.summary.n_exclude = 0; /* the withhold list stays at the router */
         strcpy(m.node, "shelter.xc");
         m.at = 1795305600u;
-        strcpy(m.code, t == HV_MSG_DECLINE ? "no_capacity" : "completed");
+        strcpy(m.code, t == HV_MSG_DECLINE          ? "no_capacity"
+                       : t == HV_MSG_CANCEL         ? "no_longer_needed"
+                       : t == HV_MSG_OFFER_WITHDRAWN ? "cancelled"
+                                                    : "completed");
+        static const uint8_t sealed[] = {0x5e, 0xa1, 0xed, 0x00, 0x01};
+        if (t == HV_MSG_DECLINE) {
+            m.sealed = sealed;
+            m.sealed_len = sizeof sealed;
+        }
         strcpy(m.text, "a reason or an outcome");
         m.n_reasons = 2;
         strcpy(m.reasons[0].node, "legal.xc");
         strcpy(m.reasons[0].text, "does not serve Example Coastal Region");
         strcpy(m.reasons[1].text, "the pathway lists nobody else");
+        m.reasons[0].note = sealed;
+        m.reasons[0].note_len = sizeof sealed;
         m.case_json = case_json;
         m.case_len = sizeof case_json - 1;
         memset(m.hash, 0xab, sizeof m.hash);
@@ -295,6 +358,27 @@ int main(int argc, char **argv)
         s_write("msg", hv_msg_rule_get(t)->name, seed, body_len + 1);
         free(seed);
         free(body);
+    }
+
+    /* A decline note sealed by shelter.xc to ngo.xa (fuzz_note). */
+    {
+        hv_node intake, provider;
+        hv_keyring *ring = NULL, *provider_ring = NULL;
+        s_note_party(1, "ngo.xa", &intake, &ring);
+        s_note_party(60, "shelter.xc", &provider, &provider_ring);
+        uint8_t note[HV_NOTE_SEALED_MAX];
+        size_t note_len = 0;
+        if (hv_note_seal(provider_ring, &provider, &intake, s_note_referral,
+                         "the person asked for a female caseworker", note, sizeof note,
+                         &note_len) != HV_OK)
+            return 1;
+        s_write("note", "decline", note, note_len);
+        if (hv_note_seal(provider_ring, &provider, &intake, s_note_referral, "", note,
+                         sizeof note, &note_len) != HV_OK)
+            return 1;
+        s_write("note", "empty", note, note_len);
+        hv_keyring_free(&ring);
+        hv_keyring_free(&provider_ring);
     }
 
     /* Control requests. */
@@ -367,6 +451,47 @@ int main(int argc, char **argv)
     s_write("audit_recover", "gap", second, kept_len - (size_t)(second - kept));
     hv_audit_close(&audit);
     remove(audit_path);
+
+    /* Health summaries (issue 23): a transit broker with a link up and one
+     * down, the same without links, and inside a HEALTH command. */
+    {
+        hv_health h;
+        memset(&h, 0, sizeof h);
+        strcpy(h.broker, "broker.xb");
+        h.made_ms = 1764590400000ull;
+        h.registry_version = 3;
+        h.stored_mps = 1500;
+        h.queued = 4;
+        h.n_links = 2;
+        strcpy(h.links[0].peer, "broker.xa");
+        h.links[0].out_up = h.links[0].in_up = true;
+        h.links[0].out_since_ms = h.links[0].in_since_ms = 1764590000000ull;
+        strcpy(h.links[1].peer, "broker.xc");
+        h.links[1].out_since_ms = 1764590280000ull;
+        h.links[1].queued = 4;
+        uint8_t *hb;
+        size_t hlen;
+        if (hv_health_encode(&h, &hb, &hlen) != HV_OK)
+            return 1;
+        s_write("health", "summary", hb, hlen);
+        hv_control m;
+        memset(&m, 0, sizeof m);
+        m.cmd = HV_CMD_HEALTH;
+        m.summary = hb;
+        m.summary_len = hlen;
+        uint8_t *cb;
+        size_t clen;
+        if (hv_control_encode(&m, &cb, &clen) != HV_OK)
+            return 1;
+        s_write("health", "in-control", cb, clen);
+        free(cb);
+        free(hb);
+        h.n_links = 0;
+        if (hv_health_encode(&h, &hb, &hlen) != HV_OK)
+            return 1;
+        s_write("health", "no-links", hb, hlen);
+        free(hb);
+    }
 
     free(env_bytes);
     hv_keypair_free(&ngo);

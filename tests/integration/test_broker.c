@@ -153,6 +153,17 @@ static void test_protocol_order_and_garbage(void **state)
     hvn_raw_send(&raw, &stored);
     assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
     assert_int_equal(r.code, HV_EPROTO);
+    /* A health summary is for peer brokers only (PROTOCOL.md §5.3): a
+     * worker's is refused, and its session goes on. */
+    static const uint8_t summary[] = {0x91, 0x01};
+    hv_control health = {.cmd = HV_CMD_HEALTH, .summary = summary, .summary_len = sizeof summary};
+    hvn_raw_send(&raw, &health);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EPROTO);
+    assert_string_equal(r.text, "a client may not send this command");
+    hvn_raw_send(&raw, &hb);
+    assert_false(hvn_raw_recv(&raw, 300, &r, NULL)); /* CREDIT, accepted in silence */
     hvn_raw_close(&raw);
 }
 

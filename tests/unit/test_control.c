@@ -65,6 +65,10 @@ static void s_example(unsigned cmd, hv_control *m)
             m->prekey_id[i] = (uint8_t)(0xa0 + i);
         strcpy(m->text, "the bundle's signature does not verify");
         break;
+    case HV_CMD_HEALTH:
+        m->summary = s_env; /* opaque at this layer: hv_health_decode reads it */
+        m->summary_len = sizeof s_env;
+        break;
     default:
         break;
     }
@@ -122,6 +126,8 @@ static void test_round_trip_every_command(void **state)
 {
     (void)state;
     for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        if (hv_cmd_name(cmd) == NULL)
+            continue; /* a number not (yet) given to a command */
         hv_control m, d;
         uint8_t *buf, *again;
         size_t len, again_len;
@@ -207,6 +213,10 @@ static void test_refusals(void **state)
     assert_int_equal(hv_control_decode(b, len, &d), HV_ETYPE);
     free(b);
     b = s_raw(1, HV_CMD_MAX + 1, 0, &len);
+    assert_int_equal(hv_control_decode(b, len, &d), HV_ETYPE);
+    free(b);
+    /* A number between commands is unknown too (17-19: not given here). */
+    b = s_raw(1, 17, 0, &len);
     assert_int_equal(hv_control_decode(b, len, &d), HV_ETYPE);
     free(b);
     b = s_raw(7, 1, 0, &len);
@@ -325,6 +335,8 @@ static void test_golden_bytes(void **state)
     hvt_vectors v;
     hvt_vectors_load(&v, "control-v1.txt");
     for (unsigned cmd = 1; cmd <= HV_CMD_MAX; cmd++) {
+        if (hv_cmd_name(cmd) == NULL)
+            continue;
         hv_control m;
         uint8_t *buf;
         size_t len;

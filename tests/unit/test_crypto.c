@@ -114,6 +114,42 @@ static void test_ciphertext_moved_to_another_header(void **state)
     hv_keypair_free(&b);
 }
 
+/* Evidence (issue 20): header, body digest and signature verify without
+ * the body, and nothing else does: another header, another digest, a
+ * flipped signature byte, another sender's key. */
+static void test_signature_outlives_body(void **state)
+{
+    (void)state;
+    hv_keypair *a = hvt_keys(1), *b = hvt_keys(100);
+    sealed s;
+    s_seal(a, b, &s);
+    const uint8_t *pa = hv_keypair_public(a)->sign;
+    uint8_t bd[HV_BODY_DIGEST_BYTES];
+    hv_body_digest(s.body, s.body_len, bd);
+    assert_int_equal(hv_seal_verify_digest(pa, s_header, sizeof s_header, bd, s.sig), HV_OK);
+    static const uint8_t other[] = "another envelope's header bytes";
+    assert_int_equal(hv_seal_verify_digest(pa, other, sizeof other, bd, s.sig), HV_ECRYPTO);
+    for (size_t i = 0; i < sizeof bd; i++) {
+        bd[i] ^= 0x01;
+        assert_int_equal(hv_seal_verify_digest(pa, s_header, sizeof s_header, bd, s.sig),
+                         HV_ECRYPTO);
+        bd[i] ^= 0x01;
+    }
+    s.sig[5] ^= 0x80;
+    assert_int_equal(hv_seal_verify_digest(pa, s_header, sizeof s_header, bd, s.sig),
+                     HV_ECRYPTO);
+    s.sig[5] ^= 0x80;
+    assert_int_equal(hv_seal_verify_digest(hv_keypair_public(b)->sign, s_header,
+                                           sizeof s_header, bd, s.sig),
+                     HV_ECRYPTO);
+    /* Signing the digest is signing the body. */
+    uint8_t again[HV_SIG_BYTES];
+    hv_seal_sign_digest(a, s_header, sizeof s_header, bd, again);
+    assert_memory_equal(again, s.sig, HV_SIG_BYTES);
+    hv_keypair_free(&a);
+    hv_keypair_free(&b);
+}
+
 static void test_wrong_recipient_and_sender(void **state)
 {
     (void)state;
@@ -199,7 +235,7 @@ static void test_golden_vectors(void **state)
 {
     (void)state;
     hvt_vectors v;
-    hvt_vectors_load(&v, "seal-v1.txt");
+    hvt_vectors_load(&v, "seal-v2.txt");
     hv_keypair *a = hvt_keys(1), *b = hvt_keys(100);
     const hv_pubkeys *pa = hv_keypair_public(a), *pb = hv_keypair_public(b);
     uint8_t seeds[3][32];
@@ -227,6 +263,9 @@ static void test_golden_vectors(void **state)
                                    eph, nonce, s.body, sizeof s.body, &s.body_len, s.sig),
                      HV_OK);
     hvt_vectors_check(&v, "body", s.body, s.body_len);
+    uint8_t bd[HV_BODY_DIGEST_BYTES];
+    hv_body_digest(s.body, s.body_len, bd);
+    hvt_vectors_check(&v, "body_digest", bd, sizeof bd);
     hvt_vectors_check(&v, "signature", s.sig, 64);
 
     /* And the recorded bytes open with the recipient's keys. */
@@ -238,6 +277,13 @@ static void test_golden_vectors(void **state)
                              sizeof pt, &pt_len),
                      HV_OK);
     assert_memory_equal(pt, s_plain, sizeof s_plain);
+    /* The recorded signature verifies with the body's digest alone. */
+    size_t bd_len;
+    uint8_t *rec_bd = hvt_vectors_get(&v, "body_digest", &bd_len);
+    assert_int_equal(bd_len, HV_BODY_DIGEST_BYTES);
+    assert_int_equal(hv_seal_verify_digest(pa->sign, s_header, sizeof s_header, rec_bd, sig),
+                     HV_OK);
+    free(rec_bd);
     free(body);
     free(sig);
     hvt_vectors_finish(&v);
@@ -275,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_every_flipped_byte_is_refused),
         cmocka_unit_test(test_ciphertext_moved_to_another_header),
         cmocka_unit_test(test_wrong_recipient_and_sender),
+        cmocka_unit_test(test_signature_outlives_body),
         cmocka_unit_test(test_sign_contexts),
         cmocka_unit_test(test_key_id_and_z85),
         cmocka_unit_test(test_time_id),

@@ -70,6 +70,36 @@ static void test_round_trip_is_canonical(void **state)
     free(again);
 }
 
+/* The header decodes alone (evidence keeps it without the body): the
+ * same fields, every truncation refused, nothing may follow it. */
+static void test_header_alone(void **state)
+{
+    (void)state;
+    hv_envelope env, dec;
+    s_fixed(&env);
+    uint8_t *hdr;
+    size_t hdr_len;
+    assert_int_equal(hv_envelope_encode_header(&env, &hdr, &hdr_len), HV_OK);
+    assert_int_equal(hv_envelope_decode_header(hdr, hdr_len, &dec), HV_OK);
+    assert_int_equal(dec.type, HV_MSG_OFFER);
+    assert_string_equal(dec.from, "router.xc");
+    assert_string_equal(dec.to, "shelter.xc");
+    assert_int_equal(dec.created_at_ms, env.created_at_ms);
+    assert_memory_equal(dec.id, env.id, 16);
+    assert_memory_equal(dec.from_kid, env.from_kid, 8);
+    assert_ptr_equal(dec.header, hdr);
+    assert_int_equal(dec.header_len, hdr_len);
+    for (size_t cut = 0; cut < hdr_len; cut++)
+        assert_int_equal(hv_envelope_decode_header(hdr, cut, &dec), HV_ETRUNCATED);
+    uint8_t *longer = malloc(hdr_len + 1);
+    assert_non_null(longer);
+    memcpy(longer, hdr, hdr_len);
+    longer[hdr_len] = 0x00;
+    assert_int_equal(hv_envelope_decode_header(longer, hdr_len + 1, &dec), HV_ETRAILING);
+    free(longer);
+    free(hdr);
+}
+
 static void test_truncation_at_every_byte(void **state)
 {
     (void)state;
@@ -329,6 +359,7 @@ int main(void)
     assert_int_equal(hv_crypto_init(), HV_OK);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_is_canonical),
+        cmocka_unit_test(test_header_alone),
         cmocka_unit_test(test_truncation_at_every_byte),
         cmocka_unit_test(test_trailing_bytes),
         cmocka_unit_test(test_version_and_type),

@@ -9,6 +9,7 @@
 #include "hv_registry.h"
 
 static const char s_case[] = "{\"schema\":\"haven-referral/1\"}";
+static const uint8_t s_sealed[] = {0x5e, 0xa1, 0xed, 0x00, 0x01, 0x02}; /* opaque here */
 
 /* One valid example of each type. */
 static void s_example(unsigned type, hv_msg *m)
@@ -31,16 +32,26 @@ static void s_example(unsigned type, hv_msg *m)
     s->interpreter = true;
     strcpy(s->country, "XC");
     strcpy(s->region, "Example Capital Region");
-    s->n_exclude = 1;
+    /* The withhold list goes to the router, never in an offer. */
+    s->n_exclude = type == HV_MSG_OFFER ? 0 : 1;
     strcpy(s->exclude[0], "clinic.xc");
     s->respond_by = 4102358400u;
     strcpy(m->node, "shelter.xc");
     m->at = 1795305600u;
-    strcpy(m->code, type == HV_MSG_DECLINE ? "no_capacity" : "completed");
+    strcpy(m->code, type == HV_MSG_DECLINE          ? "no_capacity"
+                    : type == HV_MSG_CANCEL         ? "consent_withdrawn"
+                    : type == HV_MSG_OFFER_WITHDRAWN ? "timed_out"
+                                                    : "completed");
+    if (type == HV_MSG_DECLINE) {
+        m->sealed = s_sealed;
+        m->sealed_len = sizeof s_sealed;
+    }
     strcpy(m->text, "placed in long-term accommodation");
     m->n_reasons = 1;
     strcpy(m->reasons[0].node, "legal.xc");
-    strcpy(m->reasons[0].text, "does not serve Example Coastal Region");
+    strcpy(m->reasons[0].text, "declined: language");
+    m->reasons[0].note = s_sealed;
+    m->reasons[0].note_len = sizeof s_sealed;
     memset(m->hash, 0xab, 32);
     m->case_json = s_case;
     m->case_len = sizeof s_case - 1;
@@ -91,8 +102,35 @@ static void test_fields_decoded(void **state)
     assert_int_equal(back.summary.needs[1].category, HV_SVC_LEGAL_AID);
     assert_string_equal(back.summary.languages[1], "en");
     assert_string_equal(back.summary.region, "Example Capital Region");
-    assert_string_equal(back.summary.exclude[0], "clinic.xc");
+    assert_int_equal(back.summary.n_exclude, 0);
     assert_true(back.summary.interpreter);
+    free(buf);
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_REFERRAL_REQUEST, &back), HV_OK);
+    assert_string_equal(back.summary.exclude[0], "clinic.xc");
+    free(buf);
+    /* DECLINE and NO_MATCH carry the sealed note as bytes, unread. */
+    s_example(HV_MSG_DECLINE, &m);
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_DECLINE, &back), HV_OK);
+    assert_string_equal(back.code, "no_capacity");
+    assert_int_equal(back.sealed_len, sizeof s_sealed);
+    assert_memory_equal(back.sealed, s_sealed, sizeof s_sealed);
+    free(buf);
+    s_example(HV_MSG_NO_MATCH, &m);
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_NO_MATCH, &back), HV_OK);
+    assert_string_equal(back.reasons[0].text, "declined: language");
+    assert_int_equal(back.reasons[0].note_len, sizeof s_sealed);
+    assert_memory_equal(back.reasons[0].note, s_sealed, sizeof s_sealed);
+    free(buf);
+    s_example(HV_MSG_CANCEL, &m);
+    m.text[0] = '\0';
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CANCEL, &back), HV_OK);
+    assert_string_equal(back.code, "consent_withdrawn");
+    assert_string_equal(back.text, "");
     free(buf);
     s_example(HV_MSG_CASE_TRANSFER, &m);
     buf = s_encode(&m, &len);
@@ -166,6 +204,76 @@ static void test_refusals(void **state)
     free(buf);
 }
 
+/* PROTOCOL §9.1: the withhold list never travels in an offer. The router's
+ * encoder refuses to write one and a provider's decoder to read one. */
+static void test_withhold_list_not_sent_to_providers(void **state)
+{
+    (void)state;
+    hv_msg m, back;
+    size_t len;
+    uint8_t *buf;
+    s_example(HV_MSG_OFFER, &m);
+    m.summary.n_exclude = 1;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* The same bytes built by hand: an OFFER around a request's summary. */
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    uint8_t *req;
+    size_t req_len;
+    req = s_encode(&m, &req_len);
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_MSG_OFFER);
+    hv_mp_write_array(&w, 3);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    /* The request is [1, type, summary]: its summary starts at byte 3. */
+    uint8_t *offer = malloc(len + req_len - 3 + 16);
+    memcpy(offer, buf, len);
+    memcpy(offer + len, req + 3, req_len - 3);
+    size_t n = len + req_len - 3;
+    static const uint8_t tail[] = {0xaa, 's', 'h', 'e', 'l', 't', 'e', 'r', '.', 'x', 'c', 0x01};
+    memcpy(offer + n, tail, sizeof tail);
+    n += sizeof tail;
+    assert_int_equal(hv_msg_decode(offer, n, HV_MSG_OFFER, &back), HV_EINVAL);
+    /* One a provider stored before it refused them loads, without the list. */
+    assert_int_equal(hv_msg_decode_stored(offer, n, HV_MSG_OFFER, &back), HV_OK);
+    assert_int_equal(back.summary.n_exclude, 0);
+    assert_string_equal(back.node, "shelter.xc");
+    uint8_t *clean;
+    size_t clean_len;
+    assert_int_equal(hv_msg_encode(&back, &clean, &clean_len), HV_OK);
+    assert_null(memmem(clean, clean_len, "clinic.xc", 9));
+    free(clean);
+    free(offer);
+    free(req);
+    free(buf);
+}
+
+/* PROTOCOL §9.1: decline, cancel and withdrawn offer are codes. */
+static void test_reason_codes_refused_outside_lists(void **state)
+{
+    (void)state;
+    hv_msg m;
+    size_t len;
+    uint8_t *buf;
+    s_example(HV_MSG_CANCEL, &m);
+    strcpy(m.code, "the person moved to Example City");
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_MSG_OFFER_WITHDRAWN, &m);
+    strcpy(m.code, "");
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* A note in NO_MATCH only with the provider that sealed it. */
+    s_example(HV_MSG_NO_MATCH, &m);
+    m.reasons[0].node[0] = '\0';
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_MSG_DECLINE, &m);
+    m.sealed_len = HV_NOTE_SEALED_MAX + 1;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    assert_true(hv_cancel_code_valid("match_refused"));
+    assert_true(hv_withdrawn_code_valid("deadline_passed"));
+}
+
 static void test_golden_bytes(void **state)
 {
     (void)state;
@@ -188,6 +296,8 @@ int main(void)
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_fields_decoded),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_withhold_list_not_sent_to_providers),
+        cmocka_unit_test(test_reason_codes_refused_outside_lists),
         cmocka_unit_test(test_golden_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,11 @@ import { model } from '../../form/schema.js';
 import { viewReferral } from '../../form/view.js';
 import { stateCell } from './list.js';
 
+// Why a referral is withdrawn, as a router is told it (hv_cancel_codes,
+// proto/hv_msg.c; match_refused is the intake's own).
+const CANCEL_CODES = ['consent_withdrawn', 'no_longer_needed', 'placed_elsewhere', 'duplicate',
+  'entered_in_error', 'other'];
+
 // Over: nothing more will happen. Withdrawn already asked: not again.
 const OVER = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn']);
 const ENDED = new Set([...OVER, 'cancel_requested', 'withdraw_requested']);
@@ -98,15 +103,23 @@ export async function render(main, params, ctx) {
     await load();
   }
 
+  // The code is what a router is told; the words stay here and go only to
+  // a provider holding the case (proto/PROTOCOL.md §9.1).
   async function withdraw() {
+    const code = h('select', { id: 'wd-code', name: 'code' },
+      CANCEL_CODES.map((c) => h('option', { value: c, selected: c === 'consent_withdrawn' },
+        t(`intake.cancel.${c}`))));
     const reason = h('textarea', { id: 'wd-reason', name: 'reason', rows: 3, required: true,
-      maxlength: 1000 });
+      maxlength: 1000, 'aria-describedby': 'wd-reason-hint' });
     const v = await confirmDialog({ title: t('intake.withdraw.title'),
       text: t('intake.withdraw.text'), danger: true, confirm: t('intake.withdraw.confirm'),
-      body: [h('div', { class: 'field' }, h('label', { for: 'wd-reason' },
-        t('intake.withdraw.reason')), reason)] });
+      body: [h('div', { class: 'field' }, h('label', { for: 'wd-code' },
+        t('intake.withdraw.code')), code),
+      h('div', { class: 'field' }, h('label', { for: 'wd-reason' },
+        t('intake.withdraw.reason')),
+      h('p', { id: 'wd-reason-hint', class: 'field-hint' }, t('intake.withdraw.reason_hint')), reason)] });
     if (v && v.reason.trim())
-      await act('withdraw', { reason: v.reason.trim() }, t('intake.withdraw.done'));
+      await act('withdraw', { code: v.code, reason: v.reason.trim() }, t('intake.withdraw.done'));
   }
   async function assign(current) {
     const staff = h('input', { id: 'as-staff', name: 'staff', type: 'text', required: true,

@@ -213,9 +213,15 @@ async function exportCase(id, err) {
   }
 }
 
-// A row's detail; a decline's reason code ("no_capacity: full") in words.
+// A row's detail; a decline's reason code in words, and whether its note
+// went, sealed, to the referring organisation ("no_capacity (note sealed
+// to the intake)": the note itself is not kept here, PROTOCOL.md §9.1).
+// A decline recorded before that ("no_capacity: full") as it was written.
 function detail(r) {
   if (!r.detail) return null;
+  const s = r.state === 'declined' && /^([a-z_]+) \(note sealed to the intake\)$/.exec(r.detail);
+  if (s && DECLINE_CODES.includes(s[1]))
+    return [label('reason', s[1]), ' — ', t('provider.history.note_sealed')];
   const m = r.state === 'declined' && /^([a-z_]+)(?:: ([\s\S]*))?$/.exec(r.detail);
   if (m && DECLINE_CODES.includes(m[1]))
     return [label('reason', m[1]), m[2] ? [': ', data(m[2])] : null];

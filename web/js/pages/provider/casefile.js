@@ -104,6 +104,10 @@ function person(f) {
     ]));
 }
 
+// What the intake sends in place of a withhold reason, which never leaves it
+// (services/intake/intake.c, proto/PROTOCOL.md §9.1).
+const KEPT_REASON = '(kept by the referring organisation)';
+
 function risk(f) {
   const r = f.risk || {};
   const wf = r.withhold_from || [];
@@ -113,7 +117,8 @@ function risk(f) {
     terms([
       [t('provider.case.safety_plan'), r.safety_plan],
       [t('provider.case.withhold_from'), wf.length
-        ? h('ul', {}, wf.map((w) => h('li', {}, data(`${w.organisation}: ${w.reason || ''}`))))
+        ? h('ul', {}, wf.map((w) => h('li', {}, data(`${w.organisation}: ${
+          w.reason === KEPT_REASON ? t('provider.case.withhold_reason_kept') : w.reason || ''}`))))
         : t('provider.case.none')],
     ]));
 }
