@@ -10,6 +10,7 @@
  *   what peers sent on our links    hv_broker_links.c
  *   operators' requests, snapshots  hv_broker_ops.c, hv_broker_metrics.c
  *   the group commit, deliveries    hv_broker_custody.c, hv_broker_delivery.c
+ *   the store's health (a fault)    hv_broker_fault.c
  *   timers (prune, sessions, expiry)
  */
 #include "hv_broker_internal.h"
@@ -325,6 +326,7 @@ hv_err hv_broker_run(hv_broker *b)
         hv_broker_health_tick(b, now);
         hv_broker_ops_serve(b, now);
         hv_broker_custody_commit_and_reply(b, false);
+        hv_broker_fault_tick(b, now);
         hv_broker_custody_erase(b, now);
         hv_broker_custody_deliver(b, now);
         hv_broker_custody_prune(b, now);

@@ -91,6 +91,14 @@ static hv_err s_commit(hv_broker *b)
     hv_broker_custody *c = &b->custody;
     hv_err err = HV_OK;
     uint64_t release = c->audit_released;
+    if (!hv_broker_store_ok(b)) {
+        /* A store in fault commits nothing more, not even what this group
+         * gathered before the fault was found: no STORED for it. */
+        hv_store_rollback(c->store);
+        if (c->audit != NULL)
+            hv_audit_discard(c->audit);
+        return HV_ESTORE;
+    }
     if (c->audit != NULL) {
         s_audit_sync(b, false);
         const char *lines;
@@ -193,7 +201,7 @@ static void s_forget_referral(hv_broker *b, const uint8_t referral[16], const ch
     char hex[33];
     hv_hex(referral, 16, hex);
     if (hv_store_forget_referral(b->custody.store, referral, &n) != HV_OK) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=forget_referral referral=%s", hex);
+        hv_broker_store_failed(b, "op=forget_referral referral=%s", hex);
         return;
     }
     b->custody.count.forgotten += n;
@@ -311,6 +319,12 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
             return;
         }
     }
+    /* A store in fault takes nothing: the sender keeps the message. */
+    if (!hv_broker_store_ok(b)) {
+        hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_ESTORE, env.id,
+                          "store failed; keep the message and send it again later");
+        return;
+    }
     hv_stored rec = {.id = env.id,
                      .sender = env.from,
                      .recipient = queue,
@@ -329,8 +343,7 @@ void hv_broker_custody_on_send(hv_broker *b, hv_session *s, const hv_control *m,
         return;
     }
     if (err != HV_OK) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=put id=%s reason=\"%s\"", idhex,
-               hv_store_error(c->store));
+        hv_broker_store_failed(b, "op=put id=%s", idhex);
         hv_session_refuse(b, s->sock, s->rid, s->rid_len, HV_ESTORE, env.id,
                           "store failed; send again later");
         return;
@@ -366,7 +379,7 @@ bool hv_broker_custody_replay(hv_broker *b, hv_session *s, uint64_t since)
     if (from < window_start)
         from = window_start;
     size_t n = 0;
-    hv_err err = hv_store_begin(c->store);
+    hv_err err = hv_broker_store_ok(b) ? hv_store_begin(c->store) : HV_ESTORE;
     if (err == HV_OK)
         err = hv_store_replay(c->store, s->node, from, now_ms, &n);
     if (err == HV_OK)
@@ -376,7 +389,7 @@ bool hv_broker_custody_replay(hv_broker *b, hv_session *s, uint64_t since)
         err = hv_store_in_transaction(c->store) ? HV_ESTORE : HV_OK;
     }
     if (err != HV_OK) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=replay node=%s", s->node);
+        hv_broker_store_failed(b, "op=replay node=%s", s->node);
         return false;
     }
     c->count.replayed += n;
@@ -396,11 +409,13 @@ void hv_broker_custody_peer_notice(hv_broker *b, hv_session *s, const hv_control
              m->cmd == HV_CMD_EXPIRED ? "time to live passed before delivery" : m->text);
     bool found = false;
     char sender[HV_NODE_ID_MAX + 1] = "";
+    if (!hv_broker_store_ok(b))
+        return; /* no STORED: the peer reports it again */
     hv_err err = hv_store_begin(c->store);
     if (err == HV_OK)
         err = hv_store_notice_relay(c->store, m->msg_id, code, reason, &found, sender);
     if (err != HV_OK) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=relay_notice peer=%s", s->node);
+        hv_broker_store_failed(b, "op=relay_notice peer=%s", s->node);
         return; /* no STORED: the peer reports it again */
     }
     if (found && c->n_notify < b->cfg.batch)
@@ -468,9 +483,8 @@ void hv_broker_custody_commit_and_reply(hv_broker *b, bool now_please)
                 r->maybe_more = true;
         }
     }
-    if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=commit batch=%zu reason=\"%s\"", c->n_pending,
-               hv_store_error(c->store));
+    if (err != HV_OK && hv_broker_store_ok(b))
+        hv_broker_store_failed(b, "op=commit batch=%zu", c->n_pending);
     c->n_pending = 0;
     /* Dead letters made in this batch: tell their senders now. */
     for (size_t i = 0; err == HV_OK && i < c->n_notify; i++)
@@ -504,7 +518,7 @@ static void s_audit_expired(void *arg, const uint8_t id[16])
 void hv_broker_custody_prune(hv_broker *b, int64_t now)
 {
     hv_broker_custody *c = &b->custody;
-    if (now < c->next_prune)
+    if (now < c->next_prune || !hv_broker_store_ok(b))
         return;
     int64_t before = hv_now_ms() - (int64_t)b->cfg.replay_hours * S_HOUR_MS;
     size_t n = 0;
@@ -514,7 +528,7 @@ void hv_broker_custody_prune(hv_broker *b, int64_t now)
     if (err == HV_OK)
         err = hv_store_prune(c->store, before, S_PRUNE_BATCH, &n);
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=prune");
+        hv_broker_store_failed(b, "op=prune");
     c->count.pruned += n;
     c->next_prune = now + (n == S_PRUNE_BATCH ? S_PRUNE_AGAIN_MS : S_PRUNE_EVERY_MS);
     if (n > 0)
@@ -524,7 +538,7 @@ void hv_broker_custody_prune(hv_broker *b, int64_t now)
 void hv_broker_custody_expire(hv_broker *b, int64_t now)
 {
     hv_broker_custody *c = &b->custody;
-    if (now < c->next_expire)
+    if (now < c->next_expire || !hv_broker_store_ok(b))
         return;
     c->next_expire = now + S_EXPIRE_EVERY_MS;
     size_t moved = 0;
@@ -534,7 +548,7 @@ void hv_broker_custody_expire(hv_broker *b, int64_t now)
     if (err == HV_OK)
         err = s_commit(b);
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=expire");
+        hv_broker_store_failed(b, "op=expire");
     if (moved > 0) {
         c->count.expired += moved;
         hv_log(HV_LOG_INFO, "expired", "count=%zu", moved);
@@ -558,6 +572,8 @@ void hv_broker_custody_erase(hv_broker *b, int64_t now)
 {
     hv_broker_custody *c = &b->custody;
     bool done = false;
+    if (!hv_broker_store_ok(b))
+        return;
     hv_err err = hv_store_erase_tick(c->store, now, &done);
     if (err == HV_OK) {
         if (done && c->erase_deferred_since != 0)
@@ -568,7 +584,7 @@ void hv_broker_custody_erase(hv_broker *b, int64_t now)
         return;
     }
     if (err != HV_ETIMEOUT) {
-        hv_log(HV_LOG_ERROR, "store_failed", "op=truncate_wal");
+        hv_broker_store_failed(b, "op=truncate_wal");
         return;
     }
     if (c->erase_deferred_since == 0) {
@@ -615,6 +631,8 @@ void hv_broker_custody_forget_inactive(hv_broker *b)
 {
     hv_broker_custody *c = &b->custody;
     s_gone_ctx g = {.b = b};
+    if (!hv_broker_store_ok(b))
+        return;
     hv_err err = hv_store_retained_nodes(c->store, s_gone_one, &g);
     size_t *counts = g.n > 0 ? calloc(g.n, sizeof *counts) : NULL;
     if (err == HV_OK && g.n > 0)
@@ -630,7 +648,7 @@ void hv_broker_custody_forget_inactive(hv_broker *b)
         hv_log(HV_LOG_INFO, "replay_forgotten", "node=%s reason=inactive count=%zu", g.ids[i],
                counts[i]);
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=forget_inactive");
+        hv_broker_store_failed(b, "op=forget_inactive");
     free(counts);
     free(g.ids);
 }
@@ -638,6 +656,8 @@ void hv_broker_custody_forget_inactive(hv_broker *b)
 /* ---------------------------------------------------------- for operators */
 
 hv_broker_counters hv_broker_custody_counters(const hv_broker *b) { return b->custody.count; }
+
+const hv_broker_fault *hv_broker_custody_fault(const hv_broker *b) { return &b->custody.fault; }
 
 hv_err hv_broker_custody_stats(hv_broker *b, hv_store_stats *st)
 {

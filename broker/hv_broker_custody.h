@@ -22,6 +22,7 @@
 
 #include "hv_audit.h"
 #include "hv_broker.h"
+#include "hv_broker_fault.h"
 #include "hv_broker_session.h"
 #include "hv_control.h"
 #include "hv_store.h"
@@ -62,6 +63,7 @@ typedef struct hv_broker_custody {
     bool erase_stuck;              /* ...for a minute: warned */
     int64_t group_start_us;        /* when the open group transaction began, 0 = none */
     hv_broker_counters count;      /* what happened, for operators */
+    hv_broker_fault fault;         /* the store's health (hv_broker_fault.h) */
 } hv_broker_custody;
 
 /* ------------------------------------------------ lifecycle (custody.c) */
@@ -155,6 +157,9 @@ void hv_broker_custody_forwarded(hv_broker *b, hv_session *s, const uint8_t id[1
 void hv_broker_custody_refused(hv_broker *b, hv_session *s, const hv_control *m);
 
 /* ------------------------------------------------ for operators */
+
+/* The store's health (borrowed, valid while the broker runs). */
+const hv_broker_fault *hv_broker_custody_fault(const hv_broker *b);
 
 /* The counters (a copy). */
 hv_broker_counters hv_broker_custody_counters(const hv_broker *b);

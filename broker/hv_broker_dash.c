@@ -64,7 +64,7 @@ void hv_broker_dash_sample(hv_broker *b, int64_t now)
         }
         hv_store_stats st = {0, 0, 0, 0};
         if (hv_broker_custody_stats(b, &st) != HV_OK)
-            hv_log(HV_LOG_ERROR, "store_failed", "op=dashboard");
+            hv_broker_store_failed(b, "op=dashboard");
         *p = (struct hv_dash_point){
             .at_ms = wall,
             .stored = s_rate(c.stored, d->last_stored, secs),
@@ -185,11 +185,11 @@ void hv_broker_dash_json(hv_broker *b, json_t *st)
     json_object_set_new(st, "nodes", s_nodes(b));
     struct s_ages ages = {json_array(), hv_now_ms()};
     if (hv_broker_custody_queue_ages(b, s_age_one, &ages) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=dashboard_ages");
+        hv_broker_store_failed(b, "op=dashboard_ages");
     json_object_set_new(st, "queue_ages", ages.list);
     json_t *dead = json_array();
     if (hv_broker_custody_dead_list(b, HV_DASH_DEAD_SHOWN, s_dead_one, dead) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=dashboard_dead");
+        hv_broker_store_failed(b, "op=dashboard_dead");
     json_object_set_new(st, "dead_recent", dead);
     json_t *route = hv_broker_health_route_json(b);
     if (route != NULL)

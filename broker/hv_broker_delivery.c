@@ -26,11 +26,11 @@
 void hv_broker_custody_attempted(hv_broker *b, const hv_session *s)
 {
     hv_store *store = b->custody.store;
-    hv_err err = s->n_flight > 0 ? hv_store_begin(store) : HV_OK;
-    for (size_t i = 0; err == HV_OK && i < s->n_flight; i++)
+    hv_err err = s->n_flight > 0 && hv_broker_store_ok(b) ? hv_store_begin(store) : HV_OK;
+    for (size_t i = 0; err == HV_OK && hv_broker_store_ok(b) && i < s->n_flight; i++)
         err = hv_store_attempted(store, s->flight[i].id);
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=attempted node=%s", s->node);
+        hv_broker_store_failed(b, "op=attempted node=%s", s->node);
 }
 
 void hv_broker_custody_restart(hv_broker *b, hv_session *s, int64_t now)
@@ -98,6 +98,8 @@ static bool s_deliver_one(void *arg, int64_t seq, const uint8_t id[16], const ui
 
 void hv_broker_custody_deliver(hv_broker *b, int64_t now)
 {
+    if (!hv_broker_store_ok(b))
+        return; /* nothing is handed out of a store in fault */
     for (size_t i = 0; i < b->n_sessions; i++) {
         hv_session *s = &b->sessions[i];
         if (!s->ready || !s->maybe_more || now < s->paused_until || s->n_flight >= s->window)
@@ -106,7 +108,7 @@ void hv_broker_custody_deliver(hv_broker *b, int64_t now)
         s_deliver_ctx d = {.b = b, .s = s};
         if (hv_store_next(b->custody.store, s->queue, s->cursor, room, s_deliver_one, &d) !=
             HV_OK) {
-            hv_log(HV_LOG_ERROR, "store_failed", "op=next node=%s", s->node);
+            hv_broker_store_failed(b, "op=next node=%s", s->node);
             continue;
         }
         if (d.gone && !s->outgoing) {
@@ -154,8 +156,9 @@ void hv_broker_custody_notices(hv_broker *b, const char *node)
             return;
     }
     s_deliver_ctx d = {.b = b, .s = s};
-    if (hv_store_notices(b->custody.store, node, S_NOTICES_PER_HELLO, s_notice_one, &d) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=notices node=%s", node);
+    if (hv_broker_store_ok(b) &&
+        hv_store_notices(b->custody.store, node, S_NOTICES_PER_HELLO, s_notice_one, &d) != HV_OK)
+        hv_broker_store_failed(b, "op=notices node=%s", node);
 }
 
 /* ---------------------------------------------------------- ACK and NACK */
@@ -176,6 +179,8 @@ void hv_broker_custody_on_ack(hv_broker *b, hv_session *s, const hv_control *m, 
         s->backoff_ms = 100;
     }
     bool found = false;
+    if (!hv_broker_store_ok(b))
+        return; /* still queued: delivered again once the store works */
     hv_err err = hv_store_begin(c->store);
     if (err == HV_OK && nack) {
         char reason[HV_CONTROL_TEXT_MAX + HV_NODE_ID_MAX + 16];
@@ -207,7 +212,7 @@ void hv_broker_custody_on_ack(hv_broker *b, hv_session *s, const hv_control *m, 
             err = hv_store_notice_done(c->store, s->node, m->msg_id, &found);
     }
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=%s node=%s", nack ? "nack" : "ack", s->node);
+        hv_broker_store_failed(b, "op=%s node=%s", nack ? "nack" : "ack", s->node);
 }
 
 /* ------------------------------------------------------- a peer's answer */
@@ -216,6 +221,8 @@ void hv_broker_custody_forwarded(hv_broker *b, hv_session *s, const uint8_t id[1
 {
     hv_broker_custody *c = &b->custody;
     bool found = false;
+    if (!hv_broker_store_ok(b))
+        return; /* forwarded again once the store works; the peer drops it */
     hv_err err = hv_store_begin(c->store);
     if (err == HV_OK)
         err = hv_store_remove(c->store, id, s->queue, &found);
@@ -227,7 +234,7 @@ void hv_broker_custody_forwarded(hv_broker *b, hv_session *s, const uint8_t id[1
         hv_broker_custody_audit(b, id, "forwarded", s->node);
     }
     if (err != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=forwarded peer=%s", s->node);
+        hv_broker_store_failed(b, "op=forwarded peer=%s", s->node);
 }
 
 void hv_broker_custody_refused(hv_broker *b, hv_session *s, const hv_control *m)
@@ -237,6 +244,8 @@ void hv_broker_custody_refused(hv_broker *b, hv_session *s, const hv_control *m)
     snprintf(reason, sizeof reason, "refused by broker %s: %s", s->node, m->text);
     char sender[HV_NODE_ID_MAX + 1];
     bool found = false;
+    if (!hv_broker_store_ok(b))
+        return; /* forwarded again once the store works, and refused again */
     hv_err err = hv_store_begin(c->store);
     if (err == HV_OK)
         err = hv_store_bury(c->store, m->msg_id, s->queue, m->code, reason, hv_now_ms(), &found,

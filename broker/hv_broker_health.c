@@ -46,7 +46,7 @@ static void s_own(hv_broker *b, hv_health *h)
     h->acked_mps = s_mps(rates[2]);
     hv_store_stats st = {0, 0, 0, 0};
     if (hv_broker_custody_stats(b, &st) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=health");
+        hv_broker_store_failed(b, "op=health");
     h->queued = st.queued > 0 ? (uint64_t)st.queued : 0;
     h->dead = st.dead > 0 ? (uint64_t)st.dead : 0;
     for (size_t p = 0; p < b->links.n && p < HV_PEERS_MAX && p < HV_HEALTH_LINKS_MAX; p++) {
@@ -60,7 +60,7 @@ static void s_own(hv_broker *b, hv_health *h)
     }
     struct s_depths d = {h};
     if (hv_broker_custody_depths(b, s_depth_one, &d) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=health_depths");
+        hv_broker_store_failed(b, "op=health_depths");
 }
 
 /* Sends summary `h` on link `s` as HEALTH. */

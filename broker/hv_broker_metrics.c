@@ -168,7 +168,7 @@ json_t *hv_broker_ops_stats_json(hv_broker *b)
     json_t *depths = json_object(), *sessions = json_array(), *peers = json_array();
     if (hv_broker_custody_stats(b, &st) != HV_OK ||
         hv_broker_custody_depths(b, s_depth_one, depths) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=stats");
+        hv_broker_store_failed(b, "op=stats");
     for (size_t i = 0; i < b->n_sessions; i++) {
         const hv_session *s = &b->sessions[i];
         if (s->outgoing || s->peer)
@@ -311,6 +311,14 @@ static char *s_metrics_text(hv_broker *b, json_t *st)
     hv_prom_family(&p, "haven_commits_total", "counter",
                    "Group commits of the store that carried SENDs.");
     hv_prom_sample(&p, "haven_commits_total", S_L(NULL, NULL), 1, (double)c.commits);
+    const hv_broker_fault *fault = hv_broker_custody_fault(b);
+    hv_prom_family(&p, "haven_store_failed", "gauge",
+                   "1 while the store refuses work (disk full, damaged, I/O error): see /healthz.");
+    hv_prom_sample(&p, "haven_store_failed", S_L(NULL, NULL), 1,
+                   fault->kind != HV_DB_FAULT_NONE ? 1.0 : 0.0);
+    hv_prom_family(&p, "haven_store_failures_total", "counter",
+                   "Store calls that failed since the broker started.");
+    hv_prom_sample(&p, "haven_store_failures_total", S_L(NULL, NULL), 1, (double)fault->failures);
     hv_prom_family(&p, "haven_audit_sync_failures_total", "counter",
                    "Checks of the audit log's fdatasync that failed (copies stay in the store).");
     hv_prom_sample(&p, "haven_audit_sync_failures_total", S_L(NULL, NULL), 1,
@@ -327,7 +335,7 @@ static char *s_metrics_text(hv_broker *b, json_t *st)
                    "Seconds since the oldest envelope waiting in each queue was stored.");
     struct s_ages ages = {&p, id, hv_now_ms()};
     if (hv_broker_custody_queue_ages(b, s_age_one, &ages) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=queue_ages");
+        hv_broker_store_failed(b, "op=queue_ages");
     json_t *store = json_object_get(st, "store");
     hv_prom_family(&p, "haven_queued", "gauge", "Envelopes waiting in all.");
     hv_prom_sample(&p, "haven_queued", S_L(NULL, NULL), 1,
@@ -338,7 +346,7 @@ static char *s_metrics_text(hv_broker *b, json_t *st)
     hv_prom_family(&p, "haven_dead_letters_by_reason", "gauge",
                    "Dead letters held, by the code of why they died.");
     if (hv_broker_custody_dead_reasons(b, s_reason_one, &ages) != HV_OK)
-        hv_log(HV_LOG_ERROR, "store_failed", "op=dead_reasons");
+        hv_broker_store_failed(b, "op=dead_reasons");
 
     hv_prom_family(&p, "haven_peer_up", "gauge",
                    "Peer links, 1 when up (out: ours to the peer, in: the peer's to us).");
@@ -425,6 +433,9 @@ void hv_broker_ops_publish(hv_broker *b, int64_t now)
     hv_broker_dash_json(b, st); /* after the metrics: /metrics never reads these */
     char *json = json_dumps(st, JSON_COMPACT);
     hv_http_set_registry(o->http, hv_registry_version(b->reg), hv_registry_expires_at(b->reg));
+    char fault[256];
+    hv_broker_fault_text(b, fault, sizeof fault);
+    hv_http_set_fault(o->http, fault);
     if (metrics != NULL && json != NULL)
         hv_http_publish(o->http, metrics, json);
     free(metrics);

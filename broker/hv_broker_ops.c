@@ -218,7 +218,7 @@ static json_t *s_ops_request(hv_broker *b, const char *operator_id, const void *
     } else if (strcmp(cmd, "dead.list") == 0) {
         json_t *list = json_array();
         if (hv_broker_custody_dead_list(b, 1000, s_dead_one, list) != HV_OK)
-            hv_log(HV_LOG_ERROR, "store_failed", "op=dead_list");
+            hv_broker_store_failed(b, "op=dead_list");
         reply = json_pack("{s:o}", "dead_letters", list);
     } else if (strcmp(cmd, "dead.requeue") == 0) {
         reply = s_dead_action(b, operator_id, true, args);

@@ -46,6 +46,11 @@ void hv_http_set_registry(hv_http *h, uint64_t version, uint64_t expires_at)
     hv_httpd_set_registry(h->d, version, expires_at);
 }
 
+void hv_http_set_fault(hv_http *h, const char *text)
+{
+    hv_httpd_set_fault(h->d, text);
+}
+
 void hv_http_stop(hv_http **hp)
 {
     if (hp == NULL || *hp == NULL)

@@ -33,6 +33,9 @@ void hv_http_publish(hv_http *h, const char *metrics, const char *stats_json);
  * "degraded: ..." with 200, and "expired: ..." with 503 after it. */
 void hv_http_set_registry(hv_http *h, uint64_t version, uint64_t expires_at);
 
+/* Tells /healthz the store's fault ("" or NULL: none); see hv_httpd_set_fault. */
+void hv_http_set_fault(hv_http *h, const char *text);
+
 /* Stops the thread and frees; safe on NULL and twice. */
 void hv_http_stop(hv_http **h);
 

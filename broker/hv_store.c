@@ -334,6 +334,35 @@ const char *hv_store_error(const hv_store *s)
     return s->commit_error[0] != '\0' ? s->commit_error : sqlite3_errmsg(s->db);
 }
 
+void hv_store_rollback(hv_store *s)
+{
+    if (s->in_txn || !sqlite3_get_autocommit(s->db)) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        s->in_txn = false;
+        s->recount = true;
+    }
+}
+
+int hv_store_errcode(const hv_store *s)
+{
+    return s->commit_error[0] != '\0' ? s->commit_code : sqlite3_extended_errcode(s->db);
+}
+
+hv_err hv_store_probe(hv_store *s)
+{
+    hv_store_rollback(s);
+    s->commit_error[0] = '\0';
+    char sql[96];
+    snprintf(sql, sizeof sql, "BEGIN IMMEDIATE; PRAGMA user_version=%d; COMMIT", S_FORMAT);
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        return HV_OK;
+    snprintf(s->commit_error, sizeof s->commit_error, "%s", sqlite3_errmsg(s->db));
+    s->commit_code = sqlite3_extended_errcode(s->db);
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return HV_ESTORE;
+}
+
 hv_err hv_store_commit(hv_store *s)
 {
     if (!s->in_txn)
@@ -343,6 +372,7 @@ hv_err hv_store_commit(hv_store *s)
          * told to send again and its audit records were forgotten. The
          * reason is kept first: the rollback replaces SQLite's message. */
         snprintf(s->commit_error, sizeof s->commit_error, "%s", sqlite3_errmsg(s->db));
+        s->commit_code = sqlite3_extended_errcode(s->db);
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         s->in_txn = false;
         s->recount = true;

@@ -67,9 +67,23 @@ bool hv_store_in_transaction(const hv_store *s);
  * rolls the whole transaction back. */
 HV_MUST_CHECK hv_err hv_store_commit(hv_store *s);
 
+/* Abandons the open transaction, if any: nothing of it commits. */
+void hv_store_rollback(hv_store *s);
+
 /* Why the last store call failed, in SQLite's words ("database or disk is
  * full", ...), for the log. Borrowed until the next store call. */
 const char *hv_store_error(const hv_store *s);
+
+/* SQLite's extended result code of the last failure (as hv_store_error),
+ * for hv_db_fault_of. */
+int hv_store_errcode(const hv_store *s);
+
+/* Whether the store takes writes again after a failure (the disk was
+ * full): rolls back any transaction left open, then commits one write of
+ * the file's header, which needs room in the WAL. HV_OK or HV_ESTORE
+ * (hv_store_error says why). Outside the group's use: the caller has no
+ * STORED owed. */
+HV_MUST_CHECK hv_err hv_store_probe(hv_store *s);
 
 /* Takes `m` into custody. When its id is already known from the same
  * sender, sets `*duplicate` and stores nothing. A known id from another

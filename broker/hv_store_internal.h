@@ -54,6 +54,7 @@ struct hv_store {
     sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
     bool in_txn;                    /* a group transaction is open */
     char commit_error[128];         /* why the last commit failed, or "" */
+    int commit_code;                /* ...SQLite's extended result code then */
     int64_t retained;               /* rows in `delivered` (counted at open, then kept) */
     bool recount;                   /* a rollback left `retained` unsure */
     bool erase_on;                  /* secure_delete=ON and the WAL truncated (the default) */

@@ -2,6 +2,7 @@
  * usage: haven-broker -c broker.ini [-n]   (common/hv_daemon_args.h)
  *   -n  check the configuration, keys and registry, binding nothing, then
  *       exit 0 or 1.
+ *   --check-store  check the store (broker.db) fully offline, exit 0 or 1.
  * Runs in the foreground and logs to stderr, one event per line.
  * SIGTERM or SIGINT: finish the commit under way and stop. SIGHUP: reload
  * the registry (a revoked node is cut off at once). */
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
     hv_broker_config cfg;
     hv_errmsg e = {""};
     hv_err err = hv_broker_config_load(args.config, &cfg, &e);
+    if (err == HV_OK && args.check_store)
+        return hv_daemon_check_store("haven-broker", cfg.store);
     if (err == HV_OK && args.check_only)
         err = hv_broker_check(&cfg, &e);
     if (err != HV_OK) {

@@ -25,6 +25,67 @@ HV_MUST_CHECK hv_err hv_db_open(sqlite3 **out, const char *path, const char *sch
 HV_MUST_CHECK hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema,
                                       int page_size, hv_errmsg *e);
 
+/* Where a refused store's operator reads what to do (docs/OPERATIONS.md). */
+#define HV_DB_RESTORE_HINT "restore it from a backup: docs/OPERATIONS.md#restoring-a-damaged-store"
+
+/* How deep hv_db_check looks. QUICK is PRAGMA quick_check: every page of
+ * every b-tree is read and its structure checked (cells, free list, page
+ * ownership, record formats), which costs about one read of the file
+ * (docs/BENCHMARKS.md); every store runs it when it is opened. FULL is
+ * PRAGMA integrity_check: QUICK, and every index entry matched against
+ * its table row, for an offline check (--check-store). */
+typedef enum hv_db_depth { HV_DB_QUICK = 0, HV_DB_FULL = 1 } hv_db_depth;
+
+/* What a check found. Fields are filled by hv_db_check. */
+typedef struct hv_db_checked {
+    int64_t pages;        /* pages in the file */
+    int64_t page_size;    /* bytes a page */
+    int64_t took_us;      /* how long the check took, the read ahead included */
+    int64_t ahead_us;     /* ...of which reading the file ahead, in order */
+    int problems;         /* problems reported (at most HV_DB_CHECK_MAX) */
+    char first[200];      /* the first, in SQLite's words, or "" */
+} hv_db_checked;
+
+/* The most problems a check lists before it stops. */
+#define HV_DB_CHECK_MAX 20
+
+/* Checks the open database `db` (of file `path`, for messages) as `depth`
+ * says, after reading the file once in order so that the check's reads,
+ * which follow the b-trees and jump about the file, find its pages in the
+ * page cache (six times faster on a cold cache, docs/BENCHMARKS.md); `found` (may be NULL) gets what it found. Calls `line(arg, text)`
+ * with each problem when `line` is not NULL. Returns HV_OK when SQLite
+ * reports "ok", else HV_ESTORE with "PATH: damaged: FIRST PROBLEM (N
+ * problems); restore it from a backup: ..." in `e`. */
+typedef void (*hv_db_problem_fn)(void *arg, const char *text);
+HV_MUST_CHECK hv_err hv_db_check(sqlite3 *db, const char *path, hv_db_depth depth,
+                                 hv_db_checked *found, hv_db_problem_fn line, void *arg,
+                                 hv_errmsg *e);
+
+/* Opens the existing store at `path` read-only (nothing is created or
+ * written; a daemon using it should be stopped) and checks it as
+ * hv_db_check. HV_ENOTFOUND when there is no such file. */
+HV_MUST_CHECK hv_err hv_db_check_path(const char *path, hv_db_depth depth, hv_db_checked *found,
+                                      hv_db_problem_fn line, void *arg, hv_errmsg *e);
+
+/* What a failure of SQLite means for the store that met it: nothing
+ * lasting (a busy lock, a constraint), the disk full (SQLITE_FULL: may
+ * pass when space is freed), the file damaged (SQLITE_CORRUPT, NOTADB) or
+ * an I/O error (SQLITE_IOERR, CANTOPEN, READONLY): the store is not to be
+ * trusted until an operator has looked. */
+typedef enum hv_db_fault {
+    HV_DB_FAULT_NONE = 0,
+    HV_DB_FAULT_FULL = 1,
+    HV_DB_FAULT_DAMAGED = 2,
+    HV_DB_FAULT_IO = 3,
+} hv_db_fault;
+
+/* The fault of SQLite result code `rc` (primary or extended). */
+hv_db_fault hv_db_fault_of(int rc);
+
+/* The fault in words for logs and /healthz: "disk full", "damaged",
+ * "I/O error", "none" (static). */
+const char *hv_db_fault_name(hv_db_fault f);
+
 /* How long a connection waits for a lock another holds, in ms. */
 #define HV_DB_BUSY_MS 5000
 

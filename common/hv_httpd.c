@@ -33,6 +33,7 @@ struct hv_httpd {
     const char *page;          /* HTML at / (static, borrowed), or NULL */
     bool serve_stats;          /* serves /api/stats */
     char section[16];          /* "http", "metrics": for log lines */
+    char fault[256];           /* the store's fault, "" when it works */
 };
 
 /* /healthz of a live loop, by the registry's expiry: "ok" (200);
@@ -141,6 +142,13 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *c, const char 
         body = fresh ? s_registry_health(h, &status)
                      : strdup("stale: the daemon's loop has not reported\n");
         status = fresh ? status : 503;
+        if (fresh && h->fault[0] != '\0') {
+            free(body);
+            body = NULL;
+            status = 503;
+            if (asprintf(&body, "store failed: %s\n", h->fault) < 0)
+                body = NULL;
+        }
     } else {
         body = strdup(h->page ? "not found: /, /metrics, /healthz, /api/stats\n"
                               : "not found: /metrics, /healthz\n");
@@ -276,6 +284,13 @@ void hv_httpd_set_registry(hv_httpd *h, uint64_t version, uint64_t expires_at)
     pthread_mutex_lock(&h->lock);
     h->reg_version = version;
     h->reg_expires_at = expires_at;
+    pthread_mutex_unlock(&h->lock);
+}
+
+void hv_httpd_set_fault(hv_httpd *h, const char *text)
+{
+    pthread_mutex_lock(&h->lock);
+    snprintf(h->fault, sizeof h->fault, "%s", text ? text : "");
     pthread_mutex_unlock(&h->lock);
 }
 

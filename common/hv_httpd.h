@@ -53,6 +53,11 @@ void hv_httpd_publish(hv_httpd *h, const char *metrics, const char *stats_json);
  * "degraded: ..." with 200, and "expired: ..." with 503 after it. */
 void hv_httpd_set_registry(hv_httpd *h, uint64_t version, uint64_t expires_at);
 
+/* Tells /healthz that the daemon's store is in fault: `text` (copied; NULL
+ * or "" when it works again) says why. While it is, /healthz answers 503
+ * "store failed: TEXT", whatever the registry. */
+void hv_httpd_set_fault(hv_httpd *h, const char *text);
+
 /* Stops the thread and frees; safe on NULL and twice. */
 void hv_httpd_stop(hv_httpd **h);
 

@@ -840,6 +840,12 @@ int hv_worker_main(int argc, char **argv, const hv_worker_app *app)
     w->lock_fd = -1;
     hv_errmsg e = {""};
     hv_err err = hv_worker_config_load(args.config, &w->cfg, &e);
+    if (err == HV_OK && args.check_store) {
+        rc = hv_daemon_check_store(app->name, w->cfg.store);
+        s_close(w);
+        free(w);
+        return rc;
+    }
     if (err == HV_OK) {
         hv_log_set_level((hv_log_level)hv_log_level_from_name(w->cfg.log_level));
         err = s_open(w, args.check_only, &e);

@@ -59,6 +59,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "haven-web: %s\n", e.text[0] ? e.text : hv_strerror(err));
         return 1;
     }
+    if (args.check_store)
+        return hv_daemon_check_store("haven-web", cfg.store);
     if (check) {
         /* Like the other daemons' -n: binds nothing and writes nothing.
          * The TLS pair is loaded as serving would load it; the store and
@@ -79,7 +81,7 @@ int main(int argc, char **argv)
     }
     hv_web_store *store = NULL;
     if ((err = hv_web_store_open(&store, cfg.store, &e)) != HV_OK) {
-        fprintf(stderr, "haven-web: %s: %s\n", cfg.store, e.text);
+        fprintf(stderr, "haven-web: %s (%s)\n", e.text, hv_errname(err));
         return 1;
     }
     struct sigaction sa;

@@ -37,6 +37,7 @@ BROKER = {
     "haven_dead_letters": "gauge", "haven_dead_letters_by_reason": "gauge",
     "haven_peer_up": "gauge", "haven_peer_state_seconds": "gauge", "haven_sessions": "gauge",
     "haven_flow_messages": "counter", "haven_ack_latency_seconds": "histogram",
+    "haven_store_failed": "gauge", "haven_store_failures": "counter",
 }
 WORKER = {
     "haven_worker_broker_up": "gauge", "haven_worker_outbox_depth": "gauge",

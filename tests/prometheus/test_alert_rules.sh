@@ -7,10 +7,10 @@ set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 . "$here/../cli/lib.sh"
 rules="$here/../../deploy/prometheus/haven-alerts.yml"
-expect 0 "SUCCESS: 9 rules found" promtool check rules "$rules"
+expect 0 "SUCCESS: 10 rules found" promtool check rules "$rules"
 # promtool resolves rule_files relative to the test file.
 expect 0 "SUCCESS" promtool test rules "$here/haven-alerts.test.yml"
-expect 0 "9 alerts, each with a firing and a quiet case" \
+expect 0 "10 alerts, each with a firing and a quiet case" \
   /usr/bin/python3 "$here/check_alert_tests.py" "$here/haven-alerts.test.yml" "$rules"
 # What the checks stop: a rule that does not parse, an alert with no quiet case.
 work=$(mktemp -d)

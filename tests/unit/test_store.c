@@ -1,13 +1,16 @@
 /* The broker's store: what its checkpointer thread does for the writer,
- * and the replay window (retention on ACK, replay, pruning, forgetting).
+ * the replay window (retention on ACK, replay, pruning, forgetting), and
+ * a damaged store refused at open (hv_db_check).
  * (Custody itself is tested end to end with real brokers in
  * tests/integration.) */
 #include "hv_test.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hv_db.h"
 #include "hv_envelope.h"
 #include "hv_store.h"
 
@@ -641,6 +644,131 @@ static void test_steady_load_truncates_within_ten_seconds(void **state)
     free(dir);
 }
 
+/* Overwrites page `page` of the file at `path` with 0xff bytes. */
+static void s_damage_page(const char *path, int64_t page, int page_size)
+{
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    uint8_t junk[8192];
+    assert_true(page_size <= (int)sizeof junk);
+    memset(junk, 0xff, sizeof junk);
+    assert_int_equal(pwrite(fd, junk, (size_t)page_size, (off_t)((page - 1) * page_size)),
+                     page_size);
+    close(fd);
+}
+
+/* A page of the queue overwritten: the store is refused when opened, with
+ * the file, SQLite's finding and the way to restore; the offline check
+ * lists the problem; the file is left as it was. */
+static void test_damaged_queue_page_refused_at_open(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/broker.db", dir);
+    hv_store *s = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int i = 0; i < 60; i++)
+        s_put_len(s, i, "shelter.xb", 2, 1, FAR, 2000);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    hv_store_close(&s);
+
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT pageno FROM dbstat WHERE name = 'queue' "
+                                        "AND pagetype = 'leaf' ORDER BY pageno LIMIT 1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t page = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    s_damage_page(path, page, 8192);
+
+    assert_int_equal(hv_store_open(&s, path, &e), HV_ESTORE);
+    assert_null(s);
+    char want[1024];
+    snprintf(want, sizeof want, "%s: damaged: Page %lld: btreeInitPage() returns error code "
+             "11; " HV_DB_RESTORE_HINT, path, (long long)page);
+    assert_string_equal(e.text, want);
+
+    hv_db_checked found;
+    assert_int_equal(hv_db_check_path(path, HV_DB_FULL, &found, NULL, NULL, &e), HV_ESTORE);
+    assert_true(found.problems >= 1);
+    snprintf(want, sizeof want, "Page %lld: btreeInitPage() returns error code 11",
+             (long long)page);
+    assert_string_equal(found.first, want);
+    assert_int_equal(found.page_size, 8192);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* What an offline check of a sound store and of no store says. */
+static void test_check_path_sound_and_missing(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/broker.db", dir);
+    hv_errmsg e = {""};
+    hv_db_checked found;
+    assert_int_equal(hv_db_check_path(path, HV_DB_FULL, &found, NULL, NULL, &e), HV_ENOTFOUND);
+    hv_store *s = NULL;
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    hv_store_close(&s);
+    assert_int_equal(hv_db_check_path(path, HV_DB_FULL, &found, NULL, NULL, &e), HV_OK);
+    assert_int_equal(found.problems, 0);
+    assert_true(found.pages > 1);
+    assert_string_equal(found.first, "");
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* SQLite's codes, extended ones too, by what they mean for a store. */
+static void test_fault_of_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(hv_db_fault_of(SQLITE_FULL), HV_DB_FAULT_FULL);
+    assert_int_equal(hv_db_fault_of(SQLITE_CORRUPT), HV_DB_FAULT_DAMAGED);
+    assert_int_equal(hv_db_fault_of(SQLITE_CORRUPT_INDEX), HV_DB_FAULT_DAMAGED);
+    assert_int_equal(hv_db_fault_of(SQLITE_NOTADB), HV_DB_FAULT_DAMAGED);
+    assert_int_equal(hv_db_fault_of(SQLITE_IOERR_WRITE), HV_DB_FAULT_IO);
+    assert_int_equal(hv_db_fault_of(SQLITE_IOERR_FSYNC), HV_DB_FAULT_IO);
+    assert_int_equal(hv_db_fault_of(SQLITE_BUSY), HV_DB_FAULT_NONE);
+    assert_int_equal(hv_db_fault_of(SQLITE_CONSTRAINT_PRIMARYKEY), HV_DB_FAULT_NONE);
+    assert_string_equal(hv_db_fault_name(HV_DB_FAULT_FULL), "disk full");
+    assert_string_equal(hv_db_fault_name(HV_DB_FAULT_DAMAGED), "damaged");
+    assert_string_equal(hv_db_fault_name(HV_DB_FAULT_IO), "I/O error");
+}
+
+/* The probe of a full disk commits a write, and rolls back first what
+ * was left open: nothing of that transaction is stored. */
+static void test_probe_rolls_back_what_was_open(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/broker.db", dir);
+    hv_store *s = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_put(s, 1, "shelter.xb", 2, 1, FAR);
+    assert_int_equal(hv_store_probe(s), HV_OK);
+    assert_false(hv_store_in_transaction(s));
+    hv_store_stats st;
+    assert_int_equal(hv_store_stats_get(s, &st), HV_OK);
+    assert_int_equal(st.queued, 0);
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    s_put(s, 2, "shelter.xb", 2, 1, FAR);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(hv_store_stats_get(s, &st), HV_OK);
+    assert_int_equal(st.queued, 1);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -654,6 +782,10 @@ int main(void)
         cmocka_unit_test(test_a_reader_defers_the_truncation),
         cmocka_unit_test(test_steady_load_truncates_within_ten_seconds),
         cmocka_unit_test(test_format_1_store_upgrades),
+        cmocka_unit_test(test_damaged_queue_page_refused_at_open),
+        cmocka_unit_test(test_check_path_sound_and_missing),
+        cmocka_unit_test(test_fault_of_codes),
+        cmocka_unit_test(test_probe_rolls_back_what_was_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
