@@ -24,6 +24,8 @@
 #include "hv_text.h"
 
 #define S_TIMEOUT_MS 30000
+#define S_MESSAGES(n) ((n) == 1 ? "message" : "messages")
+#define S_REGISTRIES(n) ((n) == 1 ? "registry" : "registries")
 
 /* Asks the worker for `cmd` about the referral of the command line.
  * Returns 0 with `*reply` (the caller's), or an exit code after printing. */
@@ -84,10 +86,11 @@ static int s_export(const opts *o)
             close(fd);
         rc = errno == EEXIST ? EXIT_REFUSED : EXIT_SYSTEM;
     } else {
-        printf("evidence of referral %s: %zu messages, %zu signed registries, written to %s\n",
-               json_string_value(json_object_get(bundle, "referral")),
-               json_array_size(json_object_get(bundle, "items")),
-               json_array_size(json_object_get(bundle, "registries")), out);
+        size_t n_items = json_array_size(json_object_get(bundle, "items"));
+        size_t n_regs = json_array_size(json_object_get(bundle, "registries"));
+        printf("evidence of referral %s: %zu %s, %zu signed %s, written to %s\n",
+               json_string_value(json_object_get(bundle, "referral")), n_items,
+               S_MESSAGES(n_items), n_regs, S_REGISTRIES(n_regs), out);
     }
     json_decref(reply);
     return rc;
@@ -136,8 +139,9 @@ static int s_verify(const opts *o)
     hv_ref_hex(b->referral, ref);
     hv_time_format(b->exported_at, at);
     if (err == HV_OK)
-        printf("verified: referral %s, %zu messages, %zu signed registries, exported by %s at "
-               "%s\n", ref, b->n_items, b->n_registries, b->node, at);
+        printf("verified: referral %s, %zu %s, %zu signed %s, exported by %s at %s\n", ref,
+               b->n_items, S_MESSAGES(b->n_items), b->n_registries, S_REGISTRIES(b->n_registries),
+               b->node, at);
     hv_evidence_bundle_free(&b);
     fflush(stdout); /* the items that held come before the one that does not */
     if (err != HV_OK)

@@ -123,7 +123,7 @@ verify_lines() { # the lines verify must print for bundle $1
     from=$(jq -r ".items[$i].from" "$1")
     jq -r --argjson i "$i" --arg org "$(org "$from")" '.items[$i] | "item \($i + 1): \(.created_at_ms / 1000 | floor | todate) \(.type) \(.from) → \(.to), signed by \(.from) (\($org)) with its current key \(.from_kid) in registry v1"' "$1"
   done
-  jq -r '"verified: referral \(.referral), \(.items | length) messages, 1 signed registries, exported by \(.node) at \(.exported_at | todate)"' "$1"
+  jq -r '"verified: referral \(.referral), \(.items | length) messages, 1 signed registry, exported by \(.node) at \(.exported_at | todate)"' "$1"
 }
 mkdir fresh
 cp intake-evidence.json shelter-evidence.json withdrawn-evidence.json keys/authority.pub fresh/
