@@ -6,6 +6,7 @@
  * custody (hv_broker_custody.h); our links to peers are sessions whose
  * frames and timers hv_broker_links.c handles. */
 #include "hv_broker_internal.h"
+#include "hv_broker_witness.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -289,6 +290,12 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_PREKEY_GET:
         hv_broker_prekeys_on_get(b, s, &m);
+        break;
+    case HV_CMD_AUDIT_HEAD:
+        hv_broker_witness_on_head(b, s, &m);
+        break;
+    case HV_CMD_AUDIT_HEAD_GET:
+        hv_broker_witness_on_get(b, s);
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:

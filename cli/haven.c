@@ -10,6 +10,7 @@
 #include <zmq.h>
 
 #include "hv_audit.h"
+#include "hv_audit_head.h"
 #include "hv_client.h"
 #include "hv_control.h"
 #include "hv_db.h"
@@ -711,36 +712,104 @@ int hv_cli_recv(const opts *o)
     return rc;
 }
 
-/* haven audit verify FILE: checks a node's audit log, record by record. */
+/* Reads and checks the heads file of --heads (signatures against the
+ * registry of --authority/--registry). Caller owns `*heads`. */
+static int s_load_heads(const opts *o, hv_audit_head **heads, size_t *n)
+{
+    const char *path = hv_cli_opt(o, "heads");
+    hv_registry *reg = NULL;
+    int rc = hv_cli_load_registry(o, &reg);
+    if (rc != 0)
+        return rc;
+    uint8_t *text = NULL;
+    size_t len = 0;
+    hv_errmsg e = {""};
+    hv_err err = hv_file_read(path, 64u * 1024 * 1024, &text, &len, &e);
+    if (err == HV_OK)
+        err = hv_audit_heads_parse((const char *)text, len, heads, n, &e);
+    free(text);
+    for (size_t i = 0; err == HV_OK && i < *n; i++) {
+        err = hv_audit_head_verify_registry(&(*heads)[i], reg);
+        if (err != HV_OK)
+            hv_fail(&e, HV_ECRYPTO, "head %zu (record %llu of %s) is not signed by a key the "
+                    "registry lists for %s", i + 1, (unsigned long long)(*heads)[i].seq,
+                    (*heads)[i].node, (*heads)[i].node);
+    }
+    hv_registry_free(&reg);
+    if (err == HV_OK && *n == 0)
+        err = hv_fail(&e, HV_EDECODE, "no head in the file");
+    if (err != HV_OK) {
+        free(*heads);
+        *heads = NULL;
+        return hv_cli_report(path, err == HV_ENOTFOUND ? HV_ECRYPTO : err, &e);
+    }
+    return 0;
+}
+
+/* haven audit verify FILE [--heads HEADS]: checks a node's audit log,
+ * record by record, and against the heads its broker witnessed. */
 int hv_cli_audit(const opts *o)
 {
     const char *file = o->positional;
     bool json_out = hv_cli_opt(o, "json") != NULL;
+    hv_audit_head *heads = NULL;
+    size_t n_heads = 0;
+    if (hv_cli_opt(o, "heads") != NULL) {
+        int rc = s_load_heads(o, &heads, &n_heads);
+        if (rc != 0)
+            return rc;
+    }
     uint8_t *text = NULL;
     size_t len = 0;
     hv_errmsg e = {""};
     hv_err err = hv_file_read(file, 1024u * 1024 * 1024, &text, &len, &e);
-    if (err != HV_OK)
+    if (err != HV_OK) {
+        free(heads);
         return hv_cli_report(file, err, &e);
+    }
     hv_audit_result r;
+    hv_audit_heads_result hr;
+    memset(&hr, 0, sizeof hr);
     err = hv_audit_verify((const char *)text, len, &r);
+    hv_err herr = HV_OK;
+    if (err == HV_OK && heads != NULL)
+        herr = hv_audit_check_heads((const char *)text, len, r.records, heads, n_heads, &hr);
     free(text);
+    free(heads);
     if (json_out) {
-        json_t *j = json_pack("{s:s, s:b, s:I}", "file", file, "intact", err == HV_OK,
-                              "records", (json_int_t)r.records);
+        json_t *j = json_pack("{s:s, s:b, s:I}", "file", file, "intact",
+                              err == HV_OK && herr == HV_OK, "records", (json_int_t)r.records);
         if (j != NULL && err != HV_OK) {
             json_object_set_new(j, "broken_line", json_integer((json_int_t)r.broken_line));
             json_object_set_new(j, "why", json_string(r.why));
             json_object_set_new(j, "code", json_string(hv_errname(err)));
         }
+        if (j != NULL && err == HV_OK) {
+            json_object_set_new(j, "witnessed", json_boolean(n_heads > 0));
+            json_object_set_new(j, "heads_matched", json_integer((json_int_t)hr.matched));
+        }
+        if (j != NULL && herr != HV_OK) {
+            json_object_set_new(j, "first_bad_record", json_integer((json_int_t)hr.first_bad));
+            json_object_set_new(j, "why", json_string(hr.why));
+            json_object_set_new(j, "code", json_string(hv_errname(herr)));
+        }
         hv_cli_print_json(j);
         json_decref(j);
-    } else if (err == HV_OK) {
-        printf("%s: %llu records, chain intact\n", file, (unsigned long long)r.records);
-    } else {
+    } else if (err != HV_OK) {
         printf("%s:%llu: broken: %s (%llu records before it are intact) (%s)\n", file,
                (unsigned long long)r.broken_line, r.why, (unsigned long long)r.records,
                hv_errname(err));
+    } else if (herr != HV_OK) {
+        printf("%s: record %llu no longer matches the witnessed heads: %s (%s)\n", file,
+               (unsigned long long)hr.first_bad, hr.why, hv_errname(herr));
+        err = herr;
+    } else if (n_heads > 0) {
+        printf("%s: %llu records, chain intact, matches %llu witnessed heads (the latest "
+               "at record %llu)\n", file, (unsigned long long)r.records,
+               (unsigned long long)hr.matched, (unsigned long long)hr.latest_seq);
+    } else {
+        printf("%s: %llu records, chain intact (not checked against witnessed heads)\n", file,
+               (unsigned long long)r.records);
     }
     return hv_cli_exit_code(err);
 }

@@ -33,6 +33,9 @@ struct hv_audit {
     char *buf;             /* added records not yet written */
     size_t len, cap;       /* their length, allocated */
     hv_every *syncer;      /* the background syncer (hv_audit_sync_every), or NULL */
+    bool has_first;        /* the file's first record is written (first is its hash) */
+    uint8_t first[32];     /* hash of the file's first record: the file's id */
+    uint8_t first_added[32]; /* the same for record 1 while it is only added */
 };
 
 bool hv_staff_name_valid(const char *s)
@@ -179,6 +182,38 @@ static bool s_chain_before(const char *line, size_t len, uint64_t *seq, uint8_t 
     return true;
 }
 
+/* The hash the log's first record names (its file id): read from `text` when
+ * the window starts at the file's start, else from the file. */
+static bool s_first_hash(const char *path, const char *text, size_t start, size_t end,
+                         uint8_t out[32])
+{
+    char line[HV_AUDIT_LINE_MAX + 1];
+    size_t n = 0;
+    if (start == 0) {
+        n = end < sizeof line ? end : sizeof line;
+        memcpy(line, text, n);
+    } else {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t got = fd >= 0 ? pread(fd, line, sizeof line, 0) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (got <= 0)
+            return false;
+        n = (size_t)got;
+    }
+    /* Only read, not checked: opening does not check the whole chain
+     * (hv_audit_verify does), and a head names the file by what it holds. */
+    const char *nl = memchr(line, '\n', n);
+    static const char k[] = ",\"hash\":\"";
+    size_t tail = sizeof k - 1 + 64 + 2, ll = nl ? (size_t)(nl - line) : 0;
+    char hex[65];
+    if (nl == NULL || ll < tail || memcmp(line + ll - tail, k, sizeof k - 1) != 0)
+        return false;
+    memcpy(hex, line + ll - 66, 64);
+    hex[64] = '\0';
+    return hv_unhex(hex, out, 32) == HV_OK;
+}
+
 hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg *e)
 {
     *out = NULL;
@@ -237,11 +272,16 @@ hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg 
         return hv_fail(e, HV_ECRYPTO, "%s: record %llu: audit log broken: %s", path,
                        (unsigned long long)(seq0 + r.broken_line), r.why);
     }
+    uint8_t first[32];
+    bool has_first = end > 0 && s_first_hash(path, text, start, end, first);
     free(text);
     r.records += seq0;
     hv_audit *a = calloc(1, sizeof *a);
     if (a == NULL)
         return HV_ENOMEM;
+    a->has_first = has_first;
+    if (has_first)
+        memcpy(a->first, first, 32);
     a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (a->fd < 0 || (keep < size && ftruncate(a->fd, (off_t)keep) != 0)) {
         hv_audit_close(&a);
@@ -304,6 +344,8 @@ hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
     a->len += (size_t)n;
     a->seq++;
     memcpy(a->prev, hash, 32);
+    if (a->seq == 1)
+        memcpy(a->first_added, hash, 32);
     return HV_OK;
 }
 
@@ -338,6 +380,10 @@ hv_err hv_audit_write(hv_audit *a)
     }
     a->disk_size += (off_t)a->len;
     a->len = 0;
+    if (!a->has_first && a->seq >= 1) {
+        memcpy(a->first, a->first_added, 32);
+        a->has_first = true;
+    }
     __atomic_store_n(&a->disk_seq, a->seq, __ATOMIC_RELEASE);
     memcpy(a->disk_prev, a->prev, 32);
     return HV_OK;
@@ -422,6 +468,8 @@ hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len)
             a->len += n + 1;
             a->seq++;
             memcpy(a->prev, hash, 32);
+            if (a->seq == 1)
+                memcpy(a->first_added, hash, 32);
         }
         pos += n + 1;
     }
@@ -433,4 +481,12 @@ hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],
 {
     hv_err err = hv_audit_add(a, node, subject, event, by);
     return err == HV_OK ? hv_audit_flush(a) : err;
+}
+
+bool hv_audit_tip(const hv_audit *a, uint64_t *seq, uint8_t hash[32], uint8_t file_id[32])
+{
+    *seq = a->disk_seq;
+    memcpy(hash, a->disk_prev, 32);
+    memcpy(file_id, a->first, 32);
+    return a->has_first;
 }

@@ -103,6 +103,12 @@ HV_MUST_CHECK hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq);
  * copies replayed). HV_ECRYPTO when they do not. */
 HV_MUST_CHECK hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len);
 
+/* Where the written chain stands: its last record's number and hash, and
+ * the hash of the file's first record (the file's id, which a signed head
+ * names: hv_audit_head.h). False, and nothing meaningful, while the file
+ * holds no record. Read on the writer's thread. */
+bool hv_audit_tip(const hv_audit *a, uint64_t *seq, uint8_t hash[32], uint8_t file_id[32]);
+
 /* What hv_audit_verify found. */
 typedef struct hv_audit_result {
     uint64_t records;      /* intact records before the first break (all, when intact) */

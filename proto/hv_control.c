@@ -18,6 +18,8 @@ static const struct {
     [HV_CMD_ERROR] = {"ERROR", 5},     [HV_CMD_BYE] = {"BYE", 2},
     [HV_CMD_PREKEY_PUT] = {"PREKEY_PUT", 3}, [HV_CMD_PREKEY_GET] = {"PREKEY_GET", 3},
     [HV_CMD_PREKEY] = {"PREKEY", 3},   [HV_CMD_PREKEY_REFUSED] = {"PREKEY_REFUSED", 5},
+    [HV_CMD_AUDIT_HEAD] = {"AUDIT_HEAD", 3}, [HV_CMD_AUDIT_WITNESSED] = {"AUDIT_WITNESSED", 4},
+    [HV_CMD_AUDIT_HEAD_GET] = {"AUDIT_HEAD_GET", 2},
 };
 
 const char *hv_cmd_name(unsigned cmd)
@@ -62,6 +64,10 @@ static bool s_fields_valid(const hv_control *m)
         return m->bundle_len > 0 && m->bundle_len <= HV_CONTROL_BUNDLE_MAX;
     case HV_CMD_PREKEY_GET:
         return m->node_id[0] == '\0' || hv_node_id_valid_cstr(m->node_id);
+    case HV_CMD_AUDIT_HEAD:
+        return m->bundle_len > 0 && m->bundle_len <= HV_CONTROL_HEAD_MAX;
+    case HV_CMD_AUDIT_WITNESSED:
+        return m->bundle_len <= HV_CONTROL_HEAD_MAX && (m->bundle_len == 0 || m->bundle != NULL);
     default:
         return hv_cmd_name(m->cmd) != NULL;
     }
@@ -124,6 +130,13 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
         break;
     case HV_CMD_PREKEY_GET:
         hv_mp_write_cstr(&w, m->node_id);
+        break;
+    case HV_CMD_AUDIT_HEAD:
+        hv_mp_write_bin(&w, m->bundle, m->bundle_len);
+        break;
+    case HV_CMD_AUDIT_WITNESSED:
+        hv_mp_write_uint(&w, m->code);
+        hv_mp_write_bin(&w, m->bundle, m->bundle_len);
         break;
     case HV_CMD_PREKEY_REFUSED:
         hv_mp_write_uint(&w, m->code);
@@ -244,6 +257,16 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
         S_TRY(hv_mp_read_cstr(&r, out->node_id, sizeof out->node_id));
         if (out->node_id[0] != '\0' && !hv_node_id_valid_cstr(out->node_id))
             return HV_EDECODE;
+        break;
+    case HV_CMD_AUDIT_HEAD:
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_HEAD_MAX, &out->bundle, &out->bundle_len));
+        if (out->bundle_len == 0)
+            return HV_EDECODE;
+        break;
+    case HV_CMD_AUDIT_WITNESSED:
+        S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
+        out->code = (uint16_t)v;
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_HEAD_MAX, &out->bundle, &out->bundle_len));
         break;
     case HV_CMD_PREKEY_REFUSED:
         S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
