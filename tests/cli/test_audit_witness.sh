@@ -8,8 +8,11 @@
 # message naming the file, the record expected and found). A node whose
 # store lost its heads still stops once its broker's witnessed head says
 # the log was cut.
-# usage: test_audit_witness.sh BIN_DIR EXAMPLE_REFERRAL
+# Each attack is its own ctest entry, named after it (the CASE argument);
+# all share the setup: a network whose shelter A has a witnessed log.
+# usage: test_audit_witness.sh BIN_DIR EXAMPLE_REFERRAL CASE
 set -u
+case_name=$3
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 . "$here/lib.sh"
 . "$here/flow_lib.sh"
@@ -73,19 +76,10 @@ start_refused() {
 }
 restore() { cp intact.audit shelter-a.db.audit; cp intact.db shelter-a.db; }
 
-# audit_cut_tail_detected_by_verify / audit_cut_tail_refused_at_start
-head -n -3 intact.audit > shelter-a.db.audit
-cut=$((records - 3))
-expect 1 "shelter-a.db.audit: record $((cut + 1)) no longer matches the witnessed heads: the log ends at record $cut, records $((cut + 1)) to $records are missing (a cut tail;" \
-  "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
-expect 0 "shelter-a.db.audit: $cut records, chain intact (not checked against witnessed heads)" \
-  "$haven" audit verify shelter-a.db.audit
-start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $cut (HV_ECRYPTO)"
-
-# audit_rewritten_chain_detected / audit_rewritten_chain_refused_at_start:
-# record 2 altered and every hash after it recomputed, as anyone can (the
-# chain has no key): the chain itself checks, the witnessed heads do not.
-python3 - intact.audit shelter-a.db.audit 2 <<'PY'
+# rewrite FROM TO N: FROM with record N's event changed and every hash
+# after it recomputed, into TO.
+rewrite() {
+python3 - "$1" "$2" "$3" <<'PY'
 import hashlib, re, sys
 lines = open(sys.argv[1]).read().splitlines()
 prev = "0" * 64
@@ -102,58 +96,82 @@ for i, line in enumerate(lines, 1):
     out.append(prefix + ',"hash":"' + prev + '"}')
 open(sys.argv[2], "w").write("\n".join(out) + "\n")
 PY
-expect 0 "shelter-a.db.audit: $records records, chain intact (not checked against witnessed heads)" \
-  "$haven" audit verify shelter-a.db.audit
-expect 1 "shelter-a.db.audit: record 2 no longer matches the witnessed heads: record 2 differs from its witnessed head: the chain was rewritten after record 1 (a rewritten chain;" \
-  "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
-start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log differs from its last witnessed head: record $records expected with hash "
+}
 
-# audit_swapped_file_other_node_detected / ..._refused_at_start: shelter
-# B's log in shelter A's place.
-cp shelter-b.db.audit shelter-a.db.audit
-expect 1 "shelter-a.db.audit: record 1 no longer matches the witnessed heads: record 1 is shelter-b.xc's, the witnessed heads are shelter-a.xc's: another node's log (a swapped file) (HV_ECRYPTO)" \
-  "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
-start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log is not the one its last witnessed head names (record $records of shelter-a.xc): record 1 expected with hash "
+case $case_name in
+audit_cut_tail_refused_at_start)
+  # The last three records cut (`head -n -3`), as the shelter's were.
+  head -n -3 intact.audit > shelter-a.db.audit
+  cut=$((records - 3))
+  expect 1 "shelter-a.db.audit: record $((cut + 1)) no longer matches the witnessed heads: the log ends at record $cut, records $((cut + 1)) to $records are missing (a cut tail;" \
+    "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
+  expect 0 "shelter-a.db.audit: $cut records, chain intact (not checked against witnessed heads)" \
+    "$haven" audit verify shelter-a.db.audit
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $cut (HV_ECRYPTO)"
+  ;;
+audit_rewritten_chain_detected)
+  # Record 2 altered and every hash after it recomputed, as anyone can (the
+  # chain has no key): the chain itself checks, the witnessed heads do not.
+  rewrite intact.audit shelter-a.db.audit 2
+  expect 0 "shelter-a.db.audit: $records records, chain intact (not checked against witnessed heads)" \
+    "$haven" audit verify shelter-a.db.audit
+  expect 1 "shelter-a.db.audit: record 2 no longer matches the witnessed heads: record 2 differs from its witnessed head: the chain was rewritten after record 1 (a rewritten chain;" \
+    "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log differs from its last witnessed head: record $records expected with hash "
+  ;;
+audit_swapped_file_other_node_refused)
+  # Shelter B's log in shelter A's place.
+  cp shelter-b.db.audit shelter-a.db.audit
+  expect 1 "shelter-a.db.audit: record 1 no longer matches the witnessed heads: record 1 is shelter-b.xc's, the witnessed heads are shelter-a.xc's: another node's log (a swapped file) (HV_ECRYPTO)" \
+    "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log is not the one its last witnessed head names (record $records of shelter-a.xc): record 1 expected with hash "
+  ;;
+audit_swapped_file_older_copy_refused)
+  # The copy taken after the first referral, in place of the log.
+  old=$(wc -l < older.audit)
+  cp older.audit shelter-a.db.audit
+  expect 1 "shelter-a.db.audit: record $((old + 1)) no longer matches the witnessed heads: the log ends at record $old, records $((old + 1)) to $records are missing (a cut tail;" \
+    "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $old (HV_ECRYPTO)"
 
-# audit_swapped_file_older_copy_detected / ..._refused_at_start.
-old=$(wc -l < older.audit)
-cp older.audit shelter-a.db.audit
-expect 1 "shelter-a.db.audit: record $((old + 1)) no longer matches the witnessed heads: the log ends at record $old, records $((old + 1)) to $records are missing (a cut tail;" \
-  "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
-start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $old (HV_ECRYPTO)"
-
-# A log that was never witnessed (a fresh one in its place) is another file.
-: > shelter-a.db.audit
-start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log is empty (HV_ECRYPTO)"
-
-# audit_cut_tail_refused_by_broker_head: the store lost its heads too (a
-# store restored from an old backup, or rows deleted with the log's tail):
-# the node starts, asks its broker, and stops on the head the broker
-# witnessed.
-restore
-head -n -3 intact.audit > shelter-a.db.audit
-sqlite3 shelter-a.db "DELETE FROM audit_heads"
-out=$(timeout 30 "$bin/haven-provider" -c shelter-a.ini 2>&1)
-rc=$?
-[ "$rc" -eq 1 ] && ok || bad "shelter A ran on a cut log its broker had witnessed: exit $rc"
-grep -qF "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $cut (the head witnessed by the broker) (HV_ECRYPTO)" <<<"$out" &&
-  ok || { bad "no refusal on the broker's head"; echo "$out" | tail -5; }
-grep -q "event=audit_log_mismatch" <<<"$out" && ok || bad "no audit_log_mismatch in the log"
-
-# The intact log and store: the node starts, and goes on signing heads that
-# its broker witnesses.
-restore
-start shelter-a
-id3=$(submit adult.json)
-wait_until 20 is offered offer_state shelter-a "$id3"
-wait_until 20 witnessed_up_to shelter-a "$((records + 1))"
-rm -f a2.heads
-expect 0 "shelter-a.db.audit: $((records + 1)) records, chain intact, matches" \
-  sh -c "'$haven' audit heads --config shelter-a.ini --out a2.heads >/dev/null &&
-         '$haven' audit verify shelter-a.db.audit --heads a2.heads --authority keys/authority.pub --registry network.reg"
-# A heads file altered by one byte no longer verifies against the registry.
-sed '1s/^\(.\{200\}\)./\1f/' a2.heads | sed '1s/^\(.\{200\}\)ff/\1fe/' > bad.heads
-cmp -s a2.heads bad.heads && bad "bad.heads is not altered" || ok
-expect 1 "bad.heads" "$haven" audit verify shelter-a.db.audit --heads bad.heads "${reg[@]}"
+  # A log that was never witnessed (a fresh one in its place) is another file.
+  : > shelter-a.db.audit
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log is empty (HV_ECRYPTO)"
+  ;;
+audit_cut_tail_refused_by_broker_head)
+  # The store lost its heads too (a
+  # store restored from an old backup, or rows deleted with the log's tail):
+  # the node starts, asks its broker, and stops on the head the broker
+  # witnessed.
+  restore
+  head -n -3 intact.audit > shelter-a.db.audit
+  cut=$((records - 3))
+  sqlite3 shelter-a.db "DELETE FROM audit_heads"
+  out=$(timeout 30 "$bin/haven-provider" -c shelter-a.ini 2>&1)
+  rc=$?
+  [ "$rc" -eq 1 ] && ok || bad "shelter A ran on a cut log its broker had witnessed: exit $rc"
+  grep -qF "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $cut (the head witnessed by the broker) (HV_ECRYPTO)" <<<"$out" &&
+    ok || { bad "no refusal on the broker's head"; echo "$out" | tail -5; }
+  grep -q "event=audit_log_mismatch" <<<"$out" && ok || bad "no audit_log_mismatch in the log"
+  ;;
+audit_intact_log_verified_and_restarted)
+  # The intact log and store: the node starts, and goes on signing heads that
+  # its broker witnesses.
+  restore
+  start shelter-a
+  id3=$(submit adult.json)
+  wait_until 20 is offered offer_state shelter-a "$id3"
+  wait_until 20 witnessed_up_to shelter-a "$((records + 1))"
+  rm -f a2.heads
+  expect 0 "shelter-a.db.audit: $((records + 1)) records, chain intact, matches" \
+    sh -c "'$haven' audit heads --config shelter-a.ini --out a2.heads >/dev/null &&
+           '$haven' audit verify shelter-a.db.audit --heads a2.heads --authority keys/authority.pub --registry network.reg"
+  # A heads file altered by one byte no longer verifies against the registry.
+  sed '1s/^\(.\{200\}\)./\1f/' a2.heads | sed '1s/^\(.\{200\}\)ff/\1fe/' > bad.heads
+  cmp -s a2.heads bad.heads && bad "bad.heads is not altered" || ok
+  expect 1 "bad.heads" "$haven" audit verify shelter-a.db.audit --heads bad.heads "${reg[@]}"
+  ;;
+*) bad "unknown case $case_name" ;;
+esac
 stop_all_and_check_logs
 finish
