@@ -64,9 +64,13 @@ void hv_broker_witness_on_head(hv_broker *b, hv_session *s, const hv_control *m)
     }
     if (err == HV_OK && hv_audit_head_decode(bytes, len, &held) == HV_OK) {
         /* A log only grows: a head behind or beside the one held is a
-         * log cut or rewritten (or an old head replayed). */
-        if (memcmp(held.file_id, h.file_id, 32) != 0 || h.seq < held.seq ||
-            (h.seq == held.seq && memcmp(held.hash, h.hash, 32) != 0)) {
+         * log cut or rewritten (or an old head replayed). Another file
+         * goes on only further on: the node rotated its log, and the new
+         * file's first record names the old one (checked by the node and
+         * by `haven audit verify OLD NEW`). */
+        bool other_file = memcmp(held.file_id, h.file_id, 32) != 0;
+        if (h.seq < held.seq || (h.seq == held.seq && (other_file ||
+                                                       memcmp(held.hash, h.hash, 32) != 0))) {
             char why[160];
             snprintf(why, sizeof why, "the head of record %llu does not continue the head "
                      "witnessed at record %llu", (unsigned long long)h.seq,

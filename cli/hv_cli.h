@@ -166,6 +166,7 @@ int hv_cli_send(const opts *o);
 int hv_cli_recv(const opts *o);
 int hv_cli_audit(const opts *o);
 int hv_cli_audit_heads(const opts *o);
+int hv_cli_audit_rotate(const opts *o);
 int hv_cli_stats(const opts *o);
 int hv_cli_deadletters(const opts *o);
 int hv_cli_monitor(const opts *o);

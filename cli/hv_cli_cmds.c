@@ -145,10 +145,11 @@ static const hv_cli_cmd s_cmds[] = {
      "  --timeout=SECONDS    stop after this long\n" S_JSON,
      hv_cli_monitor},
     {"audit", "verify", "[--json] [--heads=HEADS --authority=AUTH.pub --registry=network.reg] "
-     "AUDIT_LOG",
-     "Checks a node's hash-chained audit log, record by record, and with --heads against the "
-     "heads the node signed and its broker witnessed (a cut tail, a rewritten chain, a "
-     "swapped file).", "json heads= authority= registry=", 1, 1,
+     "AUDIT_LOG...",
+     "Checks a node's hash-chained audit log, record by record (with the files it was rotated "
+     "into, oldest first), and with --heads against the heads the node signed and its broker "
+     "witnessed (a cut tail, a rewritten chain, a swapped file).",
+     "json heads= authority= registry=", 1, HV_CLI_ARGS_MAX,
      "  --heads=HEADS        signed heads (haven audit heads), checked against the registry\n"
      S_REG S_JSON,
      hv_cli_audit},
@@ -157,6 +158,10 @@ static const hv_cli_cmd s_cmds[] = {
      "'haven audit verify --heads'.", "config= socket= out=", 0, 0,
      S_WORKER "  --out=HEADS          the heads file to write (it must not exist)\n",
      hv_cli_audit_heads},
+    {"audit", "rotate", "[--config=WORKER.ini | --socket=PATH]",
+     "Rotates the worker's audit log: STORE.audit becomes STORE.audit.SEQ and a new file "
+     "goes on with the chain, its first record naming the old file.", "config= socket=", 0, 0,
+     S_WORKER, hv_cli_audit_rotate},
     {"staff", "add", "--config=WEB.ini --name=NAME --role=ROLE",
      "Adds a staff account to haven-web; the password (12 characters or more) is read from "
      "the terminal, or a line of standard input.", "config= name= role=", 0, 0,

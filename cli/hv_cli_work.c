@@ -398,3 +398,31 @@ int hv_cli_audit_heads(const opts *o)
     json_decref(reply);
     return 0;
 }
+
+/* haven audit rotate --config W.ini: the worker rotates its audit log. */
+int hv_cli_audit_rotate(const opts *o)
+{
+    char sock[4096];
+    int rc = s_socket(o, sock, sizeof sock);
+    if (rc != 0)
+        return rc;
+    json_t *reply = NULL;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_call(sock, "audit.rotate", NULL, S_TIMEOUT_MS, &reply, &e);
+    if (err != HV_OK)
+        return hv_cli_report("worker", err, &e);
+    json_t *r = json_object_get(reply, "result");
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(reply, "message")),
+                json_string_value(json_object_get(reply, "error")));
+        json_decref(reply);
+        return EXIT_REFUSED;
+    }
+    printf("rotated: %s holds the records up to %lld; %s goes on from record %lld\n",
+           json_string_value(json_object_get(r, "old")),
+           (long long)json_integer_value(json_object_get(r, "old_last")),
+           json_string_value(json_object_get(r, "log")),
+           (long long)json_integer_value(json_object_get(r, "new_first")));
+    json_decref(reply);
+    return 0;
+}

@@ -266,7 +266,51 @@ static int s_by_seq(const void *a, const void *b)
     return x->seq < y->seq ? -1 : x->seq > y->seq ? 1 : 0;
 }
 
-hv_err hv_audit_check_heads(const char *text, size_t len, uint64_t records,
+static bool s_line_rotation(const char *line, size_t len)
+{
+    static const char k[] = "\"event\":\"" HV_AUDIT_ROTATED "\",";
+    return memmem(line, len, k, sizeof k - 1) != NULL;
+}
+
+/* Checks head `h` at its record (`line`, in the file that begins with the
+ * record `seg_seq` of hash `seg`); false with `out` filled when it does not
+ * match. */
+static bool s_check_one(const hv_audit_head *h, const char *node, const char *line, size_t ll,
+                        const uint8_t seg[32], uint64_t seg_seq, uint64_t good,
+                        hv_audit_heads_result *out)
+{
+    char at[32], want[65], got[65];
+    uint8_t hash[32];
+    s_time(h->at_ms, at);
+    if (strcmp(node, h->node) != 0) {
+        out->first_bad = seg_seq;
+        snprintf(out->why, sizeof out->why, "record %llu is %s's, the witnessed heads are "
+                 "%s's: another node's log (a swapped file)", (unsigned long long)seg_seq,
+                 node, h->node);
+        return false;
+    }
+    if (memcmp(seg, h->file_id, 32) != 0) {
+        out->first_bad = seg_seq;
+        snprintf(out->why, sizeof out->why, "record %llu is not the first record of the "
+                 "witnessed log: another file in its place (a swapped file)",
+                 (unsigned long long)seg_seq);
+        return false;
+    }
+    if (!s_line_hash(line, ll, hash) || memcmp(hash, h->hash, 32) != 0) {
+        out->first_bad = h->seq;
+        hv_hex(h->hash, 32, want);
+        hv_hex(hash, 32, got);
+        snprintf(out->why, sizeof out->why, "record %llu differs from its witnessed head: "
+                 "the chain was rewritten after record %llu (a rewritten chain; record %llu "
+                 "has hash %.16s..., the head signed %s witnessed %.16s...)",
+                 (unsigned long long)h->seq, (unsigned long long)(good ? good : seg_seq),
+                 (unsigned long long)h->seq, got, at, want);
+        return false;
+    }
+    return true;
+}
+
+hv_err hv_audit_check_heads(const char *text, size_t len, uint64_t last_seq,
                             const hv_audit_head *heads, size_t n, hv_audit_heads_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -279,58 +323,62 @@ hv_err hv_audit_check_heads(const char *text, size_t len, uint64_t records,
         out->latest_seq = sorted[n - 1].seq;
         out->latest_at_ms = sorted[n - 1].at_ms;
     }
-    const char *first = NULL;
-    size_t first_len = 0;
+    /* One pass over the records, the heads in order of seq beside it. */
     char node[HV_NODE_ID_MAX + 1] = "";
-    uint8_t file_id[32] = {0};
-    if (records > 0 && s_find(text, len, 1, &first, &first_len)) {
-        (void)s_line_node(first, first_len, node);
-        (void)s_line_hash(first, first_len, file_id);
-    }
-    uint64_t good = 0; /* the last witnessed record that matched (record 1: the file id) */
+    uint8_t seg[32] = {0};
+    uint64_t seg_seq = 0, good = 0, first_seq = 0;
+    size_t i = 0, pos = 0;
     hv_err err = HV_OK;
-    for (size_t i = 0; i < n && err == HV_OK; i++) {
-        const hv_audit_head *h = &sorted[i];
-        char at[32], want[65], got[65];
-        s_time(h->at_ms, at);
-        const char *line = NULL;
-        size_t ll = 0;
-        uint8_t hash[32];
-        err = HV_ECRYPTO;
-        if (records > 0 && strcmp(node, h->node) != 0) {
-            out->first_bad = 1;
-            snprintf(out->why, sizeof out->why, "record 1 is %s's, the witnessed heads are %s's: "
-                     "another node's log (a swapped file)", node, h->node);
-        } else if (records == 0 || memcmp(file_id, h->file_id, 32) != 0) {
-            out->first_bad = 1;
-            snprintf(out->why, sizeof out->why, "record 1 is not the first record of the "
-                     "witnessed log: another file in its place (a swapped file)");
-        } else if (h->seq > records) {
-            out->first_bad = records + 1;
-            /* Up to the latest head: all that was witnessed and is gone. */
-            s_time(out->latest_at_ms, at);
-            snprintf(out->why, sizeof out->why, "the log ends at record %llu, records %llu to "
-                     "%llu are missing (a cut tail; the head signed %s witnessed record %llu)",
-                     (unsigned long long)records, (unsigned long long)records + 1,
+    while (pos < len && err == HV_OK) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        if (nl == NULL)
+            break;
+        const char *line = text + pos;
+        size_t ll = (size_t)(nl - line);
+        uint64_t seq = s_line_seq(line, ll);
+        if (seq > last_seq)
+            break;
+        if (first_seq == 0) {
+            first_seq = seq;
+            (void)s_line_node(line, ll, node);
+            /* Heads of files before the first one given are not checked. */
+            while (i < n && sorted[i].seq < first_seq) {
+                i++;
+                out->skipped++;
+            }
+        }
+        if (seg_seq == 0 || s_line_rotation(line, ll)) {
+            (void)s_line_hash(line, ll, seg);
+            seg_seq = seq;
+        }
+        for (; i < n && sorted[i].seq == seq && err == HV_OK; i++) {
+            if (s_check_one(&sorted[i], node, line, ll, seg, seg_seq, good, out)) {
+                good = seq;
+                out->matched++;
+            } else {
+                err = HV_ECRYPTO;
+            }
+        }
+        pos += ll + 1;
+    }
+    if (err == HV_OK && i < n) {
+        /* Heads beyond the log's end: what was witnessed and is gone. */
+        char at[32];
+        s_time(out->latest_at_ms, at);
+        uint64_t end = first_seq ? last_seq : 0;
+        out->first_bad = end + 1;
+        if (end == 0)
+            snprintf(out->why, sizeof out->why, "the log holds no record, records 1 to %llu "
+                     "are missing (a cut tail; the head signed %s witnessed record %llu)",
                      (unsigned long long)out->latest_seq, at,
                      (unsigned long long)out->latest_seq);
-        } else if (!s_find(text, len, h->seq, &line, &ll) || !s_line_hash(line, ll, hash) ||
-                   memcmp(hash, h->hash, 32) != 0) {
-            out->first_bad = h->seq;
-            hv_hex(h->hash, 32, want);
-            if (line == NULL || !s_line_hash(line, ll, hash))
-                memset(hash, 0, 32);
-            hv_hex(hash, 32, got);
-            snprintf(out->why, sizeof out->why, "record %llu differs from its witnessed head: "
-                     "the chain was rewritten after record %llu (a rewritten chain; record %llu "
-                     "has hash %.16s..., the head signed %s witnessed %.16s...)",
-                     (unsigned long long)h->seq, (unsigned long long)(good ? good : 1),
-                     (unsigned long long)h->seq, got, at, want);
-        } else {
-            err = HV_OK;
-            good = h->seq;
-            out->matched++;
-        }
+        else
+            snprintf(out->why, sizeof out->why, "the log ends at record %llu, records %llu to "
+                     "%llu are missing (a cut tail; the head signed %s witnessed record %llu)",
+                     (unsigned long long)end, (unsigned long long)end + 1,
+                     (unsigned long long)out->latest_seq, at,
+                     (unsigned long long)out->latest_seq);
+        err = HV_ECRYPTO;
     }
     free(sorted);
     return err;
@@ -379,16 +427,40 @@ hv_err hv_audit_check_start(const char *path, const hv_audit_head *head, hv_errm
     char node[HV_NODE_ID_MAX + 1] = "";
     bool first_ok = nl != NULL && s_line_hash(text, (size_t)(nl - text), hash) &&
                     s_line_node(text, (size_t)(nl - text), node);
+    bool rotation = first_ok && s_line_rotation(text, (size_t)(nl - text));
+    uint64_t rot_seq = 0;
+    uint8_t rot_prev[32] = {0}, rot_subject[16] = {0};
+    if (rotation) {
+        char copy[HV_AUDIT_LINE_MAX + 1], prev_hex[65], subj_hex[33];
+        size_t ll = (size_t)(nl - text);
+        memcpy(copy, text, ll);
+        copy[ll] = '\0';
+        const char *p = strstr(copy, ",\"prev\":\""), *q = strstr(copy, "\"subject\":\"");
+        rot_seq = s_line_seq(copy, ll);
+        rotation = p != NULL && q != NULL &&
+                   sscanf(p, ",\"prev\":\"%64[0-9a-f]\"", prev_hex) == 1 &&
+                   sscanf(q, "\"subject\":\"%32[0-9a-f]\"", subj_hex) == 1 &&
+                   hv_unhex(prev_hex, rot_prev, 32) == HV_OK &&
+                   hv_unhex(subj_hex, rot_subject, 16) == HV_OK;
+    }
     free(text);
-    if (!first_ok || strcmp(node, head->node) != 0 || memcmp(hash, head->file_id, 32) != 0) {
+    bool same_file = first_ok && strcmp(node, head->node) == 0 &&
+                     memcmp(hash, head->file_id, 32) == 0;
+    if (!same_file && first_ok && strcmp(node, head->node) == 0 && rotation) {
+        /* Rotated since the head: the new file must go on from it exactly. */
+        if (rot_seq == head->seq + 1 && memcmp(rot_prev, head->hash, 32) == 0 &&
+            memcmp(rot_subject, head->file_id, 16) == 0)
+            return HV_OK;
+    }
+    if (!same_file) {
         char fid[65];
         hv_hex(head->file_id, 32, fid);
         if (!first_ok)
             memset(hash, 0, 32);
         hv_hex(hash, 32, got);
         return hv_fail(e, HV_ECRYPTO, "%s: audit log is not the one its last witnessed head "
-                       "names (record %llu of %s): record 1 expected with hash %.16s..., "
-                       "found %.16s... of %s", path, (unsigned long long)head->seq,
+                       "names (record %llu of %s): its first record expected with hash "
+                       "%.16s..., found %.16s... of %s", path, (unsigned long long)head->seq,
                        head->node, fid, got, node[0] ? node : "no node");
     }
     /* The head's record: at the end, usually; the whole log when not. */

@@ -77,28 +77,32 @@ HV_MUST_CHECK hv_err hv_audit_head_line(const hv_audit_head *h,
 /* What hv_audit_check_heads found. */
 typedef struct hv_audit_heads_result {
     uint64_t matched;     /* heads the log matches */
+    uint64_t skipped;     /* heads of records before the log's first (a file rotated away) */
     uint64_t first_bad;   /* the first record that no longer matches, 0 when none */
     uint64_t latest_seq;  /* the latest head's record */
     uint64_t latest_at_ms; /* and when it was signed */
     char why[256];        /* what is wrong, when first_bad != 0 */
 } hv_audit_heads_result;
 
-/* Checks a whole log (intact up to `records`, as hv_audit_verify found)
+/* Checks a whole log (intact up to record `last_seq`, as hv_audit_verify
+ * found; files rotated one after the other may be given as one text)
  * against signed heads of its node: every head's record must be there
- * with the hash the head names, in the file the head names. HV_OK, or
+ * with the hash the head names, in the file the head names (heads of
+ * records before the text's first are skipped). HV_OK, or
  * HV_ECRYPTO with the first record that no longer matches and why: a cut
  * tail (the file ends before a witnessed record), a rewritten chain (a
  * record's hash differs), a swapped file (another node's log, or
  * another first record). */
-HV_MUST_CHECK hv_err hv_audit_check_heads(const char *text, size_t len, uint64_t records,
+HV_MUST_CHECK hv_err hv_audit_check_heads(const char *text, size_t len, uint64_t last_seq,
                                           const hv_audit_head *heads, size_t n,
                                           hv_audit_heads_result *out);
 
 /* Compares the log at `path` with the node's last signed head, as a node
  * does before it starts: HV_OK, or HV_ECRYPTO with `e` naming the file,
- * the record expected and what was found. Reads the first record and the
- * end of the log (and the whole log only when the head lies further
- * back). */
+ * the record expected and what was found. A file rotated since the head
+ * passes when its rotation record goes on from the head exactly. Reads the
+ * first record and the end of the log (and the whole log only when the
+ * head lies further back). */
 HV_MUST_CHECK hv_err hv_audit_check_start(const char *path, const hv_audit_head *head,
                                           hv_errmsg *e);
 

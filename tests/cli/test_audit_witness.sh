@@ -124,7 +124,7 @@ audit_swapped_file_other_node_refused)
   cp shelter-b.db.audit shelter-a.db.audit
   expect 1 "shelter-a.db.audit: record 1 no longer matches the witnessed heads: record 1 is shelter-b.xc's, the witnessed heads are shelter-a.xc's: another node's log (a swapped file) (HV_ECRYPTO)" \
     "$haven" audit verify shelter-a.db.audit --heads a.heads "${reg[@]}"
-  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log is not the one its last witnessed head names (record $records of shelter-a.xc): record 1 expected with hash "
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log is not the one its last witnessed head names (record $records of shelter-a.xc): its first record expected with hash "
   ;;
 audit_swapped_file_older_copy_refused)
   # The copy taken after the first referral, in place of the log.
@@ -170,6 +170,39 @@ audit_intact_log_verified_and_restarted)
   sed '1s/^\(.\{200\}\)./\1f/' a2.heads | sed '1s/^\(.\{200\}\)ff/\1fe/' > bad.heads
   cmp -s a2.heads bad.heads && bad "bad.heads is not altered" || ok
   expect 1 "bad.heads" "$haven" audit verify shelter-a.db.audit --heads bad.heads "${reg[@]}"
+  ;;
+audit_rotated_log_verified_across)
+  # The log rotated while the node runs: the new file goes on with the
+  # chain, its heads are witnessed, and the two files verify as one.
+  restore
+  start shelter-a
+  expect 0 "rotated: shelter-a.db.audit.$records holds the records up to $records; shelter-a.db.audit goes on from record $((records + 1))" \
+    "$haven" audit rotate --config shelter-a.ini
+  head -c 200 shelter-a.db.audit | grep -q "\"seq\":$((records + 1)),.*\"event\":\"rotated\"" && ok ||
+    bad "the new file does not begin with a rotation record: $(head -1 shelter-a.db.audit)"
+  id3=$(submit adult.json)
+  wait_until 20 is offered offer_state shelter-a "$id3"
+  wait_until 20 witnessed_up_to shelter-a "$((records + 2))"
+  rm -f r.heads
+  "$haven" audit heads --config shelter-a.ini --out r.heads >/dev/null || bad "audit heads"
+  nheads=$(grep -c . r.heads)
+  expect 0 "shelter-a.db.audit.$records + shelter-a.db.audit: $((records + 2)) records, chain intact, matches $nheads witnessed heads (the latest at record $((records + 2)))" \
+    "$haven" audit verify "shelter-a.db.audit.$records" shelter-a.db.audit --heads r.heads "${reg[@]}"
+  expect 0 "shelter-a.db.audit: 2 records ($((records + 1)) to $((records + 2))), chain intact, matches 2 witnessed heads" \
+    "$haven" audit verify shelter-a.db.audit --heads r.heads "${reg[@]}"
+  expect 1 "shelter-a.db.audit.$records: does not continue shelter-a.db.audit: its first record is not a rotation record (HV_ECRYPTO)" \
+    "$haven" audit verify shelter-a.db.audit "shelter-a.db.audit.$records"
+  # Another node's old file before the new one: the rotation record names another file.
+  expect 1 "shelter-a.db.audit:1: broken: " \
+    "$haven" audit verify shelter-b.db.audit shelter-a.db.audit
+  stop shelter-a
+  start shelter-a
+  stop shelter-a
+  # The new file cut: refused at start.
+  cp shelter-a.db.audit rotated.audit
+  head -n -1 rotated.audit > shelter-a.db.audit
+  start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $((records + 2)) expected, the log ends at record $((records + 1)) (HV_ECRYPTO)"
+  cp rotated.audit shelter-a.db.audit
   ;;
 *) bad "unknown case $case_name" ;;
 esac

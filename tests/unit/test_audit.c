@@ -487,7 +487,7 @@ static void test_heads_check(void **state)
                                 "shelter.xc's: another node's log (a swapped file)");
     assert_int_equal(hv_audit_check_start(other, &heads[4], &e), HV_ECRYPTO);
     assert_non_null(strstr(e.text, "audit log is not the one its last witnessed head names "
-                                   "(record 5 of shelter.xc): record 1 expected with hash "));
+                                   "(record 5 of shelter.xc): its first record expected with hash "));
     free(theirs);
 
     /* Another file of the same node (made anew): its first record differs. */
