@@ -510,6 +510,81 @@ static void test_heads_check(void **state)
     hv_keypair_free(&kp);
 }
 
+/* A rotated log: the new file's first record goes on with the chain and
+ * names the old file; both verify as one text, the new one alone from its
+ * rotation record; reopened, the chain goes on; the start check takes the
+ * new file against the old file's last head; a rotation record naming
+ * another file is refused. */
+static void test_rotation(void **state)
+{
+    (void)state;
+    hv_keypair *kp = NULL;
+    assert_int_equal(hv_keypair_generate(&kp), HV_OK);
+    char *dir = hvt_tmpdir();
+    char path[600], old[700];
+    snprintf(path, sizeof path, "%s/shelter.audit", dir);
+    hv_audit_head heads[16];
+    size_t n = 0;
+    s_log_heads(path, "shelter.xc", 3, kp, heads, &n);
+    hv_audit *a = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_audit_open(&a, path, NULL, &e), HV_OK);
+    assert_int_equal(hv_audit_rotate(a, "shelter.xc", "shelter.xc/host-admin", old, sizeof old,
+                                     &e), HV_OK);
+    assert_non_null(strstr(old, "/shelter.audit.3"));
+    uint64_t seq;
+    uint8_t hash[32], id[32];
+    assert_true(hv_audit_tip(a, &seq, hash, id));
+    assert_int_equal(seq, 4);
+    assert_memory_equal(hash, id, 32); /* the rotation record is the new file's first */
+    /* Rotating again at once would name PATH.4, which does not exist: fine;
+     * a file of that name already there is refused. */
+    char taken[720], again[720];
+    snprintf(taken, sizeof taken, "%s.4", path);
+    hvt_write_file(taken, "x", 1, 0600);
+    assert_int_equal(hv_audit_rotate(a, "shelter.xc", "shelter.xc", again, sizeof again, &e),
+                     HV_EEXIST);
+    unlink(taken);
+    hv_audit_close(&a);
+    /* The old file's last head: the new file goes on from it. */
+    assert_int_equal(hv_audit_check_start(path, &heads[2], &e), HV_OK);
+    assert_int_equal(hv_audit_check_start(path, &heads[1], &e), HV_ECRYPTO);
+    s_log_heads(path, "shelter.xc", 2, kp, heads, &n); /* reopened: goes on from 4 */
+    size_t olen, nlen;
+    char *otext = s_read_path(old, &olen), *ntext = s_read_path(path, &nlen);
+    assert_non_null(strstr(ntext, "{\"seq\":4,"));
+    assert_non_null(strstr(ntext, "\"event\":\"rotated\""));
+    hv_audit_result r;
+    assert_int_equal(hv_audit_verify(ntext, nlen, &r), HV_OK);
+    assert_int_equal(r.records, 3);
+    assert_int_equal(r.first_seq, 4);
+    assert_int_equal(r.last_seq, 6);
+    char *both = malloc(olen + nlen);
+    memcpy(both, otext, olen);
+    memcpy(both + olen, ntext, nlen);
+    assert_int_equal(hv_audit_verify(both, olen + nlen, &r), HV_OK);
+    assert_int_equal(r.records, 6);
+    hv_audit_heads_result hr;
+    assert_int_equal(hv_audit_check_heads(both, olen + nlen, r.last_seq, heads, n, &hr), HV_OK);
+    assert_int_equal(hr.matched, 5);
+    /* The new file alone: the old file's heads are not checked. */
+    assert_int_equal(hv_audit_verify(ntext, nlen, &r), HV_OK);
+    assert_int_equal(hv_audit_check_heads(ntext, nlen, r.last_seq, heads, n, &hr), HV_OK);
+    assert_int_equal(hr.matched, 2);
+    assert_int_equal(hr.skipped, 3);
+    /* The rotation record names another file: refused across. */
+    char *sub = strstr(both + olen, "\"subject\":\"") + strlen("\"subject\":\"");
+    sub[0] = sub[0] == '0' ? '1' : '0';
+    assert_int_equal(hv_audit_verify(both, olen + nlen, &r), HV_ECRYPTO);
+    assert_int_equal(r.broken_line, 4);
+    free(both);
+    free(otext);
+    free(ntext);
+    hvt_rmdir(dir);
+    free(dir);
+    hv_keypair_free(&kp);
+}
+
 int main(void)
 {
     if (hv_crypto_init() != HV_OK)
@@ -521,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_sync_thread),
         cmocka_unit_test(test_head_codec),
         cmocka_unit_test(test_heads_check),
+        cmocka_unit_test(test_rotation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
