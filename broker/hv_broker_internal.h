@@ -18,6 +18,7 @@
 
 #include "hv_broker.h"
 #include "hv_broker_custody.h"
+#include "hv_broker_heads.h"
 #include "hv_broker_links.h"
 #include "hv_broker_ops.h"
 #include "hv_broker_prekeys.h"
@@ -47,6 +48,7 @@ struct hv_broker {
     hv_broker_links links;         /* peer brokers */
     hv_broker_ops ops;             /* operators' sockets, HTTP, metrics */
     hv_broker_prekeys prekeys;     /* prekey directory (hv_broker_prekeys.c) */
+    hv_broker_heads heads;         /* heads of its own audit log (hv_broker_heads.c) */
 };
 
 #endif

@@ -204,6 +204,22 @@ audit_rotated_log_verified_across)
   start_refused shelter-a "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $((records + 2)) expected, the log ends at record $((records + 1)) (HV_ECRYPTO)"
   cp rotated.audit shelter-a.db.audit
   ;;
+audit_broker_cut_tail_refused_at_start)
+  # The broker's own log: signed at its clean stop, checked at its start.
+  stop broker
+  blines=$(wc -l < broker.db.audit)
+  got=$(sqlite3 broker.db "SELECT max(seq) FROM audit_heads WHERE node = 'broker.xc'")
+  [ "$got" = "$blines" ] && ok || bad "the broker's last head is at record $got of $blines"
+  cp broker.db.audit broker-intact.audit
+  head -n -3 broker-intact.audit > broker.db.audit
+  out=$(timeout 20 "$bin/haven-broker" -c broker.ini 2>&1)
+  rc=$?
+  [ "$rc" -eq 1 ] && ok || bad "the broker started on a cut log: exit $rc"
+  grep -qF "haven-broker: broker.db.audit: audit log shorter than its last witnessed head: record $blines expected, the log ends at record $((blines - 3)) (HV_ECRYPTO)" <<<"$out" &&
+    ok || { bad "no refusal of the broker's cut log"; echo "$out" | tail -3; }
+  cp broker-intact.audit broker.db.audit
+  start broker
+  ;;
 *) bad "unknown case $case_name" ;;
 esac
 stop_all_and_check_logs
