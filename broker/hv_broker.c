@@ -322,6 +322,8 @@ hv_err hv_broker_run(hv_broker *b)
     }
     if (hv_broker_custody_finish(b) != HV_OK)
         return HV_ESTORE;
+    if (b->heads.failed) /* a peer's head says the log was cut or changed */
+        return HV_ECRYPTO;
     hv_broker_heads_finish(b);
     hv_broker_counters c = hv_broker_custody_counters(b);
     hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "

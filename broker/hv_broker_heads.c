@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hv_control.h"
 #include "hv_db.h"
 #include "hv_log.h"
 #include "hv_store_heads.h"
@@ -25,6 +26,56 @@ hv_err hv_broker_heads_open(hv_broker *b, hv_errmsg *e)
     char path[PATH_MAX + 8];
     snprintf(path, sizeof path, "%s.audit", b->cfg.store);
     return hv_audit_check_start(path, &hd->last, e);
+}
+
+/* AUDIT_HEAD with our latest head on one link. */
+static void s_send(hv_broker *b, hv_session *link)
+{
+    uint8_t bytes[HV_AUDIT_HEAD_MAX];
+    size_t len = 0;
+    if (!b->heads.has_last || !link->ready ||
+        hv_audit_head_encode(&b->heads.last, bytes, &len) != HV_OK)
+        return;
+    hv_control m;
+    memset(&m, 0, sizeof m);
+    m.cmd = HV_CMD_AUDIT_HEAD;
+    m.bundle = bytes;
+    m.bundle_len = len;
+    (void)hv_session_send(link, &m);
+}
+
+void hv_broker_heads_link_up(hv_broker *b, hv_session *link)
+{
+    s_send(b, link);
+    hv_control m;
+    memset(&m, 0, sizeof m);
+    m.cmd = HV_CMD_AUDIT_HEAD_GET;
+    (void)hv_session_send(link, &m);
+}
+
+void hv_broker_heads_on_witnessed(hv_broker *b, hv_session *link, const hv_control *m)
+{
+    hv_audit_head h;
+    if (m->bundle_len == 0 || hv_audit_head_decode(m->bundle, m->bundle_len, &h) != HV_OK ||
+        strcmp(h.node, b->cfg.id) != 0 ||
+        hv_audit_head_verify(&h, hv_keypair_public(b->keys)->sign) != HV_OK) {
+        if (m->code != HV_OK && m->code != HV_ENOTFOUND)
+            hv_log(HV_LOG_WARN, "peer_refused_audit_head", "node=%s code=%s", link->node,
+                   hv_errname(m->code));
+        return;
+    }
+    if (m->code != HV_OK)
+        hv_log(HV_LOG_WARN, "peer_refused_audit_head", "node=%s code=%s witnessed_seq=%llu",
+               link->node, hv_errname(m->code), (unsigned long long)h.seq);
+    char path[PATH_MAX + 8];
+    snprintf(path, sizeof path, "%s.audit", b->cfg.store);
+    hv_errmsg e = {""};
+    if (!b->heads.failed && hv_audit_check_start(path, &h, &e) != HV_OK) {
+        b->heads.failed = true;
+        b->stopping = 1;
+        hv_log(HV_LOG_ERROR, "audit_log_mismatch", "path=%s witnessed_by=%s witnessed_seq=%llu "
+               "reason=\"%s\"", path, link->node, (unsigned long long)h.seq, e.text);
+    }
 }
 
 /* Signs the candidate (durable by now) and keeps it. */
@@ -51,6 +102,9 @@ static void s_sign(hv_broker *b)
     hv_broker_custody_commit_and_reply(b, true);
     hd->last = h;
     hd->has_last = true;
+    for (size_t i = 0; i < b->n_sessions; i++)
+        if (b->sessions[i].outgoing)
+            s_send(b, &b->sessions[i]);
     hv_log(HV_LOG_DEBUG, "audit_head_signed", "node=%s seq=%llu", h.node,
            (unsigned long long)h.seq);
 }

@@ -5,7 +5,9 @@
  * sync thread has made durable; it keeps them in its store beside the
  * heads it witnesses for its nodes (hv_store_heads.h, under its own id),
  * and refuses to start on a log shorter than, or different from, the last
- * one. */
+ * one. Each head goes to every peer over our links, where it is witnessed
+ * as a node's is (hv_broker_witness.h); when a link comes up we ask the
+ * peer for the head it holds and stop if the log no longer matches it. */
 #ifndef HV_BROKER_HEADS_H
 #define HV_BROKER_HEADS_H
 
@@ -25,6 +27,7 @@ typedef struct hv_broker_heads {
     uint64_t cand_seq;          /* a head waiting for its record to be durable, 0: none */
     uint8_t cand_hash[32], cand_file[32];
     int64_t unsigned_since;     /* monotonic ms a record was first left unsigned, 0: none */
+    bool failed;                /* a peer's witnessed head no longer matches the log */
 } hv_broker_heads;
 
 /* After hv_broker_custody_open: checks the log against the last head. */
@@ -35,5 +38,17 @@ void hv_broker_heads_tick(hv_broker *b, int64_t now);
 
 /* After hv_broker_custody_finish (the log synced): a last head. */
 void hv_broker_heads_finish(hv_broker *b);
+
+struct hv_session;
+struct hv_control;
+
+/* Our link to a peer is up: the latest head goes to the peer (AUDIT_HEAD),
+ * and we ask for the one it holds (AUDIT_HEAD_GET). */
+void hv_broker_heads_link_up(hv_broker *b, struct hv_session *link);
+
+/* AUDIT_WITNESSED on our link: a head of ours, signed by us, that the log
+ * no longer matches stops the broker (logged audit_log_mismatch). */
+void hv_broker_heads_on_witnessed(hv_broker *b, struct hv_session *link,
+                                  const struct hv_control *m);
 
 #endif

@@ -9,6 +9,7 @@
 #include "hv_control.h"
 #include "hv_db.h"
 #include "hv_log.h"
+#include "hv_registry.h"
 #include "hv_sql.h"
 
 #define S_RESEND_MS 3000 /* a head not yet witnessed goes again this often */
@@ -209,7 +210,7 @@ void hv_witness_pump(hv_witness *wt, int64_t now_ms)
         wt->last_sent_ms = now_ms;
 }
 
-void hv_witness_on_control(hv_witness *wt, const hv_control *m)
+void hv_witness_on_control(hv_witness *wt, const hv_control *m, const hv_registry *reg)
 {
     if (m->cmd == HV_CMD_READY) {
         wt->ask = true;
@@ -220,7 +221,7 @@ void hv_witness_on_control(hv_witness *wt, const hv_control *m)
         return;
     hv_audit_head h;
     if (m->bundle_len == 0 || hv_audit_head_decode(m->bundle, m->bundle_len, &h) != HV_OK ||
-        strcmp(h.node, wt->node) != 0) {
+        strcmp(h.node, wt->node) != 0 || hv_audit_head_verify_registry(&h, reg) != HV_OK) {
         if (m->code != HV_OK && m->code != HV_ENOTFOUND)
             hv_log(HV_LOG_WARN, "audit_head_refused_by_broker", "code=%s",
                    hv_errname(m->code));

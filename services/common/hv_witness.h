@@ -59,8 +59,13 @@ void hv_witness_committed(hv_witness *wt, bool committed);
  * after a READY. */
 void hv_witness_pump(hv_witness *wt, int64_t now_ms);
 
-/* READY and AUDIT_WITNESSED from the broker (hv_client_on_control). */
-void hv_witness_on_control(hv_witness *wt, const struct hv_control *m);
+/* READY and AUDIT_WITNESSED from the broker (hv_client_on_control). A
+ * head the broker hands back counts only when it verifies under a key set
+ * `reg` lists for this node: a broker cannot stop a node with a head it
+ * made up. */
+struct hv_registry;
+void hv_witness_on_control(hv_witness *wt, const struct hv_control *m,
+                           const struct hv_registry *reg);
 
 /* True once the broker's witnessed head no longer matches the log; `e`
  * says how. The node stops. */

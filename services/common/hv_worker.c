@@ -332,7 +332,7 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
 static void s_on_control_frame(void *arg, const struct hv_control *m)
 {
     hv_worker *w = arg;
-    hv_witness_on_control(w->witness, m);
+    hv_witness_on_control(w->witness, m, w->reg);
 }
 
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
