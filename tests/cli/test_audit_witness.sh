@@ -73,6 +73,9 @@ start_refused() {
   rc=$?
   if [ "$rc" -ne 1 ]; then bad "$1 started on a bad log: exit $rc"; echo "$out" | tail -5; return; fi
   grep -qF -- "$2" <<<"$out" && ok || { bad "$1's refusal lacks '$2'"; echo "$out" | tail -5; }
+  if grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" <<<"$out"; then
+    bad "sanitizer report in $1's refusal"; echo "$out" | grep -A12 -E "Sanitizer|runtime error" | head -30
+  fi
 }
 restore() { cp intact.audit shelter-a.db.audit; cp intact.db shelter-a.db; }
 
@@ -149,6 +152,7 @@ audit_cut_tail_refused_by_broker_head)
   sqlite3 shelter-a.db "DELETE FROM audit_heads"
   out=$(timeout 30 "$bin/haven-provider" -c shelter-a.ini 2>&1)
   rc=$?
+  grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" <<<"$out" && bad "sanitizer report in shelter A's stop"
   [ "$rc" -eq 1 ] && ok || bad "shelter A ran on a cut log its broker had witnessed: exit $rc"
   grep -qF "haven-provider: shelter-a.db.audit: audit log shorter than its last witnessed head: record $records expected, the log ends at record $cut (the head witnessed by the broker) (HV_ECRYPTO)" <<<"$out" &&
     ok || { bad "no refusal on the broker's head"; echo "$out" | tail -5; }
@@ -219,6 +223,7 @@ audit_broker_cut_tail_refused_at_start)
   head -n -3 broker-intact.audit > broker.db.audit
   out=$(timeout 20 "$bin/haven-broker" -c broker.ini 2>&1)
   rc=$?
+  grep -qE "AddressSanitizer|LeakSanitizer|runtime error:" <<<"$out" && bad "sanitizer report in the broker's refusal"
   [ "$rc" -eq 1 ] && ok || bad "the broker started on a cut log: exit $rc"
   grep -qF "haven-broker: broker.db.audit: audit log shorter than its last witnessed head: record $blines expected, the log ends at record $((blines - 3)) (HV_ECRYPTO)" <<<"$out" &&
     ok || { bad "no refusal of the broker's cut log"; echo "$out" | tail -3; }
