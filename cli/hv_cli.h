@@ -3,9 +3,11 @@
  *                  configuration profile (flag > HAVEN_NAME > profile.ini)
  *   hv_cli_cmds.c  the catalogue of commands, their help, and dispatch
  *   hv_cli_out.c   output for people: terminal width, tables, colour, JSON
- *   haven.c        keys, the registry, envelopes, send/recv, audit
+ *   haven.c        keys, the registry, envelopes, send/recv
+ *   hv_cli_audit.c audit verify: the chain, rotated files, witnessed heads
  *   hv_cli_ops.c   the operators' commands: stats, deadletters, monitor
  *   hv_cli_work.c  the commands that talk to a worker's control socket
+ *                  (audit heads and audit rotate among them)
  *
  * Exit codes, for every command: 0 done; 1 refused (the message names the
  * HV_ code); 2 usage error (an unknown option, a missing required option

@@ -285,3 +285,42 @@ json_t *hv_witness_export(hv_witness *wt)
                      (json_int_t)wt->witnessed_seq, "signed_seq",
                      (json_int_t)(wt->has_last ? wt->last.seq : 0));
 }
+
+hv_err hv_witness_sign_now(hv_witness *wt, const hv_audit *audit, const hv_keypair *kp)
+{
+    hv_err err = hv_client_begin(wt->client);
+    if (err != HV_OK)
+        return err;
+    if ((err = hv_witness_tick(wt, audit, kp, hv_now_ms(), true)) != HV_OK) {
+        hv_client_rollback(wt->client);
+        hv_witness_committed(wt, false);
+        return err;
+    }
+    err = hv_client_commit(wt->client);
+    hv_witness_committed(wt, err == HV_OK);
+    return err == HV_OK ? HV_OK : HV_ESTORE;
+}
+
+json_t *hv_witness_rotate(hv_witness *wt, hv_audit *audit, const hv_keypair *kp,
+                          const char *node, const char *by, hv_err *err, hv_errmsg *e)
+{
+    uint64_t last = 0;
+    uint8_t hash[32], id[32];
+    char old[4096 + 32];
+    /* A head of the old file first, then one of the new. */
+    if ((*err = hv_witness_sign_now(wt, audit, kp)) != HV_OK) {
+        hv_fail(e, *err, "the store could not keep the log's head");
+        return NULL;
+    }
+    (void)hv_audit_tip(audit, &last, hash, id);
+    if ((*err = hv_audit_rotate(audit, node, by, old, sizeof old, e)) != HV_OK)
+        return NULL;
+    hv_log(HV_LOG_INFO, "audit_rotated", "old=%s old_last=%llu by=%s", old,
+           (unsigned long long)last, by);
+    if ((*err = hv_witness_sign_now(wt, audit, kp)) != HV_OK) {
+        hv_fail(e, *err, "the store could not keep the new log's head");
+        return NULL;
+    }
+    return json_pack("{s:s, s:I, s:s, s:I}", "old", old, "old_last", (json_int_t)last, "log",
+                     wt->path, "new_first", (json_int_t)(last + 1));
+}

@@ -71,6 +71,19 @@ void hv_witness_on_control(hv_witness *wt, const struct hv_control *m,
  * says how. The node stops. */
 bool hv_witness_failed(const hv_witness *wt, hv_errmsg *e);
 
+/* Outside any transaction: a head of the log as it stands, signed and
+ * stored now in a transaction of its own (a clean stop; a rotation).
+ * HV_ESTORE. */
+HV_MUST_CHECK hv_err hv_witness_sign_now(hv_witness *wt, const hv_audit *audit,
+                                         const hv_keypair *kp);
+
+/* audit.rotate: a head of the old file, hv_audit_rotate (the new file's
+ * first record by `by`), a head of the new file. The answer, or NULL with
+ * `*err` and `e`: {"old": PATH.SEQ, "old_last": SEQ, "log": PATH,
+ * "new_first": SEQ + 1}. */
+json_t *hv_witness_rotate(hv_witness *wt, hv_audit *audit, const hv_keypair *kp,
+                          const char *node, const char *by, hv_err *err, hv_errmsg *e);
+
 /* The heads kept up to the last one the broker witnessed (oldest first)
  * as a heads file's lines, for `haven audit heads`: {"heads": [HEX...], "witnessed_seq": N,
  * "signed_seq": N}. NULL on failure. */

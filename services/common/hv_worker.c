@@ -434,13 +434,10 @@ static void s_close(hv_worker *w)
 {
     /* A last head at a clean stop, so that a cut made while the node is
      * down is found at the next start. */
-    if (w->witness != NULL && w->audit != NULL && hv_client_begin(w->client) == HV_OK) {
-        if (hv_witness_tick(w->witness, w->audit, hv_keyring_current(w->ring, w->self),
-                            hv_now_ms(), true) == HV_OK)
-            (void)s_commit(w);
-        else
-            s_rollback(w);
-    }
+    if (w->witness != NULL && w->audit != NULL &&
+        hv_witness_sign_now(w->witness, w->audit, hv_keyring_current(w->ring, w->self)) !=
+            HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=head");
     hv_prekeys_free(&w->prekeys);
     hv_witness_free(&w->witness);
     hv_worker_metrics_close(&w->metrics);
@@ -561,42 +558,6 @@ static void s_handle(hv_worker *w, hv_delivery *d)
 
 /* -------------------------------------------------------------- control */
 
-/* Signs and stores a head of the log as it stands (forced), committed. */
-static hv_err s_sign_now(hv_worker *w)
-{
-    hv_err err = hv_client_begin(w->client);
-    if (err == HV_OK && (err = hv_witness_tick(w->witness, w->audit,
-                                               hv_keyring_current(w->ring, w->self),
-                                               hv_now_ms(), true)) != HV_OK)
-        s_rollback(w);
-    else if (err == HV_OK && !s_commit(w))
-        err = HV_ESTORE;
-    return err;
-}
-
-/* audit.rotate: a head of the old file, the rotation, a head of the new. */
-static json_t *s_audit_rotate(hv_worker *w, const hv_actor *a, hv_err *err, hv_errmsg *e)
-{
-    uint64_t last = 0;
-    uint8_t hash[32], id[32];
-    char old[PATH_MAX + 32];
-    if ((*err = s_sign_now(w)) != HV_OK) {
-        hv_fail(e, *err, "the store could not keep the log's head");
-        return NULL;
-    }
-    (void)hv_audit_tip(w->audit, &last, hash, id);
-    if ((*err = hv_audit_rotate(w->audit, w->cfg.id, a->by, old, sizeof old, e)) != HV_OK)
-        return NULL;
-    hv_log(HV_LOG_INFO, "audit_rotated", "old=%s old_last=%llu by=%s", old,
-           (unsigned long long)last, a->by);
-    if ((*err = s_sign_now(w)) != HV_OK) {
-        hv_fail(e, *err, "the store could not keep the new log's head");
-        return NULL;
-    }
-    return json_pack("{s:s, s:I, s:s, s:I}", "old", old, "old_last", (json_int_t)last, "log",
-                     w->audit_path, "new_first", (json_int_t)(last + 1));
-}
-
 static json_t *s_status(hv_worker *w)
 {
     return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:o*}", "node", w->cfg.id, "role",
@@ -683,7 +644,8 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
         if ((result = hv_witness_export(w->witness)) == NULL)
             err = hv_fail(&e, HV_ESTORE, "the store's audit heads cannot be read");
     } else if (err == HV_OK && rotate) {
-        result = s_audit_rotate(w, &actor, &err, &e);
+        result = hv_witness_rotate(w->witness, w->audit, hv_keyring_current(w->ring, w->self),
+                                   w->cfg.id, actor.by, &err, &e);
     } else if (err == HV_OK && strcmp(cmd, "status") == 0) {
         result = s_status(w);
     } else if (err == HV_OK && strcmp(cmd, "events.wait") == 0) {
