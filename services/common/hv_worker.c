@@ -327,14 +327,15 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
     return err;
 }
 
-/* Loads and checks everything; with `check_only` (the daemon's -n) stops
- * before anything is locked, opened for writing or bound. */
+/* READY and AUDIT_WITNESSED from the broker, through the prekeys' hook. */
 static void s_on_control_frame(void *arg, const struct hv_control *m)
 {
     hv_worker *w = arg;
     hv_witness_on_control(w->witness, m, w->reg);
 }
 
+/* Loads and checks everything; with `check_only` (the daemon's -n) stops
+ * before anything is locked, opened for writing or bound. */
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
 {
     hv_err err;
@@ -433,8 +434,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
 static void s_close(hv_worker *w)
 {
     /* A last head at a clean stop, so that a cut made while the node is
-     * down is found at the next start. */
-    if (w->witness != NULL && w->audit != NULL &&
+     * down is found at the next start; none of a log its broker refused. */
+    if (w->witness != NULL && w->audit != NULL && !hv_witness_failed(w->witness, NULL) &&
         hv_witness_sign_now(w->witness, w->audit, hv_keyring_current(w->ring, w->self)) !=
             HV_OK)
         hv_log(HV_LOG_ERROR, "audit_failed", "op=head");

@@ -44,8 +44,8 @@ records=$(wc -l < shelter-a.db.audit)
 
 # witnessed_up_to NAME N: the broker has witnessed NAME's head of record N.
 witnessed_up_to() {
-  [ "$("$haven" status --json --config "$1.ini" >/dev/null 2>&1; rm -f "$1.probe"
-       "$haven" audit heads --config "$1.ini" --out "$1.probe" 2>/dev/null |
+  rm -f "$1.probe"
+  [ "$("$haven" audit heads --config "$1.ini" --out "$1.probe" 2>/dev/null |
        sed -n 's/.*witnessed by the broker up to record \([0-9]*\).*/\1/p')" = "$2" ]
 }
 wait_until 20 witnessed_up_to shelter-a "$records"
