@@ -317,8 +317,10 @@ hv_err hv_audit_check_heads(const char *text, size_t len, uint64_t last_seq,
     hv_audit_head *sorted = malloc((n ? n : 1) * sizeof *sorted);
     if (sorted == NULL)
         return HV_ENOMEM;
-    memcpy(sorted, heads, n * sizeof *sorted);
-    qsort(sorted, n, sizeof *sorted, s_by_seq);
+    if (n > 0) { /* `heads` may be NULL when there are none */
+        memcpy(sorted, heads, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, s_by_seq);
+    }
     if (n > 0) {
         out->latest_seq = sorted[n - 1].seq;
         out->latest_at_ms = sorted[n - 1].at_ms;
