@@ -261,9 +261,13 @@ json_t *hv_witness_export(hv_witness *wt)
     json_t *heads = json_array();
     /* Those the broker holds, and those signed before the last of them
      * (kept here only: the broker holds the latest of each node's). */
-    sqlite3_stmt *st = hv_sql(wt->db, "SELECT head FROM audit_heads WHERE seq <= (SELECT "
-                                      "max(seq) FROM audit_heads WHERE witnessed = 1) "
-                                      "ORDER BY seq", "");
+    /* The broker's word in memory is ahead of the flags by a tick at most;
+     * what it witnessed is stored already (only stored heads are handed
+     * over). */
+    sqlite3_stmt *st = hv_sql(wt->db, "SELECT head FROM audit_heads WHERE seq <= max(?1, "
+                                      "coalesce((SELECT max(seq) FROM audit_heads WHERE "
+                                      "witnessed = 1), 0)) ORDER BY seq", "i",
+                              (int64_t)wt->witnessed_seq);
     if (heads == NULL || st == NULL) {
         json_decref(heads);
         if (st != NULL)
