@@ -204,7 +204,8 @@ hv_err hv_broker_open(hv_broker **out, const hv_broker_config *cfg, hv_errmsg *e
     hv_err err;
     if ((err = s_validate(b, false, e)) != HV_OK)
         goto fail;
-    if ((err = hv_broker_custody_open(b, e)) != HV_OK)
+    if ((err = hv_broker_custody_open(b, e)) != HV_OK ||
+        (err = hv_broker_heads_open(b, e)) != HV_OK)
         goto fail;
 
     b->ctx = zmq_ctx_new();
@@ -333,10 +334,14 @@ hv_err hv_broker_run(hv_broker *b)
         hv_session_timers(b, now);
         hv_broker_custody_expire(b, now);
         hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
+        hv_broker_heads_tick(b, now);
     }
     hv_lograte_flush(true);
     if (hv_broker_custody_finish(b) != HV_OK)
         return HV_ESTORE;
+    if (b->heads.failed) /* a peer's head says the log was cut or changed */
+        return HV_ECRYPTO;
+    hv_broker_heads_finish(b);
     hv_broker_counters c = hv_broker_custody_counters(b);
     hv_log(HV_LOG_INFO, "stopped", "stored=%llu commits=%llu delivered=%llu acked=%llu "
            "forwarded=%llu refused=%llu redelivered=%llu expired=%llu",

@@ -20,6 +20,7 @@
 #include "hv_broker_custody.h"
 #include "hv_broker_dash.h"
 #include "hv_broker_health.h"
+#include "hv_broker_heads.h"
 #include "hv_broker_links.h"
 #include "hv_broker_ops.h"
 #include "hv_broker_prekeys.h"
@@ -51,6 +52,7 @@ struct hv_broker {
     hv_broker_prekeys prekeys;     /* prekey directory (hv_broker_prekeys.c) */
     hv_broker_health health;       /* peers' health summaries (hv_broker_health.c) */
     hv_broker_dash dash;           /* the dashboard's history and sightings (hv_broker_dash.c) */
+    hv_broker_heads heads;         /* heads of its own audit log (hv_broker_heads.c) */
 };
 
 #endif

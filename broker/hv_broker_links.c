@@ -214,6 +214,10 @@ static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
             }
             hv_broker_links_notices(b, s);
             hv_broker_prekeys_link_up(b, s);
+            hv_broker_heads_link_up(b, s);
+            break;
+        case HV_CMD_AUDIT_WITNESSED:
+            hv_broker_heads_on_witnessed(b, s, &m);
             break;
         case HV_CMD_PREKEY_REFUSED:
             hv_log(HV_LOG_WARN, "peer_refused_prekey", "node=%s code=%s text=\"%s\"", s->node,

@@ -6,6 +6,7 @@
  * custody (hv_broker_custody.h); our links to peers are sessions whose
  * frames and timers hv_broker_links.c handles. */
 #include "hv_broker_internal.h"
+#include "hv_broker_witness.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -302,6 +303,12 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         }
         hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
                           "a client may not send this command");
+        break;
+    case HV_CMD_AUDIT_HEAD:
+        hv_broker_witness_on_head(b, s, &m);
+        break;
+    case HV_CMD_AUDIT_HEAD_GET:
+        hv_broker_witness_on_get(b, s);
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:

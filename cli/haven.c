@@ -9,7 +9,6 @@
 #include <jansson.h>
 #include <zmq.h>
 
-#include "hv_audit.h"
 #include "hv_client.h"
 #include "hv_control.h"
 #include "hv_db.h"
@@ -709,38 +708,4 @@ int hv_cli_recv(const opts *o)
     hv_keyring_free(&ring);
     hv_registry_free(&reg);
     return rc;
-}
-
-/* haven audit verify FILE: checks a node's audit log, record by record. */
-int hv_cli_audit(const opts *o)
-{
-    const char *file = o->positional;
-    bool json_out = hv_cli_opt(o, "json") != NULL;
-    uint8_t *text = NULL;
-    size_t len = 0;
-    hv_errmsg e = {""};
-    hv_err err = hv_file_read(file, 1024u * 1024 * 1024, &text, &len, &e);
-    if (err != HV_OK)
-        return hv_cli_report(file, err, &e);
-    hv_audit_result r;
-    err = hv_audit_verify((const char *)text, len, &r);
-    free(text);
-    if (json_out) {
-        json_t *j = json_pack("{s:s, s:b, s:I}", "file", file, "intact", err == HV_OK,
-                              "records", (json_int_t)r.records);
-        if (j != NULL && err != HV_OK) {
-            json_object_set_new(j, "broken_line", json_integer((json_int_t)r.broken_line));
-            json_object_set_new(j, "why", json_string(r.why));
-            json_object_set_new(j, "code", json_string(hv_errname(err)));
-        }
-        hv_cli_print_json(j);
-        json_decref(j);
-    } else if (err == HV_OK) {
-        printf("%s: %llu records, chain intact\n", file, (unsigned long long)r.records);
-    } else {
-        printf("%s:%llu: broken: %s (%llu records before it are intact) (%s)\n", file,
-               (unsigned long long)r.broken_line, r.why, (unsigned long long)r.records,
-               hv_errname(err));
-    }
-    return hv_cli_exit_code(err);
 }

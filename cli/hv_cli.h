@@ -3,9 +3,11 @@
  *                  configuration profile (flag > HAVEN_NAME > profile.ini)
  *   hv_cli_cmds.c  the catalogue of commands, their help, and dispatch
  *   hv_cli_out.c   output for people: terminal width, tables, colour, JSON
- *   haven.c        keys, the registry, envelopes, send/recv, audit
+ *   haven.c        keys, the registry, envelopes, send/recv
+ *   hv_cli_audit.c audit verify: the chain, rotated files, witnessed heads
  *   hv_cli_ops.c   the operators' commands: stats, deadletters, monitor
  *   hv_cli_work.c  the commands that talk to a worker's control socket
+ *                  (audit heads and audit rotate among them)
  *   hv_cli_evidence.c  evidence of a referral: show and export (at the
  *                  worker), verify (offline, anywhere)
  *
@@ -167,6 +169,8 @@ int hv_cli_open(const opts *o);
 int hv_cli_send(const opts *o);
 int hv_cli_recv(const opts *o);
 int hv_cli_audit(const opts *o);
+int hv_cli_audit_heads(const opts *o);
+int hv_cli_audit_rotate(const opts *o);
 int hv_cli_stats(const opts *o);
 int hv_cli_deadletters(const opts *o);
 int hv_cli_monitor(const opts *o);

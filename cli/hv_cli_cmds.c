@@ -144,9 +144,24 @@ static const hv_cli_cmd s_cmds[] = {
      "  --count=N            stop after N events\n"
      "  --timeout=SECONDS    stop after this long\n" S_JSON,
      hv_cli_monitor},
-    {"audit", "verify", "[--json] AUDIT_LOG",
-     "Checks a node's hash-chained audit log, record by record.", "json", 1, 1, S_JSON,
+    {"audit", "verify", "[--json] [--heads=HEADS --authority=AUTH.pub --registry=network.reg] "
+     "AUDIT_LOG...",
+     "Checks a node's hash-chained audit log, record by record (with the files it was rotated "
+     "into, oldest first), and with --heads against the heads the node signed and its broker "
+     "witnessed (a cut tail, a rewritten chain, a swapped file).",
+     "json heads= authority= registry=", 1, HV_CLI_ARGS_MAX,
+     "  --heads=HEADS        signed heads (haven audit heads), checked against the registry\n"
+     S_REG S_JSON,
      hv_cli_audit},
+    {"audit", "heads", "[--config=WORKER.ini | --socket=PATH] --out=HEADS",
+     "Writes the signed heads of the worker's audit log that its broker witnessed, for "
+     "'haven audit verify --heads'.", "config= socket= out=", 0, 0,
+     S_WORKER "  --out=HEADS          the heads file to write (it must not exist)\n",
+     hv_cli_audit_heads},
+    {"audit", "rotate", "[--config=WORKER.ini | --socket=PATH]",
+     "Rotates the worker's audit log: STORE.audit becomes STORE.audit.SEQ and a new file "
+     "goes on with the chain, its first record naming the old file.", "config= socket=", 0, 0,
+     S_WORKER, hv_cli_audit_rotate},
     {"evidence", "show", "[--json] --config=WORKER.ini ID",
      "Lists what proves a referral's messages, kept after the case is erased: time, type, "
      "from \u2192 to, signer key id, registry version.",

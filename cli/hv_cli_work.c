@@ -348,3 +348,88 @@ int hv_cli_status(const opts *o)
     json_decref(reply);
     return 0;
 }
+
+/* haven audit heads --config W.ini --out F: the heads of the node's audit
+ * log that its broker witnessed, as a heads file for `audit verify --heads`. */
+int hv_cli_audit_heads(const opts *o)
+{
+    const char *out_path = hv_cli_need(o, "out");
+    if (out_path == NULL)
+        return EXIT_USAGE;
+    char sock[4096];
+    int rc = s_socket(o, sock, sizeof sock);
+    if (rc != 0)
+        return rc;
+    json_t *reply = NULL;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_call(sock, "audit.heads", NULL, S_TIMEOUT_MS, &reply, &e);
+    if (err != HV_OK)
+        return hv_cli_report("worker", err, &e);
+    json_t *result = json_object_get(reply, "result");
+    json_t *heads = json_object_get(result, "heads");
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(reply, "message")),
+                json_string_value(json_object_get(reply, "error")));
+        json_decref(reply);
+        return EXIT_REFUSED;
+    }
+    if (json_array_size(heads) == 0) {
+        fprintf(stderr, "haven: the broker has witnessed no head of this node's audit log yet "
+                "(signed up to record %lld) (HV_ENOTFOUND)\n",
+                (long long)json_integer_value(json_object_get(result, "signed_seq")));
+        json_decref(reply);
+        return EXIT_REFUSED;
+    }
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    size_t i;
+    json_t *h;
+    bool ok = f != NULL;
+    json_array_foreach(heads, i, h) {
+        if (ok && fprintf(f, "%s\n", json_string_value(h) ? json_string_value(h) : "") < 0)
+            ok = false;
+    }
+    if (f != NULL && fclose(f) != 0)
+        ok = false;
+    else if (f == NULL && fd >= 0)
+        close(fd);
+    if (!ok) {
+        fprintf(stderr, "haven: cannot write %s (it must not exist yet): %s (%s)\n", out_path,
+                strerror(errno), errno == EEXIST ? "HV_EEXIST" : "HV_EIO");
+        json_decref(reply);
+        return errno == EEXIST ? EXIT_REFUSED : EXIT_SYSTEM;
+    }
+    printf("wrote %zu heads to %s (witnessed by the broker up to record %lld)\n",
+           json_array_size(heads), out_path,
+           (long long)json_integer_value(json_object_get(result, "witnessed_seq")));
+    json_decref(reply);
+    return 0;
+}
+
+/* haven audit rotate --config W.ini: the worker rotates its audit log. */
+int hv_cli_audit_rotate(const opts *o)
+{
+    char sock[4096];
+    int rc = s_socket(o, sock, sizeof sock);
+    if (rc != 0)
+        return rc;
+    json_t *reply = NULL;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_call(sock, "audit.rotate", NULL, S_TIMEOUT_MS, &reply, &e);
+    if (err != HV_OK)
+        return hv_cli_report("worker", err, &e);
+    json_t *r = json_object_get(reply, "result");
+    if (!json_is_true(json_object_get(reply, "ok"))) {
+        fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(reply, "message")),
+                json_string_value(json_object_get(reply, "error")));
+        json_decref(reply);
+        return EXIT_REFUSED;
+    }
+    printf("rotated: %s holds the records up to %lld; %s goes on from record %lld\n",
+           json_string_value(json_object_get(r, "old")),
+           (long long)json_integer_value(json_object_get(r, "old_last")),
+           json_string_value(json_object_get(r, "log")),
+           (long long)json_integer_value(json_object_get(r, "new_first")));
+    json_decref(reply);
+    return 0;
+}

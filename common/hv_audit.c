@@ -33,6 +33,10 @@ struct hv_audit {
     char *buf;             /* added records not yet written */
     size_t len, cap;       /* their length, allocated */
     hv_every *syncer;      /* the background syncer (hv_audit_sync_every), or NULL */
+    bool has_first;        /* the file's first record is written (first is its hash) */
+    uint8_t first[32];     /* hash of the file's first record: the file's id */
+    uint8_t first_added[32]; /* the same for record 1 while it is only added */
+    char path[4096];       /* the file's path (hv_audit_rotate) */
 };
 
 bool hv_staff_name_valid(const char *s)
@@ -122,15 +126,44 @@ static const char *s_check_line(const char *line, size_t len, uint64_t seq,
     return NULL;
 }
 
+/* True when `line` is a rotation record: the first of a file that
+ * continues another (hv_audit_rotate). */
+static bool s_is_rotation(const char *line, size_t len)
+{
+    static const char k[] = "\"event\":\"" HV_AUDIT_ROTATED "\",";
+    return memmem(line, len, k, sizeof k - 1) != NULL;
+}
+
+/* The "subject" of a record as 16 bytes. */
+static bool s_subject(const char *line, size_t len, uint8_t out[16])
+{
+    static const char k[] = "\"subject\":\"";
+    const char *p = memmem(line, len, k, sizeof k - 1);
+    char hex[33];
+    if (p == NULL || (size_t)(line + len - p) < sizeof k - 1 + 32)
+        return false;
+    memcpy(hex, p + sizeof k - 1, 32);
+    hex[32] = '\0';
+    return hv_unhex(hex, out, 16) == HV_OK;
+}
+
 /* Checks whole lines of `text` that continue a chain whose last record is
- * number `seq0` with hash `prev0`; `out` counts the lines checked. */
+ * number `seq0` with hash `prev0`; `out` counts the lines checked. A
+ * rotation record must name the file before it (the first 16 bytes of the
+ * hash of that file's first record, when known: `seg` non-NULL). */
 static hv_err s_verify_from(const char *text, size_t len, uint64_t seq0, const uint8_t prev0[32],
-                            hv_audit_result *out)
+                            const uint8_t *seg, hv_audit_result *out)
 {
     memset(out, 0, sizeof *out);
     memcpy(out->last_hash, prev0, 32);
+    uint8_t seg_first[32];
+    bool seg_known = seg != NULL;
+    if (seg_known)
+        memcpy(seg_first, seg, 32);
     size_t pos = 0;
     uint64_t line_no = 0;
+    out->first_seq = seq0 + 1;
+    out->last_seq = seq0;
     while (pos < len) {
         line_no++;
         const char *nl = memchr(text + pos, '\n', len - pos);
@@ -139,25 +172,45 @@ static hv_err s_verify_from(const char *text, size_t len, uint64_t seq0, const u
             snprintf(out->why, sizeof out->why, "last record cut short (no end of line)");
             return HV_ECRYPTO;
         }
-        uint8_t hash[32];
-        const char *why = s_check_line(text + pos, (size_t)(nl - (text + pos)),
-                                       seq0 + out->records + 1, out->last_hash, hash);
+        uint8_t hash[32], named[16];
+        size_t ll = (size_t)(nl - (text + pos));
+        const char *why = s_check_line(text + pos, ll, seq0 + out->records + 1, out->last_hash,
+                                       hash);
+        bool rotation = why == NULL && s_is_rotation(text + pos, ll);
+        if (rotation && seg_known &&
+            (!s_subject(text + pos, ll, named) || memcmp(named, seg_first, 16) != 0))
+            why = "a rotation record that does not name the file before it";
         if (why != NULL) {
             out->broken_line = line_no;
             snprintf(out->why, sizeof out->why, "%s", why);
             return HV_ECRYPTO;
         }
+        if (rotation || (line_no == 1 && seq0 == 0)) {
+            memcpy(seg_first, hash, 32); /* a file starts here */
+            seg_known = true;
+        }
         memcpy(out->last_hash, hash, 32);
         out->records++;
+        out->last_seq++;
         pos = (size_t)(nl - text) + 1;
     }
     return HV_OK;
 }
 
+static bool s_chain_before(const char *line, size_t len, uint64_t *seq, uint8_t prev[32]);
+
 hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out)
 {
-    const uint8_t zero[32] = {0};
-    return s_verify_from(text, len, 0, zero, out);
+    uint8_t prev0[32] = {0};
+    uint64_t seq0 = 0;
+    /* A file that continues a rotated one starts where that one ended. */
+    const char *nl = memchr(text, '\n', len);
+    if (nl != NULL && s_is_rotation(text, (size_t)(nl - text)) &&
+        !s_chain_before(text, (size_t)(nl - text), &seq0, prev0)) {
+        seq0 = 0;
+        memset(prev0, 0, 32);
+    }
+    return s_verify_from(text, len, seq0, prev0, NULL, out);
 }
 
 /* Where the chain stands at the start of `line` (a whole record): the
@@ -177,6 +230,38 @@ static bool s_chain_before(const char *line, size_t len, uint64_t *seq, uint8_t 
         return false;
     *seq = n - 1;
     return true;
+}
+
+/* The hash the log's first record names (its file id): read from `text` when
+ * the window starts at the file's start, else from the file. */
+static bool s_first_hash(const char *path, const char *text, size_t start, size_t end,
+                         uint8_t out[32])
+{
+    char line[HV_AUDIT_LINE_MAX + 1];
+    size_t n = 0;
+    if (start == 0) {
+        n = end < sizeof line ? end : sizeof line;
+        memcpy(line, text, n);
+    } else {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t got = fd >= 0 ? pread(fd, line, sizeof line, 0) : -1;
+        if (fd >= 0)
+            close(fd);
+        if (got <= 0)
+            return false;
+        n = (size_t)got;
+    }
+    /* Only read, not checked: opening does not check the whole chain
+     * (hv_audit_verify does), and a head names the file by what it holds. */
+    const char *nl = memchr(line, '\n', n);
+    static const char k[] = ",\"hash\":\"";
+    size_t tail = sizeof k - 1 + 64 + 2, ll = nl ? (size_t)(nl - line) : 0;
+    char hex[65];
+    if (nl == NULL || ll < tail || memcmp(line + ll - tail, k, sizeof k - 1) != 0)
+        return false;
+    memcpy(hex, line + ll - 66, 64);
+    hex[64] = '\0';
+    return hv_unhex(hex, out, 32) == HV_OK;
 }
 
 hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg *e)
@@ -221,27 +306,36 @@ hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg 
     uint64_t seq0 = 0;
     uint8_t prev0[32] = {0};
     const char *first_nl = end > start ? memchr(text + start, '\n', end - start) : NULL;
-    bool ok = start == 0 || (first_nl != NULL &&
+    /* From the window's first record, or a rotated file's. */
+    bool from_line = start > 0 || (first_nl != NULL &&
+                                   s_is_rotation(text, (size_t)(first_nl - text)));
+    bool ok = !from_line || (first_nl != NULL &&
                              s_chain_before(text + start, (size_t)(first_nl - (text + start)),
                                             &seq0, prev0));
     hv_audit_result r;
     if (!ok || (start == end && start > 0) ||
-        s_verify_from(text + start, end - start, seq0, prev0, &r) != HV_OK) {
+        s_verify_from(text + start, end - start, seq0, prev0, NULL, &r) != HV_OK) {
         free(text);
         if (!ok || start == end)
             return hv_fail(e, HV_ECRYPTO, "%s: audit log broken: no whole record at its end",
                            path);
-        if (start == 0)
+        if (start == 0 && seq0 == 0)
             return hv_fail(e, HV_ECRYPTO, "%s:%llu: audit log broken: %s", path,
                            (unsigned long long)r.broken_line, r.why);
         return hv_fail(e, HV_ECRYPTO, "%s: record %llu: audit log broken: %s", path,
                        (unsigned long long)(seq0 + r.broken_line), r.why);
     }
+    uint8_t first[32];
+    bool has_first = end > 0 && s_first_hash(path, text, start, end, first);
     free(text);
-    r.records += seq0;
+    r.records = r.last_seq;
     hv_audit *a = calloc(1, sizeof *a);
     if (a == NULL)
         return HV_ENOMEM;
+    snprintf(a->path, sizeof a->path, "%s", path);
+    a->has_first = has_first;
+    if (has_first)
+        memcpy(a->first, first, 32);
     a->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (a->fd < 0 || (keep < size && ftruncate(a->fd, (off_t)keep) != 0)) {
         hv_audit_close(&a);
@@ -304,6 +398,8 @@ hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
     a->len += (size_t)n;
     a->seq++;
     memcpy(a->prev, hash, 32);
+    if (a->seq == 1 || strcmp(event, HV_AUDIT_ROTATED) == 0)
+        memcpy(a->first_added, hash, 32);
     return HV_OK;
 }
 
@@ -338,6 +434,10 @@ hv_err hv_audit_write(hv_audit *a)
     }
     a->disk_size += (off_t)a->len;
     a->len = 0;
+    if (!a->has_first && a->seq >= 1) {
+        memcpy(a->first, a->first_added, 32); /* record 1, or the rotation record */
+        a->has_first = true;
+    }
     __atomic_store_n(&a->disk_seq, a->seq, __ATOMIC_RELEASE);
     memcpy(a->disk_prev, a->prev, 32);
     return HV_OK;
@@ -422,6 +522,8 @@ hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len)
             a->len += n + 1;
             a->seq++;
             memcpy(a->prev, hash, 32);
+            if (a->seq == 1)
+                memcpy(a->first_added, hash, 32);
         }
         pos += n + 1;
     }
@@ -433,4 +535,63 @@ hv_err hv_audit_append(hv_audit *a, const char *node, const uint8_t subject[16],
 {
     hv_err err = hv_audit_add(a, node, subject, event, by);
     return err == HV_OK ? hv_audit_flush(a) : err;
+}
+
+bool hv_audit_tip(const hv_audit *a, uint64_t *seq, uint8_t hash[32], uint8_t file_id[32])
+{
+    *seq = a->disk_seq;
+    memcpy(hash, a->disk_prev, 32);
+    memcpy(file_id, a->first, 32);
+    return a->has_first;
+}
+
+hv_err hv_audit_rotate(hv_audit *a, const char *node, const char *by, char *old_path, size_t cap,
+                       hv_errmsg *e)
+{
+    if (a->syncer != NULL || a->len != 0 || !a->has_first)
+        return hv_fail(e, HV_EINVAL, "%s: %s", a->path,
+                       a->has_first ? "the log is written by a syncer or has records pending"
+                                    : "an empty log is not rotated");
+    if (fdatasync(a->fd) != 0)
+        return hv_fail(e, HV_EIO, "%s: cannot sync the audit log: %s", a->path,
+                       strerror(errno));
+    int n = snprintf(old_path, cap, "%s.%llu", a->path, (unsigned long long)a->disk_seq);
+    if (n <= 0 || (size_t)n >= cap)
+        return hv_fail(e, HV_EINVAL, "%s: the rotated file's name is too long", a->path);
+    if (access(old_path, F_OK) == 0)
+        return hv_fail(e, HV_EEXIST, "%s already exists", old_path);
+    if (rename(a->path, old_path) != 0)
+        return hv_fail(e, HV_EIO, "%s: cannot rename the audit log to %s: %s", a->path,
+                       old_path, strerror(errno));
+    int fd = open(a->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        hv_err err = hv_fail(e, HV_EIO, "%s: cannot create the new audit log: %s", a->path,
+                             strerror(errno));
+        (void)!rename(old_path, a->path); /* go on in the old file */
+        return err;
+    }
+    close(a->fd);
+    a->fd = fd;
+    a->disk_size = 0;
+    a->has_first = false;
+    /* The new file's first record: the chain goes on, naming the old file. */
+    uint8_t old_id[32];
+    memcpy(old_id, a->first, 32);
+    hv_err err = hv_audit_add(a, node, old_id, HV_AUDIT_ROTATED, by);
+    if (err == HV_OK)
+        err = hv_audit_flush(a);
+    /* The renamed and the new entry durable in the directory. */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", a->path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    int dfd = open(slash != NULL ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    if (err != HV_OK)
+        return hv_fail(e, err, "%s: cannot write the new audit log's first record", a->path);
+    return HV_OK;
 }

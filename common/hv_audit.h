@@ -13,7 +13,13 @@
  * broker's.
  * where hash = BLAKE2b-256("haven/audit/v1\0" || the line up to and
  * including the "prev" value) and prev is the hash of the line before
- * (64 zeros for the first). seq counts from 1. */
+ * (64 zeros for the first). seq counts from 1.
+ *
+ * Rotation (hv_audit_rotate): the file is renamed STORE.audit.SEQ (SEQ its
+ * last record) and a new one begins with a rotation record that goes on
+ * with the chain: seq the next number, prev the old file's last hash,
+ * event "rotated", subject the first 16 bytes of the hash of the old
+ * file's first record (which names that file: its file id). */
 #ifndef HV_AUDIT_H
 #define HV_AUDIT_H
 
@@ -25,6 +31,7 @@
 #include "hv_ids.h"
 
 #define HV_AUDIT_LINE_MAX 512
+#define HV_AUDIT_ROTATED "rotated" /* the event of a rotated file's first record */
 /* A staff member's name: 1..64 bytes of [a-z0-9._-]. */
 #define HV_STAFF_MAX 64
 /* Who caused a transition: NODE or NODE/STAFF. */
@@ -103,16 +110,37 @@ HV_MUST_CHECK hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq);
  * copies replayed). HV_ECRYPTO when they do not. */
 HV_MUST_CHECK hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len);
 
+/* Where the written chain stands: its last record's number and hash, and
+ * the hash of the file's first record (the file's id, which a signed head
+ * names: hv_audit_head.h). False, and nothing meaningful, while the file
+ * holds no record. Read on the writer's thread. */
+bool hv_audit_tip(const hv_audit *a, uint64_t *seq, uint8_t hash[32], uint8_t file_id[32]);
+
+/* Rotates the log (not one with a syncer running: HV_EINVAL): makes the
+ * file durable, renames it to PATH.SEQ (written into `old_path`, `cap`
+ * bytes; HV_EEXIST when that exists), and starts a new file at PATH whose
+ * first record, by `by`, continues the chain and names the old file.
+ * Nothing may be pending. HV_EIO; on failure the log goes on as before
+ * where it can. */
+HV_MUST_CHECK hv_err hv_audit_rotate(hv_audit *a, const char *node, const char *by,
+                                     char *old_path, size_t cap, hv_errmsg *e);
+
 /* What hv_audit_verify found. */
 typedef struct hv_audit_result {
     uint64_t records;      /* intact records before the first break (all, when intact) */
+    uint64_t first_seq;    /* the number of the text's first record (1, or a rotated
+                              file's first) */
+    uint64_t last_seq;     /* the number of the last intact record */
     uint64_t broken_line;  /* 1-based line of the first break, 0 when intact */
     char why[160];         /* what is wrong there */
     uint8_t last_hash[32]; /* hash of the last intact record */
 } hv_audit_result;
 
 /* Checks a whole log held in memory. Returns HV_OK when every record is
- * well formed and chained, HV_ECRYPTO otherwise (`out` says where). */
+ * well formed and chained, HV_ECRYPTO otherwise (`out` says where). A log
+ * that starts with a rotation record is checked from it on; rotation
+ * records inside the text (files given one after the other) must chain on
+ * and name the file before them. */
 HV_MUST_CHECK hv_err hv_audit_verify(const char *text, size_t len, hv_audit_result *out);
 
 #endif

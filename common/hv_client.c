@@ -625,6 +625,7 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
         break;
     case HV_CMD_PREKEY:
     case HV_CMD_PREKEY_REFUSED:
+    case HV_CMD_AUDIT_WITNESSED:
         if (c->on_control != NULL)
             c->on_control(c->on_control_arg, &m);
         break;

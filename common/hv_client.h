@@ -146,15 +146,16 @@ void hv_client_on_stored(hv_client *c, hv_client_stored_fn fn, void *arg);
 bool hv_client_notice(hv_client *c, hv_notice *out);
 
 /* Calls `fn(arg, m)` for each READY (after the client's own handling)
- * and for every PREKEY and PREKEY_REFUSED the broker sends: the worker's
- * prekeys (services/common/hv_prekeys.h) publish and learn bundles so.
+ * and for every PREKEY, PREKEY_REFUSED and AUDIT_WITNESSED the broker
+ * sends: the worker's prekeys (services/common/hv_prekeys.h) publish and
+ * learn bundles so, and its witness (hv_witness.h) hears of its heads.
  * `m` and what it points to are borrowed for the call. */
 struct hv_control;
 typedef void (*hv_client_control_fn)(void *arg, const struct hv_control *m);
 void hv_client_on_control(hv_client *c, hv_client_control_fn fn, void *arg);
 
 /* Sends one control message that is not about envelopes (PREKEY_PUT,
- * PREKEY_GET) on the current connection. Returns HV_OK, HV_EPROTO when no
+ * PREKEY_GET, AUDIT_HEAD, AUDIT_HEAD_GET) on the current connection. Returns HV_OK, HV_EPROTO when no
  * session is ready (the caller tries again after the next READY), HV_ERATE
  * when the socket's queue is full, or the encoder's error. `m` stays the
  * caller's. */

@@ -18,6 +18,8 @@ static const struct {
     [HV_CMD_ERROR] = {"ERROR", 5},     [HV_CMD_BYE] = {"BYE", 2},
     [HV_CMD_PREKEY_PUT] = {"PREKEY_PUT", 3}, [HV_CMD_PREKEY_GET] = {"PREKEY_GET", 3},
     [HV_CMD_PREKEY] = {"PREKEY", 3},   [HV_CMD_PREKEY_REFUSED] = {"PREKEY_REFUSED", 5},
+    [HV_CMD_AUDIT_HEAD] = {"AUDIT_HEAD", 3}, [HV_CMD_AUDIT_WITNESSED] = {"AUDIT_WITNESSED", 4},
+    [HV_CMD_AUDIT_HEAD_GET] = {"AUDIT_HEAD_GET", 2},
     [HV_CMD_HEALTH] = {"HEALTH", 3},
 };
 
@@ -63,6 +65,10 @@ static bool s_fields_valid(const hv_control *m)
         return m->bundle_len > 0 && m->bundle_len <= HV_CONTROL_BUNDLE_MAX;
     case HV_CMD_PREKEY_GET:
         return m->node_id[0] == '\0' || hv_node_id_valid_cstr(m->node_id);
+    case HV_CMD_AUDIT_HEAD:
+        return m->bundle_len > 0 && m->bundle_len <= HV_CONTROL_HEAD_MAX;
+    case HV_CMD_AUDIT_WITNESSED:
+        return m->bundle_len <= HV_CONTROL_HEAD_MAX && (m->bundle_len == 0 || m->bundle != NULL);
     case HV_CMD_HEALTH:
         return m->summary_len > 0 && m->summary_len <= HV_CONTROL_SUMMARY_MAX;
     default:
@@ -127,6 +133,13 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
         break;
     case HV_CMD_PREKEY_GET:
         hv_mp_write_cstr(&w, m->node_id);
+        break;
+    case HV_CMD_AUDIT_HEAD:
+        hv_mp_write_bin(&w, m->bundle, m->bundle_len);
+        break;
+    case HV_CMD_AUDIT_WITNESSED:
+        hv_mp_write_uint(&w, m->code);
+        hv_mp_write_bin(&w, m->bundle, m->bundle_len);
         break;
     case HV_CMD_HEALTH:
         hv_mp_write_bin(&w, m->summary, m->summary_len);
@@ -250,6 +263,16 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
         S_TRY(hv_mp_read_cstr(&r, out->node_id, sizeof out->node_id));
         if (out->node_id[0] != '\0' && !hv_node_id_valid_cstr(out->node_id))
             return HV_EDECODE;
+        break;
+    case HV_CMD_AUDIT_HEAD:
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_HEAD_MAX, &out->bundle, &out->bundle_len));
+        if (out->bundle_len == 0)
+            return HV_EDECODE;
+        break;
+    case HV_CMD_AUDIT_WITNESSED:
+        S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
+        out->code = (uint16_t)v;
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_HEAD_MAX, &out->bundle, &out->bundle_len));
         break;
     case HV_CMD_HEALTH:
         /* Bounded here; hv_health_decode reads it (PROTOCOL.md §5.3). */

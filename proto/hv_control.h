@@ -27,13 +27,16 @@ typedef enum hv_cmd {
     HV_CMD_PREKEY_GET = 14, /* client -> broker: the bundles of a node ("" for all) */
     HV_CMD_PREKEY = 15,   /* broker -> client: one bundle from its directory */
     HV_CMD_PREKEY_REFUSED = 16, /* broker -> client or peer: a PREKEY_PUT or GET refused */
-    /* 17-19 are taken by the audit heads' commands (another change). */
+    HV_CMD_AUDIT_HEAD = 17,  /* client or peer -> broker: witness this signed audit head */
+    HV_CMD_AUDIT_WITNESSED = 18, /* broker -> client or peer: the last head witnessed */
+    HV_CMD_AUDIT_HEAD_GET = 19,  /* client -> broker: my last witnessed head */
     HV_CMD_HEALTH = 20,   /* peer -> peer: a broker's health summary (proto/hv_health.h) */
 } hv_cmd;
 
 #define HV_CMD_MAX 20
 #define HV_CONTROL_BUNDLE_MAX 256 /* = HV_PREKEY_BUNDLE_MAX (common/hv_prekey.h) */
 #define HV_CONTROL_TEXT_MAX 256
+#define HV_CONTROL_HEAD_MAX 224   /* = HV_AUDIT_HEAD_MAX (common/hv_audit_head.h) */
 #define HV_CONTROL_SUMMARY_MAX 4096 /* = HV_HEALTH_MAX (proto/hv_health.h) */
 #define HV_CONTROL_MAX (HV_ENVELOPE_MAX + 64)
 #define HV_CREDIT_MAX 65536u
@@ -63,6 +66,9 @@ typedef struct hv_control {
     size_t bundle_len;                       /* length of `bundle` */
     uint8_t prekey_id[8];                    /* PREKEY_REFUSED: the bundle's prekey id */
     bool has_prekey_id;                      /* PREKEY_REFUSED: whether prekey_id is set */
+    /* AUDIT_HEAD: `bundle` holds the signed head (hv_audit_head.h);
+     * AUDIT_WITNESSED: `code` (HV_OK: witnessed; else why not) and `bundle`
+     * the last head witnessed for the node (bundle_len 0: none). */
     const uint8_t *summary;                  /* HEALTH: summary bytes (borrowed) */
     size_t summary_len;                      /* length of `summary` */
 } hv_control;

@@ -27,6 +27,8 @@ const char hv_prekeys_schema[] =
 #define S_REFRESH_MAX 3600u  /* ask for bundles at least this often (seconds) */
 
 struct hv_prekeys {
+    hv_client_control_fn also;     /* another part of the worker that hears control, or NULL */
+    void *also_arg;                /* its argument */
     sqlite3 *db;                   /* the worker's store (borrowed) */
     hv_client *client;             /* the broker connection (borrowed) */
     const hv_keyring *ring;        /* this node's long-term key sets (borrowed) */
@@ -159,6 +161,8 @@ static void s_on_bundle(hv_prekeys *p, const hv_control *m)
 static void s_on_control(void *arg, const hv_control *m)
 {
     hv_prekeys *p = arg;
+    if (p->also != NULL)
+        p->also(p->also_arg, m);
     switch (m->cmd) {
     case HV_CMD_READY:
         /* The broker follows READY with every bundle it holds; asking
@@ -457,6 +461,12 @@ hv_err hv_prekeys_new(hv_prekeys **out, sqlite3 *db, hv_client *client, const ch
         hv_client_on_control(client, s_on_control, p);
     *out = p;
     return HV_OK;
+}
+
+void hv_prekeys_also(hv_prekeys *p, hv_client_control_fn fn, void *arg)
+{
+    p->also = fn;
+    p->also_arg = arg;
 }
 
 void hv_prekeys_free(hv_prekeys **pp)

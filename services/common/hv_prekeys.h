@@ -49,6 +49,11 @@ HV_MUST_CHECK hv_err hv_prekeys_new(hv_prekeys **out, sqlite3 *db, hv_client *cl
 /* Frees everything; safe on NULL and twice. */
 void hv_prekeys_free(hv_prekeys **p);
 
+/* The connection's control messages (READY and those hv_client hands to
+ * hv_client_on_control) go to `fn` too, before the directory's own
+ * handling: the client has one such hook, and the directory holds it. */
+void hv_prekeys_also(hv_prekeys *p, hv_client_control_fn fn, void *arg);
+
 /* Hands over the registry the worker now holds, its key ring and its own
  * entry in that registry (all borrowed until the next call): bundles no
  * longer signed by a key set the registry lists for their node are

@@ -36,6 +36,7 @@
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_vault.h"
+#include "hv_witness.h"
 #include "hv_worker_metrics.h"
 #include "hv_lograte.h"
 
@@ -66,6 +67,8 @@ struct hv_worker {
     int64_t erase_deferred_since;    /* monotonic ms truncation has been deferred since, 0 = not */
     bool erase_stuck;                /* ...for a minute: warned */
     hv_audit *audit;                 /* the node's hash-chained audit log */
+    hv_witness *witness;             /* its signed heads, witnessed by the broker */
+    char audit_path[PATH_MAX + 8];   /* STORE.audit */
     struct s_audit_rec {
         uint8_t referral[16];                 /* the referral */
         char event[32];                       /* the state it entered */
@@ -130,6 +133,9 @@ static void s_audit_flush(hv_worker *w, bool committed)
         if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK) {
             hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", r->event);
             hv_worker_metrics_error(w->metrics, HV_WERR_AUDIT);
+        } else if (w->witness != NULL) {
+            hv_witness_note(w->witness, w->audit, hv_keyring_current(w->ring, w->self),
+                            hv_now_ms());
         }
     }
     w->n_audit = 0;
@@ -138,6 +144,7 @@ static void s_audit_flush(hv_worker *w, bool committed)
 static void s_rollback(hv_worker *w)
 {
     hv_client_rollback(w->client);
+    hv_witness_committed(w->witness, false);
     w->purge = false;
     w->erasing = 0;
     s_audit_flush(w, false);
@@ -238,7 +245,9 @@ hv_err hv_worker_find_visible(hv_worker *w, const char *table, const char *prefi
  * acknowledgements queued with it must not leave. */
 static bool s_commit(hv_worker *w)
 {
-    if (hv_client_commit(w->client) != HV_OK) {
+    bool committed = hv_client_commit(w->client) == HV_OK;
+    hv_witness_committed(w->witness, committed);
+    if (!committed) {
         hv_log(HV_LOG_ERROR, "store_commit_failed", "store=%s", w->cfg.store);
         hv_worker_metrics_error(w->metrics, HV_WERR_STORE);
         w->erasing = 0;
@@ -337,6 +346,13 @@ static hv_err s_open_control(hv_worker *w, hv_errmsg *e)
     return err;
 }
 
+/* READY and AUDIT_WITNESSED from the broker, through the prekeys' hook. */
+static void s_on_control_frame(void *arg, const struct hv_control *m)
+{
+    hv_worker *w = arg;
+    hv_witness_on_control(w->witness, m, w->reg);
+}
+
 /* Loads and checks everything; with `check_only` (the daemon's -n) stops
  * before anything is locked, opened for writing or bound. */
 static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
@@ -397,13 +413,12 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
     memcpy(cc.broker_transport_pk, home->keys.transport, 32);
     if ((err = hv_client_open(&w->client, &cc, e)) != HV_OK)
         return err;
-    char audit_path[PATH_MAX + 8];
-    snprintf(audit_path, sizeof audit_path, "%s.audit", w->cfg.store);
+    snprintf(w->audit_path, sizeof w->audit_path, "%s.audit", w->cfg.store);
     int repaired = 0;
-    if ((err = hv_audit_open(&w->audit, audit_path, &repaired, e)) != HV_OK)
+    if ((err = hv_audit_open(&w->audit, w->audit_path, &repaired, e)) != HV_OK)
         return err;
     if (repaired)
-        hv_log(HV_LOG_WARN, "audit_tail_repaired", "path=%s", audit_path);
+        hv_log(HV_LOG_WARN, "audit_tail_repaired", "path=%s", w->audit_path);
     sqlite3 *db = hv_client_db(w->client);
     /* Erased rows are overwritten, not just unlinked from the b-tree. */
     if ((err = hv_db_exec(db, "PRAGMA secure_delete=ON", e)) != HV_OK ||
@@ -426,6 +441,11 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         return hv_fail(e, HV_ENOMEM, "out of memory");
     hv_prekeys_registry(w->prekeys, w->reg, w->ring, w->self);
     s_keep_registry(w);
+    /* The log must match the last head this node signed before it starts. */
+    if ((err = hv_witness_open(&w->witness, db, w->client, w->cfg.id, w->audit_path,
+                               w->cfg.audit_head_every, w->cfg.audit_head_s * 1000, e)) != HV_OK)
+        return err;
+    hv_prekeys_also(w->prekeys, s_on_control_frame, w);
     if ((err = hv_worker_metrics_open(&w->metrics, w->cfg.metrics_bind, w->cfg.metrics_token,
                                       &w->cfg.metrics_limits, e)) != HV_OK)
         return err;
@@ -435,7 +455,14 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
 
 static void s_close(hv_worker *w)
 {
+    /* A last head at a clean stop, so that a cut made while the node is
+     * down is found at the next start; none of a log its broker refused. */
+    if (w->witness != NULL && w->audit != NULL && !hv_witness_failed(w->witness, NULL) &&
+        hv_witness_sign_now(w->witness, w->audit, hv_keyring_current(w->ring, w->self)) !=
+            HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=head");
     hv_prekeys_free(&w->prekeys);
+    hv_witness_free(&w->witness);
     hv_worker_metrics_close(&w->metrics);
     hv_client_close(&w->client);
     hv_audit_close(&w->audit);
@@ -639,9 +666,19 @@ static void s_control(hv_worker *w, hv_ctlsock *sock)
     if (err == HV_OK)
         err = s_actor(w, sock, actor_json, &actor, &e);
     json_decref(actor_json);
-    if (err == HV_OK)
+    bool heads = err == HV_OK && strcmp(cmd, "audit.heads") == 0;
+    bool rotate = err == HV_OK && strcmp(cmd, "audit.rotate") == 0;
+    if ((heads || rotate) && hv_ctlsock_is_staff(sock))
+        err = hv_fail(&e, HV_EFORBIDDEN, "%s is for the host's administrator", cmd);
+    else if (err == HV_OK && !heads && !rotate)
         err = s_permit(w, &actor, cmd, &e);
-    if (err == HV_OK && strcmp(cmd, "status") == 0) {
+    if (err == HV_OK && heads) {
+        if ((result = hv_witness_export(w->witness)) == NULL)
+            err = hv_fail(&e, HV_ESTORE, "the store's audit heads cannot be read");
+    } else if (err == HV_OK && rotate) {
+        result = hv_witness_rotate(w->witness, w->audit, hv_keyring_current(w->ring, w->self),
+                                   w->cfg.id, actor.by, &err, &e);
+    } else if (err == HV_OK && strcmp(cmd, "status") == 0) {
         result = s_status(w);
     } else if (err == HV_OK && strncmp(cmd, "evidence.", 9) == 0) {
         err = hv_evidence_control(hv_client_db(w->client), w->cfg.id, cmd, args, &result, &text,
@@ -805,7 +842,9 @@ static void s_run(hv_worker *w)
                 w->app->on_tick(w, (uint64_t)time(NULL)) == HV_OK &&
                 hv_prekeys_tick(w->prekeys, (uint64_t)time(NULL), &destroyed) == HV_OK &&
                 hv_events_prune(w) == HV_OK &&
-                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK) {
+                hv_pending_prune(hv_client_db(w->client), w->client) == HV_OK &&
+                hv_witness_tick(w->witness, w->audit, hv_keyring_current(w->ring, w->self),
+                                hv_now_ms(), false) == HV_OK) {
                 if (destroyed) /* a prekey's secret: not left in the log either */
                     hv_worker_purge_after_commit(w);
                 (void)s_commit(w);
@@ -815,6 +854,9 @@ static void s_run(hv_worker *w)
         }
         s_erase(w);
         hv_prekeys_pump(w->prekeys, (uint64_t)time(NULL));
+        hv_witness_pump(w->witness, hv_now_ms());
+        if (hv_witness_failed(w->witness, NULL))
+            break;
         s_control_poll(w, 20);
         s_metrics_publish(w);
         hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
@@ -869,7 +911,11 @@ int hv_worker_main(int argc, char **argv, const hv_worker_app *app)
         signal(SIGPIPE, SIG_IGN);
         s_run(w);
     }
+    /* The broker's witnessed head does not match the log: stop, as at start. */
+    bool refused = hv_witness_failed(w->witness, &e);
+    if (refused)
+        fprintf(stderr, "%s: %s (%s)\n", app->name, e.text, hv_errname(HV_ECRYPTO));
     s_close(w);
     free(w);
-    return 0;
+    return refused ? HV_DAEMON_EXIT_FAIL : 0;
 }

@@ -60,6 +60,8 @@ typedef struct hv_worker_config {
     uint64_t prekey_s;            /* ...or this often (seconds; tests), 0: prekey_days */
     uint64_t prekey_keep_s;       /* messages sealed to a prekey honoured this long */
     char pathway[HV_SVC_COUNT][HV_PATHWAY_LINE_MAX]; /* router: providers per service */
+    uint64_t audit_head_every;    /* [audit] sign the log's head every N records */
+    uint64_t audit_head_s;        /* ...and S seconds after a record was added */
     char metrics_bind[64];        /* [metrics] bind HOST:PORT, or "" (off) */
     char metrics_token[129];      /* [metrics] token, or "" (loopback only) */
     hv_http_limits metrics_limits; /* [metrics] connections and deadlines (issue 20) */

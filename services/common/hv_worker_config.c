@@ -56,6 +56,10 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "seconds from 1 to 2592000"),
         F("prekeys", "keep_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_keep_s,
           "seconds from 1 to 2592000"),
+        F("audit", "head_every", HV_CFG_UINT, false, 1, 100000, audit_head_every,
+          "records from 1 to 100000"),
+        F("audit", "head_seconds", HV_CFG_UINT, false, 1, 86400, audit_head_s,
+          "seconds from 1 to 86400"),
         F("metrics", "bind", HV_CFG_STRING, false, 0, 0, metrics_bind,
           "HOST:PORT of the loopback Prometheus endpoint"),
         F("metrics", "token", HV_CFG_STRING, false, 0, 0, metrics_token,
@@ -88,6 +92,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
     cfg->metrics_limits = hv_http_limits_ops();
+    cfg->audit_head_every = 16;
+    cfg->audit_head_s = 10;
     hv_err err = hv_config_load(path, fields, n_fields, cfg, e);
     if (err != HV_OK)
         return err;

@@ -9,6 +9,7 @@
 
 #include "audit_base.h"
 #include "hv_audit.h"
+#include "hv_audit_head.h"
 #include "hv_control.h"
 #include "hv_envelope.h"
 #include "hv_evidence_bundle.h"
@@ -125,6 +126,9 @@ int main(int argc, char **argv)
         m.envelope_len = env_len;
         m.bundle = env_bytes; /* opaque to the control codec */
         m.bundle_len = env_len < HV_CONTROL_BUNDLE_MAX ? env_len : HV_CONTROL_BUNDLE_MAX;
+        if (cmd == HV_CMD_AUDIT_HEAD || cmd == HV_CMD_AUDIT_WITNESSED)
+            m.bundle_len = m.bundle_len < HV_CONTROL_HEAD_MAX ? m.bundle_len
+                                                              : HV_CONTROL_HEAD_MAX;
         m.has_prekey_id = true;
         memset(m.prekey_id, 0x44, sizeof m.prekey_id);
         m.summary = env_bytes; /* opaque to the control codec too */
@@ -423,6 +427,45 @@ int main(int argc, char **argv)
         hv_audit_append(audit, "shelter.xc", ref, "received", "ngo.xa") != HV_OK)
         return 1;
     hv_audit_close(&audit);
+
+    /* Signed heads of HV_AUDIT_BASE: one raw, and heads files followed by
+     * "--" and the log they match, or a log cut before them. */
+    {
+        char base_path[4096];
+        snprintf(base_path, sizeof base_path, "%s/audit_head-base.tmp", s_dir);
+        hv_keypair *hk = s_keys(0x70);
+        hv_audit_head hh[2];
+        size_t first_len = (size_t)(strchr(HV_AUDIT_BASE, '\n') - HV_AUDIT_BASE) + 1;
+        for (int k = 0; k < 2; k++) {
+            FILE *hf = fopen(base_path, "wb");
+            size_t blen = k == 0 ? first_len : sizeof HV_AUDIT_BASE - 1;
+            if (hf == NULL || fwrite(HV_AUDIT_BASE, 1, blen, hf) != blen || fclose(hf) != 0 ||
+                hv_audit_open(&audit, base_path, NULL, &ae) != HV_OK)
+                return 1;
+            memset(&hh[k], 0, sizeof hh[k]);
+            strcpy(hh[k].node, "broker.xc");
+            if (!hv_audit_tip(audit, &hh[k].seq, hh[k].hash, hh[k].file_id))
+                return 1;
+            hh[k].at_ms = 1796000000000ull + (uint64_t)k;
+            hv_audit_head_sign(&hh[k], hk);
+            hv_audit_close(&audit);
+        }
+        remove(base_path);
+        hv_keypair_free(&hk);
+        uint8_t raw[HV_AUDIT_HEAD_MAX];
+        size_t raw_len = 0;
+        char l1[2 * HV_AUDIT_HEAD_MAX + 2], l2[2 * HV_AUDIT_HEAD_MAX + 2], seed[4096];
+        if (hv_audit_head_encode(&hh[1], raw, &raw_len) != HV_OK ||
+            hv_audit_head_line(&hh[0], l1) != HV_OK || hv_audit_head_line(&hh[1], l2) != HV_OK)
+            return 1;
+        s_write("audit_head", "head", raw, raw_len);
+        int sn = snprintf(seed, sizeof seed, "%s%s--\n%s", l1, l2, HV_AUDIT_BASE);
+        s_write("audit_head", "match", seed, (size_t)sn);
+        sn = snprintf(seed, sizeof seed, "%s--\n%.*s", l2, (int)first_len, HV_AUDIT_BASE);
+        s_write("audit_head", "cut", seed, (size_t)sn);
+        sn = snprintf(seed, sizeof seed, "%s%.40s\n--\n", l1, l2);
+        s_write("audit_head", "bad-line", seed, (size_t)sn);
+    }
 
     /* Kept records for recovery: two that continue HV_AUDIT_BASE, the same
      * after the base's own two (skipped), and one that does not chain. */
