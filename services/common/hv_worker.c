@@ -1,5 +1,6 @@
 /* The worker daemon shell; see hv_worker.h. */
 #include "hv_worker.h"
+#include "hv_worker_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,38 +48,6 @@ static const char s_schema[] =
     "  sender TEXT NOT NULL, type INTEGER NOT NULL, referral BLOB, code INTEGER NOT NULL,"
     "  reason TEXT NOT NULL) WITHOUT ROWID;";
 
-struct hv_worker {
-    const hv_worker_app *app;        /* the worker's own part */
-    hv_worker_config cfg;            /* configuration */
-    hv_keyring *ring;                /* this node's key sets (hv_keyring.h) */
-    uint8_t authority_pk[32];        /* pinned authority key */
-    hv_registry *reg;                /* current registry */
-    const hv_node *self;             /* this node in `reg` */
-    hv_client *client;               /* broker connection and store */
-    hv_prekeys *prekeys;             /* short-lived box keys, own and others' */
-    void *ctl_ctx;                   /* ZeroMQ context of the control sockets */
-    hv_ctlsock *ctl;                 /* the administrators' control socket */
-    hv_ctlsock *staff;               /* the staff control socket (haven-web), or NULL */
-    hv_events_waits *waits;          /* events.wait requests held */
-    bool events_new;                 /* a commit may have added events */
-    int lock_fd;                     /* single-instance lock on the store */
-    bool purge;                      /* truncate the WAL after the commit */
-    hv_db_erase erase;               /* when the WAL is next truncated anyway */
-    int64_t erase_deferred_since;    /* monotonic ms truncation has been deferred since, 0 = not */
-    bool erase_stuck;                /* ...for a minute: warned */
-    hv_audit *audit;                 /* the node's hash-chained audit log */
-    hv_witness *witness;             /* its signed heads, witnessed by the broker */
-    char audit_path[PATH_MAX + 8];   /* STORE.audit */
-    struct s_audit_rec {
-        uint8_t referral[16];                 /* the referral */
-        char event[32];                       /* the state it entered */
-        char by[HV_BY_MAX + 1];               /* who caused it */
-    } *audit_pending;                /* records that go to the log after the commit */
-    size_t n_audit, cap_audit;       /* count, allocated */
-    hv_expiry_watch expiry;          /* registry_expiring warnings given */
-    hv_worker_metrics *metrics;      /* counters and the [metrics] endpoint */
-    unsigned erasing;                /* erasures in the open transaction */
-};
 
 static volatile sig_atomic_t s_stop, s_reload;
 
@@ -111,13 +80,13 @@ hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *eve
 {
     if (w->n_audit == w->cap_audit) {
         size_t cap = w->cap_audit ? w->cap_audit * 2 : 8;
-        struct s_audit_rec *grown = realloc(w->audit_pending, cap * sizeof *grown);
+        struct hv_worker_audit_rec *grown = realloc(w->audit_pending, cap * sizeof *grown);
         if (grown == NULL)
             return HV_ENOMEM;
         w->audit_pending = grown;
         w->cap_audit = cap;
     }
-    struct s_audit_rec *r = &w->audit_pending[w->n_audit++];
+    struct hv_worker_audit_rec *r = &w->audit_pending[w->n_audit++];
     memcpy(r->referral, referral, 16);
     snprintf(r->event, sizeof r->event, "%s", event);
     snprintf(r->by, sizeof r->by, "%s", by);
@@ -129,7 +98,7 @@ hv_err hv_worker_audit(hv_worker *w, const uint8_t referral[16], const char *eve
 static void s_audit_flush(hv_worker *w, bool committed)
 {
     for (size_t i = 0; committed && i < w->n_audit; i++) {
-        struct s_audit_rec *r = &w->audit_pending[i];
+        struct hv_worker_audit_rec *r = &w->audit_pending[i];
         if (hv_audit_append(w->audit, w->cfg.id, r->referral, r->event, r->by) != HV_OK) {
             hv_log(HV_LOG_ERROR, "audit_failed", "event=%s", r->event);
             hv_worker_metrics_error(w->metrics, HV_WERR_AUDIT);
@@ -141,7 +110,7 @@ static void s_audit_flush(hv_worker *w, bool committed)
     w->n_audit = 0;
 }
 
-static void s_rollback(hv_worker *w)
+void hv_worker_rollback(hv_worker *w)
 {
     hv_client_rollback(w->client);
     hv_witness_committed(w->witness, false);
@@ -243,7 +212,7 @@ hv_err hv_worker_find_visible(hv_worker *w, const char *table, const char *prefi
 
 /* Commits the handler's transaction; a failed commit is fatal, because the
  * acknowledgements queued with it must not leave. */
-static bool s_commit(hv_worker *w)
+bool hv_worker_commit(hv_worker *w)
 {
     bool committed = hv_client_commit(w->client) == HV_OK;
     hv_witness_committed(w->witness, committed);
@@ -500,16 +469,16 @@ static void s_refuse(hv_worker *w, hv_delivery **d, hv_err code, const char *rea
                     "reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     "ritirit", env->id, hv_now_ms(), env->from, (int64_t)env->type, env->referral,
                     (int64_t)code, reason) != HV_OK) {
-        s_rollback(w);
+        hv_worker_rollback(w);
         hv_delivery_free(d);
         return;
     }
     if (hv_client_nack(w->client, d, code, reason) != HV_OK) {
-        s_rollback(w);
+        hv_worker_rollback(w);
         hv_delivery_free(d);
         return;
     }
-    (void)s_commit(w);
+    (void)hv_worker_commit(w);
 }
 
 static void s_handle(hv_worker *w, hv_delivery *d)
@@ -560,13 +529,13 @@ static void s_handle(hv_worker *w, hv_delivery *d)
                                    hv_registry_version(w->reg), hv_now_ms());
         if (err == HV_OK) {
             if (hv_client_ack(w->client, &d) != HV_OK) {
-                s_rollback(w);
+                hv_worker_rollback(w);
                 hv_delivery_free(&d);
             } else {
-                (void)s_commit(w);
+                (void)hv_worker_commit(w);
             }
         } else {
-            s_rollback(w);
+            hv_worker_rollback(w);
         }
     }
     if (err == HV_ESTORE || err == HV_ENOMEM) {
@@ -582,156 +551,6 @@ static void s_handle(hv_worker *w, hv_delivery *d)
     }
     hv_memzero(m, sizeof *m);
     free(m);
-}
-
-/* -------------------------------------------------------------- control */
-
-static json_t *s_status(hv_worker *w)
-{
-    return json_pack("{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:o*}", "node", w->cfg.id, "role",
-                     hv_role_name(w->app->role), "country", w->self->country, "broker_ready",
-                     hv_client_ready(w->client), "outbox",
-                     (json_int_t)hv_client_outbox_size(w->client), "registry_version",
-                     (json_int_t)hv_registry_version(w->reg), "registry_expires_at",
-                     (json_int_t)hv_registry_expires_at(w->reg), "prekeys",
-                     hv_prekeys_status(w->prekeys));
-}
-
-static json_t *s_ok(json_t *result, const char *text)
-{
-    return json_pack("{s:b, s:s, s:o}", "ok", 1, "text", text ? text : "", "result",
-                     result ? result : json_object());
-}
-
-
-static json_t *s_refusal(hv_err err, const hv_errmsg *e, json_t *result)
-{
-    json_t *reply = json_pack("{s:b, s:s, s:i, s:s}", "ok", 0, "error", hv_errname(err), "code",
-                              (int)err, "message", e->text[0] ? e->text : hv_strerror(err));
-    if (reply != NULL && result != NULL)
-        json_object_set_new(reply, "result", result);
-    else
-        json_decref(result);
-    return reply;
-}
-
-/* Who the request acts as: on the staff socket the actor it must carry,
- * on the administrators' socket the host's administrator (an actor there
- * is ignored). */
-static hv_err s_actor(hv_worker *w, hv_ctlsock *sock, json_t *actor, hv_actor *out,
-                      hv_errmsg *e)
-{
-    if (!hv_ctlsock_is_staff(sock)) {
-        hv_actor_host(w->cfg.id, out);
-        return HV_OK;
-    }
-    return hv_actor_parse(actor, w->cfg.id, w->app->staff_roles, out, e);
-}
-
-/* The role table says whether `a` may run `cmd`. */
-static hv_err s_permit(hv_worker *w, const hv_actor *a, const char *cmd, hv_errmsg *e)
-{
-    if (strcmp(cmd, "status") == 0)
-        return HV_OK;
-    if (strncmp(cmd, "evidence.", 9) == 0) /* the host's administrator's, not staff's */
-        return a->role == HV_ACTOR_HOST
-                   ? HV_OK
-                   : hv_fail(e, HV_EFORBIDDEN, "evidence is for the host's administrator");
-    unsigned roles = w->app->command_roles(cmd);
-    if (roles == 0)
-        return hv_fail(e, HV_EINVAL, "a%s %s does not know the command '%s'",
-                       w->app->role == HV_ROLE_INTAKE ? "n" : "", hv_role_name(w->app->role),
-                       cmd);
-    if (!(roles & HV_ACTOR_BIT(a->role)))
-        return hv_fail(e, HV_EFORBIDDEN, "a%s %s may not run %s here",
-                       a->role == HV_ACTOR_ADMIN ? "n" : "", hv_actor_role_name(a->role), cmd);
-    return HV_OK;
-}
-
-static void s_control(hv_worker *w, hv_ctlsock *sock)
-{
-    hv_ctl_peer peer;
-    char *body = NULL;
-    size_t len = 0;
-    if (!hv_ctlsock_recv(sock, &peer, &body, &len))
-        return;
-    char cmd[HV_CTL_CMD_MAX + 1];
-    json_t *args = NULL, *result = NULL, *actor_json = NULL, *reply = NULL;
-    char *text = NULL;
-    hv_errmsg e = {""};
-    hv_actor actor;
-    hv_actor_host(w->cfg.id, &actor);
-    hv_err err = hv_ctl_parse_actor(body, len, cmd, &args, &actor_json, &e);
-    free(body);
-    if (err == HV_OK)
-        err = s_actor(w, sock, actor_json, &actor, &e);
-    json_decref(actor_json);
-    bool heads = err == HV_OK && strcmp(cmd, "audit.heads") == 0;
-    bool rotate = err == HV_OK && strcmp(cmd, "audit.rotate") == 0;
-    if ((heads || rotate) && hv_ctlsock_is_staff(sock))
-        err = hv_fail(&e, HV_EFORBIDDEN, "%s is for the host's administrator", cmd);
-    else if (err == HV_OK && !heads && !rotate)
-        err = s_permit(w, &actor, cmd, &e);
-    if (err == HV_OK && heads) {
-        if ((result = hv_witness_export(w->witness)) == NULL)
-            err = hv_fail(&e, HV_ESTORE, "the store's audit heads cannot be read");
-    } else if (err == HV_OK && rotate) {
-        result = hv_witness_rotate(w->witness, w->audit, hv_keyring_current(w->ring, w->self),
-                                   w->cfg.id, actor.by, &err, &e);
-    } else if (err == HV_OK && strcmp(cmd, "status") == 0) {
-        result = s_status(w);
-    } else if (err == HV_OK && strncmp(cmd, "evidence.", 9) == 0) {
-        err = hv_evidence_control(hv_client_db(w->client), w->cfg.id, cmd, args, &result, &text,
-                                  &e);
-    } else if (err == HV_OK && strcmp(cmd, "events.wait") == 0) {
-        reply = hv_events_wait(w->waits, w, w->app->may_see, sock, &peer, &actor, args, &err,
-                               &e);
-        if (err == HV_OK && reply == NULL) { /* held: answered by hv_events_waits_serve */
-            json_decref(args);
-            return;
-        }
-    } else if (err == HV_OK) {
-        if ((err = hv_client_begin(w->client)) == HV_OK)
-            err = w->app->on_control(w, &actor, cmd, args, &result, &text, &e);
-        if (err == HV_OK) {
-            if (!s_commit(w))
-                err = hv_fail(&e, HV_ESTORE, "the store could not commit");
-        } else {
-            s_rollback(w);
-        }
-    }
-    json_decref(args);
-    /* Who asked for what through haven-web, done or not: ids and names only. */
-    if (err == HV_OK && hv_ctlsock_is_staff(sock) && strcmp(cmd, "status") != 0 &&
-        strcmp(cmd, "events.wait") != 0)
-        hv_log(HV_LOG_INFO, "control_request", "cmd=%s by=%s via=%s", cmd, actor.by, actor.via);
-    if (err != HV_OK) {
-        hv_log(HV_LOG_INFO, "control_refused", "cmd=%s code=%s by=%s via=%s", cmd,
-               hv_errname(err), actor.by[0] ? actor.by : "-", actor.via[0] ? actor.via : "-");
-        hv_worker_metrics_error(w->metrics, HV_WERR_CONTROL_REFUSED);
-        reply = s_refusal(err, &e, result);
-    } else if (reply == NULL) {
-        reply = s_ok(result, text);
-    }
-    free(text);
-    hv_ctlsock_reply(sock, &peer, reply);
-}
-
-/* Waits up to `ms` for control requests on either socket and serves them. */
-static void s_control_poll(hv_worker *w, long ms)
-{
-    zmq_pollitem_t items[2] = {{hv_ctlsock_zmq(w->ctl), 0, ZMQ_POLLIN, 0}};
-    int n = 1;
-    if (w->staff != NULL)
-        items[n++] = (zmq_pollitem_t){hv_ctlsock_zmq(w->staff), 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(items, n, ms) > 0) {
-        if (items[0].revents & ZMQ_POLLIN)
-            s_control(w, w->ctl);
-        if (n > 1 && (items[1].revents & ZMQ_POLLIN))
-            s_control(w, w->staff);
-    }
-    hv_events_waits_serve(w->waits, w, w->app->may_see, w->events_new);
-    w->events_new = false;
 }
 
 /* ----------------------------------------------------------------- loop */
@@ -830,9 +649,9 @@ static void s_run(hv_worker *w)
             hv_log(HV_LOG_INFO, "notice", "code=%s text=\"%s\"", hv_errname(n.code), n.text);
             hv_worker_metrics_error(w->metrics, HV_WERR_UNDELIVERABLE);
             if (hv_client_begin(w->client) == HV_OK && w->app->on_notice(w, &n) == HV_OK)
-                (void)s_commit(w);
+                (void)hv_worker_commit(w);
             else
-                s_rollback(w);
+                hv_worker_rollback(w);
         }
         if (hv_mono_ms() >= next_tick) {
             next_tick = hv_mono_ms() + (int64_t)w->cfg.tick_ms;
@@ -847,9 +666,9 @@ static void s_run(hv_worker *w)
                                 hv_now_ms(), false) == HV_OK) {
                 if (destroyed) /* a prekey's secret: not left in the log either */
                     hv_worker_purge_after_commit(w);
-                (void)s_commit(w);
+                (void)hv_worker_commit(w);
             } else {
-                s_rollback(w);
+                hv_worker_rollback(w);
             }
         }
         s_erase(w);
@@ -857,7 +676,7 @@ static void s_run(hv_worker *w)
         hv_witness_pump(w->witness, hv_now_ms());
         if (hv_witness_failed(w->witness, NULL))
             break;
-        s_control_poll(w, 20);
+        hv_worker_control_poll(w, 20);
         s_metrics_publish(w);
         hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
     }
