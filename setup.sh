@@ -4,7 +4,7 @@
 #   ./setup.sh test   runs the whole test suite: normal build, sanitized
 #                     build (ASan+UBSan), fuzz-corpus replay, short fuzz runs
 # Run as root on a fresh machine (or as a user with sudo).
-# Environment: HV_FUZZ_SECONDS (default 30) per fuzz target in `test`.
+# Environment: HV_FUZZ_SECONDS (default 20) per fuzz target in `test`.
 # Sourced (`. setup.sh`), it only defines its functions: tests/cli/test_setup.sh
 # checks with them that each phase configures what it runs.
 set -euo pipefail
@@ -99,7 +99,7 @@ cmd_test() {
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1 run_tests build-asan
 
-  local seconds=${HV_FUZZ_SECONDS:-30}
+  local seconds=${HV_FUZZ_SECONDS:-20}
   say "fuzzing: every target for ${seconds}s (libFuzzer, ASan+UBSan)"
   CC=clang configure build-fuzz -DHV_FUZZ=ON -DHV_TESTS=OFF -DHV_SANITIZE=address,undefined
   cmake --build build-fuzz -j"$jobs"
