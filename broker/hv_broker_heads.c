@@ -154,3 +154,54 @@ void hv_broker_heads_finish(hv_broker *b)
         synced >= b->heads.cand_seq)
         s_sign(b);
 }
+
+/* A head of the log as it stands now, synced first: HV_OK or HV_EIO. */
+static hv_err s_sign_now(hv_broker *b)
+{
+    uint64_t synced = 0;
+    b->heads.cand_seq = 0;
+    s_candidate(b, hv_mono_ms(), true);
+    if (b->heads.cand_seq == 0)
+        return HV_OK; /* signed already */
+    if (hv_audit_sync(b->custody.audit, &synced) != HV_OK || synced < b->heads.cand_seq) {
+        b->heads.cand_seq = 0;
+        return HV_EIO;
+    }
+    s_sign(b);
+    return b->heads.has_last && b->heads.last.seq == synced ? HV_OK : HV_EIO;
+}
+
+void hv_broker_heads_rotate(hv_broker *b)
+{
+    hv_audit *a = b->custody.audit;
+    char old[PATH_MAX + 32] = "";
+    uint64_t last = 0;
+    uint8_t hash[32], id[32];
+    hv_errmsg e = {""};
+    hv_err err = HV_OK;
+    bool rotated = false;
+    if (a == NULL)
+        return;
+    /* Nothing pending, the sync thread stopped, the old file's head kept. */
+    hv_broker_custody_commit_and_reply(b, true);
+    hv_audit_sync_stop(a);
+    if ((err = s_sign_now(b)) != HV_OK) {
+        hv_fail(&e, err, "the log's head could not be signed and kept");
+        goto restart;
+    }
+    (void)hv_audit_tip(a, &last, hash, id);
+    if ((err = hv_audit_rotate(a, b->cfg.id, b->cfg.id, old, sizeof old, &e)) != HV_OK)
+        goto restart;
+    rotated = true;
+    if ((err = s_sign_now(b)) != HV_OK)
+        hv_fail(&e, err, "the new log's head could not be signed and kept");
+restart:
+    if (hv_audit_sync_every(a, HV_BROKER_AUDIT_SYNC_MS) != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=sync_thread");
+    if (rotated)
+        hv_log(HV_LOG_INFO, "audit_rotated", "old=%s old_last=%llu new_first=%llu", old,
+               (unsigned long long)last, (unsigned long long)(last + 1));
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_rotate_failed", "code=%s reason=\"%s\"", hv_errname(err),
+               e.text);
+}
