@@ -7,7 +7,8 @@
 #     broker.xa's store and from broker.xc's verify broker.xa's intact log,
 #     and find its cut tail naming the record.
 #   audit_broker_rotated_verified_across_and_cut_refused: after SIGUSR1 the
-#     old and the new file verify as one chain against the heads, the broker
+#     old and the new file verify as one chain against the heads of its own
+#     store and against those broker.xc witnessed, the broker
 #     restarts cleanly, and a cut of the new file is refused at start.
 set -u
 here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
@@ -95,6 +96,13 @@ audit_broker_rotated_verified_across_and_cut_refused)
     "$haven" audit heads --store broker-xa.db --out xa.heads
   expect 0 "$old + broker-xa.db.audit: $total records, chain intact, matches $n witnessed heads (the latest at record $total)" \
     "$haven" audit verify "$old" broker-xa.db.audit --heads xa.heads "${reg[@]}"
+  # The copy broker.xc witnessed, heads of both files, verifies across too.
+  w=$(witnessed)
+  m=$(held broker-xc.db)
+  expect 0 "wrote $m heads of broker.xa's audit log to xc.heads (from broker-xc.db, up to record $w)" \
+    "$haven" audit heads --store broker-xc.db --node broker.xa --out xc.heads
+  expect 0 "$old + broker-xa.db.audit: $total records, chain intact, matches $m witnessed heads (the latest at record $w)" \
+    "$haven" audit verify "$old" broker-xa.db.audit --heads xc.heads "${reg[@]}"
   # audit_broker_restarts_after_rotation
   start broker-xa
   linked() { grep -q "event=audit_head_witnessed node=broker.xa seq=$total" broker-xc.log; }
