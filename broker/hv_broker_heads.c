@@ -67,6 +67,15 @@ void hv_broker_heads_on_witnessed(hv_broker *b, hv_session *link, const hv_contr
     if (m->code != HV_OK)
         hv_log(HV_LOG_WARN, "peer_refused_audit_head", "node=%s code=%s witnessed_seq=%llu",
                link->node, hv_errname(m->code), (unsigned long long)h.seq);
+    /* A head of a file rotated away, behind the head of the new file we
+     * signed since (a reply in flight at the rotation): the new file has
+     * nothing to check it against, and our own later head was checked. */
+    uint64_t tip = 0;
+    uint8_t tip_hash[32], tip_file[32];
+    if (b->heads.has_last && h.seq < b->heads.last.seq && b->custody.audit != NULL &&
+        hv_audit_tip(b->custody.audit, &tip, tip_hash, tip_file) &&
+        memcmp(tip_file, h.file_id, 32) != 0 && memcmp(b->heads.last.file_id, tip_file, 32) == 0)
+        return;
     char path[PATH_MAX + 8];
     snprintf(path, sizeof path, "%s.audit", b->cfg.store);
     hv_errmsg e = {""};
