@@ -253,6 +253,8 @@ void hv_broker_stop(hv_broker *b) { b->stopping = 1; }
 
 void hv_broker_reload(hv_broker *b) { b->reloading = 1; }
 
+void hv_broker_rotate_audit(hv_broker *b) { b->rotating = 1; }
+
 /* SIGHUP: loads the registry again (one older than the one held, or
  * another of the same version, is refused and the one in use kept; a newer
  * one is recorded first), forgets what the replay window keeps for nodes
@@ -316,6 +318,10 @@ hv_err hv_broker_run(hv_broker *b)
         if (b->reloading) {
             b->reloading = 0;
             s_reload(b);
+        }
+        if (b->rotating) {
+            b->rotating = 0;
+            hv_broker_heads_rotate(b);
         }
         hv_registry_expiry_watch(&b->expiry, b->reg, (uint64_t)time(NULL));
         if (items[0].revents & ZMQ_POLLIN)

@@ -78,6 +78,10 @@ void hv_broker_stop(hv_broker *b);
 /* Asks the loop to reload the registry. Async-signal-safe. */
 void hv_broker_reload(hv_broker *b);
 
+/* Asks the loop to rotate the audit log at its next pass (SIGUSR1;
+ * hv_broker_heads_rotate). Async-signal-safe. */
+void hv_broker_rotate_audit(hv_broker *b);
+
 /* Closes sockets and store; safe on NULL and twice. */
 void hv_broker_close(hv_broker **b);
 

@@ -26,7 +26,7 @@
 
 #define S_CLOCK_SKEW_MS (10 * 60 * 1000)
 #define S_EXPIRE_EVERY_MS 1000
-#define S_AUDIT_SYNC_MS 50        /* the audit file's fdatasync, see s_audit_sync */
+#define S_AUDIT_SYNC_MS HV_BROKER_AUDIT_SYNC_MS /* the audit file's fdatasync, see s_audit_sync */
 /* The replay window is pruned in batches of S_PRUNE_BATCH every
  * S_PRUNE_EVERY_MS, sooner (S_PRUNE_AGAIN_MS) while batches come back full:
  * up to 250,000 envelopes a second when behind, ten times the broker's

@@ -46,6 +46,9 @@ typedef struct hv_broker_counters {
 /* A STORED owed once the group transaction commits (hv_broker_custody.c). */
 typedef struct hv_pending hv_pending;
 
+/* How often the audit log's sync thread makes the file durable. */
+#define HV_BROKER_AUDIT_SYNC_MS 50
+
 /* Custody's part of the broker. */
 typedef struct hv_broker_custody {
     hv_store *store;               /* durable store */

@@ -67,6 +67,15 @@ void hv_broker_heads_on_witnessed(hv_broker *b, hv_session *link, const hv_contr
     if (m->code != HV_OK)
         hv_log(HV_LOG_WARN, "peer_refused_audit_head", "node=%s code=%s witnessed_seq=%llu",
                link->node, hv_errname(m->code), (unsigned long long)h.seq);
+    /* A head of a file rotated away, behind the head of the new file we
+     * signed since (a reply in flight at the rotation): the new file has
+     * nothing to check it against, and our own later head was checked. */
+    uint64_t tip = 0;
+    uint8_t tip_hash[32], tip_file[32];
+    if (b->heads.has_last && h.seq < b->heads.last.seq && b->custody.audit != NULL &&
+        hv_audit_tip(b->custody.audit, &tip, tip_hash, tip_file) &&
+        memcmp(tip_file, h.file_id, 32) != 0 && memcmp(b->heads.last.file_id, tip_file, 32) == 0)
+        return;
     char path[PATH_MAX + 8];
     snprintf(path, sizeof path, "%s.audit", b->cfg.store);
     hv_errmsg e = {""};
@@ -153,4 +162,55 @@ void hv_broker_heads_finish(hv_broker *b)
     if (b->heads.cand_seq != 0 && hv_audit_sync(b->custody.audit, &synced) == HV_OK &&
         synced >= b->heads.cand_seq)
         s_sign(b);
+}
+
+/* A head of the log as it stands now, synced first: HV_OK or HV_EIO. */
+static hv_err s_sign_now(hv_broker *b)
+{
+    uint64_t synced = 0;
+    b->heads.cand_seq = 0;
+    s_candidate(b, hv_mono_ms(), true);
+    if (b->heads.cand_seq == 0)
+        return HV_OK; /* signed already */
+    if (hv_audit_sync(b->custody.audit, &synced) != HV_OK || synced < b->heads.cand_seq) {
+        b->heads.cand_seq = 0;
+        return HV_EIO;
+    }
+    s_sign(b);
+    return b->heads.has_last && b->heads.last.seq == synced ? HV_OK : HV_EIO;
+}
+
+void hv_broker_heads_rotate(hv_broker *b)
+{
+    hv_audit *a = b->custody.audit;
+    char old[PATH_MAX + 32] = "";
+    uint64_t last = 0;
+    uint8_t hash[32], id[32];
+    hv_errmsg e = {""};
+    hv_err err = HV_OK;
+    bool rotated = false;
+    if (a == NULL)
+        return;
+    /* Nothing pending, the sync thread stopped, the old file's head kept. */
+    hv_broker_custody_commit_and_reply(b, true);
+    hv_audit_sync_stop(a);
+    if ((err = s_sign_now(b)) != HV_OK) {
+        hv_fail(&e, err, "the log's head could not be signed and kept");
+        goto restart;
+    }
+    (void)hv_audit_tip(a, &last, hash, id);
+    if ((err = hv_audit_rotate(a, b->cfg.id, b->cfg.id, old, sizeof old, &e)) != HV_OK)
+        goto restart;
+    rotated = true;
+    if ((err = s_sign_now(b)) != HV_OK)
+        hv_fail(&e, err, "the new log's head could not be signed and kept");
+restart:
+    if (hv_audit_sync_every(a, HV_BROKER_AUDIT_SYNC_MS) != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_failed", "op=sync_thread");
+    if (rotated)
+        hv_log(HV_LOG_INFO, "audit_rotated", "old=%s old_last=%llu new_first=%llu", old,
+               (unsigned long long)last, (unsigned long long)(last + 1));
+    if (err != HV_OK)
+        hv_log(HV_LOG_ERROR, "audit_rotate_failed", "code=%s reason=\"%s\"", hv_errname(err),
+               e.text);
 }

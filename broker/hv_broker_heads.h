@@ -39,6 +39,12 @@ void hv_broker_heads_tick(hv_broker *b, int64_t now);
 /* After hv_broker_custody_finish (the log synced): a last head. */
 void hv_broker_heads_finish(hv_broker *b);
 
+/* SIGUSR1, from the loop: commits what is owed, signs a head of the log
+ * as it stands, rotates it (hv_audit_rotate, by the broker) and signs a
+ * head of the new file, each kept and sent to the peers; logged
+ * audit_rotated, or audit_rotate_failed with the log going on as it was. */
+void hv_broker_heads_rotate(hv_broker *b);
+
 struct hv_session;
 struct hv_control;
 

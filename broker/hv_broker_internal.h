@@ -45,6 +45,7 @@ struct hv_broker {
     bool behind;                   /* the last drain hit the batch limit */
     volatile sig_atomic_t stopping; /* SIGTERM seen */
     volatile sig_atomic_t reloading; /* SIGHUP seen */
+    volatile sig_atomic_t rotating; /* SIGUSR1 seen: rotate the audit log */
     hv_expiry_watch expiry;        /* registry_expiring warnings given */
     hv_broker_custody custody;     /* store, audit, group commit, counters */
     hv_broker_links links;         /* peer brokers */

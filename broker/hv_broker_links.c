@@ -190,8 +190,9 @@ static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
         hv_err err = zmq_msg_more(&msg) ? HV_EDECODE
                                          : hv_control_decode(zmq_msg_data(&msg),
                                                              zmq_msg_size(&msg), &m);
-        zmq_msg_close(&msg);
+        /* m points into msg (an AUDIT_WITNESSED's head): closed once it is handled. */
         if (err != HV_OK) {
+            zmq_msg_close(&msg);
             if (hv_lograte_pass("garbage", s->node))
                 hv_log(HV_LOG_WARN, "garbage", "peer=%s reason=%s", s->node, hv_errname(err));
             hv_broker_links_down(b, s, now, "undecodable frame");
@@ -237,11 +238,13 @@ static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
             }
             break;
         case HV_CMD_BYE:
+            zmq_msg_close(&msg);
             hv_broker_links_down(b, s, now, "peer said BYE");
             return;
         default:
             break; /* HEARTBEAT; a peer never DELIVERs on this link */
         }
+        zmq_msg_close(&msg);
     }
 }
 

@@ -2,7 +2,9 @@
 #include "hv_store_heads.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
+#include "hv_db.h"
 #include "hv_store_internal.h"
 
 static const char s_schema[] =
@@ -68,5 +70,51 @@ hv_err hv_store_head_latest(hv_store *s, const char *node, uint8_t *out, size_t 
         }
     }
     sqlite3_finalize(st);
+    return err;
+}
+
+hv_err hv_store_heads_read(const char *path, const char *node, hv_store_head_fn fn, void *arg,
+                           size_t *n, hv_errmsg *e)
+{
+    *n = 0;
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return hv_fail(e, HV_ENOTFOUND, "%s: no such store", path);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    hv_err err = HV_OK;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
+        err = hv_fail(e, HV_ESTORE, "%s: cannot open the store: %s", path,
+                      db ? sqlite3_errmsg(db) : "out of memory");
+        goto done;
+    }
+    sqlite3_busy_timeout(db, HV_DB_BUSY_MS);
+    int rc = sqlite3_prepare_v2(db, "SELECT seq, head FROM audit_heads WHERE node = ?1 "
+                                    "ORDER BY seq", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        if (strstr(sqlite3_errmsg(db), "no such table") == NULL)
+            err = hv_fail(e, HV_ESTORE, "%s: cannot read the audit heads: %s", path,
+                          sqlite3_errmsg(db));
+        goto done; /* a store from before the table: no head */
+    }
+    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int len = sqlite3_column_bytes(st, 1);
+        const uint8_t *head = sqlite3_column_blob(st, 1);
+        (*n)++;
+        if (len <= 0 || head == NULL ||
+            fn(arg, (uint64_t)sqlite3_column_int64(st, 0), head, (size_t)len) != 0) {
+            err = hv_fail(e, HV_ESTORE, "%s: the head of %s at record %lld cannot be read",
+                          path, node, (long long)sqlite3_column_int64(st, 0));
+            goto done;
+        }
+    }
+    if (rc != SQLITE_DONE)
+        err = hv_fail(e, HV_ESTORE, "%s: cannot read the audit heads: %s", path,
+                      sqlite3_errmsg(db));
+done:
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
     return err;
 }

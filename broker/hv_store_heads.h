@@ -25,4 +25,15 @@ HV_MUST_CHECK hv_err hv_store_head_put(hv_store *s, const char *node, uint64_t s
 HV_MUST_CHECK hv_err hv_store_head_latest(hv_store *s, const char *node, uint8_t *out,
                                           size_t cap, size_t *len);
 
+/* Called with each head, oldest first; non-zero stops the reading. */
+typedef int (*hv_store_head_fn)(void *arg, uint64_t seq, const uint8_t *head, size_t len);
+
+/* For `haven audit heads --store`: opens the store at `path` read-only
+ * (a broker may be running on it: a WAL reader) and hands `fn` the heads
+ * it keeps for `node`, oldest first; `*n` how many. A store from before
+ * the table has none. HV_ENOTFOUND (no such store), HV_ESTORE. */
+HV_MUST_CHECK hv_err hv_store_heads_read(const char *path, const char *node,
+                                         hv_store_head_fn fn, void *arg, size_t *n,
+                                         hv_errmsg *e);
+
 #endif

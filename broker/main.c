@@ -5,7 +5,9 @@
  *   --check-store  check the store (broker.db) fully offline, exit 0 or 1.
  * Runs in the foreground and logs to stderr, one event per line.
  * SIGTERM or SIGINT: finish the commit under way and stop. SIGHUP: reload
- * the registry (a revoked node is cut off at once). */
+ * the registry (a revoked node is cut off at once). SIGUSR1: rotate the
+ * audit log (broker.db.audit to broker.db.audit.SEQ, a new file going on
+ * with the chain), with a signed head of each file. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,8 @@ static void s_on_signal(int sig)
         return;
     if (sig == SIGHUP)
         hv_broker_reload(s_broker);
+    else if (sig == SIGUSR1)
+        hv_broker_rotate_audit(s_broker);
     else
         hv_broker_stop(s_broker);
 }
@@ -70,6 +74,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     err = hv_broker_run(b);
     s_broker = NULL;

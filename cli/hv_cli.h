@@ -169,6 +169,7 @@ int hv_cli_open(const opts *o);
 int hv_cli_send(const opts *o);
 int hv_cli_recv(const opts *o);
 int hv_cli_audit(const opts *o);
+int hv_cli_audit_heads_any(const opts *o);
 int hv_cli_audit_heads(const opts *o);
 int hv_cli_audit_rotate(const opts *o);
 int hv_cli_stats(const opts *o);

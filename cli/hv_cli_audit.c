@@ -1,10 +1,14 @@
 /* haven audit verify: a node's audit log checked record by record, the
  * files it was rotated into as one chain, and against the heads its broker
- * witnessed (common/hv_audit.h, common/hv_audit_head.h). The worker's side
- * (audit heads, audit rotate) is in hv_cli_work.c. */
+ * witnessed (common/hv_audit.h, common/hv_audit_head.h), and the heads a
+ * broker's store holds (audit heads --store). The worker's side (audit
+ * heads through the worker, audit rotate) is in hv_cli_work.c. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hv_audit.h"
 #include "hv_audit_head.h"
@@ -12,6 +16,7 @@
 #include "hv_file.h"
 #include "hv_json.h"
 #include "hv_registry.h"
+#include "hv_store_heads.h"
 
 /* Reads and checks the heads file of --heads (signatures against the
  * registry of --authority/--registry). Caller owns `*heads`. */
@@ -178,4 +183,116 @@ int hv_cli_audit(const opts *o)
                name, (unsigned long long)r.records, span);
     }
     return hv_cli_exit_code(err);
+}
+
+/* The node whose log STORE.audit is (its first record's "node"), for
+ * --node's default: a broker's own id. */
+static bool s_log_node(const char *store, char *node, size_t cap)
+{
+    char path[4096 + 8];
+    snprintf(path, sizeof path, "%s.audit", store);
+    FILE *f = fopen(path, "r");
+    char line[HV_AUDIT_LINE_MAX + 2];
+    bool ok = f != NULL && fgets(line, sizeof line, f) != NULL;
+    if (f != NULL)
+        fclose(f);
+    const char *at = ok ? strstr(line, "\"node\":\"") : NULL;
+    const char *end = at != NULL ? strchr(at + 8, '"') : NULL;
+    if (end == NULL || (size_t)(end - (at + 8)) >= cap)
+        return false;
+    memcpy(node, at + 8, (size_t)(end - (at + 8)));
+    node[end - (at + 8)] = '\0';
+    return hv_node_id_valid_cstr(node);
+}
+
+typedef struct s_out {
+    FILE *f;
+    const char *node;
+    uint64_t last;
+    bool io_failed;
+} s_out;
+
+/* One head of the store as a line of the heads file: decoded first, so
+ * that only a canonical head of the node asked for is written. */
+static int s_put_head(void *arg, uint64_t seq, const uint8_t *bytes, size_t len)
+{
+    s_out *o = arg;
+    hv_audit_head h;
+    char line[2 * HV_AUDIT_HEAD_MAX + 2];
+    if (hv_audit_head_decode(bytes, len, &h) != HV_OK || h.seq != seq ||
+        strcmp(h.node, o->node) != 0 || hv_audit_head_line(&h, line) != HV_OK)
+        return 1;
+    if (fputs(line, o->f) < 0) {
+        o->io_failed = true;
+        return 1;
+    }
+    o->last = seq;
+    return 0;
+}
+
+/* haven audit heads --store STORE [--node NODE] --out F: the heads a
+ * broker's store holds for NODE (the broker's own by default), read-only. */
+static int s_store_heads(const opts *o)
+{
+    const char *store = hv_cli_opt(o, "store");
+    const char *out_path = hv_cli_need(o, "out");
+    if (out_path == NULL)
+        return EXIT_USAGE;
+    char node[HV_NODE_ID_MAX + 1];
+    const char *want = hv_cli_opt(o, "node");
+    if (want != NULL && !hv_node_id_valid_cstr(want)) {
+        fprintf(stderr, "haven: --node: '%s' is not a node id (HV_EINVAL)\n", want);
+        return EXIT_USAGE;
+    }
+    if (want != NULL)
+        snprintf(node, sizeof node, "%s", want);
+    else if (!s_log_node(store, node, sizeof node)) {
+        fprintf(stderr, "haven: %s.audit cannot be read to learn the broker's id: give "
+                "--node (HV_ENOTFOUND)\n", store);
+        return EXIT_REFUSED;
+    }
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int saved = errno;
+        fprintf(stderr, "haven: cannot write %s (it must not exist yet): %s (%s)\n", out_path,
+                strerror(saved), saved == EEXIST ? "HV_EEXIST" : "HV_EIO");
+        return saved == EEXIST ? EXIT_REFUSED : EXIT_SYSTEM;
+    }
+    s_out so = {fdopen(fd, "w"), node, 0, false};
+    if (so.f == NULL) {
+        close(fd);
+        unlink(out_path);
+        return hv_cli_report(out_path, HV_EIO, NULL);
+    }
+    size_t n = 0;
+    hv_errmsg e = {""};
+    hv_err err = hv_store_heads_read(store, node, s_put_head, &so, &n, &e);
+    if (fclose(so.f) != 0 || so.io_failed) {
+        err = HV_EIO;
+        hv_fail(&e, HV_EIO, "%s: cannot write the heads", out_path);
+    }
+    if (err == HV_OK && n == 0) {
+        err = HV_ENOTFOUND;
+        hv_fail(&e, err, "%s holds no head of %s's audit log", store, node);
+    }
+    if (err != HV_OK) {
+        unlink(out_path);
+        fprintf(stderr, "haven: %s (%s)\n", e.text, hv_errname(err));
+        return err == HV_EIO ? EXIT_SYSTEM : EXIT_REFUSED;
+    }
+    printf("wrote %zu heads of %s's audit log to %s (from %s, up to record %llu)\n", n, node,
+           out_path, store, (unsigned long long)so.last);
+    return 0;
+}
+
+/* haven audit heads: from a broker's store (--store), or through a worker. */
+int hv_cli_audit_heads_any(const opts *o)
+{
+    if (hv_cli_opt(o, "store") != NULL)
+        return s_store_heads(o);
+    if (hv_cli_opt(o, "node") != NULL) {
+        fprintf(stderr, "haven: --node is for --store (HV_EINVAL)\n");
+        return EXIT_USAGE;
+    }
+    return hv_cli_audit_heads(o);
 }

@@ -153,11 +153,16 @@ static const hv_cli_cmd s_cmds[] = {
      "  --heads=HEADS        signed heads (haven audit heads), checked against the registry\n"
      S_REG S_JSON,
      hv_cli_audit},
-    {"audit", "heads", "[--config=WORKER.ini | --socket=PATH] --out=HEADS",
-     "Writes the signed heads of the worker's audit log that its broker witnessed, for "
-     "'haven audit verify --heads'.", "config= socket= out=", 0, 0,
-     S_WORKER "  --out=HEADS          the heads file to write (it must not exist)\n",
-     hv_cli_audit_heads},
+    {"audit", "heads",
+     "[--config=WORKER.ini | --socket=PATH | --store=BROKER.db [--node=NODE]] --out=HEADS",
+     "Writes the signed heads of the worker's audit log that its broker witnessed, or with "
+     "--store those a broker's store holds (read-only; the broker may run), for "
+     "'haven audit verify --heads'.", "config= socket= store= node= out=", 0, 0,
+     S_WORKER "  --store=BROKER.db    a broker's store: the heads it holds for --node\n"
+     "  --node=NODE          whose heads (default: the broker's own, as its audit log "
+     "names it)\n"
+     "  --out=HEADS          the heads file to write (it must not exist)\n",
+     hv_cli_audit_heads_any},
     {"audit", "rotate", "[--config=WORKER.ini | --socket=PATH]",
      "Rotates the worker's audit log: STORE.audit becomes STORE.audit.SEQ and a new file "
      "goes on with the chain, its first record naming the old file.", "config= socket=", 0, 0,

@@ -491,6 +491,8 @@ hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms)
     return hv_every_start(&a->syncer, every_ms, s_sync_now, a);
 }
 
+void hv_audit_sync_stop(hv_audit *a) { hv_every_stop(&a->syncer); }
+
 hv_err hv_audit_recover(hv_audit *a, const char *text, size_t len)
 {
     size_t pos = 0;

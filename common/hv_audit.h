@@ -101,6 +101,11 @@ HV_MUST_CHECK hv_err hv_audit_sync(hv_audit *a, uint64_t *synced_seq);
  * HV_EIO when the thread cannot start. */
 HV_MUST_CHECK hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms);
 
+/* Stops the thread of hv_audit_sync_every, waiting for a sync under way
+ * (so that the log can be rotated; start it again after). Safe when none
+ * runs. */
+void hv_audit_sync_stop(hv_audit *a);
+
 /* The last record known durable; HV_EIO once a sync has failed. */
 HV_MUST_CHECK hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq);
 
