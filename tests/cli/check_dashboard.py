@@ -6,13 +6,8 @@ and not an operator's dashboard.
 
 usage: check_dashboard.py NAMES_FILE DASHBOARD.json [RULES.yml]...
 
-Two kinds of names are allowed without being seen:
-  - EXTERNAL: node_exporter's and Prometheus's own (`up`), which Haven does
-    not export;
-  - PENDING: exactly the two registry metrics that the registry-expiry
-    change (issue 19, broker/hv_broker_metrics.c) adds. Until that change
-    is merged no broker exports them; once it is, the live names include
-    them and this list is to be emptied (the test then says so)."""
+Only EXTERNAL names are allowed without being seen: node_exporter's and
+Prometheus's own (`up`), which Haven does not export."""
 import json
 import re
 import sys
@@ -21,7 +16,6 @@ import yaml
 
 EXTERNAL = {"up", "node_filesystem_avail_bytes", "node_filesystem_size_bytes",
             "node_filesystem_readonly"}
-PENDING = {"haven_registry_expiry_seconds", "haven_registry_version"}
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
             "group_right", "bool", "offset", "inf", "nan"}
 
@@ -85,24 +79,17 @@ def main(argv):
         for group in rules["groups"]:
             for rule in group["rules"]:
                 queries.append((f"alert {rule.get('alert', rule.get('record'))}", rule["expr"]))
-    failures, pending_used = [], set()
+    failures = []
     for where, expr in queries:
         for name in metric_names(expr):
             if name in seen or name in EXTERNAL:
                 continue
-            if name in PENDING:
-                pending_used.add(name)
-                continue
             failures.append(f"{where}: {name} is not in any /metrics seen ({expr.strip()})")
     if not queries:
         failures.append("no queries found")
-    live_pending = PENDING & seen
-    if live_pending:
-        print(f"note: {', '.join(sorted(live_pending))} are live now: empty PENDING")
     for f in failures:
         print(f"FAIL: {f}")
-    print(f"{len(queries)} queries, {len(seen)} metric names seen"
-          f"{', pending: ' + ', '.join(sorted(pending_used - seen)) if pending_used - seen else ''}; "
+    print(f"{len(queries)} queries, {len(seen)} metric names seen; "
           f"{'every query names a metric seen' if not failures else 'UNKNOWN NAMES'}")
     return 1 if failures else 0
 

@@ -19,17 +19,7 @@
 #include "hv_db.h"
 #include "hv_keys.h"
 #include "hv_prekey.h"
-
-static int s_send(void *s, const hv_control *m)
-{
-    uint8_t *buf;
-    size_t len;
-    if (hv_control_encode(m, &buf, &len) != HV_OK)
-        return -1;
-    int rc = zmq_send(s, buf, len, 0);
-    free(buf);
-    return rc;
-}
+#include "hv_probe.h"
 
 int main(int argc, char **argv)
 {
@@ -63,24 +53,14 @@ int main(int argc, char **argv)
     if (hv_prekey_sign(&b, signer) != HV_OK || hv_prekey_encode(&b, &bundle, &bundle_len) != HV_OK)
         return 2;
 
-    char server_z85[HV_Z85_KEY_LEN + 1], public_z85[HV_Z85_KEY_LEN + 1],
-        secret_z85[HV_Z85_KEY_LEN + 1];
-    hv_z85_key(server.transport, server_z85);
-    hv_z85_key(hv_keypair_public(kp)->transport, public_z85);
-    hv_keypair_transport_secret_z85(kp, secret_z85);
     void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, rc = 2;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, public_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret_z85, HV_Z85_KEY_LEN);
-    hv_memzero(secret_z85, sizeof secret_z85);
-    if (zmq_connect(s, argv[3]) != 0)
+    int rc = 2;
+    void *s = hv_probe_connect(ctx, kp, &server, argv[3], false);
+    if (s == NULL)
         goto done;
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1, .heartbeat_ms = 1000};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", me);
-    if (s_send(s, &hello) < 0)
+    if (hv_probe_send(s, &hello, 0) < 0)
         goto done;
     rc = 1;
     bool ready = false;
@@ -99,7 +79,7 @@ int main(int argc, char **argv)
                 ready = true;
                 hv_control put = {.cmd = HV_CMD_PREKEY_PUT, .bundle = bundle,
                                   .bundle_len = bundle_len};
-                if (s_send(s, &put) < 0)
+                if (hv_probe_send(s, &put, 0) < 0)
                     rc = 2;
             } else if (m.cmd == HV_CMD_ERROR) {
                 printf("ERROR %s: %s\n", hv_errname(m.code), m.text);

@@ -18,19 +18,9 @@
 #include "hv_envelope.h"
 #include "hv_keys.h"
 #include "hv_msg.h"
+#include "hv_probe.h"
 
 #define S_WINDOW 500
-
-static int s_send(void *s, const hv_control *m)
-{
-    uint8_t *buf;
-    size_t len;
-    if (hv_control_encode(m, &buf, &len) != HV_OK)
-        return -1;
-    int rc = zmq_send(s, buf, len, 0);
-    free(buf);
-    return rc;
-}
 
 int main(int argc, char **argv)
 {
@@ -63,26 +53,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "send_flood: cannot seal\n");
         return 2;
     }
-    char server_z85[HV_Z85_KEY_LEN + 1], public_z85[HV_Z85_KEY_LEN + 1],
-        secret_z85[HV_Z85_KEY_LEN + 1];
-    hv_z85_key(server.transport, server_z85);
-    hv_z85_key(hv_keypair_public(kp)->transport, public_z85);
-    hv_keypair_transport_secret_z85(kp, secret_z85);
     void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, hwm = 0, rc = 2;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof hwm);
-    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, public_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret_z85, HV_Z85_KEY_LEN);
-    hv_memzero(secret_z85, sizeof secret_z85);
-    if (zmq_connect(s, argv[3]) != 0)
+    int rc = 2;
+    void *s = hv_probe_connect(ctx, kp, &server, argv[3], true);
+    if (s == NULL)
         goto done;
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1, .heartbeat_ms = 1000};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", me);
-    if (s_send(s, &hello) < 0)
+    if (hv_probe_send(s, &hello, 0) < 0)
         goto done;
     rc = 1;
     bool ready = false;
@@ -96,7 +74,7 @@ int main(int argc, char **argv)
             if (hv_envelope_encode(&sealed, &one, &one_len) != HV_OK)
                 goto done;
             hv_control m = {.cmd = HV_CMD_SEND, .envelope = one, .envelope_len = one_len};
-            int r = s_send(s, &m);
+            int r = hv_probe_send(s, &m, 0);
             free(one);
             if (r < 0)
                 goto done;

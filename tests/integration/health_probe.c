@@ -17,17 +17,14 @@
 #include "hv_db.h"
 #include "hv_health.h"
 #include "hv_keys.h"
+#include "hv_probe.h"
 
 static void s_send(void *s, const hv_control *m)
 {
-    uint8_t *buf;
-    size_t len;
-    if (hv_control_encode(m, &buf, &len) != HV_OK) {
+    if (hv_probe_send(s, m, 0) == -2) {
         fprintf(stderr, "health_probe: cannot encode %s\n", hv_cmd_name(m->cmd));
         exit(2);
     }
-    zmq_send(s, buf, len, 0);
-    free(buf);
 }
 
 /* The next message other than HEARTBEAT within `ms`: false on timeout. */
@@ -65,19 +62,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "health_probe: %s\n", e.text);
         return 2;
     }
-    char server_z85[HV_Z85_KEY_LEN + 1], public_z85[HV_Z85_KEY_LEN + 1],
-        secret_z85[HV_Z85_KEY_LEN + 1];
-    hv_z85_key(server.transport, server_z85);
-    hv_z85_key(hv_keypair_public(kp)->transport, public_z85);
-    hv_keypair_transport_secret_z85(kp, secret_z85);
     void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0, rc = 1;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, public_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret_z85, HV_Z85_KEY_LEN);
-    if (zmq_connect(s, argv[3]) != 0) {
+    int rc = 1;
+    void *s = hv_probe_connect(ctx, kp, &server, argv[3], false);
+    if (s == NULL) {
         rc = 2;
         goto done;
     }

@@ -12,6 +12,7 @@
 #include "hv_crypto.h"
 #include "hv_db.h"
 #include "hv_keys.h"
+#include "hv_probe.h"
 
 int main(int argc, char **argv)
 {
@@ -27,29 +28,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "peer_probe: %s\n", e.text);
         return 2;
     }
-    char server_z85[HV_Z85_KEY_LEN + 1], public_z85[HV_Z85_KEY_LEN + 1],
-        secret_z85[HV_Z85_KEY_LEN + 1];
-    hv_z85_key(server.transport, server_z85);
-    hv_z85_key(hv_keypair_public(kp)->transport, public_z85);
-    hv_keypair_transport_secret_z85(kp, secret_z85);
     void *ctx = zmq_ctx_new();
-    void *s = zmq_socket(ctx, ZMQ_DEALER);
-    int zero = 0;
-    zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
-    zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, public_z85, HV_Z85_KEY_LEN);
-    zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, secret_z85, HV_Z85_KEY_LEN);
+    void *s = hv_probe_connect(ctx, kp, &server, argv[3], false);
     int rc = 2;
-    if (zmq_connect(s, argv[3]) != 0)
+    if (s == NULL)
         goto done;
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1, .heartbeat_ms = 1000};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", argv[4]);
-    uint8_t *buf;
-    size_t len;
-    if (hv_control_encode(&hello, &buf, &len) != HV_OK)
-        goto done;
-    zmq_send(s, buf, len, ZMQ_DONTWAIT);
-    free(buf);
+    (void)hv_probe_send(s, &hello, ZMQ_DONTWAIT); /* a refused link shows as no READY */
     int64_t deadline = hv_mono_ms() + atoi(argv[5]) * 1000;
     rc = 1;
     while (hv_mono_ms() < deadline) {
