@@ -349,6 +349,27 @@ int hv_cli_status(const opts *o)
     return 0;
 }
 
+/* Asks the worker for `cmd` (no arguments). Returns 0 with `*reply` (the
+ * caller's), or an exit code after printing why not. */
+static int s_ask(const opts *o, const char *cmd, json_t **reply)
+{
+    char sock[4096];
+    int rc = s_socket(o, sock, sizeof sock);
+    if (rc != 0)
+        return rc;
+    hv_errmsg e = {""};
+    hv_err err = hv_ctl_call(sock, cmd, NULL, S_TIMEOUT_MS, reply, &e);
+    if (err != HV_OK)
+        return hv_cli_report("worker", err, &e);
+    if (json_is_true(json_object_get(*reply, "ok")))
+        return 0;
+    fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(*reply, "message")),
+            json_string_value(json_object_get(*reply, "error")));
+    json_decref(*reply);
+    *reply = NULL;
+    return EXIT_REFUSED;
+}
+
 /* haven audit heads --config W.ini --out F: the heads of the node's audit
  * log that its broker witnessed, as a heads file for `audit verify --heads`. */
 int hv_cli_audit_heads(const opts *o)
@@ -356,23 +377,12 @@ int hv_cli_audit_heads(const opts *o)
     const char *out_path = hv_cli_need(o, "out");
     if (out_path == NULL)
         return EXIT_USAGE;
-    char sock[4096];
-    int rc = s_socket(o, sock, sizeof sock);
+    json_t *reply = NULL;
+    int rc = s_ask(o, "audit.heads", &reply);
     if (rc != 0)
         return rc;
-    json_t *reply = NULL;
-    hv_errmsg e = {""};
-    hv_err err = hv_ctl_call(sock, "audit.heads", NULL, S_TIMEOUT_MS, &reply, &e);
-    if (err != HV_OK)
-        return hv_cli_report("worker", err, &e);
     json_t *result = json_object_get(reply, "result");
     json_t *heads = json_object_get(result, "heads");
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(reply, "message")),
-                json_string_value(json_object_get(reply, "error")));
-        json_decref(reply);
-        return EXIT_REFUSED;
-    }
     if (json_array_size(heads) == 0) {
         fprintf(stderr, "haven: the broker has witnessed no head of this node's audit log yet "
                 "(signed up to record %lld) (HV_ENOTFOUND)\n",
@@ -409,22 +419,11 @@ int hv_cli_audit_heads(const opts *o)
 /* haven audit rotate --config W.ini: the worker rotates its audit log. */
 int hv_cli_audit_rotate(const opts *o)
 {
-    char sock[4096];
-    int rc = s_socket(o, sock, sizeof sock);
+    json_t *reply = NULL;
+    int rc = s_ask(o, "audit.rotate", &reply);
     if (rc != 0)
         return rc;
-    json_t *reply = NULL;
-    hv_errmsg e = {""};
-    hv_err err = hv_ctl_call(sock, "audit.rotate", NULL, S_TIMEOUT_MS, &reply, &e);
-    if (err != HV_OK)
-        return hv_cli_report("worker", err, &e);
     json_t *r = json_object_get(reply, "result");
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(reply, "message")),
-                json_string_value(json_object_get(reply, "error")));
-        json_decref(reply);
-        return EXIT_REFUSED;
-    }
     printf("rotated: %s holds the records up to %lld; %s goes on from record %lld\n",
            json_string_value(json_object_get(r, "old")),
            (long long)json_integer_value(json_object_get(r, "old_last")),
