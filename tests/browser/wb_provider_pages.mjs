@@ -113,6 +113,15 @@ async function setLang(page, l) {
   await page.waitForFunction((x) => document.documentElement.lang === x, l);
 }
 const violations = [];
+// Accepts the offer of the page shown: within the offer's own summary
+// section, so that the inbox's cards, still on screen while the hash
+// route changes, are never clicked by mistake.
+async function acceptOffer(page) {
+  const offer = page.locator('section[aria-labelledby="pv-sum-h"]', { has: page.locator('.pv-deadline') });
+  await offer.waitFor();
+  await offer.getByRole('button', { name: 'Accept' }).click();
+}
+
 async function shot(page, name) {
   await settle(page);
   await page.screenshot({ path: join(out, `${name}.png`), fullPage: true });
@@ -174,7 +183,7 @@ try {
     await sup.waitForSelector('.pv-deadline .countdown');
     await shot(sup, 'offer-en');
     await sup.fill(`#ref-${env.a}`, 'SH-A-7');
-    await sup.getByRole('button', { name: 'Accept' }).click();
+    await acceptOffer(sup);
     await sup.waitForSelector('.pv-consent', { timeout: 30000 }); // by the event stream
     assert.match(await sup.locator('.pv-consent').textContent(), /Caseworker 14/);
     assert.equal(await sup.locator('pre').count(), 0);
@@ -246,7 +255,7 @@ try {
   });
   await step('a withdrawal shows as erased', async () => {
     await sup.goto(`${env.provider}/#/inbox/${env.c}`);
-    await sup.getByRole('button', { name: 'Accept' }).click();
+    await acceptOffer(sup);
     await sup.waitForSelector('.pv-consent', { timeout: 30000 });
     net.stdin.write(`withdraw ${env.c}\n`);
     assert.equal(await nextLine(), 'done');
@@ -262,7 +271,7 @@ try {
     const sb = sbPage = await person(env.provider_b);
     await signIn(sb, 'sup-b', env.sup_b);
     await sb.goto(`${env.provider_b}/#/inbox/${env.m}`);
-    await sb.getByRole('button', { name: 'Accept' }).click();
+    await acceptOffer(sb);
     await sb.waitForSelector('.pv-consent-override', { timeout: 30000 });
     assert.match(await sb.locator('.pv-override').textContent(), /Supervisor 3/);
     assert.match(await sb.locator('#pv-person-h + dl, .pv-section').first().textContent(), /Child Protection Office/);
