@@ -15,7 +15,10 @@ fed_setup() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/hvfed.XXXXXX")
   trap flow_cleanup EXIT
   cd "$work" || exit 1
-  local base=$((20000 + RANDOM % 20000))
+  # Twelve free ports below the ephemeral range (lib.sh free_ports): a
+  # listening port inside it can be taken first as a connection's source.
+  local -a port
+  read -r -a port <<<"$(free_ports 12)"
   local now from until expires
   now=$(date -u +%s)
   from=$(date -u -d "@$((now - 3600))" +%Y-%m-%dT%H:%M:%SZ)
@@ -29,13 +32,13 @@ fed_setup() {
   "network": "federation-test", "version": 1, "issued_at": "$from", "expires_at": "$expires",
   "nodes": [
     { "id": "broker.xa", "role": "broker", "country": "XA", "organisation": "Test Broker XA",
-      "endpoints": { "workers": "tcp://$hxa:$base", "peers": "tcp://$hxa:$((base + 1))" },
+      "endpoints": { "workers": "tcp://$hxa:${port[0]}", "peers": "tcp://$hxa:${port[1]}" },
       "keys_file": "keys/broker.xa.pub", $v },
     { "id": "broker.xb", "role": "broker", "country": "XB", "organisation": "Test Broker XB",
-      "endpoints": { "workers": "tcp://$hxb:$((base + 2))", "peers": "tcp://$hxb:$((base + 3))" },
+      "endpoints": { "workers": "tcp://$hxb:${port[2]}", "peers": "tcp://$hxb:${port[3]}" },
       "keys_file": "keys/broker.xb.pub", $v },
     { "id": "broker.xc", "role": "broker", "country": "XC", "organisation": "Test Broker XC",
-      "endpoints": { "workers": "tcp://$hxc:$((base + 4))", "peers": "tcp://$hxc:$((base + 5))" },
+      "endpoints": { "workers": "tcp://$hxc:${port[4]}", "peers": "tcp://$hxc:${port[5]}" },
       "keys_file": "keys/broker.xc.pub", $v },
     { "id": "ops.xa", "role": "operator", "country": "XA", "home": "broker.xa",
       "organisation": "Example Operations Desk", "keys_file": "keys/ops.xa.pub", $v },
@@ -66,11 +69,11 @@ EOF
   done
   "$haven" registry sign --authority keys/authority.key --in network.json --out network.reg \
     >/dev/null || bad "registry sign"
-  ops_xa="tcp://$hxa:$((base + 6))"
-  events_xa="tcp://$hxa:$((base + 9))"
+  ops_xa="tcp://$hxa:${port[6]}"
+  events_xa="tcp://$hxa:${port[9]}"
   broker_ini broker-xa broker.xa "broker.xb, broker.xc" "$ops_xa" "$events_xa"
-  broker_ini broker-xb broker.xb "broker.xa" "tcp://$hxb:$((base + 7))" "tcp://$hxb:$((base + 10))"
-  broker_ini broker-xc broker.xc "broker.xa" "tcp://$hxc:$((base + 8))" "tcp://$hxc:$((base + 11))"
+  broker_ini broker-xb broker.xb "broker.xa" "tcp://$hxb:${port[7]}" "tcp://$hxb:${port[10]}"
+  broker_ini broker-xc broker.xc "broker.xa" "tcp://$hxc:${port[8]}" "tcp://$hxc:${port[11]}"
   worker_ini intake ngo.xa
   worker_ini transit transit.xb
   worker_ini router router.xc

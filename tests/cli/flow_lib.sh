@@ -134,18 +134,21 @@ start() {
   esac
 }
 
-# broker_ready NAME READY_BEFORE: waits up to 10 s for the broker's log to
-# say ready once more. A broker that exits or never gets ready ends the
-# test at once: every later step would only wait out its own deadline.
+# broker_ready NAME READY_BEFORE: waits up to 30 s for the broker's log to
+# say ready once more (a sanitizer build on a busy machine takes seconds to
+# check its store). A broker that exits or never gets ready ends the test
+# at once, with its last log lines: every later step would only wait out
+# its own deadline.
 broker_ready() {
   local i n
-  for ((i = 0; i < 100; i++)); do
+  for ((i = 0; i < 300; i++)); do
     n=$(grep -c "event=ready" "$1.log" 2>/dev/null)
     [ "${n:-0}" -gt "$2" ] && return 0
     kill -0 "${pids[$1]}" 2>/dev/null || break
     sleep 0.1
   done
   bad "$1 did not start"
+  tail -n 5 "$1.log" 2>/dev/null | sed 's/^/    /'
   exit 1
 }
 
