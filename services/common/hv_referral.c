@@ -383,10 +383,14 @@ json_t *hv_summary_json(const hv_summary *s)
         json_array_append_new(langs, json_string(s->languages[i]));
     for (unsigned i = 0; excl && i < s->n_exclude; i++)
         json_array_append_new(excl, json_string(s->exclude[i]));
-    return json_pack("{s:s, s:o, s:s, s:s, s:s, s:b, s:o, s:b, s:s, s:s, s:o, s:s}", "service",
-                     hv_service_name(s->service), "needs", needs, "urgency",
+    json_t *bands = json_array();
+    for (unsigned i = 0; bands && i < s->n_bands; i++)
+        json_array_append_new(bands, json_string(hv_age_band_name(s->bands[i])));
+    return json_pack("{s:s, s:o, s:s, s:s, s:s, s:b, s:o, s:b, s:s, s:s, s:o, s:s, s:i, s:o}",
+                     "service", hv_service_name(s->service), "needs", needs, "urgency",
                      hv_urgency_name(s->urgency), "age_band", hv_age_band_name(s->age_band),
                      "sex", hv_sex_name(s->sex), "minor", s->minor, "languages", langs,
                      "interpreter", s->interpreter, "country", s->country, "region", s->region,
-                     "exclude", excl, "respond_by", by);
+                     "exclude", excl, "respond_by", by, "people", (int)s->people, "bands",
+                     bands);
 }

@@ -86,6 +86,14 @@ static hv_err s_check(hv_worker *w, json_t *args, uint64_t now, hv_referral_chec
                                 : hv_fail(e, err, "the referral file has %zu error%s; nothing "
                                           "was sent", n, n == 1 ? "" : "s");
     }
+    /* A router places a group together (places for all of them, or no
+     * offer); placing its people apart is not carried yet (DECISIONS.md). */
+    if (!chk->keep_together && chk->people > 1) {
+        free(chk);
+        return hv_fail(e, HV_EINVAL, "split placement (\"placement\": {\"keep_together\": "
+                       "false}) is not supported yet: submit the group together, or one "
+                       "referral for each person to be placed apart");
+    }
     *router = s_router_for(w, chk->summary.country);
     if (*router == NULL) {
         err = hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
