@@ -42,7 +42,7 @@ static const char s_schema[] =
     "  provider TEXT NOT NULL DEFAULT '', created_s INTEGER NOT NULL,"
     "  respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB,"
     "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
-    "  reference TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+    "  reference TEXT NOT NULL DEFAULT '', case_id BLOB) WITHOUT ROWID;"
     /* Which referral each message we sent belongs to, for broker notices. */
     "CREATE TABLE IF NOT EXISTS sent (id BLOB PRIMARY KEY, referral BLOB NOT NULL,"
     "  type INTEGER NOT NULL, rcpt TEXT NOT NULL) WITHOUT ROWID;"
