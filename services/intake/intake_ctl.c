@@ -115,9 +115,12 @@ static hv_err s_check_cmd(hv_worker *w, const hv_actor *a, json_t *args, json_t 
     hv_err err = s_check(w, args, (uint64_t)time(NULL), &c, &router, result, e);
     if (err != HV_OK)
         return err;
-    *result = json_pack("{s:b, s:s, s:s, s:s}", "valid", 1, "service",
+    json_t *services = json_array();
+    for (unsigned k = 0; k < c->n_services; k++)
+        json_array_append_new(services, json_string(hv_service_name(c->services[k])));
+    *result = json_pack("{s:b, s:s, s:s, s:s, s:o, s:i}", "valid", 1, "service",
                         hv_service_name(c->summary.service), "country", c->summary.country,
-                        "router", router->id);
+                        "router", router->id, "services", services, "people", (int)c->people);
     hv_strcat(text, "the referral file is valid; it would go to %s (%s)\n", router->id,
               c->summary.country);
     free(c);
