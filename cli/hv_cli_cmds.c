@@ -245,6 +245,10 @@ static const hv_cli_cmd s_cmds[] = {
               "  --reason=TEXT        why, in words (required): kept here and told only to\n"
               "                       a provider that holds the case\n" S_JSON,
      hv_cli_referral},
+    {"case", "show", "[--json] --config=INTAKE.ini CASE",
+     "Shows a case: its people and each requested service's referral, state and provider "
+     "(CASE: 6 to 32 of its hex digits).",
+     S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_case_show},
     {"inbox", "list", "[--json] --config=PROVIDER.ini", "Lists this agency's offers and cases.",
      S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_inbox},
     {"inbox", "show", "[--json] --config=PROVIDER.ini ID",

@@ -281,6 +281,11 @@ int hv_cli_referral(const opts *o)
     return s_call(o, "referral.withdraw", args, NULL, NULL);
 }
 
+int hv_cli_case_show(const opts *o)
+{
+    return s_call(o, "case.show", json_pack("{s:s}", "case", o->positional), NULL, NULL);
+}
+
 int hv_cli_inbox(const opts *o)
 {
     const char *sub = o->cmd->sub, *id = o->positional;

@@ -41,7 +41,7 @@ install(FILES deploy/example/referrals/example-adult.json
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/referrals)
 install(FILES README.md proto/PROTOCOL.md docs/OPERATIONS.md docs/REFERRAL.md docs/CONTROL.md docs/API.md
         docs/api/openapi.yaml
-        docs/DECISIONS.md docs/referral.schema.json DESTINATION ${CMAKE_INSTALL_DOCDIR})
+        docs/DECISIONS.md docs/referral.schema.json docs/referral-v1.schema.json DESTINATION ${CMAKE_INSTALL_DOCDIR})
 # The workbench's pages, served by haven-web (HV_WEB_ASSETS_DEFAULT).
 install(DIRECTORY web/ DESTINATION ${CMAKE_INSTALL_DATADIR}/haven/web)
 install(FILES docs/man/haven.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

@@ -83,6 +83,13 @@ static bool s_summary_valid(const hv_summary *s)
     }
     if (highest != s->urgency)
         return false;
+    /* The group: one band per person, the subject's first. */
+    if (s->people == 0 || s->people > HV_GROUP_MAX || s->n_bands != s->people ||
+        s->bands[0] != s->age_band)
+        return false;
+    for (unsigned i = 0; i < s->n_bands; i++)
+        if (hv_age_band_name(s->bands[i]) == NULL || s->bands[i] == 0)
+            return false;
     for (unsigned i = 0; i < s->n_exclude; i++)
         if (!hv_node_id_valid_cstr(s->exclude[i]))
             return false;
@@ -108,7 +115,7 @@ static bool s_reason_valid(const hv_reason *x)
 
 static void s_put_summary(hv_mp_writer *w, const hv_summary *s)
 {
-    hv_mp_write_array(w, 11);
+    hv_mp_write_array(w, s->people > 1 ? 13 : 11);
     hv_mp_write_uint(w, s->service);
     hv_mp_write_array(w, s->n_needs);
     for (unsigned i = 0; i < s->n_needs; i++) {
@@ -131,6 +138,12 @@ static void s_put_summary(hv_mp_writer *w, const hv_summary *s)
     for (unsigned i = 0; i < s->n_exclude; i++)
         hv_mp_write_cstr(w, s->exclude[i]);
     hv_mp_write_uint(w, s->respond_by);
+    if (s->people > 1) {
+        hv_mp_write_uint(w, s->people);
+        hv_mp_write_array(w, s->n_bands);
+        for (unsigned i = 0; i < s->n_bands; i++)
+            hv_mp_write_uint(w, s->bands[i]);
+    }
 }
 
 hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
@@ -284,7 +297,12 @@ static hv_err s_get_bin(hv_mp_reader *r, const uint8_t **b, size_t *len)
 
 static hv_err s_get_summary(hv_mp_reader *r, hv_summary *s)
 {
-    S_TRY(s_array_exact(r, 11));
+    /* 11 fields for one person, 13 for a group: nothing else, and a group
+     * of one in the long form is refused (the encoding is canonical). */
+    uint32_t fields;
+    S_TRY(hv_mp_read_array(r, &fields));
+    if (fields != 11 && fields != 13)
+        return HV_EDECODE;
     S_TRY(s_u8(r, &s->service));
     S_TRY(s_array_max(r, HV_NEEDS_MAX, &s->n_needs));
     for (unsigned i = 0; i < s->n_needs; i++) {
@@ -307,6 +325,18 @@ static hv_err s_get_summary(hv_mp_reader *r, hv_summary *s)
     for (unsigned i = 0; i < s->n_exclude; i++)
         S_TRY(hv_mp_read_cstr(r, s->exclude[i], sizeof s->exclude[i]));
     S_TRY(hv_mp_read_uint(r, &s->respond_by));
+    if (fields == 11) {
+        s->people = 1;
+        s->n_bands = 1;
+        s->bands[0] = s->age_band;
+    } else {
+        S_TRY(s_u8(r, &s->people));
+        S_TRY(s_array_max(r, HV_GROUP_MAX, &s->n_bands));
+        for (unsigned i = 0; i < s->n_bands; i++)
+            S_TRY(s_u8(r, &s->bands[i]));
+        if (s->people < 2)
+            return HV_EINVAL;
+    }
     return s_summary_valid(s) ? HV_OK : HV_EINVAL;
 }
 

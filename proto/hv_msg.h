@@ -25,6 +25,7 @@
 #define HV_MSG_CODE_MAX 31       /* decline reasons, status states */
 #define HV_REASONS_MAX 32        /* NO_MATCH: one per provider considered */
 #define HV_REASON_TEXT_MAX 160
+#define HV_GROUP_MAX 16          /* people in one referral: the subject and 15 others */
 /* A free-text note sealed end to end to the intake (services/common/
  * hv_note.h): carried by DECLINE and NO_MATCH as opaque bytes. */
 #define HV_NOTE_SEALED_MAX (HV_MSG_TEXT_MAX + 256)
@@ -62,7 +63,8 @@ const char *hv_sex_name(unsigned s);
 unsigned hv_sex_from_name(const char *s);
 
 /* The non-identifying summary a router sees (DESIGN §2 "need to know").
- * Plain data, fields public. */
+ * Plain data, fields public. One person (people 1, bands = {age_band})
+ * travels as the 11 fields of PROTOCOL §9, a group as 13 (people, bands). */
 typedef struct hv_summary {
     uint8_t service;                     /* hv_service requested */
     uint8_t n_needs;                     /* entries in needs */
@@ -82,6 +84,11 @@ typedef struct hv_summary {
     uint8_t n_exclude;                   /* entries in exclude */
     char exclude[HV_SUMMARY_LIST_MAX][HV_NODE_ID_MAX + 1]; /* never offer to these */
     uint64_t respond_by;                 /* Unix seconds: answer needed by */
+    uint8_t people;                      /* the subject and the family members referred
+                                            with them: 1..HV_GROUP_MAX, 1 for one person */
+    uint8_t n_bands;                     /* = people */
+    uint8_t bands[HV_GROUP_MAX];         /* hv_age_band of each person, the subject's
+                                            (= age_band) first; no names, no relationships */
 } hv_summary;
 
 /* One provider's reason in a NO_MATCH. */

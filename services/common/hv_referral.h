@@ -18,7 +18,10 @@
 #include "hv_json.h"
 #include "hv_msg.h"
 
-#define HV_REFERRAL_SCHEMA "haven-referral/1"
+#define HV_REFERRAL_SCHEMA "haven-referral/1"   /* one person, one service */
+#define HV_REFERRAL_SCHEMA_2 "haven-referral/2" /* families, services, attachments */
+#define HV_REFERRAL_SERVICES_MAX 8              /* request.services of one case */
+#define HV_REFERRAL_ATTACHMENTS_MAX 8
 #define HV_REFERRAL_ERRORS_MAX 64
 
 /* One problem in a referral file. */
@@ -38,6 +41,20 @@ typedef struct hv_referral_check {
     bool consent_override;                   /* shared without consent, on the stated basis */
     uint8_t n_share;                         /* consent.share_with: services covered */
     uint8_t share[HV_SUMMARY_LIST_MAX];      /* hv_service values */
+    uint8_t version;                         /* 1 or 2: the file's schema */
+    uint8_t n_services;                      /* the services requested for the case, 1..8
+                                                (a v1 file: its one request.service) */
+    uint8_t services[16];                    /* hv_service values, in the file's order;
+                                                summary.service is services[0] */
+    uint8_t people;                          /* the subject and the family members, 1..16 */
+    uint8_t member_bands[16];                /* each person's hv_age_band, the subject's
+                                                first; = summary.bands */
+    bool keep_together;                      /* placement.keep_together (true by default) */
+    uint8_t n_attachments;                   /* entries in attachments */
+    struct {
+        char file[256];                      /* relative to the referral file */
+        char title[201];                     /* what the document is */
+    } attachments[HV_REFERRAL_ATTACHMENTS_MAX]; /* only their shape is checked here */
 } hv_referral_check;
 
 /* Checks the text of a referral file at time `now` (Unix seconds; a
@@ -48,7 +65,8 @@ HV_MUST_CHECK hv_err hv_referral_check_text(const char *text, size_t len, uint64
                                             hv_referral_check *out);
 
 /* True when the consent recorded in a valid file covers sharing the case
- * with a provider of service `svc`. */
+ * with a provider of service `svc`. A case's every requested service is
+ * covered in a valid file. */
 bool hv_referral_consent_covers(const hv_referral_check *c, unsigned svc);
 
 /* The summary as JSON, for displays (`haven pathway show`, the inbox).

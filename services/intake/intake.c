@@ -42,7 +42,7 @@ static const char s_schema[] =
     "  provider TEXT NOT NULL DEFAULT '', created_s INTEGER NOT NULL,"
     "  respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB,"
     "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
-    "  reference TEXT NOT NULL DEFAULT '') WITHOUT ROWID;"
+    "  reference TEXT NOT NULL DEFAULT '', case_id BLOB) WITHOUT ROWID;"
     /* Which referral each message we sent belongs to, for broker notices. */
     "CREATE TABLE IF NOT EXISTS sent (id BLOB PRIMARY KEY, referral BLOB NOT NULL,"
     "  type INTEGER NOT NULL, rcpt TEXT NOT NULL) WITHOUT ROWID;"
@@ -57,6 +57,9 @@ static const hv_worker_column s_columns[] = {
     {"referrals", "created_by", "TEXT NOT NULL DEFAULT ''"},
     {"referrals", "assigned_to", "TEXT NOT NULL DEFAULT ''"},
     {"referrals", "reference", "TEXT NOT NULL DEFAULT ''"},
+    /* Issue 21: the case a referral is one service of; NULL for a referral
+     * made before cases, which is its own case (in_load). */
+    {"referrals", "case_id", "BLOB"},
     {NULL, NULL, NULL},
 };
 
@@ -66,7 +69,7 @@ hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r)
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT state, service, country, router, provider, created_s, "
                               "respond_by, updated_s, case_hash, created_by, assigned_to, "
-                              "reference FROM referrals WHERE id = ?1",
+                              "reference, coalesce(case_id, id) FROM referrals WHERE id = ?1",
                               "r", id);
     if (st == NULL)
         return HV_ESTORE;
@@ -87,6 +90,8 @@ hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r)
         hv_sql_text(st, 9, r->created_by, sizeof r->created_by);
         hv_sql_text(st, 10, r->assigned_to, sizeof r->assigned_to);
         hv_sql_text(st, 11, r->reference, sizeof r->reference);
+        if (sqlite3_column_bytes(st, 12) == 16)
+            memcpy(r->case_id, sqlite3_column_blob(st, 12), 16);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? HV_OK : rc == SQLITE_DONE ? HV_ENOTFOUND : HV_ESTORE;

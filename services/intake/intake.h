@@ -25,6 +25,8 @@ typedef struct in_ref {
     char created_by[HV_STAFF_MAX + 1];  /* the staff member who submitted it */
     char assigned_to[HV_STAFF_MAX + 1]; /* the staff member it is assigned to */
     char reference[HV_LISTQ_Q_MAX + 1]; /* the organisation's own reference */
+    uint8_t case_id[16];                /* the case this referral is one service of (a
+                                           referral made before cases: its own id) */
 } in_ref;
 
 /* Reads referral `id`. Returns HV_OK, HV_ENOTFOUND or HV_ESTORE. */
@@ -64,6 +66,13 @@ HV_MUST_CHECK hv_err in_drafts_expire(hv_worker *w, uint64_t now);
  * or not visible), HV_EINVAL (not an id), HV_ESTORE. */
 HV_MUST_CHECK hv_err in_draft_erase(hv_worker *w, const hv_actor *a, const char *id,
                                     hv_errmsg *e);
+
+/* case.show {case} (intake_case.c): the case's people and each of its
+ * referrals (one per service) with its state, provider and last change.
+ * Seen as referral.show is: a case none of whose referrals `a` may see is
+ * not found. The shape of s_commands' functions. */
+hv_err in_case_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                    char **text, hv_errmsg *e);
 
 /* The control commands (hv_worker_app's on_control, command_roles and
  * may_see). */

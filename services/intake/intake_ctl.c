@@ -86,6 +86,14 @@ static hv_err s_check(hv_worker *w, json_t *args, uint64_t now, hv_referral_chec
                                 : hv_fail(e, err, "the referral file has %zu error%s; nothing "
                                           "was sent", n, n == 1 ? "" : "s");
     }
+    /* A router places a group together (places for all of them, or no
+     * offer); placing its people apart is not carried yet (DECISIONS.md). */
+    if (!chk->keep_together && chk->people > 1) {
+        free(chk);
+        return hv_fail(e, HV_EINVAL, "split placement (\"placement\": {\"keep_together\": "
+                       "false}) is not supported yet: submit the group together, or one "
+                       "referral for each person to be placed apart");
+    }
     *router = s_router_for(w, chk->summary.country);
     if (*router == NULL) {
         err = hv_fail(e, HV_EUNROUTABLE, "no referral router for country %s in the registry",
@@ -107,9 +115,12 @@ static hv_err s_check_cmd(hv_worker *w, const hv_actor *a, json_t *args, json_t 
     hv_err err = s_check(w, args, (uint64_t)time(NULL), &c, &router, result, e);
     if (err != HV_OK)
         return err;
-    *result = json_pack("{s:b, s:s, s:s, s:s}", "valid", 1, "service",
+    json_t *services = json_array();
+    for (unsigned k = 0; k < c->n_services; k++)
+        json_array_append_new(services, json_string(hv_service_name(c->services[k])));
+    *result = json_pack("{s:b, s:s, s:s, s:s, s:o, s:i}", "valid", 1, "service",
                         hv_service_name(c->summary.service), "country", c->summary.country,
-                        "router", router->id);
+                        "router", router->id, "services", services, "people", (int)c->people);
     hv_strcat(text, "the referral file is valid; it would go to %s (%s)\n", router->id,
               c->summary.country);
     free(c);
@@ -141,51 +152,90 @@ static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **r
         free(c);
         return err;
     }
-    in_ref r;
-    memset(&r, 0, sizeof r);
-    hv_random(r.id, 16);
-    snprintf(r.state, sizeof r.state, "new");
-    r.service = c->summary.service;
-    memcpy(r.country, c->summary.country, 3);
-    snprintf(r.router, sizeof r.router, "%s", router->id);
-    r.created = now;
-    r.respond_by = c->summary.respond_by;
-    snprintf(r.created_by, sizeof r.created_by, "%s", a->staff);
-    snprintf(r.assigned_to, sizeof r.assigned_to, "%s",
-             a->role == HV_ACTOR_HOST ? "" : a->staff);
-    snprintf(r.reference, sizeof r.reference, "%s", reference ? reference : "");
-    /* A caseworker prepares a referral without consent; a supervisor
-     * authorises it (referral.authorise) before anything leaves. */
+    /* One case, one referral per service: each has its own id, offer and
+     * lifecycle; the case text (one consent record) is sealed under each. */
+    uint8_t case_id[16];
+    hv_random(case_id, 16);
     bool held = c->consent_override && a->role == HV_ACTOR_CASEWORKER;
-    if ((err = hv_vault_put(hv_worker_db(w), hv_worker_keys(w), r.id,
-                            (const uint8_t *)case_text, case_len)) == HV_OK &&
-        (err = hv_sql_exec(hv_worker_db(w),
-                           "INSERT INTO referrals (id, state, service, country, router, "
-                           "created_s, respond_by, updated_s, created_by, assigned_to, "
-                           "reference) VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?5, ?7, ?8, ?9)",
-                           "rittiittt", r.id, (int64_t)r.service, r.country, r.router,
-                           (int64_t)now, (int64_t)r.respond_by, r.created_by, r.assigned_to,
-                           r.reference)) == HV_OK) {
-        if (held)
-            err = in_enter(w, &r, "awaiting_authorisation", a->by,
-                          "consent override: nothing is sent until a supervisor authorises it");
-        else
-            err = s_request(w, &r, &c->summary, a->by,
-                            c->consent_override ? "consent override authorised at submission; "
-                                                  "summary sent to the router"
-                                                : "summary sent to the router");
+    json_t *refs = json_array();
+    in_ref r;
+    for (unsigned k = 0; err == HV_OK && k < c->n_services; k++) {
+        memset(&r, 0, sizeof r);
+        hv_random(r.id, 16);
+        memcpy(r.case_id, case_id, 16);
+        snprintf(r.state, sizeof r.state, "new");
+        r.service = c->services[k];
+        memcpy(r.country, c->summary.country, 3);
+        snprintf(r.router, sizeof r.router, "%s", router->id);
+        r.created = now;
+        r.respond_by = c->summary.respond_by;
+        snprintf(r.created_by, sizeof r.created_by, "%s", a->staff);
+        snprintf(r.assigned_to, sizeof r.assigned_to, "%s",
+                 a->role == HV_ACTOR_HOST ? "" : a->staff);
+        snprintf(r.reference, sizeof r.reference, "%s", reference ? reference : "");
+        hv_summary sum = c->summary;
+        sum.service = (uint8_t)r.service;
+        /* A caseworker prepares a referral without consent; a supervisor
+         * authorises it (referral.authorise) before anything leaves. */
+        if ((err = hv_vault_put(hv_worker_db(w), hv_worker_keys(w), r.id,
+                                (const uint8_t *)case_text, case_len)) == HV_OK &&
+            (err = hv_sql_exec(hv_worker_db(w),
+                               "INSERT INTO referrals (id, state, service, country, router, "
+                               "created_s, respond_by, updated_s, created_by, assigned_to, "
+                               "reference, case_id) VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?5, "
+                               "?7, ?8, ?9, ?10)",
+                               "rittiittt" "r", r.id, (int64_t)r.service, r.country, r.router,
+                               (int64_t)now, (int64_t)r.respond_by, r.created_by,
+                               r.assigned_to, r.reference, r.case_id)) == HV_OK) {
+            if (held)
+                err = in_enter(w, &r, "awaiting_authorisation", a->by,
+                               "consent override: nothing is sent until a supervisor "
+                               "authorises it");
+            else
+                err = s_request(w, &r, &sum, a->by,
+                                c->consent_override ? "consent override authorised at "
+                                                      "submission; summary sent to the router"
+                                                    : "summary sent to the router");
+        }
+        char ref[33];
+        hv_ref_hex(r.id, ref);
+        json_array_append_new(refs, json_pack("{s:s, s:s, s:s}", "id", ref, "service",
+                                              hv_service_name(r.service), "state", r.state));
     }
+    unsigned people = c->people, n = c->n_services;
     free(c);
-    if (err != HV_OK)
+    if (err != HV_OK) {
+        json_decref(refs);
         return err;
-    char ref[33], by[24];
+    }
+    char ref[33], cs[33], by[24];
     hv_ref_hex(r.id, ref);
+    hv_ref_hex(case_id, cs);
     hv_time_human(r.respond_by, by);
-    *result = json_pack("{s:s, s:s, s:s, s:s}", "id", ref, "state", r.state, "router",
-                        r.router, "country", r.country);
+    /* "id" is the case's first referral, as before cases. */
+    json_t *first = json_array_get(refs, 0);
+    *result = json_pack("{s:O, s:s, s:s, s:s, s:s, s:I, s:o}", "id",
+                        json_object_get(first, "id"), "state", r.state, "router", r.router,
+                        "country", r.country, "case", cs, "people", (json_int_t)people,
+                        "referrals", refs);
+    if (n > 1 || people > 1) {
+        hv_strcat(text, "case %s: %u %s, %u service%s\n", cs, people,
+                  people == 1 ? "person" : "people", n, n == 1 ? "" : "s");
+        for (size_t i = 0; i < json_array_size(refs); i++) {
+            json_t *x = json_array_get(refs, i);
+            hv_strcat(text, "  referral %s  %-14s  %s\n", json_string_value(json_object_get(x, "id")),
+                      json_string_value(json_object_get(x, "service")),
+                      json_string_value(json_object_get(x, "state")));
+        }
+    }
     if (held)
-        hv_strcat(text, "referral %s is awaiting authorisation\n  it was made without consent: "
-                  "nothing is sent until a supervisor authorises it (due by %s)\n", ref, by);
+        hv_strcat(text, "%s %s %s awaiting authorisation\n  it was made without consent: "
+                  "nothing is sent until a supervisor authorises %s (due by %s)\n",
+                  n > 1 ? "the referrals of case" : "referral", n > 1 ? cs : ref,
+                  n > 1 ? "are" : "is", n > 1 ? "each" : "it", by);
+    else if (n > 1)
+        hv_strcat(text, "the summaries went to %s (%s); answers are due by %s\n  the case "
+                  "stays here, encrypted, until a provider accepts\n", r.router, r.country, by);
     else
         hv_strcat(text, "referral %s submitted\n  the summary went to %s (%s); an answer is "
                   "due by %s\n  the case stays here, encrypted, until a provider accepts\n",
@@ -346,6 +396,9 @@ static json_t *s_row_json(hv_worker *w, const in_ref *r)
         json_object_set_new(row, "created_by", json_string(r->created_by));
         json_object_set_new(row, "assigned_to", json_string(r->assigned_to));
         json_object_set_new(row, "reference", json_string(r->reference));
+        char cs[33];
+        hv_ref_hex(r->case_id, cs);
+        json_object_set_new(row, "case", json_string(cs)); /* case.show */
         json_object_set_new(row, "outbox",
                             json_string(hv_worker_outbox_waiting(w, r->id) ? "waiting" : "sent"));
     }
@@ -440,6 +493,9 @@ static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
               r.created_by, r.assigned_to[0] ? r.assigned_to : "-", by);
     if (r.reference[0] != '\0')
         hv_strcat(text, "  reference: %s\n", r.reference);
+    char cs[33];
+    hv_ref_hex(r.case_id, cs);
+    hv_strcat(text, "  case:     %s\n", cs);
     uint8_t *case_text = NULL;
     size_t case_len = 0;
     if (hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r.id, &case_text, &case_len) == HV_OK) {
@@ -517,6 +573,7 @@ static const struct s_command {
     {"referral.assign", R_HOST | R_SUPERVISOR, s_assign},
     {"referral.authorise", R_HOST | R_SUPERVISOR, s_authorise_cmd},
     {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, NULL},
+    {"case.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, in_case_show},
 };
 
 static const struct s_command *s_command(const char *cmd)

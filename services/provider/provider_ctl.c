@@ -277,6 +277,8 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
                   it.has_case ? it.case_state : "-", hv_service_name(s->service),
                   hv_urgency_name(s->urgency), it.assigned_to[0] ? it.assigned_to : "-",
                   hv_age_band_name(s->age_band), s->minor ? " (minor)" : "");
+        if (s->people > 1)
+            hv_strcat(text, "%-32s  group of %u\n", "", s->people);
         pv_item_free(&it);
     }
     sqlite3_finalize(st);
@@ -309,6 +311,12 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
             hv_strcat(text, " %s", s->languages[i]);
         hv_strcat(text, "%s\n  region:   %s\n", s->interpreter ? ", needs an interpreter" : "",
                   s->region[0] ? s->region : "any");
+        if (s->people > 1) { /* issue 21: placed together, sizes and bands only */
+            hv_strcat(text, "  people:   group of %u (", s->people);
+            for (unsigned i = 0; i < s->n_bands; i++)
+                hv_strcat(text, "%s%s", i ? ", " : "", hv_age_band_name(s->bands[i]));
+            hv_strcat(text, ")\n");
+        }
         if (it->erased != 0) {
             char at[24];
             hv_time_human(it->erased, at);

@@ -179,8 +179,14 @@ static const char *s_unfit(hv_worker *w, const char *id, const hv_summary *s, ch
     for (unsigned i = 0; i < s->n_exclude; i++)
         if (strcmp(s->exclude[i], id) == 0)
             return "withheld by the referring organisation";
-    if (s->minor && !p->accepts_minors)
-        return "does not take minors";
+    /* A group (issue 21) is placed together: a child among them is a
+     * minor for this provider as much as a child referred alone. */
+    bool minors = s->minor;
+    for (unsigned i = 0; i < s->n_bands; i++)
+        minors = minors || s->bands[i] <= HV_AGE_12_17;
+    if (minors && !p->accepts_minors)
+        return s->people > 1 ? "does not take minors (the group has a child)"
+                             : "does not take minors";
     if (s->region[0] != '\0') {
         bool serves = false;
         for (unsigned i = 0; i < p->n_regions && !serves; i++)
@@ -193,6 +199,12 @@ static const char *s_unfit(hv_worker *w, const char *id, const hv_summary *s, ch
     if (!s_speaks(p, s))
         return "speaks none of the person's languages and offers no interpretation";
     int64_t pending = s_pending(w, id);
+    if (s->people > 1 && pending + s->people > (int64_t)p->capacity) {
+        /* Keep together: places for every person of the group, or none. */
+        snprintf(buf, cap, "no places for a group of %u (%lld offers pending, capacity %u)",
+                 s->people, (long long)pending, p->capacity);
+        return buf;
+    }
     if (pending >= (int64_t)p->capacity) {
         snprintf(buf, cap, "no open places (%lld offers pending, capacity %u)",
                  (long long)pending, p->capacity);

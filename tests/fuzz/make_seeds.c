@@ -313,7 +313,8 @@ int main(int argc, char **argv)
     hv_summary sum = {.service = 0, .n_needs = 2, .urgency = 3, .age_band = 3, .sex = 1,
                       .n_languages = 2, .interpreter = true, .country = "XC",
                       .region = "Example Capital Region", .n_exclude = 1,
-                      .respond_by = 4102358400u};
+                      .respond_by = 4102358400u, .people = 1, .n_bands = 1,
+                      .bands = {3}};
     sum.needs[0].category = 0;
     sum.needs[0].urgency = 3;
     sum.needs[1].category = 3;
@@ -360,6 +361,35 @@ int main(int argc, char **argv)
         seed[0] = (uint8_t)t;
         memcpy(seed + 1, body, body_len);
         s_write("msg", hv_msg_rule_get(t)->name, seed, body_len + 1);
+        free(seed);
+        free(body);
+    }
+    /* A group of three (issue 21): the 13-field summary, in a request and
+     * in an offer. */
+    for (unsigned t = HV_MSG_REFERRAL_REQUEST; t <= HV_MSG_OFFER; t++) {
+        static hv_msg m;
+        memset(&m, 0, sizeof m);
+        m.type = (uint8_t)t;
+        m.summary = sum;
+        m.summary.people = 3;
+        m.summary.n_bands = 3;
+        m.summary.bands[1] = 1;
+        m.summary.bands[2] = 1;
+        if (t == HV_MSG_OFFER)
+            m.summary.n_exclude = 0;
+        strcpy(m.node, "ngo.xa");
+        m.at = 1795305600u;
+        uint8_t *body = NULL;
+        size_t body_len = 0;
+        if (hv_msg_encode(&m, &body, &body_len) != HV_OK)
+            return 1;
+        uint8_t *seed = malloc(body_len + 1);
+        if (seed == NULL)
+            return 1;
+        seed[0] = (uint8_t)t;
+        memcpy(seed + 1, body, body_len);
+        s_write("msg", t == HV_MSG_OFFER ? "OFFER-group" : "REFERRAL_REQUEST-group", seed,
+                body_len + 1);
         free(seed);
         free(body);
     }

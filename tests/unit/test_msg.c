@@ -36,6 +36,9 @@ static void s_example(unsigned type, hv_msg *m)
     s->n_exclude = type == HV_MSG_OFFER ? 0 : 1;
     strcpy(s->exclude[0], "clinic.xc");
     s->respond_by = 4102358400u;
+    s->people = 1;
+    s->n_bands = 1;
+    s->bands[0] = HV_AGE_25_39;
     strcpy(m->node, "shelter.xc");
     m->at = 1795305600u;
     strcpy(m->code, type == HV_MSG_DECLINE          ? "no_capacity"
@@ -274,6 +277,70 @@ static void test_reason_codes_refused_outside_lists(void **state)
     assert_true(hv_withdrawn_code_valid("deadline_passed"));
 }
 
+/* A group (issue 21): people and one age band each, the subject's first;
+ * one person keeps the 11-field form of PROTOCOL §9, so that what was
+ * stored before groups still loads and the golden bytes stay. */
+static void test_group_summary(void **state)
+{
+    (void)state;
+    hv_msg m, back;
+    size_t len, one_len;
+    uint8_t *buf, *one;
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    one = s_encode(&m, &one_len);
+    m.summary.people = 3;
+    m.summary.n_bands = 3;
+    m.summary.bands[1] = HV_AGE_0_11;
+    m.summary.bands[2] = HV_AGE_0_11;
+    buf = s_encode(&m, &len);
+    assert_int_equal(buf[3], 0x9d); /* fixarray 13 */
+    assert_int_equal(one[3], 0x9b); /* fixarray 11 */
+    /* The tail: people 3, [1, 1]. */
+    static const uint8_t tail[] = {0x03, 0x93, 0x04, 0x01, 0x01};
+    assert_int_equal(len, one_len + sizeof tail);
+    assert_memory_equal(buf + len - sizeof tail, tail, sizeof tail);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_REFERRAL_REQUEST, &back), HV_OK);
+    assert_int_equal(back.summary.people, 3);
+    assert_int_equal(back.summary.n_bands, 3);
+    assert_int_equal(back.summary.bands[2], HV_AGE_0_11);
+    /* One person read from the short form. */
+    assert_int_equal(hv_msg_decode(one, one_len, HV_MSG_REFERRAL_REQUEST, &back), HV_OK);
+    assert_int_equal(back.summary.people, 1);
+    assert_int_equal(back.summary.n_bands, 1);
+    assert_int_equal(back.summary.bands[0], HV_AGE_25_39);
+    /* Bands that do not match people, or the subject's band not first. */
+    m.summary.n_bands = 2;
+    free(buf);
+    free(one);
+    uint8_t *none;
+    size_t none_len;
+    assert_int_equal(hv_msg_encode(&m, &none, &none_len), HV_EINVAL);
+    m.summary.n_bands = 3;
+    m.summary.bands[0] = HV_AGE_0_11;
+    assert_int_equal(hv_msg_encode(&m, &none, &none_len), HV_EINVAL);
+    m.summary.bands[0] = HV_AGE_25_39;
+    m.summary.bands[1] = 7;
+    assert_int_equal(hv_msg_encode(&m, &none, &none_len), HV_EINVAL);
+    m.summary.people = HV_GROUP_MAX + 1;
+    m.summary.n_bands = HV_GROUP_MAX + 1;
+    assert_int_equal(hv_msg_encode(&m, &none, &none_len), HV_EINVAL);
+    m.summary.people = 0;
+    m.summary.n_bands = 0;
+    assert_int_equal(hv_msg_encode(&m, &none, &none_len), HV_EINVAL);
+    /* On the wire: a group of one in the long form, twelve fields. */
+    s_example(HV_MSG_REFERRAL_REQUEST, &m);
+    m.summary.people = 2;
+    m.summary.n_bands = 2;
+    m.summary.bands[1] = HV_AGE_0_11;
+    buf = s_encode(&m, &len);
+    buf[len - 4] = 0x01; /* people 1 with two bands */
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_REFERRAL_REQUEST, &back), HV_EINVAL);
+    buf[len - 4] = 0x02;
+    buf[3] = 0x9c; /* twelve fields */
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_REFERRAL_REQUEST, &back), HV_EDECODE);
+    free(buf);
+}
+
 static void test_golden_bytes(void **state)
 {
     (void)state;
@@ -298,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_withhold_list_not_sent_to_providers),
         cmocka_unit_test(test_reason_codes_refused_outside_lists),
+        cmocka_unit_test(test_group_summary),
         cmocka_unit_test(test_golden_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
