@@ -177,6 +177,7 @@ int hv_cli_deadletters(const opts *o);
 int hv_cli_monitor(const opts *o);
 int hv_cli_referral(const opts *o);
 int hv_cli_inbox(const opts *o);
+int hv_cli_hold(const opts *o);
 int hv_cli_pathway(const opts *o);
 int hv_cli_status(const opts *o);
 
