@@ -356,6 +356,11 @@ static void test_type_rules(void **state)
     assert_int_equal(hv_msg_rule_get(HV_MSG_OFFER)->sender_roles, HV_ROLE_BIT(HV_ROLE_ROUTER));
     assert_int_equal(hv_msg_rule_get(HV_MSG_CASE_TRANSFER)->sender_roles,
                      HV_ROLE_BIT(HV_ROLE_INTAKE));
+    /* Only a provider answers an erasure with a legal hold, and only to an intake. */
+    assert_int_equal(hv_msg_rule_get(HV_MSG_LEGAL_HOLD)->sender_roles,
+                     HV_ROLE_BIT(HV_ROLE_PROVIDER));
+    assert_int_equal(hv_msg_rule_get(HV_MSG_LEGAL_HOLD)->rcpt_roles, HV_ROLE_BIT(HV_ROLE_INTAKE));
+    assert_int_equal(hv_msg_type_from_name("LEGAL_HOLD"), HV_MSG_LEGAL_HOLD);
 }
 
 int main(void)
