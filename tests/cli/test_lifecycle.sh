@@ -9,7 +9,7 @@
 #     completed (erasure_requested → withdrawn).
 #   legal_hold_recorded_with_reason: a withdrawal after completion answered
 #     LEGAL_HOLD; the intake shows the basis and the reason; the release
-#     erases at both.
+#     erases at both. A hold answers a withdrawal of an open case the same.
 #   caseworker_cannot_erase: referral.erase on the staff socket is a
 #     supervisor's; a caseworker gets HV_EFORBIDDEN, and the case stays.
 #   retention_erases_closed_case_at_intake: a completed case whose closing
@@ -141,6 +141,23 @@ wait_until 10 is withdrawn intake_state "$id4"
 [ "$(vault_rows shelter-a.db "$id4")" = 0 ] && ok || bad "the release left the case at shelter A"
 [ "$(vault_rows intake.db "$id4")" = 0 ] && ok || bad "the release left the case at the intake"
 expect 1 "not under a legal hold (HV_ENOTFOUND)" "$haven" case release --config shelter-a.ini "$id4"
+
+# A hold answers a withdrawal of an open case too; the provider then
+# reports no more on it.
+id7=$(open_case adult.json)
+expect 0 "legal hold placed (legal_obligation)" "$haven" case hold --config shelter-a.ini "$id7" \
+  --basis legal_obligation --reason "Kept for the labour inspectorate's inquiry"
+expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "$id7" \
+  --reason "the person withdrew consent"
+wait_until 10 is legal_hold intake_state "$id7"
+expect 0 "(legal_obligation): Kept for the labour inspectorate's inquiry" "$haven" referral show \
+  --config intake.ini "$id7"
+expect 1 "consent was withdrawn: the case is kept only under the legal hold (legal_obligation)" \
+  "$haven" inbox status --config shelter-a.ini "$id7" --state in_progress
+expect 0 "legal hold released; the case was erased" "$haven" case release \
+  --config shelter-a.ini "$id7"
+wait_until 10 is withdrawn intake_state "$id7"
+[ "$(vault_rows intake.db "$id7")" = 0 ] && ok || bad "the release left the open case at the intake"
 
 # ---- caseworker_cannot_erase
 id5=$(open_case adult.json)
