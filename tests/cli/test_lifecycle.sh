@@ -10,6 +10,8 @@
 #   legal_hold_recorded_with_reason: a withdrawal after completion answered
 #     LEGAL_HOLD; the intake shows the basis and the reason; the release
 #     erases at both. A hold answers a withdrawal of an open case the same.
+#   legal_hold_from_another_provider_refused: a LEGAL_HOLD from a provider
+#     that never held the case is refused; the holder's answer counts.
 #   caseworker_cannot_erase: referral.erase on the staff socket is a
 #     supervisor's; a caseworker gets HV_EFORBIDDEN, and the case stays.
 #   retention_erases_closed_case_at_intake: a completed case whose closing
@@ -202,6 +204,29 @@ expect 0 "(the retention period ended)" "$haven" referral show --config intake.i
 [ "$(erased_reason "$id1")" = "" ] && ok || bad "retention erased a case closed today"
 [ "$(sqlite3 intake.db "SELECT hold_reason IS NULL FROM referrals WHERE hex(id) = '$(tr a-f A-F <<<"$id4")'")" = 1 ] &&
   ok || bad "the hold's reason outlived the erasure"
+
+# legal_hold_from_another_provider_refused: a LEGAL_HOLD signed by shelter B,
+# which never held the case, for a referral whose erasure shelter A has not
+# yet answered, is refused by the intake; shelter A's answer still counts.
+id8=$(open_case adult.json)
+complete_case "$id8"
+stop shelter-a
+expect 0 "erasure_requested" "$haven" referral withdraw --config intake.ini "$id8" \
+  --reason "the person withdrew consent"
+printf '\x93\x01\x15\x93\xaclegal_claims\xa6forged\x00' > forged-hold.body
+"$haven" seal --authority keys/authority.pub --registry network.reg --key keys/shelter-b.xc.key \
+  --to ngo.xc --type LEGAL_HOLD --referral "$id8" --in forged-hold.body \
+  --out forged-hold.env >/dev/null 2>&1 || bad "seal the forged hold"
+expect 0 "1 envelope(s) stored" "$haven" send --authority keys/authority.pub \
+  --registry network.reg --key keys/shelter-b.xc.key --store shelter-b-cli.db forged-hold.env
+intake_refused_hold() {
+  [ "$(sqlite3 intake.db "SELECT count(*) FROM refused WHERE sender = 'shelter-b.xc' AND
+    type = 21 AND reason = 'only shelter-a.xc holds this case'")" = 1 ]
+}
+wait_until 10 intake_refused_hold
+is erasure_requested intake_state "$id8" && ok || bad "a forged hold moved the referral"
+start shelter-a
+wait_until 10 is withdrawn intake_state "$id8"
 
 stop_all_and_check_logs
 files() { local f; for f in "$@"; do [ -e "$f" ] && echo "$f"; done; }
