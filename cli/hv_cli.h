@@ -179,6 +179,8 @@ int hv_cli_referral(const opts *o);
 int hv_cli_inbox(const opts *o);
 /* haven case show CASE: case.show at the intake (issue 21). */
 int hv_cli_case_show(const opts *o);
+
+int hv_cli_hold(const opts *o);
 int hv_cli_pathway(const opts *o);
 int hv_cli_status(const opts *o);
 

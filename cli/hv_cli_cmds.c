@@ -237,13 +237,36 @@ static const hv_cli_cmd s_cmds[] = {
      S_WORK_OPTS " case", 1, 1,
      S_WORKER "  --case               the case itself too\n" S_JSON, hv_cli_referral},
     {"referral", "withdraw", "[--json] --config=INTAKE.ini ID [--code=CODE] --reason=TEXT",
-     "Withdraws a referral (consent withdrawn): the provider erases the case.",
+     "Consent withdrawn: the case is erased at the provider (also after it closed), then "
+     "here.",
      S_WORK_OPTS " code= reason=", 1, 1,
-     S_WORKER "  --code=CODE          why, as the router is told it: consent_withdrawn,\n"
-              "                       no_longer_needed, placed_elsewhere, duplicate,\n"
-              "                       entered_in_error or other (the default)\n"
+     S_WORKER "  --code=CODE          what a router is told of a referral not yet matched:\n"
+              "                       consent_withdrawn (the default), no_longer_needed,\n"
+              "                       placed_elsewhere, duplicate, entered_in_error or other\n"
               "  --reason=TEXT        why, in words (required): kept here and told only to\n"
-              "                       a provider that holds the case\n" S_JSON,
+              "                       a provider that holds the case\n"
+              "The provider confirms the erasure (withdrawn), or keeps the case under a\n"
+              "legal hold and says why (legal_hold). When the service is only no longer\n"
+              "needed, use 'haven referral cancel': it erases nothing.\n" S_JSON,
+     hv_cli_referral},
+    {"referral", "cancel", "[--json] --config=INTAKE.ini ID --code=CODE [--reason=TEXT]",
+     "The service is no longer needed: the provider closes the case as cancelled.",
+     S_WORK_OPTS " code= reason=", 1, 1,
+     S_WORKER "  --code=CODE          why (required): no_longer_needed, placed_elsewhere,\n"
+              "                       duplicate, entered_in_error or other\n"
+              "  --reason=TEXT        why, in words: kept here and told only to a provider\n"
+              "                       that holds the case\n"
+              "The router (before a match) or the provider confirms (cancelled); the\n"
+              "provider keeps the closed case for its retention period. Consent withdrawn\n"
+              "is 'haven referral withdraw', which erases the case.\n" S_JSON,
+     hv_cli_referral},
+    {"referral", "erase", "[--json] --config=INTAKE.ini ID --reason=TEXT",
+     "Erases a closed referral's case here now (supervisor); its state and dates stay.",
+     S_WORK_OPTS " reason=", 1, 1,
+     S_WORKER "  --reason=TEXT        why (required), kept with the record of the erasure\n"
+              "The referral must be closed: completed, failed, no_match, expired, cancelled\n"
+              "or withdrawn. Cases are also erased [intake] retention_days after they close.\n"
+              S_JSON,
      hv_cli_referral},
     {"case", "show", "[--json] --config=INTAKE.ini CASE",
      "Shows a case: its people and each requested service's referral, state and provider "
@@ -277,6 +300,19 @@ static const hv_cli_cmd s_cmds[] = {
      "config= socket= out=", 1, 1,
      S_WORKER "  --out=FILE.json      the file to write (required; must not exist)\n",
      hv_cli_inbox},
+    {"case", "hold", "[--json] --config=PROVIDER.ini ID --basis=CODE --reason=TEXT",
+     "Places a legal hold on a case (supervisor): it is kept even if consent is withdrawn.",
+     S_WORK_OPTS " basis= reason=", 1, 1,
+     S_WORKER "  --basis=CODE         the legal basis (required): legal_obligation,\n"
+              "                       legal_claims, public_interest or other\n"
+              "  --reason=TEXT        what obliges the agency to keep it (required); sent to\n"
+              "                       the referring NGO, end to end, if it asks for erasure\n"
+              "Retention does not erase a held case; a withdrawal of consent is answered\n"
+              "with the hold (LEGAL_HOLD) and carried out when the hold is released.\n" S_JSON,
+     hv_cli_hold},
+    {"case", "release", "[--json] --config=PROVIDER.ini ID",
+     "Releases a legal hold (supervisor); a withdrawal that waited is carried out now.",
+     S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_hold},
     {"pathway", "show", "[--json] --config=ROUTER.ini",
      "Shows the referral pathway: providers per service, in order, and the referrals.",
      S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_pathway},

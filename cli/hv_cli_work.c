@@ -271,14 +271,19 @@ int hv_cli_referral(const opts *o)
         return s_call(o, "referral.show",
                       json_pack("{s:s, s:b}", "id", id, "case", hv_cli_opt(o, "case") != NULL),
                       NULL, NULL);
-    /* withdraw */
-    const char *reason = hv_cli_need(o, "reason");
-    if (reason == NULL)
+    /* withdraw, cancel, erase: what each requires is a usage error when
+     * missing. */
+    const char *need = strcmp(sub, "cancel") == 0 ? "code" : "reason";
+    if (hv_cli_need(o, need) == NULL)
         return EXIT_USAGE;
-    json_t *args = json_pack("{s:s, s:s}", "id", id, "reason", reason);
-    if (hv_cli_opt(o, "code") != NULL)
-        json_object_set_new(args, "code", json_string(hv_cli_opt(o, "code")));
-    return s_call(o, "referral.withdraw", args, NULL, NULL);
+    json_t *args = json_pack("{s:s}", "id", id);
+    const char *names[] = {"reason", "code"};
+    for (size_t i = 0; i < 2; i++)
+        if (hv_cli_opt(o, names[i]) != NULL)
+            json_object_set_new(args, names[i], json_string(hv_cli_opt(o, names[i])));
+    char cmd[32];
+    snprintf(cmd, sizeof cmd, "referral.%s", sub);
+    return s_call(o, cmd, args, NULL, NULL);
 }
 
 int hv_cli_case_show(const opts *o)
@@ -308,6 +313,21 @@ int hv_cli_inbox(const opts *o)
     char cmd[32];
     snprintf(cmd, sizeof cmd, "inbox.%s", sub);
     return s_call(o, cmd, args, NULL, NULL);
+}
+
+/* haven case hold / release: a provider's legal hold on a case. */
+int hv_cli_hold(const opts *o)
+{
+    const char *sub = o->cmd->sub;
+    bool hold = strcmp(sub, "hold") == 0;
+    if (hold && (hv_cli_need(o, "basis") == NULL || hv_cli_need(o, "reason") == NULL))
+        return EXIT_USAGE;
+    json_t *args = json_pack("{s:s}", "id", o->positional);
+    if (hold) {
+        json_object_set_new(args, "basis", json_string(hv_cli_opt(o, "basis")));
+        json_object_set_new(args, "reason", json_string(hv_cli_opt(o, "reason")));
+    }
+    return s_call(o, hold ? "case.hold" : "case.release", args, NULL, NULL);
 }
 
 int hv_cli_pathway(const opts *o)

@@ -19,6 +19,9 @@ const char *const hv_cancel_codes[] = {"consent_withdrawn", "no_longer_needed",
                                        "other",             NULL};
 /* Why a router withdrew an offer (OFFER_WITHDRAWN). */
 const char *const hv_withdrawn_codes[] = {"cancelled", "deadline_passed", "timed_out", NULL};
+/* Why a provider keeps a case it was asked to erase (LEGAL_HOLD). */
+const char *const hv_hold_bases[] = {"legal_obligation", "legal_claims", "public_interest",
+                                     "other", NULL};
 
 static const char *const s_urgency[] = {NULL, "routine", "urgent", "immediate"};
 static const char *const s_age[] = {NULL, "0-11", "12-17", "18-24", "25-39", "40-59", "60+"};
@@ -52,6 +55,7 @@ bool hv_decline_code_valid(const char *code) { return s_in(hv_decline_codes, cod
 bool hv_status_state_valid(const char *state) { return s_in(hv_status_states, state); }
 bool hv_cancel_code_valid(const char *code) { return s_in(hv_cancel_codes, code); }
 bool hv_withdrawn_code_valid(const char *code) { return s_in(hv_withdrawn_codes, code); }
+bool hv_hold_basis_valid(const char *code) { return s_in(hv_hold_bases, code); }
 
 /* ------------------------------------------------------------ checking */
 
@@ -242,6 +246,14 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
     case HV_MSG_REFERRAL_EXPIRED:
         hv_mp_write_cstr(&w, m->text);
         break;
+    case HV_MSG_LEGAL_HOLD:
+        if (!hv_hold_basis_valid(m->code))
+            goto invalid;
+        hv_mp_write_array(&w, 3);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_cstr(&w, m->text);
+        hv_mp_write_uint(&w, m->at);
+        break;
     default:
         goto invalid;
     }
@@ -404,6 +416,12 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
     case HV_MSG_CANCELLED:
     case HV_MSG_REFERRAL_EXPIRED:
         return hv_mp_read_cstr(r, m->text, sizeof m->text);
+    case HV_MSG_LEGAL_HOLD:
+        S_TRY(s_array_exact(r, 3));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_cstr(r, m->text, sizeof m->text));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        return hv_hold_basis_valid(m->code) ? HV_OK : HV_EINVAL;
     }
     return HV_ETYPE;
 }

@@ -107,9 +107,10 @@ typedef struct hv_msg {
     hv_summary summary;                  /* REFERRAL_REQUEST, OFFER */
     char node[HV_NODE_ID_MAX + 1];       /* OFFER: the intake; MATCH: the provider */
     uint64_t at;                         /* OFFER: respond by; RECEIPT: received;
-                                            WITHDRAWN: erased; STATUS: when (Unix s) */
+                                            WITHDRAWN: erased; STATUS, LEGAL_HOLD: when
+                                            (Unix s) */
     char code[HV_MSG_CODE_MAX + 1];      /* DECLINE, CANCEL, OFFER_WITHDRAWN: reason
-                                            code; STATUS: new state */
+                                            code; STATUS: new state; LEGAL_HOLD: basis */
     char text[HV_MSG_TEXT_MAX + 1];      /* reason, note or outcome */
     uint8_t hash[32];                    /* RECEIPT: BLAKE2b-256 of the case received */
     uint8_t n_reasons;                   /* NO_MATCH: entries in reasons */
@@ -147,5 +148,10 @@ extern const char *const hv_decline_codes[];   /* NULL-terminated */
 extern const char *const hv_status_states[];   /* NULL-terminated */
 extern const char *const hv_cancel_codes[];    /* NULL-terminated */
 extern const char *const hv_withdrawn_codes[]; /* NULL-terminated */
+
+/* The legal bases on which a provider keeps a case whose erasure was
+ * asked for (LEGAL_HOLD; GDPR art. 17(3)). */
+bool hv_hold_basis_valid(const char *code);
+extern const char *const hv_hold_bases[]; /* NULL-terminated */
 
 #endif

@@ -9,7 +9,14 @@
  *
  * States: requested → accepted → transferred → received → in_progress ⇄
  * on_hold → completed | failed; requested → no_match | expired;
- * cancel_requested → cancelled; withdraw_requested → withdrawn. A
+ * cancel_requested → cancelled (the service is no longer needed: the
+ * provider closes the case and keeps it for its retention);
+ * withdraw_requested → withdrawn (consent withdrawn: the provider erases
+ * the case, then the intake does); completed | failed | cancelled →
+ * erasure_requested → withdrawn; withdraw_requested | erasure_requested →
+ * legal_hold (the provider must keep the case, and says why) → withdrawn
+ * when the hold is released. A closed case is erased here by the
+ * retention or by hand (intake_erase.c); its row stays. A
  * caseworker's referral with a consent override starts in
  * awaiting_authorisation and is sent (→ requested) only when a supervisor
  * authorises it; → withdrawn or expired otherwise.
@@ -42,7 +49,9 @@ static const char s_schema[] =
     "  provider TEXT NOT NULL DEFAULT '', created_s INTEGER NOT NULL,"
     "  respond_by INTEGER NOT NULL, updated_s INTEGER NOT NULL, case_hash BLOB,"
     "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
-    "  reference TEXT NOT NULL DEFAULT '', case_id BLOB) WITHOUT ROWID;"
+    "  reference TEXT NOT NULL DEFAULT '', case_id BLOB, erased_s INTEGER NOT NULL DEFAULT 0,"
+    "  erased_why TEXT NOT NULL DEFAULT '', hold_basis TEXT NOT NULL DEFAULT '',"
+    "  hold_reason BLOB) WITHOUT ROWID;"
     /* Which referral each message we sent belongs to, for broker notices. */
     "CREATE TABLE IF NOT EXISTS sent (id BLOB PRIMARY KEY, referral BLOB NOT NULL,"
     "  type INTEGER NOT NULL, rcpt TEXT NOT NULL) WITHOUT ROWID;"
@@ -60,6 +69,11 @@ static const hv_worker_column s_columns[] = {
     /* Issue 21: the case a referral is one service of; NULL for a referral
      * made before cases, which is its own case (in_load). */
     {"referrals", "case_id", "BLOB"},
+
+    {"referrals", "erased_s", "INTEGER NOT NULL DEFAULT 0"},
+    {"referrals", "erased_why", "TEXT NOT NULL DEFAULT ''"},
+    {"referrals", "hold_basis", "TEXT NOT NULL DEFAULT ''"},
+    {"referrals", "hold_reason", "BLOB"},
     {NULL, NULL, NULL},
 };
 
@@ -69,7 +83,8 @@ hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r)
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT state, service, country, router, provider, created_s, "
                               "respond_by, updated_s, case_hash, created_by, assigned_to, "
-                              "reference, coalesce(case_id, id) FROM referrals WHERE id = ?1",
+                              "reference, coalesce(case_id, id), erased_s, erased_why, "
+                              "hold_basis FROM referrals WHERE id = ?1",
                               "r", id);
     if (st == NULL)
         return HV_ESTORE;
@@ -92,6 +107,9 @@ hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r)
         hv_sql_text(st, 11, r->reference, sizeof r->reference);
         if (sqlite3_column_bytes(st, 12) == 16)
             memcpy(r->case_id, sqlite3_column_blob(st, 12), 16);
+        r->erased = (uint64_t)sqlite3_column_int64(st, 13);
+        hv_sql_text(st, 14, r->erased_why, sizeof r->erased_why);
+        hv_sql_text(st, 15, r->hold_basis, sizeof r->hold_basis);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? HV_OK : rc == SQLITE_DONE ? HV_ENOTFOUND : HV_ESTORE;
@@ -297,9 +315,36 @@ static char *s_reasons_text(hv_worker *w, const in_ref *r, const hv_msg *m)
 
 static bool s_status_allowed(const in_ref *r, const char *to)
 {
+    /* The provider closed the case before the cancel reached it: the
+     * outcome counts (its CANCELLED, later, is then ignored). */
+    if (in_is(r, "cancel_requested") && r->provider[0] != '\0')
+        return strcmp(to, "completed") == 0 || strcmp(to, "failed") == 0;
     if (!(in_is(r, "received") || in_is(r, "in_progress") || in_is(r, "on_hold")))
         return false;
     return strcmp(r->state, to) != 0;
+}
+
+/* The provider keeps the case under a legal hold: its basis (a code) and
+ * reason are shown to the caseworker; the reason is sealed at rest. */
+static hv_err s_on_legal_hold(hv_worker *w, in_ref *r, const hv_envelope *env, const hv_msg *m)
+{
+    uint8_t *sealed = NULL;
+    size_t len = 0;
+    hv_err err = hv_vault_seal_note(hv_worker_keys(w), r->id, m->text, &sealed, &len);
+    if (err == HV_OK)
+        err = hv_sql_exec(hv_worker_db(w),
+                          "UPDATE referrals SET hold_basis = ?2, hold_reason = ?3 WHERE id = ?1",
+                          "rtx", r->id, m->code, sealed, len);
+    free(sealed);
+    char detail[HV_MSG_TEXT_MAX + HV_MSG_CODE_MAX + 80];
+    snprintf(detail, sizeof detail, "the provider keeps the case under a legal hold (%s): %s",
+             m->code, m->text);
+    if (err == HV_OK) {
+        snprintf(r->hold_basis, sizeof r->hold_basis, "%s", m->code);
+        err = in_enter(w, r, "legal_hold", env->from, detail);
+    }
+    hv_memzero(detail, sizeof detail);
+    return err;
 }
 
 static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m, hv_errmsg *e)
@@ -369,10 +414,21 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
     case HV_MSG_WITHDRAWN:
         if (!from_provider)
             return hv_fail(e, HV_EFORBIDDEN, "only %s holds this case", r.provider);
-        if (!in_is(&r, "withdraw_requested"))
+        if (!in_is(&r, "withdraw_requested") && !in_is(&r, "erasure_requested") &&
+            !in_is(&r, "legal_hold"))
             return s_wrong(e, &r, env);
+        /* The provider erased it: consent is withdrawn, and the intake
+         * erases its own copy in the same transaction. */
         snprintf(detail, sizeof detail, "the provider confirmed erasing the case");
-        return in_enter(w, &r, "withdrawn", env->from, detail);
+        if ((err = in_enter(w, &r, "withdrawn", env->from, detail)) != HV_OK)
+            return err;
+        return in_erase(w, &r, env->from, IN_ERASED_CONSENT);
+    case HV_MSG_LEGAL_HOLD:
+        if (!from_provider)
+            return hv_fail(e, HV_EFORBIDDEN, "only %s holds this case", r.provider);
+        if (!in_is(&r, "withdraw_requested") && !in_is(&r, "erasure_requested"))
+            return s_wrong(e, &r, env);
+        return s_on_legal_hold(w, &r, env, m);
     }
     return hv_fail(e, HV_EFORBIDDEN, "an intake does not take %s",
                    hv_msg_rule_get(env->type)->name);
@@ -398,6 +454,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
                                                 : "not authorised by the deadline");
     }
     sqlite3_finalize(st);
+    if (err == HV_OK)
+        err = in_retention(w, now);
     return err == HV_OK ? in_drafts_expire(w, now) : err;
 }
 

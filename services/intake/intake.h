@@ -27,7 +27,17 @@ typedef struct in_ref {
     char reference[HV_LISTQ_Q_MAX + 1]; /* the organisation's own reference */
     uint8_t case_id[16];                /* the case this referral is one service of (a
                                            referral made before cases: its own id) */
+
+    uint64_t erased;                    /* when the case was erased here, or 0 */
+    char erased_why[24];                /* why: one of IN_ERASED_* */
+    char hold_basis[HV_MSG_CODE_MAX + 1]; /* legal_hold: the provider's basis */
 } in_ref;
+
+/* Why a case was erased at the intake (in_ref.erased_why). */
+#define IN_ERASED_CONSENT "consent_withdrawn"
+#define IN_ERASED_RETENTION "retention_ended"
+#define IN_ERASED_BY_HAND "by_hand"
+
 
 /* Reads referral `id`. Returns HV_OK, HV_ENOTFOUND or HV_ESTORE. */
 HV_MUST_CHECK hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r);
@@ -73,6 +83,25 @@ HV_MUST_CHECK hv_err in_draft_erase(hv_worker *w, const hv_actor *a, const char 
  * not found. The shape of s_commands' functions. */
 hv_err in_case_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
                     char **text, hv_errmsg *e);
+
+/* Erasure at the intake (intake_erase.c). in_erase crypto-shreds the
+ * case of `r` and every note that may carry its text, keeps the row with
+ * its state, dates and evidence, and records case_erased by `actor`;
+ * `why` is an IN_ERASED_* code, optionally followed by ": words". Runs in
+ * the caller's transaction. */
+HV_MUST_CHECK hv_err in_erase(hv_worker *w, in_ref *r, const char *actor, const char *why);
+
+/* An IN_ERASED_* code in words, for `show`. */
+const char *in_erased_words(const char *code);
+
+/* The tick's retention: erases the cases closed for [intake]
+ * retention_days (none when it is 0), a hundred a tick. */
+HV_MUST_CHECK hv_err in_retention(hv_worker *w, uint64_t now);
+
+/* referral.erase {id, reason} for `r`: a closed referral's case erased by
+ * hand. */
+hv_err in_erase_cmd(hv_worker *w, const hv_actor *a, in_ref *r, json_t *args, char **text,
+                    hv_errmsg *e);
 
 /* The control commands (hv_worker_app's on_control, command_roles and
  * may_see). */

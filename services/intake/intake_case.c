@@ -109,7 +109,7 @@ hv_err in_case_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **resu
                                      r.provider[0] ? r.provider : "-", updated);
     }
     sqlite3_finalize(st);
-    *result = json_pack("{s:s, s:I, s:o}", "case", hex, "people", (json_int_t)people,
+    *result = json_pack("{s:s, s:I, s:o}", "case_id", hex, "people", (json_int_t)people,
                         "services", services);
     if (*result == NULL)
         return HV_ENOMEM;

@@ -216,7 +216,7 @@ static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **r
     json_t *first = json_array_get(refs, 0);
     *result = json_pack("{s:O, s:s, s:s, s:s, s:s, s:I, s:o}", "id",
                         json_object_get(first, "id"), "state", r.state, "router", r.router,
-                        "country", r.country, "case", cs, "people", (json_int_t)people,
+                        "country", r.country, "case_id", cs, "people", (json_int_t)people,
                         "referrals", refs);
     if (n > 1 || people > 1) {
         hv_strcat(text, "case %s: %u %s, %u service%s\n", cs, people,
@@ -320,6 +320,45 @@ static hv_err s_find(hv_worker *w, const hv_actor *a, json_t *args, in_ref *r, h
     return err;
 }
 
+/* The code list of `codes` without `skip` (NULL: none), for an error. */
+static void s_codes(char *list, size_t n, const char *skip1, const char *skip2)
+{
+    list[0] = '\0';
+    for (int i = 0; hv_cancel_codes[i]; i++) {
+        const char *c = hv_cancel_codes[i];
+        if ((skip1 && strcmp(c, skip1) == 0) || (skip2 && strcmp(c, skip2) == 0))
+            continue;
+        snprintf(list + strlen(list), n - strlen(list), "%s%s", list[0] ? ", " : "", c);
+    }
+}
+
+static hv_err s_reason_fits(const char *reason, hv_errmsg *e)
+{
+    return reason == NULL || strlen(reason) <= HV_MSG_TEXT_MAX
+               ? HV_OK
+               : hv_fail(e, HV_ETOOBIG, "the reason is %zu bytes; it may be at most %u bytes: "
+                         "shorten it", strlen(reason), HV_MSG_TEXT_MAX);
+}
+
+/* The answer of withdraw and cancel. */
+static void s_moved(const in_ref *r, const char *waiting_for, json_t **result, char **text)
+{
+    char ref[33];
+    hv_ref_hex(r->id, ref);
+    *result = json_pack("{s:s, s:s}", "id", ref, "state", r->state);
+    if (waiting_for == NULL)
+        hv_strcat(text, "referral %s: %s (it had not been sent)%s\n", ref, r->state,
+                  r->erased ? "; the case is erased here" : "");
+    else
+        hv_strcat(text, "referral %s: %s (waiting for %s to confirm)\n", ref, r->state,
+                  waiting_for);
+}
+
+/* referral.withdraw: the person withdrew consent. The case is erased at
+ * the provider that holds it (WITHDRAW; confirmed by WITHDRAWN, or
+ * answered LEGAL_HOLD) and then here, also after the case closed. Before
+ * a match the router is told to cancel (with the code, consent_withdrawn
+ * unless said otherwise). */
 static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
                          char **text, hv_errmsg *e)
 {
@@ -327,13 +366,13 @@ static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t *
     const char *code = json_string_value(json_object_get(args, "code"));
     if (reason == NULL || reason[0] == '\0')
         return hv_fail(e, HV_EINVAL, "\"id\" and a \"reason\" are required");
+    if (s_reason_fits(reason, e) != HV_OK)
+        return HV_ETOOBIG;
     if (code == NULL || code[0] == '\0')
-        code = "other";
-    if (!hv_cancel_code_valid(code)) {
-        char list[200] = "";
-        for (int i = 0; hv_cancel_codes[i]; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "",
-                     hv_cancel_codes[i]);
+        code = "consent_withdrawn";
+    if (!hv_cancel_code_valid(code) || strcmp(code, "match_refused") == 0) {
+        char list[200];
+        s_codes(list, sizeof list, "match_refused", NULL);
         return hv_fail(e, HV_EINVAL, "the code is one of: %s", list);
     }
     in_ref r;
@@ -346,35 +385,127 @@ static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t *
     snprintf(m.text, sizeof m.text, "%s", reason);
     char detail[HV_MSG_TEXT_MAX + HV_MSG_CODE_MAX + 4];
     snprintf(detail, sizeof detail, "%s: %s", code, reason);
-    const char *next;
+    const char *next, *waiting_for = r.provider;
+    bool closed_with_provider = r.provider[0] != '\0' && r.erased == 0 &&
+                                (in_is(&r, "completed") || in_is(&r, "failed") ||
+                                 in_is(&r, "cancelled"));
     if (in_is(&r, "awaiting_authorisation")) {
         next = "withdrawn"; /* nothing was sent: nobody to tell */
+        waiting_for = NULL;
     } else if (in_is(&r, "requested")) {
         m.type = HV_MSG_CANCEL;
         snprintf(m.code, sizeof m.code, "%s", code);
         m.text[0] = '\0';
         err = in_send(w, &r, r.router, &m, HV_TTL_MAX);
         next = "cancel_requested";
+        waiting_for = r.router;
     } else if (in_is(&r, "accepted") || in_is(&r, "transferred") || in_is(&r, "received") ||
                in_is(&r, "in_progress") || in_is(&r, "on_hold")) {
         err = in_send(w, &r, r.provider, &m, HV_TTL_MAX);
         next = "withdraw_requested";
+    } else if (closed_with_provider) {
+        /* After completion: the provider keeps a closed case for its
+         * retention; consent withdrawn asks it to erase it now. */
+        err = in_send(w, &r, r.provider, &m, HV_TTL_MAX);
+        next = "erasure_requested";
+    } else if (in_is(&r, "legal_hold")) {
+        return hv_fail(e, HV_EPROTO, "referral is legal_hold: %s keeps the case under a legal "
+                       "hold and erases it when the hold is released", r.provider);
     } else {
-        return hv_fail(e, HV_EPROTO, "referral is %s; there is nothing to withdraw", r.state);
+        return hv_fail(e, HV_EPROTO, "referral is %s; there is nothing to withdraw%s", r.state,
+                       r.erased ? " (its case is erased)" : "");
+    }
+    if (err == HV_OK)
+        err = in_enter(w, &r, next, a->by, detail);
+    if (err == HV_OK && in_is(&r, "withdrawn"))
+        err = in_erase(w, &r, a->by, IN_ERASED_CONSENT);
+    if (err != HV_OK)
+        return err;
+    s_moved(&r, waiting_for, result, text);
+    return HV_OK;
+}
+
+/* referral.cancel: the service is no longer needed (the person moved on,
+ * found another place). Whoever was asked confirms (CANCELLED): the router
+ * before a match, the provider after it, which closes the case as
+ * cancelled and keeps it for its own retention. Nothing is erased. */
+static hv_err s_cancel(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                       char **text, hv_errmsg *e)
+{
+    const char *code = json_string_value(json_object_get(args, "code"));
+    const char *reason = json_string_value(json_object_get(args, "reason"));
+    if (code == NULL || !hv_cancel_code_valid(code) || strcmp(code, "match_refused") == 0 ||
+        strcmp(code, "consent_withdrawn") == 0) {
+        char list[200];
+        s_codes(list, sizeof list, "match_refused", "consent_withdrawn");
+        return hv_fail(e, HV_EINVAL, "a \"code\" is required, one of: %s (consent withdrawn "
+                       "is referral.withdraw, which erases the case)", list);
+    }
+    if (s_reason_fits(reason, e) != HV_OK)
+        return HV_ETOOBIG;
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err != HV_OK)
+        return err;
+    /* The router is told the code; the provider, which holds the case,
+     * the reason in words too (PROTOCOL §9.1). */
+    hv_msg m = {.type = HV_MSG_CANCEL};
+    snprintf(m.code, sizeof m.code, "%s", code);
+    char detail[HV_MSG_TEXT_MAX + HV_MSG_CODE_MAX + 4];
+    snprintf(detail, sizeof detail, "%s%s%s", code, reason && reason[0] ? ": " : "",
+             reason ? reason : "");
+    const char *next = "cancel_requested", *waiting_for = r.provider;
+    if (in_is(&r, "awaiting_authorisation")) {
+        next = "cancelled";
+        waiting_for = NULL;
+    } else if (in_is(&r, "requested")) {
+        err = in_send(w, &r, r.router, &m, HV_TTL_MAX);
+        waiting_for = r.router;
+    } else if (in_is(&r, "accepted") || in_is(&r, "transferred") || in_is(&r, "received") ||
+               in_is(&r, "in_progress") || in_is(&r, "on_hold")) {
+        snprintf(m.text, sizeof m.text, "%s", reason ? reason : "");
+        err = in_send(w, &r, r.provider, &m, HV_TTL_MAX);
+    } else {
+        return hv_fail(e, HV_EPROTO, "referral is %s; only an open referral can be cancelled",
+                       r.state);
     }
     if (err == HV_OK)
         err = in_enter(w, &r, next, a->by, detail);
     if (err != HV_OK)
         return err;
-    char ref[33];
-    hv_ref_hex(r.id, ref);
-    *result = json_pack("{s:s, s:s}", "id", ref, "state", r.state);
-    if (in_is(&r, "withdrawn"))
-        hv_strcat(text, "referral %s: withdrawn (it had not been sent)\n", ref);
-    else
-        hv_strcat(text, "referral %s: %s (waiting for %s to confirm)\n", ref, r.state,
-                  in_is(&r, "cancel_requested") ? r.router : r.provider);
+    s_moved(&r, waiting_for, result, text);
     return HV_OK;
+}
+
+static json_t *s_row_json(hv_worker *w, const in_ref *r);
+
+static hv_err s_erase_cmd(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                          char **text, hv_errmsg *e)
+{
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err == HV_OK)
+        err = in_erase_cmd(w, a, &r, args, text, e);
+    if (err == HV_OK)
+        *result = s_row_json(w, &r);
+    return err;
+}
+
+/* The provider's legal hold on `r` ({basis, reason}) in `row`. */
+static void s_hold_json(hv_worker *w, const in_ref *r, json_t *row)
+{
+    char *reason = NULL;
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w), "SELECT hold_reason FROM referrals WHERE id = ?1",
+                              "r", r->id);
+    if (st != NULL && sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0 &&
+        hv_vault_open_note(hv_worker_keys(w), r->id, sqlite3_column_blob(st, 0),
+                           (size_t)sqlite3_column_bytes(st, 0), &reason) != HV_OK)
+        reason = NULL;
+    sqlite3_finalize(st);
+    json_object_set_new(row, "legal_hold",
+                        json_pack("{s:s, s:s}", "basis", r->hold_basis, "reason",
+                                  reason ? reason : ""));
+    hv_secure_free(reason);
 }
 
 /* A referral's row; `outbox` says whether a message about it still waits
@@ -398,9 +529,18 @@ static json_t *s_row_json(hv_worker *w, const in_ref *r)
         json_object_set_new(row, "reference", json_string(r->reference));
         char cs[33];
         hv_ref_hex(r->case_id, cs);
-        json_object_set_new(row, "case", json_string(cs)); /* case.show */
+        json_object_set_new(row, "case_id", json_string(cs)); /* case.show */
         json_object_set_new(row, "outbox",
                             json_string(hv_worker_outbox_waiting(w, r->id) ? "waiting" : "sent"));
+        /* An erased case says when and why, in place of the case. */
+        if (r->erased != 0) {
+            char at[21];
+            hv_time_format(r->erased, at);
+            json_object_set_new(row, "erased_at", json_string(at));
+            json_object_set_new(row, "erased_reason", json_string(r->erased_why));
+        }
+        if (in_is(r, "legal_hold"))
+            s_hold_json(w, r, row);
     }
     return row;
 }
@@ -496,6 +636,18 @@ static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     char cs[33];
     hv_ref_hex(r.case_id, cs);
     hv_strcat(text, "  case:     %s\n", cs);
+
+    json_t *hold = json_object_get(row, "legal_hold");
+    if (hold != NULL)
+        hv_strcat(text, "  legal hold: %s keeps the case (%s): %s\n              it is erased "
+                  "there, and here, when the hold is released\n", r.provider,
+                  json_string_value(json_object_get(hold, "basis")),
+                  json_string_value(json_object_get(hold, "reason")));
+    if (r.erased != 0) {
+        char at[24];
+        hv_time_human(r.erased, at);
+        hv_strcat(text, "  case erased on %s (%s)\n", at, in_erased_words(r.erased_why));
+    }
     uint8_t *case_text = NULL;
     size_t case_len = 0;
     if (hv_vault_get(hv_worker_db(w), hv_worker_keys(w), r.id, &case_text, &case_len) == HV_OK) {
@@ -574,6 +726,9 @@ static const struct s_command {
     {"referral.authorise", R_HOST | R_SUPERVISOR, s_authorise_cmd},
     {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, NULL},
     {"case.show", R_HOST | R_CASEWORKER | R_SUPERVISOR, in_case_show},
+
+    {"referral.cancel", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_cancel},
+    {"referral.erase", R_HOST | R_SUPERVISOR, s_erase_cmd},
 };
 
 static const struct s_command *s_command(const char *cmd)

@@ -9,8 +9,12 @@
  *
  * Offer states: offered → accepted | declined | withdrawn | expired;
  * withdrawn or erased once its case is erased.
- * Case states: received → in_progress ⇄ on_hold → completed | failed.
- * A case is erased on withdrawal, and retention_days after it closed.
+ * Case states: received → in_progress ⇄ on_hold → completed | failed |
+ * cancelled (the intake cancelled: the service is no longer needed).
+ * A case is erased on withdrawal of consent, and retention_days after it
+ * closed, unless a supervisor placed a legal hold on it
+ * (provider_hold.c): then a withdrawal is answered LEGAL_HOLD and waits
+ * for the release.
  *
  * People (the staff socket): a caseworker sees the offers and cases
  * assigned to them (all, with [staff] all_caseworkers_see_all) and posts
@@ -42,7 +46,11 @@ static const char s_schema[] =
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
-    "  updated_s INTEGER NOT NULL) WITHOUT ROWID;";
+    "  updated_s INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Legal holds (provider_hold.c): the basis, the reason sealed. */
+    "CREATE TABLE IF NOT EXISTS holds (id BLOB PRIMARY KEY, basis TEXT NOT NULL,"
+    "  reason BLOB NOT NULL, placed_by TEXT NOT NULL, placed_s INTEGER NOT NULL,"
+    "  erase_asked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
 
 /* Added since the first store format; an older store gets them at start
  * (service is filled in from the summary by the first tick). */
@@ -165,6 +173,12 @@ static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *
     return err;
 }
 
+hv_err pv_erase_case(hv_worker *w, pv_item *it, const char *actor, const char *state,
+                     const char *why)
+{
+    return s_erase(w, it, actor, state, why);
+}
+
 /* ------------------------------------------------------------ messages */
 
 static hv_err s_on_offer(hv_worker *w, const hv_envelope *env, const hv_msg *m, hv_errmsg *e)
@@ -244,6 +258,49 @@ static hv_err s_on_case(hv_worker *w, pv_item *it, const hv_envelope *env, const
     return pv_case_state(w, it, "received", env->from, "case stored encrypted; receipt sent");
 }
 
+/* Consent withdrawn (WITHDRAW), whatever the case's state, also after it
+ * closed: the case is erased and WITHDRAWN confirms it, unless a legal
+ * hold keeps it (then LEGAL_HOLD says why, and the release erases it). */
+static hv_err s_on_withdraw(hv_worker *w, pv_item *it, const hv_envelope *env)
+{
+    bool held = false;
+    hv_err err = it->has_case ? pv_hold_answer(w, it, env->from, &held) : HV_OK;
+    if (err != HV_OK || held)
+        return err;
+    hv_msg ok = {.type = HV_MSG_WITHDRAWN, .at = (uint64_t)time(NULL)};
+    if ((err = s_erase(w, it, env->from, "withdrawn", "case erased at the intake's request: "
+                       "consent withdrawn")) == HV_OK)
+        err = hv_worker_send(w, env->from, it->id, &ok, HV_TTL_MAX, NULL);
+    return err;
+}
+
+/* The service is no longer needed (CANCEL): an open case closes as
+ * cancelled and is kept for the retention period like any closed case; a
+ * closed one stays as it is; before the case came, the offer is
+ * withdrawn (nothing is held). CANCELLED confirms each. */
+static hv_err s_on_cancel(hv_worker *w, pv_item *it, const hv_envelope *env, const hv_msg *m)
+{
+    hv_msg ok = {.type = HV_MSG_CANCELLED};
+    char detail[HV_MSG_TEXT_MAX + HV_MSG_CODE_MAX + 40];
+    snprintf(detail, sizeof detail, "cancelled by the intake (%s)%s%s", m->code,
+             m->text[0] ? ": " : "", m->text);
+    hv_err err = HV_OK;
+    if (it->has_case && (strcmp(it->case_state, "received") == 0 ||
+                         strcmp(it->case_state, "in_progress") == 0 ||
+                         strcmp(it->case_state, "on_hold") == 0)) {
+        snprintf(ok.text, sizeof ok.text, "case closed as cancelled");
+        err = pv_case_state(w, it, "cancelled", env->from, detail);
+    } else if (it->has_case) {
+        snprintf(ok.text, sizeof ok.text, "the case had closed already (%s)", it->case_state);
+    } else {
+        snprintf(ok.text, sizeof ok.text, "no case was held");
+        err = s_erase(w, it, env->from, "withdrawn", detail);
+    }
+    if (err == HV_OK)
+        err = hv_worker_send(w, env->from, it->id, &ok, HV_TTL_MAX, NULL);
+    return err;
+}
+
 static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m, hv_errmsg *e)
 {
     if (env->type == HV_MSG_OFFER)
@@ -268,19 +325,17 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
         err = s_on_case(w, &it, env, m, e);
         break;
     case HV_MSG_WITHDRAW:
-    case HV_MSG_CANCEL: {
-        if (!from_intake) {
+        if (!from_intake)
             err = hv_fail(e, HV_EFORBIDDEN, "only %s may withdraw this referral", it.intake);
-            break;
-        }
-        hv_msg ok = {.type = env->type == HV_MSG_WITHDRAW ? HV_MSG_WITHDRAWN : HV_MSG_CANCELLED};
-        ok.at = (uint64_t)time(NULL);
-        snprintf(ok.text, sizeof ok.text, "case erased");
-        err = s_erase(w, &it, env->from, "withdrawn", "case erased at the intake's request");
-        if (err == HV_OK)
-            err = hv_worker_send(w, env->from, it.id, &ok, HV_TTL_MAX, NULL);
+        else
+            err = s_on_withdraw(w, &it, env);
         break;
-    }
+    case HV_MSG_CANCEL:
+        if (!from_intake)
+            err = hv_fail(e, HV_EFORBIDDEN, "only %s may cancel this referral", it.intake);
+        else
+            err = s_on_cancel(w, &it, env, m);
+        break;
     default:
         err = hv_fail(e, HV_EFORBIDDEN, "a provider does not take %s",
                       hv_msg_rule_get(env->type)->name);
@@ -292,13 +347,15 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
 /* ------------------------------------------------------------ deadlines */
 
 /* Closed cases are kept for the retention period, then erased as on
- * withdrawal (key destroyed, rows deleted); the bare record stays. */
+ * withdrawal (key destroyed, rows deleted); the bare record stays. A case
+ * under a legal hold is kept until the hold is released. */
 static hv_err s_retention(hv_worker *w, uint64_t now)
 {
     int64_t cutoff = (int64_t)now - (int64_t)hv_worker_cfg(w)->retention_days * 86400;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT id FROM cases WHERE state IN ('completed', 'failed') AND "
-                              "updated_s <= ?1",
+                              "SELECT id FROM cases WHERE state IN ('completed', 'failed', "
+                              "'cancelled') AND updated_s <= ?1 AND id NOT IN (SELECT id FROM "
+                              "holds)",
                               "i", cutoff);
     if (st == NULL)
         return HV_ESTORE;

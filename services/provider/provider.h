@@ -48,6 +48,39 @@ HV_MUST_CHECK hv_err pv_offer_state(hv_worker *w, pv_item *it, const char *state
 HV_MUST_CHECK hv_err pv_case_state(hv_worker *w, pv_item *it, const char *state,
                                    const char *actor, const char *detail);
 
+/* Erases the case of `it` (provider.c's s_erase: the key, the rows, the
+ * history; the bare record stays) and moves the offer to `state`. */
+HV_MUST_CHECK hv_err pv_erase_case(hv_worker *w, pv_item *it, const char *actor,
+                                   const char *state, const char *why);
+
+/* Legal holds (provider_hold.c). A hold on a case: its basis (a code of
+ * hv_hold_bases), its reason (opened), who placed it and when, and
+ * whether an erasure was asked for while it held. */
+typedef struct pv_hold {
+    char basis[HV_MSG_CODE_MAX + 1];
+    char reason[HV_MSG_TEXT_MAX + 1];
+    char placed_by[HV_BY_MAX + 1];
+    uint64_t placed;
+    bool erase_asked;
+} pv_hold;
+
+/* Reads the hold on `id`: HV_OK, HV_ENOTFOUND (none), HV_ESTORE. */
+HV_MUST_CHECK hv_err pv_hold_get(hv_worker *w, const uint8_t id[16], pv_hold *h);
+
+/* The hold as JSON {basis, reason, placed_by, placed_at, erasure_requested}. */
+json_t *pv_hold_json(const pv_hold *h);
+
+/* case.hold {id, basis, reason} and case.release {id}, for `it`. */
+hv_err pv_hold_place(hv_worker *w, const hv_actor *a, pv_item *it, json_t *args, char **text,
+                     hv_errmsg *e);
+hv_err pv_hold_release(hv_worker *w, const hv_actor *a, pv_item *it, char **text,
+                       hv_errmsg *e);
+
+/* A WITHDRAW from `from` for `it`: when a hold is on the case, answers
+ * LEGAL_HOLD with its basis and reason, records that erasure was asked
+ * for, and sets `*held`; otherwise does nothing (`*held` false). */
+HV_MUST_CHECK hv_err pv_hold_answer(hv_worker *w, pv_item *it, const char *from, bool *held);
+
 /* The control commands (hv_worker_app's on_control, command_roles,
  * may_see and answer_by; provider_ctl.c). */
 hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,

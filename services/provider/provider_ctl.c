@@ -189,6 +189,10 @@ static hv_err s_status(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
     if (!s_status_allowed(it->case_state, state))
         return hv_fail(e, HV_EPROTO, "the case is %s; it cannot become %s", it->case_state,
                        state);
+    pv_hold h;
+    if (pv_hold_get(w, it->id, &h) == HV_OK && h.erase_asked)
+        return hv_fail(e, HV_EPROTO, "consent was withdrawn: the case is kept only under the "
+                       "legal hold (%s), and no more is reported on it", h.basis);
     hv_msg m = {.type = HV_MSG_STATUS, .at = (uint64_t)time(NULL)};
     snprintf(m.code, sizeof m.code, "%s", state);
     snprintf(m.text, sizeof m.text, "%s", note ? note : "");
@@ -220,6 +224,9 @@ static json_t *s_item_json(hv_worker *w, const pv_item *it)
         json_object_set_new(row, "outbox",
                             json_string(hv_worker_outbox_waiting(w, it->id) ? "waiting" : "sent"));
     }
+    pv_hold h;
+    if (row != NULL && pv_hold_get(w, it->id, &h) == HV_OK)
+        json_object_set_new(row, "hold", pv_hold_json(&h));
     /* A withdrawn or expired case says what is gone and when, in place of
      * the case. */
     if (row != NULL && it->erased != 0) {
@@ -322,6 +329,14 @@ static hv_err s_show(hv_worker *w, pv_item *it, json_t *args, json_t **result, c
             hv_time_human(it->erased, at);
             hv_strcat(text, "  erased:   the case file, its history and events, %s\n", at);
         }
+        pv_hold h;
+        if (pv_hold_get(w, it->id, &h) == HV_OK) {
+            char at[24];
+            hv_time_human(h.placed, at);
+            hv_strcat(text, "  hold:     %s, placed %s by %s: %s%s\n", h.basis, at, h.placed_by,
+                      h.reason, h.erase_asked ? "\n            (consent was withdrawn: "
+                      "erased when the hold is released)" : "");
+        }
     }
     if (it->has_case) {
         uint8_t *pt = NULL;
@@ -393,7 +408,10 @@ static hv_err s_assign(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
 #define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
 #define R_SUPERVISOR HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR)
 
-enum s_cmd_id { S_LIST, S_SHOW, S_EXPORT, S_ACCEPT, S_DECLINE, S_STATUS, S_ASSIGN, S_EVENTS };
+enum s_cmd_id {
+    S_LIST, S_SHOW, S_EXPORT, S_ACCEPT, S_DECLINE, S_STATUS, S_ASSIGN, S_EVENTS,
+    S_HOLD, S_RELEASE,
+};
 
 static const struct s_command {
     const char *name; /* the command */
@@ -408,6 +426,8 @@ static const struct s_command {
     {"inbox.status", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_STATUS},
     {"inbox.assign", R_HOST | R_SUPERVISOR, S_ASSIGN},
     {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_EVENTS},
+    {"case.hold", R_HOST | R_SUPERVISOR, S_HOLD},
+    {"case.release", R_HOST | R_SUPERVISOR, S_RELEASE},
 };
 
 static const struct s_command *s_command(const char *cmd)
@@ -443,6 +463,8 @@ hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *a
     case S_ACCEPT: err = s_accept(w, a, &it, args, text, e); break;
     case S_DECLINE: err = s_decline(w, a, &it, args, text, e); break;
     case S_STATUS: err = s_status(w, a, &it, args, text, e); break;
+    case S_HOLD: err = pv_hold_place(w, a, &it, args, text, e); break;
+    case S_RELEASE: err = pv_hold_release(w, a, &it, text, e); break;
     default: err = s_assign(w, a, &it, args, text, e); break;
     }
     if (err == HV_OK && *result == NULL)

@@ -93,7 +93,7 @@ shelter-b.xc|offered|" ] && ok || bad "the router's candidates: $got"
 case_with_three_services_reaches_three_providers)
   for n in broker-xc broker-xa router shelter-a shelter-b clinic legal intake; do start "$n"; done
   out=$("$haven" referral submit --json --config intake.ini family.json)
-  case_id=$(jq -r .result.case <<<"$out")
+  case_id=$(jq -r .result.case_id <<<"$out")
   svc() { jq -r ".result.referrals[] | select(.service == \"$1\") | .id" <<<"$out"; }
   shelter=$(svc shelter) medical=$(svc medical) legal=$(svc legal_aid)
   [ ${#case_id} -eq 32 ] && [ ${#shelter} -eq 32 ] && [ ${#medical} -eq 32 ] && [ ${#legal} -eq 32 ] &&
@@ -117,14 +117,14 @@ case_with_three_services_reaches_three_providers)
   wait_until 30 is no_match intake_state "$medical"
   wait_until 30 is in_progress intake_state "$legal"
   shown=$("$haven" case show --json --config intake.ini "$case_id")
-  [ "$(jq -r '.result.case, .result.people' <<<"$shown" | tr '\n' ' ')" = "$case_id 3 " ] && ok ||
+  [ "$(jq -r '.result.case_id, .result.people' <<<"$shown" | tr '\n' ' ')" = "$case_id 3 " ] && ok ||
     bad "case show: $shown"
   got=$(jq -r '.result.services[] | "\(.service) \(.state) \(.provider)"' <<<"$shown" | sort | tr '\n' ';')
   [ "$got" = "legal_aid in_progress legal.xc;medical no_match ;shelter completed shelter-b.xc;" ] &&
     ok || bad "case show's services: $got"
   expect 0 "case $case_id: 3 people, 3 services" "$haven" case show --config intake.ini "${case_id:0:8}"
   for r in "$shelter" "$medical" "$legal"; do
-    [ "$("$haven" referral show --json --config intake.ini "$r" | jq -r .result.case)" = "$case_id" ] &&
+    [ "$("$haven" referral show --json --config intake.ini "$r" | jq -r .result.case_id)" = "$case_id" ] &&
       ok || bad "referral $r does not name its case"
   done
   stop_all_and_check_logs

@@ -324,6 +324,8 @@ int main(int argc, char **argv)
     strcpy(sum.exclude[0], "clinic.xc");
     static const char case_json[] = "{\"schema\":\"haven-referral/1\"}";
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        if (hv_msg_rule_get(t) == NULL)
+            continue; /* a number reserved, not yet a type */
         static hv_msg m;
         memset(&m, 0, sizeof m);
         m.type = (uint8_t)t;
@@ -335,6 +337,7 @@ int main(int argc, char **argv)
         strcpy(m.code, t == HV_MSG_DECLINE          ? "no_capacity"
                        : t == HV_MSG_CANCEL         ? "no_longer_needed"
                        : t == HV_MSG_OFFER_WITHDRAWN ? "cancelled"
+                       : t == HV_MSG_LEGAL_HOLD     ? "legal_claims"
                                                     : "completed");
         static const uint8_t sealed[] = {0x5e, 0xa1, 0xed, 0x00, 0x01};
         if (t == HV_MSG_DECLINE) {

@@ -44,6 +44,7 @@ static void s_example(unsigned type, hv_msg *m)
     strcpy(m->code, type == HV_MSG_DECLINE          ? "no_capacity"
                     : type == HV_MSG_CANCEL         ? "consent_withdrawn"
                     : type == HV_MSG_OFFER_WITHDRAWN ? "timed_out"
+                    : type == HV_MSG_LEGAL_HOLD     ? "legal_claims"
                                                     : "completed");
     if (type == HV_MSG_DECLINE) {
         m->sealed = s_sealed;
@@ -71,6 +72,8 @@ static void test_round_trip_every_type(void **state)
 {
     (void)state;
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        if (hv_msg_rule_get(t) == NULL)
+            continue; /* reserved for a type not in this build */
         hv_msg m, back;
         s_example(t, &m);
         size_t len;
@@ -275,6 +278,16 @@ static void test_reason_codes_refused_outside_lists(void **state)
     assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
     assert_true(hv_cancel_code_valid("match_refused"));
     assert_true(hv_withdrawn_code_valid("deadline_passed"));
+    /* A legal hold names its basis from the list, and nothing else. */
+    s_example(HV_MSG_LEGAL_HOLD, &m);
+    buf = s_encode(&m, &len);
+    hv_msg back;
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_LEGAL_HOLD, &back), HV_OK);
+    assert_string_equal(back.code, "legal_claims");
+    assert_string_equal(back.text, "placed in long-term accommodation");
+    free(buf);
+    strcpy(m.code, "consent");
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
 }
 
 /* A group (issue 21): people and one age band each, the subject's first;
@@ -347,6 +360,8 @@ static void test_golden_bytes(void **state)
     hvt_vectors v;
     hvt_vectors_load(&v, "msg-v1.txt");
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        if (hv_msg_rule_get(t) == NULL)
+            continue;
         hv_msg m;
         s_example(t, &m);
         size_t len;

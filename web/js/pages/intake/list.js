@@ -19,7 +19,8 @@ function nextDay(d) {
 
 export const STATES = ['awaiting_authorisation', 'requested', 'accepted', 'transferred',
   'received', 'in_progress', 'on_hold', 'completed', 'failed', 'no_match', 'expired',
-  'cancel_requested', 'cancelled', 'withdraw_requested', 'withdrawn'];
+  'cancel_requested', 'cancelled', 'withdraw_requested', 'withdrawn', 'erasure_requested',
+  'legal_hold'];
 const LIMIT = 25;
 const FILTERS = ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'];
 const filters = { state: '', service: '', country: '', q: '', since: '', until: '',

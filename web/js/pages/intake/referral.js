@@ -20,7 +20,8 @@ const CANCEL_CODES = ['consent_withdrawn', 'no_longer_needed', 'placed_elsewhere
 
 // Over: nothing more will happen. Withdrawn already asked: not again.
 const OVER = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn']);
-const ENDED = new Set([...OVER, 'cancel_requested', 'withdraw_requested']);
+const ENDED = new Set([...OVER, 'cancel_requested', 'withdraw_requested', 'erasure_requested',
+  'legal_hold']);
 
 // The worker's own words for a step (services/intake), in the person's
 // language; anything else (a provider's note, a reason) is shown as written.
