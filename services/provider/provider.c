@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_casemsg.h"
 #include "hv_events.h"
 #include "hv_history.h"
 #include "hv_listq.h"
@@ -42,7 +43,9 @@ static const char s_schema[] =
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
-    "  updated_s INTEGER NOT NULL) WITHOUT ROWID;";
+    "  updated_s INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Case messages with the intake (hv_casemsg.h). */
+    HV_CASEMSG_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (service is filled in from the summary by the first tick). */
@@ -138,6 +141,18 @@ hv_err pv_case_state(hv_worker *w, pv_item *it, const char *state, const char *a
     return err;
 }
 
+hv_err pv_messages_open(const pv_item *it, hv_errmsg *e)
+{
+    if (it->has_case)
+        return HV_OK;
+    if (it->erased != 0)
+        return hv_fail(e, HV_EPROTO, "the case of this referral was erased here; its messages "
+                       "went with it");
+    return hv_fail(e, HV_EPROTO, "no case has been received for this referral (offer is %s); "
+                   "case messages are exchanged only about a case held here",
+                   it->offer_state);
+}
+
 /* Erases the case: its key and ciphertext, its history; keeps a bare
  * record that it was withdrawn, so a late message is answered correctly. */
 static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *state,
@@ -148,6 +163,8 @@ static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *
         err = hv_history_erase(w, it->id);
     if (err == HV_OK)
         err = hv_events_erase(w, it->id);
+    if (err == HV_OK)
+        err = hv_casemsg_erase(hv_worker_db(w), it->id);
     if (err == HV_OK)
         err = hv_sql_exec(hv_worker_db(w), "DELETE FROM cases WHERE id = ?1", "r", it->id);
     /* When, for the agency's record of what it no longer holds. */
@@ -281,6 +298,14 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             err = hv_worker_send(w, env->from, it.id, &ok, HV_TTL_MAX, NULL);
         break;
     }
+    case HV_MSG_CASE_MESSAGE:
+    case HV_MSG_MESSAGE_MARK:
+        if (!from_intake)
+            err = hv_fail(e, HV_EFORBIDDEN, "only %s, which referred this case, may write "
+                          "about it", it.intake);
+        else if ((err = pv_messages_open(&it, e)) == HV_OK)
+            err = hv_casemsg_on_message(w, env, m, e);
+        break;
     default:
         err = hv_fail(e, HV_EFORBIDDEN, "a provider does not take %s",
                       hv_msg_rule_get(env->type)->name);
