@@ -195,7 +195,7 @@ static hv_err s_list(hv_worker *w, const uint8_t id[16], json_t **result, char *
 {
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT dir, n, at_s, text, delivered_s, read_s, by FROM "
-                              "case_messages WHERE referral = ?1 ORDER BY at_s, dir DESC, n",
+                              "case_messages WHERE referral = ?1 ORDER BY at_s, rowid",
                               "r", id);
     json_t *items = json_array();
     if (st == NULL || items == NULL) {

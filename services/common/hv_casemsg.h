@@ -26,12 +26,13 @@
  * writer's clock); `delivered_s` and `read_s` 0 until then (for "out":
  * what the other side's marks say; for "in": when it was stored and read
  * here); `by` who wrote it (NODE/STAFF here, the sending node's id for
- * what came in). */
+ * what came in). A thread is listed by `at_s` and, within a second, in
+ * the order the rows were stored here (the rowid). */
 #define HV_CASEMSG_SCHEMA                                                                      \
     "CREATE TABLE IF NOT EXISTS case_messages (referral BLOB NOT NULL, dir TEXT NOT NULL,"     \
     "  n INTEGER NOT NULL, at_s INTEGER NOT NULL, text BLOB NOT NULL,"                         \
     "  delivered_s INTEGER NOT NULL DEFAULT 0, read_s INTEGER NOT NULL DEFAULT 0,"             \
-    "  by TEXT NOT NULL, PRIMARY KEY (referral, dir, n)) WITHOUT ROWID;"
+    "  by TEXT NOT NULL, PRIMARY KEY (referral, dir, n));"
 
 /* A CASE_MESSAGE or MESSAGE_MARK from `env->from`, which the caller has
  * checked is the other party of the case (`env->referral`) and that the
