@@ -58,20 +58,27 @@ static void s_mark_time(const char *mark, const char *msg, char *out, size_t cap
         snprintf(out, cap, "%.10s %.5s", mark, mark + 11);
 }
 
-/* Prints `s` indented, each line on its own; control characters other
- * than a line break or a tab print as '?', so that a message cannot move
- * the terminal's cursor or change its colours. */
-static void s_print_text(const char *s)
+/* Prints `s` with control characters other than a tab as '?' (line
+ * breaks too, unless `lines`: then each line is indented), so that text
+ * from the other side cannot move the terminal's cursor or change its
+ * colours. */
+static void s_put(const char *s, bool lines)
 {
-    fputs("   ", stdout);
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p == '\n')
+        if (*p == '\n' && lines)
             fputs(p[1] != '\0' ? "\n   " : "", stdout);
         else if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
             fputc('?', stdout);
         else
             fputc(*p, stdout);
     }
+}
+
+/* A message's text, indented, each line on its own. */
+static void s_print_text(const char *s)
+{
+    fputs("   ", stdout);
+    s_put(s, true);
     fputc('\n', stdout);
 }
 
@@ -97,7 +104,11 @@ static void s_print_list(json_t *items)
             s_mark_time(S_STR("delivered_at"), at, d, sizeof d);
         if (S_STR("read_at")[0] != '\0')
             s_mark_time(S_STR("read_at"), at, r, sizeof r);
-        if (d[0] == '\0')
+        if (S_STR("failed")[0] != '\0') {
+            fputs("   not delivered: ", stdout);
+            s_put(S_STR("failed"), false);
+            fputc('\n', stdout);
+        } else if (d[0] == '\0')
             printf("   not delivered yet\n");
         else if (r[0] == '\0')
             printf("   delivered %s, not read yet\n", d);

@@ -162,13 +162,17 @@ static hv_err s_send(hv_worker *w, const uint8_t id[16], const char *peer, const
                 .case_json = s, .case_len = len};
     if ((err = hv_vault_seal_note(hv_worker_keys(w), id, s, &sealed, &sealed_len)) != HV_OK)
         return err;
-    err = hv_sql_exec(hv_worker_db(w),
-                      "INSERT INTO case_messages (referral, dir, n, at_s, text, by) VALUES (?1, "
-                      "'out', ?2, ?3, ?4, ?5)",
-                      "riixt", id, (int64_t)n, (int64_t)m.at, sealed, sealed_len, by);
-    free(sealed);
-    if (err == HV_OK && (err = hv_worker_send(w, peer, id, &m, HV_TTL_MAX, NULL)) != HV_OK)
+    uint8_t envelope[16];
+    err = hv_worker_send(w, peer, id, &m, HV_TTL_MAX, envelope);
+    if (err != HV_OK) {
+        free(sealed);
         return hv_fail(e, err, "cannot send the message to %s", peer);
+    }
+    err = hv_sql_exec(hv_worker_db(w),
+                      "INSERT INTO case_messages (referral, dir, n, at_s, text, by, envelope) "
+                      "VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6)",
+                      "riixtr", id, (int64_t)n, (int64_t)m.at, sealed, sealed_len, by, envelope);
+    free(sealed);
     if (err == HV_OK)
         err = hv_events_add(w, id, "message", "sent");
     if (err != HV_OK)
@@ -194,7 +198,7 @@ static json_t *s_when(uint64_t t)
 static hv_err s_list(hv_worker *w, const uint8_t id[16], json_t **result, char **text)
 {
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT dir, n, at_s, text, delivered_s, read_s, by FROM "
+                              "SELECT dir, n, at_s, text, delivered_s, read_s, by, failed FROM "
                               "case_messages WHERE referral = ?1 ORDER BY at_s, rowid",
                               "r", id);
     json_t *items = json_array();
@@ -212,12 +216,14 @@ static hv_err s_list(hv_worker *w, const uint8_t id[16], json_t **result, char *
         if ((err = hv_vault_open_note(hv_worker_keys(w), id, sqlite3_column_blob(st, 3),
                                       (size_t)sqlite3_column_bytes(st, 3), &body)) != HV_OK)
             break;
-        json_t *it = json_pack("{s:I, s:s, s:s, s:o, s:s, s:o, s:o}", "n",
+        char failed[300];
+        hv_sql_text(st, 7, failed, sizeof failed);
+        json_t *it = json_pack("{s:I, s:s, s:s, s:o, s:s, s:o, s:o, s:s}", "n",
                                (json_int_t)sqlite3_column_int64(st, 1), "from", s_from(w, dir),
                                "by", by, "at", s_when((uint64_t)sqlite3_column_int64(st, 2)),
                                "text", body, "delivered_at",
                                s_when((uint64_t)sqlite3_column_int64(st, 4)), "read_at",
-                               s_when((uint64_t)sqlite3_column_int64(st, 5)));
+                               s_when((uint64_t)sqlite3_column_int64(st, 5)), "failed", failed);
         hv_secure_free(body);
         if (it == NULL || json_array_append_new(items, it) != 0)
             err = HV_ENOMEM;
@@ -264,6 +270,28 @@ static hv_err s_read(hv_worker *w, const uint8_t id[16], const char *peer, json_
     else
         hv_strcat(text, "messages up to %llu were read already\n", (unsigned long long)n);
     return *result != NULL ? HV_OK : HV_ENOMEM;
+}
+
+hv_err hv_casemsg_on_notice(hv_worker *w, const hv_notice *n)
+{
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT referral FROM case_messages WHERE envelope = ?1", "r",
+                              n->id);
+    if (st == NULL)
+        return HV_ESTORE;
+    uint8_t ref[16];
+    bool found = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 16;
+    if (found)
+        memcpy(ref, sqlite3_column_blob(st, 0), 16);
+    sqlite3_finalize(st);
+    if (!found)
+        return HV_OK;
+    char why[300];
+    snprintf(why, sizeof why, "%s (%s)", n->text, hv_errname((hv_err)n->code));
+    hv_err err = hv_sql_exec(hv_worker_db(w),
+                             "UPDATE case_messages SET failed = ?2 WHERE envelope = ?1", "rt",
+                             n->id, why);
+    return err == HV_OK ? hv_events_add(w, ref, "message", "failed") : err;
 }
 
 bool hv_casemsg_is_command(const char *cmd)

@@ -26,13 +26,17 @@
  * writer's clock); `delivered_s` and `read_s` 0 until then (for "out":
  * what the other side's marks say; for "in": when it was stored and read
  * here); `by` who wrote it (NODE/STAFF here, the sending node's id for
- * what came in). A thread is listed by `at_s` and, within a second, in
+ * what came in); `envelope` the id of the CASE_MESSAGE that carried an
+ * "out" message, and `failed` why the broker or the other side refused it
+ * ("" while none did). A thread is listed by `at_s` and, within a second, in
  * the order the rows were stored here (the rowid). */
 #define HV_CASEMSG_SCHEMA                                                                      \
     "CREATE TABLE IF NOT EXISTS case_messages (referral BLOB NOT NULL, dir TEXT NOT NULL,"     \
     "  n INTEGER NOT NULL, at_s INTEGER NOT NULL, text BLOB NOT NULL,"                         \
     "  delivered_s INTEGER NOT NULL DEFAULT 0, read_s INTEGER NOT NULL DEFAULT 0,"             \
-    "  by TEXT NOT NULL, PRIMARY KEY (referral, dir, n));"
+    "  by TEXT NOT NULL, envelope BLOB, failed TEXT NOT NULL DEFAULT '',"                      \
+    "  PRIMARY KEY (referral, dir, n));"                                                       \
+    "CREATE INDEX IF NOT EXISTS case_messages_envelope ON case_messages(envelope);"
 
 /* A CASE_MESSAGE or MESSAGE_MARK from `env->from`, which the caller has
  * checked is the other party of the case (`env->referral`) and that the
@@ -44,12 +48,18 @@
 HV_MUST_CHECK hv_err hv_casemsg_on_message(hv_worker *w, const hv_envelope *env,
                                            const hv_msg *m, hv_errmsg *e);
 
+/* A broker's notice about a message this node sent (hv_worker_app's
+ * on_notice): when it is about a CASE_MESSAGE, the message is marked
+ * failed with the notice's code and text. Returns HV_OK (also when the
+ * notice is about something else) or HV_ESTORE. */
+HV_MUST_CHECK hv_err hv_casemsg_on_notice(hv_worker *w, const hv_notice *n);
+
 /* The control commands, once the caller found the referral `id` that
  * the actor may see and checked that its case takes messages: `peer` is
  * the other party, `by` the actor (hv_actor.by).
  *   message.send {"id","text"}  -> {"n"}
  *   message.list {"id"}         -> {"items":[{"n","from","by","at","text",
- *                                   "delivered_at","read_at"}]}
+ *                                   "delivered_at","read_at","failed"}]}
  *   message.read {"id","n"}     -> {"n","marked"}
  * Sets `*result` (caller's) and `*text`. Returns HV_OK, HV_EINVAL (a
  * missing or empty text, a bad number, another command), HV_ETOOBIG (a

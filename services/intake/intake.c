@@ -422,6 +422,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
 
 static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
 {
+    if (hv_casemsg_on_notice(w, n) != HV_OK)
+        return HV_ESTORE;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT referral, type, rcpt FROM sent WHERE id = ?1", "r", n->id);
     if (st == NULL)

@@ -430,9 +430,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
 
 static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
 {
-    (void)w;
-    (void)n; /* logged by the shell */
-    return HV_OK;
+    /* Logged by the shell; a case message not delivered says so in its thread. */
+    return hv_casemsg_on_notice(w, n);
 }
 
 static const hv_worker_app s_app = {

@@ -29,6 +29,9 @@ fed_setup "$1" 127.0.0.1 127.0.0.1 127.0.0.1
 # The staff socket, for haven-web's roles (ctl_call --as).
 mkdir -p staff
 sed -i "/^control = /a staff_control = staff/intake.staff.sock" intake.ini
+# Shelter A keeps no closed case: erased at its next tick (retention).
+[ "$case_name" = case_messages_erased_with_the_case ] &&
+  printf '[provider]\nretention_days = 0\n' >> shelter-a.ini
 for n in broker-xa broker-xb broker-xc router shelter-a shelter-b intake; do start "$n"; done
 wait_until 20 grep -q "event=peer_up node=broker.xc direction=out" broker-xa.log
 cp "$example" adult.json
@@ -60,7 +63,7 @@ hhmm() { # MARK MSG_AT
   if [ "${1:0:10}" = "${2:0:10}" ]; then printf '%s' "${1:11:5}"; else printf '%s %s' "${1:0:10}" "${1:11:5}"; fi
 }
 expected_list() {
-  local json i n from by at text d r
+  local json i n from by at text d r f
   json=$(msgs "$1" "$2")
   for ((i = 0; i < $(jq length <<<"$json"); i++)); do
     n=$(jq -r ".[$i].n" <<<"$json")
@@ -70,10 +73,12 @@ expected_list() {
     text=$(jq -r ".[$i].text" <<<"$json")
     d=$(jq -r ".[$i].delivered_at" <<<"$json")
     r=$(jq -r ".[$i].read_at" <<<"$json")
+    f=$(jq -r ".[$i].failed" <<<"$json")
     [ "$i" -gt 0 ] && echo
     echo "$n. from the $from ($by), ${at:0:10} ${at:11:5} UTC"
     sed 's/^/   /' <<<"$text"
-    if [ -z "$d" ]; then echo "   not delivered yet"
+    if [ -n "$f" ]; then echo "   not delivered: $f"
+    elif [ -z "$d" ]; then echo "   not delivered yet"
     elif [ -z "$r" ]; then echo "   delivered $(hhmm "$d" "$at"), not read yet"
     else echo "   delivered $(hhmm "$d" "$at"), read $(hhmm "$r" "$at")"; fi
   done
@@ -219,6 +224,26 @@ case_messages_erased_with_the_case)
     "$haven" message list --config shelter-a.ini "$id"
   expect 1 "referral is withdrawn; case messages are exchanged with the provider only once the case was transferred to it, and not after a withdrawal (HV_EPROTO)" \
     "$haven" message send --config intake.ini "$id" "after the withdrawal"
+  # A case closed and erased at the end of its retention (0 days here):
+  # its messages go with it, and one the intake sends after is refused
+  # there and shows as not delivered, with the reason.
+  id3=$(submit adult.json)
+  wait_until 20 is offered offer_state shelter-a "$id3"
+  "$haven" inbox accept --config shelter-a.ini "$id3" >/dev/null || bad "accept"
+  wait_until 20 is received intake_state "$id3"
+  expect 0 "message 1 sent to ngo.xa" "$haven" message send --config shelter-a.ini "$id3" "$text2"
+  wait_until 20 is 1 count intake "$id3"
+  "$haven" inbox status --config shelter-a.ini "$id3" --state in_progress >/dev/null || bad "status"
+  "$haven" inbox status --config shelter-a.ini "$id3" --state completed --note "Placed" >/dev/null ||
+    bad "completed"
+  wait_until 20 is completed intake_state "$id3"
+  erased_at_a() { [ "$("$haven" inbox show --json --config shelter-a.ini "$id3" | jq -r .result.offer)" = erased ]; }
+  wait_until 20 erased_at_a
+  [ "$(sqlite3 shelter-a.db "SELECT count(*) FROM case_messages")" = 0 ] && ok || bad "rows kept past retention"
+  expect 0 "message 1 sent to shelter-a.xc" "$haven" message send --config intake.ini "$id3" "$text3"
+  wait_until 20 has_field intake "$id3" failed 1 intake
+  expect 0 "   not delivered: refused by shelter-a.xc: the case of this referral was erased here; its messages went with it (HV_EPROTO)" \
+    "$haven" message list --config intake.ini "$id3"
   # While shelter A runs (its WAL truncated after the erasure) and after.
   no_text_anywhere shelter-a.*
   stop_all_and_check_logs
