@@ -79,14 +79,17 @@ static hv_err s_on_text(hv_worker *w, const hv_envelope *env, const hv_msg *m, h
         goto done;
     }
     sqlite3_finalize(st);
+    /* The writer's clock, as written; one far ahead of ours (beyond a day)
+     * is taken as now, so that the thread's order stays sensible. */
+    uint64_t now = (uint64_t)time(NULL), at = m->at > now + 86400 ? now : m->at;
     if ((err = hv_vault_seal_note(hv_worker_keys(w), env->referral, text, &sealed,
                                   &sealed_len)) != HV_OK)
         goto done;
     err = hv_sql_exec(db,
                       "INSERT INTO case_messages (referral, dir, n, at_s, text, delivered_s, by) "
                       "VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6)",
-                      "riixit", env->referral, (int64_t)m->n, (int64_t)m->at, sealed, sealed_len,
-                      (int64_t)time(NULL), env->from);
+                      "riixit", env->referral, (int64_t)m->n, (int64_t)at, sealed, sealed_len,
+                      (int64_t)now, env->from);
     if (err == HV_OK)
         err = s_mark(w, env->referral, env->from, "delivered", m->n);
     if (err == HV_OK)
