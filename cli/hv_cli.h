@@ -10,6 +10,7 @@
  *                  (audit heads and audit rotate among them)
  *   hv_cli_evidence.c  evidence of a referral: show and export (at the
  *                  worker), verify (offline, anywhere)
+ *   hv_cli_case.c  case messages between the intake and the provider
  *
  * Exit codes, for every command: 0 done; 1 refused (the message names the
  * HV_ code); 2 usage error (an unknown option, a missing required option
@@ -198,6 +199,10 @@ int hv_cli_timeout_ms(const opts *o, int fallback_s);
  * exit code; on 0 the caller frees `*reg`. */
 struct hv_registry;
 int hv_cli_load_registry(const opts *o, struct hv_registry **reg);
+
+/* Case messages with the other party of a case (cli/hv_cli_case.c):
+ * send, list, read. */
+int hv_cli_message(const opts *o);
 
 /* haven-web's accounts and certificates (cli/hv_cli_staff.c). */
 int hv_cli_staff(const opts *o);

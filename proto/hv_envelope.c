@@ -30,6 +30,8 @@ static const hv_msg_rule s_rules[HV_MSG_TYPE_MAX + 1] = {
     [HV_MSG_REFERRAL_EXPIRED] = {"REFERRAL_EXPIRED", S_R, S_I, S_SMALL_MAX},
     [HV_MSG_OFFER_WITHDRAWN] = {"OFFER_WITHDRAWN", S_R, S_P, S_SMALL_MAX},
     [HV_MSG_LEGAL_HOLD] = {"LEGAL_HOLD", S_P, S_I, S_SMALL_MAX},
+    [HV_MSG_CASE_MESSAGE] = {"CASE_MESSAGE", S_I | S_P, S_I | S_P, S_SMALL_MAX},
+    [HV_MSG_MESSAGE_MARK] = {"MESSAGE_MARK", S_I | S_P, S_I | S_P, S_SMALL_MAX},
 };
 
 /* Array lengths of the encoded forms. */

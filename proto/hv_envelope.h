@@ -36,8 +36,10 @@ typedef enum hv_msg_type {
     HV_MSG_CANCELLED = 13,       /* router or provider -> intake */
     HV_MSG_REFERRAL_EXPIRED = 14, /* router -> intake: deadline passed */
     HV_MSG_OFFER_WITHDRAWN = 15, /* router -> provider: offer retracted */
-    /* 16-20 are reserved for issue 21's other parts (messages, documents,
-     * progress); an unassigned number has no rule and is refused. */
+    HV_MSG_CASE_MESSAGE = 16,    /* intake <-> provider: a caseworker's message */
+    HV_MSG_MESSAGE_MARK = 17,    /* intake <-> provider: delivered / read */
+    /* 18-20 are reserved for issue 21's other parts (documents, progress); an
+     * unassigned number has no rule and is refused. */
     HV_MSG_LEGAL_HOLD = 21,      /* provider -> intake: erasure refused, with basis */
 } hv_msg_type;
 

@@ -56,6 +56,17 @@ bool hv_status_state_valid(const char *state) { return s_in(hv_status_states, st
 bool hv_cancel_code_valid(const char *code) { return s_in(hv_cancel_codes, code); }
 bool hv_withdrawn_code_valid(const char *code) { return s_in(hv_withdrawn_codes, code); }
 bool hv_hold_basis_valid(const char *code) { return s_in(hv_hold_bases, code); }
+bool hv_mark_kind_valid(const char *kind)
+{
+    return strcmp(kind, "delivered") == 0 || strcmp(kind, "read") == 0;
+}
+
+/* A case message's text: 1 to HV_CASE_TEXT_MAX bytes of UTF-8 (§9.2). */
+static bool s_case_text_valid(const char *s, size_t len)
+{
+    return s != NULL && len >= 1 && len <= HV_CASE_TEXT_MAX && hv_utf8_valid(s, len) &&
+           memchr(s, '\0', len) == NULL;
+}
 
 /* ------------------------------------------------------------ checking */
 
@@ -254,6 +265,22 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
         hv_mp_write_cstr(&w, m->text);
         hv_mp_write_uint(&w, m->at);
         break;
+    case HV_MSG_CASE_MESSAGE:
+        if (m->n == 0 || m->n > HV_CASE_SEQ_MAX || !s_case_text_valid(m->case_json, m->case_len))
+            goto invalid;
+        hv_mp_write_array(&w, 3);
+        hv_mp_write_uint(&w, m->n);
+        hv_mp_write_str(&w, m->case_json, m->case_len);
+        hv_mp_write_uint(&w, m->at);
+        break;
+    case HV_MSG_MESSAGE_MARK:
+        if (m->n == 0 || m->n > HV_CASE_SEQ_MAX || !hv_mark_kind_valid(m->code))
+            goto invalid;
+        hv_mp_write_array(&w, 3);
+        hv_mp_write_uint(&w, m->n);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_uint(&w, m->at);
+        break;
     default:
         goto invalid;
     }
@@ -422,6 +449,18 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
         S_TRY(hv_mp_read_cstr(r, m->text, sizeof m->text));
         S_TRY(hv_mp_read_uint(r, &m->at));
         return hv_hold_basis_valid(m->code) ? HV_OK : HV_EINVAL;
+    case HV_MSG_CASE_MESSAGE:
+        S_TRY(s_array_exact(r, 3));
+        S_TRY(hv_mp_read_uint_max(r, HV_CASE_SEQ_MAX, &m->n));
+        S_TRY(hv_mp_read_str(r, HV_CASE_TEXT_MAX, &m->case_json, &m->case_len));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        return m->n > 0 && s_case_text_valid(m->case_json, m->case_len) ? HV_OK : HV_EINVAL;
+    case HV_MSG_MESSAGE_MARK:
+        S_TRY(s_array_exact(r, 3));
+        S_TRY(hv_mp_read_uint_max(r, HV_CASE_SEQ_MAX, &m->n));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        return m->n > 0 && hv_mark_kind_valid(m->code) ? HV_OK : HV_EINVAL;
     }
     return HV_ETYPE;
 }

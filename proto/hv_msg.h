@@ -29,6 +29,10 @@
 /* A free-text note sealed end to end to the intake (services/common/
  * hv_note.h): carried by DECLINE and NO_MATCH as opaque bytes. */
 #define HV_NOTE_SEALED_MAX (HV_MSG_TEXT_MAX + 256)
+/* A case message (CASE_MESSAGE, PROTOCOL.md §9.2): 1 to this many bytes
+ * of UTF-8, refused beyond, never cut. */
+#define HV_CASE_TEXT_MAX 8000
+#define HV_CASE_SEQ_MAX UINT32_MAX /* a sender's message numbers: 1.. */
 
 /* Urgency of a need, most urgent last so that max() picks it. */
 typedef enum hv_urgency {
@@ -118,8 +122,12 @@ typedef struct hv_msg {
     const uint8_t *sealed;               /* DECLINE: the note sealed to the intake
                                             (borrowed), or NULL */
     size_t sealed_len;                   /* its length, 0 for none */
-    const char *case_json;               /* CASE_TRANSFER: the referral file (borrowed) */
+    const char *case_json;               /* CASE_TRANSFER: the referral file (borrowed);
+                                            CASE_MESSAGE: the message's text (borrowed) */
     size_t case_len;                     /* its length */
+    uint64_t n;                          /* CASE_MESSAGE: the sender's number for it
+                                            (1, 2, ...); MESSAGE_MARK: the message
+                                            marked (and, for read, all before it) */
 } hv_msg;
 
 /* Encodes `m` for its type. Caller owns `*out` (free()). Returns HV_OK,
@@ -137,6 +145,9 @@ HV_MUST_CHECK hv_err hv_msg_decode(const uint8_t *buf, size_t len, unsigned type
  * (n_exclude is 0 after), never refused, so that the offer still loads. */
 HV_MUST_CHECK hv_err hv_msg_decode_stored(const uint8_t *buf, size_t len, unsigned type,
                                           hv_msg *out);
+
+/* The kinds of a MESSAGE_MARK (its `code`): "delivered", "read". */
+bool hv_mark_kind_valid(const char *kind);
 
 /* Decline reason codes, status states, cancel reason codes and the codes
  * of a withdrawn offer, for checks and help texts. */

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_casemsg.h"
 #include "hv_history.h"
 #include "hv_listq.h"
 #include "hv_log.h"
@@ -58,7 +59,9 @@ static const char s_schema[] =
     /* Drafts (intake_draft.c): who and when only; the content is sealed
      * in the vault under the draft's id. */
     "CREATE TABLE IF NOT EXISTS drafts (id BLOB PRIMARY KEY, created_by TEXT NOT NULL,"
-    "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;";
+    "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
+    /* Case messages with the provider (hv_casemsg.h). */
+    HV_CASEMSG_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */
@@ -144,6 +147,19 @@ static bool s_terminal(const in_ref *r)
         if (in_is(r, final[i]))
             return true;
     return false;
+}
+
+hv_err in_messages_open(const in_ref *r, hv_errmsg *e)
+{
+    static const char *const open[] = {"transferred", "received", "in_progress", "on_hold",
+                                        "completed",   "failed",   NULL};
+    for (int i = 0; open[i]; i++)
+        if (in_is(r, open[i]))
+            return HV_OK;
+    return hv_fail(e, HV_EPROTO, "referral is %s; case messages are exchanged with the "
+                   "provider only once the case was transferred to it, and not after a "
+                   "withdrawal",
+                   r->state);
 }
 
 /* Sends `m` about `r` and remembers which referral the message id belongs
@@ -429,6 +445,14 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
         if (!in_is(&r, "withdraw_requested") && !in_is(&r, "erasure_requested"))
             return s_wrong(e, &r, env);
         return s_on_legal_hold(w, &r, env, m);
+    case HV_MSG_CASE_MESSAGE:
+    case HV_MSG_MESSAGE_MARK:
+        if (!from_provider)
+            return hv_fail(e, HV_EFORBIDDEN, "only %s, which accepted this case, may write "
+                           "about it", r.provider[0] ? r.provider : "the matched provider");
+        if ((err = in_messages_open(&r, e)) != HV_OK)
+            return err;
+        return hv_casemsg_on_message(w, env, m, e);
     }
     return hv_fail(e, HV_EFORBIDDEN, "an intake does not take %s",
                    hv_msg_rule_get(env->type)->name);
@@ -461,6 +485,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
 
 static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
 {
+    if (hv_casemsg_on_notice(w, n) != HV_OK)
+        return HV_ESTORE;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
                               "SELECT referral, type, rcpt FROM sent WHERE id = ?1", "r", n->id);
     if (st == NULL)

@@ -49,6 +49,10 @@ HV_MUST_CHECK hv_err in_enter(hv_worker *w, in_ref *r, const char *state, const 
 /* True when `r` is in `state`. */
 bool in_is(const in_ref *r, const char *state);
 
+/* HV_OK when the case of `r` takes case messages (hv_casemsg.h): it was
+ * transferred to the provider and not withdrawn; else HV_EPROTO saying why. */
+HV_MUST_CHECK hv_err in_messages_open(const in_ref *r, hv_errmsg *e);
+
 /* Sends `m` about `r` to `to`, remembering which referral it belongs to. */
 HV_MUST_CHECK hv_err in_send(hv_worker *w, const in_ref *r, const char *to, const hv_msg *m,
                              uint32_t ttl);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_casemsg.h"
 #include "hv_history.h"
 #include "hv_listq.h"
 #include "hv_log.h"
@@ -700,6 +701,38 @@ static hv_err s_authorise_cmd(hv_worker *w, const hv_actor *a, json_t *args, jso
     return err;
 }
 
+/* message.send, .list, .read (hv_casemsg.h): with the provider that
+ * accepted the case, once it was transferred. */
+static hv_err s_message(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,
+                        json_t **result, char **text, hv_errmsg *e)
+{
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err == HV_OK)
+        err = in_messages_open(&r, e);
+    if (err == HV_OK)
+        err = hv_casemsg_control(w, cmd, r.id, r.provider, a->by, args, result, text, e);
+    return err;
+}
+
+static hv_err s_message_send(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                             char **text, hv_errmsg *e)
+{
+    return s_message(w, a, "message.send", args, result, text, e);
+}
+
+static hv_err s_message_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                             char **text, hv_errmsg *e)
+{
+    return s_message(w, a, "message.list", args, result, text, e);
+}
+
+static hv_err s_message_read(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                             char **text, hv_errmsg *e)
+{
+    return s_message(w, a, "message.read", args, result, text, e);
+}
+
 /* The role table: who may run which command (the shell enforces it). */
 #define R_HOST HV_ACTOR_BIT(HV_ACTOR_HOST)
 #define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
@@ -729,6 +762,9 @@ static const struct s_command {
 
     {"referral.cancel", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_cancel},
     {"referral.erase", R_HOST | R_SUPERVISOR, s_erase_cmd},
+    {"message.send", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_message_send},
+    {"message.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_message_list},
+    {"message.read", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_message_read},
 };
 
 static const struct s_command *s_command(const char *cmd)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_casemsg.h"
 #include "hv_events.h"
 #include "hv_history.h"
 #include "hv_log.h"
@@ -40,6 +41,7 @@ static const struct s_eraser {
     const char *what;
     s_eraser_fn erase;
 } s_erasers[] = {
+    {"case messages", hv_casemsg_erase},
     {NULL, NULL},
 };
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_casemsg.h"
 #include "hv_events.h"
 #include "hv_history.h"
 #include "hv_listq.h"
@@ -50,7 +51,9 @@ static const char s_schema[] =
     /* Legal holds (provider_hold.c): the basis, the reason sealed. */
     "CREATE TABLE IF NOT EXISTS holds (id BLOB PRIMARY KEY, basis TEXT NOT NULL,"
     "  reason BLOB NOT NULL, placed_by TEXT NOT NULL, placed_s INTEGER NOT NULL,"
-    "  erase_asked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;";
+    "  erase_asked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+    /* Case messages with the intake (hv_casemsg.h). */
+    HV_CASEMSG_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (service is filled in from the summary by the first tick). */
@@ -146,6 +149,18 @@ hv_err pv_case_state(hv_worker *w, pv_item *it, const char *state, const char *a
     return err;
 }
 
+hv_err pv_messages_open(const pv_item *it, hv_errmsg *e)
+{
+    if (it->has_case)
+        return HV_OK;
+    if (it->erased != 0)
+        return hv_fail(e, HV_EPROTO, "the case of this referral was erased here; its messages "
+                       "went with it");
+    return hv_fail(e, HV_EPROTO, "no case has been received for this referral (offer is %s); "
+                   "case messages are exchanged only about a case held here",
+                   it->offer_state);
+}
+
 /* Erases the case: its key and ciphertext, its history; keeps a bare
  * record that it was withdrawn, so a late message is answered correctly. */
 static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *state,
@@ -156,6 +171,8 @@ static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *
         err = hv_history_erase(w, it->id);
     if (err == HV_OK)
         err = hv_events_erase(w, it->id);
+    if (err == HV_OK)
+        err = hv_casemsg_erase(hv_worker_db(w), it->id);
     if (err == HV_OK)
         err = hv_sql_exec(hv_worker_db(w), "DELETE FROM cases WHERE id = ?1", "r", it->id);
     /* When, for the agency's record of what it no longer holds. */
@@ -336,6 +353,14 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
         else
             err = s_on_cancel(w, &it, env, m);
         break;
+    case HV_MSG_CASE_MESSAGE:
+    case HV_MSG_MESSAGE_MARK:
+        if (!from_intake)
+            err = hv_fail(e, HV_EFORBIDDEN, "only %s, which referred this case, may write "
+                          "about it", it.intake);
+        else if ((err = pv_messages_open(&it, e)) == HV_OK)
+            err = hv_casemsg_on_message(w, env, m, e);
+        break;
     default:
         err = hv_fail(e, HV_EFORBIDDEN, "a provider does not take %s",
                       hv_msg_rule_get(env->type)->name);
@@ -462,9 +487,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
 
 static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
 {
-    (void)w;
-    (void)n; /* logged by the shell */
-    return HV_OK;
+    /* Logged by the shell; a case message not delivered says so in its thread. */
+    return hv_casemsg_on_notice(w, n);
 }
 
 static const hv_worker_app s_app = {

@@ -34,6 +34,10 @@ typedef struct pv_item {
  * offer's non-identifying summary and one history row saying why stay. */
 #define PV_ERASED_JSON "[\"case_file\", \"history\", \"events\"]"
 
+/* HV_OK when `it` takes case messages (hv_casemsg.h): its case is held
+ * here; else HV_EPROTO saying why. */
+HV_MUST_CHECK hv_err pv_messages_open(const pv_item *it, hv_errmsg *e);
+
 /* Frees what pv_load allocated in `it` (not `it` itself). */
 void pv_item_free(pv_item *it);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_casemsg.h"
 #include "hv_history.h"
 #include "hv_listq.h"
 #include "hv_log.h"
@@ -410,7 +411,7 @@ static hv_err s_assign(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
 
 enum s_cmd_id {
     S_LIST, S_SHOW, S_EXPORT, S_ACCEPT, S_DECLINE, S_STATUS, S_ASSIGN, S_EVENTS,
-    S_HOLD, S_RELEASE,
+    S_HOLD, S_RELEASE, S_MESSAGE,
 };
 
 static const struct s_command {
@@ -428,6 +429,9 @@ static const struct s_command {
     {"events.wait", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_EVENTS},
     {"case.hold", R_HOST | R_SUPERVISOR, S_HOLD},
     {"case.release", R_HOST | R_SUPERVISOR, S_RELEASE},
+    {"message.send", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_MESSAGE},
+    {"message.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_MESSAGE},
+    {"message.read", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_MESSAGE},
 };
 
 static const struct s_command *s_command(const char *cmd)
@@ -465,6 +469,10 @@ hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *a
     case S_STATUS: err = s_status(w, a, &it, args, text, e); break;
     case S_HOLD: err = pv_hold_place(w, a, &it, args, text, e); break;
     case S_RELEASE: err = pv_hold_release(w, a, &it, text, e); break;
+    case S_MESSAGE: /* hv_casemsg.h: with the intake, about a case held here */
+        if ((err = pv_messages_open(&it, e)) == HV_OK)
+            err = hv_casemsg_control(w, cmd, it.id, it.intake, a->by, args, result, text, e);
+        break;
     default: err = s_assign(w, a, &it, args, text, e); break;
     }
     if (err == HV_OK && *result == NULL)

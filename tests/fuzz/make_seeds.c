@@ -338,6 +338,7 @@ int main(int argc, char **argv)
                        : t == HV_MSG_CANCEL         ? "no_longer_needed"
                        : t == HV_MSG_OFFER_WITHDRAWN ? "cancelled"
                        : t == HV_MSG_LEGAL_HOLD     ? "legal_claims"
+                       : t == HV_MSG_MESSAGE_MARK   ? "delivered"
                                                     : "completed");
         static const uint8_t sealed[] = {0x5e, 0xa1, 0xed, 0x00, 0x01};
         if (t == HV_MSG_DECLINE) {
@@ -353,6 +354,7 @@ int main(int argc, char **argv)
         m.reasons[0].note_len = sizeof sealed;
         m.case_json = case_json;
         m.case_len = sizeof case_json - 1;
+        m.n = 2;
         memset(m.hash, 0xab, sizeof m.hash);
         uint8_t *body = NULL;
         size_t body_len = 0;

@@ -57,5 +57,9 @@ id=$(submit adult.json)
 complete_line "$id" "$bindir/haven" referral show --config intake.ini ""
 complete_line "$id" "$bindir/haven" referral withdraw --config = intake.ini "${id:0:4}"
 complete_line "" "$bindir/haven" referral show --config intake.ini "zz"
+# A case message's referral, at an intake (a provider's inbox answers nothing here).
+complete_line "$id" "$bindir/haven" message send --config intake.ini "${id:0:4}"
+complete_line "send list read" "$bindir/haven" message ""
+complete_line "--file" "$bindir/haven" message send --fi
 stop_all_and_check_logs
 finish

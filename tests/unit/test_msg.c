@@ -45,6 +45,7 @@ static void s_example(unsigned type, hv_msg *m)
                     : type == HV_MSG_CANCEL         ? "consent_withdrawn"
                     : type == HV_MSG_OFFER_WITHDRAWN ? "timed_out"
                     : type == HV_MSG_LEGAL_HOLD     ? "legal_claims"
+                    : type == HV_MSG_MESSAGE_MARK   ? "read"
                                                     : "completed");
     if (type == HV_MSG_DECLINE) {
         m->sealed = s_sealed;
@@ -59,6 +60,7 @@ static void s_example(unsigned type, hv_msg *m)
     memset(m->hash, 0xab, 32);
     m->case_json = s_case;
     m->case_len = sizeof s_case - 1;
+    m->n = 3;
 }
 
 static uint8_t *s_encode(const hv_msg *m, size_t *len)
@@ -354,6 +356,71 @@ static void test_group_summary(void **state)
     free(buf);
 }
 
+/* PROTOCOL §9.2: a case message is 1 to 8,000 bytes of UTF-8, numbered
+ * from 1; a mark is delivered or read. Over the limit is refused, not cut. */
+static void test_case_message_limits(void **state)
+{
+    (void)state;
+    hv_msg m, back;
+    size_t len;
+    uint8_t *buf;
+    char *text = malloc(HV_CASE_TEXT_MAX + 1);
+    memset(text, 'a', HV_CASE_TEXT_MAX + 1);
+    s_example(HV_MSG_CASE_MESSAGE, &m);
+    m.case_json = text;
+    m.case_len = HV_CASE_TEXT_MAX;
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CASE_MESSAGE, &back), HV_OK);
+    assert_int_equal(back.case_len, HV_CASE_TEXT_MAX);
+    assert_int_equal(back.n, 3);
+    free(buf);
+    m.case_len = HV_CASE_TEXT_MAX + 1;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    m.case_len = 0;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    m.case_json = "\xff\xfe";
+    m.case_len = 2;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_MSG_CASE_MESSAGE, &m);
+    m.n = 0;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* Built by hand: 8,001 bytes on the wire are refused as too big. */
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_MSG_CASE_MESSAGE);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_str(&w, text, HV_CASE_TEXT_MAX + 1);
+    hv_mp_write_uint(&w, 1795305600u);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CASE_MESSAGE, &back), HV_ETOOBIG);
+    free(buf);
+    /* Number 0 on the wire. */
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_MSG_CASE_MESSAGE);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 0);
+    hv_mp_write_str(&w, "hello", 5);
+    hv_mp_write_uint(&w, 1795305600u);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CASE_MESSAGE, &back), HV_EINVAL);
+    free(buf);
+    free(text);
+    s_example(HV_MSG_MESSAGE_MARK, &m);
+    strcpy(m.code, "seen");
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    strcpy(m.code, "delivered");
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_MESSAGE_MARK, &back), HV_OK);
+    assert_string_equal(back.code, "delivered");
+    assert_int_equal(back.n, 3);
+    free(buf);
+}
+
 static void test_golden_bytes(void **state)
 {
     (void)state;
@@ -381,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_withhold_list_not_sent_to_providers),
         cmocka_unit_test(test_reason_codes_refused_outside_lists),
         cmocka_unit_test(test_group_summary),
+        cmocka_unit_test(test_case_message_limits),
         cmocka_unit_test(test_golden_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
