@@ -426,7 +426,7 @@ done
 # The router received exactly the summary's fields, nothing else.
 start broker; start router
 keys=$("$haven" pathway show --json --config router.ini | jq -r '.result.referrals[0].summary | keys | join(",")')
-[ "$keys" = "age_band,country,exclude,interpreter,languages,minor,needs,region,respond_by,service,sex,urgency" ] &&
+[ "$keys" = "age_band,bands,country,exclude,interpreter,languages,minor,needs,people,region,respond_by,service,sex,urgency" ] &&
   ok || bad "router summary fields: $keys"
 # Every worker's audit log is intact, and an altered record is named.
 for n in broker intake router shelter-a shelter-b; do

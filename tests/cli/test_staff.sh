@@ -318,7 +318,7 @@ jq -e --arg id "$oid" '.result.referrals[] | select(.id == $id)' <<<"$r" >/dev/n
 # ---- checking and drafts on the staff socket (the role table, the limits)
 check_error HV_EFORBIDDEN "admin_cannot_check_a_referral" "$(adm referral.check "$(case_arg adult.json)")"
 r=$(cw1 referral.check "$(case_arg adult.json)")
-[ "$(jq -c .result <<<"$r")" = '{"valid":true,"service":"shelter","country":"XC","router":"router.xc"}' ] &&
+[ "$(jq -c .result <<<"$r")" = '{"valid":true,"service":"shelter","country":"XC","router":"router.xc","services":["shelter"],"people":1}' ] &&
   ok || bad "caseworker's check: $r"
 check_error HV_EINVAL "check_without_a_case" "$(cw1 referral.check '{}')"
 check_error HV_EFORBIDDEN "admin_cannot_see_drafts" "$(adm draft.list '{}')"

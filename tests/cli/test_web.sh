@@ -343,7 +343,7 @@ want 200 "the supervisor authorises it"
 api intake sup-1 GET /api/v1/referrals; stored_before=$(jq -r .total <<<"$body")
 api intake caseworker-1 POST /api/v1/referrals/check "$(cat adult.json)"
 want 200 "a valid referral file checks"
-[ "$(jq -c . <<<"$body")" = '{"valid":true,"service":"shelter","country":"XC","router":"router.xc"}' ] &&
+[ "$(jq -c . <<<"$body")" = '{"valid":true,"service":"shelter","country":"XC","router":"router.xc","services":["shelter"],"people":1}' ] &&
   ok || bad "check of a valid file: $body"
 api intake caseworker-1 POST /api/v1/referrals '{"schema": "haven-referral/1"}'
 submit_errors=$(jq -c .errors <<<"$body")
