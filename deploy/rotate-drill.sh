@@ -122,7 +122,7 @@ step "3. Referrals flow: $count submitted, their offers and cases sealed to the 
 cp "$work/case.json" drill-case.json
 ids=()
 for ((k = 0; k < count; k++)); do
-  ids+=("$("$haven" referral submit --json --config ngo-xa.ini drill-case.json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p')")
+  ids+=("$("$haven" referral submit --json --config ngo-xa.ini drill-case.json | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p' | head -n 1)")
 done
 echo "    submitted: ${ids[*]}"
 for id in "${ids[@]}"; do wait_for 20 offer_is "$id" offered || true; done
