@@ -171,22 +171,19 @@ hv_err in_deadline_tick(hv_worker *w, uint64_t now)
                              "");
     if (err != HV_OK)
         return err;
-    /* The candidates, by the soonest possible deadline of their state
-     * (the shortest of the configured ones); each is then judged by its
-     * own. A tick handles at most 100, the next one the rest. */
-    uint64_t shortest = in_deadline_receipt_s(w);
-    if (s_confirm_s(w) < shortest)
-        shortest = s_confirm_s(w);
-    if (s_review_s(w) < shortest)
-        shortest = s_review_s(w);
+    /* The candidates: past the deadline of their own state, not yet
+     * marked (a transfer stays a candidate, marked, until its grace has
+     * passed too). A tick handles at most 100, the next one the rest. */
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT id FROM referrals r WHERE state IN ('accepted', "
-                              "'transferred', 'transfer_failed', 'cancel_requested', "
-                              "'withdraw_requested', 'received', 'in_progress', 'on_hold') AND "
-                              "updated_s + ?1 <= ?2 AND (state IN ('accepted', 'transferred') "
-                              "OR NOT EXISTS (SELECT 1 FROM overdue o WHERE o.id = r.id AND "
-                              "o.state = r.state)) LIMIT 100",
-                              "ii", (int64_t)shortest, (int64_t)now);
+                              "SELECT id FROM referrals r WHERE (state IN ('accepted', "
+                              "'transferred') AND updated_s + ?1 <= ?4) OR (((state IN "
+                              "('cancel_requested', 'withdraw_requested') AND updated_s + ?2 <= "
+                              "?4) OR (state IN ('received', 'in_progress', 'on_hold', "
+                              "'transfer_failed') AND updated_s + ?3 <= ?4)) AND NOT EXISTS "
+                              "(SELECT 1 FROM overdue o WHERE o.id = r.id AND o.state = "
+                              "r.state)) LIMIT 100",
+                              "iiii", (int64_t)in_deadline_receipt_s(w), (int64_t)s_confirm_s(w),
+                              (int64_t)s_review_s(w), (int64_t)now);
     if (st == NULL)
         return HV_ESTORE;
     uint8_t ids[100][16];
