@@ -16,7 +16,8 @@
 #     that the intake never sent (a forged proof), nor report on a message
 #     to another broker's node; a genuine proof passes (the check can fail);
 #  overdue_withdraw_shown
-#     a withdrawal the provider does not confirm in time is shown overdue
+#     an open case without a STATUS is shown "review due"; a withdrawal
+#     the provider does not confirm in time is shown overdue
 #     in `haven referral list` and `show` with the next step, as an event
 #     due_soon and in haven_worker_referrals_overdue.
 # usage: test_expiry.sh BIN_DIR EXAMPLE_REFERRAL CASE
@@ -168,7 +169,7 @@ notice_for_message_of_another_sender_refused)
   ;;
 
 overdue_withdraw_shown)
-  printf '[deadlines]\nconfirm_s = 3\n' >> intake.ini
+  printf '[deadlines]\nconfirm_s = 3\nreview_s = 2\n' >> intake.ini
   mport=$(free_ports 1)
   printf '[metrics]\nbind = 127.0.0.1:%s\n' "$mport" >> intake.ini
   for n in broker-xa broker-xc router shelter-a shelter-b intake; do start "$n"; done
@@ -177,18 +178,24 @@ overdue_withdraw_shown)
   wait_until 15 is offered offer_state shelter-a "$id"
   expect 0 "accepted" "$haven" inbox accept --config shelter-a.ini "$id"
   wait_until 15 is received intake_state "$id"
+  overdue() { "$haven" referral list --json --config intake.ini |
+                jq -e --arg id "$id" '.result.referrals[] | select(.id == $id) | .overdue' >/dev/null; }
+  not_overdue() { ! overdue; }
+  # No STATUS for review_s: the open case is due a review.
+  wait_until 10 overdue
+  expect 0 "a status from the provider (review due) was due by" \
+    "$haven" referral show --config intake.ini "$id"
   # The shelter is away: the withdrawal waits for it, unconfirmed.
   stop shelter-a
   expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "$id" \
     --reason "the person withdrew consent"
+  wait_until 3 not_overdue # a new state, a new deadline
   expect 0 "the provider's confirmation of the erasure by" "$haven" referral show --config intake.ini "$id"
-  overdue() { "$haven" referral list --json --config intake.ini |
-                jq -e --arg id "$id" '.result.referrals[] | select(.id == $id) | .overdue' >/dev/null; }
   wait_until 10 overdue
   expect 0 "OVERDUE" "$haven" referral list --config intake.ini
   expect 0 "OVERDUE since" "$haven" referral show --config intake.ini "$id"
   expect 0 "next step: ask the provider to confirm the erasure" "$haven" referral show --config intake.ini "$id"
-  [ "$(sqlite3 intake.db "SELECT count(*) FROM events WHERE kind = 'due_soon' AND lower(hex(referral)) = '$id'")" = 1 ] &&
+  [ "$(sqlite3 intake.db "SELECT count(*) FROM events WHERE kind = 'due_soon' AND state = 'withdraw_requested' AND lower(hex(referral)) = '$id'")" = 1 ] &&
     ok || bad "no due_soon event for the overdue withdrawal"
   grep -q "event=referral_overdue referral=$id state=withdraw_requested" intake.log && ok ||
     bad "the intake did not log the overdue withdrawal"
@@ -198,7 +205,6 @@ overdue_withdraw_shown)
   # The provider back: it confirms, and the referral is no longer overdue.
   start shelter-a
   wait_until 15 is withdrawn intake_state "$id"
-  not_overdue() { ! overdue; }
   wait_until 5 not_overdue
   expect 0 "-" "$haven" referral list --config intake.ini
   scan
