@@ -271,7 +271,7 @@ void hv_broker_custody_refused(hv_broker *b, hv_session *s, const hv_control *m)
      * every reconnection. */
     bool dropped = false;
     if (err == HV_OK && !found)
-        err = hv_store_notice_done_id(c->store, m->msg_id, &dropped);
+        err = hv_broker_notice_refused(b, s, m->msg_id, &dropped);
     if (err != HV_OK) {
         hv_broker_store_failed(b, "op=refused peer=%s", s->node);
         return;

@@ -54,6 +54,26 @@ done:
     return err;
 }
 
+hv_err hv_broker_notice_refused(hv_broker *b, hv_session *s, const uint8_t id[16], bool *dropped)
+{
+    *dropped = false;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hv_err err = hv_store_dead_envelope(b->custody.store, id, &buf, &len);
+    if (err == HV_ENOTFOUND || err == HV_ENOMEM)
+        return HV_OK; /* no dead letter of ours to speak of */
+    if (err != HV_OK)
+        return err;
+    hv_envelope env;
+    const hv_node *sender = NULL;
+    if (hv_envelope_decode(buf, len, &env) == HV_OK)
+        sender = hv_registry_find(b->reg, env.from);
+    if (sender != NULL && strcmp(sender->home, s->node) == 0)
+        err = hv_store_notice_done(b->custody.store, env.from, id, dropped);
+    free(buf);
+    return err;
+}
+
 /* Refuses `m` on `s` for good, saying why, in the log and to the peer. */
 static void s_refuse(hv_broker *b, hv_session *s, const uint8_t *id, hv_err code,
                      const char *text)

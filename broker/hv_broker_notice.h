@@ -22,6 +22,14 @@
 HV_MUST_CHECK hv_err hv_broker_notice_send(hv_broker *b, hv_session *s, const uint8_t id[16],
                                            unsigned code, const char *reason);
 
+/* The peer on link `s` refused for good our NOTICE about `id`: the notice,
+ * owed to the message's sender (a node homed at that peer), is dropped,
+ * and `*dropped` says whether there was one. Any other notice about `id`
+ * (one owed to a node of ours) stays. HV_OK or HV_ESTORE. In a
+ * transaction. */
+HV_MUST_CHECK hv_err hv_broker_notice_refused(hv_broker *b, hv_session *s, const uint8_t id[16],
+                                              bool *dropped);
+
 /* A NOTICE from peer session `s`. A peer may report only on a message
  * that its sender (a node homed here) signed, to a node homed at that
  * peer: the message it held. Anything else is refused with ERROR(code,
