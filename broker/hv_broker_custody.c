@@ -398,6 +398,19 @@ bool hv_broker_custody_replay(hv_broker *b, hv_session *s, uint64_t since)
     return true;
 }
 
+/* The peer on session `s` hears STORED about `id` once the group
+ * transaction commits (the caller made sure there is room). */
+static void s_owe_stored(hv_broker *b, hv_session *s, const uint8_t id[16])
+{
+    hv_pending *p = &b->custody.pending[b->custody.n_pending++];
+    p->sock = s->sock;
+    memcpy(p->rid, s->rid, s->rid_len);
+    p->rid_len = s->rid_len;
+    memcpy(p->id, id, 16);
+    p->recipient[0] = '\0';
+    p->type = 0;
+}
+
 /* The notice is kept for the message's sender here, and the peer hears
  * STORED once it is committed. */
 void hv_broker_custody_peer_notice(hv_broker *b, hv_session *s, const hv_control *m)
@@ -420,13 +433,26 @@ void hv_broker_custody_peer_notice(hv_broker *b, hv_session *s, const hv_control
     }
     if (found && c->n_notify < b->cfg.batch)
         memcpy(c->notify[c->n_notify++], sender, sizeof sender);
-    hv_pending *p = &c->pending[c->n_pending++];
-    p->sock = s->sock;
-    memcpy(p->rid, s->rid, s->rid_len);
-    p->rid_len = s->rid_len;
-    memcpy(p->id, m->msg_id, 16);
-    p->recipient[0] = '\0';
-    p->type = 0;
+    s_owe_stored(b, s, m->msg_id);
+}
+
+void hv_broker_custody_peer_notice_for(hv_broker *b, hv_session *s, const uint8_t id[16],
+                                       const char *sender, unsigned code, const char *reason)
+{
+    hv_broker_custody *c = &b->custody;
+    if (!hv_broker_store_ok(b))
+        return; /* no STORED: the peer reports it again */
+    hv_err err = hv_store_begin(c->store);
+    if (err == HV_OK)
+        err = hv_store_notice_keep(c->store, sender, id, code, reason);
+    if (err != HV_OK) {
+        hv_broker_store_failed(b, "op=keep_notice peer=%s", s->node);
+        return;
+    }
+    hv_broker_custody_audit(b, id, "notice_relayed", s->node);
+    if (c->n_notify < b->cfg.batch)
+        snprintf(c->notify[c->n_notify++], HV_NODE_ID_MAX + 1, "%s", sender);
+    s_owe_stored(b, s, id);
 }
 
 /* ---------------------------------------------------------- group commit */

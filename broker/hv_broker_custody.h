@@ -102,6 +102,12 @@ bool hv_broker_custody_replay(hv_broker *b, hv_session *s, uint64_t since);
  * notice is kept for its sender here, and STORED is owed to the peer. */
 void hv_broker_custody_peer_notice(hv_broker *b, hv_session *s, const hv_control *m);
 
+/* A peer's NOTICE whose proof checked (hv_broker_notice.c): the notice
+ * about `id` is kept for `sender`, told to it after the commit, and the
+ * peer hears STORED then. */
+void hv_broker_custody_peer_notice_for(hv_broker *b, hv_session *s, const uint8_t id[16],
+                                       const char *sender, unsigned code, const char *reason);
+
 /* Commits the group transaction when it is due (or `now_please`), then
  * tells each sender its messages are stored and each dead letter's sender
  * its notice. */

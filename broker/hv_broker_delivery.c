@@ -127,11 +127,23 @@ void hv_broker_custody_deliver(hv_broker *b, int64_t now)
 static bool s_notice_one(void *arg, const uint8_t id[16], unsigned code, const char *reason)
 {
     s_deliver_ctx *d = arg;
+    /* Over a link, the notice proves whose message it is about, so that
+     * the sender's home broker routes it whatever it has pruned
+     * (hv_broker_notice.h); a purged dead letter gets the plain one. */
+    if (d->s->outgoing) {
+        hv_err err = hv_broker_notice_send(d->b, d->s, id, code, reason);
+        if (err == HV_OK)
+            return true;
+        if (err != HV_ENOTFOUND)
+            return false;
+    }
     hv_control m;
     memset(&m, 0, sizeof m);
     memcpy(m.msg_id, id, 16);
     m.has_msg_id = true;
-    if (code == HV_EEXPIRED) {
+    /* An expiry abroad says where (hv_broker_notice_on's "at broker.xb:
+     * ..."), which EXPIRED cannot: ERROR carries it with the same code. */
+    if (code == HV_EEXPIRED && (reason == NULL || strncmp(reason, "at ", 3) != 0)) {
         m.cmd = HV_CMD_EXPIRED;
     } else {
         m.cmd = HV_CMD_ERROR;
@@ -254,6 +266,22 @@ void hv_broker_custody_refused(hv_broker *b, hv_session *s, const hv_control *m)
         memcpy(c->notify[c->n_notify++], sender, sizeof sender);
     char idhex[33];
     hv_hex(m->msg_id, 16, idhex);
+    /* Not an envelope of ours: a notice the peer refused for good
+     * (hv_broker_notice_on says why). Kept, it would be sent again at
+     * every reconnection. */
+    bool dropped = false;
+    if (err == HV_OK && !found)
+        err = hv_broker_notice_refused(b, s, m->msg_id, &dropped);
+    if (err != HV_OK) {
+        hv_broker_store_failed(b, "op=refused peer=%s", s->node);
+        return;
+    }
+    if (dropped) {
+        hv_log(HV_LOG_WARN, "notice_refused_by_peer", "id=%s peer=%s code=%s text=\"%s\"",
+               idhex, s->node, hv_errname(m->code), m->text);
+        hv_broker_custody_audit(b, m->msg_id, "notice_refused", s->node);
+        return;
+    }
     if (hv_lograte_pass("dead_letter", s->node))
         hv_log(HV_LOG_WARN, "dead_letter", "id=%s peer=%s code=%u", idhex, s->node, m->code);
     if (found)

@@ -22,6 +22,7 @@
 #include "hv_broker_health.h"
 #include "hv_broker_heads.h"
 #include "hv_broker_links.h"
+#include "hv_broker_notice.h"
 #include "hv_broker_ops.h"
 #include "hv_broker_prekeys.h"
 #include "hv_broker_session.h"

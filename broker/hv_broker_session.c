@@ -310,6 +310,14 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
     case HV_CMD_AUDIT_HEAD_GET:
         hv_broker_witness_on_get(b, s);
         break;
+    case HV_CMD_NOTICE:
+        if (s->peer) {
+            hv_broker_notice_on(b, s, &m);
+            break;
+        }
+        hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
+                          "a client may not send this command");
+        break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:
         if (s->peer && (m.cmd == HV_CMD_EXPIRED || m.has_msg_id)) {

@@ -13,6 +13,7 @@
 
 #include "hv_db.h"
 #include "hv_err.h"
+#include "hv_ids.h"
 
 typedef struct hv_store hv_store;
 
@@ -178,6 +179,24 @@ HV_MUST_CHECK hv_err hv_store_notice_relay(hv_store *s, const uint8_t id[16], un
 /* Drops the notice about `id`, whoever it was owed to (a peer broker took
  * it over). Message ids are unique, so the id alone names it. */
 HV_MUST_CHECK hv_err hv_store_notice_done_id(hv_store *s, const uint8_t id[16], bool *found);
+
+/* --- Notices across borders (hv_store_notice.c) */
+
+/* The envelope of dead letter `id`, as it was stored: caller owns `*out`
+ * (free()). HV_OK, HV_ENOTFOUND (purged, or never here), HV_ESTORE,
+ * HV_ENOMEM. */
+HV_MUST_CHECK hv_err hv_store_dead_envelope(hv_store *s, const uint8_t id[16], uint8_t **out,
+                                            size_t *len);
+
+/* The sender the dedup window still names for `id` (`*found` false once
+ * it is pruned, or for an id never taken in here). */
+HV_MUST_CHECK hv_err hv_store_dedup_sender(hv_store *s, const uint8_t id[16],
+                                           char sender[HV_NODE_ID_MAX + 1], bool *found);
+
+/* Keeps a notice about `id` for `node` (a NOTICE from a peer whose proof
+ * checked). In a transaction. */
+HV_MUST_CHECK hv_err hv_store_notice_keep(hv_store *s, const char *node, const uint8_t id[16],
+                                          unsigned code, const char *reason);
 
 /* Calls `fn` with each queue key (a recipient, or "@broker" for a peer)
  * and how many envelopes wait on it. */

@@ -153,17 +153,22 @@ static bool s_table(const char *cmd, json_t *result)
     if (!refs && !inbox)
         return false;
     static const char *const ref_head[] = {"REFERRAL", "STATE", "SERVICE", "COUNTRY",
-                                           "PROVIDER"};
+                                           "PROVIDER", "DUE"};
     static const char *const inbox_head[] = {"REFERRAL", "OFFER", "CASE", "SERVICE",
                                              "URGENCY", "AGE"};
-    hv_cli_table *t = hv_cli_table_new(refs ? 5 : 6, refs ? ref_head : inbox_head);
+    hv_cli_table *t = hv_cli_table_new(6, refs ? ref_head : inbox_head);
     size_t i;
     json_t *r;
     json_array_foreach(json_object_get(result, refs ? "referrals" : "inbox"), i, r) {
 #define S_STR(obj, key) json_string_value(json_object_get(obj, key))
         if (refs) {
-            const char *row[] = {S_STR(r, "id"), S_STR(r, "state"), S_STR(r, "service"),
-                                 S_STR(r, "country"), S_STR(r, "provider")};
+            /* DUE: the deadline of its state, OVERDUE once it passed. */
+            const char *due = json_object_get(r, "overdue") != NULL ? "OVERDUE"
+                              : S_STR(r, "due")                     ? S_STR(r, "due")
+                                                                    : "-";
+            const char *row[] = {S_STR(r, "id"),      S_STR(r, "state"),
+                                 S_STR(r, "service"), S_STR(r, "country"),
+                                 S_STR(r, "provider"), due};
             hv_cli_table_add(t, row);
         } else {
             json_t *sum = json_object_get(r, "summary");

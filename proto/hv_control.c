@@ -21,6 +21,7 @@ static const struct {
     [HV_CMD_AUDIT_HEAD] = {"AUDIT_HEAD", 3}, [HV_CMD_AUDIT_WITNESSED] = {"AUDIT_WITNESSED", 4},
     [HV_CMD_AUDIT_HEAD_GET] = {"AUDIT_HEAD_GET", 2},
     [HV_CMD_HEALTH] = {"HEALTH", 3},
+    [HV_CMD_NOTICE] = {"NOTICE", 7},
 };
 
 const char *hv_cmd_name(unsigned cmd)
@@ -71,6 +72,9 @@ static bool s_fields_valid(const hv_control *m)
         return m->bundle_len <= HV_CONTROL_HEAD_MAX && (m->bundle_len == 0 || m->bundle != NULL);
     case HV_CMD_HEALTH:
         return m->summary_len > 0 && m->summary_len <= HV_CONTROL_SUMMARY_MAX;
+    case HV_CMD_NOTICE:
+        return m->header_len > 0 && m->header_len <= HV_CONTROL_NOTICE_HEADER_MAX &&
+               m->header != NULL && m->code != 0 && s_text_valid(m->text);
     default:
         return hv_cmd_name(m->cmd) != NULL;
     }
@@ -143,6 +147,13 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
         break;
     case HV_CMD_HEALTH:
         hv_mp_write_bin(&w, m->summary, m->summary_len);
+        break;
+    case HV_CMD_NOTICE:
+        hv_mp_write_uint(&w, m->code);
+        hv_mp_write_bin(&w, m->header, m->header_len);
+        hv_mp_write_bin(&w, m->digest, sizeof m->digest);
+        hv_mp_write_bin(&w, m->sig, sizeof m->sig);
+        hv_mp_write_cstr(&w, m->text);
         break;
     case HV_CMD_PREKEY_REFUSED:
         hv_mp_write_uint(&w, m->code);
@@ -279,6 +290,20 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
         S_TRY(hv_mp_read_bin(&r, HV_CONTROL_SUMMARY_MAX, &out->summary, &out->summary_len));
         if (out->summary_len == 0)
             return HV_EDECODE;
+        break;
+    case HV_CMD_NOTICE:
+        /* Bounded here; the header is read by hv_envelope_decode_header
+         * and the proof checked by the receiving broker (PROTOCOL.md §5.3). */
+        S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));
+        if (v == 0)
+            return HV_EDECODE; /* a notice is about a failure */
+        out->code = (uint16_t)v;
+        S_TRY(hv_mp_read_bin(&r, HV_CONTROL_NOTICE_HEADER_MAX, &out->header, &out->header_len));
+        if (out->header_len == 0)
+            return HV_EDECODE;
+        S_TRY(hv_mp_read_bin_exact(&r, out->digest, sizeof out->digest));
+        S_TRY(hv_mp_read_bin_exact(&r, out->sig, sizeof out->sig));
+        S_TRY(hv_mp_read_cstr(&r, out->text, sizeof out->text));
         break;
     case HV_CMD_PREKEY_REFUSED:
         S_TRY(hv_mp_read_uint_max(&r, UINT16_MAX, &v));

@@ -31,13 +31,17 @@ typedef enum hv_cmd {
     HV_CMD_AUDIT_WITNESSED = 18, /* broker -> client or peer: the last head witnessed */
     HV_CMD_AUDIT_HEAD_GET = 19,  /* client -> broker: my last witnessed head */
     HV_CMD_HEALTH = 20,   /* peer -> peer: a broker's health summary (proto/hv_health.h) */
+    HV_CMD_NOTICE = 21,   /* peer -> peer: a message of one of your nodes died here (§5.3) */
 } hv_cmd;
 
-#define HV_CMD_MAX 20
+#define HV_CMD_MAX 21
 #define HV_CONTROL_BUNDLE_MAX 256 /* = HV_PREKEY_BUNDLE_MAX (common/hv_prekey.h) */
 #define HV_CONTROL_TEXT_MAX 256
 #define HV_CONTROL_HEAD_MAX 224   /* = HV_AUDIT_HEAD_MAX (common/hv_audit_head.h) */
 #define HV_CONTROL_SUMMARY_MAX 4096 /* = HV_HEALTH_MAX (proto/hv_health.h) */
+#define HV_CONTROL_NOTICE_HEADER_MAX 512 /* an envelope's header (HV_ENVELOPE_MAX's margin) */
+#define HV_CONTROL_DIGEST_BYTES 32 /* = HV_BODY_DIGEST_BYTES (common/hv_crypto.h) */
+#define HV_CONTROL_SIG_BYTES 64    /* = HV_SIG_BYTES */
 #define HV_CONTROL_MAX (HV_ENVELOPE_MAX + 64)
 #define HV_CREDIT_MAX 65536u
 #define HV_HEARTBEAT_MS_MIN 100u
@@ -71,6 +75,14 @@ typedef struct hv_control {
      * the last head witnessed for the node (bundle_len 0: none). */
     const uint8_t *summary;                  /* HEALTH: summary bytes (borrowed) */
     size_t summary_len;                      /* length of `summary` */
+    /* NOTICE: `code` (why the message died: HV_EEXPIRED, or the recipient's
+     * or broker's refusal) and `text`, with the dead envelope's proof of
+     * origin: its canonical header, its body's digest and its sender's
+     * signature (PROTOCOL.md §4: they verify without the body). */
+    const uint8_t *header;                   /* NOTICE: header bytes (borrowed) */
+    size_t header_len;                       /* length of `header` */
+    uint8_t digest[HV_CONTROL_DIGEST_BYTES]; /* NOTICE: BLAKE2b-256 of the body */
+    uint8_t sig[HV_CONTROL_SIG_BYTES];       /* NOTICE: the sender's signature */
 } hv_control;
 
 /* Returns the command's name, or NULL for an unknown value. */
@@ -83,7 +95,7 @@ HV_MUST_CHECK hv_err hv_control_encode(const hv_control *msg, uint8_t **out, siz
 /* Decodes `buf` strictly. The embedded envelope of SEND and DELIVER is only
  * bounded here, not decoded: call hv_envelope_decode on it (and
  * hv_prekey_decode on the bundle of PREKEY_PUT and PREKEY, hv_health_decode on
- * HEALTH's summary). PREKEY_GET's
+ * HEALTH's summary, hv_envelope_decode_header on NOTICE's header). PREKEY_GET's
  * node_id is a node id or empty (every bundle the broker holds). Errors:
  * HV_ETOOBIG, HV_ETRUNCATED, HV_EVERSION, HV_ETYPE, HV_EDECODE, HV_ETRAILING. */
 HV_MUST_CHECK hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out);

@@ -598,7 +598,7 @@ static void s_metrics_publish(hv_worker *w)
     hv_worker_metrics_src src = {w->cfg.id, hv_role_name(w->app->role), w->app->name,
                                  hv_client_db(w->client), w->client,
                                  w->app->metrics_states_sql, w->app->metrics_offers_sql,
-                                 hv_worker_registry(w)};
+                                 hv_worker_registry(w), w->app->metrics_overdue_sql};
     hv_worker_metrics_publish(w->metrics, &src, hv_mono_ms());
 }
 

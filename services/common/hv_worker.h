@@ -59,6 +59,12 @@ typedef struct hv_worker_config {
     uint64_t retention_days;      /* provider: keep a closed case this long, then erase */
     uint64_t intake_retention_days; /* [intake] retention_days: the same at an intake; 0:
                                        until erased by hand */
+    uint64_t receipt_hours;       /* intake [deadlines]: a transferred case's receipt due */
+    uint64_t receipt_s;           /* ...in seconds (tests), 0: receipt_hours */
+    uint64_t confirm_days;        /* intake: a cancel's or withdrawal's confirmation due */
+    uint64_t confirm_s;           /* ...in seconds (tests), 0: confirm_days */
+    uint64_t review_days;         /* intake: an open case without a STATUS this long: review */
+    uint64_t review_s;            /* ...in seconds (tests), 0: review_days */
     uint64_t prekey_days;         /* a new prekey this often (days) */
     uint64_t prekey_s;            /* ...or this often (seconds; tests), 0: prekey_days */
     uint64_t prekey_keep_s;       /* messages sealed to a prekey honoured this long */
@@ -96,6 +102,9 @@ typedef struct hv_worker_app {
      * whose one row is (count, soonest answer-by in Unix seconds) of the
      * offers waiting for an answer; NULL for a worker that makes none. */
     const char *metrics_offers_sql;
+    /* For haven_worker_referrals_overdue: SQL whose one row is the count
+     * of referrals past a deadline; NULL for a worker that keeps none. */
+    const char *metrics_overdue_sql;
 
     /* The role table: which actors (HV_ACTOR_BIT, HV_ACTOR_HOST included)
      * may run `cmd`; 0 for a command this worker does not know. The shell

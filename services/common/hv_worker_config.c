@@ -52,6 +52,18 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "days from 0 to 3650"),
         F("intake", "retention_days", HV_CFG_UINT, false, 0, 3650, intake_retention_days,
           "days from 0 to 3650 (0: a closed case is kept until erased by hand)"),
+        F("deadlines", "receipt_hours", HV_CFG_UINT, false, 1, 720, receipt_hours,
+          "hours from 1 to 720"),
+        F("deadlines", "receipt_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, receipt_s,
+          "seconds from 1 to 2592000"),
+        F("deadlines", "confirm_days", HV_CFG_UINT, false, 1, 365, confirm_days,
+          "days from 1 to 365"),
+        F("deadlines", "confirm_s", HV_CFG_UINT, false, 1, 365 * 24 * 3600, confirm_s,
+          "seconds from 1 to 31536000"),
+        F("deadlines", "review_days", HV_CFG_UINT, false, 1, 365, review_days,
+          "days from 1 to 365"),
+        F("deadlines", "review_s", HV_CFG_UINT, false, 1, 365 * 24 * 3600, review_s,
+          "seconds from 1 to 31536000"),
         F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
           "days from 1 to 30"),
         F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
@@ -92,6 +104,9 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->offer_timeout_s = 48 * 3600;
     cfg->retention_days = 365;
     cfg->intake_retention_days = 365;
+    cfg->receipt_hours = 24;
+    cfg->confirm_days = 7;
+    cfg->review_days = 30;
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
     cfg->metrics_limits = hv_http_limits_ops();

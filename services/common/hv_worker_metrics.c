@@ -132,6 +132,14 @@ char *hv_worker_metrics_text(hv_worker_metrics *m, const hv_worker_metrics_src *
             hv_prom_sample(&p, "haven_worker_offer_answer_by_seconds", S_L(NULL, NULL), 2,
                            (double)(v - (int64_t)time(NULL)));
     }
+    if (src->overdue_sql != NULL) {
+        n = 0;
+        null = true;
+        (void)s_row2(src->db, src->overdue_sql, &n, &v, &null);
+        hv_prom_family(&p, "haven_worker_referrals_overdue", "gauge",
+                       "Referrals past a deadline of their state (docs/REFERRAL.md, deadlines).");
+        hv_prom_sample(&p, "haven_worker_referrals_overdue", S_L(NULL, NULL), 2, (double)n);
+    }
     hv_prom_family(&p, "haven_worker_erasures_total", "counter",
                    "Cases and drafts erased (key destroyed, rows deleted) since start.");
     hv_prom_sample(&p, "haven_worker_erasures_total", S_L(NULL, NULL), 2, (double)m->erasures);

@@ -52,6 +52,7 @@ typedef struct hv_worker_metrics_src {
     const char *states_sql;  /* rows (state, count) of its referrals, or NULL */
     const char *offers_sql;  /* one row (count, soonest answer-by in Unix s), or NULL */
     const hv_registry *reg;  /* the registry in use, for /healthz; NULL: not told */
+    const char *overdue_sql; /* one row (count of referrals past a deadline), or NULL */
 } hv_worker_metrics_src;
 
 /* Checks [metrics] `bind`, `token` and `limits` (NULL: the defaults)

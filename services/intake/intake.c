@@ -15,9 +15,11 @@
  * the case, then the intake does); completed | failed | cancelled →
  * erasure_requested → withdrawn; withdraw_requested | erasure_requested →
  * legal_hold (the provider must keep the case, and says why) → withdrawn
- * when the hold is released. A closed case is erased here by the
- * retention or by hand (intake_erase.c); its row stays. A
- * caseworker's referral with a consent override starts in
+ * when the hold is released; transferred → transfer_failed (the case
+ * expired undelivered, or no receipt came by its deadline;
+ * intake_deadline.c has every deadline). A closed case is erased here by
+ * the retention or by hand (intake_erase.c); its row stays. A caseworker's
+ * referral with a consent override starts in
  * awaiting_authorisation and is sent (→ requested) only when a supervisor
  * authorises it; → withdrawn or expired otherwise.
  *
@@ -41,9 +43,6 @@
 #include "hv_worker.h"
 #include "intake.h"
 
-/* How long after respond_by the intake waits for the router's own word. */
-#define S_GRACE_S 300
-
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS referrals (id BLOB PRIMARY KEY, state TEXT NOT NULL,"
     "  service INTEGER NOT NULL, country TEXT NOT NULL, router TEXT NOT NULL,"
@@ -61,7 +60,9 @@ static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS drafts (id BLOB PRIMARY KEY, created_by TEXT NOT NULL,"
     "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
     /* Case messages with the provider (hv_casemsg.h). */
-    HV_CASEMSG_SCHEMA;
+    HV_CASEMSG_SCHEMA
+    /* Deadlines passed (intake_deadline.c). */
+    IN_DEADLINE_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */
@@ -287,7 +288,9 @@ static hv_err s_on_match(hv_worker *w, in_ref *r, const hv_envelope *env, const 
     out->case_json = sent_text;
     out->case_len = sent_len;
     hv_hash256((const uint8_t *)sent_text, sent_len, r->case_hash);
-    if ((err = in_send(w, r, m->node, out, HV_TTL_MAX)) == HV_OK &&
+    /* The case lives as long as its receipt may take: past that the
+     * brokers expire it and the notice makes the referral transfer_failed. */
+    if ((err = in_send(w, r, m->node, out, in_deadline_transfer_ttl(w))) == HV_OK &&
         (err = hv_sql_exec(hv_worker_db(w), "UPDATE referrals SET case_hash = ?2 WHERE id = ?1",
                            "rx", r->id, r->case_hash, (size_t)32)) == HV_OK)
         err = in_enter(w, r, "transferred", hv_worker_cfg(w)->id,
@@ -414,7 +417,9 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
          * case was received already; nothing changes. */
         if (in_is(&r, "received") && memcmp(m->hash, r.case_hash, 32) == 0)
             return HV_OK;
-        if (!in_is(&r, "transferred"))
+        /* A receipt after transfer_failed: the case did arrive, just
+         * before its time to live ran out; the receipt decides. */
+        if (!in_is(&r, "transferred") && !in_is(&r, "transfer_failed"))
             return s_wrong(e, &r, env);
         if (memcmp(m->hash, r.case_hash, 32) != 0)
             return hv_fail(e, HV_ECRYPTO, "the receipt is for other content than the case sent");
@@ -466,7 +471,7 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
                               "SELECT id FROM referrals WHERE (state = 'requested' AND "
                               "respond_by + ?1 < ?2) OR (state = 'awaiting_authorisation' AND "
                               "respond_by < ?2)",
-                              "ii", (int64_t)S_GRACE_S, (int64_t)now);
+                              "ii", (int64_t)IN_GRACE_S, (int64_t)now);
     if (st == NULL)
         return HV_ESTORE;
     hv_err err = HV_OK;
@@ -480,6 +485,8 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
     sqlite3_finalize(st);
     if (err == HV_OK)
         err = in_retention(w, now);
+    if (err == HV_OK)
+        err = in_deadline_tick(w, now);
     return err == HV_OK ? in_drafts_expire(w, now) : err;
 }
 
@@ -501,15 +508,27 @@ static hv_err s_on_notice(hv_worker *w, const hv_notice *n)
                  hv_msg_rule_get(type) ? hv_msg_rule_get(type)->name : "message", rcpt, n->text,
                  hv_errname(n->code));
         if ((err = in_load(w, sqlite3_column_blob(st, 0), &r)) == HV_OK) {
-            /* A request or a case that could not be delivered ends the
-             * referral; anything else is recorded for the caseworker. */
+            /* A request that could not be delivered ends the referral; a
+             * case that could not be delivered waits for the caseworker's
+             * decision (transfer_failed); a cancellation or withdrawal
+             * not delivered is overdue at once, with its next step;
+             * anything else is recorded for the caseworker. */
             const char *next = r.state;
+            bool asked = (type == HV_MSG_WITHDRAW || type == HV_MSG_CANCEL) &&
+                         (in_is(&r, "withdraw_requested") || in_is(&r, "cancel_requested"));
             if (type == HV_MSG_REFERRAL_REQUEST && in_is(&r, "requested"))
                 next = n->code == HV_EEXPIRED ? "expired" : "failed";
-            else if (type == HV_MSG_CASE_TRANSFER && in_is(&r, "transferred"))
-                next = "failed";
+            else if (type == HV_MSG_CASE_TRANSFER &&
+                     (in_is(&r, "transferred") || in_is(&r, "accepted")))
+                next = "transfer_failed";
+            if (strcmp(next, "transfer_failed") == 0)
+                snprintf(detail + strlen(detail), sizeof detail - strlen(detail),
+                         "; next step: withdraw the referral (haven referral withdraw) and "
+                         "submit it again");
             err = strcmp(next, r.state) != 0 ? in_enter(w, &r, next, rcpt, detail)
                                              : hv_history_add(w, r.id, r.state, rcpt, detail);
+            if (err == HV_OK && asked)
+                err = in_deadline_mark(w, &r, detail, (uint64_t)time(NULL));
         }
     }
     sqlite3_finalize(st);
@@ -531,6 +550,7 @@ static const hv_worker_app s_app = {
     .on_tick = s_on_tick,
     .on_notice = s_on_notice,
     .metrics_states_sql = "SELECT state, count(*) FROM referrals GROUP BY state ORDER BY state",
+    .metrics_overdue_sql = IN_OVERDUE_SQL,
 };
 
 int main(int argc, char **argv)

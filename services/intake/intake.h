@@ -1,6 +1,7 @@
-/* The intake's parts shared by its two files: intake.c (the store, the
- * messages, the deadlines) and intake_ctl.c (submission and the control
- * commands, with the role table). Internal to haven-intake. */
+/* The intake's parts shared by its files: intake.c (the store, the
+ * messages), intake_deadline.c (the deadline of every state) and
+ * intake_ctl.c (submission and the control commands, with the role
+ * table). Internal to haven-intake. */
 #ifndef HV_INTAKE_H
 #define HV_INTAKE_H
 
@@ -56,6 +57,46 @@ HV_MUST_CHECK hv_err in_messages_open(const in_ref *r, hv_errmsg *e);
 /* Sends `m` about `r` to `to`, remembering which referral it belongs to. */
 HV_MUST_CHECK hv_err in_send(hv_worker *w, const in_ref *r, const char *to, const hv_msg *m,
                              uint32_t ttl);
+
+/* ------------------------------------------------ deadlines (intake_deadline.c) */
+
+/* How long after respond_by the intake waits for the router's own word,
+ * and after a receipt's deadline for the brokers' notice. */
+#define IN_GRACE_S 300
+
+/* The table of overdue referrals, part of the intake's schema. */
+#define IN_DEADLINE_SCHEMA                                                                    \
+    "CREATE TABLE IF NOT EXISTS overdue (id BLOB PRIMARY KEY, state TEXT NOT NULL,"           \
+    "  since_s INTEGER NOT NULL, what TEXT NOT NULL) WITHOUT ROWID;"
+
+/* For haven_worker_referrals_overdue (hv_worker_app.metrics_overdue_sql). */
+#define IN_OVERDUE_SQL                                                                        \
+    "SELECT count(*), NULL FROM overdue o JOIN referrals r ON r.id = o.id AND r.state = "      \
+    "o.state"
+
+/* The deadline of `r`'s state (Unix seconds) and what is awaited by then;
+ * false for a terminal state, which has none. */
+bool in_deadline_of(hv_worker *w, const in_ref *r, uint64_t *due, const char **what);
+
+/* Seconds a transferred case's receipt may take ([deadlines]
+ * receipt_hours or receipt_s), and the CASE_TRANSFER's time to live: past
+ * it the brokers expire the case and its sender hears so. */
+uint64_t in_deadline_receipt_s(hv_worker *w);
+uint32_t in_deadline_transfer_ttl(hv_worker *w);
+
+/* Whether referral `id` is overdue in its present state: since when and
+ * why, with the next step (`what`, capacity `cap`; may be NULL). */
+bool in_overdue_get(hv_worker *w, const uint8_t id[16], uint64_t *since, char *what,
+                    size_t cap);
+
+/* Marks `r` overdue now because of `why` (a deadline passed, a request
+ * that could not be delivered): history, log, event "due_soon". In the
+ * caller's transaction. */
+HV_MUST_CHECK hv_err in_deadline_mark(hv_worker *w, const in_ref *r, const char *why,
+                                      uint64_t now);
+
+/* Acts on every deadline passed by `now`, within the tick's transaction. */
+HV_MUST_CHECK hv_err in_deadline_tick(hv_worker *w, uint64_t now);
 
 /* Drafts (intake_draft.c): a caseworker's unfinished referral form, any
  * JSON object up to a referral file's size, sealed in the vault like a

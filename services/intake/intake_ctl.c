@@ -401,7 +401,8 @@ static hv_err s_withdraw(hv_worker *w, const hv_actor *a, json_t *args, json_t *
         next = "cancel_requested";
         waiting_for = r.router;
     } else if (in_is(&r, "accepted") || in_is(&r, "transferred") || in_is(&r, "received") ||
-               in_is(&r, "in_progress") || in_is(&r, "on_hold")) {
+               in_is(&r, "in_progress") || in_is(&r, "on_hold") ||
+               in_is(&r, "transfer_failed") || in_is(&r, "withdraw_requested")) {
         err = in_send(w, &r, r.provider, &m, HV_TTL_MAX);
         next = "withdraw_requested";
     } else if (closed_with_provider) {
@@ -509,6 +510,26 @@ static void s_hold_json(hv_worker *w, const in_ref *r, json_t *row)
     hv_secure_free(reason);
 }
 
+/* The deadline of a referral's state (intake_deadline.c): "due" (when)
+ * and "due_for" (what is awaited), and "overdue" {since, what} once it
+ * has passed, what saying the next step. None for a terminal state. */
+static void s_deadline_json(hv_worker *w, const in_ref *r, json_t *row)
+{
+    uint64_t due, since;
+    const char *what;
+    char at[21], overdue_what[600];
+    if (!in_deadline_of(w, r, &due, &what))
+        return;
+    hv_time_format(due, at);
+    json_object_set_new(row, "due", json_string(at));
+    json_object_set_new(row, "due_for", json_string(what));
+    if (in_overdue_get(w, r->id, &since, overdue_what, sizeof overdue_what)) {
+        hv_time_format(since, at);
+        json_object_set_new(row, "overdue",
+                            json_pack("{s:s, s:s}", "since", at, "what", overdue_what));
+    }
+}
+
 /* A referral's row; `outbox` says whether a message about it still waits
  * in the outbox for the broker ("waiting") or none does ("sent"). */
 static json_t *s_row_json(hv_worker *w, const in_ref *r)
@@ -542,6 +563,7 @@ static json_t *s_row_json(hv_worker *w, const in_ref *r)
         }
         if (in_is(r, "legal_hold"))
             s_hold_json(w, r, row);
+        s_deadline_json(w, r, row);
     }
     return row;
 }
@@ -575,8 +597,8 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     if (st == NULL)
         return HV_ESTORE;
     json_t *list = json_array();
-    hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", "REFERRAL", "STATE", "SERVICE",
-              "COUNTRY", "ASSIGNED", "PROVIDER");
+    hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %-14s  %s\n", "REFERRAL", "STATE",
+              "SERVICE", "COUNTRY", "ASSIGNED", "PROVIDER", "DUE");
     while (sqlite3_step(st) == SQLITE_ROW) {
         in_ref r;
         if (in_load(w, sqlite3_column_blob(st, 0), &r) != HV_OK)
@@ -584,9 +606,11 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
         json_array_append_new(list, s_row_json(w, &r));
         char ref[33];
         hv_ref_hex(r.id, ref);
-        hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %s\n", ref, r.state,
+        uint64_t since;
+        hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %-14s  %s\n", ref, r.state,
                   hv_service_name(r.service), r.country, r.assigned_to[0] ? r.assigned_to : "-",
-                  r.provider[0] ? r.provider : "-");
+                  r.provider[0] ? r.provider : "-",
+                  in_overdue_get(w, r.id, &since, NULL, 0) ? "OVERDUE" : "-");
     }
     sqlite3_finalize(st);
     /* "referrals" is the name older clients read; "items" the API's. */
@@ -637,17 +661,26 @@ static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     char cs[33];
     hv_ref_hex(r.case_id, cs);
     hv_strcat(text, "  case:     %s\n", cs);
-
     json_t *hold = json_object_get(row, "legal_hold");
     if (hold != NULL)
         hv_strcat(text, "  legal hold: %s keeps the case (%s): %s\n              it is erased "
                   "there, and here, when the hold is released\n", r.provider,
                   json_string_value(json_object_get(hold, "basis")),
                   json_string_value(json_object_get(hold, "reason")));
+    uint64_t due, since;
+    const char *due_for;
+    char what[600], at[24];
     if (r.erased != 0) {
-        char at[24];
         hv_time_human(r.erased, at);
         hv_strcat(text, "  case erased on %s (%s)\n", at, in_erased_words(r.erased_why));
+    }
+    if (in_deadline_of(w, &r, &due, &due_for)) {
+        hv_time_human(due, at);
+        hv_strcat(text, "  next:     %s by %s\n", due_for, at);
+    }
+    if (in_overdue_get(w, r.id, &since, what, sizeof what)) {
+        hv_time_human(since, at);
+        hv_strcat(text, "  OVERDUE since %s: %s\n", at, what);
     }
     uint8_t *case_text = NULL;
     size_t case_len = 0;

@@ -46,6 +46,7 @@ WORKER = {
 }
 OFFERS = {"haven_worker_offers_pending": "gauge",
           "haven_worker_offer_answer_by_seconds": "gauge"}
+OVERDUE = {"haven_worker_referrals_overdue": "gauge"}  # an intake's deadlines (issue 21)
 COMMON = {
     "haven_build_info": "gauge", "process_cpu_seconds": "counter",
     "process_resident_memory_bytes": "gauge", "process_open_fds": "gauge",
@@ -164,6 +165,8 @@ def main(argv):
         expected.update(WORKER)
         if kind != "intake":
             expected.update(OFFERS)
+        else:
+            expected.update(OVERDUE)
         id_label = {"node": node, "role": kind}
     else:
         sys.exit(f"usage: KIND is broker, intake, router or provider, not {kind}")

@@ -242,7 +242,7 @@ case_messages_erased_with_the_case)
   [ "$(sqlite3 shelter-a.db "SELECT count(*) FROM case_messages")" = 0 ] && ok || bad "rows kept past retention"
   expect 0 "message 1 sent to shelter-a.xc" "$haven" message send --config intake.ini "$id3" "$text3"
   wait_until 20 has_field intake "$id3" failed 1 intake
-  expect 0 "   not delivered: refused by shelter-a.xc: the case of this referral was erased here; its messages went with it (HV_EPROTO)" \
+  expect 0 "   not delivered: at broker.xc: refused by shelter-a.xc: the case of this referral was erased here; its messages went with it (HV_EPROTO)" \
     "$haven" message list --config intake.ini "$id3"
   # While shelter A runs (its WAL truncated after the erasure) and after.
   no_text_anywhere shelter-a.*

@@ -133,6 +133,11 @@ int main(int argc, char **argv)
         memset(m.prekey_id, 0x44, sizeof m.prekey_id);
         m.summary = env_bytes; /* opaque to the control codec too */
         m.summary_len = env_len;
+        m.header = env_bytes; /* NOTICE's header, opaque to the control codec as well */
+        m.header_len = env_len < HV_CONTROL_NOTICE_HEADER_MAX ? env_len
+                                                              : HV_CONTROL_NOTICE_HEADER_MAX;
+        memset(m.digest, 0x55, sizeof m.digest);
+        memset(m.sig, 0x66, sizeof m.sig);
         if (hv_control_encode(&m, &buf, &len) != HV_OK)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);

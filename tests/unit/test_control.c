@@ -73,6 +73,16 @@ static void s_example(unsigned cmd, hv_control *m)
         m->summary = s_env; /* opaque at this layer: hv_health_decode reads it */
         m->summary_len = sizeof s_env;
         break;
+    case HV_CMD_NOTICE:
+        m->code = HV_EEXPIRED;
+        m->header = s_env; /* opaque here: hv_envelope_decode_header reads it */
+        m->header_len = sizeof s_env;
+        for (int i = 0; i < 32; i++)
+            m->digest[i] = (uint8_t)(0xd0 + i);
+        for (int i = 0; i < 64; i++)
+            m->sig[i] = (uint8_t)i;
+        strcpy(m->text, "time to live passed before delivery");
+        break;
     default:
         break;
     }
@@ -119,6 +129,51 @@ static void test_audit_head_commands(void **state)
     assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
     assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
     free(buf);
+}
+
+/* NOTICE carries a header (1 to HV_CONTROL_NOTICE_HEADER_MAX bytes), a
+ * digest of exactly 32 and a signature of exactly 64 bytes, and a code
+ * that is not HV_OK: a notice is about a failure. */
+static void test_notice_command(void **state)
+{
+    (void)state;
+    hv_control m, d;
+    uint8_t *buf;
+    size_t len;
+    static uint8_t big[HV_CONTROL_NOTICE_HEADER_MAX + 1];
+    s_example(HV_CMD_NOTICE, &m);
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.code, HV_EEXPIRED);
+    assert_int_equal(d.header_len, m.header_len);
+    assert_memory_equal(d.header, m.header, m.header_len);
+    assert_memory_equal(d.digest, m.digest, 32);
+    assert_memory_equal(d.sig, m.sig, 64);
+    assert_string_equal(d.text, "time to live passed before delivery");
+    free(buf);
+    m.code = 0;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_CMD_NOTICE, &m);
+    m.header = big;
+    m.header_len = sizeof big;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    /* Written by hand: an oversize header, a short digest, a zero code. */
+    for (int c = 0; c < 3; c++) {
+        hv_mp_writer w;
+        assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+        hv_mp_write_array(&w, 7);
+        hv_mp_write_uint(&w, 1);
+        hv_mp_write_uint(&w, HV_CMD_NOTICE);
+        hv_mp_write_uint(&w, c == 2 ? 0 : HV_EEXPIRED);
+        hv_mp_write_bin(&w, big, c == 0 ? sizeof big : 8);
+        hv_mp_write_bin(&w, big, c == 1 ? 31 : 32);
+        hv_mp_write_bin(&w, big, 64);
+        hv_mp_write_cstr(&w, "x");
+        assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+        assert_int_equal(hv_control_decode(buf, len, &d),
+                         c == 0 ? HV_ETOOBIG : c == 1 ? HV_EDECODE : HV_EDECODE);
+        free(buf);
+    }
 }
 
 /* PREKEY_GET may ask for every bundle; PREKEY_REFUSED may name no prekey;
@@ -413,6 +468,7 @@ int main(void)
         cmocka_unit_test(test_prekey_commands),
         cmocka_unit_test(test_audit_head_commands),
         cmocka_unit_test(test_golden_bytes),
+        cmocka_unit_test(test_notice_command),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

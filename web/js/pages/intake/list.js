@@ -20,7 +20,7 @@ function nextDay(d) {
 export const STATES = ['awaiting_authorisation', 'requested', 'accepted', 'transferred',
   'received', 'in_progress', 'on_hold', 'completed', 'failed', 'no_match', 'expired',
   'cancel_requested', 'cancelled', 'withdraw_requested', 'withdrawn', 'erasure_requested',
-  'legal_hold'];
+  'legal_hold', 'transfer_failed'];
 const LIMIT = 25;
 const FILTERS = ['state', 'service', 'country', 'q', 'since', 'until', 'assigned_to'];
 const filters = { state: '', service: '', country: '', q: '', since: '', until: '',
@@ -34,10 +34,15 @@ function fieldOf(id, label, control) {
   return h('div', { class: 'field' }, h('label', { for: id }, label), control);
 }
 
-// "waiting to be sent" beside the state while the outbox holds it.
+// "waiting to be sent" beside the state while the outbox holds it, and
+// "overdue" once the deadline of its state has passed (its next step in
+// the title: the worker's words, docs/REFERRAL.md "Deadlines").
 export function stateCell(r) {
   return [stateBadge(r.state), r.outbox === 'waiting'
-    ? [' ', h('span', { class: 'badge outbox-waiting' }, t('common.outbox.waiting'))] : null];
+    ? [' ', h('span', { class: 'badge outbox-waiting' }, t('common.outbox.waiting'))] : null,
+  r.overdue
+    ? [' ', h('span', { class: 'badge overdue', title: r.overdue.what }, t('common.overdue'))]
+    : null];
 }
 
 // Each cell names its column, for a narrow screen where the table stacks.

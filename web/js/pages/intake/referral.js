@@ -161,8 +161,13 @@ export async function render(main, params, ctx) {
     const waitingAuth = r.state === 'awaiting_authorisation'
       ? h('div', { class: 'alert alert-info' }, t(sup ? 'intake.referral.authorise_needed'
         : 'intake.referral.authorise_waiting'), overrideOf(file)) : null;
+    // Past the deadline of its state: what was due and the next step (the worker's words).
+    const overdue = r.overdue
+      ? h('div', { class: 'alert alert-warning', role: 'status' },
+        h('strong', {}, t('common.overdue')), ': ', r.overdue.what) : null;
     replace(body,
       waitingAuth,
+      overdue,
       h('div', { class: 'referral-layout' },
       h('section', { class: 'card', 'aria-labelledby': 'rf-facts' },
         h('h2', { id: 'rf-facts' }, t('intake.referral.facts')),
