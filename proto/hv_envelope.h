@@ -36,9 +36,11 @@ typedef enum hv_msg_type {
     HV_MSG_CANCELLED = 13,       /* router or provider -> intake */
     HV_MSG_REFERRAL_EXPIRED = 14, /* router -> intake: deadline passed */
     HV_MSG_OFFER_WITHDRAWN = 15, /* router -> provider: offer retracted */
+    HV_MSG_PROGRESS = 19,        /* router -> intake: an offer's outcome, as it happens */
+    HV_MSG_CAPACITY = 20,        /* provider -> router: its free places */
 } hv_msg_type;
 
-#define HV_MSG_TYPE_MAX 15
+#define HV_MSG_TYPE_MAX 20
 
 /* What the protocol allows for a message type. */
 typedef struct hv_msg_rule {

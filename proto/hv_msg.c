@@ -19,6 +19,9 @@ const char *const hv_cancel_codes[] = {"consent_withdrawn", "no_longer_needed",
                                        "other",             NULL};
 /* Why a router withdrew an offer (OFFER_WITHDRAWN). */
 const char *const hv_withdrawn_codes[] = {"cancelled", "deadline_passed", "timed_out", NULL};
+/* What happened to an offer, as the intake is told it (PROGRESS). */
+const char *const hv_progress_events[] = {"offered", "declined", "not_answered",
+                                          "withdrawn_offer", NULL};
 
 static const char *const s_urgency[] = {NULL, "routine", "urgent", "immediate"};
 static const char *const s_age[] = {NULL, "0-11", "12-17", "18-24", "25-39", "40-59", "60+"};
@@ -52,6 +55,7 @@ bool hv_decline_code_valid(const char *code) { return s_in(hv_decline_codes, cod
 bool hv_status_state_valid(const char *state) { return s_in(hv_status_states, state); }
 bool hv_cancel_code_valid(const char *code) { return s_in(hv_cancel_codes, code); }
 bool hv_withdrawn_code_valid(const char *code) { return s_in(hv_withdrawn_codes, code); }
+bool hv_progress_event_valid(const char *event) { return s_in(hv_progress_events, event); }
 
 /* ------------------------------------------------------------ checking */
 
@@ -102,6 +106,29 @@ static bool s_reason_valid(const hv_reason *x)
     if (x->node[0] == '\0')
         return x->note_len == 0;
     return hv_node_id_valid_cstr(x->node);
+}
+
+/* A PROGRESS: a provider always; a reason code exactly for a decline
+ * (a decline code) and a withdrawn offer (a withdrawn code); a deadline
+ * exactly for an offer. Codes only: no free text reaches the intake this
+ * way (PROTOCOL.md §9.8). */
+static bool s_progress_valid(const hv_msg *m)
+{
+    if (!hv_progress_event_valid(m->code) || !hv_node_id_valid_cstr(m->node) || m->at == 0)
+        return false;
+    if (strcmp(m->code, "declined") == 0)
+        return hv_decline_code_valid(m->reason) && m->respond_by == 0;
+    if (strcmp(m->code, "withdrawn_offer") == 0)
+        return hv_withdrawn_code_valid(m->reason) && m->respond_by == 0;
+    if (strcmp(m->code, "offered") == 0)
+        return m->reason[0] == '\0' && m->respond_by != 0;
+    return m->reason[0] == '\0' && m->respond_by == 0;
+}
+
+static bool s_capacity_valid(const hv_msg *m)
+{
+    return hv_node_id_valid_cstr(m->node) && m->places_total <= HV_PLACES_MAX &&
+           m->places_free <= m->places_total && m->at != 0;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -228,6 +255,25 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
     case HV_MSG_CANCELLED:
     case HV_MSG_REFERRAL_EXPIRED:
         hv_mp_write_cstr(&w, m->text);
+        break;
+    case HV_MSG_PROGRESS:
+        if (!s_text_ok(m->reason, HV_MSG_CODE_MAX) || !s_progress_valid(m))
+            goto invalid;
+        hv_mp_write_array(&w, 5);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_cstr(&w, m->node);
+        hv_mp_write_cstr(&w, m->reason);
+        hv_mp_write_uint(&w, m->at);
+        hv_mp_write_uint(&w, m->respond_by);
+        break;
+    case HV_MSG_CAPACITY:
+        if (!s_capacity_valid(m))
+            goto invalid;
+        hv_mp_write_array(&w, 4);
+        hv_mp_write_cstr(&w, m->node);
+        hv_mp_write_uint(&w, m->places_free);
+        hv_mp_write_uint(&w, m->places_total);
+        hv_mp_write_uint(&w, m->at);
         break;
     default:
         goto invalid;
@@ -374,6 +420,25 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
     case HV_MSG_CANCELLED:
     case HV_MSG_REFERRAL_EXPIRED:
         return hv_mp_read_cstr(r, m->text, sizeof m->text);
+    case HV_MSG_PROGRESS:
+        S_TRY(s_array_exact(r, 5));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
+        S_TRY(hv_mp_read_cstr(r, m->reason, sizeof m->reason));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        S_TRY(hv_mp_read_uint(r, &m->respond_by));
+        return s_progress_valid(m) ? HV_OK : HV_EINVAL;
+    case HV_MSG_CAPACITY: {
+        uint64_t free_places, total;
+        S_TRY(s_array_exact(r, 4));
+        S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
+        S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &free_places));
+        S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &total));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        m->places_free = (uint32_t)free_places;
+        m->places_total = (uint32_t)total;
+        return s_capacity_valid(m) ? HV_OK : HV_EINVAL;
+    }
     }
     return HV_ETYPE;
 }

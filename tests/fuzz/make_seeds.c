@@ -324,6 +324,8 @@ int main(int argc, char **argv)
     static const char case_json[] = "{\"schema\":\"haven-referral/1\"}";
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
         static hv_msg m;
+        if (hv_msg_rule_get(t) == NULL)
+            continue; /* a number not assigned */
         memset(&m, 0, sizeof m);
         m.type = (uint8_t)t;
         m.summary = sum;
@@ -350,6 +352,12 @@ int main(int argc, char **argv)
         m.case_json = case_json;
         m.case_len = sizeof case_json - 1;
         memset(m.hash, 0xab, sizeof m.hash);
+        if (t == HV_MSG_PROGRESS) {
+            strcpy(m.code, "declined");
+            strcpy(m.reason, "no_capacity");
+        }
+        m.places_free = 2;
+        m.places_total = 5;
         uint8_t *body = NULL;
         size_t body_len = 0;
         if (hv_msg_encode(&m, &body, &body_len) != HV_OK)
