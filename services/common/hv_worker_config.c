@@ -50,6 +50,10 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "seconds from 1 to 2592000"),
         F("provider", "retention_days", HV_CFG_UINT, false, 0, 3650, retention_days,
           "days from 0 to 3650"),
+        F("provider", "places", HV_CFG_UINT, false, 0, HV_PLACES_MAX, places,
+          "places from 0 to 100000 (0: the registry's capacity)"),
+        F("provider", "capacity_every_s", HV_CFG_UINT, false, 1, 600, capacity_every_s,
+          "seconds from 1 to 600"),
         F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
           "days from 1 to 30"),
         F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
@@ -89,6 +93,7 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->tick_ms = 200;
     cfg->offer_timeout_s = 48 * 3600;
     cfg->retention_days = 365;
+    cfg->capacity_every_s = 600;
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
     cfg->metrics_limits = hv_http_limits_ops();

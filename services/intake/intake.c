@@ -49,7 +49,8 @@ static const char s_schema[] =
     /* Drafts (intake_draft.c): who and when only; the content is sealed
      * in the vault under the draft's id. */
     "CREATE TABLE IF NOT EXISTS drafts (id BLOB PRIMARY KEY, created_by TEXT NOT NULL,"
-    "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;";
+    "  created_s INTEGER NOT NULL, updated_s INTEGER NOT NULL) WITHOUT ROWID;"
+    IN_PROGRESS_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */
@@ -361,6 +362,8 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             return hv_fail(e, HV_EPROTO, "referral is %s; it cannot become %s", r.state,
                            m->code);
         return in_enter(w, &r, m->code, env->from, m->text);
+    case HV_MSG_PROGRESS:
+        return in_progress_on_message(w, &r, env, m, e);
     case HV_MSG_WITHDRAWN:
         if (!from_provider)
             return hv_fail(e, HV_EFORBIDDEN, "only %s holds this case", r.provider);

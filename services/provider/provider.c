@@ -42,7 +42,8 @@ static const char s_schema[] =
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
-    "  updated_s INTEGER NOT NULL) WITHOUT ROWID;";
+    "  updated_s INTEGER NOT NULL) WITHOUT ROWID;"
+    PV_CAPACITY_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (service is filled in from the summary by the first tick). */
@@ -384,6 +385,9 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
         err = s_retention(w, now);
     if (err == HV_OK)
         err = s_due_soon(w, now);
+    if (err != HV_OK)
+        return err;
+    err = pv_capacity_tick(w, now);
     if (err != HV_OK)
         return err;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
