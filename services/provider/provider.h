@@ -52,7 +52,7 @@ HV_MUST_CHECK hv_err pv_case_state(hv_worker *w, pv_item *it, const char *state,
  * what was last published to each router, part of the schema: */
 #define PV_CAPACITY_SCHEMA                                                                     \
     "CREATE TABLE IF NOT EXISTS capacity_sent (router TEXT PRIMARY KEY, free INTEGER NOT NULL,"\
-    "  total INTEGER NOT NULL, at_s INTEGER NOT NULL) WITHOUT ROWID;"
+    "  total INTEGER NOT NULL, open INTEGER NOT NULL, at_s INTEGER NOT NULL) WITHOUT ROWID;"
 
 /* Counts this agency's places now: `total` ([provider] places, else the
  * registry's capacity) and `free` (less its open cases and the offers
@@ -61,8 +61,8 @@ HV_MUST_CHECK hv_err pv_capacity_count(hv_worker *w, uint64_t now, uint32_t *fre
                                        uint32_t *total);
 
 /* Publishes the count (CAPACITY) to each active router of this country
- * whose last one differs or is capacity_every_s old; within the tick's
- * transaction. */
+ * when the open cases or the places differ from the last one sent it, or
+ * that one is capacity_every_s old; within the tick's transaction. */
 HV_MUST_CHECK hv_err pv_capacity_tick(hv_worker *w, uint64_t now);
 
 /* The control commands (hv_worker_app's on_control, command_roles,

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "hv_history.h"
+#include "hv_db.h"
 #include "hv_log.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
@@ -48,6 +49,8 @@ static const hv_worker_column s_columns[] = {
     /* offered_s: when the offer was made (router_capacity.c counts the
      * offers made since a provider's publication). */
     {"candidates", "offered_s", "INTEGER NOT NULL DEFAULT 0"},
+    /* answered_ms: when its answer (or the end of the offer) came, Unix ms. */
+    {"candidates", "answered_ms", "INTEGER NOT NULL DEFAULT 0"},
     {NULL, NULL, NULL},
 };
 
@@ -126,9 +129,11 @@ static hv_err s_candidate(hv_worker *w, const s_ref *r, const char *provider,
 {
     return hv_sql_exec(hv_worker_db(w),
                        "UPDATE candidates SET outcome = ?3, reason = ?4, offered_s = CASE WHEN "
-                       "?3 = 'offered' THEN ?5 ELSE offered_s END WHERE referral = ?1 "
-                       "AND provider = ?2 AND outcome IN ('waiting', 'offered')",
-                       "rttti", r->id, provider, outcome, reason, (int64_t)time(NULL));
+                       "?3 = 'offered' THEN ?5 ELSE offered_s END, answered_ms = CASE WHEN ?3 = "
+                       "'offered' THEN 0 ELSE ?6 END WHERE referral = ?1 AND provider = ?2 AND "
+                       "outcome IN ('waiting', 'offered')",
+                       "rtttii", r->id, provider, outcome, reason, (int64_t)time(NULL),
+                       hv_now_ms());
 }
 
 /* Tells the intake what happened to an offer (PROGRESS, PROTOCOL.md
@@ -221,7 +226,7 @@ static const char *s_unfit(hv_worker *w, const char *id, const hv_summary *s, ch
     rt_places x;
     if (rt_free_places(w, p, &x) < 1) {
         if (strcmp(x.basis, "published") == 0)
-            snprintf(buf, cap, "no open places (%lld free published, %lld offers pending since)",
+            snprintf(buf, cap, "no open places (%lld free published, %lld offers made since)",
                      (long long)x.published_free, (long long)x.pending);
         else if (strcmp(x.basis, "declined") == 0)
             snprintf(buf, cap, "no open places (declined no_capacity, none published since)");

@@ -18,18 +18,19 @@
 
 /* The table of publications, part of the router's schema. at_s: the
  * publication's own time (the provider's clock), 0 when none came;
- * received_s: when it came (this clock); declined_s: when the provider
+ * received_ms: when it came (this clock, Unix ms); declined_s: when the provider
  * last declined with no_capacity (this clock), 0 once it published since. */
 #define RT_CAPACITY_SCHEMA                                                                     \
     "CREATE TABLE IF NOT EXISTS capacity (provider TEXT PRIMARY KEY,"                          \
     "  free INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,"                     \
-    "  at_s INTEGER NOT NULL DEFAULT 0, received_s INTEGER NOT NULL DEFAULT 0,"               \
+    "  at_s INTEGER NOT NULL DEFAULT 0, received_ms INTEGER NOT NULL DEFAULT 0,"              \
     "  declined_s INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 
 /* How a provider's free places were counted (rt_free_places). Plain data. */
 typedef struct rt_places {
     int64_t free;          /* places free for a new person now, never below 0 */
-    int64_t pending;       /* offers counted against them (pending, see basis) */
+    int64_t pending;       /* offers counted against them: pending, or for
+                              "published" made since it, pending or accepted */
     const char *basis;     /* "published", "declined" (no_capacity, until the next
                               publication) or "registry" */
     uint64_t published_at; /* the publication counted (Unix s, provider's clock), or 0 */
@@ -40,7 +41,8 @@ typedef struct rt_places {
 /* Free places of provider `p` for a new person, the ONE count every check
  * of places uses (one person, or a group's size): its free places as
  * published within RT_PUBLISHED_FRESH_S less the offers made to it since
- * then still pending; 0 for an hour after it declined with no_capacity
+ * then still pending (or accepted: a place the publication did not
+ * count); 0 for an hour after it declined with no_capacity
  * unless it published since; otherwise the registry's capacity less every
  * pending offer. `why` (may be NULL) gets how. */
 int64_t rt_free_places(hv_worker *w, const hv_node *p, rt_places *why);

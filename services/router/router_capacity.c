@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_db.h"
 #include "hv_log.h"
 #include "hv_sql.h"
 #include "hv_text.h"
@@ -17,11 +18,11 @@
 
 /* The row held for `id`; false when there is none. */
 static bool s_row(hv_worker *w, const char *id, int64_t *free_places, int64_t *total,
-                  uint64_t *at, uint64_t *declined)
+                  uint64_t *at, uint64_t *declined, int64_t *received_ms)
 {
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT free, total, at_s, declined_s FROM capacity WHERE "
-                              "provider = ?1",
+                              "SELECT free, total, at_s, declined_s, received_ms FROM capacity "
+                              "WHERE provider = ?1",
                               "t", id);
     bool found = st != NULL && sqlite3_step(st) == SQLITE_ROW;
     if (found) {
@@ -29,21 +30,37 @@ static bool s_row(hv_worker *w, const char *id, int64_t *free_places, int64_t *t
         *total = sqlite3_column_int64(st, 1);
         *at = (uint64_t)sqlite3_column_int64(st, 2);
         *declined = (uint64_t)sqlite3_column_int64(st, 3);
+        *received_ms = sqlite3_column_int64(st, 4);
     }
     sqlite3_finalize(st);
     return found;
 }
 
-/* Offers pending with `id` made at or after `since` (this clock). An
- * offer made in the second of a publication counts against it: the
- * provider may not have had it yet when it counted. */
-static int64_t s_pending_since(hv_worker *w, const char *id, uint64_t since)
+/* Offers pending with `id` (all of them). */
+static int64_t s_pending(hv_worker *w, const char *id)
 {
     int64_t n = 0;
     if (hv_sql_int(hv_worker_db(w), &n,
-                   "SELECT count(*) FROM candidates WHERE provider = ?1 AND outcome = "
-                   "'offered' AND offered_s >= ?2",
-                   "ti", id, (int64_t)since) != HV_OK)
+                   "SELECT count(*) FROM candidates WHERE provider = ?1 AND outcome = 'offered'",
+                   "t", id) != HV_OK)
+        n = 0;
+    return n;
+}
+
+/* Offers made to `id` that its publication dated `at` (its clock) and
+ * received at `received_ms` (this clock) may not have counted: pending
+ * ones made from the second it is dated (one made in that second may not
+ * have reached it yet: counted, to be safe), and accepted ones whose
+ * ACCEPT came after it (the provider publishes after each accept, and
+ * sends it after the ACCEPT). */
+static int64_t s_taken_since(hv_worker *w, const char *id, uint64_t at, int64_t received_ms)
+{
+    int64_t n = 0;
+    if (hv_sql_int(hv_worker_db(w), &n,
+                   "SELECT count(*) FROM candidates WHERE provider = ?1 AND ((outcome = "
+                   "'offered' AND offered_s >= ?2) OR (outcome = 'accepted' AND answered_ms > "
+                   "?3))",
+                   "tii", id, (int64_t)at, received_ms) != HV_OK)
         n = 0;
     return n;
 }
@@ -52,8 +69,8 @@ int64_t rt_free_places(hv_worker *w, const hv_node *p, rt_places *why)
 {
     rt_places x = {.basis = "registry", .published_free = -1, .published_total = -1};
     uint64_t now = (uint64_t)time(NULL), at = 0, declined = 0;
-    int64_t published = 0, total = 0;
-    bool held = s_row(w, p->id, &published, &total, &at, &declined);
+    int64_t published = 0, total = 0, received_ms = 0;
+    bool held = s_row(w, p->id, &published, &total, &at, &declined, &received_ms);
     if (held && at != 0) {
         x.published_at = at;
         x.published_free = published;
@@ -61,14 +78,14 @@ int64_t rt_free_places(hv_worker *w, const hv_node *p, rt_places *why)
     }
     if (held && declined != 0 && now < declined + RT_PUBLISHED_FRESH_S) {
         x.basis = "declined";
-        x.pending = s_pending_since(w, p->id, 0);
+        x.pending = s_pending(w, p->id);
         x.free = 0;
     } else if (held && at != 0 && now < at + RT_PUBLISHED_FRESH_S) {
         x.basis = "published";
-        x.pending = s_pending_since(w, p->id, at);
+        x.pending = s_taken_since(w, p->id, at, received_ms);
         x.free = published - x.pending;
     } else {
-        x.pending = s_pending_since(w, p->id, 0);
+        x.pending = s_pending(w, p->id);
         x.free = (int64_t)p->capacity - x.pending;
     }
     if (x.free < 0)
@@ -96,22 +113,23 @@ hv_err rt_capacity_on_message(hv_worker *w, const hv_envelope *env, const hv_msg
         return hv_fail(e, HV_EINVAL, "the publication is dated %llu s ahead of this router's "
                        "clock (at most %d): check the provider's clock",
                        (unsigned long long)(m->at - now), RT_PUBLISHED_AHEAD_S);
-    int64_t free_places = 0, total = 0;
+    int64_t free_places = 0, total = 0, received_ms = 0;
     uint64_t at = 0, declined = 0;
-    if (s_row(w, env->from, &free_places, &total, &at, &declined) && at != 0 && m->at <= at) {
+    if (s_row(w, env->from, &free_places, &total, &at, &declined, &received_ms) && at != 0 &&
+        m->at <= at) {
         /* A replay or one overtaken on the way: the newer count stands. */
         hv_log(HV_LOG_INFO, "capacity_stale", "provider=%s at=%llu held_at=%llu free=%u",
                env->from, (unsigned long long)m->at, (unsigned long long)at, m->places_free);
         return HV_OK;
     }
     hv_err err = hv_sql_exec(hv_worker_db(w),
-                             "INSERT INTO capacity (provider, free, total, at_s, received_s, "
+                             "INSERT INTO capacity (provider, free, total, at_s, received_ms, "
                              "declined_s) VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT(provider) "
                              "DO UPDATE SET free = excluded.free, total = excluded.total, "
-                             "at_s = excluded.at_s, received_s = excluded.received_s, "
+                             "at_s = excluded.at_s, received_ms = excluded.received_ms, "
                              "declined_s = 0",
                              "tiiii", env->from, (int64_t)m->places_free,
-                             (int64_t)m->places_total, (int64_t)m->at, (int64_t)now);
+                             (int64_t)m->places_total, (int64_t)m->at, hv_now_ms());
     if (err == HV_OK)
         hv_log(HV_LOG_INFO, "capacity_published", "provider=%s free=%u total=%u at=%llu",
                env->from, m->places_free, m->places_total, (unsigned long long)m->at);
