@@ -111,7 +111,7 @@ static bool s_reason_valid(const hv_reason *x)
 /* A PROGRESS: a provider always; a reason code exactly for a decline
  * (a decline code) and a withdrawn offer (a withdrawn code); a deadline
  * exactly for an offer. Codes only: no free text reaches the intake this
- * way (PROTOCOL.md §9.8). */
+ * way (PROTOCOL.md §9 "PROGRESS"). */
 static bool s_progress_valid(const hv_msg *m)
 {
     if (!hv_progress_event_valid(m->code) || !hv_node_id_valid_cstr(m->node) || m->at == 0)
@@ -128,7 +128,8 @@ static bool s_progress_valid(const hv_msg *m)
 static bool s_capacity_valid(const hv_msg *m)
 {
     return hv_node_id_valid_cstr(m->node) && m->places_total <= HV_PLACES_MAX &&
-           m->places_free <= m->places_total && m->at != 0;
+           m->places_free <= m->places_total && m->places_pending <= HV_PLACES_MAX &&
+           m->at != 0;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -269,11 +270,12 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
     case HV_MSG_CAPACITY:
         if (!s_capacity_valid(m))
             goto invalid;
-        hv_mp_write_array(&w, 4);
+        hv_mp_write_array(&w, 5);
         hv_mp_write_cstr(&w, m->node);
         hv_mp_write_uint(&w, m->places_free);
         hv_mp_write_uint(&w, m->places_total);
         hv_mp_write_uint(&w, m->at);
+        hv_mp_write_uint(&w, m->places_pending);
         break;
     default:
         goto invalid;
@@ -429,14 +431,16 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
         S_TRY(hv_mp_read_uint(r, &m->respond_by));
         return s_progress_valid(m) ? HV_OK : HV_EINVAL;
     case HV_MSG_CAPACITY: {
-        uint64_t free_places, total;
-        S_TRY(s_array_exact(r, 4));
+        uint64_t free_places, total, pending;
+        S_TRY(s_array_exact(r, 5));
         S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
         S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &free_places));
         S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &total));
         S_TRY(hv_mp_read_uint(r, &m->at));
+        S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &pending));
         m->places_free = (uint32_t)free_places;
         m->places_total = (uint32_t)total;
+        m->places_pending = (uint32_t)pending;
         return s_capacity_valid(m) ? HV_OK : HV_EINVAL;
     }
     }

@@ -113,16 +113,18 @@ typedef struct hv_msg {
     size_t sealed_len;                   /* its length, 0 for none */
     const char *case_json;               /* CASE_TRANSFER: the referral file (borrowed) */
     size_t case_len;                     /* its length */
-    /* PROGRESS (router -> intake, PROTOCOL.md §9.8): `code` is the event
+    /* PROGRESS (router -> intake, PROTOCOL.md §9 "PROGRESS"): `code` is the event
      * (hv_progress_events), `node` the provider, `at` when it happened. */
     char reason[HV_MSG_CODE_MAX + 1];    /* PROGRESS declined: the decline code;
                                             withdrawn_offer: the withdrawn code; else "" */
     uint64_t respond_by;                 /* PROGRESS offered: the provider's answer is due
                                             then (Unix s); else 0 */
-    /* CAPACITY (provider -> router, PROTOCOL.md §9.9): `node` is the
+    /* CAPACITY (provider -> router, PROTOCOL.md §9 "CAPACITY"): `node` is the
      * provider, `at` when it counted. */
     uint32_t places_free;                /* places free for new people */
     uint32_t places_total;               /* places in all */
+    uint32_t places_pending;             /* offers of the recipient router counted as
+                                            taking places, pending its answer */
 } hv_msg;
 
 /* Encodes `m` for its type. Caller owns `*out` (free()). Returns HV_OK,

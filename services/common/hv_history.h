@@ -21,7 +21,7 @@ extern const char hv_history_schema[];
 HV_MUST_CHECK hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
                                     const char *actor, const char *detail);
 
-/* Records an offer's progress reported to an intake (PROTOCOL.md §9.8):
+/* Records an offer's progress reported to an intake (PROTOCOL.md §9 "PROGRESS"):
  * `event` (offered, declined, ...) as reported by `actor`, with `detail`
  * for people (sealed at rest like any detail) and `code` (a reason code,
  * or ""). Not a state: no audit record; an event of kind "progress" with

@@ -66,7 +66,7 @@ HV_MUST_CHECK hv_err in_draft_erase(hv_worker *w, const hv_actor *a, const char 
                                     hv_errmsg *e);
 
 /* Offer outcomes the router reports (intake_progress.c, PROTOCOL.md
- * §9.8). The table, part of the intake's schema: */
+ * §9 "PROGRESS"). The table, part of the intake's schema: */
 #define IN_PROGRESS_SCHEMA                                                                     \
     "CREATE TABLE IF NOT EXISTS progress (seq INTEGER PRIMARY KEY AUTOINCREMENT,"              \
     "  referral BLOB NOT NULL, at_s INTEGER NOT NULL, event TEXT NOT NULL,"                    \

@@ -1,5 +1,5 @@
 /* What the intake is told about each offer of its referrals (PROGRESS,
- * PROTOCOL.md §9.8): offered to a provider, declined with a reason code,
+ * PROTOCOL.md §9 "PROGRESS"): offered to a provider, declined with a reason code,
  * not answered by the offer's deadline, an offer withdrawn. Each one goes
  * into the referral's history in the order it came, between the states,
  * so that `haven referral show` reads as the referral went, and into the

@@ -48,7 +48,7 @@ HV_MUST_CHECK hv_err pv_offer_state(hv_worker *w, pv_item *it, const char *state
 HV_MUST_CHECK hv_err pv_case_state(hv_worker *w, pv_item *it, const char *state,
                                    const char *actor, const char *detail);
 
-/* Its free places (provider_capacity.c, PROTOCOL.md §9.9). The table of
+/* Its free places (provider_capacity.c, PROTOCOL.md §9 "CAPACITY"). The table of
  * what was last published to each router, part of the schema: */
 #define PV_CAPACITY_SCHEMA                                                                     \
     "CREATE TABLE IF NOT EXISTS capacity_sent (router TEXT PRIMARY KEY, free INTEGER NOT NULL,"\

@@ -1,14 +1,15 @@
 /* The provider's free places, published to its routers (CAPACITY,
- * PROTOCOL.md §9.9).
+ * PROTOCOL.md §9 "CAPACITY").
  *
  * Its places ([provider] places, or the registry's capacity) are taken
  * by its open cases (an accepted offer whose case has not closed:
  * accepted and on its way, received, in_progress, on_hold) and by the
  * offers waiting for its answer. The router sees only its own offers, so
- * the provider publishes {free, total, at} to every router of its
- * country when its open cases or its places change and at least every
- * capacity_every_s (600 s by default); the router counts the offers it
- * made since. */
+ * the provider publishes {free, total, at, pending} to every router of
+ * its country when its open cases or its places change and at least
+ * every capacity_every_s (600 s by default): `pending` says how many of
+ * the offers it counted are that router's, so that the router can put
+ * its own exact count in their place (offers on their way included). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -93,8 +94,17 @@ hv_err pv_capacity_tick(hv_worker *w, uint64_t now)
             continue;
         if (now <= last)
             continue; /* the next second says it */
+        /* Which of the offers it counted are this router's: the router
+         * puts its own exact count in their place. */
+        int64_t theirs = 0;
+        if ((err = hv_sql_int(hv_worker_db(w), &theirs,
+                              "SELECT count(*) FROM offers WHERE state = 'offered' AND "
+                              "respond_by > ?1 AND router = ?2",
+                              "it", (int64_t)now, r->id)) != HV_OK)
+            break;
         hv_msg m = {.type = HV_MSG_CAPACITY, .at = now, .places_free = free_places,
-                    .places_total = total};
+                    .places_total = total,
+                    .places_pending = theirs > HV_PLACES_MAX ? HV_PLACES_MAX : (uint32_t)theirs};
         snprintf(m.node, sizeof m.node, "%s", self->id);
         /* About no referral: the id is zero. It lives as long as it counts. */
         static const uint8_t none[16] = {0};

@@ -46,10 +46,8 @@ static const char s_schema[] =
  * sealed to the intake; the router only carries it (PROTOCOL.md §9.1). */
 static const hv_worker_column s_columns[] = {
     {"candidates", "note", "BLOB"},
-    /* offered_s: when the offer was made (router_capacity.c counts the
-     * offers made since a provider's publication). */
-    {"candidates", "offered_s", "INTEGER NOT NULL DEFAULT 0"},
-    /* answered_ms: when its answer (or the end of the offer) came, Unix ms. */
+    /* answered_ms: when its answer (or the end of the offer) came, Unix ms
+     * (router_capacity.c counts the accepts after a publication came). */
     {"candidates", "answered_ms", "INTEGER NOT NULL DEFAULT 0"},
     {NULL, NULL, NULL},
 };
@@ -128,16 +126,14 @@ static hv_err s_candidate(hv_worker *w, const s_ref *r, const char *provider,
                           const char *outcome, const char *reason)
 {
     return hv_sql_exec(hv_worker_db(w),
-                       "UPDATE candidates SET outcome = ?3, reason = ?4, offered_s = CASE WHEN "
-                       "?3 = 'offered' THEN ?5 ELSE offered_s END, answered_ms = CASE WHEN ?3 = "
-                       "'offered' THEN 0 ELSE ?6 END WHERE referral = ?1 AND provider = ?2 AND "
-                       "outcome IN ('waiting', 'offered')",
-                       "rtttii", r->id, provider, outcome, reason, (int64_t)time(NULL),
-                       hv_now_ms());
+                       "UPDATE candidates SET outcome = ?3, reason = ?4, answered_ms = CASE WHEN "
+                       "?3 = 'offered' THEN 0 ELSE ?5 END WHERE referral = ?1 AND provider = ?2 "
+                       "AND outcome IN ('waiting', 'offered')",
+                       "rttti", r->id, provider, outcome, reason, hv_now_ms());
 }
 
 /* Tells the intake what happened to an offer (PROGRESS, PROTOCOL.md
- * §9.8): the event, the provider, a code; nothing the provider wrote. */
+ * §9 "PROGRESS"): the event, the provider, a code; nothing the provider wrote. */
 static hv_err s_progress(hv_worker *w, const s_ref *r, const char *event, const char *provider,
                          const char *reason, uint64_t respond_by)
 {
@@ -226,8 +222,9 @@ static const char *s_unfit(hv_worker *w, const char *id, const hv_summary *s, ch
     rt_places x;
     if (rt_free_places(w, p, &x) < 1) {
         if (strcmp(x.basis, "published") == 0)
-            snprintf(buf, cap, "no open places (%lld free published, %lld offers made since)",
-                     (long long)x.published_free, (long long)x.pending);
+            snprintf(buf, cap, "no open places (%lld free as published with %lld offers "
+                     "pending, %lld now)", (long long)x.published_free,
+                     (long long)x.published_pending, (long long)x.pending);
         else if (strcmp(x.basis, "declined") == 0)
             snprintf(buf, cap, "no open places (declined no_capacity, none published since)");
         else

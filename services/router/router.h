@@ -23,28 +23,31 @@
 #define RT_CAPACITY_SCHEMA                                                                     \
     "CREATE TABLE IF NOT EXISTS capacity (provider TEXT PRIMARY KEY,"                          \
     "  free INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0,"                     \
+    "  pending INTEGER NOT NULL DEFAULT 0,"                                                     \
     "  at_s INTEGER NOT NULL DEFAULT 0, received_ms INTEGER NOT NULL DEFAULT 0,"              \
     "  declined_s INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 
 /* How a provider's free places were counted (rt_free_places). Plain data. */
 typedef struct rt_places {
     int64_t free;          /* places free for a new person now, never below 0 */
-    int64_t pending;       /* offers counted against them: pending, or for
-                              "published" made since it, pending or accepted */
+    int64_t pending;       /* this router's offers counted against them: those
+                              pending, and for "published" those accepted since */
     const char *basis;     /* "published", "declined" (no_capacity, until the next
                               publication) or "registry" */
     uint64_t published_at; /* the publication counted (Unix s, provider's clock), or 0 */
     int64_t published_free; /* the free places it said, or -1 */
     int64_t published_total; /* the places it said it has, or -1 */
+    int64_t published_pending; /* this router's offers it counted in them */
 } rt_places;
 
 /* Free places of provider `p` for a new person, the ONE count every check
  * of places uses (one person, or a group's size): its free places as
- * published within RT_PUBLISHED_FRESH_S less the offers made to it since
- * then still pending (or accepted: a place the publication did not
- * count); 0 for an hour after it declined with no_capacity
+ * published within RT_PUBLISHED_FRESH_S; 0 for an hour after it declined with no_capacity
  * unless it published since; otherwise the registry's capacity less every
- * pending offer. `why` (may be NULL) gets how. */
+ * pending offer. With a publication, the offers of this router that it
+ * counted are replaced by those pending now (ones on their way to it
+ * included), and those it accepted since are taken off. `why` (may be
+ * NULL) gets how. */
 int64_t rt_free_places(hv_worker *w, const hv_node *p, rt_places *why);
 
 /* A CAPACITY from `env->from`: kept when newer than the one held, ignored
@@ -59,7 +62,8 @@ HV_MUST_CHECK hv_err rt_capacity_on_message(hv_worker *w, const hv_envelope *env
 HV_MUST_CHECK hv_err rt_capacity_declined(hv_worker *w, const char *id);
 
 /* The places of `id` for pathway.show: {"basis", "free", "pending",
- * "published": {"free", "total", "at", "age_s"} | null}. Caller owns it. */
+ * "published": {"free", "total", "pending", "at", "age_s"} | null}.
+ * Caller owns it. */
 json_t *rt_capacity_json(hv_worker *w, const char *id);
 
 /* One line's tail for pathway.show's text: ", 3 free (published 2 min ago)".

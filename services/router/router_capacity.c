@@ -1,5 +1,5 @@
 /* Free places per provider at the router; see router.h and PROTOCOL.md
- * §9.9.
+ * §9 "CAPACITY".
  *
  * A provider's places are taken by its open cases as well as by the
  * offers pending with it. The router sees only its own offers; the
@@ -17,20 +17,28 @@
 #include "router.h"
 
 /* The row held for `id`; false when there is none. */
-static bool s_row(hv_worker *w, const char *id, int64_t *free_places, int64_t *total,
-                  uint64_t *at, uint64_t *declined, int64_t *received_ms)
+/* A publication held: its free places, total, this router's offers it
+ * counted, its date, when it came (Unix ms) and the last no_capacity. */
+typedef struct s_held {
+    int64_t free_places, total, pending, received_ms;
+    uint64_t at, declined;
+} s_held;
+
+static bool s_row(hv_worker *w, const char *id, s_held *h)
 {
+    memset(h, 0, sizeof *h);
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT free, total, at_s, declined_s, received_ms FROM capacity "
-                              "WHERE provider = ?1",
+                              "SELECT free, total, at_s, declined_s, received_ms, pending FROM "
+                              "capacity WHERE provider = ?1",
                               "t", id);
     bool found = st != NULL && sqlite3_step(st) == SQLITE_ROW;
     if (found) {
-        *free_places = sqlite3_column_int64(st, 0);
-        *total = sqlite3_column_int64(st, 1);
-        *at = (uint64_t)sqlite3_column_int64(st, 2);
-        *declined = (uint64_t)sqlite3_column_int64(st, 3);
-        *received_ms = sqlite3_column_int64(st, 4);
+        h->free_places = sqlite3_column_int64(st, 0);
+        h->total = sqlite3_column_int64(st, 1);
+        h->at = (uint64_t)sqlite3_column_int64(st, 2);
+        h->declined = (uint64_t)sqlite3_column_int64(st, 3);
+        h->received_ms = sqlite3_column_int64(st, 4);
+        h->pending = sqlite3_column_int64(st, 5);
     }
     sqlite3_finalize(st);
     return found;
@@ -47,20 +55,16 @@ static int64_t s_pending(hv_worker *w, const char *id)
     return n;
 }
 
-/* Offers made to `id` that its publication dated `at` (its clock) and
- * received at `received_ms` (this clock) may not have counted: pending
- * ones made from the second it is dated (one made in that second may not
- * have reached it yet: counted, to be safe), and accepted ones whose
- * ACCEPT came after it (the provider publishes after each accept, and
- * sends it after the ACCEPT). */
-static int64_t s_taken_since(hv_worker *w, const char *id, uint64_t at, int64_t received_ms)
+/* Offers to `id` it accepted after its publication came (at
+ * `received_ms`, this clock): places the publication did not count. The
+ * provider publishes after each accept, and sends it after the ACCEPT. */
+static int64_t s_accepted_since(hv_worker *w, const char *id, int64_t received_ms)
 {
     int64_t n = 0;
     if (hv_sql_int(hv_worker_db(w), &n,
-                   "SELECT count(*) FROM candidates WHERE provider = ?1 AND ((outcome = "
-                   "'offered' AND offered_s >= ?2) OR (outcome = 'accepted' AND answered_ms > "
-                   "?3))",
-                   "tii", id, (int64_t)at, received_ms) != HV_OK)
+                   "SELECT count(*) FROM candidates WHERE provider = ?1 AND outcome = "
+                   "'accepted' AND answered_ms > ?2",
+                   "ti", id, received_ms) != HV_OK)
         n = 0;
     return n;
 }
@@ -68,24 +72,29 @@ static int64_t s_taken_since(hv_worker *w, const char *id, uint64_t at, int64_t 
 int64_t rt_free_places(hv_worker *w, const hv_node *p, rt_places *why)
 {
     rt_places x = {.basis = "registry", .published_free = -1, .published_total = -1};
-    uint64_t now = (uint64_t)time(NULL), at = 0, declined = 0;
-    int64_t published = 0, total = 0, received_ms = 0;
-    bool held = s_row(w, p->id, &published, &total, &at, &declined, &received_ms);
-    if (held && at != 0) {
-        x.published_at = at;
-        x.published_free = published;
-        x.published_total = total;
+    uint64_t now = (uint64_t)time(NULL);
+    s_held h;
+    bool held = s_row(w, p->id, &h);
+    if (held && h.at != 0) {
+        x.published_at = h.at;
+        x.published_free = h.free_places;
+        x.published_total = h.total;
+        x.published_pending = h.pending;
     }
-    if (held && declined != 0 && now < declined + RT_PUBLISHED_FRESH_S) {
+    x.pending = s_pending(w, p->id);
+    if (held && h.declined != 0 && now < h.declined + RT_PUBLISHED_FRESH_S) {
         x.basis = "declined";
-        x.pending = s_pending(w, p->id);
         x.free = 0;
-    } else if (held && at != 0 && now < at + RT_PUBLISHED_FRESH_S) {
+    } else if (held && h.at != 0 && now < h.at + RT_PUBLISHED_FRESH_S) {
+        /* Its count, with this router's offers it counted replaced by the
+         * ones pending now (those on their way to it included), less the
+         * ones it accepted since. */
         x.basis = "published";
-        x.pending = s_taken_since(w, p->id, at, received_ms);
-        x.free = published - x.pending;
+        x.pending += s_accepted_since(w, p->id, h.received_ms);
+        x.free = h.free_places + h.pending - x.pending;
+        if (x.free > h.total)
+            x.free = h.total;
     } else {
-        x.pending = s_pending(w, p->id);
         x.free = (int64_t)p->capacity - x.pending;
     }
     if (x.free < 0)
@@ -113,26 +122,26 @@ hv_err rt_capacity_on_message(hv_worker *w, const hv_envelope *env, const hv_msg
         return hv_fail(e, HV_EINVAL, "the publication is dated %llu s ahead of this router's "
                        "clock (at most %d): check the provider's clock",
                        (unsigned long long)(m->at - now), RT_PUBLISHED_AHEAD_S);
-    int64_t free_places = 0, total = 0, received_ms = 0;
-    uint64_t at = 0, declined = 0;
-    if (s_row(w, env->from, &free_places, &total, &at, &declined, &received_ms) && at != 0 &&
-        m->at <= at) {
+    s_held h;
+    if (s_row(w, env->from, &h) && h.at != 0 && m->at <= h.at) {
         /* A replay or one overtaken on the way: the newer count stands. */
         hv_log(HV_LOG_INFO, "capacity_stale", "provider=%s at=%llu held_at=%llu free=%u",
-               env->from, (unsigned long long)m->at, (unsigned long long)at, m->places_free);
+               env->from, (unsigned long long)m->at, (unsigned long long)h.at, m->places_free);
         return HV_OK;
     }
     hv_err err = hv_sql_exec(hv_worker_db(w),
-                             "INSERT INTO capacity (provider, free, total, at_s, received_ms, "
-                             "declined_s) VALUES (?1, ?2, ?3, ?4, ?5, 0) ON CONFLICT(provider) "
-                             "DO UPDATE SET free = excluded.free, total = excluded.total, "
-                             "at_s = excluded.at_s, received_ms = excluded.received_ms, "
-                             "declined_s = 0",
-                             "tiiii", env->from, (int64_t)m->places_free,
-                             (int64_t)m->places_total, (int64_t)m->at, hv_now_ms());
+                             "INSERT INTO capacity (provider, free, total, pending, at_s, "
+                             "received_ms, declined_s) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0) ON "
+                             "CONFLICT(provider) DO UPDATE SET free = excluded.free, total = "
+                             "excluded.total, pending = excluded.pending, at_s = excluded.at_s, "
+                             "received_ms = excluded.received_ms, declined_s = 0",
+                             "tiiiii", env->from, (int64_t)m->places_free,
+                             (int64_t)m->places_total, (int64_t)m->places_pending,
+                             (int64_t)m->at, hv_now_ms());
     if (err == HV_OK)
-        hv_log(HV_LOG_INFO, "capacity_published", "provider=%s free=%u total=%u at=%llu",
-               env->from, m->places_free, m->places_total, (unsigned long long)m->at);
+        hv_log(HV_LOG_INFO, "capacity_published",
+               "provider=%s free=%u total=%u pending=%u at=%llu", env->from, m->places_free,
+               m->places_total, m->places_pending, (unsigned long long)m->at);
     return err;
 }
 
@@ -156,8 +165,9 @@ json_t *rt_capacity_json(hv_worker *w, const char *id)
         char at[21];
         hv_time_format(x.published_at, at);
         uint64_t now = (uint64_t)time(NULL);
-        pub = json_pack("{s:I, s:I, s:s, s:I}", "free", (json_int_t)x.published_free, "total",
-                        (json_int_t)x.published_total, "at", at, "age_s",
+        pub = json_pack("{s:I, s:I, s:I, s:s, s:I}", "free", (json_int_t)x.published_free,
+                        "total", (json_int_t)x.published_total, "pending",
+                        (json_int_t)x.published_pending, "at", at, "age_s",
                         (json_int_t)(now > x.published_at ? now - x.published_at : 0));
     }
     return json_pack("{s:s, s:I, s:I, s:o}", "basis", x.basis, "free", (json_int_t)x.free,

@@ -12,6 +12,10 @@
 #    completes the place is free again and the third minor is offered it;
 #  stale_capacity_publication_ignored: a CAPACITY dated before the one the
 #    router holds (a replay, or one overtaken) does not raise the places;
+#  intake_sees_offer_not_answered_then_next_offer: shelter A lets its offer's
+#    deadline pass (offer_timeout_s = 2); the intake's history says so before
+#    the offer to shelter B; a cancel then withdraws that offer, and the
+#    withdrawal after the referral ended is recorded too;
 #  capacity_from_non_provider_refused: a CAPACITY from an intake is refused
 #    by the broker, and one from shelter A naming shelter B is refused by
 #    the router (HV_EFORBIDDEN), neither changing what the router holds.
@@ -35,6 +39,8 @@ for p in shelter-a shelter-b; do
   printf '[provider]\ncapacity_every_s = 2\n' >> "$p.ini"
 done
 [ "$case_name" = accepted_minor_occupies_only_place ] && sed -i 's/^capacity_every_s = 2$/capacity_every_s = 2\nplaces = 1/' shelter-b.ini
+[ "$case_name" = intake_sees_offer_not_answered_then_next_offer ] &&
+  sed -i 's/^\[pathway\]$/[router]\noffer_timeout_s = 2\n[pathway]/' router.ini
 for n in broker-xc broker-xa router shelter-a shelter-b intake; do start "$n"; done
 
 # The history lines of `haven referral show`, without their times.
@@ -102,6 +108,37 @@ $want"
     bad "order after the match: $(history_lines "$id")"
   ;;
 
+intake_sees_offer_not_answered_then_next_offer)
+  id=$(submit adult.json)
+  wait_until 30 is offered offer_state shelter-a "$id"
+  wait_until 30 is 3 progress_count "$id"
+  by_a=$(progress_at "$id" 0 respond_by)
+  by_b=$(progress_at "$id" 2 respond_by)
+  want="requested          by ngo.xa/host-admin: summary sent to the router
+offered            by router.xc: offered to shelter-a.xc, answer due by $by_a
+not_answered       by router.xc: not answered by shelter-a.xc by the offer's deadline
+offered            by router.xc: offered to shelter-b.xc, answer due by $by_b"
+  got=$(history_lines "$id")
+  [ "$got" = "$want" ] && ok || bad "history lines:
+$got
+expected:
+$want"
+  # Shelter B does not answer either: the pathway ends in no_match, and the
+  # progress says each step before it.
+  wait_until 30 is no_match intake_state "$id"
+  [ "$(history_lines "$id" | awk '{print $1}' | tr '\n' ' ')" = \
+    "requested offered not_answered offered not_answered no_match " ] && ok ||
+    bad "order to the end: $(history_lines "$id")"
+  # A cancel withdraws an open offer; the report comes after the referral ended.
+  id2=$(submit adult.json)
+  wait_until 30 is offered offer_state shelter-a "$id2"
+  expect 0 "" "$haven" referral withdraw --config intake.ini "$id2" --code no_longer_needed \
+    --reason "The person found a place with family"
+  wait_until 30 is cancelled intake_state "$id2"
+  wait_until 30 is withdrawn_offer progress_at "$id2" 1 event
+  [ "$(progress_at "$id2" 1 code)" = cancelled ] && ok || bad "withdrawal code: $(progress_at "$id2" 1 code)"
+  ;;
+
 accepted_minor_occupies_only_place)
   wait_until 20 is 1 published_free shelter-b.xc
   expect 0 "1 free (published 1 of 1" "$haven" pathway show --config router.ini
@@ -118,7 +155,7 @@ accepted_minor_occupies_only_place)
   wait_until 30 is no_match intake_state "$m2"
   case $(offer_state shelter-b "$m2") in "" | null) ok ;; *) bad "the second minor was offered to shelter B" ;; esac
   reasons=$("$haven" referral show --json --config intake.ini "$m2" | jq -r '.result.history[] | select(.state == "no_match") | .detail')
-  [ "$reasons" = "shelter-a.xc: does not take minors; shelter-b.xc: no open places (0 free published, 0 offers made since)" ] &&
+  [ "$reasons" = "shelter-a.xc: does not take minors; shelter-b.xc: no open places (0 free as published with 0 offers pending, 0 now)" ] &&
     ok || bad "no_match reasons: $reasons"
   [ "$(progress_count "$m2")" = 0 ] && ok || bad "progress for a referral offered to nobody"
   # The first case ends: the place is free again.
@@ -141,7 +178,8 @@ stale_capacity_publication_ignored | capacity_from_non_provider_refused)
   wait_until 20 is 0 for_router
   held_at=$(places shelter-a.xc published.at)
   held_s=$(date -u -d "$held_at" +%s)
-  # capacity_body NODE FREE TOTAL AT: a CAPACITY body (PROTOCOL.md §9.9) in msgpack.
+  # capacity_body NODE FREE TOTAL AT: a CAPACITY body (PROTOCOL.md §9 "CAPACITY") in
+  # msgpack, counting none of the router's offers.
   capacity_body() {
     python3 - "$@" <<'EOF'
 import struct, sys
@@ -151,7 +189,7 @@ def uint(v):
     if v < 65536: return b'\xcd' + struct.pack('>H', v)
     return b'\xce' + struct.pack('>I', v)
 n = node.encode()
-sys.stdout.buffer.write(b'\x93\x01\x14\x94' + bytes([0xa0 | len(n)]) + n + uint(free) + uint(total) + uint(at))
+sys.stdout.buffer.write(b'\x93\x01\x14\x95' + bytes([0xa0 | len(n)]) + n + uint(free) + uint(total) + uint(at) + b'\x00')
 EOF
   }
   # send_as KEY_NODE BODY_FILE: seals a CAPACITY from KEY_NODE to the router and hands it to its broker.
@@ -207,7 +245,7 @@ need_to_know_scan() {
   expect 0 "clean:" /usr/bin/python3 "$here/scan_secrets.py" --secret Amina --secret Nadia \
     --secret Example-Testcase --secret "Mina T." --secret 1998-04-17 --secret 2011-03-09 \
     --secret "555 0100" --secret "restaurant work" --secret "A recruiter is known" \
-    --secret "Full until the end" --secret "Example Guardian" \
+    --secret "Full until the end" --secret "Example Guardian" --secret "place with family" \
     broker-xa.* broker-xc.* router.*
 }
 need_to_know_scan

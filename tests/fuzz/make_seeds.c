@@ -358,6 +358,7 @@ int main(int argc, char **argv)
         }
         m.places_free = 2;
         m.places_total = 5;
+        m.places_pending = 1;
         uint8_t *body = NULL;
         size_t body_len = 0;
         if (hv_msg_encode(&m, &body, &body_len) != HV_OK)

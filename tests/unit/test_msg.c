@@ -61,6 +61,7 @@ static void s_example(unsigned type, hv_msg *m)
     }
     m->places_free = 1;
     m->places_total = 4;
+    m->places_pending = 2;
 }
 
 static uint8_t *s_encode(const hv_msg *m, size_t *len)
@@ -283,7 +284,7 @@ static void test_reason_codes_refused_outside_lists(void **state)
 }
 
 /* PROGRESS carries codes and ids only, each where its event needs it;
- * CAPACITY never says more places free than it has (PROTOCOL.md §9.8-9). */
+ * CAPACITY never says more places free than it has (PROTOCOL.md §9, "PROGRESS" and "CAPACITY"). */
 static void test_progress_and_capacity_limits(void **state)
 {
     (void)state;
@@ -319,6 +320,7 @@ static void test_progress_and_capacity_limits(void **state)
     assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CAPACITY, &back), HV_OK);
     assert_int_equal(back.places_free, 1);
     assert_int_equal(back.places_total, 4);
+    assert_int_equal(back.places_pending, 2);
     assert_string_equal(back.node, "shelter.xc");
     free(buf);
     m.places_free = 5;
@@ -330,13 +332,17 @@ static void test_progress_and_capacity_limits(void **state)
     m.at = 0;
     assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
     /* Hand-made bodies past the encoder: more free than total, refused. */
-    static const uint8_t more_free[] = {0x93, 0x01, 0x14, 0x94, 0xaa, 's', 'h', 'e', 'l', 't',
-                                        'e', 'r', '.', 'x', 'c', 0x05, 0x04, 0x01};
+    static const uint8_t more_free[] = {0x93, 0x01, 0x14, 0x95, 0xaa, 's', 'h', 'e', 'l', 't',
+                                        'e', 'r', '.', 'x', 'c', 0x05, 0x04, 0x01, 0x00};
     assert_int_equal(hv_msg_decode(more_free, sizeof more_free, HV_MSG_CAPACITY, &back),
                      HV_EINVAL);
-    static const uint8_t ok_body[] = {0x93, 0x01, 0x14, 0x94, 0xaa, 's', 'h', 'e', 'l', 't',
-                                      'e', 'r', '.', 'x', 'c', 0x03, 0x04, 0x01};
+    static const uint8_t ok_body[] = {0x93, 0x01, 0x14, 0x95, 0xaa, 's', 'h', 'e', 'l', 't',
+                                      'e', 'r', '.', 'x', 'c', 0x03, 0x04, 0x01, 0x00};
     assert_int_equal(hv_msg_decode(ok_body, sizeof ok_body, HV_MSG_CAPACITY, &back), HV_OK);
+    /* Four fields, without the pending offers: refused. */
+    static const uint8_t four[] = {0x93, 0x01, 0x14, 0x94, 0xaa, 's', 'h', 'e', 'l', 't',
+                                   'e', 'r', '.', 'x', 'c', 0x03, 0x04, 0x01};
+    assert_int_equal(hv_msg_decode(four, sizeof four, HV_MSG_CAPACITY, &back), HV_EDECODE);
 }
 
 static void test_golden_bytes(void **state)
