@@ -29,9 +29,11 @@ static const hv_msg_rule s_rules[HV_MSG_TYPE_MAX + 1] = {
     [HV_MSG_CANCELLED] = {"CANCELLED", S_R | S_P, S_I, S_SMALL_MAX},
     [HV_MSG_REFERRAL_EXPIRED] = {"REFERRAL_EXPIRED", S_R, S_I, S_SMALL_MAX},
     [HV_MSG_OFFER_WITHDRAWN] = {"OFFER_WITHDRAWN", S_R, S_P, S_SMALL_MAX},
-    [HV_MSG_LEGAL_HOLD] = {"LEGAL_HOLD", S_P, S_I, S_SMALL_MAX},
     [HV_MSG_CASE_MESSAGE] = {"CASE_MESSAGE", S_I | S_P, S_I | S_P, S_SMALL_MAX},
     [HV_MSG_MESSAGE_MARK] = {"MESSAGE_MARK", S_I | S_P, S_I | S_P, S_SMALL_MAX},
+    [HV_MSG_PROGRESS] = {"PROGRESS", S_R, S_I, S_SMALL_MAX},
+    [HV_MSG_CAPACITY] = {"CAPACITY", S_P, S_R, S_SMALL_MAX},
+    [HV_MSG_LEGAL_HOLD] = {"LEGAL_HOLD", S_P, S_I, S_SMALL_MAX},
 };
 
 /* Array lengths of the encoded forms. */
@@ -40,7 +42,8 @@ static const hv_msg_rule s_rules[HV_MSG_TYPE_MAX + 1] = {
 
 const hv_msg_rule *hv_msg_rule_get(unsigned type)
 {
-    /* A number inside the range without a rule is not a type. */
+    /* A number inside the range may be unassigned (reserved for a type
+     * still to come): unknown like any other. */
     return type >= 1 && type <= HV_MSG_TYPE_MAX && s_rules[type].name != NULL ? &s_rules[type]
                                                                               : NULL;
 }

@@ -22,6 +22,9 @@ const char *const hv_withdrawn_codes[] = {"cancelled", "deadline_passed", "timed
 /* Why a provider keeps a case it was asked to erase (LEGAL_HOLD). */
 const char *const hv_hold_bases[] = {"legal_obligation", "legal_claims", "public_interest",
                                      "other", NULL};
+/* What happened to an offer, as the intake is told it (PROGRESS). */
+const char *const hv_progress_events[] = {"offered", "declined", "not_answered",
+                                          "withdrawn_offer", NULL};
 
 static const char *const s_urgency[] = {NULL, "routine", "urgent", "immediate"};
 static const char *const s_age[] = {NULL, "0-11", "12-17", "18-24", "25-39", "40-59", "60+"};
@@ -67,6 +70,7 @@ static bool s_case_text_valid(const char *s, size_t len)
     return s != NULL && len >= 1 && len <= HV_CASE_TEXT_MAX && hv_utf8_valid(s, len) &&
            memchr(s, '\0', len) == NULL;
 }
+bool hv_progress_event_valid(const char *event) { return s_in(hv_progress_events, event); }
 
 /* ------------------------------------------------------------ checking */
 
@@ -124,6 +128,30 @@ static bool s_reason_valid(const hv_reason *x)
     if (x->node[0] == '\0')
         return x->note_len == 0;
     return hv_node_id_valid_cstr(x->node);
+}
+
+/* A PROGRESS: a provider always; a reason code exactly for a decline
+ * (a decline code) and a withdrawn offer (a withdrawn code); a deadline
+ * exactly for an offer. Codes only: no free text reaches the intake this
+ * way (PROTOCOL.md §9 "PROGRESS"). */
+static bool s_progress_valid(const hv_msg *m)
+{
+    if (!hv_progress_event_valid(m->code) || !hv_node_id_valid_cstr(m->node) || m->at == 0)
+        return false;
+    if (strcmp(m->code, "declined") == 0)
+        return hv_decline_code_valid(m->reason) && m->respond_by == 0;
+    if (strcmp(m->code, "withdrawn_offer") == 0)
+        return hv_withdrawn_code_valid(m->reason) && m->respond_by == 0;
+    if (strcmp(m->code, "offered") == 0)
+        return m->reason[0] == '\0' && m->respond_by != 0;
+    return m->reason[0] == '\0' && m->respond_by == 0;
+}
+
+static bool s_capacity_valid(const hv_msg *m)
+{
+    return hv_node_id_valid_cstr(m->node) && m->places_total <= HV_PLACES_MAX &&
+           m->places_free <= m->places_total && m->places_pending <= HV_PLACES_MAX &&
+           m->at != 0;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -280,6 +308,26 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
         hv_mp_write_uint(&w, m->n);
         hv_mp_write_cstr(&w, m->code);
         hv_mp_write_uint(&w, m->at);
+        break;
+    case HV_MSG_PROGRESS:
+        if (!s_text_ok(m->reason, HV_MSG_CODE_MAX) || !s_progress_valid(m))
+            goto invalid;
+        hv_mp_write_array(&w, 5);
+        hv_mp_write_cstr(&w, m->code);
+        hv_mp_write_cstr(&w, m->node);
+        hv_mp_write_cstr(&w, m->reason);
+        hv_mp_write_uint(&w, m->at);
+        hv_mp_write_uint(&w, m->respond_by);
+        break;
+    case HV_MSG_CAPACITY:
+        if (!s_capacity_valid(m))
+            goto invalid;
+        hv_mp_write_array(&w, 5);
+        hv_mp_write_cstr(&w, m->node);
+        hv_mp_write_uint(&w, m->places_free);
+        hv_mp_write_uint(&w, m->places_total);
+        hv_mp_write_uint(&w, m->at);
+        hv_mp_write_uint(&w, m->places_pending);
         break;
     default:
         goto invalid;
@@ -461,6 +509,27 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
         S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
         S_TRY(hv_mp_read_uint(r, &m->at));
         return m->n > 0 && hv_mark_kind_valid(m->code) ? HV_OK : HV_EINVAL;
+    case HV_MSG_PROGRESS:
+        S_TRY(s_array_exact(r, 5));
+        S_TRY(hv_mp_read_cstr(r, m->code, sizeof m->code));
+        S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
+        S_TRY(hv_mp_read_cstr(r, m->reason, sizeof m->reason));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        S_TRY(hv_mp_read_uint(r, &m->respond_by));
+        return s_progress_valid(m) ? HV_OK : HV_EINVAL;
+    case HV_MSG_CAPACITY: {
+        uint64_t free_places, total, pending;
+        S_TRY(s_array_exact(r, 5));
+        S_TRY(hv_mp_read_cstr(r, m->node, sizeof m->node));
+        S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &free_places));
+        S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &total));
+        S_TRY(hv_mp_read_uint(r, &m->at));
+        S_TRY(hv_mp_read_uint_max(r, HV_PLACES_MAX, &pending));
+        m->places_free = (uint32_t)free_places;
+        m->places_total = (uint32_t)total;
+        m->places_pending = (uint32_t)pending;
+        return s_capacity_valid(m) ? HV_OK : HV_EINVAL;
+    }
     }
     return HV_ETYPE;
 }

@@ -26,6 +26,7 @@
 #define HV_REASONS_MAX 32        /* NO_MATCH: one per provider considered */
 #define HV_REASON_TEXT_MAX 160
 #define HV_GROUP_MAX 16          /* people in one referral: the subject and 15 others */
+#define HV_PLACES_MAX 100000     /* CAPACITY: places of one provider */
 /* A free-text note sealed end to end to the intake (services/common/
  * hv_note.h): carried by DECLINE and NO_MATCH as opaque bytes. */
 #define HV_NOTE_SEALED_MAX (HV_MSG_TEXT_MAX + 256)
@@ -128,6 +129,18 @@ typedef struct hv_msg {
     uint64_t n;                          /* CASE_MESSAGE: the sender's number for it
                                             (1, 2, ...); MESSAGE_MARK: the message
                                             marked (and, for read, all before it) */
+    /* PROGRESS (router -> intake, PROTOCOL.md §9 "PROGRESS"): `code` is the event
+     * (hv_progress_events), `node` the provider, `at` when it happened. */
+    char reason[HV_MSG_CODE_MAX + 1];    /* PROGRESS declined: the decline code;
+                                            withdrawn_offer: the withdrawn code; else "" */
+    uint64_t respond_by;                 /* PROGRESS offered: the provider's answer is due
+                                            then (Unix s); else 0 */
+    /* CAPACITY (provider -> router, PROTOCOL.md §9 "CAPACITY"): `node` is the
+     * provider, `at` when it counted. */
+    uint32_t places_free;                /* places free for new people */
+    uint32_t places_total;               /* places in all */
+    uint32_t places_pending;             /* offers of the recipient router counted as
+                                            taking places, pending its answer */
 } hv_msg;
 
 /* Encodes `m` for its type. Caller owns `*out` (free()). Returns HV_OK,
@@ -155,10 +168,13 @@ bool hv_decline_code_valid(const char *code);
 bool hv_status_state_valid(const char *state);
 bool hv_cancel_code_valid(const char *code);
 bool hv_withdrawn_code_valid(const char *code);
+bool hv_progress_event_valid(const char *event);
 extern const char *const hv_decline_codes[];   /* NULL-terminated */
 extern const char *const hv_status_states[];   /* NULL-terminated */
 extern const char *const hv_cancel_codes[];    /* NULL-terminated */
 extern const char *const hv_withdrawn_codes[]; /* NULL-terminated */
+/* The events of a PROGRESS: offered, declined, not_answered, withdrawn_offer. */
+extern const char *const hv_progress_events[]; /* NULL-terminated */
 
 /* The legal bases on which a provider keeps a case whose erasure was
  * asked for (LEGAL_HOLD; GDPR art. 17(3)). */

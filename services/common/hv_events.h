@@ -23,8 +23,9 @@
 /* The table; part of every worker's schema. */
 extern const char hv_events_schema[];
 
-/* Records that `referral` entered `state`; `kind` is "offer", "status" or
- * "due_soon". Runs in the caller's transaction. */
+/* Records that `referral` entered `state`; `kind` is "offer", "status",
+ * "due_soon" or "progress" (an intake told of an offer's outcome: `state`
+ * is the event, or "EVENT:CODE"). Runs in the caller's transaction. */
 HV_MUST_CHECK hv_err hv_events_add(hv_worker *w, const uint8_t referral[16], const char *kind,
                                    const char *state);
 

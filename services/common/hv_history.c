@@ -13,11 +13,17 @@
 const char hv_history_schema[] =
     "CREATE TABLE IF NOT EXISTS history (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  referral BLOB NOT NULL, at_s INTEGER NOT NULL, state TEXT NOT NULL,"
-    "  actor TEXT NOT NULL, detail BLOB);"
+    "  actor TEXT NOT NULL, detail BLOB, kind TEXT NOT NULL DEFAULT 'state');"
     "CREATE INDEX IF NOT EXISTS history_referral ON history(referral, seq);";
 
-hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
-                      const char *actor, const char *detail)
+hv_err hv_history_upgrade(sqlite3 *db)
+{
+    return hv_sql_ensure_column(db, "history", "kind", "TEXT NOT NULL DEFAULT 'state'");
+}
+
+/* One row of `kind`, its detail sealed. */
+static hv_err s_insert(hv_worker *w, const uint8_t referral[16], const char *kind,
+                       const char *state, const char *actor, const char *detail)
 {
     uint8_t *sealed = NULL;
     size_t len = 0;
@@ -26,10 +32,30 @@ hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *stat
         err = hv_vault_seal_note(hv_worker_keys(w), referral, detail, &sealed, &len);
     if (err == HV_OK)
         err = hv_sql_exec(hv_worker_db(w),
-                          "INSERT INTO history (referral, at_s, state, actor, detail) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5)",
-                          "rittx", referral, (int64_t)time(NULL), state, actor, sealed, len);
+                          "INSERT INTO history (referral, at_s, state, actor, detail, kind) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          "rittxt", referral, (int64_t)time(NULL), state, actor, sealed, len,
+                          kind);
     free(sealed);
+    return err;
+}
+
+hv_err hv_history_add_progress(hv_worker *w, const uint8_t referral[16], const char *event,
+                               const char *actor, const char *detail, const char *code)
+{
+    hv_err err = s_insert(w, referral, "progress", event, actor, detail);
+    if (err == HV_OK) {
+        char state[2 * HV_MSG_CODE_MAX + 2];
+        snprintf(state, sizeof state, "%s%s%s", event, code[0] ? ":" : "", code);
+        err = hv_events_add(w, referral, "progress", state);
+    }
+    return err;
+}
+
+hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
+                      const char *actor, const char *detail)
+{
+    hv_err err = s_insert(w, referral, "state", state, actor, detail);
     if (err == HV_OK)
         err = hv_worker_audit(w, referral, state, actor);
     if (err == HV_OK)
@@ -42,8 +68,8 @@ json_t *hv_history_get(hv_worker *w, const uint8_t referral[16], char **text)
 {
     json_t *list = json_array();
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT at_s, state, actor, detail FROM history WHERE referral = ?1 "
-                              "ORDER BY seq",
+                              "SELECT at_s, state, actor, detail, kind FROM history WHERE "
+                              "referral = ?1 ORDER BY seq",
                               "r", referral);
     if (list == NULL || st == NULL) {
         json_decref(list);
@@ -60,9 +86,15 @@ json_t *hv_history_get(hv_worker *w, const uint8_t referral[16], char **text)
             hv_vault_open_note(hv_worker_keys(w), referral, sqlite3_column_blob(st, 3),
                                (size_t)sqlite3_column_bytes(st, 3), &detail) != HV_OK)
             detail = NULL;
+        char kind[16];
+        hv_sql_text(st, 4, kind, sizeof kind);
         hv_time_format(at, iso);
-        json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "at", iso, "state", state,
-                                              "by", actor, "detail", detail ? detail : ""));
+        /* The states entered, for programs; the offers' progress has its
+         * own list (the intake's referral.show "progress"). */
+        if (strcmp(kind, "progress") != 0)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s}", "at", iso, "state",
+                                                  state, "by", actor, "detail",
+                                                  detail ? detail : ""));
         if (text != NULL) {
             hv_time_human(at, when);
             hv_strcat(text, "  %s  %-18s by %s%s%s\n", when, state, actor,

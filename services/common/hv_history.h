@@ -21,9 +21,22 @@ extern const char hv_history_schema[];
 HV_MUST_CHECK hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
                                     const char *actor, const char *detail);
 
-/* The history of `referral`, oldest first, as a JSON array of
- * {"at", "state", "by", "detail"}; also appended for people to `*text`
- * when `text` is not NULL. Returns NULL when out of memory. */
+/* Records an offer's progress reported to an intake (PROTOCOL.md §9 "PROGRESS"):
+ * `event` (offered, declined, ...) as reported by `actor`, with `detail`
+ * for people (sealed at rest like any detail) and `code` (a reason code,
+ * or ""). Not a state: no audit record; an event of kind "progress" with
+ * state "EVENT" or "EVENT:CODE" for haven-web's live stream. */
+HV_MUST_CHECK hv_err hv_history_add_progress(hv_worker *w, const uint8_t referral[16],
+                                             const char *event, const char *actor,
+                                             const char *detail, const char *code);
+
+/* Adds the `kind` column to a history table made before it had one. */
+HV_MUST_CHECK hv_err hv_history_upgrade(sqlite3 *db);
+
+/* The history of `referral`, oldest first, as a JSON array of the states
+ * entered, {"at", "state", "by", "detail"}; appended for people to `*text`
+ * when `text` is not NULL, with the progress rows in their place. Returns
+ * NULL when out of memory. */
 json_t *hv_history_get(hv_worker *w, const uint8_t referral[16], char **text);
 
 /* Deletes the history of `referral` (erasure). */

@@ -400,6 +400,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         (err = hv_db_exec(db, hv_evidence_schema, e)) != HV_OK ||
         (err = hv_db_exec(db, w->app->schema, e)) != HV_OK)
         return err;
+    if (hv_history_upgrade(db) != HV_OK)
+        return hv_fail(e, HV_ESTORE, "%s: cannot add column kind to table history", w->cfg.store);
     for (const hv_worker_column *c = w->app->columns; c != NULL && c->table != NULL; c++)
         if (hv_sql_ensure_column(db, c->table, c->name, c->decl) != HV_OK)
             return hv_fail(e, HV_ESTORE, "%s: cannot add column %s to table %s", w->cfg.store,

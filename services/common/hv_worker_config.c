@@ -64,6 +64,10 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "days from 1 to 365"),
         F("deadlines", "review_s", HV_CFG_UINT, false, 1, 365 * 24 * 3600, review_s,
           "seconds from 1 to 31536000"),
+        F("provider", "places", HV_CFG_UINT, false, 0, HV_PLACES_MAX, places,
+          "places from 0 to 100000 (0: the registry's capacity)"),
+        F("provider", "capacity_every_s", HV_CFG_UINT, false, 1, 600, capacity_every_s,
+          "seconds from 1 to 600"),
         F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
           "days from 1 to 30"),
         F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
@@ -107,6 +111,7 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->receipt_hours = 24;
     cfg->confirm_days = 7;
     cfg->review_days = 30;
+    cfg->capacity_every_s = 600;
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
     cfg->metrics_limits = hv_http_limits_ops();

@@ -62,7 +62,9 @@ static const char s_schema[] =
     /* Case messages with the provider (hv_casemsg.h). */
     HV_CASEMSG_SCHEMA
     /* Deadlines passed (intake_deadline.c). */
-    IN_DEADLINE_SCHEMA;
+    IN_DEADLINE_SCHEMA
+    /* Offer outcomes from the router (intake_progress.c). */
+    IN_PROGRESS_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */
@@ -432,6 +434,8 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
             return hv_fail(e, HV_EPROTO, "referral is %s; it cannot become %s", r.state,
                            m->code);
         return in_enter(w, &r, m->code, env->from, m->text);
+    case HV_MSG_PROGRESS:
+        return in_progress_on_message(w, &r, env, m, e);
     case HV_MSG_WITHDRAWN:
         if (!from_provider)
             return hv_fail(e, HV_EFORBIDDEN, "only %s holds this case", r.provider);

@@ -148,6 +148,30 @@ HV_MUST_CHECK hv_err in_retention(hv_worker *w, uint64_t now);
 hv_err in_erase_cmd(hv_worker *w, const hv_actor *a, in_ref *r, json_t *args, char **text,
                     hv_errmsg *e);
 
+/* Offer outcomes the router reports (intake_progress.c, PROTOCOL.md
+ * §9 "PROGRESS"). The table, part of the intake's schema: */
+#define IN_PROGRESS_SCHEMA                                                                     \
+    "CREATE TABLE IF NOT EXISTS progress (seq INTEGER PRIMARY KEY AUTOINCREMENT,"              \
+    "  referral BLOB NOT NULL, at_s INTEGER NOT NULL, event TEXT NOT NULL,"                    \
+    "  provider TEXT NOT NULL, code TEXT NOT NULL, respond_by INTEGER NOT NULL,"               \
+    "  received_s INTEGER NOT NULL);"                                                          \
+    "CREATE INDEX IF NOT EXISTS progress_referral ON progress(referral, seq);"
+
+/* A PROGRESS about `r` from `env->from`: recorded in the history and the
+ * table, whatever the referral's state (one that ended included).
+ * HV_EFORBIDDEN when it is not from the referral's router. */
+HV_MUST_CHECK hv_err in_progress_on_message(hv_worker *w, const in_ref *r,
+                                            const hv_envelope *env, const hv_msg *m,
+                                            hv_errmsg *e);
+
+/* The progress of `referral`, oldest first: [{"at", "event", "provider",
+ * "code" (or null), "respond_by" (or null)}]. Caller owns it. */
+json_t *in_progress_json(hv_worker *w, const uint8_t referral[16]);
+
+/* Deletes the progress rows of `referral` (the case's erasure; its
+ * history rows go with hv_history_erase). */
+HV_MUST_CHECK hv_err in_progress_erase(sqlite3 *db, const uint8_t referral[16]);
+
 /* The control commands (hv_worker_app's on_control, command_roles and
  * may_see). */
 hv_err in_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,

@@ -693,6 +693,8 @@ static hv_err s_show(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     hv_strcat(text, "history:\n");
     json_t *history = hv_history_get(w, r.id, text);
     json_object_set_new(row, "history", history ? history : json_array());
+    json_t *progress = in_progress_json(w, r.id);
+    json_object_set_new(row, "progress", progress ? progress : json_array());
     *result = row;
     return HV_OK;
 }

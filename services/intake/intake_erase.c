@@ -42,6 +42,7 @@ static const struct s_eraser {
     s_eraser_fn erase;
 } s_erasers[] = {
     {"case messages", hv_casemsg_erase},
+    {"offer progress", in_progress_erase},
     {NULL, NULL},
 };
 

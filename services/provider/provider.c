@@ -43,7 +43,8 @@ static const char s_schema[] =
     "  state TEXT NOT NULL, received_s INTEGER NOT NULL, updated_s INTEGER NOT NULL,"
     "  created_by TEXT NOT NULL DEFAULT '', assigned_to TEXT NOT NULL DEFAULT '',"
     "  reference TEXT NOT NULL DEFAULT '', service INTEGER NOT NULL DEFAULT -1,"
-    "  erased_s INTEGER NOT NULL DEFAULT 0, scrubbed INTEGER NOT NULL DEFAULT 1)"
+    "  erased_s INTEGER NOT NULL DEFAULT 0, scrubbed INTEGER NOT NULL DEFAULT 1,"
+    "  people INTEGER NOT NULL DEFAULT 1)"
     "  WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS cases (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
     "  state TEXT NOT NULL, case_hash BLOB NOT NULL, received_s INTEGER NOT NULL,"
@@ -53,7 +54,9 @@ static const char s_schema[] =
     "  reason BLOB NOT NULL, placed_by TEXT NOT NULL, placed_s INTEGER NOT NULL,"
     "  erase_asked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
     /* Case messages with the intake (hv_casemsg.h). */
-    HV_CASEMSG_SCHEMA;
+    HV_CASEMSG_SCHEMA
+    /* Free places published to each router (provider_capacity.c). */
+    PV_CAPACITY_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (service is filled in from the summary by the first tick). */
@@ -66,6 +69,8 @@ static const hv_worker_column s_columns[] = {
     /* 0: the summary may hold a withhold list (stored before PROTOCOL.md
      * §9.1); the tick rewrites it without (s_scrub). */
     {"offers", "scrubbed", "INTEGER NOT NULL DEFAULT 0"},
+    /* The people of the offer (a family takes a place each: provider_capacity.c). */
+    {"offers", "people", "INTEGER NOT NULL DEFAULT 1"},
     {NULL, NULL, NULL},
 };
 
@@ -220,15 +225,16 @@ static hv_err s_on_offer(hv_worker *w, const hv_envelope *env, const hv_msg *m, 
      * a timeout) replaces the first unless a case already came. */
     err = hv_sql_exec(hv_worker_db(w),
                       "INSERT INTO offers (id, router, intake, summary, respond_by, state, "
-                      "received_s, updated_s, created_by, service) VALUES (?1, ?2, ?3, ?4, ?5, "
-                      "'offered', ?6, ?6, ?2, ?7) "
+                      "received_s, updated_s, created_by, service, people) VALUES (?1, ?2, ?3, "
+                      "?4, ?5, 'offered', ?6, ?6, ?2, ?7, ?8) "
                       "ON CONFLICT(id) DO UPDATE SET summary = excluded.summary, respond_by = "
                       "excluded.respond_by, state = 'offered', updated_s = excluded.updated_s, "
-                      "erased_s = 0 "
+                      "people = excluded.people, erased_s = 0 "
                       "WHERE offers.state IN ('withdrawn', 'expired', 'declined') AND NOT "
                       "EXISTS (SELECT 1 FROM cases WHERE cases.id = offers.id)",
-                      "rttxiii", env->referral, env->from, m->node, body, len, (int64_t)m->at,
-                      now, (int64_t)m->summary.service);
+                      "rttxiiii", env->referral, env->from, m->node, body, len, (int64_t)m->at,
+                      now, (int64_t)m->summary.service,
+                      (int64_t)(m->summary.people > 1 ? m->summary.people : 1));
     free(body);
     if (err == HV_OK)
         err = hv_history_add(w, env->referral, "offered", env->from, "");
@@ -466,6 +472,9 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
         err = s_retention(w, now);
     if (err == HV_OK)
         err = s_due_soon(w, now);
+    if (err != HV_OK)
+        return err;
+    err = pv_capacity_tick(w, now);
     if (err != HV_OK)
         return err;
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),

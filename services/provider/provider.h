@@ -85,6 +85,23 @@ hv_err pv_hold_release(hv_worker *w, const hv_actor *a, pv_item *it, char **text
  * for, and sets `*held`; otherwise does nothing (`*held` false). */
 HV_MUST_CHECK hv_err pv_hold_answer(hv_worker *w, pv_item *it, const char *from, bool *held);
 
+/* Its free places (provider_capacity.c, PROTOCOL.md §9 "CAPACITY"). The table of
+ * what was last published to each router, part of the schema: */
+#define PV_CAPACITY_SCHEMA                                                                     \
+    "CREATE TABLE IF NOT EXISTS capacity_sent (router TEXT PRIMARY KEY, free INTEGER NOT NULL,"\
+    "  total INTEGER NOT NULL, open INTEGER NOT NULL, at_s INTEGER NOT NULL) WITHOUT ROWID;"
+
+/* Counts this agency's places now: `total` ([provider] places, else the
+ * registry's capacity) and `free` (less its open cases and the offers
+ * waiting for its answer). HV_OK or HV_ESTORE. */
+HV_MUST_CHECK hv_err pv_capacity_count(hv_worker *w, uint64_t now, uint32_t *free_places,
+                                       uint32_t *total);
+
+/* Publishes the count (CAPACITY) to each active router of this country
+ * when the open cases or the places differ from the last one sent it, or
+ * that one is capacity_every_s old; within the tick's transaction. */
+HV_MUST_CHECK hv_err pv_capacity_tick(hv_worker *w, uint64_t now);
+
 /* The control commands (hv_worker_app's on_control, command_roles,
  * may_see and answer_by; provider_ctl.c). */
 hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *args,

@@ -20,11 +20,13 @@
 #include <time.h>
 
 #include "hv_history.h"
+#include "hv_db.h"
 #include "hv_log.h"
 #include "hv_referral.h"
 #include "hv_sql.h"
 #include "hv_text.h"
 #include "hv_worker.h"
+#include "router.h"
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS referrals (id BLOB PRIMARY KEY, intake TEXT NOT NULL,"
@@ -37,12 +39,16 @@ static const char s_schema[] =
     /* A decline stored before PROTOCOL.md §9.1 kept the provider's note in
      * its reason ("no_capacity: full until ..."): the code is kept. */
     "UPDATE candidates SET reason = substr(reason, 1, instr(reason, ':') - 1) "
-    "  WHERE outcome = 'declined' AND instr(reason, ':') > 0;";
+    "  WHERE outcome = 'declined' AND instr(reason, ':') > 0;"
+    RT_CAPACITY_SCHEMA;
 
 /* Added since the first store format. note: a provider's decline note,
  * sealed to the intake; the router only carries it (PROTOCOL.md §9.1). */
 static const hv_worker_column s_columns[] = {
     {"candidates", "note", "BLOB"},
+    /* answered_ms: when its answer (or the end of the offer) came, Unix ms
+     * (router_capacity.c counts the accepts after a publication came). */
+    {"candidates", "answered_ms", "INTEGER NOT NULL DEFAULT 0"},
     {NULL, NULL, NULL},
 };
 
@@ -120,9 +126,29 @@ static hv_err s_candidate(hv_worker *w, const s_ref *r, const char *provider,
                           const char *outcome, const char *reason)
 {
     return hv_sql_exec(hv_worker_db(w),
-                       "UPDATE candidates SET outcome = ?3, reason = ?4 WHERE referral = ?1 "
-                       "AND provider = ?2 AND outcome IN ('waiting', 'offered')",
-                       "rttt", r->id, provider, outcome, reason);
+                       "UPDATE candidates SET outcome = ?3, reason = ?4, answered_ms = CASE WHEN "
+                       "?3 = 'offered' THEN 0 ELSE ?5 END WHERE referral = ?1 AND provider = ?2 "
+                       "AND outcome IN ('waiting', 'offered')",
+                       "rttti", r->id, provider, outcome, reason, hv_now_ms());
+}
+
+/* Tells the intake what happened to an offer (PROGRESS, PROTOCOL.md
+ * §9 "PROGRESS"): the event, the provider, a code; nothing the provider wrote. */
+static hv_err s_progress(hv_worker *w, const s_ref *r, const char *event, const char *provider,
+                         const char *reason, uint64_t respond_by)
+{
+    hv_msg *m = calloc(1, sizeof *m);
+    if (m == NULL)
+        return HV_ENOMEM;
+    m->type = HV_MSG_PROGRESS;
+    snprintf(m->code, sizeof m->code, "%s", event);
+    snprintf(m->node, sizeof m->node, "%s", provider);
+    snprintf(m->reason, sizeof m->reason, "%s", reason);
+    m->at = (uint64_t)time(NULL);
+    m->respond_by = respond_by;
+    hv_err err = hv_worker_send(w, r->intake, r->id, m, HV_TTL_MAX, NULL);
+    free(m);
+    return err;
 }
 
 /* ------------------------------------------------------------- pathway */
@@ -146,6 +172,7 @@ static size_t s_split(const char *line, char out[][HV_NODE_ID_MAX + 1], size_t m
 
 #define S_PATH_MAX 32 /* providers per service in a pathway */
 
+/* Offers pending with `provider` (all of them, for pathway.show). */
 static int64_t s_pending(hv_worker *w, const char *provider)
 {
     int64_t n = 0;
@@ -198,16 +225,27 @@ static const char *s_unfit(hv_worker *w, const char *id, const hv_summary *s, ch
     }
     if (!s_speaks(p, s))
         return "speaks none of the person's languages and offers no interpretation";
-    int64_t pending = s_pending(w, id);
-    if (s->people > 1 && pending + s->people > (int64_t)p->capacity) {
+    rt_places x;
+    int64_t free_places = rt_free_places(w, p, &x);
+    if (s->people > 1 && free_places < (int64_t)s->people) {
         /* Keep together: places for every person of the group, or none. */
-        snprintf(buf, cap, "no places for a group of %u (%lld offers pending, capacity %u)",
-                 s->people, (long long)pending, p->capacity);
+        const char *by = strcmp(x.basis, "published") == 0  ? "as it published"
+                         : strcmp(x.basis, "declined") == 0 ? "since its no_capacity decline"
+                                                            : "by the registry's capacity";
+        snprintf(buf, cap, "no places for a group of %u (%lld free %s)", s->people,
+                 (long long)free_places, by);
         return buf;
     }
-    if (pending >= (int64_t)p->capacity) {
-        snprintf(buf, cap, "no open places (%lld offers pending, capacity %u)",
-                 (long long)pending, p->capacity);
+    if (free_places < 1) {
+        if (strcmp(x.basis, "published") == 0)
+            snprintf(buf, cap, "no open places (%lld free as published with %lld offers "
+                     "pending, %lld now)", (long long)x.published_free,
+                     (long long)x.published_pending, (long long)x.pending);
+        else if (strcmp(x.basis, "declined") == 0)
+            snprintf(buf, cap, "no open places (declined no_capacity, none published since)");
+        else
+            snprintf(buf, cap, "no open places (%lld offers pending, capacity %u)",
+                     (long long)x.pending, p->capacity);
         return buf;
     }
     return NULL;
@@ -314,6 +352,8 @@ static hv_err s_advance(hv_worker *w, s_ref *r, uint64_t now)
         err = s_set(w, r, "open", provider, deadline, hv_worker_cfg(w)->id, "");
     if (err == HV_OK)
         err = hv_history_add(w, r->id, "offered", provider, "");
+    if (err == HV_OK)
+        err = s_progress(w, r, "offered", provider, "", deadline);
     return err;
 }
 
@@ -394,6 +434,11 @@ static hv_err s_on_answer(hv_worker *w, s_ref *r, const hv_envelope *env, const 
                               "rtx", r->id, env->from, m->sealed, m->sealed_len);
         if (err == HV_OK)
             err = hv_history_add(w, r->id, "declined", env->from, m->code);
+        /* Its word on its places stands until it publishes again. */
+        if (err == HV_OK && strcmp(m->code, "no_capacity") == 0)
+            err = rt_capacity_declined(w, env->from);
+        if (err == HV_OK)
+            err = s_progress(w, r, "declined", env->from, m->code, 0);
         if (err == HV_OK)
             err = s_set(w, r, "open", "", 0, env->from, "");
         return err == HV_OK ? s_advance(w, r, (uint64_t)time(NULL)) : err;
@@ -422,6 +467,10 @@ static hv_err s_withdraw_offer(hv_worker *w, s_ref *r, const char *outcome, cons
         err = s_candidate(w, r, r->current, outcome, why);
     if (err == HV_OK)
         err = hv_history_add(w, r->id, outcome, r->current, why);
+    if (err == HV_OK)
+        err = strcmp(outcome, "timed_out") == 0
+                  ? s_progress(w, r, "not_answered", r->current, "", 0)
+                  : s_progress(w, r, "withdrawn_offer", r->current, code, 0);
     return err;
 }
 
@@ -451,6 +500,8 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
 {
     if (env->type == HV_MSG_REFERRAL_REQUEST)
         return s_on_request(w, env, m, e);
+    if (env->type == HV_MSG_CAPACITY) /* about no referral */
+        return rt_capacity_on_message(w, env, m, e);
     s_ref r;
     hv_err err = s_load(w, env->referral, &r);
     if (err == HV_ENOTFOUND)
@@ -533,15 +584,16 @@ static json_t *s_provider_json(hv_worker *w, const char *id)
     for (unsigned i = 0; i < HV_SVC_COUNT; i++)
         if (p->services & (1u << i))
             json_array_append_new(svcs, json_string(hv_service_name(i)));
-    /* Places still open: the registry's capacity less the offers pending. */
+    /* Places still open, as offering counts them (router_capacity.c). */
     int64_t pending = s_pending(w, id);
-    int64_t open = (int64_t)p->capacity > pending ? (int64_t)p->capacity - pending : 0;
-    return json_pack("{s:s, s:b, s:s, s:o, s:o, s:o, s:b, s:i, s:I, s:I, s:b}", "id", id,
+    int64_t open = rt_free_places(w, p, NULL);
+    return json_pack("{s:s, s:b, s:s, s:o, s:o, s:o, s:b, s:i, s:I, s:I, s:b, s:o}", "id", id,
                      "registered", 1, "organisation", p->organisation, "services", svcs,
                      "regions", regions, "languages", langs, "accepts_minors", p->accepts_minors,
                      "capacity", (int)p->capacity, "offers_pending", (json_int_t)pending,
                      "places_open", (json_int_t)open, "active",
-                     hv_node_active(p, (uint64_t)time(NULL)));
+                     hv_node_active(p, (uint64_t)time(NULL)), "places",
+                     rt_capacity_json(w, id));
 }
 
 static hv_err s_show(hv_worker *w, json_t **result, char **text)
@@ -559,9 +611,12 @@ static hv_err s_show(hv_worker *w, json_t **result, char **text)
             json_t *p = s_provider_json(w, names[i]);
             json_array_append_new(list, p);
             const hv_node *node = hv_registry_find(hv_worker_registry(w), names[i]);
-            hv_strcat(text, "    %zu. %-14s %s, capacity %u, %lld pending%s\n", i + 1, names[i],
+            char places[128] = "";
+            if (node != NULL)
+                rt_capacity_text(w, node, places, sizeof places);
+            hv_strcat(text, "    %zu. %-14s %s, capacity %u, %lld pending%s%s\n", i + 1, names[i],
                       node ? node->organisation : "(not in the registry)",
-                      node ? node->capacity : 0, (long long)s_pending(w, names[i]),
+                      node ? node->capacity : 0, (long long)s_pending(w, names[i]), places,
                       node && node->accepts_minors ? ", takes minors" : "");
         }
         json_object_set_new(pathway, hv_service_name(svc), list);

@@ -353,7 +353,7 @@ try {
       const card = sup.page.locator('.pv-offer', { has: sup.page.locator(`a[href="#/inbox/${id}"]`) });
       await card.waitFor({ timeout: 45000 });
       await card.getByRole('button', { name: L('en', 'provider.offer.decline') }).click();
-      await sup.page.selectOption(`#reason-${id}`, 'no_capacity');
+      await sup.page.selectOption(`#reason-${id}`, 'not_suitable');
       await card.getByRole('button', { name: L('en', 'provider.decline.confirm') }).click();
       await card.waitFor({ state: 'detached' });
       await cw.page.goto(`${BASE['ngo-xa']}/#/referrals/${id}`);

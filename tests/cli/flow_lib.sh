@@ -43,15 +43,15 @@ flow_setup() {
     { "id": "shelter-a.xc", "role": "provider", "country": "XC", "home": "broker.xc",
       "organisation": "Example Shelter A", "keys_file": "keys/shelter-a.xc.pub", $v,
       "services": ["shelter"], "regions": ["Example Capital Region"],
-      "languages": ["en", "ti"], "accepts_minors": false, "capacity": 4 },
+      "languages": ["en", "ti"], "accepts_minors": false, "capacity": 100 },
     { "id": "shelter-b.xc", "role": "provider", "country": "XC", "home": "broker.xc",
       "organisation": "Example Shelter B", "keys_file": "keys/shelter-b.xc.pub", $v,
       "services": ["shelter", "psychosocial"], "regions": ["Example Capital Region"],
-      "languages": ["en", "fr"], "accepts_minors": true, "capacity": 4 },
+      "languages": ["en", "fr"], "accepts_minors": true, "capacity": 100 },
     { "id": "legal.xc", "role": "provider", "country": "XC", "home": "broker.xc",
       "organisation": "Example Legal Aid", "keys_file": "keys/legal.xc.pub", $v,
       "services": ["legal_aid"], "regions": ["Example Capital Region"],
-      "languages": ["en"], "accepts_minors": true, "capacity": 4 }
+      "languages": ["en"], "accepts_minors": true, "capacity": 100 }
   ]
 }
 EOF

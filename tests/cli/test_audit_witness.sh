@@ -36,7 +36,7 @@ wait_until 20 is completed intake_state "$id"
 cp shelter-a.db.audit older.audit # an older copy, taken midway
 id2=$(submit adult.json)
 wait_until 20 is offered offer_state shelter-a "$id2"
-"$haven" inbox decline --config shelter-a.ini "$id2" --reason no_capacity >/dev/null ||
+"$haven" inbox decline --config shelter-a.ini "$id2" --reason not_suitable >/dev/null ||
   bad "decline"
 wait_until 20 is offered offer_state shelter-b "$id2"
 records=$(wc -l < shelter-a.db.audit)

@@ -19,6 +19,8 @@ here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 . "$here/flow_lib.sh"
 example=$(realpath "$2")
 flow_setup "$1"
+# Shelter A has four places (issue 21: the fifth referral finds it full).
+printf '[provider]\nplaces = 4\n' >> shelter-a.ini
 cp "$example" adult.json
 for n in broker router intake; do start "$n"; done
 
@@ -98,7 +100,7 @@ done
 # The network carries on: a fifth referral, and an offer accepted.
 start shelter-b
 id5=$(submit adult.json)
-wait_until 20 is offered offer_state shelter-b "$id5" # shelter A is full (capacity 4)
+wait_until 20 is offered offer_state shelter-b "$id5" # shelter A is full (4 places)
 expect 0 "" "$haven" inbox accept --config shelter-a.ini "${ids_before[0]}"
 wait_until 20 is received case_state shelter-a "${ids_before[0]}"
 wait_until 20 is received intake_state "${ids_before[0]}"

@@ -67,7 +67,7 @@ expect 0 "written to shelter-evidence.json" \
   "$haven" evidence export "${id:0:10}" --config shelter-a.ini --out shelter-evidence.json
 expect 0 "written to withdrawn-evidence.json" \
   "$haven" evidence export "$id2" --config shelter-a.ini --out withdrawn-evidence.json
-[ "$(kinds intake-evidence.json)" = "sent REFERRAL_REQUEST ngo.xc router.xc;received MATCH router.xc ngo.xc;sent CASE_TRANSFER ngo.xc shelter-a.xc;received RECEIPT shelter-a.xc ngo.xc;received STATUS shelter-a.xc ngo.xc;received STATUS shelter-a.xc ngo.xc;" ] &&
+[ "$(kinds intake-evidence.json)" = "sent REFERRAL_REQUEST ngo.xc router.xc;received PROGRESS router.xc ngo.xc;received MATCH router.xc ngo.xc;sent CASE_TRANSFER ngo.xc shelter-a.xc;received RECEIPT shelter-a.xc ngo.xc;received STATUS shelter-a.xc ngo.xc;received STATUS shelter-a.xc ngo.xc;" ] &&
   ok || bad "intake evidence: $(kinds intake-evidence.json)"
 [ "$(kinds shelter-evidence.json)" = "received OFFER router.xc shelter-a.xc;sent ACCEPT shelter-a.xc router.xc;received CASE_TRANSFER ngo.xc shelter-a.xc;sent RECEIPT shelter-a.xc ngo.xc;sent STATUS shelter-a.xc ngo.xc;sent STATUS shelter-a.xc ngo.xc;" ] &&
   ok || bad "shelter evidence: $(kinds shelter-evidence.json)"
@@ -96,7 +96,7 @@ expect 0 "written to withdrawn-evidence.json" \
 show_line() { # the line of item $2 of bundle $1
   jq -r --argjson i "$2" '.items[$i] | "\(.created_at_ms / 1000 | floor | todate)  \(.direction | . + " " * (8 - length))  \(.type | . + " " * (16 - length))  \(.from) → \(.to)  signer key \(.from_kid)  verified against registry v\(.registry_version)"' "$1"
 }
-want=$(for i in 0 1 2 3 4 5; do show_line intake-evidence.json "$i"; done)
+want=$(for i in 0 1 2 3 4 5 6; do show_line intake-evidence.json "$i"; done)
 got=$("$haven" evidence show "$id" --config intake.ini)
 [ "$got" = "$want" ] && ok || bad "evidence show: got
 $got
@@ -143,26 +143,26 @@ expect 0 "in registry v2" bash -c "cd fresh && '$haven' evidence verify --author
 expect 1 "registry v1: the authority's signature does not verify" \
   "$haven" evidence verify --authority keys/ops.xc.pub intake-evidence.json
 
-receipt_kid=$(jq -r '.items[3].from_kid' intake-evidence.json)
-receipt_fail="haven: evidence: signature or authentication check failed (HV_ECRYPTO): item 4 (RECEIPT shelter-a.xc → ngo.xc): the signature does not verify with shelter-a.xc's current key $receipt_kid in registry v1"
+receipt_kid=$(jq -r '.items[4].from_kid' intake-evidence.json)
+receipt_fail="haven: evidence: signature or authentication check failed (HV_ECRYPTO): item 5 (RECEIPT shelter-a.xc → ngo.xc): the signature does not verify with shelter-a.xc's current key $receipt_kid in registry v1"
 
 # evidence_changed_byte: one byte of the receipt's body digest changed.
-jq '.items[3].body_digest |= ((if .[0:2] == "00" then "01" else "00" end) + .[2:])' \
+jq '.items[4].body_digest |= ((if .[0:2] == "00" then "01" else "00" end) + .[2:])' \
   intake-evidence.json > fresh/changed.json
 out=$(cd fresh && "$haven" evidence verify --authority authority.pub changed.json 2>&1)
 rc=$?
 [ "$rc" = 1 ] && [ "$(tail -1 <<<"$out")" = "$receipt_fail" ] && ok ||
   bad "evidence_changed_byte: exit $rc: $out"
 # The items before it verified and were named; none after it was.
-[ "$(grep -c '^item ' <<<"$out")" = 3 ] && ok || bad "evidence_changed_byte: $out"
+[ "$(grep -c '^item ' <<<"$out")" = 4 ] && ok || bad "evidence_changed_byte: $out"
 # A byte of a header: its fields no longer say what it signed.
 jq '.items[0].created_at_ms += 1' intake-evidence.json > fresh/header.json
 expect 1 "haven: evidence bundle: malformed or non-canonical encoding (HV_EDECODE): items[0]: 'created_at_ms' differs from its signed header" \
   bash -c "cd fresh && '$haven' evidence verify --authority authority.pub header.json"
 
 # evidence_signed_by_another_node: the receipt re-signed by the router.
-"$bin/evidence_forge" intake-evidence.json 4 keys/router.xc.key fresh/forged.json || bad "forge"
-[ "$(jq -r '.items[3].signature' fresh/forged.json)" != "$(jq -r '.items[3].signature' intake-evidence.json)" ] &&
+"$bin/evidence_forge" intake-evidence.json 5 keys/router.xc.key fresh/forged.json || bad "forge"
+[ "$(jq -r '.items[4].signature' fresh/forged.json)" != "$(jq -r '.items[4].signature' intake-evidence.json)" ] &&
   ok || bad "the forger did not change the signature"
 out=$(cd fresh && "$haven" evidence verify --authority authority.pub forged.json 2>&1)
 rc=$?
@@ -170,8 +170,8 @@ rc=$?
   bad "evidence_signed_by_another_node: exit $rc: $out"
 # Re-signed by the genuine sender, the same item verifies: the tool forges
 # nothing but the key.
-"$bin/evidence_forge" intake-evidence.json 4 keys/shelter-a.xc.key fresh/resigned.json || bad "resign"
-expect 0 "verified: referral $id, 6 messages" \
+"$bin/evidence_forge" intake-evidence.json 5 keys/shelter-a.xc.key fresh/resigned.json || bad "resign"
+expect 0 "verified: referral $id, 7 messages" \
   bash -c "cd fresh && '$haven' evidence verify --authority authority.pub resigned.json"
 
 # evidence_node_not_in_registry: the authority's registry v1 without
@@ -183,7 +183,7 @@ jq --arg reg "$(od -An -v -tx1 without.reg | tr -d ' \n')" '.registries[0].signe
   intake-evidence.json > fresh/unlisted.json
 out=$(cd fresh && "$haven" evidence verify --authority authority.pub unlisted.json 2>&1)
 rc=$?
-[ "$rc" = 1 ] && [ "$(tail -1 <<<"$out")" = "haven: evidence: not authenticated (HV_EAUTH): item 4 (RECEIPT shelter-a.xc → ngo.xc): registry v1 does not list the signer 'shelter-a.xc'" ] &&
+[ "$rc" = 1 ] && [ "$(tail -1 <<<"$out")" = "haven: evidence: not authenticated (HV_EAUTH): item 5 (RECEIPT shelter-a.xc → ngo.xc): registry v1 does not list the signer 'shelter-a.xc'" ] &&
   ok || bad "evidence_node_not_in_registry: exit $rc: $out"
 
 # A bundle that is not one is refused by name, and so is a missing file.

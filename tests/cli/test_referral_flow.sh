@@ -16,6 +16,9 @@ here=$(dirname "$(realpath "${BASH_SOURCE[0]}")")
 example=$(realpath "$2")
 screenshot=$(realpath -m "${3:-dashboard.png}")
 flow_setup "$1"
+# Shelter A publishes its places every second (issue 21), so that its
+# decline for want of places below stands only until then.
+printf '[provider]\ncapacity_every_s = 1\n' >> shelter-a.ini
 # Each kind of worker serves its metrics (issue 23): loopback without a
 # token, shelter B with one; a worker bound beyond loopback needs a token.
 read -r intake_mport router_mport shelter_a_mport shelter_b_mport <<<"$(free_ports 4)"
@@ -49,6 +52,12 @@ wait_until 10 is offered offer_state shelter-a "$id"
 expect 0 "declined (no_capacity)" "$haven" inbox decline --config shelter-a.ini "$id" \
   --reason no_capacity --note "full until next week"
 wait_until 10 is offered offer_state shelter-b "$id"
+# Shelter A said it has no places: none are counted until it publishes again.
+basis_a() {
+  "$haven" pathway show --json --config router.ini |
+    jq -r '[.result.pathway.shelter[] | select(.id == "shelter-a.xc")][0].places.basis'
+}
+wait_until 10 is published basis_a
 # Before accepting, shelter B sees the summary only.
 expect 0 "case:     not received" "$haven" inbox show --config shelter-b.ini "$id"
 expect 0 "accepted" "$haven" inbox accept --config shelter-b.ini "$id"

@@ -136,7 +136,7 @@ ev=$(cw2 events.wait '{"after":0,"timeout_ms":0}')
 [ "$(jq --arg id "$id" '[.result.events[] | select(.referral == $id)] | length' <<<"$ev")" = 0 ] &&
   ok || bad "caseworker 2 sees events of another's referral: $ev"
 ev=$(cw1 events.wait '{"after":0,"timeout_ms":0}')
-[ "$(jq -r --arg id "$id" '[.result.events[] | select(.referral == $id) | .state] | join(",")' <<<"$ev")" = requested ] &&
+[ "$(jq -r --arg id "$id" '[.result.events[] | select(.referral == $id and .kind == "status") | .state] | join(",")' <<<"$ev")" = requested ] &&
   ok || bad "caseworker 1's events: $ev"
 l=$(cw1 referral.list '{"q":"2026-0042"}')
 [ "$(jq -r '[.result.total, .result.items[0].id, .result.items[0].created_by, .result.items[0].assigned_to] | join(",")' <<<"$l")" = "1,$id,caseworker-1,caseworker-1" ] &&

@@ -655,7 +655,8 @@ api router coord-1 GET /api/v1/pathway
 want 200 "coordinator sees the pathway"
 jq -e '[.pathway[][]] | length > 0 and all(has("services") and has("regions") and has("languages")
   and has("accepts_minors") and has("capacity") and has("offers_pending") and has("places_open")
-  and .places_open == ([.capacity - .offers_pending, 0] | max))' <<<"$body" >/dev/null && ok ||
+  and .places_open == .places.free and .places_open <= ([.capacity - .offers_pending, 0] | max))' \
+  <<<"$body" >/dev/null && ok ||
   bad "a pathway row lacks what the coordinator needs: $body"
 jq -e '.open_offers | length > 0 and all((keys == ["answer_by","provider","referral","respond_by","service"])
   and (.answer_by | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")))' <<<"$body" \

@@ -332,6 +332,8 @@ int main(int argc, char **argv)
         if (hv_msg_rule_get(t) == NULL)
             continue; /* a number reserved, not yet a type */
         static hv_msg m;
+        if (hv_msg_rule_get(t) == NULL)
+            continue; /* a number not assigned */
         memset(&m, 0, sizeof m);
         m.type = (uint8_t)t;
         m.summary = sum;
@@ -361,6 +363,13 @@ int main(int argc, char **argv)
         m.case_len = sizeof case_json - 1;
         m.n = 2;
         memset(m.hash, 0xab, sizeof m.hash);
+        if (t == HV_MSG_PROGRESS) {
+            strcpy(m.code, "declined");
+            strcpy(m.reason, "no_capacity");
+        }
+        m.places_free = 2;
+        m.places_total = 5;
+        m.places_pending = 1;
         uint8_t *body = NULL;
         size_t body_len = 0;
         if (hv_msg_encode(&m, &body, &body_len) != HV_OK)

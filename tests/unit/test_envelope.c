@@ -342,10 +342,8 @@ static void test_type_rules(void **state)
     (void)state;
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
         const hv_msg_rule *r = hv_msg_rule_get(t);
-        if (t > HV_MSG_MESSAGE_MARK && t < HV_MSG_LEGAL_HOLD) {
-            assert_null(r); /* reserved for issue 21's other parts */
-            continue;
-        }
+        if (r == NULL && t == 18)
+            continue; /* reserved for issue 21's documents */
         assert_non_null(r);
         assert_int_equal(hv_msg_type_from_name(r->name), t);
         assert_true(r->sender_roles != 0 && r->rcpt_roles != 0);

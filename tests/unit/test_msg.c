@@ -61,6 +61,13 @@ static void s_example(unsigned type, hv_msg *m)
     m->case_json = s_case;
     m->case_len = sizeof s_case - 1;
     m->n = 3;
+    if (type == HV_MSG_PROGRESS) {
+        strcpy(m->code, "declined");
+        strcpy(m->reason, "no_capacity");
+    }
+    m->places_free = 1;
+    m->places_total = 4;
+    m->places_pending = 2;
 }
 
 static uint8_t *s_encode(const hv_msg *m, size_t *len)
@@ -421,6 +428,68 @@ static void test_case_message_limits(void **state)
     free(buf);
 }
 
+/* PROGRESS carries codes and ids only, each where its event needs it;
+ * CAPACITY never says more places free than it has (PROTOCOL.md §9, "PROGRESS" and "CAPACITY"). */
+static void test_progress_and_capacity_limits(void **state)
+{
+    (void)state;
+    hv_msg m, back;
+    uint8_t *buf = NULL;
+    size_t len;
+    s_example(HV_MSG_PROGRESS, &m);
+    strcpy(m.reason, "full until next week"); /* free text is not a code */
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_MSG_PROGRESS, &m);
+    strcpy(m.code, "accepted"); /* not an event the intake is told this way */
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_MSG_PROGRESS, &m);
+    strcpy(m.code, "offered"); /* an offer has a deadline and no reason */
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    m.reason[0] = '\0';
+    m.respond_by = 1795309200u;
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_PROGRESS, &back), HV_OK);
+    assert_string_equal(back.code, "offered");
+    assert_string_equal(back.node, "shelter.xc");
+    assert_int_equal(back.respond_by, 1795309200u);
+    free(buf);
+    s_example(HV_MSG_PROGRESS, &m);
+    strcpy(m.code, "withdrawn_offer");
+    strcpy(m.reason, "no_capacity"); /* a decline code, not a withdrawn one */
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    strcpy(m.reason, "cancelled");
+    buf = s_encode(&m, &len);
+    free(buf);
+    s_example(HV_MSG_CAPACITY, &m);
+    buf = s_encode(&m, &len);
+    assert_int_equal(hv_msg_decode(buf, len, HV_MSG_CAPACITY, &back), HV_OK);
+    assert_int_equal(back.places_free, 1);
+    assert_int_equal(back.places_total, 4);
+    assert_int_equal(back.places_pending, 2);
+    assert_string_equal(back.node, "shelter.xc");
+    free(buf);
+    m.places_free = 5;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    m.places_free = 0;
+    m.places_total = HV_PLACES_MAX + 1;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    m.places_total = 4;
+    m.at = 0;
+    assert_int_equal(hv_msg_encode(&m, &buf, &len), HV_EINVAL);
+    /* Hand-made bodies past the encoder: more free than total, refused. */
+    static const uint8_t more_free[] = {0x93, 0x01, 0x14, 0x95, 0xaa, 's', 'h', 'e', 'l', 't',
+                                        'e', 'r', '.', 'x', 'c', 0x05, 0x04, 0x01, 0x00};
+    assert_int_equal(hv_msg_decode(more_free, sizeof more_free, HV_MSG_CAPACITY, &back),
+                     HV_EINVAL);
+    static const uint8_t ok_body[] = {0x93, 0x01, 0x14, 0x95, 0xaa, 's', 'h', 'e', 'l', 't',
+                                      'e', 'r', '.', 'x', 'c', 0x03, 0x04, 0x01, 0x00};
+    assert_int_equal(hv_msg_decode(ok_body, sizeof ok_body, HV_MSG_CAPACITY, &back), HV_OK);
+    /* Four fields, without the pending offers: refused. */
+    static const uint8_t four[] = {0x93, 0x01, 0x14, 0x94, 0xaa, 's', 'h', 'e', 'l', 't',
+                                   'e', 'r', '.', 'x', 'c', 0x03, 0x04, 0x01};
+    assert_int_equal(hv_msg_decode(four, sizeof four, HV_MSG_CAPACITY, &back), HV_EDECODE);
+}
+
 static void test_golden_bytes(void **state)
 {
     (void)state;
@@ -444,6 +513,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_every_type),
         cmocka_unit_test(test_fields_decoded),
+        cmocka_unit_test(test_progress_and_capacity_limits),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_withhold_list_not_sent_to_providers),
         cmocka_unit_test(test_reason_codes_refused_outside_lists),

@@ -3,7 +3,7 @@
 // Last-Event-ID by itself after a dropped connection; a refused reconnect
 // (the worker restarting: 503) closes the stream for good, so it is opened
 // again here, after the last event seen, with a growing pause.
-const KINDS = ['offer', 'status', 'due_soon', 'message'];
+const KINDS = ['offer', 'status', 'due_soon', 'message', 'progress'];
 let source = null;
 let onEnd = () => {};
 let lastSeq = 0;
