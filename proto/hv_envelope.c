@@ -29,6 +29,7 @@ static const hv_msg_rule s_rules[HV_MSG_TYPE_MAX + 1] = {
     [HV_MSG_CANCELLED] = {"CANCELLED", S_R | S_P, S_I, S_SMALL_MAX},
     [HV_MSG_REFERRAL_EXPIRED] = {"REFERRAL_EXPIRED", S_R, S_I, S_SMALL_MAX},
     [HV_MSG_OFFER_WITHDRAWN] = {"OFFER_WITHDRAWN", S_R, S_P, S_SMALL_MAX},
+    [HV_MSG_ATTACHMENT] = {"ATTACHMENT", S_I, S_P, HV_PLAINTEXT_MAX},
 };
 
 /* Array lengths of the encoded forms. */
@@ -37,13 +38,14 @@ static const hv_msg_rule s_rules[HV_MSG_TYPE_MAX + 1] = {
 
 const hv_msg_rule *hv_msg_rule_get(unsigned type)
 {
-    return type >= 1 && type <= HV_MSG_TYPE_MAX ? &s_rules[type] : NULL;
+    return type >= 1 && type <= HV_MSG_TYPE_MAX && s_rules[type].name != NULL ? &s_rules[type]
+                                                                             : NULL;
 }
 
 unsigned hv_msg_type_from_name(const char *name)
 {
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++)
-        if (strcmp(name, s_rules[t].name) == 0)
+        if (s_rules[t].name != NULL && strcmp(name, s_rules[t].name) == 0)
             return t;
     return 0;
 }

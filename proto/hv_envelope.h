@@ -36,9 +36,12 @@ typedef enum hv_msg_type {
     HV_MSG_CANCELLED = 13,       /* router or provider -> intake */
     HV_MSG_REFERRAL_EXPIRED = 14, /* router -> intake: deadline passed */
     HV_MSG_OFFER_WITHDRAWN = 15, /* router -> provider: offer retracted */
+    HV_MSG_ATTACHMENT = 18,      /* intake -> provider: one chunk of a document */
 } hv_msg_type;
 
-#define HV_MSG_TYPE_MAX 15
+/* 16 and 17 are reserved (issue 21: case messages); a number without a
+ * rule is an unknown type. */
+#define HV_MSG_TYPE_MAX 18
 
 /* What the protocol allows for a message type. */
 typedef struct hv_msg_rule {

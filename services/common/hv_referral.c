@@ -183,6 +183,36 @@ static const hv_json *s_object(s_ck *c, const hv_json *obj, const char *path, co
 
 /* ---------------------------------------------------------- value forms */
 
+/* attachments: [{"file", "title"}], the documents that travel with the
+ * case (issue 21). Only their shape here; the files themselves are read
+ * by the CLI and checked by the intake (hv_attach.h). */
+static void s_attachments(s_ck *c, const hv_json *root)
+{
+    char p[128], q[160];
+    static const char *const akeys[] = {"file", "title", NULL};
+    hv_referral_check *out = c->out;
+    size_t cap = sizeof out->attachments / sizeof out->attachments[0];
+    const hv_json *a = s_array(c, root, "", "attachments", false, 0, cap, p, sizeof p);
+    for (size_t i = 0; a && i < a->n; i++) {
+        snprintf(q, sizeof q, "attachments[%zu]", i);
+        const hv_json *o = a->items[i];
+        if (o->type != HV_JSON_OBJECT) {
+            s_err(c, o, q, "expected an object with \"file\" and \"title\"");
+            continue;
+        }
+        s_known(c, o, q, akeys);
+        const char *file = s_string(c, o, q, "file", true, sizeof out->attachments[0].file - 1);
+        const char *title = s_string(c, o, q, "title", false, sizeof out->attachments[0].title - 1);
+        if (file == NULL)
+            continue;
+        snprintf(out->attachments[out->n_attachments].file, sizeof out->attachments[0].file,
+                 "%s", file);
+        snprintf(out->attachments[out->n_attachments].title, sizeof out->attachments[0].title,
+                 "%s", title ? title : "");
+        out->n_attachments++;
+    }
+}
+
 static bool s_date_parse(const char *s, int *y, int *m, int *d)
 {
     static const int days[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -670,7 +700,7 @@ hv_err hv_referral_check_text(const char *text, size_t len, uint64_t now,
                                        "guardian", "child_protection", "identification",
                                        "exploitation", "smuggled_migrant", "stage", "needs",
                                        "risk", "consent", "request", "destination",
-                                       "narrative", NULL};
+                                       "narrative", "attachments", NULL};
     s_known(&c, root, "", keys);
     const char *schema = s_string(&c, root, "", "schema", true, 64);
     if (schema != NULL && strcmp(schema, HV_REFERRAL_SCHEMA) != 0)
@@ -684,6 +714,7 @@ hv_err hv_referral_check_text(const char *text, size_t len, uint64_t now,
     s_risk(&c, root);
     s_consent_request(&c, root);
     s_destination(&c, root);
+    s_attachments(&c, root);
     out->summary.minor = f.minor == 1;
     out->summary.age_band = s_band(&f);
     hv_json_free(&root);

@@ -38,6 +38,11 @@ typedef struct hv_referral_check {
     bool consent_override;                   /* shared without consent, on the stated basis */
     uint8_t n_share;                         /* consent.share_with: services covered */
     uint8_t share[HV_SUMMARY_LIST_MAX];      /* hv_service values */
+    uint8_t n_attachments;                   /* entries in attachments (issue 21) */
+    struct {
+        char file[256];                      /* path relative to the referral file */
+        char title[201];                     /* the caseworker's title, may be "" */
+    } attachments[8];                        /* the documents sent with the case */
 } hv_referral_check;
 
 /* Checks the text of a referral file at time `now` (Unix seconds; a

@@ -50,6 +50,10 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "seconds from 1 to 2592000"),
         F("provider", "retention_days", HV_CFG_UINT, false, 0, 3650, retention_days,
           "days from 0 to 3650"),
+        F("intake", "attachment_max_mib", HV_CFG_UINT, false, 1, 64, attachment_max_mib,
+          "MiB from 1 to 64"),
+        F("intake", "case_attachments_max_mib", HV_CFG_UINT, false, 1, 512,
+          case_attachments_max_mib, "MiB from 1 to 512"),
         F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
           "days from 1 to 30"),
         F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
@@ -89,6 +93,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->tick_ms = 200;
     cfg->offer_timeout_s = 48 * 3600;
     cfg->retention_days = 365;
+    cfg->attachment_max_mib = 20;
+    cfg->case_attachments_max_mib = 50;
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
     cfg->metrics_limits = hv_http_limits_ops();

@@ -342,6 +342,10 @@ static void test_type_rules(void **state)
     (void)state;
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
         const hv_msg_rule *r = hv_msg_rule_get(t);
+        if (t == 16 || t == 17) { /* reserved for case messages (issue 21) */
+            assert_null(r);
+            continue;
+        }
         assert_non_null(r);
         assert_int_equal(hv_msg_type_from_name(r->name), t);
         assert_true(r->sender_roles != 0 && r->rcpt_roles != 0);
