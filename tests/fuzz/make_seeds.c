@@ -323,6 +323,8 @@ int main(int argc, char **argv)
     strcpy(sum.exclude[0], "clinic.xc");
     static const char case_json[] = "{\"schema\":\"haven-referral/1\"}";
     for (unsigned t = 1; t <= HV_MSG_TYPE_MAX; t++) {
+        if (hv_msg_rule_get(t) == NULL)
+            continue; /* a number reserved, not yet a type */
         static hv_msg m;
         memset(&m, 0, sizeof m);
         m.type = (uint8_t)t;
@@ -350,6 +352,13 @@ int main(int argc, char **argv)
         m.case_json = case_json;
         m.case_len = sizeof case_json - 1;
         memset(m.hash, 0xab, sizeof m.hash);
+        static const uint8_t pdf[] = "%PDF-1.7\n%%EOF\n";
+        strcpy(m.attach.name, "report.pdf");
+        strcpy(m.attach.type, "application/pdf");
+        m.attach.size = sizeof pdf - 1;
+        m.attach.chunks = 1;
+        m.attach.data = pdf;
+        m.attach.data_len = sizeof pdf - 1;
         uint8_t *body = NULL;
         size_t body_len = 0;
         if (hv_msg_encode(&m, &body, &body_len) != HV_OK)
