@@ -107,7 +107,8 @@ cmd_test() {
   scratch=$(mktemp -d)
   local failed=0
   for target in envelope control registry registry_json keys config json referral msg ctl audit \
-      audit_recover audit_head cli web prekey registry_held trust evidence note health; do
+      audit_recover audit_head cli web prekey registry_held trust evidence note health \
+      attach_type; do
     mkdir -p "$scratch/$target"
     # New inputs go to the scratch directory; the committed corpus is read only.
     if (cd "$scratch" && "$top/build-fuzz/fuzz_$target" -max_total_time="$seconds" \

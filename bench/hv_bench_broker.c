@@ -13,7 +13,9 @@
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *                    [--group-ms N] [--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]
- *                    [--erase on|off|both]
+ *                    [--erase on|off|both] [--documents MIB]
+ *   --documents MIB: instead, a document of MIB MiB in chunks through the
+ *                broker's custody (bench/hv_bench_docs.h; issue 21).
  *   --samples FILE: write each envelope's send, STORED and delivery times of
  *                the last load run to FILE, to see when the slow ones happened
  *                (nothing with --backlog).
@@ -52,6 +54,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "hv_bench_docs.h"
 #include "hv_bench_floor.h"
 #include "hv_client.h"
 #include "hv_db.h"
@@ -73,6 +76,7 @@ static struct {
     char replay_hours[16];       /* [custody] replay_hours, or "" for the default */
     char erase[8];               /* [store] erase: "on", "off", "both" or "" (the default) */
     FILE *samples;               /* NULL, or where to write each envelope's times */
+    size_t documents;            /* 0, or the MiB of the document of --documents */
     char dir[512];               /* working directory */
     char client_dir[512];        /* where client stores go (default: dir) */
     char endpoint[64];           /* broker endpoint */
@@ -163,7 +167,8 @@ static void s_setup(void)
         int k = sender ? i : i - g.senders;
         hv_keypair **kp = sender ? &g.senders_keys[k] : &g.receivers_keys[k];
         char *id = sender ? g.sender_ids[k] : g.receiver_ids[k];
-        snprintf(id, 32, "%s-%d.xc", sender ? "router" : "provider", k + 1);
+        snprintf(id, 32, "%s-%d.xc", sender ? (g.documents ? "ngo" : "router") : "provider",
+                 k + 1);
         if (hv_keypair_generate(kp) != HV_OK)
             s_die("keygen");
         s_keys_json(*kp, keys, sizeof keys);
@@ -171,7 +176,7 @@ static void s_setup(void)
                         ",{\"id\":\"%s\",\"role\":\"%s\",\"country\":\"XC\",\"organisation\":"
                         "\"Example\",\"home\":\"broker.xc\",%s\"keys\":%s,\"valid_from\":\"%s\","
                         "\"valid_until\":\"%s\"}",
-                        id, sender ? "router" : "provider",
+                        id, sender ? (g.documents ? "intake" : "router") : "provider",
                         sender ? "" : "\"services\":[\"shelter\"],", keys, from, until);
     }
     snprintf(json + len, cap - (size_t)len, "]}");
@@ -814,7 +819,8 @@ int main(int argc, char **argv)
     static const char usage[] =
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
         "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] "
-        "[--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE] [--erase on|off|both]\n";
+        "[--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE] [--erase on|off|both] "
+        "[--documents MIB]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
         return 2;
@@ -833,6 +839,9 @@ int main(int argc, char **argv)
             g.receivers = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--size") == 0)
             g.size = (size_t)atol(argv[i + 1]);
+        else if (strcmp(argv[i], "--documents") == 0 && s_is_number(argv[i + 1]) &&
+                 atol(argv[i + 1]) >= 1 && atol(argv[i + 1]) <= 64)
+            g.documents = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--backlog") == 0)
             g.backlog = (size_t)atol(argv[i + 1]);
         else if (strcmp(argv[i], "--rate") == 0 && atof(argv[i + 1]) > 0)
@@ -892,6 +901,16 @@ int main(int argc, char **argv)
     zmq_ctx_term(ctx);
 
     s_setup();
+    if (g.documents > 0) {
+        s_remove_client_stores();
+        s_start_broker();
+        hv_bench_docs_env env = {g.sender_ids[0], g.senders_keys[0], g.receiver_ids[0],
+                                 g.receivers_keys[0], s_client, g.documents};
+        hv_bench_docs(&env);
+        s_stop_broker();
+        s_remove_client_stores();
+        return 0;
+    }
     size_t n = g.backlog > 0 ? g.backlog : g.messages;
     printf("haven-bench: sealing %zu envelopes...\n", n);
     s_prepare(n);

@@ -189,6 +189,15 @@ int hv_cli_status(const opts *o);
  * `out`. Returns 0, or an exit code after printing why (hv_cli_work.c). */
 int hv_cli_worker_socket(const opts *o, char *out, size_t cap);
 
+/* Documents of a case (cli/hv_cli_attach.c): `haven attachment list` and
+ * `save`; and the upload of the files a referral file names (paths
+ * relative to `case_path`) to the intake at `sock` before its submission:
+ * `*uploads` gets [{"upload"}] in the file's order (NULL when it names
+ * none; caller frees). Returns 0 or an exit code after printing why. */
+int hv_cli_attachment(const opts *o);
+int hv_cli_attach_upload(const char *sock, const char *case_path, const char *text, size_t len,
+                         json_t **uploads);
+
 /* Evidence of a referral (cli/hv_cli_evidence.c): show, export, verify. */
 int hv_cli_evidence(const opts *o);
 

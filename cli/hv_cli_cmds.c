@@ -272,6 +272,14 @@ static const hv_cli_cmd s_cmds[] = {
      "Shows a case: its people and each requested service's referral, state and provider "
      "(CASE: 6 to 32 of its hex digits).",
      S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_case_show},
+    {"attachment", "list", "[--json] --config=WORKER.ini ID",
+     "Lists a case's documents: at a provider as they arrived, at an intake how far each "
+     "was sent.", S_WORK_OPTS, 1, 1, S_WORKER S_JSON, hv_cli_attachment},
+    {"attachment", "save", "[--json] --config=PROVIDER.ini ID N --out=FILE",
+     "Saves a case's complete document N to FILE (mode 0600; an existing file is refused).",
+     S_WORK_OPTS " out=", 2, 2,
+     S_WORKER "  --out=FILE           where to write it; it must not exist yet\n" S_JSON,
+     hv_cli_attachment},
     {"inbox", "list", "[--json] --config=PROVIDER.ini", "Lists this agency's offers and cases.",
      S_WORK_OPTS, 0, 0, S_WORKER S_JSON, hv_cli_inbox},
     {"inbox", "show", "[--json] --config=PROVIDER.ini ID",

@@ -266,8 +266,16 @@ int hv_cli_referral(const opts *o)
         size_t len = 0;
         if ((rc = s_check_file(id, json_out, &text, &len)) != 0)
             return rc;
+        /* The documents it names go first; the submission takes them. */
+        json_t *uploads = NULL;
+        if ((rc = hv_cli_attach_upload(sock, id, text, len, &uploads)) != 0) {
+            free(text);
+            return rc;
+        }
         json_t *args = json_pack("{s:s%}", "case", text, len);
         free(text);
+        if (uploads != NULL)
+            json_object_set_new(args, "attachments", uploads);
         return s_call(o, "referral.submit", args, id, NULL);
     }
     if (strcmp(sub, "list") == 0)

@@ -427,3 +427,22 @@ hv_err hv_pwhash_verify(const char *hash, const char *password, size_t len)
         return HV_EAUTH;
     return crypto_pwhash_str_verify(hash, password, len) == 0 ? HV_OK : HV_EAUTH;
 }
+
+char *hv_b64_encode(const uint8_t *buf, size_t len)
+{
+    size_t cap = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+    char *out = malloc(cap);
+    if (out != NULL)
+        sodium_bin2base64(out, cap, buf, len, sodium_base64_VARIANT_ORIGINAL);
+    return out;
+}
+
+hv_err hv_b64_decode(const char *text, size_t text_len, uint8_t *out, size_t cap, size_t *len)
+{
+    const char *end = NULL;
+    if (sodium_base642bin(out, cap, text, text_len, NULL, len, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        end != text + text_len)
+        return HV_EDECODE;
+    return HV_OK;
+}

@@ -191,6 +191,15 @@ HV_MUST_CHECK hv_err hv_aead_open(const uint8_t key[32], const uint8_t *ad, size
 /* BLAKE2b-256 of `len` bytes. */
 void hv_hash256(const uint8_t *buf, size_t len, uint8_t out[32]);
 
+/* Base64 (RFC 4648, with padding) for documents carried in JSON control
+ * messages (issue 21). hv_b64_encode returns a NUL-terminated string the
+ * caller frees (free()), or NULL when out of memory. hv_b64_decode writes
+ * at most `cap` bytes to `out` and their number to `*len`; HV_OK, or
+ * HV_EDECODE for text that is not base64 or does not fit. */
+char *hv_b64_encode(const uint8_t *buf, size_t len);
+HV_MUST_CHECK hv_err hv_b64_decode(const char *text, size_t text_len, uint8_t *out, size_t cap,
+                                   size_t *len);
+
 /* Allocates guarded memory for secrets (sodium_malloc). NULL on failure. */
 void *hv_secure_alloc(size_t len);
 

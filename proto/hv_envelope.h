@@ -38,8 +38,7 @@ typedef enum hv_msg_type {
     HV_MSG_OFFER_WITHDRAWN = 15, /* router -> provider: offer retracted */
     HV_MSG_CASE_MESSAGE = 16,    /* intake <-> provider: a caseworker's message */
     HV_MSG_MESSAGE_MARK = 17,    /* intake <-> provider: delivered / read */
-    /* 18 is reserved for issue 21's documents; an unassigned number has no
-     * rule and is refused. */
+    HV_MSG_ATTACHMENT = 18,      /* intake -> provider: one chunk of a document */
     HV_MSG_PROGRESS = 19,        /* router -> intake: an offer's outcome, as it happens */
     HV_MSG_CAPACITY = 20,        /* provider -> router: its free places */
     HV_MSG_LEGAL_HOLD = 21,      /* provider -> intake: erasure refused, with basis */

@@ -32,6 +32,24 @@ static const char *const s_sex[] = {NULL, "female", "male", "other", "unknown"};
 
 #define S_COUNT(a) (sizeof(a) / sizeof(a)[0])
 
+bool hv_attach_chunk_valid(const hv_attach_chunk *c)
+{
+    if (c->n >= HV_ATTACH_PER_CASE || c->size == 0 || c->size > HV_ATTACH_SIZE_MAX)
+        return false;
+    if (c->name[0] == '\0' || strlen(c->name) > HV_ATTACH_NAME_MAX ||
+        strchr(c->name, '/') != NULL || strlen(c->title) > HV_ATTACH_TITLE_MAX)
+        return false;
+    if (strcmp(c->type, "application/pdf") != 0 && strcmp(c->type, "image/jpeg") != 0 &&
+        strcmp(c->type, "image/png") != 0)
+        return false;
+    uint64_t chunks = (c->size + HV_ATTACH_CHUNK - 1) / HV_ATTACH_CHUNK;
+    if (c->chunks != chunks || c->index >= chunks)
+        return false;
+    uint64_t want = c->index + 1 < chunks ? HV_ATTACH_CHUNK
+                                          : c->size - (uint64_t)c->index * HV_ATTACH_CHUNK;
+    return c->data_len == want;
+}
+
 static unsigned s_lookup(const char *const *names, size_t n, const char *s)
 {
     for (size_t i = 1; s != NULL && i < n; i++)
@@ -279,6 +297,22 @@ hv_err hv_msg_encode(const hv_msg *m, uint8_t **out, size_t *len)
     case HV_MSG_WITHDRAWN:
         hv_mp_write_uint(&w, m->at);
         break;
+    case HV_MSG_ATTACHMENT: {
+        const hv_attach_chunk *a = &m->attach;
+        if (!hv_attach_chunk_valid(a) || a->data == NULL)
+            goto invalid;
+        hv_mp_write_array(&w, 9);
+        hv_mp_write_uint(&w, a->n);
+        hv_mp_write_cstr(&w, a->name);
+        hv_mp_write_cstr(&w, a->title);
+        hv_mp_write_cstr(&w, a->type);
+        hv_mp_write_uint(&w, a->size);
+        hv_mp_write_uint(&w, a->chunks);
+        hv_mp_write_uint(&w, a->index);
+        hv_mp_write_bin(&w, a->digest, 32);
+        hv_mp_write_bin(&w, a->data, a->data_len);
+        break;
+    }
     case HV_MSG_ACCEPT:
     case HV_MSG_WITHDRAW:
     case HV_MSG_CANCELLED:
@@ -486,6 +520,24 @@ static hv_err s_get_body(hv_mp_reader *r, hv_msg *m, bool stored)
         return hv_mp_read_uint(r, &m->at);
     case HV_MSG_WITHDRAWN:
         return hv_mp_read_uint(r, &m->at);
+    case HV_MSG_ATTACHMENT: {
+        hv_attach_chunk *a = &m->attach;
+        uint64_t v;
+        S_TRY(s_array_exact(r, 9));
+        S_TRY(hv_mp_read_uint_max(r, HV_ATTACH_PER_CASE - 1, &v));
+        a->n = (uint8_t)v;
+        S_TRY(hv_mp_read_cstr(r, a->name, sizeof a->name));
+        S_TRY(hv_mp_read_cstr(r, a->title, sizeof a->title));
+        S_TRY(hv_mp_read_cstr(r, a->type, sizeof a->type));
+        S_TRY(hv_mp_read_uint_max(r, HV_ATTACH_SIZE_MAX, &a->size));
+        S_TRY(hv_mp_read_uint_max(r, HV_ATTACH_CHUNKS_MAX, &v));
+        a->chunks = (uint32_t)v;
+        S_TRY(hv_mp_read_uint_max(r, HV_ATTACH_CHUNKS_MAX, &v));
+        a->index = (uint32_t)v;
+        S_TRY(hv_mp_read_bin_exact(r, a->digest, 32));
+        S_TRY(hv_mp_read_bin(r, HV_ATTACH_CHUNK, &a->data, &a->data_len));
+        return hv_attach_chunk_valid(a) ? HV_OK : HV_EINVAL;
+    }
     case HV_MSG_ACCEPT:
     case HV_MSG_WITHDRAW:
     case HV_MSG_CANCELLED:

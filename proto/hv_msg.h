@@ -35,6 +35,16 @@
 #define HV_CASE_TEXT_MAX 8000
 #define HV_CASE_SEQ_MAX UINT32_MAX /* a sender's message numbers: 1.. */
 
+/* ATTACHMENT (PROTOCOL.md §9.3): a document travels in chunks of
+ * HV_ATTACH_CHUNK bytes (the last one shorter), each in its own envelope. */
+#define HV_ATTACH_CHUNK (256u * 1024)
+#define HV_ATTACH_PER_CASE 8            /* documents of one case: n is 0..7 */
+#define HV_ATTACH_NAME_MAX 255          /* the file's name, bytes */
+#define HV_ATTACH_TITLE_MAX 200         /* the caseworker's title, bytes */
+#define HV_ATTACH_TYPE_MAX 31           /* "application/pdf", "image/jpeg", "image/png" */
+#define HV_ATTACH_SIZE_MAX (64ull * 1024 * 1024) /* the wire's limit; configs set lower */
+#define HV_ATTACH_CHUNKS_MAX ((uint32_t)(HV_ATTACH_SIZE_MAX / HV_ATTACH_CHUNK))
+
 /* Urgency of a need, most urgent last so that max() picks it. */
 typedef enum hv_urgency {
     HV_URGENCY_ROUTINE = 1,
@@ -105,6 +115,25 @@ typedef struct hv_reason {
     size_t note_len;                     /* its length, 0 for none */
 } hv_reason;
 
+/* One chunk of a document (ATTACHMENT). `data` borrows from the buffer
+ * decoded. */
+typedef struct hv_attach_chunk {
+    uint8_t n;                             /* the document's number in its case, 0..7 */
+    char name[HV_ATTACH_NAME_MAX + 1];     /* the file's name (no directory) */
+    char title[HV_ATTACH_TITLE_MAX + 1];   /* its title, may be "" */
+    char type[HV_ATTACH_TYPE_MAX + 1];     /* media type found from the content */
+    uint64_t size;                         /* the whole document, bytes, 1..HV_ATTACH_SIZE_MAX */
+    uint32_t chunks;                       /* ceil(size / HV_ATTACH_CHUNK) */
+    uint32_t index;                        /* this chunk, 0..chunks-1 */
+    uint8_t digest[32];                    /* BLAKE2b-256 of the whole document */
+    const uint8_t *data;                   /* this chunk's bytes (borrowed) */
+    size_t data_len;                       /* HV_ATTACH_CHUNK, the last one the rest */
+} hv_attach_chunk;
+
+/* True when `c`'s numbers agree with each other (chunk count, index, the
+ * length of this chunk) and its strings are within their limits. */
+bool hv_attach_chunk_valid(const hv_attach_chunk *c);
+
 /* A decoded body. Plain data; which fields are used depends on `type`
  * (see PROTOCOL §9). `case_json` borrows from the buffer decoded. */
 typedef struct hv_msg {
@@ -141,6 +170,7 @@ typedef struct hv_msg {
     uint32_t places_total;               /* places in all */
     uint32_t places_pending;             /* offers of the recipient router counted as
                                             taking places, pending its answer */
+    hv_attach_chunk attach;              /* ATTACHMENT */
 } hv_msg;
 
 /* Encodes `m` for its type. Caller owns `*out` (free()). Returns HV_OK,

@@ -14,7 +14,7 @@
  *   [timing]  heartbeat_ms, dead_after_ms, tick_ms
  *   [router]  offer_timeout_s              (routers only)
  *   [provider] retention_days, places, capacity_every_s (providers only)
- *   [intake] retention_days                (intakes only)
+ *   [intake] retention_days, attachment_max_mib, case_attachments_max_mib (intakes only)
  *   [prekeys] lifetime_days (or lifetime_s), keep_s (hv_prekeys.h)
  *   [pathway] SERVICE = provider, provider (routers only, in priority order)
  *   [metrics] bind, token                   (Prometheus text, hv_worker_metrics.h) */
@@ -67,6 +67,8 @@ typedef struct hv_worker_config {
     uint64_t review_s;            /* ...in seconds (tests), 0: review_days */
     uint64_t places;              /* provider: its places, 0: the registry's capacity */
     uint64_t capacity_every_s;    /* provider: publish its free places at least this often */
+    uint64_t attachment_max_mib;  /* intake: the largest document, MiB (20) */
+    uint64_t case_attachments_max_mib; /* intake: all documents of a case, MiB (50) */
     uint64_t prekey_days;         /* a new prekey this often (days) */
     uint64_t prekey_s;            /* ...or this often (seconds; tests), 0: prekey_days */
     uint64_t prekey_keep_s;       /* messages sealed to a prekey honoured this long */

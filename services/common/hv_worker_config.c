@@ -68,6 +68,10 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
           "places from 0 to 100000 (0: the registry's capacity)"),
         F("provider", "capacity_every_s", HV_CFG_UINT, false, 1, 600, capacity_every_s,
           "seconds from 1 to 600"),
+        F("intake", "attachment_max_mib", HV_CFG_UINT, false, 1, 64, attachment_max_mib,
+          "MiB from 1 to 64"),
+        F("intake", "case_attachments_max_mib", HV_CFG_UINT, false, 1, 512,
+          case_attachments_max_mib, "MiB from 1 to 512"),
         F("prekeys", "lifetime_days", HV_CFG_UINT, false, 1, 30, prekey_days,
           "days from 1 to 30"),
         F("prekeys", "lifetime_s", HV_CFG_UINT, false, 1, 30 * 24 * 3600, prekey_s,
@@ -112,6 +116,8 @@ hv_err hv_worker_config_load(const char *path, hv_worker_config *cfg, hv_errmsg 
     cfg->confirm_days = 7;
     cfg->review_days = 30;
     cfg->capacity_every_s = 600;
+    cfg->attachment_max_mib = 20;
+    cfg->case_attachments_max_mib = 50;
     cfg->prekey_days = 7;
     cfg->prekey_keep_s = HV_TTL_MAX;
     cfg->metrics_limits = hv_http_limits_ops();

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_attach.h"
 #include "hv_casemsg.h"
 #include "hv_history.h"
 #include "hv_listq.h"
@@ -64,7 +65,9 @@ static const char s_schema[] =
     /* Deadlines passed (intake_deadline.c). */
     IN_DEADLINE_SCHEMA
     /* Offer outcomes from the router (intake_progress.c). */
-    IN_PROGRESS_SCHEMA;
+    IN_PROGRESS_SCHEMA
+    /* Documents with a case (hv_attach.h). */
+    HV_ATTACH_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */
@@ -469,6 +472,46 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
 
 /* ------------------------------------------------------- time, notices */
 
+/* Chunks queued for one case at a time, and only when the broker has
+ * taken custody of everything queued before about that case: a small
+ * message from any case waits behind at most this many chunks. */
+#define S_CHUNKS_PER_ROUND 2
+
+/* Sends the next chunks of the documents of every case the provider
+ * holds (after the CASE_TRANSFER; PROTOCOL.md §9.3). */
+static hv_err s_send_documents(hv_worker *w)
+{
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              "SELECT DISTINCT d.referral FROM attach_docs d JOIN referrals r ON "
+                              "r.id = d.referral WHERE d.sent < d.chunks AND r.state IN "
+                              "('transferred', 'received', 'in_progress', 'on_hold')", "");
+    if (st == NULL)
+        return HV_ESTORE;
+    hv_err err = HV_OK;
+    while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
+        in_ref r;
+        if ((err = in_load(w, sqlite3_column_blob(st, 0), &r)) != HV_OK)
+            break;
+        if (hv_worker_outbox_waiting(w, r.id))
+            continue;
+        for (int i = 0; err == HV_OK && i < S_CHUNKS_PER_ROUND; i++) {
+            hv_msg *m = calloc(1, sizeof *m);
+            uint8_t *buf = NULL;
+            if (m == NULL)
+                err = HV_ENOMEM;
+            else if ((err = hv_attach_next(hv_worker_db(w), hv_worker_keys(w), r.id, m,
+                                           &buf)) == HV_OK)
+                err = in_send(w, &r, r.provider, m, HV_TTL_MAX);
+            hv_secure_free(buf);
+            free(m);
+        }
+        if (err == HV_ENOTFOUND)
+            err = HV_OK;
+    }
+    sqlite3_finalize(st);
+    return err;
+}
+
 static hv_err s_on_tick(hv_worker *w, uint64_t now)
 {
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
@@ -491,7 +534,11 @@ static hv_err s_on_tick(hv_worker *w, uint64_t now)
         err = in_retention(w, now);
     if (err == HV_OK)
         err = in_deadline_tick(w, now);
-    return err == HV_OK ? in_drafts_expire(w, now) : err;
+    if (err == HV_OK)
+        err = in_drafts_expire(w, now);
+    if (err == HV_OK)
+        err = hv_attach_expire_uploads(hv_worker_db(w), now);
+    return err == HV_OK ? s_send_documents(w) : err;
 }
 
 static hv_err s_on_notice(hv_worker *w, const hv_notice *n)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_attach.h"
 #include "hv_casemsg.h"
 #include "hv_history.h"
 #include "hv_listq.h"
@@ -187,7 +188,12 @@ static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **r
                                "?7, ?8, ?9, ?10)",
                                "rittiittt" "r", r.id, (int64_t)r.service, r.country, r.router,
                                (int64_t)now, (int64_t)r.respond_by, r.created_by,
-                               r.assigned_to, r.reference, r.case_id)) == HV_OK) {
+                               r.assigned_to, r.reference, r.case_id)) == HV_OK &&
+            /* The case's documents go with each of its referrals. */
+            (err = hv_attach_take(w, a, r.id, c, json_object_get(args, "attachments"),
+                                  hv_worker_cfg(w)->attachment_max_mib * 1024 * 1024,
+                                  hv_worker_cfg(w)->case_attachments_max_mib * 1024 * 1024,
+                                  k + 1 == c->n_services, e)) == HV_OK) {
             if (held)
                 err = in_enter(w, &r, "awaiting_authorisation", a->by,
                                "consent override: nothing is sent until a supervisor "
@@ -768,6 +774,33 @@ static hv_err s_message_read(hv_worker *w, const hv_actor *a, json_t *args, json
     return s_message(w, a, "message.read", args, result, text, e);
 }
 
+/* attachment.list {"id"}: the case's documents and how far each went. */
+static hv_err s_attach_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
+                            char **text, hv_errmsg *e)
+{
+    in_ref r;
+    hv_err err = s_find(w, a, args, &r, e);
+    if (err != HV_OK)
+        return err;
+    if ((*result = hv_attach_list(hv_worker_db(w), r.id, true)) == NULL)
+        return HV_ENOMEM;
+    json_t *items = json_object_get(*result, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *it = json_array_get(items, i);
+        hv_strcat(text, "%lld  %s  %s  %lld bytes  %s (%lld of %lld chunks)\n",
+                  (long long)json_integer_value(json_object_get(it, "n")),
+                  json_string_value(json_object_get(it, "name")),
+                  json_string_value(json_object_get(it, "type")),
+                  (long long)json_integer_value(json_object_get(it, "size")),
+                  json_string_value(json_object_get(it, "state")),
+                  (long long)json_integer_value(json_object_get(it, "have")),
+                  (long long)json_integer_value(json_object_get(it, "chunks")));
+    }
+    if (json_array_size(items) == 0)
+        hv_strcat(text, "no documents\n");
+    return HV_OK;
+}
+
 /* The role table: who may run which command (the shell enforces it). */
 #define R_HOST HV_ACTOR_BIT(HV_ACTOR_HOST)
 #define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
@@ -800,6 +833,8 @@ static const struct s_command {
     {"message.send", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_message_send},
     {"message.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_message_list},
     {"message.read", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_message_read},
+    {"attachment.put", R_HOST | R_CASEWORKER | R_SUPERVISOR, hv_attach_put},
+    {"attachment.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, s_attach_list},
 };
 
 static const struct s_command *s_command(const char *cmd)

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_attach.h"
 #include "hv_casemsg.h"
 #include "hv_events.h"
 #include "hv_history.h"
@@ -43,6 +44,7 @@ static const struct s_eraser {
 } s_erasers[] = {
     {"case messages", hv_casemsg_erase},
     {"offer progress", in_progress_erase},
+    {"documents", hv_attach_erase},
     {NULL, NULL},
 };
 

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_attach.h"
 #include "hv_casemsg.h"
 #include "hv_events.h"
 #include "hv_history.h"
@@ -56,7 +57,9 @@ static const char s_schema[] =
     /* Case messages with the intake (hv_casemsg.h). */
     HV_CASEMSG_SCHEMA
     /* Free places published to each router (provider_capacity.c). */
-    PV_CAPACITY_SCHEMA;
+    PV_CAPACITY_SCHEMA
+    /* Documents with a case (hv_attach.h). */
+    HV_ATTACH_SCHEMA;
 
 /* Added since the first store format; an older store gets them at start
  * (service is filled in from the summary by the first tick). */
@@ -172,6 +175,8 @@ static hv_err s_erase(hv_worker *w, pv_item *it, const char *actor, const char *
                       const char *why)
 {
     hv_err err = hv_vault_erase(hv_worker_db(w), it->id);
+    if (err == HV_OK)
+        err = hv_attach_erase(hv_worker_db(w), it->id);
     if (err == HV_OK)
         err = hv_history_erase(w, it->id);
     if (err == HV_OK)
@@ -324,6 +329,32 @@ static hv_err s_on_cancel(hv_worker *w, pv_item *it, const hv_envelope *env, con
     return err;
 }
 
+/* A chunk of a document of the case (PROTOCOL.md §9.3): as the case
+ * itself, only for an offer this agency accepted and from its intake; it
+ * may come before the case or after a copy of itself. */
+static hv_err s_on_attachment(hv_worker *w, pv_item *it, const hv_envelope *env,
+                              const hv_msg *m, hv_errmsg *e)
+{
+    if (strcmp(it->offer_state, "accepted") != 0)
+        return hv_fail(e, HV_EFORBIDDEN, "this agency has not accepted referral (offer is %s)",
+                       it->offer_state);
+    if (strcmp(env->from, it->intake) != 0)
+        return hv_fail(e, HV_EFORBIDDEN, "the offer named %s as the intake, not %s", it->intake,
+                       env->from);
+    char what[HV_ATTACH_NAME_MAX + 200];
+    hv_err err = hv_attach_receive(hv_worker_db(w), hv_worker_keys(w), it->id, &m->attach, what,
+                                   sizeof what, e);
+    if (err == HV_OK && what[0] != '\0') {
+        char ref[33];
+        hv_ref_hex(it->id, ref);
+        hv_log(HV_LOG_INFO, "document", "referral=%s n=%u outcome=%s", ref, m->attach.n + 1,
+               strstr(what, "refused") ? "refused" : "complete");
+        err = hv_history_add(w, it->id, it->has_case ? it->case_state : it->offer_state,
+                             env->from, what);
+    }
+    return err;
+}
+
 static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m, hv_errmsg *e)
 {
     if (env->type == HV_MSG_OFFER)
@@ -346,6 +377,9 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
         break; /* after a decline or once the case is here: nothing to do */
     case HV_MSG_CASE_TRANSFER:
         err = s_on_case(w, &it, env, m, e);
+        break;
+    case HV_MSG_ATTACHMENT:
+        err = s_on_attachment(w, &it, env, m, e);
         break;
     case HV_MSG_WITHDRAW:
         if (!from_intake)

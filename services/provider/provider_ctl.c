@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hv_attach.h"
 #include "hv_casemsg.h"
 #include "hv_history.h"
 #include "hv_listq.h"
@@ -404,6 +405,66 @@ static hv_err s_assign(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
     return err;
 }
 
+/* attachment.list {"id"}: the case's documents as they arrived. */
+static hv_err s_attach_list(hv_worker *w, pv_item *it, json_t **result, char **text)
+{
+    if ((*result = hv_attach_list(hv_worker_db(w), it->id, false)) == NULL)
+        return HV_ENOMEM;
+    json_t *items = json_object_get(*result, "items");
+    for (size_t i = 0; i < json_array_size(items); i++) {
+        json_t *d = json_array_get(items, i);
+        const char *state = json_string_value(json_object_get(d, "state"));
+        hv_strcat(text, "%lld  %s  %s  %lld bytes  %s", (long long)json_integer_value(
+                      json_object_get(d, "n")), json_string_value(json_object_get(d, "name")),
+                  json_string_value(json_object_get(d, "type")),
+                  (long long)json_integer_value(json_object_get(d, "size")), state);
+        if (strcmp(state, "incomplete") == 0)
+            hv_strcat(text, " (chunks %lld of %lld)",
+                      (long long)json_integer_value(json_object_get(d, "have")),
+                      (long long)json_integer_value(json_object_get(d, "chunks")));
+        const char *title = json_string_value(json_object_get(d, "title"));
+        hv_strcat(text, "%s%s\n", title[0] ? "  " : "", title);
+    }
+    if (json_array_size(items) == 0)
+        hv_strcat(text, "no documents\n");
+    return HV_OK;
+}
+
+/* attachment.read {"id", "n", "offset", "length"}: up to 1 MiB of a
+ * complete document, base64. */
+static hv_err s_attach_read(hv_worker *w, pv_item *it, json_t *args, json_t **result,
+                            hv_errmsg *e)
+{
+    json_t *n_j = json_object_get(args, "n"), *off_j = json_object_get(args, "offset");
+    json_t *len_j = json_object_get(args, "length");
+    if (!json_is_integer(n_j) || json_integer_value(n_j) < 1 ||
+        json_integer_value(n_j) > HV_ATTACH_PER_CASE || !json_is_integer(off_j) ||
+        json_integer_value(off_j) < 0 || !json_is_integer(len_j) ||
+        json_integer_value(len_j) < 1 || json_integer_value(len_j) > HV_ATTACH_READ_MAX)
+        return hv_fail(e, HV_EINVAL, "\"n\" (1 to %d), \"offset\" and \"length\" (1 to %u "
+                       "bytes) are required", HV_ATTACH_PER_CASE, HV_ATTACH_READ_MAX);
+    unsigned n = (unsigned)json_integer_value(n_j) - 1;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hv_err err = hv_attach_read(hv_worker_db(w), hv_worker_keys(w), it->id, n,
+                                (uint64_t)json_integer_value(off_j),
+                                (uint64_t)json_integer_value(len_j), &buf, &len);
+    if (err == HV_ENOTFOUND)
+        return hv_fail(e, HV_ENOTFOUND, "the case has no complete document %u", n + 1);
+    if (err == HV_EINVAL)
+        return hv_fail(e, HV_EINVAL, "the offset is past the end of document %u", n + 1);
+    if (err != HV_OK)
+        return err;
+    char *b64 = hv_b64_encode(buf, len);
+    hv_secure_free(buf);
+    if (b64 == NULL)
+        return HV_ENOMEM;
+    *result = json_pack("{s:s, s:I}", "data", b64, "length", (json_int_t)len);
+    hv_memzero(b64, strlen(b64));
+    free(b64);
+    return *result ? HV_OK : HV_ENOMEM;
+}
+
 /* The role table (the shell enforces it). */
 #define R_HOST HV_ACTOR_BIT(HV_ACTOR_HOST)
 #define R_CASEWORKER HV_ACTOR_BIT(HV_ACTOR_CASEWORKER)
@@ -411,7 +472,7 @@ static hv_err s_assign(hv_worker *w, const hv_actor *a, pv_item *it, json_t *arg
 
 enum s_cmd_id {
     S_LIST, S_SHOW, S_EXPORT, S_ACCEPT, S_DECLINE, S_STATUS, S_ASSIGN, S_EVENTS,
-    S_HOLD, S_RELEASE, S_MESSAGE,
+    S_HOLD, S_RELEASE, S_MESSAGE, S_ATTACH_LIST, S_ATTACH_READ,
 };
 
 static const struct s_command {
@@ -432,6 +493,8 @@ static const struct s_command {
     {"message.send", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_MESSAGE},
     {"message.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_MESSAGE},
     {"message.read", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_MESSAGE},
+    {"attachment.list", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_ATTACH_LIST},
+    {"attachment.read", R_HOST | R_CASEWORKER | R_SUPERVISOR, S_ATTACH_READ},
 };
 
 static const struct s_command *s_command(const char *cmd)
@@ -473,6 +536,8 @@ hv_err pv_on_control(hv_worker *w, const hv_actor *a, const char *cmd, json_t *a
         if ((err = pv_messages_open(&it, e)) == HV_OK)
             err = hv_casemsg_control(w, cmd, it.id, it.intake, a->by, args, result, text, e);
         break;
+    case S_ATTACH_LIST: err = s_attach_list(w, &it, result, text); break;
+    case S_ATTACH_READ: err = s_attach_read(w, &it, args, result, e); break;
     default: err = s_assign(w, a, &it, args, text, e); break;
     }
     if (err == HV_OK && *result == NULL)

@@ -370,6 +370,13 @@ int main(int argc, char **argv)
         m.places_free = 2;
         m.places_total = 5;
         m.places_pending = 1;
+        static const uint8_t pdf[] = "%PDF-1.7\n%%EOF\n";
+        strcpy(m.attach.name, "report.pdf");
+        strcpy(m.attach.type, "application/pdf");
+        m.attach.size = sizeof pdf - 1;
+        m.attach.chunks = 1;
+        m.attach.data = pdf;
+        m.attach.data_len = sizeof pdf - 1;
         uint8_t *body = NULL;
         size_t body_len = 0;
         if (hv_msg_encode(&m, &body, &body_len) != HV_OK)
