@@ -90,6 +90,18 @@ size_t hv_peer_allowed(const hv_peer_load *load, const hv_peer_times *t, size_t 
     return left < room ? left : room;
 }
 
+long hv_peer_wait_us(const hv_peer_load *load, const hv_peer_times *t, size_t sent,
+                     int64_t start_us)
+{
+    size_t confirmed = __atomic_load_n(&t->confirmed, __ATOMIC_ACQUIRE);
+    bool full = sent - (confirmed < sent ? confirmed : sent) >= load->window;
+    if (load->rate <= 0 || full || sent >= t->n)
+        return 5000;
+    double due = (double)start_us + (double)(sent + 1) / load->rate * 1e6;
+    double wait = due - (double)hv_peer_now_us();
+    return wait < 0 ? 0 : wait > 5000 ? 5000 : (long)wait;
+}
+
 /* utime + stime of one process, in seconds; 0 when it is gone. */
 static double s_proc_cpu(pid_t pid)
 {

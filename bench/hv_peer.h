@@ -77,6 +77,12 @@ void hv_peer_mark_recv(hv_peer_times *t, size_t i);
 size_t hv_peer_allowed(const hv_peer_load *load, const hv_peer_times *t, size_t sent,
                        int64_t start_us);
 
+/* How long the producer may wait before it has more to do, in
+ * microseconds: until the next paced message is due, or (window full or
+ * unpaced) up to 5 ms for a confirm, which ends the wait sooner. */
+long hv_peer_wait_us(const hv_peer_load *load, const hv_peer_times *t, size_t sent,
+                     int64_t start_us);
+
 /* CPU of `pids` (npids of them) and of this process now. */
 hv_peer_cpu hv_peer_cpu_now(const pid_t *pids, int npids);
 

@@ -121,8 +121,10 @@ hv_peer_result hv_peer_nats_run(int port, pid_t server, const hv_peer_load *load
             if (s_bad(js_PublishAsync(pjs, subject, body, (int)load->size, NULL), "publish"))
                 goto fail;
         }
-        if (may == 0)
-            usleep(200); /* pacing or a full window: the handlers run on their own threads */
+        if (may == 0) { /* the handlers run on threads of the library */
+            long wait = hv_peer_wait_us(load, &t, sent, start);
+            usleep(wait >= 5000 ? 100 : (useconds_t)(wait > 0 ? wait : 1));
+        }
     }
     hv_peer_cpu cpu1 = hv_peer_cpu_now(&server, 1);
     hv_peer_result_fill(&res, &t, start, cpu0, cpu1);

@@ -5,6 +5,7 @@
  * with a prefetch of `window` and acknowledges each one (hv_peer.h). */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,9 +130,16 @@ fail:
  * i+1 is message i). Returns false on a nack or a broken connection. */
 static bool s_read_confirms(amqp_connection_state_t c, hv_peer_times *t, size_t *low, long wait_us)
 {
+    /* The wait itself in ppoll: rabbitmq-c's own timeout returned at once
+     * for waits of a millisecond (the producer spun at 15,000 polls/s). */
+    if (wait_us > 0 && !amqp_frames_enqueued(c) && !amqp_data_in_buffer(c)) {
+        struct pollfd p = {.fd = amqp_get_sockfd(c), .events = POLLIN};
+        struct timespec ts = {0, wait_us * 1000};
+        (void)ppoll(&p, 1, &ts, NULL);
+    }
     for (;;) {
         amqp_frame_t f;
-        struct timeval tv = {0, wait_us};
+        struct timeval tv = {0, 0};
         int rc = amqp_simple_wait_frame_noblock(c, &f, &tv);
         if (rc == AMQP_STATUS_TIMEOUT)
             return true;
@@ -139,7 +147,6 @@ static bool s_read_confirms(amqp_connection_state_t c, hv_peer_times *t, size_t 
             fprintf(stderr, "hv-bench-peers: RabbitMQ producer: %s\n", amqp_error_string2(rc));
             return false;
         }
-        wait_us = 0;
         if (f.frame_type != AMQP_FRAME_METHOD)
             continue;
         if (f.payload.method.id == AMQP_BASIC_NACK_METHOD) {
@@ -191,7 +198,7 @@ hv_peer_result hv_peer_rabbit_run(int port, bool quorum, pid_t server, const hv_
     started = true;
     int64_t w0 = hv_peer_now_us();
     while (__atomic_load_n(&k.ready, __ATOMIC_ACQUIRE) == 0 && hv_peer_now_us() - w0 < 10000000)
-        (void)s_read_confirms(c, &t, &(size_t){0}, 1000); /* nothing to confirm yet */
+        (void)s_read_confirms(c, &t, &(size_t){0}, 5000); /* nothing to confirm yet */
     if (__atomic_load_n(&k.ready, __ATOMIC_ACQUIRE) != 1)
         goto fail;
 
@@ -216,7 +223,7 @@ hv_peer_result hv_peer_rabbit_run(int port, bool quorum, pid_t server, const hv_
                 goto fail;
             }
         }
-        if (!s_read_confirms(c, &t, &low, may > 0 ? 0 : 1000))
+        if (!s_read_confirms(c, &t, &low, may > 0 ? 0 : hv_peer_wait_us(load, &t, sent, start)))
             goto fail;
     }
     hv_peer_cpu cpu1 = hv_peer_cpu_now(&server, 1);
