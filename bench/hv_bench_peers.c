@@ -22,9 +22,10 @@
  *   --window N:   unconfirmed messages a producer may have out (default
  *                 1024; Haven's sender keeps at most 8192 between outbox
  *                 and STORED, haven-bench's own figure).
- *   --client-dir: where haven-bench keeps its two nodes' stores (default
- *                 /dev/shm when it exists: the peers' clients keep nothing
- *                 on disk, and Haven's stand for nodes on other machines).
+ *   --client-dir: where haven-bench keeps its two nodes' stores (default: a
+ *                 scratch directory on /dev/shm when it exists: the peers'
+ *                 clients keep nothing on disk, and Haven's stand for nodes
+ *                 on other machines).
  *   haven-bench and haven-broker default to the ones beside this program. */
 #include <errno.h>
 #include <libgen.h>
@@ -376,9 +377,6 @@ int main(int argc, char **argv)
     s_parse_sizes("512,2048,16384,65536");
     s_beside(argv[0], "haven-bench", g.bench, sizeof g.bench);
     s_beside(argv[0], "haven-broker", g.broker, sizeof g.broker);
-    struct stat sb;
-    snprintf(g.client_dir, sizeof g.client_dir, "%s",
-             stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : "");
     for (int i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--no-strace") == 0)
@@ -425,8 +423,9 @@ int main(int argc, char **argv)
     snprintf(g.haven_dir, sizeof g.haven_dir, "%s/haven", g.srv.dir);
     if (mkdir(g.haven_dir, 0700) != 0)
         goto done;
-    if (g.client_dir[0] == '\0')
-        snprintf(g.client_dir, sizeof g.client_dir, "%s", g.haven_dir);
+    if (g.client_dir[0] == '\0') /* a tmpfs of our own, else beside the broker */
+        snprintf(g.client_dir, sizeof g.client_dir, "%s",
+                 g.srv.shm[0] != '\0' ? g.srv.shm : g.haven_dir);
     if (!hv_peer_rabbit_start(&g.srv) || !hv_peer_nats_start(&g.srv))
         goto done;
     printf("Haven: %s with %s, its nodes' stores in %s\n", g.bench, g.broker, g.client_dir);

@@ -32,7 +32,7 @@ extern char **environ;
 /* What the signal handler needs, in plain arrays (it may only call
  * async-signal-safe functions). */
 static volatile pid_t s_groups[S_MAX_GROUPS]; /* process groups to kill */
-static char s_scratch[512];                   /* directory to remove, "" to keep */
+static char s_scratch[2][512];                /* directories to remove, "" to keep */
 
 static double s_now(void)
 {
@@ -68,15 +68,16 @@ static void s_on_signal(int sig)
             kill(-s_groups[i], SIGKILL);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
     }
-    if (s_scratch[0] != '\0') {
-        pid_t p = fork();
-        if (p == 0) {
-            execl("/bin/rm", "rm", "-rf", s_scratch, (char *)NULL);
-            _exit(127);
+    for (int i = 0; i < 2; i++)
+        if (s_scratch[i][0] != '\0') {
+            pid_t p = fork();
+            if (p == 0) {
+                execl("/bin/rm", "rm", "-rf", s_scratch[i], (char *)NULL);
+                _exit(127);
+            }
+            if (p > 0)
+                waitpid(p, NULL, 0);
         }
-        if (p > 0)
-            waitpid(p, NULL, 0);
-    }
     _exit(130);
 }
 
@@ -192,8 +193,16 @@ bool hv_peer_servers_init(hv_peer_servers *s, bool keep)
         fprintf(stderr, "hv-bench-peers: cannot make %s: %s\n", s->dir, strerror(errno));
         return false;
     }
-    if (!keep)
-        snprintf(s_scratch, sizeof s_scratch, "%s", s->dir);
+    struct stat sb;
+    if (stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        snprintf(s->shm, sizeof s->shm, "/dev/shm/hv-bench-peers.XXXXXX");
+        if (mkdtemp(s->shm) == NULL)
+            s->shm[0] = '\0';
+    }
+    if (!keep) {
+        snprintf(s_scratch[0], sizeof s_scratch[0], "%s", s->dir);
+        snprintf(s_scratch[1], sizeof s_scratch[1], "%s", s->shm);
+    }
     int ports[4];
     if (!s_free_ports(ports, 4)) {
         fprintf(stderr, "hv-bench-peers: no four free loopback ports below the ephemeral range\n");
@@ -406,14 +415,16 @@ int hv_peer_servers_stop(hv_peer_servers *s)
             usleep(20000);
         left += groups[i] > 0 && s_group_alive(groups[i]);
     }
-    if (!s->keep && s->dir[0] != '\0') {
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "hv-bench-peers: could not remove %s\n", s->dir);
-        s->dir[0] = '\0';
-        s_scratch[0] = '\0';
-    }
+    char *dirs[2] = {s->dir, s->shm};
+    for (int i = 0; i < 2 && !s->keep; i++)
+        if (dirs[i][0] != '\0') {
+            char cmd[600];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s'", dirs[i]);
+            if (system(cmd) != 0)
+                fprintf(stderr, "hv-bench-peers: could not remove %s\n", dirs[i]);
+            dirs[i][0] = '\0';
+            s_scratch[i][0] = '\0';
+        }
     return left;
 }
 

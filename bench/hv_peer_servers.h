@@ -13,6 +13,7 @@
  * written only here. */
 typedef struct hv_peer_servers {
     char dir[512];       /* scratch directory, removed by stop (unless kept) */
+    char shm[512];       /* a scratch directory on /dev/shm (tmpfs), "" if none */
     bool keep;           /* leave dir in place */
     int amqp_port;       /* RabbitMQ's AMQP listener */
     int dist_port;       /* RabbitMQ's Erlang distribution port */
@@ -23,7 +24,8 @@ typedef struct hv_peer_servers {
     pid_t nats;          /* nats-server, 0 when not running */
 } hv_peer_servers;
 
-/* Makes the scratch directory under $TMPDIR (or /tmp), picks the ports and
+/* Makes the scratch directory under $TMPDIR (or /tmp) and one on /dev/shm
+ * where that is a directory (for clients' stores), picks the ports and
  * installs the SIGINT/SIGTERM/SIGHUP handler that stops everything this
  * program started. Returns false (said why on stderr) on a failure. */
 bool hv_peer_servers_init(hv_peer_servers *s, bool keep);
