@@ -117,14 +117,17 @@ static hv_peer_result s_run(hv_peer_kind k, size_t size, size_t n, double rate, 
 static void s_print_run(const char *what, int round, hv_peer_kind k, size_t size,
                         const hv_peer_result *r)
 {
+    char la[64];
+    hv_peer_loadavg(la, sizeof la);
     if (!r->ok) {
-        printf("  %-6s r%d %-20s %6zu B: FAILED\n", what, round + 1, hv_peer_name(k), size);
+        printf("  %-6s r%d %-20s %6zu B: FAILED (load %s)\n", what, round + 1, hv_peer_name(k),
+               size, la);
         return;
     }
     printf("  %-6s r%d %-20s %6zu B: %8.0f msg/s  confirm p50 %7.2f p99 %7.2f ms  "
-           "e2e p50 %7.2f p99 %7.2f ms  CPU/msg server %5.0f us clients %5.0f us\n",
+           "e2e p50 %7.2f p99 %7.2f ms  CPU/msg server %5.0f us clients %5.0f us  (load %s)\n",
            what, round + 1, hv_peer_name(k), size, r->e2e_per_s, r->conf_p50_ms, r->conf_p99_ms,
-           r->e2e_p50_ms, r->e2e_p99_ms, r->server_cpu_us, r->client_cpu_us);
+           r->e2e_p50_ms, r->e2e_p99_ms, r->server_cpu_us, r->client_cpu_us, la);
 }
 
 static int s_cmp_double(const void *a, const void *b)

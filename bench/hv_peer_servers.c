@@ -536,7 +536,7 @@ const char *hv_peer_loadavg(char *buf, size_t cap)
     FILE *f = fopen("/proc/loadavg", "r");
     float a, b, c;
     if (f != NULL && fscanf(f, "%f %f %f", &a, &b, &c) == 3)
-        snprintf(buf, cap, "%.2f %.2f %.2f", a, b, c);
+        snprintf(buf, cap, "%.2f %.2f %.2f", (double)a, (double)b, (double)c);
     if (f != NULL)
         fclose(f);
     return buf;
