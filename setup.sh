@@ -3,6 +3,9 @@
 #   ./setup.sh demo   runs Haven's main job on this machine (see README.md)
 #   ./setup.sh test   runs the whole test suite: normal build, sanitized
 #                     build (ASan+UBSan), fuzz-corpus replay, short fuzz runs
+#   ./setup.sh bench  installs the peers' servers and client libraries and
+#                     builds the benchmarks, hv-bench-peers among them
+#                     (docs/BENCHMARKS.md; run by hand, never by `test`)
 # Run as root on a fresh machine (or as a user with sudo).
 # Environment: HV_FUZZ_SECONDS (default 20) per fuzz target in `test`.
 # Sourced (`. setup.sh`), it only defines its functions: tests/cli/test_setup.sh
@@ -31,6 +34,11 @@ test_packages=(libcmocka-dev clang libclang-rt-14-dev jq sqlite3 python3-jsonsch
 # The package phase: dpkg-dev (dpkg-shlibdeps) and fakeroot for CPack's
 # .deb, man-db and groff-base to read and check the manual pages.
 package_packages=(dpkg-dev fakeroot man-db groff-base)
+# The peers benchmark (hv-bench-peers, issue 24): RabbitMQ's and NATS's C
+# clients and their servers from Debian, and strace to count each server's
+# fsync and fdatasync calls. Installed by `bench` only: the demo and the
+# test suite do not need them.
+bench_packages=(librabbitmq-dev libnats-dev rabbitmq-server nats-server strace)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -128,9 +136,22 @@ cmd_test() {
   say "all tests passed"
 }
 
+# The benchmarks, in build/ with the suite's configuration (so that a later
+# `test` finds it as it left it); Debian starts rabbitmq-server and
+# nats-server as services on installation where it can: the benchmark
+# starts its own, on ports of their own, and leaves those alone.
+cmd_bench() {
+  install_missing "${packages[@]}" "${bench_packages[@]}"
+  say "building the benchmarks"
+  configure_tests build
+  cmake --build build -j"$jobs" --target haven-bench haven-broker hv-bench-crypto hv-bench-peers
+  say "run: build/hv-bench-peers [--rounds 3]   (docs/BENCHMARKS.md)"
+}
+
 [ "${BASH_SOURCE[0]}" = "$0" ] || return 0 # sourced: functions only
 case "${1:-}" in
   demo) cmd_demo ;;
   test) cmd_test ;;
-  *) echo "usage: ./setup.sh demo | test" >&2; exit 2 ;;
+  bench) cmd_bench ;;
+  *) echo "usage: ./setup.sh demo | test | bench" >&2; exit 2 ;;
 esac
