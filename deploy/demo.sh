@@ -177,18 +177,48 @@ rm -f flow.fifo
 trap - EXIT
 run referral show --config ngo-xa.ini "$id"
 
-step "9. Need to know: the person's name is in no store but the NGO's and the shelter's, and there only encrypted"
+step "9. A mother and her two children are referred together, to a shelter and a clinic, with a medical report"
+cp "$here/example/referrals/example-family-report.json" family.json
+cp "$here/example/referrals/example-medical-report.pdf" .
+run referral check family.json
+family=$(run referral submit --config ngo-xa.ini family.json)
+printf '%s\n' "$family"
+case_id=$(sed -n 's/^case \([0-9a-f]*\): .*/\1/p' <<<"$family")
+fam=$(sed -n 's/^  referral \([0-9a-f]*\)  shelter .*/\1/p' <<<"$family")
+fam_offered() { "$haven" inbox show --json --config shelter-xc.ini "$fam" | grep -q '"offer": "offered"'; }
+fam_received() { "$haven" referral show --json --config ngo-xa.ini "$fam" | grep -q '"state": "received"'; }
+fam_document() { "$haven" attachment list --json --config shelter-xc.ini "$fam" | grep -q '"state": "complete"'; }
+fam_read() { "$haven" message list --json --config shelter-xc.ini "$fam" | grep -q '"read_at": "2'; }
+echo '    the shelter is offered the group, never who they are:'
+wait_for fam_offered
+run inbox show --config shelter-xc.ini "$fam" | head -12
+run inbox accept --config shelter-xc.ini "$fam"
+wait_for fam_received
+echo '    the report followed the case, in sealed chunks, to the shelter that accepted it:'
+wait_for fam_document
+run attachment list --config shelter-xc.ini "$fam"
+run attachment save --config shelter-xc.ini "$fam" 1 --out shelter-copy.pdf
+cmp -s shelter-copy.pdf example-medical-report.pdf && echo '    the saved copy is the caseworker'"'"'s file, byte for byte'
+run message send --config shelter-xc.ini "$fam" "The family arrived; a room for three is ready."
+wait_for "$haven" message read --config ngo-xa.ini "$fam" 1
+wait_for fam_read
+run message list --config ngo-xa.ini "$fam"
+run case show --config ngo-xa.ini "$case_id"
+
+step "10. Need to know: the people's names are in no store but the NGO's and the shelter's, and there only encrypted"
 for f in broker-xa broker-xb broker-xc router-xc transit-xb legal-xc clinic-xc shelter-xc ngo-xa; do
-  if cat "$f".db* | grep -aq "Example-Testcase"; then echo "!! name readable in $f's store"; exit 1; fi
-  echo "    $f: no readable trace of the person"
+  if cat "$f".db* | grep -aqE "Example-Testcase|Example-Familycase"; then
+    echo "!! a name readable in $f's store"; exit 1
+  fi
+  echo "    $f: no readable trace of the people"
 done
 
-step "10. Operators see the flow, never the content: XC's broker as its operations desk sees it"
+step "11. Operators see the flow, never the content: XC's broker as its operations desk sees it"
 run stats --key keys/ops.xc.key --authority keys/authority.pub --registry network.reg \
   --broker broker.xc --endpoint tcp://127.0.0.1:7303
 
 # ---- haven-web (issue 17): staff sign in to their own node over HTTPS.
-step "11. Each organisation's staff get accounts at their own haven-web, over HTTPS on loopback"
+step "12. Each organisation's staff get accounts at their own haven-web, over HTTPS on loopback"
 run web self-signed --out tls
 new_password() { head -c 15 /dev/urandom | base64 | tr '+/' '-_'; }
 accounts=()
@@ -232,7 +262,7 @@ curl -s --cacert tls/cert.pem -b web-jar "https://127.0.0.1:8443/api/v1/referral
 echo
 echo "    the API: https://127.0.0.1:8443/api/v1/ (docs/API.md)"
 
-step "12. The workbench: open these in a browser (the certificate is self-signed: accept it once)"
+step "13. The workbench: open these in a browser (the certificate is self-signed: accept it once)"
 echo "    https://127.0.0.1:8443/   ngo.xa, the NGO in XA: new referrals, my referrals"
 echo "    https://127.0.0.1:8444/   shelter.xc, the shelter in XC: the inbox, the case file"
 echo "    https://127.0.0.1:8445/   router.xc, XC's referral pathway (coordinator)"

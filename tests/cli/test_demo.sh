@@ -30,8 +30,14 @@ rc=$?
 [ "$(grep -c . demo.log)" -gt 50 ] && ok || bad "the log is short"
 head -2 demo.log | grep -q "^--- 1\. Every organisation makes its own keys" && ok ||
   bad "the log does not start with step 1: $(head -2 demo.log)"
-for s in 2 3 4 5 6 7 8 9 10 11 12; do grep -q "^--- $s\. " demo.log && ok || bad "step $s is not in the log"; done
+for s in 2 3 4 5 6 7 8 9 10 11 12 13; do grep -q "^--- $s\. " demo.log && ok || bad "step $s is not in the log"; done
 [ "$(tr -cd '\000' < demo.log | wc -c)" -eq 0 ] && ok || bad "the log holds NUL bytes"
+# Step 9: a family of three with a document, placed together, and a message back.
+grep -qE '^case [0-9a-f]{32}: 3 people, 2 services$' demo.log && ok || bad "no family case in the log"
+grep -q 'group of 3 (' demo.log && ok || bad "the shelter's offer does not say the group"
+grep -q "the saved copy is the caseworker's file, byte for byte" demo.log && ok ||
+  bad "the document saved at the shelter differs from the caseworker's"
+grep -q 'The family arrived; a room for three is ready.' demo.log && ok || bad "no message in the log"
 [ "$(grep -c '^referral [0-9a-f]\{32\} submitted' demo.log)" -eq 1 ] && ok ||
   bad "the submission is not in the log exactly once"
 
