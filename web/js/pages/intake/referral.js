@@ -12,6 +12,7 @@ import { onEvent } from '../../events.js';
 import { model } from '../../form/schema.js';
 import { viewReferral } from '../../form/view.js';
 import { stateCell } from './list.js';
+import { thread } from '../thread.js';
 
 // Why a referral is withdrawn, as a router is told it (hv_cancel_codes,
 // proto/hv_msg.c; match_refused is the intake's own).
@@ -20,6 +21,10 @@ const CANCEL_CODES = ['consent_withdrawn', 'no_longer_needed', 'placed_elsewhere
 
 // Over: nothing more will happen. Withdrawn already asked: not again.
 const OVER = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn']);
+// Where the case is with the provider, so that the two write to each
+// other (docs/CONTROL.md "Case messages").
+const MESSAGING = new Set(['transferred', 'received', 'in_progress', 'on_hold', 'completed',
+  'failed']);
 const ENDED = new Set([...OVER, 'cancel_requested', 'withdraw_requested', 'erasure_requested',
   'legal_hold']);
 
@@ -90,8 +95,10 @@ export async function render(main, params, ctx) {
   const title = h('h1', {}, t('intake.referral.title'));
   const body = h('div', {});
   const note = h('div', {});
+  const messages = h('div', {});
   main.append(h('p', {}, h('a', { href: '#/referrals' }, t('intake.referral.back'))), title, note,
-    body);
+    body, messages);
+  let msgs = null;
   let schemaModel = null;
   try { schemaModel = model(await api('GET', '/schema/referral')); } catch (e) { schemaModel = null; }
 
@@ -190,11 +197,22 @@ export async function render(main, params, ctx) {
       file && schemaModel ? h('section', { class: 'card', 'aria-labelledby': 'rf-file' },
         h('h2', { id: 'rf-file' }, t('intake.referral.file')),
         viewReferral(schemaModel, file)) : null);
+    if (MESSAGING.has(r.state) && !r.erased_at) {
+      if (!msgs) {
+        msgs = thread(`/referrals/${id}`, 'intake');
+        replace(messages, msgs.section);
+      }
+      await msgs.reload();
+    } else if (msgs) {
+      msgs = null;
+      replace(messages);
+    }
   }
   await load();
   let timer = null;
   const off = onEvent('*', (e) => {
     if (e.referral !== id) return;
+    if (e.kind === 'message') { if (msgs) msgs.reload(); return; }
     clearTimeout(timer);
     timer = setTimeout(async () => {
       await load();

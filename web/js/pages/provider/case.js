@@ -11,6 +11,7 @@ import { errorBox, announce } from '../../ui.js';
 import { joinList, badge, label, summaryTerms, offerActions, deadline, outboxNote, shortId, terms,
   onInboxEvents, data, DECLINE_CODES } from './parts.js';
 import { consentRecord, caseSections } from './casefile.js';
+import { thread } from '../thread.js';
 
 // The states a case may move to from each state (s_status_allowed in
 // services/provider/provider.c).
@@ -28,7 +29,9 @@ export async function render(main, params, ctx) {
   const id = String(params.id || '');
   const heading = h('h1', {}, t('provider.case.title', { id: shortId(id) }));
   const body = h('div', {});
-  main.append(heading, body);
+  const messages = h('div', {});
+  main.append(heading, body, messages);
+  let msgs = null;
   const keep = { state: '', note: '', staff: '' }; // what the person typed, across redraws
 
   // While a message about this referral waits in the outbox (the broker
@@ -45,6 +48,17 @@ export async function render(main, params, ctx) {
       return;
     }
     draw(it);
+    // The thread with the intake while this provider holds the case.
+    if (it.case_file && typeof it.case_file === 'object' && !it.erased_at) {
+      if (!msgs) {
+        msgs = thread(`/inbox/${encodeURIComponent(id)}`, 'provider');
+        replace(messages, msgs.section);
+      }
+      await msgs.reload();
+    } else if (msgs) {
+      msgs = null;
+      replace(messages);
+    }
     if (it.outbox === 'waiting') poll = setTimeout(load, 5000);
   }
 
@@ -191,7 +205,8 @@ export async function render(main, params, ctx) {
 
   await load();
   const off = onInboxEvents(onEvent, load, id);
-  return () => { clearTimeout(poll); off(); };
+  const offMsg = onEvent('message', (e) => { if (e.referral === id && msgs) msgs.reload(); });
+  return () => { clearTimeout(poll); off(); offMsg(); };
 }
 
 // The export as a file download: a Blob in memory, handed to the browser's
