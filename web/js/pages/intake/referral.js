@@ -76,6 +76,40 @@ function timeline(history) {
     h('div', { class: 'timeline-by' }, byOf(row.by)))));
 }
 
+// What the router reported of each offer (referral.show's progress,
+// docs/CONTROL.md "Progress"): to whom, the answer's deadline, a decline's
+// or withdrawal's code in words with the code itself.
+function codeOf(code) {
+  if (!code) return '';
+  for (const k of [`intake.progress.code.${code}`, `intake.cancel.${code}`])
+    if (has(k)) return t('intake.progress.coded', { what: t(k), code });
+  return code;
+}
+
+function progressLine(p) {
+  const node = p.provider || '–';
+  switch (p.event) {
+    case 'offered':
+      return p.respond_by ? t('intake.progress.offered_by', { node, at: fmtDateTime(p.respond_by) })
+        : t('intake.progress.offered', { node });
+    case 'declined':
+      return p.code ? t('intake.progress.declined_code', { node, code: codeOf(p.code) })
+        : t('intake.progress.declined', { node });
+    case 'not_answered': return t('intake.progress.not_answered', { node });
+    case 'withdrawn_offer':
+      return p.code ? t('intake.progress.withdrawn_code', { node, code: codeOf(p.code) })
+        : t('intake.progress.withdrawn', { node });
+    default: return `${p.event} (${node})`;
+  }
+}
+
+function progressList(progress) {
+  return h('ol', { class: 'timeline progress' }, progress.map((p) => h('li', {
+    class: `progress-${p.event}` },
+  h('div', { class: 'timeline-at' }, h('time', { datetime: p.at }, fmtDateTime(p.at))),
+  h('div', { class: 'timeline-what' }, h('bdi', {}, progressLine(p))))));
+}
+
 // What a supervisor decides on: the override's reason and legal basis.
 function overrideOf(file) {
   const c = file && file.consent;
@@ -193,7 +227,12 @@ export async function render(main, params, ctx) {
         actions.length ? h('div', { class: 'form-actions' }, actions) : null),
       h('section', { class: 'card', 'aria-labelledby': 'rf-history' },
         h('h2', { id: 'rf-history' }, t('intake.referral.history')),
-        timeline(r.history || []))),
+        timeline(r.history || [])),
+      Array.isArray(r.progress) && r.progress.length
+        ? h('section', { class: 'card', 'aria-labelledby': 'rf-progress' },
+          h('h2', { id: 'rf-progress' }, t('intake.progress.title')),
+          h('p', { class: 'field-hint' }, t('intake.progress.lead')),
+          progressList(r.progress)) : null),
       file && schemaModel ? h('section', { class: 'card', 'aria-labelledby': 'rf-file' },
         h('h2', { id: 'rf-file' }, t('intake.referral.file')),
         viewReferral(schemaModel, file)) : null);
