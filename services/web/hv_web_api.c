@@ -389,6 +389,10 @@ static enum MHD_Result s_inbox(hv_web_api *api, hv_web_req *req, const hv_web_wh
         return hv_web_api_call(api, req, who, "inbox.show", args, 200);
     if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "attachments") == 0)
         return hv_web_api_call(api, req, who, "attachment.list", args, 200);
+    if (n == 4 && strcmp(m, "GET") == 0 && strcmp(seg[2], "attachments") == 0) {
+        json_decref(args);
+        return hv_web_docs_download(api, req, who, seg[1], seg[3]);
+    }
     if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "export") == 0)
         return hv_web_api_call(api, req, who, "inbox.export", args, 200);
     if (n == 3 && strcmp(m, "POST") == 0) {

@@ -49,7 +49,20 @@ jq '.minor = true | .unaccompanied = true | .subject.names = [{"given": "Sami", 
   | .consent.services = false | .consent.obtained_from = "caregiver" | .consent.legal_basis = "best_interests_of_child"
   | .consent.override = {"reason": "The child is in immediate danger; the guardian cannot be reached.",
                          "authorised_by": "Supervisor 3, Example Origin Support NGO"}' a.json > m.json
-a=$(submit a.json); b=$(submit b.json); c=$(submit a.json); m=$(submit m.json)
+# a's documents: a PDF of 2.5 MiB (three pieces of attachment.read) and a small PNG
+python3 - <<'PY'
+import random, struct, zlib
+rnd = random.Random(21)
+body = bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz0123456789 \\n") for _ in range(2621440))
+open("report.pdf", "wb").write(b"%PDF-1.7\\n" + body + b"\\n%%EOF\\n")
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open("photo.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(b"\\x00\\xff\\x00\\x00")) + chunk(b"IEND", b""))
+PY
+jq '. + {schema: "haven-referral/2", attachments: [{file: "report.pdf", title: "Medical report"},
+  {file: "photo.png", title: "Photograph"}]}' a.json > ad.json
+a=$(submit ad.json); b=$(submit b.json); c=$(submit a.json); m=$(submit m.json)
 for x in "$a" "$b" "$c"; do wait_until 30 is offered offer_state shelter-a "$x"; done
 wait_until 30 is offered offer_state shelter-b "$m"
 sec() { sed -n 's/^secret: //p' "totp-$1-$2.txt"; }
@@ -243,6 +256,36 @@ try {
     await shot(sup, 'messages-ar');
     await setLang(sup, 'en');
     await sup.locator('.thread-mine[data-n="1"]').waitFor();
+  });
+  await step('documents: listed complete, saved as files byte for byte, never shown inline', async () => {
+    const row = sup.locator('.pv-docs tr[data-n="1"]');
+    await sup.locator('.pv-docs tr[data-n="1"] a.btn').waitFor({ timeout: 60000 });
+    await sup.locator('.pv-docs tr[data-n="2"] a.btn').waitFor({ timeout: 60000 });
+    const cells = await row.locator('td').allTextContents();
+    assert.deepEqual(cells, ['report.pdf', 'Medical report', 'PDF', '2.5 MiB', 'complete', 'Save']);
+    const pdf = readFileSync(join(env.work, 'report.pdf'));
+    const [dl] = await Promise.all([sup.waitForEvent('download'), row.locator('a.btn').click()]);
+    assert.equal(dl.suggestedFilename(), 'report.pdf');
+    const file = join(profile, 'report.pdf');
+    await dl.saveAs(file);
+    assert.ok(readFileSync(file).equals(pdf), 'the saved PDF is the one sent, byte for byte');
+    rmSync(file);
+    // The answer itself: its type, a file to save, not sniffed, sandboxed.
+    const png = readFileSync(join(env.work, 'photo.png'));
+    for (const [n, type, bytes, name] of [[1, 'application/pdf', pdf, 'report.pdf'], [2, 'image/png', png, 'photo.png']]) {
+      const r = await sup.request.get(`${env.provider}/api/v1/inbox/${env.a}/attachments/${n}`);
+      assert.equal(r.status(), 200);
+      const hd = r.headers();
+      assert.equal(hd['content-type'], type);
+      assert.equal(hd['content-disposition'], `attachment; filename="${name}"; filename*=UTF-8''${name}`);
+      assert.equal(hd['x-content-type-options'], 'nosniff');
+      assert.match(hd['content-security-policy'], /^sandbox; default-src 'none'/);
+      assert.ok((await r.body()).equals(bytes), `document ${n} byte for byte`);
+    }
+    const none = await sup.request.get(`${env.provider}/api/v1/inbox/${env.a}/attachments/3`);
+    assert.equal(none.status(), 404);
+    assert.equal((await none.json()).error, 'HV_ENOTFOUND');
+    await shot(sup, 'documents-en');
   });
   await step('completed needs an outcome; in_progress, then completed', async () => {
     await sup.selectOption('#pv-status', 'in_progress');
