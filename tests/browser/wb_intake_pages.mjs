@@ -267,6 +267,21 @@ try {
   await cw.waitForSelector('.thread-theirs[data-n="1"]');
   await shot(cw, 'ar-referral-messages');
   await setLang(cw, 'en');
+  // The referral's case: each service asked for with its state, and back.
+  await cw.waitForSelector('#rf-case');
+  await cw.click('#rf-case');
+  await cw.waitForURL(/#\/cases\/[0-9a-f]{32}$/);
+  await cw.waitForSelector(`a.case-referral[href="#/referrals/${id}"]`);
+  const caseRows = await cw.locator('table.table tbody tr').count();
+  const caseState = (await cw.textContent('table.table tbody tr .badge')).trim();
+  if (caseRows !== 1 || caseState !== 'in progress') throw new Error(`the case shows ${caseRows} row(s), "${caseState}"`);
+  await shot(cw, 'en-case');
+  await setLang(cw, 'ar');
+  await cw.waitForSelector('a.case-referral');
+  await shot(cw, 'ar-case');
+  await setLang(cw, 'en');
+  await cw.click(`a.case-referral[href="#/referrals/${id}"]`);
+  await cw.waitForSelector('.thread-card');
   cli('inbox', 'status', '--config', 'shelter-a.ini', id, '--state', 'completed', '--note', 'Placed in long-term accommodation');
   await cw.waitForSelector('.timeline .state-completed', { timeout: 30000 });
   await shot(cw, 'en-referral-completed');
