@@ -104,7 +104,7 @@ function progressLine(p) {
 }
 
 function progressList(progress) {
-  return h('ol', { class: 'timeline progress' }, progress.map((p) => h('li', {
+  return h('ol', { class: 'offers' }, progress.map((p) => h('li', {
     class: `progress-${p.event}` },
   h('div', { class: 'timeline-at' }, h('time', { datetime: p.at }, fmtDateTime(p.at))),
   h('div', { class: 'timeline-what' }, h('bdi', {}, progressLine(p))))));
