@@ -379,6 +379,11 @@ try {
       await card.waitFor({ state: 'detached' });
       await cw.page.goto(`${BASE['ngo-xa']}/#/referrals/${id}`);
       await timelineHas(cw, 'no_match');
+      // The router's progress says who declined and why, as it happened.
+      const declined = cw.page.locator('.offers .progress-declined .timeline-what').first();
+      await declined.waitFor({ timeout: 30000 });
+      assert.match(await declined.textContent(), /^Declined by shelter\.xc: not suitable \(not_suitable\)$/);
+      assert.ok(await cw.page.locator('.offers .progress-offered').count() > 0, 'the offer itself is listed');
     }
     await checkPage(cw, 'referral-no-match', shotDir);
   });
