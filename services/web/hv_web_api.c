@@ -223,7 +223,8 @@ static bool s_scope_allows(const hv_web_who *who, const char *method, char **seg
                (n == 1 || (n == 2 && strcmp(seg[1], "check") == 0) ||
                 (n == 3 && strcmp(seg[2], "withdraw") == 0));
     if (strcmp(who->scope, "provider") == 0)
-        return strcmp(seg[0], "inbox") == 0 && n == 3;
+        return strcmp(seg[0], "inbox") == 0 &&
+               (n == 3 || (n == 4 && strcmp(seg[2], "messages") == 0));
     return false;
 }
 
@@ -281,6 +282,42 @@ static bool s_take(hv_web_req *req, json_t *body, json_t *args, const char *cons
     return true;
 }
 
+/* The case's messages under a referral or an inbox entry (docs/API.md):
+ * GET and POST .../messages, POST .../messages/read {"n"}. `args` holds
+ * the id and is consumed; false (nothing answered) when the path is not
+ * one of them. */
+static bool s_messages(hv_web_api *api, hv_web_req *req, const hv_web_who *who, json_t *body,
+                       json_t *args, char **seg, int n, enum MHD_Result *r)
+{
+    const char *m = req->method;
+    if (n < 3 || strcmp(seg[2], "messages") != 0 || n > 4 ||
+        (n == 4 && strcmp(seg[3], "read") != 0))
+        return false;
+    if (n == 3 && strcmp(m, "GET") == 0) {
+        *r = hv_web_api_call(api, req, who, "message.list", args, 200);
+    } else if (n == 3 && strcmp(m, "POST") == 0) {
+        static const char *const tk[] = {"text"};
+        static const bool tr[] = {true};
+        *r = s_take(req, body, args, tk, tk, tr, 1)
+                 ? hv_web_api_call(api, req, who, "message.send", args, 201)
+                 : (json_decref(args), MHD_YES);
+    } else if (n == 4 && strcmp(m, "POST") == 0) {
+        json_t *nv = json_object_get(body, "n");
+        if (!json_is_integer(nv) || json_integer_value(nv) < 1) {
+            json_decref(args);
+            *r = hv_web_send_error(req, 422, HV_EINVAL, "\"n\" is required, the number of "
+                                   "the last message read (1 or more)", NULL);
+        } else {
+            json_object_set(args, "n", nv);
+            *r = hv_web_api_call(api, req, who, "message.read", args, 200);
+        }
+    } else {
+        json_decref(args);
+        *r = hv_web_send_error(req, 405, HV_EINVAL, "case messages answer GET and POST", NULL);
+    }
+    return true;
+}
+
 static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
                                    json_t *body, char **seg, int n)
 {
@@ -306,6 +343,9 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such referral", NULL);
     json_t *args = json_pack("{s:s}", "id", seg[1]);
+    enum MHD_Result r;
+    if (s_messages(api, req, who, body, args, seg, n, &r))
+        return r;
     if (n == 2 && strcmp(m, "GET") == 0) {
         const char *c = hv_web_query(req, "case");
         json_object_set_new(args, "case", json_boolean(c != NULL && strcmp(c, "true") == 0));
@@ -342,8 +382,17 @@ static enum MHD_Result s_inbox(hv_web_api *api, hv_web_req *req, const hv_web_wh
     if (n < 2 || !s_hexid(seg[1]))
         return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such offer or case", NULL);
     json_t *args = json_pack("{s:s}", "id", seg[1]);
+    enum MHD_Result r;
+    if (s_messages(api, req, who, body, args, seg, n, &r))
+        return r;
     if (n == 2 && strcmp(m, "GET") == 0)
         return hv_web_api_call(api, req, who, "inbox.show", args, 200);
+    if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "attachments") == 0)
+        return hv_web_api_call(api, req, who, "attachment.list", args, 200);
+    if (n == 4 && strcmp(m, "GET") == 0 && strcmp(seg[2], "attachments") == 0) {
+        json_decref(args);
+        return hv_web_docs_download(api, req, who, seg[1], seg[3]);
+    }
     if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "export") == 0)
         return hv_web_api_call(api, req, who, "inbox.export", args, 200);
     if (n == 3 && strcmp(m, "POST") == 0) {
@@ -467,6 +516,12 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
         r = hv_web_admin_handle(api, req, &who, body, s, n);
     else if (strcmp(s[0], "referrals") == 0 && k == HV_WEB_INTAKE)
         r = s_referrals(api, req, &who, body, s, n);
+    else if (strcmp(s[0], "cases") == 0 && k == HV_WEB_INTAKE && n == 2 && reads)
+        r = strlen(s[1]) >= 6 && strlen(s[1]) <= 32 &&
+                    strspn(s[1], "0123456789abcdef") == strlen(s[1])
+                ? hv_web_api_call(api, req, &who, "case.show", json_pack("{s:s}", "case", s[1]),
+                                  200)
+                : hv_web_send_error(req, 404, HV_ENOTFOUND, "no such case", NULL);
     else if (strcmp(s[0], "drafts") == 0 && k == HV_WEB_INTAKE)
         r = hv_web_drafts_handle(api, req, &who, body, s, n);
     else if (strcmp(s[0], "inbox") == 0 && k == HV_WEB_PROVIDER)

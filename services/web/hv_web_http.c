@@ -33,10 +33,11 @@ struct hv_web_http {
     char assets[PATH_MAX];     /* realpath of the assets folder, "" when none */
 };
 
-static void s_headers(const hv_web_req *r, struct MHD_Response *resp, bool api)
+#define S_CSP "default-src 'self'; frame-ancestors 'none'; form-action 'self'"
+
+static void s_headers(const hv_web_req *r, struct MHD_Response *resp, bool api, const char *csp)
 {
-    MHD_add_response_header(resp, "Content-Security-Policy",
-                            "default-src 'self'; frame-ancestors 'none'; form-action 'self'");
+    MHD_add_response_header(resp, "Content-Security-Policy", csp);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
@@ -46,18 +47,41 @@ static void s_headers(const hv_web_req *r, struct MHD_Response *resp, bool api)
                                 "max-age=31536000; includeSubDomains");
 }
 
-static enum MHD_Result s_queue(hv_web_req *r, unsigned status, struct MHD_Response *resp,
-                               bool api, const char *set_cookie)
+static enum MHD_Result s_queue_csp(hv_web_req *r, unsigned status, struct MHD_Response *resp,
+                                   bool api, const char *set_cookie, const char *csp)
 {
     if (resp == NULL)
         return MHD_NO;
-    s_headers(r, resp, api);
+    s_headers(r, resp, api, csp);
     if (set_cookie != NULL)
         MHD_add_response_header(resp, "Set-Cookie", set_cookie);
     enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
     MHD_destroy_response(resp);
     r->answered = true;
     return ok;
+}
+
+static enum MHD_Result s_queue(hv_web_req *r, unsigned status, struct MHD_Response *resp,
+                               bool api, const char *set_cookie)
+{
+    return s_queue_csp(r, status, resp, api, set_cookie, S_CSP);
+}
+
+enum MHD_Result hv_web_send_download(hv_web_req *r, const char *type, uint8_t *body, size_t len,
+                                     const char *disposition)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Content-Disposition", disposition);
+    /* Opened by itself (a new tab, a typed address), it is still never
+     * a page of this origin: no script, no form, no plugin. */
+    return s_queue_csp(r, 200, resp, true, NULL,
+                       "sandbox; default-src 'none'; frame-ancestors 'none'");
 }
 
 enum MHD_Result hv_web_send(hv_web_req *r, unsigned status, const char *type, const char *body,

@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hv_err.h"
 #include "hv_json.h"
@@ -57,6 +58,12 @@ const char *hv_web_cookie(const hv_web_req *r, const char *name);
  * may be NULL. API answers carry Cache-Control: no-store. */
 enum MHD_Result hv_web_send(hv_web_req *r, unsigned status, const char *type, const char *body,
                             size_t len, const char *set_cookie);
+
+/* Answers 200 with a document to save, never to show in this origin:
+ * `body` (malloc'd, stolen) of `len` bytes as `type`, with the header
+ * Content-Disposition `disposition`, nosniff and a CSP sandbox. */
+enum MHD_Result hv_web_send_download(hv_web_req *r, const char *type, uint8_t *body, size_t len,
+                                     const char *disposition);
 
 /* Answers with JSON (`j` stolen; NULL answers 500). */
 enum MHD_Result hv_web_send_json(hv_web_req *r, unsigned status, json_t *j,

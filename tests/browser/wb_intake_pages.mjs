@@ -228,9 +228,60 @@ try {
     throw new Error(`shelter never saw ${state}`);
   };
   await waitState('offered');
+  // The router's PROGRESS: the offer, to whom and by when, live.
+  await cw.waitForSelector('.progress-offered', { timeout: 30000 });
+  const offered = (await cw.textContent('.progress-offered .timeline-what')).trim();
+  if (!/^Offered to shelter-a\.xc, answer by \S/.test(offered)) throw new Error(`progress: "${offered}"`);
   cli('inbox', 'accept', '--config', 'shelter-a.ini', id);
   await waitState('received');
   cli('inbox', 'status', '--config', 'shelter-a.ini', id, '--state', 'in_progress', '--note', 'Arrived safely.');
+  // Case messages both ways: written on the page, answered by the shelter's CLI.
+  await cw.waitForSelector('.thread-card #msg-text', { timeout: 30000 });
+  await cw.fill('#msg-text', 'Her interpreter can come on Wednesday.');
+  if ((await cw.textContent('#msg-count')).trim() !== '38 of 8,000 bytes')
+    throw new Error(`the count says "${await cw.textContent('#msg-count')}"`);
+  await cw.click('button:text-is("Send the message")');
+  await cw.waitForSelector('.thread-mine[data-n="1"]');
+  const shelterThread = () => JSON.parse(cli('message', 'list', '--json', '--config', 'shelter-a.ini', id)).result.items;
+  const until = async (ok, what) => {
+    for (let i = 0; i < 150; i++) {
+      const x = shelterThread();
+      if (ok(x)) return x;
+      await cw.waitForTimeout(200);
+    }
+    throw new Error(`the shelter's thread never ${what}: ${JSON.stringify(shelterThread())}`);
+  };
+  const got = await until((x) => x.length === 1, 'got the message');
+  if (got[0].from !== 'intake' || got[0].text !== 'Her interpreter can come on Wednesday.' ||
+      got[0].by !== 'ngo.xc') throw new Error(`the shelter got ${JSON.stringify(got)}`);
+  // The shelter's delivered mark comes back live.
+  await cw.waitForFunction(() => /^delivered /.test(document.querySelector('.thread-mine[data-n="1"] .thread-marks').textContent), null, { timeout: 30000 });
+  cli('message', 'send', '--config', 'shelter-a.ini', id, 'Thank you, Wednesday at 10:00 suits us.');
+  await cw.waitForSelector('.thread-theirs[data-n="1"]', { timeout: 30000 });
+  const theirs = (await cw.textContent('.thread-theirs[data-n="1"] .thread-text')).trim();
+  if (theirs !== 'Thank you, Wednesday at 10:00 suits us.') throw new Error(`the page shows "${theirs}"`);
+  // Shown on the page, so read: the shelter is told.
+  await until((x) => x.length === 2 && x[1].from === 'provider' && x[1].read_at !== '', 'saw its answer read');
+  await shot(cw, 'en-referral-messages');
+  await setLang(cw, 'ar');
+  await cw.waitForSelector('.thread-theirs[data-n="1"]');
+  await shot(cw, 'ar-referral-messages');
+  await setLang(cw, 'en');
+  // The referral's case: each service asked for with its state, and back.
+  await cw.waitForSelector('#rf-case');
+  await cw.click('#rf-case');
+  await cw.waitForURL(/#\/cases\/[0-9a-f]{32}$/);
+  await cw.waitForSelector(`a.case-referral[href="#/referrals/${id}"]`);
+  const caseRows = await cw.locator('table.table tbody tr').count();
+  const caseState = (await cw.textContent('table.table tbody tr .badge')).trim();
+  if (caseRows !== 1 || caseState !== 'in progress') throw new Error(`the case shows ${caseRows} row(s), "${caseState}"`);
+  await shot(cw, 'en-case');
+  await setLang(cw, 'ar');
+  await cw.waitForSelector('a.case-referral');
+  await shot(cw, 'ar-case');
+  await setLang(cw, 'en');
+  await cw.click(`a.case-referral[href="#/referrals/${id}"]`);
+  await cw.waitForSelector('.thread-card');
   cli('inbox', 'status', '--config', 'shelter-a.ini', id, '--state', 'completed', '--note', 'Placed in long-term accommodation');
   await cw.waitForSelector('.timeline .state-completed', { timeout: 30000 });
   await shot(cw, 'en-referral-completed');

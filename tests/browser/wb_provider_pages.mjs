@@ -49,7 +49,20 @@ jq '.minor = true | .unaccompanied = true | .subject.names = [{"given": "Sami", 
   | .consent.services = false | .consent.obtained_from = "caregiver" | .consent.legal_basis = "best_interests_of_child"
   | .consent.override = {"reason": "The child is in immediate danger; the guardian cannot be reached.",
                          "authorised_by": "Supervisor 3, Example Origin Support NGO"}' a.json > m.json
-a=$(submit a.json); b=$(submit b.json); c=$(submit a.json); m=$(submit m.json)
+# a's documents: a PDF of 2.5 MiB (three pieces of attachment.read) and a small PNG
+python3 - <<'PY'
+import random, struct, zlib
+rnd = random.Random(21)
+body = bytes(rnd.choice(b"abcdefghijklmnopqrstuvwxyz0123456789 \\n") for _ in range(2621440))
+open("report.pdf", "wb").write(b"%PDF-1.7\\n" + body + b"\\n%%EOF\\n")
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+open("photo.png", "wb").write(b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+    + chunk(b"IDAT", zlib.compress(b"\\x00\\xff\\x00\\x00")) + chunk(b"IEND", b""))
+PY
+jq '. + {schema: "haven-referral/2", attachments: [{file: "report.pdf", title: "Medical report"},
+  {file: "photo.png", title: "Photograph"}]}' a.json > ad.json
+a=$(submit ad.json); b=$(submit b.json); c=$(submit a.json); m=$(submit m.json)
 for x in "$a" "$b" "$c"; do wait_until 30 is offered offer_state shelter-a "$x"; done
 wait_until 30 is offered offer_state shelter-b "$m"
 sec() { sed -n 's/^secret: //p' "totp-$1-$2.txt"; }
@@ -61,6 +74,9 @@ while read -r cmd; do
     stop) break ;;
     broker-down) stop broker; echo done ;;
     broker-up) start broker >&2; echo done ;;
+    msg-send*) rest=\${cmd#msg-send }
+               "$haven" message send --config intake.ini "\${rest%% *}" "\${rest#* }" >&2; echo done ;;
+    msg-list*) "$haven" message list --json --config intake.ini "\${cmd#msg-list }" | jq -c .result.items ;;
     submit) d=$(submit a.json); wait_until 30 is offered offer_state shelter-a "$d"; echo "$d" ;;
     withdraw*) "$haven" referral withdraw --config intake.ini "\${cmd#withdraw }" --reason "consent withdrawn" >&2
                wait_until 30 is withdrawn offer_state shelter-a "\${cmd#withdraw }"; echo done ;;
@@ -72,6 +88,18 @@ const net = spawn('bash', ['-c', setup], { stdio: ['pipe', 'pipe', 'inherit'] })
 const lines = createInterface({ input: net.stdout });
 const nextLine = () => new Promise((ok) => lines.once('line', ok));
 const env = JSON.parse(await nextLine());
+// One command to the network's bash and its one line of answer.
+const ask = async (cmd) => { net.stdin.write(`${cmd}\n`); return nextLine(); };
+// The intake's thread (haven message list) until `ok` holds of it.
+async function intakeThread(id, ok, what) {
+  const end = Date.now() + 30000;
+  for (;;) {
+    const items = JSON.parse(await ask(`msg-list ${id}`));
+    if (ok(items)) return items;
+    if (Date.now() > end) throw new Error(`the intake's thread never ${what}: ${JSON.stringify(items)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 console.log(`network up in ${env.work}`);
 
 
@@ -188,6 +216,76 @@ try {
     assert.match(await sup.locator('.pv-consent').textContent(), /Caseworker 14/);
     assert.equal(await sup.locator('pre').count(), 0);
     await shot(sup, 'case-en');
+  });
+  await step('case messages both ways: read marks, delivered marks, the limit refused', async () => {
+    assert.equal(await ask(`msg-send ${env.a} Can she arrive on Tuesday morning?`), 'done');
+    // By the event stream: the intake's message appears without a reload.
+    const theirs = sup.locator('.thread-theirs[data-n="1"]');
+    await theirs.waitFor({ timeout: 30000 });
+    assert.equal(await theirs.locator('.thread-text').textContent(), 'Can she arrive on Tuesday morning?');
+    assert.match(await theirs.locator('.thread-head').textContent(), /ngo\.xc/);
+    // Shown, so read: the intake is told by the read mark.
+    await intakeThread(env.a, (x) => x.length === 1 && x[0].read_at !== '', 'showed message 1 read');
+    // Over the limit: the page counts it and the worker refuses it in its words.
+    const long = 'é'.repeat(4001); // 8,002 bytes
+    await sup.fill('#msg-text', long);
+    assert.equal(await sup.locator('#msg-count').textContent(), '8,002 of 8,000 bytes');
+    assert.equal(await sup.locator('#msg-count.field-error').count(), 1);
+    await sup.getByRole('button', { name: 'Send the message' }).click();
+    const refused = sup.locator('.thread-card .alert-error');
+    await refused.waitFor();
+    assert.match(await refused.textContent(), /the message is 8002 bytes; a message may be at most 8000 bytes/);
+    await sup.fill('#msg-text', 'Yes, from 09:00. Room 4 is ready.');
+    await sup.getByRole('button', { name: 'Send the message' }).click();
+    const mine = sup.locator('.thread-mine[data-n="1"]');
+    await mine.waitFor();
+    assert.equal(await sup.locator('.thread-card .alert-error').count(), 0);
+    // The refusal was a 413, expected here (the response and Chromium's console line).
+    const refusal = (x) => /^413 POST .*\/messages$/.test(x) || /status of 413/.test(x);
+    assert.equal(errors.filter(refusal).length, 2, 'the refusal was a 413');
+    errors.splice(0, errors.length, ...errors.filter((x) => !refusal(x)));
+    const got = await intakeThread(env.a, (x) => x.length === 2, 'got the reply');
+    assert.deepEqual(got.map((m) => [m.from, m.n, m.text]), [['intake', 1, 'Can she arrive on Tuesday morning?'],
+      ['provider', 1, 'Yes, from 09:00. Room 4 is ready.']]);
+    // The intake's delivered mark comes back to the page, live.
+    await sup.waitForFunction(() => /^delivered /.test(document.querySelector('.thread-mine[data-n="1"] .thread-marks').textContent), null, { timeout: 30000 });
+    await shot(sup, 'messages-en');
+    await setLang(sup, 'ar');
+    await sup.locator('.thread-mine[data-n="1"]').waitFor();
+    assert.equal(await sup.evaluate(() => document.documentElement.dir), 'rtl');
+    await shot(sup, 'messages-ar');
+    await setLang(sup, 'en');
+    await sup.locator('.thread-mine[data-n="1"]').waitFor();
+  });
+  await step('documents: listed complete, saved as files byte for byte, never shown inline', async () => {
+    const row = sup.locator('.pv-docs tr[data-n="1"]');
+    await sup.locator('.pv-docs tr[data-n="1"] a.btn').waitFor({ timeout: 60000 });
+    await sup.locator('.pv-docs tr[data-n="2"] a.btn').waitFor({ timeout: 60000 });
+    const cells = await row.locator('td').allTextContents();
+    assert.deepEqual(cells, ['report.pdf', 'Medical report', 'PDF', '2.5 MiB', 'complete', 'Save']);
+    const pdf = readFileSync(join(env.work, 'report.pdf'));
+    const [dl] = await Promise.all([sup.waitForEvent('download'), row.locator('a.btn').click()]);
+    assert.equal(dl.suggestedFilename(), 'report.pdf');
+    const file = join(profile, 'report.pdf');
+    await dl.saveAs(file);
+    assert.ok(readFileSync(file).equals(pdf), 'the saved PDF is the one sent, byte for byte');
+    rmSync(file);
+    // The answer itself: its type, a file to save, not sniffed, sandboxed.
+    const png = readFileSync(join(env.work, 'photo.png'));
+    for (const [n, type, bytes, name] of [[1, 'application/pdf', pdf, 'report.pdf'], [2, 'image/png', png, 'photo.png']]) {
+      const r = await sup.request.get(`${env.provider}/api/v1/inbox/${env.a}/attachments/${n}`);
+      assert.equal(r.status(), 200);
+      const hd = r.headers();
+      assert.equal(hd['content-type'], type);
+      assert.equal(hd['content-disposition'], `attachment; filename="${name}"; filename*=UTF-8''${name}`);
+      assert.equal(hd['x-content-type-options'], 'nosniff');
+      assert.match(hd['content-security-policy'], /^sandbox; default-src 'none'/);
+      assert.ok((await r.body()).equals(bytes), `document ${n} byte for byte`);
+    }
+    const none = await sup.request.get(`${env.provider}/api/v1/inbox/${env.a}/attachments/3`);
+    assert.equal(none.status(), 404);
+    assert.equal((await none.json()).error, 'HV_ENOTFOUND');
+    await shot(sup, 'documents-en');
   });
   await step('completed needs an outcome; in_progress, then completed', async () => {
     await sup.selectOption('#pv-status', 'in_progress');

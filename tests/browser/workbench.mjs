@@ -3,7 +3,9 @@
 // (first with a mistake, to see the located errors) and submits; a
 // supervisor at shelter.xc sees the offer arrive without a reload and
 // accepts; a caseworker there opens the case file and reports in_progress,
-// then completed; the caseworker at ngo.xa sees each step on the timeline.
+// the two caseworkers write to each other on their pages (each sees the
+// other's message live, the shelter's is marked read), then completed; the
+// caseworker at ngo.xa sees each step on the timeline.
 // The same flow runs in English, French and Arabic, and every page is
 // checked (axe-core, layout, console, nothing from outside haven-web) and
 // photographed. In English also: the form by keyboard alone, a referral
@@ -216,7 +218,7 @@ async function lifecycle(lang) {
     await sup.page.getByRole('button', { name: L(lang, 'provider.assign.send'), exact: true }).click();
     await sup.page.getByText(L(lang, 'provider.assign.done', { staff: 'caseworker-1' })).first().waitFor();
   });
-  await step(`${lang}: the shelter's caseworker reads the case file and reports progress and outcome`, async () => {
+  await step(`${lang}: the shelter's caseworker reads the case file, reports progress, writes with the NGO's caseworker (both pages, live, read marks) and reports the outcome`, async () => {
     pcw = await open('shelter-xc', 'caseworker-1', lang);
     await pcw.page.goto(`${BASE['shelter-xc']}/#/inbox/${id}`);
     await pcw.page.waitForSelector('.pv-consent');
@@ -228,6 +230,25 @@ async function lifecycle(lang) {
     await pcw.page.fill('#pv-status-note', 'Arrived at the shelter.');
     await pcw.page.getByRole('button', { name: L(lang, 'provider.status.send') }).click();
     await pcw.page.waitForFunction(() => document.querySelector('.pv-head .state-in_progress'));
+    // Case messages page to page, across the border: each side sees the
+    // other's live, and the shelter's is marked delivered, then read.
+    const fromShelter = `Room 4 is ready for her (${lang}).`, fromNgo = `Thank you; the interpreter comes too (${lang}).`;
+    await pcw.page.fill('#msg-text', fromShelter);
+    await pcw.page.getByRole('button', { name: L(lang, 'common.thread.send'), exact: true }).click();
+    await pcw.page.locator('.thread-mine[data-n="1"]').waitFor();
+    const got = cw.page.locator('.thread-theirs[data-n="1"] .thread-text');
+    await got.waitFor({ timeout: 60000 });
+    assert.equal(await got.textContent(), fromShelter);
+    await cw.page.fill('#msg-text', fromNgo);
+    await cw.page.getByRole('button', { name: L(lang, 'common.thread.send'), exact: true }).click();
+    const answer = pcw.page.locator('.thread-theirs[data-n="1"] .thread-text');
+    await answer.waitFor({ timeout: 60000 });
+    assert.equal(await answer.textContent(), fromNgo);
+    const readMark = L(lang, 'common.thread.read', { at: '' }).trim();
+    await pcw.page.waitForFunction((r) => ((document.querySelector('.thread-mine[data-n="1"] .thread-marks') || {})
+      .textContent || '').includes(r), readMark, { timeout: 60000 });
+    await checkPage(pcw, 'case-messages', shotDir);
+    await checkPage(cw, 'referral-messages', shotDir);
     await pcw.page.selectOption('#pv-status', 'completed');
     await pcw.page.fill('#pv-status-note', 'Placed in long-term accommodation.');
     await pcw.page.getByRole('button', { name: L(lang, 'provider.status.send') }).click();
@@ -358,6 +379,11 @@ try {
       await card.waitFor({ state: 'detached' });
       await cw.page.goto(`${BASE['ngo-xa']}/#/referrals/${id}`);
       await timelineHas(cw, 'no_match');
+      // The router's progress says who declined and why, as it happened.
+      const declined = cw.page.locator('.offers .progress-declined .timeline-what').first();
+      await declined.waitFor({ timeout: 30000 });
+      assert.match(await declined.textContent(), /^Declined by shelter\.xc: not suitable \(not_suitable\)$/);
+      assert.ok(await cw.page.locator('.offers .progress-offered').count() > 0, 'the offer itself is listed');
     }
     await checkPage(cw, 'referral-no-match', shotDir);
   });

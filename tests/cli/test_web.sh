@@ -640,6 +640,55 @@ want 200 "supervisor exports the case"
 api shelter-a sup-a POST /api/v1/inbox/00000000000000000000000000000000/decline '{"reason_code": "no_capacity"}'
 want 404 HV_ENOTFOUND "decline of an unknown offer"
 wait_until 20 is in_progress intake_state "$id"
+# ---- case messages both ways, under the referral and the inbox entry
+# msg_count NAME WHO PATH: how many messages the thread at PATH shows.
+msg_count() { api "$1" "$2" GET "$3/messages"; jq -r '.items | length' <<<"$body"; }
+api intake caseworker-1 POST "/api/v1/referrals/$id/messages" '{"text": "Can she arrive on Tuesday?"}'
+want 201 "the intake writes to the provider"
+[ "$(jq -r .n <<<"$body")" = 1 ] && ok || bad "message.send answered $body"
+wait_until 20 is 1 msg_count shelter-a cw-a "/api/v1/inbox/$id"
+api shelter-a cw-a GET "/api/v1/inbox/$id/messages"
+jq -e '.items[0] | .from == "intake" and .text == "Can she arrive on Tuesday?" and .read_at == ""' \
+  <<<"$body" >/dev/null && ok || bad "the provider's thread: $body"
+api shelter-a cw-a POST "/api/v1/inbox/$id/messages/read" '{"n": 1}'
+want 200 "the provider marks it read"
+[ "$(jq -c . <<<"$body")" = '{"n":1,"marked":1}' ] && ok || bad "message.read answered $body"
+api shelter-a cw-a POST "/api/v1/inbox/$id/messages/read" '{"n": "1"}'
+want 422 HV_EINVAL "a read mark's n is a number"
+long=$(head -c 8001 /dev/zero | tr '\0' x)
+api shelter-a cw-a POST "/api/v1/inbox/$id/messages" "{\"text\": \"$long\"}"
+want 413 HV_ETOOBIG "a message over 8,000 bytes is refused, not cut"
+jq -r .message <<<"$body" | grep -q "the message is 8001 bytes; a message may be at most 8000" && ok ||
+  bad "the refusal's words: $body"
+api shelter-a cw-a POST "/api/v1/inbox/$id/messages" '{}'
+want 422 HV_EINVAL "a message needs its text"
+api shelter-a cw-a POST "/api/v1/inbox/$id/messages" '{"text": "Yes, from 09:00."}'
+want 201 "the provider answers"
+wait_until 20 is 2 msg_count intake caseworker-1 "/api/v1/referrals/$id"
+api intake caseworker-1 GET "/api/v1/referrals/$id/messages"
+jq -e '[.items[] | [.from, .n, .text]] == [["intake", 1, "Can she arrive on Tuesday?"],
+  ["provider", 1, "Yes, from 09:00."]] and .items[0].read_at != ""' <<<"$body" >/dev/null &&
+  ok || bad "the intake's thread: $body"
+api intake caseworker-1 POST "/api/v1/referrals/$id/messages/read" '{"n": 1}'
+want 200 "the intake marks the answer read"
+api intake caseworker-1 POST "/api/v1/referrals/$id/messages/read" '{"n": 9}'
+want 404 HV_ENOTFOUND "a read mark beyond what came"
+# ---- the case of the referral, and the provider's documents (none here)
+api intake caseworker-1 GET "/api/v1/referrals/$id"
+case_id=$(jq -r .case_id <<<"$body")
+api intake caseworker-1 GET "/api/v1/cases/$case_id"
+want 200 "the case of the referral"
+jq -e --arg id "$id" '.services | length == 1 and .[0].id == $id and .[0].state == "in_progress"' \
+  <<<"$body" >/dev/null && ok || bad "case.show: $body"
+api intake caseworker-1 GET "/api/v1/cases/not-hex"
+want 404 HV_ENOTFOUND "a case id is hex"
+api shelter-a cw-a GET "/api/v1/inbox/$id/attachments"
+want 200 "the provider's list of documents"
+[ "$(jq -c .items <<<"$body")" = '[]' ] && ok || bad "attachment.list: $body"
+api shelter-a cw-a GET "/api/v1/inbox/$id/attachments/1"
+want 404 HV_ENOTFOUND "no document 1 in a case without documents"
+api shelter-a cw-a GET "/api/v1/inbox/$id/attachments/9"
+want 404 HV_ENOTFOUND "a document's number is 1 to 8"
 api intake caseworker-1 GET "/api/v1/referrals/$id"
 jq -e '[.history[].by] | index("ngo.xc/caseworker-1") != null' <<<"$body" >/dev/null && ok ||
   bad "intake history: $body"

@@ -12,6 +12,7 @@ import { onEvent } from '../../events.js';
 import { model } from '../../form/schema.js';
 import { viewReferral } from '../../form/view.js';
 import { stateCell } from './list.js';
+import { thread } from '../thread.js';
 
 // Why a referral is withdrawn, as a router is told it (hv_cancel_codes,
 // proto/hv_msg.c; match_refused is the intake's own).
@@ -20,6 +21,10 @@ const CANCEL_CODES = ['consent_withdrawn', 'no_longer_needed', 'placed_elsewhere
 
 // Over: nothing more will happen. Withdrawn already asked: not again.
 const OVER = new Set(['completed', 'failed', 'no_match', 'expired', 'cancelled', 'withdrawn']);
+// Where the case is with the provider, so that the two write to each
+// other (docs/CONTROL.md "Case messages").
+const MESSAGING = new Set(['transferred', 'received', 'in_progress', 'on_hold', 'completed',
+  'failed']);
 const ENDED = new Set([...OVER, 'cancel_requested', 'withdraw_requested', 'erasure_requested',
   'legal_hold']);
 
@@ -71,6 +76,40 @@ function timeline(history) {
     h('div', { class: 'timeline-by' }, byOf(row.by)))));
 }
 
+// What the router reported of each offer (referral.show's progress,
+// docs/CONTROL.md "Progress"): to whom, the answer's deadline, a decline's
+// or withdrawal's code in words with the code itself.
+function codeOf(code) {
+  if (!code) return '';
+  for (const k of [`intake.progress.code.${code}`, `intake.cancel.${code}`])
+    if (has(k)) return t('intake.progress.coded', { what: t(k), code });
+  return code;
+}
+
+function progressLine(p) {
+  const node = p.provider || '–';
+  switch (p.event) {
+    case 'offered':
+      return p.respond_by ? t('intake.progress.offered_by', { node, at: fmtDateTime(p.respond_by) })
+        : t('intake.progress.offered', { node });
+    case 'declined':
+      return p.code ? t('intake.progress.declined_code', { node, code: codeOf(p.code) })
+        : t('intake.progress.declined', { node });
+    case 'not_answered': return t('intake.progress.not_answered', { node });
+    case 'withdrawn_offer':
+      return p.code ? t('intake.progress.withdrawn_code', { node, code: codeOf(p.code) })
+        : t('intake.progress.withdrawn', { node });
+    default: return `${p.event} (${node})`;
+  }
+}
+
+function progressList(progress) {
+  return h('ol', { class: 'offers' }, progress.map((p) => h('li', {
+    class: `progress-${p.event}` },
+  h('div', { class: 'timeline-at' }, h('time', { datetime: p.at }, fmtDateTime(p.at))),
+  h('div', { class: 'timeline-what' }, h('bdi', {}, progressLine(p))))));
+}
+
 // What a supervisor decides on: the override's reason and legal basis.
 function overrideOf(file) {
   const c = file && file.consent;
@@ -90,8 +129,10 @@ export async function render(main, params, ctx) {
   const title = h('h1', {}, t('intake.referral.title'));
   const body = h('div', {});
   const note = h('div', {});
+  const messages = h('div', {});
   main.append(h('p', {}, h('a', { href: '#/referrals' }, t('intake.referral.back'))), title, note,
-    body);
+    body, messages);
+  let msgs = null;
   let schemaModel = null;
   try { schemaModel = model(await api('GET', '/schema/referral')); } catch (e) { schemaModel = null; }
 
@@ -182,19 +223,37 @@ export async function render(main, params, ctx) {
             h('span', { class: 'muted' }, `(${fmtRelative(Date.parse(r.respond_by) - Date.now())})`)]),
           fact(t('intake.list.created_by'), r.created_by || t('intake.list.host')),
           fact(t('intake.list.assigned_to'), r.assigned_to || t('intake.list.nobody')),
-          fact(t('intake.referral.id'), h('code', {}, r.id))),
+          fact(t('intake.referral.id'), h('code', {}, r.id)),
+          r.case_id ? fact(t('intake.case.label'), h('a', { href: `#/cases/${r.case_id}`,
+            id: 'rf-case' }, t('intake.case.link', { id: r.case_id.slice(0, 8) }))) : null),
         actions.length ? h('div', { class: 'form-actions' }, actions) : null),
       h('section', { class: 'card', 'aria-labelledby': 'rf-history' },
         h('h2', { id: 'rf-history' }, t('intake.referral.history')),
-        timeline(r.history || []))),
+        timeline(r.history || [])),
+      Array.isArray(r.progress) && r.progress.length
+        ? h('section', { class: 'card', 'aria-labelledby': 'rf-progress' },
+          h('h2', { id: 'rf-progress' }, t('intake.progress.title')),
+          h('p', { class: 'field-hint' }, t('intake.progress.lead')),
+          progressList(r.progress)) : null),
       file && schemaModel ? h('section', { class: 'card', 'aria-labelledby': 'rf-file' },
         h('h2', { id: 'rf-file' }, t('intake.referral.file')),
         viewReferral(schemaModel, file)) : null);
+    if (MESSAGING.has(r.state) && !r.erased_at) {
+      if (!msgs) {
+        msgs = thread(`/referrals/${id}`, 'intake');
+        replace(messages, msgs.section);
+      }
+      await msgs.reload();
+    } else if (msgs) {
+      msgs = null;
+      replace(messages);
+    }
   }
   await load();
   let timer = null;
   const off = onEvent('*', (e) => {
     if (e.referral !== id) return;
+    if (e.kind === 'message') { if (msgs) msgs.reload(); return; }
     clearTimeout(timer);
     timer = setTimeout(async () => {
       await load();

@@ -7,5 +7,6 @@ export const routes = [
   { path: '/referrals/new', load: () => import('./new.js'), roles: both, nav: 'intake.nav.new' },
   { path: '/drafts', load: () => import('./drafts.js'), roles: both, nav: 'intake.nav.drafts' },
   { path: '/referrals/:id', load: () => import('./referral.js'), roles: both },
+  { path: '/cases/:id', load: () => import('./case.js'), roles: both },
 ];
 export const home = { caseworker: '/referrals', supervisor: '/referrals' };

@@ -11,6 +11,8 @@ import { errorBox, announce } from '../../ui.js';
 import { joinList, badge, label, summaryTerms, offerActions, deadline, outboxNote, shortId, terms,
   onInboxEvents, data, DECLINE_CODES } from './parts.js';
 import { consentRecord, caseSections } from './casefile.js';
+import { thread } from '../thread.js';
+import { documents } from './documents.js';
 
 // The states a case may move to from each state (s_status_allowed in
 // services/provider/provider.c).
@@ -28,7 +30,11 @@ export async function render(main, params, ctx) {
   const id = String(params.id || '');
   const heading = h('h1', {}, t('provider.case.title', { id: shortId(id) }));
   const body = h('div', {});
-  main.append(heading, body);
+  const docsBox = h('div', {});
+  const messages = h('div', {});
+  main.append(heading, body, docsBox, messages);
+  let msgs = null;
+  let docs = null;
   const keep = { state: '', note: '', staff: '' }; // what the person typed, across redraws
 
   // While a message about this referral waits in the outbox (the broker
@@ -45,6 +51,22 @@ export async function render(main, params, ctx) {
       return;
     }
     draw(it);
+    // The thread with the intake while this provider holds the case.
+    if (it.case_file && typeof it.case_file === 'object' && !it.erased_at) {
+      if (!msgs) {
+        msgs = thread(`/inbox/${encodeURIComponent(id)}`, 'provider');
+        replace(messages, msgs.section);
+        docs = documents(id);
+        replace(docsBox, docs.section);
+      }
+      await Promise.all([msgs.reload(), docs.reload()]);
+    } else if (msgs) {
+      msgs = null;
+      docs.stop();
+      docs = null;
+      replace(messages);
+      replace(docsBox);
+    }
     if (it.outbox === 'waiting') poll = setTimeout(load, 5000);
   }
 
@@ -191,7 +213,8 @@ export async function render(main, params, ctx) {
 
   await load();
   const off = onInboxEvents(onEvent, load, id);
-  return () => { clearTimeout(poll); off(); };
+  const offMsg = onEvent('message', (e) => { if (e.referral === id && msgs) msgs.reload(); });
+  return () => { clearTimeout(poll); off(); offMsg(); if (docs) docs.stop(); };
 }
 
 // The export as a file download: a Blob in memory, handed to the browser's
