@@ -145,7 +145,7 @@ hv_err in_enter(hv_worker *w, in_ref *r, const char *state, const char *actor,
 
 bool in_is(const in_ref *r, const char *state) { return strcmp(r->state, state) == 0; }
 
-static bool s_terminal(const in_ref *r)
+bool in_terminal(const in_ref *r)
 {
     static const char *const final[] = {"completed", "failed", "no_match", "expired",
                                         "cancelled", "withdrawn", NULL};
@@ -408,7 +408,7 @@ static hv_err s_on_message(hv_worker *w, const hv_envelope *env, const hv_msg *m
     case HV_MSG_CANCELLED:
         if (!from_router && !from_provider)
             return hv_fail(e, HV_EFORBIDDEN, "not a party to this referral");
-        if (s_terminal(&r))
+        if (in_terminal(&r))
             return HV_OK; /* both may confirm; the first one counts */
         if (!in_is(&r, "cancel_requested"))
             return s_wrong(e, &r, env);

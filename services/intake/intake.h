@@ -50,6 +50,10 @@ HV_MUST_CHECK hv_err in_enter(hv_worker *w, in_ref *r, const char *state, const 
 /* True when `r` is in `state`. */
 bool in_is(const in_ref *r, const char *state);
 
+/* True when `r` is closed: completed, failed, no_match, expired, cancelled
+ * or withdrawn (the states the retention and referral.erase act on). */
+bool in_terminal(const in_ref *r);
+
 /* HV_OK when the case of `r` takes case messages (hv_casemsg.h): it was
  * transferred to the provider and not withdrawn; else HV_EPROTO saying why. */
 HV_MUST_CHECK hv_err in_messages_open(const in_ref *r, hv_errmsg *e);

@@ -127,16 +127,6 @@ hv_err in_retention(hv_worker *w, uint64_t now)
     return err;
 }
 
-static bool s_terminal(const in_ref *r)
-{
-    static const char *const final[] = {"completed", "failed", "no_match", "expired",
-                                        "cancelled", "withdrawn", NULL};
-    for (int i = 0; final[i]; i++)
-        if (in_is(r, final[i]))
-            return true;
-    return false;
-}
-
 hv_err in_erase_cmd(hv_worker *w, const hv_actor *a, in_ref *r, json_t *args, char **text,
                     hv_errmsg *e)
 {
@@ -151,7 +141,7 @@ hv_err in_erase_cmd(hv_worker *w, const hv_actor *a, in_ref *r, json_t *args, ch
         hv_time_human(r->erased, at);
         return hv_fail(e, HV_EEXIST, "the case was erased already, %s", at);
     }
-    if (!s_terminal(r))
+    if (!in_terminal(r))
         return hv_fail(e, HV_EPROTO, "referral is %s; only a closed referral (completed, "
                        "failed, no_match, expired, cancelled, withdrawn) is erased by hand: "
                        "withdraw or cancel it first", r->state);
