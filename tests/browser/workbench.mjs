@@ -169,6 +169,16 @@ async function submitted(cw) {
   return cw.page.url().split('/').pop();
 }
 
+// The inbox lists each open offer with its own Accept button; after the
+// link to one offer is clicked, its case page (the only one with the
+// summary heading) is the one whose Accept is meant, not the inbox's,
+// which may still be drawn and may hold other open offers.
+async function acceptOnCasePage(who, lang) {
+  const summary = who.page.locator('section[aria-labelledby="pv-sum-h"]');
+  await summary.waitFor();
+  await summary.getByRole('button', { name: L(lang, 'provider.offer.accept'), exact: true }).click();
+}
+
 const timelineHas = (cw, state) =>
   cw.page.waitForSelector(`.timeline .state-${state}`, { timeout: 45000 });
 
@@ -212,7 +222,7 @@ async function lifecycle(lang) {
     await sup.page.locator('.pv-offer .countdown').first().waitFor();
     await checkPage(sup, 'inbox-offer', shotDir);
     await link.click();
-    await sup.page.getByRole('button', { name: L(lang, 'provider.offer.accept'), exact: true }).click();
+    await acceptOnCasePage(sup, lang);
     await sup.page.waitForSelector('.pv-consent', { timeout: 45000 });
     await sup.page.fill('#pv-assign', 'caseworker-1');
     await sup.page.getByRole('button', { name: L(lang, 'provider.assign.send'), exact: true }).click();
@@ -291,7 +301,7 @@ try {
     const link = sup.page.locator(`.pv-offer a[href="#/inbox/${id}"]`);
     await link.waitFor({ timeout: 45000 });
     await link.click();
-    await sup.page.getByRole('button', { name: L('en', 'provider.offer.accept'), exact: true }).click();
+    await acceptOnCasePage(sup, 'en');
     await sup.page.waitForSelector('.pv-consent', { timeout: 45000 });
     await timelineHas(cw, 'received');
     await cw.page.getByRole('button', { name: L('en', 'intake.withdraw.button') }).click();
