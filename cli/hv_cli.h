@@ -189,6 +189,19 @@ int hv_cli_status(const opts *o);
  * `out`. Returns 0, or an exit code after printing why (hv_cli_work.c). */
 int hv_cli_worker_socket(const opts *o, char *out, size_t cap);
 
+/* Runs control command `cmd` with `args` (taken; NULL for none) at the
+ * worker's control socket `sock`, waiting up to `timeout_ms`. Returns 0
+ * with `*reply` (the caller's), or, after printing why (a refusal as
+ * "haven: [WHAT: ]MESSAGE (HV_NAME)"), the exit code of the worker's
+ * error (hv_cli_exit_code; 1 for a refusal without a code)
+ * (hv_cli_work.c). */
+int hv_cli_ask_at(const char *sock, const char *cmd, json_t *args, int timeout_ms,
+                  const char *what, json_t **reply);
+
+/* hv_cli_ask_at at the worker of --socket or --config. */
+int hv_cli_ask(const opts *o, const char *cmd, json_t *args, int timeout_ms, const char *what,
+               json_t **reply);
+
 /* Documents of a case (cli/hv_cli_attach.c): `haven attachment list` and
  * `save`; and the upload of the files a referral file names (paths
  * relative to `case_path`) to the intake at `sock` before its submission:

@@ -19,25 +19,15 @@
 #define S_PART (1024u * 1024) /* HV_ATTACH_PART_MAX and HV_ATTACH_READ_MAX */
 
 /* One control call; on a refusal prints it, prefixed by `what`, and returns
- * EXIT_REFUSED. On 0 the caller owns `*result_out` (may be NULL). */
+ * its exit code (hv_cli_ask_at). On 0 the caller owns `*result_out` (may be
+ * NULL). */
 static int s_call(const char *sock, const char *cmd, json_t *args, const char *what,
                   json_t **result_out)
 {
     json_t *reply = NULL;
-    hv_errmsg e = {""};
-    hv_err err = hv_ctl_call(sock, cmd, args, S_TIMEOUT_MS, &reply, &e);
-    json_decref(args);
-    if (err != HV_OK)
-        return hv_cli_report("worker", err, &e);
-    int rc = 0;
-    if (!json_is_true(json_object_get(reply, "ok"))) {
-        fprintf(stderr, "haven: %s%s%s (%s)\n", what ? what : "", what ? ": " : "",
-                json_string_value(json_object_get(reply, "message")),
-                json_string_value(json_object_get(reply, "error")));
-        rc = EXIT_REFUSED;
-    } else if (result_out != NULL) {
+    int rc = hv_cli_ask_at(sock, cmd, args, S_TIMEOUT_MS, what, &reply);
+    if (rc == 0 && result_out != NULL)
         *result_out = json_incref(json_object_get(reply, "result"));
-    }
     json_decref(reply);
     return rc;
 }

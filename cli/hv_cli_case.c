@@ -12,39 +12,11 @@
 #include <string.h>
 
 #include "hv_cli.h"
-#include "hv_ctl.h"
 #include "hv_file.h"
 #include "hv_json.h"
 #include "hv_msg.h"
 
 #define S_TIMEOUT_MS 10000
-
-/* Runs `cmd` with `args` (taken) at the worker of the command line.
- * Returns 0 with `*reply` (the caller's), or an exit code after printing
- * why. */
-static int s_ask(const opts *o, const char *cmd, json_t *args, json_t **reply)
-{
-    char sock[4096];
-    int rc = hv_cli_worker_socket(o, sock, sizeof sock);
-    if (rc != 0) {
-        json_decref(args);
-        return rc;
-    }
-    hv_errmsg e = {""};
-    hv_err err = args ? hv_ctl_call(sock, cmd, args, S_TIMEOUT_MS, reply, &e) : HV_ENOMEM;
-    json_decref(args);
-    if (err != HV_OK)
-        return hv_cli_report("worker", err, &e);
-    if (json_is_true(json_object_get(*reply, "ok")))
-        return 0;
-    const char *name = json_string_value(json_object_get(*reply, "error"));
-    fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(*reply, "message")),
-            name ? name : "?");
-    json_int_t code = json_integer_value(json_object_get(*reply, "code"));
-    json_decref(*reply);
-    *reply = NULL;
-    return code != 0 ? hv_cli_exit_code((hv_err)code) : EXIT_REFUSED;
-}
 
 /* The time of a mark for people: "HH:MM" on the day of the message
  * ("YYYY-MM-DDTHH:MM:SSZ" both), else "YYYY-MM-DD HH:MM". */
@@ -143,7 +115,7 @@ static int s_send(const opts *o)
     }
     json_t *args = json_pack("{s:s, s:o}", "id", o->positional, "text", t);
     json_t *reply = NULL;
-    int rc = s_ask(o, "message.send", args, &reply);
+    int rc = hv_cli_ask(o, "message.send", args, S_TIMEOUT_MS, NULL, &reply);
     if (rc != 0)
         return rc;
     if (hv_cli_opt(o, "json") != NULL)
@@ -173,7 +145,7 @@ int hv_cli_message(const opts *o)
     char cmd[32];
     snprintf(cmd, sizeof cmd, "message.%s", sub);
     json_t *reply = NULL;
-    int rc = s_ask(o, cmd, args, &reply);
+    int rc = hv_cli_ask(o, cmd, args, S_TIMEOUT_MS, NULL, &reply);
     if (rc != 0)
         return rc;
     if (hv_cli_opt(o, "json") != NULL)

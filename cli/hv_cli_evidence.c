@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "hv_cli.h"
-#include "hv_ctl.h"
 #include "hv_evidence_bundle.h"
 #include "hv_file.h"
 #include "hv_json.h"
@@ -31,25 +30,8 @@
  * Returns 0 with `*reply` (the caller's), or an exit code after printing. */
 static int s_ask(const opts *o, const char *cmd, json_t **reply)
 {
-    char sock[4096];
-    int rc = hv_cli_worker_socket(o, sock, sizeof sock);
-    if (rc != 0)
-        return rc;
-    json_t *args = json_pack("{s:s}", "referral", o->positional);
-    hv_errmsg e = {""};
-    hv_err err = args ? hv_ctl_call(sock, cmd, args, S_TIMEOUT_MS, reply, &e) : HV_ENOMEM;
-    json_decref(args);
-    if (err != HV_OK)
-        return hv_cli_report("worker", err, &e);
-    if (json_is_true(json_object_get(*reply, "ok")))
-        return 0;
-    const char *name = json_string_value(json_object_get(*reply, "error"));
-    fprintf(stderr, "haven: evidence: %s (%s)\n",
-            json_string_value(json_object_get(*reply, "message")), name ? name : "?");
-    json_int_t code = json_integer_value(json_object_get(*reply, "code"));
-    json_decref(*reply);
-    *reply = NULL;
-    return hv_cli_exit_code((hv_err)code);
+    return hv_cli_ask(o, cmd, json_pack("{s:s}", "referral", o->positional),
+                      S_TIMEOUT_MS, "evidence", reply);
 }
 
 static int s_show(const opts *o)

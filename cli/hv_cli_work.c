@@ -387,25 +387,37 @@ int hv_cli_status(const opts *o)
     return 0;
 }
 
-/* Asks the worker for `cmd` (no arguments). Returns 0 with `*reply` (the
- * caller's), or an exit code after printing why not. */
-static int s_ask(const opts *o, const char *cmd, json_t **reply)
+/* One control call and its refusal printed, for every command that asks
+ * a worker (hv_cli.h). */
+int hv_cli_ask_at(const char *sock, const char *cmd, json_t *args, int timeout_ms,
+                  const char *what, json_t **reply)
 {
-    char sock[4096];
-    int rc = s_socket(o, sock, sizeof sock);
-    if (rc != 0)
-        return rc;
     hv_errmsg e = {""};
-    hv_err err = hv_ctl_call(sock, cmd, NULL, S_TIMEOUT_MS, reply, &e);
+    hv_err err = hv_ctl_call(sock, cmd, args, timeout_ms, reply, &e);
+    json_decref(args);
     if (err != HV_OK)
         return hv_cli_report("worker", err, &e);
     if (json_is_true(json_object_get(*reply, "ok")))
         return 0;
-    fprintf(stderr, "haven: %s (%s)\n", json_string_value(json_object_get(*reply, "message")),
-            json_string_value(json_object_get(*reply, "error")));
+    const char *name = json_string_value(json_object_get(*reply, "error"));
+    fprintf(stderr, "haven: %s%s%s (%s)\n", what ? what : "", what ? ": " : "",
+            json_string_value(json_object_get(*reply, "message")), name ? name : "?");
+    json_int_t code = json_integer_value(json_object_get(*reply, "code"));
     json_decref(*reply);
     *reply = NULL;
-    return EXIT_REFUSED;
+    return code != 0 ? hv_cli_exit_code((hv_err)code) : EXIT_REFUSED;
+}
+
+int hv_cli_ask(const opts *o, const char *cmd, json_t *args, int timeout_ms, const char *what,
+               json_t **reply)
+{
+    char sock[4096];
+    int rc = s_socket(o, sock, sizeof sock);
+    if (rc != 0) {
+        json_decref(args);
+        return rc;
+    }
+    return hv_cli_ask_at(sock, cmd, args, timeout_ms, what, reply);
 }
 
 /* haven audit heads --config W.ini --out F: the heads of the node's audit
@@ -416,7 +428,7 @@ int hv_cli_audit_heads(const opts *o)
     if (out_path == NULL)
         return EXIT_USAGE;
     json_t *reply = NULL;
-    int rc = s_ask(o, "audit.heads", &reply);
+    int rc = hv_cli_ask(o, "audit.heads", NULL, S_TIMEOUT_MS, NULL, &reply);
     if (rc != 0)
         return rc;
     json_t *result = json_object_get(reply, "result");
@@ -458,7 +470,7 @@ int hv_cli_audit_heads(const opts *o)
 int hv_cli_audit_rotate(const opts *o)
 {
     json_t *reply = NULL;
-    int rc = s_ask(o, "audit.rotate", &reply);
+    int rc = hv_cli_ask(o, "audit.rotate", NULL, S_TIMEOUT_MS, NULL, &reply);
     if (rc != 0)
         return rc;
     json_t *r = json_object_get(reply, "result");

@@ -30,28 +30,18 @@ static void s_ad(uint8_t ad[21], const uint8_t owner[16], unsigned n, uint32_t i
 
 #define S_UPLOAD_N 0xFF
 
-static hv_err s_seal(const hv_keyring *keys, const uint8_t owner[16], unsigned n, uint32_t idx,
-                     const uint8_t *pt, size_t len, uint8_t **out, size_t *out_len)
+/* Seals (`seal`) or opens one chunk of `owner`'s document `n` under the
+ * node's storage key, bound to where it belongs (s_ad). */
+static hv_err s_crypt(bool seal, const hv_keyring *keys, const uint8_t owner[16], unsigned n,
+                      uint32_t idx, const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
 {
     uint8_t ad[21], *storage = hv_secure_alloc(32);
     if (storage == NULL)
         return HV_ENOMEM;
     hv_keyring_storage_key(keys, storage);
     s_ad(ad, owner, n, idx);
-    hv_err err = hv_aead_seal(storage, ad, sizeof ad, pt, len, out, out_len);
-    hv_secure_free(storage);
-    return err;
-}
-
-static hv_err s_open(const hv_keyring *keys, const uint8_t owner[16], unsigned n, uint32_t idx,
-                     const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
-{
-    uint8_t ad[21], *storage = hv_secure_alloc(32);
-    if (storage == NULL)
-        return HV_ENOMEM;
-    hv_keyring_storage_key(keys, storage);
-    s_ad(ad, owner, n, idx);
-    hv_err err = hv_aead_open(storage, ad, sizeof ad, in, len, out, out_len);
+    hv_err err = seal ? hv_aead_seal(storage, ad, sizeof ad, in, len, out, out_len)
+                      : hv_aead_open(storage, ad, sizeof ad, in, len, out, out_len);
     hv_secure_free(storage);
     return err;
 }
@@ -153,8 +143,8 @@ hv_err hv_attach_put(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     int64_t idx = 0;
     if ((err = hv_sql_int(db, &idx, "SELECT count(*) FROM attach_parts WHERE upload = ?1", "r",
                           upload)) != HV_OK ||
-        (err = s_seal(hv_worker_keys(w), upload, S_UPLOAD_N, (uint32_t)idx, part, part_len,
-                      &sealed, &sealed_len)) != HV_OK ||
+        (err = s_crypt(true, hv_worker_keys(w), upload, S_UPLOAD_N, (uint32_t)idx, part, part_len,
+                       &sealed, &sealed_len)) != HV_OK ||
         (err = hv_sql_exec(db, "INSERT INTO attach_parts (upload, idx, sealed) VALUES (?1, ?2, "
                            "?3)", "rix", upload, idx, sealed, sealed_len)) != HV_OK ||
         (err = hv_sql_exec(db, "UPDATE attach_uploads SET got = got + ?2 WHERE id = ?1", "ri",
@@ -187,8 +177,8 @@ static hv_err s_upload_read(sqlite3 *db, const hv_keyring *keys, const uint8_t i
     while (err == HV_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         uint8_t *pt = NULL;
         size_t len = 0;
-        err = s_open(keys, id, S_UPLOAD_N, (uint32_t)sqlite3_column_int64(st, 0),
-                     sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &pt, &len);
+        err = s_crypt(false, keys, id, S_UPLOAD_N, (uint32_t)sqlite3_column_int64(st, 0),
+                      sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &pt, &len);
         if (err == HV_OK && at + len > size)
             err = HV_ESTORE;
         if (err == HV_OK) {
@@ -218,8 +208,8 @@ static hv_err s_store_chunks(sqlite3 *db, const hv_keyring *keys, const uint8_t 
         uint64_t len = size - at < HV_ATTACH_CHUNK ? size - at : HV_ATTACH_CHUNK;
         uint8_t *sealed = NULL;
         size_t sealed_len = 0;
-        err = s_seal(keys, referral, n, (uint32_t)idx, doc + at, (size_t)len, &sealed,
-                     &sealed_len);
+        err = s_crypt(true, keys, referral, n, (uint32_t)idx, doc + at, (size_t)len, &sealed,
+                      &sealed_len);
         if (err == HV_OK)
             err = hv_sql_exec(db, "INSERT INTO attach_chunks (referral, n, idx, sealed) "
                               "VALUES (?1, ?2, ?3, ?4)", "riix", referral, (int64_t)n,
@@ -351,8 +341,8 @@ hv_err hv_attach_next(sqlite3 *db, const hv_keyring *keys, const uint8_t referra
     if (sqlite3_column_bytes(st, 6) == 32)
         memcpy(a->digest, sqlite3_column_blob(st, 6), 32);
     a->index = (uint32_t)sqlite3_column_int64(st, 7);
-    hv_err err = s_open(keys, referral, a->n, a->index, sqlite3_column_blob(st, 8),
-                        (size_t)sqlite3_column_bytes(st, 8), buf, &a->data_len);
+    hv_err err = s_crypt(false, keys, referral, a->n, a->index, sqlite3_column_blob(st, 8),
+                         (size_t)sqlite3_column_bytes(st, 8), buf, &a->data_len);
     sqlite3_finalize(st);
     if (err != HV_OK)
         return err;
@@ -389,8 +379,8 @@ static hv_err s_verify(sqlite3 *db, const hv_keyring *keys, const uint8_t referr
     while (err == HV_OK && sqlite3_step(st) == SQLITE_ROW) {
         uint8_t *pt = NULL;
         size_t len = 0;
-        err = s_open(keys, referral, a->n, (uint32_t)sqlite3_column_int64(st, 0),
-                     sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &pt, &len);
+        err = s_crypt(false, keys, referral, a->n, (uint32_t)sqlite3_column_int64(st, 0),
+                      sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), &pt, &len);
         if (err == HV_OK && at + len <= a->size)
             memcpy(doc + at, pt, len);
         at += len;
@@ -457,7 +447,8 @@ hv_err hv_attach_receive(sqlite3 *db, const hv_keyring *keys, const uint8_t refe
     uint8_t *sealed = NULL;
     size_t sealed_len = 0;
     if (err == HV_OK)
-        err = s_seal(keys, referral, a->n, a->index, a->data, a->data_len, &sealed, &sealed_len);
+        err = s_crypt(true, keys, referral, a->n, a->index, a->data, a->data_len, &sealed,
+                      &sealed_len);
     if (err == HV_OK)
         err = hv_sql_exec(db, "INSERT INTO attach_chunks (referral, n, idx, sealed) VALUES (?1, "
                           "?2, ?3, ?4) ON CONFLICT DO NOTHING", "riix", referral,
@@ -556,8 +547,8 @@ hv_err hv_attach_read(sqlite3 *db, const hv_keyring *keys, const uint8_t referra
         uint64_t idx = (uint64_t)sqlite3_column_int64(st, 0);
         uint8_t *pt = NULL;
         size_t pt_len = 0;
-        err = s_open(keys, referral, n, (uint32_t)idx, sqlite3_column_blob(st, 1),
-                     (size_t)sqlite3_column_bytes(st, 1), &pt, &pt_len);
+        err = s_crypt(false, keys, referral, n, (uint32_t)idx, sqlite3_column_blob(st, 1),
+                      (size_t)sqlite3_column_bytes(st, 1), &pt, &pt_len);
         uint64_t base = idx * HV_ATTACH_CHUNK;
         if (err == HV_OK) {
             uint64_t from = offset > base ? offset - base : 0;
