@@ -139,6 +139,7 @@ enum MHD_Result hv_web_uploads_part(void *cls, hv_web_req *req, hv_web_phase pha
     s_upload *u = req->stream;
     if (!u->refused && (req->body_len > 0 || u->sent == 0))
         s_put(api, req, u); /* an empty file too: the worker says it is empty */
+    hv_memzero(req->body, req->body_len); /* a person's document: not left in freed memory */
     if (phase == HV_WEB_PART)
         return MHD_YES;
     if (!u->refused && (u->sent != u->size || u->type[0] == '\0'))

@@ -758,6 +758,10 @@ upload letter.pdf web-letter.pdf
 want 415 HV_ETYPE "an HTML page named .pdf"
 [ "$(jq -r .message <<<"$body")" = "letter.pdf is not a PDF, JPEG or PNG document by its content (whatever its name says)" ] &&
   ok || bad "the type's refusal: $body"
+: > web-empty.pdf
+upload empty.pdf web-empty.pdf
+want 422 HV_EINVAL "an empty file"
+[ "$(jq -r .message <<<"$body")" = "empty.pdf is empty" ] && ok || bad "the empty file's refusal: $body"
 truncate -s 21M web-big.pdf
 upload big.pdf web-big.pdf
 want 413 HV_ETOOBIG "a document over attachment_max_mib"
