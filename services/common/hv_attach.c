@@ -53,6 +53,30 @@ static void s_mib(char *out, size_t cap, uint64_t bytes)
 
 /* ------------------------------------------------------------- intake */
 
+static hv_err s_upload_read(sqlite3 *db, const hv_keyring *keys, const uint8_t id[16],
+                            uint64_t size, uint8_t **out);
+
+/* The type of the whole upload `id` by its content, for "check": a file
+ * that is none of the accepted types is refused now, at the caseworker's
+ * field, rather than at the submission. The refusal rolls back the control
+ * transaction, so its last part is not kept: the upload stays incomplete,
+ * can never be submitted, and goes with the other stale ones. */
+static hv_err s_upload_type(sqlite3 *db, const hv_keyring *keys, const uint8_t id[16],
+                            uint64_t size, const char *name, const char **type, hv_errmsg *e)
+{
+    uint8_t *doc = NULL;
+    hv_err err = s_upload_read(db, keys, id, size, &doc);
+    if (err != HV_OK)
+        return err;
+    *type = hv_attach_sniff(doc, (size_t)size);
+    hv_memzero(doc, (size_t)size);
+    free(doc);
+    if (*type == NULL)
+        return hv_fail(e, HV_ETYPE, "%s is not a " HV_ATTACH_TYPES_TEXT " document by its "
+                       "content (whatever its name says)", name);
+    return HV_OK;
+}
+
 hv_err hv_attach_put(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
                      char **text, hv_errmsg *e)
 {
@@ -152,7 +176,15 @@ hv_err hv_attach_put(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
         goto done;
     char hex[33];
     hv_ref_hex(upload, hex);
-    *result = json_pack("{s:s, s:I}", "upload", hex, "got", (json_int_t)(got + (int64_t)part_len));
+    got += (int64_t)part_len;
+    const char *type = NULL;
+    if (got == size && json_is_true(json_object_get(args, "check")) &&
+        (err = s_upload_type(db, hv_worker_keys(w), upload, (uint64_t)size, name, &type, e)) !=
+            HV_OK)
+        goto done;
+    *result = json_pack("{s:s, s:I}", "upload", hex, "got", (json_int_t)got);
+    if (*result != NULL && type != NULL)
+        json_object_set_new(*result, "type", json_string(type));
     if (*result == NULL)
         err = HV_ENOMEM;
 done:

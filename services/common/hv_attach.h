@@ -64,8 +64,12 @@
  * a part of a caseworker's file at the intake. The first part (offset 0,
  * no upload) opens an upload and checks the size against the limit of a
  * document (HV_ETOOBIG, naming the file and the limit); each part must
- * start where the last one ended. `*result` is {"upload", "got"}. Runs in
- * the control transaction. */
+ * start where the last one ended. `*result` is {"upload", "got"}. With
+ * "check": true, the part that completes the upload has the whole file's
+ * type found from its content: answered as "type", or HV_ETYPE (naming
+ * the file) when it is not a PDF, JPEG or PNG (haven-web's uploads; the
+ * CLI leaves the check to referral.submit). Runs in the control
+ * transaction. */
 HV_MUST_CHECK hv_err hv_attach_put(hv_worker *w, const hv_actor *a, json_t *args,
                                    json_t **result, char **text, hv_errmsg *e);
 

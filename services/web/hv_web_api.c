@@ -219,9 +219,10 @@ static bool s_scope_allows(const hv_web_who *who, const char *method, char **seg
     if (strcmp(method, "GET") == 0)
         return true;
     if (strcmp(who->scope, "submit") == 0)
-        return strcmp(seg[0], "referrals") == 0 &&
+        return (strcmp(seg[0], "uploads") == 0 && n == 1) ||
+               (strcmp(seg[0], "referrals") == 0 &&
                (n == 1 || (n == 2 && strcmp(seg[1], "check") == 0) ||
-                (n == 3 && strcmp(seg[2], "withdraw") == 0));
+                (n == 3 && strcmp(seg[2], "withdraw") == 0)));
     if (strcmp(who->scope, "provider") == 0)
         return strcmp(seg[0], "inbox") == 0 &&
                (n == 3 || (n == 4 && strcmp(seg[2], "messages") == 0));
@@ -318,6 +319,39 @@ static bool s_messages(hv_web_api *api, hv_web_req *req, const hv_web_who *who, 
     return true;
 }
 
+/* ?uploads=ID,ID...: the documents of the referral file's "attachments",
+ * in its order, as haven-web's uploads answered them (POST /uploads);
+ * passed on as referral.submit's "attachments". False after answering 422
+ * when the list is not ids. */
+static bool s_uploads(hv_web_req *req, json_t *args)
+{
+    const char *q = hv_web_query(req, "uploads");
+    if (q == NULL || q[0] == '\0')
+        return true;
+    json_t *list = json_array();
+    char id[33];
+    const char *p = q;
+    for (int k = 0; list != NULL; k++) {
+        size_t len = strcspn(p, ",");
+        if (len != 32 || strspn(p, "0123456789abcdef") < 32 || k == HV_WEB_UPLOADS_MAX) {
+            json_decref(list);
+            hv_web_send_error(req, 422, HV_EINVAL, "\"uploads\" is a list of at most 8 "
+                              "upload ids (32 hex digits), separated by commas", NULL);
+            return false;
+        }
+        memcpy(id, p, 32);
+        id[32] = '\0';
+        json_array_append_new(list, json_pack("{s:s}", "upload", id));
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    if (list == NULL)
+        return false;
+    json_object_set_new(args, "attachments", list);
+    return true;
+}
+
 static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_web_who *who,
                                    json_t *body, char **seg, int n)
 {
@@ -337,6 +371,10 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
             json_object_set_new(args, "reference", json_string(ref));
         if (args != NULL && draft != NULL && !check)
             json_object_set_new(args, "draft", json_string(draft));
+        if (args != NULL && !check && !s_uploads(req, args)) {
+            json_decref(args);
+            return MHD_YES;
+        }
         return hv_web_api_call(api, req, who, check ? "referral.check" : "referral.submit", args,
                                check ? 200 : 201);
     }
@@ -346,6 +384,8 @@ static enum MHD_Result s_referrals(hv_web_api *api, hv_web_req *req, const hv_we
     enum MHD_Result r;
     if (s_messages(api, req, who, body, args, seg, n, &r))
         return r;
+    if (n == 3 && strcmp(m, "GET") == 0 && strcmp(seg[2], "attachments") == 0)
+        return hv_web_api_call(api, req, who, "attachment.list", args, 200);
     if (n == 2 && strcmp(m, "GET") == 0) {
         const char *c = hv_web_query(req, "case");
         json_object_set_new(args, "case", json_boolean(c != NULL && strcmp(c, "true") == 0));
@@ -423,6 +463,27 @@ static enum MHD_Result s_inbox(hv_web_api *api, hv_web_req *req, const hv_web_wh
     return hv_web_send_error(req, 404, HV_ENOTFOUND, "no such operation on the inbox", NULL);
 }
 
+bool hv_web_api_who(hv_web_api *api, hv_web_req *req, char **seg, int n, hv_web_who *who,
+                    enum MHD_Result *r)
+{
+    if (!s_who(api, req, who, r))
+        return false;
+    bool reads = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    /* A session's state-changing request must carry the CSRF token it was
+     * given at sign-in; a token is not sent by browsers on their own. */
+    if (!reads && who->scope[0] == '\0' &&
+        !s_same(hv_web_header(req, "X-CSRF-Token"), who->csrf)) {
+        *r = hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token; "
+                               "send the csrf_token of the sign-in", NULL);
+        return false;
+    }
+    if (!s_scope_allows(who, req->method, seg, n)) {
+        *r = hv_web_send_error(req, 403, HV_EFORBIDDEN, "outside this API token's scope", NULL);
+        return false;
+    }
+    return true;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 static int s_split(char *path, char **seg)
@@ -489,17 +550,9 @@ enum MHD_Result hv_web_api_handle(void *cls, hv_web_req *req)
         return s_session(api, req, n == 2);
     hv_web_who who;
     enum MHD_Result r = MHD_YES;
-    if (!s_who(api, req, &who, &r))
+    if (!hv_web_api_who(api, req, s, n, &who, &r))
         return r;
     bool reads = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    /* A session's state-changing request must carry the CSRF token it was
-     * given at sign-in; a token is not sent by browsers on their own. */
-    if (!reads && who.scope[0] == '\0' && !s_same(hv_web_header(req, "X-CSRF-Token"), who.csrf))
-        return hv_web_send_error(req, 403, HV_EFORBIDDEN, "missing or wrong X-CSRF-Token; "
-                                 "send the csrf_token of the sign-in", NULL);
-    if (!s_scope_allows(&who, req->method, s, n))
-        return hv_web_send_error(req, 403, HV_EFORBIDDEN, "outside this API token's scope",
-                                 NULL);
     if (n == 1 && strcmp(s[0], "events") == 0 && reads)
         return hv_web_events_handle(api, req, &who);
     /* The referral file's schema, for the form the pages build from it:

@@ -12,6 +12,7 @@ unsigned hv_web_status(hv_err err)
     case HV_EAUTH: return 401;
     case HV_EJSON: case HV_EINVAL: case HV_EDECODE: case HV_EUNROUTABLE: return 422;
     case HV_ETOOBIG: return 413;
+    case HV_ETYPE: return 415; /* a document that is not a PDF, JPEG or PNG */
     case HV_ERATE: return 429;
     case HV_EEXIST: case HV_EPROTO: case HV_EEXPIRED: return 409;
     case HV_ETIMEOUT: case HV_EIO: return 503;

@@ -10,9 +10,10 @@
 #include "hv_err.h"
 
 /* The HTTP status for `err` (HV_ENOTFOUND 404, HV_EFORBIDDEN 403,
- * HV_EAUTH 401, HV_EJSON and HV_EINVAL 422, HV_ETOOBIG 413, HV_ERATE 429,
- * HV_EEXIST and HV_EPROTO 409, HV_ETIMEOUT and HV_EIO 503, others 500). A
- * body that is not JSON at all is answered 400 by the caller. */
+ * HV_EAUTH 401, HV_EJSON and HV_EINVAL 422, HV_ETOOBIG 413, HV_ETYPE 415,
+ * HV_ERATE 429, HV_EEXIST and HV_EPROTO 409, HV_ETIMEOUT and HV_EIO 503,
+ * others 500). A body that is not JSON at all is answered 400 by the
+ * caller. */
 unsigned hv_web_status(hv_err err);
 
 /* A new error object; `errors` (stolen, may be NULL) the located errors.

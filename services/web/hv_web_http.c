@@ -27,6 +27,7 @@ struct hv_web_http {
     hv_httpguard *guard;       /* request deadlines (issue 20) */
     const hv_web_config *cfg;  /* borrowed */
     hv_web_handler api;        /* /api/ requests */
+    hv_web_part_handler parts; /* streamed bodies (uploads), or NULL */
     void *cls;                 /* its context */
     char *cert, *key;          /* PEM texts (the key in guarded memory would not help:
                                   GnuTLS copies it) */
@@ -255,6 +256,11 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
         if (ci != NULL && ci->client_addr->sa_family == AF_INET)
             inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr,
                       r->addr, sizeof r->addr);
+        if (h->parts != NULL && strcmp(method, "POST") == 0) {
+            enum MHD_Result taken = h->parts(h->cls, r, HV_WEB_HEADERS);
+            if (taken != MHD_YES || r->answered || r->streamed)
+                return taken;
+        }
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
         if (cl != NULL && strtoull(cl, NULL, 10) > HV_WEB_BODY_MAX)
             return hv_web_send_error(r, 413, HV_ETOOBIG, "the request body is larger than "
@@ -262,6 +268,29 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
         return MHD_YES;
     }
     if (r->answered) { /* refused on its headers: the rest is dropped */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size != 0 && r->streamed) {
+        /* Its length was checked at the headers (libmicrohttpd delivers
+         * no more than Content-Length): parts of HV_WEB_PART_MAX, each
+         * handed on as soon as it is full. */
+        const char *p = upload_data;
+        size_t left = *upload_size;
+        while (left > 0) {
+            size_t k = HV_WEB_PART_MAX - r->body_len < left ? HV_WEB_PART_MAX - r->body_len
+                                                             : left;
+            if (!s_append(r, p, k))
+                return MHD_NO;
+            p += k;
+            left -= k;
+            if (r->body_len == HV_WEB_PART_MAX) {
+                if (h->parts(h->cls, r, HV_WEB_PART) != MHD_YES)
+                    return MHD_NO;
+                r->body_len = 0;
+                r->body[0] = '\0';
+            }
+        }
         *upload_size = 0;
         return MHD_YES;
     }
@@ -277,6 +306,8 @@ static enum MHD_Result s_access(void *cls, struct MHD_Connection *c, const char 
         return r->seen > S_DISCARD_MAX ? MHD_NO : MHD_YES;
     }
     hv_httpguard_body_done(h->guard, c);
+    if (r->streamed)
+        return h->parts(h->cls, r, HV_WEB_END);
     if (r->too_big)
         return hv_web_send_error(r, 413, HV_ETOOBIG, "the request body is larger than a "
                                  "referral file may be (1 MiB)", NULL);
@@ -293,6 +324,8 @@ static void s_completed(void *cls, struct MHD_Connection *c, void **ptr,
     hv_httpguard_request_done(h->guard, c);
     hv_web_req *r = *ptr;
     if (r != NULL) {
+        if (r->stream_free != NULL)
+            r->stream_free(r->stream);
         free(r->body);
         free(r);
         *ptr = NULL;
@@ -311,7 +344,7 @@ static void s_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 hv_err hv_web_http_start(hv_web_http **out, const hv_web_config *c, hv_web_handler api,
-                         void *cls, hv_errmsg *e)
+                         hv_web_part_handler parts, void *cls, hv_errmsg *e)
 {
     *out = NULL;
     hv_web_http *h = calloc(1, sizeof *h);
@@ -319,6 +352,7 @@ hv_err hv_web_http_start(hv_web_http **out, const hv_web_config *c, hv_web_handl
         return HV_ENOMEM;
     h->cfg = c;
     h->api = api;
+    h->parts = parts;
     h->cls = cls;
     hv_err err = HV_OK;
     if (c->assets[0] != '\0' && realpath(c->assets, h->assets) == NULL) {

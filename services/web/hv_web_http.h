@@ -3,7 +3,10 @@
  * timeout per connection, request bodies bounded by HV_WEB_BODY_MAX (a
  * referral file's limit), security headers on every answer, and static
  * files only from the assets folder (no "..", no directory listing).
- * Requests under /api/ go to the API handler with their whole body. */
+ * Requests under /api/ go to the API handler with their whole body, but
+ * for a request the part handler takes at its headers (an upload): its
+ * body goes to that handler in parts of HV_WEB_PART_MAX bytes as it comes,
+ * so that a document of many MiB is never held whole. */
 #ifndef HV_WEB_HTTP_H
 #define HV_WEB_HTTP_H
 
@@ -18,6 +21,7 @@
 #include "hv_web_config.h"
 
 #define HV_WEB_BODY_MAX HV_JSON_TEXT_MAX /* the referral file's limit */
+#define HV_WEB_PART_MAX (1024u * 1024)   /* a streamed body's part: HV_ATTACH_PART_MAX */
 
 /* One request. Fields are read-only to the handler. */
 typedef struct hv_web_req {
@@ -32,18 +36,31 @@ typedef struct hv_web_req {
     size_t seen;                 /* body bytes received, kept or not */
     bool tls;                    /* served over TLS */
     bool answered;               /* a response was queued */
+    bool streamed;               /* the body goes to the part handler in parts */
+    void *stream;                /* the part handler's state, or NULL */
+    void (*stream_free)(void *); /* frees `stream` when the request ends */
 } hv_web_req;
 
 /* The API: answers `req` with one of the hv_web_send* functions. */
 typedef enum MHD_Result (*hv_web_handler)(void *cls, hv_web_req *req);
 
+/* When a part handler is called: at a POST's headers (it sets `streamed`
+ * to take the body in parts, and may answer at once: the body is then
+ * dropped), with each full part (`body`, `body_len` == HV_WEB_PART_MAX;
+ * the handler uses or ignores it, the server empties it afterwards), and
+ * at the end with the last, possibly empty, part: then it must answer. */
+typedef enum hv_web_phase { HV_WEB_HEADERS, HV_WEB_PART, HV_WEB_END } hv_web_phase;
+typedef enum MHD_Result (*hv_web_part_handler)(void *cls, hv_web_req *req, hv_web_phase phase);
+
 typedef struct hv_web_http hv_web_http;
 
 /* Serves `c->listen` (TLS when configured) until hv_web_http_stop; `c`
- * is borrowed for the server's life. Returns HV_OK, HV_ECONFIG (a TLS
- * file cannot be read, TLS unavailable), HV_EIO (cannot listen). */
+ * is borrowed for the server's life; `parts` may be NULL (no request is
+ * streamed). Returns HV_OK, HV_ECONFIG (a TLS file cannot be read, TLS
+ * unavailable), HV_EIO (cannot listen). */
 HV_MUST_CHECK hv_err hv_web_http_start(hv_web_http **out, const hv_web_config *c,
-                                       hv_web_handler api, void *cls, hv_errmsg *e);
+                                       hv_web_handler api, hv_web_part_handler parts, void *cls,
+                                       hv_errmsg *e);
 
 /* Stops serving; safe on NULL and twice. */
 void hv_web_http_stop(hv_web_http **h);

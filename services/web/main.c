@@ -100,7 +100,8 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &block, &old);
     hv_web_api api = {&cfg, store, &s_stopping};
     hv_web_http *http = NULL;
-    if ((err = hv_web_http_start(&http, &cfg, hv_web_api_handle, &api, &e)) != HV_OK) {
+    if ((err = hv_web_http_start(&http, &cfg, hv_web_api_handle, hv_web_uploads_part, &api,
+                                   &e)) != HV_OK) {
         hv_log(HV_LOG_ERROR, "start_failed", "err=%s why=\"%s\"", hv_errname(err), e.text);
         hv_web_store_close(&store);
         return 1;

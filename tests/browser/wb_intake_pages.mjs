@@ -2,9 +2,11 @@
 // it starts a one-country network (tests/cli/flow_lib.sh: a
 // broker, the intake ngo.xc, the router and providers) and haven-web with
 // the worktree's web/ as its assets, signs in a caseworker and a supervisor,
-// fills the form (first with mistakes), submits, follows the timeline while
-// the shelter accepts and reports (through the CLI), withdraws, authorises an
-// override, and writes screenshots in English, French and Arabic.
+// fills the form (first with mistakes), with a document (an HTML page named
+// .pdf refused at its field, then a real PDF), submits, follows the timeline
+// and the document while the shelter accepts and reports (through the CLI),
+// withdraws, authorises an override, and writes screenshots in English,
+// French and Arabic.
 // Run: node tests/browser/wb_intake_pages.mjs BUILD_DIR OUT_DIR   (after npm ci --prefix tests/browser)
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -67,7 +69,8 @@ async function newPage(label) {
     const u = new URL(r.url());
     // The sign-in page's first look, and the deliberate mistakes' located errors, are expected.
     if (r.status() >= 400 && !(u.pathname === '/api/v1/session' && r.status() === 401) &&
-        !(/^\/api\/v1\/referrals(\/check)?$/.test(u.pathname) && r.status() === 422))
+        !(/^\/api\/v1\/referrals(\/check)?$/.test(u.pathname) && r.status() === 422) &&
+        !(u.pathname === '/api/v1/uploads' && r.status() === 415))
       problems.push(`${label}: ${r.request().method()} ${u.pathname}: ${r.status()}`);
   });
   page.on('pageerror', (e) => problems.push(`${label}: page error: ${e.message}`));
@@ -138,6 +141,23 @@ async function fillExample(page, { override = false } = {}) {
   await fill(page, 'destination-country', 'xc');
 }
 
+// A small valid PDF (one empty page), its cross-reference table at the
+// right offsets, and an HTML page given a .pdf name.
+function minimalPdf() {
+  const objs = ['<< /Type /Catalog /Pages 2 0 R >>', '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>'];
+  let out = '%PDF-1.4\n';
+  const at = objs.map((o, i) => { const x = out.length; out += `${i + 1} 0 obj\n${o}\nendobj\n`; return x; });
+  const xref = out.length;
+  out += `xref\n0 ${objs.length + 1}\n0000000000 65535 f \n`;
+  for (const x of at) out += `${String(x).padStart(10, '0')} 00000 n \n`;
+  out += `trailer\n<< /Size ${objs.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return Buffer.from(out, 'latin1');
+}
+const PDF = { name: 'report.pdf', mimeType: 'application/pdf', buffer: minimalPdf() };
+const HTML = { name: 'letter.pdf', mimeType: 'application/pdf',
+  buffer: Buffer.from('<!doctype html><html><body><p>Not a PDF.</p></body></html>\n') };
+
 let rc = 0;
 try {
   const cw = await newPage('caseworker');
@@ -197,9 +217,16 @@ try {
   await cw.waitForSelector('.referral-form');
   await cw.fill('#rf-reference', 'CASE-0042');
   await fillExample(cw);
+  // A document chosen before the draft is saved: the draft does not keep it, and says so.
+  await cw.click('button:text-is("Add a document")');
+  await cw.setInputFiles('#rf-attachments-0-file', PDF);
+  await cw.waitForSelector('#rf-attachments-0-file-status:has-text("uploaded")');
   // Saved as a draft, found in Drafts, resumed, checked and submitted from it.
   await cw.click('button:text-is("Save draft")');
   await cw.waitForSelector('.form-status .alert:has-text("Draft saved")');
+  const savedSays = (await cw.textContent('.form-status .alert')).trim();
+  if (!savedSays.endsWith('Its documents are not kept in a draft: choose them again before you submit.'))
+    throw new Error(`the draft's message: "${savedSays}"`);
   await cw.click('#nav a[href="#/drafts"]');
   await cw.waitForSelector('table.table');
   await shot(cw, 'en-drafts');
@@ -207,6 +234,23 @@ try {
   await cw.waitForSelector('.form-status .alert:has-text("Draft resumed")');
   const resumed = await cw.inputValue('#rf-subject-names-0-given');
   if (resumed !== 'Amina') throw new Error(`the draft resumed with "${resumed}"`);
+  if (await cw.locator('#rf-attachments-0-file').count() !== 0)
+    throw new Error('the draft came back with a document row');
+  // The documents again: an HTML page named .pdf is refused at its field in
+  // the worker's words; the real PDF then shows its type and size.
+  await cw.click('button:text-is("Add a document")');
+  await cw.fill('#rf-attachments-0-title', 'Medical report');
+  await cw.setInputFiles('#rf-attachments-0-file', HTML);
+  await cw.waitForSelector('#rf-attachments-0-file-error:not([hidden])');
+  const refused = (await cw.textContent('#rf-attachments-0-file-error')).trim();
+  if (refused !== 'letter.pdf is not a PDF, JPEG or PNG document by its content (whatever its name says)')
+    throw new Error(`the refusal at the field: "${refused}"`);
+  await shot(cw, 'en-new-document-refused');
+  await cw.setInputFiles('#rf-attachments-0-file', PDF);
+  const uploadedSays = `report.pdf: PDF, ${PDF.buffer.length} bytes, uploaded`;
+  await cw.waitForSelector(`#rf-attachments-0-file-status:text-is("${uploadedSays}")`);
+  if (await cw.isVisible('#rf-attachments-0-file-error')) throw new Error('the refusal stayed');
+  console.log(`document: ${refused} / ${uploadedSays}`);
   await cw.click('button:text-is("Check")');
   await cw.waitForSelector('.form-status .alert:has-text("No problems found")');
   console.log(`check: ${(await cw.textContent('.form-status')).trim()}`);
@@ -214,6 +258,12 @@ try {
   await cw.waitForURL(/#\/referrals\/[0-9a-f]{32}$/);
   const id = cw.url().split('/').pop();
   await cw.waitForSelector('.timeline li');
+  // The case's document, listed with how far it went: nowhere yet.
+  await cw.waitForSelector('.in-docs tbody tr');
+  const docRow = async () => (await cw.locator('.in-docs tbody tr').first().locator('th, td')
+    .allTextContents()).map((x) => x.trim()).join(' | ');
+  const waiting = `Medical report | report.pdf | PDF | ${PDF.buffer.length} bytes | waiting for a provider to accept`;
+  if (await docRow() !== waiting) throw new Error(`the document's row: "${await docRow()}"`);
   await shot(cw, 'en-referral-requested');
   const left = JSON.parse(cli('referral', 'list', '--json', '--config', 'intake.ini')).result.items;
   console.log(`referrals at the intake: ${left.length}`);
@@ -234,6 +284,19 @@ try {
   if (!/^Offered to shelter-a\.xc, answer by \S/.test(offered)) throw new Error(`progress: "${offered}"`);
   cli('inbox', 'accept', '--config', 'shelter-a.ini', id);
   await waitState('received');
+  // Its parts go after the transfer; the row follows, and the shelter has it whole.
+  await cw.waitForSelector('.in-docs .badge:text-is("sent, 1 of 1 parts")', { timeout: 30000 });
+  const sent = await docRow();
+  if (sent !== `Medical report | report.pdf | PDF | ${PDF.buffer.length} bytes | sent, 1 of 1 parts`)
+    throw new Error(`the document's row once sent: "${sent}"`);
+  const atShelter = async () => JSON.parse(cli('attachment', 'list', '--json', '--config', 'shelter-a.ini', id)).result.items;
+  for (let i = 0; i < 150 && !(await atShelter()).some((d) => d.state === 'complete'); i++)
+    await cw.waitForTimeout(200);
+  const whole = (await atShelter())[0] || {};
+  if (whole.state !== 'complete' || whole.type !== 'application/pdf' || whole.size !== PDF.buffer.length)
+    throw new Error(`at the shelter: ${JSON.stringify(await atShelter())}`);
+  console.log(`document: "${sent}"; at the shelter: ${whole.state}`);
+  await shot(cw, 'en-referral-document-sent', true);
   cli('inbox', 'status', '--config', 'shelter-a.ini', id, '--state', 'in_progress', '--note', 'Arrived safely.');
   // Case messages both ways: written on the page, answered by the shelter's CLI.
   await cw.waitForSelector('.thread-card #msg-text', { timeout: 30000 });

@@ -734,6 +734,51 @@ wait_until 20 grep -q '"event":"offer"' notify.out
 jq -e -s --arg id "$id" 'map(select(.referral == $id and .node == "shelter-a.xc")) | length > 0' \
   notify.out >/dev/null && ok || bad "notify: $(cat notify.out)"
 
+# ---- documents from the workbench: POST /uploads with the file as the body
+# (type from the content, the worker's refusals), then ?uploads= with the
+# submission, and the intake's list of them
+upload() { # upload NAME FILE [CSRF]: as caseworker-1 at the intake
+  echo "POST /api/v1/uploads" >> requests.log
+  st=$(curl -s -o resp.json -w '%{http_code}' --cacert tls/cert.pem -b jar-intake-caseworker-1 \
+    -H "X-CSRF-Token: ${3-${csrf[intake-caseworker-1]}}" -H "Content-Type: application/octet-stream" \
+    --data-binary "@$2" "${web_base[intake]}/api/v1/uploads?name=$1")
+  body=$(cat resp.json)
+}
+printf '%%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%%%EOF\n' > web-report.pdf
+printf '<!doctype html><html><body>not a PDF</body></html>\n' > web-letter.pdf
+upload report.pdf web-report.pdf wrong-token
+want 403 HV_EFORBIDDEN "an upload without the CSRF token"
+upload report.pdf web-report.pdf
+want 201 "a PDF uploaded"
+jq -e --argjson n "$(stat -c %s web-report.pdf)" '.type == "application/pdf" and .size == $n and
+  .name == "report.pdf" and (.upload | test("^[0-9a-f]{32}$"))' <<<"$body" >/dev/null && ok ||
+  bad "the upload's answer: $body"
+up=$(jq -r .upload <<<"$body")
+upload letter.pdf web-letter.pdf
+want 415 HV_ETYPE "an HTML page named .pdf"
+[ "$(jq -r .message <<<"$body")" = "letter.pdf is not a PDF, JPEG or PNG document by its content (whatever its name says)" ] &&
+  ok || bad "the type's refusal: $body"
+: > web-empty.pdf
+upload empty.pdf web-empty.pdf
+want 422 HV_EINVAL "an empty file"
+[ "$(jq -r .message <<<"$body")" = "empty.pdf is empty" ] && ok || bad "the empty file's refusal: $body"
+truncate -s 21M web-big.pdf
+upload big.pdf web-big.pdf
+want 413 HV_ETOOBIG "a document over attachment_max_mib"
+[ "$(jq -r .message <<<"$body")" = "big.pdf is 21.0 MiB; a document may be at most 20.0 MiB (attachment_max_mib)" ] &&
+  ok || bad "the limit's refusal: $body"
+jq '. + {schema: "haven-referral/2", attachments: [{file: "report.pdf", title: "Medical report"}]}' \
+  adult.json > adult-doc.json
+api intake caseworker-1 POST "/api/v1/referrals?uploads=not-an-id" "$(cat adult-doc.json)"
+want 422 HV_EINVAL "uploads are ids"
+api intake caseworker-1 POST "/api/v1/referrals?uploads=$up" "$(cat adult-doc.json)"
+want 201 "a referral with its document"
+doc_id=$(jq -r .id <<<"$body")
+api intake caseworker-1 GET "/api/v1/referrals/$doc_id/attachments"
+want 200 "the intake's list of the case's documents"
+jq -e '.items | length == 1 and (.[0] | .n == 1 and .name == "report.pdf" and .title == "Medical report"
+  and .type == "application/pdf" and .chunks == 1)' <<<"$body" >/dev/null && ok ||
+  bad "the intake's documents: $body"
 # ---- withdraw, sign out
 api intake caseworker-1 POST "/api/v1/referrals/$id/withdraw" '{}'
 want 422 HV_EINVAL "withdraw needs a reason"

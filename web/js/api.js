@@ -63,3 +63,8 @@ export function api(method, path, body) {
 export function apiText(method, path, text) {
   return send(method, path, text, 'application/json');
 }
+
+// Sends a File's bytes as they are (a document for POST /uploads).
+export function apiFile(method, path, file) {
+  return send(method, path, file, 'application/octet-stream');
+}

@@ -89,3 +89,12 @@ export function fmtDuration(ms) {
 export function fmtRelative(ms) {
   return t(ms >= 0 ? 'common.time.in' : 'common.time.ago', { d: fmtDuration(ms) });
 }
+
+// A document's size: "512 bytes", "12 KiB", "1.5 MiB", in the person's language.
+export function fmtSize(n) {
+  const num = (x, digits) => new Intl.NumberFormat(LOCALE[current],
+    { maximumFractionDigits: digits }).format(x);
+  if (n >= 1048576) return t('common.size.mib', { n: num(n / 1048576, 1) });
+  if (n >= 1024) return t('common.size.kib', { n: num(Math.ceil(n / 1024), 0) });
+  return t('common.size.bytes', { n: num(n, 0) });
+}

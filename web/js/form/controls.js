@@ -4,7 +4,7 @@
 // showError(msg), clear(), focusEl()}; get() gives the file's value or
 // undefined for "not filled in". Labels and hints come from form.json.
 import { h } from '../dom.js';
-import { t, timeZone } from '../i18n.js';
+import { t, has, lang, timeZone, fmtSize } from '../i18n.js';
 import { holds } from './schema.js';
 
 export const idFor = (cpath) =>
@@ -148,13 +148,80 @@ function choices(n, cpath, id, label, hint, required) {
     focus: () => (radios.find((x) => x.checked) || radios[0]) };
 }
 
+const TYPES = { 'application/pdf': 'PDF', 'image/jpeg': 'JPEG', 'image/png': 'PNG' };
+
+// A refusal in the person's language, with the worker's own words after it
+// on a French or Arabic page (as errorBox does).
+function refusal(err) {
+  const msg = (err && err.message) || String(err);
+  const key = `common.error.${err && err.error}`;
+  if (lang() === 'en' || !has(key)) return msg;
+  return `${t(key)} (${msg})`;
+}
+
+// A document of the case (x-haven-input "file"): chosen, it is uploaded at
+// once through `upload(file)` -> {upload, type, size} (the intake's
+// POST /uploads), its type found from the content and its size shown, or
+// its refusal at the field. The file's value is its name; the upload's id
+// is the widget's (uploadId()), for the submission. memo() keeps both, so
+// that a list's rows redrawn (one removed) keep their uploads.
+function fileLeaf(n, cpath, id, lab, hint, req, upload) {
+  const control = h('input', { type: 'file', name: cpath,
+    accept: 'application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png' });
+  const { el, e } = box({ id, label: lab, hint, required: req, control });
+  const status = h('div', { class: 'field-status', id: `${id}-status`, role: 'status' });
+  el.append(status);
+  let st = null; // {name, upload, type, size} or {name, pending} or {name, failed}
+  const show = () => {
+    if (!st) { status.replaceChildren(); return; }
+    if (st.pending) status.textContent = t('form.file.uploading', { name: st.name });
+    else if (st.upload) status.textContent = t('form.file.uploaded', { name: st.name,
+      type: TYPES[st.type] || st.type, size: fmtSize(st.size) });
+    else if (st.kept) status.textContent = t('form.file.choose_again', { name: st.name });
+    else status.replaceChildren();
+  };
+  control.addEventListener('change', () => {
+    e.clear();
+    const f = control.files && control.files[0];
+    if (!f) { st = null; show(); return; }
+    const mine = { name: f.name };
+    st = mine;
+    mine.pending = upload(f).then((r) => {
+      if (st !== mine) return;
+      Object.assign(mine, { upload: r.upload, type: r.type, size: r.size, pending: null });
+      show();
+    }, (err) => {
+      if (st !== mine) return;
+      Object.assign(mine, { pending: null, failed: true });
+      control.value = '';
+      show();
+      e.show(refusal(err));
+    });
+    show();
+  });
+  const w = finish(el, e, lab, () => (st ? st.name : undefined), (v) => {
+    // A memo of this widget's (a row redrawn) keeps its upload; a bare
+    // name (a draft, a file written elsewhere) has no bytes here.
+    if (v && typeof v === 'object') st = { ...v };
+    else st = v ? { name: String(v), kept: true } : null;
+    if (!st || !st.upload) control.value = '';
+    e.clear();
+    show();
+  }, () => control);
+  w.memo = () => (el.hidden || !st ? undefined : { ...st });
+  w.uploadId = () => (st && st.upload) || null;
+  w.settled = () => (st && st.pending ? st.pending : Promise.resolve());
+  return w;
+}
+
 // A leaf of the schema as a widget. `label` overrides the field's own
-// (a list's rows: "Language 2").
-export function leaf(n, cpath, { label, required } = {}) {
+// (a list's rows: "Language 2"); `upload` sends a document (kind file).
+export function leaf(n, cpath, { label, required, upload } = {}) {
   const id = idFor(cpath);
   const lab = label || t(`form.field.${n.path}`);
   const hint = label ? null : t(`form.hint.${n.path}`);
   const req = required !== undefined ? required : n.required;
+  if (n.kind === 'file') return fileLeaf(n, cpath, id, lab, hint, req, upload);
   if (n.kind === 'enum' || n.kind === 'boolean') {
     const c = choices(n, cpath, id, lab, hint, req);
     const w = finish(c.el, c.e, lab, c.get, c.set, () => (c.focus ? c.focus() : c.control));

@@ -9,14 +9,14 @@
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import { idFor, leaf, checks, group } from './controls.js';
-import { holds } from './schema.js';
+import { holds, splitPath } from './schema.js';
 import { showErrors as place } from './errors.js';
 
 function widget(n, cpath, ctx, opts) {
   let w;
   if (n.kind === 'object') w = object(n, cpath, ctx, opts);
   else if (n.kind === 'array') w = n.checks ? checks(n, cpath) : list(n, cpath, ctx);
-  else w = leaf(n, cpath, opts);
+  else w = leaf(n, cpath, { ...opts, upload: ctx.upload });
   if (n.when) ctx.cond.push({ w, when: n.when });
   if (w.offer) ctx.offers.push(w);
   return w;
@@ -51,6 +51,17 @@ function object(n, cpath, ctx, opts = {}) {
         if (x !== undefined) v[k] = x;
       }
       return Object.keys(v).length || n.required ? v : undefined;
+    },
+    // As get(), but with what a member keeps beyond the file's value (a
+    // document's upload): for redrawing a list's rows.
+    memo() {
+      if (el.hidden) return undefined;
+      const v = {};
+      for (const [k, m] of members) {
+        const x = m.memo ? m.memo() : m.get();
+        if (x !== undefined) v[k] = x;
+      }
+      return Object.keys(v).length ? v : undefined;
     },
     set(v) {
       if (choice) choice.pick(v);
@@ -118,7 +129,7 @@ function list(n, cpath, ctx) {
     required: n.required && n.minItems > 0, content: [rowsEl, add], cls: 'list' });
   let rows = [];
   let map = []; // the file's index -> the row it came from, as of the last get()
-  const values = () => rows.map((r) => r.get());
+  const values = () => rows.map((r) => (r.memo ? r.memo() : r.get()));
   const focusRow = (i) => { const r = rows[Math.max(0, Math.min(i, rows.length - 1))];
     (r ? r.focusEl() : add).focus(); };
   function makeRow(i) {
@@ -129,7 +140,7 @@ function list(n, cpath, ctx) {
     const rowLabel = t(`form.item.${n.path}`, { n: i + 1 });
     if (n.item.kind === 'object')
       return object(n.item, cp, ctx, { label: rowLabel, row: true, remove });
-    const w = leaf(n.item, cp, { label: rowLabel, required: true });
+    const w = leaf(n.item, cp, { label: rowLabel, required: true, upload: ctx.upload });
     w.el.classList.add('row-leaf');
     w.el.append(remove);
     return w;
@@ -158,6 +169,7 @@ function list(n, cpath, ctx) {
       rows.forEach((r, i) => { const x = r.get(); if (x !== undefined) { out.push(x); map.push(i); } });
       return out.length || n.required ? out : undefined;
     },
+    memo() { return el.hidden ? undefined : values(); },
     set(v) { rebuild(Array.isArray(v) ? v : []); },
     locate(parts) {
       if (el.hidden) return null;
@@ -172,9 +184,10 @@ function list(n, cpath, ctx) {
   return w;
 }
 
-export function buildForm(model) {
+// `upload(file)` sends a document of the case (controls.js fileLeaf).
+export function buildForm(model, { upload } = {}) {
   const listeners = [];
-  const ctx = { cond: [], offers: [], changed: () => {} };
+  const ctx = { cond: [], offers: [], changed: () => {}, upload };
   const summary = h('div', { class: 'form-summary' });
   const bySection = new Map(model.sections.map((s) => [s, []]));
   const members = new Map();
@@ -215,6 +228,17 @@ export function buildForm(model) {
   return {
     el,
     get: () => root.get(),
+    // The form's values with the documents' uploads, to redraw it as it was.
+    memo() {
+      const v = { ...constant };
+      for (const [k, m] of members) {
+        const x = m.memo ? m.memo() : m.get();
+        if (x !== undefined) v[k] = x;
+      }
+      return v;
+    },
+    // The widget of a path of the file as get() gave it last ("attachments[1].file").
+    widgetAt: (path) => root.locate(splitPath(path)),
     set(v) {
       for (const [k, m] of members) m.set(v ? v[k] : undefined);
       refresh();

@@ -31,6 +31,7 @@ function kindOf(s) {
   if (s.type === 'boolean') return 'boolean';
   if (s.type === 'integer') return 'integer';
   if (s['x-haven-input'] === 'date') return 'date';
+  if (s['x-haven-input'] === 'file') return 'file';
   if (s['x-haven-input'] === 'datetime') return 'datetime';
   if (s.type === 'string') return (s.maxLength || 0) > 200 ? 'text' : 'string';
   throw new Error(`no form control for ${JSON.stringify(s).slice(0, 80)}`);

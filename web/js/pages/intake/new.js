@@ -3,7 +3,11 @@
 // Check asks the worker's own checker (POST /referrals/check) and shows every
 // error at its field; Save keeps the form as a draft at the worker (sealed
 // like a case, nothing in the browser); Submit sends it and opens the referral.
-import { api, apiText, ApiError } from '../../api.js';
+// Documents (the file's "attachments") are uploaded as they are chosen
+// (POST /uploads) and go with the submission as their upload ids, in the
+// file's order (?uploads=ID,...), as `haven referral submit` sends them. A
+// draft keeps no document: its rows are not saved, and the page says so.
+import { api, apiText, apiFile, ApiError } from '../../api.js';
 import { h, replace } from '../../dom.js';
 import { t, fmtDateTime } from '../../i18n.js';
 import { errorBox, infoBox, announce } from '../../ui.js';
@@ -19,7 +23,8 @@ export async function render(main, params, ctx) {
   try {
     schema = await api('GET', '/schema/referral');
   } catch (e) { main.append(errorBox(e)); return undefined; }
-  const form = buildForm(model(schema));
+  const upload = (file) => apiFile('POST', `/uploads?name=${encodeURIComponent(file.name)}`, file);
+  const form = buildForm(model(schema), { upload });
   const reference = h('input', { type: 'text', id: 'rf-reference', maxlength: 64,
     autocomplete: 'off', 'aria-describedby': 'rf-reference-hint' });
   const refBox = h('div', { class: 'field card' },
@@ -50,6 +55,20 @@ export async function render(main, params, ctx) {
 
   const text = () => JSON.stringify(form.get(), null, 2);
   const busy = (on) => { for (const b of buttons) b.disabled = on; };
+  // The uploads of the documents in the file's order, once every upload
+  // has finished; null after showing, at its field, each one that has none
+  // (refused, or a draft's document to choose again).
+  const uploads = async (v) => {
+    const ws = (v.attachments || []).map((_, i) => form.widgetAt(`attachments[${i}].file`));
+    await Promise.all(ws.map((w) => (w && w.settled ? w.settled() : null)));
+    const missing = ws.map((w, i) => [w, i]).filter(([w]) => !w || !w.uploadId());
+    if (missing.length) {
+      form.showErrors(missing.map(([, i]) => ({ path: `attachments[${i}].file`,
+        message: t('form.file.not_uploaded') })));
+      return null;
+    }
+    return ws.map((w) => w.uploadId());
+  };
   const problem = (e) => {
     if (e instanceof ApiError && Array.isArray(e.errors) && e.errors.length) {
       const n = form.showErrors(e.errors);
@@ -77,12 +96,16 @@ export async function render(main, params, ctx) {
 
   const save = h('button', { type: 'button', class: 'btn', onclick: async () => {
     busy(true);
-    const body = { format: DRAFT_FORMAT, referral: form.get(), reference: reference.value.trim() };
+    const referral = form.get();
+    const docs = Array.isArray(referral.attachments) && referral.attachments.length > 0;
+    delete referral.attachments;
+    const body = { format: DRAFT_FORMAT, referral, reference: reference.value.trim() };
     try {
       const d = draftId ? await api('PUT', `/drafts/${draftId}`, body)
         : await api('POST', '/drafts', body);
       draftId = d.id;
-      const msg = t('intake.new.saved', { at: fmtDateTime(d.updated || Date.now()) });
+      const msg = t('intake.new.saved', { at: fmtDateTime(d.updated || Date.now()) }) +
+        (docs ? ` ${t('intake.new.saved_no_documents')}` : '');
       status.replaceChildren(infoBox(msg));
       announce(msg);
     } catch (e) { problem(e); } finally { busy(false); }
@@ -97,7 +120,12 @@ export async function render(main, params, ctx) {
     const q = new URLSearchParams();
     if (reference.value.trim()) q.set('reference', reference.value.trim());
     if (draftId) q.set('draft', draftId);
-    const send = () => apiText('POST', `/referrals${q.toString() ? `?${q}` : ''}`, text());
+    const v = form.get();
+    const ids = await uploads(v);
+    if (!ids) { busy(false); return; }
+    if (ids.length) q.set('uploads', ids.join(','));
+    const send = () => apiText('POST', `/referrals${q.toString() ? `?${q}` : ''}`,
+      JSON.stringify(v, null, 2));
     try {
       let r;
       try {
@@ -117,6 +145,6 @@ export async function render(main, params, ctx) {
   h('div', { class: 'form-actions' }, check, save, submit));
   main.append(h('p', { class: 'muted' }, t('intake.new.intro')), el);
   const cleanup = () => {};
-  cleanup.keep = () => ({ referral: form.get(), reference: reference.value, draftId });
+  cleanup.keep = () => ({ referral: form.memo(), reference: reference.value, draftId });
   return cleanup;
 }

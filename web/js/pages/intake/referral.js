@@ -1,7 +1,8 @@
 // #/referrals/:id: one referral as its caseworker follows it: the facts, a
 // timeline of every step with who and when (sent, matched, transferred,
 // received, status notes, outcome, no match with each provider's reason),
-// live while the page is open; withdraw with a reason; for a supervisor,
+// live while the page is open; the case's documents and how far each went;
+// withdraw with a reason; for a supervisor,
 // reassign and authorise a consent override. The file itself is shown
 // readably (form/view.js), never as JSON.
 import { api } from '../../api.js';
@@ -13,6 +14,7 @@ import { model } from '../../form/schema.js';
 import { viewReferral } from '../../form/view.js';
 import { stateCell } from './list.js';
 import { thread } from '../thread.js';
+import { documents } from './documents.js';
 
 // Why a referral is withdrawn, as a router is told it (hv_cancel_codes,
 // proto/hv_msg.c; match_refused is the intake's own).
@@ -130,8 +132,9 @@ export async function render(main, params, ctx) {
   const body = h('div', {});
   const note = h('div', {});
   const messages = h('div', {});
+  const docs = documents(id);
   main.append(h('p', {}, h('a', { href: '#/referrals' }, t('intake.referral.back'))), title, note,
-    body, messages);
+    body, docs.section, messages);
   let msgs = null;
   let schemaModel = null;
   try { schemaModel = model(await api('GET', '/schema/referral')); } catch (e) { schemaModel = null; }
@@ -238,6 +241,8 @@ export async function render(main, params, ctx) {
       file && schemaModel ? h('section', { class: 'card', 'aria-labelledby': 'rf-file' },
         h('h2', { id: 'rf-file' }, t('intake.referral.file')),
         viewReferral(schemaModel, file)) : null);
+    if (!r.erased_at) await docs.reload(r.state);
+    else docs.section.hidden = true;
     if (MESSAGING.has(r.state) && !r.erased_at) {
       if (!msgs) {
         msgs = thread(`/referrals/${id}`, 'intake');
@@ -261,5 +266,5 @@ export async function render(main, params, ctx) {
       announce(t('intake.referral.updated', { state: has(key) ? t(key) : e.state }));
     }, 300);
   });
-  return () => { off(); clearTimeout(timer); };
+  return () => { off(); clearTimeout(timer); docs.stop(); };
 }
