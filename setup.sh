@@ -171,7 +171,8 @@ cmd_bench() {
   install_missing "${packages[@]}" "${bench_packages[@]}"
   say "building the benchmarks"
   configure_tests build
-  cmake --build build -j"$jobs" --target haven-bench haven-broker hv-bench-crypto hv-bench-peers
+  cmake --build build -j"$jobs" --target haven-bench haven-broker hv-bench-crypto hv-bench-peers \
+    hv-bench-scale
   say "run: build/hv-bench-peers [--rounds 3]   (docs/BENCHMARKS.md)"
 }
 

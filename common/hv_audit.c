@@ -440,6 +440,7 @@ hv_err hv_audit_write(hv_audit *a)
     }
     __atomic_store_n(&a->disk_seq, a->seq, __ATOMIC_RELEASE);
     memcpy(a->disk_prev, a->prev, 32);
+    hv_every_kick(a->syncer); /* records to make durable */
     return HV_OK;
 }
 
@@ -479,16 +480,23 @@ hv_err hv_audit_synced(hv_audit *a, uint64_t *synced_seq)
     return __atomic_load_n(&a->sync_failed, __ATOMIC_ACQUIRE) ? HV_EIO : HV_OK;
 }
 
-static void s_sync_now(void *arg)
+/* Syncs what was written. Returns false when nothing is left to sync (or
+ * a sync failed, after which none is tried again): the syncer then sleeps
+ * until the next write's kick instead of waking 20 times a second. */
+static bool s_sync_now(void *arg)
 {
-    (void)!hv_audit_sync(arg, NULL); /* a failure is reported by hv_audit_synced */
+    hv_audit *a = arg;
+    (void)!hv_audit_sync(a, NULL); /* a failure is reported by hv_audit_synced */
+    return !__atomic_load_n(&a->sync_failed, __ATOMIC_ACQUIRE) &&
+           __atomic_load_n(&a->disk_seq, __ATOMIC_ACQUIRE) !=
+               __atomic_load_n(&a->synced_seq, __ATOMIC_ACQUIRE);
 }
 
 hv_err hv_audit_sync_every(hv_audit *a, unsigned every_ms)
 {
     if (a->syncer != NULL)
         return HV_EINVAL;
-    return hv_every_start(&a->syncer, every_ms, s_sync_now, a);
+    return hv_every_start_until_idle(&a->syncer, every_ms, s_sync_now, a);
 }
 
 void hv_audit_sync_stop(hv_audit *a) { hv_every_stop(&a->syncer); }

@@ -1,5 +1,6 @@
 /* The periodic thread: it calls its function again and again, and after
- * hv_every_stop returns it never calls it again. */
+ * hv_every_stop returns it never calls it again; work that is all done
+ * sleeps until it is kicked. */
 #include "hv_test.h"
 
 #include <unistd.h>
@@ -43,11 +44,49 @@ static void test_refuses_nonsense(void **state)
     assert_int_equal(calls, 0);
 }
 
+/* Work that says "nothing left" is not called again until a kick, and
+ * after a kick is called again: `arg` counts calls, and the function says
+ * "more" for its first two calls. */
+static bool s_until_idle(void *arg)
+{
+    return __atomic_add_fetch((int *)arg, 1, __ATOMIC_RELAXED) <= 2;
+}
+
+static int s_wait_calls(int *calls, int want)
+{
+    for (int i = 0; i < 400 && __atomic_load_n(calls, __ATOMIC_RELAXED) < want; i++)
+        usleep(5000);
+    return __atomic_load_n(calls, __ATOMIC_RELAXED);
+}
+
+static void test_sleeps_until_kicked(void **state)
+{
+    (void)state;
+    int calls = 0;
+    hv_every *e = NULL;
+    assert_int_equal(hv_every_start_until_idle(&e, 2, s_until_idle, &calls), HV_OK);
+    /* Two calls saying "more", the third "nothing left"; then it sleeps:
+     * twenty-five periods pass without a call. */
+    assert_int_equal(s_wait_calls(&calls, 3), 3);
+    usleep(50000);
+    assert_int_equal(__atomic_load_n(&calls, __ATOMIC_RELAXED), 3);
+    /* A kick: one call more, then asleep again. */
+    hv_every_kick(e);
+    assert_int_equal(s_wait_calls(&calls, 4), 4);
+    usleep(50000);
+    assert_int_equal(__atomic_load_n(&calls, __ATOMIC_RELAXED), 4);
+    hv_every_kick(NULL); /* safe */
+    hv_every_stop(&e);
+    assert_null(e);
+    assert_int_equal(hv_every_start_until_idle(&e, 5, NULL, &calls), HV_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calls_then_stops),
         cmocka_unit_test(test_refuses_nonsense),
+        cmocka_unit_test(test_sleeps_until_kicked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
