@@ -291,6 +291,7 @@ hv_err hv_broker_run(hv_broker *b)
            (long long)st.dead, (long long)st.retained, (unsigned long long)b->cfg.replay_hours);
     hv_broker_custody_forget_inactive(b); /* revoked while this broker was down */
     zmq_pollitem_t items[5 + HV_PEERS_MAX];
+    bool unsent = false; /* a batch waits for a full socket */
     while (!b->stopping) {
         size_t n_items = 0;
         items[n_items++] = (zmq_pollitem_t){b->zap, 0, ZMQ_POLLIN, 0};
@@ -304,7 +305,7 @@ hv_err hv_broker_run(hv_broker *b)
         for (size_t i = 0; i < b->n_sessions && n_items < sizeof items / sizeof items[0]; i++)
             if (b->sessions[i].outgoing && b->sessions[i].sock != NULL)
                 items[n_items++] = (zmq_pollitem_t){b->sessions[i].sock, 0, ZMQ_POLLIN, 0};
-        long timeout = b->behind ? 0 : (long)(b->cfg.heartbeat_ms / 4);
+        long timeout = b->behind ? 0 : unsent ? 1 : (long)(b->cfg.heartbeat_ms / 4);
         for (size_t i = 0; i < b->n_sessions; i++)
             if (b->sessions[i].ready && b->sessions[i].maybe_more &&
                 b->sessions[i].n_flight < b->sessions[i].window)
@@ -333,6 +334,9 @@ hv_err hv_broker_run(hv_broker *b)
         hv_broker_health_tick(b, now);
         hv_broker_ops_serve(b, now);
         hv_broker_custody_commit_and_reply(b, false);
+        /* The STOREDs of this commit leave now, one frame per sender that
+         * speaks BATCH; the DELIVERs made below leave as the pass ends. */
+        (void)hv_session_flush_all(b);
         hv_broker_fault_tick(b, now);
         hv_broker_custody_erase(b, now);
         hv_broker_custody_deliver(b, now);
@@ -341,9 +345,12 @@ hv_err hv_broker_run(hv_broker *b)
         hv_broker_custody_expire(b, now);
         hv_lograte_flush(false); /* the counts of lines left out (issue 20) */
         hv_broker_heads_tick(b, now);
+        unsent = hv_session_flush_all(b); /* nothing batched waits while the loop sleeps */
     }
     hv_lograte_flush(true);
-    if (hv_broker_custody_finish(b) != HV_OK)
+    hv_err finished = hv_broker_custody_finish(b);
+    (void)hv_session_flush_all(b); /* the last STOREDs */
+    if (finished != HV_OK)
         return HV_ESTORE;
     if (b->heads.failed) /* a peer's head says the log was cut or changed */
         return HV_ECRYPTO;
@@ -366,6 +373,7 @@ void hv_broker_close(hv_broker **bp)
     hv_broker *b = *bp;
     for (size_t i = 0; i < b->n_sessions; i++) {
         free(b->sessions[i].flight);
+        hv_control_batch_free(&b->sessions[i].out);
         if (b->sessions[i].outgoing && b->sessions[i].sock != NULL)
             zmq_close(b->sessions[i].sock);
     }

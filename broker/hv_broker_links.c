@@ -77,6 +77,8 @@ static void s_link_connect(hv_broker *b, hv_session *s, int64_t now)
         zmq_close(s->sock);
     s->sock = NULL;
     hv_broker_custody_attempted(b, s);
+    hv_control_batch_free(&s->out); /* SENDs not sent: sent again once READY */
+    s->batch = false;
     s->ready = false;
     s->n_flight = 0;
     s->cursor = 0;
@@ -113,8 +115,13 @@ static void s_link_connect(hv_broker *b, hv_session *s, int64_t now)
     s->sock = sock;
     memcpy(s->key, peer->keys.transport, 32); /* re-checked at every registry change */
     s->has_key = true;
+    /* BATCH is asked for only when this broker takes a whole one: the
+     * peer's STOREDs come back in BATCHes of up to HV_CONTROL_BATCH_BYTES. */
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 1,
-                        .heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms};
+                        .heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms,
+                        .has_features = !s->old_peer &&
+                                        b->cfg.max_message >= HV_CONTROL_BATCH_BYTES,
+                        .features = HV_FEATURE_BATCH};
     snprintf(hello.node_id, sizeof hello.node_id, "%s", b->cfg.id);
     (void)hv_session_send(s, &hello); /* waits in the socket until the link is up */
 }
@@ -176,6 +183,76 @@ static void s_link_refused(hv_broker *b, hv_session *s, const hv_control *m, int
     hv_broker_custody_refused(b, s, m);
 }
 
+/* One command from the peer on our link, alone or out of a BATCH.
+ * Returns false when the link went down (and its socket was replaced). */
+static bool s_link_on(hv_broker *b, hv_session *s, const hv_control *m, int64_t now)
+{
+    switch (m->cmd) {
+    case HV_CMD_READY:
+        s->ready = true;
+        s->up_since = hv_now_ms();
+        s->window = (uint32_t)b->cfg.peer_window;
+        s->maybe_more = true;
+        s->cursor = 0;
+        s->n_flight = 0;
+        /* A peer from before BATCH answers the five-element READY. */
+        s->batch = m->has_features && (m->features & HV_FEATURE_BATCH) != 0;
+        s->batch_max = m->max_message < HV_CONTROL_BATCH_BYTES ? m->max_message
+                                                               : HV_CONTROL_BATCH_BYTES;
+        hv_log(HV_LOG_INFO, "peer_up", "node=%s direction=out window=%u batch=%s", s->node,
+               s->window, s->batch ? "yes" : "no");
+        {
+            const hv_node *peer = hv_registry_find(b->reg, s->node);
+            hv_broker_event(b, "peer_up", 0, NULL, peer ? peer->country : "", 0, -1, 0);
+        }
+        hv_broker_links_notices(b, s);
+        hv_broker_prekeys_link_up(b, s);
+        hv_broker_heads_link_up(b, s);
+        break;
+    case HV_CMD_AUDIT_WITNESSED:
+        hv_broker_heads_on_witnessed(b, s, m);
+        break;
+    case HV_CMD_PREKEY_REFUSED:
+        hv_log(HV_LOG_WARN, "peer_refused_prekey", "node=%s code=%s text=\"%s\"", s->node,
+               hv_errname(m->code), m->text);
+        break;
+    case HV_CMD_STORED:
+        s_link_stored(b, s, m->msg_id);
+        break;
+    case HV_CMD_ERROR:
+        if (m->has_msg_id) {
+            s_link_refused(b, s, m, now);
+        } else if (!s->ready && !s->old_peer && m->code == HV_EDECODE) {
+            /* A broker from before BATCH cannot read HELLO's features: it
+             * answers ERROR(HV_EDECODE) and BYE, and the link comes back
+             * with the old HELLO (PROTOCOL.md §10). */
+            hv_log(HV_LOG_INFO, "peer_old_protocol", "node=%s detail=\"no BATCH on this link\"",
+                   s->node);
+            s->old_peer = true;
+        } else {
+            /* The peer does not (or no longer) accept this link. */
+            hv_log(HV_LOG_WARN, "peer_refused_link", "node=%s code=%s text=\"%s\"",
+                   s->node, hv_errname(m->code), m->text);
+            s->ready = false;
+        }
+        break;
+    case HV_CMD_BYE:
+        hv_broker_links_down(b, s, now, "peer said BYE");
+        return false;
+    default:
+        break; /* HEARTBEAT; a peer never DELIVERs on this link */
+    }
+    return true;
+}
+
+/* Garbage from the peer takes the link down. */
+static void s_link_garbage(hv_broker *b, hv_session *s, hv_err err, int64_t now)
+{
+    if (hv_lograte_pass("garbage", s->node))
+        hv_log(HV_LOG_WARN, "garbage", "peer=%s reason=%s", s->node, hv_errname(err));
+    hv_broker_links_down(b, s, now, "undecodable frame");
+}
+
 /* Reads what the peer sent on our link. */
 static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
 {
@@ -193,58 +270,35 @@ static void s_link_drain(hv_broker *b, hv_session *s, int64_t now)
         /* m points into msg (an AUDIT_WITNESSED's head): closed once it is handled. */
         if (err != HV_OK) {
             zmq_msg_close(&msg);
-            if (hv_lograte_pass("garbage", s->node))
-                hv_log(HV_LOG_WARN, "garbage", "peer=%s reason=%s", s->node, hv_errname(err));
-            hv_broker_links_down(b, s, now, "undecodable frame");
+            s_link_garbage(b, s, err, now);
             return;
         }
         s->last_recv = now;
-        switch (m.cmd) {
-        case HV_CMD_READY:
-            s->ready = true;
-            s->up_since = hv_now_ms();
-            s->window = (uint32_t)b->cfg.peer_window;
-            s->maybe_more = true;
-            s->cursor = 0;
-            s->n_flight = 0;
-            hv_log(HV_LOG_INFO, "peer_up", "node=%s direction=out window=%u", s->node,
-                   s->window);
-            {
-                const hv_node *peer = hv_registry_find(b->reg, s->node);
-                hv_broker_event(b, "peer_up", 0, NULL, peer ? peer->country : "", 0, -1, 0);
+        bool up = true;
+        if (m.cmd != HV_CMD_BATCH) {
+            up = s_link_on(b, s, &m, now);
+        } else {
+            /* Each command in turn, as if alone (PROTOCOL.md §5.7). */
+            hv_control_parts it;
+            const uint8_t *part;
+            size_t len;
+            hv_control_parts_init(&it, &m);
+            while (up && hv_control_parts_next(&it, &part, &len)) {
+                hv_control one;
+                err = hv_control_decode(part, len, &one);
+                if (err == HV_OK && !hv_control_batchable(one.cmd))
+                    err = HV_EDECODE;
+                if (err != HV_OK) {
+                    s_link_garbage(b, s, err, now);
+                    up = false;
+                    break;
+                }
+                up = s_link_on(b, s, &one, now);
             }
-            hv_broker_links_notices(b, s);
-            hv_broker_prekeys_link_up(b, s);
-            hv_broker_heads_link_up(b, s);
-            break;
-        case HV_CMD_AUDIT_WITNESSED:
-            hv_broker_heads_on_witnessed(b, s, &m);
-            break;
-        case HV_CMD_PREKEY_REFUSED:
-            hv_log(HV_LOG_WARN, "peer_refused_prekey", "node=%s code=%s text=\"%s\"", s->node,
-                   hv_errname(m.code), m.text);
-            break;
-        case HV_CMD_STORED:
-            s_link_stored(b, s, m.msg_id);
-            break;
-        case HV_CMD_ERROR:
-            if (m.has_msg_id) {
-                s_link_refused(b, s, &m, now);
-            } else {
-                /* The peer does not (or no longer) accept this link. */
-                hv_log(HV_LOG_WARN, "peer_refused_link", "node=%s code=%s text=\"%s\"",
-                       s->node, hv_errname(m.code), m.text);
-                s->ready = false;
-            }
-            break;
-        case HV_CMD_BYE:
-            zmq_msg_close(&msg);
-            hv_broker_links_down(b, s, now, "peer said BYE");
-            return;
-        default:
-            break; /* HEARTBEAT; a peer never DELIVERs on this link */
         }
         zmq_msg_close(&msg);
+        if (!up)
+            return;
     }
 }
 

@@ -21,6 +21,16 @@
 
 /* --------------------------------------------------------------- sending */
 
+/* One frame to a routing id (none: our own link's DEALER). */
+static hv_err s_send_bytes(void *sock, const uint8_t *rid, size_t rid_len, const uint8_t *buf,
+                           size_t len)
+{
+    if ((rid_len > 0 && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
+        zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
+        return errno == EAGAIN ? HV_ERATE : HV_EUNROUTABLE;
+    return HV_OK;
+}
+
 hv_err hv_session_send_to(void *sock, const uint8_t *rid, size_t rid_len, const hv_control *m)
 {
     uint8_t *buf;
@@ -31,16 +41,54 @@ hv_err hv_session_send_to(void *sock, const uint8_t *rid, size_t rid_len, const 
         return err;
     }
     /* A session without a routing id is our own link to a peer (DEALER). */
-    if ((rid_len > 0 && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) ||
-        zmq_send(sock, buf, len, ZMQ_DONTWAIT) < 0)
-        err = errno == EAGAIN ? HV_ERATE : HV_EUNROUTABLE;
+    err = s_send_bytes(sock, rid, rid_len, buf, len);
     free(buf);
     return err;
 }
 
+hv_err hv_session_flush(hv_session *s)
+{
+    if (hv_control_batch_empty(&s->out))
+        return HV_OK;
+    if (s->sock == NULL) { /* our link, between connections: sent again once READY */
+        hv_control_batch_clear(&s->out);
+        return HV_EUNROUTABLE;
+    }
+    const uint8_t *frame;
+    size_t len;
+    hv_control_batch_frame(&s->out, &frame, &len);
+    hv_err err = s_send_bytes(s->sock, s->rid, s->rid_len, frame, len);
+    if (err != HV_ERATE)
+        hv_control_batch_clear(&s->out);
+    if (err == HV_OK)
+        s->last_send = hv_mono_ms();
+    return err;
+}
+
+bool hv_session_flush_all(hv_broker *b)
+{
+    bool left = false;
+    for (size_t i = 0; i < b->n_sessions; i++)
+        if (hv_session_flush(&b->sessions[i]) == HV_ERATE)
+            left = true;
+    return left;
+}
+
 hv_err hv_session_send(hv_session *s, const hv_control *m)
 {
-    hv_err err = hv_session_send_to(s->sock, s->rid, s->rid_len, m);
+    hv_err err;
+    if (s->batch && hv_control_batchable(m->cmd)) {
+        err = hv_control_batch_add(&s->out, m, s->batch_max);
+        if (err == HV_ETOOBIG && !hv_control_batch_empty(&s->out) &&
+            (err = hv_session_flush(s)) == HV_OK)
+            err = hv_control_batch_add(&s->out, m, s->batch_max);
+        if (err != HV_ETOOBIG)
+            return err; /* added, or the socket is full, or the peer gone */
+        /* Too large for any batch: alone, after what is batched. */
+    }
+    if ((err = hv_session_flush(s)) != HV_OK && err != HV_EUNROUTABLE)
+        return err;
+    err = hv_session_send_to(s->sock, s->rid, s->rid_len, m);
     if (err == HV_OK)
         s->last_send = hv_mono_ms();
     return err;
@@ -99,6 +147,8 @@ void hv_session_drop(hv_broker *b, hv_session *s, const char *why)
     if (s->ready && !s->peer && !s->outgoing)
         hv_broker_dash_seen(b, s->node, hv_now_ms()); /* "last seen" on the dashboard */
     hv_broker_custody_attempted(b, s);
+    (void)hv_session_flush(s); /* what it was owed still goes, in order */
+    hv_control_batch_free(&s->out);
     free(s->flight);
     size_t index = (size_t)(s - b->sessions);
     b->sessions[index] = b->sessions[--b->n_sessions];
@@ -194,12 +244,64 @@ static void s_on_hello(hv_broker *b, hv_session *s, const hv_control *m)
     snprintf(r.node_id, sizeof r.node_id, "%s", b->cfg.id);
     r.heartbeat_ms = (uint32_t)b->cfg.heartbeat_ms;
     r.max_message = (uint32_t)b->cfg.max_message;
+    /* Features only to a HELLO that asked: an older client reads READY
+     * of five elements and nothing else (PROTOCOL.md §10). A worker takes
+     * frames up to HV_CONTROL_MAX; a peer's link asks only when its own
+     * limit holds a whole BATCH (hv_broker_links.c). */
+    (void)hv_session_flush(s); /* a HELLO again: what the old one was owed first */
+    r.has_features = m->has_features;
+    r.features = m->features & HV_FEATURE_BATCH;
+    s->batch = (r.features & HV_FEATURE_BATCH) != 0;
+    s->batch_max = HV_CONTROL_BATCH_BYTES;
     (void)hv_session_send(s, &r);
     if (!s->peer)
         hv_broker_prekeys_welcome(b, s);
     hv_log(HV_LOG_INFO, s->peer ? "peer_up" : "session_ready", "node=%s role=%s window=%u%s",
            s->node, hv_role_name(s->role), s->window, s->peer ? " direction=in" : "");
     hv_broker_custody_notices(b, s->node);
+}
+
+/* Garbage from a peer closes that peer's session (`s` may be NULL). */
+static void s_garbage(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_len, hv_session *s,
+                      const char *user, hv_err err, size_t bytes)
+{
+    if (hv_lograte_pass("garbage", user))
+        hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user, hv_errname(err),
+               bytes);
+    hv_session_refuse(b, sock, rid, rid_len, err, NULL, "undecodable frame; closing the session");
+    hv_control bye = {.cmd = HV_CMD_BYE};
+    (void)hv_session_send_to(sock, rid, rid_len, &bye);
+    if (s != NULL)
+        hv_session_drop(b, s, "garbage");
+}
+
+static void s_dispatch(hv_broker *b, hv_session *s, const hv_control *m, int64_t now);
+
+/* A BATCH from a ready session: each command in turn, as if each had come
+ * alone (PROTOCOL.md §5.7). One that does not decode, or may not be
+ * batched, is garbage: what came before it stands, the session closes. */
+static void s_on_batch(hv_broker *b, hv_session *s, const char *user, const hv_control *m,
+                       int64_t now)
+{
+    hv_control_parts it;
+    const uint8_t *part;
+    size_t len;
+    hv_control_parts_init(&it, m);
+    while (hv_control_parts_next(&it, &part, &len)) {
+        hv_control one;
+        hv_err err = hv_control_decode(part, len, &one);
+        if (err == HV_OK && !hv_control_batchable(one.cmd))
+            err = HV_EDECODE;
+        if (err != HV_OK) {
+            s_garbage(b, s->sock, s->rid, s->rid_len, s, user, err, len);
+            return;
+        }
+        /* A batch may hold more SENDs than the group has room for: the
+         * group commits first, as a full drain would have it do. */
+        if (one.cmd == HV_CMD_SEND && !hv_broker_custody_has_room(b))
+            hv_broker_custody_commit_and_reply(b, true);
+        s_dispatch(b, s, &one, now);
+    }
 }
 
 /* Handles one frame from a routing id. */
@@ -222,16 +324,7 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
     hv_err err = extra_frames ? HV_EDECODE
                               : hv_control_decode(zmq_msg_data(body), zmq_msg_size(body), &m);
     if (err != HV_OK) {
-        /* Garbage from a peer closes that peer's session. */
-        if (hv_lograte_pass("garbage", user))
-            hv_log(HV_LOG_WARN, "garbage", "node=%s reason=%s bytes=%zu", user,
-                   hv_errname(err), zmq_msg_size(body));
-        hv_session_refuse(b, sock, rid, rid_len, err, NULL,
-                          "undecodable frame; closing the session");
-        hv_control bye = {.cmd = HV_CMD_BYE};
-        (void)hv_session_send_to(sock, rid, rid_len, &bye);
-        if (s != NULL)
-            hv_session_drop(b, s, "garbage");
+        s_garbage(b, sock, rid, rid_len, s, user, err, zmq_msg_size(body));
         return;
     }
     if (s == NULL) {
@@ -269,21 +362,35 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL, "send HELLO first");
         return;
     }
-    switch (m.cmd) {
+    if (m.cmd == HV_CMD_BATCH) {
+        s_on_batch(b, s, user, &m, now);
+        return;
+    }
+    s_dispatch(b, s, &m, now);
+}
+
+/* One command from a session, alone or out of a BATCH. `s` may be dropped
+ * (HELLO, BYE): the caller uses it no more. */
+static void s_dispatch(hv_broker *b, hv_session *s, const hv_control *m, int64_t now)
+{
+    void *sock = s->sock;
+    const uint8_t *rid = s->rid;
+    size_t rid_len = s->rid_len;
+    switch (m->cmd) {
     case HV_CMD_HELLO:
-        s_on_hello(b, s, &m);
+        s_on_hello(b, s, m);
         break;
     case HV_CMD_SEND:
-        hv_broker_custody_on_send(b, s, &m, now);
+        hv_broker_custody_on_send(b, s, m, now);
         break;
     case HV_CMD_ACK:
-        hv_broker_custody_on_ack(b, s, &m, false);
+        hv_broker_custody_on_ack(b, s, m, false);
         break;
     case HV_CMD_NACK:
-        hv_broker_custody_on_ack(b, s, &m, true);
+        hv_broker_custody_on_ack(b, s, m, true);
         break;
     case HV_CMD_CREDIT:
-        s->window = s->window + m.credit > HV_CREDIT_MAX ? HV_CREDIT_MAX : s->window + m.credit;
+        s->window = s->window + m->credit > HV_CREDIT_MAX ? HV_CREDIT_MAX : s->window + m->credit;
         break;
     case HV_CMD_HEARTBEAT:
         break;
@@ -291,28 +398,28 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         hv_session_drop(b, s, "client said BYE");
         break;
     case HV_CMD_PREKEY_PUT:
-        hv_broker_prekeys_on_put(b, s, &m);
+        hv_broker_prekeys_on_put(b, s, m);
         break;
     case HV_CMD_PREKEY_GET:
-        hv_broker_prekeys_on_get(b, s, &m);
+        hv_broker_prekeys_on_get(b, s, m);
         break;
     case HV_CMD_HEALTH:
         if (s->peer) {
-            hv_broker_health_on(b, s, &m);
+            hv_broker_health_on(b, s, m);
             break;
         }
         hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
                           "a client may not send this command");
         break;
     case HV_CMD_AUDIT_HEAD:
-        hv_broker_witness_on_head(b, s, &m);
+        hv_broker_witness_on_head(b, s, m);
         break;
     case HV_CMD_AUDIT_HEAD_GET:
         hv_broker_witness_on_get(b, s);
         break;
     case HV_CMD_NOTICE:
         if (s->peer) {
-            hv_broker_notice_on(b, s, &m);
+            hv_broker_notice_on(b, s, m);
             break;
         }
         hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,
@@ -320,8 +427,8 @@ static void s_on_frame(hv_broker *b, void *sock, const uint8_t *rid, size_t rid_
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:
-        if (s->peer && (m.cmd == HV_CMD_EXPIRED || m.has_msg_id)) {
-            hv_broker_custody_peer_notice(b, s, &m);
+        if (s->peer && (m->cmd == HV_CMD_EXPIRED || m->has_msg_id)) {
+            hv_broker_custody_peer_notice(b, s, m);
             break;
         }
         hv_session_refuse(b, sock, rid, rid_len, HV_EPROTO, NULL,

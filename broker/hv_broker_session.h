@@ -14,6 +14,7 @@
 
 #include "hv_broker.h"
 #include "hv_control.h"
+#include "hv_control_batch.h"
 #include "hv_registry.h"
 
 #define HV_RID_MAX 256 /* ZeroMQ routing ids are at most 255 bytes */
@@ -55,6 +56,12 @@ typedef struct hv_session {
     int64_t last_send;           /* monotonic ms of the last frame sent */
     double tokens;               /* rate limit bucket */
     int64_t tokens_at;           /* when the bucket was last filled */
+    bool batch;                  /* the other side speaks BATCH (HELLO's or, on our
+                                    link, READY's features) */
+    size_t batch_max;            /* the largest BATCH it takes, in bytes */
+    bool old_peer;               /* our link: the peer refused HELLO's features (a
+                                    broker from before BATCH); the old HELLO from now */
+    hv_control_batch out;        /* STOREDs, DELIVERs (SENDs on our link) not yet sent */
 } hv_session;
 
 /* Sends one control message to a routing id (none: our own link's
@@ -62,8 +69,22 @@ typedef struct hv_session {
  * when its queue is full, or the encoder's error. `m` stays the caller's. */
 hv_err hv_session_send_to(void *sock, const uint8_t *rid, size_t rid_len, const hv_control *m);
 
-/* hv_session_send_to for a session, noting when it last heard from us. */
+/* hv_session_send_to for a session, noting when it last heard from us.
+ * To a session that speaks BATCH, a batchable command is added to the
+ * session's batch, which hv_session_flush sends; any other command sends
+ * the batch first, so that frames keep their order. HV_ERATE when the
+ * batch is full and its socket will not take it. */
 hv_err hv_session_send(hv_session *s, const hv_control *m);
+
+/* Sends what the session's batch holds. HV_OK (also when empty); HV_ERATE
+ * when the socket is full (the batch is kept, to be sent later);
+ * HV_EUNROUTABLE when the peer is gone (the batch is given up). */
+hv_err hv_session_flush(hv_session *s);
+
+/* hv_session_flush for every session, as the loop's pass ends and before
+ * it sleeps. Returns true when a batch is left for a full socket, so that
+ * the loop comes back soon. */
+bool hv_session_flush_all(hv_broker *b);
 
 /* Sends an ERROR (`id` may be NULL), counts the refusal and publishes a
  * "refused" event. */

@@ -9,6 +9,7 @@
 #include <zmq.h>
 
 #include "hv_control.h"
+#include "hv_control_batch.h"
 #include "hv_db.h"
 #include "hv_log.h"
 
@@ -140,6 +141,10 @@ struct hv_client {
     void *on_stored_arg;             /* its argument */
     hv_client_control_fn on_control; /* READY/PREKEY hook, or NULL */
     void *on_control_arg;            /* its argument */
+    bool batch;                      /* the broker's READY granted BATCH */
+    size_t batch_max;                /* the largest BATCH it takes (its max_message) */
+    bool old_broker;                 /* it refused HELLO's features: the old HELLO */
+    hv_control_batch out_batch;      /* SENDs and ACKs not yet sent (PROTOCOL.md §5.7) */
 };
 
 /* ------------------------------------------------------------- storage */
@@ -191,11 +196,43 @@ static bool s_seen(hv_client *c, const uint8_t id[16])
 
 /* ----------------------------------------------------------- transport */
 
+/* Sends what the batch holds: HV_OK (also when empty), HV_ERATE when the
+ * socket is full (kept for the next try), HV_EIO. */
+static hv_err s_batch_flush(hv_client *c)
+{
+    if (hv_control_batch_empty(&c->out_batch))
+        return HV_OK;
+    const uint8_t *frame;
+    size_t len;
+    hv_control_batch_frame(&c->out_batch, &frame, &len);
+    if (zmq_send(c->sock, frame, len, ZMQ_DONTWAIT) < 0)
+        return errno == EAGAIN ? HV_ERATE : HV_EIO;
+    hv_control_batch_clear(&c->out_batch);
+    c->last_send = hv_mono_ms();
+    return HV_OK;
+}
+
+/* SENDs, ACKs and NACKs to a broker that granted BATCH wait in the batch
+ * until it is full or the client is about to wait (hv_client_poll,
+ * hv_client_flush); anything else sends the batch first, to keep the
+ * order. HV_ERATE when the socket will not take more. */
 static hv_err s_send_ctl(hv_client *c, const hv_control *m)
 {
+    hv_err err;
+    if (c->batch && hv_control_batchable(m->cmd)) {
+        err = hv_control_batch_add(&c->out_batch, m, c->batch_max);
+        if (err == HV_ETOOBIG && !hv_control_batch_empty(&c->out_batch) &&
+            (err = s_batch_flush(c)) == HV_OK)
+            err = hv_control_batch_add(&c->out_batch, m, c->batch_max);
+        if (err != HV_ETOOBIG)
+            return err;
+        /* Too large for any batch: alone, after what is batched. */
+    }
+    if ((err = s_batch_flush(c)) != HV_OK)
+        return err;
     uint8_t *buf;
     size_t len;
-    hv_err err = hv_control_encode(m, &buf, &len);
+    err = hv_control_encode(m, &buf, &len);
     if (err != HV_OK)
         return err;
     int rc = zmq_send(c->sock, buf, len, ZMQ_DONTWAIT);
@@ -208,8 +245,14 @@ static hv_err s_send_ctl(hv_client *c, const hv_control *m)
 
 static hv_err s_hello(hv_client *c)
 {
+    /* Features asked for unless this broker refused them (PROTOCOL.md §10). */
     hv_control hello = {.cmd = HV_CMD_HELLO, .credit = c->window,
-                        .heartbeat_ms = c->heartbeat_ms, .replay_since = c->replay_since};
+                        .heartbeat_ms = c->heartbeat_ms, .replay_since = c->replay_since,
+                        .has_features = !c->old_broker, .features = HV_FEATURE_BATCH};
+    /* Until READY, no batch: what one held was for a session the broker
+     * no longer has (the outbox sends again; the broker redelivers). */
+    hv_control_batch_clear(&c->out_batch);
+    c->batch = false;
     snprintf(hello.node_id, sizeof hello.node_id, "%s", c->node);
     c->ready = false;
     c->hello_at = hv_mono_ms();
@@ -223,6 +266,8 @@ static hv_err s_connect(hv_client *c)
     if (c->sock != NULL)
         zmq_close(c->sock);
     c->ready = false;
+    hv_control_batch_clear(&c->out_batch); /* the outbox sends it again; the broker redelivers */
+    c->batch = false;
     c->sock = zmq_socket(c->ctx, ZMQ_DEALER);
     if (c->sock == NULL)
         return HV_EIO;
@@ -595,6 +640,8 @@ static void s_on_deliver(hv_client *c, const hv_control *m)
     c->inbox[c->n_inbox++] = d;
 }
 
+static void s_on_control(hv_client *c, hv_control *m);
+
 static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
 {
     hv_control m;
@@ -604,9 +651,39 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
         return;
     }
     c->last_recv = hv_mono_ms();
-    switch (m.cmd) {
+    if (m.cmd != HV_CMD_BATCH) {
+        s_on_control(c, &m);
+        return;
+    }
+    /* Each command in turn, as if it had come alone (PROTOCOL.md §5.7). */
+    hv_control_parts it;
+    const uint8_t *part;
+    size_t part_len;
+    hv_control_parts_init(&it, &m);
+    while (hv_control_parts_next(&it, &part, &part_len)) {
+        hv_control one;
+        err = hv_control_decode(part, part_len, &one);
+        if (err == HV_OK && !hv_control_batchable(one.cmd))
+            err = HV_EDECODE;
+        if (err != HV_OK) {
+            hv_log(HV_LOG_WARN, "client_garbage", "node=%s reason=%s in=BATCH", c->node,
+                   hv_errname(err));
+            return;
+        }
+        s_on_control(c, &one);
+    }
+}
+
+/* One command from the broker, alone or out of a BATCH; an EXPIRED is
+ * rewritten as the ERROR it stands for. */
+static void s_on_control(hv_client *c, hv_control *m)
+{
+    switch (m->cmd) {
     case HV_CMD_READY:
         c->ready = true;
+        c->batch = m->has_features && (m->features & HV_FEATURE_BATCH) != 0;
+        c->batch_max = m->max_message < HV_CONTROL_BATCH_BYTES ? m->max_message
+                                                              : HV_CONTROL_BATCH_BYTES;
         if (c->replay_since != 0) {
             /* The broker committed the replay before READY: the request
              * is done. Forgotten with the next commit; a crash before it
@@ -619,31 +696,39 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
         }
         hv_log(HV_LOG_DEBUG, "client_ready", "node=%s outbox_loaded=%zu head=%zu more=%d", c->node,
                c->n_out, c->out_head, c->out_more);
-        hv_log(HV_LOG_DEBUG, "client_ready", "node=%s broker=%s", c->node, m.node_id);
+        hv_log(HV_LOG_DEBUG, "client_ready", "node=%s broker=%s", c->node, m->node_id);
         if (c->on_control != NULL)
-            c->on_control(c->on_control_arg, &m);
+            c->on_control(c->on_control_arg, m);
         break;
     case HV_CMD_PREKEY:
     case HV_CMD_PREKEY_REFUSED:
     case HV_CMD_AUDIT_WITNESSED:
         if (c->on_control != NULL)
-            c->on_control(c->on_control_arg, &m);
+            c->on_control(c->on_control_arg, m);
         break;
     case HV_CMD_STORED:
-        s_out_forget(c, m.msg_id);
+        s_out_forget(c, m->msg_id);
         if (c->on_stored != NULL)
-            c->on_stored(c->on_stored_arg, m.msg_id);
+            c->on_stored(c->on_stored_arg, m->msg_id);
         break;
     case HV_CMD_DELIVER:
-        s_on_deliver(c, &m);
+        s_on_deliver(c, m);
         break;
     case HV_CMD_EXPIRED:
     case HV_CMD_ERROR:
-        if (m.cmd == HV_CMD_EXPIRED) {
-            m.code = HV_EEXPIRED;
-            snprintf(m.text, sizeof m.text, "expired before delivery");
+        if (m->cmd == HV_CMD_EXPIRED) {
+            m->code = HV_EEXPIRED;
+            snprintf(m->text, sizeof m->text, "expired before delivery");
         }
-        if (!m.has_msg_id && m.code == HV_EPROTO) {
+        if (!m->has_msg_id && m->code == HV_EDECODE && !c->ready && !c->old_broker) {
+            /* A broker from before BATCH cannot read HELLO's features: it
+             * answers ERROR(HV_EDECODE) and BYE. The old HELLO, then. */
+            hv_log(HV_LOG_INFO, "client_old_broker", "node=%s", c->node);
+            c->old_broker = true;
+            (void)s_hello(c);
+            break;
+        }
+        if (!m->has_msg_id && m->code == HV_EPROTO) {
             /* The broker has no session for this connection: it restarted,
              * or dropped us. Say HELLO again (at most once a second). */
             if (hv_mono_ms() - c->hello_at > 1000) {
@@ -657,17 +742,17 @@ static void s_on_frame(hv_client *c, const uint8_t *buf, size_t len)
         /* A rate limit or a store failure passes: the outbox sends the
          * message again later, and the application need not hear of it.
          * Anything else is final for that message. */
-        if (m.code == HV_ERATE || m.code == HV_ESTORE) {
+        if (m->code == HV_ERATE || m->code == HV_ESTORE) {
             hv_log(HV_LOG_DEBUG, "client_retry_later", "node=%s reason=%s", c->node,
-                   hv_errname(m.code));
+                   hv_errname(m->code));
             break;
         }
-        s_notice(c, m.has_msg_id ? m.msg_id : NULL, m.code, m.text);
-        if (m.has_msg_id) {
-            s_out_forget(c, m.msg_id);
+        s_notice(c, m->has_msg_id ? m->msg_id : NULL, m->code, m->text);
+        if (m->has_msg_id) {
+            s_out_forget(c, m->msg_id);
             /* Lets the broker drop a notice it keeps for us. */
             hv_control ack = {.cmd = HV_CMD_ACK};
-            memcpy(ack.msg_id, m.msg_id, 16);
+            memcpy(ack.msg_id, m->msg_id, 16);
             (void)s_send_ctl(c, &ack);
         }
         break;
@@ -700,6 +785,7 @@ hv_err hv_client_flush(hv_client *c)
         memmove(c->answers, c->answers + sent, (c->n_answers - sent) * sizeof *c->answers);
         c->n_answers -= sent;
     }
+    (void)s_batch_flush(c); /* a full socket: the next poll tries again */
     return HV_OK;
 }
 
@@ -757,6 +843,10 @@ hv_err hv_client_poll(hv_client *c, int timeout_ms)
         wait = S_GROUP_MS;
     if (c->n_out > 0 && c->ready && wait > (int)c->resend_ms)
         wait = (int)c->resend_ms;
+    /* Nothing batched waits while we sleep; a socket too full for it has
+     * the poll come back soon. */
+    if (s_batch_flush(c) == HV_ERATE && wait > 1)
+        wait = 1;
     zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
     if (zmq_poll(&item, 1, wait) < 0 && errno != EINTR)
         return HV_EIO;
@@ -771,7 +861,9 @@ hv_err hv_client_poll(hv_client *c, int timeout_ms)
         zmq_msg_close(&msg);
     }
     s_pump_sends(c, hv_mono_ms());
-    return s_flush_due(c);
+    hv_err err = s_flush_due(c);
+    (void)s_batch_flush(c);
+    return err;
 }
 
 hv_err hv_client_recv(hv_client *c, int timeout_ms, hv_delivery **out)
@@ -980,6 +1072,7 @@ void hv_client_close(hv_client **cp)
         hv_delivery_free(&c->inbox[i]);
     free(c->inbox);
     free(c->answers);
+    hv_control_batch_free(&c->out_batch);
     free(c->out);
     free(c->fresh);
     free(c->notices);

@@ -1,6 +1,7 @@
 /* Control message codec; proto/PROTOCOL.md §5. */
 #include "hv_control.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "hv_mp.h"
@@ -22,6 +23,7 @@ static const struct {
     [HV_CMD_AUDIT_HEAD_GET] = {"AUDIT_HEAD_GET", 2},
     [HV_CMD_HEALTH] = {"HEALTH", 3},
     [HV_CMD_NOTICE] = {"NOTICE", 7},
+    [HV_CMD_BATCH] = {"BATCH", 3},
 };
 
 const char *hv_cmd_name(unsigned cmd)
@@ -32,6 +34,51 @@ const char *hv_cmd_name(unsigned cmd)
 static bool s_heartbeat_valid(uint32_t ms)
 {
     return ms >= HV_HEARTBEAT_MS_MIN && ms <= HV_HEARTBEAT_MS_MAX;
+}
+
+bool hv_control_batchable(unsigned cmd)
+{
+    return cmd == HV_CMD_SEND || cmd == HV_CMD_STORED || cmd == HV_CMD_DELIVER ||
+           cmd == HV_CMD_ACK || cmd == HV_CMD_NACK;
+}
+
+/* Walks BATCH's elements: `n` bin strings of 1 to HV_CONTROL_BATCH_BYTES
+ * bytes each, filling exactly `len` bytes. The decoder and the encoder
+ * share it, so that encode never writes what decode refuses. */
+static hv_err s_parts_check(const uint8_t *parts, size_t len, uint32_t n)
+{
+    if (n == 0 || parts == NULL)
+        return HV_EDECODE;
+    if (n > HV_CONTROL_BATCH_MAX)
+        return HV_ETOOBIG;
+    hv_mp_reader r;
+    hv_mp_reader_init(&r, parts, len);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint8_t *b;
+        size_t blen;
+        hv_err err = hv_mp_read_bin(&r, HV_CONTROL_BATCH_BYTES, &b, &blen);
+        if (err != HV_OK)
+            return err;
+        if (blen == 0)
+            return HV_EDECODE;
+    }
+    return hv_mp_read_end(&r);
+}
+
+void hv_control_parts_init(hv_control_parts *it, const hv_control *batch)
+{
+    it->pos = batch->parts;
+    it->end = batch->parts + batch->parts_len;
+}
+
+bool hv_control_parts_next(hv_control_parts *it, const uint8_t **part, size_t *len)
+{
+    hv_mp_reader r;
+    hv_mp_reader_init(&r, it->pos, (size_t)(it->end - it->pos));
+    if (it->pos >= it->end || hv_mp_read_bin(&r, HV_CONTROL_BATCH_BYTES, part, len) != HV_OK)
+        return false;
+    it->pos = r.pos;
+    return true;
 }
 
 static bool s_text_valid(const char *text)
@@ -47,10 +94,13 @@ static bool s_fields_valid(const hv_control *m)
     switch (m->cmd) {
     case HV_CMD_HELLO:
         return hv_node_id_valid_cstr(m->node_id) && m->credit <= HV_CREDIT_MAX &&
-               s_heartbeat_valid(m->heartbeat_ms) && m->replay_since <= HV_REPLAY_SINCE_MAX;
+               s_heartbeat_valid(m->heartbeat_ms) && m->replay_since <= HV_REPLAY_SINCE_MAX &&
+               m->features <= HV_FEATURES_MAX;
     case HV_CMD_READY:
         return hv_node_id_valid_cstr(m->node_id) && s_heartbeat_valid(m->heartbeat_ms) &&
-               m->max_message <= HV_CONTROL_MAX;
+               m->max_message <= HV_CONTROL_MAX && m->features <= HV_FEATURES_MAX;
+    case HV_CMD_BATCH:
+        return s_parts_check(m->parts, m->parts_len, m->n_parts) == HV_OK;
     case HV_CMD_SEND:
     case HV_CMD_DELIVER:
         return m->envelope_len > 0 && m->envelope_len <= HV_ENVELOPE_MAX &&
@@ -88,9 +138,14 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
     hv_err err = hv_mp_writer_init(&w);
     if (err != HV_OK)
         return err;
-    /* HELLO's sixth field, replay_since, is there only when asked for. */
-    hv_mp_write_array(&w, s_cmds[m->cmd].fields +
-                              (m->cmd == HV_CMD_HELLO && m->replay_since != 0 ? 1 : 0));
+    /* HELLO's sixth field, replay_since, is there when asked for or when
+     * a seventh, features, follows; READY's sixth is its features. */
+    uint32_t extra = 0;
+    if (m->cmd == HV_CMD_HELLO)
+        extra = m->has_features ? 2 : m->replay_since != 0 ? 1 : 0;
+    else if (m->cmd == HV_CMD_READY)
+        extra = m->has_features ? 1 : 0;
+    hv_mp_write_array(&w, s_cmds[m->cmd].fields + extra);
     hv_mp_write_uint(&w, HV_PROTO_VERSION);
     hv_mp_write_uint(&w, m->cmd);
     switch (m->cmd) {
@@ -98,14 +153,28 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
         hv_mp_write_cstr(&w, m->node_id);
         hv_mp_write_uint(&w, m->credit);
         hv_mp_write_uint(&w, m->heartbeat_ms);
-        if (m->replay_since != 0)
+        if (m->replay_since != 0 || m->has_features)
             hv_mp_write_uint(&w, m->replay_since);
+        if (m->has_features)
+            hv_mp_write_uint(&w, m->features);
         break;
     case HV_CMD_READY:
         hv_mp_write_cstr(&w, m->node_id);
         hv_mp_write_uint(&w, m->heartbeat_ms);
         hv_mp_write_uint(&w, m->max_message);
+        if (m->has_features)
+            hv_mp_write_uint(&w, m->features);
         break;
+    case HV_CMD_BATCH: {
+        hv_control_parts it;
+        const uint8_t *part;
+        size_t part_len;
+        hv_mp_write_array(&w, m->n_parts);
+        hv_control_parts_init(&it, m);
+        while (hv_control_parts_next(&it, &part, &part_len))
+            hv_mp_write_bin(&w, part, part_len);
+        break;
+    }
     case HV_CMD_SEND:
         hv_mp_write_bin(&w, m->envelope, m->envelope_len);
         break;
@@ -163,7 +232,13 @@ hv_err hv_control_encode(const hv_control *m, uint8_t **out, size_t *len)
     default: /* HEARTBEAT, BYE: no fields */
         break;
     }
-    return hv_mp_writer_take(&w, out, len);
+    err = hv_mp_writer_take(&w, out, len);
+    if (err == HV_OK && m->cmd == HV_CMD_BATCH && *len > HV_CONTROL_BATCH_BYTES) {
+        free(*out);
+        *out = NULL;
+        return HV_EINVAL;
+    }
+    return err;
 }
 
 hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
@@ -193,9 +268,18 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
     if (v == 0 || v > HV_CMD_MAX || s_cmds[v].name == NULL)
         return HV_ETYPE;
     out->cmd = (uint8_t)v;
-    bool replay = out->cmd == HV_CMD_HELLO && n == s_cmds[out->cmd].fields + 1;
-    if (n != s_cmds[out->cmd].fields && !replay)
+    /* HELLO: six elements with replay_since, seven with features too;
+     * READY: six with features. */
+    uint32_t extra = n - s_cmds[out->cmd].fields;
+    bool optional = n > s_cmds[out->cmd].fields &&
+                    ((out->cmd == HV_CMD_HELLO && extra <= 2) ||
+                     (out->cmd == HV_CMD_READY && extra == 1));
+    if (n != s_cmds[out->cmd].fields && !optional)
         return HV_EDECODE;
+    bool replay = optional && out->cmd == HV_CMD_HELLO;
+    out->has_features = optional && (out->cmd == HV_CMD_READY || extra == 2);
+    if (out->cmd == HV_CMD_BATCH && len > HV_CONTROL_BATCH_BYTES)
+        return HV_ETOOBIG;
 
     const uint8_t *b;
     size_t blen;
@@ -218,12 +302,33 @@ hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out)
             out->max_message = (uint32_t)v;
         }
         if (replay) {
-            /* Present means asked for: 0 is written by omitting the field. */
+            /* Alone, present means asked for: 0 is written by omitting the
+             * field. Before features it is always there, 0 for none. */
             S_TRY(hv_mp_read_uint_max(&r, HV_REPLAY_SINCE_MAX, &v));
-            if (v == 0)
+            if (v == 0 && !out->has_features)
                 return HV_EDECODE;
             out->replay_since = v;
         }
+        if (out->has_features) {
+            S_TRY(hv_mp_read_uint_max(&r, HV_FEATURES_MAX, &v));
+            out->features = (uint32_t)v;
+        }
+        break;
+    case HV_CMD_BATCH:
+        /* Bounded here; each element is read by hv_control_decode when the
+         * receiver takes it out (hv_control_parts_next). */
+        S_TRY(hv_mp_read_array(&r, &out->n_parts));
+        if (out->n_parts > HV_CONTROL_BATCH_MAX)
+            return HV_ETOOBIG;
+        if (out->n_parts == 0)
+            return HV_EDECODE;
+        out->parts = r.pos;
+        for (uint32_t i = 0; i < out->n_parts; i++) {
+            S_TRY(hv_mp_read_bin(&r, HV_CONTROL_BATCH_BYTES, &b, &blen));
+            if (blen == 0)
+                return HV_EDECODE;
+        }
+        out->parts_len = (size_t)(r.pos - out->parts);
         break;
     case HV_CMD_DELIVER:
         S_TRY(hv_mp_read_uint_max(&r, UINT32_MAX, &v));

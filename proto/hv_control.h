@@ -32,9 +32,11 @@ typedef enum hv_cmd {
     HV_CMD_AUDIT_HEAD_GET = 19,  /* client -> broker: my last witnessed head */
     HV_CMD_HEALTH = 20,   /* peer -> peer: a broker's health summary (proto/hv_health.h) */
     HV_CMD_NOTICE = 21,   /* peer -> peer: a message of one of your nodes died here (§5.3) */
+    HV_CMD_BATCH = 22,    /* either way, once negotiated: several SEND, STORED, DELIVER,
+                             ACK or NACK in one frame (§5.7) */
 } hv_cmd;
 
-#define HV_CMD_MAX 21
+#define HV_CMD_MAX 22
 #define HV_CONTROL_BUNDLE_MAX 256 /* = HV_PREKEY_BUNDLE_MAX (common/hv_prekey.h) */
 #define HV_CONTROL_TEXT_MAX 256
 #define HV_CONTROL_HEAD_MAX 224   /* = HV_AUDIT_HEAD_MAX (common/hv_audit_head.h) */
@@ -47,6 +49,10 @@ typedef enum hv_cmd {
 #define HV_HEARTBEAT_MS_MIN 100u
 #define HV_HEARTBEAT_MS_MAX 60000u
 #define HV_REPLAY_SINCE_MAX 9007199254740991ull /* 2^53 - 1 ms: exact in any JSON number */
+#define HV_FEATURES_MAX 65535u          /* HELLO's and READY's features: 16 bits */
+#define HV_FEATURE_BATCH 1u             /* speaks BATCH (§5.7) */
+#define HV_CONTROL_BATCH_BYTES 65536u   /* the largest BATCH frame */
+#define HV_CONTROL_BATCH_MAX 1024u      /* the most commands in one BATCH */
 
 /* A decoded control message. Plain data: fields are public. Only the fields
  * of its command are meaningful; `envelope` is borrowed from the buffer it
@@ -57,7 +63,10 @@ typedef struct hv_control {
     uint32_t credit;                         /* HELLO, CREDIT */
     uint32_t heartbeat_ms;                   /* HELLO (asked), READY (granted) */
     uint64_t replay_since;                   /* HELLO: replay what was ACKed since (Unix
-                                                ms); 0 = none, and the field is omitted */
+                                                ms); 0 = none, and the field is omitted
+                                                unless features are sent */
+    uint32_t features;                       /* HELLO (asked), READY (granted): HV_FEATURE_* */
+    bool has_features;                       /* HELLO, READY: the features field is there */
     uint32_t max_message;                    /* READY: largest frame accepted */
     uint32_t attempt;                        /* DELIVER: 1 on first delivery */
     uint8_t msg_id[HV_MSG_ID_BYTES];         /* STORED, ACK, NACK, EXPIRED, ERROR */
@@ -83,7 +92,19 @@ typedef struct hv_control {
     size_t header_len;                       /* length of `header` */
     uint8_t digest[HV_CONTROL_DIGEST_BYTES]; /* NOTICE: BLAKE2b-256 of the body */
     uint8_t sig[HV_CONTROL_SIG_BYTES];       /* NOTICE: the sender's signature */
+    /* BATCH: the array's elements as they are on the wire, `n_parts`
+     * msgpack bin strings one after the other, each an encoded control
+     * message (borrowed; read them with hv_control_parts_next). */
+    const uint8_t *parts;                    /* BATCH: the elements' bytes */
+    size_t parts_len;                        /* their length */
+    uint32_t n_parts;                        /* how many (1 - HV_CONTROL_BATCH_MAX) */
 } hv_control;
+
+/* A cursor over a decoded BATCH's commands. Fields are private. */
+typedef struct hv_control_parts {
+    const uint8_t *pos; /* the next element */
+    const uint8_t *end; /* one past the last */
+} hv_control_parts;
 
 /* Returns the command's name, or NULL for an unknown value. */
 const char *hv_cmd_name(unsigned cmd);
@@ -99,5 +120,18 @@ HV_MUST_CHECK hv_err hv_control_encode(const hv_control *msg, uint8_t **out, siz
  * node_id is a node id or empty (every bundle the broker holds). Errors:
  * HV_ETOOBIG, HV_ETRUNCATED, HV_EVERSION, HV_ETYPE, HV_EDECODE, HV_ETRAILING. */
 HV_MUST_CHECK hv_err hv_control_decode(const uint8_t *buf, size_t len, hv_control *out);
+
+/* Whether `cmd` may travel inside a BATCH: SEND, STORED, DELIVER, ACK and
+ * NACK (PROTOCOL.md §5.7). */
+bool hv_control_batchable(unsigned cmd);
+
+/* Starts a cursor over the commands of `batch`, a BATCH that
+ * hv_control_decode accepted (or one whose parts the caller checked). */
+void hv_control_parts_init(hv_control_parts *it, const hv_control *batch);
+
+/* The next command's encoded bytes (borrowed from the BATCH's buffer), to
+ * be read with hv_control_decode; false after the last. The decoder has
+ * checked every element, so nothing here fails on a decoded BATCH. */
+bool hv_control_parts_next(hv_control_parts *it, const uint8_t **part, size_t *len);
 
 #endif

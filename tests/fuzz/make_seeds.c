@@ -11,6 +11,7 @@
 #include "hv_audit.h"
 #include "hv_audit_head.h"
 #include "hv_control.h"
+#include "hv_control_batch.h"
 #include "hv_envelope.h"
 #include "hv_evidence_bundle.h"
 #include "hv_health.h"
@@ -138,10 +139,38 @@ int main(int argc, char **argv)
                                                               : HV_CONTROL_NOTICE_HEADER_MAX;
         memset(m.digest, 0x55, sizeof m.digest);
         memset(m.sig, 0x66, sizeof m.sig);
+        if (cmd == HV_CMD_BATCH) {
+            /* A SEND, a STORED, a DELIVER, an ACK and a NACK in one frame,
+             * made as the broker and the client make them. */
+            static const unsigned inner[] = {HV_CMD_SEND, HV_CMD_STORED, HV_CMD_DELIVER,
+                                             HV_CMD_ACK, HV_CMD_NACK};
+            hv_control_batch bt = {0};
+            for (size_t k = 0; k < sizeof inner / sizeof inner[0]; k++) {
+                m.cmd = (uint8_t)inner[k];
+                if (hv_control_batch_add(&bt, &m, HV_CONTROL_BATCH_BYTES) != HV_OK)
+                    return 1;
+            }
+            const uint8_t *frame;
+            hv_control_batch_frame(&bt, &frame, &len);
+            s_write("control", "BATCH", frame, len);
+            hv_control_batch_free(&bt);
+            continue;
+        }
         if (hv_control_encode(&m, &buf, &len) != HV_OK)
             return 1;
         s_write("control", hv_cmd_name(cmd), buf, len);
         free(buf);
+        if (cmd == HV_CMD_READY || cmd == HV_CMD_HELLO) {
+            /* With the features field of a batch-speaking node. */
+            m.has_features = true;
+            m.features = HV_FEATURE_BATCH;
+            if (hv_control_encode(&m, &buf, &len) != HV_OK)
+                return 1;
+            s_write("control", cmd == HV_CMD_READY ? "READY_features" : "HELLO_features", buf,
+                    len);
+            free(buf);
+            m.has_features = false;
+        }
         if (cmd != HV_CMD_HELLO)
             continue;
         /* HELLO of a restored node, with its optional replay_since. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "hv_db.h"
+#include "hv_control_batch.h"
 #include "hv_net.h"
 
 static const char *s_broker_bin;
@@ -587,6 +588,91 @@ static void test_second_hello_restarts_delivery(void **state)
     hvn_raw_close(&raw);
 }
 
+/* BATCH (PROTOCOL.md §5.7): only to a HELLO that asked for it; SENDs in one
+ * frame are each STORED, the STOREDs of one commit coming back in one
+ * BATCH; a command that may not be batched is garbage. A HELLO without
+ * features gets the READY of before. */
+static void test_batch_is_negotiated(void **state)
+{
+    hvn *n = *state;
+    hvn_raw raw;
+    hv_control r;
+    uint8_t *frame = NULL;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_ROUTER], &raw), HVN_HS_OK);
+    hv_control hello = {.cmd = HV_CMD_HELLO, .credit = 64, .heartbeat_ms = 1000};
+    strcpy(hello.node_id, n->ids[HVN_ROUTER]);
+    hvn_raw_send(&raw, &hello);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_READY);
+    assert_false(r.has_features);
+    hello.has_features = true;
+    hello.features = HV_FEATURE_BATCH | 0x8000; /* a bit it does not know is not granted */
+    hvn_raw_send(&raw, &hello);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_READY);
+    assert_true(r.has_features);
+    assert_int_equal(r.features, HV_FEATURE_BATCH);
+
+    enum { S_N = 3 };
+    uint8_t *wire[S_N], ids[S_N][16];
+    size_t lens[S_N];
+    hv_control_batch batch = {0};
+    for (int i = 0; i < S_N; i++) {
+        hvn_seal(n, HVN_ROUTER, HVN_CLINIC, HV_MSG_OFFER, 0, &wire[i], &lens[i], ids[i]);
+        hv_control send = {.cmd = HV_CMD_SEND, .envelope = wire[i], .envelope_len = lens[i]};
+        assert_int_equal(hv_control_batch_add(&batch, &send, HV_CONTROL_BATCH_BYTES), HV_OK);
+    }
+    const uint8_t *bytes;
+    size_t len;
+    hv_control_batch_frame(&batch, &bytes, &len);
+    hvn_raw_send_bytes(&raw, bytes, len);
+    hv_control_batch_free(&batch);
+    /* Each id STORED once, in order, whether in one BATCH or several (a
+     * DELIVER of what earlier tests left for the router may come too). */
+    int stored = 0;
+    while (stored < S_N) {
+        assert_true(hvn_raw_recv(&raw, 5000, &r, &frame));
+        if (r.cmd == HV_CMD_STORED) {
+            assert_memory_equal(r.msg_id, ids[stored], 16);
+            stored++;
+        } else if (r.cmd == HV_CMD_BATCH) {
+            hv_control_parts it;
+            const uint8_t *part;
+            size_t part_len;
+            hv_control one;
+            hv_control_parts_init(&it, &r);
+            while (hv_control_parts_next(&it, &part, &part_len)) {
+                assert_int_equal(hv_control_decode(part, part_len, &one), HV_OK);
+                if (one.cmd == HV_CMD_DELIVER)
+                    continue;
+                assert_int_equal(one.cmd, HV_CMD_STORED);
+                assert_true(stored < S_N);
+                assert_memory_equal(one.msg_id, ids[stored], 16);
+                stored++;
+            }
+        } else {
+            assert_int_equal(r.cmd, HV_CMD_DELIVER);
+        }
+        free(frame);
+        frame = NULL;
+    }
+    for (int i = 0; i < S_N; i++)
+        free(wire[i]);
+    /* Two HEARTBEATs inside a BATCH: garbage, the session closes. */
+    static const uint8_t bad[] = {0x93, 0x01, HV_CMD_BATCH, 0x92, 0xc4, 0x03, 0x92, 0x01,
+                                  HV_CMD_HEARTBEAT, 0xc4, 0x03, 0x92, 0x01, HV_CMD_HEARTBEAT};
+    hvn_raw_send_bytes(&raw, bad, sizeof bad);
+    do {
+        assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    } while (r.cmd == HV_CMD_DELIVER || r.cmd == HV_CMD_BATCH);
+    assert_int_equal(r.cmd, HV_CMD_ERROR);
+    assert_int_equal(r.code, HV_EDECODE);
+    assert_false(r.has_msg_id);
+    assert_true(hvn_raw_recv(&raw, 5000, &r, NULL));
+    assert_int_equal(r.cmd, HV_CMD_BYE);
+    hvn_raw_close(&raw);
+}
+
 /* Raw HELLO as `who` with `replay_since`; expects READY. */
 static void s_hello_replay(hvn *n, hvn_raw *raw, int who, uint64_t since)
 {
@@ -798,6 +884,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spoofed_from_is_refused),
         cmocka_unit_test(test_roles_are_enforced),
         cmocka_unit_test(test_protocol_order_and_garbage),
+        cmocka_unit_test(test_batch_is_negotiated),
         cmocka_unit_test(test_oversize_frame_drops_connection),
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_duplicates_delivered_once),

@@ -4,9 +4,30 @@
 #include "hv_test.h"
 
 #include "hv_control.h"
+#include "hv_control_batch.h"
 #include "hv_mp.h"
 
 static const uint8_t s_env[] = {0x94, 0x9a, 0x01}; /* opaque at this layer */
+
+/* BATCH's example: the STORED and the ACK of the examples below, each a
+ * bin string of 21 bytes. */
+static uint8_t s_parts[2 * 23];
+
+static void s_fill_parts(void)
+{
+    for (int k = 0; k < 2; k++) {
+        uint8_t *p = s_parts + 23 * k;
+        p[0] = 0xc4;
+        p[1] = 21;
+        p[2] = 0x93;
+        p[3] = 0x01;
+        p[4] = k == 0 ? HV_CMD_STORED : HV_CMD_ACK;
+        p[5] = 0xc4;
+        p[6] = 16;
+        for (int i = 0; i < 16; i++)
+            p[7 + i] = (uint8_t)(0xc0 + i);
+    }
+}
 
 /* Fills one valid example of every command. */
 static void s_example(unsigned cmd, hv_control *m)
@@ -82,6 +103,12 @@ static void s_example(unsigned cmd, hv_control *m)
         for (int i = 0; i < 64; i++)
             m->sig[i] = (uint8_t)i;
         strcpy(m->text, "time to live passed before delivery");
+        break;
+    case HV_CMD_BATCH:
+        s_fill_parts();
+        m->parts = s_parts;
+        m->parts_len = sizeof s_parts;
+        m->n_parts = 2;
         break;
     default:
         break;
@@ -396,10 +423,11 @@ static void test_hello_replay_since(void **state)
         assert_int_equal(hv_control_decode(buf, len, &d), want[i]);
         free(buf);
     }
-    /* A seventh element, and a sixth on READY: wrong arity. */
+    /* An eighth element on HELLO, a seventh on READY: wrong arity (the
+     * seventh and sixth are their features, test_features). */
     hv_mp_writer w;
     assert_int_equal(hv_mp_writer_init(&w), HV_OK);
-    hv_mp_write_array(&w, 7);
+    hv_mp_write_array(&w, 8);
     hv_mp_write_uint(&w, 1);
     hv_mp_write_uint(&w, HV_CMD_HELLO);
     hv_mp_write_cstr(&w, "ngo.xa");
@@ -407,16 +435,18 @@ static void test_hello_replay_since(void **state)
     hv_mp_write_uint(&w, 1000);
     hv_mp_write_uint(&w, 5);
     hv_mp_write_uint(&w, 5);
+    hv_mp_write_uint(&w, 5);
     assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
     assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
     free(buf);
     assert_int_equal(hv_mp_writer_init(&w), HV_OK);
-    hv_mp_write_array(&w, 6);
+    hv_mp_write_array(&w, 7);
     hv_mp_write_uint(&w, 1);
     hv_mp_write_uint(&w, HV_CMD_READY);
     hv_mp_write_cstr(&w, "broker.xa");
     hv_mp_write_uint(&w, 1000);
     hv_mp_write_uint(&w, 4096);
+    hv_mp_write_uint(&w, 5);
     hv_mp_write_uint(&w, 5);
     assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
     assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
@@ -455,7 +485,207 @@ static void test_golden_bytes(void **state)
     assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
     hvt_vectors_check(&v, "hello_replay", buf, len);
     free(buf);
+    s_example(HV_CMD_HELLO, &m);
+    m.has_features = true;
+    m.features = HV_FEATURE_BATCH;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    hvt_vectors_check(&v, "hello_features", buf, len);
+    free(buf);
+    s_example(HV_CMD_READY, &m);
+    m.has_features = true;
+    m.features = HV_FEATURE_BATCH;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    hvt_vectors_check(&v, "ready_features", buf, len);
+    free(buf);
     hvt_vectors_finish(&v);
+}
+
+/* HELLO's seventh element and READY's sixth: the features asked for and
+ * granted. With features, HELLO's replay_since is always written, 0 for
+ * none; without, HELLO and READY are the frames of before. */
+static void test_features(void **state)
+{
+    (void)state;
+    hv_control m, d;
+    uint8_t *buf;
+    size_t len;
+    s_example(HV_CMD_HELLO, &m);
+    m.has_features = true;
+    m.features = HV_FEATURE_BATCH;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(buf[0], 0x97); /* seven elements */
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_true(d.has_features);
+    assert_int_equal(d.features, HV_FEATURE_BATCH);
+    assert_int_equal(d.replay_since, 0);
+    for (size_t cut = 0; cut < len; cut++)
+        assert_int_equal(hv_control_decode(buf, cut, &d), HV_ETRUNCATED);
+    free(buf);
+    m.replay_since = 1764590400000ull;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.replay_since, 1764590400000ull);
+    assert_int_equal(d.features, HV_FEATURE_BATCH);
+    free(buf);
+    m.features = HV_FEATURES_MAX + 1;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    s_example(HV_CMD_READY, &m);
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(buf[0], 0x95); /* no features: the READY of before */
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_false(d.has_features);
+    free(buf);
+    m.has_features = true;
+    m.features = 0;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(buf[0], 0x96);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_true(d.has_features);
+    assert_int_equal(d.features, 0);
+    free(buf);
+    /* Features above 16 bits. */
+    hv_mp_writer w;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 6);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_READY);
+    hv_mp_write_cstr(&w, "broker.xa");
+    hv_mp_write_uint(&w, 1000);
+    hv_mp_write_uint(&w, 4096);
+    hv_mp_write_uint(&w, HV_FEATURES_MAX + 1);
+    assert_int_equal(hv_mp_writer_take(&w, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_ETOOBIG);
+    free(buf);
+}
+
+/* Writes [1, BATCH, [n bins of `part_len` bytes]] by hand. */
+static uint8_t *s_raw_batch(uint32_t n, size_t part_len, size_t *len)
+{
+    static uint8_t body[HV_CONTROL_BATCH_BYTES];
+    hv_mp_writer w;
+    uint8_t *out;
+    assert_int_equal(hv_mp_writer_init(&w), HV_OK);
+    hv_mp_write_array(&w, 3);
+    hv_mp_write_uint(&w, 1);
+    hv_mp_write_uint(&w, HV_CMD_BATCH);
+    hv_mp_write_array(&w, n);
+    for (uint32_t i = 0; i < n; i++)
+        hv_mp_write_bin(&w, body, part_len);
+    assert_int_equal(hv_mp_writer_take(&w, &out, len), HV_OK);
+    return out;
+}
+
+/* BATCH: its commands come out in order; the batch writer makes the bytes
+ * the encoder makes, and one command alone is that command's frame; the
+ * limits hold both ways. */
+static void test_batch(void **state)
+{
+    (void)state;
+    hv_control m, d, one;
+    uint8_t *buf, *again;
+    size_t len, again_len;
+    s_example(HV_CMD_BATCH, &m);
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_OK);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    assert_int_equal(d.n_parts, 2);
+    hv_control_parts it;
+    const uint8_t *part;
+    size_t part_len;
+    unsigned want[] = {HV_CMD_STORED, HV_CMD_ACK}, k = 0;
+    hv_control_parts_init(&it, &d);
+    while (hv_control_parts_next(&it, &part, &part_len)) {
+        assert_true(k < 2);
+        assert_int_equal(hv_control_decode(part, part_len, &one), HV_OK);
+        assert_int_equal(one.cmd, want[k]);
+        assert_memory_equal(one.msg_id, m.msg_id, 16);
+        k++;
+    }
+    assert_int_equal(k, 2);
+    assert_true(hv_control_batchable(HV_CMD_SEND) && hv_control_batchable(HV_CMD_NACK) &&
+                hv_control_batchable(HV_CMD_DELIVER));
+    assert_false(hv_control_batchable(HV_CMD_HELLO) || hv_control_batchable(HV_CMD_BATCH) ||
+                 hv_control_batchable(HV_CMD_ERROR) || hv_control_batchable(HV_CMD_BYE));
+
+    /* The writer: the same bytes; one command alone is itself. */
+    hv_control_batch b = {0};
+    hv_control stored, ack;
+    s_example(HV_CMD_STORED, &stored);
+    s_example(HV_CMD_ACK, &ack);
+    assert_int_equal(hv_control_batch_add(&b, &stored, HV_CONTROL_BATCH_BYTES), HV_OK);
+    const uint8_t *frame;
+    size_t frame_len;
+    hv_control_batch_frame(&b, &frame, &frame_len);
+    assert_int_equal(hv_control_encode(&stored, &again, &again_len), HV_OK);
+    assert_int_equal(frame_len, again_len);
+    assert_memory_equal(frame, again, again_len);
+    free(again);
+    assert_int_equal(hv_control_batch_add(&b, &ack, HV_CONTROL_BATCH_BYTES), HV_OK);
+    hv_control_batch_frame(&b, &frame, &frame_len);
+    assert_int_equal(frame_len, len);
+    assert_memory_equal(frame, buf, len);
+    free(buf);
+    /* Past 15 commands the array's header grows; still the encoder's bytes. */
+    hv_control_batch_clear(&b);
+    assert_true(hv_control_batch_empty(&b));
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(hv_control_batch_add(&b, i % 2 ? &ack : &stored, 4096), HV_OK);
+    hv_control_batch_frame(&b, &frame, &frame_len);
+    assert_int_equal(hv_control_decode(frame, frame_len, &d), HV_OK);
+    assert_int_equal(d.n_parts, 40);
+    assert_int_equal(hv_control_encode(&d, &again, &again_len), HV_OK);
+    assert_int_equal(again_len, frame_len);
+    assert_memory_equal(again, frame, frame_len);
+    free(again);
+    /* Full by bytes, by count; what may not be batched; a DELIVER too big
+     * for any batch. */
+    hv_control_batch_clear(&b);
+    for (int i = 0; i < 10; i++) /* 6 bytes of header room + 10 x 23 */
+        assert_int_equal(hv_control_batch_add(&b, &stored, 256), HV_OK);
+    assert_int_equal(hv_control_batch_add(&b, &stored, 256), HV_ETOOBIG);
+    hv_control_batch_clear(&b);
+    for (unsigned i = 0; i < HV_CONTROL_BATCH_MAX; i++)
+        assert_int_equal(hv_control_batch_add(&b, &stored, HV_CONTROL_BATCH_BYTES), HV_OK);
+    assert_int_equal(hv_control_batch_add(&b, &stored, HV_CONTROL_BATCH_BYTES), HV_ETOOBIG);
+    hv_control_batch_frame(&b, &frame, &frame_len);
+    assert_int_equal(hv_control_decode(frame, frame_len, &d), HV_OK);
+    assert_int_equal(d.n_parts, HV_CONTROL_BATCH_MAX);
+    hv_control_batch_clear(&b);
+    s_example(HV_CMD_HELLO, &one);
+    assert_int_equal(hv_control_batch_add(&b, &one, HV_CONTROL_BATCH_BYTES), HV_EINVAL);
+    static uint8_t big_env[HV_CONTROL_BATCH_BYTES];
+    s_example(HV_CMD_DELIVER, &one);
+    one.envelope = big_env;
+    one.envelope_len = sizeof big_env;
+    assert_int_equal(hv_control_batch_add(&b, &one, HV_CONTROL_BATCH_BYTES), HV_ETOOBIG);
+    assert_true(hv_control_batch_empty(&b));
+    hv_control_batch_free(&b);
+    hv_control_batch_free(&b);
+
+    /* The decoder's limits: no commands, an empty one, too many, too large. */
+    buf = s_raw_batch(0, 1, &len);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
+    free(buf);
+    buf = s_raw_batch(2, 0, &len);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_EDECODE);
+    free(buf);
+    buf = s_raw_batch(HV_CONTROL_BATCH_MAX + 1, 1, &len);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_ETOOBIG);
+    free(buf);
+    buf = s_raw_batch(1, HV_CONTROL_BATCH_BYTES - 16, &len);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_OK);
+    free(buf);
+    buf = s_raw_batch(2, HV_CONTROL_BATCH_BYTES / 2, &len);
+    assert_int_equal(hv_control_decode(buf, len, &d), HV_ETOOBIG);
+    free(buf);
+    /* The encoder refuses what the decoder would. */
+    s_example(HV_CMD_BATCH, &m);
+    m.n_parts = 3;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    m.n_parts = 0;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
+    m.n_parts = 2;
+    m.parts_len = sizeof s_parts - 1;
+    assert_int_equal(hv_control_encode(&m, &buf, &len), HV_EINVAL);
 }
 
 int main(void)
@@ -469,6 +699,8 @@ int main(void)
         cmocka_unit_test(test_audit_head_commands),
         cmocka_unit_test(test_golden_bytes),
         cmocka_unit_test(test_notice_command),
+        cmocka_unit_test(test_features),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
