@@ -14,6 +14,11 @@
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *                    [--group-ms N] [--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]
  *                    [--erase on|off|both] [--documents MIB]
+ *   --size BYTES: the plaintext of each envelope (default 1800), up to
+ *                HV_PLAINTEXT_MAX; an envelope is about 242 bytes more. Up to the
+ *                OFFER's limit (64 KiB) the senders are routers sending
+ *                OFFERs; above it, intakes sending CASE_TRANSFERs, the type
+ *                that carries up to HV_PLAINTEXT_MAX.
  *   --documents MIB: instead, a document of MIB MiB in chunks through the
  *                broker's custody (bench/hv_bench_docs.h; issue 21).
  *   --samples FILE: write each envelope's send, STORED and delivery times of
@@ -85,6 +90,10 @@ static struct {
     char sender_ids[S_MAX_NODES][32], receiver_ids[S_MAX_NODES][32];
     pid_t broker;                /* broker process */
 } g;
+
+/* Whether --size is above an OFFER's plaintext limit: then the senders are
+ * intakes and send CASE_TRANSFERs (see --size above). */
+static bool s_large(void) { return g.size > hv_msg_rule_get(HV_MSG_OFFER)->plaintext_max; }
 
 static double s_now_s(void)
 {
@@ -167,8 +176,8 @@ static void s_setup(void)
         int k = sender ? i : i - g.senders;
         hv_keypair **kp = sender ? &g.senders_keys[k] : &g.receivers_keys[k];
         char *id = sender ? g.sender_ids[k] : g.receiver_ids[k];
-        snprintf(id, 32, "%s-%d.xc", sender ? (g.documents ? "ngo" : "router") : "provider",
-                 k + 1);
+        bool intake = g.documents || s_large();
+        snprintf(id, 32, "%s-%d.xc", sender ? (intake ? "ngo" : "router") : "provider", k + 1);
         if (hv_keypair_generate(kp) != HV_OK)
             s_die("keygen");
         s_keys_json(*kp, keys, sizeof keys);
@@ -176,7 +185,7 @@ static void s_setup(void)
                         ",{\"id\":\"%s\",\"role\":\"%s\",\"country\":\"XC\",\"organisation\":"
                         "\"Example\",\"home\":\"broker.xc\",%s\"keys\":%s,\"valid_from\":\"%s\","
                         "\"valid_until\":\"%s\"}",
-                        id, sender ? (g.documents ? "intake" : "router") : "provider",
+                        id, sender ? (intake ? "intake" : "router") : "provider",
                         sender ? "" : "\"services\":[\"shelter\"],", keys, from, until);
     }
     snprintf(json + len, cap - (size_t)len, "]}");
@@ -330,7 +339,7 @@ static void *s_seal_worker(void *arg)
     for (size_t i = j->from; i < j->to; i++) {
         int s = (int)(i % (size_t)g.senders), r = (int)(i % (size_t)g.receivers);
         hv_envelope env;
-        hv_envelope_init(&env, HV_MSG_OFFER, g.sender_ids[s],
+        hv_envelope_init(&env, s_large() ? HV_MSG_CASE_TRANSFER : HV_MSG_OFFER, g.sender_ids[s],
                          hv_keypair_public(g.senders_keys[s]), g.receiver_ids[r],
                          hv_keypair_public(g.receivers_keys[r]));
         uint64_t idx = i;
@@ -879,7 +888,7 @@ int main(int argc, char **argv)
         }
     }
     if (g.senders < 1 || g.senders > S_MAX_NODES || g.receivers < 1 ||
-        g.receivers > S_MAX_NODES || g.size > 60000 || hv_crypto_init() != HV_OK)
+        g.receivers > S_MAX_NODES || g.size > HV_PLAINTEXT_MAX || hv_crypto_init() != HV_OK)
         s_die("bad arguments");
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);

@@ -44,7 +44,7 @@
 #define S_MAX_ROUNDS 15
 #define S_PHASES 3              /* peak, 25% rate, 50% rate */
 #define S_HAVEN_OVERHEAD 242    /* an envelope's bytes beyond its plaintext */
-#define S_HAVEN_MAX 60000       /* the largest plaintext haven-bench takes */
+#define S_HAVEN_MAX (1024 * 1024) /* the largest plaintext haven-bench takes (HV_PLAINTEXT_MAX) */
 
 static struct {
     char bench[PATH_MAX];        /* haven-bench */

@@ -16,7 +16,7 @@
 
 /* One run of the workload. Fields are set by the caller. */
 typedef struct hv_peer_load {
-    size_t size;     /* message bytes (Haven: plaintext, capped at 60,000) */
+    size_t size;     /* message bytes (Haven: the plaintext, 242 bytes short of the size) */
     size_t n;        /* messages in the run */
     double rate;     /* messages/s, 0: as fast as the window allows */
     unsigned window; /* unconfirmed messages the producer may have out */

@@ -57,7 +57,8 @@ static const char s_tuning[] = "PRAGMA cache_size=-32768; PRAGMA wal_autocheckpo
 static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
     hv_store *s = arg;
-    hv_every_kick(s->checkpointer); /* frames to copy: the checkpointer has work */
+    __atomic_store_n(&s->wal_frames, frames, __ATOMIC_RELAXED);
+    hv_every_kick(s->checkpointer); /* frames to copy: the checkpointer may have work */
     if (frames > S_WAL_MAX_FRAMES)
         sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
     else if (frames > S_WAL_RESET_FRAMES)
@@ -183,12 +184,28 @@ static const char *const s_sql[S_COUNT] = {
 };
 
 
-/* Copies what it can of the WAL. Returns false once every frame is
- * copied: the thread then sleeps until the next commit's kick (s_wal_hook)
+/* The checkpointer copies nothing until the WAL holds S_CKPT_FROM_FRAMES
+ * frames, then keeps up every S_CHECKPOINT_EVERY_MS until the WAL starts
+ * over (S_WAL_RESET_FRAMES). A page is copied once for all the frames the
+ * WAL holds of it: an envelope's pages written, zeroed when it is deleted
+ * and taken again by the next envelope within those frames reach the
+ * database once, in their last state, where a copy every 20 ms from the
+ * first frame on copied each state that lived 20 ms (docs/BENCHMARKS.md,
+ * "Large envelopes: where the bytes go").
+ * Erasure is unchanged: once the erase tick has dated a truncation (a
+ * second before it), the checkpointer copies everything, so that the
+ * truncation, in the loop, finds little left to copy.
+ * Returns false when there is nothing (more) to copy: the thread then
+ * sleeps until the next commit's kick (s_wal_hook) or the erase tick's,
  * instead of checking an unchanged WAL 50 times a second. */
+#define S_CKPT_FROM_FRAMES (S_WAL_RESET_FRAMES * 3 / 4)
+
 static bool s_checkpoint(void *arg)
 {
     hv_store *s = arg;
+    if (__atomic_load_n(&s->wal_frames, __ATOMIC_RELAXED) < S_CKPT_FROM_FRAMES &&
+        !__atomic_load_n(&s->ckpt_all, __ATOMIC_RELAXED))
+        return false;
     int frames = -1, copied = -1;
     int rc = sqlite3_wal_checkpoint_v2(s->ckpt_db, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
                                        &copied);
@@ -329,9 +346,17 @@ hv_err hv_store_erase_tick(hv_store *s, int64_t now_ms, bool *truncated)
     if (s->unerased_since_ms != 0 && now_ms - s->last_commit_ms < S_ERASE_QUIET_MS &&
         now_ms - s->unerased_since_ms < S_ERASE_MAX_MS)
         return HV_OK; /* busy: later, when quiet, or at the latest */
+    /* Commits to erase: a truncation is dated or due; the checkpointer,
+     * perhaps asleep, copies everything from now (s_checkpoint). */
+    if (s->unerased_since_ms != 0 && !__atomic_load_n(&s->ckpt_all, __ATOMIC_RELAXED)) {
+        __atomic_store_n(&s->ckpt_all, 1, __ATOMIC_RELAXED);
+        hv_every_kick(s->checkpointer);
+    }
     hv_err err = hv_db_erase_tick(s->db, &s->erase, now_ms, S_ERASE_WAIT_MS, truncated);
-    if (*truncated)
+    if (*truncated) {
         s->unerased_since_ms = 0;
+        __atomic_store_n(&s->ckpt_all, 0, __ATOMIC_RELAXED);
+    }
     return err;
 }
 

@@ -51,6 +51,10 @@ struct hv_store {
     sqlite3 *db;                    /* the database (the one writer) */
     sqlite3 *ckpt_db;               /* the checkpointer's connection */
     hv_every *checkpointer;         /* its thread, or NULL */
+    int wal_frames;                 /* frames in the WAL after the last commit (s_wal_hook);
+                                     * read by the checkpointer's thread (atomic) */
+    int ckpt_all;                   /* 1: a truncation is due, the checkpointer copies
+                                     * whatever the WAL holds (atomic) */
     sqlite3_stmt *stmt[S_COUNT];    /* prepared statements */
     bool in_txn;                    /* a group transaction is open */
     char commit_error[128];         /* why the last commit failed, or "" */

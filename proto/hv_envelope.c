@@ -228,6 +228,25 @@ void hv_envelope_init(hv_envelope *env, unsigned type, const char *from,
     memcpy(env->to_kid, to_keys->key_id, HV_KEY_ID_BYTES);
 }
 
+/* Encodes what comes before the body (the array, the header, the hops and
+ * the body's bin tag) into `*out`; the caller owns it. */
+static hv_err s_encode_prefix(const hv_envelope *env, size_t body_len, uint8_t **out, size_t *len)
+{
+    hv_mp_writer w;
+    hv_err err = hv_mp_writer_init(&w);
+    if (err != HV_OK)
+        return err;
+    hv_mp_write_array(&w, S_ENVELOPE_FIELDS);
+    s_write_header(&w, env);
+    hv_mp_write_uint(&w, env->hops);
+    hv_mp_write_bin_header(&w, body_len);
+    return hv_mp_writer_take(&w, out, len);
+}
+
+/* The body is sealed straight into its place in the envelope: the writer
+ * encodes what comes before it and the signature's tag after it, so that
+ * the body (up to HV_BODY_MAX bytes) is written once and never copied. The
+ * bytes are those hv_envelope_encode makes of the sealed envelope. */
 hv_err hv_envelope_seal(const hv_envelope *env, const hv_keypair *sender,
                         const hv_pubkeys *to_keys, const uint8_t *pt, size_t pt_len,
                         uint8_t **wire, size_t *wire_len)
@@ -237,27 +256,43 @@ hv_err hv_envelope_seal(const hv_envelope *env, const hv_keypair *sender,
         return HV_EINVAL;
     if (pt_len > rule->plaintext_max)
         return HV_ETOOBIG;
-    uint8_t *header = NULL, *body = NULL;
-    size_t header_len;
+    if (env->hops > HV_HOPS_MAX)
+        return HV_EINVAL;
+    uint8_t *header = NULL, *prefix = NULL, *sig_tag = NULL, *out = NULL;
+    size_t header_len = 0, prefix_len = 0, sig_tag_len = 0, body_len = pt_len + HV_SEAL_OVERHEAD;
     hv_err err = hv_envelope_encode_header(env, &header, &header_len);
-    if (err != HV_OK)
-        return err;
-    size_t body_cap = pt_len + HV_SEAL_OVERHEAD;
-    body = malloc(body_cap);
-    if (body == NULL) {
-        err = HV_ENOMEM;
-        goto done;
+    if (err == HV_OK)
+        err = s_encode_prefix(env, body_len, &prefix, &prefix_len);
+    if (err == HV_OK) {
+        hv_mp_writer w;
+        if ((err = hv_mp_writer_init(&w)) == HV_OK) {
+            hv_mp_write_bin_header(&w, HV_SIG_BYTES);
+            err = hv_mp_writer_take(&w, &sig_tag, &sig_tag_len);
+        }
     }
-    hv_envelope sealed = *env;
-    err = hv_seal(sender, to_keys->box, header, header_len, pt, pt_len, body, body_cap,
-                  &sealed.body_len, sealed.sig);
+    size_t total = prefix_len + body_len + sig_tag_len + HV_SIG_BYTES;
+    if (err == HV_OK && (out = malloc(total)) == NULL)
+        err = HV_ENOMEM;
     if (err != HV_OK)
         goto done;
-    sealed.body = body;
-    err = hv_envelope_encode(&sealed, wire, wire_len);
+    memcpy(out, prefix, prefix_len);
+    uint8_t *body = out + prefix_len, *tag = body + body_len, *sig = tag + sig_tag_len;
+    size_t sealed_len = 0;
+    err = hv_seal(sender, to_keys->box, header, header_len, pt, pt_len, body, body_len,
+                  &sealed_len, sig);
+    if (err == HV_OK && sealed_len != body_len)
+        err = HV_ECRYPTO; /* cannot happen: the overhead is fixed */
+    if (err != HV_OK)
+        goto done;
+    memcpy(tag, sig_tag, sig_tag_len);
+    *wire = out;
+    *wire_len = total;
+    out = NULL;
 done:
+    free(out);
     free(header);
-    free(body);
+    free(prefix);
+    free(sig_tag);
     return err;
 }
 

@@ -304,6 +304,12 @@ void hv_mp_write_bin(hv_mp_writer *w, const void *b, size_t len)
         s_check(w, msgpack_pack_bin_body(w->pk, b, len));
 }
 
+void hv_mp_write_bin_header(hv_mp_writer *w, size_t len)
+{
+    if (!w->failed)
+        s_check(w, msgpack_pack_bin(w->pk, len));
+}
+
 hv_err hv_mp_writer_take(hv_mp_writer *w, uint8_t **out, size_t *len)
 {
     if (w->failed) {

@@ -67,6 +67,10 @@ void hv_mp_write_bool(hv_mp_writer *w, bool v);
 void hv_mp_write_str(hv_mp_writer *w, const char *s, size_t len);
 void hv_mp_write_cstr(hv_mp_writer *w, const char *s);
 void hv_mp_write_bin(hv_mp_writer *w, const void *b, size_t len);
+/* Writes only the tag and length of a `len`-byte bin, for a caller that
+ * places the `len` bytes after the writer's output itself (a sealed body
+ * written straight into its envelope). */
+void hv_mp_write_bin_header(hv_mp_writer *w, size_t len);
 /* Hands the encoded bytes to the caller (who frees them with free()) and
  * frees the writer. Returns HV_ENOMEM if any write failed, in which case
  * nothing is handed over. */

@@ -337,6 +337,47 @@ static void test_seal_and_open(void **state)
     hv_keypair_free(&clinic);
 }
 
+/* The body is sealed in place (hv_envelope_seal writes around it): the
+ * bytes are the canonical encoding of the sealed envelope, whichever length
+ * form the body's bin takes (8, 16 and 32 bits), and it opens. */
+static void test_seal_in_place_is_canonical(void **state)
+{
+    (void)state;
+    hv_keypair *ngo = hvt_keys(1), *shelter = hvt_keys(50);
+    static const size_t sizes[] = {0, 1, 255 - HV_SEAL_OVERHEAD, 256 - HV_SEAL_OVERHEAD,
+                                   65535 - HV_SEAL_OVERHEAD, 65536 - HV_SEAL_OVERHEAD, 200000};
+    uint8_t *pt = malloc(200000);
+    for (size_t i = 0; i < 200000; i++)
+        pt[i] = (uint8_t)(i * 13);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        hv_envelope env, dec;
+        hv_envelope_init(&env, HV_MSG_CASE_TRANSFER, "ngo.xa", hv_keypair_public(ngo),
+                         "shelter.xc", hv_keypair_public(shelter));
+        uint8_t *wire, *again, *out;
+        size_t wire_len, again_len, out_len;
+        assert_int_equal(hv_envelope_seal(&env, ngo, hv_keypair_public(shelter), pt, sizes[k],
+                                          &wire, &wire_len),
+                         HV_OK);
+        assert_int_equal(hv_envelope_decode(wire, wire_len, &dec), HV_OK);
+        assert_int_equal(dec.body_len, sizes[k] + HV_SEAL_OVERHEAD);
+        assert_int_equal(hv_envelope_encode(&dec, &again, &again_len), HV_OK);
+        assert_int_equal(again_len, wire_len);
+        assert_memory_equal(again, wire, wire_len);
+        assert_int_equal(hv_envelope_open(&dec, "shelter.xc", shelter,
+                                          hv_keypair_public(ngo)->sign, &out, &out_len),
+                         HV_OK);
+        assert_int_equal(out_len, sizes[k]);
+        if (sizes[k] > 0)
+            assert_memory_equal(out, pt, sizes[k]);
+        free(out);
+        free(again);
+        free(wire);
+    }
+    free(pt);
+    hv_keypair_free(&ngo);
+    hv_keypair_free(&shelter);
+}
+
 static void test_type_rules(void **state)
 {
     (void)state;
@@ -372,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_field_rules),
         cmocka_unit_test(test_golden_bytes),
         cmocka_unit_test(test_seal_and_open),
+        cmocka_unit_test(test_seal_in_place_is_canonical),
         cmocka_unit_test(test_type_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
