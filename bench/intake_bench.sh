@@ -54,7 +54,7 @@ for n in $counts; do
   if [ -n "${BEFORE_BIN:-}" ]; then
     # The same store under an older haven-intake (BEFORE_BIN/haven-intake,
     # the same run), without the indexes it did not have.
-    sqlite3 intake.db "DROP INDEX IF EXISTS referrals_created; DROP INDEX IF EXISTS
+    sqlite3 intake.db "DROP INDEX IF EXISTS referrals_created; DROP INDEX IF EXISTS referrals_due; DROP INDEX IF EXISTS
       referrals_state; DROP INDEX IF EXISTS referrals_assigned; DROP INDEX IF EXISTS
       referrals_creator; DROP INDEX IF EXISTS referrals_reference;" || rc=1
     echo "--- before: $BEFORE_BIN/haven-intake"
@@ -67,7 +67,8 @@ for n in $counts; do
   intake_start "$bin/haven-intake" || { rc=1; break; }
   "$bin/hv-bench-intake" time --socket intake.sock --requests "$requests" --expect "$n" \
     --url "${web_base[intake]}" --ca tls/cert.pem --token "$token" || rc=1
-  grep -c "event=referral_state" intake.log | sed 's/^/state changes logged by the intake so far: /'
+  echo "state changes and erasures logged by the intake so far (none expected):" \
+    "$(grep -c "event=referral_state" intake.log), $(grep -c "event=case_erased" intake.log)"
 done
 [ "$rc" -eq 0 ] || failures=1
 exit "$rc"
