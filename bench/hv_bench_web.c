@@ -11,127 +11,16 @@
  *          --name STAFF --password PW --token READ_TOKEN
  *          --socket WORKER_CONTROL.sock --referral FILE.json
  *          [--count 10000] [--requests 500] [--signins 20] */
-#include <arpa/inet.h>
 #include <getopt.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "hv_bench_https.h"
 #include "hv_ctl.h"
 #include "hv_file.h"
-
-typedef struct s_conn {
-    int fd;                                 /* TCP */
-    gnutls_session_t tls;                   /* the session over it */
-    gnutls_certificate_credentials_t cred;  /* trusts --ca */
-} s_conn;
-
-static double s_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int s_connect(s_conn *c, const char *host, unsigned port, const char *ca)
-{
-    memset(c, 0, sizeof *c);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, host, &a.sin_addr);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&a, sizeof a) != 0)
-        return -1;
-    if (gnutls_certificate_allocate_credentials(&c->cred) < 0 ||
-        gnutls_certificate_set_x509_trust_file(c->cred, ca, GNUTLS_X509_FMT_PEM) <= 0 ||
-        gnutls_init(&c->tls, GNUTLS_CLIENT) < 0 || gnutls_set_default_priority(c->tls) < 0 ||
-        gnutls_credentials_set(c->tls, GNUTLS_CRD_CERTIFICATE, c->cred) < 0)
-        return -1;
-    gnutls_session_set_verify_cert(c->tls, host, 0);
-    gnutls_transport_set_int(c->tls, c->fd);
-    int rc;
-    do
-        rc = gnutls_handshake(c->tls);
-    while (rc < 0 && gnutls_error_is_fatal(rc) == 0);
-    if (rc < 0) {
-        fprintf(stderr, "hv-bench-web: TLS handshake: %s\n", gnutls_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
-static void s_close(s_conn *c)
-{
-    if (c->tls != NULL) {
-        gnutls_bye(c->tls, GNUTLS_SHUT_RDWR);
-        gnutls_deinit(c->tls);
-    }
-    if (c->cred != NULL)
-        gnutls_certificate_free_credentials(c->cred);
-    if (c->fd > 0)
-        close(c->fd);
-}
-
-/* One request; returns the status (or -1) and the body in `*out` (caller frees). */
-static int s_request(s_conn *c, const char *method, const char *path, const char *headers,
-                     const char *body, char **out)
-{
-    *out = NULL;
-    char req[4096];
-    int n = snprintf(req, sizeof req, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sContent-Length: "
-                     "%zu\r\n\r\n%s", method, path, headers, body ? strlen(body) : 0,
-                     body ? body : "");
-    if (n < 0 || (size_t)n >= sizeof req || gnutls_record_send(c->tls, req, (size_t)n) != n)
-        return -1;
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap + 1);
-    char *end = NULL;
-    long want = -1;
-    while (buf != NULL) {
-        if (len == cap && (buf = realloc(buf, (cap *= 2) + 1)) == NULL)
-            return -1;
-        ssize_t r = gnutls_record_recv(c->tls, buf + len, cap - len);
-        if (r <= 0) {
-            free(buf);
-            return -1;
-        }
-        len += (size_t)r;
-        buf[len] = '\0';
-        if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL) {
-            const char *cl = strcasestr(buf, "\r\nContent-Length: ");
-            want = cl != NULL && cl < end ? atol(cl + 18) : 0;
-        }
-        if (end != NULL && (long)(len - (size_t)(end + 4 - buf)) >= want)
-            break;
-    }
-    if (buf == NULL)
-        return -1;
-    int status = atoi(buf + 9);
-    *out = strdup(end + 4);
-    free(buf);
-    return status;
-}
-
-static int s_cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void s_report(const char *what, double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, s_cmp);
-    printf("%-44s n=%-5d p50 %8.2f ms   p99 %8.2f ms   max %8.2f ms\n", what, n, t[n / 2],
-           t[(int)((n - 1) * 0.99)], t[n - 1]);
-}
 
 static json_int_t s_total(const char *sock)
 {
@@ -193,7 +82,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "hv-bench-web: the worker at %s does not answer\n", sock);
         return 1;
     }
-    double t0 = s_ms();
+    double t0 = hv_bench_ms();
     json_t *args = json_pack("{s:s%}", "case", text, len);
     for (json_int_t i = have; i < count; i++) {
         json_t *reply = NULL;
@@ -207,11 +96,11 @@ int main(int argc, char **argv)
     json_decref(args);
     if (count > have)
         printf("submitted %lld referrals in %.1f s\n", (long long)(count - have),
-               (s_ms() - t0) / 1e3);
+               (hv_bench_ms() - t0) / 1e3);
     printf("referrals in the store: %lld\n", (long long)s_total(sock));
     gnutls_global_init();
-    s_conn c;
-    if (s_connect(&c, host, port, ca) != 0) {
+    hv_bench_conn c;
+    if (hv_bench_connect(&c, host, port, ca) != 0) {
         fprintf(stderr, "hv-bench-web: cannot connect to %s\n", url);
         return 1;
     }
@@ -220,17 +109,17 @@ int main(int argc, char **argv)
     /* 2. sign-in */
     snprintf(body, sizeof body, "{\"name\":\"%s\",\"password\":\"%s\"}", name, pw);
     for (int i = 0; i < signins; i++) {
-        double s = s_ms();
-        int st = s_request(&c, "POST", "/api/v1/session", "Content-Type: application/json\r\n",
+        double s = hv_bench_ms();
+        int st = hv_bench_request(&c, "POST", "/api/v1/session", "Content-Type: application/json\r\n",
                            body, &out);
-        t[i] = s_ms() - s;
+        t[i] = hv_bench_ms() - s;
         free(out);
         if (st != 201) {
             fprintf(stderr, "hv-bench-web: sign-in answered %d\n", st);
             return 1;
         }
     }
-    s_report("sign-in (POST /api/v1/session)", t, signins);
+    hv_bench_report("sign-in (POST /api/v1/session)", t, signins);
     /* 3. a page of 50 */
     snprintf(hdr, sizeof hdr, "Authorization: Bearer %s\r\n", token);
     json_t *ids = json_array();
@@ -238,9 +127,9 @@ int main(int argc, char **argv)
         char path[128];
         snprintf(path, sizeof path, "/api/v1/referrals?limit=50&offset=%d",
                  (int)((unsigned)rand() % (unsigned)(count > 50 ? count - 50 : 1)));
-        double s = s_ms();
-        int st = s_request(&c, "GET", path, hdr, NULL, &out);
-        t[i] = s_ms() - s;
+        double s = hv_bench_ms();
+        int st = hv_bench_request(&c, "GET", path, hdr, NULL, &out);
+        t[i] = hv_bench_ms() - s;
         json_t *j = out ? json_loads(out, 0, NULL) : NULL;
         json_t *items = json_object_get(j, "items");
         if (st != 200 || json_array_size(items) == 0) {
@@ -252,41 +141,41 @@ int main(int argc, char **argv)
         json_decref(j);
         free(out);
     }
-    s_report("list, a page of 50 (GET /api/v1/referrals)", t, requests);
+    hv_bench_report("list, a page of 50 (GET /api/v1/referrals)", t, requests);
     /* 4. one referral with its history */
     for (int i = 0; i < requests; i++) {
         char path[128];
         snprintf(path, sizeof path, "/api/v1/referrals/%s",
                  json_string_value(json_array_get(ids, (size_t)i % json_array_size(ids))));
-        double s = s_ms();
-        int st = s_request(&c, "GET", path, hdr, NULL, &out);
-        t[i] = s_ms() - s;
+        double s = hv_bench_ms();
+        int st = hv_bench_request(&c, "GET", path, hdr, NULL, &out);
+        t[i] = hv_bench_ms() - s;
         free(out);
         if (st != 200) {
             fprintf(stderr, "hv-bench-web: show answered %d\n", st);
             return 1;
         }
     }
-    s_report("show (GET /api/v1/referrals/ID)", t, requests);
+    hv_bench_report("show (GET /api/v1/referrals/ID)", t, requests);
     /* 5. the same page straight from the worker (its administrators'
      * socket, no HTTP, no TLS): what haven-web adds is the difference. */
     for (int i = 0; i < requests; i++) {
         json_t *a = json_pack("{s:i, s:i}", "limit", 50, "offset",
                               (int)((unsigned)rand() % (unsigned)(count > 50 ? count - 50 : 1)));
         json_t *reply = NULL;
-        double s = s_ms();
+        double s = hv_bench_ms();
         hv_err err = hv_ctl_call(sock, "referral.list", a, 30000, &reply, &e);
-        t[i] = s_ms() - s;
+        t[i] = hv_bench_ms() - s;
         json_decref(a);
         json_decref(reply);
         if (err != HV_OK)
             return 1;
     }
-    s_report("the worker alone: referral.list, 50", t, requests);
+    hv_bench_report("the worker alone: referral.list, 50", t, requests);
     json_decref(ids);
     free(t);
     free(text);
-    s_close(&c);
+    hv_bench_close(&c);
     gnutls_global_deinit();
     return 0;
 }

@@ -21,23 +21,30 @@ hv_err hv_history_upgrade(sqlite3 *db)
     return hv_sql_ensure_column(db, "history", "kind", "TEXT NOT NULL DEFAULT 'state'");
 }
 
-/* One row of `kind`, its detail sealed. */
-static hv_err s_insert(hv_worker *w, const uint8_t referral[16], const char *kind,
-                       const char *state, const char *actor, const char *detail)
+hv_err hv_history_insert(sqlite3 *db, const hv_keyring *keys, const uint8_t referral[16],
+                         const char *kind, const char *state, const char *actor,
+                         const char *detail, uint64_t at)
 {
     uint8_t *sealed = NULL;
     size_t len = 0;
     hv_err err = HV_OK;
     if (detail != NULL && detail[0] != '\0')
-        err = hv_vault_seal_note(hv_worker_keys(w), referral, detail, &sealed, &len);
+        err = hv_vault_seal_note(keys, referral, detail, &sealed, &len);
     if (err == HV_OK)
-        err = hv_sql_exec(hv_worker_db(w),
+        err = hv_sql_exec(db,
                           "INSERT INTO history (referral, at_s, state, actor, detail, kind) "
                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                          "rittxt", referral, (int64_t)time(NULL), state, actor, sealed, len,
-                          kind);
+                          "rittxt", referral, (int64_t)at, state, actor, sealed, len, kind);
     free(sealed);
     return err;
+}
+
+/* One row of `kind`, its detail sealed, as of now. */
+static hv_err s_insert(hv_worker *w, const uint8_t referral[16], const char *kind,
+                       const char *state, const char *actor, const char *detail)
+{
+    return hv_history_insert(hv_worker_db(w), hv_worker_keys(w), referral, kind, state, actor,
+                             detail, (uint64_t)time(NULL));
 }
 
 hv_err hv_history_add_progress(hv_worker *w, const uint8_t referral[16], const char *event,

@@ -21,6 +21,15 @@ extern const char hv_history_schema[];
 HV_MUST_CHECK hv_err hv_history_add(hv_worker *w, const uint8_t referral[16], const char *state,
                                     const char *actor, const char *detail);
 
+/* The row alone of hv_history_add (or, with `kind` "progress", of
+ * hv_history_add_progress) at `at` (Unix seconds): no audit record, no
+ * event. For a store filled while its worker is stopped
+ * (bench/hv_bench_intake.c); a running worker uses hv_history_add. */
+HV_MUST_CHECK hv_err hv_history_insert(sqlite3 *db, const hv_keyring *keys,
+                                       const uint8_t referral[16], const char *kind,
+                                       const char *state, const char *actor, const char *detail,
+                                       uint64_t at);
+
 /* Records an offer's progress reported to an intake (PROTOCOL.md §9 "PROGRESS"):
  * `event` (offered, declined, ...) as reported by `actor`, with `detail`
  * for people (sealed at rest like any detail) and `code` (a reason code,

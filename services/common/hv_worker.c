@@ -176,6 +176,35 @@ hv_err hv_worker_find(hv_worker *w, const char *table, const char *prefix, uint8
     return hv_worker_find_visible(w, table, prefix, NULL, NULL, out, e);
 }
 
+/* The range of 16-byte ids that start with the hex `prefix` (n digits,
+ * already checked): [lo, hi), hi_open when every id above lo matches (a
+ * prefix of all f's). A blob compares as its bytes, so the primary key's
+ * index answers the range; `hex(id) LIKE 'PREFIX%'` read every row. */
+static void s_prefix_range(const char *prefix, size_t n, uint8_t lo[16], uint8_t hi[16],
+                           bool *hi_open)
+{
+    memset(lo, 0, 16);
+    for (size_t i = 0; i < n; i++) {
+        char c = prefix[i];
+        unsigned v = c <= '9' ? (unsigned)(c - '0') : (unsigned)((c | 0x20) - 'a' + 10);
+        lo[i / 2] |= (uint8_t)(i % 2 ? v : v << 4);
+    }
+    /* hi: lo with the last digit given incremented, carrying leftwards. */
+    memcpy(hi, lo, 16);
+    memset(hi + (n + 1) / 2, 0, 16 - (n + 1) / 2);
+    *hi_open = true;
+    for (size_t i = n; i-- > 0;) {
+        unsigned shift = i % 2 ? 0 : 4;
+        unsigned v = (hi[i / 2] >> shift) & 0xf;
+        hi[i / 2] = (uint8_t)(hi[i / 2] & ~(0xf << shift));
+        if (v < 0xf) {
+            hi[i / 2] |= (uint8_t)((v + 1) << shift);
+            *hi_open = false;
+            break;
+        }
+    }
+}
+
 hv_err hv_worker_find_visible(hv_worker *w, const char *table, const char *prefix,
                               const char *visible, const char *staff, uint8_t out[16],
                               hv_errmsg *e)
@@ -184,16 +213,20 @@ hv_err hv_worker_find_visible(hv_worker *w, const char *table, const char *prefi
     if (n < 6 || n > 32 || strspn(prefix, "0123456789abcdefABCDEF") != n)
         return hv_fail(e, HV_EINVAL, "'%.40s' is not a referral id (6 to 32 hex digits)",
                        prefix);
-    char sql[400], pattern[40];
-    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE hex(id) LIKE ?1%s%s%s LIMIT 2", table,
-             visible ? " AND (" : "", visible ? visible : "", visible ? ")" : "");
-    snprintf(pattern, sizeof pattern, "%s%%", prefix);
-    for (char *p = pattern; *p; p++)
-        if (*p >= 'a' && *p <= 'f')
-            *p = (char)(*p - 'a' + 'A');
-    sqlite3_stmt *st = visible ? hv_sql(hv_client_db(w->client), sql, "tt", pattern,
-                                        staff ? staff : "")
-                               : hv_sql(hv_client_db(w->client), sql, "t", pattern);
+    uint8_t lo[16], hi[16];
+    bool hi_open;
+    s_prefix_range(prefix, n, lo, hi, &hi_open);
+    char sql[400];
+    /* The upper bound is written only when there is one: a bound
+     * parameter that may switch it off would hide it from the planner. */
+    snprintf(sql, sizeof sql, "SELECT id FROM %s WHERE id >= ?1%s%s%s%s LIMIT 2", table,
+             hi_open ? "" : " AND id < ?3", visible ? " AND (" : "", visible ? visible : "",
+             visible ? ")" : "");
+    sqlite3 *db = hv_client_db(w->client);
+    const char *who = staff ? staff : "";
+    sqlite3_stmt *st = !hi_open  ? hv_sql(db, sql, "rtr", lo, who, hi)
+                       : visible ? hv_sql(db, sql, "rt", lo, who)
+                                 : hv_sql(db, sql, "r", lo);
     if (st == NULL)
         return HV_ESTORE;
     int found = 0;
@@ -406,6 +439,8 @@ static hv_err s_open(hv_worker *w, bool check_only, hv_errmsg *e)
         if (hv_sql_ensure_column(db, c->table, c->name, c->decl) != HV_OK)
             return hv_fail(e, HV_ESTORE, "%s: cannot add column %s to table %s", w->cfg.store,
                            c->name, c->table);
+    if (w->app->indexes != NULL && (err = hv_db_exec(db, w->app->indexes, e)) != HV_OK)
+        return err;
     if (hv_prekeys_new(&w->prekeys, db, w->client, w->cfg.id,
                        w->cfg.prekey_s ? w->cfg.prekey_s : w->cfg.prekey_days * 24 * 3600,
                        w->cfg.prekey_keep_s) != HV_OK)

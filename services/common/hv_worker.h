@@ -98,6 +98,9 @@ typedef struct hv_worker_app {
     unsigned role;      /* the registry role this worker must have */
     const char *schema; /* its tables: CREATE ... IF NOT EXISTS */
     const hv_worker_column *columns; /* added since; ends with {NULL}; may be NULL */
+    /* CREATE INDEX ... IF NOT EXISTS statements run after `columns` are
+     * added, so that an index may name a column added since; may be NULL. */
+    const char *indexes;
     unsigned staff_roles; /* the staff roles it knows (HV_ACTOR_BIT) */
     /* For haven_worker_referrals{state} (hv_worker_metrics.h): SQL whose
      * rows are (state, count) of the referrals this worker holds. */

@@ -71,6 +71,23 @@ static const char s_schema[] =
 
 /* Added since the first store format; an older store gets them at start
  * (its referrals were made by the host's administrator: created_by ""). */
+/* referral.list (intake_ctl.c) pages in the order of creation, filtered by
+ * state or not, and the tick looks for the requested ones: each an index
+ * range rather than the whole table. A caseworker's own referrals are two
+ * ranges (created by, assigned to). A search in the references reads
+ * this narrow index whole rather than the table. The tick's deadlines and
+ * retention are ranges of (state, updated_s). Each entry carries the
+ * id too (the table's key). Issue 24. */
+static const char s_indexes[] =
+    "CREATE INDEX IF NOT EXISTS referrals_created ON referrals(created_s);"
+    "CREATE INDEX IF NOT EXISTS referrals_state ON referrals(state, created_s);"
+    "CREATE INDEX IF NOT EXISTS referrals_assigned ON referrals(assigned_to, created_s);"
+    "CREATE INDEX IF NOT EXISTS referrals_creator ON referrals(created_by, created_s);"
+    "CREATE INDEX IF NOT EXISTS referrals_reference ON referrals(reference, created_s);"
+    /* The tick's deadlines and retention: the referrals of a state last
+     * changed before a time (intake_deadline.c, intake_erase.c). */
+    "CREATE INDEX IF NOT EXISTS referrals_due ON referrals(state, updated_s);";
+
 static const hv_worker_column s_columns[] = {
     {"referrals", "created_by", "TEXT NOT NULL DEFAULT ''"},
     {"referrals", "assigned_to", "TEXT NOT NULL DEFAULT ''"},
@@ -592,6 +609,7 @@ static const hv_worker_app s_app = {
     .role = HV_ROLE_INTAKE,
     .schema = s_schema,
     .columns = s_columns,
+    .indexes = s_indexes,
     .staff_roles = HV_ACTOR_BIT(HV_ACTOR_CASEWORKER) | HV_ACTOR_BIT(HV_ACTOR_SUPERVISOR) |
                    HV_ACTOR_BIT(HV_ACTOR_ADMIN),
     .command_roles = in_command_roles,

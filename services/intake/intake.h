@@ -40,6 +40,13 @@ typedef struct in_ref {
 #define IN_ERASED_BY_HAND "by_hand"
 
 
+/* Stores the new referral `r` (its state as given: "new" at submission)
+ * and its case, `case_len` bytes of `case_text`, sealed at rest
+ * (hv_vault_put), in the caller's transaction (intake_store.c). Returns
+ * HV_OK, HV_EEXIST (the id is taken), HV_ESTORE. */
+HV_MUST_CHECK hv_err in_store_new(sqlite3 *db, const hv_keyring *keys, const in_ref *r,
+                                  const char *case_text, size_t case_len);
+
 /* Reads referral `id`. Returns HV_OK, HV_ENOTFOUND or HV_ESTORE. */
 HV_MUST_CHECK hv_err in_load(hv_worker *w, const uint8_t id[16], in_ref *r);
 

@@ -179,16 +179,8 @@ static hv_err s_submit(hv_worker *w, const hv_actor *a, json_t *args, json_t **r
         sum.service = (uint8_t)r.service;
         /* A caseworker prepares a referral without consent; a supervisor
          * authorises it (referral.authorise) before anything leaves. */
-        if ((err = hv_vault_put(hv_worker_db(w), hv_worker_keys(w), r.id,
-                                (const uint8_t *)case_text, case_len)) == HV_OK &&
-            (err = hv_sql_exec(hv_worker_db(w),
-                               "INSERT INTO referrals (id, state, service, country, router, "
-                               "created_s, respond_by, updated_s, created_by, assigned_to, "
-                               "reference, case_id) VALUES (?1, 'new', ?2, ?3, ?4, ?5, ?6, ?5, "
-                               "?7, ?8, ?9, ?10)",
-                               "rittiittt" "r", r.id, (int64_t)r.service, r.country, r.router,
-                               (int64_t)now, (int64_t)r.respond_by, r.created_by,
-                               r.assigned_to, r.reference, r.case_id)) == HV_OK &&
+        if ((err = in_store_new(hv_worker_db(w), hv_worker_keys(w), &r, case_text,
+                                case_len)) == HV_OK &&
             /* The case's documents go with each of its referrals. */
             (err = hv_attach_take(w, a, r.id, c, json_object_get(args, "attachments"),
                                   hv_worker_cfg(w)->attachment_max_mib * 1024 * 1024,
@@ -574,15 +566,62 @@ static json_t *s_row_json(hv_worker *w, const in_ref *r)
     return row;
 }
 
-/* The filters of hv_listq, in one statement whatever is given. */
-#define S_LIST_WHERE                                                                          \
-    " FROM referrals WHERE (?1 = '' OR state = ?1) AND (?2 < 0 OR service = ?2) AND "          \
-    "(?3 = '' OR country = ?3) AND (?4 = 0 OR assigned_to = ?5) AND (?6 = 0 OR created_s >= " \
-    "?6) AND (?7 = 0 OR created_s < ?7) AND (?8 = '' OR instr(lower(reference), lower(?8)) > " \
-    "0) AND (?9 = '' OR created_by = ?9 OR assigned_to = ?9)"
+/* The filters of hv_listq as SQL: only those given are written, each a
+ * plain comparison on a column, so that an index answers it (a term such
+ * as `(?1 = '' OR state = ?1)` hides every index from SQLite's planner,
+ * and each page read the whole table). The arguments keep their numbers
+ * whichever terms are written; ?9, the caseworker whose own referrals
+ * these are ("" for all), is always there. A search in the references
+ * cannot use an index's order (a text anywhere in them): it reads the
+ * narrow index of references whole, which is its only linear part. */
+static void s_list_where(const hv_listq *q, bool all, char *out, size_t cap)
+{
+    snprintf(out, cap, " FROM referrals%s WHERE %s%s%s%s%s%s%s%s",
+             q->q[0] ? " INDEXED BY referrals_reference" : "",
+             all ? "?9 = ''" : "(created_by = ?9 OR assigned_to = ?9)",
+             q->state[0] ? " AND state = ?1" : "", q->service >= 0 ? " AND service = ?2" : "",
+             q->country[0] ? " AND country = ?3" : "",
+             q->by_assignee ? " AND assigned_to = ?5" : "",
+             q->since ? " AND created_s >= ?6" : "", q->until ? " AND created_s < ?7" : "",
+             q->q[0] ? " AND instr(lower(reference), lower(?8)) > 0" : "");
+}
 #define S_LIST_ARGS(l, who)                                                                   \
     (l)->state, (int64_t)(l)->service, (l)->country, (int64_t)(l)->by_assignee,               \
         (l)->assigned_to, (int64_t)(l)->since, (int64_t)(l)->until, (l)->q, (who)
+
+/* The ids of the page: `n` rows from `offset` in the order of creation.
+ * A page in the second half is read from the end backwards, so that the
+ * last page costs what the first does (OFFSET walks the rows it skips);
+ * `ids` (capacity n * 16) gets them in the page's order. Returns the
+ * count read, or -1 when the store fails. */
+static int64_t s_list_ids(hv_worker *w, const char *where, const hv_listq *q, const char *who,
+                          int64_t total, uint8_t *ids)
+{
+    int64_t n = q->limit, offset = q->offset;
+    if (offset >= total)
+        return 0;
+    if (n > total - offset)
+        n = total - offset;
+    bool backwards = offset + n / 2 > total / 2;
+    char sql[1024];
+    snprintf(sql, sizeof sql, "SELECT id%s ORDER BY created_s %s, id %s LIMIT ?10 OFFSET ?11",
+             where, backwards ? "DESC" : "ASC", backwards ? "DESC" : "ASC");
+    sqlite3_stmt *st = hv_sql(hv_worker_db(w), sql, "tititiittii", S_LIST_ARGS(q, who), n,
+                              backwards ? total - offset - n : offset);
+    if (st == NULL)
+        return -1;
+    int64_t got = 0;
+    while (got < n && sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(st, 0) != 16)
+            continue;
+        memcpy(ids + 16 * (backwards ? n - 1 - got : got), sqlite3_column_blob(st, 0), 16);
+        got++;
+    }
+    sqlite3_finalize(st);
+    if (backwards && got < n) /* the store changed under the count: keep the page dense */
+        memmove(ids, ids + 16 * (n - got), (size_t)(16 * got));
+    return got;
+}
 
 static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **result,
                      char **text, hv_errmsg *e)
@@ -592,22 +631,22 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
     if (err != HV_OK)
         return err;
     const char *who = s_sees_all(a) ? "" : a->staff;
+    char where[600], sql[700];
+    s_list_where(&q, s_sees_all(a), where, sizeof where);
+    snprintf(sql, sizeof sql, "SELECT count(*)%s", where);
     int64_t total = 0;
-    if (hv_sql_int(hv_worker_db(w), &total, "SELECT count(*)" S_LIST_WHERE, "tititiitt",
-                   S_LIST_ARGS(&q, who)) != HV_OK)
+    if (hv_sql_int(hv_worker_db(w), &total, sql, "tititiitt", S_LIST_ARGS(&q, who)) != HV_OK)
         return HV_ESTORE;
-    sqlite3_stmt *st = hv_sql(hv_worker_db(w),
-                              "SELECT id" S_LIST_WHERE " ORDER BY created_s, id LIMIT ?10 "
-                              "OFFSET ?11",
-                              "tititiittii", S_LIST_ARGS(&q, who), q.limit, q.offset);
-    if (st == NULL)
+    uint8_t ids[HV_LISTQ_LIMIT_MAX * 16];
+    int64_t got = s_list_ids(w, where, &q, who, total, ids);
+    if (got < 0)
         return HV_ESTORE;
     json_t *list = json_array();
     hv_strcat(text, "%-32s  %-18s  %-14s  %-7s  %-14s  %-14s  %s\n", "REFERRAL", "STATE",
               "SERVICE", "COUNTRY", "ASSIGNED", "PROVIDER", "DUE");
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    for (int64_t i = 0; i < got; i++) {
         in_ref r;
-        if (in_load(w, sqlite3_column_blob(st, 0), &r) != HV_OK)
+        if (in_load(w, ids + 16 * i, &r) != HV_OK)
             continue;
         json_array_append_new(list, s_row_json(w, &r));
         char ref[33];
@@ -618,7 +657,6 @@ static hv_err s_list(hv_worker *w, const hv_actor *a, json_t *args, json_t **res
                   r.provider[0] ? r.provider : "-",
                   in_overdue_get(w, r.id, &since, NULL, 0) ? "OVERDUE" : "-");
     }
-    sqlite3_finalize(st);
     /* "referrals" is the name older clients read; "items" the API's. */
     *result = json_pack("{s:O, s:o, s:I, s:I, s:I}", "referrals", list, "items", list, "total",
                         (json_int_t)total, "limit", (json_int_t)q.limit, "offset",

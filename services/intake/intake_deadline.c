@@ -175,13 +175,17 @@ hv_err in_deadline_tick(hv_worker *w, uint64_t now)
      * marked (a transfer stays a candidate, marked, until its grace has
      * passed too). A tick handles at most 100, the next one the rest. */
     sqlite3_stmt *st = hv_sql(hv_worker_db(w),
+                              /* Each branch a range of the index on (state,
+                               * updated_s): the overdue ones, not every
+                               * referral every tick (issue 24). */
                               "SELECT id FROM referrals r WHERE (state IN ('accepted', "
-                              "'transferred') AND updated_s + ?1 <= ?4) OR (((state IN "
-                              "('cancel_requested', 'withdraw_requested') AND updated_s + ?2 <= "
-                              "?4) OR (state IN ('received', 'in_progress', 'on_hold', "
-                              "'transfer_failed') AND updated_s + ?3 <= ?4)) AND NOT EXISTS "
-                              "(SELECT 1 FROM overdue o WHERE o.id = r.id AND o.state = "
-                              "r.state)) LIMIT 100",
+                              "'transferred') AND updated_s <= ?4 - ?1) OR (state IN "
+                              "('cancel_requested', 'withdraw_requested') AND updated_s <= "
+                              "?4 - ?2 AND NOT EXISTS (SELECT 1 FROM overdue o WHERE o.id = "
+                              "r.id AND o.state = r.state)) OR (state IN ('received', "
+                              "'in_progress', 'on_hold', 'transfer_failed') AND updated_s <= "
+                              "?4 - ?3 AND NOT EXISTS (SELECT 1 FROM overdue o WHERE o.id = "
+                              "r.id AND o.state = r.state)) LIMIT 100",
                               "iiii", (int64_t)in_deadline_receipt_s(w), (int64_t)s_confirm_s(w),
                               (int64_t)s_review_s(w), (int64_t)now);
     if (st == NULL)
