@@ -156,15 +156,17 @@ static const char *const s_sql[S_COUNT] = {
     [S_AUDIT_PUT] = "INSERT OR REPLACE INTO audit_pending (last_seq, lines) VALUES (?1, ?2)",
     [S_AUDIT_RELEASE] = "DELETE FROM audit_pending WHERE last_seq <= ?1",
     [S_AUDIT_LIST] = "SELECT lines FROM audit_pending ORDER BY last_seq",
-    /* The ACK's move: the queue row, as it is, into the window (?4, ?5:
-     * the types never kept, see hv_store_ack). */
-    [S_RETAIN] = "INSERT OR REPLACE INTO delivered (seq, id, recipient, sender, type, referral, "
-                 "envelope, stored_ms, expires_ms, acked_ms) SELECT seq, id, recipient, sender, "
-                 "type, referral, envelope, stored_ms, expires_ms, ?3 FROM queue WHERE seq = "
-                 "(SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2 AND type NOT IN "
-                 "(?4, ?5)",
-    [S_ACK_TYPE] = "SELECT type FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND "
-                   "recipient = ?2",
+    /* The ACK's move: the queue row read, then written into the window
+     * with a one-row INSERT ... VALUES. INSERT ... SELECT and OR REPLACE
+     * would each make SQLite keep a statement journal (a copy of every
+     * page the statement changes, about 40 KiB an ACK), to undo the
+     * statement alone if it failed half-way (docs/DECISIONS.md, "No
+     * temporary files"). */
+    [S_ACK_ROW] = "SELECT seq, type, id, sender, referral, envelope, stored_ms, expires_ms FROM "
+                  "queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2",
+    [S_RETAIN] = "INSERT INTO delivered (seq, type, id, sender, referral, envelope, stored_ms, "
+                 "expires_ms, recipient, acked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                 "?10)",
     /* Oldest acknowledgements first, through their index: a bounded batch
      * whatever the table holds. */
     [S_PRUNE] = "SELECT seq, type FROM delivered WHERE acked_ms < ?1 ORDER BY acked_ms LIMIT ?2",

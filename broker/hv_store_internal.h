@@ -35,7 +35,7 @@ enum {
     S_AUDIT_PUT,
     S_AUDIT_RELEASE,
     S_AUDIT_LIST,
-    S_ACK_TYPE,
+    S_ACK_ROW,
     S_RETAIN,
     S_PRUNE,
     S_DELIVERED_DEL,

@@ -24,34 +24,56 @@ hv_err hv_store_count_retained(hv_store *s)
     return rc == SQLITE_ROW ? HV_OK : HV_ESTORE;
 }
 
+/* Writes the row S_ACK_ROW stands on into the window (hv_store.c). A row
+ * of the same sequence number cannot be there (a replay takes its rows
+ * out of the window as it queues them), but should one be, it gives way
+ * rather than failing the whole group. */
+static hv_err s_retain(hv_store *s, sqlite3_stmt *row, const char *recipient, int64_t now_ms)
+{
+    sqlite3_stmt *st = s->stmt[S_RETAIN];
+    for (int col = 0; col < 8; col++)
+        if (col != 5)
+            sqlite3_bind_value(st, col + 1, sqlite3_column_value(row, col));
+    /* The envelope is not copied: `row` holds it until it is reset. */
+    sqlite3_bind_blob(st, 6, sqlite3_column_blob(row, 5), sqlite3_column_bytes(row, 5),
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 10, now_ms);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_CONSTRAINT) {
+        sqlite3_reset(st); /* keeps the bindings for the second try */
+        sqlite3_stmt *del = s->stmt[S_DELIVERED_DEL];
+        sqlite3_bind_int64(del, 1, sqlite3_column_int64(row, 0));
+        if (hv_store_done(del, sqlite3_step(del)) == HV_OK) {
+            s->retained -= sqlite3_changes(s->db);
+            rc = sqlite3_step(st);
+        }
+    }
+    hv_err err = hv_store_done(st, rc);
+    if (err == HV_OK)
+        s->retained++;
+    return err;
+}
+
 hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, int64_t now_ms,
                     bool retain, bool *found)
 {
     *found = false;
-    sqlite3_stmt *st = s->stmt[S_ACK_TYPE];
-    sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    int type = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    if (hv_store_done(st, rc) != HV_OK)
-        return HV_ESTORE;
-    if (type < 0)
-        return HV_OK; /* not queued for it: perhaps a notice's ACK */
+    sqlite3_stmt *row = s->stmt[S_ACK_ROW];
+    sqlite3_bind_blob(row, 1, id, 16, SQLITE_STATIC);
+    sqlite3_bind_text(row, 2, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(row);
+    if (rc != SQLITE_ROW)
+        return hv_store_done(row, rc); /* not queued for it: perhaps a notice's ACK */
+    int type = sqlite3_column_int(row, 1);
     hv_err err = HV_OK;
-    if (retain) {
-        st = s->stmt[S_RETAIN];
-        sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now_ms);
-        sqlite3_bind_int(st, 4, HV_MSG_WITHDRAW);
-        sqlite3_bind_int(st, 5, HV_MSG_WITHDRAWN);
-        err = hv_store_done(st, sqlite3_step(st));
-        if (err == HV_OK)
-            s->retained += sqlite3_changes(s->db);
-    }
-    if (err == HV_OK)
-        err = hv_store_remove(s, id, recipient, found);
-    return err;
+    /* WITHDRAW and WITHDRAWN are never kept: a replay must not withdraw
+     * again what was settled. */
+    if (retain && type != HV_MSG_WITHDRAW && type != HV_MSG_WITHDRAWN)
+        err = s_retain(s, row, recipient, now_ms);
+    if (hv_store_done(row, SQLITE_ROW) != HV_OK || err != HV_OK)
+        return HV_ESTORE;
+    return hv_store_remove(s, id, recipient, found);
 }
 
 hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)

@@ -32,6 +32,17 @@ hv_err hv_db_open(sqlite3 **out, const char *path, const char *schema, hv_errmsg
     return hv_db_open_paged(out, path, schema, 0, e);
 }
 
+/* Keeps what SQLite writes for its own use (statement journals, which
+ * hold copies of the pages a statement changes, and sorts) in memory.
+ * Otherwise, past 64 KiB, it goes to an unlinked file in /var/tmp, whose
+ * blocks keep deleted envelopes and node ids where no erasure reaches,
+ * and an ACK under load wrote tens of KiB of it per envelope
+ * (docs/DECISIONS.md, "No temporary files"). */
+static void s_temp_in_memory(sqlite3 *db)
+{
+    (void)sqlite3_exec(db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
+}
+
 hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema, int page_size,
                         hv_errmsg *e)
 {
@@ -50,6 +61,7 @@ hv_err hv_db_open_paged(sqlite3 **out, const char *path, const char *schema, int
         return err;
     }
     sqlite3_busy_timeout(db, HV_DB_BUSY_MS);
+    s_temp_in_memory(db);
     /* Checked before anything is written to it (docs/DECISIONS.md, "A
      * damaged store is refused"): a store with a damaged page would take
      * new work it can never hand out. */
@@ -181,6 +193,7 @@ hv_err hv_db_check_path(const char *path, hv_db_depth depth, hv_db_checked *foun
         return err;
     }
     sqlite3_busy_timeout(db, HV_DB_BUSY_MS);
+    s_temp_in_memory(db);
     hv_err err = hv_db_check(db, path, depth, found, line, arg, e);
     sqlite3_close_v2(db);
     return err;

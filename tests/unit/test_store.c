@@ -5,7 +5,9 @@
  * tests/integration.) */
 #include "hv_test.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -557,6 +559,75 @@ static void test_deleted_envelopes_leave_nothing_in_db_or_wal(void **state)
     free(dir);
 }
 
+/* Whether this process holds a file SQLite made for its own use (a
+ * statement journal, a sort spilled to disk): those are unlinked when
+ * made, so only /proc/self/fd shows them, and what they hold reaches the
+ * disk's free blocks, which no erasure overwrites. */
+static bool s_holds_sqlite_temp_file(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    bool found = false;
+    struct dirent *de;
+    while (!found && (de = readdir(d)) != NULL) {
+        char link[300], target[PATH_MAX];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(link, target, sizeof target - 1);
+        if (n > 0) {
+            target[n] = '\0';
+            found = strstr(target, "etilqs_") != NULL;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* The attack: envelopes the broker deleted read back from a temporary
+ * file. An ACK that retains moves a row with a statement that SQLite may
+ * undo alone, and to undo it SQLite keeps, in a statement journal, the
+ * pages the statement changes, envelopes and recipients included. Past
+ * 64 KiB that journal went to a file in /var/tmp, unlinked and never
+ * overwritten: a group of ACKs as the broker makes under load wrote tens
+ * of KiB of such pages per envelope there. Kept in memory, nothing of it
+ * outlives the transaction. */
+static void test_acks_under_load_leave_no_pages_in_temp_files(void **state)
+{
+    (void)state;
+    char *dir, path[512];
+    hv_store *s = s_open(&dir, path, sizeof path);
+    static uint8_t envelope[2042];
+    enum { S_N = 1200 };
+    uint8_t id[16] = {0}, referral[16];
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int k = 0; k < S_N; k++) {
+        id[0] = (uint8_t)k;
+        id[1] = (uint8_t)(k >> 8);
+        memset(referral, k, sizeof referral);
+        memset(envelope, k, sizeof envelope);
+        hv_stored m = {.id = id, .sender = "intake.xa", .recipient = "shelter.xb",
+                       .type = HV_MSG_CASE_TRANSFER, .envelope = envelope,
+                       .envelope_len = sizeof envelope, .expires_ms = FAR, .referral = referral};
+        bool dup = true;
+        assert_int_equal(hv_store_put(s, &m, T0, &dup), HV_OK);
+    }
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    /* One group transaction of ACKs, each kept in the window. */
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    for (int k = 0; k < S_N; k++) {
+        id[0] = (uint8_t)k;
+        id[1] = (uint8_t)(k >> 8);
+        bool found = false;
+        assert_int_equal(hv_store_ack(s, id, "shelter.xb", T0 + 10, true, &found), HV_OK);
+        assert_true(found);
+        assert_false(s_holds_sqlite_temp_file());
+    }
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(s_retained(s), S_N);
+    hv_store_close(&s);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
 /* The same deletes with erasure off: freed pages and old frames keep
  * envelopes, which is what the test above would see if erasure failed. */
 static void test_without_erasure_freed_pages_keep_envelopes(void **state)
@@ -785,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_forget_referral_and_node),
         cmocka_unit_test(test_deleted_envelopes_leave_nothing_in_db_or_wal),
         cmocka_unit_test(test_without_erasure_freed_pages_keep_envelopes),
+        cmocka_unit_test(test_acks_under_load_leave_no_pages_in_temp_files),
         cmocka_unit_test(test_a_reader_defers_the_truncation),
         cmocka_unit_test(test_steady_load_truncates_within_ten_seconds),
         cmocka_unit_test(test_format_1_store_upgrades),
