@@ -73,9 +73,13 @@ static int s_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
  * index (../docs/BENCHMARKS.md).
  * Format 2 adds the replay window: the queue row carries the envelope's
  * referral id, and an acknowledged row moves to `delivered` (same sequence
- * number, the time of the ACK added) until the window has passed; a format
- * 1 store is brought to format 2 when opened (s_check_format). */
-#define S_FORMAT 2 /* PRAGMA user_version of this layout */
+ * number, the time of the ACK added) until the window has passed.
+ * Format 3 keeps the envelopes in `bodies`, by that sequence number, so
+ * that the move at the ACK is a row of metadata and an envelope is
+ * written once and zeroed once, however long the window keeps it
+ * (docs/DECISIONS.md, "Envelopes in a table of their own"). Older stores
+ * are brought to format 3 when opened (s_check_format). */
+#define S_FORMAT 3 /* PRAGMA user_version of this layout */
 
 static const char s_schema[] =
     "CREATE TABLE IF NOT EXISTS queue ("
@@ -85,18 +89,20 @@ static const char s_schema[] =
     "  recipient TEXT NOT NULL,"
     "  sender TEXT NOT NULL,"
     "  type INTEGER NOT NULL,"
-    "  envelope BLOB NOT NULL,"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  stored_ms INTEGER NOT NULL,"
     "  expires_ms INTEGER NOT NULL,"
     "  referral BLOB);"                    /* the envelope's referral id (format 2) */
     "CREATE INDEX IF NOT EXISTS queue_recipient ON queue(recipient, seq);"
+    /* The envelope of each row of `queue` or `delivered` (format 3), still
+     * sealed end to end, under the row's sequence number. */
+    "CREATE TABLE IF NOT EXISTS bodies (seq INTEGER PRIMARY KEY, envelope BLOB NOT NULL);"
     /* Envelopes their recipient acknowledged, kept for the replay window
      * (hv_store_ack): still sealed end to end. The sequence number is the
      * one they had in the queue, to which a replay puts them back. */
     "CREATE TABLE IF NOT EXISTS delivered ("
     "  seq INTEGER PRIMARY KEY, id BLOB NOT NULL, recipient TEXT NOT NULL,"
-    "  sender TEXT NOT NULL, type INTEGER NOT NULL, referral BLOB, envelope BLOB NOT NULL,"
+    "  sender TEXT NOT NULL, type INTEGER NOT NULL, referral BLOB,"
     "  stored_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, acked_ms INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS delivered_recipient ON delivered(recipient, acked_ms);"
     "CREATE INDEX IF NOT EXISTS delivered_acked ON delivered(acked_ms);"
@@ -126,18 +132,23 @@ static const char *const s_sql[S_COUNT] = {
     [S_COMMIT] = "COMMIT",
     [S_DEDUP_GET] = "SELECT sender FROM dedup WHERE id = ?1",
     [S_DEDUP_PUT] = "INSERT INTO dedup (id, sender, expires_ms, seq) VALUES (?1, ?2, ?3, ?4)",
-    [S_QUEUE_PUT] = "INSERT INTO queue (id, recipient, sender, type, envelope, stored_ms, "
-                    "expires_ms, referral) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [S_REMOVE] = "DELETE FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND "
-                 "recipient = ?2",
-    [S_NEXT] = "SELECT seq, id, envelope, attempts FROM queue WHERE recipient = ?1 AND seq > ?2 "
-               "ORDER BY seq LIMIT ?3",
+    [S_QUEUE_PUT] = "INSERT INTO queue (id, recipient, sender, type, stored_ms, expires_ms, "
+                    "referral) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [S_BODY_PUT] = "INSERT INTO bodies (seq, envelope) VALUES (?1, ?2)",
+    [S_BODY_DEL] = "DELETE FROM bodies WHERE seq = ?1",
+    [S_QUEUED_SEQ] = "SELECT seq FROM queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) "
+                     "AND recipient = ?2",
+    [S_QUEUE_DEL] = "DELETE FROM queue WHERE seq = ?1",
+    /* The queue's index first, then each body by its sequence number. */
+    [S_NEXT] = "SELECT q.seq, q.id, b.envelope, q.attempts FROM queue q CROSS JOIN bodies b ON "
+               "b.seq = q.seq WHERE q.recipient = ?1 AND q.seq > ?2 ORDER BY q.seq LIMIT ?3",
     [S_ATTEMPTED] = "UPDATE queue SET attempts = attempts + 1 WHERE seq = (SELECT seq FROM "
                     "dedup WHERE id = ?1)",
     [S_BURY_COPY] = "INSERT OR REPLACE INTO dead_letters (id, recipient, sender, type, envelope, "
-                    "attempts, code, reason, stored_ms, died_ms) SELECT id, recipient, sender, "
-                    "type, envelope, attempts, ?3, ?4, stored_ms, ?5 FROM queue WHERE seq = "
-                    "(SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2 RETURNING sender",
+                    "attempts, code, reason, stored_ms, died_ms) SELECT q.id, q.recipient, "
+                    "q.sender, q.type, b.envelope, q.attempts, ?3, ?4, q.stored_ms, ?5 FROM "
+                    "queue q JOIN bodies b ON b.seq = q.seq WHERE q.seq = (SELECT seq FROM dedup "
+                    "WHERE id = ?1) AND q.recipient = ?2 RETURNING sender",
     [S_BURY_NOTICE] = "INSERT OR REPLACE INTO notices (node, id, code, reason) VALUES (?1, ?2, "
                       "?3, ?4)",
     [S_EXPIRED_IDS] = "SELECT d.id, q.recipient FROM dedup d JOIN queue q ON q.seq = d.seq "
@@ -157,16 +168,15 @@ static const char *const s_sql[S_COUNT] = {
     [S_AUDIT_RELEASE] = "DELETE FROM audit_pending WHERE last_seq <= ?1",
     [S_AUDIT_LIST] = "SELECT lines FROM audit_pending ORDER BY last_seq",
     /* The ACK's move: the queue row read, then written into the window
-     * with a one-row INSERT ... VALUES. INSERT ... SELECT and OR REPLACE
+     * with a one-row INSERT ... VALUES; its body stays where it is. INSERT ... SELECT and OR REPLACE
      * would each make SQLite keep a statement journal (a copy of every
      * page the statement changes, about 40 KiB an ACK), to undo the
      * statement alone if it failed half-way (docs/DECISIONS.md, "No
      * temporary files"). */
-    [S_ACK_ROW] = "SELECT seq, type, id, sender, referral, envelope, stored_ms, expires_ms FROM "
-                  "queue WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2",
-    [S_RETAIN] = "INSERT INTO delivered (seq, type, id, sender, referral, envelope, stored_ms, "
-                 "expires_ms, recipient, acked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-                 "?10)",
+    [S_ACK_ROW] = "SELECT seq, type, id, sender, referral, stored_ms, expires_ms FROM queue "
+                  "WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2",
+    [S_RETAIN] = "INSERT INTO delivered (seq, type, id, sender, referral, stored_ms, expires_ms, "
+                 "recipient, acked_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     /* Oldest acknowledgements first, through their index: a bounded batch
      * whatever the table holds. */
     [S_PRUNE] = "SELECT seq, type FROM delivered WHERE acked_ms < ?1 ORDER BY acked_ms LIMIT ?2",
@@ -174,13 +184,18 @@ static const char *const s_sql[S_COUNT] = {
     /* Back into the queue under their old sequence numbers (never reused,
      * so free), hence in their original order and ahead of anything newer;
      * their dedup rows still point at those numbers. */
-    [S_REPLAY_COPY] = "INSERT INTO queue (seq, id, recipient, sender, type, envelope, attempts, "
+    [S_REPLAY_COPY] = "INSERT INTO queue (seq, id, recipient, sender, type, attempts, "
                       "stored_ms, expires_ms, referral) SELECT seq, id, recipient, sender, type, "
-                      "envelope, 0, stored_ms, expires_ms, referral FROM delivered WHERE "
+                      "0, stored_ms, expires_ms, referral FROM delivered WHERE "
                       "recipient = ?1 AND acked_ms >= ?2 AND expires_ms > ?3 ORDER BY seq",
     [S_REPLAY_DROP] = "DELETE FROM delivered WHERE recipient = ?1 AND acked_ms >= ?2 AND "
                       "expires_ms > ?3",
+    /* Forgetting takes the bodies first, then the rows that name them. */
+    [S_FORGET_REFERRAL_BODIES] = "DELETE FROM bodies WHERE seq IN (SELECT seq FROM delivered "
+                                 "WHERE referral = ?1)",
     [S_FORGET_REFERRAL] = "DELETE FROM delivered WHERE referral = ?1",
+    [S_FORGET_NODE_BODIES] = "DELETE FROM bodies WHERE seq IN (SELECT seq FROM delivered WHERE "
+                             "recipient = ?1)",
     [S_FORGET_NODE] = "DELETE FROM delivered WHERE recipient = ?1",
     [S_RETAINED_NODES] = "SELECT DISTINCT recipient FROM delivered",
 };
@@ -241,14 +256,33 @@ static hv_err s_check_format(sqlite3 *db, const char *path, hv_errmsg *e)
         sqlite3_step(st) == SQLITE_ROW)
         version = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    if (version == 0 || version == 1) {
+    if (version == 0) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", S_FORMAT);
+        return hv_db_exec(db, sql, e);
+    }
+    if (version == 1 || version == 2) {
         /* Format 1 lacks the queue's referral column (the schema made the
          * new tables already); its queued envelopes keep a NULL referral,
-         * which only means a WITHDRAW cannot find them in the window. */
-        char sql[128];
-        snprintf(sql, sizeof sql, "%sPRAGMA user_version=%d",
-                 version == 1 ? "ALTER TABLE queue ADD COLUMN referral BLOB; " : "", S_FORMAT);
-        return hv_db_exec(db, sql, e);
+         * which only means a WITHDRAW cannot find them in the window.
+         * Format 2 keeps each envelope in its row: they move to `bodies`,
+         * all in one transaction, and the columns go (secure_delete
+         * zeroes the pages the rebuilt tables leave). */
+        static const char window[] = /* format 1 had none: the schema made it new */
+            "INSERT INTO bodies (seq, envelope) SELECT seq, envelope FROM delivered;"
+            "ALTER TABLE delivered DROP COLUMN envelope;";
+        char sql[640];
+        snprintf(sql, sizeof sql,
+                 "BEGIN IMMEDIATE; %s"
+                 "INSERT INTO bodies (seq, envelope) SELECT seq, envelope FROM queue;"
+                 "ALTER TABLE queue DROP COLUMN envelope; %s"
+                 "PRAGMA user_version=%d; COMMIT",
+                 version == 1 ? "ALTER TABLE queue ADD COLUMN referral BLOB;" : "",
+                 version == 2 ? window : "", S_FORMAT);
+        hv_err err = hv_db_exec(db, sql, e);
+        if (err != HV_OK)
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        return err;
     }
     if (version != S_FORMAT)
         return hv_fail(e, HV_EVERSION, "%s: store format %d, this broker reads format %d",
@@ -440,11 +474,17 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_text(st, 2, m->recipient, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, m->sender, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, (int)m->type);
-    sqlite3_bind_blob(st, 5, m->envelope, (int)m->envelope_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 6, now_ms);
-    sqlite3_bind_int64(st, 7, m->expires_ms);
+    sqlite3_bind_int64(st, 5, now_ms);
+    sqlite3_bind_int64(st, 6, m->expires_ms);
     if (m->referral != NULL)
-        sqlite3_bind_blob(st, 8, m->referral, 16, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 7, m->referral, 16, SQLITE_STATIC);
+    if (hv_store_done(st, sqlite3_step(st)) != HV_OK)
+        return HV_ESTORE;
+    sqlite3_int64 seq = sqlite3_last_insert_rowid(s->db);
+
+    st = s->stmt[S_BODY_PUT];
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_blob(st, 2, m->envelope, (int)m->envelope_len, SQLITE_STATIC);
     if (hv_store_done(st, sqlite3_step(st)) != HV_OK)
         return HV_ESTORE;
 
@@ -452,18 +492,37 @@ hv_err hv_store_put(hv_store *s, const hv_stored *m, int64_t now_ms, bool *dupli
     sqlite3_bind_blob(st, 1, m->id, 16, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, m->sender, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, m->expires_ms);
-    sqlite3_bind_int64(st, 4, sqlite3_last_insert_rowid(s->db));
+    sqlite3_bind_int64(st, 4, seq);
+    return hv_store_done(st, sqlite3_step(st));
+}
+
+hv_err hv_store_remove_seq(hv_store *s, int64_t seq, bool keep_body)
+{
+    sqlite3_stmt *st = s->stmt[S_QUEUE_DEL];
+    sqlite3_bind_int64(st, 1, seq);
+    if (hv_store_done(st, sqlite3_step(st)) != HV_OK)
+        return HV_ESTORE;
+    if (keep_body)
+        return HV_OK;
+    st = s->stmt[S_BODY_DEL];
+    sqlite3_bind_int64(st, 1, seq);
     return hv_store_done(st, sqlite3_step(st));
 }
 
 hv_err hv_store_remove(hv_store *s, const uint8_t id[16], const char *recipient, bool *found)
 {
-    sqlite3_stmt *st = s->stmt[S_REMOVE];
+    *found = false;
+    sqlite3_stmt *st = s->stmt[S_QUEUED_SEQ];
     sqlite3_bind_blob(st, 1, id, 16, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, recipient, -1, SQLITE_STATIC);
-    hv_err err = hv_store_done(st, sqlite3_step(st));
-    *found = err == HV_OK && sqlite3_changes(s->db) > 0;
-    return err;
+    int rc = sqlite3_step(st);
+    int64_t seq = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (hv_store_done(st, rc) != HV_OK)
+        return HV_ESTORE;
+    if (rc != SQLITE_ROW)
+        return HV_OK;
+    *found = true;
+    return hv_store_remove_seq(s, seq, false);
 }
 
 
@@ -724,11 +783,12 @@ hv_err hv_store_dead_requeue(hv_store *s, const uint8_t id[16], int64_t now_ms, 
     if (err != HV_OK)
         return err;
     const char *const steps[] = {
-        "INSERT INTO queue (id, recipient, sender, type, envelope, attempts, stored_ms, "
-        "expires_ms) SELECT d.id, d.recipient, d.sender, d.type, d.envelope, d.attempts, "
-        "d.stored_ms, x.expires_ms FROM dead_letters d JOIN dedup x ON x.id = d.id WHERE "
-        "d.id = ?1",
+        "INSERT INTO queue (id, recipient, sender, type, attempts, stored_ms, expires_ms) "
+        "SELECT d.id, d.recipient, d.sender, d.type, d.attempts, d.stored_ms, x.expires_ms "
+        "FROM dead_letters d JOIN dedup x ON x.id = d.id WHERE d.id = ?1",
         "UPDATE dedup SET seq = last_insert_rowid() WHERE id = ?1",
+        "INSERT INTO bodies (seq, envelope) SELECT x.seq, d.envelope FROM dead_letters d JOIN "
+        "dedup x ON x.id = d.id WHERE d.id = ?1",
         "DELETE FROM dead_letters WHERE id = ?1",
     };
     for (size_t i = 0; err == HV_OK && i < sizeof steps / sizeof steps[0]; i++) {

@@ -20,7 +20,10 @@ enum {
     S_DEDUP_GET,
     S_DEDUP_PUT,
     S_QUEUE_PUT,
-    S_REMOVE,
+    S_BODY_PUT,
+    S_BODY_DEL,
+    S_QUEUED_SEQ,
+    S_QUEUE_DEL,
     S_NEXT,
     S_ATTEMPTED,
     S_BURY_COPY,
@@ -41,7 +44,9 @@ enum {
     S_DELIVERED_DEL,
     S_REPLAY_COPY,
     S_REPLAY_DROP,
+    S_FORGET_REFERRAL_BODIES,
     S_FORGET_REFERRAL,
+    S_FORGET_NODE_BODIES,
     S_FORGET_NODE,
     S_RETAINED_NODES,
     S_COUNT
@@ -68,6 +73,10 @@ struct hv_store {
     int64_t last_commit_ms;         /* when the erase tick saw the last commit */
     int64_t unerased_since_ms;      /* ...the first commit not yet erased, 0 = none */
 };
+
+/* Removes queue row `seq`, and its body unless `keep_body` (the replay
+ * window keeps it). Inside a transaction. */
+hv_err hv_store_remove_seq(hv_store *s, int64_t seq, bool keep_body);
 
 /* Resets a statement after use so that it releases its read snapshot;
  * HV_OK when `rc` was a success. */

@@ -31,18 +31,14 @@ hv_err hv_store_count_retained(hv_store *s)
 static hv_err s_retain(hv_store *s, sqlite3_stmt *row, const char *recipient, int64_t now_ms)
 {
     sqlite3_stmt *st = s->stmt[S_RETAIN];
-    for (int col = 0; col < 8; col++)
-        if (col != 5)
-            sqlite3_bind_value(st, col + 1, sqlite3_column_value(row, col));
-    /* The envelope is not copied: `row` holds it until it is reset. */
-    sqlite3_bind_blob(st, 6, sqlite3_column_blob(row, 5), sqlite3_column_bytes(row, 5),
-                      SQLITE_STATIC);
-    sqlite3_bind_text(st, 9, recipient, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 10, now_ms);
+    for (int col = 0; col < 7; col++)
+        sqlite3_bind_value(st, col + 1, sqlite3_column_value(row, col));
+    sqlite3_bind_text(st, 8, recipient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, now_ms);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_CONSTRAINT) {
         sqlite3_reset(st); /* keeps the bindings for the second try */
-        sqlite3_stmt *del = s->stmt[S_DELIVERED_DEL];
+        sqlite3_stmt *del = s->stmt[S_DELIVERED_DEL]; /* the body is this row's too */
         sqlite3_bind_int64(del, 1, sqlite3_column_int64(row, 0));
         if (hv_store_done(del, sqlite3_step(del)) == HV_OK) {
             s->retained -= sqlite3_changes(s->db);
@@ -65,15 +61,18 @@ hv_err hv_store_ack(hv_store *s, const uint8_t id[16], const char *recipient, in
     int rc = sqlite3_step(row);
     if (rc != SQLITE_ROW)
         return hv_store_done(row, rc); /* not queued for it: perhaps a notice's ACK */
+    int64_t seq = sqlite3_column_int64(row, 0);
     int type = sqlite3_column_int(row, 1);
     hv_err err = HV_OK;
     /* WITHDRAW and WITHDRAWN are never kept: a replay must not withdraw
      * again what was settled. */
-    if (retain && type != HV_MSG_WITHDRAW && type != HV_MSG_WITHDRAWN)
+    bool keep = retain && type != HV_MSG_WITHDRAW && type != HV_MSG_WITHDRAWN;
+    if (keep)
         err = s_retain(s, row, recipient, now_ms);
     if (hv_store_done(row, SQLITE_ROW) != HV_OK || err != HV_OK)
         return HV_ESTORE;
-    return hv_store_remove(s, id, recipient, found);
+    *found = true;
+    return hv_store_remove_seq(s, seq, keep);
 }
 
 hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned)
@@ -91,11 +90,13 @@ hv_err hv_store_prune(hv_store *s, int64_t before_ms, size_t max, size_t *pruned
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max)
         seqs[n++] = sqlite3_column_int64(st, 0);
     hv_err err = hv_store_done(st, rc);
-    for (size_t i = 0; err == HV_OK && i < n; i++) {
-        st = s->stmt[S_DELIVERED_DEL];
-        sqlite3_bind_int64(st, 1, seqs[i]);
-        err = hv_store_done(st, sqlite3_step(st));
-    }
+    const int steps[] = {S_DELIVERED_DEL, S_BODY_DEL}; /* the row and its body */
+    for (size_t i = 0; err == HV_OK && i < n; i++)
+        for (size_t k = 0; err == HV_OK && k < sizeof steps / sizeof steps[0]; k++) {
+            st = s->stmt[steps[k]];
+            sqlite3_bind_int64(st, 1, seqs[i]);
+            err = hv_store_done(st, sqlite3_step(st));
+        }
     free(seqs);
     if (err != HV_OK)
         return err;
@@ -129,12 +130,16 @@ hv_err hv_store_replay(hv_store *s, const char *recipient, int64_t since_ms, int
 static hv_err s_forget(hv_store *s, int which, const void *key, int key_len, size_t *deleted)
 {
     *deleted = 0;
-    sqlite3_stmt *st = s->stmt[which];
-    if (key_len < 0)
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_blob(st, 1, key, key_len, SQLITE_STATIC);
-    hv_err err = hv_store_done(st, sqlite3_step(st));
+    hv_err err = HV_OK;
+    /* `which - 1`: the statement that deletes the rows' bodies (hv_store.c) */
+    for (int k = which - 1; err == HV_OK && k <= which; k++) {
+        sqlite3_stmt *st = s->stmt[k];
+        if (key_len < 0)
+            sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_blob(st, 1, key, key_len, SQLITE_STATIC);
+        err = hv_store_done(st, sqlite3_step(st));
+    }
     if (err == HV_OK)
         *deleted = (size_t)sqlite3_changes(s->db);
     s->retained -= (int64_t)*deleted;

@@ -188,8 +188,8 @@ after_restore=$(view)
 wid=${ids_before[1]}
 kept_of() { sqlite3 broker.db "SELECT count(*) FROM delivered WHERE lower(hex(referral)) = '$wid'"; }
 [ "$(kept_of)" -ge 4 ] && ok || bad "the window keeps $(kept_of) envelopes of $wid" # offer, accept, match, case, receipt
-case_hex=$(sqlite3 broker.db "SELECT hex(substr(envelope, length(envelope) - 400, 96)) FROM delivered \
-  WHERE lower(hex(referral)) = '$wid' AND type = 7")
+case_hex=$(sqlite3 broker.db "SELECT hex(substr(b.envelope, length(b.envelope) - 400, 96)) \
+  FROM delivered d JOIN bodies b ON b.seq = d.seq WHERE lower(hex(d.referral)) = '$wid' AND d.type = 7")
 [ ${#case_hex} = 192 ] && ok || bad "no CASE_TRANSFER of $wid in the window"
 expect 0 "withdraw_requested" "$haven" referral withdraw --config intake.ini "$wid" \
   --reason "consent withdrawn by the person"

@@ -68,7 +68,8 @@ transfers() {
 }
 wait_until 20 is 1 transfers
 # The thief's copy, taken from the broker's store before delivery.
-sqlite3 broker.db "SELECT hex(envelope) FROM queue WHERE recipient = 'shelter-b.xc' AND type = 7" |
+sqlite3 broker.db "SELECT hex(b.envelope) FROM queue q JOIN bodies b ON b.seq = q.seq
+  WHERE q.recipient = 'shelter-b.xc' AND q.type = 7" |
   xxd -r -p > stolen.env
 [ "$(stat -c %s stolen.env)" -gt 1000 ] && ok || bad "the copied envelope is $(stat -c %s stolen.env) bytes"
 # Shelter B's prekey secrets as they rest in its store now (sealed under its

@@ -107,7 +107,7 @@ damaged_page_found_while_running_refuses_sends)
   damage broker.db queue || exit 1
   # A write by another connection makes the broker drop its page cache at
   # its next read, which then comes from the damaged file.
-  sqlite3 -cmd '.timeout 5000' broker.db "PRAGMA user_version = 2" || bad "external write"
+  sqlite3 -cmd '.timeout 5000' broker.db "PRAGMA user_version = 3" || bad "external write"
   log_at=$(wc -c < broker.log)
   # The first read of the queue finds it: the metrics' (every 500 ms), or
   # the delivery to shelter A.

@@ -63,8 +63,9 @@ queued_cases() {
 # case_marker: 32 sealed bytes of the case queued for shelter A, in hex
 # (from inside the ciphertext, well before the signature at the end).
 case_marker() {
-  sqlite3 -cmd '.timeout 5000' broker.db "SELECT hex(substr(envelope, length(envelope) - 400, 32))
-    FROM queue WHERE recipient = 'shelter-a.xc' AND type = 7"
+  sqlite3 -cmd '.timeout 5000' broker.db "SELECT hex(substr(b.envelope, length(b.envelope) - 400,
+    32)) FROM queue q JOIN bodies b ON b.seq = q.seq WHERE q.recipient = 'shelter-a.xc' AND
+    q.type = 7"
 }
 # accepted_case: a new referral that shelter A accepts, then goes offline,
 # so that its case waits at the broker; sets $rid (the referral's id) and

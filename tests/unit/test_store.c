@@ -422,7 +422,7 @@ static void test_forget_referral_and_node(void **state)
     free(dir);
 }
 
-/* A store of format 1 (before the replay window) opens as format 2 with
+/* A store of format 1 (before the replay window) opens as format 3 with
  * its queue intact, and its queued envelopes can be acknowledged and kept. */
 static void test_format_1_store_upgrades(void **state)
 {
@@ -461,7 +461,105 @@ static void test_format_1_store_upgrades(void **state)
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 3);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    hvt_rmdir(dir);
+    free(dir);
+}
+
+/* Takes the first envelope queued: its sequence number and id byte, its
+ * bytes all that byte. */
+static bool s_next_one(void *arg, int64_t seq, const uint8_t id[16], const uint8_t *env,
+                       size_t len, unsigned attempts)
+{
+    (void)attempts;
+    int64_t *got = arg;
+    assert_int_equal(len, 64);
+    for (size_t i = 0; i < len; i++)
+        assert_int_equal(env[i], id[0]);
+    got[0] = seq;
+    got[1] = id[0];
+    return false;
+}
+
+/* A store of format 2 (each envelope in its row) opens as format 3 with
+ * every envelope in `bodies`, byte for byte: a queued one is delivered
+ * under its sequence number, one kept in the window is replayed, and the
+ * columns that held them are gone. */
+static void test_format_2_store_upgrades(void **state)
+{
+    (void)state;
+    char *dir = hvt_tmpdir(), path[512];
+    snprintf(path, sizeof path, "%s/broker.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char sql[2400];
+    char env7[129], env8[129]; /* 64 bytes 07, 64 bytes 08, in hex */
+    memset(env7, '0', 128);
+    memset(env8, '0', 128);
+    for (int i = 1; i < 128; i += 2) {
+        env7[i] = '7';
+        env8[i] = '8';
+    }
+    env7[128] = env8[128] = '\0';
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode=WAL;"
+             "CREATE TABLE queue (seq INTEGER PRIMARY KEY AUTOINCREMENT, id BLOB NOT NULL,"
+             " recipient TEXT NOT NULL, sender TEXT NOT NULL, type INTEGER NOT NULL,"
+             " envelope BLOB NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+             " stored_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL, referral BLOB);"
+             "CREATE INDEX queue_recipient ON queue(recipient, seq);"
+             "CREATE TABLE delivered (seq INTEGER PRIMARY KEY, id BLOB NOT NULL,"
+             " recipient TEXT NOT NULL, sender TEXT NOT NULL, type INTEGER NOT NULL,"
+             " referral BLOB, envelope BLOB NOT NULL, stored_ms INTEGER NOT NULL,"
+             " expires_ms INTEGER NOT NULL, acked_ms INTEGER NOT NULL);"
+             "CREATE TABLE dedup (id BLOB PRIMARY KEY, sender TEXT NOT NULL,"
+             " expires_ms INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID;"
+             "INSERT INTO delivered VALUES (4, x'07000000000000000000000000000000', 'shelter.xb',"
+             " 'intake.xa', %d, NULL, x'%s', 1, 4102444800000, %lld);"
+             "INSERT INTO dedup VALUES (x'07000000000000000000000000000000', 'intake.xa',"
+             " 4102444800000, 4);"
+             "INSERT INTO queue (seq, id, recipient, sender, type, envelope, stored_ms,"
+             " expires_ms) VALUES (5, x'08000000000000000000000000000000', 'shelter.xb',"
+             " 'intake.xa', %d, x'%s', 1, 4102444800000);"
+             "INSERT INTO dedup VALUES (x'08000000000000000000000000000000', 'intake.xa',"
+             " 4102444800000, 5);"
+             "PRAGMA user_version=2;",
+             HV_MSG_CASE_TRANSFER, env7, (long long)T0, HV_MSG_STATUS, env8);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    hv_store *s = NULL;
+    hv_errmsg e = {""};
+    assert_int_equal(hv_store_open(&s, path, &e), HV_OK);
+    assert_int_equal(s_retained(s), 1);
+    int64_t got[2] = {0, 0};
+    assert_int_equal(hv_store_next(s, "shelter.xb", 0, 1, s_next_one, got), HV_OK);
+    assert_int_equal(got[0], 5);
+    assert_int_equal(got[1], 8);
+    size_t requeued = 0;
+    assert_int_equal(hv_store_begin(s), HV_OK);
+    assert_int_equal(hv_store_replay(s, "shelter.xb", T0, T0 + 1, &requeued), HV_OK);
+    assert_int_equal(hv_store_commit(s), HV_OK);
+    assert_int_equal(requeued, 1);
+    assert_int_equal(hv_store_next(s, "shelter.xb", 0, 1, s_next_one, got), HV_OK);
+    assert_int_equal(got[0], 4);
+    assert_int_equal(got[1], 7);
+    hv_store_close(&s);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM bodies), "
+                                            "(SELECT count(*) FROM pragma_table_info('queue') "
+                                            "WHERE name = 'envelope'), (SELECT count(*) FROM "
+                                            "pragma_table_info('delivered') WHERE name = "
+                                            "'envelope'), (SELECT user_version FROM "
+                                            "pragma_user_version)", -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 2);
+    assert_int_equal(sqlite3_column_int(st, 1), 0);
+    assert_int_equal(sqlite3_column_int(st, 2), 0);
+    assert_int_equal(sqlite3_column_int(st, 3), 3);
     sqlite3_finalize(st);
     sqlite3_close(db);
     hvt_rmdir(dir);
@@ -860,6 +958,7 @@ int main(void)
         cmocka_unit_test(test_a_reader_defers_the_truncation),
         cmocka_unit_test(test_steady_load_truncates_within_ten_seconds),
         cmocka_unit_test(test_format_1_store_upgrades),
+        cmocka_unit_test(test_format_2_store_upgrades),
         cmocka_unit_test(test_damaged_queue_page_refused_at_open),
         cmocka_unit_test(test_check_path_sound_and_missing),
         cmocka_unit_test(test_fault_of_codes),
