@@ -37,6 +37,8 @@ struct hv_audit {
     uint8_t first[32];     /* hash of the file's first record: the file's id */
     uint8_t first_added[32]; /* the same for record 1 while it is only added */
     char path[4096];       /* the file's path (hv_audit_rotate) */
+    int64_t at_second;     /* the second `at_text` says, or -1 */
+    char at_text[48];      /* "YYYY-MM-DDTHH:MM:SS." of that second */
 };
 
 bool hv_staff_name_valid(const char *s)
@@ -59,30 +61,69 @@ static bool s_event_ok(const char *s)
     return n >= 1 && n <= S_EVENT_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz_") == n;
 }
 
+/* Joins `n` strings into `out` (no NUL); returns the length or 0 when
+ * they do not fit in `cap`. The broker writes a record or two per
+ * envelope on its loop: this is snprintf's work without its parsing. */
+static size_t s_join(char *out, size_t cap, const char *const *parts, size_t n)
+{
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = strlen(parts[i]);
+        if (k > cap - len)
+            return 0;
+        memcpy(out + len, parts[i], k);
+        len += k;
+    }
+    return len;
+}
+
 /* The hashed part of a line; returns its length or 0 when it does not fit. */
 static size_t s_prefix(char *out, size_t cap, uint64_t seq, const char *at, const char *node,
                        const char *ref_hex, const char *event, const char *by,
                        const char *prev_hex)
 {
-    int n = snprintf(out, cap,
-                     "{\"seq\":%llu,\"at\":\"%s\",\"node\":\"%s\",\"subject\":\"%s\","
-                     "\"event\":\"%s\",\"by\":\"%s\",\"prev\":\"%s\"",
-                     (unsigned long long)seq, at, node, ref_hex, event, by, prev_hex);
-    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+    char num[24];
+    snprintf(num, sizeof num, "%llu", (unsigned long long)seq);
+    const char *const parts[] = {
+        "{\"seq\":", num, ",\"at\":\"", at, "\",\"node\":\"", node, "\",\"subject\":\"", ref_hex,
+        "\",\"event\":\"", event, "\",\"by\":\"", by, "\",\"prev\":\"", prev_hex, "\""};
+    return s_join(out, cap, parts, sizeof parts / sizeof parts[0]);
 }
 
 static void s_hash(const char *prefix, size_t len, uint8_t out[32])
 {
-    size_t total = sizeof S_CONTEXT + len;
-    uint8_t *buf = malloc(total);
-    if (buf == NULL) {
-        memset(out, 0, 32);
+    uint8_t buf[sizeof S_CONTEXT + HV_AUDIT_LINE_MAX];
+    if (len > HV_AUDIT_LINE_MAX) {
+        memset(out, 0, 32); /* no line is this long: it checks against nothing */
         return;
     }
     memcpy(buf, S_CONTEXT, sizeof S_CONTEXT); /* with its NUL: domain separation */
     memcpy(buf + sizeof S_CONTEXT, prefix, len);
-    hv_hash256(buf, total, out);
-    free(buf);
+    hv_hash256(buf, sizeof S_CONTEXT + len, out);
+}
+
+/* Formats `ms` as the records' time, "YYYY-MM-DDTHH:MM:SS.mmmZ": the
+ * date and time once a second, the milliseconds each time. */
+static void s_format_at(hv_audit *a, int64_t ms, char at[64])
+{
+    int64_t second = ms / 1000;
+    if (second != a->at_second) {
+        time_t t = (time_t)second;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        snprintf(a->at_text, sizeof a->at_text, "%04d-%02d-%02dT%02d:%02d:%02d.",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                 tm.tm_sec);
+        a->at_second = second;
+    }
+    int milli = (int)(ms % 1000);
+    size_t n = strlen(a->at_text);
+    memcpy(at, a->at_text, n);
+    at[n] = (char)('0' + milli / 100);
+    at[n + 1] = (char)('0' + milli / 10 % 10);
+    at[n + 2] = (char)('0' + milli % 10);
+    at[n + 3] = 'Z';
+    at[n + 4] = '\0';
 }
 
 /* Checks one line (without its newline) against the chain so far. */
@@ -105,7 +146,7 @@ static const char *s_check_line(const char *line, size_t len, uint64_t seq,
     if (got != 8 || end != (int)len || !hv_audit_by_valid(by))
         return "not a well-formed record";
     char prefix[HV_AUDIT_LINE_MAX + 1];
-    size_t plen = s_prefix(prefix, sizeof prefix, strtoull(seq_s, NULL, 10), at, node, ref,
+    size_t plen = s_prefix(prefix, sizeof prefix - 1, strtoull(seq_s, NULL, 10), at, node, ref,
                            event, by, prev_hex);
     char expect[HV_AUDIT_LINE_MAX + 80];
     snprintf(expect, sizeof expect, "%.*s,\"hash\":\"%s\"}", (int)plen, prefix, hash_hex);
@@ -332,6 +373,7 @@ hv_err hv_audit_open(hv_audit **out, const char *path, int *repaired, hv_errmsg 
     hv_audit *a = calloc(1, sizeof *a);
     if (a == NULL)
         return HV_ENOMEM;
+    a->at_second = -1;
     snprintf(a->path, sizeof a->path, "%s", path);
     a->has_first = has_first;
     if (has_first)
@@ -370,21 +412,18 @@ hv_err hv_audit_add(hv_audit *a, const char *node, const uint8_t subject[16],
     char ref[33], prev[65], at[64], prefix[HV_AUDIT_LINE_MAX + 1];
     hv_hex(subject ? subject : zero, 16, ref);
     hv_hex(a->prev, 32, prev);
-    int64_t ms = hv_now_ms();
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(at, sizeof at, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    size_t plen = s_prefix(prefix, sizeof prefix, a->seq + 1, at, node, ref, event, by, prev);
+    s_format_at(a, hv_now_ms(), at);
+    size_t plen = s_prefix(prefix, sizeof prefix - 1, a->seq + 1, at, node, ref, event, by, prev);
     if (plen == 0)
         return HV_EINVAL;
+    prefix[plen] = '\0';
     uint8_t hash[32];
     s_hash(prefix, plen, hash);
     char hash_hex[65], line[HV_AUDIT_LINE_MAX + 2];
     hv_hex(hash, 32, hash_hex);
-    int n = snprintf(line, sizeof line, "%s,\"hash\":\"%s\"}\n", prefix, hash_hex);
-    if (n <= 0 || (size_t)n >= sizeof line)
+    const char *const parts[] = {prefix, ",\"hash\":\"", hash_hex, "\"}\n"};
+    size_t n = s_join(line, sizeof line - 1, parts, sizeof parts / sizeof parts[0]);
+    if (n == 0)
         return HV_EINVAL;
     if (a->len + (size_t)n > a->cap) {
         size_t cap = (a->cap ? a->cap * 2 : 4096) + (size_t)n;
