@@ -208,14 +208,17 @@ static const char *const s_sql[S_COUNT] = {
  * and taken again by the next envelope within those frames reach the
  * database once, in their last state, where a copy every 20 ms from the
  * first frame on copied each state that lived 20 ms (docs/BENCHMARKS.md,
- * "Large envelopes: where the bytes go").
+ * "Large envelopes: where the bytes go"). Half the cycle, not three
+ * quarters: with three quarters the loop, at 2 KiB under load, still spent
+ * 6% of its time copying before each new cycle (docs/DECISIONS.md, "The
+ * broker's checkpointer waits for three quarters of the WAL").
  * Erasure is unchanged: once the erase tick has dated a truncation (a
  * second before it), the checkpointer copies everything, so that the
  * truncation, in the loop, finds little left to copy.
  * Returns false when there is nothing (more) to copy: the thread then
  * sleeps until the next commit's kick (s_wal_hook) or the erase tick's,
  * instead of checking an unchanged WAL 50 times a second. */
-#define S_CKPT_FROM_FRAMES (S_WAL_RESET_FRAMES * 3 / 4)
+#define S_CKPT_FROM_FRAMES (S_WAL_RESET_FRAMES / 2)
 
 static bool s_checkpoint(void *arg)
 {
