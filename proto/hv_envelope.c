@@ -81,6 +81,14 @@ static void s_write_header(hv_mp_writer *w, const hv_envelope *env)
     hv_mp_write_bin(w, env->to_kid, HV_KEY_ID_BYTES);
 }
 
+/* What comes before the body: the envelope's array, its header, its hops. */
+static void s_write_prefix(hv_mp_writer *w, const hv_envelope *env)
+{
+    hv_mp_write_array(w, S_ENVELOPE_FIELDS);
+    s_write_header(w, env);
+    hv_mp_write_uint(w, env->hops);
+}
+
 hv_err hv_envelope_encode_header(const hv_envelope *env, uint8_t **out, size_t *len)
 {
     if (!s_header_valid(env))
@@ -103,9 +111,7 @@ hv_err hv_envelope_encode(const hv_envelope *env, uint8_t **out, size_t *len)
     hv_err err = hv_mp_writer_init(&w);
     if (err != HV_OK)
         return err;
-    hv_mp_write_array(&w, S_ENVELOPE_FIELDS);
-    s_write_header(&w, env);
-    hv_mp_write_uint(&w, env->hops);
+    s_write_prefix(&w, env);
     hv_mp_write_bin(&w, env->body, env->body_len);
     hv_mp_write_bin(&w, env->sig, HV_SIG_BYTES);
     return hv_mp_writer_take(&w, out, len);
@@ -236,9 +242,7 @@ static hv_err s_encode_prefix(const hv_envelope *env, size_t body_len, uint8_t *
     hv_err err = hv_mp_writer_init(&w);
     if (err != HV_OK)
         return err;
-    hv_mp_write_array(&w, S_ENVELOPE_FIELDS);
-    s_write_header(&w, env);
-    hv_mp_write_uint(&w, env->hops);
+    s_write_prefix(&w, env);
     hv_mp_write_bin_header(&w, body_len);
     return hv_mp_writer_take(&w, out, len);
 }
