@@ -14,6 +14,11 @@
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *                    [--group-ms N] [--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]
  *                    [--erase on|off|both] [--documents MIB]
+ *   --senders N, --receivers N: the nodes on each side, 1 to 1,000 each
+ *                (default 2 and 2); envelope i goes from sender i mod N to
+ *                receiver i mod M. A run ends with one "summary:" line of
+ *                its figures, for scripts that compare runs (e.g. 1 -> 1
+ *                against 4 -> 100).
  *   --size BYTES: the plaintext of each envelope (default 1800), up to
  *                HV_PLAINTEXT_MAX; an envelope is about 242 bytes more. Up to the
  *                OFFER's limit (64 KiB) the senders are routers sending
@@ -67,7 +72,22 @@
 #include "hv_keys.h"
 #include "hv_registry.h"
 
-#define S_MAX_NODES 16
+/* Up to 1,000 senders and 1,000 receivers (issue 24's fan-out). Each node
+ * is a client of its own, with its own thread and its own ZeroMQ context
+ * (hv_client_open makes one): each stands for a node on another machine,
+ * with its own I/O thread, so that the broker sees as many independent
+ * connections as nodes. At 1,000 that is some 3,000 threads and 0.7 MiB a
+ * context in this process, which this machine holds; a blocked receiver
+ * costs nothing, and sharing one thread among several clients would add a
+ * polling delay to the latencies measured (hv_client has no descriptor to
+ * wait on for several clients at once). */
+#define S_MAX_NODES 1000
+
+/* One node's identity: its keys and its id. */
+typedef struct s_node {
+    hv_keypair *keys; /* its key pairs */
+    char id[32];      /* e.g. "provider-7.xc" */
+} s_node;
 
 static struct {
     const char *broker_bin;      /* haven-broker */
@@ -86,8 +106,7 @@ static struct {
     char client_dir[512];        /* where client stores go (default: dir) */
     char endpoint[64];           /* broker endpoint */
     hv_keypair *broker_keys;     /* broker */
-    hv_keypair *senders_keys[S_MAX_NODES], *receivers_keys[S_MAX_NODES];
-    char sender_ids[S_MAX_NODES][32], receiver_ids[S_MAX_NODES][32];
+    s_node *senders_of, *receivers_of; /* g.senders and g.receivers of them (allocated) */
     pid_t broker;                /* broker process */
 } g;
 
@@ -174,13 +193,15 @@ static void s_setup(void)
     for (int i = 0; i < g.senders + g.receivers; i++) {
         bool sender = i < g.senders;
         int k = sender ? i : i - g.senders;
-        hv_keypair **kp = sender ? &g.senders_keys[k] : &g.receivers_keys[k];
-        char *id = sender ? g.sender_ids[k] : g.receiver_ids[k];
+        hv_keypair **kp = sender ? &g.senders_of[k].keys : &g.receivers_of[k].keys;
+        char *id = sender ? g.senders_of[k].id : g.receivers_of[k].id;
         bool intake = g.documents || s_large();
         snprintf(id, 32, "%s-%d.xc", sender ? (intake ? "ngo" : "router") : "provider", k + 1);
         if (hv_keypair_generate(kp) != HV_OK)
             s_die("keygen");
         s_keys_json(*kp, keys, sizeof keys);
+        if (cap - (size_t)len < 2048 && (json = realloc(json, cap *= 2)) == NULL)
+            s_die("out of memory");
         len += snprintf(json + len, cap - (size_t)len,
                         ",{\"id\":\"%s\",\"role\":\"%s\",\"country\":\"XC\",\"organisation\":"
                         "\"Example\",\"home\":\"broker.xc\",%s\"keys\":%s,\"valid_from\":\"%s\","
@@ -276,13 +297,11 @@ static void s_rss(pid_t pid, double *rss, double *peak)
 static void s_remove_client_stores(void)
 {
     static const char *const suffix[] = {"", "-wal", "-shm"};
-    for (int k = 0; g.client_dir[0] != '\0' && k < S_MAX_NODES; k++)
-        for (int side = 0; side < 2; side++)
+    for (int side = 0; g.client_dir[0] != '\0' && side < 2; side++)
+        for (int k = 0; k < (side ? g.receivers : g.senders); k++)
             for (int x = 0; x < 3; x++) {
-                const char *id = side ? g.receiver_ids[k] : g.sender_ids[k];
+                const char *id = side ? g.receivers_of[k].id : g.senders_of[k].id;
                 char path[1024];
-                if (id[0] == '\0')
-                    continue; /* no such node in this run */
                 snprintf(path, sizeof path, "%s/%s.db%s", g.client_dir, id, suffix[x]);
                 (void)unlink(path);
             }
@@ -314,6 +333,7 @@ typedef struct s_run {
     double rate;              /* envelopes per second per run, 0 = as fast as possible */
     size_t received;          /* delivered so far (atomic) */
     size_t stored;            /* stored so far (atomic) */
+    int receivers_ready;      /* receivers connected (atomic) */
 } s_run;
 
 static s_run g_run;
@@ -339,12 +359,12 @@ static void *s_seal_worker(void *arg)
     for (size_t i = j->from; i < j->to; i++) {
         int s = (int)(i % (size_t)g.senders), r = (int)(i % (size_t)g.receivers);
         hv_envelope env;
-        hv_envelope_init(&env, s_large() ? HV_MSG_CASE_TRANSFER : HV_MSG_OFFER, g.sender_ids[s],
-                         hv_keypair_public(g.senders_keys[s]), g.receiver_ids[r],
-                         hv_keypair_public(g.receivers_keys[r]));
+        hv_envelope_init(&env, s_large() ? HV_MSG_CASE_TRANSFER : HV_MSG_OFFER, g.senders_of[s].id,
+                         hv_keypair_public(g.senders_of[s].keys), g.receivers_of[r].id,
+                         hv_keypair_public(g.receivers_of[r].keys));
         uint64_t idx = i;
         memcpy(env.id + 8, &idx, 8); /* bytes 0..5 keep the time, 6..7 stay random */
-        if (hv_envelope_seal(&env, g.senders_keys[s], hv_keypair_public(g.receivers_keys[r]),
+        if (hv_envelope_seal(&env, g.senders_of[s].keys, hv_keypair_public(g.receivers_of[r].keys),
                              pt, g.size, &g_run.wire[i], &g_run.len[i]) != HV_OK)
             s_die("seal");
     }
@@ -395,7 +415,7 @@ static void *s_sender(void *arg)
     char name[16];
     snprintf(name, sizeof name, "sender-%d", s); /* for profilers */
     pthread_setname_np(pthread_self(), name);
-    hv_client *c = s_client(g.sender_ids[s], g.senders_keys[s], 64);
+    hv_client *c = s_client(g.senders_of[s].id, g.senders_of[s].keys, 64);
     size_t mine_stored = 0;
     hv_client_on_stored(c, s_on_stored, &mine_stored);
     /* This sender's envelopes are indexes s, s+N, s+2N, ... */
@@ -436,7 +456,8 @@ static void *s_receiver(void *arg)
     char name[16];
     snprintf(name, sizeof name, "receiver-%d", r);
     pthread_setname_np(pthread_self(), name);
-    hv_client *c = s_client(g.receiver_ids[r], g.receivers_keys[r], 1024);
+    hv_client *c = s_client(g.receivers_of[r].id, g.receivers_of[r].keys, 1024);
+    __atomic_add_fetch(&g_run.receivers_ready, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&g_run.received, __ATOMIC_RELAXED) < g_run.n) {
         hv_delivery *d = NULL;
         hv_err err = hv_client_recv(c, 100, &d);
@@ -548,6 +569,8 @@ static void s_write_samples(int64_t t0)
 /* The figures of the last load run, for the side by side of --erase both. */
 typedef struct s_result {
     double stored_per_s;  /* envelopes/s, send to STORED */
+    double delivered_per_s; /* envelopes/s end to end, first send to last delivery */
+    double e2e_p99_ms;    /* send -> delivered p99 */
     double p99_ms;        /* send -> STORED p99 */
     double broker_cpu_us; /* broker CPU per envelope */
     double wal_mib;       /* the broker's WAL file at the end of the run */
@@ -564,10 +587,22 @@ static double s_run_load(double rate, const char *title)
     memset(g_run.t_sent, 0, g_run.n * sizeof(int64_t));
     memset(g_run.t_stored, 0, g_run.n * sizeof(int64_t));
     memset(g_run.t_recv, 0, g_run.n * sizeof(int64_t));
-    pthread_t st[S_MAX_NODES], rt[S_MAX_NODES];
-    s_cpu cpu0 = s_cpu_now();
+    pthread_t *st = calloc((size_t)g.senders, sizeof *st);
+    pthread_t *rt = calloc((size_t)g.receivers, sizeof *rt);
+    if (st == NULL || rt == NULL)
+        s_die("out of memory");
+    g_run.receivers_ready = 0;
     for (int r = 0; r < g.receivers; r++)
         pthread_create(&rt[r], NULL, s_receiver, (void *)(intptr_t)r);
+    /* The receivers connect before the clock starts: with 100 of them their
+     * handshakes and stores' opening would otherwise count as delivery. */
+    double t_connect = s_now_s();
+    while (__atomic_load_n(&g_run.receivers_ready, __ATOMIC_RELAXED) < g.receivers) {
+        usleep(1000);
+        if (s_now_s() - t_connect > 120)
+            s_die("the receivers did not connect in 2 minutes");
+    }
+    s_cpu cpu0 = s_cpu_now();
     double t0 = s_now_s();
     for (int s = 0; s < g.senders; s++)
         pthread_create(&st[s], NULL, s_sender, (void *)(intptr_t)s);
@@ -585,6 +620,8 @@ static double s_run_load(double rate, const char *title)
         pthread_join(st[s], NULL);
     for (int r = 0; r < g.receivers; r++)
         pthread_join(rt[r], NULL);
+    free(st);
+    free(rt);
     double secs = s_now_s() - t0;
     s_cpu cpu1 = s_cpu_now();
     int64_t last_stored = 0, first_sent = INT64_MAX;
@@ -603,12 +640,13 @@ static double s_run_load(double rate, const char *title)
            (double)g_run.n / t_stored_all);
     printf("  delivered %8.0f envelopes/s end to end (%.2f s)\n", (double)g_run.n / secs, secs);
     double p99 = s_percentiles("send -> STORED", g_run.t_sent, g_run.t_stored);
-    s_percentiles("send -> delivered", g_run.t_sent, g_run.t_recv);
+    double e2e_p99 = s_percentiles("send -> delivered", g_run.t_sent, g_run.t_recv);
     printf("  broker memory: RSS %.1f MiB now, peak %.1f MiB\n", rss, hwm > peak_rss ? hwm : peak_rss);
     char wal[1024];
     struct stat sb;
     snprintf(wal, sizeof wal, "%s/broker.db-wal", g.dir);
     g_last = (s_result){.stored_per_s = (double)g_run.n / t_stored_all, .p99_ms = p99,
+                        .delivered_per_s = (double)g_run.n / secs, .e2e_p99_ms = e2e_p99,
                         .broker_cpu_us = (cpu1.broker - cpu0.broker) / (double)g_run.n * 1e6,
                         .wal_mib = stat(wal, &sb) == 0 ? (double)sb.st_size / 1048576 : 0};
     printf("  CPU per envelope: broker %.0f us, senders and receivers %.0f us; the machine's "
@@ -726,13 +764,16 @@ static double s_curve_rate(double seconds)
 static void s_backlog(void)
 {
     printf("\nBacklog: %zu envelopes queued for offline receivers\n", g.backlog);
-    pthread_t st[S_MAX_NODES];
+    pthread_t *st = calloc((size_t)g.senders, sizeof *st);
+    if (st == NULL)
+        s_die("out of memory");
     g_run.rate = 0;
     double t0 = s_now_s();
     for (int s = 0; s < g.senders; s++)
         pthread_create(&st[s], NULL, s_sender, (void *)(intptr_t)s);
     for (int s = 0; s < g.senders; s++)
         pthread_join(st[s], NULL);
+    free(st);
     double rss, hwm;
     s_rss(g.broker, &rss, &hwm);
     printf("  queued in %.1f s (%.0f envelopes/s)\n", s_now_s() - t0,
@@ -747,7 +788,7 @@ static void s_backlog(void)
     /* Restart: from exec to the first delivery of the backlog. */
     double r0 = s_now_s();
     s_start_broker();
-    hv_client *c = s_client(g.receiver_ids[0], g.receivers_keys[0], 64);
+    hv_client *c = s_client(g.receivers_of[0].id, g.receivers_of[0].keys, 64);
     double ready = s_now_s() - r0;
     hv_delivery *d = NULL;
     if (hv_client_recv(c, 60000, &d) != HV_OK)
@@ -890,6 +931,10 @@ int main(int argc, char **argv)
     if (g.senders < 1 || g.senders > S_MAX_NODES || g.receivers < 1 ||
         g.receivers > S_MAX_NODES || g.size > HV_PLAINTEXT_MAX || hv_crypto_init() != HV_OK)
         s_die("bad arguments");
+    g.senders_of = calloc((size_t)g.senders, sizeof *g.senders_of);
+    g.receivers_of = calloc((size_t)g.receivers, sizeof *g.receivers_of);
+    if (g.senders_of == NULL || g.receivers_of == NULL)
+        s_die("out of memory");
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (keep != NULL) {
@@ -913,8 +958,9 @@ int main(int argc, char **argv)
     if (g.documents > 0) {
         s_remove_client_stores();
         s_start_broker();
-        hv_bench_docs_env env = {g.sender_ids[0], g.senders_keys[0], g.receiver_ids[0],
-                                 g.receivers_keys[0], s_client, g.documents};
+        hv_bench_docs_env env = {g.senders_of[0].id, g.senders_of[0].keys,
+                                 g.receivers_of[0].id, g.receivers_of[0].keys, s_client,
+                                 g.documents};
         hv_bench_docs(&env);
         s_stop_broker();
         s_remove_client_stores();
@@ -986,6 +1032,19 @@ int main(int argc, char **argv)
     }
     s_stop_broker();
     s_print_erase_line();
+    if (g.backlog == 0) { /* the last configuration's figures on one line */
+        int k = both ? 1 : 0;
+        printf("summary: senders=%d receivers=%d bytes=%zu", g.senders, g.receivers,
+               g_run.len[0]);
+        if (g.rate <= 0)
+            printf(" peak_delivered_per_s=%.0f peak_stored_per_s=%.0f peak_broker_us=%.1f",
+                   peak_of[k].delivered_per_s, peak_of[k].stored_per_s, peak_of[k].broker_cpu_us);
+        printf(" %s_rate=%.0f %s_stored_p99_ms=%.2f %s_delivered_p99_ms=%.2f %s_broker_us=%.1f\n",
+               g.rate > 0 ? "paced" : "half", paced_of[k].stored_per_s,
+               g.rate > 0 ? "paced" : "half", paced_of[k].p99_ms,
+               g.rate > 0 ? "paced" : "half", paced_of[k].e2e_p99_ms,
+               g.rate > 0 ? "paced" : "half", paced_of[k].broker_cpu_us);
+    }
     if (both && g.backlog == 0)
         s_print_both(peak_of, paced_of, g.rate > 0);
     s_remove_client_stores();
