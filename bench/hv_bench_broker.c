@@ -13,6 +13,7 @@
  * usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N]
  *                    [--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR]
  *                    [--group-ms N] [--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE]
+ *                    [--receivers-nice N]
  *                    [--erase on|off|both] [--documents MIB]
  *   --senders N, --receivers N: the nodes on each side, 1 to 1,000 each
  *                (default 2 and 2); envelope i goes from sender i mod N to
@@ -29,6 +30,12 @@
  *   --samples FILE: write each envelope's send, STORED and delivery times of
  *                the last load run to FILE, to see when the slow ones happened
  *                (nothing with --backlog).
+ *   --receivers-nice N: run the receivers' threads (and their ZeroMQ I/O
+ *                threads) at nice N, 1 to 19: a diagnostic, to see how much of
+ *                the senders' and the broker's latency is the receivers'
+ *                competition for this machine's CPUs, which receivers on
+ *                other machines would not make. Not for figures to compare
+ *                with runs without it.
  *   --broker-cpu N: run the broker on CPU N and the senders and receivers on
  *                the other CPUs, as if they were on other machines.
  *   --rate N: skip the peak run and run only at N envelopes/s (latency at a
@@ -98,6 +105,7 @@ static struct {
     size_t backlog;              /* 0, or the backlog size to test */
     double rate;                 /* 0, or the only paced rate to run */
     int broker_cpu;              /* -1, or the CPU the broker alone runs on */
+    int receivers_nice;          /* 0, or the nice value of the receivers' threads */
     char group_ms[16];           /* [store] group_ms, or "" for the default */
     char replay_hours[16];       /* [custody] replay_hours, or "" for the default */
     char erase[8];               /* [store] erase: "on", "off", "both" or "" (the default) */
@@ -457,6 +465,9 @@ static void *s_receiver(void *arg)
     char name[16];
     snprintf(name, sizeof name, "receiver-%d", r);
     pthread_setname_np(pthread_self(), name);
+    /* Before the client: its ZeroMQ I/O thread inherits this thread's nice. */
+    if (g.receivers_nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), g.receivers_nice) != 0)
+        s_die("setpriority");
     hv_client *c = s_client(g.receivers_of[r].id, g.receivers_of[r].keys, 1024);
     __atomic_add_fetch(&g_run.receivers_ready, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&g_run.received, __ATOMIC_RELAXED) < g_run.n) {
@@ -919,6 +930,7 @@ int main(int argc, char **argv)
         "usage: haven-bench HAVEN_BROKER [--messages N] [--senders N] [--receivers N] "
         "[--size BYTES] [--backlog N] [--keep DIR] [--client-dir DIR] [--group-ms N] "
         "[--replay-hours N] [--rate N] [--broker-cpu N] [--samples FILE] [--erase on|off|both] "
+        "[--receivers-nice N] "
         "[--documents MIB]\n";
     if (argc < 2 || argc % 2 != 0 || argv[1][0] == '-') {
         fputs(usage, stderr);
@@ -949,6 +961,9 @@ int main(int argc, char **argv)
                  atol(argv[i + 1]) < sysconf(_SC_NPROCESSORS_ONLN) &&
                  sysconf(_SC_NPROCESSORS_ONLN) >= 2)
             g.broker_cpu = atoi(argv[i + 1]);
+        else if (strcmp(argv[i], "--receivers-nice") == 0 && s_is_number(argv[i + 1]) &&
+                 atoi(argv[i + 1]) >= 1 && atoi(argv[i + 1]) <= 19)
+            g.receivers_nice = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--samples") == 0) {
             /* Opened now, so that a bad path fails before the run. */
             if (g.samples != NULL)
@@ -1085,6 +1100,8 @@ int main(int argc, char **argv)
         int k = both ? 1 : 0;
         printf("summary: senders=%d receivers=%d bytes=%zu", g.senders, g.receivers,
                g_run.len[0]);
+        if (g.receivers_nice > 0)
+            printf(" receivers_nice=%d", g.receivers_nice);
         if (g.rate <= 0)
             printf(" peak_delivered_per_s=%.0f peak_stored_per_s=%.0f peak_broker_us=%.1f",
                    peak_of[k].delivered_per_s, peak_of[k].stored_per_s, peak_of[k].broker_cpu_us);
