@@ -588,6 +588,112 @@ static void test_second_hello_restarts_delivery(void **state)
     hvn_raw_close(&raw);
 }
 
+/* Whether `id` is one of the `n` ids of `ids`. */
+static bool s_among(uint8_t (*ids)[16], size_t n, const uint8_t id[16])
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(ids[i], id, 16) == 0)
+            return true;
+    return false;
+}
+
+/* Several receivers connected at once, the router's offers interleaved
+ * among them: each gets its own, every one of them, in the order sent, and
+ * none of another's. Half-way a second connection of the intake replaces
+ * its first, which moves the last session into the dropped one's place in
+ * the broker's table (and makes its index be built again): the rest still
+ * goes to the right sessions, in order (issue 24's fan-out). */
+static void test_receivers_online_together_each_get_theirs_in_order(void **state)
+{
+    hvn *n = *state;
+    enum { R = 3, ROUNDS = 2, PER_ROUND = 60 };
+    static const int who[R] = {HVN_SHELTER, HVN_LEGAL, HVN_CLINIC};
+    static uint8_t want[R][ROUNDS * PER_ROUND][16];
+    size_t n_want[R] = {0}, got[R] = {0};
+    hvn_raw first, second;
+    assert_int_equal(hvn_raw_open(n, n->keys[HVN_NGO], &first), HVN_HS_OK);
+    hvn_raw_hello(n, &first, HVN_NGO, 1); /* READY checked there */
+    hv_client *router = hvn_client(n, HVN_ROUTER, "together");
+    assert_int_equal(hv_client_wait_ready(router, 10000), HV_OK);
+    hv_client *c[R];
+    for (int k = 0; k < R; k++) {
+        c[k] = hvn_client(n, who[k], "together");
+        assert_int_equal(hv_client_wait_ready(c[k], 10000), HV_OK);
+    }
+    for (int round = 0; round < ROUNDS; round++) {
+        if (round == 1) {
+            /* The intake again: its old session is dropped, the new one
+             * takes its place in the table. */
+            long at = hvn_log_size(n);
+            assert_int_equal(hvn_raw_open(n, n->keys[HVN_NGO], &second), HVN_HS_OK);
+            hvn_raw_hello(n, &second, HVN_NGO, 1);
+            assert_true(hvn_wait_log(n, "replaced by a new connection", at, 5000));
+            /* The router goes, and the last receiver's session moves into
+             * its place; a new router session comes last. */
+            at = hvn_log_size(n);
+            assert_true(hvn_wait_stored(router, 10000));
+            hv_client_close(&router);
+            assert_true(hvn_wait_log(n, "node=router.xc reason=", at, 5000));
+            router = hvn_client(n, HVN_ROUTER, "together");
+            assert_int_equal(hv_client_wait_ready(router, 10000), HV_OK);
+        }
+        uint8_t *wires[PER_ROUND];
+        size_t lens[PER_ROUND];
+        for (int i = 0; i < PER_ROUND; i++) {
+            int k = (i * 7 + round) % R; /* not a plain rotation */
+            hvn_seal(n, HVN_ROUTER, who[k], HV_MSG_OFFER, 0, &wires[i], &lens[i],
+                     want[k][n_want[k]]);
+            n_want[k]++;
+        }
+        assert_int_equal(hv_client_send_many(router, (const uint8_t *const *)wires, lens,
+                                             PER_ROUND),
+                         HV_OK);
+        for (int i = 0; i < PER_ROUND; i++)
+            free(wires[i]);
+        /* All three receive as the offers arrive, each checked in turn. */
+        size_t done = 0, total = (size_t)(round + 1) * PER_ROUND;
+        for (int idle = 0, pass = 0; done < total && idle < 500; pass++) {
+            bool any = false;
+            assert_int_equal(hv_client_poll(router, 0), HV_OK);
+            if (pass % 50 == 0) { /* the intake's first session stays until replaced */
+                hv_control hb = {.cmd = HV_CMD_HEARTBEAT};
+                hvn_raw_send(&first, &hb);
+            }
+            for (int k = 0; k < R; k++) {
+                hv_delivery *d;
+                if (hv_client_recv(c[k], 5, &d) != HV_OK)
+                    continue;
+                any = true;
+                if (!s_among(want[k], n_want[k], d->env.id)) {
+                    /* Left in its queue by an earlier test: older, so it
+                     * comes before any of these. */
+                    assert_int_equal(got[k], 0);
+                    assert_int_equal(hv_client_ack(c[k], &d), HV_OK);
+                    continue;
+                }
+                assert_true(got[k] < n_want[k]);
+                assert_memory_equal(d->env.id, want[k][got[k]], 16);
+                got[k]++;
+                done++;
+                assert_int_equal(hv_client_ack(c[k], &d), HV_OK);
+            }
+            idle = any ? 0 : idle + 1;
+        }
+        for (int k = 0; k < R; k++)
+            assert_int_equal(got[k], n_want[k]);
+    }
+    /* Nothing more for anyone. */
+    for (int k = 0; k < R; k++) {
+        hv_delivery *d;
+        assert_int_equal(hv_client_recv(c[k], 300, &d), HV_ETIMEOUT);
+        assert_int_equal(hv_client_flush(c[k]), HV_OK);
+        hv_client_close(&c[k]);
+    }
+    hv_client_close(&router);
+    hvn_raw_close(&second);
+    hvn_raw_close(&first);
+}
+
 /* BATCH (PROTOCOL.md §5.7): only to a HELLO that asked for it; SENDs in one
  * frame are each STORED, the STOREDs of one commit coming back in one
  * BATCH; a command that may not be batched is garbage. A HELLO without
@@ -877,6 +983,10 @@ int main(int argc, char **argv)
         return 2;
     }
     s_broker_bin = argv[1];
+    /* HV_TEST_FILTER: only the tests whose names match (cmocka's pattern),
+     * to run one test many times. */
+    if (getenv("HV_TEST_FILTER") != NULL)
+        cmocka_set_test_filter(getenv("HV_TEST_FILTER"));
     signal(SIGPIPE, SIG_IGN);
     assert_int_equal(hv_crypto_init(), HV_OK);
     const struct CMUnitTest tests[] = {
@@ -901,7 +1011,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_replay_since_delivers_again_in_order),
         cmocka_unit_test(test_replay_of_another_nodes_mail_is_refused),
         cmocka_unit_test(test_replay_after_the_window_gives_nothing),
-        cmocka_unit_test(test_sighup_cuts_off_a_revoked_node),
+        cmocka_unit_test(test_receivers_online_together_each_get_theirs_in_order),
+        cmocka_unit_test(test_sighup_cuts_off_a_revoked_node), /* revokes the shelter: last */
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
