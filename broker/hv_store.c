@@ -790,8 +790,9 @@ hv_err hv_store_dead_requeue(hv_store *s, const uint8_t id[16], int64_t now_ms, 
         "SELECT d.id, d.recipient, d.sender, d.type, d.attempts, d.stored_ms, x.expires_ms "
         "FROM dead_letters d JOIN dedup x ON x.id = d.id WHERE d.id = ?1",
         "UPDATE dedup SET seq = last_insert_rowid() WHERE id = ?1",
-        "INSERT INTO bodies (seq, envelope) SELECT x.seq, d.envelope FROM dead_letters d JOIN "
-        "dedup x ON x.id = d.id WHERE d.id = ?1",
+        "INSERT INTO bodies (seq, envelope) SELECT x.seq, d.envelope "
+        "FROM dead_letters d JOIN dedup x ON x.id = d.id "
+        "WHERE d.id = ?1",
         "DELETE FROM dead_letters WHERE id = ?1",
     };
     for (size_t i = 0; err == HV_OK && i < sizeof steps / sizeof steps[0]; i++) {
