@@ -183,12 +183,16 @@ export async function render(main, params, ctx) {
     if (v) await act('authorise', undefined, t('intake.authorise.done'));
   }
 
+  // Only the latest load draws: an older answer that arrives late is dropped.
+  let loads = 0;
   async function load() {
+    const mine = ++loads;
     let r;
     try { r = await api('GET', `/referrals/${id}?case=true`); } catch (e) {
-      replace(body, errorBox(e));
+      if (mine === loads) replace(body, errorBox(e));
       return;
     }
+    if (mine !== loads) return;
     title.textContent = r.reference ? t('intake.referral.title_ref', { ref: r.reference })
       : t('intake.referral.title');
     let file = null;
@@ -254,7 +258,9 @@ export async function render(main, params, ctx) {
       replace(messages);
     }
   }
-  await load();
+  // Listening before the first load: an event that comes while it is under
+  // way (the router's PROGRESS a moment after the submission) loads again,
+  // where it was lost before and the page stayed as first drawn.
   let timer = null;
   const off = onEvent('*', (e) => {
     if (e.referral !== id) return;
@@ -266,5 +272,6 @@ export async function render(main, params, ctx) {
       announce(t('intake.referral.updated', { state: has(key) ? t(key) : e.state }));
     }, 300);
   });
+  await load();
   return () => { off(); clearTimeout(timer); docs.stop(); };
 }
