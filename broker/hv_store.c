@@ -168,11 +168,11 @@ static const char *const s_sql[S_COUNT] = {
     [S_AUDIT_RELEASE] = "DELETE FROM audit_pending WHERE last_seq <= ?1",
     [S_AUDIT_LIST] = "SELECT lines FROM audit_pending ORDER BY last_seq",
     /* The ACK's move: the queue row read, then written into the window
-     * with a one-row INSERT ... VALUES; its body stays where it is. INSERT ... SELECT and OR REPLACE
-     * would each make SQLite keep a statement journal (a copy of every
-     * page the statement changes, about 40 KiB an ACK), to undo the
-     * statement alone if it failed half-way (docs/DECISIONS.md, "No
-     * temporary files"). */
+     * with a one-row INSERT ... VALUES; its body stays where it is.
+     * INSERT ... SELECT and OR REPLACE would each make SQLite keep a
+     * statement journal (a copy of every page the statement changes, about
+     * 40 KiB an ACK), to undo the statement alone if it failed half-way
+     * (docs/DECISIONS.md, "No temporary files"). */
     [S_ACK_ROW] = "SELECT seq, type, id, sender, referral, stored_ms, expires_ms FROM queue "
                   "WHERE seq = (SELECT seq FROM dedup WHERE id = ?1) AND recipient = ?2",
     [S_RETAIN] = "INSERT INTO delivered (seq, type, id, sender, referral, stored_ms, expires_ms, "
