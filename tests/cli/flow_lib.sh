@@ -206,7 +206,13 @@ wait_until() {
     "$@" && return 0
     sleep 0.1
   done
-  bad "gave up waiting for: $*"
+  # For `is WANT CMD...`, what CMD last said: a count off by one reads differently
+  # from a node that never answered.
+  if [ "$1" = is ]; then
+    bad "gave up waiting for: $* (last: '$("${@:3}" 2>/dev/null)')"
+  else
+    bad "gave up waiting for: $*"
+  fi
   return 1
 }
 
